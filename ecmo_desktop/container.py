@@ -1,0 +1,91 @@
+"""The headless half of the composition root: engine, units of work and services, wired once.
+
+``app.py`` (GUI) and ``cli.py`` both build a ``Container``; nothing else constructs services.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.i18n import N_
+from ecmo_desktop.paths import default_database_path
+from ecmo_desktop.services.audit import AuditService
+from ecmo_desktop.services.auth import AuthService
+from ecmo_desktop.services.base import ServiceContext
+from ecmo_desktop.services.clock import Clock
+from ecmo_desktop.services.runs import RunService
+from ecmo_desktop.services.staff import StaffService
+from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
+from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
+from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USER = CurrentUser(id=0, username="system", full_name="命令行", title="other",
+                          roles=frozenset({"admin", "records"}))
+
+
+def resolve_database_url(explicit: str | None = None) -> str:
+    """``--db`` beats ``ECMO_DATABASE_URL`` beats the SQLite file in the user's data folder."""
+    url = explicit or os.environ.get("ECMO_DATABASE_URL")
+    if url:
+        if "://" not in url:  # a bare path means an SQLite file
+            return sqlite_url_for(os.path.abspath(url))  # type: ignore[arg-type]
+        return url
+    return sqlite_url_for(default_database_path())
+
+
+@dataclass
+class Container:
+    url: str
+    uow: UnitOfWorkFactory
+    ctx: ServiceContext
+    migration: MigrationResult
+    auth: AuthService = field(init=False)
+    staff: StaffService = field(init=False)
+    runs: RunService = field(init=False)
+    audit: AuditService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = AuthService(self.uow, self.ctx)
+        self.staff = StaffService(self.uow, self.ctx)
+        self.runs = RunService(self.uow, self.ctx)
+        self.audit = AuditService(self.uow, self.ctx)
+        self.ctx.active_checker = self._is_active
+
+    def _is_active(self, staff_id: int) -> bool:
+        with self.uow(write=False) as uow:
+            return uow.staff.auth(staff_id).active
+
+    @property
+    def backend(self) -> str:
+        return self.uow.backend
+
+    def close(self) -> None:
+        self.uow.engine.dispose()
+
+
+def build_container(url: str | None = None, *, clock: Clock | None = None, workstation: str | None = None,
+                    migrate: bool = True) -> Container:
+    """Open (checking integrity first), migrate and wire everything for one database."""
+    db_url = resolve_database_url(url)
+    path = sqlite_path(db_url)
+    if path is not None:
+        check_sqlite_file(path)
+    engine = create_db_engine(db_url)
+    try:
+        migration = upgrade_to_head(engine) if migrate else MigrationResult(None, "", None)
+    except StorageError:
+        engine.dispose()
+        raise
+    except Exception as exc:
+        engine.dispose()
+        raise StorageError(N_("无法打开数据库：{detail}"), detail=str(exc)[:300]) from exc
+    ctx = ServiceContext(clock=clock, workstation=workstation)
+    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration)
+    container.auth.policy()
+    return container

@@ -1,0 +1,1 @@
+"""Vocabulary and rules of the ward: no Qt, no database."""

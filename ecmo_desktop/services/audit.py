@@ -1,0 +1,51 @@
+"""Reading and verifying the audit trail (AUD-3, AUD-4)."""
+
+from __future__ import annotations
+
+from ecmo_desktop.domain.audit_chain import verify_events
+from ecmo_desktop.domain.model import AuditEvent, ChainVerification
+from ecmo_desktop.services.base import Service
+from ecmo_desktop.services.permissions import Action, requires
+from ecmo_desktop.services.ports import UnitOfWork
+
+
+class AuditService(Service):
+    @requires(Action.VERIFY)
+    def verify_chain(self, *, expected_head: str | None = None) -> ChainVerification:
+        """Recompute every link; with ``expected_head`` (an external anchor) a recomputed chain shows too."""
+
+        def work(uow: UnitOfWork) -> ChainVerification:
+            result = verify_events(uow.audit.iterate())
+            if result.ok and expected_head is not None and expected_head not in _heads(uow):
+                return ChainVerification(False, result.checked, result.head_hash, None, "anchor_mismatch")
+            return result
+
+        return self._read(work)
+
+    @requires(Action.VIEW_AUDIT)
+    def events_for_run(self, run_id: int, *, offset: int = 0, limit: int = 200) -> list[AuditEvent]:
+        return self._read(lambda uow: uow.audit.for_run(run_id, offset=offset, limit=limit))
+
+    @requires(Action.VIEW_AUDIT)
+    def count_for_run(self, run_id: int) -> int:
+        return self._read(lambda uow: uow.audit.count_for_run(run_id))
+
+    @requires(Action.VIEW_AUDIT)
+    def recent(self, *, offset: int = 0, limit: int = 200, actor_id: int | None = None,
+               entity: str | None = None) -> list[AuditEvent]:
+        return self._read(lambda uow: uow.audit.query(offset=offset, limit=limit, actor_id=actor_id, entity=entity))
+
+    @requires(Action.VIEW_CASES)
+    def head_hash(self) -> str | None:
+        """The anchor printed in PDF footers and backup manifests."""
+
+        def work(uow: UnitOfWork) -> str | None:
+            head = uow.audit.head()
+            return head.hash if head else None
+
+        return self._read(work)
+
+
+def _heads(uow: UnitOfWork) -> set[str]:
+    """Every hash in the chain: an anchor taken earlier must still be one of its links."""
+    return {e.hash for e in uow.audit.iterate()}

@@ -1,0 +1,265 @@
+"""Logging in and out, the idle screen lock, passwords and the first-run set-up (ACC-3/4/5)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ecmo_desktop.domain.enums import Role, Title
+from ecmo_desktop.domain.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    FieldError,
+    PermissionDenied,
+    ValidationError,
+)
+from ecmo_desktop.domain.model import CurrentUser, Hospital, Staff
+from ecmo_desktop.domain.policy import SecurityPolicy
+from ecmo_desktop.domain.validation import (
+    check_password_strength,
+    clean_text,
+    clean_username,
+    username_key,
+)
+from ecmo_desktop.i18n import N_
+from ecmo_desktop.services.base import Service
+from ecmo_desktop.services.permissions import Action, requires
+from ecmo_desktop.services.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# argon2-cffi's defaults are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4), above OWASP's minimum
+_hasher = PasswordHasher()
+# a real hash to verify against when the user does not exist, so timing does not reveal usernames
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    hospital: Hospital
+    admin: Staff
+
+
+class AuthService(Service):
+    # ---- first run -------------------------------------------------------------------------------
+    @requires(Action.PUBLIC)
+    def is_initialised(self) -> bool:
+        return self._read(lambda uow: uow.hospitals.local() is not None)
+
+    @requires(Action.PUBLIC)
+    def first_run_setup(self, *, hospital_name: str, hospital_code: str, city: str, admin_username: str,
+                        admin_full_name: str, admin_password: str, admin_password_repeat: str) -> SetupResult:
+        """Create the hospital profile and the first administrator; refused once set up."""
+        name = clean_text(hospital_name, N_("医院名称"), required=True, max_length=200)
+        code = clean_text(hospital_code, N_("医院代码"), required=True, max_length=50)
+        city_clean = clean_text(city, N_("城市/盟市"), required=True, max_length=100)
+        username = clean_username(admin_username)
+        full_name = clean_text(admin_full_name, N_("姓名"), required=True, max_length=100)
+        if admin_password != admin_password_repeat:
+            raise ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致")))
+        check_password_strength(admin_password, username=username,
+                                min_length=SecurityPolicy().min_password_length)
+        pw_hash = hash_password(admin_password)
+
+        def work(uow: UnitOfWork) -> SetupResult:
+            if uow.hospitals.local() is not None:
+                raise PermissionDenied(N_("系统已完成初始设置"))
+            now = self.ctx.now()
+            hospital = uow.hospitals.add(name=name, code=code, city=city_clean, is_local=True, now=now)
+            uow.hospitals.update(hospital.id, settings={"policy": SecurityPolicy().as_settings()})
+            admin = uow.staff.add(username=username, username_key=username_key(username), full_name=full_name,
+                                  title=Title.OTHER.value, department="", years_in_practice=0,
+                                  roles=[Role.ADMIN.value], password_hash=pw_hash, must_change_password=False,
+                                  ecmo_trained=False, now=now)
+            actor = CurrentUser(admin.id, admin.username, admin.full_name, admin.title, admin.roles)
+            self._audit(uow, "create", "hospital", hospital.id, after=hospital, actor=actor)
+            self._audit(uow, "create", "staff", admin.id, after=_public(admin), actor=actor)
+            uow.commit()
+            return SetupResult(uow.hospitals.get(hospital.id), admin)
+
+        return self._transact(work)
+
+    # ---- sessions --------------------------------------------------------------------------------
+    def _load_policy(self, uow: UnitOfWork) -> None:
+        hospital = uow.hospitals.local()
+        if hospital is not None:
+            self.ctx.policy = SecurityPolicy.from_settings(hospital.settings)
+            self.ctx.hospital_id = hospital.id
+
+    @requires(Action.PUBLIC)
+    def login(self, username: str, password: str) -> CurrentUser:
+        """Check the password; count failures and lock the account after too many (ACC-4)."""
+        key = username_key(username or "")
+        outcome: list[BaseException] = []
+
+        def work(uow: UnitOfWork) -> CurrentUser | None:
+            self._load_policy(uow)
+            policy = self.ctx.policy
+            now = self.ctx.now()
+            staff = uow.staff.by_username_key(key) if key else None
+            if staff is None:
+                password_matches(_DUMMY_HASH, password or "")
+                self._audit(uow, "login_failed", "staff", None, after={"username": (username or "")[:64]},
+                            success=False, actor_name=(username or "")[:64] or "-")
+                uow.commit()
+                outcome.append(AuthenticationFailed())
+                return None
+            auth = uow.staff.auth(staff.id)
+            actor = CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles)
+            if not auth.active:
+                self._audit(uow, "login_failed", "staff", staff.id, reason="inactive", success=False, actor=actor)
+                uow.commit()
+                outcome.append(AuthenticationFailed(N_("账户已停用，请联系管理员")))
+                return None
+            if auth.locked_by_admin or (auth.locked_until is not None and auth.locked_until > now):
+                minutes = policy.lockout_minutes
+                if auth.locked_until is not None and not auth.locked_by_admin:
+                    minutes = max(1, int((auth.locked_until - now).total_seconds() // 60) + 1)
+                self._audit(uow, "login_failed", "staff", staff.id, reason="locked", success=False, actor=actor)
+                uow.commit()
+                outcome.append(AccountLocked(minutes=minutes) if not auth.locked_by_admin
+                               else AccountLocked(N_("账户已被锁定，请联系管理员解锁")))
+                return None
+            if not password_matches(auth.password_hash, password or ""):
+                failed = auth.failed_logins + 1
+                locked_until = None
+                if failed >= policy.max_failed_logins:
+                    locked_until = now + timedelta(minutes=policy.lockout_minutes)
+                uow.staff.set_auth(staff.id, failed_logins=failed, locked_until=locked_until)
+                self._audit(uow, "login_failed", "staff", staff.id, after={"failed_logins": failed},
+                            reason="bad_password", success=False, actor=actor)
+                if locked_until is not None:
+                    self._audit(uow, "account_locked", "staff", staff.id, after={"until": locked_until},
+                                actor=actor)
+                uow.commit()
+                outcome.append(AccountLocked(minutes=policy.lockout_minutes) if locked_until
+                               else AuthenticationFailed())
+                return None
+            fields: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+            if _hasher.check_needs_rehash(auth.password_hash):
+                fields["password_hash"] = hash_password(password)
+            uow.staff.set_auth(staff.id, **fields)
+            self._audit(uow, "login", "staff", staff.id, actor=actor)
+            uow.commit()
+            return CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles,
+                               must_change_password=staff.must_change_password)
+
+        user = self._transact(work)
+        if user is None:
+            raise outcome[0]
+        self.ctx.user = user
+        return user
+
+    @requires(Action.SELF)
+    def logout(self) -> None:
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> None:
+            self._audit(uow, "logout", "staff", user.id)
+            uow.commit()
+
+        self._transact(work)
+        self.ctx.user = None
+
+    @requires(Action.SELF)
+    def lock_screen(self, *, idle: bool = True) -> None:
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> None:
+            self._audit(uow, "screen_lock", "staff", user.id, reason="idle" if idle else "manual")
+            uow.commit()
+
+        self._transact(work)
+
+    @requires(Action.SELF)
+    def unlock_screen(self, password: str) -> None:
+        """The same user returns: password again, what was on screen stays (ACC-5)."""
+        user = self.ctx.require_user()
+        self.verify_password(password)
+
+        def work(uow: UnitOfWork) -> None:
+            self._audit(uow, "screen_unlock", "staff", user.id)
+            uow.commit()
+
+        self._transact(work)
+
+    @requires(Action.SELF)
+    def verify_password(self, password: str) -> None:
+        """Re-authentication for signing and unlocking; failures count towards the lock-out."""
+        user = self.ctx.require_user()
+        failure: list[BaseException] = []
+
+        def work(uow: UnitOfWork) -> None:
+            self._load_policy(uow)
+            auth = uow.staff.auth(user.id)
+            now = self.ctx.now()
+            if not auth.active:
+                failure.append(AuthenticationFailed(N_("账户已停用，请联系管理员")))
+                return
+            if auth.locked_by_admin or (auth.locked_until is not None and auth.locked_until > now):
+                failure.append(AccountLocked(minutes=self.ctx.policy.lockout_minutes))
+                return
+            if password_matches(auth.password_hash, password or ""):
+                if auth.failed_logins:
+                    uow.staff.set_auth(user.id, failed_logins=0)
+                    uow.commit()
+                return
+            failed = auth.failed_logins + 1
+            locked_until = (now + timedelta(minutes=self.ctx.policy.lockout_minutes)
+                            if failed >= self.ctx.policy.max_failed_logins else None)
+            uow.staff.set_auth(user.id, failed_logins=failed, locked_until=locked_until)
+            self._audit(uow, "reauth_failed", "staff", user.id, success=False)
+            uow.commit()
+            failure.append(AccountLocked(minutes=self.ctx.policy.lockout_minutes) if locked_until
+                           else AuthenticationFailed(N_("密码错误")))
+
+        self._transact(work)
+        if failure:
+            raise failure[0]
+
+    @requires(Action.SELF)
+    def change_password(self, old_password: str, new_password: str, new_password_repeat: str) -> None:
+        user = self.ctx.require_user()
+        if new_password != new_password_repeat:
+            raise ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致")))
+        check_password_strength(new_password, username=user.username,
+                                min_length=self.ctx.policy.min_password_length)
+        if old_password == new_password:
+            raise ValidationError(FieldError(N_("新密码"), N_("不能与原密码相同")))
+        self.verify_password(old_password)
+        new_hash = hash_password(new_password)
+
+        def work(uow: UnitOfWork) -> None:
+            uow.staff.set_auth(user.id, password_hash=new_hash, must_change_password=False)
+            self._audit(uow, "password_changed", "staff", user.id)
+            uow.commit()
+
+        self._transact(work)
+        self.ctx.user = CurrentUser(user.id, user.username, user.full_name, user.title, user.roles, False)
+
+    @requires(Action.PUBLIC)
+    def policy(self) -> SecurityPolicy:
+        self._read(self._load_policy)
+        return self.ctx.policy
+
+
+def _public(staff: Staff) -> dict[str, object]:
+    """What of an account goes into the audit (never a password hash)."""
+    return {"username": staff.username, "full_name": staff.full_name, "title": staff.title,
+            "department": staff.department, "years_in_practice": staff.years_in_practice,
+            "roles": sorted(staff.roles), "active": staff.active}

@@ -1,0 +1,124 @@
+"""Open a database safely: integrity check first (REL-3), then create or upgrade the schema with
+Alembic, taking a backup of an SQLite file before any upgrade touches it."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.i18n import N_
+from ecmo_desktop.paths import backup_dir, migrations_dir
+from ecmo_desktop.storage.engine import sqlite_path
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    from_revision: str | None
+    to_revision: str
+    backup: Path | None
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a damaged or foreign file before anything writes to it (opened read-only)."""
+    if not path.exists():
+        if Path(str(path) + "-wal").exists():
+            raise StorageError(N_("数据库文件 {path} 缺失，但存在其日志文件（-wal）。请从备份恢复，或联系管理员"),
+                               path=str(path))
+        return
+    size = path.stat().st_size
+    if size == 0:
+        return  # an empty file is a new database
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if header != SQLITE_HEADER:
+        raise StorageError(N_("{path} 不是 ECMO Ward 数据库文件（文件头无效）。请从备份恢复"), path=str(path))
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path),
+                           detail=str(exc)) from exc
+    if rows != [("ok",)]:
+        detail = "; ".join(str(r[0]) for r in rows[:3])
+        raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=detail)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def sqlite_backup(engine: Engine, target: Path) -> Path:
+    """A consistent copy of a live SQLite database through the online backup API (S8)."""
+    path = sqlite_path(str(engine.url))
+    if path is None:
+        raise StorageError(N_("只有 SQLite 数据库可以这样备份"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(str(path))
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def upgrade_to_head(engine: Engine) -> MigrationResult:
+    """Create the schema on an empty database or bring an older one up to date."""
+    head = head_revision()
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and current != head:
+        try:
+            script.get_revision(current)
+        except Exception as exc:
+            raise StorageError(N_("数据库由更新版本的 ECMO Ward 创建（版本 {revision}），请升级程序后再打开"),
+                               revision=current) from exc
+    if current is None:
+        tables = set(inspect(engine).get_table_names())
+        if tables - {"alembic_version"}:
+            raise StorageError(N_("数据库中已有未知的数据表，不是 ECMO Ward 数据库"))
+    backup: Path | None = None
+    if current == head:
+        return MigrationResult(current, head, None)
+    if current is not None and sqlite_path(str(engine.url)) is not None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup = sqlite_backup(engine, backup_dir() / f"before-upgrade-{current}-to-{head}-{stamp}.sqlite3")
+        log.info("backed up database to %s before upgrading", backup)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return MigrationResult(current, head, backup)

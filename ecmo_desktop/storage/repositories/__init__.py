@@ -1,0 +1,1 @@
+"""Repositories: all SQL lives here. Built from a session; they flush but never commit."""

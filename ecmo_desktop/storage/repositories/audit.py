@@ -1,0 +1,78 @@
+"""Appending to and reading the hash-chained audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
+from ecmo_desktop.domain.model import AuditEvent
+from ecmo_desktop.storage import mapping
+from ecmo_desktop.storage.orm.audit import AuditRow
+from ecmo_desktop.storage.repositories.base import Repository
+
+_PG_AUDIT_LOCK = 7_286_001  # advisory lock id: one appender at a time across ward PCs
+
+
+class SqlAuditRepository(Repository):
+    def append(self, *, occurred_at: datetime, actor_id: int | None, actor_name: str, workstation: str,
+               action: str, entity: str, entity_id: int | None, run_id: int | None, patient_id: int | None,
+               before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None,
+               success: bool) -> AuditEvent:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # serialise appenders so two PCs never read the same head; released at commit/rollback
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+        last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        fields: dict[str, Any] = {
+            "seq": seq, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
+            "workstation": workstation, "action": action, "entity": entity, "entity_id": entity_id,
+            "run_id": run_id, "patient_id": patient_id, "before": jsonable(before), "after": jsonable(after),
+            "reason": reason, "success": success,
+        }
+        row = AuditRow(**fields, prev_hash=prev, hash=chain_hash(prev, fields))
+        self.session.add(row)
+        self.session.flush()
+        return mapping.audit(row)
+
+    def head(self) -> AuditEvent | None:
+        row = self.session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
+        return mapping.audit(row) if row else None
+
+    def iterate(self, *, batch: int = 2000) -> Iterator[AuditEvent]:
+        after = 0
+        while True:
+            rows = list(self.session.scalars(select(AuditRow).where(AuditRow.seq > after)
+                                             .order_by(AuditRow.seq).limit(batch)))
+            if not rows:
+                return
+            for row in rows:
+                yield mapping.audit(row)
+            after = rows[-1].seq
+            self.session.expunge_all()
+
+    def for_run(self, run_id: int, *, offset: int, limit: int) -> list[AuditEvent]:
+        rows = self.session.scalars(select(AuditRow).where(AuditRow.run_id == run_id)
+                                    .order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
+        return [mapping.audit(r) for r in rows]
+
+    def count_for_run(self, run_id: int) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(AuditRow)
+                                       .where(AuditRow.run_id == run_id)) or 0)
+
+    def query(self, *, offset: int, limit: int, actor_id: int | None = None, entity: str | None = None,
+              since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
+        stmt = select(AuditRow)
+        if actor_id is not None:
+            stmt = stmt.where(AuditRow.actor_id == actor_id)
+        if entity is not None:
+            stmt = stmt.where(AuditRow.entity == entity)
+        if since is not None:
+            stmt = stmt.where(AuditRow.occurred_at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditRow.occurred_at < until)
+        rows = self.session.scalars(stmt.order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
+        return [mapping.audit(r) for r in rows]

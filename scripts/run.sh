@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run the app: bash scripts/run.sh [app args, e.g. --db postgresql+psycopg://user@host/ecmo]
+#
+# Sets up first (scripts/setup_env.sh: system packages, .venv, pip install -e '.[test]'), then
+# starts the desktop app. With no argument it uses the embedded SQLite database, which the app
+# creates in the user's data folder on first start.
+# With no screen (no DISPLAY / WAYLAND_DISPLAY), ECMO_XVFB=1 runs the app on a virtual X screen.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/setup_env.sh
+source scripts/setup_env.sh
+ecmo_setup run
+
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
+    if [ "${ECMO_XVFB:-0}" = 1 ]; then
+        command -v xvfb-run >/dev/null 2>&1 || ecmo_die "ECMO_XVFB=1 needs xvfb-run (apt-get install xvfb)"
+        ecmo_say "no screen: running on a virtual X screen (xvfb-run)"
+        exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m ecmo_desktop "$@"
+    fi
+    ecmo_say "no screen found (DISPLAY and WAYLAND_DISPLAY are unset): run this from a desktop session,"
+    ecmo_say "or with ECMO_XVFB=1 to use a virtual screen (bash scripts/screenshot.sh OUT.png takes a picture)"
+fi
+
+exec .venv/bin/python -m ecmo_desktop "$@"

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# The test command: bash scripts/test.sh [pytest args]
+#
+# 1. Set-up (scripts/setup_env.sh: system packages, .venv, pip install -e '.[test]').
+# 2. A throwaway PostgreSQL server on 127.0.0.1 (scripts/pg_test_server.sh) unless ECMO_TEST_PG_URL
+#    is already set; stopped on exit. Without PostgreSQL binaries: CI fails, elsewhere SQLite only.
+# 3. CUPS running with a CUPS-PDF queue ECMO-PDF → ECMO_TEST_PRINTER (the print test skips without it).
+# 4. In order, stopping at the first failure:
+#      ruff check · lint-imports · pytest -n 2 (SQLite + PostgreSQL; extra args go here)
+#      · pytest --no-qt on tests/unit, tests/storage, tests/services (PySide6 imports blocked)
+# 5. A summary with each step's time and the total.
+#
+# Environment: ECMO_TEST_PG_URL (use this server instead), ECMO_TEST_PG_PORT (port for the
+# throwaway server), ECMO_TEST_STEPS (default "ruff lint pytest noqt": run only some steps),
+# CI=true (PostgreSQL is then required, and a run that collects no test at all fails).
+set -euo pipefail
+
+t_start=$(date +%s%N)
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/setup_env.sh
+source scripts/setup_env.sh
+
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+fmt_ms() {
+    local ms=$1
+    if [ "$ms" -ge 60000 ]; then
+        printf '%dm%02ds' $((ms / 60000)) $((ms % 60000 / 1000))
+    else
+        printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+    fi
+}
+say() { printf 'test.sh: %s\n' "$*" >&2; }
+
+is_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+
+ecmo_setup test
+setup_ms=$(ms_since "$t_start")
+
+export QT_QPA_PLATFORM=offscreen
+export PYTHONFAULTHANDLER=1
+work="$(mktemp -d "${TMPDIR:-/tmp}/ecmo-test.XXXXXX")"
+# The app's data folder (settings, logs, default database) — never the developer's real one.
+export ECMO_DATA_DIR="${ECMO_DATA_DIR:-$work/data}"
+
+pg_dir=""
+cleanup() {
+    local rc=$?
+    if [ -n "$pg_dir" ]; then
+        bash scripts/pg_test_server.sh stop "$pg_dir" || true
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+pg_note=""
+if [ -n "${ECMO_TEST_PG_URL:-}" ]; then
+    pg_note="PostgreSQL: $ECMO_TEST_PG_URL (given)"
+elif bash scripts/pg_test_server.sh find-bin >/dev/null 2>&1; then
+    t=$(date +%s%N)
+    pg_env="$(bash scripts/pg_test_server.sh start)" || {
+        say "ERROR: could not start the test PostgreSQL server"
+        exit 1
+    }
+    eval "$pg_env"
+    pg_dir="$ECMO_TEST_PG_DIR"
+    export ECMO_TEST_PG_URL
+    pg_note="PostgreSQL: $ECMO_TEST_PG_URL (throwaway server, started in $(fmt_ms "$(ms_since "$t")"))"
+elif is_ci; then
+    say "ERROR: CI needs PostgreSQL, and no server binaries could be installed (apt-get install postgresql)"
+    exit 1
+else
+    pg_note="PostgreSQL: none (no server binaries) — running the SQLite backend only"
+    say "WARNING: no PostgreSQL server binaries; the PostgreSQL backend tests will not run"
+fi
+say "$pg_note"
+
+# --- CUPS-PDF printer -------------------------------------------------------------------------
+printer_note=""
+ensure_printer() {
+    local queue=ECMO-PDF model ppd
+    if ! command -v lpstat >/dev/null 2>&1 || ! command -v lpadmin >/dev/null 2>&1; then
+        printer_note="printer: CUPS not installed — the print test will skip"
+        return 0
+    fi
+    if ! pidof cupsd >/dev/null 2>&1; then
+        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+            ecmo_as_root systemctl start cups >/dev/null 2>&1 || true
+        fi
+        pidof cupsd >/dev/null 2>&1 || ecmo_as_root cupsd >/dev/null 2>&1 || true
+        local i
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            lpstat -r >/dev/null 2>&1 && break
+            sleep 0.3
+            : "$i"
+        done
+    fi
+    if ! lpstat -r >/dev/null 2>&1; then
+        printer_note="printer: could not start cupsd — the print test will skip"
+        return 0
+    fi
+    if ! lpstat -p "$queue" >/dev/null 2>&1; then
+        model="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF_opt\.ppd/ {print $1; exit}')"
+        ppd="$(find /usr/share/ppd /usr/share/cups/model -iname 'CUPS-PDF*.ppd' 2>/dev/null | sort | tail -n 1)"
+        if [ -n "$model" ]; then
+            ecmo_as_root lpadmin -p "$queue" -E -v cups-pdf:/ -m "$model" >/dev/null 2>&1 || true
+        elif [ -n "$ppd" ]; then
+            ecmo_as_root lpadmin -p "$queue" -E -v cups-pdf:/ -P "$ppd" >/dev/null 2>&1 || true
+        else
+            printer_note="printer: CUPS-PDF not installed (printer-driver-cups-pdf) — the print test will skip"
+            return 0
+        fi
+    fi
+    if lpstat -p "$queue" 2>/dev/null | grep -q enabled && lpstat -a "$queue" 2>/dev/null | grep -q accepting; then
+        export ECMO_TEST_PRINTER="$queue"
+        # CUPS-PDF writes each job to ~/PDF of the user who printed it (Out ${HOME}/PDF).
+        ECMO_TEST_PRINTER_OUTDIR="$(getent passwd "$(id -un)" | cut -d: -f6)/PDF"
+        export ECMO_TEST_PRINTER_OUTDIR
+        printer_note="printer: $queue (CUPS-PDF, output in $ECMO_TEST_PRINTER_OUTDIR)"
+    else
+        printer_note="printer: could not set up the $queue queue — the print test will skip"
+    fi
+}
+ensure_printer
+say "$printer_note"
+
+# --- the steps --------------------------------------------------------------------------------
+steps="${ECMO_TEST_STEPS:-ruff lint pytest noqt}"
+summary=()
+failed=""
+pytest_ran=0      # pytest runs that collected at least one test
+pytest_empty=0    # pytest runs that collected nothing (exit code 5)
+
+existing() {
+    local p
+    for p in "$@"; do [ -e "$p" ] && printf '%s\n' "$p"; done
+    return 0
+}
+
+# run_step NAME CMD... — run, time and record one step; pytest's closing line goes in the summary.
+run_step() {
+    local name="$1" t rc out line
+    shift
+    printf '\n=== %s: %s\n' "$name" "$*"
+    t=$(date +%s%N)
+    out="$work/$name.out"
+    set +e
+    "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    line="$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|errors|skipped|deselected|xfailed|xpassed)|no tests ran' "$out" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//' || true)"
+    local status=ok
+    case "$name" in
+    pytest*)
+        if [ "$rc" -eq 5 ]; then
+            status="no tests collected"
+            pytest_empty=$((pytest_empty + 1))
+            rc=0
+        elif [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]; then
+            pytest_ran=$((pytest_ran + 1))
+        fi
+        ;;
+    esac
+    [ "$rc" -ne 0 ] && status="FAILED (exit $rc)"
+    summary+=("$(printf '  %-8s %-22s %8s  %s' "$name" "$status" "$(fmt_ms "$(ms_since "$t")")" "$line")")
+    [ "$rc" -eq 0 ] || failed="$name"
+    return 0
+}
+
+color=()
+[ -t 1 ] && color=(--color=yes)
+
+for step in $steps; do
+    [ -n "$failed" ] && break
+    case "$step" in
+    ruff)
+        mapfile -t paths < <(existing ecmo_desktop tests benchmarks)
+        run_step ruff .venv/bin/ruff check "${paths[@]}"
+        ;;
+    lint)
+        run_step lint .venv/bin/lint-imports
+        ;;
+    pytest)
+        run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup "${color[@]}" "$@"
+        ;;
+    noqt)
+        mapfile -t paths < <(existing tests/unit tests/storage tests/services)
+        if [ ${#paths[@]} -eq 0 ]; then
+            summary+=("  noqt     skipped (no tests/unit, tests/storage or tests/services)")
+        else
+            run_step pytest-noqt .venv/bin/pytest -p no:cacheprovider -q --no-qt "${color[@]}" "${paths[@]}"
+        fi
+        ;;
+    *)
+        say "ERROR: unknown step '$step' in ECMO_TEST_STEPS (ruff lint pytest noqt)"
+        exit 2
+        ;;
+    esac
+done
+
+if [ -z "$failed" ] && [ "$pytest_ran" -eq 0 ] && [ "$pytest_empty" -gt 0 ]; then
+    if is_ci; then
+        failed="pytest (the whole suite collected no test)"
+    else
+        say "WARNING: pytest collected no test at all"
+    fi
+fi
+
+printf '\n=== summary\n'
+printf '  setup    %-22s %8s\n' ok "$(fmt_ms "$setup_ms")"
+printf '%s\n' "${summary[@]}"
+printf '  %s\n  %s\n' "$pg_note" "$printer_note"
+if [ -n "$failed" ]; then
+    printf 'test.sh: FAILED at %s — total %s\n' "$failed" "$(fmt_ms "$(ms_since "$t_start")")"
+    exit 1
+fi
+printf 'test.sh: all steps passed — total %s\n' "$(fmt_ms "$(ms_since "$t_start")")"
