@@ -393,8 +393,9 @@ def draw_string(canvas: Canvas, x: float, y: float, text: str, *, font_size: flo
         x -= width
     elif align == "centre":
         x -= width / 2
+    text_object = canvas.beginText(x, y)  # one text object, so extraction keeps the runs on one line
     for run in runs:
-        canvas.setFont(run.font, size)
-        canvas.drawString(x, y, run.text)
-        x += pdfmetrics.stringWidth(run.text, run.font, size)
+        text_object.setFont(run.font, size)
+        text_object.textOut(run.text)
+    canvas.drawText(text_object)
     return width

@@ -7,6 +7,7 @@ form field at fault and ``rule`` the regulation id (R1–R15) when a rule refuse
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,10 +31,8 @@ class EcmoError(Exception):
     def user_message(self) -> str:
         """The translated, formatted message for a person."""
         text = _(self.message)
-        try:
+        with contextlib.suppress(KeyError, IndexError, ValueError):
             text = text.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            pass
         prefix = ""
         if self.field:
             prefix = f"{_(self.field)}："

@@ -85,10 +85,10 @@ def _yymmdd(rng: np.random.Generator) -> str:
 def _gs1_payload(rng: np.random.Generator, *, long: bool) -> tuple[str, str]:
     """(HRI with parentheses for the encoder, plain decoder text with GS after variable fields)."""
     fixed = [("01", _gtin14(rng)), ("17", _yymmdd(rng))]
-    if rng.random() < 0.5:
+    if long and rng.random() < 0.5:
         fixed.insert(1, ("11", _yymmdd(rng)))
     variable = [("10", _alnum(rng, 4, 10))]
-    if long or rng.random() < 0.3:
+    if long:  # a linear symbol at webcam resolution only has room for GTIN, expiry and lot
         variable.append(("21", _alnum(rng, 6, 12)))
     elements = fixed + variable
     if rng.random() < 0.5:  # lot before expiry: the GS separator then sits mid-string
@@ -180,8 +180,7 @@ def _label(ink_modules: np.ndarray, module_px: float, rng: np.random.Generator,
     label = np.full((label_h, label_w), paper, np.float32)
     text_layer = np.zeros(label.shape, np.uint8)
     for row in range(text_rows):
-        words = " ".join(rng.choice(["REF", "LOT", "EXP", "SN", "STERILE", "UDI", "CE"], 1).tolist()
-                         + [_alnum(rng, 3, 9)])
+        words = f"{rng.choice(['REF', 'LOT', 'EXP', 'SN', 'STERILE', 'UDI', 'CE'])} {_alnum(rng, 3, 9)}"
         scale = line_h / 30.0
         y = margin + h + (row + 1) * line_h - line_h // 5
         cv2.putText(text_layer, words, (margin, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255,
@@ -240,7 +239,7 @@ def draw_params(kind: str, rng: np.random.Generator) -> dict[str, float]:
     linear = KINDS[kind] in ("Code128", "EAN13")
     small = rng.random() < 0.25
     if linear:
-        module_px = rng.uniform(1.5, 2.2) if small else rng.uniform(2.2, 3.8)
+        module_px = rng.uniform(1.6, 2.2) if small else rng.uniform(2.2, 3.8)
         base = 0.0 if rng.random() < 0.75 else 90.0  # people mostly hold a bar code level
         rotation = base + float(rng.choice([0, 180])) + rng.normal(0, 4)
     else:
@@ -269,8 +268,11 @@ def render_sample(kind: str, rng: np.random.Generator, **overrides: float) -> Sa
     params = draw_params(kind, rng) | overrides
 
     # keep the whole label in view: a real user frames the code, and a cropped symbol has no answer
-    upright = abs(math.sin(math.radians(params["rotation"]))) > 0.7
     long_side = max(modules.shape) * 1.25 + 12
+    if linear and abs(math.sin(math.radians(params["rotation"]))) > 0.7 \
+            and 0.8 * FRAME_HEIGHT / long_side < 2.0 and "rotation" not in overrides:
+        params["rotation"] -= 90.0  # nobody holds a long GS1-128 upright in front of a 16:9 camera
+    upright = abs(math.sin(math.radians(params["rotation"]))) > 0.7
     room = 0.8 * FRAME_HEIGHT if upright or not linear else 0.85 * FRAME_WIDTH
     params["module_px"] = min(params["module_px"], room / long_side)
     label, coverage = _label(modules, params["module_px"], rng, params["paper"], params["ink"])

@@ -64,7 +64,7 @@ def check_sqlite_file(path: Path) -> None:
             rows = conn.execute("PRAGMA quick_check").fetchall()
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path),
                            detail=str(exc)) from exc
     if rows != [("ok",)]:

@@ -1,0 +1,398 @@
+"""Camera frames and still images → decoded symbols.
+
+zxing-cpp does the decoding: it reads every symbology a device label carries, and in plain text
+mode a GS1 separator arrives as ASCII 29, exactly as the wedge scanner types it. One call over a
+whole webcam frame misses codes a person can see, mostly because its row thresholds are thrown off
+by the clutter around a small label and because tilted linear codes no longer fit one scan line.
+So the pipeline first finds label-like regions on a half-size copy (cheap), decodes each crop —
+deskewed when it is a tilted bar code — and only then falls back to the whole frame, a binarised
+crop, an enlarged crop and pyzbar for linear codes. OpenCV only moves pixels here; its own barcode
+detectors misread Code 128 as EAN.
+
+pyzbar is optional: it needs the libzbar shared library, which a Windows ward PC may lack.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from ecmo_desktop.domain.codes import parse_code_json
+from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.i18n import N_
+
+try:  # libzbar missing raises ImportError (Linux) or OSError/FileNotFoundError (Windows DLL)
+    from pyzbar import pyzbar as _pyzbar
+except (ImportError, OSError):  # pragma: no cover - depends on the machine
+    _pyzbar = None
+
+Budget = Literal["live", "thorough"]
+
+FORMATS = (zxingcpp.DataMatrix, zxingcpp.QRCode, zxingcpp.Code128, zxingcpp.EAN13, zxingcpp.EAN8,
+           zxingcpp.UPCA, zxingcpp.UPCE)
+LINEAR_SYMBOLOGIES = frozenset({"Code128", "EAN13", "EAN8", "UPCA", "UPCE"})
+_ZBAR_NAMES = {"CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8"}
+
+
+class ImageReadError(EcmoError):
+    """A still image the user opened cannot be read as a picture."""
+
+    default_message = N_("无法读取图片文件：{file}")
+
+
+@dataclass(frozen=True)
+class DecodedSymbol:
+    """One code read from an image: text as the wedge scanner would type it (GS as "\\x1d")."""
+
+    symbology: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A label-like area of the frame, as a rotated rectangle in full-resolution pixels."""
+
+    centre: tuple[float, float]
+    size: tuple[float, float]
+    angle: float
+    score: float
+
+
+def pyzbar_available() -> bool:
+    """Whether the pyzbar fallback can run on this machine (libzbar found)."""
+    return _pyzbar is not None
+
+
+def _clean(text: str) -> str:
+    """Make decoder text safe to store: lone surrogates become U+FFFD, everything else stays."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _bytes_to_text(data: bytes) -> str:
+    """zbar hands back bytes; labels are ASCII or UTF-8, Chinese encoders sometimes use GB 18030."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")  # every byte maps to one character, so this cannot fail
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """8-bit single-channel view of a frame (grey, BGR or BGRA; other depths are rescaled)."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError("expected a non-empty H×W or H×W×C image array")
+    if image.dtype != np.uint8:
+        image = cv2.normalize(image.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2:
+        return np.ascontiguousarray(image)
+    channels = image.shape[2]
+    if channels == 1:
+        return np.ascontiguousarray(image[:, :, 0])
+    if channels == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"unsupported channel count {channels}")
+
+
+@dataclass(frozen=True)
+class _View:
+    """An image handed to a decoder, and the affine map from its pixels back to the frame's."""
+
+    image: np.ndarray
+    to_frame: np.ndarray  # 2×3
+
+    @staticmethod
+    def whole(gray: np.ndarray) -> _View:
+        return _View(gray, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+
+    def derived(self, image: np.ndarray, scale: float = 1.0) -> _View:
+        """A same-geometry variant (binarised) or a uniformly rescaled one (enlarged)."""
+        return _View(image, self.to_frame @ np.diag([1.0 / scale, 1.0 / scale, 1.0]))
+
+
+@dataclass(frozen=True)
+class _Read:
+    symbol: DecodedSymbol
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in frame pixels
+
+
+def _box(view: _View, position: Any) -> tuple[float, float, float, float]:
+    corners = np.array([[p.x, p.y, 1.0] for p in (position.top_left, position.top_right,
+                                                  position.bottom_right, position.bottom_left)])
+    mapped = corners @ view.to_frame.T
+    (x0, y0), (x1, y1) = mapped.min(axis=0), mapped.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def read_zxing(gray: np.ndarray, *, invert: bool = False) -> list[DecodedSymbol]:
+    """One zxing-cpp call restricted to the label symbologies, in plain text mode."""
+    return [read.symbol for read in _zxing(_View.whole(gray), invert=invert)]
+
+
+def _zxing(view: _View, *, invert: bool = False) -> list[_Read]:
+    results = zxingcpp.read_barcodes(view.image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain,
+                                     try_invert=invert)
+    return [_Read(DecodedSymbol(r.format.name, _clean(r.text)), _box(view, r.position))
+            for r in results if r.valid]
+
+
+def read_pyzbar(gray: np.ndarray) -> list[DecodedSymbol]:
+    """Linear codes only: zbar reads no DataMatrix, and its QR adds nothing zxing misses."""
+    return [read.symbol for read in _zbar(_View.whole(gray))]
+
+
+def _zbar(view: _View) -> list[_Read]:
+    if _pyzbar is None:
+        return []
+    symbols = [_pyzbar.ZBarSymbol.CODE128, _pyzbar.ZBarSymbol.EAN13, _pyzbar.ZBarSymbol.EAN8]
+    reads = []
+    for d in _pyzbar.decode(view.image, symbols=symbols):
+        if d.type not in _ZBAR_NAMES:
+            continue
+        left, top, width, height = d.rect
+        corners = np.array([[left, top, 1.0], [left + width, top + height, 1.0]]) @ view.to_frame.T
+        box = (*corners.min(axis=0), *corners.max(axis=0))
+        symbol = DecodedSymbol(_ZBAR_NAMES[d.type], _clean(_bytes_to_text(d.data)))
+        reads.append(_Read(symbol, tuple(float(v) for v in box)))  # type: ignore[arg-type]
+    return reads
+
+
+# ---------------------------------------------------------------- localisation
+
+
+def find_regions(gray: np.ndarray, limit: int) -> list[_Region]:
+    """Dense-edge blobs that look like a symbol, best first.
+
+    Works on a half-size copy: a morphological gradient marks edges, closing fuses bars and
+    modules into solid blobs, opening removes cables and text strokes thinner than a symbol.
+    Blobs too small to hold a code, too elongated to be one (a straight cable) or covering most
+    of the frame (noise, or a label so close that the whole-frame pass handles it) are dropped.
+    """
+    small = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if min(small.shape) < 16:
+        return []
+    grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    level, edges = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if level < 12:  # a flat frame: no edge stands out, nothing to look for
+        return []
+    blobs = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8))
+    contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    regions = []
+    max_area = 0.4 * small.size
+    for contour in contours:
+        area = cv2.contourArea(contour)
+        if area < 250 or area > max_area:
+            continue
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        if min(w, h) < 8 or max(w, h) > 10 * min(w, h):
+            continue
+        fill = area / (w * h)
+        regions.append(_Region((cx * 2, cy * 2), (w * 2, h * 2), angle, area * fill * fill))
+    regions.sort(key=lambda r: r.score, reverse=True)
+    return regions[:limit]
+
+
+def _long_side_angle(region: _Region) -> tuple[float, float, float]:
+    """(length, width, angle of the long side in degrees, within ±45°)."""
+    w, h = region.size
+    angle = region.angle
+    if w < h:
+        angle -= 90.0
+        w, h = h, w
+    angle = (angle + 90.0) % 180.0 - 90.0
+    if angle > 45.0:
+        angle -= 90.0
+    elif angle < -45.0:
+        angle += 90.0
+    return w, h, angle
+
+
+def _is_tilted_bar(region: _Region) -> bool:
+    """An elongated blob off the axes: a linear code no single scan line crosses whole."""
+    length, width, angle = _long_side_angle(region)
+    return length > 1.8 * width and abs(angle) > 2.0
+
+
+def _crop(gray: np.ndarray, region: _Region, *, level: bool) -> _View:
+    """The region with a quiet-zone margin, rotated level first when ``level`` is set."""
+    length, width, angle = _long_side_angle(region)
+    pad = 0.15 * length + 16
+    cx, cy = region.centre
+    if level:
+        out_w, out_h = int(length + 2 * pad), int(width + 2 * pad)
+        matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+        matrix[0, 2] += out_w / 2 - cx
+        matrix[1, 2] += out_h / 2 - cy
+        image = cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        return _View(image, cv2.invertAffineTransform(matrix))
+    half = math.hypot(length, width) / 2 + pad
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(gray.shape[1], int(cx + half)), min(gray.shape[0], int(cy + half))
+    return _View(gray[y0:y1, x0:x1], np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
+
+
+def _binarised(view: _View) -> _View:
+    """Local-mean threshold sized to the crop: rescues glare, shadows and low contrast."""
+    block = max(15, (min(view.image.shape) // 8) | 1)
+    image = cv2.adaptiveThreshold(view.image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 6)
+    return view.derived(image)
+
+
+def _enlarged(view: _View) -> _View:
+    """Twice the size: zxing needs about 2 px per module, small labels give it less."""
+    return view.derived(cv2.resize(view.image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 2.0)
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+_RETAIL = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
+
+
+class _Collector:
+    """Symbols in discovery order, without duplicates, contradictions settled by majority.
+
+    EAN/UPC carry one mod-10 check digit, and zxing-cpp can read one printed EAN two ways from
+    two scan lines, both with a valid check digit. Two different retail codes read at the same
+    place are therefore one symbol, and the reading more steps agree on wins; a tie withholds
+    both until a later step (or the next frame) settles it. Code 128, DataMatrix and QR have
+    strong checks, and two Code 128 labels are often stacked close together, so they are left be.
+    """
+
+    def __init__(self) -> None:
+        self.reads: list[_Read] = []
+        self.rivals: dict[tuple[str, str], set[tuple[str, str]]] = {}
+
+    def add(self, reads: Iterable[_Read]) -> bool:
+        """Add ``reads``; True when the list of trustworthy symbols grew."""
+        before = len(self.result())
+        for read in reads:
+            if not read.symbol.text:
+                continue
+            key = (read.symbol.symbology, read.symbol.text)
+            for other in self.reads:
+                other_key = (other.symbol.symbology, other.symbol.text)
+                if other_key != key and _same_place(read, other):
+                    self.rivals.setdefault(key, set()).add(other_key)
+                    self.rivals.setdefault(other_key, set()).add(key)
+            self.reads.append(read)
+        return len(self.result()) > before
+
+    def result(self) -> list[DecodedSymbol]:
+        votes: dict[tuple[str, str], int] = {}
+        first: dict[tuple[str, str], DecodedSymbol] = {}
+        for read in self.reads:
+            key = (read.symbol.symbology, read.symbol.text)
+            votes[key] = votes.get(key, 0) + 1
+            first.setdefault(key, read.symbol)
+        return [symbol for key, symbol in first.items()
+                if all(votes[rival] < votes[key] for rival in self.rivals.get(key, ()))]
+
+
+def _same_place(a: _Read, b: _Read) -> bool:
+    """Two retail-code reads whose centres are closer than half a symbol length."""
+    if a.symbol.symbology not in _RETAIL or b.symbol.symbology not in _RETAIL:
+        return False
+    length = max(a.box[2] - a.box[0], a.box[3] - a.box[1], b.box[2] - b.box[0], b.box[3] - b.box[1])
+    ax, ay = (a.box[0] + a.box[2]) / 2, (a.box[1] + a.box[3]) / 2
+    bx, by = (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2
+    return math.hypot(ax - bx, ay - by) < 0.5 * length
+
+
+_ENLARGE_MAX_PIXELS = 200_000  # an enlarged crop beyond this costs more than the frame itself
+
+
+def _attempts(gray: np.ndarray, thorough: bool) -> Iterator[Callable[[], list[_Read]]]:
+    """Decoding steps, cheapest and most productive first; the caller stops when one reads.
+
+    Crops come before the whole frame because a crop is a fraction of the pixels and its row
+    thresholds see only label, not desk; the whole-frame call is the safety net for anything
+    the region finder missed (a label filling the view, an unusual background).
+    """
+    regions = find_regions(gray, limit=8 if thorough else 3)
+    for region in regions:
+        tilted = _is_tilted_bar(region)
+        yield partial(_zxing, _crop(gray, region, level=tilted))
+        if tilted:
+            yield partial(_zxing, _crop(gray, region, level=False))
+    yield partial(_zxing, _View.whole(gray), invert=thorough)
+    for region in regions[: len(regions) if thorough else 2]:
+        crop = _crop(gray, region, level=_is_tilted_bar(region))
+        yield partial(_zxing, _binarised(crop))
+        if crop.image.size <= _ENLARGE_MAX_PIXELS or thorough:
+            yield partial(_zxing, _enlarged(crop))
+        if _pyzbar is not None:
+            yield partial(_zbar, crop)
+    if thorough:
+        yield partial(_zxing, _enlarged(_View.whole(gray)))
+        if _pyzbar is not None:
+            yield partial(_zbar, _View.whole(gray))
+
+
+def decode_frame(image: np.ndarray, *, budget: Budget = "live") -> list[DecodedSymbol]:
+    """Every code found in ``image`` (grey, BGR or BGRA), best effort within ``budget``.
+
+    ``live`` stops at the first step that reads something, so a camera frame costs about what
+    one zxing-cpp call does; ``thorough`` (still images) runs every step and returns the union.
+    """
+    gray = to_gray(image)
+    found = _Collector()
+    thorough = budget == "thorough"
+    for attempt in _attempts(gray, thorough):
+        if found.add(attempt()) and not thorough:
+            break
+    return found.result()
+
+
+# ---------------------------------------------------------------- still images
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a still image as BGR; Chinese characters in the path are fine (no cv2.imread)."""
+    try:
+        data = np.fromfile(os.fspath(path), dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(file=os.fspath(path)) from exc
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ImageReadError(file=os.fspath(path))
+    return image
+
+
+def decode_file(path: str | os.PathLike[str]) -> list[DecodedSymbol]:
+    """Decode a photo or screenshot of a label with the thorough budget."""
+    return decode_frame(load_image(path), budget="thorough")
+
+
+def decode_files_json(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict[str, Any]]:
+    """One ``decode-image --json`` line object per file, in order; never raises for a bad file.
+
+    A file that cannot be read yields ``codes: []`` plus a file-level ``error`` so a batch run
+    reports every file instead of stopping at the first broken one.
+    """
+    for path in paths:
+        entry: dict[str, Any] = {"file": os.fspath(path), "codes": []}
+        try:
+            symbols = decode_file(path)
+        except ImageReadError as exc:
+            entry["error"] = {"reason": "unreadable_image", "message": exc.user_message()}
+            yield entry
+            continue
+        for symbol in symbols:
+            status, fields = parse_code_json(symbol.text)
+            parsed, error = (fields, None) if status == 0 else (None, fields.get("error", fields))
+            entry["codes"].append({"symbology": symbol.symbology, "text": symbol.text,
+                                   "parsed": parsed, "error": error})
+        yield entry

@@ -1,0 +1,1 @@
+"""The administration page: staff, ECMO privileges, expert group, training, audit trail."""

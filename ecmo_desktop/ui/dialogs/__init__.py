@@ -1,0 +1,1 @@
+"""Modal dialogs: first run, login, passwords, lock screen, patient and run forms."""

@@ -1,0 +1,1 @@
+"""Small reusable widgets: form rows with per-field error labels, banners."""
