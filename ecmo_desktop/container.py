@@ -15,10 +15,12 @@ from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import default_database_path
 from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
+from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
+from ecmo_desktop.storage.backup import SqlBackup
 from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
 from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
@@ -49,12 +51,14 @@ class Container:
     staff: StaffService = field(init=False)
     runs: RunService = field(init=False)
     audit: AuditService = field(init=False)
+    backups: BackupService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.uow, self.ctx)
         self.staff = StaffService(self.uow, self.ctx)
         self.runs = RunService(self.uow, self.ctx)
         self.audit = AuditService(self.uow, self.ctx)
+        self.backups = BackupService(self.uow, self.ctx, SqlBackup(self.uow.engine))
         self.ctx.active_checker = self._is_active
 
     def _is_active(self, staff_id: int) -> bool:

@@ -84,7 +84,11 @@ ecmo_pkg_installed() {
 }
 
 ecmo_pkg_available() {
-    LC_ALL=C apt-cache policy "$1" 2>/dev/null | grep -q '^ *Candidate: [^(]'
+    # No `apt-cache … | grep -q`: grep's early exit would kill apt-cache with SIGPIPE, and under
+    # pipefail a package that exists would look missing.
+    local policy
+    policy="$(LC_ALL=C apt-cache policy "$1" 2>/dev/null)" || return 1
+    grep -q '^ *Candidate: [^(]' <<<"$policy"
 }
 
 ecmo_apt() {

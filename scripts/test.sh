@@ -103,8 +103,8 @@ ensure_printer() {
         return 0
     fi
     if ! lpstat -p "$queue" >/dev/null 2>&1; then
-        model="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF_opt\.ppd/ {print $1; exit}')"
-        ppd="$(find /usr/share/ppd /usr/share/cups/model -iname 'CUPS-PDF*.ppd' 2>/dev/null | sort | tail -n 1)"
+        model="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF_opt\.ppd/ && !m {m = $1} END {print m}' || true)"
+        ppd="$(find /usr/share/ppd /usr/share/cups/model -iname 'CUPS-PDF*.ppd' 2>/dev/null | sort | tail -n 1 || true)"
         if [ -n "$model" ]; then
             ecmo_as_root lpadmin -p "$queue" -E -v cups-pdf:/ -m "$model" >/dev/null 2>&1 || true
         elif [ -n "$ppd" ]; then
@@ -114,7 +114,10 @@ ensure_printer() {
             return 0
         fi
     fi
-    if lpstat -p "$queue" 2>/dev/null | grep -q enabled && lpstat -a "$queue" 2>/dev/null | grep -q accepting; then
+    local state accepting
+    state="$(LC_ALL=C lpstat -p "$queue" 2>/dev/null || true)"
+    accepting="$(LC_ALL=C lpstat -a "$queue" 2>/dev/null || true)"
+    if [[ "$state" == *enabled* && "$accepting" == *accepting* ]]; then
         export ECMO_TEST_PRINTER="$queue"
         # CUPS-PDF writes each job to ~/PDF of the user who printed it (Out ${HOME}/PDF).
         ECMO_TEST_PRINTER_OUTDIR="$(getent passwd "$(id -un)" | cut -d: -f6)/PDF"

@@ -185,7 +185,7 @@ class Code128Barcode(Flowable):
     def width_mm(self) -> float:
         return self.width / mm
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab API
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         return self.width, self.height
 
     def draw(self) -> None:
@@ -241,7 +241,7 @@ class DataMatrixBarcode(Flowable):
     def width_mm(self) -> float:
         return self.width / mm
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab API
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         return self.width, self.height
 
     def draw(self) -> None:
@@ -263,9 +263,9 @@ class DataMatrixBarcode(Flowable):
 
 _SYMBOLOGY_ID = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _TWO_D_IDS = ("]d", "]Q", "]z", "]L", "]U", "]J", "]h")  # DataMatrix, QR, Aztec, PDF417, MaxiCode, DotCode, Han Xin
-_GS1_IDS = frozenset({"]C1", "]d2", "]Q3", "]e0", "]z1", "]J1", "]h2"})
+_GS1_IDS = frozenset({"]C1", "]d2", "]Q3", "]e0", "]e1", "]e2", "]J1", "]z1"})
 _TWO_D_NAMES = ("matrix", "qr", "aztec", "pdf417", "maxi", "dotcode", "hanxin", "han xin")
-_GS1_PRIMARY_AIS = ("00", "01", "02")
+_GTIN_FIRST = re.compile(r"01\d{14}")
 
 
 def _hint_is_two_d(hint: str | None) -> bool:
@@ -290,13 +290,15 @@ def barcode_for_scanned_code(raw: str, symbology_hint: str | None = None, *,
                              max_linear_width_mm: float = 80.0) -> Flowable:
     """A symbol that reproduces a scanned device code, chosen the way the code came in.
 
-    ``symbology_hint`` is an AIM symbology identifier (``]d2``, ``]C1``…) or a zxing format name
-    (``DataMatrix``, ``Code128``); a leading identifier in ``raw`` is used the same way. A GS1 element
-    string becomes a GS1 DataMatrix when it was scanned from a 2-D symbol or would not fit as GS1-128,
-    otherwise GS1-128. HIBC, Chinese MA codes and other text become Code 128 when the symbol fits in
-    ``max_linear_width_mm`` and is plain ASCII, else DataMatrix. Without a hint, only strings that hold
-    a GS or start with AI (00), (01) or (02) are taken as GS1, so a plain serial like ``12345678`` is
-    not misprinted as a GS1 date.
+    ``raw`` is the code as stored (``ParsedCode.raw``: GS as ASCII 29). ``symbology_hint`` is an AIM
+    symbology identifier (``]d2``, ``]C1``…), a zxing format name (``DataMatrix``, ``Code128``) or a
+    scheme name (``gs1``); a leading identifier in ``raw`` is used the same way. A GS1 element string
+    becomes a GS1 DataMatrix when it was scanned from a 2-D symbol or does not fit as GS1-128 (over 48
+    characters or wider than ``max_linear_width_mm``), otherwise GS1-128. HIBC, Chinese MA codes and
+    other text become Code 128 when plain ASCII and narrow enough, else DataMatrix. Without a hint a
+    string counts as GS1 only with a GS1 signal, as in ``domain.codes``: a GS, the bracketed form, or
+    ``01`` + 14 digits first, so a serial like ``12345678`` is not printed as a GS1 "(12) due date".
+    Only the structure is checked, never dates against today, so a code once accepted always prints.
     """
     text = raw.strip("\r\n")
     if _SYMBOLOGY_ID.match(text):
@@ -317,7 +319,7 @@ def barcode_for_scanned_code(raw: str, symbology_hint: str | None = None, *,
         except BarcodeError:
             elements = None
         if elements and gs1_hint is None and not (
-                GS in text or text.startswith("(") or text.startswith(_GS1_PRIMARY_AIS)):
+                GS in text or text.startswith("(") or _GTIN_FIRST.match(text)):
             elements = None
 
     if elements:

@@ -15,7 +15,9 @@ character first needs them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -26,7 +28,7 @@ from typing import Literal
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
+from reportlab.pdfbase.ttfonts import SUBSETN, TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from ecmo_desktop.domain.errors import EcmoError
@@ -95,12 +97,10 @@ _DEBIAN_DIRS: tuple[str, ...] = (
 def font_search_dirs() -> list[Path]:
     """Folders searched for font files, best first: bundled, Debian, Windows (system, then per-user)."""
     dirs: list[Path] = []
-    try:
+    with contextlib.suppress(FileNotFoundError):  # a damaged install without resources/ still finds system fonts
         dirs.append(resource_path("fonts"))
-    except FileNotFoundError:  # a damaged install without resources/ still finds system fonts
-        pass
     dirs.extend(Path(d) for d in _DEBIAN_DIRS)
-    windir = os.environ.get("WINDIR") or os.environ.get("SystemRoot") or r"C:\Windows"
+    windir = os.environ.get("WINDIR") or os.environ.get("SYSTEMROOT") or r"C:\Windows"
     dirs.append(Path(windir) / "Fonts")
     local = os.environ.get("LOCALAPPDATA")
     if local:
@@ -117,7 +117,7 @@ class _Utf16TTFont(TTFont):
     surrogate pairs (PDF 32000-1 §9.10.3).
     """
 
-    def addObjects(self, doc) -> None:  # noqa: N802 - reportlab's name
+    def addObjects(self, doc) -> None:
         state = self.state.get(doc)
         subsets = [list(s) for s in state.subsets] if state is not None else []
         super().addObjects(doc)
@@ -145,6 +145,9 @@ def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
     ]
     return "\n".join(lines)
 
+
+# What parsing a damaged or unsupported font file raises (truncated tables, bad offsets, CFF outlines).
+_FONT_FILE_ERRORS = (TTFError, OSError, struct.error, ValueError, LookupError, ArithmeticError)
 
 _register_lock = threading.RLock()
 _registered: dict[tuple[Path, int], str] = {}  # (file, subfont) -> reportlab font name
@@ -188,7 +191,7 @@ class FontFace:
             if self._cmap is None and not self._broken:
                 try:
                     self._name, self._cmap = _register(self.path, self.subfont)
-                except Exception:  # any unreadable font file just drops out of the chain
+                except _FONT_FILE_ERRORS:  # an unreadable font file just drops out of the chain
                     self._broken = True
             return not self._broken
 

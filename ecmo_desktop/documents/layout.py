@@ -211,7 +211,7 @@ class Bookmark(Flowable):
         self.width = self.height = 0
         self.keepWithNext = 1
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab API
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         return 0, 0
 
     def draw(self) -> None:

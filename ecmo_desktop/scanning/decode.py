@@ -252,7 +252,7 @@ def _binarised(view: _View) -> _View:
 
 def _enlarged(view: _View) -> _View:
     """Twice the size: zxing needs about 2 px per module, small labels give it less."""
-    return view.derived(cv2.resize(view.image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 2.0)
+    return view.derived(cv2.resize(view.image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR), 2.0)
 
 
 # ---------------------------------------------------------------- pipeline
@@ -302,13 +302,19 @@ class _Collector:
 
 
 def _same_place(a: _Read, b: _Read) -> bool:
-    """Two retail-code reads whose centres are closer than half a symbol length."""
-    if a.symbol.symbology not in _RETAIL or b.symbol.symbology not in _RETAIL:
+    """Two linear-code reads of one printed symbol: centres within half a symbol length and,
+    unless both are retail codes (whose rival readings come from separate scan lines), the
+    read areas touching — two Code 128 symbols stacked on one label never touch."""
+    if a.symbol.symbology not in LINEAR_SYMBOLOGIES or b.symbol.symbology not in LINEAR_SYMBOLOGIES:
         return False
     length = max(a.box[2] - a.box[0], a.box[3] - a.box[1], b.box[2] - b.box[0], b.box[3] - b.box[1])
     ax, ay = (a.box[0] + a.box[2]) / 2, (a.box[1] + a.box[3]) / 2
     bx, by = (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2
-    return math.hypot(ax - bx, ay - by) < 0.5 * length
+    if math.hypot(ax - bx, ay - by) >= 0.5 * length:
+        return False
+    if a.symbol.symbology in _RETAIL and b.symbol.symbology in _RETAIL:
+        return True
+    return a.box[0] <= b.box[2] and b.box[0] <= a.box[2] and a.box[1] <= b.box[3] and b.box[1] <= a.box[3]
 
 
 _ENLARGE_MAX_PIXELS = 200_000  # an enlarged crop beyond this costs more than the frame itself

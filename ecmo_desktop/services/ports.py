@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -109,6 +110,12 @@ class AuditRepository(Protocol):
     def count_for_run(self, run_id: int) -> int: ...
     def query(self, *, offset: int, limit: int, actor_id: int | None = None, entity: str | None = None,
               since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]: ...
+
+
+class BackupPort(Protocol):
+    def make_backup(self, out: Path) -> dict[str, Any]: ...
+    def restore(self, path: Path) -> dict[str, Any]: ...
+    def table_digests(self) -> dict[str, dict[str, Any]]: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,126 @@
+"""Headless commands over the same services as the GUI.
+
+Every subcommand takes ``--db URL`` and ``--json``; it prints one JSON object with ``--json``
+(or a short human line without) and exits non-zero with a clear one-line message on error.
+Commands act as the workstation's operator ("命令行" in the audit trail): whoever can run them
+already holds the database file or its server credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ecmo_desktop import __version__
+from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.i18n import N_, _, set_language
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], tuple[int, dict[str, Any], str]]
+_COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_text: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
+                                                    Callable[[argparse.ArgumentParser], None]]:
+    """Register a subcommand: the decorated function adds arguments; ``handler`` does the work."""
+
+    def decorate(add_args: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser], None]:
+        handler: Handler = add_args.handler  # type: ignore[attr-defined]
+        _COMMANDS[name] = (handler, add_args, help_text)
+        return add_args
+
+    return decorate
+
+
+def _with_handler(handler: Handler) -> Callable[[Callable[[argparse.ArgumentParser], None]],
+                                               Callable[[argparse.ArgumentParser], None]]:
+    def attach(fn: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser], None]:
+        fn.handler = handler  # type: ignore[attr-defined]
+        return fn
+
+    return attach
+
+
+def open_container(args: argparse.Namespace, *, as_system: bool = True, must_exist: bool = True) -> Any:
+    from ecmo_desktop.container import SYSTEM_USER, build_container, resolve_database_url
+    from ecmo_desktop.storage.engine import sqlite_path
+
+    path = sqlite_path(resolve_database_url(args.db))
+    if must_exist and path is not None and not path.exists():
+        raise EcmoError(N_("数据库文件不存在：{path}（新数据库请先运行 init-db 或启动程序）"), path=str(path))
+    container = build_container(args.db, workstation="cli")
+    if as_system:
+        container.ctx.user = SYSTEM_USER
+    return container
+
+
+# ---- main ------------------------------------------------------------------------------------------
+COMMAND_MODULES = ("core", "devices", "records", "documents", "exchange")
+
+
+def _load_commands() -> None:
+    """Each feature keeps its subcommands in its own module of this package."""
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(f"ecmo_desktop.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ecmo_desktop.cli.{name}":
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help=_("数据库 URL 或 SQLite 文件路径（默认：用户数据文件夹；也可用 ECMO_DATABASE_URL）"))
+    common.add_argument("--json", action="store_true", help=_("输出 JSON"))
+    common.add_argument("--lang", choices=["zh_CN", "en"], help=_("消息语言"))
+    parser = argparse.ArgumentParser(prog="ecmo-desktop", description=_("ECMO Ward 命令行工具"))
+    parser.add_argument("--version", action="version", version=f"ECMO Ward {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_handler, add_args, help_text) in _COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=_(help_text), description=_(help_text))
+        add_args(p)
+    return parser
+
+
+def _emit(args: argparse.Namespace, code: int, data: dict[str, Any], text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    elif text:
+        print(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_commands()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.lang:
+        set_language(args.lang)
+    handler = _COMMANDS[args.command][0]
+    try:
+        code, data, text = handler(args)
+    except EcmoError as exc:
+        message = exc.user_message().replace("\n", "；")
+        if args.json:
+            print(json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False))
+        else:
+            print(_("错误：{message}").format(message=message), file=sys.stderr)
+        return EXIT_ERROR
+    except (OSError, ValueError) as exc:
+        message = str(exc).replace("\n", " ")
+        if args.json:
+            print(json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False))
+        else:
+            print(_("错误：{message}").format(message=message), file=sys.stderr)
+        return EXIT_ERROR
+    _emit(args, code, data, text)
+    return code

@@ -1,0 +1,47 @@
+"""What every window and dialog is given: the services, the task runner, settings and drafts.
+
+``ui`` may not import the composition root (``container`` pulls in storage), so the services
+are described here as a protocol that ``Container`` satisfies structurally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.services.audit import AuditService
+from ecmo_desktop.services.auth import AuthService
+from ecmo_desktop.services.base import ServiceContext
+from ecmo_desktop.services.permissions import Action, allowed
+from ecmo_desktop.services.runs import RunService
+from ecmo_desktop.services.staff import StaffService
+from ecmo_desktop.settings import SettingsStore
+from ecmo_desktop.ui.drafts import DraftStore
+from ecmo_desktop.ui.tasks import TaskRunner
+
+
+class Services(Protocol):
+    ctx: ServiceContext
+    auth: AuthService
+    staff: StaffService
+    runs: RunService
+    audit: AuditService
+
+
+@dataclass
+class UiContext:
+    services: Services
+    tasks: TaskRunner
+    settings: SettingsStore
+    database_label: str = ""  # "SQLite：/path" or "PostgreSQL：host/db", for the status bar
+    drafts: DraftStore = field(default_factory=DraftStore)
+
+    @property
+    def user(self) -> CurrentUser | None:
+        return self.services.ctx.user
+
+    def can(self, action: Action) -> bool:
+        """Whether to *show* a control; the service refuses on its own anyway (ACC-2)."""
+        user = self.user
+        return user is not None and allowed(action, user.roles)

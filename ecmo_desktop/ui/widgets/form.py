@@ -1,0 +1,212 @@
+"""Form rows whose validation messages appear next to the field they are about.
+
+Services raise ``ValidationError`` with ``FieldError.field`` set to the *label msgid* of the field
+(``N_("体重")``); a form registers each widget under that msgid, so the message lands beside the
+right widget and everything the user typed stays where it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecmo_desktop.domain.errors import EcmoError, FieldError, ValidationError
+from ecmo_desktop.i18n import _
+from ecmo_desktop.ui.context import UiContext
+
+ERROR_STYLE = "color: #b71c1c;"
+
+
+def field_message(error: FieldError) -> str:
+    """The message without the field name (it is shown right next to the field)."""
+    try:
+        return _(error.message).format(**error.params)
+    except (KeyError, IndexError, ValueError):
+        return _(error.message)
+
+
+def error_label() -> QLabel:
+    label = QLabel()
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+class FieldErrors:
+    """Maps field msgids to (widget, error label); shows and clears messages."""
+
+    def __init__(self, general: QLabel) -> None:
+        self.general = general
+        self._fields: dict[str, tuple[QWidget, QLabel]] = {}
+
+    def bind(self, field: str, widget: QWidget, label: QLabel) -> None:
+        self._fields[field] = (widget, label)
+        _on_edit(widget, lambda: label.hide())
+
+    def alias(self, field: str, same_as: str) -> None:
+        """Route another msgid (e.g. "密码" for "新密码") to an already bound field."""
+        self._fields[field] = self._fields[same_as]
+
+    def clear(self) -> None:
+        self.general.clear()
+        self.general.hide()
+        for _widget, label in self._fields.values():
+            label.clear()
+            label.hide()
+
+    def field_of(self, widget: QWidget) -> str | None:
+        return next((f for f, (w, _label) in self._fields.items() if w is widget), None)
+
+    def label_for(self, field: str) -> QLabel | None:
+        entry = self._fields.get(field)
+        return entry[1] if entry else None
+
+    def show_general(self, text: str) -> None:
+        self.general.setText(text)
+        self.general.show()
+
+    def show(self, exc: EcmoError) -> QWidget | None:
+        """Place each message; returns the first widget at fault (to focus it)."""
+        self.clear()
+        errors = exc.errors if isinstance(exc, ValidationError) else []
+        first: QWidget | None = None
+        leftovers: list[str] = []
+        texts: dict[int, list[str]] = {}
+        for error in errors:
+            entry = self._fields.get(error.field)
+            if entry is None:
+                leftovers.append(error.user_message() if error.field else field_message(error))
+                continue
+            widget, label = entry
+            texts.setdefault(id(label), []).append(field_message(error))
+            label.setText("\n".join(texts[id(label)]))
+            label.show()
+            first = first or widget
+        if not isinstance(exc, ValidationError):
+            if exc.field and exc.field in self._fields:
+                widget, label = self._fields[exc.field]
+                label.setText(exc.user_message())
+                label.show()
+                first = widget
+            else:
+                leftovers.append(exc.user_message())
+        if leftovers:
+            self.show_general("\n".join(leftovers))
+        return first
+
+
+def _on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
+    if isinstance(widget, QLineEdit):
+        widget.textEdited.connect(callback)
+    elif isinstance(widget, QPlainTextEdit):
+        widget.textChanged.connect(callback)
+    elif isinstance(widget, QComboBox):
+        widget.currentIndexChanged.connect(callback)
+    elif isinstance(widget, QDateEdit):
+        widget.dateChanged.connect(callback)
+    elif isinstance(widget, QAbstractButton):
+        widget.toggled.connect(callback)
+
+
+class FormDialog(QDialog):
+    """A dialog with a form, a general message line and OK/Cancel; Enter submits, Esc cancels.
+
+    ``submit(fn, on_success)`` runs the service call on the task runner. Validation and other
+    known refusals are shown inside the dialog (beside the field when one is named); the dialog
+    stays open with everything typed. Only unexpected failures go to the global error box.
+    """
+
+    def __init__(self, ui: UiContext, title: str, parent: QWidget | None = None, *,
+                 ok_text: str | None = None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.setWindowTitle(title)
+        self.setModal(True)
+        self._layout = QVBoxLayout(self)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.intro.hide()
+        self._layout.addWidget(self.intro)
+        self.general_error = error_label()
+        self._layout.addWidget(self.general_error)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._layout.addLayout(self.form)
+        self.errors = FieldErrors(self.general_error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(ok_text or _("确定"))
+        self.ok_button.setDefault(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
+        self.buttons.accepted.connect(self.on_submit)
+        self.buttons.rejected.connect(self.reject)
+        self._layout.addWidget(self.buttons)
+        self.busy = False
+
+    def set_intro(self, text: str) -> None:
+        self.intro.setText(text)
+        self.intro.show()
+
+    def add_field(self, label: str, widget: QWidget, *, field: str | None = None,
+                  form: QFormLayout | None = None) -> QWidget:
+        """Add a row: translated ``label`` (a msgid), the widget, an error line under it."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        message = error_label()
+        column.addWidget(message)
+        (form or self.form).addRow(_(label), box)
+        self.errors.bind(field or label, widget, message)
+        return widget
+
+    def on_submit(self) -> None:
+        """Subclasses start their service call here (usually through ``submit``)."""
+        self.accept()
+
+    def submit(self, fn: Callable[[], Any], on_success: Callable[[Any], None], *,
+               changes: tuple[str, ...] = ()) -> None:
+        if self.busy:
+            return  # a double click on OK must not save twice
+        self.busy = True
+        self.ok_button.setEnabled(False)
+        self.errors.clear()
+
+        def done(result: Any) -> None:
+            self.busy = False
+            self.ok_button.setEnabled(True)
+            on_success(result)
+
+        def failed(exc: BaseException) -> None:
+            self.busy = False
+            self.ok_button.setEnabled(True)
+            self.show_failure(exc)
+
+        self.ui.tasks.run_op(fn, done, failed, parent=self, changes=changes)
+
+    def show_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, EcmoError):
+            widget = self.errors.show(exc)
+            if widget is not None:
+                widget.setFocus()
+            return
+        self.ui.tasks.default_error(self, exc)
