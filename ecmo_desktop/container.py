@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.domain.errors import NotFound, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import default_database_path
@@ -18,6 +18,7 @@ from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock
+from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.storage.backup import SqlBackup
@@ -52,6 +53,8 @@ class Container:
     runs: RunService = field(init=False)
     audit: AuditService = field(init=False)
     backups: BackupService = field(init=False)
+    devices: DeviceService = field(init=False)
+    equipment: EquipmentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.uow, self.ctx)
@@ -59,11 +62,16 @@ class Container:
         self.runs = RunService(self.uow, self.ctx)
         self.audit = AuditService(self.uow, self.ctx)
         self.backups = BackupService(self.uow, self.ctx, SqlBackup(self.uow.engine))
+        self.devices = DeviceService(self.uow, self.ctx)
+        self.equipment = EquipmentService(self.uow, self.ctx)
         self.ctx.active_checker = self._is_active
 
     def _is_active(self, staff_id: int) -> bool:
         with self.uow(write=False) as uow:
-            return uow.staff.auth(staff_id).active
+            try:
+                return uow.staff.auth(staff_id).active
+            except NotFound:
+                return False
 
     @property
     def backend(self) -> str:

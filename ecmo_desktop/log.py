@@ -65,7 +65,7 @@ def install_excepthooks(reporter: Reporter | None = None) -> None:
             return
         try:
             reporter(exc)
-        except Exception:  # noqa: BLE001 - the last line of defence must not fail
+        except Exception:
             log.exception("the error reporter failed")
 
     def main_hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

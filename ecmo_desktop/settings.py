@@ -8,6 +8,7 @@ A damaged or foreign file is set aside and the defaults are used: a ward PC must
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -135,7 +136,5 @@ class SettingsStore:
 
     def _set_aside(self, why: str) -> None:
         log.warning("%s: %s; using defaults", self.path, why)
-        try:
+        with contextlib.suppress(OSError):
             self.path.replace(self.path.with_name(self.path.name + ".damaged"))
-        except OSError:
-            pass

@@ -27,7 +27,8 @@ EXTRA_FONT_PACKAGES="fonts-hanazono"
 # e.g. libzbar0 became libzbar0t64, cups-pdf became printer-driver-cups-pdf).
 ECMO_RUN_PACKAGES="libzbar0|libzbar0t64 xvfb xdotool
  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1
- libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1 libopengl0 libfontconfig1 libdbus-1-3
+ libxcb-shape0 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1 libopengl0 libfontconfig1 libdbus-1-3
+ libglib2.0-0|libglib2.0-0t64 libpulse0
  fonts-wqy-microhei fonts-droid-fallback ${EXTRA_FONT_PACKAGES}"
 ECMO_TEST_PACKAGES="poppler-utils postgresql cups printer-driver-cups-pdf|cups-pdf"
 
@@ -79,10 +80,6 @@ ecmo_logged() {
     fi
 }
 
-ecmo_pkg_installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
-}
-
 ecmo_pkg_available() {
     # No `apt-cache … | grep -q`: grep's early exit would kill apt-cache with SIGPIPE, and under
     # pipefail a package that exists would look missing.
@@ -115,11 +112,16 @@ ecmo_apt_ensure() {
         ecmo_say "no apt-get here: install the system packages listed in README.md by hand"
         return 0
     fi
-    local spec alt missing=() skip_file="$ECMO_VENV/.ecmo-apt-unavailable"
+    local spec alt missing=() skip_file="$ECMO_VENV/.ecmo-apt-unavailable" installed
+    # One dpkg-query for all names (a call per package would make every rerun slower).
+    # shellcheck disable=SC2046  # split into package names on purpose
+    installed="$(dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' $(printf '%s\n' "$@" | tr '|' '\n') 2>/dev/null |
+        sed -n 's/^ii *//p' || true)"
+    installed=$'\n'"$installed"$'\n'
     for spec in "$@"; do
         local have=0
         for alt in ${spec//|/ }; do
-            if ecmo_pkg_installed "$alt"; then have=1 && break; fi
+            if [[ "$installed" == *$'\n'"$alt"$'\n'* ]]; then have=1 && break; fi
         done
         if [ "$have" = 0 ] && ! { [ -f "$skip_file" ] && grep -qxF "$spec" "$skip_file"; }; then
             missing+=("$spec")
@@ -168,8 +170,9 @@ ecmo_find_python() {
 }
 
 ecmo_ensure_venv() {
-    if [ -x "$ECMO_VENV/bin/python" ] && ecmo_python_ok "$ECMO_VENV/bin/python" &&
-        "$ECMO_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    if [ -x "$ECMO_VENV/bin/python" ] && "$ECMO_VENV/bin/python" -c '
+import importlib.util, sys
+sys.exit(0 if sys.version_info >= (3, 11) and importlib.util.find_spec("pip") else 1)' >/dev/null 2>&1; then
         return 0
     fi
     local py
@@ -190,18 +193,16 @@ ecmo_ensure_venv() {
 }
 
 ecmo_install_hash() {
-    (
-        cd "$ECMO_ROOT" || exit 1
-        "$ECMO_VENV/bin/python" - <<'EOF'
-import hashlib, pathlib, sys
-h = hashlib.sha256(sys.version.encode())
-for name in ("pyproject.toml", "setup.py"):
-    p = pathlib.Path(name)
-    if p.exists():
-        h.update(name.encode() + b"\0" + p.read_bytes())
-print(h.hexdigest())
-EOF
-    )
+    # What the install depends on: the project's build files and the venv's Python version.
+    {
+        grep -E '^version' "$ECMO_VENV/pyvenv.cfg" || true
+        for f in pyproject.toml setup.py; do
+            if [ -f "$ECMO_ROOT/$f" ]; then
+                printf '%s\n' "$f"
+                cat "$ECMO_ROOT/$f"
+            fi
+        done
+    } | sha256sum | cut -d' ' -f1
 }
 
 ecmo_ensure_python_packages() {

@@ -123,7 +123,7 @@ def pg_template() -> Iterator[str]:
     from ecmo_desktop.storage.engine import create_db_engine
     from ecmo_desktop.storage.migrate import upgrade_to_head
 
-    name = f"ecmo_tpl_{_worker()}"
+    name = f"ecmo_tpl_{_worker()}_{os.getpid()}"
     _pg_exec(admin, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     engine = create_db_engine(url)
@@ -208,9 +208,7 @@ class Seeded:
         c.auth.login(username, PASSWORD)  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def seeded(container) -> Seeded:
-    c = container
+def _seed(c) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
     c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H001", city="呼和浩特", admin_username="admin",
                            admin_full_name="系统管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
     c.auth.login("admin", PASSWORD)
@@ -227,18 +225,89 @@ def seeded(container) -> Seeded:
     nurse = mk("chenjing", "陈静", "nurse_senior", 8, ["nurse"])
     perf = mk("zhaolei", "赵磊", "technician", 9, ["perfusionist"])
     records = mk("sunli", "孙丽", "other", 5, ["records"])
-    start = c.ctx.now()
     from datetime import timedelta
 
+    start = c.ctx.now()
     for sid in (doctor, e2, e3):
         c.staff.add_expert(sid)
     for sid in (doctor, e2, e3, attending):
         c.staff.grant_privilege(sid, granted_at=start - timedelta(days=365))
     c.ctx.user = None
-    # initial passwords must be changed at first login; clear that flag for the test accounts
+    # initial passwords must be changed at first login; the test accounts start as if they had
     from ecmo_desktop.storage.orm.people import StaffRow
 
     with c.uow() as uow:
         uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
         uow.commit()
-    return Seeded(c, 1, doctor, nurse, perf, records, [doctor, e2, e3], attending)
+    return (1, doctor, nurse, perf, records, e2, e3, attending)
+
+
+_SEED_IDS: dict[str, tuple[int, ...]] = {}
+
+
+@pytest.fixture(scope="session")
+def seeded_templates() -> dict[str, object]:
+    """Seeding hashes eight passwords: do it once per backend per session, then copy the database."""
+    return {}
+
+
+@pytest.fixture
+def seeded_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                  seeded_templates: dict[str, object]) -> Iterator[str]:
+    from datetime import UTC, datetime
+
+    from ecmo_desktop.container import build_container
+    from ecmo_desktop.services.clock import FakeClock
+
+    if backend not in seeded_templates:
+        if backend == "sqlite":
+            template: Path = request.getfixturevalue("sqlite_template")
+            path = _SESSION_DIR / f"seeded-{_worker()}.sqlite3"
+            shutil.copyfile(template, path)
+            url = f"sqlite:///{path}"
+        else:
+            tpl: str = request.getfixturevalue("pg_template")
+            admin = _pg_admin_url()
+            assert admin is not None
+            from sqlalchemy.engine import make_url
+
+            name = f"ecmo_seeded_{_worker()}_{os.getpid()}"
+            _pg_exec(admin, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name} TEMPLATE {tpl}")
+            url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+            request.addfinalizer(lambda: _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        c = build_container(url, clock=FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)), workstation="test-pc")
+        _SEED_IDS[backend] = _seed(c)
+        if backend == "sqlite":
+            with c.uow.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        c.close()
+        seeded_templates[backend] = path if backend == "sqlite" else name
+    source = seeded_templates[backend]
+    if backend == "sqlite":
+        target = tmp_path / "seeded.sqlite3"
+        shutil.copyfile(source, target)  # type: ignore[arg-type]
+        yield f"sqlite:///{target}"
+        return
+    admin = _pg_admin_url()
+    assert admin is not None
+    from sqlalchemy.engine import make_url
+
+    name = f"ecmo_t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(admin, f"CREATE DATABASE {name} TEMPLATE {source}")
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def seeded(seeded_db_url: str, clock) -> Iterator[Seeded]:  # type: ignore[no-untyped-def]
+    """A set-up hospital with one account per role (its own database; don't combine with ``container``)."""
+    from ecmo_desktop.container import build_container
+
+    c = build_container(seeded_db_url, clock=clock, workstation="test-pc")
+    admin, doctor, nurse, perf, records, e2, e3, attending = _SEED_IDS[_backend_of(seeded_db_url)]
+    yield Seeded(c, admin, doctor, nurse, perf, records, [doctor, e2, e3], attending)
+    c.close()
+
+
+def _backend_of(url: str) -> str:
+    return "sqlite" if url.startswith("sqlite") else "postgresql"

@@ -94,8 +94,6 @@ __all__ = ["MAX_CODE_LENGTH", "ParsedCode", "normalise_scan", "parse_code", "par
 MAX_CODE_LENGTH = 512
 """Longest accepted code after clean-up; real UDI payloads stay under 150 characters."""
 
-SCHEMES = ("gs1", "hibc", "ma", "ean13", "upc", "plain")
-
 GS = "\x1d"
 RS = "\x1e"
 EOT = "\x04"
@@ -310,8 +308,7 @@ def _screen_characters(s: str) -> None:
                             position=position, code=_show(c))
         if _looks_like_ime(c):
             raise CodeError("invalid_character",
-                            N_("条码中出现了中文或全角字符“{char}”（第 {position} 个字符），"
-                               "请切换到英文输入法后重新扫码"),
+                            N_("条码中出现了中文或全角字符“{char}”（第 {position} 个字符），请切换到英文输入法后重新扫码"),
                             char=c, position=position)
         raise CodeError("invalid_character", N_("条码第 {position} 个字符{char}不是条码中允许的字符"),
                         position=position, char=_show(c))
@@ -860,8 +857,7 @@ def _parse_plain(s: str) -> ParsedCode:
     for i, c in enumerate(code):
         if c not in _PLAIN_CHARS:
             raise CodeError("invalid_character",
-                            N_("无法识别的条码：第 {position} 个字符{char}不属于任何条码格式"
-                               "（手工输入的编码只能包含字母、数字和 - . /）"),
+                            N_("无法识别的条码：第 {position} 个字符{char}不属于任何条码格式（手工输入的编码只能包含字母、数字和 - . /）"),
                             position=i + 1, char=_show(c))
     if not _PLAIN_MIN <= len(code) <= _PLAIN_MAX:
         raise CodeError("invalid_length", N_("手工输入的编码应为 {low}–{high} 个字符，实为 {length} 个"),

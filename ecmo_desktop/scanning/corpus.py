@@ -193,11 +193,11 @@ def _label(ink_modules: np.ndarray, module_px: float, rng: np.random.Generator,
 
 def _background(rng: np.random.Generator) -> np.ndarray:
     """Desk-like clutter: a gradient, some blocks and cables, low-frequency mottling."""
-    yy, xx = np.mgrid[0:FRAME_HEIGHT, 0:FRAME_WIDTH].astype(np.float32)
+    yy, xx = np.ogrid[0:FRAME_HEIGHT, 0:FRAME_WIDTH]
     a, b = rng.uniform(60, 170, 2)
     angle = rng.uniform(0, 2 * math.pi)
     ramp = (xx * math.cos(angle) + yy * math.sin(angle)) / (FRAME_WIDTH + FRAME_HEIGHT) + 0.5
-    bg = a + (b - a) * ramp
+    bg = (a + (b - a) * ramp).astype(np.float32)
     for _ in range(int(rng.integers(3, 9))):
         x0, y0 = int(rng.integers(0, FRAME_WIDTH)), int(rng.integers(0, FRAME_HEIGHT))
         x1, y1 = x0 + int(rng.integers(40, 400)), y0 + int(rng.integers(20, 300))
@@ -260,8 +260,15 @@ def draw_params(kind: str, rng: np.random.Generator) -> dict[str, float]:
     }
 
 
-def render_sample(kind: str, rng: np.random.Generator, **overrides: float) -> Sample:
-    """Render one degraded frame of ``kind``; ``overrides`` pin chosen entries of ``draw_params``."""
+def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Generator | None = None,
+                  **overrides: float) -> Sample:
+    """Render one degraded frame of ``kind``; ``overrides`` pin chosen entries of ``draw_params``.
+
+    ``rng`` decides the scene (payload, label, pose, light, blur); ``sensor`` (default: ``rng``)
+    decides the per-frame sensor noise, so the same scene seed with two sensor seeds gives two
+    consecutive frames of a label held still in front of the camera.
+    """
+    sensor = rng if sensor is None else sensor
     barcode, expected = make_payload(kind, rng)
     linear = KINDS[kind] in ("Code128", "EAN13")
     modules = _module_matrix(barcode, linear=linear, rng=rng)
@@ -300,7 +307,7 @@ def render_sample(kind: str, rng: np.random.Generator, **overrides: float) -> Sa
         kernel[motion // 2, :] = 1.0 / motion
         rot = cv2.getRotationMatrix2D(((motion - 1) / 2, (motion - 1) / 2), float(rng.uniform(0, 180)), 1)
         frame = cv2.filter2D(frame, -1, cv2.warpAffine(kernel, rot, (motion, motion)))
-    frame += rng.normal(0, params["noise"], frame.shape).astype(np.float32)
+    frame += sensor.standard_normal(frame.shape, dtype=np.float32) * np.float32(params["noise"])
 
     tint = rng.uniform(0.9, 1.1, 3).astype(np.float32)
     bgr = np.clip(frame[:, :, None] * tint, 0, 255).astype(np.uint8)
@@ -314,10 +321,24 @@ def render_sample(kind: str, rng: np.random.Generator, **overrides: float) -> Sa
 
 def iter_corpus(per_kind: int, *, seed: int = 20240611, kinds: tuple[str, ...] = tuple(KINDS)
                 ) -> Iterator[Sample]:
-    """Yield ``per_kind`` samples of every kind, interleaved; sample i depends only on (seed, i)."""
+    """Yield ``per_kind`` samples of every kind, interleaved; each depends only on (seed, index, kind).
+
+    Sample ``(index, kind)`` is frame 0 of the matching ``iter_sequences`` run.
+    """
     for index in range(per_kind):
         for k, kind in enumerate(kinds):
-            yield render_sample(kind, np.random.default_rng([seed, index, k]))
+            yield render_sample(kind, np.random.default_rng([seed, index, k]),
+                                sensor=np.random.default_rng([seed, index, k, 0]))
+
+
+def iter_sequences(per_kind: int, *, frames: int = 2, seed: int = 20240611,
+                   kinds: tuple[str, ...] = tuple(KINDS)) -> Iterator[list[Sample]]:
+    """Runs of ``frames`` consecutive frames of one still scene (only sensor noise differs)."""
+    for index in range(per_kind):
+        for k, kind in enumerate(kinds):
+            yield [render_sample(kind, np.random.default_rng([seed, index, k]),
+                                 sensor=np.random.default_rng([seed, index, k, frame]))
+                   for frame in range(frames)]
 
 
 def blank_frames(seed: int = 7) -> list[np.ndarray]:

@@ -251,8 +251,11 @@ def _binarised(view: _View) -> _View:
 
 
 def _enlarged(view: _View) -> _View:
-    """Twice the size: zxing needs about 2 px per module, small labels give it less."""
-    return view.derived(cv2.resize(view.image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR), 2.0)
+    """Twice the size, edges re-sharpened: zxing wants ~2 px per module and crisp transitions,
+    small or slightly blurred labels give it neither."""
+    image = cv2.resize(view.image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    image = cv2.addWeighted(image, 2.5, cv2.GaussianBlur(image, (0, 0), 1.5), -1.5, 0)
+    return view.derived(image, 2.0)
 
 
 # ---------------------------------------------------------------- pipeline
@@ -317,31 +320,48 @@ def _same_place(a: _Read, b: _Read) -> bool:
     return a.box[0] <= b.box[2] and b.box[0] <= a.box[2] and a.box[1] <= b.box[3] and b.box[1] <= a.box[3]
 
 
-_ENLARGE_MAX_PIXELS = 200_000  # an enlarged crop beyond this costs more than the frame itself
+@dataclass(frozen=True)
+class _Plan:
+    """How hard to try: the live camera plan stops at the first read and skips costly retries."""
+
+    regions: int  # label-like crops decoded before the whole frame
+    retry_regions: int  # best crops that also get the binarised / enlarged / zbar retries
+    enlarge_max_pixels: int  # larger crops are not enlarged: that would cost more than the frame
+    invert: bool  # also look for light-on-dark symbols in the whole frame
+    stop_early: bool
+    frame_retries: bool  # enlarged whole frame and zbar over the whole frame
 
 
-def _attempts(gray: np.ndarray, thorough: bool) -> Iterator[Callable[[], list[_Read]]]:
-    """Decoding steps, cheapest and most productive first; the caller stops when one reads.
+_PLANS: dict[str, _Plan] = {
+    "live": _Plan(regions=3, retry_regions=2, enlarge_max_pixels=120_000, invert=False, stop_early=True,
+                  frame_retries=False),
+    "thorough": _Plan(regions=8, retry_regions=8, enlarge_max_pixels=1 << 62, invert=True, stop_early=False,
+                      frame_retries=True),
+}
+
+
+def _attempts(gray: np.ndarray, plan: _Plan) -> Iterator[Callable[[], list[_Read]]]:
+    """Decoding steps, cheapest and most productive first.
 
     Crops come before the whole frame because a crop is a fraction of the pixels and its row
     thresholds see only label, not desk; the whole-frame call is the safety net for anything
     the region finder missed (a label filling the view, an unusual background).
     """
-    regions = find_regions(gray, limit=8 if thorough else 3)
+    regions = find_regions(gray, limit=plan.regions)
     for region in regions:
         tilted = _is_tilted_bar(region)
         yield partial(_zxing, _crop(gray, region, level=tilted))
         if tilted:
             yield partial(_zxing, _crop(gray, region, level=False))
-    yield partial(_zxing, _View.whole(gray), invert=thorough)
-    for region in regions[: len(regions) if thorough else 2]:
+    yield partial(_zxing, _View.whole(gray), invert=plan.invert)
+    for region in regions[: plan.retry_regions]:
         crop = _crop(gray, region, level=_is_tilted_bar(region))
         yield partial(_zxing, _binarised(crop))
-        if crop.image.size <= _ENLARGE_MAX_PIXELS or thorough:
+        if crop.image.size <= plan.enlarge_max_pixels:
             yield partial(_zxing, _enlarged(crop))
         if _pyzbar is not None:
             yield partial(_zbar, crop)
-    if thorough:
+    if plan.frame_retries:
         yield partial(_zxing, _enlarged(_View.whole(gray)))
         if _pyzbar is not None:
             yield partial(_zbar, _View.whole(gray))
@@ -353,11 +373,11 @@ def decode_frame(image: np.ndarray, *, budget: Budget = "live") -> list[DecodedS
     ``live`` stops at the first step that reads something, so a camera frame costs about what
     one zxing-cpp call does; ``thorough`` (still images) runs every step and returns the union.
     """
+    plan = _PLANS[budget]
     gray = to_gray(image)
     found = _Collector()
-    thorough = budget == "thorough"
-    for attempt in _attempts(gray, thorough):
-        if found.add(attempt()) and not thorough:
+    for attempt in _attempts(gray, plan):
+        if found.add(attempt()) and plan.stop_early:
             break
     return found.result()
 

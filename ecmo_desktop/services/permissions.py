@@ -16,6 +16,7 @@ from ecmo_desktop.domain.errors import NotAuthenticated, PermissionDenied
 from ecmo_desktop.i18n import N_
 
 P = ParamSpec("P")
+SYSTEM_ACTOR_ID = 0  # the command-line operator (container.SYSTEM_USER): not a staff row
 T = TypeVar("T")
 
 D, N, PF, RS, A = Role.DOCTOR, Role.NURSE, Role.PERFUSIONIST, Role.RECORDS, Role.ADMIN
@@ -93,6 +94,10 @@ def requires(action: Action) -> Callable[[Callable[P, T]], Callable[P, T]]:
                     raise NotAuthenticated()
                 if not allowed(action, user.roles):
                     raise PermissionDenied(N_("您的角色无权执行此操作（{action}）"), action=action.value)
+                checker = service.ctx.active_checker
+                # an account deactivated on another PC stops working here at its next action (ACC-2)
+                if checker is not None and user.id != SYSTEM_ACTOR_ID and not checker(user.id):
+                    raise PermissionDenied(N_("账户已停用，请联系管理员"))
             return fn(*args, **kwargs)
 
         wrapper.required_action = action  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ecmo_desktop.storage.engine import write_intent
 from ecmo_desktop.storage.errors import translate
 from ecmo_desktop.storage.repositories.audit import SqlAuditRepository
+from ecmo_desktop.storage.repositories.devices import SqlDeviceRepository
+from ecmo_desktop.storage.repositories.exchange import SqlExchangeRepository
 from ecmo_desktop.storage.repositories.people import (
     SqlHospitalRepository,
     SqlPatientRepository,
@@ -40,6 +42,8 @@ class SqlUnitOfWork:
         self.patients = SqlPatientRepository(s)
         self.runs = SqlRunRepository(s)
         self.audit = SqlAuditRepository(s)
+        self.devices = SqlDeviceRepository(s)
+        self.exchange = SqlExchangeRepository(s)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

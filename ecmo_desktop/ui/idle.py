@@ -81,7 +81,7 @@ class IdleMonitor(QObject):
             app.removeEventFilter(self)
 
     # ---- the filter -----------------------------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind not in INPUT:
             return False

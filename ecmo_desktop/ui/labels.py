@@ -42,6 +42,12 @@ FIELD_LABELS: dict[str, str] = {
     "left_at": N_("退出时间"), "ecmo_trained": N_("ECMO培训合格"),
 }
 
+# reasons the services record as codes rather than typed text
+REASON_LABELS: dict[str, str] = {
+    "bad_password": N_("密码错误"), "locked": N_("账户已锁定"), "inactive": N_("账户已停用"),
+    "idle": N_("空闲超时自动锁定"), "manual": N_("手动锁定"),
+}
+
 _ENUM_FIELDS: dict[str, type[Labelled]] = {"sex": Sex, "status": RunStatus, "mode": Mode,
                                            "indication": Indication, "title": Title}
 _HIDDEN = {"id", "version", "hospital_id", "patient_id", "staff_id", "created_by_id", "granted_by_id",
@@ -54,6 +60,12 @@ def action_label(code: str) -> str:
 
 def entity_label(code: str) -> str:
     return _(ENTITY_LABELS[code]) if code in ENTITY_LABELS else code
+
+
+def reason_text(reason: str | None) -> str:
+    if not reason:
+        return ""
+    return _(REASON_LABELS[reason]) if reason in REASON_LABELS else reason
 
 
 def field_label(key: str) -> str:

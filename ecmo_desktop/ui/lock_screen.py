@@ -130,13 +130,13 @@ class LockScreen(QWidget):
         self.password.clear()
         self.password.setFocus()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:  # Esc must not close the lock screen
             event.accept()
             return
         super().keyPressEvent(event)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.releasable:
             event.accept()
         else:  # Alt+F4 or the window manager must not unlock the PC

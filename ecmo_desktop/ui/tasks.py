@@ -98,15 +98,17 @@ class TaskRunner(QObject):
 
     def run_op(self, fn: Callable[[], Any], on_success: SuccessHandler | None = None,
                on_error: ErrorHandler | None = None, *, parent: QObject | None = None,
-               changes: Iterable[str] = ()) -> Job:
+               changes: Iterable[str] = ()) -> Job | None:
         """Run ``fn`` on the worker; then ``on_success(result)`` or ``on_error(exc)`` on the GUI thread.
 
         Without ``on_error`` the failure goes to the standard error path (a message box over
         ``parent``). When ``parent`` has been deleted by the time the result arrives, the callbacks
         are skipped: the window that asked is gone (closed, or sealed at a change of user).
+        After ``shutdown`` (the app is exiting) nothing runs and None is returned.
         """
         if self._closed:
-            raise RuntimeError("task runner is shut down")
+            log.debug("task runner shut down; dropping %r", fn)
+            return None
         job = Job(next(self._ids), fn, on_success, on_error, parent, frozenset(changes))
         self._pending += 1
         self._jobs.put(job)

@@ -118,7 +118,7 @@ class FirstRunWizard(QWizard):
     def hospital(self) -> Hospital | None:
         return self.result_value.hospital if self.result_value else None
 
-    def validateCurrentPage(self) -> bool:  # noqa: N802 - Qt override
+    def validateCurrentPage(self) -> bool:
         if self.currentId() != PAGE_ADMIN or self._done:
             return True
         self._submit()

@@ -49,7 +49,7 @@ def choice_combo(choices: list[tuple[str, str]], placeholder: str | None = None)
     return combo
 
 
-def select_value(combo: QComboBox, value: str) -> None:
+def select_value(combo: QComboBox, value: object) -> None:
     index = combo.findData(value)
     combo.setCurrentIndex(max(index, 0))
 

@@ -98,10 +98,10 @@ class RunListModel(QAbstractTableModel):
             self.endInsertRows()
         self.loaded.emit()
 
-    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: N802, B008 - Qt override
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt override
         return not parent.isValid() and not self._loading and len(self._rows) < self._total
 
-    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: N802, B008 - Qt override
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008 - Qt override
         if not self.canFetchMore(parent):
             return
         self._loading = True
@@ -143,13 +143,13 @@ class RunListModel(QAbstractTableModel):
     def item(self, row: int) -> RunListItem | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
                 and 0 <= section < len(self._headers):

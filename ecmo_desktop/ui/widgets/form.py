@@ -155,7 +155,9 @@ class FormDialog(QDialog):
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text or _("确定"))
         self.ok_button.setDefault(True)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText(_("取消"))
+        cancel.setAutoDefault(False)  # Enter must never mean "cancel" (or "log out")
         self.buttons.accepted.connect(self.on_submit)
         self.buttons.rejected.connect(self.reject)
         self._layout.addWidget(self.buttons)
@@ -187,21 +189,24 @@ class FormDialog(QDialog):
                changes: tuple[str, ...] = ()) -> None:
         if self.busy:
             return  # a double click on OK must not save twice
-        self.busy = True
-        self.ok_button.setEnabled(False)
+        self.set_busy(True)
         self.errors.clear()
 
         def done(result: Any) -> None:
-            self.busy = False
-            self.ok_button.setEnabled(True)
+            self.set_busy(False)
             on_success(result)
 
         def failed(exc: BaseException) -> None:
-            self.busy = False
-            self.ok_button.setEnabled(True)
+            self.set_busy(False)
             self.show_failure(exc)
 
         self.ui.tasks.run_op(fn, done, failed, parent=self, changes=changes)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.ok_button.setEnabled(not busy)
+        if not busy:  # disabling the default button hands "default" to another button: take it back
+            self.ok_button.setDefault(True)
 
     def show_failure(self, exc: BaseException) -> None:
         if isinstance(exc, EcmoError):

@@ -130,7 +130,9 @@ def test_datamatrix_errors_are_project_errors() -> None:
     ("(01)06901234567892(17)271231(10)L1", None, Code128Barcode, True, UDI_SHORT),
     (UDI_LONG, "]C1", DataMatrixBarcode, True, UDI_LONG),  # over the 48-character GS1-128 limit
     ("12345678", None, Code128Barcode, False, "12345678"),  # not read as GS1 (12) due date
-    ("10ABC", "]C0", Code128Barcode, False, "10ABC"),
+    ("10ABC", None, Code128Barcode, False, "10ABC"),  # parses as (10) but carries no GS1 signal
+    ("10ABC", "gs1", Code128Barcode, True, "10ABC"),  # ParsedCode.scheme passed as the hint
+    ("0106901234567892", "]C0", Code128Barcode, False, "0106901234567892"),
     ("+H123ABC01231", None, Code128Barcode, False, "+H123ABC01231"),
     ("+H123ABC0123456789/$$3271231LOT1D", None, DataMatrixBarcode, False, "+H123ABC0123456789/$$3271231LOT1D"),
     ("+H123ABC01231", "]d1", DataMatrixBarcode, False, "+H123ABC01231"),

@@ -1,0 +1,159 @@
+"""The GUI composition root: settings, logging, database, Qt, translators, session.
+
+It is the only module that wires the GUI together and nothing imports it. A database that cannot
+be opened safely (damaged, foreign, on a network drive, written by a newer version, server
+unreachable) stops the start with a Chinese message naming it, before anything writes to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy.engine import make_url
+
+from ecmo_desktop import __version__
+from ecmo_desktop.container import Container, build_container, resolve_database_url
+from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
+from ecmo_desktop.log import install_excepthooks, setup_logging, uninstall_excepthooks
+from ecmo_desktop.paths import APP_NAME, resource_path
+from ecmo_desktop.settings import SettingsStore
+from ecmo_desktop.storage.engine import sqlite_path
+from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.errors import ExceptionReporter, details_of, show_error_from_task
+from ecmo_desktop.ui.session import SessionController
+from ecmo_desktop.ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+EXIT_DATABASE = 2
+# Fonts that draw Chinese well, best first (Debian ward PCs, Windows, macOS, Noto everywhere).
+CJK_FAMILIES = ("WenQuanYi Micro Hei", "Microsoft YaHei", "Microsoft YaHei UI", "PingFang SC",
+                "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options; anything else (``-platform offscreen`` …) is left for Qt."""
+    parser = argparse.ArgumentParser(prog="ecmo-ward", description="ECMO Ward")
+    parser.add_argument("--db", metavar="URL", help="sqlite:///path, postgresql+psycopg://… or a file path")
+    parser.add_argument("--lang", choices=sorted(LANGUAGES), help="界面语言 (zh_CN | en)")
+    parser.add_argument("--version", action="version", version=f"ECMO Ward {__version__}")
+    return parser.parse_known_args(list(argv))
+
+
+def describe_database(url: str) -> str:
+    """What the status bar and error messages call the database (never a password)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"SQLite：{path}"
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return "SQLite：" + _("内存数据库")
+    host = u.host or "localhost"
+    port = f":{u.port}" if u.port else ""
+    return f"PostgreSQL：{host}{port}/{u.database or ''}"
+
+
+def open_failure_text(url: str, exc: BaseException) -> str:
+    """The message shown when the database cannot be opened: which one, why, what was not done."""
+    path = sqlite_path(url)
+    if path is not None:
+        head = _("无法打开数据库文件：\n{path}").format(path=path)
+        tail = _("程序没有改动这个文件。请联系管理员，或从备份恢复。")
+    else:
+        head = _("无法连接数据库：\n{db}").format(db=describe_database(url))
+        tail = _("请检查网络和数据库服务器，或联系管理员。")
+    why = exc.user_message() if isinstance(exc, EcmoError) else _("意外错误：{error}").format(error=str(exc)[:300])
+    return f"{head}\n\n{why}\n\n{tail}"
+
+
+def install_translators(app: QApplication, language: str) -> list[QTranslator]:
+    """Qt's own buttons and dialogs (确定/取消, file dialogs, "显示详细信息…") in the UI language."""
+    translators: list[QTranslator] = []
+    if language == DEFAULT_LANGUAGE:
+        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        for name in ("qtbase_zh_CN", "qt_zh_CN"):
+            translator = QTranslator(app)
+            if translator.load(name, folder):
+                app.installTranslator(translator)
+                translators.append(translator)
+                break
+        else:
+            log.warning("Qt's Chinese translation not found in %s", folder)
+    else:
+        QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom))
+    return translators
+
+
+def choose_font(app: QApplication) -> str | None:
+    """A font that renders Chinese: WenQuanYi Micro Hei when present, else the platform's CJK face."""
+    families = set(QFontDatabase.families())
+    for family in CJK_FAMILIES:
+        if family in families:
+            font = QFont(app.font())
+            font.setFamilies([family, *font.families()])
+            app.setFont(font)
+            return family
+    return None
+
+
+def _qt_args(argv: Sequence[str], rest: list[str]) -> list[str]:
+    return [argv[0] if argv else APP_NAME, *rest]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args, rest = parse_args(argv[1:])
+    settings = SettingsStore()
+    language = args.lang or settings.load().language
+    set_language(language)
+    log_path = setup_logging()
+    log.info("ECMO Ward %s starting (language %s, log %s)", __version__, language, log_path)
+
+    app = QApplication.instance() or QApplication(_qt_args(argv, rest))
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("ECMO Ward")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
+    install_translators(app, language)
+    family = choose_font(app)
+    log.info("UI font: %s", family or app.font().family())
+    reporter = ExceptionReporter(app)
+    install_excepthooks(reporter)
+
+    url = resolve_database_url(args.db)
+    try:
+        container: Container = build_container(url)
+    except Exception as exc:
+        log.error("cannot open database %s", describe_database(url), exc_info=not isinstance(exc, EcmoError))
+        box = QMessageBox(QMessageBox.Icon.Critical, _("无法打开数据库"), open_failure_text(url, exc),
+                          QMessageBox.StandardButton.Ok)
+        if not isinstance(exc, EcmoError):
+            box.setDetailedText(details_of(exc))
+        box.exec()
+        uninstall_excepthooks()
+        return EXIT_DATABASE
+
+    tasks = TaskRunner(default_error=show_error_from_task)
+    ui = UiContext(services=container, tasks=tasks, settings=settings, database_label=describe_database(url))
+    session = SessionController(ui)
+    session.finished.connect(app.exit)
+    app.setQuitOnLastWindowClosed(False)
+    session.start()
+    try:
+        code = app.exec()
+    finally:
+        session.shutdown()
+        tasks.shutdown()
+        container.close()
+        uninstall_excepthooks()
+    log.info("ECMO Ward exiting with code %s", code)
+    return int(code)

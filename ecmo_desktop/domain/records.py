@@ -1,0 +1,541 @@
+"""The clinical record of a run, as values: what the forms send (``*Input``) and what services return.
+
+Inputs carry what a person typed (numbers may still be text such as ``"7.35"``; the service parses
+them against the field catalogue in ``fields.py``). Outputs are frozen snapshots with ids, never
+database rows; every signable record shares ``RecordBase`` (status, version, who wrote and signed
+it) so the UI can treat "locked", "needs signing" and "amended" the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ecmo_desktop.domain.enums import Labelled, RecordStatus, _labels
+from ecmo_desktop.i18n import N_
+
+
+class Entity(StrEnum):
+    """Record kinds; the values are the table names used in signatures, versions and the audit."""
+
+    DECISION = "decision"
+    CONSENT = "consent"
+    PROCEDURE = "procedure"
+    DAILY_ENTRY = "daily_entry"
+    COMPLICATION = "complication"
+    WEANING_TRIAL = "weaning_trial"
+    FOLLOW_UP = "follow_up"
+
+
+ENTITY_LABELS: dict[str, str] = {
+    "decision": N_("决策记录"), "consent": N_("知情同意"), "procedure": N_("操作记录"),
+    "daily_entry": N_("日常管理记录"), "complication": N_("并发症"), "weaning_trial": N_("撤机试验"),
+    "follow_up": N_("随访"),
+}
+
+
+class ConsentRelationship(Labelled):
+    SELF = "self"
+    SPOUSE = "spouse"
+    PARENT = "parent"
+    CHILD = "child"
+    SIBLING = "sibling"
+    OTHER_RELATIVE = "other_relative"
+    GUARDIAN = "guardian"
+    OTHER = "other"
+
+
+_labels(ConsentRelationship, {"self": N_("本人"), "spouse": N_("配偶"), "parent": N_("父母"), "child": N_("子女"),
+                              "sibling": N_("兄弟姐妹"), "other_relative": N_("其他近亲属"),
+                              "guardian": N_("监护人"), "other": N_("其他授权人")})
+
+
+class ContactMethod(Labelled):
+    CLINIC = "clinic"
+    PHONE = "phone"
+    RECORDS = "records"  # read from the hospital record (discharge, in-hospital death)
+    OTHER = "other"
+
+
+_labels(ContactMethod, {"clinic": N_("门诊"), "phone": N_("电话"), "records": N_("病历记录"), "other": N_("其他")})
+
+
+class CauseOfDeath(Labelled):
+    CARDIAC = "cardiac"
+    RESPIRATORY = "respiratory"
+    NEUROLOGICAL = "neurological"
+    MOF = "mof"
+    BLEEDING = "bleeding"
+    SEPSIS = "sepsis"
+    OTHER = "other"
+
+
+_labels(CauseOfDeath, {"cardiac": N_("心源性"), "respiratory": N_("呼吸衰竭"), "neurological": N_("神经系统"),
+                       "mof": N_("多器官功能衰竭"), "bleeding": N_("出血"), "sepsis": N_("脓毒症"),
+                       "other": N_("其他")})
+
+
+# ---- inputs -------------------------------------------------------------------------------------------
+Number = str | float | int | None
+
+
+@dataclass(frozen=True)
+class PhysicianInput:
+    """One physician who took part in a decision, and in which capacity (R1/R2)."""
+
+    staff_id: int
+    role: str  # DeciderRole: attending | expert | other
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    """上机/撤机决策. ``pre_ecmo`` holds numeric and choice keys of the "pre_ecmo" form (fields.py);
+    ``contraindications`` maps checklist keys (fields.CONTRAINDICATIONS) to True/False."""
+
+    kind: str  # DecisionKind
+    decided_at: datetime
+    physicians: tuple[PhysicianInput, ...]
+    emergency: bool = False
+    indication: str | None = None
+    indication_other: str = ""
+    mode_planned: str | None = None
+    rationale: str = ""
+    pre_ecmo: Mapping[str, Any] = field(default_factory=dict)
+    contraindications: Mapping[str, bool] = field(default_factory=dict)
+    supplement_of_id: int | None = None  # the emergency start this full plan supplements (R2)
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    explained_by_id: int
+    signer_name: str
+    relationship: str  # ConsentRelationship
+    signed_at: datetime  # when the paper form was signed
+    refused: bool = False
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class StaffInput:
+    staff_id: int
+    role: str  # StaffRoleInProcedure
+
+
+@dataclass(frozen=True)
+class CannulaInput:
+    role: str  # CannulaRole
+    vessel: str  # Vessel
+    side: str  # Side
+    size_fr: Number
+    length_cm: Number = None
+    depth_cm: Number = None
+    tip_position: str = ""
+    device_usage_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ProcedureInput:
+    """Cannulation, circuit change, mode change or decannulation (the kind comes from the method).
+
+    ``settings`` holds keys of the "procedure" form (initial RPM, flow, sweep, FdO2, heparin bolus …);
+    ``immediate_complications`` are keys of fields.IMMEDIATE_COMPLICATIONS.
+    """
+
+    started_at: datetime
+    location: str  # Location
+    staff: tuple[StaffInput, ...]
+    flow_at: datetime | None = None  # first blood flow: required for a cannulation (= ECMO start)
+    ended_at: datetime | None = None
+    technique: str | None = None
+    guidance: str | None = None
+    mode_after: str | None = None  # cannulation (defaults to the run's mode) and mode change
+    reason: str = ""  # required for circuit change, mode change and decannulation
+    cannulae: tuple[CannulaInput, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    immediate_complications: tuple[str, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DailyEntryInput:
+    """日常管理. ``values``: numeric keys of the "daily" form; ``checks``: choice keys (fields.py)."""
+
+    recorded_at: datetime
+    values: Mapping[str, Any] = field(default_factory=dict)
+    checks: Mapping[str, Any] = field(default_factory=dict)
+    mode: str | None = None  # mode today; defaults to the run's current mode
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ComplicationInput:
+    code: str  # complications.COMPLICATIONS key
+    onset_at: datetime
+    severity: str  # Severity
+    other_text: str = ""
+    treatment: str = ""
+    resolved_at: datetime | None = None
+    resolution: str = ""
+    adverse_event: bool | None = None  # None: the code's default (R9)
+    procedure_id: int | None = None
+    device_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class WeaningTrialInput:
+    """A weaning trial; ``values`` holds keys of the "weaning" form (MAP, lactate, LVEF, VTI …)."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+    flow_to: Number = None
+    sweep_to: Number = None
+    fdo2_to: Number = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    passed: bool | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class EndInput:
+    """End of ECMO support (撤机结局)."""
+
+    ended_at: datetime
+    reason: str  # EndReason
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUpInput:
+    """The result of one scheduled follow-up. ``done_at``: when it was done (for the discharge
+    follow-up: the discharge time)."""
+
+    status: str  # FollowUpStatus: done | lost
+    done_at: datetime | None = None
+    contact_method: str | None = None
+    vital_status: str | None = None  # VitalStatus
+    date_of_death: date | None = None
+    cause_of_death: str | None = None
+    discharge_disposition: str | None = None
+    cpc: Number = None
+    mrs: Number = None
+    eq5d_index: Number = None
+    notes: str = ""
+
+
+# ---- outputs ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class RecordBase:
+    """What every signable record shares; ``status`` is draft or signed (signed = locked)."""
+
+    id: int
+    run_id: int
+    status: str
+    version: int
+    created_at: datetime
+    created_by_id: int | None
+    created_by_name: str
+    updated_at: datetime
+    signed_at: datetime | None
+    signed_by_id: int | None
+    signed_by_name: str
+    abnormal: tuple[str, ...] = ()  # field keys outside their normal range (highlight only)
+
+    ENTITY = ""
+
+    @property
+    def entity(self) -> str:
+        return self.ENTITY
+
+    @property
+    def locked(self) -> bool:
+        return self.status == RecordStatus.SIGNED.value
+
+
+@dataclass(frozen=True)
+class DecisionPhysician:
+    staff_id: int
+    full_name: str
+    title: str
+    role: str
+    expert_at_decision: bool  # member of the expert group at ``decided_at`` (R1/R2/R13)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision(RecordBase):
+    kind: str
+    emergency: bool
+    decided_at: datetime
+    mode_planned: str | None
+    indication: str | None
+    indication_other: str
+    rationale: str
+    physicians: tuple[DecisionPhysician, ...]
+    pre_ecmo: dict[str, Any]
+    contraindications: dict[str, bool]
+    supplement_deadline: datetime | None
+    supplement_of_id: int | None
+
+    ENTITY = "decision"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent(RecordBase):
+    explained_by_id: int
+    explained_by_name: str
+    signer_name: str
+    relationship: str
+    signed_on_paper_at: datetime
+    refused: bool
+    notes: str
+
+    ENTITY = "consent"
+
+
+@dataclass(frozen=True)
+class ProcedureStaff:
+    staff_id: int
+    full_name: str
+    title: str
+    role: str
+    privileged_at_start: bool  # held an ECMO privilege when the procedure started (R3)
+
+
+@dataclass(frozen=True)
+class Cannula:
+    id: int
+    position: int
+    role: str
+    vessel: str
+    side: str
+    size_fr: float
+    length_cm: float | None
+    depth_cm: float | None
+    tip_position: str
+    device_usage_id: int | None
+    removed_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Procedure(RecordBase):
+    kind: str
+    started_at: datetime
+    flow_at: datetime | None
+    ended_at: datetime | None
+    location: str
+    technique: str | None
+    guidance: str | None
+    mode_before: str | None
+    mode_after: str | None
+    reason: str
+    settings: dict[str, Any]
+    immediate_complications: tuple[str, ...]
+    notes: str
+    staff: tuple[ProcedureStaff, ...]
+    cannulae: tuple[Cannula, ...]
+
+    ENTITY = "procedure"
+
+    @property
+    def operators(self) -> tuple[ProcedureStaff, ...]:
+        return tuple(s for s in self.staff if s.role == "operator")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyEntry(RecordBase):
+    recorded_at: datetime
+    ecmo_day: int  # day 0 = Beijing calendar day of first flow
+    author_role: str  # doctor | nurse | perfusionist
+    mode: str | None
+    values: dict[str, Any]
+    checks: dict[str, Any]
+    derived: dict[str, float]  # ΔP, P/F, driving pressure, VIS: computed from ``values``
+    notes: str
+
+    ENTITY = "daily_entry"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Complication(RecordBase):
+    code: str
+    other_text: str
+    onset_at: datetime
+    severity: str
+    treatment: str
+    resolved_at: datetime | None
+    resolution: str
+    adverse_event: bool
+    device_item_id: int | None
+    procedure_id: int | None
+
+    ENTITY = "complication"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeaningTrial(RecordBase):
+    started_at: datetime
+    ended_at: datetime | None
+    flow_to: float | None
+    sweep_to: float | None
+    fdo2_to: float | None
+    values: dict[str, Any]
+    passed: bool | None
+    notes: str
+
+    ENTITY = "weaning_trial"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUp(RecordBase):
+    kind: str
+    due_date: date
+    fu_status: str  # due | done | lost
+    done_at: datetime | None
+    contact_method: str | None
+    vital_status: str | None
+    date_of_death: date | None
+    cause_of_death: str | None
+    discharge_disposition: str | None
+    cpc: int | None
+    mrs: int | None
+    eq5d_index: float | None
+    notes: str
+
+    ENTITY = "follow_up"
+
+
+AnyRecord = Decision | Consent | Procedure | DailyEntry | Complication | WeaningTrial | FollowUp
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An e-signature: printed name, time and meaning (SIG-1), bound to a content hash (SIG-2)."""
+
+    id: int
+    entity: str
+    entity_id: int
+    record_version: int
+    signer_id: int
+    signer_name: str
+    meaning: str  # SignatureMeaning
+    signed_at: datetime
+    content_hash: str
+    state: str  # valid | superseded
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """The content of a record as it was before an amendment (SIG-3: earlier versions stay readable)."""
+
+    entity: str
+    entity_id: int
+    version: int
+    content: dict[str, Any]
+    replaced_at: datetime
+    replaced_by_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class SignatureProblem:
+    entity: str
+    entity_id: int
+    run_id: int | None
+    signature_id: int | None
+    message: str  # msgid, e.g. "签名后内容被改动"
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    ok: bool
+    checked: int
+    problems: tuple[SignatureProblem, ...]
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """What ``sign`` returns: the locked record and the signature that locked it."""
+
+    record: AnyRecord
+    signature: Signature
+
+
+@dataclass(frozen=True)
+class RunChart:
+    """Everything recorded for one run, each list in time order: what the case view shows."""
+
+    run_id: int
+    decisions: tuple[Decision, ...]
+    consents: tuple[Consent, ...]
+    procedures: tuple[Procedure, ...]
+    daily_entries: tuple[DailyEntry, ...]
+    complications: tuple[Complication, ...]
+    weaning_trials: tuple[WeaningTrial, ...]
+    follow_ups: tuple[FollowUp, ...]
+
+    def all_records(self) -> tuple[AnyRecord, ...]:
+        return (*self.decisions, *self.consents, *self.procedures, *self.daily_entries,
+                *self.complications, *self.weaning_trials, *self.follow_ups)
+
+
+@dataclass(frozen=True)
+class ModeSpan:
+    """One stretch of the mode timeline (cannulation and each mode change start a new one)."""
+
+    mode: str
+    from_at: datetime
+    to_at: datetime | None
+    procedure_id: int
+
+
+@dataclass(frozen=True)
+class SupplementStatus:
+    """R2's 12-hour clock for one emergency start, as of ``now``."""
+
+    decision_id: int
+    run_id: int
+    deadline: datetime | None  # None until first flow is recorded
+    supplement_id: int | None
+    state: str  # pending | met | overdue
+    remaining: timedelta | None  # time left (negative when overdue)
+
+
+# ---- worklist and compliance ---------------------------------------------------------------------------
+class WorkKind(StrEnum):
+    SUPPLEMENT_OVERDUE = "supplement_overdue"
+    SUPPLEMENT_DUE = "supplement_due"
+    MISSING_CONSENT = "missing_consent"
+    NO_DAILY_TODAY = "no_daily_today"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
+    UNSIGNED_RECORD = "unsigned_record"
+    FOLLOW_UP_DUE = "follow_up_due"
+
+
+# lower = more urgent; the worklist sorts by this, then by due time
+WORK_URGENCY: dict[str, int] = {
+    WorkKind.SUPPLEMENT_OVERDUE: 0, WorkKind.SUPPLEMENT_DUE: 1, WorkKind.MISSING_CONSENT: 2,
+    WorkKind.NO_DAILY_TODAY: 3, WorkKind.FOLLOW_UP_OVERDUE: 4, WorkKind.UNSIGNED_RECORD: 5,
+    WorkKind.FOLLOW_UP_DUE: 6,
+}
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing the ward has to do; ``message`` is a msgid formatted with ``params``."""
+
+    kind: str  # WorkKind
+    urgency: int
+    run_id: int
+    mrn: str
+    patient_name: str
+    ward: str
+    bed: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+    due_at: datetime | None = None
+    remaining: timedelta | None = None  # negative when overdue
+    entity: str | None = None
+    entity_id: int | None = None
+    owner_id: int | None = None  # who should act (the author of an unsigned record)

@@ -1,0 +1,1015 @@
+"""Device traceability (R5–R8): catalogue, receiving, bedside binding, recall and trace; equipment.
+
+The bedside scan
+----------------
+``DeviceService.bind_scan(run_id, text)`` turns one scan into one ``ScanVerdict`` (see
+``domain/devices.py`` for every kind). Parse → run open? → product by GTIN/DI → item by its key →
+checks (already held, expired, recalled, no NMPA number, no serial, wrong slot) → INSERT the usage
+and its audit row in one transaction.
+
+**R6 is decided by the database.** The partial unique index ``uq_device_usage_single_use`` allows
+one non-voided binding per single-use item. The service looks first (``_precheck_reuse``) only to
+word a kinder message; when two ward PCs scan the same item at the same moment both may pass that
+look, and then the second INSERT fails on the index. That ``IntegrityConflict`` is answered in a
+*fresh* transaction (the failed one is dead on PostgreSQL) that reads who holds the item and
+returns ``blocked_reused`` naming the patient, MRN, run and time. Tests run the race with the look
+removed, so the index alone is proven to decide.
+
+``bind_scan`` is safe to retry: each attempt is one transaction that writes the usage and its audit
+row together or nothing, so ``Service._transact`` may rerun it whole after a PostgreSQL
+serialization failure or deadlock (REL-5) without double-binding.
+
+Labels without a serial (lot-only)
+----------------------------------
+Many cannulae and tubing packs carry GTIN + lot + expiry but no serial: the physical unit cannot be
+told apart from its siblings, so no constraint can prove it was never used before. We do not refuse
+them (that would stop a cannulation), and we do not pretend:
+
+* receiving records one ``device_item`` row per unit (``quantity``), ``item_key`` NULL;
+* binding takes one *unbound* unit of that product + lot from stock (``free_lot_item``) and binds
+  that row, so the R6 index still guarantees each received unit is bound at most once, and a ward
+  can never bind more units of a lot than it received (stock exhausted → ``not_received``);
+* the scan answers ``warn_no_serial`` (rule R6) and binds only with a reason in which the nurse
+  attests an unopened, unused package; the reason and the warning are stored on the usage and in
+  the audit row, and a recall by lot still finds every patient.
+
+A hand-typed **plain** code carries no DI: it is matched by serial among received items (exactly one
+match binds) or against the product the user picks (``product_id``); otherwise ``needs_product``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ecmo_desktop.domain.codes import ParsedCode, parse_code
+from ecmo_desktop.domain.devices import (
+    VERDICT_MESSAGES,
+    WARNING_ORDER,
+    CatalogueImportResult,
+    Equipment,
+    EquipmentInput,
+    EquipmentLink,
+    ExpiryStatus,
+    Item,
+    ItemHistory,
+    NeedsProductError,
+    Product,
+    ProductInput,
+    Recall,
+    ReceiveResult,
+    Receiving,
+    ScannedCode,
+    ScanVerdict,
+    StockRow,
+    TraceRow,
+    UnknownProductError,
+    Usage,
+    UsageHolder,
+    VerdictKind,
+    canonical_item_key,
+    expiry_status,
+    normalise_gtin,
+)
+from ecmo_desktop.domain.enums import DeviceCategory, EquipmentKind, RunStatus
+from ecmo_desktop.domain.errors import (
+    CodeError,
+    FieldError,
+    IntegrityConflict,
+    PermissionDenied,
+    TransientConflict,
+    ValidationError,
+)
+from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.validation import clean_text
+from ecmo_desktop.i18n import N_
+from ecmo_desktop.services.base import Service, diff, snapshot
+from ecmo_desktop.services.clock import format_local, to_local
+from ecmo_desktop.services.permissions import Action, allowed, requires
+from ecmo_desktop.services.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# The R6 index as each backend names it in the violation (SQLite names the indexed column).
+R6_CONSTRAINTS = frozenset({"uq_device_usage_single_use", "device_usage.item_id"})
+ITEM_KEY_CONSTRAINTS = frozenset({"uq_device_item_item_key", "device_item.item_key"})
+PRODUCT_DI_CONSTRAINTS = frozenset({"uq_device_product_gtin", "uq_device_product_udi_di", "device_product.gtin",
+                                    "device_product.udi_di"})
+EQUIPMENT_SERIAL_CONSTRAINTS = frozenset({"uq_equipment_serial", "equipment.hospital_id, equipment.serial"})
+CLOSED_RUN_STATUSES = frozenset({RunStatus.ENDED.value, RunStatus.CANCELLED.value})
+MAX_QUANTITY = 500
+LOT_ATTEMPTS = 5  # units of one lot taken by other PCs at the same moment before we give up
+
+
+def scanned(parsed: ParsedCode) -> ScannedCode:
+    return ScannedCode(scheme=parsed.scheme, gtin=parsed.gtin, product_id=parsed.product_id, lot=parsed.lot,
+                       serial=parsed.serial, expiry=parsed.expiry, production_date=parsed.production_date,
+                       raw=parsed.raw, item_key=parsed.item_key, device_identifier=parsed.device_identifier)
+
+
+def _fmt_date(value: date | None) -> str:
+    return value.isoformat() if value else "-"
+
+
+def _category_label(value: str) -> str:
+    return DeviceCategory(value).label if value in DeviceCategory._value2member_map_ else value
+
+
+def _optional(value: str | None, field: str, max_length: int) -> str | None:
+    text = clean_text(value, field, max_length=max_length)
+    return text or None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a scan resolved to before the checks."""
+
+    product: Product
+    item: Item
+
+
+class DeviceService(Service):
+    """Catalogue (admin), receiving (入库), bedside binding, void/retire, recall and trace."""
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    def _today(self) -> date:
+        """The ward's calendar day (Beijing time): expiry dates on labels are local dates."""
+        return to_local(self.ctx.now()).date()
+
+    def _parse(self, text: str) -> ParsedCode:
+        return parse_code(text, today=self._today())
+
+    def _clean_product(self, data: ProductInput) -> dict[str, Any]:
+        errors: list[FieldError] = []
+        values: dict[str, Any] = {}
+        if data.category not in DeviceCategory._value2member_map_:
+            errors.append(FieldError(N_("类别"), N_("请选择")))
+        values["category"] = data.category
+        for key, label, limit, required in (("name", N_("产品名称"), 200, True),
+                                            ("manufacturer", N_("生产企业"), 200, False),
+                                            ("model", N_("型号"), 100, False),
+                                            ("nmpa_number", N_("注册证编号"), 80, False)):
+            try:
+                values[key] = clean_text(getattr(data, key), label, required=required, max_length=limit)
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        values["gtin"] = None
+        if data.gtin is not None and str(data.gtin).strip():
+            try:
+                values["gtin"] = normalise_gtin(str(data.gtin))
+            except ValueError as exc:
+                errors.append(FieldError("GTIN", str(exc)))
+        try:
+            di = clean_text(data.udi_di, "UDI-DI", max_length=120).upper()
+            values["udi_di"] = di or None
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+        values["single_use"] = bool(data.single_use)
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+    def _check_di_free(self, uow: UnitOfWork, values: dict[str, Any], own_id: int | None) -> None:
+        for key, label in (("gtin", "GTIN"), ("udi_di", "UDI-DI")):
+            if values.get(key):
+                other = uow.devices.product_by_identifier(gtin=values[key] if key == "gtin" else None,
+                                                          udi_di=values[key] if key == "udi_di" else None)
+                if other is not None and other.id != own_id:
+                    raise ValidationError(FieldError(label, N_("{value} 已属于目录中的产品“{name}”"),
+                                                     {"value": values[key], "name": other.name}))
+
+    # ---- catalogue ---------------------------------------------------------------------------------
+    @requires(Action.VIEW_CASES)
+    def list_products(self, *, include_inactive: bool = False) -> list[Product]:
+        return self._read(lambda uow: uow.devices.list_products(include_inactive=include_inactive))
+
+    @requires(Action.VIEW_CASES)
+    def get_product(self, product_id: int) -> Product:
+        return self._read(lambda uow: uow.devices.get_product(product_id))
+
+    @requires(Action.VIEW_CASES)
+    def find_product_for_code(self, text: str) -> tuple[ScannedCode, Product | None]:
+        """Parse a label and look its product up (``CodeError`` for a code the parser refuses)."""
+        parsed = self._parse(text)
+        code = scanned(parsed)
+        if parsed.device_identifier is None:
+            return code, None
+        return code, self._read(lambda uow: uow.devices.product_by_identifier(gtin=parsed.gtin,
+                                                                              udi_di=parsed.product_id))
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def product_input_from_code(self, text: str) -> ProductInput:
+        """A new product's form pre-filled from a scanned label: its GTIN, or its HIBC/MA DI.
+
+        Category, name and NMPA number are not on a UDI label; the administrator types them.
+        """
+        parsed = self._parse(text)
+        if parsed.device_identifier is None:
+            raise CodeError("no_di", N_("此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"))
+        return ProductInput(category=DeviceCategory.OTHER.value, name="", gtin=parsed.gtin,
+                            udi_di=None if parsed.gtin else parsed.product_id)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def add_product(self, data: ProductInput) -> Product:
+        values = self._clean_product(data)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> Product:
+            self._check_di_free(uow, values, None)
+            try:
+                product = uow.devices.add_product(now=self.ctx.now(), created_by_id=user.id or None, **values)
+            except IntegrityConflict as exc:
+                if exc.constraint in PRODUCT_DI_CONSTRAINTS:
+                    raise ValidationError(FieldError("GTIN/UDI-DI", N_("该产品标识已在目录中"))) from exc
+                raise
+            self._audit(uow, "create", "device_product", product.id, after=product)
+            uow.commit()
+            return product
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def update_product(self, product_id: int, data: ProductInput, *, expected_version: int) -> Product:
+        values = self._clean_product(data)
+
+        def work(uow: UnitOfWork) -> Product:
+            self._check_di_free(uow, values, product_id)
+            before = uow.devices.get_product(product_id)
+            after = uow.devices.update_product(product_id, expected_version=expected_version, **values)
+            old, new = diff(snapshot(before), snapshot(after))
+            self._audit(uow, "update", "device_product", product_id, before=old, after=new)
+            uow.commit()
+            return after
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def set_product_active(self, product_id: int, active: bool, *, reason: str) -> Product:
+        """Withdraw a product from the catalogue (never delete it: its items and uses stay traceable)."""
+        why = clean_text(reason, N_("原因"), required=True, max_length=500)
+
+        def work(uow: UnitOfWork) -> Product:
+            product = uow.devices.update_product(product_id, active=active)
+            self._audit(uow, "activate" if active else "deactivate", "device_product", product_id,
+                        after={"active": active}, reason=why)
+            uow.commit()
+            return product
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def import_catalogue(self, rows: Sequence[ProductInput]) -> CatalogueImportResult:
+        """Create or update products from rows (a parsed CSV), all or nothing, each change audited.
+
+        Rows match existing products by GTIN, else UDI-DI, else name + manufacturer + model.
+        """
+        errors: list[FieldError] = []
+        cleaned: list[dict[str, Any]] = []
+        for number, row in enumerate(rows, start=1):
+            try:
+                cleaned.append(self._clean_product(row))
+            except ValidationError as exc:
+                errors.extend(FieldError(N_("第 {row} 行"), e.user_message(), {"row": number}) for e in exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> CatalogueImportResult:
+            created = updated = unchanged = 0
+            products: list[Product] = []
+            for values in cleaned:
+                existing = None
+                if values["gtin"] or values["udi_di"]:
+                    existing = uow.devices.product_by_identifier(gtin=values["gtin"], udi_di=values["udi_di"])
+                else:
+                    existing = uow.devices.product_by_name(name=values["name"], manufacturer=values["manufacturer"],
+                                                           model=values["model"])
+                if existing is None:
+                    product = uow.devices.add_product(now=self.ctx.now(), created_by_id=user.id or None, **values)
+                    self._audit(uow, "create", "device_product", product.id, after=product, reason=N_("目录导入"))
+                    created += 1
+                else:
+                    old, new = diff(snapshot(existing.as_input()), snapshot(ProductInput(**values)))
+                    if not old and not new:
+                        unchanged += 1
+                        products.append(existing)
+                        continue
+                    product = uow.devices.update_product(existing.id, **values)
+                    self._audit(uow, "update", "device_product", product.id, before=old, after=new,
+                                reason=N_("目录导入"))
+                    updated += 1
+                products.append(product)
+            self._audit(uow, "import", "device_catalogue", None,
+                        after={"rows": len(cleaned), "created": created, "updated": updated, "unchanged": unchanged})
+            uow.commit()
+            return CatalogueImportResult(created, updated, unchanged, tuple(products))
+
+        return self._transact(work)
+
+    @requires(Action.VIEW_CASES)
+    def export_catalogue(self) -> list[Product]:
+        """Every product, withdrawn ones included, for ``exchange.catalogue_csv.write_catalogue``."""
+        products = self._read(lambda uow: uow.devices.list_products(include_inactive=True))
+
+        def work(uow: UnitOfWork) -> None:
+            self._audit(uow, "export", "device_catalogue", None, after={"products": len(products)})
+            uow.commit()
+
+        self._transact(work)
+        return products
+
+    # ---- receiving ---------------------------------------------------------------------------------
+    @requires(Action.RECEIVE_DEVICE)
+    def start_receiving(self, *, supplier: str, received_at: datetime | None = None,
+                        delivery_note: str = "") -> Receiving:
+        """Open a delivery (入库单): supplier, time and the logged-in receiver (R7)."""
+        who = clean_text(supplier, N_("供应商"), required=True, max_length=200)
+        note = clean_text(delivery_note, N_("随货单号"), max_length=100)
+        now = self.ctx.now()
+        when = received_at or now
+        if when.tzinfo is None:
+            raise ValidationError(FieldError(N_("入库时间"), N_("时间缺少时区")))
+        if when > now:
+            raise ValidationError(FieldError(N_("入库时间"), N_("不能晚于当前时间")))
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> Receiving:
+            rec = uow.devices.add_receiving(supplier=who, received_at=when, received_by_id=user.id,
+                                            delivery_note=note)
+            self._audit(uow, "create", "device_receiving", rec.id, after=rec)
+            uow.commit()
+            return rec
+
+        return self._transact(work)
+
+    @requires(Action.VIEW_CASES)
+    def list_receivings(self, *, offset: int = 0, limit: int = 200) -> list[Receiving]:
+        return self._read(lambda uow: uow.devices.list_receivings(offset=offset, limit=max(1, min(limit, 1000))))
+
+    def _merge(self, label: str, from_code: Any, typed: Any) -> Any:
+        if from_code is not None and typed is not None and from_code != typed:
+            raise ValidationError(FieldError(label, N_("条码中为 {code}，与手工输入的 {typed} 不一致"),
+                                             {"code": from_code, "typed": typed}))
+        return from_code if from_code is not None else typed
+
+    def _resolve_product(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None) -> Product:
+        if parsed.device_identifier is not None:
+            product = uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+            if product is None:
+                raise UnknownProductError(parsed.device_identifier, scanned(parsed))
+            if product_id is not None and product_id != product.id:
+                raise ValidationError(FieldError(N_("产品"), N_("条码属于“{name}”，与所选产品不一致"),
+                                                 {"name": product.name}))
+            return product
+        if product_id is None:
+            raise NeedsProductError()
+        return uow.devices.get_product(product_id)
+
+    def _receive(self, uow: UnitOfWork, receiving_id: int, parsed: ParsedCode, *, product_id: int | None,
+                 lot: str | None, serial: str | None, expiry: date | None, production_date: date | None,
+                 quantity: int) -> ReceiveResult:
+        rec = uow.devices.get_receiving(receiving_id)
+        product = self._resolve_product(uow, parsed, product_id)
+        lot_value = self._merge(N_("批号"), parsed.lot, _optional(lot, N_("批号"), 60))
+        serial_value = self._merge(N_("序列号"), parsed.serial, _optional(serial, N_("序列号"), 60))
+        expiry_value = self._merge(N_("有效期"), parsed.expiry, expiry)
+        produced = self._merge(N_("生产日期"), parsed.production_date, production_date)
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise ValidationError(FieldError(N_("数量"), N_("应为 1–{max}"), {"max": MAX_QUANTITY}))
+        key: str | None = None
+        if serial_value:
+            if quantity != 1:
+                raise ValidationError(FieldError(N_("数量"), N_("有序列号的器械每件单独入库，数量只能为 1")))
+            key = parsed.item_key if parsed.serial and parsed.item_key else canonical_item_key(product, serial_value)
+            existing = uow.devices.item_by_key(key)
+            if existing is not None:
+                raise self._duplicate_receipt(uow, existing)
+        items: list[Item] = []
+        for _ in range(quantity):
+            try:
+                item = uow.devices.add_item(product_id=product.id, item_key=key, serial=serial_value, lot=lot_value,
+                                            expiry=expiry_value, production_date=produced, raw_code=parsed.raw,
+                                            symbology=parsed.scheme, receiving_id=rec.id, now=self.ctx.now())
+            except IntegrityConflict as exc:
+                if exc.constraint in ITEM_KEY_CONSTRAINTS:
+                    raise ValidationError(FieldError(N_("序列号"), N_("该器械已入库，不能重复入库"))) from exc
+                raise
+            self._audit(uow, "receive", "device_item", item.id, after=item)
+            items.append(item)
+        notes: list[str] = []
+        status = expiry_status(expiry_value, self._today())
+        if status is ExpiryStatus.EXPIRED:
+            notes.append(N_("注意：该器械已过期，不能用于患者"))
+        elif status is ExpiryStatus.EXPIRING:
+            notes.append(N_("注意：该器械将在 30 天内过期"))
+        elif status is ExpiryStatus.UNKNOWN:
+            notes.append(N_("注意：未记录有效期"))
+        if not product.has_nmpa:
+            notes.append(N_("注意：该产品没有注册证编号，床旁扫码时需填写理由（R5）"))
+        if key is None and product.single_use:
+            notes.append(N_("注意：标签无序列号，系统按批号库存数量管理，无法逐件核查重复使用"))
+        return ReceiveResult(rec, product, tuple(items), tuple(notes))
+
+    def _duplicate_receipt(self, uow: UnitOfWork, existing: Item) -> ValidationError:
+        when, supplier = "-", "-"
+        if existing.receiving_id is not None:
+            rec = uow.devices.get_receiving(existing.receiving_id)
+            when, supplier = format_local(rec.received_at), rec.supplier
+        return ValidationError(FieldError(N_("序列号"), N_("该器械（序列号 {serial}）已于 {when} 从 {supplier} 入库，不能重复入库"),
+                                          {"serial": existing.serial or "-", "when": when, "supplier": supplier}))
+
+    @requires(Action.RECEIVE_DEVICE)
+    def receive_scan(self, receiving_id: int, text: str, *, product_id: int | None = None, lot: str | None = None,
+                     serial: str | None = None, expiry: date | None = None, production_date: date | None = None,
+                     quantity: int = 1) -> ReceiveResult:
+        """Record one scanned item (or ``quantity`` units of a lot-only label) into a delivery.
+
+        Lot, serial and expiry come from the code; typed values fill what the label lacks and must
+        agree with what it has. Raises ``CodeError`` (unreadable code), ``UnknownProductError``
+        (offer "add to catalogue"), ``NeedsProductError`` (plain code: pick the product) or
+        ``ValidationError`` (e.g. the same serial received before).
+        """
+        parsed = self._parse(text)
+
+        def work(uow: UnitOfWork) -> ReceiveResult:
+            result = self._receive(uow, receiving_id, parsed, product_id=product_id, lot=lot, serial=serial,
+                                   expiry=expiry, production_date=production_date, quantity=quantity)
+            uow.commit()
+            return result
+
+        return self._transact(work)
+
+    @requires(Action.TRACE)
+    def stock(self, *, product_id: int | None = None, category: str | None = None,
+              statuses: Sequence[ExpiryStatus | str] = ()) -> list[StockRow]:
+        """Items received and not bound, soonest expiry first, each with its expiry warning."""
+        today = self._today()
+        wanted = {ExpiryStatus(s) for s in statuses}
+        rows = self._read(lambda uow: uow.devices.stock(product_id=product_id, category=category))
+        return [r for r in (self._stock_row(i, p, rec, today) for i, p, rec in rows)
+                if not wanted or r.expiry_status in wanted]
+
+    @staticmethod
+    def _stock_row(item: Item, product: Product, rec: Receiving | None, today: date) -> StockRow:
+        return StockRow(item=item, product=product, supplier=rec.supplier if rec else "",
+                        received_at=rec.received_at if rec else None,
+                        expiry_status=expiry_status(item.expiry, today),
+                        days_left=(item.expiry - today).days if item.expiry else None)
+
+    # ---- bedside binding ---------------------------------------------------------------------------
+    @requires(Action.BIND_DEVICE)
+    def bind_scan(self, run_id: int, text: str, *, procedure_id: int | None = None,
+                  override_reason: str | None = None, product_id: int | None = None,
+                  expected_category: str | None = None) -> ScanVerdict:
+        """Bind the scanned item to the run (at ``procedure_id``) and say what happened.
+
+        Returns a ``ScanVerdict``; only ``bound`` wrote anything (usage + audit, one transaction),
+        and ``blocked_*``/``run_closed`` write a failed-attempt audit row. Warnings (``warn_*``,
+        ``wrong_category``) bind when the scan is repeated with ``override_reason``. ``product_id``
+        says which product a hand-typed plain code belongs to; ``expected_category`` is the slot the
+        scan was made into (oxygenator, drainage cannula …).
+        """
+        reason = self._clean_reason(override_reason)
+        try:
+            parsed = self._parse(text)
+        except CodeError as err:
+            return ScanVerdict(VerdictKind.INVALID_CODE, err.message, dict(err.params), reason=err.reason)
+        return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
+                          expected_category=expected_category, item_id=None)
+
+    @requires(Action.RECEIVE_DEVICE)
+    def receive_and_bind(self, run_id: int, text: str, *, supplier: str, procedure_id: int | None = None,
+                         override_reason: str | None = None, product_id: int | None = None,
+                         lot: str | None = None, serial: str | None = None, expiry: date | None = None,
+                         expected_category: str | None = None, delivery_note: str = "") -> ScanVerdict:
+        """After ``not_received`` and the user's "receive now": record the receipt, then bind it.
+
+        The receipt is committed first (the item is physically on the ward either way); the binding
+        then runs every check of ``bind_scan`` against exactly the item just received.
+        """
+        user = self.ctx.require_user()
+        if not allowed(Action.BIND_DEVICE, user.roles):
+            raise PermissionDenied(N_("您的角色无权执行此操作（{action}）"), action=Action.BIND_DEVICE.value)
+        reason = self._clean_reason(override_reason)
+        try:
+            parsed = self._parse(text)
+        except CodeError as err:
+            return ScanVerdict(VerdictKind.INVALID_CODE, err.message, dict(err.params), reason=err.reason)
+        who = clean_text(supplier, N_("供应商"), required=True, max_length=200)
+        note = clean_text(delivery_note, N_("随货单号"), max_length=100)
+
+        def receive(uow: UnitOfWork) -> Item:
+            run = uow.runs.get(run_id)
+            if run.status in CLOSED_RUN_STATUSES:
+                raise ValidationError(FieldError(N_("ECMO 病例"), N_("该 ECMO 病例已结束，不能再绑定器械")))
+            rec = uow.devices.add_receiving(supplier=who, received_at=self.ctx.now(), received_by_id=user.id,
+                                            delivery_note=note)
+            self._audit(uow, "create", "device_receiving", rec.id, after=rec, reason=N_("床旁入库"))
+            result = self._receive(uow, rec.id, parsed, product_id=product_id, lot=lot, serial=serial,
+                                   expiry=expiry, production_date=None, quantity=1)
+            uow.commit()
+            return result.items[0]
+
+        item = self._transact(receive)
+        return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
+                          expected_category=expected_category, item_id=item.id)
+
+    @staticmethod
+    def _clean_reason(value: str | None) -> str:
+        return clean_text(value, N_("理由"), max_length=500, multiline=True) if value is not None else ""
+
+    def _bind(self, run_id: int, parsed: ParsedCode, text: str, *, procedure_id: int | None, reason: str,
+              product_id: int | None, expected_category: str | None, item_id: int | None) -> ScanVerdict:
+        state: dict[str, Any] = {}
+
+        def work(uow: UnitOfWork) -> ScanVerdict:
+            return self._check_and_bind(uow, run_id, parsed, text, procedure_id=procedure_id, reason=reason,
+                                        product_id=product_id, expected_category=expected_category,
+                                        item_id=item_id, state=state)
+
+        for _attempt in range(LOT_ATTEMPTS):
+            try:
+                return self._transact(work)
+            except IntegrityConflict as exc:
+                if exc.constraint not in R6_CONSTRAINTS:
+                    raise
+                target: _Target = state["target"]
+                if not target.item.serialised and item_id is None:
+                    log.info("lot unit %s taken by another workstation; taking the next", target.item.id)
+                    continue
+                verdict = self._transact(lambda uow, t=target: self._reused_after_conflict(uow, run_id, parsed, t))
+                if verdict is not None:
+                    return verdict
+        raise TransientConflict()
+
+    def _precheck_reuse(self, uow: UnitOfWork, item: Item) -> UsageHolder | None:
+        """Who already holds the item, for a friendly message before trying. Not the guard: the
+        R6 index is (tests replace this method with one that finds nobody)."""
+        return uow.devices.active_holder(item.id)
+
+    def _check_and_bind(self, uow: UnitOfWork, run_id: int, parsed: ParsedCode, text: str, *,
+                        procedure_id: int | None, reason: str, product_id: int | None,
+                        expected_category: str | None, item_id: int | None, state: dict[str, Any]) -> ScanVerdict:
+        code = scanned(parsed)
+        run = uow.runs.get(run_id)
+        patient = uow.patients.get(run.patient_id)
+        if procedure_id is not None and uow.devices.procedure_run(procedure_id) != run_id:
+            raise ValidationError(FieldError(N_("操作记录"), N_("该操作记录不属于此 ECMO 病例")))
+        if run.status in CLOSED_RUN_STATUSES:
+            verdict = ScanVerdict(VerdictKind.RUN_CLOSED, VERDICT_MESSAGES[VerdictKind.RUN_CLOSED],
+                                  {"status": RunStatus(run.status).label}, code=code)
+            return self._refuse(uow, verdict, run, patient, None)
+        resolved = self._resolve_target(uow, parsed, product_id, item_id, code)
+        if isinstance(resolved, ScanVerdict):
+            return resolved
+        target = resolved
+        state["target"] = target
+        product, item = target.product, target.item
+        if product.single_use and item.serialised:
+            holder = self._precheck_reuse(uow, item)
+            if holder is not None:
+                return self._refuse(uow, self._reused_verdict(holder, run, code, target), run, patient, item)
+        expiry = min((d for d in (item.expiry, parsed.expiry) if d is not None), default=None)
+        if expiry is not None and expiry < self._today():
+            verdict = ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
+                                  {"expiry": expiry.isoformat(), "product": product.name}, code=code,
+                                  product=product, item=item)
+            return self._refuse(uow, verdict, run, patient, item)
+        pending: dict[VerdictKind, dict[str, Any]] = {}
+        recall = uow.devices.active_recall(product.id, item.lot) if item.lot else None
+        if recall is not None:
+            pending[VerdictKind.WARN_RECALLED] = {"lot": item.lot, "recall_reason": recall.reason}
+        if not product.has_nmpa:
+            pending[VerdictKind.WARN_NO_NMPA] = {}
+        if product.single_use and not item.serialised:
+            pending[VerdictKind.WARN_NO_SERIAL] = {}
+        if expected_category and expected_category != product.category:
+            pending[VerdictKind.WRONG_CATEGORY] = {"actual": _category_label(product.category),
+                                                   "expected": _category_label(expected_category)}
+        kinds = tuple(k for k in WARNING_ORDER if k in pending)
+        if kinds and not reason:
+            first = kinds[0]
+            params = {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-",
+                      **pending[first]}
+            return ScanVerdict(first, VERDICT_MESSAGES[first], params, code=code, product=product, item=item,
+                               recall=recall, pending=kinds)
+        usage = uow.devices.add_usage(item_id=item.id, run_id=run_id, procedure_id=procedure_id,
+                                      single_use=product.single_use, bound_at=self.ctx.now(),
+                                      bound_by_id=self.ctx.require_user().id, scanned_text=parsed.raw,
+                                      override_reason=reason if kinds else None, warnings=[k.value for k in kinds])
+        self._audit(uow, "bind", "device_usage", usage.id, run_id=run_id, patient_id=patient.id,
+                    reason=reason if kinds else None,
+                    after={**snapshot(usage), "product": product.name, "lot": item.lot, "serial": item.serial,
+                           "item_key": item.item_key})
+        uow.commit()
+        return ScanVerdict(VerdictKind.BOUND, VERDICT_MESSAGES[VerdictKind.BOUND],
+                           {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
+                           code=code, product=product, item=item, usage=usage, recall=recall, overridden=kinds)
+
+    def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None, item_id: int | None,
+                        code: ScannedCode) -> _Target | ScanVerdict:
+        if item_id is not None:
+            item = uow.devices.get_item(item_id)
+            return _Target(uow.devices.get_product(item.product_id), item)
+        if parsed.device_identifier is None:
+            return self._resolve_plain(uow, parsed, product_id, code)
+        product = uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+        if product is None:
+            return ScanVerdict(VerdictKind.UNKNOWN_PRODUCT, VERDICT_MESSAGES[VerdictKind.UNKNOWN_PRODUCT],
+                               {"di": parsed.device_identifier}, code=code)
+        if parsed.item_key is not None:
+            found = uow.devices.item_by_key(parsed.item_key)
+            what = {"what": f"{product.name}，序列号 {parsed.serial}"}
+        else:
+            found = uow.devices.free_lot_item(product.id, parsed.lot)
+            what = {"what": f"{product.name}，批号 {parsed.lot or '-'}，无可用库存"}
+        if found is None:
+            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED], what,
+                               code=code, product=product)
+        return _Target(product, found)
+
+    def _resolve_plain(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
+                       code: ScannedCode) -> _Target | ScanVerdict:
+        serial = parsed.serial
+        needs = ScanVerdict(VerdictKind.NEEDS_PRODUCT, VERDICT_MESSAGES[VerdictKind.NEEDS_PRODUCT],
+                            {"serial": serial or parsed.raw}, code=code)
+        if not serial:
+            return needs
+        if product_id is not None:
+            product = uow.devices.get_product(product_id)
+            found = uow.devices.item_by_key(canonical_item_key(product, serial))
+            if found is None:
+                return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                                   {"what": f"{product.name}，序列号 {serial}"}, code=code, product=product)
+            return _Target(product, found)
+        candidates = [i for i in uow.devices.items_by_serial(serial) if i.item_key is not None]
+        if len(candidates) != 1:
+            return needs
+        return _Target(uow.devices.get_product(candidates[0].product_id), candidates[0])
+
+    def _reused_verdict(self, holder: UsageHolder, run: Run, code: ScannedCode, target: _Target) -> ScanVerdict:
+        params = {"bound_at": format_local(holder.bound_at), "patient": holder.patient_name, "mrn": holder.mrn,
+                  "run_number": holder.run_number, "bound_by": holder.bound_by_name or "-",
+                  "product": target.product.name, "serial": target.item.serial or "-"}
+        message = VERDICT_MESSAGES[VerdictKind.BLOCKED_REUSED]
+        if holder.run_id == run.id:
+            message = N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到本病例（患者 {patient}，住院号 {mrn}），"
+                         "请勿重复扫码")
+        return ScanVerdict(VerdictKind.BLOCKED_REUSED, message, params, code=code, product=target.product,
+                           item=target.item, holder=holder)
+
+    def _reused_after_conflict(self, uow: UnitOfWork, run_id: int, parsed: ParsedCode,
+                               target: _Target) -> ScanVerdict | None:
+        """The R6 index refused our INSERT: say who holds the item (None if they let go meanwhile)."""
+        holder = uow.devices.active_holder(target.item.id)
+        if holder is None:
+            return None
+        run = uow.runs.get(run_id)
+        patient = uow.patients.get(run.patient_id)
+        verdict = self._reused_verdict(holder, run, scanned(parsed), target)
+        return self._refuse(uow, verdict, run, patient, target.item)
+
+    def _refuse(self, uow: UnitOfWork, verdict: ScanVerdict, run: Run, patient: Patient,
+                item: Item | None) -> ScanVerdict:
+        """A blocked binding is an event too (AUD-1 logs failures): audit it, then answer."""
+        after: dict[str, Any] = {"verdict": verdict.kind.value, "scanned": verdict.code.raw if verdict.code else None}
+        if verdict.holder is not None:
+            after["held_by_usage"] = verdict.holder.usage_id
+            after["held_by_run"] = verdict.holder.run_id
+        self._audit(uow, "bind_refused", "device_item", item.id if item else None, run_id=run.id,
+                    patient_id=patient.id, after=after, success=False)
+        uow.commit()
+        return verdict
+
+    @requires(Action.BIND_DEVICE)
+    def void_usage(self, usage_id: int, reason: str) -> Usage:
+        """Undo a wrong scan: the binding is marked voided with a reason (never deleted) and the
+        item becomes free again (the R6 index ignores voided bindings)."""
+        why = clean_text(reason, N_("作废原因"), required=True, max_length=500, multiline=True)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> Usage:
+            before = uow.devices.get_usage(usage_id)
+            if before.voided:
+                raise ValidationError(FieldError(N_("器械使用记录"), N_("该绑定已作废")))
+            after = uow.devices.update_usage(usage_id, voided_at=self.ctx.now(), voided_by_id=user.id,
+                                             void_reason=why)
+            run = uow.runs.get(after.run_id)
+            self._audit(uow, "void", "device_usage", usage_id, before={"voided_at": None},
+                        after={"voided_at": after.voided_at, "void_reason": why}, reason=why, run_id=run.id,
+                        patient_id=run.patient_id)
+            uow.commit()
+            return after
+
+        return self._transact(work)
+
+    @requires(Action.BIND_DEVICE)
+    def retire_usage(self, usage_id: int, reason: str, *, removed_at: datetime | None = None) -> Usage:
+        """Take an item out of the circuit (circuit change, decannulation). It stays *used*: a
+        retired single-use item can never be bound again."""
+        why = clean_text(reason, N_("撤除原因"), required=True, max_length=500, multiline=True)
+        now = self.ctx.now()
+        when = removed_at or now
+
+        def work(uow: UnitOfWork) -> Usage:
+            before = uow.devices.get_usage(usage_id)
+            if before.voided:
+                raise ValidationError(FieldError(N_("器械使用记录"), N_("该绑定已作废，无需撤除")))
+            if before.removed_at is not None:
+                raise ValidationError(FieldError(N_("器械使用记录"), N_("该器械已于 {when} 撤除"),
+                                                 {"when": format_local(before.removed_at)}))
+            if when < before.bound_at or when > now:
+                raise ValidationError(FieldError(N_("撤除时间"), N_("应在绑定时间与当前时间之间")))
+            after = uow.devices.update_usage(usage_id, removed_at=when, removal_reason=why)
+            run = uow.runs.get(after.run_id)
+            self._audit(uow, "retire", "device_usage", usage_id, before={"removed_at": None},
+                        after={"removed_at": when, "removal_reason": why}, reason=why, run_id=run.id,
+                        patient_id=run.patient_id)
+            uow.commit()
+            return after
+
+        return self._transact(work)
+
+    # ---- recall ------------------------------------------------------------------------------------
+    def _product_for_gtin(self, uow: UnitOfWork, gtin: str | None) -> Product | None:
+        if not gtin:
+            return None
+        try:
+            key = normalise_gtin(gtin)
+        except ValueError as exc:
+            raise ValidationError(FieldError("GTIN", str(exc))) from exc
+        product = uow.devices.product_by_identifier(gtin=key, udi_di=None)
+        if product is None:
+            raise ValidationError(FieldError("GTIN", N_("器械目录中没有 GTIN 为 {gtin} 的产品"), {"gtin": key}))
+        return product
+
+    @requires(Action.RECALL)
+    def recall_lot(self, lot: str, *, reason: str, gtin: str | None = None) -> Recall:
+        """Mark a lot recalled (of one product when ``gtin`` is given); scans of it then warn."""
+        lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
+        why = clean_text(reason, N_("召回原因"), required=True, max_length=1000, multiline=True)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> Recall:
+            product = self._product_for_gtin(uow, gtin)
+            for r in uow.devices.list_recalls(active_only=True):
+                if r.lot == lot_value and r.product_id == (product.id if product else None):
+                    raise ValidationError(FieldError(N_("批号"), N_("批号 {lot} 已处于召回状态"), {"lot": lot_value}))
+            recall = uow.devices.add_recall(product_id=product.id if product else None, lot=lot_value, reason=why,
+                                            recalled_at=self.ctx.now(), recorded_by_id=user.id)
+            self._audit(uow, "recall", "lot_recall", recall.id, after=recall, reason=why)
+            uow.commit()
+            return recall
+
+        return self._transact(work)
+
+    @requires(Action.RECALL)
+    def lift_recall(self, recall_id: int, *, reason: str) -> Recall:
+        why = clean_text(reason, N_("解除原因"), required=True, max_length=1000, multiline=True)
+
+        def work(uow: UnitOfWork) -> Recall:
+            if not uow.devices.get_recall(recall_id).active:
+                raise ValidationError(FieldError(N_("召回"), N_("该召回已解除")))
+            recall = uow.devices.lift_recall(recall_id, lifted_at=self.ctx.now())
+            self._audit(uow, "lift_recall", "lot_recall", recall_id, after={"lifted_at": recall.lifted_at},
+                        reason=why)
+            uow.commit()
+            return recall
+
+        return self._transact(work)
+
+    @requires(Action.TRACE)
+    def list_recalls(self, *, active_only: bool = False) -> list[Recall]:
+        return self._read(lambda uow: uow.devices.list_recalls(active_only=active_only))
+
+    # ---- trace -------------------------------------------------------------------------------------
+    @requires(Action.TRACE)
+    def trace_lot(self, lot: str, *, gtin: str | None = None, include_voided: bool = False) -> list[TraceRow]:
+        """Every patient and run that received the lot (voided wrong scans left out unless asked)."""
+        lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
+
+        def work(uow: UnitOfWork) -> list[TraceRow]:
+            product = self._product_for_gtin(uow, gtin)
+            return uow.devices.trace(lot=lot_value, gtin=product.gtin if product else None,
+                                     include_voided=include_voided)
+
+        return self._read(work)
+
+    @requires(Action.TRACE)
+    def lot_stock(self, lot: str, *, gtin: str | None = None) -> list[StockRow]:
+        """Units of the lot still on the shelf: what a recall must pull back."""
+        lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
+        today = self._today()
+
+        def work(uow: UnitOfWork) -> list[StockRow]:
+            product = self._product_for_gtin(uow, gtin)
+            rows = uow.devices.stock(lot=lot_value, gtin=product.gtin if product else None)
+            return [self._stock_row(i, p, r, today) for i, p, r in rows]
+
+        return self._read(work)
+
+    def _histories(self, uow: UnitOfWork, items: Sequence[Item]) -> list[ItemHistory]:
+        out = []
+        for item in items:
+            rec = uow.devices.get_receiving(item.receiving_id) if item.receiving_id is not None else None
+            out.append(ItemHistory(item, uow.devices.get_product(item.product_id), rec,
+                                   tuple(uow.devices.item_events(item.id))))
+        return out
+
+    @requires(Action.TRACE)
+    def trace_serial(self, serial: str) -> list[ItemHistory]:
+        """An item's life by its serial: received, bound, voided, retired (one per matching item)."""
+        value = clean_text(serial, N_("序列号"), required=True, max_length=60)
+
+        def work(uow: UnitOfWork) -> list[ItemHistory]:
+            items = {i.id: i for i in uow.devices.items_by_serial(value)}
+            if value.upper() != value:
+                items.update({i.id: i for i in uow.devices.items_by_serial(value.upper())})
+            return self._histories(uow, sorted(items.values(), key=lambda i: i.id))
+
+        return self._read(work)
+
+    @requires(Action.TRACE)
+    def trace_code(self, text: str) -> list[ItemHistory]:
+        """The history of the item a scanned label names (``CodeError`` for an unreadable code)."""
+        parsed = self._parse(text)
+
+        def work(uow: UnitOfWork) -> list[ItemHistory]:
+            if parsed.item_key is not None:
+                item = uow.devices.item_by_key(parsed.item_key)
+                return self._histories(uow, [item] if item else [])
+            if parsed.serial:
+                return self._histories(uow, uow.devices.items_by_serial(parsed.serial))
+            return []
+
+        return self._read(work)
+
+    @requires(Action.TRACE)
+    def trace_run(self, run_id: int, *, include_voided: bool = True) -> list[TraceRow]:
+        """Every device bound to a run, in binding order (the operation note prints these, R8)."""
+        return self._read(lambda uow: uow.devices.trace(run_id=run_id, include_voided=include_voided))
+
+    @requires(Action.TRACE)
+    def trace_patient(self, patient_id: int, *, include_voided: bool = True) -> list[TraceRow]:
+        return self._read(lambda uow: uow.devices.trace(patient_id=patient_id, include_voided=include_voided))
+
+    @requires(Action.TRACE)
+    def procedure_devices(self, run_id: int, procedure_id: int) -> list[TraceRow]:
+        """The devices bound at one procedure, not voided: the rows of its operation note (R8)."""
+        return [r for r in self.trace_run(run_id, include_voided=False) if r.procedure_id == procedure_id]
+
+
+class EquipmentService(Service):
+    """Capital equipment (consoles, heater-coolers): reusable, tracked by serial, linked to runs."""
+
+    def _clean(self, data: EquipmentInput) -> dict[str, Any]:
+        errors: list[FieldError] = []
+        values: dict[str, Any] = {}
+        if data.kind not in EquipmentKind._value2member_map_:
+            errors.append(FieldError(N_("设备类型"), N_("请选择")))
+        values["kind"] = data.kind
+        for key, label, limit, required in (("model", N_("型号"), 100, True), ("serial", N_("序列号"), 60, True),
+                                            ("manufacturer", N_("生产企业"), 200, False)):
+            try:
+                values[key] = clean_text(getattr(data, key), label, required=required, max_length=limit)
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        try:
+            values["notes"] = clean_text(data.notes, N_("备注"), max_length=2000, multiline=True)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+        if data.purchase_date is not None and data.purchase_date > to_local(self.ctx.now()).date():
+            errors.append(FieldError(N_("购置日期"), N_("不能晚于今天")))
+        values["purchase_date"] = data.purchase_date
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+    def _serial_taken(self, serial: str) -> ValidationError:
+        return ValidationError(FieldError(N_("序列号"), N_("序列号 {serial} 的设备已登记"), {"serial": serial}))
+
+    @requires(Action.VIEW_CASES)
+    def list_equipment(self, *, include_inactive: bool = False) -> list[Equipment]:
+        return self._read(lambda uow: uow.devices.list_equipment(include_inactive=include_inactive))
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def add_equipment(self, data: EquipmentInput) -> Equipment:
+        values = self._clean(data)
+
+        def work(uow: UnitOfWork) -> Equipment:
+            hospital = uow.hospitals.local()
+            assert hospital is not None
+            if uow.devices.equipment_by_serial(hospital.id, values["serial"]) is not None:
+                raise self._serial_taken(values["serial"])
+            try:
+                eq = uow.devices.add_equipment(hospital_id=hospital.id, now=self.ctx.now(), **values)
+            except IntegrityConflict as exc:
+                if exc.constraint in EQUIPMENT_SERIAL_CONSTRAINTS:
+                    raise self._serial_taken(values["serial"]) from exc
+                raise
+            self._audit(uow, "create", "equipment", eq.id, after=eq)
+            uow.commit()
+            return eq
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def update_equipment(self, equipment_id: int, data: EquipmentInput, *, expected_version: int) -> Equipment:
+        values = self._clean(data)
+
+        def work(uow: UnitOfWork) -> Equipment:
+            before = uow.devices.get_equipment(equipment_id)
+            other = uow.devices.equipment_by_serial(before.hospital_id, values["serial"])
+            if other is not None and other.id != equipment_id:
+                raise self._serial_taken(values["serial"])
+            after = uow.devices.update_equipment(equipment_id, expected_version=expected_version, **values)
+            old, new = diff(snapshot(before), snapshot(after))
+            self._audit(uow, "update", "equipment", equipment_id, before=old, after=new)
+            uow.commit()
+            return after
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def set_equipment_active(self, equipment_id: int, active: bool, *, reason: str) -> Equipment:
+        """Retire (or bring back) a device; never deleted, so the runs it served stay traceable."""
+        why = clean_text(reason, N_("原因"), required=True, max_length=500)
+
+        def work(uow: UnitOfWork) -> Equipment:
+            if not active and uow.devices.links(equipment_id=equipment_id, open_only=True):
+                raise ValidationError(FieldError(N_("设备"), N_("设备仍在用于 ECMO 病例，请先解除关联")))
+            eq = uow.devices.update_equipment(equipment_id, active=active)
+            self._audit(uow, "activate" if active else "deactivate", "equipment", equipment_id,
+                        after={"active": active}, reason=why)
+            uow.commit()
+            return eq
+
+        return self._transact(work)
+
+    def _moment(self, at: datetime | None, label: str) -> datetime:
+        now = self.ctx.now()
+        when = at or now
+        if when.tzinfo is None or when > now:
+            raise ValidationError(FieldError(label, N_("不能晚于当前时间")))
+        return when
+
+    @requires(Action.BIND_DEVICE)
+    def link_equipment(self, run_id: int, equipment_id: int, *, at: datetime | None = None) -> EquipmentLink:
+        """This console / heater-cooler serves the run from ``at`` (default now)."""
+        when = self._moment(at, N_("开始时间"))
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> EquipmentLink:
+            run = uow.runs.get(run_id)
+            if run.status in CLOSED_RUN_STATUSES:
+                raise ValidationError(FieldError(N_("ECMO 病例"), N_("该 ECMO 病例已结束，不能再关联设备")))
+            eq = uow.devices.get_equipment(equipment_id)
+            if not eq.active:
+                raise ValidationError(FieldError(N_("设备"), N_("设备 {serial} 已停用"), {"serial": eq.serial}))
+            for open_link in uow.devices.links(equipment_id=equipment_id, open_only=True):
+                if open_link.run_id == run_id:
+                    raise ValidationError(FieldError(N_("设备"), N_("该设备已关联到本病例")))
+                raise ValidationError(FieldError(N_("设备"), N_("设备 {serial} 正在用于患者 {patient}（住院号 {mrn}），请先解除关联"),
+                                                 {"serial": eq.serial, "patient": open_link.patient_name,
+                                                  "mrn": open_link.mrn}))
+            link = uow.devices.add_link(run_id=run_id, equipment_id=equipment_id, from_at=when, linked_by_id=user.id)
+            self._audit(uow, "link", "run_equipment", link.id, run_id=run_id, patient_id=run.patient_id,
+                        after={"equipment_id": equipment_id, "serial": eq.serial, "from_at": when})
+            uow.commit()
+            return link
+
+        return self._transact(work)
+
+    @requires(Action.BIND_DEVICE)
+    def unlink_equipment(self, link_id: int, *, at: datetime | None = None, reason: str = "") -> EquipmentLink:
+        """The device stops serving the run at ``at`` (default now); the link is kept with its times."""
+        when = self._moment(at, N_("结束时间"))
+        why = clean_text(reason, N_("原因"), max_length=500)
+
+        def work(uow: UnitOfWork) -> EquipmentLink:
+            link = uow.devices.get_link(link_id)
+            if link.to_at is not None:
+                raise ValidationError(FieldError(N_("设备"), N_("该关联已于 {when} 结束"), {"when": format_local(link.to_at)}))
+            if when < link.from_at:
+                raise ValidationError(FieldError(N_("结束时间"), N_("不能早于开始时间")))
+            ended = uow.devices.end_link(link_id, to_at=when)
+            run = uow.runs.get(link.run_id)
+            self._audit(uow, "unlink", "run_equipment", link_id, run_id=run.id, patient_id=run.patient_id,
+                        before={"to_at": None}, after={"to_at": when}, reason=why or None)
+            uow.commit()
+            return ended
+
+        return self._transact(work)
+
+    @requires(Action.VIEW_CASES)
+    def run_equipment(self, run_id: int) -> list[EquipmentLink]:
+        return self._read(lambda uow: uow.devices.links(run_id=run_id))
+
+    @requires(Action.TRACE)
+    def equipment_history(self, equipment_id: int) -> list[EquipmentLink]:
+        """Every run the device served, with patient and times."""
+        return self._read(lambda uow: uow.devices.links(equipment_id=equipment_id))
+

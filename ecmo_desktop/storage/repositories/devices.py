@@ -1,0 +1,385 @@
+"""Device catalogue, receiving, usage, recalls and equipment: the SQL behind ``DeviceService``.
+
+Nothing here decides R6. ``add_usage`` simply inserts; the partial unique index
+``uq_device_usage_single_use`` refuses a second active binding of a single-use item and the unit of
+work turns that into ``IntegrityConflict``. ``active_holder`` only answers "who holds it" for the
+message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Exists, and_, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from ecmo_desktop.domain.devices import (
+    Equipment,
+    EquipmentLink,
+    Item,
+    ItemEvent,
+    Product,
+    Recall,
+    Receiving,
+    TraceRow,
+    Usage,
+    UsageHolder,
+)
+from ecmo_desktop.storage import mapping_devices as m
+from ecmo_desktop.storage.orm.audit import AuditRow
+from ecmo_desktop.storage.orm.devices import (
+    EquipmentRow,
+    ItemRow,
+    ProductRow,
+    RecallRow,
+    ReceivingRow,
+    RunEquipmentRow,
+    UsageRow,
+)
+from ecmo_desktop.storage.orm.people import PatientRow, StaffRow
+from ecmo_desktop.storage.orm.records import ProcedureRow
+from ecmo_desktop.storage.orm.runs import RunRow
+from ecmo_desktop.storage.repositories.base import Repository
+
+
+def _in_use() -> Exists:
+    """An item is out of stock while a binding holds it: any non-voided binding of a single-use item
+    (retired ones too: a used oxygenator never goes back on the shelf), or a binding of a reusable
+    item that has not been removed yet."""
+    return exists().where(UsageRow.item_id == ItemRow.id, UsageRow.voided_at.is_(None),
+                          or_(UsageRow.single_use, UsageRow.removed_at.is_(None)))
+
+
+class SqlDeviceRepository(Repository):
+    # ---- catalogue ---------------------------------------------------------------------------------
+    def get_product(self, product_id: int) -> Product:
+        return m.product(self._get(ProductRow, product_id, "器械产品"))
+
+    def product_by_identifier(self, *, gtin: str | None, udi_di: str | None) -> Product | None:
+        """GTIN first, then the DI (a product may be catalogued by either)."""
+        if gtin:
+            row = self.session.scalars(select(ProductRow).where(ProductRow.gtin == gtin)).first()
+            if row is None:
+                row = self.session.scalars(select(ProductRow).where(ProductRow.udi_di == gtin)).first()
+            if row is not None:
+                return m.product(row)
+        if udi_di:
+            row = self.session.scalars(select(ProductRow).where(ProductRow.udi_di == udi_di)).first()
+            if row is not None:
+                return m.product(row)
+        return None
+
+    def product_by_name(self, *, name: str, manufacturer: str, model: str) -> Product | None:
+        row = self.session.scalars(select(ProductRow).where(
+            ProductRow.name == name, ProductRow.manufacturer == manufacturer, ProductRow.model == model,
+            ProductRow.gtin.is_(None), ProductRow.udi_di.is_(None)).order_by(ProductRow.id)).first()
+        return m.product(row) if row else None
+
+    def list_products(self, *, include_inactive: bool = False) -> list[Product]:
+        stmt = select(ProductRow).order_by(ProductRow.category, ProductRow.name, ProductRow.id)
+        if not include_inactive:
+            stmt = stmt.where(ProductRow.active)
+        return [m.product(r) for r in self.session.scalars(stmt)]
+
+    def add_product(self, *, now: datetime, created_by_id: int | None, **fields: Any) -> Product:
+        row = ProductRow(created_at=now, created_by_id=created_by_id, active=True, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return m.product(row)
+
+    def update_product(self, product_id: int, *, expected_version: int | None = None, **fields: Any) -> Product:
+        row = self._get(ProductRow, product_id, "器械产品")
+        self._check_version(row, expected_version)
+        self._apply(row, fields)
+        self.session.flush()
+        return m.product(row)
+
+    # ---- receiving and stock -----------------------------------------------------------------------
+    def _receiving(self, row: ReceivingRow) -> Receiving:
+        name = self.session.scalar(select(StaffRow.full_name).where(StaffRow.id == row.received_by_id)) or ""
+        return m.receiving(row, name)
+
+    def add_receiving(self, *, supplier: str, received_at: datetime, received_by_id: int,
+                      delivery_note: str) -> Receiving:
+        row = ReceivingRow(supplier=supplier, received_at=received_at, received_by_id=received_by_id,
+                           delivery_note=delivery_note)
+        self.session.add(row)
+        self.session.flush()
+        return self._receiving(row)
+
+    def get_receiving(self, receiving_id: int) -> Receiving:
+        return self._receiving(self._get(ReceivingRow, receiving_id, "入库单"))
+
+    def list_receivings(self, *, offset: int, limit: int) -> list[Receiving]:
+        rows = self.session.execute(
+            select(ReceivingRow, StaffRow.full_name).join(StaffRow, StaffRow.id == ReceivingRow.received_by_id)
+            .order_by(ReceivingRow.received_at.desc(), ReceivingRow.id.desc()).offset(offset).limit(limit))
+        return [m.receiving(r, name) for r, name in rows]
+
+    def add_item(self, *, product_id: int, item_key: str | None, serial: str | None, lot: str | None,
+                 expiry: date | None, production_date: date | None, raw_code: str, symbology: str | None,
+                 receiving_id: int | None, now: datetime) -> Item:
+        row = ItemRow(product_id=product_id, item_key=item_key, serial=serial, lot=lot, expiry=expiry,
+                      production_date=production_date, raw_code=raw_code, symbology=symbology,
+                      receiving_id=receiving_id, created_at=now)
+        self.session.add(row)
+        self.session.flush()
+        return m.item(row)
+
+    def get_item(self, item_id: int) -> Item:
+        return m.item(self._get(ItemRow, item_id, "器械"))
+
+    def item_by_key(self, item_key: str) -> Item | None:
+        row = self.session.scalars(select(ItemRow).where(ItemRow.item_key == item_key)).first()
+        return m.item(row) if row else None
+
+    def items_by_serial(self, serial: str) -> list[Item]:
+        rows = self.session.scalars(select(ItemRow).where(ItemRow.serial == serial).order_by(ItemRow.id))
+        return [m.item(r) for r in rows]
+
+    def free_lot_item(self, product_id: int, lot: str | None) -> Item | None:
+        """The oldest-expiring unit of a lot-only delivery that no binding holds.
+
+        ``SKIP LOCKED`` lets two PostgreSQL sessions take different units instead of queueing on the
+        same one; SQLite's single writer makes the question moot there.
+        """
+        stmt = (select(ItemRow).where(ItemRow.product_id == product_id, ItemRow.item_key.is_(None),
+                                      ItemRow.lot.is_(None) if lot is None else ItemRow.lot == lot, ~_in_use())
+                .order_by(ItemRow.expiry.is_(None), ItemRow.expiry, ItemRow.id).limit(1)
+                .with_for_update(skip_locked=True, of=ItemRow))
+        row = self.session.scalars(stmt).first()
+        return m.item(row) if row else None
+
+    def stock(self, *, product_id: int | None = None, category: str | None = None, lot: str | None = None,
+              gtin: str | None = None, limit: int = 5000) -> list[tuple[Item, Product, Receiving | None]]:
+        stmt = (select(ItemRow, ProductRow, ReceivingRow, StaffRow.full_name)
+                .join(ProductRow, ProductRow.id == ItemRow.product_id)
+                .outerjoin(ReceivingRow, ReceivingRow.id == ItemRow.receiving_id)
+                .outerjoin(StaffRow, StaffRow.id == ReceivingRow.received_by_id)
+                .where(~_in_use()))
+        if product_id is not None:
+            stmt = stmt.where(ItemRow.product_id == product_id)
+        if category is not None:
+            stmt = stmt.where(ProductRow.category == category)
+        if lot is not None:
+            stmt = stmt.where(ItemRow.lot == lot)
+        if gtin is not None:
+            stmt = stmt.where(ProductRow.gtin == gtin)
+        stmt = stmt.order_by(ItemRow.expiry.is_(None), ItemRow.expiry, ItemRow.id).limit(limit)
+        return [(m.item(i), m.product(p), m.receiving(r, name or "") if r is not None else None)
+                for i, p, r, name in self.session.execute(stmt)]
+
+    # ---- usage -------------------------------------------------------------------------------------
+    def add_usage(self, *, item_id: int, run_id: int, procedure_id: int | None, single_use: bool,
+                  bound_at: datetime, bound_by_id: int, scanned_text: str, override_reason: str | None,
+                  warnings: Sequence[str]) -> Usage:
+        row = UsageRow(item_id=item_id, run_id=run_id, procedure_id=procedure_id, single_use=single_use,
+                       bound_at=bound_at, bound_by_id=bound_by_id, scanned_text=scanned_text,
+                       override_reason=override_reason, warnings=m.join_warnings(list(warnings)))
+        self.session.add(row)
+        self.session.flush()  # the R6 index speaks here (IntegrityConflict via the unit of work)
+        return m.usage(row)
+
+    def get_usage(self, usage_id: int) -> Usage:
+        return m.usage(self._get(UsageRow, usage_id, "器械使用记录"))
+
+    def update_usage(self, usage_id: int, **fields: Any) -> Usage:
+        row = self._get(UsageRow, usage_id, "器械使用记录")
+        self._apply(row, fields)
+        self.session.flush()
+        return m.usage(row)
+
+    def active_holder(self, item_id: int) -> UsageHolder | None:
+        row = self.session.execute(
+            select(UsageRow.id, UsageRow.run_id, UsageRow.bound_at, RunRow.run_number, RunRow.status,
+                   PatientRow.id.label("patient_id"), PatientRow.name, PatientRow.mrn, StaffRow.full_name)
+            .join(RunRow, RunRow.id == UsageRow.run_id)
+            .join(PatientRow, PatientRow.id == RunRow.patient_id)
+            .outerjoin(StaffRow, StaffRow.id == UsageRow.bound_by_id)
+            .where(UsageRow.item_id == item_id, UsageRow.single_use, UsageRow.voided_at.is_(None))
+            .order_by(UsageRow.id).limit(1)).first()
+        if row is None:
+            return None
+        return UsageHolder(usage_id=row.id, run_id=row.run_id, run_number=row.run_number, run_status=row.status,
+                           patient_id=row.patient_id, patient_name=row.name, mrn=row.mrn, bound_at=row.bound_at,
+                           bound_by_name=row.full_name or "")
+
+    def trace(self, *, run_id: int | None = None, patient_id: int | None = None, lot: str | None = None,
+              gtin: str | None = None, item_ids: Sequence[int] | None = None,
+              include_voided: bool = True) -> list[TraceRow]:
+        """Every use matching all the filters given, oldest first (the recall and trace queries)."""
+        binder = aliased(StaffRow)
+        stmt = (select(UsageRow, ItemRow, ProductRow, RunRow.run_number, RunRow.status, RunRow.patient_id,
+                       PatientRow.name, PatientRow.mrn, binder.full_name)
+                .join(ItemRow, ItemRow.id == UsageRow.item_id)
+                .join(ProductRow, ProductRow.id == ItemRow.product_id)
+                .join(RunRow, RunRow.id == UsageRow.run_id)
+                .join(PatientRow, PatientRow.id == RunRow.patient_id)
+                .outerjoin(binder, binder.id == UsageRow.bound_by_id))
+        if run_id is not None:
+            stmt = stmt.where(UsageRow.run_id == run_id)
+        if patient_id is not None:
+            stmt = stmt.where(RunRow.patient_id == patient_id)
+        if lot is not None:
+            stmt = stmt.where(ItemRow.lot == lot)
+        if gtin is not None:
+            stmt = stmt.where(or_(ProductRow.gtin == gtin, ProductRow.udi_di == gtin))
+        if item_ids is not None:
+            stmt = stmt.where(UsageRow.item_id.in_(list(item_ids)))
+        if not include_voided:
+            stmt = stmt.where(UsageRow.voided_at.is_(None))
+        rows = self.session.execute(stmt.order_by(UsageRow.bound_at, UsageRow.id))
+        out: list[TraceRow] = []
+        for u, i, p, run_number, status, pid, pname, mrn, bound_by in rows:
+            out.append(TraceRow(
+                usage_id=u.id, bound_at=u.bound_at, bound_by_name=bound_by or "", procedure_id=u.procedure_id,
+                override_reason=u.override_reason, warnings=m.split_warnings(u.warnings), removed_at=u.removed_at,
+                removal_reason=u.removal_reason, voided_at=u.voided_at, void_reason=u.void_reason, item_id=i.id,
+                item_key=i.item_key, serial=i.serial, lot=i.lot, expiry=i.expiry, raw_code=i.raw_code,
+                symbology=i.symbology, product_id=p.id, product_name=p.name, category=p.category,
+                manufacturer=p.manufacturer or "", model=p.model or "", gtin=p.gtin, udi_di=p.udi_di,
+                nmpa_number=p.nmpa_number or "", run_id=u.run_id, run_number=run_number, run_status=status,
+                patient_id=pid, patient_name=pname, mrn=mrn))
+        return out
+
+    def item_events(self, item_id: int) -> list[ItemEvent]:
+        """Received, then each binding's bound / voided / retired steps, in time order."""
+        events: list[ItemEvent] = []
+        item = self._get(ItemRow, item_id, "器械")
+        if item.receiving_id is not None:
+            rec = self._get(ReceivingRow, item.receiving_id, "入库单")
+            name = self.session.scalar(select(StaffRow.full_name).where(StaffRow.id == rec.received_by_id)) or ""
+            events.append(ItemEvent(at=rec.received_at, kind="received", by_name=name, detail=rec.supplier))
+        binder, voider = aliased(StaffRow), aliased(StaffRow)
+        rows = self.session.execute(
+            select(UsageRow, RunRow.run_number, PatientRow.name, PatientRow.mrn, binder.full_name,
+                   voider.full_name.label("voided_by"))
+            .join(RunRow, RunRow.id == UsageRow.run_id).join(PatientRow, PatientRow.id == RunRow.patient_id)
+            .outerjoin(binder, binder.id == UsageRow.bound_by_id)
+            .outerjoin(voider, voider.id == UsageRow.voided_by_id)
+            .where(UsageRow.item_id == item_id).order_by(UsageRow.id))
+        for u, run_number, pname, mrn, bound_by, voided_by in rows:
+            common: dict[str, Any] = {"run_id": u.run_id, "run_number": run_number, "patient_name": pname,
+                                      "mrn": mrn, "usage_id": u.id}
+            events.append(ItemEvent(at=u.bound_at, kind="bound", by_name=bound_by or "",
+                                    detail=u.override_reason or "", **common))
+            if u.removed_at is not None:
+                retired_by = self.session.scalar(
+                    select(AuditRow.actor_name).where(AuditRow.entity == "device_usage", AuditRow.entity_id == u.id,
+                                                      AuditRow.action == "retire").order_by(AuditRow.seq).limit(1))
+                events.append(ItemEvent(at=u.removed_at, kind="retired", by_name=retired_by or "",
+                                        detail=u.removal_reason or "", **common))
+            if u.voided_at is not None:
+                events.append(ItemEvent(at=u.voided_at, kind="voided", by_name=voided_by or "",
+                                        detail=u.void_reason or "", **common))
+        events.sort(key=lambda e: e.at)
+        return events
+
+    def procedure_run(self, procedure_id: int) -> int | None:
+        return self.session.scalar(select(ProcedureRow.run_id).where(ProcedureRow.id == procedure_id))
+
+    def procedures(self, run_id: int, kind: str) -> list[tuple[int, datetime]]:
+        rows = self.session.execute(select(ProcedureRow.id, ProcedureRow.started_at).where(
+            ProcedureRow.run_id == run_id, ProcedureRow.kind == kind, ProcedureRow.voided_at.is_(None))
+            .order_by(ProcedureRow.started_at, ProcedureRow.id))
+        return [(r.id, r.started_at) for r in rows]
+
+    # ---- recalls -----------------------------------------------------------------------------------
+    def active_recall(self, product_id: int, lot: str) -> Recall | None:
+        row = self.session.scalars(select(RecallRow).where(
+            RecallRow.lot == lot, RecallRow.lifted_at.is_(None),
+            or_(RecallRow.product_id.is_(None), RecallRow.product_id == product_id))
+            .order_by(RecallRow.id).limit(1)).first()
+        return m.recall(row) if row else None
+
+    def add_recall(self, *, product_id: int | None, lot: str, reason: str, recalled_at: datetime,
+                   recorded_by_id: int) -> Recall:
+        row = RecallRow(product_id=product_id, lot=lot, reason=reason, recalled_at=recalled_at,
+                        recorded_by_id=recorded_by_id)
+        self.session.add(row)
+        self.session.flush()
+        return m.recall(row)
+
+    def get_recall(self, recall_id: int) -> Recall:
+        return m.recall(self._get(RecallRow, recall_id, "召回记录"))
+
+    def lift_recall(self, recall_id: int, *, lifted_at: datetime) -> Recall:
+        row = self._get(RecallRow, recall_id, "召回记录")
+        row.lifted_at = lifted_at
+        self.session.flush()
+        return m.recall(row)
+
+    def list_recalls(self, *, active_only: bool = False) -> list[Recall]:
+        stmt = select(RecallRow).order_by(RecallRow.recalled_at.desc(), RecallRow.id.desc())
+        if active_only:
+            stmt = stmt.where(RecallRow.lifted_at.is_(None))
+        return [m.recall(r) for r in self.session.scalars(stmt)]
+
+    # ---- capital equipment -------------------------------------------------------------------------
+    def add_equipment(self, *, hospital_id: int, now: datetime, **fields: Any) -> Equipment:
+        row = EquipmentRow(hospital_id=hospital_id, created_at=now, active=True, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return m.equipment(row)
+
+    def get_equipment(self, equipment_id: int) -> Equipment:
+        return m.equipment(self._get(EquipmentRow, equipment_id, "设备"))
+
+    def equipment_by_serial(self, hospital_id: int, serial: str) -> Equipment | None:
+        row = self.session.scalars(select(EquipmentRow).where(EquipmentRow.hospital_id == hospital_id,
+                                                              EquipmentRow.serial == serial)).first()
+        return m.equipment(row) if row else None
+
+    def update_equipment(self, equipment_id: int, *, expected_version: int | None = None,
+                         **fields: Any) -> Equipment:
+        row = self._get(EquipmentRow, equipment_id, "设备")
+        self._check_version(row, expected_version)
+        self._apply(row, fields)
+        self.session.flush()
+        return m.equipment(row)
+
+    def list_equipment(self, *, include_inactive: bool = False) -> list[Equipment]:
+        stmt = select(EquipmentRow).order_by(EquipmentRow.kind, EquipmentRow.model, EquipmentRow.serial)
+        if not include_inactive:
+            stmt = stmt.where(EquipmentRow.active)
+        return [m.equipment(r) for r in self.session.scalars(stmt)]
+
+    def add_link(self, *, run_id: int, equipment_id: int, from_at: datetime, linked_by_id: int) -> EquipmentLink:
+        row = RunEquipmentRow(run_id=run_id, equipment_id=equipment_id, from_at=from_at, linked_by_id=linked_by_id)
+        self.session.add(row)
+        self.session.flush()
+        return self._links(and_(RunEquipmentRow.id == row.id))[0]
+
+    def get_link(self, link_id: int) -> EquipmentLink:
+        self._get(RunEquipmentRow, link_id, "设备使用记录")
+        return self._links(RunEquipmentRow.id == link_id)[0]
+
+    def end_link(self, link_id: int, *, to_at: datetime) -> EquipmentLink:
+        row = self._get(RunEquipmentRow, link_id, "设备使用记录")
+        row.to_at = to_at
+        self.session.flush()
+        return self._links(RunEquipmentRow.id == link_id)[0]
+
+    def links(self, *, run_id: int | None = None, equipment_id: int | None = None,
+              open_only: bool = False) -> list[EquipmentLink]:
+        conditions = []
+        if run_id is not None:
+            conditions.append(RunEquipmentRow.run_id == run_id)
+        if equipment_id is not None:
+            conditions.append(RunEquipmentRow.equipment_id == equipment_id)
+        if open_only:
+            conditions.append(RunEquipmentRow.to_at.is_(None))
+        return self._links(and_(*conditions) if conditions else None)
+
+    def _links(self, condition: Any) -> list[EquipmentLink]:
+        stmt = (select(RunEquipmentRow, EquipmentRow, PatientRow.name, PatientRow.mrn, RunRow.run_number)
+                .join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
+                .join(RunRow, RunRow.id == RunEquipmentRow.run_id)
+                .join(PatientRow, PatientRow.id == RunRow.patient_id))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        rows = self.session.execute(stmt.order_by(RunEquipmentRow.from_at, RunEquipmentRow.id))
+        return [m.link(link, equipment_row=eq, patient_name=name, mrn=mrn, run_number=number)
+                for link, eq, name, mrn, number in rows]

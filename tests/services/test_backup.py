@@ -1,0 +1,122 @@
+"""REL-9: a backup taken while another process writes restores to identical tables and a verified chain."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.services.runs import PatientInput, RunInput
+from tests.conftest import Seeded
+
+
+def _writer(url: str, stop_after: int, started) -> None:  # type: ignore[no-untyped-def]
+    from ecmo_desktop.container import build_container
+
+    c = build_container(url, workstation="writer-pc")
+    c.auth.login("zhangwei", "Ward2026pass")
+    for i in range(stop_after):
+        p = c.runs.register_patient(PatientInput(mrn=f"W{os.getpid()}{i}", name=f"并发{i}", sex="M"))
+        c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
+        if i == 5:
+            started.set()  # the backup starts while the remaining writes go on
+    c.close()
+
+
+def _empty_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        import shutil
+
+        target = tmp_path / "restored.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    from tests.conftest import _pg_admin_url, _pg_exec
+
+    admin = _pg_admin_url()
+    assert admin is not None
+    tpl = request.getfixturevalue("pg_template")
+    name = f"ecmo_restore_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+    _pg_exec(admin, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name} TEMPLATE {tpl}")
+    request.addfinalizer(lambda: _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url: str, backend: str,
+                                                   request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    c = seeded.container
+    ctx = multiprocessing.get_context("fork")
+    started = ctx.Event()
+    writer = ctx.Process(target=_writer, args=(seeded_db_url, 40, started))
+    writer.start()
+    assert started.wait(30)
+    seeded.login("admin")
+    out = tmp_path / "ward.ecmobak"
+    manifest = c.backups.backup(out)
+    writer.join(120)
+    assert writer.exitcode == 0
+    assert sum(t["rows"] for t in manifest["tables"].values()) > 20  # it captured something
+
+    from ecmo_desktop.container import SYSTEM_USER, build_container
+
+    target = build_container(_empty_db(backend, request, tmp_path), workstation="restore-pc")
+    target.ctx.user = SYSTEM_USER
+    restored = target.backups.restore_into_empty(out)
+    digests = target.backups.digests()
+    for table, expected in manifest["tables"].items():
+        got = digests[table]
+        if table == "audit_event":  # the restore appends its own audit row
+            assert got["rows"] == expected["rows"] + 1
+        else:
+            assert got == expected, table
+    result = target.audit.verify_chain(expected_head=restored["audit_head"])
+    assert result.ok
+    # the restored database keeps working: ids continue after the restored ones
+    target.auth.login("zhangwei", "Ward2026pass")
+    p = target.runs.register_patient(PatientInput(mrn="AFTER1", name="恢复后", sex="F"))
+    assert p.id > max(r.patient_id for r in target.runs.search_runs("", limit=1000) if r.mrn != "AFTER1")
+    target.close()
+
+
+def test_restore_refuses_non_empty_database_and_bad_files(seeded: Seeded, tmp_path: Path) -> None:
+    c = seeded.container
+    seeded.login("admin")
+    out = tmp_path / "b.ecmobak"
+    c.backups.backup(out)
+    with pytest.raises(StorageError) as info:
+        c.backups.restore_into_empty(out)
+    assert "不是空的" in info.value.user_message()
+    bad = tmp_path / "bad.ecmobak"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(StorageError):
+        c.backups.restore_into_empty(bad)
+
+
+def test_corrupted_table_in_backup_is_detected(seeded: Seeded, tmp_path: Path, request: pytest.FixtureRequest,
+                                               backend: str) -> None:
+    import zipfile
+
+    c = seeded.container
+    seeded.login("admin")
+    out = tmp_path / "b.ecmobak"
+    c.backups.backup(out)
+    tampered = tmp_path / "t.ecmobak"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "tables/staff.jsonl":
+                data = data.replace("张伟".encode(), "张三".encode())
+            dst.writestr(item, data)
+    from ecmo_desktop.container import SYSTEM_USER, build_container
+
+    target = build_container(_empty_db(backend, request, tmp_path))
+    target.ctx.user = SYSTEM_USER
+    with pytest.raises(StorageError) as info:
+        target.backups.restore_into_empty(tampered)
+    assert "staff" in info.value.user_message()
+    assert target.runs.count_runs() == 0  # nothing half-restored
+    target.close()
