@@ -18,9 +18,13 @@ from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock
+from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
+from ecmo_desktop.services.exchange import ExchangeService
+from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
+from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
 from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
 from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
@@ -55,6 +59,10 @@ class Container:
     backups: BackupService = field(init=False)
     devices: DeviceService = field(init=False)
     equipment: EquipmentService = field(init=False)
+    records: RecordService = field(init=False)
+    worklist: WorklistService = field(init=False)
+    compliance: ComplianceService = field(init=False)
+    exchange: ExchangeService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.uow, self.ctx)
@@ -64,6 +72,10 @@ class Container:
         self.backups = BackupService(self.uow, self.ctx, SqlBackup(self.uow.engine))
         self.devices = DeviceService(self.uow, self.ctx)
         self.equipment = EquipmentService(self.uow, self.ctx)
+        self.records = RecordService(self.uow, self.ctx, self.auth)
+        self.worklist = WorklistService(self.uow, self.ctx)
+        self.compliance = ComplianceService(self.uow, self.ctx)
+        self.exchange = ExchangeService(self.uow, self.ctx)
         self.ctx.active_checker = self._is_active
 
     def _is_active(self, staff_id: int) -> bool:

@@ -12,7 +12,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup_env.sh
 ecmo_setup run
 
-if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
+# Only --db/--lang (or nothing) opens the window; anything else is a headless subcommand
+# (same rule as ecmo_desktop/__main__.py), which needs no screen.
+wants_gui() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --db=* | --lang=*) shift ;;
+        --db | --lang) shift 2 || return 0 ;;
+        *) return 1 ;;
+        esac
+    done
+    return 0
+}
+
+if wants_gui "$@" && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     if [ "${ECMO_XVFB:-0}" = 1 ]; then
         command -v xvfb-run >/dev/null 2>&1 || ecmo_die "ECMO_XVFB=1 needs xvfb-run (apt-get install xvfb)"
         ecmo_say "no screen: running on a virtual X screen (xvfb-run)"

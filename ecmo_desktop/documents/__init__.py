@@ -25,6 +25,7 @@ from ecmo_desktop.documents.layout import (
     document_styles,
     signature_block,
     standard_table_style,
+    text_flowables,
     text_paragraph,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "register_fonts",
     "signature_block",
     "standard_table_style",
+    "text_flowables",
     "text_paragraph",
 ]

@@ -16,6 +16,7 @@ canonical content, and the footer shows its first 12 hex digits.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -54,6 +55,7 @@ __all__ = [
     "document_styles",
     "signature_block",
     "standard_table_style",
+    "text_flowables",
     "text_paragraph",
 ]
 
@@ -136,8 +138,50 @@ def document_styles() -> DocumentStyles:
 
 
 def text_paragraph(text: str, style: ParagraphStyle | None = None) -> Paragraph:
-    """A Paragraph of arbitrary user text: escaped, cleaned, with font fallback."""
+    """A Paragraph of arbitrary user text: escaped, cleaned, with font fallback.
+
+    For free text of unbounded length (notes) use :func:`text_flowables`: reportlab re-wraps the
+    rest of a Paragraph at every page break, so one 100 KB Paragraph took 44 s to lay out.
+    """
     return Paragraph(markup_with_fallback(text), style or document_styles().body)
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029\x85]")
+_CHUNK = 2000  # characters per Paragraph: about one page, so splitting never re-wraps much
+_BREAK_AFTER = frozenset(" \u3000，。；、！？：,.;!?:")
+
+
+def _chunks(line: str, size: int) -> list[str]:
+    """``line`` in pieces of at most ``size`` characters, cut after a space or punctuation if one is near."""
+    pieces: list[str] = []
+    while len(line) > size:
+        cut = max((i + 1 for i in range(size - 1, size * 9 // 10, -1) if line[i] in _BREAK_AFTER), default=size)
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def text_flowables(text: str, style: ParagraphStyle | None = None) -> list[Flowable]:
+    """Free text of any length (notes) as flowables that lay out in linear time.
+
+    One Paragraph per line, very long lines cut into page-sized pieces; inner pieces get no paragraph
+    spacing, so the result looks like one Paragraph with line breaks. Blank lines are kept.
+    """
+    base = style or document_styles().body
+    lines = _LINE_BREAK.split(text)
+    pieces = [piece for line in lines for piece in _chunks(line, _CHUNK)]
+    inner = base.clone(f"{base.name}-inner", spaceBefore=0, spaceAfter=0)
+    first = base.clone(f"{base.name}-first", spaceAfter=0)
+    last = base.clone(f"{base.name}-last", spaceBefore=0)
+    flowables: list[Flowable] = []
+    for i, piece in enumerate(pieces):
+        piece_style = base if len(pieces) == 1 else first if i == 0 else last if i == len(pieces) - 1 else inner
+        if piece.strip():
+            flowables.append(Paragraph(markup_with_fallback(piece), piece_style))
+        else:
+            flowables.append(Spacer(0, piece_style.leading + piece_style.spaceBefore + piece_style.spaceAfter))
+    return flowables
 
 
 def standard_table_style(header_rows: int = 1) -> TableStyle:

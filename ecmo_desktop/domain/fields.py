@@ -374,18 +374,25 @@ def parse_one(key: str, value: Any, *, required: bool = False) -> float | int | 
     return None if number is None else _store(spec, number)
 
 
-def derive(values: Mapping[str, float | int]) -> dict[str, float]:
-    """Computed values (ΔP, P/F, driving pressure, VIS); an impossible ΔP is refused by name."""
+def derive_unchecked(values: Mapping[str, Any]) -> dict[str, float]:
+    """Computed values (ΔP, P/F, driving pressure, VIS) from whatever is stored, without refusing."""
+    values = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     out: dict[str, float] = {}
     if "p_pre_oxy" in values and "p_post_oxy" in values:
         out["delta_p"] = float(values["p_pre_oxy"]) - float(values["p_post_oxy"])
-    if "pao2" in values and "vent_fio2" in values:
+    if "pao2" in values and values.get("vent_fio2"):
         out["pf_ratio"] = round(float(values["pao2"]) / float(values["vent_fio2"]), 1)
     if "pplat" in values and "peep" in values:
         out["driving_pressure"] = float(values["pplat"]) - float(values["peep"])
     doses = [(k, w) for k, w in VIS_WEIGHTS.items() if k in values]
     if doses:
         out["vis"] = round(sum(float(values[k]) * w for k, w in doses), 1)
+    return out
+
+
+def derive(values: Mapping[str, float | int]) -> dict[str, float]:
+    """Computed values of a form being saved; an impossible one (ΔP < 0) is refused by name."""
+    out = derive_unchecked(values)
     errors: list[FieldError] = []
     for key, number in out.items():
         try:

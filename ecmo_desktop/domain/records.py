@@ -8,14 +8,35 @@ it) so the UI can treat "locked", "needs signing" and "amended" the same way eve
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
 from ecmo_desktop.domain.enums import Labelled, RecordStatus, _labels
-from ecmo_desktop.i18n import N_
+from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.i18n import N_, _
+
+BEIJING = timezone(timedelta(hours=8), "CST")  # wards count days in Beijing time, whatever the PC says
+
+
+def local_date(moment: datetime) -> date:
+    """The Beijing calendar day of an aware instant."""
+    return moment.astimezone(BEIJING).date()
+
+
+def ecmo_day(started_at: datetime, at: datetime) -> int:
+    """ECMO day N: day 0 is the Beijing calendar day of first blood flow (ECLS-CDM)."""
+    return (local_date(at) - local_date(started_at)).days
+
+
+class RecordLocked(EcmoError):
+    """A signed record cannot be edited in place (SIG-3): corrections go through an amendment."""
+
+    default_message = N_("该记录已签名锁定，不能直接修改；如需更正，请使用“更正”并填写原因")
 
 
 class Entity(StrEnum):
@@ -539,3 +560,74 @@ class WorkItem:
     entity: str | None = None
     entity_id: int | None = None
     owner_id: int | None = None  # who should act (the author of an unsigned record)
+
+    def text(self) -> str:
+        try:
+            return _(self.message).format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return _(self.message)
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A pointer to a record (the worklist's unsigned records), without loading the record."""
+
+    entity: str
+    entity_id: int
+    run_id: int
+    created_by_id: int | None
+    created_at: datetime
+
+
+# ---- canonical content (what a signature binds, what a version keeps) ------------------------------------
+# bookkeeping, not content: changes to these never invalidate a signature
+# (derived values are recomputed when the run's start time is corrected: ECMO day, R2 deadline)
+_NOT_CONTENT = frozenset({"status", "version", "updated_at", "signed_at", "signed_by_id", "signed_by_name",
+                          "created_by_name", "abnormal", "derived", "explained_by_name", "ecmo_day",
+                          "supplement_deadline"})
+# per child row: only what was decided and signed (names and privilege flags are looked up, and a
+# cannula's device link and removal time are set later by the device workflow)
+_CHILD_CONTENT = {"physicians": ("staff_id", "role"), "staff": ("staff_id", "role"),
+                  "cannulae": ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm",
+                               "tip_position")}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return int(number) if number.is_integer() else round(number, 9)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def canonical_content(record: AnyRecord) -> dict[str, Any]:
+    """The record's clinical content as plain JSON values, independent of backend and row order."""
+    out: dict[str, Any] = {"entity": record.entity}
+    for f in fields(record):
+        if f.name in _NOT_CONTENT:
+            continue
+        value = getattr(record, f.name)
+        if f.name in _CHILD_CONTENT:
+            keys = _CHILD_CONTENT[f.name]
+            rows = [{k: _plain(getattr(child, k)) for k in keys} for child in value]
+            value = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
+        out[f.name] = _plain(value)
+    return out
+
+
+def canonical_json(content: Mapping[str, Any]) -> str:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(record: AnyRecord) -> str:
+    """SHA-256 of the canonical content: what a signature binds (SIG-2, 电子签名法第十三条)."""
+    return hashlib.sha256(canonical_json(canonical_content(record)).encode("utf-8")).hexdigest()

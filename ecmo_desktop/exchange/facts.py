@@ -29,21 +29,35 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(BEIJING).date()
 
 
+# Usernames of the placeholder accounts that stand for other hospitals' staff in imported records.
+# A real username can never contain ":" or capitals (validation.clean_username), so they cannot clash.
+EXTERNAL_STAFF_PREFIX = "EXT:"
+
+
 @dataclass(frozen=True)
 class StaffRef:
-    """A member of staff named by a record: enough for R1/R2 (title) and for display (name)."""
+    """A member of staff named by a record: enough for R1/R2 (title) and for display (name).
+
+    ``external``: a placeholder for another hospital's staff member, created by an import.
+    """
 
     id: int
     name: str
     title: str
+    external: bool = False
 
 
 @dataclass(frozen=True)
 class PhysicianFact:
-    """One physician of a decision with the role the decision gave them (attending/expert/other)."""
+    """One physician of a decision with the role the decision gave them (attending/expert/other).
+
+    ``expert_at_decision`` is the fact R1/R2 count (membership of the expert group when the decision
+    was made), not the role the form listed: a physician merely listed as expert does not count.
+    """
 
     staff: StaffRef
     role: str
+    expert_at_decision: bool
     position: int = 0
 
 

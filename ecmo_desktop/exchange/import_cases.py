@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ecmo_desktop.domain.enums import EndReason, Indication, Mode, RunStatus, Sex
+from ecmo_desktop.domain.enums import EndReason, Indication, Mode, RunStatus
 from ecmo_desktop.domain.errors import EcmoError, ValidationError
 from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.domain.validation import clean_mrn, clean_text
@@ -157,7 +157,7 @@ class Column:
         return f"{self.key}（{self.aliases[0]}）" if self.aliases else self.key
 
 
-def _norm_header(text: str) -> str:
+def norm_header(text: str) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -169,7 +169,7 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> tuple[dict
     lookup: dict[str, Column] = {}
     for col in columns:
         for name in (col.key, *col.aliases):
-            lookup[_norm_header(name)] = col
+            lookup[norm_header(name)] = col
     found: dict[str, int] = {}
     errors: list[RowError] = []
     for index, raw in enumerate(headers):
@@ -177,7 +177,7 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> tuple[dict
         m = _BRACKETED.match(unicodedata.normalize("NFKC", raw).strip())
         if m:
             candidates.extend([m.group(1), m.group(2)])
-        col = next((lookup[k] for k in map(_norm_header, candidates) if k in lookup), None)
+        col = next((lookup[k] for k in map(norm_header, candidates) if k in lookup), None)
         if col is None:
             continue
         if col.key in found:
@@ -203,7 +203,7 @@ class CellError(Exception):
         self.params = params
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -229,7 +229,7 @@ def parse_local_datetime(value: Any, *, allow_time: bool = True) -> tuple[dateti
         return local.astimezone(UTC), has_time
     if isinstance(value, date):
         return datetime.combine(value, time(0, 0), BEIJING).astimezone(UTC), False
-    text = _text(value)
+    text = cell_text(value)
     m = _DATE.match(text)
     if not m:
         raise CellError(N_("“{text}”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"), text=text[:30])
@@ -248,11 +248,11 @@ def parse_local_date(value: Any) -> date | None:
     return None if parsed is None else local_date(parsed[0])
 
 
-def _choice_table(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
+def choice_table(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
     table: dict[str, str] = {}
     for code, names in pairs:
         for name in (code, *names):
-            table[_norm_header(name)] = code
+            table[norm_header(name)] = code
     return table
 
 
@@ -260,7 +260,7 @@ def _labels_of(enum: Any) -> dict[str, str]:
     return dict(enum._label_ids())
 
 
-_MODES = _choice_table([(m.value, [_labels_of(Mode).get(m.value, m.value)]) for m in Mode]
+_MODES = choice_table([(m.value, [_labels_of(Mode).get(m.value, m.value)]) for m in Mode]
                        + [("VA", ["V-A", "VA-ECMO"]), ("VV", ["V-V", "VV-ECMO"]), ("VAV", ["V-AV"]),
                           ("VVA", ["VV-A"]), ("other", ["其它"])])
 _INDICATION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -276,7 +276,7 @@ _INDICATION_ALIASES: dict[str, tuple[str, ...]] = {
     "sepsis": ("感染性休克",),
     "other": ("其它",),
 }
-_INDICATIONS = _choice_table([(i.value, [_labels_of(Indication).get(i.value, i.value),
+_INDICATIONS = choice_table([(i.value, [_labels_of(Indication).get(i.value, i.value),
                                          *_INDICATION_ALIASES.get(i.value, ())]) for i in Indication])
 _END_ALIASES: dict[str, tuple[str, ...]] = {
     "weaned": ("撤机", "成功撤机", "脱机"),
@@ -286,24 +286,24 @@ _END_ALIASES: dict[str, tuple[str, ...]] = {
     "transferred": ("转院", "带机转院", "transfer"),
     "complication": ("并发症",),
 }
-_END_REASONS = _choice_table([(e.value, [_labels_of(EndReason).get(e.value, e.value), *_END_ALIASES.get(e.value, ())])
+_END_REASONS = choice_table([(e.value, [_labels_of(EndReason).get(e.value, e.value), *_END_ALIASES.get(e.value, ())])
                               for e in EndReason])
-_SEXES = _choice_table([("M", ["男", "male", "m"]), ("F", ["女", "female", "f"]), ("U", ["未知", "unknown"])])
+_SEXES = choice_table([("M", ["男", "male", "m"]), ("F", ["女", "female", "f"]), ("U", ["未知", "unknown"])])
 _YES = {"yes", "y", "true", "1", "是", "存活", "alive"}
 _NO = {"no", "n", "false", "0", "否", "死亡", "dead"}
 _UNKNOWN = {"", "unknown", "未知", "不详", "u", "na", "n/a", "-"}
 
 
-def _coded(value: Any, table: dict[str, str], message: str) -> str:
-    text = _text(value)
-    code = table.get(_norm_header(text))
+def coded(value: Any, table: dict[str, str], message: str) -> str:
+    text = cell_text(value)
+    code = table.get(norm_header(text))
     if code is None:
         raise CellError(message, value=text[:30])
     return code
 
 
 def parse_yes_no(value: Any, *, allow_unknown: bool = True) -> bool | None:
-    text = _norm_header(_text(value))
+    text = norm_header(cell_text(value))
     if text in _YES:
         return True
     if text in _NO:
@@ -311,8 +311,8 @@ def parse_yes_no(value: Any, *, allow_unknown: bool = True) -> bool | None:
     if allow_unknown and text in _UNKNOWN:
         return None
     if allow_unknown:
-        raise CellError(N_("“{value}”无法识别，应为 yes/no/unknown（是/否/未知）"), value=_text(value)[:30])
-    raise CellError(N_("“{value}”无法识别，应为 yes/no（是/否）"), value=_text(value)[:30])
+        raise CellError(N_("“{value}”无法识别，应为 yes/no/unknown（是/否/未知）"), value=cell_text(value)[:30])
+    raise CellError(N_("“{value}”无法识别，应为 yes/no（是/否）"), value=cell_text(value)[:30])
 
 
 # ---- cases ---------------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ class CaseRow:
 
     @property
     def natural_key(self) -> tuple[str, str, datetime]:
-        return (_norm_header(self.hospital), self.mrn, self.started_at)
+        return (norm_header(self.hospital), self.mrn, self.started_at)
 
     def to_facts(self, now: datetime) -> CaseFacts:
         """The row as case facts (no records), so one writer stores every kind of import."""
@@ -390,7 +390,7 @@ class ParsedFile:
     headers: tuple[str, ...] = ()
 
 
-class _RowChecker:
+class RowChecker:
     """Collects every error of a row (not only the first), each against its column's header."""
 
     def __init__(self, row: int, values: Sequence[Any], mapping: dict[str, int], headers: Sequence[str]) -> None:
@@ -429,11 +429,11 @@ class _RowChecker:
 
 
 def _age(value: Any) -> int | None:
-    text = _text(value).removesuffix("岁")
+    text = cell_text(value).removesuffix("岁")
     if not text:
         return None
     if not re.fullmatch(r"\d{1,3}", text) or int(text) > 120:
-        raise CellError(N_("“{value}”不是有效的年龄（0–120 岁的整数）"), value=_text(value)[:20])
+        raise CellError(N_("“{value}”不是有效的年龄（0–120 岁的整数）"), value=cell_text(value)[:20])
     return int(text)
 
 
@@ -450,26 +450,26 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
     seen: dict[tuple[str, str, datetime], int] = {}
     patients: dict[tuple[str, str], tuple[int, str]] = {}
     for number, values in table.rows:
-        c = _RowChecker(number, values, mapping, table.headers)
-        hospital = c.get("hospital", lambda v: clean_text(_text(v), N_("医院"), required=True), required=True)
-        city = c.get("city", lambda v: clean_text(_text(v), N_("城市/盟市"), max_length=100)) or ""
-        mrn = c.get("mrn", lambda v: clean_mrn(_text(v)), required=True)
-        name = c.get("name", lambda v: clean_text(_text(v), N_("姓名"), required=True, max_length=100), required=True)
-        sex = c.get("sex", lambda v: _coded(v, _SEXES, N_("“{value}”无法识别，应为 M/F（男/女）")), required=True)
+        c = RowChecker(number, values, mapping, table.headers)
+        hospital = c.get("hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True)
+        city = c.get("city", lambda v: clean_text(cell_text(v), N_("城市/盟市"), max_length=100)) or ""
+        mrn = c.get("mrn", lambda v: clean_mrn(cell_text(v)), required=True)
+        name = c.get("name", lambda v: clean_text(cell_text(v), N_("姓名"), required=True, max_length=100), required=True)
+        sex = c.get("sex", lambda v: coded(v, _SEXES, N_("“{value}”无法识别，应为 M/F（男/女）")), required=True)
         birth = c.get("birth_date", parse_local_date)
         age = c.get("age", _age)
         start_parsed = c.get("ecmo_start", parse_local_datetime, required=True)
         start = start_parsed[0] if start_parsed else None
-        mode = c.get("mode", lambda v: _coded(v, _MODES, N_("未知的模式“{value}”，应为 VA、VV、VAV、VVA 或 other")),
+        mode = c.get("mode", lambda v: coded(v, _MODES, N_("未知的模式“{value}”，应为 VA、VV、VAV、VVA 或 other")),
                      required=True)
         ecpr_raw = c.raw("ecpr")
-        ecpr = bool(c.get("ecpr", lambda v: parse_yes_no(v, allow_unknown=False))) if _text(ecpr_raw) else False
-        indication = c.get("indication", lambda v: _coded(v, _INDICATIONS, N_("未知的适应证“{value}”")), required=True)
+        ecpr = bool(c.get("ecpr", lambda v: parse_yes_no(v, allow_unknown=False))) if cell_text(ecpr_raw) else False
+        indication = c.get("indication", lambda v: coded(v, _INDICATIONS, N_("未知的适应证“{value}”")), required=True)
         end_parsed = c.get("ecmo_end", parse_local_datetime)
         end = end_parsed[0] if end_parsed else None
-        end_reason = c.get("end_reason", lambda v: _coded(
+        end_reason = c.get("end_reason", lambda v: coded(
             v, _END_REASONS, N_("未知的结局“{value}”，应为 weaned、died、withdrawn、bridged 或 transferred"))
-            if _text(v) else None)
+            if cell_text(v) else None)
         survived = c.get("survived_28d", parse_yes_no)
         discharged = c.get("discharged_alive", parse_yes_no)
         death_parsed = c.get("date_of_death", parse_local_datetime)
@@ -501,12 +501,12 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
             c.fail("discharged_alive", N_("结局为 ECMO 期间死亡，不能同时为存活出院"))
 
         if not c.errors and hospital and mrn and start is not None:
-            key = (_norm_header(hospital), mrn, start)
+            key = (norm_header(hospital), mrn, start)
             if key in seen:
                 c.fail("ecmo_start", N_("与第 {row} 行重复（同一医院、住院号和上机时间）"), row=seen[key])
             else:
                 seen[key] = number
-            pkey = (_norm_header(hospital), mrn)
+            pkey = (norm_header(hospital), mrn)
             earlier = patients.get(pkey)
             if earlier is not None and earlier[1] != name:
                 c.fail("name", N_("住院号 {mrn} 在第 {row} 行的姓名为“{other}”，与本行不一致"),

@@ -14,18 +14,18 @@ from pathlib import Path
 
 from ecmo_desktop.domain.enums import EquipmentKind
 from ecmo_desktop.domain.validation import clean_text
+from ecmo_desktop.exchange.facts import local_date
 from ecmo_desktop.exchange.import_cases import (
     Column,
     ParsedFile,
+    RowChecker,
     RowError,
     Table,
-    _choice_table,
-    _coded,
-    _norm_header,
-    _RowChecker,
-    _text,
-    local_date,
+    cell_text,
+    choice_table,
+    coded,
     map_headers,
+    norm_header,
     parse_local_date,
     read_table,
 )
@@ -41,7 +41,7 @@ EQUIPMENT_COLUMNS: tuple[Column, ...] = (
     Column("manufacturer", ("厂家", "生产厂家", "制造商")),
 )
 
-_KINDS = _choice_table([("console", ["ECMO主机", "主机", "ECMO"]), ("heater_cooler", ["变温水箱", "水箱"]),
+_KINDS = choice_table([("console", ["ECMO主机", "主机", "ECMO"]), ("heater_cooler", ["变温水箱", "水箱"]),
                         ("other", ["其他设备", "其他"])])
 
 
@@ -58,7 +58,7 @@ class EquipmentRow:
 
     @property
     def natural_key(self) -> tuple[str, str]:
-        return (_norm_header(self.hospital), self.serial)
+        return (norm_header(self.hospital), self.serial)
 
 
 def validate_equipment(table: Table, *, now: datetime) -> ParsedFile:
@@ -73,20 +73,20 @@ def validate_equipment(table: Table, *, now: datetime) -> ParsedFile:
     seen: dict[tuple[str, str], int] = {}
     today = local_date(now)
     for number, values in table.rows:
-        c = _RowChecker(number, values, mapping, table.headers)
-        hospital = c.get("hospital", lambda v: clean_text(_text(v), N_("医院"), required=True), required=True)
-        city = c.get("city", lambda v: clean_text(_text(v), N_("城市/盟市"), max_length=100)) or ""
-        model = c.get("model", lambda v: clean_text(_text(v), N_("型号"), required=True, max_length=100), required=True)
-        serial = c.get("serial", lambda v: clean_text(_text(v), N_("序列号"), required=True, max_length=60),
+        c = RowChecker(number, values, mapping, table.headers)
+        hospital = c.get("hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True)
+        city = c.get("city", lambda v: clean_text(cell_text(v), N_("城市/盟市"), max_length=100)) or ""
+        model = c.get("model", lambda v: clean_text(cell_text(v), N_("型号"), required=True, max_length=100), required=True)
+        serial = c.get("serial", lambda v: clean_text(cell_text(v), N_("序列号"), required=True, max_length=60),
                        required=True)
         purchase = c.get("purchase_date", parse_local_date)
-        kind = c.get("kind", lambda v: _coded(v, _KINDS, N_("未知的设备类型“{value}”")) if _text(v)
+        kind = c.get("kind", lambda v: coded(v, _KINDS, N_("未知的设备类型“{value}”")) if cell_text(v)
                      else EquipmentKind.CONSOLE.value)
-        manufacturer = c.get("manufacturer", lambda v: clean_text(_text(v), N_("厂家"), max_length=200)) or ""
+        manufacturer = c.get("manufacturer", lambda v: clean_text(cell_text(v), N_("厂家"), max_length=200)) or ""
         if purchase is not None and purchase > today:
             c.fail("purchase_date", N_("购置日期不能晚于今天"))
         if not c.errors:
-            key = (_norm_header(hospital), serial)
+            key = (norm_header(hospital), serial)
             if key in seen:
                 c.fail("serial", N_("与第 {row} 行重复（同一医院和序列号）"), row=seen[key])
             else:

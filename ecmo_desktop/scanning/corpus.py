@@ -319,26 +319,31 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
     return Sample(kind, KINDS[kind], expected, image, rounded)
 
 
-def iter_corpus(per_kind: int, *, seed: int = 20240611, kinds: tuple[str, ...] = tuple(KINDS)
+DEFAULT_SEED = 20240611
+
+
+def corpus_frame(index: int, kind: str, frame: int = 0, *, seed: int = DEFAULT_SEED) -> Sample:
+    """Frame ``frame`` of scene ``index`` of ``kind``: the same scene for every ``frame``, each
+    frame with its own sensor noise."""
+    k = tuple(KINDS).index(kind)
+    return render_sample(kind, np.random.default_rng([seed, index, k]),
+                         sensor=np.random.default_rng([seed, index, k, frame]))
+
+
+def iter_corpus(per_kind: int, *, seed: int = DEFAULT_SEED, kinds: tuple[str, ...] = tuple(KINDS)
                 ) -> Iterator[Sample]:
-    """Yield ``per_kind`` samples of every kind, interleaved; each depends only on (seed, index, kind).
-
-    Sample ``(index, kind)`` is frame 0 of the matching ``iter_sequences`` run.
-    """
+    """``per_kind`` scenes of every kind, interleaved, each as its frame 0 (see ``corpus_frame``)."""
     for index in range(per_kind):
-        for k, kind in enumerate(kinds):
-            yield render_sample(kind, np.random.default_rng([seed, index, k]),
-                                sensor=np.random.default_rng([seed, index, k, 0]))
+        for kind in kinds:
+            yield corpus_frame(index, kind, seed=seed)
 
 
-def iter_sequences(per_kind: int, *, frames: int = 2, seed: int = 20240611,
+def iter_sequences(per_kind: int, *, frames: int = 2, seed: int = DEFAULT_SEED,
                    kinds: tuple[str, ...] = tuple(KINDS)) -> Iterator[list[Sample]]:
     """Runs of ``frames`` consecutive frames of one still scene (only sensor noise differs)."""
     for index in range(per_kind):
-        for k, kind in enumerate(kinds):
-            yield [render_sample(kind, np.random.default_rng([seed, index, k]),
-                                 sensor=np.random.default_rng([seed, index, k, frame]))
-                   for frame in range(frames)]
+        for kind in kinds:
+            yield [corpus_frame(index, kind, frame, seed=seed) for frame in range(frames)]
 
 
 def blank_frames(seed: int = 7) -> list[np.ndarray]:

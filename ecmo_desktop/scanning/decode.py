@@ -134,24 +134,16 @@ def _box(view: _View, position: Any) -> tuple[float, float, float, float]:
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def read_zxing(gray: np.ndarray, *, invert: bool = False) -> list[DecodedSymbol]:
-    """One zxing-cpp call restricted to the label symbologies, in plain text mode."""
-    return [read.symbol for read in _zxing(_View.whole(gray), invert=invert)]
-
-
 def _zxing(view: _View, *, invert: bool = False) -> list[_Read]:
+    """One zxing-cpp call restricted to the label symbologies, in plain text mode (GS as ASCII 29)."""
     results = zxingcpp.read_barcodes(view.image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain,
                                      try_invert=invert)
     return [_Read(DecodedSymbol(r.format.name, _clean(r.text)), _box(view, r.position))
             for r in results if r.valid]
 
 
-def read_pyzbar(gray: np.ndarray) -> list[DecodedSymbol]:
-    """Linear codes only: zbar reads no DataMatrix, and its QR adds nothing zxing misses."""
-    return [read.symbol for read in _zbar(_View.whole(gray))]
-
-
 def _zbar(view: _View) -> list[_Read]:
+    """Linear codes only: zbar reads no DataMatrix, and its QR adds nothing zxing misses."""
     if _pyzbar is None:
         return []
     symbols = [_pyzbar.ZBarSymbol.CODE128, _pyzbar.ZBarSymbol.EAN13, _pyzbar.ZBarSymbol.EAN8]
@@ -161,16 +153,16 @@ def _zbar(view: _View) -> list[_Read]:
             continue
         left, top, width, height = d.rect
         corners = np.array([[left, top, 1.0], [left + width, top + height, 1.0]]) @ view.to_frame.T
-        box = (*corners.min(axis=0), *corners.max(axis=0))
+        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
         symbol = DecodedSymbol(_ZBAR_NAMES[d.type], _clean(_bytes_to_text(d.data)))
-        reads.append(_Read(symbol, tuple(float(v) for v in box)))  # type: ignore[arg-type]
+        reads.append(_Read(symbol, (float(x0), float(y0), float(x1), float(y1))))
     return reads
 
 
 # ---------------------------------------------------------------- localisation
 
 
-def find_regions(gray: np.ndarray, limit: int) -> list[_Region]:
+def _find_regions(gray: np.ndarray, limit: int) -> list[_Region]:
     """Dense-edge blobs that look like a symbol, best first.
 
     Works on a half-size copy: a morphological gradient marks edges, closing fuses bars and
@@ -178,9 +170,9 @@ def find_regions(gray: np.ndarray, limit: int) -> list[_Region]:
     Blobs too small to hold a code, too elongated to be one (a straight cable) or covering most
     of the frame (noise, or a label so close that the whole-frame pass handles it) are dropped.
     """
-    small = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    if min(small.shape) < 16:
+    if min(gray.shape) < 32:  # smaller than any readable label
         return []
+    small = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
     grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     level, edges = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if level < 12:  # a flat frame: no edge stands out, nothing to look for
@@ -267,11 +259,12 @@ _RETAIL = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
 class _Collector:
     """Symbols in discovery order, without duplicates, contradictions settled by majority.
 
-    EAN/UPC carry one mod-10 check digit, and zxing-cpp can read one printed EAN two ways from
-    two scan lines, both with a valid check digit. Two different retail codes read at the same
-    place are therefore one symbol, and the reading more steps agree on wins; a tie withholds
-    both until a later step (or the next frame) settles it. Code 128, DataMatrix and QR have
-    strong checks, and two Code 128 labels are often stacked close together, so they are left be.
+    A single check digit does not make a read right: zxing-cpp read one blurred EAN-13 of the
+    corpus two ways from two scan lines, both with a valid mod-10 digit, and an enlarged Code 128
+    once passed its mod-103 check with two compensating errors. Two different linear reads of
+    the same place are therefore one symbol read two ways: the reading more steps agree on wins,
+    and a tie withholds both until a later step (or the next frame) settles it. DataMatrix and
+    QR carry Reed-Solomon error correction and are taken as read.
     """
 
     def __init__(self) -> None:
@@ -340,6 +333,9 @@ _PLANS: dict[str, _Plan] = {
 }
 
 
+_FRAME_ENLARGE_MAX_PIXELS = 2_100_000  # up to 1920×1080
+
+
 def _attempts(gray: np.ndarray, plan: _Plan) -> Iterator[Callable[[], list[_Read]]]:
     """Decoding steps, cheapest and most productive first.
 
@@ -347,7 +343,7 @@ def _attempts(gray: np.ndarray, plan: _Plan) -> Iterator[Callable[[], list[_Read
     thresholds see only label, not desk; the whole-frame call is the safety net for anything
     the region finder missed (a label filling the view, an unusual background).
     """
-    regions = find_regions(gray, limit=plan.regions)
+    regions = _find_regions(gray, limit=plan.regions)
     for region in regions:
         tilted = _is_tilted_bar(region)
         yield partial(_zxing, _crop(gray, region, level=tilted))
@@ -362,7 +358,8 @@ def _attempts(gray: np.ndarray, plan: _Plan) -> Iterator[Callable[[], list[_Read
         if _pyzbar is not None:
             yield partial(_zbar, crop)
     if plan.frame_retries:
-        yield partial(_zxing, _enlarged(_View.whole(gray)))
+        if gray.size <= _FRAME_ENLARGE_MAX_PIXELS:  # a phone photo has pixels enough already
+            yield partial(_zxing, _enlarged(_View.whole(gray)))
         if _pyzbar is not None:
             yield partial(_zbar, _View.whole(gray))
 
@@ -370,8 +367,9 @@ def _attempts(gray: np.ndarray, plan: _Plan) -> Iterator[Callable[[], list[_Read
 def decode_frame(image: np.ndarray, *, budget: Budget = "live") -> list[DecodedSymbol]:
     """Every code found in ``image`` (grey, BGR or BGRA), best effort within ``budget``.
 
-    ``live`` stops at the first step that reads something, so a camera frame costs about what
-    one zxing-cpp call does; ``thorough`` (still images) runs every step and returns the union.
+    ``live`` stops at the first step that reads something: on the benchmark corpus its median
+    frame costs less than half of one whole-frame zxing-cpp call, because most labels are read
+    from a crop. ``thorough`` (still images) runs every step and returns the union.
     """
     plan = _PLANS[budget]
     gray = to_gray(image)
@@ -391,7 +389,10 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
         data = np.fromfile(os.fspath(path), dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(file=os.fspath(path)) from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error as exc:
+        raise ImageReadError(file=os.fspath(path)) from exc
     if image is None:
         raise ImageReadError(file=os.fspath(path))
     return image

@@ -6,13 +6,14 @@ never commit: the unit of work owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from ecmo_desktop.domain.compliance import DeviceFacts
 from ecmo_desktop.domain.devices import (
     Equipment,
     EquipmentLink,
@@ -35,6 +36,14 @@ from ecmo_desktop.domain.model import (
     RunListItem,
     Staff,
     TrainingRecord,
+)
+from ecmo_desktop.domain.records import (
+    AnyRecord,
+    Decision,
+    FollowUp,
+    RecordRef,
+    RecordVersion,
+    Signature,
 )
 from ecmo_desktop.exchange.facts import CaseFacts, EquipmentFact, HospitalFact, StaffRef
 
@@ -191,6 +200,7 @@ class ExchangeRepository(Protocol):
     def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
                    hospital_id: int | None = None) -> list[CaseFacts]: ...
     def equipment(self, *, hospital_id: int | None = None) -> list[EquipmentFact]: ...
+    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]: ...
     def external_staff(self, *, username: str, full_name: str, title: str, department: str,
                        now: datetime) -> int: ...
     def add_patient(self, *, hospital_id: int, patient: Patient, now: datetime,
@@ -201,6 +211,36 @@ class ExchangeRepository(Protocol):
     def equipment_exists(self, hospital_id: int, serial: str) -> bool: ...
     def add_equipment(self, *, hospital_id: int, kind: str, model: str, manufacturer: str, serial: str,
                       purchase_date: date | None, active: bool, notes: str, now: datetime) -> int: ...
+
+
+class RecordRepository(Protocol):
+    """The clinical record of runs (storage/repositories/records.py). ``entity`` is a records.Entity value;
+    ``physicians``/``staff`` are (staff_id, role) pairs and ``cannulae`` plain dicts of cannula fields."""
+
+    def add(self, entity: str, *, physicians: Sequence[tuple[int, str]] | None = None,
+            staff: Sequence[tuple[int, str]] | None = None, cannulae: Sequence[dict[str, Any]] | None = None,
+            **fields: Any) -> AnyRecord: ...
+    def update(self, entity: str, record_id: int, *, expected_version: int | None = None,
+               physicians: Sequence[tuple[int, str]] | None = None, staff: Sequence[tuple[int, str]] | None = None,
+               cannulae: Sequence[dict[str, Any]] | None = None, **fields: Any) -> AnyRecord: ...
+    def get(self, entity: str, record_id: int) -> AnyRecord: ...
+    def for_run(self, entity: str, run_id: int) -> list[AnyRecord]: ...
+    def add_signature(self, *, entity: str, entity_id: int, record_version: int, signer_id: int,
+                      signer_name: str, meaning: str, signed_at: datetime, content_hash: str) -> Signature: ...
+    def signatures(self, *, entity: str | None = None, entity_id: int | None = None,
+                   state: str | None = None, run_id: int | None = None) -> list[Signature]: ...
+    def supersede_signatures(self, entity: str, entity_id: int) -> list[Signature]: ...
+    def signed_records(self, *, run_id: int | None = None) -> list[RecordRef]: ...
+    def add_version(self, *, entity: str, entity_id: int, version: int, content: dict[str, Any],
+                    replaced_at: datetime, replaced_by_id: int | None, reason: str) -> RecordVersion: ...
+    def versions(self, entity: str, entity_id: int) -> list[RecordVersion]: ...
+    def last_daily_times(self, run_ids: Sequence[int]) -> dict[int, datetime]: ...
+    def drafts(self, *, limit: int) -> list[RecordRef]: ...
+    def open_follow_ups(self, *, due_until: date) -> list[FollowUp]: ...
+    def unsupplemented_emergency_starts(self) -> list[Decision]: ...
+    def runs_with_consent(self, run_ids: Sequence[int]) -> set[int]: ...
+    def device_facts(self, run_id: int) -> DeviceFacts: ...
+    def participation(self) -> dict[int, dict[int, set[str]]]: ...
 
 
 class BackupPort(Protocol):
@@ -216,6 +256,7 @@ class UnitOfWork(Protocol):
     runs: RunRepository
     audit: AuditRepository
     devices: DeviceRepository
+    records: RecordRepository
     exchange: ExchangeRepository
     backend: str  # "sqlite" | "postgresql"
 

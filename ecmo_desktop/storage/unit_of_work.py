@@ -22,6 +22,7 @@ from ecmo_desktop.storage.repositories.people import (
     SqlPatientRepository,
     SqlStaffRepository,
 )
+from ecmo_desktop.storage.repositories.records import SqlRecordRepository
 from ecmo_desktop.storage.repositories.runs import SqlRunRepository
 
 
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(s)
         self.devices = SqlDeviceRepository(s)
         self.exchange = SqlExchangeRepository(s)
+        self.records = SqlRecordRepository(s)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

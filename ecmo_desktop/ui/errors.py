@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MAX_OPEN_BOXES = 3  # an error storm must not bury the ward PC in message boxes
 ERROR_BOX_NAME = "ecmo_error_box"
+# Boxes without a parent are owned by Python: hold them until closed, or they vanish unseen.
+_unparented: set[QMessageBox] = set()
 
 
 def error_title(exc: BaseException) -> str:
@@ -84,6 +86,9 @@ def show_error(parent: QWidget | None, exc: BaseException, details: str = "") ->
     if not known:
         box.setDetailedText(details or details_of(exc))
     box.setWindowModality(Qt.WindowModality.ApplicationModal)
+    if parent is None:
+        _unparented.add(box)
+        box.finished.connect(lambda _r, b=box: _unparented.discard(b))
     box.open()
     return box
 

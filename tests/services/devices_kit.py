@@ -1,20 +1,36 @@
 """Shared set-up for the device tests: a small catalogue, received stock, two patients on ECMO.
 
+Test modules import ``ward_db_fixture`` and ``ward_fixture`` (registered as ``ward_db`` and
+``ward``). A fresh PostgreSQL database costs about two seconds to create and drop, so the device tests share
+one migrated database per test module and backend (``ward_db``), and every test gets its own
+patients, runs, delivery and a unique tag that it appends to serials and lots (``ward``). Tests
+therefore never see each other's items; counts are taken per run or as before/after deltas.
+
 Label texts are built the way a scanner sends them (GS1 element strings with GS separators), with
 GTINs whose check digits are computed, so the parser accepts them exactly as at the bedside.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import itertools
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.conftest import Seeded
+from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec
 
 GS = "\x1d"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+TODAY = date(2026, 3, 2)
+LATER = date(2027, 12, 31)
 
 
 def gtin(body13: str) -> str:
@@ -41,52 +57,158 @@ def label(gtin14: str, *, serial: str | None = None, lot: str | None = None, exp
     return text
 
 
-LATER = date(2027, 12, 31)
-
-
 @dataclass
-class Ward:
-    seeded: Seeded
+class WardDB:
+    """One migrated database with accounts and the catalogue, shared by a test module."""
+
     c: Any
+    clock: Any
+    backend: str
     oxy: Any
     pump: Any
     no_nmpa: Any
     cannula: Any
+    counter: Iterator[int]
+
+    users: dict[str, Any] = field(default_factory=dict)
+
+    def login(self, username: str) -> None:
+        """A real login the first time; afterwards the same session user (hashing is the slow part)."""
+        if username in self.users:
+            self.c.ctx.user = self.users[username]
+            return
+        self.c.ctx.user = None
+        self.c.auth.login(username, PASSWORD)
+        self.users[username] = self.c.ctx.user
+
+
+@dataclass
+class Ward:
+    db: WardDB
+    tag: str
     receiving: Any
     run1: Any
     run2: Any
     patient1: Any
     patient2: Any
 
+    @property
+    def c(self) -> Any:
+        return self.db.c
+
+    @property
+    def oxy(self) -> Any:
+        return self.db.oxy
+
+    @property
+    def pump(self) -> Any:
+        return self.db.pump
+
+    @property
+    def cannula(self) -> Any:
+        return self.db.cannula
+
+    @property
+    def no_nmpa(self) -> Any:
+        return self.db.no_nmpa
+
+    def t(self, text: str) -> str:
+        """``text`` made unique to this test (serials, lots)."""
+        return f"{text}{self.tag}"
+
     def login(self, username: str) -> None:
-        self.seeded.login(username)
+        self.db.login(username)
 
 
-def make_ward(seeded: Seeded, *, set_on_ecmo: bool = True) -> Ward:
-    c: Any = seeded.container
-    seeded.login("admin")
-    oxy = c.devices.add_product(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器",
-                                             manufacturer="Maquet", model="BE-PLS 2050", gtin=OXY_GTIN,
-                                             nmpa_number="国械注进20173450123"))
-    pump = c.devices.add_product(ProductInput(category="pump_head", name="RotaFlow 离心泵头", manufacturer="Maquet",
-                                              model="RF-32", gtin=PUMP_GTIN, nmpa_number="国械注进20163451234"))
-    no_nmpa = c.devices.add_product(ProductInput(category="connector", name="Y 型连接管", manufacturer="某厂",
-                                                 model="Y-38", gtin=NO_NMPA_GTIN, nmpa_number=""))
-    cannula = c.devices.add_product(ProductInput(category="drainage_cannula", name="股静脉引流插管 25Fr",
-                                                 manufacturer="Medtronic", model="96670-125", gtin=CANNULA_GTIN,
-                                                 nmpa_number="国械注进20193770001"))
-    seeded.login("chenjing")
-    receiving = c.devices.start_receiving(supplier="国药控股内蒙古有限公司", delivery_note="DN-001")
-    seeded.login("zhangwei")
-    p1 = c.runs.register_patient(PatientInput(mrn="A1001", name="王建国", sex="M"))
-    p2 = c.runs.register_patient(PatientInput(mrn="A1002", name="李秀英", sex="F"))
+def _seed(c: Any) -> None:
+    c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H001", city="呼和浩特", admin_username="admin",
+                           admin_full_name="系统管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.login("admin", PASSWORD)
+    for username, name, title, roles in (("zhangwei", "张伟", "associate_chief", ["doctor"]),
+                                         ("chenjing", "陈静", "nurse_senior", ["nurse"]),
+                                         ("zhaolei", "赵磊", "technician", ["perfusionist"]),
+                                         ("sunli", "孙丽", "other", ["records"])):
+        c.staff.create_staff(username=username, full_name=name, title=title, years_in_practice=10, roles=roles,
+                             initial_password=PASSWORD, ecmo_trained=True)
+    from ecmo_desktop.storage.orm.people import StaffRow
+
+    with c.uow() as uow:
+        uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
+        uow.commit()
+
+
+def _catalogue(c: Any) -> dict[str, Any]:
+    add = c.devices.add_product
+    return {
+        "oxy": add(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器", manufacturer="Maquet",
+                                model="BE-PLS 2050", gtin=OXY_GTIN, nmpa_number="国械注进20173450123")),
+        "pump": add(ProductInput(category="pump_head", name="RotaFlow 离心泵头", manufacturer="Maquet", model="RF-32",
+                                 gtin=PUMP_GTIN, nmpa_number="国械注进20163451234")),
+        "no_nmpa": add(ProductInput(category="connector", name="Y 型连接管", manufacturer="某厂", model="Y-38",
+                                    gtin=NO_NMPA_GTIN, nmpa_number="")),
+        "cannula": add(ProductInput(category="drainage_cannula", name="股静脉引流插管 25Fr", manufacturer="Medtronic",
+                                    model="96670-125", gtin=CANNULA_GTIN, nmpa_number="国械注进20193770001")),
+    }
+
+
+@pytest.fixture(name="ward_db", scope="module", params=["sqlite", "postgresql"])
+def ward_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WardDB]:
+    from ecmo_desktop.container import build_container
+    from ecmo_desktop.services.clock import FakeClock
+
+    admin: str | None = None
+    name = ""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path_factory.mktemp("devices") / "ecmo.sqlite3"
+        shutil.copyfile(template, target)
+        url = f"sqlite:///{target}"
+    else:
+        tpl: str = request.getfixturevalue("pg_template")
+        admin = _pg_admin_url()
+        assert admin is not None
+        from sqlalchemy.engine import make_url
+
+        name = f"ecmo_dev_{uuid.uuid4().hex[:12]}"
+        _pg_exec(admin, f"CREATE DATABASE {name} TEMPLATE {tpl}")
+        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    clock = FakeClock(START)
+    c = build_container(url, clock=clock, workstation="test-pc")
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            # conftest's fast hashing is function-scoped; the module's accounts need it too
+            from argon2 import PasswordHasher
+
+            from ecmo_desktop.services import auth
+
+            mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
+            _seed(c)
+        products = _catalogue(c)
+        yield WardDB(c=c, clock=clock, backend=request.param, counter=itertools.count(1), **products)
+    finally:
+        c.close()
+        if admin is not None:
+            _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(name="ward")
+def ward_fixture(ward_db: WardDB) -> Ward:
+    """Fresh patients, runs (on ECMO) and a delivery for one test, the clock back at START."""
+    db = ward_db
+    db.clock.set(START)
+    n = next(db.counter)
+    tag = f"Q{n}"
+    c = db.c
+    db.login("zhangwei")
+    p1 = c.runs.register_patient(PatientInput(mrn=f"A{n}01", name="王建国", sex="M"))
+    p2 = c.runs.register_patient(PatientInput(mrn=f"A{n}02", name="李秀英", sex="F"))
     r1 = c.runs.open_run(p1.id, RunInput(mode="VA", indication="ami"))
     r2 = c.runs.open_run(p2.id, RunInput(mode="VV", indication="ards"))
-    if set_on_ecmo:
-        set_status(c, r1.id, "on_ecmo")
-        set_status(c, r2.id, "on_ecmo")
-    seeded.login("chenjing")
-    return Ward(seeded, c, oxy, pump, no_nmpa, cannula, receiving, r1, r2, p1, p2)
+    set_status(c, r1.id, "on_ecmo")
+    set_status(c, r2.id, "on_ecmo")
+    db.login("chenjing")
+    receiving = c.devices.start_receiving(supplier="国药控股内蒙古有限公司", delivery_note=f"DN-{tag}")
+    return Ward(db, tag, receiving, r1, r2, p1, p2)
 
 
 def set_status(c: Any, run_id: int, status: str) -> None:
@@ -100,7 +222,22 @@ def receive(w: Ward, text: str, **kwargs: Any) -> Any:
     return w.c.devices.receive_scan(w.receiving.id, text, **kwargs)
 
 
-def audit_rows(c: Any, *, action: str | None = None, entity: str | None = None) -> list[Any]:
+def audit_rows(c: Any, *, action: str | None = None, entity: str | None = None, run_id: int | None = None,
+               since: int = 0) -> list[Any]:
+    """Audit events after sequence ``since`` matching the filters."""
     with c.uow(write=False) as uow:
-        events = list(uow.audit.iterate())
-    return [e for e in events if (action is None or e.action == action) and (entity is None or e.entity == entity)]
+        events = [e for e in uow.audit.iterate() if e.seq > since]
+    return [e for e in events if (action is None or e.action == action) and (entity is None or e.entity == entity)
+            and (run_id is None or e.run_id == run_id)]
+
+
+def audit_head(c: Any) -> int:
+    with c.uow(write=False) as uow:
+        head = uow.audit.head()
+    return head.seq if head else 0
+
+
+def run_usages(c: Any, run_id: int) -> int:
+    """Bindings of a run that are not voided."""
+    with c.uow(write=False) as uow:
+        return len(uow.devices.trace(run_id=run_id, include_voided=False))

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
 from ecmo_desktop.container import build_container
+from ecmo_desktop.services import auth
 from ecmo_desktop.services.clock import FakeClock
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.case_list import CaseListPage
@@ -29,6 +31,12 @@ WANG = {7, 123, 301}  # patients named 王… (the name search must find exactly
 @pytest.fixture(scope="module")
 def case_db(sqlite_template: Path) -> Iterator[Path]:
     """450 patients, each with one run, entered through the services once for the module."""
+    with pytest.MonkeyPatch.context() as mp:  # module scope: the autouse fast-hash fixture is not active yet
+        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
+        yield from _seed(sqlite_template)
+
+
+def _seed(sqlite_template: Path) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="ecmo-ui-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     path = folder / "cases.sqlite3"
     shutil.copyfile(sqlite_template, path)

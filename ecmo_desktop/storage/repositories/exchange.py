@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ecmo_desktop.domain.errors import IntegrityConflict
 from ecmo_desktop.domain.model import Hospital, Patient, Run
 from ecmo_desktop.exchange.facts import (
+    EXTERNAL_STAFF_PREFIX,
     CannulaFact,
     CaseFacts,
     ComplicationFact,
@@ -43,7 +44,7 @@ from ecmo_desktop.exchange.facts import (
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
-from ecmo_desktop.storage.orm.people import HospitalRow, PatientRow, StaffRow
+from ecmo_desktop.storage.orm.people import ExpertMembershipRow, HospitalRow, PatientRow, StaffRow
 from ecmo_desktop.storage.orm.records import (
     CannulaRow,
     ComplicationRow,
@@ -135,9 +136,10 @@ class SqlExchangeRepository(Repository):
         wanted = sorted({i for i in ids if i is not None})
         found: dict[int, StaffRef] = {}
         for chunk in _chunks(wanted):
-            for sid, name, title in self.session.execute(
-                    select(StaffRow.id, StaffRow.full_name, StaffRow.title).where(StaffRow.id.in_(chunk))):
-                found[sid] = StaffRef(id=sid, name=name, title=title)
+            for sid, name, title, key in self.session.execute(
+                    select(StaffRow.id, StaffRow.full_name, StaffRow.title, StaffRow.username_key)
+                    .where(StaffRow.id.in_(chunk))):
+                found[sid] = StaffRef(id=sid, name=name, title=title, external=key.startswith(EXTERNAL_STAFF_PREFIX))
         return found
 
     # ---- writers -------------------------------------------------------------------------------
@@ -175,7 +177,13 @@ class SqlExchangeRepository(Repository):
 
     def add_case(self, case: CaseFacts, *, hospital_id: int, patient_id: int, run_number: int,
                  staff: StaffResolver, created_by_id: int | None, now: datetime) -> Run:
-        """Write one run and all its records; ids inside ``case`` are the source's and get remapped."""
+        """Write one run and all its records; ids inside ``case`` are the source's and get remapped.
+
+        Raises ``IntegrityConflict`` before writing anything when a single-use device of the case is
+        already bound to another run (R6 holds across hospitals), so the caller can report the run
+        and go on with the others in the same transaction.
+        """
+        self._refuse_reuse(case)
         r = case.run
         run_row = RunRow(hospital_id=hospital_id, patient_id=patient_id, run_number=run_number, mode=r.mode,
                          ecpr=r.ecpr, indication=r.indication, indication_other=r.indication_other,
@@ -197,6 +205,9 @@ class SqlExchangeRepository(Repository):
 
         decision_ids: dict[int, DecisionRow] = {}
         for d in case.decisions:
+            for p in d.physicians:
+                if p.expert_at_decision:
+                    self._ensure_member(staff(p.staff), d.decided_at)
             row = record(DecisionRow, d, kind=d.kind, emergency=d.emergency, decided_at=d.decided_at,
                          mode_planned=d.mode_planned, indication=d.indication, indication_other=d.indication_other,
                          rationale=d.rationale, pre_ecmo=dict(d.pre_ecmo), contraindications=dict(d.contraindications),
@@ -231,8 +242,6 @@ class SqlExchangeRepository(Repository):
         for u in case.devices:
             item_id = self._item_for(u, now)
             item_ids[u.item_id] = item_id
-            if u.single_use:
-                self._refuse_reuse(item_id, u)
             proc = procedure_rows.get(u.procedure_id) if u.procedure_id is not None else None
             urow = UsageRow(item_id=item_id, run_id=rid, procedure_id=proc.id if proc else None,
                             single_use=u.single_use, bound_at=u.bound_at, bound_by_id=staff(u.bound_by),
@@ -280,6 +289,19 @@ class SqlExchangeRepository(Repository):
         self.session.flush()
         return mapping.run(run_row)
 
+    def _ensure_member(self, staff_id: int, at: datetime) -> None:
+        """Record that an imported physician was an expert-group member when a decision was made.
+
+        The source hospital's membership is known only at its decisions, so the import stores a
+        one-second membership at each; it is closed, so it never joins this hospital's current group.
+        """
+        spans = self.session.execute(select(ExpertMembershipRow.joined_at, ExpertMembershipRow.left_at)
+                                     .where(ExpertMembershipRow.staff_id == staff_id))
+        if any(joined <= at and (left is None or at < left) for joined, left in spans):
+            return
+        self.session.add(ExpertMembershipRow(staff_id=staff_id, joined_at=at, left_at=at + timedelta(seconds=1)))
+        self.session.flush()
+
     def _item_for(self, u: DeviceUsageFact, now: datetime) -> int:
         """The physical item (same item key = same item), its product found by GTIN/DI or by name."""
         if u.item_key:
@@ -309,13 +331,20 @@ class SqlExchangeRepository(Repository):
         self.session.flush()
         return item.id
 
-    def _refuse_reuse(self, item_id: int, u: DeviceUsageFact) -> None:
-        """R6 holds across hospitals too: check before the insert, so PostgreSQL's transaction survives."""
-        taken = self.session.scalars(select(UsageRow.id).where(
-            UsageRow.item_id == item_id, UsageRow.single_use, UsageRow.voided_at.is_(None))).first()
-        if taken is not None:
-            raise IntegrityConflict(N_("一次性器械 {item} 已绑定到另一例 ECMO（R6），不能重复导入"),
-                                    constraint="uq_device_usage_single_use", item=u.item_key or u.raw_code[:40])
+    def _refuse_reuse(self, case: CaseFacts) -> None:
+        """R6 across hospitals: checked before any insert, so a PostgreSQL transaction stays usable."""
+        keys = [u.item_key for u in case.devices if u.single_use and u.item_key]
+        doubled = {k for k in keys if keys.count(k) > 1}
+        if doubled:
+            raise IntegrityConflict(N_("一次性器械 {item} 在同一例中被绑定两次（R6）"),
+                                    constraint="uq_device_usage_single_use", item=min(doubled))
+        for key in keys:
+            taken = self.session.scalars(
+                select(UsageRow.id).join(ItemRow, ItemRow.id == UsageRow.item_id)
+                .where(ItemRow.item_key == key, UsageRow.single_use, UsageRow.voided_at.is_(None))).first()
+            if taken is not None:
+                raise IntegrityConflict(N_("一次性器械 {item} 已绑定到另一例 ECMO（R6），不能重复导入"),
+                                        constraint="uq_device_usage_single_use", item=key)
 
     def _equipment_for(self, hospital_id: int, eq: RunEquipmentFact, now: datetime) -> int:
         existing = self.session.scalars(select(EquipmentRow.id).where(
@@ -367,6 +396,19 @@ class _Children:
         self.devices: dict[int, list[DeviceUsageFact]] = defaultdict(list)
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+        self.member_spans: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+
+    def _memberships(self, staff_ids: Sequence[int]) -> None:
+        for chunk in _chunks(staff_ids):
+            for sid, joined, left in self.session.execute(
+                    select(ExpertMembershipRow.staff_id, ExpertMembershipRow.joined_at, ExpertMembershipRow.left_at)
+                    .where(ExpertMembershipRow.staff_id.in_(chunk))):
+                self.member_spans[sid].append((joined, left))
+
+    def _expert(self, physician: DecisionPhysicianRow, decided_at: datetime) -> bool:
+        """Member of the expert group when the decision was made (R1/R2 count membership, not roles)."""
+        return any(joined <= decided_at and (left is None or decided_at < left)
+                   for joined, left in self.member_spans.get(physician.staff_id, ()))
 
     def _rows(self, model: Any, run_ids: Sequence[int], order: Any) -> list[Any]:
         rows: list[Any] = []
@@ -411,6 +453,7 @@ class _Children:
             staff_ids.update(s.staff_id for s in p.staff)
         staff_ids.update(u.bound_by_id for u, _i, _p in usages)
         refs = self.repo.staff_refs(staff_ids)
+        self._memberships(sorted({p.staff_id for d in decisions for p in d.physicians}))
 
         def ref(staff_id: int | None) -> StaffRef | None:
             if staff_id is None:
@@ -427,7 +470,8 @@ class _Children:
                 indication_other=d.indication_other, rationale=d.rationale, pre_ecmo=dict(d.pre_ecmo or {}),
                 contraindications=dict(d.contraindications or {}), supplement_deadline=d.supplement_deadline,
                 supplement_of_id=d.supplement_of_id, signed_by=ref(d.signed_by_id),
-                physicians=tuple(PhysicianFact(staff=must(p.staff_id), role=p.role, position=p.position)
+                physicians=tuple(PhysicianFact(staff=must(p.staff_id), role=p.role, position=p.position,
+                                               expert_at_decision=self._expert(p, d.decided_at))
                                  for p in d.physicians)))
         for c in consents:
             self.consents[c.run_id].append(ConsentFact(

@@ -24,6 +24,7 @@ from ecmo_desktop.documents.layout import (
     data_table,
     document_styles,
     signature_block,
+    text_flowables,
     text_paragraph,
 )
 
@@ -162,7 +163,7 @@ def test_hostile_text_everywhere_builds() -> None:
                          ward="\u202e病区", bed="<", document_id="DOC\x1d1", audit_anchor="]]>&")
     story = [Bookmark(nasty), text_paragraph(nasty), data_table([["列<1>", "列&2"], [nasty, "\ud800"]]),
              signature_block(nasty, datetime(2024, 1, 5, tzinfo=UTC), "<审阅>"),
-             text_paragraph("x" * 20_000)]
+             *text_flowables(nasty + "x" * 20_000)]
     pdf = build_pdf(header, story, subject=nasty, keywords=[nasty])
     (first, *_rest) = page_texts(pdf)
     for fragment in ("<b>粗体</b>", "a & b", "]]>", "[U+1FAC0]", "[U+D800]", "&医院]]>"):
@@ -232,3 +233,23 @@ def test_empty_story_still_prints_one_page() -> None:
     texts = page_texts(build_pdf(make_header(), []))
     assert len(texts) == 1
     assert "1 / 1" in texts[0]
+
+
+def test_long_note_is_laid_out_in_pieces_without_losing_text() -> None:
+    line = "体外膜肺氧合治疗记录，血流量与转速稳定。ECMO flow 3.5 L/min; sweep 2 L/min. "
+    note = "开始\n\n" + line * 1500 + "\n结束标记"  # about 100 KB; one Paragraph would take most of a minute
+    story = text_flowables(note)
+    assert len(story) > 10
+    texts = page_texts(build_pdf(make_header(), story))
+    assert "开始" in texts[0]
+    assert "结束标记" in texts[-1]
+    total = len(texts)  # the body follows the page number in the text of each page
+    body = "".join(text.split(f"{i} / {total}", 1)[1] for i, text in enumerate(texts, start=1))
+    assert "".join(body.split()).count("体外膜肺氧合治疗记录，血流量与转速稳定。") == 1500
+
+
+def test_note_lines_and_blank_lines_are_kept() -> None:
+    story = text_flowables("第一行\r\n\r\n第三行<b>\n")
+    kinds = [type(f).__name__ for f in story]
+    assert kinds == ["Paragraph", "Spacer", "Paragraph", "Spacer"]
+    assert "第三行&lt;b&gt;" in story[2].text

@@ -1,0 +1,316 @@
+"""The clinical record: decisions, consent, procedures, daily entries, complications, weaning trials,
+follow-ups, their signatures and amendment history, plus the cross-run queries of the worklist and
+the compliance checklist.
+
+One generic path (entity name → table) serves all seven record kinds: they share the columns of
+``ClinicalRecord``, and the only children (decision physicians, procedure staff, cannulae) are
+passed as plain pairs/dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import String, and_, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from ecmo_desktop.domain.compliance import DeviceFacts
+from ecmo_desktop.domain.model import ExpertMembership, Privilege
+from ecmo_desktop.domain.records import AnyRecord, Decision, FollowUp, RecordRef, RecordVersion, Signature
+from ecmo_desktop.storage import mapping, mapping_records
+from ecmo_desktop.storage.orm.devices import UsageRow
+from ecmo_desktop.storage.orm.documents import DocumentRow
+from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
+from ecmo_desktop.storage.orm.records import (
+    CannulaRow,
+    ComplicationRow,
+    ConsentRow,
+    DailyEntryRow,
+    DecisionPhysicianRow,
+    DecisionRow,
+    FollowUpRow,
+    ProcedureRow,
+    ProcedureStaffRow,
+    RecordVersionRow,
+    SignatureRow,
+    WeaningTrialRow,
+)
+from ecmo_desktop.storage.repositories.base import Repository
+
+ROWS: dict[str, type[Any]] = {
+    "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
+    "complication": ComplicationRow, "weaning_trial": WeaningTrialRow, "follow_up": FollowUpRow,
+}
+MAPPERS: dict[str, Callable[[Any, Any], AnyRecord]] = {
+    "decision": mapping_records.decision, "consent": mapping_records.consent,
+    "procedure": mapping_records.procedure, "daily_entry": mapping_records.daily_entry,
+    "complication": mapping_records.complication, "weaning_trial": mapping_records.weaning_trial,
+    "follow_up": mapping_records.follow_up,
+}
+WHAT: dict[str, str] = {"decision": "决策记录", "consent": "知情同意", "procedure": "操作记录",
+                        "daily_entry": "日常管理记录", "complication": "并发症记录", "weaning_trial": "撤机试验",
+                        "follow_up": "随访"}
+ORDER: dict[str, Any] = {
+    "decision": DecisionRow.decided_at, "consent": ConsentRow.signed_on_paper_at,
+    "procedure": ProcedureRow.started_at, "daily_entry": DailyEntryRow.recorded_at,
+    "complication": ComplicationRow.onset_at, "weaning_trial": WeaningTrialRow.started_at,
+    "follow_up": FollowUpRow.due_date,
+}
+# generated documents that are operation notes (R8); the documents feature owns the kinds
+OPERATION_NOTE_KINDS = ("operation_note", "op_note", "opnote")
+CANNULA_FIELDS = ("role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position", "device_usage_id")
+
+
+class _People:
+    """Staff names, titles, memberships and privileges, loaded once per unit of work."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._staff: dict[int, tuple[str, str]] | None = None
+        self._members: dict[int, list[ExpertMembership]] | None = None
+        self._privileges: dict[int, list[Privilege]] | None = None
+
+    def _load_staff(self) -> dict[int, tuple[str, str]]:
+        if self._staff is None:
+            rows = self.session.execute(select(StaffRow.id, StaffRow.full_name, StaffRow.title))
+            self._staff = {r.id: (r.full_name, r.title) for r in rows}
+        return self._staff
+
+    def name(self, staff_id: int | None) -> str:
+        if staff_id is None:
+            return ""
+        return self._load_staff().get(staff_id, ("", ""))[0] or f"#{staff_id}"
+
+    def title(self, staff_id: int) -> str:
+        return self._load_staff().get(staff_id, ("", "other"))[1]
+
+    def expert_at(self, staff_id: int, moment: datetime) -> bool:
+        if self._members is None:
+            self._members = {}
+            for row in self.session.scalars(select(ExpertMembershipRow)):
+                self._members.setdefault(row.staff_id, []).append(mapping.membership(row))
+        return any(m.member_at(moment) for m in self._members.get(staff_id, ()))
+
+    def privileged_at(self, staff_id: int, moment: datetime) -> bool:
+        if self._privileges is None:
+            self._privileges = {}
+            for row in self.session.scalars(select(PrivilegeRow)):
+                self._privileges.setdefault(row.staff_id, []).append(mapping.privilege(row))
+        return any(p.valid_at(moment) for p in self._privileges.get(staff_id, ()))
+
+
+class SqlRecordRepository(Repository):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.people = _People(session)
+
+    def _row(self, entity: str, record_id: int) -> Any:
+        return self._get(ROWS[entity], record_id, WHAT[entity])
+
+    def _map(self, entity: str, row: Any) -> AnyRecord:
+        return MAPPERS[entity](row, self.people)
+
+    # ---- records ------------------------------------------------------------------------------------
+    def add(self, entity: str, *, physicians: Sequence[tuple[int, str]] | None = None,
+            staff: Sequence[tuple[int, str]] | None = None, cannulae: Sequence[dict[str, Any]] | None = None,
+            **fields: Any) -> AnyRecord:
+        row = ROWS[entity](**fields)
+        self.session.add(row)
+        self._set_children(row, physicians, staff, cannulae)
+        self.session.flush()
+        return self._map(entity, row)
+
+    def update(self, entity: str, record_id: int, *, expected_version: int | None = None,
+               physicians: Sequence[tuple[int, str]] | None = None, staff: Sequence[tuple[int, str]] | None = None,
+               cannulae: Sequence[dict[str, Any]] | None = None, **fields: Any) -> AnyRecord:
+        row = self._row(entity, record_id)
+        self._check_version(row, expected_version)
+        self._apply(row, fields)
+        self._set_children(row, physicians, staff, cannulae)
+        self.session.flush()
+        return self._map(entity, row)
+
+    @staticmethod
+    def _set_children(row: Any, physicians: Sequence[tuple[int, str]] | None,
+                      staff: Sequence[tuple[int, str]] | None, cannulae: Sequence[dict[str, Any]] | None) -> None:
+        """Children are edited in place (same keys keep their rows), so links to them survive."""
+        if physicians is not None:
+            existing = {p.staff_id: p for p in row.physicians}
+            wanted: list[DecisionPhysicianRow] = []
+            for position, (staff_id, role) in enumerate(physicians):
+                child = existing.get(staff_id) or DecisionPhysicianRow(staff_id=staff_id)
+                child.role, child.position = role, position
+                wanted.append(child)
+            row.physicians = wanted
+        if staff is not None:
+            current = {(s.staff_id, s.role): s for s in row.staff}
+            row.staff = [current.get((sid, role)) or ProcedureStaffRow(staff_id=sid, role=role) for sid, role in staff]
+        if cannulae is not None:
+            rows = list(row.cannulae)
+            for position, values in enumerate(cannulae):
+                if position < len(rows):
+                    child = rows[position]
+                else:
+                    child = CannulaRow(position=position)
+                    rows.append(child)
+                for key in CANNULA_FIELDS:
+                    if key in values:
+                        setattr(child, key, values[key])
+            row.cannulae = rows[:len(cannulae)]
+
+    def get(self, entity: str, record_id: int) -> AnyRecord:
+        return self._map(entity, self._row(entity, record_id))
+
+    def for_run(self, entity: str, run_id: int) -> list[AnyRecord]:
+        model = ROWS[entity]
+        rows = self.session.scalars(select(model).where(model.run_id == run_id).order_by(ORDER[entity], model.id))
+        return [self._map(entity, r) for r in rows]
+
+    # ---- signatures and versions ----------------------------------------------------------------------
+    def add_signature(self, *, entity: str, entity_id: int, record_version: int, signer_id: int,
+                      signer_name: str, meaning: str, signed_at: datetime, content_hash: str) -> Signature:
+        row = SignatureRow(entity=entity, entity_id=entity_id, record_version=record_version, signer_id=signer_id,
+                           signer_name=signer_name, meaning=meaning, signed_at=signed_at,
+                           content_hash=content_hash, state="valid")
+        self.session.add(row)
+        self.session.flush()
+        return mapping_records.signature(row)
+
+    def signatures(self, *, entity: str | None = None, entity_id: int | None = None,
+                   state: str | None = None, run_id: int | None = None) -> list[Signature]:
+        stmt = select(SignatureRow).order_by(SignatureRow.id)
+        if entity is not None:
+            stmt = stmt.where(SignatureRow.entity == entity)
+        if entity_id is not None:
+            stmt = stmt.where(SignatureRow.entity_id == entity_id)
+        if state is not None:
+            stmt = stmt.where(SignatureRow.state == state)
+        rows = list(self.session.scalars(stmt))
+        if run_id is not None:
+            owned = {(r.entity, r.entity_id) for r in self.signed_records(run_id=run_id, any_status=True)}
+            rows = [r for r in rows if (r.entity, r.entity_id) in owned]
+        return [mapping_records.signature(r) for r in rows]
+
+    def supersede_signatures(self, entity: str, entity_id: int) -> list[Signature]:
+        rows = list(self.session.scalars(select(SignatureRow).where(
+            SignatureRow.entity == entity, SignatureRow.entity_id == entity_id, SignatureRow.state == "valid")))
+        for row in rows:
+            row.state = "superseded"
+        self.session.flush()
+        return [mapping_records.signature(r) for r in rows]
+
+    def _refs(self, condition: Callable[[Any], Any], *, run_id: int | None, limit: int | None) -> list[RecordRef]:
+        parts = []
+        for entity, model in ROWS.items():
+            stmt = select(literal(entity, String(32)).label("entity"), model.id.label("id"),
+                          model.run_id.label("run_id"), model.created_by_id.label("created_by_id"),
+                          model.created_at.label("created_at")).where(condition(model))
+            if run_id is not None:
+                stmt = stmt.where(model.run_id == run_id)
+            parts.append(stmt)
+        sub = union_all(*parts).subquery()
+        query = select(sub).order_by(sub.c.created_at, sub.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [RecordRef(str(r.entity), r.id, r.run_id, r.created_by_id, r.created_at)
+                for r in self.session.execute(query)]
+
+    def signed_records(self, *, run_id: int | None = None, any_status: bool = False) -> list[RecordRef]:
+        if any_status:
+            return self._refs(lambda m: m.id.isnot(None), run_id=run_id, limit=None)
+        return self._refs(lambda m: m.status == "signed", run_id=run_id, limit=None)
+
+    def add_version(self, *, entity: str, entity_id: int, version: int, content: dict[str, Any],
+                    replaced_at: datetime, replaced_by_id: int | None, reason: str) -> RecordVersion:
+        row = RecordVersionRow(entity=entity, entity_id=entity_id, version=version, content=content,
+                               replaced_at=replaced_at, replaced_by_id=replaced_by_id, reason=reason)
+        self.session.add(row)
+        self.session.flush()
+        return mapping_records.record_version(row)
+
+    def versions(self, entity: str, entity_id: int) -> list[RecordVersion]:
+        rows = self.session.scalars(select(RecordVersionRow).where(
+            RecordVersionRow.entity == entity, RecordVersionRow.entity_id == entity_id)
+            .order_by(RecordVersionRow.version, RecordVersionRow.id))
+        return [mapping_records.record_version(r) for r in rows]
+
+    # ---- worklist ----------------------------------------------------------------------------------------
+    def last_daily_times(self, run_ids: Sequence[int]) -> dict[int, datetime]:
+        if not run_ids:
+            return {}
+        rows = self.session.execute(select(DailyEntryRow.run_id, func.max(DailyEntryRow.recorded_at))
+                                    .where(DailyEntryRow.run_id.in_(list(run_ids))).group_by(DailyEntryRow.run_id))
+        return {run_id: latest for run_id, latest in rows}
+
+    def drafts(self, *, limit: int) -> list[RecordRef]:
+        """Unsigned records; a scheduled follow-up that is still due is a task, not a draft."""
+
+        def draft(model: Any) -> Any:
+            if model is FollowUpRow:
+                return and_(model.status == "draft", model.fu_status != "due")
+            return model.status == "draft"
+
+        return self._refs(draft, run_id=None, limit=limit)
+
+    def open_follow_ups(self, *, due_until: date) -> list[FollowUp]:
+        rows = self.session.scalars(select(FollowUpRow).where(FollowUpRow.fu_status == "due",
+                                                              FollowUpRow.due_date <= due_until)
+                                    .order_by(FollowUpRow.due_date, FollowUpRow.id))
+        return [mapping_records.follow_up(r, self.people) for r in rows]
+
+    def unsupplemented_emergency_starts(self) -> list[Decision]:
+        """Emergency starts without a signed supplement (a signed supplement has passed R1)."""
+        supplement = aliased(DecisionRow)
+        signed_supplement = (select(supplement.id).where(supplement.supplement_of_id == DecisionRow.id,
+                                                         supplement.status == "signed").exists())
+        rows = self.session.scalars(select(DecisionRow).where(
+            DecisionRow.kind == "start", DecisionRow.emergency, DecisionRow.supplement_of_id.is_(None),
+            ~signed_supplement).order_by(DecisionRow.decided_at))
+        return [mapping_records.decision(r, self.people) for r in rows]
+
+    def runs_with_consent(self, run_ids: Sequence[int]) -> set[int]:
+        if not run_ids:
+            return set()
+        return set(self.session.scalars(select(ConsentRow.run_id).where(
+            ConsentRow.run_id.in_(list(run_ids)), ConsentRow.refused.is_(False)).distinct()))
+
+    # ---- compliance ----------------------------------------------------------------------------------------
+    def device_facts(self, run_id: int) -> DeviceFacts:
+        bound = self.session.scalar(select(func.count(UsageRow.id)).where(
+            UsageRow.run_id == run_id, UsageRow.voided_at.is_(None))) or 0
+        other = aliased(UsageRow)
+        reused = self.session.scalar(select(func.count(UsageRow.id)).where(
+            UsageRow.run_id == run_id, UsageRow.voided_at.is_(None), UsageRow.single_use,
+            select(other.id).where(other.item_id == UsageRow.item_id, other.run_id != run_id,
+                                   other.voided_at.is_(None)).exists())) or 0
+        notes = self.session.scalar(select(func.count(DocumentRow.id)).where(
+            DocumentRow.run_id == run_id, DocumentRow.kind.in_(OPERATION_NOTE_KINDS))) or 0
+        return DeviceFacts(bound=int(bound), reused=int(reused), operation_notes=int(notes))
+
+    def participation(self) -> dict[int, dict[int, set[str]]]:
+        """staff → run → the phases of R14's whole process they took part in."""
+        out: dict[int, dict[int, set[str]]] = {}
+
+        def add(rows: Any, phase: str) -> None:
+            for staff_id, run_id in rows:
+                if staff_id is not None:
+                    out.setdefault(staff_id, {}).setdefault(run_id, set()).add(phase)
+
+        for kind, phase in (("start", "decision"), ("wean", "weaning")):
+            add(self.session.execute(select(DecisionPhysicianRow.staff_id, DecisionRow.run_id)
+                                     .join(DecisionRow, DecisionRow.id == DecisionPhysicianRow.decision_id)
+                                     .where(DecisionRow.kind == kind)), phase)
+        for kind, phase in (("cannulation", "cannulation"), ("decannulation", "weaning")):
+            add(self.session.execute(select(ProcedureStaffRow.staff_id, ProcedureRow.run_id)
+                                     .join(ProcedureRow, ProcedureRow.id == ProcedureStaffRow.procedure_id)
+                                     .where(ProcedureRow.kind == kind)), phase)
+        for model, phase in ((DailyEntryRow, "daily"), (WeaningTrialRow, "weaning")):
+            for column in (model.created_by_id, model.signed_by_id):
+                add(self.session.execute(select(column, model.run_id).distinct()), phase)
+        for column in (FollowUpRow.updated_by_id, FollowUpRow.signed_by_id):
+            add(self.session.execute(select(column, FollowUpRow.run_id).where(FollowUpRow.fu_status != "due")
+                                     .distinct()), "follow_up")
+        return out
+
