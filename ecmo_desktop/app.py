@@ -104,23 +104,26 @@ def choose_font(app: QApplication) -> str | None:
     return None
 
 
-def _qt_args(argv: Sequence[str], rest: list[str]) -> list[str]:
-    return [argv[0] if argv else APP_NAME, *rest]
+def split_program(argv: Sequence[str]) -> tuple[str, list[str]]:
+    """``argv`` with or without the program name first: the GUI takes only options, so a first
+    word that is not an option is the program (``sys.argv``), else it is absent (``__main__``)."""
+    if argv and not argv[0].startswith("-"):
+        return argv[0], list(argv[1:])
+    return "ecmo-ward", list(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv if argv is None else argv)
-    args, rest = parse_args(argv[1:])
+    program, options = split_program(list(sys.argv if argv is None else argv))
+    args, rest = parse_args(options)
     settings = SettingsStore()
     language = args.lang or settings.load().language
     set_language(language)
     log_path = setup_logging()
     log.info("ECMO Ward %s starting (language %s, log %s)", __version__, language, log_path)
 
-    app = QApplication.instance() or QApplication(_qt_args(argv, rest))
+    app = QApplication.instance() or QApplication([program, *rest])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName("ECMO Ward")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
     install_translators(app, language)

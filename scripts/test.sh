@@ -61,12 +61,16 @@ if [ -n "${ECMO_TEST_PG_URL:-}" ]; then
     pg_note="PostgreSQL: $ECMO_TEST_PG_URL (given)"
 elif bash scripts/pg_test_server.sh find-bin >/dev/null 2>&1; then
     t=$(date +%s%N)
-    pg_env="$(bash scripts/pg_test_server.sh start)" || {
+    # Made here, so the trap removes it even if the start is interrupted. As root the server runs
+    # as `postgres`, which cannot enter a private TMPDIR: then it goes in /tmp.
+    pg_base="${TMPDIR:-/tmp}"
+    [ "$(id -u)" -eq 0 ] && pg_base=/tmp
+    pg_dir="$(mktemp -d "$pg_base/ecmo-test-pg.XXXXXX")"
+    pg_env="$(bash scripts/pg_test_server.sh start "$pg_dir")" || {
         say "ERROR: could not start the test PostgreSQL server"
         exit 1
     }
     eval "$pg_env"
-    pg_dir="$ECMO_TEST_PG_DIR"
     export ECMO_TEST_PG_URL
     pg_note="PostgreSQL: $ECMO_TEST_PG_URL (throwaway server, started in $(fmt_ms "$(ms_since "$t")"))"
 elif is_ci; then
@@ -168,7 +172,7 @@ run_step() {
         ;;
     esac
     [ "$rc" -ne 0 ] && status="FAILED (exit $rc)"
-    summary+=("$(printf '  %-8s %-22s %8s  %s' "$name" "$status" "$(fmt_ms "$(ms_since "$t")")" "$line")")
+    summary+=("$(printf '  %-11s %-20s %8s  %s' "$name" "$status" "$(fmt_ms "$(ms_since "$t")")" "$line")")
     [ "$rc" -eq 0 ] || failed="$name"
     return 0
 }
@@ -192,9 +196,10 @@ for step in $steps; do
     noqt)
         mapfile -t paths < <(existing tests/unit tests/storage tests/services)
         if [ ${#paths[@]} -eq 0 ]; then
-            summary+=("  noqt     skipped (no tests/unit, tests/storage or tests/services)")
+            summary+=("  noqt        skipped (no tests/unit, tests/storage or tests/services)")
         else
-            run_step pytest-noqt .venv/bin/pytest -p no:cacheprovider -q --no-qt "${color[@]}" "${paths[@]}"
+            # pytest-qt imports PySide6 when it loads, so it is switched off too.
+            run_step pytest-noqt .venv/bin/pytest -p no:cacheprovider -p no:pytest-qt -q --no-qt "${color[@]}" "${paths[@]}"
         fi
         ;;
     *)
@@ -213,7 +218,7 @@ if [ -z "$failed" ] && [ "$pytest_ran" -eq 0 ] && [ "$pytest_empty" -gt 0 ]; the
 fi
 
 printf '\n=== summary\n'
-printf '  setup    %-22s %8s\n' ok "$(fmt_ms "$setup_ms")"
+printf '  %-11s %-20s %8s\n' setup ok "$(fmt_ms "$setup_ms")"
 printf '%s\n' "${summary[@]}"
 printf '  %s\n  %s\n' "$pg_note" "$printer_note"
 if [ -n "$failed" ]; then

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 import zxingcpp
+from barcode.charsets import code128 as code128_charset
 from barcode.codex import Code128, Gs1_128
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -131,6 +132,34 @@ def gs1_human_readable(elements: Sequence[tuple[str, str]]) -> str:
     return "".join(f"({ai}){data}" for ai, data in elements)
 
 
+# --- Code 128 encoding --------------------------------------------------------------------------
+
+_TO_A_OR_B = (code128_charset.C["TO_A"], code128_charset.C["TO_B"])
+
+
+class _StartCodeFix:
+    """Mixin fixing python-barcode 0.16 dropping a leading "99" (issue #251, fixed upstream in PR #263).
+
+    Its optimiser folds START C + a charset switch into one start code, but also took the data pair
+    "99" (value 99, the same number as "switch to C") for a switch, so "990" printed as "0". Only a
+    real switch to A or B is folded here.
+    """
+
+    def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+        if (len(encoded) > 1 and encoded[0] == code128_charset.START_CODES["C"]
+                and encoded[1] in _TO_A_OR_B):
+            encoded[:2] = [code128_charset.TO[encoded[1]]]
+        return encoded
+
+
+class _Code128(_StartCodeFix, Code128):
+    pass
+
+
+class _Gs1_128(_StartCodeFix, Gs1_128):
+    pass
+
+
 # --- drawing -----------------------------------------------------------------------------------
 
 def _runs(bits: Sequence[bool]) -> Iterator[tuple[int, int]]:
@@ -163,14 +192,14 @@ class Code128Barcode(Flowable):
                                    limit=GS1_128_MAX_DATA, count=data_len)
             self.text = data
             self.hri = gs1_human_readable(elements)
-            self.modules = Gs1_128(data.replace(GS, _FNC1)).build()[0]
+            self.modules = _Gs1_128(data.replace(GS, _FNC1)).build()[0]
         else:
             bad = next((ch for ch in text if ord(ch) > 0x7F), None)
             if bad is not None:  # python-barcode would silently read some Latin-1 letters as FNC codes
                 raise BarcodeError(N_("条码内容含有 Code 128 无法编码的字符：{char}"), char=f"U+{ord(bad):04X}")
             self.text = text
             self.hri = text
-            self.modules = Code128(text).build()[0]
+            self.modules = _Code128(text).build()[0]
         self.gs1 = gs1
         self.module = module_mm * mm
         self.bar_height = bar_height_mm * mm
@@ -222,9 +251,12 @@ class DataMatrixBarcode(Flowable):
             content = "".join(f"[{ai}]{data}" for ai, data in elements)
         else:
             self.text = content = text
+        # Non-ASCII text is marked as UTF-8 (ECI 26): left to itself zint writes Latin-1 without ECI
+        # when it can, and readers then guess a code page ("×" came back as Shift-JIS "ﾗ").
+        options = {} if content.isascii() else {"eci": "UTF-8"}
         try:
             symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.DataMatrix, gs1=gs1,
-                                             force_square=True)
+                                             force_square=True, **options)
             image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))
         except (ValueError, RuntimeError, UnicodeError) as exc:
             raise BarcodeError(N_("DataMatrix 条码无法生成：{detail}"), detail=str(exc)) from exc

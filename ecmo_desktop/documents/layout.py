@@ -166,10 +166,12 @@ def text_flowables(text: str, style: ParagraphStyle | None = None) -> list[Flowa
     """Free text of any length (notes) as flowables that lay out in linear time.
 
     One Paragraph per line, very long lines cut into page-sized pieces; inner pieces get no paragraph
-    spacing, so the result looks like one Paragraph with line breaks. Blank lines are kept.
+    spacing, so the result looks like one Paragraph with line breaks. Blank lines inside are kept.
     """
     base = style or document_styles().body
     lines = _LINE_BREAK.split(text)
+    while len(lines) > 1 and not lines[-1].strip():  # a note's trailing newlines add no blank space
+        lines.pop()
     pieces = [piece for line in lines for piece in _chunks(line, _CHUNK)]
     inner = base.clone(f"{base.name}-inner", spaceBefore=0, spaceAfter=0)
     first = base.clone(f"{base.name}-first", spaceAfter=0)

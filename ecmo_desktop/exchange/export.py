@@ -640,8 +640,8 @@ class _Reader:
         return cls(**values)
 
     def choice(self, value: Any, enum: Any, path: str, *, optional: bool = False) -> None:
-        if optional and value is None:
-            return
+        if (optional and value is None) or any(e.row == self.row and e.column == path for e in self.errors):
+            return  # a missing field is reported once, not again as an unknown value
         if value not in enum._value2member_map_:
             self.fail(path, N_("未知的取值“{value}”"), value=str(value)[:40])
 

@@ -255,7 +255,7 @@ def r2_met(case: CaseFacts) -> bool | None:
         deadline = em.supplement_deadline or anchor + R2_SUPPLEMENT
         for d in case.decisions:
             if (d.signed and d.kind == DecisionKind.START.value and not d.emergency
-                    and (d.supplement_of_id == em.id or (d.supplement_of_id is None and d.decided_at >= em.decided_at))
+                    and d.supplement_of_id == em.id
                     and joint_decision_met(d) and d.decided_at <= deadline):
                 return True
     return False
@@ -616,6 +616,7 @@ DEFINITIONS: dict[str, Definition] = {
     "complication_base": Definition(N_("并发症分母"), N_("有临床记录的例数、其中持续时间已知的例数及其 ECMO 总小时数")),
     "outcome_unknown": Definition(N_("结局未知"), N_("28 天生存状态未知、出院结局未知的例数；自动出院/放弃治疗的例数及其中结局仍未知的例数")),
     "r15": Definition(N_("R15 年度例数与成功撤机率"), N_("每家医院每年：例数（要求 ≥20 例）和成功撤机率（要求 ≥40%）")),
+    "indicators": Definition(N_("质控指标"), N_("过程、安全与结局指标：每项给出数值及其分子、分母（或例数 n），定义见各项")),
     "by_hospital": Definition(N_("按医院"), N_("上述各项指标按医院分别计算（区域中心汇总多家医院时使用）")),
     # indicators
     "decision_to_flow_minutes": Definition(N_("决策至转流时间（中位数）"), N_("首次上机决策时间至首次转流时间的分钟数，取中位数；n 为有两项时间的例数")),

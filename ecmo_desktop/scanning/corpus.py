@@ -88,7 +88,7 @@ def _gs1_payload(rng: np.random.Generator, *, long: bool) -> tuple[str, str]:
     if long and rng.random() < 0.5:
         fixed.insert(1, ("11", _yymmdd(rng)))
     variable = [("10", _alnum(rng, 4, 10))]
-    if long:  # a linear symbol at webcam resolution only has room for GTIN, expiry and lot
+    if long:  # 2D only: a linear symbol at webcam resolution has room for GTIN, expiry and lot
         variable.append(("21", _alnum(rng, 6, 12)))
     elements = fixed + variable
     if rng.random() < 0.5:  # lot before expiry: the GS separator then sits mid-string

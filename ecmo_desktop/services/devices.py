@@ -85,7 +85,7 @@ from ecmo_desktop.domain.errors import (
 )
 from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.domain.validation import clean_text
-from ecmo_desktop.i18n import N_
+from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.base import Service, diff, snapshot
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action, allowed, requires
@@ -272,7 +272,8 @@ class DeviceService(Service):
             try:
                 cleaned.append(self._clean_product(row))
             except ValidationError as exc:
-                errors.extend(FieldError(N_("第 {row} 行"), e.user_message(), {"row": number}) for e in exc.errors)
+                where = _("第 {row} 行").format(row=number)
+                errors.extend(FieldError(where, e.user_message()) for e in exc.errors)
         if errors:
             raise ValidationError(errors)
         user = self.ctx.require_user()
@@ -388,7 +389,7 @@ class DeviceService(Service):
             if existing is not None:
                 raise self._duplicate_receipt(uow, existing)
         items: list[Item] = []
-        for _ in range(quantity):
+        for _unit in range(quantity):
             try:
                 item = uow.devices.add_item(product_id=product.id, item_key=key, serial=serial_value, lot=lot_value,
                                             expiry=expiry_value, production_date=produced, raw_code=parsed.raw,

@@ -45,6 +45,11 @@ class CaseListPage(QWidget):
         self.table.setObjectName("case_table")
         set_column_widths(self.table, [14, 10, 5, 5, 8, 11, 17, 14])
         layout.addWidget(self.table, 1)
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("case_list_empty")
+        self.empty_label.setStyleSheet("color: #666; padding: 12px;")
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DELAY_MS)
@@ -67,6 +72,13 @@ class CaseListPage(QWidget):
 
     def _update_count(self) -> None:
         self.count_label.setText(_("共 {n} 例").format(n=self.model.total))
+        text = self.model.search_text
+        if self.model.total:
+            self.empty_label.hide()
+            return
+        self.empty_label.setText(_("没有住院号以“{text}”开头或姓名包含“{text}”的病例。").format(text=text) if text
+                                 else _("还没有 ECMO 病例。"))
+        self.empty_label.show()
 
     def _activated(self, index: QModelIndex) -> None:
         run_id = index.data(RUN_ID_ROLE)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -51,8 +52,12 @@ class LockScreen(QWidget):
         outer.addStretch(1)
         card = QFrame()
         card.setObjectName("lock_card")
-        card.setFixedWidth(460)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        card.setFixedWidth(520)
+        row = QHBoxLayout()  # not addWidget(alignment=…): an aligned item loses height-for-width
+        row.addStretch(1)
+        row.addWidget(card)
+        row.addStretch(1)
+        outer.addLayout(row)
         outer.addStretch(2)
         column = QVBoxLayout(card)
         column.setContentsMargins(28, 24, 28, 24)
@@ -91,10 +96,10 @@ class LockScreen(QWidget):
         self.releasable = False  # only the session controller may close it
 
     def cover(self) -> None:
-        """Fill the primary screen and take the keyboard."""
+        """Cover every screen (a second monitor must not keep showing a patient) and take the keyboard."""
         screen = QGuiApplication.primaryScreen()
         if screen is not None:
-            self.setGeometry(screen.geometry())
+            self.setGeometry(screen.virtualGeometry())
         self.show()
         self.raise_()
         self.activateWindow()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -74,9 +74,12 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setIconSize(QSize(22, 22))
         self.nav.setFixedWidth(max(132, self.nav.fontMetrics().horizontalAdvance("工作列表") + 72))
-        self.nav.setStyleSheet("#nav { background: #eceff1; border: none; border-right: 1px solid #cfd8dc; }"
-                               "#nav::item { padding: 10px 8px; }"
-                               "#nav::item:selected { background: #1565c0; color: white; }")
+        self.nav.setStyleSheet("#nav { background: #eceff1; border: none; border-right: 1px solid #cfd8dc;"
+                               " outline: 0; }"
+                               "#nav::item { padding: 10px 8px; border-left: 4px solid transparent; }"
+                               "#nav::item:selected { background: #d0e2f7; color: #0d47a1;"
+                               " border-left: 4px solid #1565c0; }"
+                               "#nav::item:hover:!selected { background: #e1e8ed; }")
         self.stack = QStackedWidget()
         row.addWidget(self.nav)
         row.addWidget(self.stack, 1)
@@ -92,12 +95,22 @@ class MainWindow(QMainWindow):
                       icon_name="admin")
         self._build_menus()
         self._build_status_bar()
-        self.resize(1280, 800)
         geometry = ui.settings.load().window_geometry
-        if geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii"))):
+            self._default_geometry()
         runs = ui.services.runs
         ui.tasks.run_op(runs.hospital, self._hospital_loaded, parent=self)
+
+    def _default_geometry(self) -> None:
+        """First start on this PC: most of the screen, centred (ward PCs have 1366×768 and up)."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        area = screen.availableGeometry()
+        width, height = min(1400, int(area.width() * 0.9)), min(900, int(area.height() * 0.9))
+        self.setGeometry(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2,
+                         width, height)
 
     # ---- pages ----------------------------------------------------------------------------------
     def add_page(self, key: str, title: str, widget: QWidget, roles: Iterable[str] | None = None, *,
@@ -235,6 +248,10 @@ class MainWindow(QMainWindow):
         if view is None:
             view = CaseView(self.ui, run_id, self)
             self.case_views[run_id] = view
+            frame = self.geometry()
+            offset = 28 * (len(self.case_views) - 1)
+            view.move(frame.x() + max(0, (frame.width() - view.width()) // 2) + offset,
+                      frame.y() + max(0, (frame.height() - view.height()) // 2) + offset)
             view.destroyed.connect(lambda _o=None, r=run_id: self.case_views.pop(r, None))
         view.show()
         view.raise_()

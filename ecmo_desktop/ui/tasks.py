@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class _Worker(QThread):
         self.setObjectName("ecmo-db-worker")
 
     def run(self) -> None:
+        threading.current_thread().name = "ecmo-db-worker"  # named in the log
         while True:
             job = self._jobs.get()
             if job is None:

@@ -25,7 +25,7 @@ import pytest
 
 from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec
+from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec, _seed
 
 GS = "\x1d"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
@@ -120,23 +120,6 @@ class Ward:
         self.db.login(username)
 
 
-def _seed(c: Any) -> None:
-    c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H001", city="呼和浩特", admin_username="admin",
-                           admin_full_name="系统管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
-    c.auth.login("admin", PASSWORD)
-    for username, name, title, roles in (("zhangwei", "张伟", "associate_chief", ["doctor"]),
-                                         ("chenjing", "陈静", "nurse_senior", ["nurse"]),
-                                         ("zhaolei", "赵磊", "technician", ["perfusionist"]),
-                                         ("sunli", "孙丽", "other", ["records"])):
-        c.staff.create_staff(username=username, full_name=name, title=title, years_in_practice=10, roles=roles,
-                             initial_password=PASSWORD, ecmo_trained=True)
-    from ecmo_desktop.storage.orm.people import StaffRow
-
-    with c.uow() as uow:
-        uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
-        uow.commit()
-
-
 def _catalogue(c: Any) -> dict[str, Any]:
     add = c.devices.add_product
     return {
@@ -183,6 +166,7 @@ def ward_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
 
             mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
             _seed(c)
+        c.auth.login("admin", PASSWORD)
         products = _catalogue(c)
         yield WardDB(c=c, clock=clock, backend=request.param, counter=itertools.count(1), **products)
     finally:

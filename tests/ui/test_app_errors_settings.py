@@ -70,7 +70,7 @@ def test_newer_schema_is_refused_with_upgrade_advice(tmp_path, sqlite_template, 
 
 def test_unreachable_postgresql_is_named_without_the_password(shown_boxes, restore_app) -> None:
     url = "postgresql+psycopg://ward:Secret2026pw@127.0.0.1:1/ecmo"
-    assert app_module.main(["ecmo-ward", "--db", url]) == app_module.EXIT_DATABASE
+    assert app_module.main(["--db", url]) == app_module.EXIT_DATABASE  # as __main__ passes it: no program name
     (_title, text), = shown_boxes
     assert "PostgreSQL：127.0.0.1:1/ecmo" in text
     assert "Secret2026pw" not in text
@@ -100,6 +100,12 @@ def test_main_starts_at_the_login_and_exits_cleanly(qtbot, seeded_db_for_main, r
 def seeded_db_for_main(seeded, tmp_path) -> str:
     seeded.container.close()
     return seeded.container.url
+
+
+def test_program_name_is_optional() -> None:
+    assert app_module.split_program(["ecmo-ward", "--db", "x"]) == ("ecmo-ward", ["--db", "x"])
+    assert app_module.split_program(["--lang", "en"]) == ("ecmo-ward", ["--lang", "en"])
+    assert app_module.split_program([]) == ("ecmo-ward", [])
 
 
 def test_describe_database() -> None:

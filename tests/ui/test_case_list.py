@@ -135,6 +135,13 @@ def test_search_by_mrn_prefix_and_by_name_fragment(qtbot, case_ui) -> None:
     names = sorted(page.model.index(r, COL_NAME).data() for r in range(page.model.rowCount()))
     assert names == sorted(f"王{i}号" for i in WANG)
     assert page.count_label.text() == "共 3 例"
+    assert page.empty_label.isHidden()
+    page.search.setText("不存在的病人")
+    with qtbot.waitSignal(page.model.loaded, timeout=5000):
+        qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    assert page.model.rowCount() == 0
+    assert page.empty_label.text() == "没有住院号以“不存在的病人”开头或姓名包含“不存在的病人”的病例。"
+    assert not page.empty_label.isHidden()
 
 
 def test_enter_on_a_row_opens_that_case(qtbot, case_ui) -> None:
@@ -207,3 +214,14 @@ def test_case_view_hides_history_from_clinical_roles_and_accepts_tabs(qtbot, cas
     view.add_tab(QLabel("x"), "每日记录")
     assert [view.tabs.tabText(i) for i in range(view.tabs.count())] == ["概况", "每日记录"]
     assert view.summary.value("started") == "尚未上机"
+
+
+def test_ecmo_day_counts_beijing_calendar_days() -> None:
+    from ecmo_desktop.ui.case_view.view import ecmo_day
+
+    started = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 Beijing, 1 March: day 1
+    assert ecmo_day(None, None, started) is None
+    assert ecmo_day(started, None, datetime(2026, 3, 1, 15, 50, tzinfo=UTC)) == 1
+    assert ecmo_day(started, None, datetime(2026, 3, 1, 16, 5, tzinfo=UTC)) == 2  # 00:05 Beijing, 2 March
+    ended = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+    assert ecmo_day(started, ended, datetime(2026, 5, 1, tzinfo=UTC)) == 4  # frozen at decannulation

@@ -130,7 +130,7 @@ class SqlExchangeRepository(Repository):
         return [EquipmentFact(hospital_name=h.name, hospital_code=h.code, city=h.city, kind=e.kind, model=e.model,
                               manufacturer=e.manufacturer, serial=e.serial, purchase_date=e.purchase_date,
                               active=e.active, notes=e.notes)
-                for e, h in self.session.execute(stmt).tuples()]
+                for e, h in self.session.execute(stmt)]
 
     def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]:
         wanted = sorted({i for i in ids if i is not None})
@@ -431,12 +431,12 @@ class _Children:
                 select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
                 .join(ProductRow, ProductRow.id == ItemRow.product_id)
                 .where(UsageRow.run_id.in_(chunk), UsageRow.voided_at.is_(None))
-                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)).tuples())
+                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)))
         links: list[Any] = []
         for chunk in _chunks(run_ids):
             links.extend(self.session.execute(
                 select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(RunEquipmentRow.run_id.in_(chunk)).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)).tuples())
+                .where(RunEquipmentRow.run_id.in_(chunk)).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
         for chunk in _chunks(patient_ids):
             for rid, pid, started in self.session.execute(
                     select(RunRow.id, RunRow.patient_id, RunRow.started_at)

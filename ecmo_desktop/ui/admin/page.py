@@ -40,7 +40,7 @@ from ecmo_desktop.ui.admin.dialogs import (
     TrainingDialog,
 )
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, AuditEventModel
+from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.models.staff_model import StaffModel, title_label
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
@@ -374,9 +374,9 @@ class AuditTab(QWidget):
         audit = ui.services.audit
         self.model = AuditEventModel(ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit),
                                      columns=BROWSER_COLUMNS, parent=self)
-        self.table = make_table(self.model)
+        self.table = make_table(self.model, stretch_column=BROWSER_COLUMNS.index(CHANGE))
         self.table.setObjectName("audit_table")
-        set_column_widths(self.table, [6, 18, 8, 10, 10, 12, 44, 10])
+        set_column_widths(self.table, [6, 19, 9, 9, 11, 12, 40, 12, 5])
         layout.addWidget(self.table, 1)
         self._loaded = False
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.enums import Indication, Mode, RunStatus, Sex
+from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.models.audit_model import RUN_HISTORY_COLUMNS, AuditEventModel
+from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
+from ecmo_desktop.ui.models.staff_model import title_label
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 HISTORY_TAB_TITLE = N_("历史（审计）")
@@ -63,7 +65,8 @@ class SummaryTab(QWidget):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._values: dict[str, QLabel] = {}
         for key, label in (("number", N_("第几次 ECMO")), ("mode", N_("模式")), ("indication", N_("适应证")),
-                           ("flags", N_("特殊情况")), ("diagnosis", N_("诊断")), ("created", N_("建档时间")),
+                           ("flags", N_("特殊情况")), ("diagnosis", N_("诊断")), ("attending", N_("经治医师")),
+                           ("created", N_("建档时间")),
                            ("decided", N_("上机决策时间")), ("started", N_("上机时间")),
                            ("ended", N_("撤机时间")), ("hospital", N_("医院"))):
             value = QLabel("—")
@@ -75,7 +78,7 @@ class SummaryTab(QWidget):
     def value(self, key: str) -> str:
         return self._values[key].text()
 
-    def show_detail(self, detail: RunDetail) -> None:
+    def show_detail(self, detail: RunDetail, attending: Staff | None = None) -> None:
         run = detail.run
         indication = Indication(run.indication).label if run.indication in Indication._value2member_map_ \
             else run.indication
@@ -85,6 +88,7 @@ class SummaryTab(QWidget):
         mode = Mode(run.mode).label if run.mode in Mode._value2member_map_ else run.mode
         values = {"number": str(run.run_number), "mode": mode, "indication": indication,
                   "flags": "、".join(flags) or _("无"), "diagnosis": run.diagnosis or "—",
+                  "attending": f"{attending.full_name}（{title_label(attending.title)}）" if attending else "—",
                   "created": format_local(run.created_at), "decided": format_local(run.decided_at) or "—",
                   "started": format_local(run.started_at) or _("尚未上机"),
                   "ended": format_local(run.ended_at) or "—", "hospital": detail.hospital.name}
@@ -135,10 +139,12 @@ class CaseView(QWidget):
             audit = ui.services.audit
             self.history = AuditEventModel(ui.tasks, lambda offset, limit: audit.events_for_run(
                 run_id, offset=offset, limit=limit), columns=RUN_HISTORY_COLUMNS, parent=self)
-            self.history_table = make_table(self.history)
-            set_column_widths(self.history_table, [18, 8, 10, 14, 50])
+            self.history_table = make_table(self.history, stretch_column=RUN_HISTORY_COLUMNS.index(CHANGE))
+            set_column_widths(self.history_table, [19, 9, 11, 14, 50, 16])
             self.add_tab(self.history_table, _(HISTORY_TAB_TITLE))
         ui.tasks.changed.connect(self._changed)
+        close = QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self)
+        close.activated.connect(self.close)
         self.resize(1000, 640)
         self.reload()
 
@@ -152,9 +158,15 @@ class CaseView(QWidget):
         return self.tabs.addTab(widget, title)
 
     def reload(self) -> None:
-        runs = self.ui.services.runs
+        runs, staff = self.ui.services.runs, self.ui.services.staff
         run_id = self.run_id
-        self.ui.tasks.run_op(lambda: runs.run_detail(run_id), self._show, parent=self)
+
+        def work() -> tuple[RunDetail, Staff | None]:
+            detail = runs.run_detail(run_id)
+            attending_id = detail.run.attending_id
+            return detail, staff.get_staff(attending_id) if attending_id else None
+
+        self.ui.tasks.run_op(work, lambda result: self._show(*result), parent=self)
         if self.history is not None:
             self.history.refresh()
 
@@ -162,7 +174,7 @@ class CaseView(QWidget):
         if changes & {"runs", "patients", f"run:{self.run_id}"}:
             self.reload()
 
-    def _show(self, detail: RunDetail) -> None:
+    def _show(self, detail: RunDetail, attending: Staff | None = None) -> None:
         self.detail = detail
         now = self.ui.services.ctx.now()
         patient, run = detail.patient, detail.run
@@ -170,7 +182,7 @@ class CaseView(QWidget):
         self.facts_label.setText("    ".join(banner_parts(detail, now)))
         status = RunStatus(run.status).label if run.status in RunStatus._value2member_map_ else run.status
         self.status_label.setText(status)
-        self.summary.show_detail(detail)
+        self.summary.show_detail(detail, attending)
         self.setWindowTitle(_("{name}（{mrn}）第 {n} 次 ECMO").format(name=patient.name, mrn=patient.mrn,
                                                                    n=run.run_number))
         self.loaded.emit(detail)

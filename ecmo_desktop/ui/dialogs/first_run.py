@@ -6,6 +6,7 @@ once the hospital exists. A refused field is shown beside the field, on its page
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -61,11 +62,19 @@ class FirstRunWizard(QWizard):
         self._field_pages: dict[str, int] = {}
 
         intro = _Page(_("欢迎使用 ECMO Ward"), _("这台电脑上的数据库还没有设置。"))
-        text = QLabel(_("接下来请填写本院信息，并创建第一位系统管理员。\n\n"
-                        "管理员负责创建工作人员账户、授予 ECMO 手术权限和维护专家组。"
+        text = QLabel(_("接下来请：\n"
+                        "1. 填写本院信息；\n"
+                        "2. 创建第一位系统管理员；\n"
+                        "3. 以管理员登录，在“管理”中为医生、护士等创建各自的账户，授予 ECMO 手术权限并设置专家组。\n\n"
                         "每位工作人员都应使用自己的账户登录，不得共用账户。"))
         text.setWordWrap(True)
         intro.column.addWidget(text)
+        intro.column.addSpacing(16)
+        where = QLabel(_("数据将保存在：{db}").format(db=ui.database_label or "—"))
+        where.setWordWrap(True)
+        where.setStyleSheet("color: #555;")
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        intro.column.addWidget(where)
         intro.column.addStretch(1)
 
         hospital = _Page(_("医院信息"), _("这些信息会出现在知情同意书、手术记录和质控报表中。"))
@@ -100,7 +109,7 @@ class FirstRunWizard(QWizard):
         self.setPage(PAGE_INTRO, intro)
         self.setPage(PAGE_HOSPITAL, hospital)
         self.setPage(PAGE_ADMIN, admin)
-        self.resize(620, 480)
+        self.resize(600, 430)
 
     def _row(self, page: _Page, page_id: int, label: str, widget: QWidget) -> None:
         box = QWidget()

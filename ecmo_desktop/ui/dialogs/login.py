@@ -32,7 +32,12 @@ class LoginDialog(FormDialog):
         self.add_field(N_("用户名"), self.username)
         self.add_field(N_("密码"), self.password)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("退出"))
-        self.setMinimumWidth(380)
+        if ui.database_label:
+            where = QLabel(_("数据库：{db}").format(db=ui.database_label))
+            where.setStyleSheet("color: #777;")
+            where.setWordWrap(True)
+            self._layout.insertWidget(self._layout.indexOf(self.buttons), where)
+        self.setMinimumWidth(420)
         (self.password if self.username.text() else self.username).setFocus()
 
     def on_submit(self) -> None:

@@ -6,7 +6,9 @@ from PySide6.QtCore import QAbstractItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 
-def make_table(model: QAbstractItemModel, parent: QWidget | None = None, *, stretch_last: bool = True) -> QTableView:
+def make_table(model: QAbstractItemModel, parent: QWidget | None = None, *, stretch_last: bool = True,
+               stretch_column: int | None = None) -> QTableView:
+    """A read-only row-selecting table; ``stretch_column`` takes the spare width (else the last)."""
     view = QTableView(parent)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -17,8 +19,10 @@ def make_table(model: QAbstractItemModel, parent: QWidget | None = None, *, stre
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
     header = view.horizontalHeader()
-    header.setStretchLastSection(stretch_last)
+    header.setStretchLastSection(stretch_last and stretch_column is None)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    if stretch_column is not None:
+        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
     header.setHighlightSections(False)
     return view
 

@@ -42,6 +42,12 @@ def raster_code128(modules: str, px: int = 3) -> np.ndarray:
     return np.repeat(np.tile(np.repeat(row, px), (60, 1)), 1, axis=0)
 
 
+def raster_matrix(matrix: tuple[tuple[bool, ...], ...], px: int = 4) -> np.ndarray:
+    image = np.pad(np.array([[0 if dark else 255 for dark in row] for row in matrix], dtype=np.uint8), 2,
+                   constant_values=255)
+    return np.kron(image, np.ones((px, px), dtype=np.uint8))
+
+
 # --- GS1 element strings ---
 
 def test_gs1_elements_split_fixed_and_variable_fields() -> None:
@@ -66,7 +72,7 @@ def test_malformed_gs1_is_refused(bad: str) -> None:
 # --- encoding, without rendering ---
 
 @pytest.mark.parametrize("text", [
-    "ECMO-123abc", "1", "12", "123", "12345", "123456A", "A1234567B", "a1b2c3", "00000000000000",
+    "99", "990", "9912345678", "ECMO-123abc", "1", "12", "123", "12345", "123456A", "A1234567B", "a1b2c3", "00000000000000",
     "+H123ABC0123456789/$$3271231LOT1D", "tab\there", "\x00\x01\x1f\x7f", "MA.156.M0.100000.12345",
 ])
 def test_code128_module_pattern_decodes_to_the_text(text: str) -> None:
@@ -103,6 +109,19 @@ def test_code128_refuses_non_ascii(text: str) -> None:
 def test_gs1_128_longer_than_48_characters_is_refused() -> None:
     with pytest.raises(BarcodeError):
         Code128Barcode(UDI_LONG, gs1=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_datamatrix_any_text_round_trips(text: str) -> None:
+    (result,) = decode_all(raster_matrix(DataMatrixBarcode(text).matrix))
+    assert result.text == text
+
+
+@pytest.mark.parametrize("text", ["×", "é", "氧合器", "𠀀🫀", "\x1d\x00"])
+def test_datamatrix_non_ascii_is_not_misread_as_another_code_page(text: str) -> None:
+    (result,) = decode_all(raster_matrix(DataMatrixBarcode(text).matrix))
+    assert result.text == text  # without ECI 26, "×" came back as Shift-JIS "ﾗ"
 
 
 def test_datamatrix_is_square() -> None:

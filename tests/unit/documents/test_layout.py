@@ -249,7 +249,7 @@ def test_long_note_is_laid_out_in_pieces_without_losing_text() -> None:
 
 
 def test_note_lines_and_blank_lines_are_kept() -> None:
-    story = text_flowables("第一行\r\n\r\n第三行<b>\n")
+    story = text_flowables("第一行\r\n\r\n第三行<b>\n\n")
     kinds = [type(f).__name__ for f in story]
-    assert kinds == ["Paragraph", "Spacer", "Paragraph", "Spacer"]
+    assert kinds == ["Paragraph", "Spacer", "Paragraph"]
     assert "第三行&lt;b&gt;" in story[2].text

@@ -1,0 +1,677 @@
+"""Form pieces every record dialog shares: Beijing-time entry, catalogue numbers checked as typed,
+coded choices, and the dialog frame that saves through the task runner.
+
+Why a frame of its own (not the shell's ``FormDialog``): record forms are long (scrolling, pages),
+a single refusal may name a field on a page that is not showing, a rule (R3) may refuse without a
+field, and an edit can collide with a colleague's (``ConcurrencyConflict``) and needs a reload
+offer. The frame keeps the shell's habits: messages next to the named field, nothing typed lost,
+Enter saves (Ctrl+Enter from multi-line text), Esc cancels, the save button disabled while the
+call runs, and no service call on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractScrollArea,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecmo_desktop.domain.enums import Labelled
+from ecmo_desktop.domain.errors import ConcurrencyConflict, EcmoError, RuleViolation, ValidationError
+from ecmo_desktop.domain.fields import ChoiceSpec, FieldSpec
+from ecmo_desktop.domain.model import Staff
+from ecmo_desktop.domain.records import AnyRecord
+from ecmo_desktop.domain.validation import Range
+from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.ui.records.case_data import CaseRecords
+from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
+from ecmo_desktop.ui.widgets.form import error_label, field_message
+
+BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
+ABNORMAL_STYLE = f"QLineEdit {{ background: {AMBER}; }}"
+INVALID_STYLE = f"QLineEdit {{ background: {RED_BG}; border: 1px solid #c62828; }}"
+REASON_FIELD = N_("更正原因")
+
+
+# ---- time -----------------------------------------------------------------------------------------------
+def minute(moment: datetime) -> datetime:
+    """To the minute: what the field shows is exactly what is saved."""
+    return moment.replace(second=0, microsecond=0)
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date and time typed in Beijing time; ``value()`` is the aware UTC instant."""
+
+    def __init__(self, value: datetime | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTimeZone(BEIJING_TZ)
+        self.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.setCalendarPopup(True)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("2026-03-02 09:00") + 48)
+        if value is not None:
+            self.set_value(value)
+
+    def set_value(self, moment: datetime) -> None:
+        self.setDateTime(QDateTime.fromSecsSinceEpoch(int(minute(moment).timestamp()), BEIJING_TZ))
+
+    def value(self) -> datetime:
+        return datetime.fromtimestamp(self.dateTime().toSecsSinceEpoch(), UTC)
+
+
+class OptionalDateTime(QWidget):
+    """A time that may not be known yet (end of a procedure, resolution of a complication)."""
+
+    changed = Signal()
+
+    def __init__(self, check_text: str, default: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.check = QCheckBox(check_text)
+        self.edit = DateTimeField(default)
+        self.edit.setEnabled(False)
+        self.check.toggled.connect(self.edit.setEnabled)
+        self.check.toggled.connect(lambda _on: self.changed.emit())
+        row.addWidget(self.check)
+        row.addWidget(self.edit)
+        row.addStretch(1)
+
+    def value(self) -> datetime | None:
+        return self.edit.value() if self.check.isChecked() else None
+
+    def set_value(self, moment: datetime | None) -> None:
+        self.check.setChecked(moment is not None)
+        if moment is not None:
+            self.edit.set_value(moment)
+
+
+# ---- numbers of the field catalogue ---------------------------------------------------------------------
+def normal_range_text(rng: Range) -> str:
+    unit = _(rng.unit) if rng.unit else ""
+    if rng.normal_low is not None and rng.normal_high is not None:
+        return f"{number_text(rng.normal_low)}–{number_text(rng.normal_high)} {unit}".strip()
+    if rng.normal_low is not None:
+        return f"≥{number_text(rng.normal_low)} {unit}".strip()
+    if rng.normal_high is not None:
+        return f"≤{number_text(rng.normal_high)} {unit}".strip()
+    return ""
+
+
+class NumberField(QWidget):
+    """One number with its unit beside it, checked while it is typed.
+
+    Outside the normal range: amber background (accepted, highlighted). Outside the plausible
+    range or not a number: the refusal is shown right under the field at once, and the service
+    refuses it the same way on save.
+    """
+
+    changed = Signal()
+
+    def __init__(self, key: str, rng: Range, parent: QWidget | None = None, *,
+                 normal: tuple[float, float] | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.range = rng
+        self.normal = normal  # overrides the catalogue's normal range (cannula size by role)
+        self.state = "empty"  # empty | ok | abnormal | invalid
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        self.edit = QLineEdit()
+        self.edit.setObjectName(f"field_{key}")
+        self.edit.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.edit.setFixedWidth(self.edit.fontMetrics().horizontalAdvance("−300.000") + 16)
+        normal_text = normal_range_text(rng)
+        if normal_text:
+            self.edit.setPlaceholderText(normal_text.split(" ")[0])
+        self.edit.setToolTip(self._tooltip())
+        row.addWidget(self.edit)
+        self.unit = QLabel(_(rng.unit) if rng.unit else "")
+        self.unit.setMinimumWidth(self.unit.fontMetrics().horizontalAdvance("µg/kg/min"))
+        self.unit.setStyleSheet("color: #555;")
+        row.addWidget(self.unit)
+        row.addStretch(1)
+        self.message: QLabel | None = None
+        # queued: runs after the frame's "clear the old message on edit" handler, whatever the order
+        self.edit.textChanged.connect(self._check, Qt.ConnectionType.QueuedConnection)
+
+    @classmethod
+    def of(cls, spec: FieldSpec) -> NumberField:
+        return cls(spec.key, spec.range)
+
+    def _tooltip(self) -> str:
+        parts = [_("允许范围 {low}–{high} {unit}").format(low=number_text(self.range.low),
+                                                      high=number_text(self.range.high),
+                                                      unit=_(self.range.unit) if self.range.unit else "")]
+        normal = normal_range_text(self._normal_range())
+        if normal:
+            parts.append(_("正常范围 {range}").format(range=normal))
+        return "\n".join(parts)
+
+    def _normal_range(self) -> Range:
+        if self.normal is None:
+            return self.range
+        r = self.range
+        return Range(r.field, r.unit, r.low, r.high, self.normal[0], self.normal[1], r.integer)
+
+    def set_normal(self, normal: tuple[float, float] | None) -> None:
+        self.normal = normal
+        self.edit.setToolTip(self._tooltip())
+        self._check()
+
+    def attach(self, message: QLabel) -> None:
+        """The label under the field where refusals appear (live and from the service)."""
+        self.message = message
+        self.edit.textEdited.connect(message.hide)  # an old refusal goes as soon as the value changes
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def set_value(self, value: Any) -> None:
+        self.edit.setText("" if value is None else number_text(value))
+        self._check()
+
+    def _check(self) -> None:
+        text = self.text()
+        if not text:
+            self._set_state("empty", "")
+            return
+        try:
+            number = self.range.parse(text)
+        except ValidationError as exc:
+            self._set_state("invalid", INVALID_STYLE)
+            if self.message is not None and exc.errors:
+                self.message.setText(field_message(exc.errors[0]))
+                self.message.show()
+            self.changed.emit()
+            return
+        abnormal = self._normal_range().is_abnormal(number)
+        self._set_state("abnormal" if abnormal else "ok", ABNORMAL_STYLE if abnormal else "")
+
+    def _set_state(self, state: str, style: str) -> None:
+        was_invalid = self.state == "invalid"
+        self.state = state
+        self.edit.setStyleSheet(style)
+        if was_invalid and state != "invalid" and self.message is not None:
+            self.message.hide()
+        self.changed.emit()
+
+    def number(self) -> float | None:
+        """The typed value when it is valid (for live derived values), else None."""
+        try:
+            return self.range.parse(self.text())
+        except ValidationError:
+            return None
+
+
+# ---- coded values ----------------------------------------------------------------------------------------
+class ChoiceCombo(QComboBox):
+    """A coded value: shows words, holds the stable code; the blank entry means "not recorded"."""
+
+    def __init__(self, options: Sequence[tuple[str, str]], *, blank: str | None = "—",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if blank is not None:
+            self.addItem(blank, "")
+        for value, label in options:
+            self.addItem(label, value)
+
+    @classmethod
+    def of_enum(cls, enum: type[Labelled], *, blank: str | None = "—",
+                only: Sequence[str] | None = None) -> ChoiceCombo:
+        return cls([(v, label) for v, label in enum.choices() if only is None or v in only], blank=blank)
+
+    @classmethod
+    def of_msgids(cls, options: Sequence[tuple[str, str]], *, blank: str | None = "—") -> ChoiceCombo:
+        return cls([(v, _(label)) for v, label in options], blank=blank)
+
+    def value(self) -> str | None:
+        data = self.currentData()
+        return str(data) if data else None
+
+    def set_value(self, value: str | None) -> None:
+        index = self.findData(value or "")
+        self.setCurrentIndex(max(index, 0))
+
+
+def staff_text(staff: Staff) -> str:
+    return f"{staff.full_name}（{title_text(staff.title)}）"
+
+
+class StaffCombo(QComboBox):
+    """A person of the hospital's staff, by name and title."""
+
+    def __init__(self, people: Sequence[Staff], *, blank: str | None = "—", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.people = list(people)
+        if blank is not None:
+            self.addItem(blank, 0)
+        for s in self.people:
+            self.addItem(staff_text(s), s.id)
+
+    def value(self) -> int | None:
+        data = self.currentData()
+        return int(data) if data else None
+
+    def set_value(self, staff_id: int | None) -> None:
+        self.setCurrentIndex(max(self.findData(staff_id or 0), 0))
+
+    def person(self) -> Staff | None:
+        return next((s for s in self.people if s.id == self.value()), None)
+
+
+def text_edit(lines: int = 3) -> QPlainTextEdit:
+    edit = QPlainTextEdit()
+    edit.setTabChangesFocus(True)  # Tab moves on, as everywhere else in the form
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)
+    return edit
+
+
+def on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the person changes ``widget`` (clears that field's old message)."""
+    if isinstance(widget, QLineEdit):
+        widget.textEdited.connect(callback)
+    elif isinstance(widget, QPlainTextEdit):
+        widget.textChanged.connect(callback)
+    elif isinstance(widget, QComboBox):
+        widget.currentIndexChanged.connect(callback)
+    elif isinstance(widget, (QDateTimeEdit, QDateEdit)):
+        widget.dateTimeChanged.connect(callback)
+    elif isinstance(widget, QAbstractButton):
+        widget.toggled.connect(callback)
+
+
+def confirm(parent: QWidget, title: str, text: str, ok_text: str, on_yes: Callable[[], None]) -> QMessageBox:
+    """Ask before something that cannot be taken back; non-blocking (the GUI keeps running)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("confirm_box")
+    yes = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
+    no = box.addButton(_("取消"), QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(no)  # Enter must not confirm by accident
+    box.setEscapeButton(no)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.buttonClicked.connect(lambda button: on_yes() if button is yes else None)
+    box.open()
+    return box
+
+
+# ---- the dialog frame ------------------------------------------------------------------------------------
+@dataclass
+class _Target:
+    focus: QWidget
+    label: QLabel
+    with_name: bool
+
+
+def reveal(widget: QWidget) -> None:
+    """Bring a field into view: switch pages of enclosing tab widgets and scroll to it."""
+    child: QWidget | None = widget
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QTabWidget) and child is not None:
+            for i in range(parent.count()):
+                page = parent.widget(i)
+                if page is widget or page.isAncestorOf(widget):
+                    parent.setCurrentIndex(i)
+                    break
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget)
+        child, parent = parent, parent.parentWidget()
+
+
+class RecordDialog(QDialog):
+    """A record form: new, edit a draft, or amend a signed record (with a reason).
+
+    Subclasses lay out fields with ``section``/``add_row`` and implement ``build`` (read the
+    widgets, return the service call to run) and ``fill`` (show a record). ``saved`` fires with
+    the service's result before the dialog closes.
+    """
+
+    saved = Signal(object)
+    entity = ""
+
+    def __init__(self, case: CaseRecords, title: str, parent: QWidget | None = None, *,
+                 record: AnyRecord | None = None, amend: bool = False, ok_text: str | None = None) -> None:
+        super().__init__(parent)
+        self.case = case
+        self.record = record
+        self.amend = amend
+        self.busy = False
+        self.setWindowTitle(title)
+        self.setModal(True)
+        self.setObjectName(f"{self.entity or 'record'}_dialog")
+        self._targets: dict[str, _Target] = {}
+        self.rule_targets: dict[str, str] = {}  # rule id → field msgid (R3 → "术者")
+        outer = QVBoxLayout(self)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.intro.hide()
+        outer.addWidget(self.intro)
+        self.conflict = QFrame()
+        self.conflict.setObjectName("conflict_bar")
+        self.conflict.setStyleSheet("#conflict_bar { background: #fff3e0; border: 1px solid #ffb74d; }")
+        crow = QHBoxLayout(self.conflict)
+        self.conflict_label = QLabel(_("保存未完成：此记录已被他人修改。您输入的内容仍在本窗口中；可以重新载入最新内容"
+                                      "（会替换本窗口中的修改）后再核对保存。"))
+        self.conflict_label.setWordWrap(True)
+        crow.addWidget(self.conflict_label, 1)
+        self.reload_button = QPushButton(_("重新载入最新内容"))
+        self.reload_button.setAutoDefault(False)
+        self.reload_button.clicked.connect(self.reload_record)
+        crow.addWidget(self.reload_button)
+        self.conflict.hide()
+        outer.addWidget(self.conflict)
+        self.general_error = error_label()
+        self.general_error.setObjectName("general_error")
+        outer.addWidget(self.general_error)
+        self.reason: QLineEdit | None = None
+        if amend:
+            frame = QGroupBox(_("更正已签名的记录"))
+            frame.setStyleSheet("QGroupBox { font-weight: bold; color: #e65100; }")
+            form = QFormLayout(frame)
+            note = QLabel(_("原内容将作为历史版本保留，原签名作废；更正后请重新签名。"))
+            note.setWordWrap(True)
+            note.setStyleSheet("font-weight: normal; color: #555;")
+            form.addRow(note)
+            self.reason = QLineEdit()
+            self.reason.setObjectName("amend_reason")
+            self.reason.setPlaceholderText(_("例如：血流量录入错误，应为 3.5 L/min"))
+            self.add_row(form, REASON_FIELD, self.reason)
+            outer.addWidget(frame)
+        self.content = QWidget()
+        self.body = QVBoxLayout(self.content)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.scroll.setWidget(self.content)
+        outer.addWidget(self.scroll, 1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_text = ok_text or (_("保存更正") if amend else _("保存"))
+        self.ok_button.setText(self.ok_text)
+        self.ok_button.setDefault(True)
+        self.ok_button.setToolTip(_("Enter 或 Ctrl+S 保存；Esc 取消"))
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText(_("取消"))
+        cancel.setAutoDefault(False)
+        self.buttons.accepted.connect(self.on_submit)
+        self.buttons.rejected.connect(self.reject)
+        outer.addWidget(self.buttons)
+        for keys in (QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"), QKeySequence.StandardKey.Save):
+            QShortcut(keys, self, activated=self.on_submit)
+
+    # ---- layout helpers -------------------------------------------------------------------------
+    def set_intro(self, text: str, *, warn: bool = False) -> None:
+        self.intro.setText(text)
+        self.intro.setStyleSheet("color: #b71c1c; font-weight: bold;" if warn else "")
+        self.intro.show()
+
+    def section(self, title: str | None = None, layout: QLayout | None = None) -> QFormLayout:
+        """A titled group of rows in the body (or in ``layout``)."""
+        target = layout if layout is not None else self.body
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if title is None:
+            target.addLayout(form)  # type: ignore[attr-defined]
+        else:
+            box = QGroupBox(title)
+            box.setLayout(form)
+            target.addWidget(box)  # type: ignore[attr-defined]
+        return form
+
+    def add_row(self, form: QFormLayout, label: str, widget: QWidget, *, field: str | None = None,
+                focus: QWidget | None = None, with_name: bool = False) -> QLabel:
+        """Label (a msgid), the widget, and the message line under it bound to ``field``."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(1)
+        column.addWidget(widget)
+        message = error_label()
+        column.addWidget(message)
+        form.addRow(_(label) if label else "", box)
+        self.bind(field or label, focus or widget, message, with_name=with_name)
+        if isinstance(widget, NumberField):
+            widget.attach(message)
+        return message
+
+    def bind(self, field: str, focus: QWidget, label: QLabel, *, with_name: bool = False) -> None:
+        target = focus.edit if isinstance(focus, NumberField) else focus
+        self._targets[field] = _Target(target, label, with_name)
+        if not isinstance(focus, NumberField):
+            on_edit(target, label.hide)
+
+    def alias(self, field: str, same_as: str, *, with_name: bool = True) -> None:
+        """Route another msgid to an already bound place (messages then carry their field name)."""
+        base = self._targets[same_as]
+        self._targets[field] = _Target(base.focus, base.label, with_name)
+
+    def message_for(self, field: str) -> QLabel | None:
+        target = self._targets.get(field)
+        return target.label if target else None
+
+    # ---- to implement ---------------------------------------------------------------------------
+    def build(self) -> Callable[[], Any]:
+        """Read the widgets and return the service call (runs on the worker). May raise ValidationError."""
+        raise NotImplementedError
+
+    def fill(self, record: AnyRecord) -> None:
+        """Show ``record`` in the widgets (editing a draft, amending, reloading after a conflict)."""
+        raise NotImplementedError
+
+    @property
+    def expected_version(self) -> int | None:
+        return self.record.version if self.record is not None else None
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason.text() if self.reason is not None else ""
+
+    # ---- saving ---------------------------------------------------------------------------------
+    def on_submit(self) -> None:
+        if self.busy:
+            return  # a double click (or Enter held down) must not save twice
+        self.clear_errors()
+        try:
+            call = self.build()
+        except ValidationError as exc:
+            self.place_errors(exc)
+            return
+        self.set_busy(True)
+        self.case.mutate(call, self._done, self._failed, parent=self)
+
+    def _done(self, result: Any) -> None:
+        self.set_busy(False)
+        self.saved.emit(result)
+        self.accept()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.set_busy(False)
+        if isinstance(exc, ConcurrencyConflict):
+            self.conflict.show()
+            self.reload_button.setFocus()
+            return
+        if isinstance(exc, EcmoError):
+            self.place_errors(exc)
+            return
+        self.case.ui.tasks.default_error(self, exc)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.ok_button.setEnabled(not busy)
+        self.ok_button.setText(_("正在保存…") if busy else self.ok_text)
+        if not busy:
+            self.ok_button.setDefault(True)
+
+    def clear_errors(self) -> None:
+        self.general_error.clear()
+        self.general_error.hide()
+        for target in self._targets.values():
+            target.label.hide()
+
+    def place_errors(self, exc: EcmoError) -> None:
+        """Each message beside its field; what names no known field goes to the top line."""
+        self.clear_errors()
+        first: QWidget | None = None
+        texts: dict[int, list[str]] = {}
+        leftovers: list[str] = []
+
+        def put(target: _Target, text: str) -> None:
+            nonlocal first
+            lines = texts.setdefault(id(target.label), [])
+            if text not in lines:
+                lines.append(text)
+            target.label.setText("\n".join(lines))
+            target.label.show()
+            first = first or target.focus
+
+        if isinstance(exc, ValidationError):
+            for error in exc.errors:
+                target = self._targets.get(error.field)
+                if target is None:
+                    leftovers.append(error.user_message() if error.field else field_message(error))
+                else:
+                    put(target, error.user_message() if target.with_name else field_message(error))
+        else:
+            field = exc.field or (self.rule_targets.get(exc.rule or "") if isinstance(exc, RuleViolation) else None)
+            target = self._targets.get(field) if field else None
+            if target is not None:
+                put(target, exc.user_message())
+            else:
+                leftovers.append(exc.user_message())
+        if leftovers:
+            self.general_error.setText("\n".join(leftovers))
+            self.general_error.show()
+        if first is not None:
+            reveal(first)
+            first.setFocus()
+
+    def reload_record(self) -> None:
+        """After a conflict: show what the colleague saved (the person then re-applies their edit)."""
+        if self.record is None:
+            return
+        records = self.case.services.records
+        entity, record_id = self.record.entity, self.record.id
+        self.reload_button.setEnabled(False)
+
+        def loaded(record: AnyRecord) -> None:
+            self.reload_button.setEnabled(True)
+            self.record = record
+            self.fill(record)
+            self.conflict.hide()
+            self.set_intro(_("已载入最新保存的内容，请核对后重新修改并保存。"))
+
+        def failed(exc: BaseException) -> None:
+            self.reload_button.setEnabled(True)
+            self._failed(exc)
+
+        self.case.ui.tasks.run_op(lambda: records.get_record(entity, record_id), loaded, failed, parent=self)
+
+
+# ---- a block of catalogue fields (pre-ECMO state, initial settings, daily sections, weaning values) -------
+class CatalogueFields:
+    """Widgets for catalogue fields laid out by section; reads back what was typed, fills from a record.
+
+    Numbers are sent as typed text (the service parses them against the same catalogue and names
+    the field in any refusal); coded values as their codes; empty ones are left out.
+    """
+
+    def __init__(self, dialog: RecordDialog) -> None:
+        self.dialog = dialog
+        self.numbers: dict[str, NumberField] = {}
+        self.choices: dict[str, ChoiceCombo] = {}
+        self._rows: dict[str, tuple[QFormLayout, QWidget]] = {}
+
+    def add_field(self, form: QFormLayout, spec: FieldSpec | ChoiceSpec) -> QWidget:
+        if isinstance(spec, FieldSpec):
+            widget: QWidget = NumberField.of(spec)
+            self.numbers[spec.key] = widget  # type: ignore[assignment]
+        else:
+            widget = ChoiceCombo.of_msgids(spec.options)
+            widget.setObjectName(f"field_{spec.key}")
+            self.choices[spec.key] = widget  # type: ignore[assignment]
+        message = self.dialog.add_row(form, spec.label, widget)
+        box = message.parentWidget()
+        assert box is not None
+        self._rows[spec.key] = (form, box)
+        return widget
+
+    def add_sections(self, layout: QLayout, specs: Sequence[FieldSpec | ChoiceSpec], *, columns: int = 2,
+                     titled: bool = True) -> None:
+        """Group boxes by catalogue section, dealt into ``columns`` columns of similar height."""
+        sections: dict[str, list[FieldSpec | ChoiceSpec]] = {}
+        for spec in specs:
+            sections.setdefault(spec.section, []).append(spec)
+        row = QHBoxLayout()
+        cols = [QVBoxLayout() for _i in range(columns)]
+        heights = [0] * columns
+        for title, members in sections.items():
+            target = heights.index(min(heights))
+            form = self.dialog.section(_(title) if titled else None, cols[target])
+            for spec in members:
+                self.add_field(form, spec)
+            heights[target] += len(members) + 2
+        for col in cols:
+            col.addStretch(1)
+            row.addLayout(col, 1)
+        layout.addLayout(row)  # type: ignore[attr-defined]
+
+    def set_row_visible(self, key: str, visible: bool) -> None:
+        entry = self._rows.get(key)
+        if entry is not None:
+            entry[0].setRowVisible(entry[1], visible)
+
+    def row_visible(self, key: str) -> bool:
+        entry = self._rows.get(key)
+        return entry is not None and not entry[1].isHidden()
+
+    def raw_numbers(self) -> dict[str, str]:
+        return {k: w.text() for k, w in self.numbers.items() if w.text() and self.row_visible(k)}
+
+    def raw_choices(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for k, w in self.choices.items():
+            value = w.value()
+            if value and self.row_visible(k):
+                out[k] = value
+        return out
+
+    def raw(self) -> dict[str, str]:
+        return {**self.raw_numbers(), **self.raw_choices()}
+
+    def fill(self, values: Mapping[str, Any]) -> None:
+        for k, w in self.numbers.items():
+            w.set_value(values.get(k))
+        for k, c in self.choices.items():
+            value = values.get(k)
+            c.set_value(None if value is None else str(value))
