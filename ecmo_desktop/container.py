@@ -20,6 +20,7 @@ from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock
 from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
+from ecmo_desktop.services.documents import DocumentService
 from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunService
@@ -63,6 +64,7 @@ class Container:
     worklist: WorklistService = field(init=False)
     compliance: ComplianceService = field(init=False)
     exchange: ExchangeService = field(init=False)
+    documents: DocumentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.uow, self.ctx)
@@ -76,6 +78,7 @@ class Container:
         self.worklist = WorklistService(self.uow, self.ctx)
         self.compliance = ComplianceService(self.uow, self.ctx)
         self.exchange = ExchangeService(self.uow, self.ctx)
+        self.documents = DocumentService(self.uow, self.ctx)
         self.ctx.active_checker = self._is_active
 
     def _is_active(self, staff_id: int) -> bool:

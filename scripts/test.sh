@@ -199,7 +199,7 @@ for step in $steps; do
             summary+=("  noqt        skipped (no tests/unit, tests/storage or tests/services)")
         else
             # pytest-qt imports PySide6 when it loads, so it is switched off too.
-            run_step pytest-noqt .venv/bin/pytest -p no:cacheprovider -p no:pytest-qt -q --no-qt "${color[@]}" "${paths[@]}"
+            run_step pytest-noqt env ECMO_TEST_BACKENDS=sqlite .venv/bin/pytest -p no:cacheprovider -p no:pytest-qt -q -n 2 --no-qt "${color[@]}" "${paths[@]}"
         fi
         ;;
     *)

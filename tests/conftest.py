@@ -133,8 +133,12 @@ def pg_template() -> Iterator[str]:
     _pg_exec(admin, f"DROP DATABASE IF EXISTS {name}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BACKENDS = [b for b in os.environ.get("ECMO_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
+    """Every storage/service test runs on both backends (the --no-qt pass may narrow this)."""
     return str(request.param)
 
 

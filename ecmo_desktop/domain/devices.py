@@ -283,6 +283,18 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class RunBrief:
+    """The run and patient a scan is for: all the bedside check needs, fetched in one query."""
+
+    run_id: int
+    run_number: int
+    status: str
+    patient_id: int
+    patient_name: str
+    mrn: str
+
+
+@dataclass(frozen=True)
 class UsageHolder:
     """Who already holds an item: what the R6 refusal names so the nurse can check the other bed."""
 
@@ -359,6 +371,15 @@ class ItemHistory:
     product: Product
     receiving: Receiving | None
     events: tuple[ItemEvent, ...]
+
+
+@dataclass(frozen=True)
+class ProcedureRef:
+    """A procedure of a run that devices can be bound at (the scan bar's "at which operation")."""
+
+    id: int
+    kind: str  # ProcedureKind
+    started_at: datetime
 
 
 # ---- recalls ---------------------------------------------------------------------------------------

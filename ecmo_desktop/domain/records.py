@@ -33,6 +33,11 @@ def ecmo_day(started_at: datetime, at: datetime) -> int:
     return (local_date(at) - local_date(started_at)).days
 
 
+# the note of a follow-up the system closed because the death was already recorded: it is a
+# consequence, not a person's entry, so it is not waiting for anyone's signature
+AUTO_CLOSED_NOTE = N_("已记录死亡，随访自动结案")
+
+
 class RecordLocked(EcmoError):
     """A signed record cannot be edited in place (SIG-3): corrections go through an amendment."""
 

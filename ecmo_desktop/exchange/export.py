@@ -25,6 +25,7 @@ import hmac
 import io
 import json
 import os
+import re
 import tempfile
 import types
 import typing
@@ -157,8 +158,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-_RUN_INTERNAL = ("hospital_id", "patient_id", "version")
-_PATIENT_INTERNAL = ("id", "hospital_id", "version")
+# The run and patient fields of schema version 1. Listed here rather than taken from the domain
+# dataclasses, so a new field there does not silently change (or break) the exchanged format.
+RUN_FIELDS = ("id", "run_number", "mode", "ecpr", "indication", "indication_other", "diagnosis", "status",
+              "emergency", "attending_id", "ward", "bed", "created_at", "decided_at", "started_at", "ended_at",
+              "end_reason", "survived_28d", "discharged_alive", "date_of_death", "source")
+PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", "weight_kg", "ward", "bed",
+                  "discharged_at", "discharge_disposition")
 
 
 def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
@@ -185,8 +191,9 @@ _RECORD_LISTS = ("decisions", "consents", "procedures", "daily", "complications"
 
 def case_to_dict(case: CaseFacts, *, window_hours: int, staff: dict[int, StaffRef]) -> dict[str, Any]:
     """One run of the JSON export (schema in docs/export-schema.md)."""
-    run = {k: v for k, v in _plain(case.run, staff).items() if k not in _RUN_INTERNAL}
-    patient = {k: v for k, v in _plain(case.patient, staff).items() if k not in _PATIENT_INTERNAL}
+    run_values, patient_values = _plain(case.run, staff), _plain(case.patient, staff)
+    run = {k: run_values[k] for k in RUN_FIELDS}
+    patient = {k: patient_values[k] for k in PATIENT_FIELDS}
     death = death_date(case)
     doc: dict[str, Any] = {
         "key": f"{case.hospital_code}:{case.run.id}",
@@ -380,13 +387,21 @@ def export_tables(document: Mapping[str, Any]) -> dict[str, Table]:
 
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_NAMES = {"\x1d": "<GS>", "\x1e": "<RS>", "\x04": "<EOT>"}
 
 
 def safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas: text starting with = + - @ TAB CR gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
+    """A value a spreadsheet shows as text and never runs.
+
+    Text starting with = + - @ TAB CR gets a leading apostrophe (formula injection), and control
+    characters — the GS separators inside a scanned GS1 code — are written as ``<GS>`` because an
+    .xlsx cell cannot hold them (the JSON export keeps the code exactly as scanned).
+    """
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub(lambda m: _CONTROL_NAMES.get(m.group(), f"<U+{ord(m.group()):04X}>"), value)
+    return "'" + value if value.startswith(_DANGEROUS) else value
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -620,18 +635,20 @@ class _Reader:
             return self.build(hint, raw, path)
         raise TypeError(f"no reader for {hint!r}")
 
-    def build(self, cls: Any, raw: Any, path: str, *, skip: Sequence[str] = (),
-              defaults: Mapping[str, Any] = {}) -> Any:
+    def build(self, cls: Any, raw: Any, path: str, *, schema: Sequence[str] | None = None) -> Any:
+        """``cls`` from a JSON object; with ``schema``, only those fields are read (others get empty values)."""
         if not isinstance(raw, dict):
             self.fail(path, N_("应为对象"))
             raw = {}
         hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = dict(defaults)
+        values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            if f.name in skip or f.name in defaults:
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if schema is not None and f.name not in schema:
+                if not has_default:
+                    values[f.name] = None if _optional(hints[f.name]) else _empty(hints[f.name])
                 continue
             if f.name not in raw:
-                has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
                 if not has_default:
                     self.fail(f"{path}.{f.name}", N_("缺少字段"))
                     values[f.name] = None if _optional(hints[f.name]) else _empty(hints[f.name])
@@ -745,8 +762,8 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
     if hospital is None:
         reader.fail("hospital", N_("医院代码“{code}”不在 hospitals 列表中"), code=str(raw.get("hospital"))[:50])
         return None
-    patient = reader.build(Patient, raw.get("patient"), "patient", defaults={"id": 0, "hospital_id": 0, "version": 1})
-    run = reader.build(Run, raw.get("run"), "run", defaults={"hospital_id": 0, "patient_id": 0, "version": 1})
+    patient = reader.build(Patient, raw.get("patient"), "patient", schema=PATIENT_FIELDS)
+    run = reader.build(Run, raw.get("run"), "run", schema=RUN_FIELDS)
     try:
         if clean_mrn(patient.mrn) != patient.mrn:
             reader.fail("patient.mrn", N_("住院号“{mrn}”格式不规范"), mrn=patient.mrn[:40])

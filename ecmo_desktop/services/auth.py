@@ -253,6 +253,31 @@ class AuthService(Service):
         self.ctx.user = CurrentUser(user.id, user.username, user.full_name, user.title, user.roles, False)
 
     @requires(Action.PUBLIC)
+    def hospital_name(self) -> str:
+        """Shown on the login screen, before anyone is logged in."""
+
+        def work(uow: UnitOfWork) -> str:
+            hospital = uow.hospitals.local()
+            return hospital.name if hospital else ""
+
+        return self._read(work)
+
+    @requires(Action.PUBLIC)
+    def switch_user(self, username: str, password: str) -> CurrentUser:
+        """Another person takes over a locked workstation: the new login is checked first, then the
+        previous user's session is closed (audited as a logout), so a failed attempt changes nothing."""
+        previous = self.ctx.user
+        user = self.login(username, password)
+        if previous is not None and previous.id != user.id:
+
+            def work(uow: UnitOfWork) -> None:
+                self._audit(uow, "logout", "staff", previous.id, reason="switch_user", actor=previous)
+                uow.commit()
+
+            self._transact(work)
+        return user
+
+    @requires(Action.PUBLIC)
     def policy(self) -> SecurityPolicy:
         self._read(self._load_policy)
         return self.ctx.policy

@@ -15,6 +15,7 @@ from ecmo_desktop.domain.enums import Indication, Mode, Sex
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock, FakeClock
+from ecmo_desktop.services.demo_devices import DeviceDemo
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英文华建国志强海燕红梅玉兰晓东子涵雨轩浩宇欣怡俊杰"
@@ -121,6 +122,19 @@ class DemoGenerator:
         # what happens to a case after it is opened (decision, cannulation, daily care, devices …);
         # each step is called as step(run_id, start, mode, indication, clock)
         self.course_steps: list[Any] = []
+        # called once after the last case as step(clock): work that must follow every case in time
+        self.finish_steps: list[Any] = []
+        from ecmo_desktop.services.demo_records import RecordCourse
+
+        course = RecordCourse(self, password=DEMO_PASSWORD)
+        self.course_steps.append(course.chart)
+        self.finish_steps.append(course.finish)
+        self._device_demo = DeviceDemo(self)
+        self.course_steps.append(self._devices_course)
+
+    def _devices_course(self, run_id: int, start: datetime, mode: Mode, indication: Indication, clock: Any) -> None:
+        """Catalogue and stock on first use, then the circuit of this case (services/demo_devices.py)."""
+        self._device_demo.course_step(run_id, start, mode, indication, clock)
 
     # ---- accounts --------------------------------------------------------------------------------
     def ensure_hospital(self) -> int:
@@ -211,6 +225,8 @@ class DemoGenerator:
                 for step in self.course_steps:
                     step(run_id, start, mode, indication, stepping)
                 created += 1
+            for finish in self.finish_steps:
+                finish(stepping)
             staff_count = len(self.s.staff.list_staff(include_inactive=True))
         finally:
             self.ctx.clock = self.real_clock

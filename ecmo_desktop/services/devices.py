@@ -57,11 +57,13 @@ from ecmo_desktop.domain.devices import (
     Item,
     ItemHistory,
     NeedsProductError,
+    ProcedureRef,
     Product,
     ProductInput,
     Recall,
     ReceiveResult,
     Receiving,
+    RunBrief,
     ScannedCode,
     ScanVerdict,
     StockRow,
@@ -83,7 +85,6 @@ from ecmo_desktop.domain.errors import (
     TransientConflict,
     ValidationError,
 )
-from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.domain.validation import clean_text
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.base import Service, diff, snapshot
@@ -555,14 +556,13 @@ class DeviceService(Service):
                         procedure_id: int | None, reason: str, product_id: int | None,
                         expected_category: str | None, item_id: int | None, state: dict[str, Any]) -> ScanVerdict:
         code = scanned(parsed)
-        run = uow.runs.get(run_id)
-        patient = uow.patients.get(run.patient_id)
+        run = uow.devices.run_brief(run_id)
         if procedure_id is not None and uow.devices.procedure_run(procedure_id) != run_id:
             raise ValidationError(FieldError(N_("操作记录"), N_("该操作记录不属于此 ECMO 病例")))
         if run.status in CLOSED_RUN_STATUSES:
             verdict = ScanVerdict(VerdictKind.RUN_CLOSED, VERDICT_MESSAGES[VerdictKind.RUN_CLOSED],
                                   {"status": RunStatus(run.status).label}, code=code)
-            return self._refuse(uow, verdict, run, patient, None)
+            return self._refuse(uow, verdict, run, None)
         resolved = self._resolve_target(uow, parsed, product_id, item_id, code)
         if isinstance(resolved, ScanVerdict):
             return resolved
@@ -572,13 +572,13 @@ class DeviceService(Service):
         if product.single_use and item.serialised:
             holder = self._precheck_reuse(uow, item)
             if holder is not None:
-                return self._refuse(uow, self._reused_verdict(holder, run, code, target), run, patient, item)
+                return self._refuse(uow, self._reused_verdict(holder, run_id, code, target), run, item)
         expiry = min((d for d in (item.expiry, parsed.expiry) if d is not None), default=None)
         if expiry is not None and expiry < self._today():
             verdict = ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
                                   {"expiry": expiry.isoformat(), "product": product.name}, code=code,
                                   product=product, item=item)
-            return self._refuse(uow, verdict, run, patient, item)
+            return self._refuse(uow, verdict, run, item)
         pending: dict[VerdictKind, dict[str, Any]] = {}
         recall = uow.devices.active_recall(product.id, item.lot) if item.lot else None
         if recall is not None:
@@ -601,7 +601,7 @@ class DeviceService(Service):
                                       single_use=product.single_use, bound_at=self.ctx.now(),
                                       bound_by_id=self.ctx.require_user().id, scanned_text=parsed.raw,
                                       override_reason=reason if kinds else None, warnings=[k.value for k in kinds])
-        self._audit(uow, "bind", "device_usage", usage.id, run_id=run_id, patient_id=patient.id,
+        self._audit(uow, "bind", "device_usage", usage.id, run_id=run_id, patient_id=run.patient_id,
                     reason=reason if kinds else None,
                     after={**snapshot(usage), "product": product.name, "lot": item.lot, "serial": item.serial,
                            "item_key": item.item_key})
@@ -617,12 +617,16 @@ class DeviceService(Service):
             return _Target(uow.devices.get_product(item.product_id), item)
         if parsed.device_identifier is None:
             return self._resolve_plain(uow, parsed, product_id, code)
+        if parsed.item_key is not None:
+            pair = uow.devices.item_and_product_by_key(parsed.item_key)  # the common case: one round trip
+            if pair is not None:
+                return _Target(pair[1], pair[0])
         product = uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
         if product is None:
             return ScanVerdict(VerdictKind.UNKNOWN_PRODUCT, VERDICT_MESSAGES[VerdictKind.UNKNOWN_PRODUCT],
                                {"di": parsed.device_identifier}, code=code)
         if parsed.item_key is not None:
-            found = uow.devices.item_by_key(parsed.item_key)
+            found = None
             what = {"what": f"{product.name}，序列号 {parsed.serial}"}
         else:
             found = uow.devices.free_lot_item(product.id, parsed.lot)
@@ -651,12 +655,12 @@ class DeviceService(Service):
             return needs
         return _Target(uow.devices.get_product(candidates[0].product_id), candidates[0])
 
-    def _reused_verdict(self, holder: UsageHolder, run: Run, code: ScannedCode, target: _Target) -> ScanVerdict:
+    def _reused_verdict(self, holder: UsageHolder, run_id: int, code: ScannedCode, target: _Target) -> ScanVerdict:
         params = {"bound_at": format_local(holder.bound_at), "patient": holder.patient_name, "mrn": holder.mrn,
                   "run_number": holder.run_number, "bound_by": holder.bound_by_name or "-",
                   "product": target.product.name, "serial": target.item.serial or "-"}
         message = VERDICT_MESSAGES[VerdictKind.BLOCKED_REUSED]
-        if holder.run_id == run.id:
+        if holder.run_id == run_id:
             message = N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到本病例（患者 {patient}，住院号 {mrn}），"
                          "请勿重复扫码")
         return ScanVerdict(VerdictKind.BLOCKED_REUSED, message, params, code=code, product=target.product,
@@ -668,20 +672,18 @@ class DeviceService(Service):
         holder = uow.devices.active_holder(target.item.id)
         if holder is None:
             return None
-        run = uow.runs.get(run_id)
-        patient = uow.patients.get(run.patient_id)
-        verdict = self._reused_verdict(holder, run, scanned(parsed), target)
-        return self._refuse(uow, verdict, run, patient, target.item)
+        run = uow.devices.run_brief(run_id)
+        verdict = self._reused_verdict(holder, run_id, scanned(parsed), target)
+        return self._refuse(uow, verdict, run, target.item)
 
-    def _refuse(self, uow: UnitOfWork, verdict: ScanVerdict, run: Run, patient: Patient,
-                item: Item | None) -> ScanVerdict:
+    def _refuse(self, uow: UnitOfWork, verdict: ScanVerdict, run: RunBrief, item: Item | None) -> ScanVerdict:
         """A blocked binding is an event too (AUD-1 logs failures): audit it, then answer."""
         after: dict[str, Any] = {"verdict": verdict.kind.value, "scanned": verdict.code.raw if verdict.code else None}
         if verdict.holder is not None:
             after["held_by_usage"] = verdict.holder.usage_id
             after["held_by_run"] = verdict.holder.run_id
-        self._audit(uow, "bind_refused", "device_item", item.id if item else None, run_id=run.id,
-                    patient_id=patient.id, after=after, success=False)
+        self._audit(uow, "bind_refused", "device_item", item.id if item else None, run_id=run.run_id,
+                    patient_id=run.patient_id, after=after, success=False)
         uow.commit()
         return verdict
 
@@ -735,13 +737,20 @@ class DeviceService(Service):
         return self._transact(work)
 
     # ---- recall ------------------------------------------------------------------------------------
-    def _product_for_gtin(self, uow: UnitOfWork, gtin: str | None) -> Product | None:
+    @staticmethod
+    def _gtin_key(gtin: str | None) -> str | None:
+        """A typed GTIN as stored (GTIN-14), or a ValidationError naming what is wrong with it."""
         if not gtin:
             return None
         try:
-            key = normalise_gtin(gtin)
+            return normalise_gtin(gtin)
         except ValueError as exc:
             raise ValidationError(FieldError("GTIN", str(exc))) from exc
+
+    def _product_for_gtin(self, uow: UnitOfWork, gtin: str | None) -> Product | None:
+        key = self._gtin_key(gtin)
+        if key is None:
+            return None
         product = uow.devices.product_by_identifier(gtin=key, udi_di=None)
         if product is None:
             raise ValidationError(FieldError("GTIN", N_("器械目录中没有 GTIN 为 {gtin} 的产品"), {"gtin": key}))
@@ -791,13 +800,8 @@ class DeviceService(Service):
     def trace_lot(self, lot: str, *, gtin: str | None = None, include_voided: bool = False) -> list[TraceRow]:
         """Every patient and run that received the lot (voided wrong scans left out unless asked)."""
         lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
-
-        def work(uow: UnitOfWork) -> list[TraceRow]:
-            product = self._product_for_gtin(uow, gtin)
-            return uow.devices.trace(lot=lot_value, gtin=product.gtin if product else None,
-                                     include_voided=include_voided)
-
-        return self._read(work)
+        key = self._gtin_key(gtin)
+        return self._read(lambda uow: uow.devices.trace(lot=lot_value, gtin=key, include_voided=include_voided))
 
     @requires(Action.TRACE)
     def lot_stock(self, lot: str, *, gtin: str | None = None) -> list[StockRow]:
@@ -805,12 +809,9 @@ class DeviceService(Service):
         lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
         today = self._today()
 
-        def work(uow: UnitOfWork) -> list[StockRow]:
-            product = self._product_for_gtin(uow, gtin)
-            rows = uow.devices.stock(lot=lot_value, gtin=product.gtin if product else None)
-            return [self._stock_row(i, p, r, today) for i, p, r in rows]
-
-        return self._read(work)
+        key = self._gtin_key(gtin)
+        rows = self._read(lambda uow: uow.devices.stock(lot=lot_value, gtin=key))
+        return [self._stock_row(i, p, r, today) for i, p, r in rows]
 
     def _histories(self, uow: UnitOfWork, items: Sequence[Item]) -> list[ItemHistory]:
         out = []
@@ -856,6 +857,11 @@ class DeviceService(Service):
     @requires(Action.TRACE)
     def trace_patient(self, patient_id: int, *, include_voided: bool = True) -> list[TraceRow]:
         return self._read(lambda uow: uow.devices.trace(patient_id=patient_id, include_voided=include_voided))
+
+    @requires(Action.VIEW_CASES)
+    def binding_procedures(self, run_id: int) -> list[ProcedureRef]:
+        """The run's procedures (not voided), oldest first: where a scan's ``procedure_id`` comes from."""
+        return self._read(lambda uow: uow.devices.procedures(run_id))
 
     @requires(Action.TRACE)
     def procedure_devices(self, run_id: int, procedure_id: int) -> list[TraceRow]:

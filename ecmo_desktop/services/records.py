@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from ecmo_desktop.domain.compliance import follow_up_schedule, primary_start
@@ -67,6 +68,7 @@ from ecmo_desktop.domain.fields import (
 )
 from ecmo_desktop.domain.model import CurrentUser, Run
 from ecmo_desktop.domain.records import (
+    AUTO_CLOSED_NOTE,
     BEIJING,
     AnyRecord,
     CannulaInput,
@@ -117,7 +119,7 @@ from ecmo_desktop.services.permissions import Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
 
 CLINICAL_ROLES = (Role.DOCTOR.value, Role.NURSE.value, Role.PERFUSIONIST.value)
-REAUTH_TTL = timedelta(hours=12)
+REAUTH_TTL_S = 12 * 3600.0  # how long one full password check speeds up later signatures
 # procedures whose operator must hold an ECMO privilege (R3)
 OPERATOR_REQUIRED = (ProcedureKind.CANNULATION.value, ProcedureKind.CIRCUIT_CHANGE.value,
                      ProcedureKind.DECANNULATION.value)
@@ -214,7 +216,7 @@ class RecordService(Service):
         super().__init__(uow, ctx)
         self.auth = auth
         self._reauth_key = secrets.token_bytes(32)
-        self._reauth: dict[int, tuple[bytes, str, datetime]] = {}
+        self._reauth: dict[int, tuple[bytes, str, float]] = {}
 
     # ==== decisions (R1/R2) =================================================================================
     def _clean_decision(self, uow: UnitOfWork, run: Run, data: DecisionInput, record_id: int | None) -> _Clean:
@@ -718,6 +720,7 @@ class RecordService(Service):
                 if died:
                     fields.update(fu_status=FollowUpStatus.DONE.value, done_at=ended, vital_status=VitalStatus.DEAD.value,
                                   date_of_death=local_date(ended), contact_method=ContactMethod.RECORDS.value,
+                                  notes=AUTO_CLOSED_NOTE,
                                   discharge_disposition=DischargeDisposition.DIED.value
                                   if kind == FollowUpKind.DISCHARGE.value else None)
                 uow.records.add(Entity.FOLLOW_UP, run_id=run_id, status=RecordStatus.DRAFT.value, created_at=now,
@@ -808,6 +811,7 @@ class RecordService(Service):
                                        done_at=rec.done_at or now, vital_status=VitalStatus.DEAD.value,
                                        date_of_death=rec.date_of_death, cause_of_death=rec.cause_of_death,
                                        contact_method=ContactMethod.RECORDS.value, updated_at=now,
+                                       notes=AUTO_CLOSED_NOTE,
                                        updated_by_id=user.id,
                                        discharge_disposition=DischargeDisposition.DIED.value
                                        if other.kind == FollowUpKind.DISCHARGE.value else None)
@@ -959,8 +963,9 @@ class RecordService(Service):
         user = self.ctx.require_user()
         digest = hmac.new(self._reauth_key, f"{user.id}\0{password or ''}".encode(), "sha256").digest()
         now = self.ctx.now()
+        elapsed = monotonic()  # real session time, whatever the record clock says
         cached = self._reauth.get(user.id)
-        if cached is not None and hmac.compare_digest(cached[0], digest) and now - cached[2] < REAUTH_TTL:
+        if cached is not None and hmac.compare_digest(cached[0], digest) and elapsed - cached[2] < REAUTH_TTL_S:
             auth = self._read(lambda uow: uow.staff.auth(user.id))
             locked = auth.locked_by_admin or (auth.locked_until is not None and auth.locked_until > now)
             if auth.active and not locked and hmac.compare_digest(auth.password_hash, cached[1]):
@@ -968,7 +973,7 @@ class RecordService(Service):
         self._reauth.pop(user.id, None)
         self.auth.verify_password(password)
         auth = self._read(lambda uow: uow.staff.auth(user.id))
-        self._reauth[user.id] = (digest, auth.password_hash, now)
+        self._reauth[user.id] = (digest, auth.password_hash, elapsed)
 
     @staticmethod
     def _decision_rules(rec: Decision) -> None:

@@ -16,6 +16,8 @@ from ecmo_desktop.storage.engine import write_intent
 from ecmo_desktop.storage.errors import translate
 from ecmo_desktop.storage.repositories.audit import SqlAuditRepository
 from ecmo_desktop.storage.repositories.devices import SqlDeviceRepository
+from ecmo_desktop.storage.repositories.documents import SqlDocumentRepository
+from ecmo_desktop.storage.repositories.dossier import SqlDossierRepository
 from ecmo_desktop.storage.repositories.exchange import SqlExchangeRepository
 from ecmo_desktop.storage.repositories.people import (
     SqlHospitalRepository,
@@ -46,6 +48,8 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceRepository(s)
         self.exchange = SqlExchangeRepository(s)
         self.records = SqlRecordRepository(s)
+        self.dossier = SqlDossierRepository(s)
+        self.documents = SqlDocumentRepository(s)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ecmo_desktop.services.clock import Clock
@@ -30,6 +31,7 @@ class IdleMonitor(QObject):
     """Emits ``timed_out`` once after ``minutes()`` without input; ``guard`` confines input when locked."""
 
     timed_out = Signal()
+    lock_key = Signal()  # Ctrl+L pressed anywhere, even inside a modal dialog
 
     def __init__(self, clock: Clock, minutes: Callable[[], int], *, interval_ms: int = 500,
                  parent: QObject | None = None) -> None:
@@ -90,6 +92,11 @@ class IdleMonitor(QObject):
             return not self._inside_guard(watched, guard, shortcut=kind in _SHORTCUTS)
         if kind in ACTIVITY:
             self._last = self._clock.monotonic()
+        if kind == _T.KeyPress and self._armed and isinstance(event, QKeyEvent) \
+                and event.key() == Qt.Key.Key_L and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            # the menu's QAction cannot fire while a modal dialog shadows the main window
+            self.lock_key.emit()
+            return True
         return False
 
     @staticmethod

@@ -67,7 +67,7 @@ class LockScreen(QWidget):
         font.setBold(True)
         title.setFont(font)
         column.addWidget(title)
-        who = QLabel(_("{name}（{roles}）已离开。输入密码即可解锁，打开的窗口和未保存的内容都保持原样。").format(
+        who = QLabel(_("{name}（{roles}）已离开。点击密码框输入密码即可解锁，打开的窗口和未保存的内容都保持原样。").format(
             name=user.full_name, roles=role_names(user)))
         who.setWordWrap(True)
         column.addWidget(who)
@@ -103,7 +103,10 @@ class LockScreen(QWidget):
         self.show()
         self.raise_()
         self.activateWindow()
-        self.password.setFocus()
+        # Focus starts on the button, not in a text field: a wedge scanner "typing" a barcode plus
+        # Enter at a locked PC reaches no field, so it can neither land in a form nor count as a
+        # wrong password towards the account lock-out. A person clicks (or tabs) into the field.
+        self.button.setFocus()
 
     def is_same_user(self) -> bool:
         return username_key(self.username.text()) == username_key(self.user.username)

@@ -37,7 +37,7 @@ from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
 from ecmo_desktop.ui.lock_screen import role_names
-from ecmo_desktop.ui.worklist import WorklistPage
+from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
 
 NAV_WORKLIST, NAV_CASES, NAV_DEVICES, NAV_QC, NAV_ADMIN = "worklist", "cases", "devices", "qc", "admin"
 NAV_TITLES = {NAV_WORKLIST: N_("工作列表"), NAV_CASES: N_("病例"), NAV_DEVICES: N_("器械"), NAV_QC: N_("质控"),
@@ -233,10 +233,16 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    def about(self) -> None:
-        QMessageBox.about(self, _("关于 ECMO Ward"), _(
+    def about(self) -> QMessageBox:
+        """Non-blocking: a nested event loop must not be running when the session changes hands."""
+        box = QMessageBox(QMessageBox.Icon.Information, _("关于 ECMO Ward"), _(
             "ECMO Ward {version}\n\nECMO 病例记录与一次性耗材追溯（离线桌面版）。\n"
-            "数据库：{db}").format(version=__version__, db=self.ui.database_label))
+            "数据库：{db}").format(version=__version__, db=self.ui.database_label),
+            QMessageBox.StandardButton.Ok, self)
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     # ---- cases and dialogs ----------------------------------------------------------------------
     def focus_search(self) -> None:

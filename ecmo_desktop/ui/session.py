@@ -43,6 +43,7 @@ class SessionController(QObject):
         self.idle = IdleMonitor(ctx.clock, lambda: ctx.policy.idle_lock_minutes, interval_ms=idle_interval_ms,
                                 parent=self)
         self.idle.timed_out.connect(lambda: self.lock(idle=True))
+        self.idle.lock_key.connect(lambda: self.lock(idle=False))
         self.main_window: MainWindow | None = None
         self.lock_screen: LockScreen | None = None
         self.login_dialog: LoginDialog | None = None

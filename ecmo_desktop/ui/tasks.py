@@ -104,8 +104,9 @@ class TaskRunner(QObject):
         """Run ``fn`` on the worker; then ``on_success(result)`` or ``on_error(exc)`` on the GUI thread.
 
         Without ``on_error`` the failure goes to the standard error path (a message box over
-        ``parent``). When ``parent`` has been deleted by the time the result arrives, the callbacks
-        are skipped: the window that asked is gone (closed, or sealed at a change of user).
+        ``parent``). When ``parent`` has been deleted by the time the result arrives, its callbacks
+        are skipped — the window that asked is gone (closed, or sealed at a change of user) — but
+        ``changed`` is still broadcast.
         After ``shutdown`` (the app is exiting) nothing runs and None is returned.
         """
         if self._closed:
@@ -118,13 +119,14 @@ class TaskRunner(QObject):
 
     def _deliver(self, job: Job) -> None:
         try:
-            if job.owner is not None and not shiboken6.isValid(job.owner):
-                return
+            owner_alive = job.owner is None or shiboken6.isValid(job.owner)
             if job.error is None:
-                if job.on_success is not None:
+                if owner_alive and job.on_success is not None:
                     job.on_success(job.result)
-                if job.changes:
+                if job.changes:  # even when the asking window is gone, other views must refresh
                     self.changed.emit(job.changes)
+            elif not owner_alive:
+                log.info("dropped the failure of a closed window's operation: %r", job.error)
             elif job.on_error is not None:
                 job.on_error(job.error)
             else:

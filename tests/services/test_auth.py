@@ -165,3 +165,21 @@ def test_verify_password_failures_count_towards_lockout(seeded: Seeded) -> None:
     c.ctx.user = None
     with pytest.raises(AccountLocked):
         c.auth.login("zhangwei", PASSWORD)
+
+
+def test_switch_user_logs_the_previous_user_out_only_on_success(seeded: Seeded) -> None:
+    c = seeded.container
+    seeded.login("chenjing")
+    with pytest.raises(AuthenticationFailed):
+        c.auth.switch_user("zhangwei", "wrong-pass-9")
+    assert c.ctx.user is not None and c.ctx.user.username == "chenjing"
+    user = c.auth.switch_user("zhangwei", PASSWORD)
+    assert c.ctx.user == user
+    with c.uow.engine.connect() as conn:
+        rows = conn.execute(text("SELECT action, actor_name, reason FROM audit_event ORDER BY seq DESC LIMIT 2")).all()
+    assert [tuple(r) for r in rows] == [("logout", "陈静", "switch_user"), ("login", "张伟", None)]
+
+
+def test_hospital_name_is_readable_before_login(seeded: Seeded) -> None:
+    seeded.container.ctx.user = None
+    assert seeded.container.auth.hospital_name() == "示范医院"

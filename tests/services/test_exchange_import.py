@@ -170,7 +170,8 @@ def test_only_records_and_admin_may_import(seeded):
     assert c.exchange.import_cases(FIXTURES / "regional_cases.csv", dry_run=True).imported == 20
 
 
-def test_cli_answers_json(seeded, db_url, tmp_path, capsys):
+def test_cli_answers_json(seeded, tmp_path, capsys):
+    db_url = seeded.container.url
     code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json", "--dry-run"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and (answer["imported"], answer["skipped"], answer["errors"]) == (20, 0, [])
@@ -184,5 +185,6 @@ def test_cli_answers_json(seeded, db_url, tmp_path, capsys):
                                  "message": "“2024-01-01 25:00”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"}]
     code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["imported"] == 20
+    assert counts(seeded.container)["ecmo_run"] == 20
     code = cli_main(["import-equipment", str(FIXTURES / "regional_equipment.csv"), "--db", db_url, "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["imported"] == 9

@@ -329,7 +329,8 @@ def test_who_may_see_the_report(seeded):
         assert c.exchange.report(*LEGACY).runs == 0
 
 
-def test_cli_report_prints_the_same_figures(regional, db_url, capsys, tmp_path):
+def test_cli_report_prints_the_same_figures(regional, capsys, tmp_path):
+    db_url = regional.url
     expected = regional.exchange.report(*LEGACY).as_dict()
     out = tmp_path / "qc.xlsx"
     code = cli_main(["report", "--from", "2020-01-01", "--to", "2024-12-31", "--db", db_url, "--json",

@@ -194,7 +194,7 @@ def test_case_view_banner_and_history_for_records_staff(qtbot, case_ui) -> None:
     assert "70 kg" in view.facts_label.text() and "VA-ECMO" in view.facts_label.text()
     assert view.status_label.text() == "待上机"
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["概况", "历史（审计）"]
+    assert titles[-1] == "历史（审计）"  # the record's own tabs (added by later features) come first
     assert view.history is not None and view.history.rowCount() == 1
     assert view.history.index(0, 2).data() == "新建"
     assert view.history.index(0, 3).data().startswith("ECMO病例")
@@ -211,8 +211,10 @@ def test_case_view_hides_history_from_clinical_roles_and_accepts_tabs(qtbot, cas
     assert view.history is None
     from PySide6.QtWidgets import QLabel
 
-    view.add_tab(QLabel("x"), "每日记录")
-    assert [view.tabs.tabText(i) for i in range(view.tabs.count())] == ["概况", "每日记录"]
+    before = [view.tabs.tabText(i) for i in range(view.tabs.count())]
+    assert "历史（审计）" not in before
+    view.add_tab(QLabel("x"), "测试页")
+    assert [view.tabs.tabText(i) for i in range(view.tabs.count())] == [*before, "测试页"]
     assert view.summary.value("started") == "尚未上机"
 
 
@@ -225,3 +227,16 @@ def test_ecmo_day_counts_beijing_calendar_days() -> None:
     assert ecmo_day(started, None, datetime(2026, 3, 1, 16, 5, tzinfo=UTC)) == 2  # 00:05 Beijing, 2 March
     ended = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
     assert ecmo_day(started, ended, datetime(2026, 5, 1, tzinfo=UTC)) == 4  # frozen at decannulation
+
+
+def test_tabs_added_later_go_before_the_history(qtbot, case_ui) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    login_as(case_ui, qtbot, "admin")
+    run_id = case_ui.services.runs.search_runs("ZY000007")[0].run_id
+    view = CaseView(case_ui, run_id)
+    qtbot.addWidget(view)
+    wait_tasks(qtbot, case_ui.tasks)
+    view.add_tab(QLabel("x"), "测试页")
+    titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
+    assert titles[-2:] == ["测试页", "历史（审计）"]

@@ -84,6 +84,14 @@ def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
     assert dialog.mrn.text() == "ZY20260001"
     assert session.main_window.cases.search.text() == ""
     assert dialog.isVisible()
+    # the same burst at the lock screen itself reaches no field and is no failed unlock attempt
+    focused = screen.focusWidget()
+    assert focused is screen.button
+    qtbot.keyClicks(focused, "0104012345678901")
+    qtbot.keyClick(focused, Qt.Key.Key_Return)
+    wait_tasks(qtbot, ui.tasks)
+    assert (screen.username.text(), screen.password.text()) == ("zhangwei", "")
+    assert screen.message.isHidden() and not screen.busy
 
     screen.password.setText("not-my-password1")
     qtbot.keyClick(screen.password, Qt.Key.Key_Return)
@@ -101,7 +109,7 @@ def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
     assert ui.user.username == "zhangwei"
     actions = _audit_actions(ui, qtbot)
     assert ("screen_unlock", "张伟", None) in actions
-    assert "reauth_failed" in [action for action, _name, _reason in actions]
+    assert [action for action, _name, _reason in actions].count("reauth_failed") == 1  # only the typed one
 
 
 def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(qtbot, ui, clock, session_factory) -> None:
@@ -157,8 +165,10 @@ def test_a_failed_switch_leaves_the_locked_session_intact(qtbot, ui, clock, sess
     session = session_factory(ui)
     _enter(qtbot, session, "zhangwei")
     dialog = _open_registration(qtbot, session)
-    session.main_window.lock_action.trigger()  # Ctrl+L
+    # Ctrl+L works inside the (modal) dialog too, where the main window's menu shortcut cannot fire
+    qtbot.keyClick(dialog.name, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert session.is_locked
+    assert dialog.name.text() == "张三"
     screen = session.lock_screen
     screen.username.setText("liuyang")
     screen.password.setText("wrong-password-9")

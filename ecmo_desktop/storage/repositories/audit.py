@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.audit import AuditRow
+from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 
 _PG_AUDIT_LOCK = 7_286_001  # advisory lock id: one appender at a time across ward PCs
@@ -54,14 +55,19 @@ class SqlAuditRepository(Repository):
             after = rows[-1].seq
             self.session.expunge_all()
 
+    def _run_filter(self, run_id: int) -> Any:
+        """The run's own events plus its patient's (registration, edits), which carry no run id."""
+        patient_id = self.session.scalar(select(RunRow.patient_id).where(RunRow.id == run_id))
+        return or_(AuditRow.run_id == run_id, and_(AuditRow.patient_id == patient_id, AuditRow.run_id.is_(None)))
+
     def for_run(self, run_id: int, *, offset: int, limit: int) -> list[AuditEvent]:
-        rows = self.session.scalars(select(AuditRow).where(AuditRow.run_id == run_id)
+        rows = self.session.scalars(select(AuditRow).where(self._run_filter(run_id))
                                     .order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
         return [mapping.audit(r) for r in rows]
 
     def count_for_run(self, run_id: int) -> int:
         return int(self.session.scalar(select(func.count()).select_from(AuditRow)
-                                       .where(AuditRow.run_id == run_id)) or 0)
+                                       .where(self._run_filter(run_id))) or 0)
 
     def query(self, *, offset: int, limit: int, actor_id: int | None = None, entity: str | None = None,
               since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Exists, and_, exists, or_, select
+from sqlalchemy import Exists, and_, exists, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from ecmo_desktop.domain.devices import (
@@ -20,13 +20,17 @@ from ecmo_desktop.domain.devices import (
     EquipmentLink,
     Item,
     ItemEvent,
+    ProcedureRef,
     Product,
     Recall,
     Receiving,
+    RunBrief,
     TraceRow,
     Usage,
     UsageHolder,
 )
+from ecmo_desktop.domain.errors import NotFound
+from ecmo_desktop.i18n import N_
 from ecmo_desktop.storage import mapping_devices as m
 from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.devices import (
@@ -135,6 +139,12 @@ class SqlDeviceRepository(Repository):
         row = self.session.scalars(select(ItemRow).where(ItemRow.item_key == item_key)).first()
         return m.item(row) if row else None
 
+    def item_and_product_by_key(self, item_key: str) -> tuple[Item, Product] | None:
+        """The bedside look-up in one round trip: the item a scan names and its catalogue entry."""
+        row = self.session.execute(select(ItemRow, ProductRow).join(ProductRow, ProductRow.id == ItemRow.product_id)
+                                   .where(ItemRow.item_key == item_key)).first()
+        return (m.item(row[0]), m.product(row[1])) if row else None
+
     def items_by_serial(self, serial: str) -> list[Item]:
         rows = self.session.scalars(select(ItemRow).where(ItemRow.serial == serial).order_by(ItemRow.id))
         return [m.item(r) for r in rows]
@@ -175,12 +185,19 @@ class SqlDeviceRepository(Repository):
     def add_usage(self, *, item_id: int, run_id: int, procedure_id: int | None, single_use: bool,
                   bound_at: datetime, bound_by_id: int, scanned_text: str, override_reason: str | None,
                   warnings: Sequence[str]) -> Usage:
-        row = UsageRow(item_id=item_id, run_id=run_id, procedure_id=procedure_id, single_use=single_use,
-                       bound_at=bound_at, bound_by_id=bound_by_id, scanned_text=scanned_text,
-                       override_reason=override_reason, warnings=m.join_warnings(list(warnings)))
-        self.session.add(row)
-        self.session.flush()  # the R6 index speaks here (IntegrityConflict via the unit of work)
-        return m.usage(row)
+        """One Core INSERT … RETURNING id (the hot path of every scan; no ORM unit-of-work needed).
+
+        The R6 index speaks here: a second active binding raises, and the unit of work turns it into
+        ``IntegrityConflict``.
+        """
+        values = {"item_id": item_id, "run_id": run_id, "procedure_id": procedure_id, "single_use": single_use,
+                  "bound_at": bound_at, "bound_by_id": bound_by_id, "scanned_text": scanned_text,
+                  "override_reason": override_reason, "warnings": m.join_warnings(list(warnings))}
+        usage_id = self.session.execute(insert(UsageRow).values(**values).returning(UsageRow.id)).scalar_one()
+        return Usage(id=usage_id, item_id=item_id, run_id=run_id, procedure_id=procedure_id, single_use=single_use,
+                     bound_at=bound_at, bound_by_id=bound_by_id, scanned_text=scanned_text,
+                     override_reason=override_reason, warnings=tuple(warnings), removed_at=None, removal_reason=None,
+                     voided_at=None, voided_by_id=None, void_reason=None)
 
     def get_usage(self, usage_id: int) -> Usage:
         return m.usage(self._get(UsageRow, usage_id, "器械使用记录"))
@@ -190,6 +207,16 @@ class SqlDeviceRepository(Repository):
         self._apply(row, fields)
         self.session.flush()
         return m.usage(row)
+
+    def run_brief(self, run_id: int) -> RunBrief:
+        row = self.session.execute(
+            select(RunRow.id, RunRow.run_number, RunRow.status, PatientRow.id.label("patient_id"), PatientRow.name,
+                   PatientRow.mrn).join(PatientRow, PatientRow.id == RunRow.patient_id)
+            .where(RunRow.id == run_id)).first()
+        if row is None:
+            raise NotFound(N_("找不到{what}（编号 {id}）"), what="ECMO 病例", id=run_id)
+        return RunBrief(run_id=row.id, run_number=row.run_number, status=row.status, patient_id=row.patient_id,
+                        patient_name=row.name, mrn=row.mrn)
 
     def active_holder(self, item_id: int) -> UsageHolder | None:
         row = self.session.execute(
@@ -209,40 +236,43 @@ class SqlDeviceRepository(Repository):
     def trace(self, *, run_id: int | None = None, patient_id: int | None = None, lot: str | None = None,
               gtin: str | None = None, item_ids: Sequence[int] | None = None,
               include_voided: bool = True) -> list[TraceRow]:
-        """Every use matching all the filters given, oldest first (the recall and trace queries)."""
+        """Every use matching all the filters given, oldest first (the recall and trace queries).
+
+        Plain columns, not ORM entities: a recall reads every use of a lot, and building three
+        tracked objects per row cost more than the query itself.
+        """
         binder = aliased(StaffRow)
-        stmt = (select(UsageRow, ItemRow, ProductRow, RunRow.run_number, RunRow.status, RunRow.patient_id,
-                       PatientRow.name, PatientRow.mrn, binder.full_name)
-                .join(ItemRow, ItemRow.id == UsageRow.item_id)
-                .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .join(RunRow, RunRow.id == UsageRow.run_id)
+        u, i, p = UsageRow, ItemRow, ProductRow
+        stmt = (select(u.id, u.bound_at, binder.full_name, u.procedure_id, u.override_reason, u.warnings,
+                       u.removed_at, u.removal_reason, u.voided_at, u.void_reason, i.id, i.item_key, i.serial, i.lot,
+                       i.expiry, i.raw_code, i.symbology, p.id, p.name, p.category, p.manufacturer, p.model, p.gtin,
+                       p.udi_di, p.nmpa_number, u.run_id, RunRow.run_number, RunRow.status, RunRow.patient_id,
+                       PatientRow.name, PatientRow.mrn)
+                .join(i, i.id == u.item_id)
+                .join(p, p.id == i.product_id)
+                .join(RunRow, RunRow.id == u.run_id)
                 .join(PatientRow, PatientRow.id == RunRow.patient_id)
-                .outerjoin(binder, binder.id == UsageRow.bound_by_id))
+                .outerjoin(binder, binder.id == u.bound_by_id))
         if run_id is not None:
-            stmt = stmt.where(UsageRow.run_id == run_id)
+            stmt = stmt.where(u.run_id == run_id)
         if patient_id is not None:
             stmt = stmt.where(RunRow.patient_id == patient_id)
         if lot is not None:
-            stmt = stmt.where(ItemRow.lot == lot)
+            stmt = stmt.where(i.lot == lot)
         if gtin is not None:
-            stmt = stmt.where(or_(ProductRow.gtin == gtin, ProductRow.udi_di == gtin))
+            stmt = stmt.where(or_(p.gtin == gtin, p.udi_di == gtin))
         if item_ids is not None:
-            stmt = stmt.where(UsageRow.item_id.in_(list(item_ids)))
+            stmt = stmt.where(u.item_id.in_(list(item_ids)))
         if not include_voided:
-            stmt = stmt.where(UsageRow.voided_at.is_(None))
-        rows = self.session.execute(stmt.order_by(UsageRow.bound_at, UsageRow.id))
-        out: list[TraceRow] = []
-        for u, i, p, run_number, status, pid, pname, mrn, bound_by in rows:
-            out.append(TraceRow(
-                usage_id=u.id, bound_at=u.bound_at, bound_by_name=bound_by or "", procedure_id=u.procedure_id,
-                override_reason=u.override_reason, warnings=m.split_warnings(u.warnings), removed_at=u.removed_at,
-                removal_reason=u.removal_reason, voided_at=u.voided_at, void_reason=u.void_reason, item_id=i.id,
-                item_key=i.item_key, serial=i.serial, lot=i.lot, expiry=i.expiry, raw_code=i.raw_code,
-                symbology=i.symbology, product_id=p.id, product_name=p.name, category=p.category,
-                manufacturer=p.manufacturer or "", model=p.model or "", gtin=p.gtin, udi_di=p.udi_di,
-                nmpa_number=p.nmpa_number or "", run_id=u.run_id, run_number=run_number, run_status=status,
-                patient_id=pid, patient_name=pname, mrn=mrn))
-        return out
+            stmt = stmt.where(u.voided_at.is_(None))
+        return [TraceRow(
+            usage_id=r[0], bound_at=r[1], bound_by_name=r[2] or "", procedure_id=r[3], override_reason=r[4],
+            warnings=m.split_warnings(r[5]), removed_at=r[6], removal_reason=r[7], voided_at=r[8], void_reason=r[9],
+            item_id=r[10], item_key=r[11], serial=r[12], lot=r[13], expiry=r[14], raw_code=r[15], symbology=r[16],
+            product_id=r[17], product_name=r[18], category=r[19], manufacturer=r[20] or "", model=r[21] or "",
+            gtin=r[22], udi_di=r[23], nmpa_number=r[24] or "", run_id=r[25], run_number=r[26], run_status=r[27],
+            patient_id=r[28], patient_name=r[29], mrn=r[30])
+            for r in self.session.execute(stmt.order_by(u.bound_at, u.id))]
 
     def item_events(self, item_id: int) -> list[ItemEvent]:
         """Received, then each binding's bound / voided / retired steps, in time order."""
@@ -280,11 +310,13 @@ class SqlDeviceRepository(Repository):
     def procedure_run(self, procedure_id: int) -> int | None:
         return self.session.scalar(select(ProcedureRow.run_id).where(ProcedureRow.id == procedure_id))
 
-    def procedures(self, run_id: int, kind: str) -> list[tuple[int, datetime]]:
-        rows = self.session.execute(select(ProcedureRow.id, ProcedureRow.started_at).where(
-            ProcedureRow.run_id == run_id, ProcedureRow.kind == kind, ProcedureRow.voided_at.is_(None))
-            .order_by(ProcedureRow.started_at, ProcedureRow.id))
-        return [(r.id, r.started_at) for r in rows]
+    def procedures(self, run_id: int, kind: str | None = None) -> list[ProcedureRef]:
+        stmt = select(ProcedureRow.id, ProcedureRow.kind, ProcedureRow.started_at).where(
+            ProcedureRow.run_id == run_id, ProcedureRow.voided_at.is_(None))
+        if kind is not None:
+            stmt = stmt.where(ProcedureRow.kind == kind)
+        rows = self.session.execute(stmt.order_by(ProcedureRow.started_at, ProcedureRow.id))
+        return [ProcedureRef(id=r.id, kind=r.kind, started_at=r.started_at) for r in rows]
 
     # ---- recalls -----------------------------------------------------------------------------------
     def active_recall(self, product_id: int, lot: str) -> Recall | None:

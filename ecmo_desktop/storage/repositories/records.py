@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.compliance import DeviceFacts
 from ecmo_desktop.domain.model import ExpertMembership, Privilege
-from ecmo_desktop.domain.records import AnyRecord, Decision, FollowUp, RecordRef, RecordVersion, Signature
+from ecmo_desktop.domain.records import (
+    AUTO_CLOSED_NOTE,
+    AnyRecord,
+    Decision,
+    FollowUp,
+    RecordRef,
+    RecordVersion,
+    Signature,
+)
 from ecmo_desktop.storage import mapping, mapping_records
 from ecmo_desktop.storage.orm.devices import UsageRow
 from ecmo_desktop.storage.orm.documents import DocumentRow
@@ -245,11 +253,12 @@ class SqlRecordRepository(Repository):
         return {run_id: latest for run_id, latest in rows}
 
     def drafts(self, *, limit: int) -> list[RecordRef]:
-        """Unsigned records; a scheduled follow-up that is still due is a task, not a draft."""
+        """Unsigned records; a scheduled follow-up still due is a task, and one closed by the system
+        after a recorded death is a consequence: neither waits for a signature."""
 
         def draft(model: Any) -> Any:
             if model is FollowUpRow:
-                return and_(model.status == "draft", model.fu_status != "due")
+                return and_(model.status == "draft", model.fu_status != "due", model.notes != AUTO_CLOSED_NOTE)
             return model.status == "draft"
 
         return self._refs(draft, run_id=None, limit=limit)

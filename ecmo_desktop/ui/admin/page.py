@@ -43,6 +43,7 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.models.staff_model import StaffModel, title_label
+from ecmo_desktop.ui.records.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 
@@ -378,11 +379,11 @@ class AuditTab(QWidget):
         self.table.setObjectName("audit_table")
         set_column_widths(self.table, [6, 19, 9, 9, 11, 12, 40, 12, 5])
         layout.addWidget(self.table, 1)
-        self._loaded = False
+        self.loaded_once = False
 
     def showEvent(self, event: object) -> None:
-        if not self._loaded:  # the trail can be long: read it when first looked at
-            self._loaded = True
+        if not self.loaded_once:  # the trail can be long: read it when first looked at
+            self.loaded_once = True
             self.model.refresh()
         super().showEvent(event)  # type: ignore[arg-type]
 
@@ -423,6 +424,7 @@ class AdminPage(QWidget):
         self.tabs.addTab(self.staff_tab, _("人员与权限"))
         self.tabs.addTab(self.expert_tab, _("专家组"))
         self.tabs.addTab(self.audit_tab, _("审计日志"))
+        self.tabs.addTab(StaffingPanel(ui), _("资质达标（R11–R14）"))
         layout.addWidget(self.tabs)
         ui.tasks.changed.connect(self._changed)
         self.reload()
@@ -430,7 +432,7 @@ class AdminPage(QWidget):
     def _changed(self, changes: frozenset[str]) -> None:
         if "staff" in changes or "hospital" in changes:
             self.reload()
-        if self.audit_tab._loaded:
+        if self.audit_tab.loaded_once:
             self.audit_tab.model.refresh()
 
     def reload(self) -> None:

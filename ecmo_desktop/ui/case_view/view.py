@@ -22,6 +22,7 @@ from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
 from ecmo_desktop.ui.models.staff_model import title_label
+from ecmo_desktop.ui.records import install_record_tabs
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 HISTORY_TAB_TITLE = N_("历史（审计）")
@@ -146,6 +147,7 @@ class CaseView(QWidget):
         close = QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self)
         close.activated.connect(self.close)
         self.resize(1000, 640)
+        install_record_tabs(self)  # 概览 · 决策与知情同意 · 置管/操作 · 日常管理 · 并发症 · 撤机 · 随访
         self.reload()
 
     def add_tab(self, widget: QWidget, title: str) -> int:

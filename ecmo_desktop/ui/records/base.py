@@ -117,6 +117,10 @@ class RecordTab(QWidget):
         self._tables.append((table, model))
         return table
 
+    def table_for(self, name: str) -> QTableView:
+        """One of the tab's lists by its object name."""
+        return next(t for t, _m in self._tables if t.objectName() == name)
+
     def _row_changed(self, table: QTableView, model: RowsModel[Any], index: QModelIndex) -> None:
         record = model.row(index.row()) if index.isValid() else None
         if record is None or self.panel.shown is record:
@@ -168,6 +172,12 @@ class RecordTab(QWidget):
     def _signatures(self, request: int, record: AnyRecord, signatures: list[Signature]) -> None:
         if request == self._signature_request:
             self.panel.show_record(record, self.describe(record), signatures)
+
+    def focus_record(self, entity: str, record_id: int) -> None:
+        """Select a record by id (now, or when the data arrives): the worklist opens cases this way."""
+        self.selected = (entity, record_id)
+        if self.case.snapshot is not None:
+            self._restore_selection()
 
     def select_saved(self, record: Any) -> None:
         """After a save: keep the new or changed record selected once the reload arrives."""

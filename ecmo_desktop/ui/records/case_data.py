@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ecmo_desktop.domain.compliance import RunCompliance
 from ecmo_desktop.domain.enums import DecisionKind, FollowUpStatus, Mode, Role, RunStatus, Title
@@ -33,6 +33,7 @@ from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.ui.context import UiContext
 
 RECORDS_CHANGE = "records"
+REFRESH_MS = 60_000  # time-dependent parts (R2's clock, follow-ups due, ECMO day) move even if nobody saves
 # modes with arterial return: the VA-only fields of the catalogue (pulse pressure, lower-limb SpO2 …) apply
 ARTERIAL_MODES = frozenset({Mode.VA.value, Mode.VAV.value, Mode.VVA.value, Mode.VV_VA.value})
 
@@ -111,7 +112,13 @@ class CaseRecords(QObject):
         self.run_id = run_id
         self.snapshot: CaseSnapshot | None = None
         self.loads = 0  # completed loads (tests wait on it)
+        self._loading = False
+        self._again = False
         ui.tasks.changed.connect(self._changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.reload)
+        self.timer.start()
 
     # ---- data -----------------------------------------------------------------------------------
     @property
@@ -173,6 +180,11 @@ class CaseRecords(QObject):
 
     # ---- loading --------------------------------------------------------------------------------
     def reload(self) -> None:
+        """Read the run again; while a read is running, one more follows it (changes never pile up)."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
         s = self.services
         run_id = self.run_id
 
@@ -182,12 +194,20 @@ class CaseRecords(QObject):
                                 supplement=s.records.supplement_status(run_id),
                                 staff=tuple(s.staff.list_staff()))
 
-        self.ui.tasks.run_op(load, self._loaded, parent=self)
+        self.ui.tasks.run_op(load, self._loaded, self._failed, parent=self)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._loading = self._again = False
+        self.ui.tasks.default_error(None, exc)
 
     def _loaded(self, snapshot: CaseSnapshot) -> None:
+        self._loading = False
         self.snapshot = snapshot
         self.loads += 1
         self.updated.emit()
+        if self._again:
+            self._again = False
+            self.reload()
 
     def _changed(self, changes: frozenset[str]) -> None:
         if changes & {RECORDS_CHANGE, run_change(self.run_id), "staff"}:

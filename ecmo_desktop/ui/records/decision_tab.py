@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -37,7 +38,7 @@ from ecmo_desktop.domain.records import (
     DecisionPhysician,
     PhysicianInput,
 )
-from ecmo_desktop.domain.rules import FAIL, PASS, PENDING, emergency_decider, joint_decision
+from ecmo_desktop.domain.rules import emergency_decider, joint_decision
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
@@ -57,6 +58,7 @@ from ecmo_desktop.ui.records.display import (
     label_of,
     lines_html,
     local_time,
+    record_key,
     status_column,
     title_text,
 )
@@ -68,6 +70,7 @@ from ecmo_desktop.ui.records.forms import (
     StaffCombo,
     text_edit,
 )
+from ecmo_desktop.ui.records.signing import decision_verdict
 
 PHYSICIANS_FIELD = N_("决策医师")
 COUNTDOWN_MS = 30_000  # the 12-hour clock on screen moves every half minute
@@ -422,8 +425,6 @@ class ConsentDialog(RecordDialog):
 
 # ---- describing ----------------------------------------------------------------------------------------
 def describe_decision(record: Decision, case: CaseRecords) -> str:
-    from ecmo_desktop.ui.records.signing import decision_verdict
-
     indication = label_of(Indication, record.indication)
     if record.indication_other:
         indication = f"{indication}：{record.indication_other}"
@@ -506,23 +507,20 @@ class DecisionTab(RecordTab):
                    foreground=lambda d: RED if d.emergency else None),
             Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
             Column(N_("决策医师"), lambda d: "、".join(p.full_name for p in d.physicians)),
-            status_column()], key=lambda r: (r.entity, r.id), parent=self)
-        self.decision_table = self.add_list(_("上机决策"), self.decisions, [12, 5, 16, 22], name="decision_table")
+            status_column()], key=record_key, parent=self)
+        self.decision_table = self.add_list(_("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table")
         self.consents: RowsModel[Consent] = RowsModel([
             Column(N_("结果"), lambda c: _("拒绝") if c.refused else _("同意"),
                    foreground=lambda c: RED if c.refused else None),
             Column(N_("签署时间"), lambda c: local_time(c.signed_on_paper_at)),
             Column(N_("签字人"), lambda c: f"{c.signer_name}（{label_of(ConsentRelationship, c.relationship)}）"),
             Column(N_("谈话医师"), lambda c: c.explained_by_name),
-            status_column()], key=lambda r: (r.entity, r.id), parent=self)
+            status_column()], key=record_key, parent=self)
         self.consent_table = self.add_list(_("知情同意"), self.consents, [6, 16, 16, 8], name="consent_table")
         self.timer = QTimer(self)
         self.timer.setInterval(COUNTDOWN_MS)
         self.timer.timeout.connect(self._update_countdown)
         self.timer.start()
-        from PySide6.QtGui import QKeySequence, QShortcut
-        from PySide6.QtCore import Qt
-
         shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.new_decision)
@@ -531,7 +529,7 @@ class DecisionTab(RecordTab):
         chart = self.case.chart
         if chart is None:
             return
-        self.decisions.set_rows([d for d in chart.decisions if d.kind == DecisionKind.START.value])
+        self.decisions.set_rows(chart.decisions)
         self.consents.set_rows(chart.consents)
         start = self.case.primary_start()
         status = self.case.run_status
@@ -590,7 +588,7 @@ class DecisionTab(RecordTab):
         return None
 
     def new_decision(self) -> DecisionDialog | None:
-        if not self.new_button.isVisible() or not self.new_button.isEnabled():
+        if self.new_button.isHidden() or not self.new_button.isEnabled():
             return None
         dialog = DecisionDialog(self.case, DecisionKind.START.value, self)
         self.show_dialog(dialog)
@@ -610,6 +608,3 @@ class DecisionTab(RecordTab):
         dialog = ConsentDialog(self.case, self)
         self.show_dialog(dialog)
         return dialog
-
-
-__all__ = ["ConsentDialog", "DecisionDialog", "DecisionTab", "PhysiciansEditor", "FAIL", "PASS", "PENDING"]

@@ -157,15 +157,20 @@ def duration_text(seconds: float) -> str:
     return _("{h} 小时 {m} 分").format(h=hours, m=minutes)
 
 
+def decision_kind_text(record: Decision) -> str:
+    """上机决策 / 上机决策（紧急） / 补充多学科决策 / 撤机决策."""
+    kind = label_of(DecisionKind, record.kind)
+    if record.supplement_of_id is not None:
+        return _("补充多学科决策")
+    if record.emergency:
+        return _("{kind}（紧急）").format(kind=kind)
+    return kind
+
+
 def record_title(record: AnyRecord) -> str:
     """A record in one line, for the sign dialog, the history and the timeline."""
     if isinstance(record, Decision):
-        kind = label_of(DecisionKind, record.kind)
-        if record.supplement_of_id is not None:
-            kind = _("补充多学科决策")
-        elif record.emergency:
-            kind = _("{kind}（紧急）").format(kind=kind)
-        return f"{kind} {local_time(record.decided_at)}"
+        return f"{decision_kind_text(record)} {local_time(record.decided_at)}"
     if isinstance(record, Consent):
         what = _("拒绝 ECMO 治疗") if record.refused else _("知情同意")
         return f"{what} {local_time(record.signed_on_paper_at)}（{record.signer_name}）"
@@ -336,6 +341,11 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
             return column.tooltip(item)
         return None
+
+
+def record_key(record: Any) -> tuple[str, int]:
+    """How a record is recognised across reloads (its kind and id)."""
+    return (record.entity, record.id)
 
 
 def status_column(title: str = N_("签名")) -> Column[Any]:

@@ -202,6 +202,12 @@ class FormDialog(QDialog):
 
         self.ui.tasks.run_op(fn, done, failed, parent=self, changes=changes)
 
+    def reject(self) -> None:
+        """Esc or Cancel while a save is running would hide a save that still happens: wait for it."""
+        if self.busy:
+            return
+        super().reject()
+
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.ok_button.setEnabled(not busy)

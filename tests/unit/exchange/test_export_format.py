@@ -18,7 +18,6 @@ from ecmo_desktop.exchange.export import (
     ExportSource,
     Pseudonymizer,
     build_export,
-    export_tables,
     read_export,
     report_tables,
     safe_cell,
@@ -147,6 +146,7 @@ def test_read_export_refuses_other_files_and_lists_bad_runs():
 def test_safe_cell_neutralises_formulas():
     assert [safe_cell(v) for v in ("=1+1", "+86", "-2", "@SUM(A1)", "\tx", "ok", 5, -3.5, None)] == [
         "'=1+1", "'+86", "'-2", "'@SUM(A1)", "'\tx", "ok", 5, -3.5, None]
+    assert safe_cell("0106901234000012\x1d21SN\x01") == "0106901234000012<GS>21SN<U+0001>"
 
 
 def test_csv_export_tables_runs_sheet_is_a_legacy_register(tmp_path):
@@ -186,3 +186,20 @@ def test_report_workbook(tmp_path):
     indicators = {row[0]: row for row in wb["indicators"].iter_rows(min_row=2, values_only=True)}
     assert indicators["r2_compliance_rate"][2:5] == (1, 1, 1)
     assert indicators["consent_rate"][5].startswith("有已签名且未拒绝的知情同意")
+
+
+def test_the_schema_document_names_every_exported_field():
+    from pathlib import Path
+
+    from ecmo_desktop.exchange import facts
+    from ecmo_desktop.exchange.export import PATIENT_FIELDS, RUN_FIELDS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "export-schema.md").read_text(encoding="utf-8")
+    names = {*PATIENT_FIELDS, *RUN_FIELDS}
+    for cls in (facts.DecisionFact, facts.PhysicianFact, facts.ConsentFact, facts.ProcedureFact,
+                facts.ProcedureStaffFact, facts.CannulaFact, facts.DailyFact, facts.ComplicationFact,
+                facts.WeaningTrialFact, facts.FollowUpFact, facts.DeviceUsageFact, facts.RunEquipmentFact):
+        names.update(f.name for f in dataclasses.fields(cls))
+    missing = sorted(n for n in names if f"`{n}`" not in doc)
+    assert missing == []
+    assert f"# Case-level export: schema version {SCHEMA_VERSION}" in doc

@@ -1,0 +1,291 @@
+"""The home screen: what is due across all runs, most urgent first, grouped by kind.
+
+R2 supplements counting down (or overdue), missing consent, runs on ECMO without a daily entry
+today, unsigned records and follow-ups due. The list is computed by ``WorklistService`` on the
+injected clock, fetched again every minute (so a countdown moves and turns overdue on its own) and
+after every change anywhere in the app. Double-click (or Enter) opens the case at the tab where
+the work is, with the record selected. Below it, the runs on ECMO and waiting to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecmo_desktop.domain.records import WorkItem, WorkKind
+from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.services.clock import format_local, to_local
+from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.records import show_record_tab
+from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
+from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
+from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
+from ecmo_desktop.ui.worklist import WorklistPage as RunsOverview
+
+REFRESH_MS = 60_000
+GROUP_TITLES: dict[str, str] = {
+    WorkKind.SUPPLEMENT_OVERDUE.value: N_("紧急上机后 12 小时补充决策已超时（R2）"),
+    WorkKind.SUPPLEMENT_DUE.value: N_("紧急上机：待补充多学科决策（R2）"),
+    WorkKind.MISSING_CONSENT.value: N_("知情同意未记录（R4）"),
+    WorkKind.NO_DAILY_TODAY.value: N_("今日尚无日常管理记录"),
+    WorkKind.FOLLOW_UP_OVERDUE.value: N_("随访已逾期（R9）"),
+    WorkKind.UNSIGNED_RECORD.value: N_("待签名的记录"),
+    WorkKind.FOLLOW_UP_DUE.value: N_("随访到期"),
+}
+GROUP_BACKGROUND = {WorkKind.SUPPLEMENT_OVERDUE.value: "#ffcdd2", WorkKind.SUPPLEMENT_DUE.value: "#ffe0b2",
+                    WorkKind.FOLLOW_UP_OVERDUE.value: "#ffe0b2"}
+# where in the case view the work is done
+TAB_OF_KIND = {WorkKind.SUPPLEMENT_OVERDUE.value: "decision", WorkKind.SUPPLEMENT_DUE.value: "decision",
+               WorkKind.MISSING_CONSENT.value: "decision", WorkKind.NO_DAILY_TODAY.value: "daily",
+               WorkKind.FOLLOW_UP_OVERDUE.value: "followup", WorkKind.FOLLOW_UP_DUE.value: "followup"}
+TAB_OF_ENTITY = {"decision": "decision", "consent": "decision", "procedure": "cannulation", "daily_entry": "daily",
+                 "complication": "complications", "weaning_trial": "weaning", "follow_up": "followup"}
+COLUMNS = (N_("时限"), N_("患者"), N_("住院号"), N_("病区/床号"), N_("事项"))
+ITEM_ROLE = Qt.ItemDataRole.UserRole
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def tab_for(item: WorkItem) -> str:
+    if item.kind == WorkKind.UNSIGNED_RECORD.value:
+        return TAB_OF_ENTITY.get(item.entity or "", "overview")
+    return TAB_OF_KIND.get(item.kind, "overview")
+
+
+def time_text(item: WorkItem) -> str:
+    """"剩余 3 小时 12 分" / "已超时 1 小时 5 分" / the due date."""
+    if item.kind in (WorkKind.SUPPLEMENT_DUE.value, WorkKind.SUPPLEMENT_OVERDUE.value,
+                     WorkKind.NO_DAILY_TODAY.value) and item.remaining is not None:
+        seconds = item.remaining.total_seconds()
+        if seconds >= 0:
+            return _("剩余 {t}").format(t=duration_text(seconds))
+        return _("已超时 {t}").format(t=duration_text(-seconds))
+    if item.kind in (WorkKind.FOLLOW_UP_DUE.value, WorkKind.FOLLOW_UP_OVERDUE.value) and item.due_at is not None:
+        return _("应于 {d}").format(d=to_local(item.due_at).date().isoformat())
+    if item.kind == WorkKind.UNSIGNED_RECORD.value and item.due_at is not None:
+        return _("{at} 书写").format(at=format_local(item.due_at))
+    return ""
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: str
+    count: int
+
+
+class WorkItemModel(QAbstractTableModel):
+    """Work items under one header row per kind, in the service's urgency order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Group | WorkItem] = []
+        self.items: list[WorkItem] = []
+
+    def set_items(self, items: list[WorkItem]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        rows: list[Group | WorkItem] = []
+        order: list[str] = []
+        by_kind: dict[str, list[WorkItem]] = {}
+        for item in items:
+            if item.kind not in by_kind:
+                order.append(item.kind)
+            by_kind.setdefault(item.kind, []).append(item)
+        for kind in order:
+            rows.append(Group(kind, len(by_kind[kind])))
+            rows.extend(by_kind[kind])
+        self._rows = rows
+        self.endResetModel()
+
+    def group_rows(self) -> list[int]:
+        return [i for i, r in enumerate(self._rows) if isinstance(r, Group)]
+
+    def item(self, row: int) -> WorkItem | None:
+        entry = self._rows[row] if 0 <= row < len(self._rows) else None
+        return entry if isinstance(entry, WorkItem) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(COLUMNS):
+            return _(COLUMNS[section])
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if index.isValid() and isinstance(self._rows[index.row()], Group):
+            return Qt.ItemFlag.ItemIsEnabled
+        return super().flags(index)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        entry = self._rows[index.row()]
+        if isinstance(entry, Group):
+            if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
+                return _("{title}（{n}）").format(title=_(GROUP_TITLES.get(entry.kind, entry.kind)), n=entry.count)
+            if role == Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setBold(True)
+                return font
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(QColor(GROUP_BACKGROUND.get(entry.kind, "#e3f2fd")))
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (time_text(entry), entry.patient_name, entry.mrn,
+                    " ".join(p for p in (entry.ward, entry.bed) if p), entry.text())[index.column()]
+        if role == ITEM_ROLE:
+            return entry
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
+            if entry.remaining is not None and entry.remaining.total_seconds() < 0:
+                return QBrush(QColor(RED))
+            if entry.kind == WorkKind.SUPPLEMENT_DUE.value:
+                return QBrush(QColor(ORANGE))
+            return QBrush(QColor(GREY))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _("双击打开病例（{what}）").format(what=entry.text())
+        return None
+
+
+class WorklistPage(QWidget):
+    """The ward's home page (navigation key "worklist")."""
+
+    refreshed = Signal()
+
+    def __init__(self, ui: UiContext, *, open_case: Callable[[int], Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self._open_case = open_case
+        self.setObjectName("records_worklist")
+        self._loading = False
+        self._again = False
+        self.loads = 0
+        outer = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        title = QLabel(_("待办事项"))
+        font = QFont(title.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        title.setFont(font)
+        bar.addWidget(title)
+        self.count_label = QLabel()
+        bar.addWidget(self.count_label)
+        bar.addStretch(1)
+        self.mine = QCheckBox(_("待签名只看本人书写的"))
+        self.mine.setObjectName("mine_only")
+        self.mine.toggled.connect(lambda _on: self.refresh())
+        bar.addWidget(self.mine)
+        self.updated_label = QLabel()
+        self.updated_label.setStyleSheet(f"color: {GREY};")
+        bar.addWidget(self.updated_label)
+        refresh = QPushButton(_("刷新"))
+        refresh.setToolTip(_("F5；列表每分钟自动刷新"))
+        refresh.clicked.connect(self.refresh)
+        bar.addWidget(refresh)
+        outer.addLayout(bar)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tcol = QVBoxLayout(top)
+        tcol.setContentsMargins(0, 0, 0, 0)
+        self.model = WorkItemModel(self)
+        self.table = make_table(self.model)
+        self.table.setObjectName("work_table")
+        set_column_widths(self.table, [18, 8, 10, 12])
+        self.table.activated.connect(self._activated)
+        self.table.doubleClicked.connect(self._activated)
+        tcol.addWidget(self.table, 1)
+        self.empty_label = QLabel(_("目前没有待办事项。"))
+        self.empty_label.setStyleSheet(f"color: {GREY}; padding: 12px;")
+        self.empty_label.hide()
+        tcol.addWidget(self.empty_label)
+        splitter.addWidget(top)
+        self.runs = RunsOverview(ui, open_case=lambda run_id: self._open_case(run_id))
+        splitter.addWidget(self.runs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        outer.addWidget(splitter, 1)
+        shortcut = QShortcut(QKeySequence("F5"), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.refresh)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        ui.tasks.changed.connect(self._changed)
+        self.refresh()
+
+    def _changed(self, changes: frozenset[str]) -> None:
+        if changes & {RECORDS_CHANGE, "runs", "patients"}:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Fetch the list again; while a fetch is running, one more follows it (never a pile-up)."""
+        if self.ui.user is None:
+            return
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        mine = self.mine.isChecked()
+        worklist = services(self.ui).worklist
+        self.ui.tasks.run_op(lambda: worklist.items(mine_only=mine), self._loaded, self._failed, parent=self)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self._again = False
+        self.ui.tasks.default_error(self, exc)
+
+    def _loaded(self, items: list[WorkItem]) -> None:
+        self._loading = False
+        current = self.table.currentIndex()
+        self.model.set_items(items)
+        self.table.clearSpans()
+        for row in self.model.group_rows():
+            self.table.setSpan(row, 0, 1, len(COLUMNS))
+        if current.isValid() and current.row() < self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(current.row(), 0))
+        self.count_label.setText(_("共 {n} 项").format(n=len(items)))
+        self.empty_label.setVisible(not items)
+        self.updated_label.setText(_("更新于 {t}").format(t=format_local(self.ui.services.ctx.now())[-5:]))
+        self.loads += 1
+        self.refreshed.emit()
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _activated(self, index: QModelIndex) -> None:
+        item = self.model.item(index.row())
+        if item is not None:
+            self.open_item(item)
+
+    def open_item(self, item: WorkItem) -> Any:
+        """Open the case at the tab where the work is done, with the record selected."""
+        view = self._open_case(item.run_id)
+        if isinstance(view, QWidget):
+            show_record_tab(view, tab_for(item), item.entity, item.entity_id)
+        return view

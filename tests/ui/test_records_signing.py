@@ -1,0 +1,104 @@
+"""Signing, amending with a reason, the version history, and a colleague's edit colliding with ours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ecmo_desktop.domain.records import DailyEntryInput
+from tests.ui.conftest import login_as, wait_tasks
+from tests.ui.test_records_support import (
+    click,
+    dialog_of,
+    new_run,
+    open_case,
+    save,
+    save_refused,
+    select_record,
+    sign_current,
+    start_run,
+    tab,
+    type_text,
+)
+
+
+def test_sign_then_amend_requires_reason_and_keeps_old_version(qtbot, ui, seeded, clock) -> None:
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, attending_id=seeded.attending_id)
+    start_run(seeded, run_id)
+    clock.advance(timedelta(hours=1))
+    view = open_case(qtbot, ui, run_id)
+    daily = tab(view, "daily")
+    click(qtbot, daily.new_button)
+    dialog = dialog_of(daily)
+    type_text(qtbot, dialog.number_field("blood_flow").edit, "3.2")
+    save(qtbot, ui, dialog)
+    entry = select_record(qtbot, daily, daily.table, lambda r: True)
+    assert daily.sign_button.isEnabled() and not daily.amend_button.isEnabled()
+
+    # a wrong password is refused beside the password field; the record stays unsigned
+    click(qtbot, daily.sign_button)
+    sign = dialog_of(daily)
+    assert sign.meaning.value() == "author" and "本人书写" in sign.meaning_help.text()
+    type_text(qtbot, sign.password, "wrong-password-1")
+    save_refused(qtbot, ui, sign)
+    assert sign.message_for("密码").text() == "密码错误" and sign.password.text() == ""
+    sign.reject()
+    sign_current(qtbot, ui, daily)
+    assert daily.panel.lock.isVisibleTo(daily.panel) and not daily.edit_button.isEnabled()
+    qtbot.waitUntil(lambda: daily.panel.status.text().endswith("签名（书写）"))
+
+    # amend: the reason is required, next to its field, and nothing typed is lost
+    click(qtbot, daily.amend_button)
+    amend = dialog_of(daily)
+    assert amend.number_field("blood_flow").text() == "3.2"
+    type_text(qtbot, amend.number_field("blood_flow").edit, "3.8")
+    save_refused(qtbot, ui, amend)
+    reason_message = amend.message_for("更正原因")
+    assert reason_message is not None and reason_message.isVisibleTo(amend) and reason_message.text() == "必填"
+    assert amend.number_field("blood_flow").text() == "3.8"
+    type_text(qtbot, amend.reason, "录入错误，血流量应为 3.8 L/min")
+    save(qtbot, ui, amend)
+    current = c.records.get_record("daily_entry", entry.id)
+    assert current.values["blood_flow"] == 3.8 and not current.locked
+    qtbot.waitUntil(lambda: daily.panel.status.text() == "已更正，待重新签名")
+
+    click(qtbot, daily.history_button)
+    history = dialog_of(daily)
+    qtbot.waitUntil(lambda: history.loaded)
+    assert history.versions.rowCount() == 1
+    assert history.versions.index(0, 3).data() == "录入错误，血流量应为 3.8 L/min"
+    assert "血流量 3.2 L/min" in history.version_text.toPlainText()
+    assert [history.signatures.index(i, 4).data() for i in range(history.signatures.rowCount())] == \
+        ["已作废（记录已更正）"]
+    history.reject()
+    sign_current(qtbot, ui, daily)  # signed again, as corrected
+    assert c.records.get_record("daily_entry", entry.id).locked
+
+
+def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) -> None:
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, attending_id=seeded.attending_id)
+    start_run(seeded, run_id)
+    clock.advance(timedelta(hours=1))
+    entry = c.records.record_daily_entry(run_id, DailyEntryInput(recorded_at=clock.now(), values={"act": "170"}))
+    view = open_case(qtbot, ui, run_id)
+    daily = tab(view, "daily")
+    select_record(qtbot, daily, daily.table, lambda r: r.id == entry.id)
+    click(qtbot, daily.edit_button)
+    dialog = dialog_of(daily)
+    type_text(qtbot, dialog.number_field("act").edit, "190")
+    # meanwhile on another ward PC (same service layer, another save of the same record)
+    c.records.update_daily_entry(entry.id, DailyEntryInput(recorded_at=entry.recorded_at, values={"act": "200"}),
+                                 expected_version=entry.version)
+    save_refused(qtbot, ui, dialog)
+    assert dialog.conflict.isVisibleTo(dialog) and "已被他人修改" in dialog.conflict_label.text()
+    assert dialog.number_field("act").text() == "190"  # still what this person typed
+    click(qtbot, dialog.reload_button)
+    qtbot.waitUntil(lambda: not dialog.conflict.isVisibleTo(dialog))
+    wait_tasks(qtbot, ui.tasks)
+    assert dialog.number_field("act").text() == "200"
+    type_text(qtbot, dialog.number_field("act").edit, "195")
+    save(qtbot, ui, dialog)
+    assert c.records.get_record("daily_entry", entry.id).values["act"] == 195
