@@ -27,6 +27,7 @@ from datetime import datetime
 
 import pypdf
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
@@ -41,6 +42,7 @@ from ecmo_desktop.documents.parts import (
     DocumentPlan,
     PrintContext,
     age_text,
+    cell_font,
     day_text,
     kv_table,
     label,
@@ -69,7 +71,7 @@ KINDS: dict[str, str] = {
     "consent": N_("知情同意书"), "opnote": N_("手术记录"), "decision": N_("上机/撤机讨论记录"),
     "daily": N_("日常管理记录"), "weaning": N_("撤机记录"), "followup": N_("随访记录"), ARCHIVE: N_("病历归档"),
 }
-_TOC_FONT = 10
+_TOC_FONT = 9
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,13 @@ def _contents(parts: tuple[DocumentPlan, ...]) -> list[Flowable]:
     styles = document_styles()
     rows = [[Paragraph(markup_with_fallback(_("序号")), styles.table_header),
              Paragraph(markup_with_fallback(_("内容")), styles.table_header),
-             Paragraph(markup_with_fallback(_("页码")), styles.table_header)]]
+             Paragraph(markup_with_fallback(_("页码")), styles.table_header.clone("EcmoTocPageHead", alignment=TA_RIGHT))]]
     for i, part in enumerate(parts):
         rows.append([Paragraph(str(i + 1), styles.table_cell),
                      _Link(Paragraph(markup_with_fallback(_part_title(part)), styles.table_cell), i),
                      _TocPageNumber(i)])
     table = Table(rows, colWidths=[14 * mm, FRAME_WIDTH - 34 * mm, 20 * mm], repeatRows=1, hAlign="LEFT",
-                  style=TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
+                  style=TableStyle([cell_font(), ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
                                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                     ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
     return [Paragraph(markup_with_fallback(_("目录")), styles.title), table]
@@ -276,7 +278,7 @@ class _TocPageNumber(Flowable):
     def draw(self) -> None:
         canv = self.canv
         canv.saveState()
-        canv.translate(self.width, 2)
+        canv.translate(self.width, 3)
         canv.doForm(_toc_form(self.index))
         canv.restoreState()
         canv.linkRect("", _part_key(self.index), (0, 0, self.width, _TOC_FONT + 2), relative=1, thickness=0)

@@ -74,7 +74,7 @@ TITLES = {
     "decannulation": N_("ECMO撤机拔管手术记录"),
 }
 # device table columns as fractions of the frame: #, product, NMPA, lot/serial/expiry, barcode
-DEVICE_WIDTHS = (0.05, 0.25, 0.17, 0.23, 0.30)
+DEVICE_WIDTHS = (0.05, 0.25, 0.21, 0.21, 0.28)
 BARCODE_PADDING_MM = 3.0
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from ecmo_desktop.documents.dossier import (
     BEIJING,
@@ -26,7 +28,7 @@ from ecmo_desktop.documents.dossier import (
     SignatureInfo,
     content_hash,
 )
-from ecmo_desktop.documents.fonts import markup_with_fallback
+from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import (
     MARGIN_LEFT,
     MARGIN_RIGHT,
@@ -42,6 +44,8 @@ from ecmo_desktop.domain.fields import CHOICES, DERIVED, FIELDS
 from ecmo_desktop.i18n import _
 
 FRAME_WIDTH = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
+TABLE_SPACE = 2.5 * mm
+HEADING_ROOM = 35 * mm  # a heading starts a new page when less than this is left below it
 NUMERALS = "一二三四五六七八九十"
 DASH = "—"
 
@@ -197,10 +201,21 @@ def title_block(title: str, level: int, *, key: str | None = None) -> list[Flowa
 
 
 def heading(text: str, level: int, *, sub: bool = False) -> list[Flowable]:
-    """A section heading with its outline entry (the bookmark pane lists every section)."""
+    """A section heading with its outline entry (the bookmark pane lists every section).
+
+    Not kept with what follows (reportlab moves a heading kept with a table taller than the rest of
+    the page to the next page, leaving the page half empty); a conditional page break keeps it from
+    being stranded at the foot of a page instead.
+    """
+    return [CondPageBreak(HEADING_ROOM), Bookmark(text, level=level + (1 if sub else 0)),
+            Paragraph(markup_with_fallback(text), _heading_styles()[1 if sub else 0])]
+
+
+@cache
+def _heading_styles() -> tuple[ParagraphStyle, ParagraphStyle]:
     styles = document_styles()
-    return [Bookmark(text, level=level + (1 if sub else 0)),
-            Paragraph(markup_with_fallback(text), styles.heading2 if sub else styles.heading1)]
+    return (styles.heading1.clone("EcmoSection", keepWithNext=0),
+            styles.heading2.clone("EcmoSubsection", keepWithNext=0))
 
 
 def numbered(index: int, text: str) -> str:
@@ -220,7 +235,7 @@ def kv_table(pairs: Sequence[tuple[str, str]], *, columns: int = 2, label_width:
         chunk += [("", "")] * (columns - len(chunk))
         rows.append([part for pair in chunk for part in pair])
     value_width = FRAME_WIDTH / columns - label_width
-    table = data_table(rows, [label_width, value_width] * columns, header_rows=0)
+    table = spaced(data_table(rows, [label_width, value_width] * columns, header_rows=0))
     table.setStyle(TableStyle([("BACKGROUND", (c, 0), (c, -1), colors.Color(0.94, 0.94, 0.94))
                                for c in range(0, 2 * columns, 2)]))
     return table
@@ -229,13 +244,34 @@ def kv_table(pairs: Sequence[tuple[str, str]], *, columns: int = 2, label_width:
 def grid(header: Sequence[str], rows: Sequence[Sequence[str | Flowable | None]],
          widths: Sequence[float]) -> Table:
     """A data table whose widths are given as fractions of the frame (they must add up to 1)."""
-    return data_table([list(header), *[list(r) for r in rows]], [w * FRAME_WIDTH for w in widths])
+    return spaced(data_table([list(header), *[list(r) for r in rows]], [w * FRAME_WIDTH for w in widths]))
+
+
+def spaced(table: Table) -> Table:
+    """A little air below a table, so the paragraph that follows does not touch its bottom rule."""
+    table.spaceAfter = TABLE_SPACE
+    return table
+
+
+def cell_font() -> tuple[Any, ...]:
+    """A Table's own font: reportlab selects Helvetica for every cell unless told otherwise, which
+    puts a non-embedded font into the PDF even when no text is drawn with it (PDF-1: all embedded)."""
+    return ("FONTNAME", (0, 0), (-1, -1), register_fonts().main)
+
+
+def embed_table_fonts(flowable: Flowable) -> Flowable:
+    """``flowable`` (or the Tables inside a KeepTogether, e.g. layout.signature_block) with ``cell_font``."""
+    if isinstance(flowable, Table):
+        flowable.setStyle(TableStyle([cell_font()]))
+    for inner in getattr(flowable, "_content", ()):
+        embed_table_fonts(inner)
+    return flowable
 
 
 def stack(flowables: Sequence[Flowable], *, align: str = "LEFT") -> Table:
     """Several flowables in one table cell (reportlab cells take one flowable; a list is printed as text)."""
     table = Table([[f] for f in flowables], hAlign=align, style=TableStyle([
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        cell_font(), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
         ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
         ("ALIGN", (0, 0), (-1, -1), align)]))
     return table
@@ -246,7 +282,7 @@ def meaning_label(code: str) -> str:
 
 
 def signature_state(sig: SignatureInfo) -> str:
-    return _("有效") if sig.state == "valid" else _("已失效（记录已更正）")
+    return _("有效") if sig.state == "valid" else _("已失效")
 
 
 def signatures(record: RecordInfo, *, compact: bool = False) -> list[Flowable]:
@@ -268,7 +304,10 @@ def signatures(record: RecordInfo, *, compact: bool = False) -> list[Flowable]:
         if s.state != "valid":
             meaning = f"{meaning}（{signature_state(s)}）"
         name = f"{s.signer_name} {title_label(s.signer_title)}".strip()
-        out.append(signature_block(name, s.signed_at, meaning))
+        out.append(embed_table_fonts(signature_block(name, s.signed_at, meaning)))
+        if s.state != "valid":
+            out.append(paragraph(_("该签名针对本记录第 {n} 版，记录其后已更正，签名随之失效（原签名保留可查）。").format(
+                n=s.record_version), small=True))
     return out
 
 
@@ -280,7 +319,7 @@ def handwriting_lines(rows: Sequence[Sequence[str]], widths: Sequence[float]) ->
     """
     styles = document_styles()
     cells = [[Paragraph(markup_with_fallback(text), styles.signature) for text in row] for row in rows]
-    commands: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+    commands: list[tuple[Any, ...]] = [cell_font(), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                                        ("TOPPADDING", (0, 0), (-1, -1), 8),
                                        ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
     for r, row in enumerate(rows):
@@ -293,20 +332,17 @@ def handwriting_lines(rows: Sequence[Sequence[str]], widths: Sequence[float]) ->
 
 def values_table(values: dict[str, Any], keys: Iterable[str], *, columns: int = 2) -> Table | None:
     """Catalogue values (numbers and coded choices) that are present, as label–value pairs."""
-    pairs = []
-    for key in keys:
-        if key in values and values[key] not in (None, ""):
-            text = field_value(key, values[key])
-            if is_abnormal(key, values[key]):
-                text += " ↑" if _above(key, values[key]) else " ↓"
-            pairs.append((field_label(key), text))
+    pairs = [(field_label(key), field_value(key, values[key]) + arrow(key, values[key]))
+             for key in keys if key in values and values[key] not in (None, "")]
     if not pairs:
         return None
     return kv_table(pairs, columns=columns, label_width=40 * mm if columns == 2 else 50 * mm)
 
 
-def _above(key: str, value: float) -> bool:
+def arrow(key: str, value: Any) -> str:
+    """" ↑" / " ↓" after a value outside its normal range, as the screen highlights it."""
+    if not is_abnormal(key, value):
+        return ""
     spec = FIELDS.get(key)
-    rng = spec.range if spec is not None else DERIVED.get(key)
-    return rng is not None and rng.normal_high is not None and float(value) > rng.normal_high
-
+    rng = spec.range if spec is not None else DERIVED[key]
+    return " ↑" if rng.normal_high is not None and float(value) > rng.normal_high else " ↓"

@@ -14,14 +14,17 @@ stay sharp on paper and small in the file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Table, TableStyle
 
 from ecmo_desktop.documents.dossier import (
     BEIJING,
@@ -31,18 +34,19 @@ from ecmo_desktop.documents.dossier import (
     local_date,
     plain,
 )
-from ecmo_desktop.documents.fonts import register_fonts
-from ecmo_desktop.documents.layout import data_table, text_flowables
+from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
+from ecmo_desktop.documents.layout import document_styles, standard_table_style, text_flowables
 from ecmo_desktop.documents.parts import (
     DASH,
     FRAME_WIDTH,
     DocumentPlan,
+    arrow,
+    cell_font,
     day_text,
     field_label,
     field_value,
     grid,
     heading,
-    is_abnormal,
     kv_table,
     label,
     meaning_label,
@@ -87,7 +91,7 @@ from ecmo_desktop.domain.fields import (
     fields_for,
 )
 from ecmo_desktop.domain.records import CauseOfDeath, ContactMethod, DecisionPhysician
-from ecmo_desktop.domain.rules import emergency_decider, joint_decision, supplement_result
+from ecmo_desktop.domain.rules import RuleResult, emergency_decider, joint_decision, supplement_result
 from ecmo_desktop.i18n import N_, _
 
 DECISION, DAILY_KIND, WEANING, FOLLOW_UP, COMPLICATIONS_KIND = "decision", "daily", "weaning", "followup", "complications"
@@ -118,7 +122,7 @@ def decision_plan(dossier: CaseDossier, decision_id: int | None = None, *, as_of
     if not chosen:
         raise EcmoError(N_("该病例尚无上机/撤机决策记录"))
     title = decision_title(chosen)
-    status = {d.id: [r.text() for r in _rule_results(dossier, d, as_of)] for d in chosen}
+    status = {d.id: [rule_line(r) for r in _rule_results(dossier, d, as_of)] for d in chosen}
     content = {"hospital": plain(dossier.hospital), "patient": plain(dossier.patient), "run": plain(dossier.run),
                "decisions": plain(chosen), "rules": {str(k): v for k, v in status.items()}}
 
@@ -133,11 +137,19 @@ def decision_plan(dossier: CaseDossier, decision_id: int | None = None, *, as_of
     return DocumentPlan(DECISION, decision_id, title, content, story)
 
 
+RULE_STATUS = {"pass": N_("符合"), "fail": N_("不符合"), "pending": N_("待完成"), "n/a": N_("不适用")}
+
+
+def rule_line(result: RuleResult) -> str:
+    """"R1 符合：3 名医师共同决策…": the rule, its verdict and the reason, as the checklist shows it."""
+    return f"{result.rule} {_(RULE_STATUS.get(result.status, result.status))}：{result.text()}"
+
+
 def _physicians(d: DecisionInfo) -> list[DecisionPhysician]:
     return [DecisionPhysician(p.staff_id, p.name, p.title, p.role, p.expert_at_decision) for p in d.physicians]
 
 
-def _rule_results(dossier: CaseDossier, d: DecisionInfo, as_of: datetime) -> list[Any]:
+def _rule_results(dossier: CaseDossier, d: DecisionInfo, as_of: datetime) -> list[RuleResult]:
     if d.emergency and d.kind == "start":
         results = [emergency_decider(_physicians(d))]
         supplements = [s for s in dossier.decisions if s.supplement_of_id == d.id
@@ -290,10 +302,7 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
             cells = [field_label(spec.key)]
             for e in entries:
                 value = e.values.get(spec.key)
-                text = field_value(spec.key, value) if value is not None else ""
-                if value is not None and is_abnormal(spec.key, value):
-                    text += " ↑" if float(value) > (spec.range.normal_high or float("inf")) else " ↓"
-                cells.append(text)
+                cells.append(field_value(spec.key, value) + arrow(spec.key, value) if value is not None else "")
             sections.setdefault(spec.section, []).append(cells)
             order.append(spec.section)
     for spec in choices_for(DAILY):
@@ -305,8 +314,7 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
     for key in DERIVED:
         if any(key in d for d in derived):
             sections.setdefault(N_("计算值"), []).append(
-                [field_label(key)] + [number(d[key], 1) + (" ↑" if is_abnormal(key, d[key]) else "") if key in d else ""
-                                      for d in derived])
+                [field_label(key)] + [number(d[key], 1) + arrow(key, d[key]) if key in d else "" for d in derived])
             order.append(N_("计算值"))
     extra = sorted({k for e in entries for k in e.values if k not in FIELDS} |
                    {k for e in entries for k in e.checks if k not in CHOICES})
@@ -323,10 +331,22 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
         rows.append([_("（无数值记录）")] + [""] * len(entries))
     label_width = 0.30 * FRAME_WIDTH
     column = (FRAME_WIDTH - label_width) / ENTRIES_PER_TABLE
-    table = data_table([header, *rows], [label_width] + [column] * len(entries))
-    table.setStyle(TableStyle([cmd for r in section_rows for cmd in (
-        ("SPAN", (0, r), (-1, r)), ("BACKGROUND", (0, r), (-1, r), colors.Color(0.93, 0.95, 0.98)))]))
+    style = _compact_style()
+    cells = [[Paragraph(markup_with_fallback(text), style) for text in row] for row in [header, *rows]]
+    table = Table(cells, colWidths=[label_width] + [column] * len(entries), repeatRows=1, hAlign="LEFT",
+                  style=standard_table_style(1))
+    table.setStyle(TableStyle([("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                               *[cmd for r in section_rows for cmd in (
+                                   ("SPAN", (0, r), (-1, r)),
+                                   ("BACKGROUND", (0, r), (-1, r), colors.Color(0.93, 0.95, 0.98)))]]))
+    table.spaceAfter = 2 * mm
     return table
+
+
+@cache
+def _compact_style() -> ParagraphStyle:
+    """Daily values in 8 pt: a day has dozens of fields, and one sheet per day is what wards file."""
+    return document_styles().table_cell.clone("EcmoDailyCell", fontSize=8, leading=10)
 
 
 # (title, unit, [(series key, colour)], normal band key)
@@ -340,7 +360,8 @@ TRENDS: tuple[tuple[str, str, tuple[tuple[str, Any], ...], str | None], ...] = (
 
 def trend_panel(entries: Sequence[DailyEntryInfo], day: date) -> Flowable:
     """Four small charts, two by two, over the ``TREND_DAYS`` days ending on ``day``."""
-    start = datetime.combine(day - timedelta(days=TREND_DAYS - 1), time(0), BEIJING)
+    first = min((local_date(e.recorded_at) for e in entries), default=day)
+    start = datetime.combine(max(first, day - timedelta(days=TREND_DAYS - 1)), time(0), BEIJING)
     end = datetime.combine(day + timedelta(days=1), time(0), BEIJING)
     width, height = FRAME_WIDTH / 2 - 2 * mm, 40 * mm
     charts = []
@@ -355,7 +376,8 @@ def trend_panel(entries: Sequence[DailyEntryInfo], day: date) -> Flowable:
             normal = (rng.normal_low, rng.normal_high)
         charts.append(trend_chart(_(title), unit, points, start, end, normal, width, height))
     table = Table([[charts[0], charts[1]], [charts[2], charts[3]]], colWidths=[FRAME_WIDTH / 2] * 2,
-                  style=TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                  style=TableStyle([cell_font(), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                                     ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]),
                   hAlign="LEFT")
     return KeepTogether([table])
@@ -367,6 +389,7 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
     """One small line chart: shaded normal range, one line per series, day ticks along the bottom."""
     font = register_fonts().main
     drawing = Drawing(width, height)
+    drawing.initialFontName, drawing.initialFontSize = font, 7  # not Helvetica: every font is embedded
     left, right, bottom, top = 9 * mm, width - 2 * mm, 6 * mm, height - 6 * mm
     drawing.add(Rect(0, 0, width, height, strokeColor=colors.Color(0.7, 0.7, 0.7), strokeWidth=0.4,
                      fillColor=None))
@@ -378,10 +401,8 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
     bounds = [x for x in (normal or ()) if x is not None]
     if bounds:
         lo, hi = min(lo, *bounds), max(hi, *bounds)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
-    pad = (hi - lo) * 0.08
-    lo, hi = lo - pad, hi + pad
+    ticks = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
 
     def x_of(moment: datetime) -> float:
         return left + (right - left) * (moment - start).total_seconds() / span
@@ -396,9 +417,9 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
                          fillColor=colors.Color(0.88, 0.95, 0.88)))
     drawing.add(Line(left, bottom, right, bottom, strokeWidth=0.5))
     drawing.add(Line(left, bottom, left, top, strokeWidth=0.5))
-    for value in (lo + pad, (lo + hi) / 2, hi - pad):
+    for value in ticks:
         drawing.add(Line(left - 1, y_of(value), left, y_of(value), strokeWidth=0.4))
-        drawing.add(String(left - 1.5, y_of(value) - 2, number(value, 1), fontName=font, fontSize=5.5,
+        drawing.add(String(left - 1.5, y_of(value) - 2, number(value, 2), fontName=font, fontSize=5.5,
                            textAnchor="end"))
     days = max(1, round(span / 86400))
     for n in range(days + 1):
@@ -414,7 +435,7 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
         if len(points) > 1:
             drawing.add(PolyLine(coords, strokeColor=colour, strokeWidth=0.9))
         for t, v in points:
-            drawing.add(Circle(x_of(t), y_of(v), 0.9, fillColor=colour, strokeColor=None))
+            drawing.add(Circle(x_of(t), y_of(v), 1.3, fillColor=colour, strokeColor=None))
         if len(series) > 1:
             name = key.upper()
             drawing.add(String(legend_x, height - 4 * mm, name, fontName=font, fontSize=6, fillColor=colour,
@@ -426,6 +447,20 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
     return drawing
 
 
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round axis ticks (steps of 1, 2, 2.5 or 5 × 10ⁿ) covering [lo, hi], about ``count`` of them."""
+    if hi - lo < 1e-9:
+        lo, hi = lo - 1, hi + 1
+    raw = (hi - lo) / max(1, count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step) * step
+    ticks = [first]
+    while ticks[-1] < hi - 1e-9:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
 # ---- weaning note ----------------------------------------------------------------------------------------
 def weaning_plan(dossier: CaseDossier, *, as_of: datetime) -> DocumentPlan:
     """Weaning decisions, trials, decannulation and the run's outcome (撤机记录)."""
@@ -434,7 +469,7 @@ def weaning_plan(dossier: CaseDossier, *, as_of: datetime) -> DocumentPlan:
     decannulations = tuple(p for p in dossier.procedures if p.kind == "decannulation")
     if not (weans or dossier.weaning_trials or decannulations or dossier.run.ended_at):
         raise EcmoError(N_("该病例尚无撤机相关记录"))
-    status = {d.id: [r.text() for r in _rule_results(dossier, d, as_of)] for d in weans}
+    status = {d.id: [rule_line(r) for r in _rule_results(dossier, d, as_of)] for d in weans}
     content = {"hospital": plain(dossier.hospital), "patient": plain(dossier.patient), "run": plain(dossier.run),
                "decisions": plain(weans), "trials": plain(dossier.weaning_trials),
                "decannulations": plain(decannulations), "rules": {str(k): v for k, v in status.items()},

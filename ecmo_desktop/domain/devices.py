@@ -310,6 +310,18 @@ class UsageHolder:
 
 
 @dataclass(frozen=True)
+class ScanContext:
+    """Everything the bedside check reads, fetched in one query: the run, the item the scan names with
+    its product, who holds the item now, and an active recall of its lot."""
+
+    run: RunBrief
+    item: Item | None
+    product: Product | None
+    holder: UsageHolder | None
+    recall: Recall | None
+
+
+@dataclass(frozen=True)
 class TraceRow:
     """One use of one item on one run, with everything a trace, a recall or an operation note needs."""
 

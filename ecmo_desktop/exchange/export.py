@@ -517,7 +517,10 @@ def report_tables(report: QcReport) -> dict[str, Table]:
     hospital_years = [[h, y, n] for h, ys in report.by_hospital_year.items() for y, n in ys.items()]
     modes = [[m, v["runs"], _pct(v["share"]), v["survived_28d"], v["known_28d"], _pct(v["survival_28d"]),
               _pct(v["survival_to_discharge"]), _pct(v["weaning_success_rate"])] for m, v in report.by_mode.items()]
-    mode_ind = [[m, i, x["runs"], _pct(x["share"])] for m, v in report.by_mode.items()
+    def indication(code: str) -> str:
+        return Indication(code).label if code in Indication._value2member_map_ else code
+
+    mode_ind = [[m, i, indication(i), x["runs"], _pct(x["share"])] for m, v in report.by_mode.items()
                 for i, x in v["indications"].items()]
     equipment = ([[_("城市"), c, n] for c, n in report.equipment_by_city.items()]
                  + [[_("医院"), h, n] for h, n in report.equipment_by_hospital.items()])
@@ -531,8 +534,11 @@ def report_tables(report: QcReport) -> dict[str, Table]:
         indicators.append([key, _(label), "" if v["value"] is None else round(v["value"], 6),
                            v.get("numerator", v.get("n", "")), v.get("denominator", ""),
                            _(DEFINITIONS[key].text) if key in DEFINITIONS else ""])
+    def flag(value: bool) -> str:
+        return _("是") if value else _("否")
+
     r15 = [[h, y, v["runs"], v["weaned_successfully"], v["runs_ended"], _pct(v["weaning_success_rate"]),
-            _yes(v["meets_volume"]), _yes(v["meets_weaning"]), _yes(v["meets_r15"])]
+            flag(v["meets_volume"]), flag(v["meets_weaning"]), flag(v["meets_r15"])]
            for h, ys in report.r15.items() for y, v in ys.items()]
     definitions = [[key, _(d.label), _(d.text)] for key, d in DEFINITIONS.items()]
     return {
@@ -541,7 +547,7 @@ def report_tables(report: QcReport) -> dict[str, Table]:
         "by_hospital_year": ((_("医院"), _("年份"), _("例数")), hospital_years),
         "by_mode": ((_("模式"), _("例数"), _("占比"), _("28天存活"), _("28天状态已知"), _("28天存活率"),
                      _("存活出院率"), _("成功撤机率")), modes),
-        "mode_indications": ((_("模式"), _("适应证"), _("例数"), _("占该模式比例")), mode_ind),
+        "mode_indications": ((_("模式"), _("适应证"), _("名称"), _("例数"), _("占该模式比例")), mode_ind),
         "equipment": ((_("按"), _("名称"), _("ECMO 主机数")), equipment),
         "equipment_purchases": ((_("医院"), _("购置年份"), _("台数")), purchases),
         "complications": ((_("代码"), _("例数"), _("事件数"), _("发生率"), _("每1000 ECMO小时")), complications),

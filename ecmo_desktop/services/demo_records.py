@@ -154,7 +154,7 @@ class RecordCourse:
         outcome = rng.choices(["weaned", "died", "withdrawn", "bridged", "transferred"],
                               weights=[52, 28, 12, 4, 4])[0]
         days = rng.randint(3, 10) if va else rng.randint(6, 20)
-        if now - start < timedelta(days=45) and rng.random() < 0.7:
+        if now - start < timedelta(days=45):
             days = (now - start).days + rng.randint(1, 5)  # the most recent cases are still on ECMO today
         end = start + timedelta(days=days, hours=self._u(-6, 6))
         running = end > now - timedelta(hours=2)

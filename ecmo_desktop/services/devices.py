@@ -547,30 +547,41 @@ class DeviceService(Service):
                     return verdict
         raise TransientConflict()
 
-    def _precheck_reuse(self, uow: UnitOfWork, item: Item) -> UsageHolder | None:
-        """Who already holds the item, for a friendly message before trying. Not the guard: the
-        R6 index is (tests replace this method with one that finds nobody)."""
-        return uow.devices.active_holder(item.id)
+    def _precheck_reuse(self, holder: UsageHolder | None) -> UsageHolder | None:
+        """Who already holds the item, as read before the INSERT, for a friendly message.
+
+        Not the guard — the R6 index is. This seam exists so tests can make the look-up find nobody
+        and prove the index alone refuses the second binding (REL-4's negative control).
+        """
+        return holder
 
     def _check_and_bind(self, uow: UnitOfWork, run_id: int, parsed: ParsedCode, text: str, *,
                         procedure_id: int | None, reason: str, product_id: int | None,
                         expected_category: str | None, item_id: int | None, state: dict[str, Any]) -> ScanVerdict:
         code = scanned(parsed)
-        run = uow.devices.run_brief(run_id)
+        context = uow.devices.scan_context(run_id, item_key=parsed.item_key if item_id is None else None,
+                                           item_id=item_id)
+        run = context.run
         if procedure_id is not None and uow.devices.procedure_run(procedure_id) != run_id:
             raise ValidationError(FieldError(N_("操作记录"), N_("该操作记录不属于此 ECMO 病例")))
         if run.status in CLOSED_RUN_STATUSES:
             verdict = ScanVerdict(VerdictKind.RUN_CLOSED, VERDICT_MESSAGES[VerdictKind.RUN_CLOSED],
                                   {"status": RunStatus(run.status).label}, code=code)
             return self._refuse(uow, verdict, run, None)
-        resolved = self._resolve_target(uow, parsed, product_id, item_id, code)
-        if isinstance(resolved, ScanVerdict):
-            return resolved
-        target = resolved
+        if context.item is not None and context.product is not None:  # the common case: all read already
+            target = _Target(context.product, context.item)
+            holder, recall = context.holder, context.recall
+        else:
+            resolved = self._resolve_target(uow, parsed, product_id, code)
+            if isinstance(resolved, ScanVerdict):
+                return resolved
+            target = resolved
+            holder = uow.devices.active_holder(target.item.id) if target.item.serialised else None
+            recall = uow.devices.active_recall(target.product.id, target.item.lot) if target.item.lot else None
         state["target"] = target
         product, item = target.product, target.item
         if product.single_use and item.serialised:
-            holder = self._precheck_reuse(uow, item)
+            holder = self._precheck_reuse(holder)
             if holder is not None:
                 return self._refuse(uow, self._reused_verdict(holder, run_id, code, target), run, item)
         expiry = min((d for d in (item.expiry, parsed.expiry) if d is not None), default=None)
@@ -580,7 +591,6 @@ class DeviceService(Service):
                                   product=product, item=item)
             return self._refuse(uow, verdict, run, item)
         pending: dict[VerdictKind, dict[str, Any]] = {}
-        recall = uow.devices.active_recall(product.id, item.lot) if item.lot else None
         if recall is not None:
             pending[VerdictKind.WARN_RECALLED] = {"lot": item.lot, "recall_reason": recall.reason}
         if not product.has_nmpa:
@@ -610,30 +620,23 @@ class DeviceService(Service):
                            {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
                            code=code, product=product, item=item, usage=usage, recall=recall, overridden=kinds)
 
-    def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None, item_id: int | None,
+    def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
                         code: ScannedCode) -> _Target | ScanVerdict:
-        if item_id is not None:
-            item = uow.devices.get_item(item_id)
-            return _Target(uow.devices.get_product(item.product_id), item)
+        """What a scan names when the context query found no received item by its key."""
         if parsed.device_identifier is None:
             return self._resolve_plain(uow, parsed, product_id, code)
-        if parsed.item_key is not None:
-            pair = uow.devices.item_and_product_by_key(parsed.item_key)  # the common case: one round trip
-            if pair is not None:
-                return _Target(pair[1], pair[0])
         product = uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
         if product is None:
             return ScanVerdict(VerdictKind.UNKNOWN_PRODUCT, VERDICT_MESSAGES[VerdictKind.UNKNOWN_PRODUCT],
                                {"di": parsed.device_identifier}, code=code)
         if parsed.item_key is not None:
-            found = None
-            what = {"what": f"{product.name}，序列号 {parsed.serial}"}
-        else:
-            found = uow.devices.free_lot_item(product.id, parsed.lot)
-            what = {"what": f"{product.name}，批号 {parsed.lot or '-'}，无可用库存"}
+            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                               {"what": f"{product.name}，序列号 {parsed.serial}"}, code=code, product=product)
+        found = uow.devices.free_lot_item(product.id, parsed.lot)
         if found is None:
-            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED], what,
-                               code=code, product=product)
+            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                               {"what": f"{product.name}，批号 {parsed.lot or '-'}，无可用库存"}, code=code,
+                               product=product)
         return _Target(product, found)
 
     def _resolve_plain(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,

@@ -180,10 +180,14 @@ class ExchangeService(Service):
 
     @requires(Action.IMPORT)
     def preview_import(self, path: Path, kind: str) -> ImportPreview:
-        """What the import wizard shows before anything is written: rows, ignored columns, every error."""
+        """What the import wizard shows before anything is written: rows, ignored columns, every error.
+
+        The counts are those of the valid rows (what "skip bad rows" would import); the wizard says
+        that by default one error means nothing is imported.
+        """
         path = Path(path)
         if kind == EXPORT or path.suffix.lower() == ".json":
-            result = self.import_export(path, dry_run=True)
+            result = self.import_export(path, dry_run=True, all_or_nothing=False)
             document = read_export(path.read_bytes())
             rows = tuple((i, (c.hospital_name, c.patient.mrn, c.patient.name, _cell(c.run.started_at), c.run.mode,
                               c.run.indication)) for i, c in document.cases[:PREVIEW_ROWS])
@@ -192,7 +196,7 @@ class ExchangeService(Service):
         table = read_table(path)
         now = self.ctx.now()
         parsed = validate_equipment(table, now=now) if kind == EQUIPMENT else validate_cases(table, now=now)
-        result = self._run_import(kind, path, parsed, dry_run=True, all_or_nothing=True)
+        result = self._run_import(kind, path, parsed, dry_run=True, all_or_nothing=False)
         rows = tuple((n, tuple(_cell(v) for v in values)) for n, values in table.rows[:PREVIEW_ROWS])
         return ImportPreview(kind, table.headers, rows, parsed.ignored_columns, result)
 
@@ -200,9 +204,11 @@ class ExchangeService(Service):
                     all_or_nothing: bool) -> ImportResult:
         user = self.ctx.require_user()
         digest = _sha256(path)
+        # a file already known to be refused is only checked against the database, never written
+        check_only = dry_run or (bool(parsed.errors) and all_or_nothing)
 
         def work(uow: UnitOfWork) -> ImportResult:
-            plan = _Plan(dry_run=dry_run)
+            plan = _Plan(dry_run=check_only)
             now = self.ctx.now()
             created_by = user.id or None
             if kind == CASES:
@@ -220,14 +226,14 @@ class ExchangeService(Service):
                                   skipped=0 if refused else plan.skipped, errors=tuple(errors), dry_run=dry_run,
                                   rows=parsed.total_rows, hospitals_created=() if refused else tuple(plan.new_hospitals),
                                   equipment_imported=0 if refused else plan.equipment)
-            if dry_run or refused:
+            if check_only or refused:
                 return result  # leaving without commit rolls back: nothing of a refused import stays
             self._audit(uow, "import", "exchange", None, after=self._audit_body(kind, path, digest, result),
                         reason=_("导入 {file}").format(file=path.name))
             uow.commit()
             return result
 
-        result = self._transact(work, write=not dry_run)
+        result = self._transact(work, write=not check_only)
         if result.errors and all_or_nothing and not dry_run:
             self._audit_refusal(kind, path, digest, result)
         return result

@@ -313,8 +313,6 @@ class RecordService(Service):
             rec = uow.records.add(Entity.DECISION, run_id=run_id, status=RecordStatus.DRAFT.value, created_at=now,
                                   updated_at=now, created_by_id=user.id, updated_by_id=user.id,
                                   **clean.fields, **clean.children)
-            if rec.kind == DecisionKind.START.value and rec.supplement_of_id is None:
-                self._apply_start_decision(uow, run, rec)
             self._sync_run(uow, run_id)
             rec = uow.records.get(Entity.DECISION, rec.id)
             self._audit(uow, "create", Entity.DECISION, rec.id, after=canonical_content(rec), run_id=run_id,
@@ -323,13 +321,6 @@ class RecordService(Service):
             return rec  # type: ignore[return-value]
 
         return self._transact(work)
-
-    @staticmethod
-    def _apply_start_decision(uow: UnitOfWork, run: Run, rec: Decision) -> None:
-        changes: dict[str, Any] = {"emergency": rec.emergency, "decided_at": rec.decided_at}
-        if rec.indication:
-            changes.update(indication=rec.indication, indication_other=rec.indication_other)
-        uow.runs.update(run.id, **changes)
 
     @requires(Action.CHART_DOCTOR)
     def update_decision(self, decision_id: int, data: DecisionInput, *, expected_version: int) -> Decision:
@@ -933,6 +924,9 @@ class RecordService(Service):
             changes["mode"] = mode
         if start is not None and (start.emergency != run.emergency or start.decided_at != run.decided_at):
             changes.update(emergency=start.emergency, decided_at=start.decided_at)
+        if start is not None and start.indication and (start.indication, start.indication_other) != (
+                run.indication, run.indication_other):
+            changes.update(indication=start.indication, indication_other=start.indication_other)
         if changes:
             before = {k: getattr(run, k) for k in changes}
             run = uow.runs.update(run_id, **changes)

@@ -98,7 +98,7 @@ def test_the_database_index_decides_when_the_precheck_is_skipped(ward: Ward, mon
     """Negative control for REL-4: with the friendly look-up gone, R6 still holds (the index)."""
     item = receive(ward, oxy(ward)).items[0]
     assert ward.c.devices.bind_scan(ward.run1.id, oxy(ward)).bound
-    monkeypatch.setattr(DeviceService, "_precheck_reuse", lambda self, uow, item: None)
+    monkeypatch.setattr(DeviceService, "_precheck_reuse", lambda self, holder: None)
     since = audit_head(ward.c)
     verdict = ward.c.devices.bind_scan(ward.run2.id, oxy(ward))
     assert verdict.kind is VerdictKind.BLOCKED_REUSED
@@ -301,6 +301,8 @@ def test_binding_at_a_procedure_must_be_a_procedure_of_that_run(ward: Ward) -> N
         uow.session.flush()
         procedure_id = row.id
         uow.commit()
+    assert [(p.id, p.kind) for p in ward.c.devices.binding_procedures(ward.run1.id)] == [(procedure_id, "cannulation")]
+    assert ward.c.devices.binding_procedures(ward.run2.id) == []
     with pytest.raises(ValidationError):
         ward.c.devices.bind_scan(ward.run2.id, oxy(ward), procedure_id=procedure_id)
     bound = ward.c.devices.bind_scan(ward.run1.id, oxy(ward), procedure_id=procedure_id)

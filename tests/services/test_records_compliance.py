@@ -116,7 +116,7 @@ def test_run_checklist_through_a_whole_course(seeded: Seeded) -> None:
     # two months later without any follow-up done: R9 fails, naming the overdue ones (the discharge
     # follow-up has a longer grace period)
     rw.clock.set(START + timedelta(days=60))
-    r9 = [r for r in rw.c.compliance.run_checklist(run.id).results if r.rule == "R9"][0]
+    r9 = next(r for r in rw.c.compliance.run_checklist(run.id).results if r.rule == "R9")
     assert r9.status == "fail" and "28天" in r9.text() and "出院" not in r9.text()
 
 

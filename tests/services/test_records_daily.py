@@ -118,7 +118,7 @@ def test_complications_are_coded_and_adverse_events_flagged(rw: RecWard) -> None
         rw.c.records.record_complication(run.id, ComplicationInput("B-GI", rw.at(), "mild",
                                                                    resolved_at=rw.at(hours=-1)))
     checklist = rw.c.compliance.run_checklist(run.id)
-    r9 = [r for r in checklist.results if r.rule == "R9"][0]
+    r9 = next(r for r in checklist.results if r.rule == "R9")
     assert r9.status == "pending" and r9.params == {"n": 2, "a": 1}
 
 

@@ -41,7 +41,7 @@ def test_twenty_eight_day_follow_up_alive(rw: RecWard) -> None:
 
 
 def test_follow_up_cannot_be_dated_before_ecmo_start(rw: RecWard) -> None:
-    run, fu = _ended(rw)
+    _run, fu = _ended(rw)
     with pytest.raises(ValidationError) as exc:
         rw.c.records.record_follow_up(fu["discharge"].id, FollowUpInput(  # type: ignore[attr-defined]
             status="done", done_at=rw.at(days=-2), vital_status="alive", discharge_disposition="home"))
@@ -110,7 +110,7 @@ def test_discharge_against_advice_is_its_own_category(rw: RecWard) -> None:
 
 
 def test_lost_to_follow_up(rw: RecWard) -> None:
-    run, fu = _ended(rw)
+    _run, fu = _ended(rw)
     rw.clock.advance(timedelta(days=200))
     lost = rw.c.records.record_follow_up(fu["d180"].id, FollowUpInput(status="lost", notes="电话停机"))  # type: ignore[attr-defined]
     assert lost.fu_status == "lost" and lost.done_at == rw.clock.now()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -80,7 +80,7 @@ def test_cannulation_starts_ecmo(rw: RecWard) -> None:
     assert after.started_at == proc.flow_at == rw.at(minutes=-35)
     assert [c.size_fr for c in proc.cannulae] == [23, 17, 8]
     assert proc.settings == {"rpm": 3200, "blood_flow": 3.8, "sweep": 3.5, "fdo2": 1.0, "heparin_bolus": 80}
-    assert [s.role for s in proc.staff][0] == "operator" and proc.operators[0].privileged_at_start
+    assert next(s.role for s in proc.staff) == "operator" and proc.operators[0].privileged_at_start
     assert rw.c.compliance.run_checklist(run.id).status_of("R3") == "pass"
     with pytest.raises(ValidationError):  # only one cannulation per run
         rw.cannulate(run.id)
@@ -211,3 +211,36 @@ def test_records_staff_cannot_chart_and_nurse_cannot_cannulate(rw: RecWard) -> N
     rw.login("chenjing")
     with pytest.raises(PermissionDenied):
         rw.c.records.record_cannulation(run.id, rw.procedure_input(started=rw.at(hours=-1), flow=rw.at()))
+
+
+def test_correcting_the_first_flow_time_moves_the_run_and_its_derived_values(rw: RecWard) -> None:
+    """An amended cannulation re-derives ECMO start, ECMO day and the R2 deadline; signatures on the
+    daily entries stay valid (derived values are not signed content)."""
+    from ecmo_desktop.domain.records import DailyEntryInput
+
+    flow = datetime(2026, 3, 2, 15, 50, tzinfo=UTC)  # 23:50 Beijing
+    rw.clock.set(flow + timedelta(hours=3))
+    run = rw.new_run(emergency=True)
+    rw.decide(run.id, emergency=True, at=flow - timedelta(minutes=40))
+    proc = rw.cannulate(run.id, at=flow - timedelta(minutes=25))
+    rw.login("chenjing")
+    entry = rw.c.records.record_daily_entry(run.id, DailyEntryInput(recorded_at=flow + timedelta(minutes=30),
+                                                                    values={"hr": 100}))
+    assert entry.ecmo_day == 1  # 00:20 the next Beijing day
+    rw.c.records.sign("daily_entry", entry.id, PASSWORD)
+    rw.login("zhangwei")
+    rw.c.records.sign("procedure", proc.id, PASSWORD)
+    earlier = flow - timedelta(minutes=20)  # 23:30 Beijing
+    data = rw.procedure_input(started=flow - timedelta(minutes=45), flow=earlier)
+    rw.c.records.amend_procedure(proc.id, data, reason="首次转流时间记录有误")
+    after = rw.c.runs.run_detail(run.id).run
+    assert after.started_at == earlier
+    assert rw.c.records.get_record("daily_entry", entry.id).ecmo_day == 1
+    assert rw.c.records.supplement_status(run.id).deadline == earlier + timedelta(hours=12)
+    later = flow + timedelta(minutes=15)  # 00:05 Beijing: the entry is now on day 0
+    rw.c.records.amend_procedure(proc.id, rw.procedure_input(started=flow - timedelta(minutes=45), flow=later),
+                                 reason="再次核对监护记录")
+    assert rw.c.records.get_record("daily_entry", entry.id).ecmo_day == 0
+    rw.login("admin")
+    check = rw.c.records.verify_signatures(run_id=run.id)
+    assert check.ok, check.problems

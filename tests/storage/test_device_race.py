@@ -75,7 +75,7 @@ def _workstation(url: str, run_id: int, user: Any, plan: list[tuple[str, bool]],
     try:
         for step, (code, bypass) in enumerate(plan):
             if bypass:
-                service._precheck_reuse = lambda uow, item: None  # type: ignore[method-assign]
+                service._precheck_reuse = lambda holder: None  # type: ignore[method-assign]
             else:
                 service.__dict__.pop("_precheck_reuse", None)
             via_index.clear()

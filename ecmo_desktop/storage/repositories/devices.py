@@ -8,11 +8,12 @@ message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Exists, and_, exists, insert, or_, select
+from sqlalchemy import Exists, Select, and_, bindparam, exists, false, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from ecmo_desktop.domain.devices import (
@@ -25,6 +26,7 @@ from ecmo_desktop.domain.devices import (
     Recall,
     Receiving,
     RunBrief,
+    ScanContext,
     TraceRow,
     Usage,
     UsageHolder,
@@ -54,6 +56,80 @@ def _in_use() -> Exists:
     item that has not been removed yet."""
     return exists().where(UsageRow.item_id == ItemRow.id, UsageRow.voided_at.is_(None),
                           or_(UsageRow.single_use, UsageRow.removed_at.is_(None)))
+
+
+@functools.cache
+def _scan_statement(by: str) -> Select[Any]:
+    """The scan-context query for an item named by ``key``, by ``id`` or not at all (``none``)."""
+    holder_run, holder_patient, binder = aliased(RunRow), aliased(PatientRow), aliased(StaffRow)
+    hu = aliased(UsageRow)
+    i, p, rc = ItemRow, ProductRow, RecallRow
+    item_on = {"key": i.item_key == bindparam("item_key"), "id": i.id == bindparam("item_id"),
+               "none": false()}[by]
+    return (select(RunRow.id, RunRow.run_number, RunRow.status, PatientRow.id, PatientRow.name, PatientRow.mrn,
+                   i, p, hu.id, hu.run_id, hu.bound_at, holder_run.run_number, holder_run.status,
+                   holder_patient.id, holder_patient.name, holder_patient.mrn, binder.full_name, rc)
+            .select_from(RunRow)
+            .join(PatientRow, PatientRow.id == RunRow.patient_id)
+            .outerjoin(i, item_on)
+            .outerjoin(p, p.id == i.product_id)
+            .outerjoin(hu, and_(hu.item_id == i.id, hu.single_use, hu.voided_at.is_(None)))
+            .outerjoin(holder_run, holder_run.id == hu.run_id)
+            .outerjoin(holder_patient, holder_patient.id == holder_run.patient_id)
+            .outerjoin(binder, binder.id == hu.bound_by_id)
+            .outerjoin(rc, and_(rc.lot == i.lot, rc.lifted_at.is_(None),
+                                or_(rc.product_id.is_(None), rc.product_id == i.product_id)))
+            .where(RunRow.id == bindparam("run_id"))
+            .order_by(rc.id).limit(1))
+
+
+@functools.cache
+def _trace_statement(filters: frozenset[str], include_voided: bool) -> Select[Any]:
+    """The trace query for one combination of filters (bound parameters named like the filters)."""
+    binder = aliased(StaffRow)
+    u, i, p = UsageRow, ItemRow, ProductRow
+    stmt = (select(u.id, u.bound_at, binder.full_name, u.procedure_id, u.override_reason, u.warnings,
+                   u.removed_at, u.removal_reason, u.voided_at, u.void_reason, i.id, i.item_key, i.serial, i.lot,
+                   i.expiry, i.raw_code, i.symbology, p.id, p.name, p.category, p.manufacturer, p.model, p.gtin,
+                   p.udi_di, p.nmpa_number, u.run_id, RunRow.run_number, RunRow.status, RunRow.patient_id,
+                   PatientRow.name, PatientRow.mrn)
+            .join(i, i.id == u.item_id)
+            .join(p, p.id == i.product_id)
+            .join(RunRow, RunRow.id == u.run_id)
+            .join(PatientRow, PatientRow.id == RunRow.patient_id)
+            .outerjoin(binder, binder.id == u.bound_by_id))
+    if "run_id" in filters:
+        stmt = stmt.where(u.run_id == bindparam("run_id"))
+    if "patient_id" in filters:
+        stmt = stmt.where(RunRow.patient_id == bindparam("patient_id"))
+    if "lot" in filters:
+        stmt = stmt.where(i.lot == bindparam("lot"))
+    if "gtin" in filters:
+        stmt = stmt.where(or_(p.gtin == bindparam("gtin"), p.udi_di == bindparam("gtin")))
+    if "item_ids" in filters:
+        stmt = stmt.where(u.item_id.in_(bindparam("item_ids", expanding=True)))
+    if not include_voided:
+        stmt = stmt.where(u.voided_at.is_(None))
+    return stmt.order_by(u.bound_at, u.id)
+
+
+@functools.cache
+def _stock_statement(filters: frozenset[str]) -> Select[Any]:
+    """Items no binding holds, soonest expiry first, for one combination of filters."""
+    stmt = (select(ItemRow, ProductRow, ReceivingRow, StaffRow.full_name)
+            .join(ProductRow, ProductRow.id == ItemRow.product_id)
+            .outerjoin(ReceivingRow, ReceivingRow.id == ItemRow.receiving_id)
+            .outerjoin(StaffRow, StaffRow.id == ReceivingRow.received_by_id)
+            .where(~_in_use()))
+    if "product_id" in filters:
+        stmt = stmt.where(ItemRow.product_id == bindparam("product_id"))
+    if "category" in filters:
+        stmt = stmt.where(ProductRow.category == bindparam("category"))
+    if "lot" in filters:
+        stmt = stmt.where(ItemRow.lot == bindparam("lot"))
+    if "gtin" in filters:
+        stmt = stmt.where(ProductRow.gtin == bindparam("gtin"))
+    return stmt.order_by(ItemRow.expiry.is_(None), ItemRow.expiry, ItemRow.id).limit(bindparam("limit"))
 
 
 class SqlDeviceRepository(Repository):
@@ -139,12 +215,6 @@ class SqlDeviceRepository(Repository):
         row = self.session.scalars(select(ItemRow).where(ItemRow.item_key == item_key)).first()
         return m.item(row) if row else None
 
-    def item_and_product_by_key(self, item_key: str) -> tuple[Item, Product] | None:
-        """The bedside look-up in one round trip: the item a scan names and its catalogue entry."""
-        row = self.session.execute(select(ItemRow, ProductRow).join(ProductRow, ProductRow.id == ItemRow.product_id)
-                                   .where(ItemRow.item_key == item_key)).first()
-        return (m.item(row[0]), m.product(row[1])) if row else None
-
     def items_by_serial(self, serial: str) -> list[Item]:
         rows = self.session.scalars(select(ItemRow).where(ItemRow.serial == serial).order_by(ItemRow.id))
         return [m.item(r) for r in rows]
@@ -164,22 +234,12 @@ class SqlDeviceRepository(Repository):
 
     def stock(self, *, product_id: int | None = None, category: str | None = None, lot: str | None = None,
               gtin: str | None = None, limit: int = 5000) -> list[tuple[Item, Product, Receiving | None]]:
-        stmt = (select(ItemRow, ProductRow, ReceivingRow, StaffRow.full_name)
-                .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .outerjoin(ReceivingRow, ReceivingRow.id == ItemRow.receiving_id)
-                .outerjoin(StaffRow, StaffRow.id == ReceivingRow.received_by_id)
-                .where(~_in_use()))
-        if product_id is not None:
-            stmt = stmt.where(ItemRow.product_id == product_id)
-        if category is not None:
-            stmt = stmt.where(ProductRow.category == category)
-        if lot is not None:
-            stmt = stmt.where(ItemRow.lot == lot)
-        if gtin is not None:
-            stmt = stmt.where(ProductRow.gtin == gtin)
-        stmt = stmt.order_by(ItemRow.expiry.is_(None), ItemRow.expiry, ItemRow.id).limit(limit)
+        given = {"product_id": product_id, "category": category, "lot": lot, "gtin": gtin}
+        params: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        params["limit"] = limit
+        rows = self.session.execute(_stock_statement(frozenset(params) - {"limit"}), params)
         return [(m.item(i), m.product(p), m.receiving(r, name or "") if r is not None else None)
-                for i, p, r, name in self.session.execute(stmt)]
+                for i, p, r, name in rows]
 
     # ---- usage -------------------------------------------------------------------------------------
     def add_usage(self, *, item_id: int, run_id: int, procedure_id: int | None, single_use: bool,
@@ -218,6 +278,36 @@ class SqlDeviceRepository(Repository):
         return RunBrief(run_id=row.id, run_number=row.run_number, status=row.status, patient_id=row.patient_id,
                         patient_name=row.name, mrn=row.mrn)
 
+    def scan_context(self, run_id: int, *, item_key: str | None = None, item_id: int | None = None) -> ScanContext:
+        """The run (with its patient), the item named by key or id (with its product), the binding
+        that holds the item now and an active recall of its lot — one round trip for the bedside check.
+
+        Plain LEFT JOINs (SQLite has no LATERAL): the partial unique index allows at most one active
+        single-use binding per item, so the holder join adds no rows; two active recalls of one lot
+        (one for the product, one for any product) would, and the first is taken. The statement is
+        built once per process (``_scan_statement``): constructing it costs more than running it.
+        """
+        by = "key" if item_key is not None else "id" if item_id is not None else "none"
+        params: dict[str, Any] = {"run_id": run_id}
+        if by == "key":
+            params["item_key"] = item_key
+        elif by == "id":
+            params["item_id"] = item_id
+        row = self.session.execute(_scan_statement(by), params).first()
+        if row is None:
+            raise NotFound(N_("找不到{what}（编号 {id}）"), what="ECMO 病例", id=run_id)
+        run = RunBrief(run_id=row[0], run_number=row[1], status=row[2], patient_id=row[3], patient_name=row[4],
+                       mrn=row[5])
+        item_row, product_row, recall_row = row[6], row[7], row[17]
+        holder = None
+        if row[8] is not None:
+            holder = UsageHolder(usage_id=row[8], run_id=row[9], run_number=row[11], run_status=row[12],
+                                 patient_id=row[13], patient_name=row[14], mrn=row[15], bound_at=row[10],
+                                 bound_by_name=row[16] or "")
+        return ScanContext(run=run, item=m.item(item_row) if item_row is not None else None,
+                           product=m.product(product_row) if product_row is not None else None,
+                           holder=holder, recall=m.recall(recall_row) if recall_row is not None else None)
+
     def active_holder(self, item_id: int) -> UsageHolder | None:
         row = self.session.execute(
             select(UsageRow.id, UsageRow.run_id, UsageRow.bound_at, RunRow.run_number, RunRow.status,
@@ -238,33 +328,14 @@ class SqlDeviceRepository(Repository):
               include_voided: bool = True) -> list[TraceRow]:
         """Every use matching all the filters given, oldest first (the recall and trace queries).
 
-        Plain columns, not ORM entities: a recall reads every use of a lot, and building three
-        tracked objects per row cost more than the query itself.
+        Plain columns, not ORM entities, and one prepared statement per filter combination: a recall
+        reads every use of a lot, and building tracked objects or the statement itself cost more than
+        running the query.
         """
-        binder = aliased(StaffRow)
-        u, i, p = UsageRow, ItemRow, ProductRow
-        stmt = (select(u.id, u.bound_at, binder.full_name, u.procedure_id, u.override_reason, u.warnings,
-                       u.removed_at, u.removal_reason, u.voided_at, u.void_reason, i.id, i.item_key, i.serial, i.lot,
-                       i.expiry, i.raw_code, i.symbology, p.id, p.name, p.category, p.manufacturer, p.model, p.gtin,
-                       p.udi_di, p.nmpa_number, u.run_id, RunRow.run_number, RunRow.status, RunRow.patient_id,
-                       PatientRow.name, PatientRow.mrn)
-                .join(i, i.id == u.item_id)
-                .join(p, p.id == i.product_id)
-                .join(RunRow, RunRow.id == u.run_id)
-                .join(PatientRow, PatientRow.id == RunRow.patient_id)
-                .outerjoin(binder, binder.id == u.bound_by_id))
-        if run_id is not None:
-            stmt = stmt.where(u.run_id == run_id)
-        if patient_id is not None:
-            stmt = stmt.where(RunRow.patient_id == patient_id)
-        if lot is not None:
-            stmt = stmt.where(i.lot == lot)
-        if gtin is not None:
-            stmt = stmt.where(or_(p.gtin == gtin, p.udi_di == gtin))
-        if item_ids is not None:
-            stmt = stmt.where(u.item_id.in_(list(item_ids)))
-        if not include_voided:
-            stmt = stmt.where(u.voided_at.is_(None))
+        given = {"run_id": run_id, "patient_id": patient_id, "lot": lot, "gtin": gtin,
+                 "item_ids": list(item_ids) if item_ids is not None else None}
+        params = {k: v for k, v in given.items() if v is not None}
+        stmt = _trace_statement(frozenset(params), include_voided)
         return [TraceRow(
             usage_id=r[0], bound_at=r[1], bound_by_name=r[2] or "", procedure_id=r[3], override_reason=r[4],
             warnings=m.split_warnings(r[5]), removed_at=r[6], removal_reason=r[7], voided_at=r[8], void_reason=r[9],
@@ -272,7 +343,7 @@ class SqlDeviceRepository(Repository):
             product_id=r[17], product_name=r[18], category=r[19], manufacturer=r[20] or "", model=r[21] or "",
             gtin=r[22], udi_di=r[23], nmpa_number=r[24] or "", run_id=r[25], run_number=r[26], run_status=r[27],
             patient_id=r[28], patient_name=r[29], mrn=r[30])
-            for r in self.session.execute(stmt.order_by(u.bound_at, u.id))]
+            for r in self.session.execute(stmt, params)]
 
     def item_events(self, item_id: int) -> list[ItemEvent]:
         """Received, then each binding's bound / voided / retired steps, in time order."""

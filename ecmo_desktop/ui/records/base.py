@@ -37,10 +37,12 @@ def heading(text: str) -> QLabel:
     return label
 
 
-def tool_button(text: str, slot: Any, *, name: str, tip: str = "") -> QPushButton:
+def tool_button(text: str, slot: Any, *, name: str, tip: str = "", enabled: bool = False) -> QPushButton:
+    """A toolbar button; off until the tab's data has arrived and says what is possible."""
     button = QPushButton(text)
     button.setObjectName(name)
     button.setAutoDefault(False)
+    button.setEnabled(enabled)
     if tip:
         button.setToolTip(tip)
     button.clicked.connect(lambda _checked=False: slot())

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -109,6 +110,7 @@ class StaffEditor(QWidget):
         super().__init__(parent)
         self.people = list(people)
         self.rows: list[tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
@@ -182,6 +184,7 @@ class CannulaeEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[dict[str, Any]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
@@ -320,7 +323,7 @@ class ProcedureDialog(RecordDialog):
         people = self.section(_("人员"))
         self.staff = StaffEditor(case.clinical_staff())
         self.staff.setObjectName("procedure_staff")
-        message = self.add_row(people, OPERATOR_FIELD, self.staff, focus=self.staff.add_button)
+        message = self.add_row(people, "", self.staff, field=OPERATOR_FIELD, focus=self.staff.add_button)
         self.staff.changed.connect(message.hide)
         self.alias(N_("操作人员"), OPERATOR_FIELD)
         self.alias(N_("人员角色"), OPERATOR_FIELD)
@@ -329,13 +332,14 @@ class ProcedureDialog(RecordDialog):
         self.cannulae.setObjectName("cannulae")
         if k in (ProcedureKind.CANNULATION.value, ProcedureKind.MODE_CHANGE.value):
             box = self.section(_("插管") if cannulation else _("新增/调整的插管（如有）"))
-            message = self.add_row(box, CANNULAE_FIELD, self.cannulae, focus=self.cannulae.add_button)
+            message = self.add_row(box, "", self.cannulae, field=CANNULAE_FIELD, focus=self.cannulae.add_button)
             for name in CANNULA_FIELDS:
                 self.alias(name, CANNULAE_FIELD)
             self.cannulae.changed.connect(message.hide)
         self.settings = CatalogueFields(self)
         if k in (ProcedureKind.CANNULATION.value, ProcedureKind.CIRCUIT_CHANGE.value):
-            self.body.addWidget(QLabel(_("上机参数") if cannulation else _("更换后参数")))
+            if not cannulation:
+                self.body.addWidget(QLabel(_("更换后参数")))
             self.settings.add_sections(self.body, fields_for(PROC), columns=2)
         self.immediate: dict[str, QCheckBox] = {}
         if k in (ProcedureKind.CANNULATION.value, ProcedureKind.DECANNULATION.value):

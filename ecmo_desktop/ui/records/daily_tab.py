@@ -116,6 +116,8 @@ class DailyEntryDialog(RecordDialog):
         self.mode = ChoiceCombo.of_enum(Mode, blank=None)
         self.mode.setObjectName("daily_mode")
         self.mode.set_value(case.run_mode)
+        self.mode.setMinimumContentsLength(8)
+        self.mode.setSizeAdjustPolicy(ChoiceCombo.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.add_row(head, N_("当日模式"), self.mode)
         legend = QLabel(_("黄色：超出正常范围（可保存）；红色：超出允许范围（不能保存）。计算值自动得出。"))
         legend.setStyleSheet("color: #555;")
@@ -301,14 +303,15 @@ class DailyTab(RecordTab):
         self.day_label.setObjectName("daily_summary")
         self.status_area.addWidget(self.day_label)
         self.entries: RowsModel[DailyEntry] = RowsModel([
-            Column(N_("记录时间"), lambda e: local_time(e.recorded_at)),
-            Column(N_("ECMO 天"), lambda e: str(e.ecmo_day)),
+            Column(N_("记录时间"), lambda e: local_time(e.recorded_at)[5:], tooltip=lambda e: local_time(e.recorded_at)),
+            Column(N_("天"), lambda e: str(e.ecmo_day), tooltip=lambda e: _("ECMO {day}").format(day=day_text(e.ecmo_day))),
             Column(N_("模式"), lambda e: label_of(Mode, e.mode)),
-            Column(N_("记录人"), author_text),
+            Column(N_("记录人"), author_text, tooltip=author_text),
             *[_value_column(k) for k in TABLE_KEYS],
             status_column()], key=record_key, parent=self)
-        self.table = self.add_list(None, self.entries, [15, 6, 5, 12, *[7] * len(TABLE_KEYS)], name="daily_table")
+        self.table = self.add_list(None, self.entries, [11, 3, 4, 14, *[5] * len(TABLE_KEYS)], name="daily_table")
         self.splitter.setStretchFactor(0, 5)
+        self.splitter.setSizes([1000, 480])  # the entries table needs the width, the pane scrolls
         shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.new_entry)
@@ -324,11 +327,14 @@ class DailyTab(RecordTab):
         if detail is None or detail.run.started_at is None:
             self.day_label.setText(_("尚未上机，上机后才能记录日常管理"))
             return
-        now: datetime = self.case.services.ctx.now()
-        until = detail.run.ended_at or now
-        today = ecmo_day(detail.run.started_at, until)
         unsigned = sum(1 for e in entries if not e.locked)
-        text = _("ECMO {day}；共 {n} 条记录，未签名 {u} 条").format(day=day_text(today), n=len(entries), u=unsigned)
+        if detail.run.ended_at is not None:
+            when = _("ECMO 已结束（第 0–{n} 天）").format(n=ecmo_day(detail.run.started_at, detail.run.ended_at))
+        else:
+            now: datetime = self.case.services.ctx.now()
+            when = _("今天是 ECMO {day}").format(day=day_text(ecmo_day(detail.run.started_at, now)))
+        text = _("{when}；共 {n} 条记录，未签名 {u} 条（上机当日为第 0 天）").format(when=when, n=len(entries),
+                                                                            u=unsigned)
         self.day_label.setText(text)
         self.day_label.setStyleSheet(f"color: {ORANGE};" if unsigned else "")
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -59,6 +60,7 @@ from ecmo_desktop.ui.records.display import (
     lines_html,
     local_time,
     record_key,
+    rule_label,
     status_column,
     title_text,
 )
@@ -69,6 +71,7 @@ from ecmo_desktop.ui.records.forms import (
     RecordDialog,
     StaffCombo,
     text_edit,
+    wide_label,
 )
 from ecmo_desktop.ui.records.signing import decision_verdict
 
@@ -86,6 +89,7 @@ class PhysiciansEditor(QWidget):
         super().__init__(parent)
         self.people = list(people)
         self.rows: list[tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
@@ -259,9 +263,7 @@ class DecisionDialog(RecordDialog):
         message = self.add_row(form, PHYSICIANS_FIELD, self.physicians, focus=self.physicians.add_button)
         self.alias(N_("决策医师角色"), PHYSICIANS_FIELD)
         self.physicians.changed.connect(message.hide)
-        self.verdict = QLabel()
-        self.verdict.setObjectName("decision_verdict")
-        self.verdict.setWordWrap(True)
+        self.verdict = wide_label(name="decision_verdict")
         form.addRow("", self.verdict)
         self.rationale = text_edit(3)
         self.rationale.setObjectName("rationale")
@@ -467,12 +469,18 @@ def describe_consent(record: Consent) -> str:
         Line(_("备注"), record.notes or "—")])
 
 
-def rule_html(results: Sequence[Any], rules: Sequence[str]) -> str:
+def rule_html(results: Sequence[Any], rules: Sequence[str], *, skip: int = 0) -> str:
+    """Rule results as coloured lines ("R1 上机 …", "R4 …"), from the compliance checklist;
+    ``skip`` leaves out the first results of those rules (the weaning tab shows R1's second)."""
     parts = []
-    for r in results:
+    seen = 0
+    for i, r in enumerate(results):
         if r.rule in rules:
+            seen += 1
+            if seen <= skip:
+                continue
             colour = STATUS_COLOR.get(r.status, GREY)
-            parts.append(f"<span style='color:{colour}'><b>{esc(r.rule)}</b> {esc(r.text())}</span>")
+            parts.append(f"<span style='color:{colour}'><b>{esc(rule_label(results, i))}</b> {esc(r.text())}</span>")
     return "<br>".join(parts)
 
 

@@ -348,12 +348,30 @@ def record_key(record: Any) -> tuple[str, int]:
     return (record.entity, record.id)
 
 
-def status_column(title: str = N_("签名")) -> Column[Any]:
-    """The lock column every record list shows: 已签名 with the padlock, or 未签名."""
-    return Column(title, lambda r: _("已签名") if r.locked else _("未签名"),
+def status_column(title: str = N_("签名"), applies: Callable[[Any], bool] | None = None) -> Column[Any]:
+    """The lock column every record list shows: 已签名 with the padlock, or 未签名.
+
+    ``applies`` says whether a row is signable at all yet (a follow-up not yet done is not).
+    """
+    def open_(r: Any) -> bool:
+        return applies is None or applies(r) or r.locked
+
+    return Column(title, lambda r: (_("已签名") if r.locked else _("未签名")) if open_(r) else "",
                   icon=lambda r: lock_icon() if r.locked else None,
                   foreground=lambda r: None if r.locked else ORANGE,
-                  tooltip=lambda r: signature_text(r))
+                  tooltip=lambda r: signature_text(r) if open_(r) else "")
+
+
+def rule_phase(results: Sequence[Any], index: int) -> str:
+    """"（上机）" / "（撤机）" for R1, judged twice (start, then weaning, in that order); else ""."""
+    if results[index].rule != "R1":
+        return ""
+    position = [i for i, r in enumerate(results) if r.rule == "R1"].index(index)
+    return _("（上机）") if position == 0 else _("（撤机）")
+
+
+def rule_label(results: Sequence[Any], index: int) -> str:
+    return results[index].rule + rule_phase(results, index)
 
 
 # ---- the detail pane -----------------------------------------------------------------------------------

@@ -45,7 +45,14 @@ from ecmo_desktop.ui.records.display import (
     record_key,
     status_column,
 )
-from ecmo_desktop.ui.records.forms import ChoiceCombo, DateTimeField, NumberField, RecordDialog, text_edit
+from ecmo_desktop.ui.records.forms import (
+    ChoiceCombo,
+    DateTimeField,
+    NumberField,
+    RecordDialog,
+    text_edit,
+    wide_label,
+)
 
 STATE_TEXT = {"future": N_("未到期"), "due": N_("待随访"), "overdue": N_("已逾期"), "closed": ""}
 STATE_COLOR = {"future": GREY, "due": ORANGE, "overdue": RED}
@@ -120,9 +127,8 @@ class FollowUpDialog(RecordDialog):
         self.disposition.setObjectName("discharge_disposition")
         if self.discharge:
             self.add_row(form, N_("出院去向"), self.disposition)
-            hint = QLabel(_("“自动出院/放弃治疗”单独统计，其生存状态须经后续随访确认。"))
+            hint = wide_label(_("“自动出院/放弃治疗”单独统计，其生存状态须经后续随访确认。"))
             hint.setStyleSheet("color: #555;")
-            hint.setWordWrap(True)
             form.addRow("", hint)
         self.scores: dict[str, NumberField] = {}
         outcome = self.section(_("神经功能与生活质量"))
@@ -236,7 +242,7 @@ class FollowUpTab(RecordTab):
             Column(N_("状态"), lambda f: state_text(f, today()), foreground=lambda f: state_colour(f, today())),
             Column(N_("随访时间"), lambda f: local_time(f.done_at) if f.done_at else ""),
             Column(N_("结局"), outcome_text),
-            status_column()], key=record_key, parent=self)
+            status_column(applies=lambda f: f.fu_status != FollowUpStatus.DUE.value)], key=record_key, parent=self)
         self.table = self.add_list(None, self.schedule, [8, 11, 8, 16, 26], name="follow_up_table")
 
     def _today(self) -> date:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -287,6 +288,16 @@ class StaffCombo(QComboBox):
         return next((s for s in self.people if s.id == self.value()), None)
 
 
+def wide_label(text: str = "", *, name: str = "") -> QLabel:
+    """A word-wrapped note for a form row: takes the row's whole width instead of wrapping narrow."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
 def text_edit(lines: int = 3) -> QPlainTextEdit:
     edit = QPlainTextEdit()
     edit.setTabChangesFocus(True)  # Tab moves on, as everywhere else in the form
@@ -435,12 +446,18 @@ class RecordDialog(QDialog):
         self.intro.setStyleSheet("color: #b71c1c; font-weight: bold;" if warn else "")
         self.intro.show()
 
+    @staticmethod
+    def new_form() -> QFormLayout:
+        """Rows whose text fields widen with the dialog while choices and times keep their size."""
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return form
+
     def section(self, title: str | None = None, layout: QLayout | None = None) -> QFormLayout:
         """A titled group of rows in the body (or in ``layout``)."""
         target = layout if layout is not None else self.body
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form = self.new_form()
         if title is None:
             target.addLayout(form)  # type: ignore[attr-defined]
         else:
@@ -459,6 +476,7 @@ class RecordDialog(QDialog):
         column.addWidget(widget)
         message = error_label()
         column.addWidget(message)
+        box.setSizePolicy(widget.sizePolicy().horizontalPolicy(), QSizePolicy.Policy.Preferred)
         form.addRow(_(label) if label else "", box)
         self.bind(field or label, focus or widget, message, with_name=with_name)
         if isinstance(widget, NumberField):
@@ -526,10 +544,16 @@ class RecordDialog(QDialog):
             return
         self.case.ui.tasks.default_error(self, exc)
 
+    def reject(self) -> None:
+        """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost)."""
+        if not self.busy:
+            super().reject()
+
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.ok_button.setEnabled(not busy)
         self.ok_button.setText(_("正在保存…") if busy else self.ok_text)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not busy)
         if not busy:
             self.ok_button.setDefault(True)
 
@@ -628,10 +652,26 @@ class CatalogueFields:
 
     def add_sections(self, layout: QLayout, specs: Sequence[FieldSpec | ChoiceSpec], *, columns: int = 2,
                      titled: bool = True) -> None:
-        """Group boxes by catalogue section, dealt into ``columns`` columns of similar height."""
+        """Group boxes by catalogue section, dealt into ``columns`` columns of similar height.
+
+        With fewer sections than columns, each section's own rows are split across the columns,
+        so a page never leaves half the dialog empty. Tab goes down a column, then to the next.
+        """
         sections: dict[str, list[FieldSpec | ChoiceSpec]] = {}
         for spec in specs:
             sections.setdefault(spec.section, []).append(spec)
+        if len(sections) < columns:
+            for title, members in sections.items():
+                box: QWidget = QGroupBox(_(title)) if titled else QWidget()
+                row = QHBoxLayout(box)
+                per = -(-len(members) // columns)
+                for i in range(columns):
+                    form = self.dialog.new_form()
+                    for spec in members[i * per:(i + 1) * per]:
+                        self.add_field(form, spec)
+                    row.addLayout(form, 1)
+                layout.addWidget(box)  # type: ignore[attr-defined]
+            return
         row = QHBoxLayout()
         cols = [QVBoxLayout() for _i in range(columns)]
         heights = [0] * columns

@@ -42,6 +42,7 @@ from ecmo_desktop.ui.records.display import (
     decision_kind_text,
     label_of,
     local_time,
+    rule_phase,
 )
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -59,6 +60,10 @@ class Event:
     state: str  # shown in the last column
     colour: str | None
     tab: str
+    date_only: bool = False  # a due date, not a moment
+
+    def when(self) -> str:
+        return local_time(self.at)[:10] if self.date_only else local_time(self.at)
 
 
 def _signed(locked: bool) -> tuple[str, str | None]:
@@ -113,7 +118,7 @@ def timeline(case: CaseRecords) -> list[Event]:
             detail_text = label_of(VitalStatus, f.vital_status) if f.vital_status else label_of(FollowUpStatus,
                                                                                                f.fu_status)
         events.append(Event(when, _("{kind}随访").format(kind=label_of(FollowUpKind, f.kind)), detail_text, state,
-                            colour, "followup"))
+                            colour, "followup", date_only=f.done_at is None))
     far = datetime.max.replace(tzinfo=BEIJING)
     return sorted(events, key=lambda e: e.at or far)
 
@@ -136,16 +141,17 @@ class OverviewTab(QWidget):
         if summary is not None:
             lcol.addWidget(heading(_("病例信息")))
             lcol.addWidget(summary)
+            summary.show()  # it was a tab page: taking it out of the tab widget left it hidden
         lcol.addWidget(heading(_("合规检查（国家 ECMO 技术临床应用管理规范）")))
         self.rules: RowsModel[RuleResult] = RowsModel([
-            Column(N_("规则"), lambda r: f"{r.rule} {_(RULE_NAMES.get(r.rule, ''))}"),
+            Column(N_("规则"), self._rule_text),
             Column(N_("结果"), lambda r: _(STATUS_TEXT.get(r.status, r.status)),
                    foreground=lambda r: STATUS_COLOR.get(r.status)),
             Column(N_("说明"), lambda r: r.text(), tooltip=lambda r: r.text())], parent=self)
         self.rule_table = make_table(self.rules)
         self.rule_table.setObjectName("compliance_table")
         self.rule_table.setWordWrap(True)
-        set_column_widths(self.rule_table, [16, 6])
+        set_column_widths(self.rule_table, [19, 6])
         lcol.addWidget(self.rule_table, 1)
         self.verdict = QLabel()
         self.verdict.setObjectName("compliance_verdict")
@@ -157,13 +163,13 @@ class OverviewTab(QWidget):
         rcol.setContentsMargins(0, 0, 0, 0)
         rcol.addWidget(heading(_("病程时间线（双击打开相应页面）")))
         self.events: RowsModel[Event] = RowsModel([
-            Column(N_("时间"), lambda e: local_time(e.at)),
-            Column(N_("事件"), lambda e: e.what),
+            Column(N_("时间"), lambda e: e.when()),
+            Column(N_("事件"), lambda e: e.what, tooltip=lambda e: e.what),
             Column(N_("详情"), lambda e: e.detail, tooltip=lambda e: e.detail),
             Column(N_("状态"), lambda e: e.state, foreground=lambda e: e.colour)], parent=self)
         self.timeline_table = make_table(self.events)
         self.timeline_table.setObjectName("timeline_table")
-        set_column_widths(self.timeline_table, [16, 22, 20])
+        set_column_widths(self.timeline_table, [16, 30, 18])
         self.timeline_table.activated.connect(self._activated)
         rcol.addWidget(self.timeline_table, 1)
         splitter.addWidget(right)
@@ -171,6 +177,11 @@ class OverviewTab(QWidget):
         splitter.setStretchFactor(1, 3)
         outer.addWidget(splitter, 1)
         case.updated.connect(self.refresh)
+
+    def _rule_text(self, result: RuleResult) -> str:
+        results = self.rules.rows()
+        index = next(i for i, r in enumerate(results) if r is result)
+        return f"{result.rule} {_(RULE_NAMES.get(result.rule, ''))}{rule_phase(results, index)}"
 
     def refresh(self) -> None:
         snapshot = self.case.snapshot

@@ -44,7 +44,7 @@ from ecmo_desktop.ui.records.display import (
     staff_name,
     title_text,
 )
-from ecmo_desktop.ui.records.forms import ChoiceCombo, RecordDialog
+from ecmo_desktop.ui.records.forms import ChoiceCombo, RecordDialog, wide_label
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 PASSWORD_FIELD = N_("密码")
@@ -92,14 +92,11 @@ class SignDialog(RecordDialog):
         own = user is not None and record.created_by_id == user.id
         self.meaning.set_value(SignatureMeaning.AUTHOR.value if own else SignatureMeaning.REVIEW.value)
         self.add_row(form, N_("签名含义"), self.meaning)
-        self.meaning_help = QLabel()
+        self.meaning_help = wide_label()
         self.meaning_help.setStyleSheet("color: #555;")
-        self.meaning_help.setWordWrap(True)
         form.addRow("", self.meaning_help)
         self.meaning.currentIndexChanged.connect(self._explain)
-        self.verdict = QLabel()
-        self.verdict.setObjectName("sign_verdict")
-        self.verdict.setWordWrap(True)
+        self.verdict = wide_label(name="sign_verdict")
         self.verdict.hide()
         form.addRow("", self.verdict)
         self.password = QLineEdit()
@@ -155,9 +152,9 @@ class HistoryDialog(QDialog):
         self.setWindowTitle(_("版本与签名历史"))
         self.setModal(True)
         layout = QVBoxLayout(self)
-        heading = QLabel(f"<b>{esc(record_title(record))}</b><br>{esc(signature_text(record))}")
-        heading.setWordWrap(True)
-        layout.addWidget(heading)
+        self.heading = QLabel(f"<b>{esc(record_title(record))}</b><br>{esc(signature_text(record))}")
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
         staff = case.staff
         self.versions: RowsModel[RecordVersion] = RowsModel([
             Column(N_("版本"), lambda v: str(v.version)),
@@ -172,11 +169,12 @@ class HistoryDialog(QDialog):
             Column(N_("状态"), lambda s: _("有效") if s.state == "valid" else _("已作废（记录已更正）"),
                    foreground=lambda s: GREEN if s.state == "valid" else "#757575"),
             Column(N_("内容哈希"), lambda s: s.content_hash[:16] + "…")], key=lambda s: s.id, parent=self)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
         tcol = QVBoxLayout(top)
         tcol.setContentsMargins(0, 0, 0, 0)
-        tcol.addWidget(QLabel(_("历史版本（更正前的内容）")))
+        self.version_heading = QLabel(_("历史版本（更正前的内容）"))
+        tcol.addWidget(self.version_heading)
         self.version_table = make_table(self.versions)
         self.version_table.setObjectName("version_table")
         set_column_widths(self.version_table, [5, 17, 10, 30])
@@ -209,6 +207,8 @@ class HistoryDialog(QDialog):
 
     def _loaded(self, result: tuple[Sequence[RecordVersion], Sequence[Signature]]) -> None:
         versions, signatures = result
+        self.heading.setText(f"<b>{esc(record_title(self.record))}</b><br>"
+                             f"{esc(signature_text(self.record, signatures))}")
         self.versions.set_rows(versions)
         self.signatures.set_rows(signatures)
         self.loaded = True
@@ -216,7 +216,11 @@ class HistoryDialog(QDialog):
             self.version_table.selectRow(len(versions) - 1)
             self._show(len(versions) - 1)
         else:
-            self.version_text.setHtml(f"<p style='color:#757575'>{esc(_('此记录未被更正过'))}</p>")
+            self.version_heading.setText(_("历史版本：此记录未被更正过"))
+            self.version_table.hide()
+            self.version_text.hide()
+            self.splitter.setSizes([self.version_heading.sizeHint().height() + 4, 1000])
+            self.resize(self.width(), 340)
 
     def _show(self, row: int) -> None:
         version = self.versions.row(row)

@@ -264,8 +264,7 @@ class WeaningTab(RecordTab):
             self.end_label.setStyleSheet("")
         snapshot = self.case.snapshot
         if snapshot is not None:
-            results = [r for r in snapshot.compliance.results if r.rule == "R1"]
-            self.r1_label.setText(rule_html(results[1:] or results, ("R1",)))
+            self.r1_label.setText(rule_html(snapshot.compliance.results, ("R1",), skip=1))
 
     def describe(self, record: AnyRecord) -> str:
         if isinstance(record, Decision):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -168,13 +169,23 @@ class FormDialog(QDialog):
         self.intro.show()
 
     def add_field(self, label: str, widget: QWidget, *, field: str | None = None,
-                  form: QFormLayout | None = None) -> QWidget:
-        """Add a row: translated ``label`` (a msgid), the widget, an error line under it."""
+                  form: QFormLayout | None = None, unit: str = "") -> QWidget:
+        """Add a row: translated ``label`` (a msgid), the widget (with its unit beside it, so nobody
+        has to guess kg or g), an error line under it."""
         box = QWidget()
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
-        column.addWidget(widget)
+        if unit:
+            line = QHBoxLayout()
+            line.setContentsMargins(0, 0, 0, 0)
+            line.addWidget(widget, 1)
+            unit_label = QLabel(unit)
+            unit_label.setMinimumWidth(28)
+            line.addWidget(unit_label)
+            column.addLayout(line)
+        else:
+            column.addWidget(widget)
         message = error_label()
         column.addWidget(message)
         (form or self.form).addRow(_(label), box)

@@ -159,3 +159,14 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
                                  cpc=None, mrs=None, eq5d_index=None, notes="")),
         devices=devices,
     )
+
+
+def build(kind: str, dossier: CaseDossier, subject_id: int | None = None, *, template: Any = None) -> Any:
+    """Plan and render one document of ``dossier`` as the service would (document number 1, version 1)."""
+    from ecmo_desktop.documents.archive import plan_document, render
+    from ecmo_desktop.documents.consent import load_consent_template
+    from ecmo_desktop.documents.parts import PrintContext
+
+    plan = plan_document(kind, dossier, subject_id, as_of=PRINTED, template=template or load_consent_template())
+    ctx = PrintContext(PRINTED, "孙丽", "DOC-000001-v1", "#42 " + "9f" * 32)
+    return plan, render(plan, dossier, ctx)
