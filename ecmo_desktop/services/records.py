@@ -724,6 +724,66 @@ class RecordService(Service):
 
         return self._transact(work)
 
+    @requires(Action.CHART_DOCTOR)
+    def amend_end(self, run_id: int, data: EndInput, *, reason: str) -> Run:
+        """Correct a wrongly recorded end of ECMO (time or outcome), with a reason, as an amendment.
+
+        Allowed while the follow-up schedule is still untouched by people (only due entries or ones
+        the system closed for a death); the schedule is then re-dated for the corrected end. Once a
+        follow-up has been recorded, the correction belongs in that follow-up instead.
+        """
+        why = clean_text(reason, N_("修改原因"), required=True, max_length=NOTES_MAX, multiline=True)
+        now = self.ctx.now()
+        e = _Errors()
+        ended = e.run(lambda: _when(data.ended_at, N_("撤机时间"), now))
+        new_reason = e.run(lambda: _choice(data.reason, EndReason, N_("撤机结局")))
+        e.raise_if_any()
+
+        def work(uow: UnitOfWork) -> Run:
+            run = uow.runs.get(run_id)
+            if run.status != RunStatus.ENDED.value or run.started_at is None:
+                raise ValidationError(FieldError(N_("撤机结局"), N_("本病例尚未撤机，无需修改撤机结局")))
+            if ended < run.started_at:
+                raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于上机（首次转流）时间")))
+            if new_reason == EndReason.WEANED.value and not any(
+                    p.kind == ProcedureKind.DECANNULATION.value  # type: ignore[union-attr]
+                    for p in uow.records.for_run(Entity.PROCEDURE, run_id)):
+                raise ValidationError(FieldError(N_("撤机结局"), N_("成功撤机须先记录撤机拔管")))
+            follow_ups = [f for f in uow.records.for_run(Entity.FOLLOW_UP, run_id)]
+            if any(f.status == RecordStatus.SIGNED.value or (  # type: ignore[union-attr]
+                    f.fu_status != FollowUpStatus.DUE.value and f.notes != AUTO_CLOSED_NOTE)  # type: ignore[union-attr]
+                   for f in follow_ups):
+                raise ValidationError(FieldError(N_("撤机结局"), N_("已有随访记录，不能再修改撤机结局；请在随访中更正")))
+            died = new_reason == EndReason.DIED.value
+            changes: dict[str, Any] = {"ended_at": ended, "end_reason": new_reason,
+                                       "date_of_death": ended if died else None,
+                                       "discharged_alive": False if died else None,
+                                       "survived_28d": (ended - run.started_at >= timedelta(days=28)) if died else None}
+            after = uow.runs.update(run_id, **changes)
+            due_by_kind = dict(follow_up_schedule(run.started_at, ended))
+            for f in follow_ups:
+                kind = f.kind  # type: ignore[union-attr]
+                fields: dict[str, Any] = {"due_date": due_by_kind.get(kind, f.due_date),  # type: ignore[union-attr]
+                                          "fu_status": FollowUpStatus.DUE.value, "done_at": None,
+                                          "vital_status": None, "date_of_death": None, "contact_method": None,
+                                          "discharge_disposition": None, "notes": "", "updated_at": now,
+                                          "updated_by_id": self.ctx.require_user().id}
+                if died:
+                    fields.update(fu_status=FollowUpStatus.DONE.value, done_at=ended,
+                                  vital_status=VitalStatus.DEAD.value, date_of_death=local_date(ended),
+                                  contact_method=ContactMethod.RECORDS.value, notes=AUTO_CLOSED_NOTE,
+                                  discharge_disposition=DischargeDisposition.DIED.value
+                                  if kind == FollowUpKind.DISCHARGE.value else None)
+                uow.records.update(Entity.FOLLOW_UP, f.id, **fields)
+            self._audit(uow, "amend_end", "ecmo_run", run_id,
+                        before={"ended_at": run.ended_at, "end_reason": run.end_reason},
+                        after={"ended_at": ended, "end_reason": new_reason}, run_id=run_id,
+                        patient_id=run.patient_id, reason=why)
+            uow.commit()
+            return after
+
+        return self._transact(work)
+
     # ==== follow-up =========================================================================================
     def _clean_follow_up(self, uow: UnitOfWork, run: Run, rec: FollowUp, data: FollowUpInput) -> _Clean:
         now = self.ctx.now()

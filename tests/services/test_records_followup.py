@@ -116,3 +116,27 @@ def test_lost_to_follow_up(rw: RecWard) -> None:
     assert lost.fu_status == "lost" and lost.done_at == rw.clock.now()
     with pytest.raises(ValidationError):
         rw.c.records.record_follow_up(fu["y1"].id, FollowUpInput(status="due"))  # type: ignore[attr-defined]
+
+
+def test_wrong_end_is_corrected_by_amendment_until_follow_up_starts(rw: RecWard) -> None:
+    """A death recorded by mistake as 'weaned' (or the wrong time) is amended with a reason; the
+    schedule follows; once a follow-up is recorded the end can no longer be changed."""
+    run, fu = _ended(rw, days=5)
+    with pytest.raises(ValidationError) as exc:
+        rw.c.records.amend_end(run.id, EndInput(ended_at=rw.at(days=4), reason="died"), reason="")
+    assert "必填" in exc.value.user_message()
+    after = rw.c.records.amend_end(run.id, EndInput(ended_at=rw.at(days=4), reason="died"), reason="录入错误：患者死亡")
+    assert (after.end_reason, after.date_of_death) == ("died", rw.at(days=4))
+    chart = {f.kind: f for f in rw.c.records.chart(run.id).follow_ups}
+    assert {f.fu_status for f in chart.values()} == {"done"} and chart["d90"].vital_status == "dead"
+    back = rw.c.records.amend_end(run.id, EndInput(ended_at=rw.at(days=5), reason="weaned"), reason="再次核对：已撤机")
+    assert back.date_of_death is None and back.end_reason == "weaned"
+    chart = {f.kind: f for f in rw.c.records.chart(run.id).follow_ups}
+    assert {f.fu_status for f in chart.values()} == {"due"}
+    assert chart["d28"].due_date == fu["d28"].due_date  # type: ignore[attr-defined]
+    rw.clock.advance(timedelta(days=30))
+    rw.c.records.record_follow_up(chart["d28"].id, FollowUpInput(status="done", done_at=rw.at(days=29),
+                                                                 contact_method="phone", vital_status="alive"))
+    with pytest.raises(ValidationError) as exc:
+        rw.c.records.amend_end(run.id, EndInput(ended_at=rw.at(days=5), reason="died"), reason="又错了")
+    assert "已有随访记录" in exc.value.user_message()

@@ -195,9 +195,11 @@ def test_case_view_banner_and_history_for_records_staff(qtbot, case_ui) -> None:
     assert view.status_label.text() == "待上机"
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert titles[-1] == "历史（审计）"  # the record's own tabs (added by later features) come first
-    assert view.history is not None and view.history.rowCount() == 1
+    # newest first: the run's creation, then the patient's registration (patient events carry no run id)
+    assert view.history is not None and view.history.rowCount() == 2
     assert view.history.index(0, 2).data() == "新建"
     assert view.history.index(0, 3).data().startswith("ECMO病例")
+    assert view.history.index(1, 3).data().startswith("患者")
     assert "模式：VA" in view.history.index(0, 4).data()
     assert view.history.index(0, 1).data() == "刘洋"
 
@@ -221,12 +223,12 @@ def test_case_view_hides_history_from_clinical_roles_and_accepts_tabs(qtbot, cas
 def test_ecmo_day_counts_beijing_calendar_days() -> None:
     from ecmo_desktop.ui.case_view.view import ecmo_day
 
-    started = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 Beijing, 1 March: day 1
+    started = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 Beijing, 1 March: day 0 (first flow)
     assert ecmo_day(None, None, started) is None
-    assert ecmo_day(started, None, datetime(2026, 3, 1, 15, 50, tzinfo=UTC)) == 1
-    assert ecmo_day(started, None, datetime(2026, 3, 1, 16, 5, tzinfo=UTC)) == 2  # 00:05 Beijing, 2 March
+    assert ecmo_day(started, None, datetime(2026, 3, 1, 15, 50, tzinfo=UTC)) == 0
+    assert ecmo_day(started, None, datetime(2026, 3, 1, 16, 5, tzinfo=UTC)) == 1  # 00:05 Beijing, 2 March
     ended = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
-    assert ecmo_day(started, ended, datetime(2026, 5, 1, tzinfo=UTC)) == 4  # frozen at decannulation
+    assert ecmo_day(started, ended, datetime(2026, 5, 1, tzinfo=UTC)) == 3  # frozen at decannulation
 
 
 def test_tabs_added_later_go_before_the_history(qtbot, case_ui) -> None:

@@ -15,11 +15,13 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QTabWidg
 
 from ecmo_desktop.domain.enums import Indication, Mode, RunStatus, Sex
 from ecmo_desktop.domain.model import Staff
+from ecmo_desktop.domain.records import ecmo_day as domain_ecmo_day
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
 from ecmo_desktop.ui.models.staff_model import title_label
 from ecmo_desktop.ui.records import install_record_tabs
@@ -30,11 +32,11 @@ SUMMARY_TAB_TITLE = N_("概况")
 
 
 def ecmo_day(started_at: datetime | None, ended_at: datetime | None, now: datetime) -> int | None:
-    """ECMO day N in Beijing calendar days: the day of cannulation is day 1."""
+    """ECMO day N in Beijing calendar days; the day of first flow is day 0 (DOMAIN.md, ECLS-CDM),
+    the same count the daily entries use."""
     if started_at is None:
         return None
-    until = ended_at or now
-    return (to_local(until).date() - to_local(started_at).date()).days + 1
+    return domain_ecmo_day(started_at, ended_at or now)
 
 
 def banner_parts(detail: RunDetail, now: datetime) -> list[str]:
@@ -50,7 +52,7 @@ def banner_parts(detail: RunDetail, now: datetime) -> list[str]:
     parts.append(f"{mode}-ECMO" if run.mode not in (Mode.OTHER.value, Mode.ECCO2R.value) else mode)
     day = ecmo_day(run.started_at, run.ended_at, now)
     if day is not None:
-        parts.append(_("ECMO 第 {n} 天").format(n=day))
+        parts.append(_("ECMO 第 {n} 天（上机当日为第 0 天）").format(n=day))
     where = " ".join(p for p in (run.ward, run.bed) if p)
     if where:
         parts.append(where)
@@ -148,6 +150,7 @@ class CaseView(QWidget):
         close.activated.connect(self.close)
         self.resize(1000, 640)
         install_record_tabs(self)  # 概览 · 决策与知情同意 · 置管/操作 · 日常管理 · 并发症 · 撤机 · 随访
+        self.add_tab(DocumentsTab(ui, run_id, self), _("文书"))
         self.reload()
 
     def add_tab(self, widget: QWidget, title: str) -> int:

@@ -1,0 +1,336 @@
+"""The case view's 文书 tab: generate a run's documents, see every version printed, preview, print, save.
+
+Everything that touches the database — generating (which lays the PDF out, inside its transaction),
+listing, reading stored bytes — goes through the serial task runner; printing runs on its own worker
+thread (``PrintThread``), since rendering a long archive for the printer takes seconds. Printing and
+"save as PDF" hand out the *stored original* through ``reprint`` (audited), never a new rendering.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from PySide6.QtCore import QItemSelection, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecmo_desktop.documents.archive import KINDS
+from ecmo_desktop.documents.dossier import GeneratedDocument
+from ecmo_desktop.i18n import _
+from ecmo_desktop.services.clock import format_local
+from ecmo_desktop.services.documents import DocumentService, PrintedDocument, R8Status, write_pdf
+from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.documents.printing import LoadedPdf, make_printer, print_pdf
+from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
+
+TAB_TITLE = "文书"
+# kinds that print one record of several (the subject combo lists them); others print the run's whole set
+SUBJECT_KINDS = ("opnote", "decision", "consent", "daily", "followup")
+
+
+class _WithDocuments(Protocol):
+    documents: DocumentService
+
+
+def documents_service(ui: UiContext) -> DocumentService:
+    """The document service of the UI's container (``UiContext.Services`` predates it)."""
+    return cast(_WithDocuments, ui.services).documents
+
+
+DOCUMENT_COLUMNS: list[tuple[str, Any]] = [
+    ("文档编号", lambda d: d.document_number),
+    ("文档", lambda d: d.title),
+    ("版本", lambda d: str(d.version)),
+    ("页数", lambda d: str(d.page_count)),
+    ("打印人", lambda d: d.created_by_name),
+    ("打印时间", lambda d: format_local(d.created_at)),
+    ("SHA-256", lambda d: d.sha256[:12]),
+]
+
+
+def r8_text(status: R8Status) -> str:
+    if status.complete is None:
+        return _("R8：尚未生成手术记录（已绑定器械 {n} 件）").format(n=len(status.bound))
+    if status.complete:
+        return _("R8：已绑定的 {n} 件器械均已打印在手术记录中（含条码）").format(n=len(status.bound))
+    return _("R8：{m} 件已绑定器械尚未打印在手术记录中，请重新生成手术记录").format(m=len(status.missing))
+
+
+class PrintThread(QThread):
+    """Prints one stored PDF on a QPrinter off the GUI thread; reports pages printed or the error."""
+
+    done = Signal(int)
+    failed = Signal(object)
+
+    def __init__(self, data: bytes, printer: QPrinter, title: str) -> None:
+        super().__init__()
+        self.data, self.printer, self.title = data, printer, title
+        self.cancel = threading.Event()
+        self.setObjectName("ecmo-print")
+
+    def run(self) -> None:
+        try:
+            self.done.emit(print_pdf(self.data, self.printer, title=self.title, cancelled=self.cancel.is_set))
+        except Exception as exc:  # noqa: BLE001 - reported on the GUI thread through the one error path
+            self.failed.emit(exc)
+
+
+class ThreadKeeper(QObject):
+    """Holds worker threads until they have really stopped, then lets them go.
+
+    A QThread deleted while running aborts the process, and a window may close (logout, lock) while
+    its print job or batch is still running; the keeper lives in the GUI thread, so ``finished``
+    reaches it queued, after the thread has left ``run``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[QThread] = set()
+
+    def keep(self, thread: QThread) -> None:
+        self.threads.add(thread)
+        thread.finished.connect(self._finished, Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def _finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread):
+            thread.wait()
+            self.threads.discard(thread)
+
+
+_keeper: ThreadKeeper | None = None
+
+
+def keeper() -> ThreadKeeper:
+    global _keeper
+    if _keeper is None:
+        _keeper = ThreadKeeper()
+    return _keeper
+
+
+def start_print(data: bytes, printer: QPrinter, title: str, on_done: Any, on_failed: Any) -> PrintThread:
+    """Print on a worker; ``on_done``/``on_failed`` must be slots of a QObject (they then run queued on
+    the GUI thread, never on the worker)."""
+    thread = PrintThread(data, printer, title)
+    thread.done.connect(on_done)
+    thread.failed.connect(on_failed)
+    keeper().keep(thread)
+    thread.start()
+    return thread
+
+
+class DocumentsTab(QWidget):
+    """Generated documents of one run; ``generated`` fires with each new ``PrintedDocument``."""
+
+    generated = Signal(object)
+    preview_loaded = Signal(object)  # GeneratedDocument
+    printed = Signal(int)
+
+    def __init__(self, ui: UiContext, run_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.run_id = run_id
+        self.setObjectName("documents_tab")
+        self.service = documents_service(ui)
+        self.subjects: dict[str, list[tuple[int, str]]] = {}
+        self._pdf: LoadedPdf | None = None
+        self.last_printer: QPrinter | None = None
+
+        self.kind = QComboBox()
+        for kind, label in KINDS.items():
+            self.kind.addItem(_(label), kind)
+        self.kind.currentIndexChanged.connect(self._fill_subjects)
+        self.subject = QComboBox()
+        self.subject.setMinimumContentsLength(18)
+        self.generate_button = QPushButton(_("生成并保存"))
+        self.generate_button.clicked.connect(self.generate)
+        self.generate_button.setEnabled(ui.can(Action.PRINT))
+        self.print_button = QPushButton(_("打印…"))
+        self.print_button.clicked.connect(self.print_selected)
+        self.save_button = QPushButton(_("另存为 PDF…"))
+        self.save_button.clicked.connect(self.save_selected)
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(False)
+        self.r8_label = QLabel()
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b71c1c;")
+
+        top = QHBoxLayout()
+        for widget in (QLabel(_("文档：")), self.kind, self.subject, self.generate_button):
+            top.addWidget(widget)
+        top.addStretch(1)
+        top.addWidget(self.print_button)
+        top.addWidget(self.save_button)
+
+        self.model: ListTableModel[GeneratedDocument] = ListTableModel(DOCUMENT_COLUMNS, self)
+        self.table = make_table(self.model, stretch_column=1)
+        set_column_widths(self.table, [16, 22, 4, 4, 8, 15, 13])
+        self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.view = QPdfView()
+        self.view.setObjectName("documents_preview")
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.r8_label)
+        splitter.addWidget(left)
+        splitter.addWidget(self.view)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.notice)
+        layout.addWidget(splitter, 1)
+        ui.tasks.changed.connect(self._changed)
+        self.reload()
+
+    # ---- data ----------------------------------------------------------------------------------------
+    def reload(self) -> None:
+        service, run_id = self.service, self.run_id
+
+        def work() -> tuple[list[GeneratedDocument], dict[str, list[tuple[int, str]]], R8Status]:
+            return service.documents_for_run(run_id), service.subjects(run_id), service.r8_status(run_id)
+
+        self.ui.tasks.run_op(work, lambda result: self._show(*result), parent=self)
+
+    def _show(self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]],
+              r8: R8Status) -> None:
+        selected = self.current()
+        self.model.set_rows(documents)
+        self.subjects = subjects
+        self._fill_subjects()
+        self.r8_label.setText(r8_text(r8))
+        if selected is not None:
+            self.select(selected.id)
+
+    def _changed(self, changes: frozenset[str]) -> None:
+        if changes & {f"run:{self.run_id}", f"documents:{self.run_id}", "devices", "records"}:
+            self.reload()
+
+    def _fill_subjects(self) -> None:
+        kind = self.kind.currentData()
+        self.subject.clear()
+        if kind in SUBJECT_KINDS:
+            all_label = {"opnote": _("置管手术记录（默认）"), "consent": _("最新一份")}.get(kind, _("全部"))
+            self.subject.addItem(all_label, None)
+            for subject_id, text in self.subjects.get(kind, []):
+                self.subject.addItem(text, subject_id)
+        else:
+            self.subject.addItem(_("全部"), None)
+        self.subject.setEnabled(self.subject.count() > 1)
+
+    def current(self) -> GeneratedDocument | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row(rows[0].row()) if rows else None
+
+    def select(self, document_id: int) -> None:
+        for row, doc in enumerate(self.model.rows()):
+            if doc.id == document_id:
+                self.table.selectRow(row)
+                return
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def generate(self) -> None:
+        kind, subject = self.kind.currentData(), self.subject.currentData()
+        service, run_id = self.service, self.run_id
+        self.generate_button.setEnabled(False)
+        self.notice.clear()
+
+        def done(printed: PrintedDocument) -> None:
+            self.generate_button.setEnabled(True)
+            self.notice.setText("\n".join(printed.warnings))
+            self.generated.emit(printed)
+            self._show_pdf(printed.document, printed.pdf)
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            self.generate_button.setEnabled(True)
+            self.ui.tasks.default_error(self, exc)
+
+        self.ui.tasks.run_op(lambda: service.generate(kind, run_id, subject), done, failed, parent=self,
+                             changes=(f"documents:{run_id}",))
+
+    def _selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        doc = self.current()
+        for button in (self.print_button, self.save_button):
+            button.setEnabled(doc is not None and self.ui.can(Action.PRINT))
+        if doc is None:
+            return
+        service = self.service
+        self.ui.tasks.run_op(lambda: service.document_pdf(doc.id), lambda data: self._show_pdf(doc, data),
+                             parent=self)
+
+    def _show_pdf(self, doc: GeneratedDocument, data: bytes) -> None:
+        old = self._pdf
+        self._pdf = LoadedPdf(data)
+        self.view.setDocument(self._pdf.document)
+        if old is not None:
+            old.close()
+        self.preview_loaded.emit(doc)
+
+    def preview_document(self) -> QPdfDocument | None:
+        return self._pdf.document if self._pdf else None
+
+    def print_selected(self, printer: QPrinter | None = None) -> None:
+        """Ask for a printer (unless given one), then print the stored original on a worker."""
+        doc = self.current()
+        if doc is None:
+            return
+        if printer is None:
+            printer = make_printer()
+            dialog = QPrintDialog(printer, self)
+            dialog.setWindowTitle(_("打印 {title}").format(title=doc.title))
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+        self.last_printer = printer
+        service = self.service
+
+        def send(data: bytes) -> None:
+            self.notice.setText(_("正在打印 {number}…").format(number=doc.document_number))
+            start_print(data, printer, f"{doc.title} {doc.document_number}", self._printed, self._print_failed)
+
+        self.ui.tasks.run_op(lambda: service.reprint(doc.id), send, parent=self)
+
+    def _print_failed(self, exc: BaseException) -> None:
+        self.notice.setText(_("打印未完成"))
+        self.ui.tasks.default_error(self, exc)
+
+    def _printed(self, pages: int) -> None:
+        self.notice.setText(_("已发送到打印机：{n} 页").format(n=pages))
+        self.printed.emit(pages)
+
+    def save_selected(self, path: str | None = None) -> None:
+        doc = self.current()
+        if doc is None:
+            return
+        if not path:
+            path, _filter = QFileDialog.getSaveFileName(self, _("另存为 PDF"), f"{doc.document_number}.pdf",
+                                                        "PDF (*.pdf)")
+            if not path:
+                return
+        target = Path(path)
+        service = self.service
+        self.ui.tasks.run_op(lambda: write_pdf(target, service.reprint(doc.id)),
+                             lambda written: self.notice.setText(_("已保存：{path}").format(path=written)),
+                             parent=self)
