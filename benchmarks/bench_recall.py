@@ -35,6 +35,7 @@ try:  # run as a script (benchmarks/ on sys.path) or as a module of the benchmar
         ITEMS_PER_LOT,
         World,
         database,
+        load_average,
         lot_of,
         pct,
         seed_world,
@@ -47,6 +48,7 @@ except ImportError:  # pragma: no cover - python -m benchmarks.bench_recall
         ITEMS_PER_LOT,
         World,
         database,
+        load_average,
         lot_of,
         pct,
         seed_world,
@@ -126,10 +128,11 @@ def main() -> None:
         print(f"\n== {backend}: lot recall over {args.usages:,} usages (lots of {ITEMS_PER_LOT})")
         with database(backend, args.pg_url) as url:
             world = seed_world(url, backend, args.usages, 10)
-            print(f"  seeded in {world.seed_seconds:.0f} s")
+            print(f"  seeded in {world.seed_seconds:.0f} s; load average before timing: {load_average()}")
             world.c.ctx.user = None
             world.c.auth.login("admin", "Bench2026pass")
             times = bench(world, args.queries)
+            print(f"  load average after timing: {load_average()}")
             for name, values in times.items():
                 print(summary(name, values))
             service, floor = times["trace_lot (service)"], times["floor: raw joined query"]

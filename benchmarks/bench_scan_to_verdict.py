@@ -209,6 +209,8 @@ def seed_world(url: str, backend: str, usages: int, spare: int, *, progress: Cal
     else:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
+            # flush the bulk load now: a ward's server is not in the middle of writing 3M fresh rows
+            conn.exec_driver_sql("CHECKPOINT")
     c.ctx.user = None
     c.auth.login("nurse", PASSWORD)
     spare_codes = [code_for(f"B{i:07d}", lot_of(i)) for i in range(usages, usages + spare)]
@@ -252,6 +254,14 @@ class Floor:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average (figures on a busy box are not an idle ward PC's)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    except OSError:  # pragma: no cover - Windows
+        return "n/a"
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -309,8 +319,9 @@ def main() -> None:
         print(f"\n== {backend}: {args.usages:,} usages")
         with database(backend, args.pg_url) as url:
             world = seed_world(url, backend, args.usages, args.scans + 40)
-            print(f"  seeded in {world.seed_seconds:.0f} s")
+            print(f"  seeded in {world.seed_seconds:.0f} s; load average before timing: {load_average()}")
             times = bench_scans(world, args.scans)
+            print(f"  load average after timing: {load_average()}")
             for name, values in times.items():
                 print(summary(name, values))
             bind = times["bind (bound)"]

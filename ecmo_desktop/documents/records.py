@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Path, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -54,6 +54,7 @@ from ecmo_desktop.documents.parts import (
     number,
     numbered,
     paragraph,
+    plain_fits,
     signature_state,
     signatures,
     title_block,
@@ -332,12 +333,17 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
     label_width = 0.30 * FRAME_WIDTH
     column = (FRAME_WIDTH - label_width) / ENTRIES_PER_TABLE
     style = _compact_style()
-    cells = [[Paragraph(markup_with_fallback(text), style) for text in row] for row in [header, *rows]]
+    fit = column - 6  # the cell's padding
+    cells = [[text if r and c and plain_fits(text, fit, style.fontSize) else Paragraph(markup_with_fallback(text), style)
+              for c, text in enumerate(row)] for r, row in enumerate([header, *rows])]
     table = Table(cells, colWidths=[label_width] + [column] * len(entries), repeatRows=1, hAlign="LEFT",
                   style=standard_table_style(1))
-    table.setStyle(TableStyle([("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), style.fontSize),
+                               ("LEADING", (0, 0), (-1, -1), style.leading),
+                               ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                                *[cmd for r in section_rows for cmd in (
                                    ("SPAN", (0, r), (-1, r)),
+                                   ("NOSPLIT", (0, r), (-1, min(r + 1, len(rows)))),  # no section title alone
                                    ("BACKGROUND", (0, r), (-1, r), colors.Color(0.93, 0.95, 0.98)))]]))
     table.spaceAfter = 2 * mm
     return table
@@ -415,20 +421,25 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Any, Sequence
         band_hi = y_of(normal[1] if normal[1] is not None else hi)
         drawing.add(Rect(left, band_lo, right - left, max(0.0, band_hi - band_lo), strokeColor=None,
                          fillColor=colors.Color(0.88, 0.95, 0.88)))
-    drawing.add(Line(left, bottom, right, bottom, strokeWidth=0.5))
-    drawing.add(Line(left, bottom, left, top, strokeWidth=0.5))
+    axes = Path(strokeWidth=0.4, strokeColor=colors.black, fillColor=None)  # one path: axes and every tick
+    axes.moveTo(left, top)
+    axes.lineTo(left, bottom)
+    axes.lineTo(right, bottom)
     for value in ticks:
-        drawing.add(Line(left - 1, y_of(value), left, y_of(value), strokeWidth=0.4))
+        axes.moveTo(left - 1, y_of(value))
+        axes.lineTo(left, y_of(value))
         drawing.add(String(left - 1.5, y_of(value) - 2, number(value, 2), fontName=font, fontSize=5.5,
                            textAnchor="end"))
     days = max(1, round(span / 86400))
     for n in range(days + 1):
         x = left + (right - left) * n / days
-        drawing.add(Line(x, bottom, x, bottom - 1, strokeWidth=0.4))
+        axes.moveTo(x, bottom)
+        axes.lineTo(x, bottom - 1)
         if n < days:
             tick_day = (start + timedelta(days=n)).date()
             drawing.add(String(x + (right - left) / days / 2, bottom - 4.5, tick_day.strftime("%m-%d"),
                                fontName=font, fontSize=5.5, textAnchor="middle"))
+    drawing.add(axes)
     legend_x = width - 2 * mm
     for key, colour, points in series:
         coords = [c for t, v in sorted(points) for c in (x_of(t), y_of(v))]

@@ -636,8 +636,3 @@ DEFINITIONS: dict[str, Definition] = {
     "device_traceability_rate": Definition(N_("器械可追溯完整率"), N_("至少绑定一件器械且每件器械均扫码记录（有条码内容并含批号或序列号）的例数 ÷ 有临床记录的例数")),
     "follow_up_completeness": Definition(N_("随访完成率"), N_("截至统计日到期的随访中已完成的比例（失访计为未完成）")),
 }
-
-
-def definition(key: str) -> Definition | None:
-    return DEFINITIONS.get(key)
-

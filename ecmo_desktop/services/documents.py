@@ -254,8 +254,9 @@ class DocumentService(Service):
                                        title=plan.title, created_at=now, created_by_id=user.id)
             head = uow.audit.head()
             anchor = f"#{head.seq} {head.hash}" if head else None
+            hospital = dossier.hospital.name if dossier else getattr(uow.hospitals.local(), "name", "")
             rendered = render(plan, dossier, PrintContext(now, user.full_name, document_number(doc_id, version),
-                                                          anchor))
+                                                          anchor, hospital))
             digest = hashlib.sha256(rendered.pdf).hexdigest()
             meta = {**plan.meta, "warnings": list(plan.warnings), "workstation": self.ctx.workstation,
                     "audit_seq": head.seq if head else None, "previous_id": previous.id if previous else None,

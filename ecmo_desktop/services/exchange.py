@@ -234,6 +234,8 @@ class ExchangeService(Service):
             return result
 
         result = self._transact(work, write=not check_only)
+        log.info("import %s %s%s: %d imported, %d skipped, %d errors", kind, path.name, " (dry run)" if dry_run else "",
+                 result.imported, result.skipped, len(result.errors))
         if result.errors and all_or_nothing and not dry_run:
             self._audit_refusal(kind, path, digest, result)
         return result

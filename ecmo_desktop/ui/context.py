@@ -13,6 +13,7 @@ from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.base import ServiceContext
+from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.permissions import Action, allowed
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
@@ -27,6 +28,7 @@ class Services(Protocol):
     staff: StaffService
     runs: RunService
     audit: AuditService
+    exchange: ExchangeService
 
 
 @dataclass

@@ -38,6 +38,7 @@ from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.documents import ArchivePage
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
 from ecmo_desktop.ui.lock_screen import role_names
+from ecmo_desktop.ui.qc import install_qc_page
 from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
 
 NAV_WORKLIST, NAV_CASES, NAV_DEVICES, NAV_QC, NAV_ADMIN = "worklist", "cases", "devices", "qc", "admin"
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
                                   new_run=self.new_run)
         self.add_page(NAV_WORKLIST, _(NAV_TITLES[NAV_WORKLIST]), self.worklist, None, icon_name="worklist")
         self.add_page(NAV_CASES, _(NAV_TITLES[NAV_CASES]), self.cases, None, icon_name="cases")
+        install_qc_page(self)
         self.add_page("archive", _("病历归档"), LazyPage(lambda: ArchivePage(ui)),
                       {Role.RECORDS.value, Role.ADMIN.value}, icon_name="archive")
         self.add_page(NAV_ADMIN, _(NAV_TITLES[NAV_ADMIN]), LazyPage(lambda: AdminPage(ui)), {Role.ADMIN.value},

@@ -151,6 +151,7 @@ class DocumentsTab(QWidget):
         self.service = documents_service(ui)
         self.subjects: dict[str, list[tuple[int, str]]] = {}
         self._pdf: LoadedPdf | None = None
+        self._select_after: int | None = None  # the document just generated, selected once listed
         self.last_printer: QPrinter | None = None
 
         self.kind = QComboBox()
@@ -216,13 +217,16 @@ class DocumentsTab(QWidget):
 
     def _show(self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]],
               r8: R8Status) -> None:
-        selected = self.current()
+        selected = self._select_after or (self.current().id if self.current() else None)
+        self._select_after = None
+        subject = self.subject.currentData()
         self.model.set_rows(documents)
         self.subjects = subjects
         self._fill_subjects()
+        self.subject.setCurrentIndex(max(0, self.subject.findData(subject)) if subject is not None else 0)
         self.r8_label.setText(r8_text(r8))
         if selected is not None:
-            self.select(selected.id)
+            self.select(selected)
 
     def _changed(self, changes: frozenset[str]) -> None:
         if changes & {f"run:{self.run_id}", f"documents:{self.run_id}", "devices", "records"}:
@@ -260,6 +264,7 @@ class DocumentsTab(QWidget):
         def done(printed: PrintedDocument) -> None:
             self.generate_button.setEnabled(True)
             self.notice.setText("\n".join(printed.warnings))
+            self._select_after = printed.document.id
             self.generated.emit(printed)
             self._show_pdf(printed.document, printed.pdf)
             self.reload()

@@ -30,7 +30,7 @@ def text_of(pdf: bytes) -> list[str]:
 
 def make(n: int, **kw: object) -> tuple[object, object]:
     plan = recall_plan("批号 LOT2024A 召回追溯", COLUMNS, rows(n), **kw)  # type: ignore[arg-type]
-    return plan, render(plan, None, PrintContext(PRINTED, "陈静", "DOC-000009-v1", "#7 " + "ab" * 32))
+    return plan, render(plan, None, PrintContext(PRINTED, "陈静", "DOC-000009-v1", "#7 " + "ab" * 32, "示范医院"))
 
 
 def test_every_row_is_printed_and_the_header_names_no_single_patient() -> None:
@@ -38,7 +38,7 @@ def test_every_row_is_printed_and_the_header_names_no_single_patient() -> None:
     pages = text_of(rendered.pdf)  # type: ignore[attr-defined]
     text = "".join(pages)
     assert "批号 LOT2024A 召回追溯" in text and "国药监召回通知 2026-017" in text and "共 12 条" in text
-    assert "姓名：多名患者，见表" in pages[0] and "文档编号：DOC-000009-v1" in pages[0]
+    assert "姓名：多名患者，见表" in pages[0] and "文档编号：DOC-000009-v1" in pages[0] and "示范医院" in pages[0]
     for i in range(12):
         assert f"SN{i:06d}" in text and f"ZY{i:06d}" in text
     assert "2026-03-02 10:00" in text and "是" in text and "否" in text
