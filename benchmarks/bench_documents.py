@@ -131,7 +131,8 @@ def main() -> int:
     runs = [r.run_id for r in c.runs.search_runs("", limit=1000)][: args.cases]
     with c.uow(write=False) as uow:
         dossiers = {run_id: uow.dossier.load(run_id) for run_id in runs}
-    busiest = max(dossiers.values(), key=lambda d: (sum(len(p.devices) for p in d.procedures), len(d.daily_entries)))
+    busiest = max(dossiers.values(), key=lambda d: (d.run.end_reason == "weaned", sum(len(p.devices) for p in d.procedures),
+                                                    len(d.daily_entries)))
     note_proc = max(busiest.procedures, key=lambda p: len(p.devices))
     template = load_consent_template()
     ctx = PrintContext(datetime.now(UTC), "基准", "DOC-000001-v1", "#1 " + "0" * 64)

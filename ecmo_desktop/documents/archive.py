@@ -278,7 +278,7 @@ class _TocPageNumber(Flowable):
     def draw(self) -> None:
         canv = self.canv
         canv.saveState()
-        canv.translate(self.width, 3)
+        canv.translate(self.width, 1)
         canv.doForm(_toc_form(self.index))
         canv.restoreState()
         canv.linkRect("", _part_key(self.index), (0, 0, self.width, _TOC_FONT + 2), relative=1, thickness=0)

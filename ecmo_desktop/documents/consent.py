@@ -246,7 +246,9 @@ def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: 
     mode = mode_label(r.mode) + (_("（紧急）") if r.emergency else "")
     values = {"patient": p.name, "diagnosis": r.diagnosis.strip() or indication, "mode": mode_label(r.mode),
               "hospital": d.hospital.name}
-    out: list[Flowable] = [*title_block(t.title, level, key=f"consent-{r.id}-{consent.id if consent else 0}")]
+    out: list[Flowable] = [*title_block(t.title, level, key=f"consent-{r.id}-{consent.id if consent else 0}"),
+                           paragraph(_("模板版本：{version}　SHA-256：{sha}").format(
+                               version=t.template_version, sha=loaded.sha256[:16]), small=True, align="right")]
     out += heading(_("患者基本信息"), level)
     out.append(kv_table([
         (_("姓名"), p.name), (_("性别"), sex_label(p.sex)),
@@ -289,8 +291,6 @@ def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: 
         if consent.notes.strip():
             out.append(paragraph(_("备注：{notes}").format(notes=consent.notes)))
         out += signatures(consent)
-    out.append(paragraph(_("模板版本：{version}　SHA-256：{sha}").format(
-        version=t.template_version, sha=loaded.sha256[:16]), small=True))
     return out
 
 

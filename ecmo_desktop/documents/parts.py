@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -225,9 +226,17 @@ def numbered(index: int, text: str) -> str:
     return f"{NUMERALS[index] if index < len(NUMERALS) else index + 1}、{text}"
 
 
-def paragraph(text: str, *, small: bool = False) -> Paragraph:
+def paragraph(text: str, *, small: bool = False, align: str = "left") -> Paragraph:
     styles = document_styles()
-    return Paragraph(markup_with_fallback(text), styles.small if small else styles.body)
+    style = styles.small if small else styles.body
+    if align == "right":
+        style = _right(style)
+    return Paragraph(markup_with_fallback(text), style)
+
+
+@cache
+def _right(style: ParagraphStyle) -> ParagraphStyle:
+    return style.clone(f"{style.name}-right", alignment=TA_RIGHT)
 
 
 def kv_table(pairs: Sequence[tuple[str, str]], *, columns: int = 2, label_width: float = 26 * mm) -> Table:
@@ -378,7 +387,7 @@ def values_table(values: dict[str, Any], keys: Iterable[str], *, columns: int = 
              for key in keys if key in values and values[key] not in (None, "")]
     if not pairs:
         return None
-    return kv_table(pairs, columns=columns, label_width=40 * mm if columns == 2 else 50 * mm)
+    return kv_table(pairs, columns=columns, label_width=44 * mm if columns == 2 else 50 * mm)
 
 
 def arrow(key: str, value: Any) -> str:

@@ -53,7 +53,7 @@ from ecmo_desktop.scanning import (
     list_cameras,
 )
 from ecmo_desktop.settings import SettingsStore
-from ecmo_desktop.ui.scan_bar import shown_text
+from ecmo_desktop.ui.scan_bar import readable_text, shown_text
 
 log = logging.getLogger(__name__)
 
@@ -488,7 +488,7 @@ class CameraView(QWidget):
             for n, text in enumerate(self.overlay):
                 painter.drawText(QRect(8, box.y() + 3 + n * line, image.width() - 16, line),
                                  Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                                 _("识别到：{code}").format(code=shown_text(text)))
+                                 _("识别到：{code}").format(code=readable_text(text)))
         finally:
             painter.end()
 

@@ -33,6 +33,7 @@ from ecmo_desktop.ui.admin.page import AdminPage
 from ecmo_desktop.ui.case_list import CaseListPage
 from ecmo_desktop.ui.case_view import CaseView
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.devices import DEVICES_PAGE_ROLES, DevicesPage
 from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.documents import ArchivePage
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
                                   new_run=self.new_run)
         self.add_page(NAV_WORKLIST, _(NAV_TITLES[NAV_WORKLIST]), self.worklist, None, icon_name="worklist")
         self.add_page(NAV_CASES, _(NAV_TITLES[NAV_CASES]), self.cases, None, icon_name="cases")
+        self.add_page(NAV_DEVICES, _(NAV_TITLES[NAV_DEVICES]), LazyPage(lambda: DevicesPage(ui)), DEVICES_PAGE_ROLES, icon_name="devices")
         install_qc_page(self)
         self.add_page("archive", _("病历归档"), LazyPage(lambda: ArchivePage(ui)),
                       {Role.RECORDS.value, Role.ADMIN.value}, icon_name="archive")

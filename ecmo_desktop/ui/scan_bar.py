@@ -33,6 +33,7 @@ lock screen, a dialog) blocks the bar.
 
 from __future__ import annotations
 
+import itertools
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -130,6 +131,14 @@ def shown_text(text: str) -> str:
     return "".join(SHOWN_CONTROLS.get(c, c) for c in text)
 
 
+def readable_text(text: str) -> str:
+    """The code for a person to read in the result banner: separators spelled out as <GS>."""
+    return "".join(_READABLE.get(c, c) for c in text)
+
+
+_READABLE = {GS: "<GS>", RS: "<RS>", EOT: "<EOT>"}
+
+
 def code_text(shown: str) -> str:
     """The inverse of ``shown_text``: the field's ␝ back to ASCII 29."""
     return "".join(_FROM_SHOWN.get(c, c) for c in shown)
@@ -145,9 +154,8 @@ def classify(times: Sequence[float], *, burst_gap_ms: float = BURST_GAP_MS,
     if not times:
         return EntryKind.TYPED
     runs = [1]
-    for before, after in zip(times, times[1:], strict=False):
-        gap = after - before
-        if 0 <= gap <= burst_gap_ms or gap < 0 and -gap <= burst_gap_ms:
+    for before, after in itertools.pairwise(times):
+        if abs(after - before) <= burst_gap_ms:  # X11 stamps may wrap: a tiny negative gap is still fast
             runs[-1] += 1
         else:
             runs.append(1)
@@ -241,6 +249,7 @@ class VerdictBanner(QFrame):
             button.setFont(font)
             button.clicked.connect(lambda _checked=False, s=slot: s())
             self.action_row.addWidget(button)
+            button.show()  # at once: a layout only posts the show of a child added to a visible parent
             self.actions.append(button)
         self.action_row.addStretch(1)
 
@@ -342,7 +351,7 @@ class ScanBar(QWidget):
         """Show a result at once, with the code as it came in (source and visible separators)."""
         lines = [detail] if detail else []
         if scan is not None:
-            lines.append(_("{source}：{code}").format(source=scan.source.label, code=scan.shown))
+            lines.append(_("{source}：{code}").format(source=scan.source.label, code=readable_text(scan.text)))
         self.banner.show_result(level, title, message, detail="\n".join(lines), actions=actions)
         if sound and level is not Level.INFO:
             self.sound(level)
@@ -423,7 +432,7 @@ class ScanBar(QWidget):
         if self._discarding:
             return True
         commit, preedit = event.commitString(), event.preeditString()
-        if preedit and _is_cjk_or_foreign(unicodedata.normalize("NFKC", preedit)):
+        if preedit:  # an IME composing (pinyin "sn" …): the scan is being turned into Chinese
             self._refuse_ime()
             return True
         if commit:
@@ -443,7 +452,11 @@ class ScanBar(QWidget):
 
     def _text_edited(self, text: str) -> None:
         """Any change the keys do not explain (paste, Backspace, cursor moves) makes it hand-edited."""
-        if code_text(text) != "".join(self._chars):
+        if not text:  # emptied (the clear button, select-all + Delete): a fresh entry starts
+            self._chars.clear()
+            self._times.clear()
+            self._edited = False
+        elif code_text(text) != "".join(self._chars):
             self._edited = True
 
     # ---- finishing an entry ---------------------------------------------------------------------

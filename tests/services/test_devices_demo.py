@@ -12,12 +12,12 @@ from ecmo_desktop.services.demo import DemoGenerator
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_demo_cases_get_a_circuit_bound_once_per_item(container: Any) -> None:
-    summary = DemoGenerator(container, seed=7).generate(6, years=1)
-    assert summary.cases == 6
+    summary = DemoGenerator(container, seed=7).generate(4, years=1)
+    assert summary.cases == 4
     c = container
     c.auth.login("admin", summary.password)
     runs = c.runs.search_runs("")
-    assert len(runs) == 6
+    assert len(runs) == 4
     items: Counter[int] = Counter()
     for run in runs:
         rows = [r for r in c.devices.trace_run(run.run_id) if not r.voided]

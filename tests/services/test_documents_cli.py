@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ecmo_desktop.cli import main
+from ecmo_desktop.documents.dossier import BEIJING
 from tests.conftest import PASSWORD
 from tests.services.documents_kit import DocWard, doc_db_fixture, dw_fixture, pdf_text
 
@@ -29,7 +30,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_print_each_kind_to_a_file(dw: DocWard, capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                    cli_env: None) -> None:
     case = dw.chart_case(devices=2, daily=2)
-    day = case.entry_times[0].astimezone(__import__("ecmo_desktop.documents.dossier", fromlist=["BEIJING"]).BEIJING)
+    day = case.entry_times[0].astimezone(BEIJING)
     for kind, extra in (("consent", []), ("opnote", ["--procedure", str(case.decannulation_id)]),
                         ("decision", []), ("daily", ["--day", day.date().isoformat()]), ("weaning", []),
                         ("followup", []), ("archive", [])):

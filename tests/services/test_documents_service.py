@@ -219,3 +219,46 @@ def test_archive_parts_start_where_the_contents_say(dw: DocWard) -> None:
     assert [reader.get_destination_page_number(o) + 1 for o in children] == [p["page"] for p in parts]
     for part in parts:  # each part begins on a page showing its own title
         assert part["title"] in reader.pages[part["page"] - 1].extract_text()
+
+
+def test_long_case_through_the_services_flows_onto_more_pages(dw: DocWard) -> None:
+    short = dw.chart_case(devices=2, daily=2, finish=False)
+    long = dw.chart_case(devices=20, daily=60, finish=False)
+    dw.login("sunli")
+    note = dw.c.documents.generate("opnote", long.run_id)
+    assert note.document.page_count > dw.c.documents.generate("opnote", short.run_id).document.page_count
+    text = squeeze(pdf_text(note.pdf))
+    assert all(lot in text and serial in text for lot, serial in zip(long.lots, long.serials, strict=True))
+    daily = dw.c.documents.generate("daily", long.run_id)
+    assert daily.document.page_count > dw.c.documents.generate("daily", short.run_id).document.page_count
+    daily_text = pdf_text(daily.pdf)
+    assert all(f"第{k + 1}次记录：循环稳定。" in daily_text for k in range(60))
+
+
+@pytest.mark.parametrize("bad", ["张<b>粗</b>", "王&amp;李", "陈🫀", "𠀀𡃁", "<![CDATA[x]]>", "%s {0} {{"])
+def test_bad_text_entered_through_the_services_never_breaks_a_document(dw: DocWard, bad: str) -> None:
+    case = dw.chart_case(devices=1, daily=1, name=bad, notes=f"备注 {bad}\n第二行 {bad}")
+    dw.login("sunli")
+    for kind in ("consent", "opnote", "archive"):
+        printed = dw.c.documents.generate(kind, case.run_id)
+        text = pdf_text(printed.pdf)
+        shown = bad.replace("🫀", "[U+1FAC0]")
+        assert f"姓名：{shown}" in text, kind
+
+
+def test_nul_and_lone_surrogates_stored_by_an_old_import_still_print(dw: DocWard) -> None:
+    if dw.db.backend != "sqlite":
+        pytest.skip("PostgreSQL text cannot hold NUL at all; SQLite (older imports) can")
+    from ecmo_desktop.storage.orm.people import PatientRow
+    from ecmo_desktop.storage.orm.records import ProcedureRow
+
+    case = dw.chart_case(devices=1, daily=1, finish=False)
+    with dw.c.uow() as uow:
+        uow.session.execute(update(PatientRow).where(PatientRow.id == case.patient_id).values(name="刘\x00四"))
+        uow.session.execute(update(ProcedureRow).where(ProcedureRow.id == case.cannulation_id)
+                            .values(notes="旧系统导入\x00\x07备注"))
+        uow.commit()
+    dw.login("sunli")
+    printed = dw.c.documents.generate("opnote", case.run_id)
+    text = pdf_text(printed.pdf)
+    assert "姓名：刘四" in text and "旧系统导入备注" in text

@@ -47,7 +47,7 @@ def test_qt_print_to_the_cups_queue_makes_a_job(qtbot: Any, ui: UiContext, case:
     before, files_before = jobs(), pdfs(os.environ.get("ECMO_TEST_PRINTER_OUTDIR"))
     pages = print_pdf(printed.pdf, make_printer(PRINTER), title=printed.document.document_number)
     assert pages == printed.document.page_count
-    qtbot.waitUntil(lambda: len(jobs() - before) == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: len(jobs() - before) >= 1, timeout=30_000)  # other workers may print too
     outdir = os.environ.get("ECMO_TEST_PRINTER_OUTDIR")
     if outdir:  # CUPS-PDF wrote the job out: the queue really processed it
         qtbot.waitUntil(lambda: len(pdfs(outdir) - files_before) >= 1, timeout=60_000)
@@ -66,7 +66,7 @@ def test_the_tab_prints_the_stored_original_on_a_worker(qtbot: Any, ui: UiContex
     with qtbot.waitSignal(tab.printed, timeout=60_000) as printed:
         tab.print_selected(make_printer(PRINTER))
     assert printed.args[0] == generated.args[0].document.page_count
-    qtbot.waitUntil(lambda: len(jobs() - before) == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: len(jobs() - before) >= 1, timeout=30_000)  # other workers may print too
     with ui.services.uow(write=False) as uow:  # type: ignore[attr-defined]
         reprints = [e for e in uow.audit.iterate() if e.action == "reprint"]
     assert reprints and reprints[-1].actor_name == "孙丽"

@@ -6,13 +6,13 @@ database of the UI fixtures.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QDate, Qt
 
+from ecmo_desktop.documents.dossier import BEIJING
 from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
@@ -175,7 +175,7 @@ def test_date_filter_counts_the_last_day(qtbot: Any, ui: UiContext, seeded: Any,
     page = _page(qtbot, ui)
     with seeded.container.uow(write=False) as uow:
         started = uow.runs.get(only.run_id).started_at
-    day = started.astimezone(__import__("ecmo_desktop.documents.dossier", fromlist=["BEIJING"]).BEIJING).date()
+    day = started.astimezone(BEIJING).date()
     page.date_from.setDate(QDate(day.year, day.month, day.day))
     page.date_to.setDate(QDate(day.year, day.month, day.day))
     page.find()
@@ -186,4 +186,16 @@ def test_date_filter_counts_the_last_day(qtbot: Any, ui: UiContext, seeded: Any,
     page.find()
     wait_tasks(qtbot, ui.tasks)
     assert page.model.rowCount() == 0
-    assert date(2026, 1, 1) <= day
+
+
+def test_case_view_has_the_documents_tab(qtbot: Any, ui: UiContext, case: Case) -> None:
+    from ecmo_desktop.ui.case_view import CaseView
+
+    login_as(ui, qtbot, "liuyang")
+    view = CaseView(ui, case.run_id)
+    qtbot.addWidget(view)
+    titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
+    assert "文书" in titles
+    tab = view.tabs.widget(titles.index("文书"))
+    assert isinstance(tab, DocumentsTab) and tab.run_id == case.run_id
+    wait_tasks(qtbot, ui.tasks)

@@ -60,23 +60,22 @@ def _in_use() -> Exists:
 
 @functools.cache
 def _scan_statement(by: str) -> Select[Any]:
-    """The scan-context query for an item named by ``key``, by ``id`` or not at all (``none``)."""
-    holder_run, holder_patient, binder = aliased(RunRow), aliased(PatientRow), aliased(StaffRow)
+    """The scan-context query for an item named by ``key``, by ``id`` or not at all (``none``).
+
+    Six tables, not nine: PostgreSQL spends far longer planning a join than running this one, so the
+    names of whoever holds the item (needed only to word a refusal) are fetched separately then.
+    """
     hu = aliased(UsageRow)
     i, p, rc = ItemRow, ProductRow, RecallRow
     item_on = {"key": i.item_key == bindparam("item_key"), "id": i.id == bindparam("item_id"),
                "none": false()}[by]
     return (select(RunRow.id, RunRow.run_number, RunRow.status, PatientRow.id, PatientRow.name, PatientRow.mrn,
-                   i, p, hu.id, hu.run_id, hu.bound_at, holder_run.run_number, holder_run.status,
-                   holder_patient.id, holder_patient.name, holder_patient.mrn, binder.full_name, rc)
+                   i, p, hu.id, rc)
             .select_from(RunRow)
             .join(PatientRow, PatientRow.id == RunRow.patient_id)
             .outerjoin(i, item_on)
             .outerjoin(p, p.id == i.product_id)
             .outerjoin(hu, and_(hu.item_id == i.id, hu.single_use, hu.voided_at.is_(None)))
-            .outerjoin(holder_run, holder_run.id == hu.run_id)
-            .outerjoin(holder_patient, holder_patient.id == holder_run.patient_id)
-            .outerjoin(binder, binder.id == hu.bound_by_id)
             .outerjoin(rc, and_(rc.lot == i.lot, rc.lifted_at.is_(None),
                                 or_(rc.product_id.is_(None), rc.product_id == i.product_id)))
             .where(RunRow.id == bindparam("run_id"))
@@ -298,12 +297,8 @@ class SqlDeviceRepository(Repository):
             raise NotFound(N_("找不到{what}（编号 {id}）"), what="ECMO 病例", id=run_id)
         run = RunBrief(run_id=row[0], run_number=row[1], status=row[2], patient_id=row[3], patient_name=row[4],
                        mrn=row[5])
-        item_row, product_row, recall_row = row[6], row[7], row[17]
-        holder = None
-        if row[8] is not None:
-            holder = UsageHolder(usage_id=row[8], run_id=row[9], run_number=row[11], run_status=row[12],
-                                 patient_id=row[13], patient_name=row[14], mrn=row[15], bound_at=row[10],
-                                 bound_by_name=row[16] or "")
+        item_row, product_row, holder_usage_id, recall_row = row[6], row[7], row[8], row[9]
+        holder = self.active_holder(item_row.id) if holder_usage_id is not None else None
         return ScanContext(run=run, item=m.item(item_row) if item_row is not None else None,
                            product=m.product(product_row) if product_row is not None else None,
                            holder=holder, recall=m.recall(recall_row) if recall_row is not None else None)

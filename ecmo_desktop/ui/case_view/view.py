@@ -21,6 +21,7 @@ from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.devices import RUN_DEVICES_TAB_TITLE, RunDevicesTab
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
 from ecmo_desktop.ui.models.staff_model import title_label
@@ -150,6 +151,7 @@ class CaseView(QWidget):
         close.activated.connect(self.close)
         self.resize(1000, 640)
         install_record_tabs(self)  # 概览 · 决策与知情同意 · 置管/操作 · 日常管理 · 并发症 · 撤机 · 随访
+        self.add_tab(RunDevicesTab(ui, run_id), _(RUN_DEVICES_TAB_TITLE))  # 器械: bedside scan, bound devices
         self.add_tab(DocumentsTab(ui, run_id, self), _("文书"))
         self.reload()
 

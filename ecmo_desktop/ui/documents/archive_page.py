@@ -369,11 +369,5 @@ class ArchivePage(QWidget):
 
 
 def wait_for_batches(timeout_ms: int = 60_000) -> bool:
-    """At application exit: cancel running batches and print jobs and wait for them to stop."""
-    threads = list(keeper().threads)
-    for thread in threads:
-        handle = getattr(thread, "handle", None)
-        cancel = handle.cancel if handle is not None else getattr(thread, "cancel", None)
-        if cancel is not None:
-            cancel.set()
-    return all(thread.wait(timeout_ms) for thread in threads)
+    """Cancel running batches and print jobs and wait for them to stop (also done at application exit)."""
+    return keeper().stop_all(timeout_ms)

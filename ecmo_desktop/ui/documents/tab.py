@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from PySide6.QtCore import QItemSelection, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QItemSelection, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -108,6 +108,17 @@ class ThreadKeeper(QObject):
         thread.finished.connect(self._finished, Qt.ConnectionType.QueuedConnection)
 
     @Slot()
+    def stop_all(self, timeout_ms: int = 60_000) -> bool:
+        """Ask every kept thread to stop (print jobs and batches stop between pages or runs) and wait."""
+        threads = list(self.threads)
+        for thread in threads:
+            handle = getattr(thread, "handle", None)
+            cancel = handle.cancel if handle is not None else getattr(thread, "cancel", None)
+            if cancel is not None:
+                cancel.set()
+        return all(thread.wait(timeout_ms) for thread in threads)
+
+    @Slot()
     def _finished(self) -> None:
         thread = self.sender()
         if isinstance(thread, QThread):
@@ -119,9 +130,13 @@ _keeper: ThreadKeeper | None = None
 
 
 def keeper() -> ThreadKeeper:
+    """The one keeper; at application exit it cancels what still runs and waits for it."""
     global _keeper
     if _keeper is None:
         _keeper = ThreadKeeper()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_keeper.stop_all)
     return _keeper
 
 

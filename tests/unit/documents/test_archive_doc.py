@@ -39,7 +39,7 @@ def test_page_count_bookmarks_and_contents_match_the_parts(devices: int, entries
     dossier = make_dossier(n_devices=devices, n_entries=entries)
     parts = archive_parts(dossier, load_consent_template(), as_of=PRINTED)
     alone = standalone_pages(dossier, parts)
-    plan, rendered = build("archive", dossier)
+    _plan, rendered = build("archive", dossier)
     reader = pypdf.PdfReader(io.BytesIO(rendered.pdf))
 
     first = [p["page"] for p in rendered.parts]

@@ -104,7 +104,7 @@ def test_an_invalid_edit_is_refused_naming_the_problem(change: Any, problem: str
 
 def test_broken_json_names_the_line() -> None:
     with pytest.raises(ConsentTemplateError) as exc:
-        parse_template('{\n  "schema": 1,\n  "title": "x",,\n}'.encode())
+        parse_template(b'{\n  "schema": 1,\n  "title": "x",,\n}')
     assert "第 3 行" in exc.value.user_message()
 
 

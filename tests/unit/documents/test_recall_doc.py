@@ -34,7 +34,7 @@ def make(n: int, **kw: object) -> tuple[object, object]:
 
 
 def test_every_row_is_printed_and_the_header_names_no_single_patient() -> None:
-    plan, rendered = make(12, description="国药监召回通知 2026-017")
+    _plan, rendered = make(12, description="国药监召回通知 2026-017")
     pages = text_of(rendered.pdf)  # type: ignore[attr-defined]
     text = "".join(pages)
     assert "批号 LOT2024A 召回追溯" in text and "国药监召回通知 2026-017" in text and "共 12 条" in text
