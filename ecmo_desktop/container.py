@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ecmo_desktop.domain.errors import NotFound, StorageError
+from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import default_database_path
@@ -83,10 +83,7 @@ class Container:
 
     def _is_active(self, staff_id: int) -> bool:
         with self.uow(write=False) as uow:
-            try:
-                return uow.staff.auth(staff_id).active
-            except NotFound:
-                return False
+            return uow.staff.is_active(staff_id)
 
     @property
     def backend(self) -> str:

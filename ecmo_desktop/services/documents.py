@@ -35,7 +35,7 @@ from ecmo_desktop.documents.dossier import (
     document_number,
 )
 from ecmo_desktop.documents.parts import DocumentPlan, PrintContext
-from ecmo_desktop.documents.recall import RECALL, recall_plan
+from ecmo_desktop.documents.recall import recall_plan
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_, _
@@ -339,7 +339,3 @@ def write_pdf(path: Path, data: bytes) -> Path:
     os.replace(tmp, path)
     return path
 
-
-def kind_label(kind: str) -> str:
-    """The translated name of a document kind, for lists and messages."""
-    return _(KINDS.get(kind, kind)) if kind != RECALL else _("追溯清单")

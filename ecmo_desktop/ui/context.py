@@ -13,10 +13,15 @@ from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.base import ServiceContext
+from ecmo_desktop.services.compliance import ComplianceService
+from ecmo_desktop.services.devices import DeviceService
+from ecmo_desktop.services.documents import DocumentService
 from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.permissions import Action, allowed
+from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
+from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.drafts import DraftStore
 from ecmo_desktop.ui.tasks import TaskRunner
@@ -29,6 +34,11 @@ class Services(Protocol):
     runs: RunService
     audit: AuditService
     exchange: ExchangeService
+    records: RecordService
+    worklist: WorklistService
+    compliance: ComplianceService
+    documents: DocumentService
+    devices: DeviceService
 
 
 @dataclass

@@ -133,9 +133,11 @@ def test_r8_is_answered_from_the_stored_operation_notes(dw: DocWard) -> None:
     assert late.kind == "bound"
     status = dw.c.documents.r8_status(case.run_id)
     assert status.complete is False and status.missing == (late.usage.id,)
+    assert dw.c.compliance.run_checklist(case.run_id).status_of("R8") == "fail"  # the case's checklist agrees
     printed = dw.c.documents.generate("opnote", case.run_id, case.cannulation_id)
     assert "LATE1" in pdf_text(printed.pdf) and "按绑定时间归入本次操作" in pdf_text(printed.pdf)
     assert dw.c.documents.r8_status(case.run_id).complete is True
+    assert dw.c.compliance.run_checklist(case.run_id).status_of("R8") == "pass"
     # a wrong scan voided afterwards is no longer bound: it neither counts nor holds R8 back
     dw.c.devices.void_usage(late.usage.id, "扫错")
     after_void = dw.c.documents.r8_status(case.run_id)

@@ -171,7 +171,9 @@ def test_nurse_sees_no_admin_page_and_the_service_refuses_anyway(qtbot, ui) -> N
     window = MainWindow(ui, ui.user)
     qtbot.addWidget(window)
     wait_tasks(qtbot, ui.tasks)
-    assert window.page_keys() == ["worklist", "cases"]
+    keys = window.page_keys()
+    assert keys[:2] == ["worklist", "cases"]  # the home page first
+    assert not {"admin", "qc", "archive"} & set(keys)  # pages of other roles are not even listed
     assert window.show_page(NAV_ADMIN) is None
     assert not window.cases.register_button.isHidden()
     assert window.cases.new_run_button.isHidden()  # only doctors open runs
@@ -186,7 +188,9 @@ def test_admin_sees_the_admin_page(qtbot, ui) -> None:
     login_as(ui, qtbot, "admin")
     window = MainWindow(ui, ui.user)
     qtbot.addWidget(window)
-    assert window.page_keys() == ["worklist", "cases", "admin"]
+    keys = window.page_keys()
+    assert keys[:2] == ["worklist", "cases"] and keys[-1] == "admin"
+    assert {"qc", "archive"} <= set(keys)
     page = window.show_page(NAV_ADMIN)
     assert isinstance(page, AdminPage)
     wait_tasks(qtbot, ui.tasks)
@@ -198,9 +202,10 @@ def test_pages_register_through_add_page_with_roles(qtbot, ui) -> None:
     login_as(ui, qtbot, "chenjing")
     window = MainWindow(ui, ui.user)
     qtbot.addWidget(window)
-    assert window.add_page("devices", "器械", QLabel("devices"), {"nurse", "perfusionist"})
-    assert not window.add_page("qc", "质控", QLabel("qc"), {"doctor", "records", "admin"})
-    assert window.page_keys() == ["worklist", "cases", "devices"]
+    before = window.page_keys()
+    assert window.add_page("ward_extra", "附加", QLabel("extra"), {"nurse", "perfusionist"})
+    assert not window.add_page("extra_admin", "管理附加", QLabel("x"), {"doctor", "records", "admin"})
+    assert window.page_keys() == [*before, "ward_extra"]
     with pytest.raises(ValueError):
-        window.add_page("devices", "器械", QLabel("again"))
+        window.add_page("ward_extra", "附加", QLabel("again"))
     wait_tasks(qtbot, ui.tasks)

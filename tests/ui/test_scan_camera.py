@@ -142,3 +142,29 @@ def test_open_a_still_image_decodes_and_binds(qtbot: Any, ui: Any, seeded: Any, 
     wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
     assert "图片：" in tab.scan_bar.banner.detail.text()
     assert [r.serial for r in run_rows(ui, ward.run1)] == [parse_code(text, today=date(2026, 3, 2)).serial]
+
+
+def test_the_camera_is_chosen_from_the_ones_found_and_kept_in_settings(
+        qtbot: Any, settings_store: Any, scene: tuple[str, list[np.ndarray]]) -> None:
+    _text, frames = scene
+    opened: list[int] = []
+
+    def factory(index: int, backend: int) -> FakeCapture:
+        opened.append(index)
+        return FakeCapture(frames, opened=index == 1)  # only the second USB camera is plugged in
+
+    view = CameraView(settings_store, capture_factory=factory)
+    qtbot.addWidget(view)
+    view.show()
+    assert [view.camera_combo.itemText(i) for i in range(view.camera_combo.count())] == ["摄像头 0"]
+    view.probe()
+    qtbot.waitUntil(lambda: view.probe_button.isEnabled(), timeout=10_000)
+    assert view.status.text() == "找到 1 个摄像头"
+    assert [view.camera_combo.itemData(i) for i in range(view.camera_combo.count())] == [0, 1]
+    assert view.camera_combo.itemText(1) == "摄像头 1（1280×720）"
+    view.camera_combo.activated.emit(1)  # the person picks it
+    assert settings_store.load().camera_index == 1
+    view.start()
+    qtbot.waitUntil(lambda: view.shown_frames >= 1, timeout=10_000)
+    assert opened[-1] == 1 and view.status.text().startswith("摄像头 1 已打开")
+    view.stop()

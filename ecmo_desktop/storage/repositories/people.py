@@ -81,6 +81,10 @@ class SqlStaffRepository(Repository):
         row = self.session.scalars(select(StaffRow).where(StaffRow.username_key == key)).first()
         return mapping.staff(row) if row else None
 
+    def is_active(self, staff_id: int) -> bool:
+        """One column, no roles: checked before every service call, so it must be cheap."""
+        return bool(self.session.scalar(select(StaffRow.active).where(StaffRow.id == staff_id)))
+
     def auth(self, staff_id: int) -> StaffAuth:
         row = self._get(StaffRow, staff_id, "人员")
         return StaffAuth(staff_id=row.id, password_hash=row.password_hash, failed_logins=row.failed_logins,

@@ -296,7 +296,14 @@ class SqlRecordRepository(Repository):
                                    other.voided_at.is_(None)).exists())) or 0
         notes = self.session.scalar(select(func.count(DocumentRow.id)).where(
             DocumentRow.run_id == run_id, DocumentRow.kind.in_(OPERATION_NOTE_KINDS))) or 0
-        return DeviceFacts(bound=int(bound), reused=int(reused), operation_notes=int(notes))
+        complete: bool | None = None
+        if notes:  # R8: every active binding printed with its barcode on some operation note
+            from ecmo_desktop.storage.repositories.documents import SqlDocumentRepository
+
+            _count, active, printed = SqlDocumentRepository(self.session).operation_note_coverage(run_id)
+            complete = active <= printed
+        return DeviceFacts(bound=int(bound), reused=int(reused), operation_notes=int(notes),
+                           operation_notes_complete=complete)
 
     def participation(self) -> dict[int, dict[int, set[str]]]:
         """staff → run → the phases of R14's whole process they took part in."""

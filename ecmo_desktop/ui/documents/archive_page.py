@@ -367,7 +367,3 @@ class ArchivePage(QWidget):
     def running(self) -> bool:
         return self.thread_ is not None
 
-
-def wait_for_batches(timeout_ms: int = 60_000) -> bool:
-    """Cancel running batches and print jobs and wait for them to stop (also done at application exit)."""
-    return keeper().stop_all(timeout_ms)

@@ -167,7 +167,6 @@ class DocumentsTab(QWidget):
         self.subjects: dict[str, list[tuple[int, str]]] = {}
         self._pdf: LoadedPdf | None = None
         self._select_after: int | None = None  # the document just generated, selected once listed
-        self.last_printer: QPrinter | None = None
 
         self.kind = QComboBox()
         for kind, label in KINDS.items():
@@ -323,7 +322,6 @@ class DocumentsTab(QWidget):
             dialog.setWindowTitle(_("打印 {title}").format(title=doc.title))
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return
-        self.last_printer = printer
         service = self.service
 
         def send(data: bytes) -> None:
