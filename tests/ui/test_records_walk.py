@@ -212,6 +212,22 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     assert run.status == RunStatus.ENDED.value and run.end_reason == "weaned"
     assert "成功撤机" in weaning.end_label.text()
 
+    # a wrongly entered end is corrected by an amendment with a reason, never overwritten silently
+    assert weaning.amend_end_button.isEnabled() and not weaning.end_button.isEnabled()
+    click(qtbot, weaning.amend_end_button)
+    dialog = dialog_of(weaning)
+    assert dialog.reason_combo.value() == "weaned"  # prefilled with what is recorded
+    dialog.ended_at.set_value(run.ended_at - timedelta(minutes=10))
+    save_refused(qtbot, ui, dialog)  # no reason given
+    type_text(qtbot, dialog.notes, "撤机时间录入错误，按监护记录更正")
+    save(qtbot, ui, dialog)
+    corrected = c.runs.run_detail(run_id).run
+    assert corrected.ended_at == run.ended_at - timedelta(minutes=10) and corrected.end_reason == "weaned"
+    with c.uow(write=False) as uow:  # the old end stays in the audit trail with the reason
+        events = uow.audit.for_run(run_id, offset=0, limit=20)
+    amended = next(e for e in events if e.action == "amend_end")
+    assert amended.reason == "撤机时间录入错误，按监护记录更正" and amended.before["end_reason"] == "weaned"
+
     # ---- follow-ups 28 d … 1 y -------------------------------------------------------------------
     follow = tab(view, "followup")
     assert follow.schedule.rowCount() == 5

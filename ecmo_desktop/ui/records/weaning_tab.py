@@ -126,15 +126,25 @@ class WeaningTrialDialog(RecordDialog):
 
 
 class EndDialog(RecordDialog):
-    """结束 ECMO (撤机结局): asks once more in words before the run is closed."""
+    """结束 ECMO (撤机结局): asks once more in words before the run is closed.
+
+    With ``amend=True`` the same form corrects a wrongly recorded end: the reason is required and the
+    old outcome stays in the audit trail (allowed until a follow-up has been recorded).
+    """
 
     entity = "end"
 
-    def __init__(self, case: CaseRecords, parent: QWidget | None = None) -> None:
-        super().__init__(case, _("结束 ECMO"), parent, ok_text=_("结束 ECMO"))
-        self.setObjectName("end_dialog")
-        self.set_intro(_("结束后病例状态变为“已撤机”，并按首次转流时间建立 28 天、出院、90 天、180 天和 1 年随访计划。"
-                         "此操作不能撤销。"), warn=True)
+    def __init__(self, case: CaseRecords, parent: QWidget | None = None, *, amend: bool = False) -> None:
+        title = _("更正撤机结局") if amend else _("结束 ECMO")
+        super().__init__(case, title, parent, ok_text=_("保存更正") if amend else _("结束 ECMO"))
+        self.amend = amend
+        self.setObjectName("amend_end_dialog" if amend else "end_dialog")
+        if amend:
+            self.set_intro(_("更正撤机时间或结局：须填写更正原因，原结局保留在历史（审计）中，随访计划按更正后的时间重新排定。"
+                             "已记录随访后不能再更正。"), warn=True)
+        else:
+            self.set_intro(_("结束后病例状态变为“已撤机”，并按首次转流时间建立 28 天、出院、90 天、180 天和 1 年随访计划。"
+                             "如有错误，可在随访开始前以“更正撤机结局”修改。"), warn=True)
         form = self.section()
         chart = case.chart
         decannulations = [p for p in chart.procedures if p.kind == ProcedureKind.DECANNULATION.value] \
@@ -150,9 +160,13 @@ class EndDialog(RecordDialog):
         if decannulations:
             self.reason_combo.set_value(EndReason.WEANED.value)
         self.add_row(form, N_("撤机结局"), self.reason_combo)
+        run = case.detail.run if case.detail else None
+        if amend and run is not None and run.ended_at is not None:
+            self.ended_at.set_value(run.ended_at)
+            self.reason_combo.set_value(run.end_reason or "")
         self.notes = text_edit(3)
-        self.notes.setObjectName("end_notes")
-        self.add_row(form, N_("备注"), self.notes)
+        self.notes.setObjectName("amend_reason" if amend else "end_notes")
+        self.add_row(form, N_("修改原因") if amend else N_("备注"), self.notes)
         self.confirm_box: Any = None
         self._confirmed = False
         self.resize(620, 360)
@@ -164,8 +178,8 @@ class EndDialog(RecordDialog):
     def on_submit(self) -> None:
         if self.busy:
             return
-        if not self._confirmed:
-            text = _("确认结束 ECMO？\n\n撤机结局：{reason}\n撤机时间：{at}\n\n结束后不能撤销。").format(
+        if not self._confirmed and not self.amend:
+            text = _("确认结束 ECMO？\n\n撤机结局：{reason}\n撤机时间：{at}").format(
                 reason=label_of(EndReason, self.reason_combo.value()), at=local_time(self.ended_at.value()))
             self.confirm_box = confirm(self, _("确认结束 ECMO"), text, _("确认结束"), self._confirmed_submit)
             return
@@ -182,6 +196,10 @@ class EndDialog(RecordDialog):
         data = EndInput(ended_at=self.ended_at.value(), reason=self.reason_combo.value() or "",
                         notes=self.notes.toPlainText())
         records, run_id = self.case.services.records, self.case.run_id
+        if self.amend:
+            reason = self.notes.toPlainText()
+            return lambda: records.amend_end(run_id, EndInput(ended_at=data.ended_at, reason=data.reason),
+                                             reason=reason)
         return lambda: records.end_ecmo(run_id, data)
 
 
@@ -210,7 +228,9 @@ class WeaningTab(RecordTab):
         self.trial_button = tool_button(_("撤机试验…"), self.new_trial, name="new_trial_button")
         self.decannulation_button = tool_button(_("撤机拔管…"), self.new_decannulation, name="decannulation_button")
         self.end_button = tool_button(_("结束 ECMO…"), self.end_ecmo, name="end_button")
-        for b in (self.decision_button, self.trial_button, self.decannulation_button, self.end_button):
+        self.amend_end_button = tool_button(_("更正撤机结局…"), self.amend_end, name="amend_end_button")
+        for b in (self.decision_button, self.trial_button, self.decannulation_button, self.end_button,
+                  self.amend_end_button):
             b.setVisible(doctor)
             self.toolbar.addWidget(b)
         self.toolbar.addStretch(1)
@@ -252,6 +272,7 @@ class WeaningTab(RecordTab):
         on = run.status == RunStatus.ON_ECMO.value
         for b in (self.decision_button, self.trial_button, self.decannulation_button, self.end_button):
             b.setEnabled(on)
+        self.amend_end_button.setEnabled(run.status == RunStatus.ENDED.value)
         if run.status == RunStatus.ENDED.value:
             self.end_label.setText(_("ECMO 已于 {at} 结束：{reason}").format(
                 at=local_time(run.ended_at), reason=label_of(EndReason, run.end_reason)))
@@ -312,5 +333,12 @@ class WeaningTab(RecordTab):
         if not self._allowed(self.end_button):
             return None
         dialog = EndDialog(self.case, self)
+        self.show_dialog(dialog)
+        return dialog
+
+    def amend_end(self) -> EndDialog | None:
+        if not self._allowed(self.amend_end_button):
+            return None
+        dialog = EndDialog(self.case, self, amend=True)
         self.show_dialog(dialog)
         return dialog
