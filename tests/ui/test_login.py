@@ -80,6 +80,8 @@ def test_login_success_opens_main_window_and_remembers_username(qtbot, ui, sessi
     session = session_factory(ui)
     session.start()
     qtbot.waitUntil(lambda: session.login_dialog is not None)
+    # the login screen says whose database this is before anyone is logged in
+    qtbot.waitUntil(lambda: session.login_dialog.hospital.text() == "示范医院")
     _submit_login(qtbot, session.login_dialog, "chenjing", PASSWORD)
     qtbot.waitUntil(lambda: session.main_window is not None)
     assert ui.user is not None and ui.user.username == "chenjing"
