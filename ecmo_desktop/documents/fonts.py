@@ -6,7 +6,7 @@ PostScript-outline CJK fonts (Noto/Source Han). Fonts are looked for in ``resour
 frozen build carries its own files, so output does not depend on the PC), then the Debian system
 paths, then the Windows font folders. The main face draws ordinary text; characters it lacks (CJK
 Extension A/B+ surnames such as 𠀀 𡃁 𪚥, rare symbols) are drawn, one run at a time, with the first
-fallback face that has them. Characters no face can draw are printed as ``[U+XXXX]`` so the record
+fallback face that has them. Characters no face can draw are printed as ``[U+hhhh]`` (e.g. ``[U+1FAC0]``) so the record
 keeps the information instead of an empty box; control and invisible format characters are dropped.
 
 Fonts are parsed once per process (0.1–0.2 s each); fallback faces are only parsed when a
@@ -345,7 +345,7 @@ def register_fonts() -> FontSet:
 
 
 def clean_text(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` as it will print: controls dropped, undrawable characters as ``[U+XXXX]``."""
+    """``text`` as it will print: controls dropped, undrawable characters as ``[U+hhhh]`` (e.g. ``[U+1FAC0]``)."""
     return "".join(run.text for run in register_fonts().runs(text, keep_newlines=keep_newlines))
 
 

@@ -40,7 +40,7 @@ class DraftCapable:
     draft_key = ""
 
     def draft(self) -> Draft:
-        raise NotImplementedError(type(self).__name__)
+        raise TypeError(f"{type(self).__name__} must define draft()")
 
     def restore_draft(self, data: Draft) -> None:
-        raise NotImplementedError(type(self).__name__)
+        raise TypeError(f"{type(self).__name__} must define restore_draft()")

@@ -34,8 +34,8 @@ def test_wheel_carries_migrations_and_creates_a_database(tmp_path: Path) -> None
         "import json, ecmo_desktop, ecmo_desktop.paths as p\n"
         "from ecmo_desktop.cli import main\n"
         "assert str(p.project_root()).endswith('_data'), p.project_root()\n"
-        "assert str(ecmo_desktop.__file__).startswith(%r)\n"
-        "raise SystemExit(main(['init-db', '--db', %r, '--json']))\n" % (str(site), str(db))
+        f"assert str(ecmo_desktop.__file__).startswith({str(site)!r})\n"
+        f"raise SystemExit(main(['init-db', '--db', {str(db)!r}, '--json']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site), "ECMO_DATA_DIR": str(tmp_path / "data")}
     run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,

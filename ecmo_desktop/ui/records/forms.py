@@ -501,11 +501,11 @@ class RecordDialog(QDialog):
     # ---- to implement ---------------------------------------------------------------------------
     def build(self) -> Callable[[], Any]:
         """Read the widgets and return the service call (runs on the worker). May raise ValidationError."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define build()")  # every concrete dialog does
 
     def fill(self, record: AnyRecord) -> None:
         """Show ``record`` in the widgets (editing a draft, amending, reloading after a conflict)."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define fill()")
 
     @property
     def expected_version(self) -> int | None:
