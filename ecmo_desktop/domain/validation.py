@@ -65,8 +65,12 @@ def parse_number(value: str | float | int | None, field: str, *, low: float, hig
     if integer and number != int(number):
         raise ValidationError(FieldError(field, N_("必须是整数")))
     if number < low or number > high:
-        raise ValidationError(FieldError(field, N_("{value} 超出允许范围 {low}–{high} {unit}"),
-                                         {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high), "unit": unit}))
+        if unit:
+            raise ValidationError(FieldError(field, N_("{value} 超出允许范围 {low}–{high} {unit}"),
+                                             {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high),
+                                              "unit": unit}))
+        raise ValidationError(FieldError(field, N_("{value} 超出允许范围 {low}–{high}"),
+                                         {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high)}))
     return number + 0.0  # normalises -0.0
 
 
