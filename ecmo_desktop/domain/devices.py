@@ -253,6 +253,57 @@ class StockRow:
     days_left: int | None
 
 
+class ItemState(StrEnum):
+    """Where a received item is now, as the delivery view (入库单明细) shows it."""
+
+    IN_STOCK = "in_stock"  # never bound, or a reusable item taken off a run and back on the shelf
+    BOUND = "bound"  # an active binding holds it on a run
+    VOIDED = "voided"  # its binding was voided as a wrong scan, so it is back in stock
+    RETIRED = "retired"  # a single-use item removed from the circuit: used, never back in stock
+
+
+@dataclass(frozen=True)
+class ItemUse:
+    """The binding that explains an item's state, with the run and patient it named."""
+
+    usage_id: int
+    run_id: int
+    run_number: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    single_use: bool
+    bound_at: datetime
+    removed_at: datetime | None
+    voided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReceivedItemRow:
+    """One item of a delivery with its current state, so an earlier delivery can be reviewed item by item.
+
+    ``use`` is the binding that holds the item now (bound or retired) or, when none does, its latest
+    binding (voided, or a reusable item's finished use); None for an item never bound.
+    """
+
+    item: Item
+    product: Product
+    use: ItemUse | None = None
+
+    @property
+    def state(self) -> ItemState:
+        """Derived the way ``stock`` decides "in use": a non-voided single-use binding holds the item for
+        good; a reusable item is held only until it is removed; a voided binding holds nothing."""
+        use = self.use
+        if use is None:
+            return ItemState.IN_STOCK
+        if use.voided_at is not None:
+            return ItemState.VOIDED
+        if use.removed_at is None:
+            return ItemState.BOUND
+        return ItemState.RETIRED if use.single_use else ItemState.IN_STOCK
+
+
 # ---- usage on runs ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Usage:
@@ -476,7 +527,23 @@ class EquipmentInput:
 
 
 @dataclass(frozen=True)
+class EquipmentUse:
+    """The run a console / heater-cooler serves now (its open link), for the equipment list."""
+
+    link_id: int
+    run_id: int
+    run_number: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class Equipment:
+    """A registered device. ``current_run`` is filled only by the equipment list (one query for all
+    devices); single-device reads and writes leave it None, so it is not part of the device's record."""
+
     id: int
     hospital_id: int
     kind: str
@@ -488,6 +555,7 @@ class Equipment:
     notes: str
     created_at: datetime
     version: int
+    current_run: EquipmentUse | None = None
 
 
 @dataclass(frozen=True)

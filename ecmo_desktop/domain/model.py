@@ -171,6 +171,7 @@ class RunListItem:
     ward: str
     bed: str
     created_at: datetime
+    run_number: int = 0  # the patient's n-th ECMO; 0 where a caller built the row without it
 
 
 @dataclass(frozen=True)

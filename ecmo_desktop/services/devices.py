@@ -61,6 +61,7 @@ from ecmo_desktop.domain.devices import (
     Product,
     ProductInput,
     Recall,
+    ReceivedItemRow,
     ReceiveResult,
     Receiving,
     RunBrief,
@@ -350,6 +351,21 @@ class DeviceService(Service):
     @requires(Action.VIEW_CASES)
     def list_receivings(self, *, offset: int = 0, limit: int = 200) -> list[Receiving]:
         return self._read(lambda uow: uow.devices.list_receivings(offset=offset, limit=max(1, min(limit, 1000))))
+
+    @requires(Action.VIEW_CASES)
+    def receiving_items(self, receiving_id: int) -> list[ReceivedItemRow]:
+        """What one delivery contained and where each item is now (in stock, bound, voided, retired),
+        newest first, so an earlier delivery can be checked after the receiving session has ended.
+
+        ``NotFound`` for an unknown delivery, so a stale id is not mistaken for an empty one.
+        """
+        def work(uow: UnitOfWork) -> list[ReceivedItemRow]:
+            rows = uow.devices.receiving_items(receiving_id)
+            if not rows:
+                uow.devices.get_receiving(receiving_id)
+            return rows
+
+        return self._read(work)
 
     def _merge(self, label: str, from_code: Any, typed: Any) -> Any:
         if from_code is not None and typed is not None and from_code != typed:
@@ -903,6 +919,7 @@ class EquipmentService(Service):
 
     @requires(Action.VIEW_CASES)
     def list_equipment(self, *, include_inactive: bool = False) -> list[Equipment]:
+        """Every device with ``current_run`` set when it serves a run now (read in the same query)."""
         return self._read(lambda uow: uow.devices.list_equipment(include_inactive=include_inactive))
 
     @requires(Action.MANAGE_CATALOGUE)
@@ -920,7 +937,9 @@ class EquipmentService(Service):
                 if exc.constraint in EQUIPMENT_SERIAL_CONSTRAINTS:
                     raise self._serial_taken(values["serial"]) from exc
                 raise
-            self._audit(uow, "create", "equipment", eq.id, after=eq)
+            # the device's record only: ``current_run`` is a list-time view, not a registered fact
+            record = {k: v for k, v in snapshot(eq).items() if k != "current_run"}
+            self._audit(uow, "create", "equipment", eq.id, after=record)
             uow.commit()
             return eq
 

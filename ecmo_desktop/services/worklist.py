@@ -53,7 +53,7 @@ class WorklistService(Service):
                     patient = uow.patients.get(run.patient_id)
                     runs[run_id] = RunListItem(run.id, patient.id, patient.mrn, patient.name, patient.sex, None,
                                                run.mode, run.status, run.started_at, run.ended_at, run.ward,
-                                               run.bed, run.created_at)
+                                               run.bed, run.created_at, run_number=run.run_number)
                 return runs[run_id]
 
             items: list[WorkItem] = []

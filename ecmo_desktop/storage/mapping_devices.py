@@ -5,9 +5,12 @@ from __future__ import annotations
 from ecmo_desktop.domain.devices import (
     Equipment,
     EquipmentLink,
+    EquipmentUse,
     Item,
+    ItemUse,
     Product,
     Recall,
+    ReceivedItemRow,
     Receiving,
     Usage,
 )
@@ -64,11 +67,23 @@ def recall(row: RecallRow) -> Recall:
                   recalled_at=row.recalled_at, recorded_by_id=row.recorded_by_id, lifted_at=row.lifted_at)
 
 
-def equipment(row: EquipmentRow) -> Equipment:
+def received_item(item_row: ItemRow, product_row: ProductRow, usage_row: UsageRow | None, run_number: int | None,
+                  patient_id: int | None, patient_name: str | None, mrn: str | None) -> ReceivedItemRow:
+    """One row of the delivery query; the usage columns are NULL for an item never bound."""
+    use = None
+    if usage_row is not None:
+        use = ItemUse(usage_id=usage_row.id, run_id=usage_row.run_id, run_number=run_number or 0,
+                      patient_id=patient_id or 0, patient_name=patient_name or "", mrn=mrn or "",
+                      single_use=bool(usage_row.single_use), bound_at=usage_row.bound_at,
+                      removed_at=usage_row.removed_at, voided_at=usage_row.voided_at)
+    return ReceivedItemRow(item=item(item_row), product=product(product_row), use=use)
+
+
+def equipment(row: EquipmentRow, current_run: EquipmentUse | None = None) -> Equipment:
     return Equipment(id=row.id, hospital_id=row.hospital_id, kind=row.kind, model=row.model,
                      manufacturer=row.manufacturer or "", serial=row.serial, purchase_date=row.purchase_date,
                      active=bool(row.active), notes=row.notes or "", created_at=row.created_at,
-                     version=row.version)
+                     version=row.version, current_run=current_run)
 
 
 def link(row: RunEquipmentRow, *, equipment_row: EquipmentRow | None = None, patient_name: str = "",

@@ -8,6 +8,7 @@ import pytest
 
 from ecmo_desktop.domain.devices import EquipmentInput
 from ecmo_desktop.domain.errors import ConcurrencyConflict, PermissionDenied, ValidationError
+from ecmo_desktop.services.runs import RunInput
 from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
     Ward,
     audit_head,
@@ -92,3 +93,41 @@ def test_a_console_serves_one_run_at_a_time_and_keeps_its_history(ward: Ward) ->
     ward.login("sunli")
     with pytest.raises(PermissionDenied):
         ward.c.equipment.link_equipment(ward.run1.id, heater.id)
+
+
+def test_the_equipment_list_names_the_run_each_device_serves_now(ward: Ward) -> None:
+    ward.login("admin")
+    eq = ward.c.equipment.add_equipment(console(ward))
+    spare = ward.c.equipment.add_equipment(console(ward, "SPARE"))
+    create = audit_rows(ward.c, entity="equipment", action="create")[-1]
+    assert create.after is not None and "current_run" not in create.after  # a list-time view, not a record
+    ward.login("zhaolei")
+    first = ward.c.equipment.link_equipment(ward.run1.id, eq.id)
+    ward.db.clock.advance(timedelta(hours=2))
+    ward.c.equipment.unlink_equipment(first.id)
+    ward.db.clock.advance(timedelta(hours=1))
+    now = ward.c.equipment.link_equipment(ward.run2.id, eq.id)
+
+    listed = {e.id: e for e in ward.c.equipment.list_equipment()}
+    current = listed[eq.id].current_run
+    assert current is not None and listed[spare.id].current_run is None
+    assert (current.link_id, current.run_id, current.run_number, current.patient_name, current.mrn,
+            current.since) == (now.id, ward.run2.id, 1, "李秀英", ward.patient2.mrn, ward.db.clock.now())
+    assert len([e for e in ward.c.equipment.list_equipment() if e.id == eq.id]) == 1  # one row per device
+
+    ward.c.equipment.unlink_equipment(now.id)
+    ward.login("admin")
+    ward.c.equipment.set_equipment_active(eq.id, False, reason="报废")
+    retired = next(e for e in ward.c.equipment.list_equipment(include_inactive=True) if e.id == eq.id)
+    assert not retired.active and retired.current_run is None
+
+
+def test_the_run_search_carries_the_patients_ecmo_number(ward: Ward) -> None:
+    ward.login("zhangwei")
+    found = {r.run_id: r for r in ward.c.runs.search_runs(text=ward.patient1.mrn)}
+    assert found[ward.run1.id].run_number == ward.run1.run_number == 1
+    set_status(ward.c, ward.run1.id, "ended")
+    again = ward.c.runs.open_run(ward.patient1.id, RunInput(mode="VA", indication="ami"))
+    numbers = {r.run_id: r.run_number for r in ward.c.runs.search_runs(text=ward.patient1.mrn)
+               if r.patient_id == ward.patient1.id}
+    assert numbers == {ward.run1.id: 1, again.id: 2}

@@ -231,13 +231,60 @@ def test_equipment_is_registered_linked_to_a_run_and_unlinked(qtbot: Any, ui: An
     click(qtbot, tab.link_button)
     link = tab.dialog
     qtbot.waitUntil(lambda: link.runs.count() == 2)
+    assert link.runs.itemText(link.runs.findData(ward.run2)).startswith("李秀英（ZY100002）第 1 次 ECMO，")
     link.runs.setCurrentIndex(link.runs.findData(ward.run2))
     finish_dialog(qtbot, ui, link)
     qtbot.waitUntil(lambda: tab.history.rowCount() == 1)
     assert column(tab.history, 0) == ["李秀英"] and column(tab.history, 4) == ["使用中"]
     assert "当前用于 李秀英（ZY100002）" in tab.history_label.text()
+    # the list itself says where each console is now, without opening its history
+    assert column(tab.model, 6) == ["李秀英（ZY100002）第 1 次 ECMO，自 2026-03-02 09:00"]
     tab.history_table.selectRow(0)
     click(qtbot, tab.unlink_button)
     finish_dialog(qtbot, ui, tab.dialog)
     qtbot.waitUntil(lambda: column(tab.history, 4) != ["使用中"])
     assert column(tab.history, 4)[0].startswith("2026-03-02")
+    assert column(tab.model, 6) == [""]
+
+
+def test_picking_an_earlier_delivery_lists_its_items_and_where_each_is_now(
+        qtbot: Any, ui: Any, seeded: Any) -> None:
+    ward = make_ward(seeded)
+    for serial in ("E1", "E2", "E3", "E4"):
+        receive(ward, oxy_label(serial, "LE"))
+    on_run = ward.c.devices.bind_scan(ward.run1, oxy_label("E2", "LE"))
+    wrong = ward.c.devices.bind_scan(ward.run2, oxy_label("E3", "LE"))
+    used = ward.c.devices.bind_scan(ward.run2, oxy_label("E4", "LE"))
+    assert on_run.usage and wrong.usage and used.usage
+    ward.c.devices.void_usage(wrong.usage.id, "扫错患者")
+    ward.c.devices.retire_usage(used.usage.id, "更换氧合器")
+    ward.c.devices.start_receiving(supplier="华润医药商业集团", delivery_note="HR-1")  # a later, empty one
+    log_in(ui, qtbot, "chenjing")
+    _page, tab = open_page(qtbot, ui, "receiving")
+    qtbot.waitUntil(lambda: tab.receivings.rowCount() == 2)
+    assert tab.items.rowCount() == 0 and tab.items_label.text() == "选择入库单后显示其中的器械"
+
+    earlier = column(tab.receivings, 2).index("DN-1")
+    loads = tab.item_loads
+    tab.receivings_table.selectRow(earlier)
+    qtbot.waitUntil(lambda: tab.item_loads == loads + 1, timeout=10_000)
+    assert tab.current is not None and tab.current.id == ward.receiving.id
+    assert column(tab.items, 2) == ["E4", "E3", "E2", "E1"]
+    assert column(tab.items, 4) == [
+        "已用毕撤除（李秀英，ZY100002，第 1 次 ECMO）",
+        "绑定已作废（李秀英，ZY100002），已退回库存",
+        "已用于 王建国（ZY100001）第 1 次 ECMO",
+        "在库",
+    ]
+    assert tab.items_label.text() == "该入库单共 4 件：在库 2 件，使用中 1 件，已撤除 1 件"
+
+    later = column(tab.receivings, 2).index("HR-1")
+    tab.receivings_table.selectRow(later)
+    qtbot.waitUntil(lambda: tab.item_loads == loads + 2, timeout=10_000)
+    assert tab.items.rowCount() == 0 and tab.items_label.text().startswith("该入库单共 0 件")
+
+    tab.receivings_table.selectRow(column(tab.receivings, 2).index("DN-1"))
+    qtbot.waitUntil(lambda: tab.item_loads == loads + 3, timeout=10_000)
+    scan_keys(tab.scan_bar.field, oxy_label("E5", "LE"))  # scanning into the earlier delivery adds to its list
+    wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
+    assert column(tab.items, 2)[:2] == ["E5", "E4"] and column(tab.items, 4)[0] == "在库"

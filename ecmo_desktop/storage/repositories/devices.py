@@ -13,17 +13,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Exists, Select, and_, bindparam, exists, false, insert, or_, select
+from sqlalchemy import Exists, Select, and_, bindparam, case, exists, false, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from ecmo_desktop.domain.devices import (
     Equipment,
     EquipmentLink,
+    EquipmentUse,
     Item,
     ItemEvent,
     ProcedureRef,
     Product,
     Recall,
+    ReceivedItemRow,
     Receiving,
     RunBrief,
     ScanContext,
@@ -131,6 +133,27 @@ def _stock_statement(filters: frozenset[str]) -> Select[Any]:
     return stmt.order_by(ItemRow.expiry.is_(None), ItemRow.expiry, ItemRow.id).limit(bindparam("limit"))
 
 
+@functools.cache
+def _receiving_items_statement() -> Select[Any]:
+    """A delivery's items, newest first, each with the one binding that explains its state.
+
+    The binding is picked by a correlated subquery (SQLite has no LATERAL): the one that holds the
+    item now — the same test as ``_in_use`` — else the latest one, so each item gives exactly one row.
+    """
+    u = aliased(UsageRow)
+    holds = and_(u.voided_at.is_(None), or_(u.single_use, u.removed_at.is_(None)))
+    chosen = (select(u.id).where(u.item_id == ItemRow.id)
+              .order_by(case((holds, 0), else_=1), u.id.desc()).limit(1)
+              .correlate(ItemRow).scalar_subquery())
+    return (select(ItemRow, ProductRow, UsageRow, RunRow.run_number, PatientRow.id, PatientRow.name, PatientRow.mrn)
+            .join(ProductRow, ProductRow.id == ItemRow.product_id)
+            .outerjoin(UsageRow, UsageRow.id == chosen)
+            .outerjoin(RunRow, RunRow.id == UsageRow.run_id)
+            .outerjoin(PatientRow, PatientRow.id == RunRow.patient_id)
+            .where(ItemRow.receiving_id == bindparam("receiving_id"))
+            .order_by(ItemRow.id.desc()))
+
+
 class SqlDeviceRepository(Repository):
     # ---- catalogue ---------------------------------------------------------------------------------
     def get_product(self, product_id: int) -> Product:
@@ -196,6 +219,11 @@ class SqlDeviceRepository(Repository):
             select(ReceivingRow, StaffRow.full_name).join(StaffRow, StaffRow.id == ReceivingRow.received_by_id)
             .order_by(ReceivingRow.received_at.desc(), ReceivingRow.id.desc()).offset(offset).limit(limit))
         return [m.receiving(r, name) for r, name in rows]
+
+    def receiving_items(self, receiving_id: int) -> list[ReceivedItemRow]:
+        """Every item of one delivery with its product and current state, in one query."""
+        rows = self.session.execute(_receiving_items_statement(), {"receiving_id": receiving_id})
+        return [m.received_item(*row) for row in rows]
 
     def add_item(self, *, product_id: int, item_key: str | None, serial: str | None, lot: str | None,
                  expiry: date | None, production_date: date | None, raw_code: str, symbology: str | None,
@@ -439,10 +467,34 @@ class SqlDeviceRepository(Repository):
         return m.equipment(row)
 
     def list_equipment(self, *, include_inactive: bool = False) -> list[Equipment]:
-        stmt = select(EquipmentRow).order_by(EquipmentRow.kind, EquipmentRow.model, EquipmentRow.serial)
+        """Every device with the run it serves now (its open link), in one query.
+
+        Nothing in the schema forbids two open links of one device (the service refuses the second,
+        but two PCs may race), so rows are ordered newest link first within a device and only the
+        first is kept: the list never shows a device twice.
+        """
+        link = RunEquipmentRow
+        stmt = (select(EquipmentRow, link.id, link.run_id, link.from_at, RunRow.run_number, PatientRow.id,
+                       PatientRow.name, PatientRow.mrn)
+                .outerjoin(link, and_(link.equipment_id == EquipmentRow.id, link.to_at.is_(None)))
+                .outerjoin(RunRow, RunRow.id == link.run_id)
+                .outerjoin(PatientRow, PatientRow.id == RunRow.patient_id)
+                .order_by(EquipmentRow.kind, EquipmentRow.model, EquipmentRow.serial, EquipmentRow.id,
+                          link.from_at.desc(), link.id.desc()))
         if not include_inactive:
             stmt = stmt.where(EquipmentRow.active)
-        return [m.equipment(r) for r in self.session.scalars(stmt)]
+        result: list[Equipment] = []
+        seen: set[int] = set()
+        for row, link_id, run_id, since, run_number, patient_id, name, mrn in self.session.execute(stmt):
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            current = None
+            if link_id is not None:
+                current = EquipmentUse(link_id=link_id, run_id=run_id, run_number=run_number, patient_id=patient_id,
+                                       patient_name=name, mrn=mrn, since=since)
+            result.append(m.equipment(row, current))
+        return result
 
     def add_link(self, *, run_id: int, equipment_id: int, from_at: datetime, linked_by_id: int) -> EquipmentLink:
         row = RunEquipmentRow(run_id=run_id, equipment_id=equipment_id, from_at=from_at, linked_by_id=linked_by_id)

@@ -63,7 +63,7 @@ class SqlRunRepository(Repository):
     def search(self, query: RunQuery, *, offset: int, limit: int) -> list[RunListItem]:
         stmt = (select(RunRow.id, RunRow.patient_id, PatientRow.mrn, PatientRow.name, PatientRow.sex,
                        PatientRow.birth_date, PatientRow.age_years, RunRow.mode, RunRow.status, RunRow.started_at,
-                       RunRow.ended_at, RunRow.ward, RunRow.bed, RunRow.created_at)
+                       RunRow.ended_at, RunRow.ward, RunRow.bed, RunRow.created_at, RunRow.run_number)
                 .join(PatientRow, PatientRow.id == RunRow.patient_id))
         stmt = self._filtered(stmt, query).order_by(RunRow.id.desc()).offset(offset).limit(limit)
         items: list[RunListItem] = []
@@ -74,7 +74,8 @@ class SqlRunRepository(Repository):
                 age = ref.year - r.birth_date.year - ((ref.month, ref.day) < (r.birth_date.month, r.birth_date.day))
             items.append(RunListItem(run_id=r.id, patient_id=r.patient_id, mrn=r.mrn, patient_name=r.name,
                                      sex=r.sex, age=age, mode=r.mode, status=r.status, started_at=r.started_at,
-                                     ended_at=r.ended_at, ward=r.ward, bed=r.bed, created_at=r.created_at))
+                                     ended_at=r.ended_at, ward=r.ward, bed=r.bed, created_at=r.created_at,
+                                     run_number=r.run_number))
         return items
 
     def count(self, query: RunQuery) -> int:

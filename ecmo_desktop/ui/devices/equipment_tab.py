@@ -46,6 +46,15 @@ from ecmo_desktop.ui.widgets.form import FormDialog
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 
+def current_run_text(equipment: Equipment) -> str:
+    """Which patient's run the device serves now, so a console can be found without opening its history."""
+    use = equipment.current_run
+    if use is None:
+        return ""
+    return _("{patient}（{mrn}）第 {n} 次 ECMO，自 {since}").format(
+        patient=use.patient_name, mrn=use.mrn, n=use.run_number, since=time_text(use.since))
+
+
 class EquipmentDialog(FormDialog):
     """Register or edit one console / heater-cooler (optimistic version check on edit)."""
 
@@ -108,8 +117,9 @@ class LinkToRunDialog(FormDialog):
 
     def _loaded(self, items: list[RunListItem]) -> None:
         for r in items:
-            self.runs.addItem(f"{r.patient_name}（{r.mrn}）{run_status_text(r.status)} {r.ward} {r.bed}".strip(),
-                              r.run_id)
+            self.runs.addItem(_("{patient}（{mrn}）第 {n} 次 ECMO，{status} {ward} {bed}").format(
+                patient=r.patient_name, mrn=r.mrn, n=r.run_number, status=run_status_text(r.status), ward=r.ward,
+                bed=r.bed).strip(), r.run_id)
         self.ok_button.setEnabled(self.runs.count() > 0)
         if not self.runs.count():
             self.errors.show_general(_("目前没有待上机或运行中的 ECMO 病例"))
@@ -161,11 +171,12 @@ class EquipmentTab(QWidget):
             (N_("序列号"), lambda e: e.serial),
             (N_("购置日期"), lambda e: date_text(e.purchase_date)),
             (N_("状态"), lambda e: _("在用") if e.active else _("已停用")),
+            (N_("当前用于"), current_run_text),
             (N_("备注"), lambda e: e.notes),
         ], foreground=lambda e: MUTED_TEXT if not e.active else None, parent=self)
         self.table = make_table(self.model)
         self.table.setObjectName("equipment_list")
-        set_column_widths(self.table, [10, 20, 18, 18, 11, 7, 30])
+        set_column_widths(self.table, [10, 20, 18, 18, 11, 7, 34, 30])
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         splitter.addWidget(self.table)
         history = QWidget()

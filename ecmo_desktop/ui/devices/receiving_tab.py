@@ -1,6 +1,7 @@
 """入库: record a delivery (R7: supplier, date, who received) and scan its items in.
 
-Start (or pick) a delivery, then scan each package. The label says the product, lot, serial and
+Start (or pick) a delivery, then scan each package. Picking an earlier delivery lists what it
+contained and where each item is now (in stock, on which patient's run, voided, retired). The label says the product, lot, serial and
 expiry; what it lacks (a plain code, a lot-only label without expiry) is asked for before the
 receipt is written, because an item received without a lot or an expiry can be neither recalled
 nor warned about later. Lot-only labels (no serial) are received as a number of units.
@@ -8,7 +9,6 @@ nor warned about later. Lot-only labels (no serial) are received as a number of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.devices import (
     ExpiryStatus,
-    Item,
+    ItemState,
     Product,
+    ReceivedItemRow,
     ReceiveResult,
     Receiving,
     ScannedCode,
@@ -44,6 +45,7 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     DEVICES_CHANGE,
+    MUTED_TEXT,
     DeviceTableModel,
     OptionalDate,
     ProductChooserDialog,
@@ -60,11 +62,20 @@ from ecmo_desktop.ui.widgets.form import FormDialog
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 
-@dataclass(frozen=True)
-class ReceivedRow:
-    item: Item
-    product: Product
-    notes: tuple[str, ...]
+def item_state_text(row: ReceivedItemRow) -> str:
+    """Where the item is now, naming the patient and run so a delivery can be checked against the wards."""
+    use, state = row.use, row.state
+    if state is ItemState.BOUND and use is not None:
+        return _("已用于 {patient}（{mrn}）第 {n} 次 ECMO").format(patient=use.patient_name, mrn=use.mrn,
+                                                            n=use.run_number)
+    if state is ItemState.VOIDED and use is not None:
+        return _("绑定已作废（{patient}，{mrn}），已退回库存").format(patient=use.patient_name, mrn=use.mrn)
+    if state is ItemState.RETIRED and use is not None:
+        return _("已用毕撤除（{patient}，{mrn}，第 {n} 次 ECMO）").format(patient=use.patient_name, mrn=use.mrn,
+                                                               n=use.run_number)
+    if use is not None:  # a reusable item back from a run
+        return _("在库（上次用于 {patient}，{mrn}）").format(patient=use.patient_name, mrn=use.mrn)
+    return _("在库")
 
 
 class StartReceivingDialog(FormDialog):
@@ -156,8 +167,11 @@ class ReceivingTab(QWidget):
         self.can_receive = ui.can(Action.RECEIVE_DEVICE)
         self.current: Receiving | None = None
         self.dialog: Any = None
-        self.received: list[ReceivedRow] = []
+        self.received: list[ReceivedItemRow] = []
+        self.notes: dict[int, tuple[str, ...]] = {}  # item id → notices of this session's scans
         self.loads = 0
+        self.item_loads = 0
+        self._items_request = 0
         self._loaded_once = False
 
         layout = QHBoxLayout(self)
@@ -202,26 +216,34 @@ class ReceivingTab(QWidget):
         self.scan_bar = ScanBar(ui.settings, placeholder=_("逐件扫描到货器械的条码"))
         self.scan_bar.submitted.connect(self.scanned)
         column.addWidget(self.scan_bar)
-        self.items: DeviceTableModel[ReceivedRow] = DeviceTableModel([
+        self.items: DeviceTableModel[ReceivedItemRow] = DeviceTableModel([
             (N_("产品"), lambda r: r.product.name),
             (N_("批号"), lambda r: r.item.lot or "—"),
             (N_("序列号"), lambda r: r.item.serial or "—"),
             (N_("有效期"), lambda r: date_text(r.item.expiry)),
-            (N_("提示"), lambda r: "；".join(_(n) for n in r.notes)),
-        ], background=self._expiry_background, parent=self)
+            (N_("当前状态"), item_state_text),
+            (N_("提示"), lambda r: "；".join(_(n) for n in self.notes.get(r.item.id, ()))),
+        ], background=self._expiry_background,
+            foreground=lambda r: MUTED_TEXT if r.state is ItemState.RETIRED else None, parent=self)
         self.items_table = make_table(self.items)
         self.items_table.setObjectName("received_items_table")
-        set_column_widths(self.items_table, [26, 14, 16, 11, 40])
-        column.addWidget(QLabel(_("本次扫描入库的器械")))
+        set_column_widths(self.items_table, [26, 14, 16, 11, 30, 30])
+        self.items_label = QLabel()
+        self.items_label.setObjectName("received_items_label")
+        column.addWidget(self.items_label)
         column.addWidget(self.items_table, 1)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         layout.addWidget(splitter)
         self._show_current()
+        self._show_items([])
         ui.tasks.changed.connect(self._changed)
 
-    def _expiry_background(self, row: ReceivedRow) -> Any:
+    def _expiry_background(self, row: ReceivedItemRow) -> Any:
+        """Only what is still on the shelf is coloured: an item already used cannot expire on a patient."""
+        if row.state not in (ItemState.IN_STOCK, ItemState.VOIDED):
+            return None
         return expiry_colours(expiry_status(row.item.expiry, to_local(self.ui.services.ctx.now()).date()))[0]
 
     def showEvent(self, event: Any) -> None:
@@ -237,6 +259,35 @@ class ReceivingTab(QWidget):
 
     def reload(self) -> None:
         self.ui.tasks.run_op(self.devices.list_receivings, self._loaded, parent=self)
+        self.reload_items()
+
+    def reload_items(self) -> None:
+        """Read the chosen delivery's items again (bindings elsewhere change their state)."""
+        self._items_request += 1
+        receiving = self.current
+        if receiving is None:
+            self._show_items([])
+            return
+        request, devices = self._items_request, self.devices
+        self.ui.tasks.run_op(lambda: devices.receiving_items(receiving.id),
+                             lambda rows: self._items_loaded(request, rows), parent=self)
+
+    def _items_loaded(self, request: int, rows: list[ReceivedItemRow]) -> None:
+        if request != self._items_request:  # the user picked another delivery meanwhile
+            return
+        self.item_loads += 1
+        self._show_items(rows)
+
+    def _show_items(self, rows: list[ReceivedItemRow]) -> None:
+        self.received = rows
+        self.items.set_rows(rows)
+        if self.current is None:
+            self.items_label.setText(_("选择入库单后显示其中的器械"))
+            return
+        counts = {state: sum(1 for r in rows if r.state is state) for state in ItemState}
+        self.items_label.setText(_("该入库单共 {n} 件：在库 {stock} 件，使用中 {bound} 件，已撤除 {retired} 件").format(
+            n=len(rows), stock=counts[ItemState.IN_STOCK] + counts[ItemState.VOIDED],
+            bound=counts[ItemState.BOUND], retired=counts[ItemState.RETIRED]))
 
     def _loaded(self, receivings: list[Receiving]) -> None:
         self.loads += 1
@@ -255,6 +306,9 @@ class ReceivingTab(QWidget):
     def use_receiving(self, receiving: Receiving) -> None:
         self.current = receiving
         self._show_current()
+        self._show_items([])
+        self.items_label.setText(_("正在读取该入库单的器械…"))
+        self.reload_items()
         self.scan_bar.focus_field()
 
     def _show_current(self) -> None:
@@ -350,8 +404,10 @@ class ReceivingTab(QWidget):
 
         def done(result: ReceiveResult) -> None:
             first = result.items[0]
-            self.received[:0] = [ReceivedRow(item, result.product, result.notes) for item in result.items]
-            self.items.set_rows(self.received)
+            self.notes.update((item.id, result.notes) for item in result.items)
+            if self.current is not None and self.current.id == receiving.id:
+                # shown at once; the reload that the change triggers brings the authoritative rows
+                self._show_items([ReceivedItemRow(item, result.product) for item in result.items] + self.received)
             self.quantity.setValue(1)
             today = to_local(self.ui.services.ctx.now()).date()
             level = Level.WARN if expiry_status(first.expiry, today) is ExpiryStatus.EXPIRED else Level.OK
