@@ -39,12 +39,12 @@ class DevicesPage(QWidget):
         self.stock = StockTab(ui)
         self.trace = TraceTab(ui)
         self.equipment = EquipmentTab(ui)
-        self.tabs.addTab(self.catalogue, _(TAB_TITLES["catalogue"]))
+        self.tabs.addTab(self.catalogue, tab_title("catalogue"))
         if self.receiving is not None:
-            self.tabs.addTab(self.receiving, _(TAB_TITLES["receiving"]))
-        self.tabs.addTab(self.stock, _(TAB_TITLES["stock"]))
-        self.tabs.addTab(self.trace, _(TAB_TITLES["trace"]))
-        self.tabs.addTab(self.equipment, _(TAB_TITLES["equipment"]))
+            self.tabs.addTab(self.receiving, tab_title("receiving"))
+        self.tabs.addTab(self.stock, tab_title("stock"))
+        self.tabs.addTab(self.trace, tab_title("trace"))
+        self.tabs.addTab(self.equipment, tab_title("equipment"))
 
     def show_tab(self, key: str) -> QWidget | None:
         widget = getattr(self, key, None)
@@ -52,3 +52,9 @@ class DevicesPage(QWidget):
             self.tabs.setCurrentWidget(widget)
             return widget
         return None
+
+
+def tab_title(key: str) -> str:
+    """The translated title of a sub-tab (looked up by key, so the keys are not taken for msgids)."""
+    title = TAB_TITLES[key]
+    return _(title)
