@@ -7,7 +7,7 @@ procedure started) appears next to the staff list, with everything typed left in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -69,8 +69,9 @@ from ecmo_desktop.ui.records.forms import (
     DateTimeField,
     NumberField,
     OptionalDateTime,
+    PeopleEditor,
+    PersonRow,
     RecordDialog,
-    StaffCombo,
     text_edit,
 )
 
@@ -101,70 +102,20 @@ def privilege_text(staff: Staff | None, role: str | None) -> tuple[str, str]:
 
 
 # ---- people of the procedure -----------------------------------------------------------------------------
-class StaffEditor(QWidget):
+class StaffEditor(PeopleEditor):
     """Operators, assistants, perfusionist, nurse: each with their privilege standing (R3)."""
 
-    changed = Signal()
+    headings = (N_("人员"), N_("角色"), N_("ECMO 技术授权"))
+    add_text = N_("添加人员")
+    add_name = "add_staff"
+    prefix = "staff"
+    status_prefix = "staff_privilege"
+    role_enum = StaffRoleInProcedure
 
-    def __init__(self, people: Sequence[Staff], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.people = list(people)
-        self.rows: list[tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]] = []
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.grid = QGridLayout()
-        self.grid.setColumnStretch(0, 2)
-        for col, text in enumerate((_("人员"), _("角色"), _("ECMO 技术授权"))):
-            head = QLabel(text)
-            head.setStyleSheet("color: #555;")
-            self.grid.addWidget(head, 0, col)
-        column.addLayout(self.grid)
-        bar = QHBoxLayout()
-        self.add_button = QPushButton(_("添加人员"))
-        self.add_button.setObjectName("add_staff")
-        self.add_button.setAutoDefault(False)
-        self.add_button.clicked.connect(lambda: self.add_row(None, StaffRoleInProcedure.ASSISTANT.value))
-        bar.addWidget(self.add_button)
-        bar.addStretch(1)
-        column.addLayout(bar)
+    def add_new(self) -> None:
+        self.add_row(None, StaffRoleInProcedure.ASSISTANT.value)
 
-    def add_row(self, staff_id: int | None, role: str) -> tuple[StaffCombo, ChoiceCombo]:
-        index = len(self.rows)
-        person = StaffCombo(self.people)
-        person.setObjectName(f"staff_{index}")
-        person.set_value(staff_id)
-        capacity = ChoiceCombo.of_enum(StaffRoleInProcedure, blank=None)
-        capacity.setObjectName(f"staff_role_{index}")
-        capacity.set_value(role)
-        standing = QLabel()
-        standing.setObjectName(f"staff_privilege_{index}")
-        remove = QPushButton(_("移除"))
-        remove.setAutoDefault(False)
-        row = index + 1
-        for col, widget in enumerate((person, capacity, standing, remove)):
-            self.grid.addWidget(widget, row, col)
-        entry = (person, capacity, standing, remove)
-        self.rows.append(entry)
-        person.currentIndexChanged.connect(lambda _i, e=entry: self._update(e))
-        capacity.currentIndexChanged.connect(lambda _i, e=entry: self._update(e))
-        remove.clicked.connect(lambda _c=False, e=entry: self.remove_row(e))
-        self._update(entry)
-        return person, capacity
-
-    def remove_row(self, entry: tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]) -> None:
-        if entry in self.rows:
-            self.rows.remove(entry)
-            for widget in entry:
-                self.grid.removeWidget(widget)
-                widget.deleteLater()
-            self.changed.emit()
-
-    def clear(self) -> None:
-        for entry in list(self.rows):
-            self.remove_row(entry)
-
-    def _update(self, entry: tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]) -> None:
+    def refresh_row(self, entry: PersonRow, *, suggest: bool) -> None:
         person, capacity, standing, _remove = entry
         text, colour = privilege_text(person.person(), capacity.value())
         standing.setText(text)

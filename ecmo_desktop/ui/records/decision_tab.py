@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
-    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -28,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.enums import DeciderRole, DecisionKind, Indication, Mode, RunStatus
 from ecmo_desktop.domain.fields import CONTRAINDICATIONS, PRE, choices_for, fields_for
-from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import (
     AnyRecord,
     Consent,
@@ -68,6 +64,8 @@ from ecmo_desktop.ui.records.forms import (
     CatalogueFields,
     ChoiceCombo,
     DateTimeField,
+    PeopleEditor,
+    PersonRow,
     RecordDialog,
     StaffCombo,
     text_edit,
@@ -80,68 +78,19 @@ COUNTDOWN_MS = 30_000  # the 12-hour clock on screen moves every half minute
 
 
 # ---- physicians with roles (R1/R2) -------------------------------------------------------------------
-class PhysiciansEditor(QWidget):
+class PhysiciansEditor(PeopleEditor):
     """Who decided, in which capacity, and whether each is in the expert group now."""
 
-    changed = Signal()
+    headings = (N_("医师"), N_("决策角色"), N_("专家组"))
+    add_text = N_("添加医师")
+    add_name = "add_physician"
+    prefix = "physician"
+    role_enum = DeciderRole
 
-    def __init__(self, people: Sequence[Staff], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.people = list(people)
-        self.rows: list[tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]] = []
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.grid = QGridLayout()
-        self.grid.setColumnStretch(0, 2)
-        for col, text in enumerate((_("医师"), _("决策角色"), _("专家组"))):
-            head = QLabel(text)
-            head.setStyleSheet("color: #555;")
-            self.grid.addWidget(head, 0, col)
-        column.addLayout(self.grid)
-        bar = QHBoxLayout()
-        self.add_button = QPushButton(_("添加医师"))
-        self.add_button.setObjectName("add_physician")
-        self.add_button.setAutoDefault(False)
-        self.add_button.clicked.connect(lambda: self.add_row())
-        bar.addWidget(self.add_button)
-        bar.addStretch(1)
-        column.addLayout(bar)
+    def default_role(self) -> str | None:
+        return DeciderRole.OTHER.value
 
-    def add_row(self, staff_id: int | None = None, role: str | None = None) -> tuple[StaffCombo, ChoiceCombo]:
-        person = StaffCombo(self.people)
-        person.setObjectName(f"physician_{len(self.rows)}")
-        person.set_value(staff_id)
-        capacity = ChoiceCombo.of_enum(DeciderRole, blank=None)
-        capacity.setObjectName(f"physician_role_{len(self.rows)}")
-        capacity.set_value(role or DeciderRole.OTHER.value)
-        expert = QLabel()
-        remove = QPushButton(_("移除"))
-        remove.setAutoDefault(False)
-        row = len(self.rows) + 1
-        self.grid.addWidget(person, row, 0)
-        self.grid.addWidget(capacity, row, 1)
-        self.grid.addWidget(expert, row, 2)
-        self.grid.addWidget(remove, row, 3)
-        entry = (person, capacity, expert, remove)
-        self.rows.append(entry)
-        person.currentIndexChanged.connect(lambda _i, e=entry: self._person_changed(e))
-        capacity.currentIndexChanged.connect(lambda _i: self.changed.emit())
-        remove.clicked.connect(lambda _c=False, e=entry: self.remove_row(e))
-        self._person_changed(entry, suggest=role is None)
-        return person, capacity
-
-    def remove_row(self, entry: tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]) -> None:
-        if entry not in self.rows:
-            return
-        self.rows.remove(entry)
-        for widget in entry:
-            self.grid.removeWidget(widget)
-            widget.deleteLater()
-        self.changed.emit()
-
-    def _person_changed(self, entry: tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton], *,
-                        suggest: bool = True) -> None:
+    def refresh_row(self, entry: PersonRow, *, suggest: bool) -> None:
         person, capacity, expert, _remove = entry
         staff = person.person()
         if staff is None:
@@ -153,12 +102,8 @@ class PhysiciansEditor(QWidget):
             expert.setText(_("非专家组成员"))
             expert.setStyleSheet(f"color: {GREY};")
         if suggest and staff is not None and staff.is_expert and capacity.value() == DeciderRole.OTHER.value:
-            capacity.set_value(DeciderRole.EXPERT.value)
+            capacity.set_value(DeciderRole.EXPERT.value)  # re-enters with suggest=False via the signal
         self.changed.emit()
-
-    def clear(self) -> None:
-        for entry in list(self.rows):
-            self.remove_row(entry)
 
     def value(self) -> tuple[PhysicianInput, ...]:
         out = []

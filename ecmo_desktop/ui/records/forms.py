@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -286,6 +287,92 @@ class StaffCombo(QComboBox):
 
     def person(self) -> Staff | None:
         return next((s for s in self.people if s.id == self.value()), None)
+
+
+PersonRow = tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]
+
+
+class PeopleEditor(QWidget):
+    """Rows of (person, role in this record, a status line, remove): the decision's physicians and a
+    procedure's team share the layout and the row handling; subclasses say what the status line shows."""
+
+    changed = Signal()
+    headings: tuple[str, str, str] = ("", "", "")  # msgids
+    add_text = ""  # msgid of the add button
+    add_name = ""  # objectName of the add button
+    prefix = ""  # objectNames of a row's widgets: {prefix}_{i}, {prefix}_role_{i}
+    status_prefix: str | None = None  # objectName of the status line: {status_prefix}_{i}
+    role_enum: type[Labelled]
+
+    def __init__(self, people: Sequence[Staff], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.people = list(people)
+        self.rows: list[PersonRow] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.grid = QGridLayout()
+        self.grid.setColumnStretch(0, 2)
+        for col, text in enumerate(self.headings):
+            head = QLabel(_(text))
+            head.setStyleSheet("color: #555;")
+            self.grid.addWidget(head, 0, col)
+        column.addLayout(self.grid)
+        bar = QHBoxLayout()
+        self.add_button = QPushButton(_(self.add_text))
+        self.add_button.setObjectName(self.add_name)
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(lambda: self.add_new())
+        bar.addWidget(self.add_button)
+        bar.addStretch(1)
+        column.addLayout(bar)
+
+    def add_new(self) -> None:
+        """What the add button does (a blank row; subclasses may preset the role)."""
+        self.add_row()
+
+    def default_role(self) -> str | None:
+        return None
+
+    def add_row(self, staff_id: int | None = None, role: str | None = None) -> tuple[StaffCombo, ChoiceCombo]:
+        index = len(self.rows)
+        person = StaffCombo(self.people)
+        person.setObjectName(f"{self.prefix}_{index}")
+        person.set_value(staff_id)
+        capacity = ChoiceCombo.of_enum(self.role_enum, blank=None)
+        capacity.setObjectName(f"{self.prefix}_role_{index}")
+        capacity.set_value(role or self.default_role())
+        status = QLabel()
+        if self.status_prefix:
+            status.setObjectName(f"{self.status_prefix}_{index}")
+        remove = QPushButton(_("移除"))
+        remove.setAutoDefault(False)
+        entry: PersonRow = (person, capacity, status, remove)
+        for col, widget in enumerate(entry):
+            self.grid.addWidget(widget, index + 1, col)
+        self.rows.append(entry)
+        person.currentIndexChanged.connect(lambda _i, e=entry: self.refresh_row(e, suggest=True))
+        capacity.currentIndexChanged.connect(lambda _i, e=entry: self.refresh_row(e, suggest=False))
+        remove.clicked.connect(lambda _c=False, e=entry: self.remove_row(e))
+        self.refresh_row(entry, suggest=role is None)
+        return person, capacity
+
+    def refresh_row(self, entry: PersonRow, *, suggest: bool) -> None:
+        """Update the row's status line (and, when ``suggest``, a sensible role); then tell listeners."""
+        self.changed.emit()
+
+    def remove_row(self, entry: PersonRow) -> None:
+        if entry not in self.rows:
+            return
+        self.rows.remove(entry)
+        for widget in entry:
+            self.grid.removeWidget(widget)
+            widget.deleteLater()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        for entry in list(self.rows):
+            self.remove_row(entry)
 
 
 def wide_label(text: str = "", *, name: str = "") -> QLabel:
