@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.devices import CatalogueImportResult, Product, ProductInput, ScannedCode
 from ecmo_desktop.domain.errors import EcmoError
@@ -28,6 +28,7 @@ from ecmo_desktop.ui.devices.common import (
     FileChooser,
     ProductDialog,
     ReasonDialog,
+    action_button,
     category_text,
     choose_open_path,
     choose_save_path,
@@ -55,11 +56,11 @@ class CatalogueTab(QWidget):
         self._loaded_once = False
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
-        self.add_button = self._button(_("添加产品…"), "add_product_button", lambda: self.add_product())
-        self.edit_button = self._button(_("编辑…"), "edit_product_button", self.edit_selected)
-        self.active_button = self._button(_("停用…"), "active_product_button", self.toggle_selected)
-        self.import_button = self._button(_("导入 CSV…"), "import_button", self.import_csv)
-        self.export_button = self._button(_("导出 CSV…"), "export_button", self.export_csv)
+        self.add_button = action_button(_("添加产品…"), "add_product_button", lambda: self.add_product())
+        self.edit_button = action_button(_("编辑…"), "edit_product_button", self.edit_selected)
+        self.active_button = action_button(_("停用…"), "active_product_button", self.toggle_selected)
+        self.import_button = action_button(_("导入 CSV…"), "import_button", self.import_csv)
+        self.export_button = action_button(_("导出 CSV…"), "export_button", self.export_csv)
         for b in (self.add_button, self.edit_button, self.active_button, self.import_button):
             b.setVisible(self.can_manage)
             tools.addWidget(b)
@@ -97,14 +98,6 @@ class CatalogueTab(QWidget):
         layout.addWidget(self.table, 1)
         self._selection_changed()
         ui.tasks.changed.connect(self._changed)
-
-    @staticmethod
-    def _button(text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAutoDefault(False)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QWidget,
 )
 
@@ -339,3 +340,12 @@ def choose_save_path(parent: QWidget, title: str, name: str, filters: str) -> st
 def choose_open_path(parent: QWidget, title: str, name: str, filters: str) -> str:
     path, _filter = QFileDialog.getOpenFileName(parent, title, str(Path.home()), filters)
     return path
+
+
+def action_button(text: str, name: str, slot: Any) -> QPushButton:
+    """A toolbar button that never swallows Enter (auto-default off) and calls ``slot()`` on click."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setAutoDefault(False)
+    button.clicked.connect(lambda _checked=False: slot())
+    return button

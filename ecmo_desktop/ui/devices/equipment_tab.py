@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from ecmo_desktop.ui.devices.common import (
     DeviceTableModel,
     OptionalDate,
     ReasonDialog,
+    action_button,
     date_text,
     device_services,
     equipment_kind_text,
@@ -147,14 +147,14 @@ class EquipmentTab(QWidget):
         self._history_request = 0
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
-        self.add_button = self._button(_("登记设备…"), "add_equipment_button", lambda: self.add_equipment())
-        self.edit_button = self._button(_("编辑…"), "edit_equipment_button", self.edit_selected)
-        self.active_button = self._button(_("停用…"), "active_equipment_button", self.toggle_selected)
+        self.add_button = action_button(_("登记设备…"), "add_equipment_button", lambda: self.add_equipment())
+        self.edit_button = action_button(_("编辑…"), "edit_equipment_button", self.edit_selected)
+        self.active_button = action_button(_("停用…"), "active_equipment_button", self.toggle_selected)
         for b in (self.add_button, self.edit_button, self.active_button):
             b.setVisible(self.can_manage)
             tools.addWidget(b)
-        self.link_button = self._button(_("关联到病例…"), "link_run_button", self.link_selected)
-        self.unlink_button = self._button(_("解除关联…"), "unlink_run_button", self.unlink_selected)
+        self.link_button = action_button(_("关联到病例…"), "link_run_button", self.link_selected)
+        self.unlink_button = action_button(_("解除关联…"), "unlink_run_button", self.unlink_selected)
         for b in (self.link_button, self.unlink_button):
             b.setVisible(self.can_link)
             tools.addWidget(b)
@@ -200,14 +200,6 @@ class EquipmentTab(QWidget):
         layout.addWidget(splitter, 1)
         self._update_buttons()
         ui.tasks.changed.connect(self._changed)
-
-    @staticmethod
-    def _button(text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAutoDefault(False)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -39,6 +39,7 @@ from ecmo_desktop.ui.devices.common import (
     DeviceTableModel,
     FileChooser,
     ReasonDialog,
+    action_button,
     choose_save_path,
     date_text,
     device_services,
@@ -156,10 +157,10 @@ class TraceTab(QWidget):
         self.result_label.setObjectName("trace_result_label")
         self.result_label.setWordWrap(True)
         head.addWidget(self.result_label, 1)
-        self.recall_button = self._button(_("标记召回…"), "recall_button", self.recall_lot)
+        self.recall_button = action_button(_("标记召回…"), "recall_button", self.recall_lot)
         self.recall_button.setVisible(self.can_recall)
-        self.csv_button = self._button(_("导出 CSV…"), "export_csv_button", self.export_csv)
-        self.pdf_button = self._button(_("导出 PDF…"), "export_pdf_button", self.export_pdf)
+        self.csv_button = action_button(_("导出 CSV…"), "export_csv_button", self.export_csv)
+        self.pdf_button = action_button(_("导出 PDF…"), "export_pdf_button", self.export_pdf)
         self.pdf_button.setVisible(self.documents is not None)
         for b in (self.recall_button, self.csv_button, self.pdf_button):
             head.addWidget(b)
@@ -204,7 +205,7 @@ class TraceTab(QWidget):
         recall_column.setContentsMargins(0, 0, 0, 0)
         recall_head = QHBoxLayout()
         recall_head.addWidget(QLabel(_("召回记录")), 1)
-        self.lift_button = self._button(_("解除召回…"), "lift_button", self.lift_selected)
+        self.lift_button = action_button(_("解除召回…"), "lift_button", self.lift_selected)
         self.lift_button.setVisible(self.can_recall)
         recall_head.addWidget(self.lift_button)
         recall_column.addLayout(recall_head)
@@ -227,14 +228,6 @@ class TraceTab(QWidget):
         self._mode_changed()
         self._update_buttons()
         ui.tasks.changed.connect(self._changed)
-
-    @staticmethod
-    def _button(text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAutoDefault(False)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
