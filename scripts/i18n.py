@@ -17,7 +17,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,26 @@ def mo_bytes(catalog: Catalog) -> bytes:
     return buf.getvalue()
 
 
+def mo_content(data: bytes) -> dict[tuple[str | None, object], object]:
+    """What a compiled catalogue means to the app: every (context, msgid) → msgstr, plus the plural rule.
+
+    The header's other lines (``Generated-By: Babel x.y``, dates) are left out on purpose: they
+    change with the Babel version that compiled the file, not with the catalogue, so comparing
+    bytes made the check fail whenever pip resolved a newer Babel than the one used to commit.
+    """
+    catalog = read_mo(io.BytesIO(data))
+    content: dict[tuple[str | None, object], object] = {
+        (message.context, message.id): message.string for message in catalog if message.id
+    }
+    content[(None, "<Plural-Forms>")] = catalog.plural_forms
+    return content
+
+
+def mo_is_current() -> bool:
+    """True when the committed .mo holds exactly what compiling today's .po would give."""
+    return MO.exists() and mo_content(MO.read_bytes()) == mo_content(mo_bytes(load_po()))
+
+
 def untranslated(catalog: Catalog) -> list[str]:
     return [str(m.id) for m in catalog if m.id and (not m.string or m.fuzzy)]
 
@@ -72,7 +92,7 @@ def main() -> int:
     catalog = merged()
     if args.check:
         missing = untranslated(catalog)
-        stale = not MO.exists() or MO.read_bytes() != mo_bytes(load_po())
+        stale = not mo_is_current()
         for msgid in missing:
             print(f"untranslated: {msgid!r}")
         if stale:

@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_wheel_carries_migrations_and_creates_a_database(tmp_path: Path) -> None:
     wheel_dir = tmp_path / "wheel"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
                             "-w", str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
+    # A deprecation today is a failed build once setuptools removes it (a fresh clone gets the newest).
+    output = build.stdout + build.stderr
+    assert "DeprecationWarning" not in output, output[output.find("DeprecationWarning") - 300:][:1500]
     wheel = next(wheel_dir.glob("ecmo_ward-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "ecmo_desktop/_data/db/migrations/env.py" in names

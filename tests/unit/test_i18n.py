@@ -93,8 +93,28 @@ def test_every_msgid_has_an_english_translation(catalog: Catalog) -> None:
 
 def test_compiled_mo_matches_the_po() -> None:
     assert script.MO.exists(), "no compiled .mo: run scripts/i18n.py"
-    assert script.MO.read_bytes() == script.mo_bytes(script.load_po()), \
-        "the compiled .mo is out of date: run scripts/i18n.py"
+    assert script.mo_is_current(), "the compiled .mo is out of date: run scripts/i18n.py"
+
+
+def test_mo_check_ignores_the_babel_version_in_the_header() -> None:
+    """Another Babel writes another ``Generated-By`` line: same catalogue, so still current."""
+    committed = script.MO.read_bytes()
+    marker = b"Generated-By: Babel "
+    assert marker in committed
+    start = committed.index(marker) + len(marker)
+    end = committed.index(b"\n", start)
+    other = committed[:start] + b"0.0.0-other".ljust(end - start, b" ")[: end - start] + committed[end:]
+    assert other != committed
+    assert script.mo_content(other) == script.mo_content(committed)
+
+
+def test_mo_check_sees_a_changed_translation() -> None:
+    """The comparison is of content: one changed msgstr makes the .mo stale."""
+    catalog = script.load_po()
+    fresh = script.mo_content(script.mo_bytes(catalog))
+    message = next(m for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy)
+    message.string = message.string + " (changed)"
+    assert script.mo_content(script.mo_bytes(catalog)) != fresh
 
 
 def test_check_command_passes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
