@@ -11,6 +11,7 @@ translator can fill them; the test suite requires every msgid to be translated.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import sys
 from pathlib import Path
@@ -33,7 +34,31 @@ def extract() -> Catalog:
             comment_tags=("i18n:",), strip_comment_tags=True):
         template.add(message, None, [(f"ecmo_desktop/{filename}", lineno)], auto_comments=comments,
                      context=context)
+    for path, lineno, message in fstring_calls():
+        if message not in template:
+            template.add(message, None, [(path, lineno)])
     return template
+
+
+def fstring_calls() -> list[tuple[str, int, str]]:
+    """``_("…")`` / ``N_("…")`` with a literal inside an f-string: (path, line, msgid).
+
+    Babel's tokenizer does not see into f-strings on every Python and Babel version (Python 3.12
+    tokenizes them anew, PEP 701), so the catalogue would depend on which versions ran the
+    extraction. Python's own parser sees them everywhere; these are added to what Babel found.
+    """
+    found = []
+    for path in sorted((ROOT / "ecmo_desktop").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in ("_", "N_")
+                        and len(call.args) == 1 and isinstance(call.args[0], ast.Constant)
+                        and isinstance(call.args[0].value, str)):
+                    found.append((str(path.relative_to(ROOT)), call.lineno, call.args[0].value))
+    return found
 
 
 def load_po() -> Catalog:

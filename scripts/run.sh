@@ -4,7 +4,8 @@
 # Sets up first (scripts/setup_env.sh: system packages, .venv, pip install -e '.[test]'), then
 # starts the desktop app. With no argument it uses the embedded SQLite database, which the app
 # creates in the user's data folder on first start.
-# With no screen (no DISPLAY / WAYLAND_DISPLAY), ECMO_XVFB=1 runs the app on a virtual X screen.
+# With no screen (no DISPLAY / WAYLAND_DISPLAY / QT_QPA_PLATFORM) it stops with a message and exit code 3;
+# ECMO_XVFB=1 runs the app on a virtual X screen instead.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,8 +32,11 @@ if wants_gui "$@" && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [
         ecmo_say "no screen: running on a virtual X screen (xvfb-run)"
         exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m ecmo_desktop "$@"
     fi
-    ecmo_say "no screen found (DISPLAY and WAYLAND_DISPLAY are unset): run this from a desktop session,"
-    ecmo_say "or with ECMO_XVFB=1 to use a virtual screen (bash scripts/screenshot.sh OUT.png takes a picture)"
+    # Stop here: started without a screen, Qt aborts (exit 134) blaming a missing libxcb-cursor0.
+    ecmo_say "ERROR: no screen found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open."
+    ecmo_say "Run this from a desktop session, or with ECMO_XVFB=1 to use a virtual screen"
+    ecmo_say "(bash scripts/screenshot.sh OUT.png takes a picture; .venv/bin/ecmo-desktop --help lists the headless commands)."
+    exit 3
 fi
 
 exec .venv/bin/python -m ecmo_desktop "$@"

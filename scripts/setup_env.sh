@@ -17,7 +17,12 @@
 #   PYTHON              interpreter to build .venv with (default: first of python3, python3.13,
 #                       python3.12, python3.11 that is 3.11 or newer)
 #   ECMO_SKIP_APT=1     never touch system packages
-#   ECMO_VERBOSE=1      show apt and pip output instead of logging it to .venv/.ecmo-*.log
+#   ECMO_VERBOSE=1      show apt and pip output instead of logging it
+#
+# Logs go to a private folder made for this run (mktemp -d under TMPDIR), never to fixed names in
+# /tmp: a file another user (e.g. an earlier root run) left there cannot be written, and the failed
+# write looked like a failed step. The folder is removed when set-up succeeds and kept (and named)
+# when it fails. The lock that lets several shells take turns lives in the checkout.
 
 # CJK fonts that cover Unicode Extension B and beyond (rare surnames such as 𠀀 in PDFs). The
 # documents package looks for these; change the name here if another package is chosen.
@@ -34,13 +39,21 @@ ECMO_TEST_PACKAGES="poppler-utils postgresql cups printer-driver-cups-pdf|cups-p
 
 ECMO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ECMO_VENV="$ECMO_ROOT/.venv"
-ECMO_LOG_DIR="${TMPDIR:-/tmp}"
+ECMO_LOG_DIR=""
 ECMO_APT_UPDATED="${ECMO_APT_UPDATED:-0}"
 
 ecmo_say() { printf 'setup: %s\n' "$*" >&2; }
 ecmo_die() {
     printf 'setup: ERROR: %s\n' "$*" >&2
     exit 1
+}
+
+# This run's own log folder, made on first use (per user, per run: mktemp -d).
+ecmo_log_dir() {
+    if [ -z "$ECMO_LOG_DIR" ] || [ ! -d "$ECMO_LOG_DIR" ]; then
+        ECMO_LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ecmo-setup.XXXXXX")" ||
+            ecmo_die "cannot make a temporary folder in ${TMPDIR:-/tmp} (set TMPDIR to a writable folder)"
+    fi
 }
 
 # Run a command as root: directly when root, through sudo when it exists (non-interactive when
@@ -96,8 +109,9 @@ ecmo_apt() {
 ecmo_apt_update_once() {
     [ "$ECMO_APT_UPDATED" = 1 ] && return 0
     ecmo_say "apt-get update"
-    ecmo_logged "$ECMO_LOG_DIR/ecmo-apt-update.log" ecmo_apt update ||
-        ecmo_die "apt-get update failed (log: $ECMO_LOG_DIR/ecmo-apt-update.log)"
+    ecmo_log_dir
+    ecmo_logged "$ECMO_LOG_DIR/apt-update.log" ecmo_apt update ||
+        ecmo_die "apt-get update failed (log: $ECMO_LOG_DIR/apt-update.log)"
     ECMO_APT_UPDATED=1
 }
 
@@ -150,8 +164,9 @@ ecmo_apt_ensure() {
     fi
     [ ${#install[@]} -eq 0 ] && return 0
     ecmo_say "installing system packages: ${install[*]}"
-    ecmo_logged "$ECMO_LOG_DIR/ecmo-apt-install.log" ecmo_apt install --no-install-recommends "${install[@]}" ||
-        ecmo_die "apt-get install failed for: ${install[*]} (log: $ECMO_LOG_DIR/ecmo-apt-install.log)"
+    ecmo_log_dir
+    ecmo_logged "$ECMO_LOG_DIR/apt-install.log" ecmo_apt install --no-install-recommends "${install[@]}" ||
+        ecmo_die "apt-get install failed for: ${install[*]} (log: $ECMO_LOG_DIR/apt-install.log)"
 }
 
 ecmo_python_ok() {
@@ -180,15 +195,26 @@ sys.exit(0 if sys.version_info >= (3, 11) and importlib.util.find_spec("pip") el
     [ -e "$ECMO_VENV" ] && ecmo_say "rebuilding the broken virtual environment at .venv"
     rm -rf "$ECMO_VENV"
     ecmo_say "creating .venv with $py ($("$py" -c 'import platform; print(platform.python_version())'))"
-    if ! "$py" -m venv "$ECMO_VENV" >"$ECMO_LOG_DIR/ecmo-venv.log" 2>&1; then
-        # Debian/Ubuntu ship venv's ensurepip separately.
+    [ -w "$ECMO_ROOT" ] || ecmo_die "cannot create .venv: $ECMO_ROOT is not writable by $(id -un)"
+    ecmo_log_dir
+    local log="$ECMO_LOG_DIR/venv.log"
+    if ! "$py" -m venv "$ECMO_VENV" >"$log" 2>&1; then
         rm -rf "$ECMO_VENV"
+        # Debian/Ubuntu ship venv's ensurepip separately: only that failure is fixed by python3-venv.
+        if ! grep -qiE 'ensurepip|No module named venv|python3(\.[0-9]+)?-venv' "$log"; then
+            tail -n 20 "$log" >&2
+            ecmo_die "$py -m venv failed (log: $log)"
+        fi
         local ver
         ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-        ecmo_say "python3 -m venv failed; installing python${ver}-venv"
+        if ! ecmo_can_be_root; then
+            ecmo_die "$py has no venv/ensurepip and $(id -un) cannot install python${ver}-venv (no root, no sudo):" \
+                "ask an administrator to run: apt-get install python${ver}-venv"
+        fi
+        ecmo_say "$py has no venv/ensurepip; installing python${ver}-venv"
         ecmo_apt_ensure "python${ver}-venv|python3-venv"
-        ecmo_logged "$ECMO_LOG_DIR/ecmo-venv.log" "$py" -m venv "$ECMO_VENV" ||
-            ecmo_die "could not create .venv with $py (install python3-venv; log: $ECMO_LOG_DIR/ecmo-venv.log)"
+        ecmo_logged "$log" "$py" -m venv "$ECMO_VENV" ||
+            ecmo_die "could not create .venv with $py even after installing python${ver}-venv (log: $log)"
     fi
 }
 
@@ -227,9 +253,10 @@ ecmo_setup() {
     test) ;;
     *) ecmo_die "ecmo_setup: unknown mode '$mode' (run|test)" ;;
     esac
-    # Several shells may set up the same checkout at once: take turns.
-    lock="${TMPDIR:-/tmp}/ecmo-ward-setup-$(printf '%s' "$ECMO_ROOT" | cksum | cut -d' ' -f1).lock"
-    exec 8>"$lock"
+    # Several shells may set up the same checkout at once: take turns. The lock is in the checkout
+    # (whoever sets it up must be able to write there anyway), not a shared name in /tmp.
+    lock="$ECMO_ROOT/.ecmo-setup.lock"
+    { exec 8>"$lock"; } 2>/dev/null || ecmo_die "cannot write $lock: is $ECMO_ROOT writable by $(id -un)?"
     if command -v flock >/dev/null 2>&1; then
         flock 8 || ecmo_die "could not lock $lock"
     fi
@@ -242,6 +269,9 @@ ecmo_setup() {
     ecmo_ensure_venv
     ecmo_ensure_python_packages
     exec 8>&-
+    # Success: this run's logs are of no further use (a failure exits above and keeps them).
+    if [ -n "$ECMO_LOG_DIR" ]; then rm -rf "$ECMO_LOG_DIR"; fi
+    ECMO_LOG_DIR=""
 }
 
 # Run directly: set up and stop.

@@ -27,6 +27,11 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="ecmo-tests-"))
 os.environ["ECMO_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ["ECMO_CONFIG_DIR"] = str(_SESSION_DIR / "config")
 os.environ.pop("ECMO_DATABASE_URL", None)
+# The CLI speaks English under an English locale: pin the locale, so the tests expect the same
+# language (the default, Chinese) on every developer's machine unless a test asks for another.
+for _var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 
 
 class _BlockQt(importlib.abc.MetaPathFinder):

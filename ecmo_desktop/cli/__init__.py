@@ -17,7 +17,7 @@ from typing import Any
 
 from ecmo_desktop import __version__
 from ecmo_desktop.domain.errors import EcmoError
-from ecmo_desktop.i18n import N_, _, set_language
+from ecmo_desktop.i18n import DEFAULT_LANGUAGE, N_, _, requested_language, set_language
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help=_("输出 JSON"))
     common.add_argument("--lang", choices=["zh_CN", "en"], help=_("消息语言"))
     parser = argparse.ArgumentParser(prog="ecmo-desktop", description=_("ECMO Ward 命令行工具"))
-    parser.add_argument("--version", action="version", version=f"ECMO Ward {__version__}")
+    # Answered by ecmo_desktop.__main__ (the full report asks Qt for its version; this package may
+    # not import Qt); here it is listed in --help, and a direct call still gets the short answer.
+    parser.add_argument("--version", action="version", version=f"ECMO Ward {__version__}",
+                        help=_("显示版本、Python/Qt/SQLAlchemy/SQLite 版本、架构版本和数据文件夹"))
+    # Read before the parser is built (its help texts are translated when built); also accepted here.
+    parser.add_argument("--lang", dest="top_lang", choices=["zh_CN", "en"], help=_("消息语言"))
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_handler, add_args, help_text) in _COMMANDS.items():
         p = sub.add_parser(name, parents=[common], help=_(help_text), description=_(help_text))
@@ -99,10 +104,14 @@ def _emit(args: argparse.Namespace, code: int, data: dict[str, Any], text: str) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The language first (--lang anywhere, else an English or Chinese locale): the help texts and
+    # choices are translated while the parser is built, so --help follows it too.
+    set_language(requested_language(argv) or DEFAULT_LANGUAGE)
     _load_commands()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
     if args.lang:
         set_language(args.lang)
     handler = _COMMANDS[args.command][0]

@@ -11,7 +11,9 @@ translated when shown); ``_()`` translates now, in the current language.
 from __future__ import annotations
 
 import gettext
+import os
 import threading
+from collections.abc import Mapping, Sequence
 
 from ecmo_desktop.paths import i18n_dir
 
@@ -36,6 +38,29 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _current.ngettext(singular, plural, n)
+
+
+def requested_language(argv: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> str | None:
+    """The language a command line asks for: ``--lang X``, else the locale's (English or Chinese).
+
+    The locale is read as gettext does (LC_ALL > LC_MESSAGES > LANG, then LANGUAGE). None means
+    nothing was asked for: callers keep their default (Chinese, or the GUI's saved setting).
+    """
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    env = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(var, "").split(":")[0].lower()
+        if value and value not in ("c", "posix") and not value.startswith(("c.", "posix.")):
+            if value.startswith("en"):
+                return "en"
+            if value.startswith("zh"):
+                return DEFAULT_LANGUAGE
+            return None
+    return None
 
 
 def current_language() -> str:
