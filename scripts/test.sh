@@ -4,7 +4,9 @@
 # 1. Set-up (scripts/setup_env.sh: system packages, .venv, pip install -e '.[test]').
 # 2. A throwaway PostgreSQL server on 127.0.0.1 (scripts/pg_test_server.sh) unless ECMO_TEST_PG_URL
 #    is already set; stopped on exit. Without PostgreSQL binaries: CI fails, elsewhere SQLite only.
-# 3. CUPS running with a CUPS-PDF queue ECMO-PDF → ECMO_TEST_PRINTER (the print test skips without it).
+# 3. A private CUPS server (its own cupsd in a temporary folder, CUPS_SERVER points at it; stopped
+#    and removed on exit — the system's CUPS is not touched) with a queue ECMO-PDF →
+#    ECMO_TEST_PRINTER and ECMO_TEST_PRINTER_OUTDIR (the print tests skip without them).
 # 4. In order, stopping at the first failure:
 #      ruff check · lint-imports · pytest -n 2 (SQLite + PostgreSQL; extra args go here)
 #      · pytest --no-qt on tests/unit, tests/storage, tests/services (PySide6 imports blocked)
@@ -48,6 +50,7 @@ cleanup() {
     if [ -n "$pg_dir" ]; then
         bash scripts/pg_test_server.sh stop "$pg_dir" || true
     fi
+    if declare -F stop_private_cups >/dev/null; then stop_private_cups; fi
     rm -rf "$work"
     exit "$rc"
 }
@@ -82,56 +85,138 @@ else
 fi
 say "$pg_note"
 
-# --- CUPS-PDF printer -------------------------------------------------------------------------
+# --- a private CUPS server with the test queue -------------------------------------------------
+# The tests never touch the system's CUPS: their own cupsd runs from a temporary folder, listens
+# only on a socket there (CUPS_SERVER points the CUPS tools and Qt at it), gets the ECMO-PDF queue,
+# and is stopped and removed on exit. As root the queue is a real CUPS-PDF printer (its backend
+# runs only under root), writing to ~/PDF; as another user it is a queue whose backend files the
+# PDF the application sent in a folder inside that temporary folder.
 printer_note=""
-ensure_printer() {
-    local queue=ECMO-PDF model ppd
-    if ! command -v lpstat >/dev/null 2>&1 || ! command -v lpadmin >/dev/null 2>&1; then
+cups_dir=""
+cups_pid=""
+stop_private_cups() {
+    if [ -n "$cups_pid" ]; then
+        kill "$cups_pid" 2>/dev/null || true
+        wait "$cups_pid" 2>/dev/null || true
+    fi
+    if [ -n "$cups_dir" ]; then rm -rf "$cups_dir"; fi
+    cups_pid="" cups_dir=""
+    return 0
+}
+start_private_cups() {
+    local queue=ECMO-PDF sock model i serverbin="" user_lines="" device outdir kind
+    if ! command -v cupsd >/dev/null 2>&1 || ! command -v lpadmin >/dev/null 2>&1 ||
+        ! command -v lpstat >/dev/null 2>&1; then
         printer_note="printer: CUPS not installed — the print test will skip"
         return 0
     fi
-    if ! pidof cupsd >/dev/null 2>&1; then
-        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-            ecmo_as_root systemctl start cups >/dev/null 2>&1 || true
-        fi
-        pidof cupsd >/dev/null 2>&1 || ecmo_as_root cupsd >/dev/null 2>&1 || true
-        local i
-        for i in 1 2 3 4 5 6 7 8 9 10; do
-            lpstat -r >/dev/null 2>&1 && break
-            sleep 0.3
-            : "$i"
+    # As root, CUPS runs its filters as `lp`, which cannot enter a private TMPDIR: then /tmp.
+    local base="${TMPDIR:-/tmp}"
+    [ "$(id -u)" -eq 0 ] && base=/tmp
+    cups_dir="$(mktemp -d "$base/ecmo-test-cups.XXXXXX")"
+    chmod 755 "$cups_dir"
+    mkdir "$cups_dir/conf" "$cups_dir/spool" "$cups_dir/cache" "$cups_dir/state" "$cups_dir/log" "$cups_dir/tmp"
+    chmod 1770 "$cups_dir/tmp"
+    sock="$cups_dir/cups.sock"
+    if [ "$(id -u)" -eq 0 ]; then
+        chgrp lp "$cups_dir/tmp" 2>/dev/null || chmod 1777 "$cups_dir/tmp"
+        device="cups-pdf:/"
+        outdir="$(getent passwd "$(id -un)" | cut -d: -f6)/PDF"
+        kind=CUPS-PDF
+    else
+        # Not root: cupsd runs as this user, with the system's filters and a backend of our own
+        # (cups-pdf's is root-only) that files each job's PDF in $cups_dir/pdf.
+        user_lines="User $(id -un)
+Group $(id -gn)"
+        serverbin="$cups_dir/bin"
+        mkdir -p "$serverbin/backend" "$cups_dir/pdf"
+        for i in /usr/lib/cups/*; do
+            [ "$(basename "$i")" = backend ] || ln -s "$i" "$serverbin/"
         done
+        cat >"$serverbin/backend/ecmo-pdf" <<'BACKEND'
+#!/bin/sh
+# CUPS backend of the test queue: job-id user title copies options [file] -> DIR/TITLE-job_ID.pdf
+if [ $# -eq 0 ]; then
+    echo 'file ecmo-pdf "Unknown" "ECMO Ward test PDF queue"'
+    exit 0
+fi
+dir="${DEVICE_URI#ecmo-pdf:}"
+name="$(printf '%s' "$3" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-60)"
+if [ -n "$6" ]; then cat "$6"; else cat; fi >"$dir/${name:-job}-job_$1.pdf" || exit 1
+exit 0
+BACKEND
+        chmod 755 "$serverbin/backend/ecmo-pdf"
+        device="ecmo-pdf:$cups_dir/pdf"
+        outdir="$cups_dir/pdf"
+        kind="PDF backend"
     fi
-    if ! lpstat -r >/dev/null 2>&1; then
-        printer_note="printer: could not start cupsd — the print test will skip"
+    cat >"$cups_dir/conf/cupsd.conf" <<CONF
+Listen $sock
+Browsing No
+WebInterface No
+LogLevel warn
+DefaultAuthType None
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+<Policy default>
+  JobPrivateAccess all
+  JobPrivateValues none
+  SubscriptionPrivateAccess all
+  SubscriptionPrivateValues none
+  <Limit All>
+    Order deny,allow
+  </Limit>
+</Policy>
+CONF
+    cat >"$cups_dir/conf/cups-files.conf" <<CONF
+ServerRoot $cups_dir/conf
+RequestRoot $cups_dir/spool
+CacheDir $cups_dir/cache
+StateDir $cups_dir/state
+TempDir $cups_dir/tmp
+ErrorLog $cups_dir/log/error_log
+AccessLog $cups_dir/log/access_log
+PageLog $cups_dir/log/page_log
+${serverbin:+ServerBin $serverbin}
+$user_lines
+CONF
+    cupsd -f -c "$cups_dir/conf/cupsd.conf" -s "$cups_dir/conf/cups-files.conf" >"$cups_dir/log/cupsd.out" 2>&1 &
+    cups_pid=$!
+    for i in $(seq 1 40); do
+        CUPS_SERVER="$sock" lpstat -r >/dev/null 2>&1 && break
+        kill -0 "$cups_pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    if ! CUPS_SERVER="$sock" lpstat -r >/dev/null 2>&1; then
+        printer_note="printer: the private cupsd did not start ($(cat "$cups_dir/log/cupsd.out" "$cups_dir/log/error_log" 2>/dev/null | grep -v '^[DW] ' | tail -n 2 | tr '\n' ' ')) — the print test will skip"
+        stop_private_cups
         return 0
     fi
-    if ! lpstat -p "$queue" >/dev/null 2>&1; then
+    export CUPS_SERVER="$sock"
+    if [ "$(id -u)" -eq 0 ]; then
         model="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF_opt\.ppd/ && !m {m = $1} END {print m}' || true)"
-        ppd="$(find /usr/share/ppd /usr/share/cups/model -iname 'CUPS-PDF*.ppd' 2>/dev/null | sort | tail -n 1 || true)"
-        if [ -n "$model" ]; then
-            ecmo_as_root lpadmin -p "$queue" -E -v cups-pdf:/ -m "$model" >/dev/null 2>&1 || true
-        elif [ -n "$ppd" ]; then
-            ecmo_as_root lpadmin -p "$queue" -E -v cups-pdf:/ -P "$ppd" >/dev/null 2>&1 || true
-        else
+        if [ -z "$model" ]; then
             printer_note="printer: CUPS-PDF not installed (printer-driver-cups-pdf) — the print test will skip"
             return 0
         fi
+        lpadmin -p "$queue" -E -v "$device" -m "$model" >/dev/null 2>&1 || true
+    else
+        lpadmin -p "$queue" -E -v "$device" >/dev/null 2>&1 || true
     fi
     local state accepting
     state="$(LC_ALL=C lpstat -p "$queue" 2>/dev/null || true)"
     accepting="$(LC_ALL=C lpstat -a "$queue" 2>/dev/null || true)"
     if [[ "$state" == *enabled* && "$accepting" == *accepting* ]]; then
         export ECMO_TEST_PRINTER="$queue"
-        # CUPS-PDF writes each job to ~/PDF of the user who printed it (Out ${HOME}/PDF).
-        ECMO_TEST_PRINTER_OUTDIR="$(getent passwd "$(id -un)" | cut -d: -f6)/PDF"
-        export ECMO_TEST_PRINTER_OUTDIR
-        printer_note="printer: $queue (CUPS-PDF, output in $ECMO_TEST_PRINTER_OUTDIR)"
+        export ECMO_TEST_PRINTER_OUTDIR="$outdir"
+        printer_note="printer: $queue on a private cupsd ($kind, output in $outdir)"
     else
         printer_note="printer: could not set up the $queue queue — the print test will skip"
     fi
 }
-ensure_printer
+start_private_cups
 say "$printer_note"
 
 # --- the steps --------------------------------------------------------------------------------
