@@ -33,9 +33,9 @@ if wants_gui "$@" && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [
         exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m ecmo_desktop "$@"
     fi
     # Stop here: started without a screen, Qt aborts (exit 134) blaming a missing libxcb-cursor0.
-    printf 'run.sh: %s\n' "ERROR: no screen found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open."
-    printf 'run.sh: %s\n' "Run this from a desktop session, or with ECMO_XVFB=1 to use a virtual screen"
-    printf 'run.sh: %s\n' "(bash scripts/screenshot.sh OUT.png takes a picture; .venv/bin/ecmo-desktop --help lists the headless commands)."
+    printf 'run.sh: %s\n' "ERROR: no screen found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open." >&2
+    printf 'run.sh: %s\n' "Run this from a desktop session, or with ECMO_XVFB=1 to use a virtual screen" >&2
+    printf 'run.sh: %s\n' "(bash scripts/screenshot.sh OUT.png takes a picture; .venv/bin/ecmo-desktop --help lists the headless commands)." >&2
     exit 3
 fi
 
