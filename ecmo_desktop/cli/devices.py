@@ -28,9 +28,13 @@ def _jsonable(value: Any) -> Any:
 # ---- parse-code ------------------------------------------------------------------------------------
 def _parse_code(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     from ecmo_desktop.domain.codes import parse_code_json
+    from ecmo_desktop.settings import SettingsStore
 
-    text = sys.stdin.read() if args.text == "-" else args.text
-    status, payload = parse_code_json(text)
+    if args.text is None:
+        raise EcmoError(N_("请给出条码内容（“-” 从标准输入读取）"))
+    text = sys.stdin.read(8 * 1024) if args.text == "-" else args.text
+    substitutes = tuple(args.gs_substitute or ()) or SettingsStore().load().scanner_gs_substitutes
+    status, payload = parse_code_json(text, gs_substitutes=substitutes)
     if status != 0:
         return EXIT_REFUSED, payload, _("无法识别：{message}（{reason}）").format(**payload["error"])
     lines = [f"{key}: {value}" for key, value in payload.items() if key != "raw" and value is not None]
@@ -40,7 +44,9 @@ def _parse_code(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 @command("parse-code", N_("解析器械条码（GS1、HIBC、MA、EAN/UPC 或手工编号）"))
 @_with_handler(_parse_code)
 def _parse_code_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("text", help=_("条码内容（“-” 从标准输入读取）"))
+    p.add_argument("text", nargs="?", help=_("条码内容（“-” 从标准输入读取）；以“-”开头的内容也按条码处理"))
+    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
+                   help=_("扫码枪代替 GS 分隔符发送的字符（如 ~）；默认用本机设置"))
 
 
 # ---- decode-image ----------------------------------------------------------------------------------
