@@ -44,8 +44,9 @@ def test_single_codes_still_parse() -> None:
 
 def test_01_with_13_digits_is_a_length_error_not_a_check_digit_error() -> None:
     assert _reason("(01)" + GTIN[:13] + "(17)281231") == "invalid_length"
-    err = pytest.raises(CodeError, parse_code, "(01)" + GTIN[:13], today=TODAY).value
-    assert "14" in err.user_message() and "13" in err.user_message()
+    with pytest.raises(CodeError) as info:
+        parse_code("(01)" + GTIN[:13], today=TODAY)
+    assert "14" in info.value.user_message() and "13" in info.value.user_message()
 
 
 def test_gs_substitute_is_an_optional_parameter() -> None:
