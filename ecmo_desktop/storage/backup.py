@@ -56,7 +56,12 @@ _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zli
                 ValueError, UnicodeDecodeError, NotImplementedError, RuntimeError, TypeError)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case, checked once (this runs for every cell of a backup)
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -293,7 +298,7 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None) -> di
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             else:
                 conn.execute(text("SELECT 1"))  # opens the read snapshot (BEGIN) for every table below
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
                 for table in _tables():
                     h = hashlib.sha256()
                     n = 0
