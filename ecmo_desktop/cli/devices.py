@@ -88,6 +88,9 @@ def _catalogue(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         path.write_bytes(write_catalogue(products))
         data = {"file": str(path), "products": len(products)}
         return EXIT_OK, data, _("已导出 {products} 个产品到 {file}").format(**data)
+    from ecmo_desktop.exchange.import_cases import check_import_file
+
+    check_import_file(path)  # a regular file of bounded size (a FIFO would block the read forever)
     parsed = read_catalogue(path.read_bytes())
     notices = [n.user_message() for n in parsed.notices]
     if not parsed.ok:
