@@ -27,6 +27,7 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import sqlite3
 import zipfile
@@ -192,6 +193,8 @@ class BackupKeys:
         return self.key_id(key), key
 
     def find(self, key_id: str) -> bytes | None:
+        if not re.fullmatch(r"[0-9a-f]{16}", str(key_id)):  # it comes from the file: never a path
+            return None
         candidates = [self.folder / "current.key", self.folder / f"{key_id}.key"]
         for path in candidates:
             if path.exists():
