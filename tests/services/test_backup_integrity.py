@@ -305,3 +305,11 @@ def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url
             conn.execute(text("DELETE FROM audit_event"))
     finally:
         engine.dispose()
+
+
+def test_a_key_id_from_a_backup_is_never_a_path(tmp_path: Path) -> None:
+    keys = BackupKeys(tmp_path / "keys")
+    key_id, _ = keys.current()
+    (tmp_path / "x.key").write_text("{}", encoding="utf-8")
+    assert keys.find("../x") is None and keys.find("../../etc/passwd") is None
+    assert keys.find(key_id) is not None
