@@ -49,6 +49,32 @@ def _parse_code_args(p: argparse.ArgumentParser) -> None:
                    help=_("扫码枪代替 GS 分隔符发送的字符（如 ~）；默认用本机设置"))
 
 
+# ---- scanner (per-PC setting) ---------------------------------------------------------------------
+def _scanner(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    """Show or set this PC's GS stand-ins (``Settings.scanner_gs_substitutes``); no database involved."""
+    from ecmo_desktop.settings import DEFAULT_GS_SUBSTITUTES, SettingsStore
+
+    store = SettingsStore()
+    if args.gs_substitute is not None:
+        chosen = tuple(dict.fromkeys([*DEFAULT_GS_SUBSTITUTES, *args.gs_substitute]))
+        for stand_in in args.gs_substitute:
+            if not stand_in or len(stand_in) > 16 or any(c.isalnum() for c in stand_in):
+                raise EcmoError(N_("GS 替代字符“{text}”无效：须为 1–16 个非字母数字字符（如 ~），否则会破坏条码数据"),
+                                text=stand_in)
+        settings = store.update(scanner_gs_substitutes=chosen)
+    else:
+        settings = store.load()
+    data = {"gs_substitutes": list(settings.scanner_gs_substitutes), "settings_file": str(store.path)}
+    return EXIT_OK, data, _("本机扫码枪 GS 替代字符：{subs}").format(subs=" ".join(settings.scanner_gs_substitutes))
+
+
+@command("scanner", N_("本机扫码枪设置：查看或设置代替 GS 分隔符的字符（如 ~）"))
+@_with_handler(_scanner)
+def _scanner_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
+                   help=_("扫码枪代替 GS 分隔符发送的字符（可重复）；内置的 <GS> {GS} ^] 始终有效"))
+
+
 # ---- decode-image ----------------------------------------------------------------------------------
 def _decode_image(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     from ecmo_desktop.scanning.decode import decode_files_json

@@ -64,3 +64,20 @@ def test_parse_code_cli_takes_codes_starting_with_a_dash_and_the_gs_option(capsy
     assert json.loads(capsys.readouterr().out)["error"]["reason"] == "invalid_character"
     assert cli_main(["parse-code", "01" + GTIN + "10AB~21SN1", "--gs-substitute", "~", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["serial"] == "SN1"
+
+
+def test_the_gs_substitute_is_a_per_pc_setting_used_by_parse_code(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: object,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv("ECMO_CONFIG_DIR", str(tmp_path))
+    code = "01" + GTIN + "10AB~21SN1"
+    assert cli_main(["parse-code", code, "--json"]) == 2
+    capsys.readouterr()
+    assert cli_main(["scanner", "--gs-substitute", "A", "--json"]) == 1  # would eat data
+    capsys.readouterr()
+    assert cli_main(["scanner", "--gs-substitute", "~", "--json"]) == 0
+    assert "~" in json.loads(capsys.readouterr().out)["gs_substitutes"]
+    assert cli_main(["parse-code", code, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lot"] == "AB"
