@@ -111,7 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _load_commands()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # a code that starts with "-" (``parse-code -1+1``) is data, not an option
+        if args.command == "parse-code" and getattr(args, "text", None) is None and len(extra) == 1:
+            args.text = extra[0]
+        else:
+            parser.error(_("无法识别的参数：{args}").format(args=" ".join(extra)))
     if args.lang:
         set_language(args.lang)
     handler = _COMMANDS[args.command][0]

@@ -135,33 +135,64 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
 
 
 def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.container import resolve_database_url
-    from ecmo_desktop.storage.backup import read_manifest
-    from ecmo_desktop.storage.engine import sqlite_path
+    """Restore without ever leaving a half-restored database (REL-9).
+
+    SQLite: the backup goes into a new file next to the database, which is verified (every table,
+    the audit chain, integrity_check) and only then renamed over the old one; a copy of the old
+    one is kept in the backup folder. PostgreSQL: one transaction empties and reloads the tables,
+    after a safety backup of the current contents. On any failure the old database is untouched.
+    """
+    from ecmo_desktop.container import SYSTEM_USER, build_container, resolve_database_url
+    from ecmo_desktop.domain.errors import StorageError
+    from ecmo_desktop.storage.backup import (
+        BackupKeys,
+        discard_staging,
+        staging_path,
+        swap_in_sqlite,
+        verify_backup,
+    )
+    from ecmo_desktop.storage.engine import sqlite_path, sqlite_url_for
 
     source = Path(args.file)
-    read_manifest(source)  # refuse a bad file before touching anything
+    verify_backup(source, BackupKeys())  # refuse a damaged, altered or foreign file before touching anything
     url = resolve_database_url(args.db)
     path = sqlite_path(url)
     moved: str | None = None
-    if path is not None and path.exists() and path.stat().st_size > 0:
+    if path is not None:
+        _check_parent(path)
+        staging = staging_path(path)
+        try:
+            c = build_container(sqlite_url_for(staging), workstation="cli")
+            try:
+                c.ctx.user = SYSTEM_USER
+                manifest = c.backups.restore(source)
+                verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
+            finally:
+                c.close()
+            if not verification.ok:
+                raise StorageError(N_("恢复出的数据库审计链校验失败（{problem}），原数据库未改动"),
+                                   problem=verification.problem)
+            saved = swap_in_sqlite(staging, path)
+        except BaseException:
+            discard_staging(staging)
+            raise
+        moved = str(saved) if saved else None
+    else:
         from datetime import UTC, datetime
 
         from ecmo_desktop.paths import backup_dir
 
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = backup_dir() / f"before-restore-{stamp}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(path) + suffix)
-            if src.exists():
-                src.replace(Path(str(target) + suffix))
-        moved = str(target)
-    c = open_container(args, must_exist=False)
-    try:
-        manifest = c.backups.restore_into_empty(source)
-        verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
-    finally:
-        c.close()
+        c = open_container(args, must_exist=False)
+        try:
+            if any(t["rows"] for t in c.backups.digests().values()):
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                safety = backup_dir() / f"before-restore-{stamp}.ecmobak"
+                c.backups.backup(safety)
+                moved = str(safety)
+            manifest = c.backups.restore(source, replace=True)
+            verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
+        finally:
+            c.close()
     data = {"file": str(source), "database": url, "previous_database_moved_to": moved,
             "audit_ok": verification.ok, "rows": sum(t["rows"] for t in manifest["tables"].values())}
     if not verification.ok:
@@ -169,10 +200,42 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     return EXIT_OK, data, _("已从 {file} 恢复 {rows} 行；审计链完整").format(**data)
 
 
-@command("restore", N_("从备份文件恢复（原 SQLite 数据库先移到备份文件夹）"))
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise EcmoError(N_("文件夹不存在：{path}（不会自动创建，请检查路径）"), path=str(path.parent))
+
+
+@command("restore", N_("从备份文件恢复（先恢复到新文件并校验，再替换原数据库；原数据库的副本保存在备份文件夹）"))
 @_with_handler(_restore)
 def _restore_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help=_("备份文件（.ecmobak）"))
+
+
+# ---- backup-key ------------------------------------------------------------------------------------
+def _backup_key(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    c = open_container(args)
+    try:
+        if args.action == "export":
+            if not args.out:
+                raise EcmoError(N_("导出备份密钥需要 --out"))
+            key_id = c.backups.export_key(Path(args.out))
+            data = {"key_id": key_id, "file": args.out}
+            return EXIT_OK, data, _("已导出备份密钥 {key_id} 到 {file}；请与备份分开、妥善保管").format(**data)
+        if not args.file:
+            raise EcmoError(N_("导入备份密钥需要密钥文件路径"))
+        key_id = c.backups.import_key(Path(args.file))
+        data = {"key_id": key_id, "file": args.file}
+        return EXIT_OK, data, _("已导入备份密钥 {key_id}").format(**data)
+    finally:
+        c.close()
+
+
+@command("backup-key", N_("备份签名密钥：export 导出（灾难恢复用），import 导入另一台电脑的密钥"))
+@_with_handler(_backup_key)
+def _backup_key_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("file", nargs="?", help=_("要导入的密钥文件"))
+    p.add_argument("--out", help=_("导出到的文件"))
 
 
 # ---- demo ------------------------------------------------------------------------------------------

@@ -28,9 +28,13 @@ def _jsonable(value: Any) -> Any:
 # ---- parse-code ------------------------------------------------------------------------------------
 def _parse_code(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     from ecmo_desktop.domain.codes import parse_code_json
+    from ecmo_desktop.settings import SettingsStore
 
-    text = sys.stdin.read() if args.text == "-" else args.text
-    status, payload = parse_code_json(text)
+    if args.text is None:
+        raise EcmoError(N_("请给出条码内容（“-” 从标准输入读取）"))
+    text = sys.stdin.read(8 * 1024) if args.text == "-" else args.text
+    substitutes = tuple(args.gs_substitute or ()) or SettingsStore().load().scanner_gs_substitutes
+    status, payload = parse_code_json(text, gs_substitutes=substitutes)
     if status != 0:
         return EXIT_REFUSED, payload, _("无法识别：{message}（{reason}）").format(**payload["error"])
     lines = [f"{key}: {value}" for key, value in payload.items() if key != "raw" and value is not None]
@@ -40,7 +44,35 @@ def _parse_code(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 @command("parse-code", N_("解析器械条码（GS1、HIBC、MA、EAN/UPC 或手工编号）"))
 @_with_handler(_parse_code)
 def _parse_code_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("text", help=_("条码内容（“-” 从标准输入读取）"))
+    p.add_argument("text", nargs="?", help=_("条码内容（“-” 从标准输入读取）；以“-”开头的内容也按条码处理"))
+    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
+                   help=_("扫码枪代替 GS 分隔符发送的字符（如 ~）；默认用本机设置"))
+
+
+# ---- scanner (per-PC setting) ---------------------------------------------------------------------
+def _scanner(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    """Show or set this PC's GS stand-ins (``Settings.scanner_gs_substitutes``); no database involved."""
+    from ecmo_desktop.settings import DEFAULT_GS_SUBSTITUTES, SettingsStore
+
+    store = SettingsStore()
+    if args.gs_substitute is not None:
+        chosen = tuple(dict.fromkeys([*DEFAULT_GS_SUBSTITUTES, *args.gs_substitute]))
+        for stand_in in args.gs_substitute:
+            if not stand_in or len(stand_in) > 16 or any(c.isalnum() for c in stand_in):
+                raise EcmoError(N_("GS 替代字符“{text}”无效：须为 1–16 个非字母数字字符（如 ~），否则会破坏条码数据"),
+                                text=stand_in)
+        settings = store.update(scanner_gs_substitutes=chosen)
+    else:
+        settings = store.load()
+    data = {"gs_substitutes": list(settings.scanner_gs_substitutes), "settings_file": str(store.path)}
+    return EXIT_OK, data, _("本机扫码枪 GS 替代字符：{subs}").format(subs=" ".join(settings.scanner_gs_substitutes))
+
+
+@command("scanner", N_("本机扫码枪设置：查看或设置代替 GS 分隔符的字符（如 ~）"))
+@_with_handler(_scanner)
+def _scanner_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
+                   help=_("扫码枪代替 GS 分隔符发送的字符（可重复）；内置的 <GS> {GS} ^] 始终有效"))
 
 
 # ---- decode-image ----------------------------------------------------------------------------------
@@ -82,6 +114,9 @@ def _catalogue(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         path.write_bytes(write_catalogue(products))
         data = {"file": str(path), "products": len(products)}
         return EXIT_OK, data, _("已导出 {products} 个产品到 {file}").format(**data)
+    from ecmo_desktop.exchange.import_cases import check_import_file
+
+    check_import_file(path)  # a regular file of bounded size (a FIFO would block the read forever)
     parsed = read_catalogue(path.read_bytes())
     notices = [n.user_message() for n in parsed.notices]
     if not parsed.ok:

@@ -75,6 +75,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -89,7 +90,7 @@ from biip.gs1_element_strings import GS1ElementString
 from ecmo_desktop.domain.errors import CodeError
 from ecmo_desktop.i18n import N_
 
-__all__ = ["MAX_CODE_LENGTH", "ParsedCode", "normalise_scan", "parse_code", "parse_code_json"]
+__all__ = ["MAX_CODE_LENGTH", "ParsedCode", "apply_gs_substitutes", "normalise_scan", "parse_code", "parse_code_json"]
 
 MAX_CODE_LENGTH = 512
 """Longest accepted code after clean-up; real UDI payloads stay under 150 characters."""
@@ -214,25 +215,35 @@ class _Scan:
     trailing_space: bool  # the wedge sent a space at the very end (an HIBC check character can be one)
 
 
-def normalise_scan(text: str) -> str:
+def normalise_scan(text: str, *, gs_substitutes: Sequence[str] = ()) -> str:
     """Undo what keyboard-wedge scanners and IMEs do to a code, keeping its data intact.
 
     See the module docstring for the exact list; the result is what ``ParsedCode.raw`` holds.
     """
-    return _clean(text).text
+    return _clean(apply_gs_substitutes(text, gs_substitutes)).text
 
 
-def parse_code(text: str, *, today: date | None = None) -> ParsedCode:
+def apply_gs_substitutes(text: str, gs_substitutes: Sequence[str] = ()) -> str:
+    """The workstation's configured stand-ins for GS (``Settings.scanner_gs_substitutes``, e.g. ``~``
+    for a scanner set to send one) become ASCII 29; the built-in ``<GS>``-style forms always do."""
+    for stand_in in gs_substitutes:
+        if isinstance(stand_in, str) and stand_in:
+            text = text.replace(stand_in, GS)
+    return text
+
+
+def parse_code(text: str, *, today: date | None = None, gs_substitutes: Sequence[str] = ()) -> ParsedCode:
     """Parse a scanned or typed device code; raise ``CodeError`` (and nothing else) if refused.
 
     ``today`` anchors the GS1 two-digit-year window; tests inject it, the app leaves it ``None``.
+    ``gs_substitutes`` are the per-PC stand-ins for GS (optional; see ``apply_gs_substitutes``).
     """
     if not isinstance(text, str):
         raise CodeError("unrecognized", N_("条码内容不是文本，无法识别"))
     if len(text) > 4 * MAX_CODE_LENGTH:  # refuse a huge paste before any per-character work
         raise CodeError("too_long", N_("条码内容过长（{length} 个字符，上限 {limit}），可能误粘贴了其他文本"),
                         length=len(text), limit=MAX_CODE_LENGTH)
-    scan = _clean(text)
+    scan = _clean(apply_gs_substitutes(text, gs_substitutes))
     s = scan.text
     if not s:
         raise CodeError("empty", N_("条码内容为空，请重新扫码"))
@@ -251,17 +262,20 @@ def parse_code(text: str, *, today: date | None = None) -> ParsedCode:
         raise
     if result.scheme == "plain" and _holds_two_codes(s, reference):
         raise _concatenated()
+    if result.scheme != "plain" and _holds_two_codes(s, reference, after=result.scheme):
+        raise _concatenated()  # e.g. an MA code whose last segment swallowed a GS1 scan
     return result
 
 
-def parse_code_json(text: str, *, today: date | None = None) -> tuple[int, dict[str, Any]]:
+def parse_code_json(text: str, *, today: date | None = None,
+                    gs_substitutes: Sequence[str] = ()) -> tuple[int, dict[str, Any]]:
     """``(0, contract dict)`` or ``(2, {"error": {...}})`` for the CLI; never raises.
 
     It needs no blind ``except``: ``parse_code`` raises only ``CodeError``, which the property
     tests check over arbitrary text, lone surrogates included.
     """
     try:
-        return 0, parse_code(text, today=today).to_json()
+        return 0, parse_code(text, today=today, gs_substitutes=gs_substitutes).to_json()
     except CodeError as err:
         return 2, {"error": {"reason": err.reason, "message": str(err)}}
 
@@ -331,15 +345,24 @@ def _concatenated() -> CodeError:
     return CodeError("concatenated_scans", N_("检测到两个条码连在一起，请清空后逐个扫描"))
 
 
-def _holds_two_codes(s: str, reference: date) -> bool:
-    """True when ``s`` splits into two codes that each parse on their own (a doubled scan)."""
+def _holds_two_codes(s: str, reference: date, *, after: str | None = None) -> bool:
+    """True when ``s`` splits into two codes that each parse on their own (a doubled scan).
+
+    ``after`` is the scheme ``s`` already parsed as. Such a text is valid on its own, so only
+    splits that cannot be ordinary data count: the second code starts with its own scheme's
+    signature (``MA.``, ``+``) or is a GS1 string after a non-GS1 code (a GS1 scan glued to an
+    MA lot). A numeric GS1 serial that merely contains ``01``+14 digits is never refused.
+    """
     points = [m.start() for m in _SPLIT_POINT_RE.finditer(s) if m.start() > 0]
-    if s.isdigit():
+    if s.isdigit() and after is None:
         points += [n for n in (8, 12, 13, 14) if n < len(s)]
     for point in sorted(set(points))[:_MAX_SPLIT_TRIES]:
+        rest = s[point:]
+        if after == "gs1" and (rest[:2] == "01" or rest[:1] == "("):
+            continue  # inside GS1 data: a numeric serial, or the next bracketed AI
         try:
             first = _parse_structured(_Scan(s[:point], None, False), reference)
-            second = _parse_structured(_Scan(s[point:], None, False), reference)
+            second = _parse_structured(_Scan(rest, None, False), reference)
         except CodeError:
             continue
         if first is not None and second is not None:
@@ -406,8 +429,12 @@ def _parse_gs1_bracketed(s: str, reference: date) -> ParsedCode:
         value = compact[match.end():end]
         if not value:
             raise CodeError("truncated", N_("条码不完整：GS1 字段 ({ai}) 没有数据"), ai=digits)
-        if digits == "01" and value.isdigit() and len(value) in (8, 12, 13):
-            value = value.zfill(14)
+        if digits == "01" and value.isdigit() and len(value) < 14:
+            if len(value) in (8, 12, 13) and gs1_standard_check_digit(value[:-1]) == int(value[-1]):
+                value = value.zfill(14)  # an unpadded GTIN-8/12/13 written by hand: its check digit proves it
+            else:
+                raise CodeError("invalid_length", N_("GS1 字段 (01) 应为 14 位数字，实为 {actual} 位"),
+                                actual=len(value))
         parts.append(digits + value)
     return _parse_gs1(GS.join(parts), s, reference)
 

@@ -64,7 +64,7 @@ from ecmo_desktop.exchange.facts import (
     StaffRef,
     WeaningTrialFact,
 )
-from ecmo_desktop.exchange.import_cases import RowError
+from ecmo_desktop.exchange.import_cases import MAX_JSON_DEPTH, RowError, json_depth_ok
 from ecmo_desktop.exchange.report import (
     DEFINITIONS,
     Period,
@@ -708,8 +708,12 @@ def read_export(data: bytes) -> ExportDocument:
     """Parse and check a JSON export; every problem is listed (row = position of the run in "runs")."""
     errors: list[RowError] = []
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = data.decode("utf-8-sig")
+        if not json_depth_ok(text):  # json.loads would hit RecursionError on a hostile nesting
+            return ExportDocument(0, None, (), (), (), (RowError(0, "", N_("JSON 嵌套超过上限 {limit} 层"),
+                                                                {"limit": MAX_JSON_DEPTH}),), False)
+        doc = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return ExportDocument(0, None, (), (), (), (RowError(0, "", N_("不是有效的 JSON 文件：{detail}"),
                                                             {"detail": str(exc)[:100]}),), False)
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:

@@ -7,6 +7,12 @@ the reason — so a records officer can fix the sheet and import again. It never
 database: duplicates against existing runs, hospitals and patients are resolved by
 ``services/exchange.py``.
 
+Limits (each refusal names its limit): a regular file (not a pipe or device) of at most
+``MAX_IMPORT_BYTES``; at most ``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns and ``MAX_CELL_CHARS``
+characters per cell (Excel's own cell limit); an .xlsx whose parts unpack to at most
+``MAX_XLSX_UNPACKED`` bytes, none compressed more than ``MAX_XLSX_RATIO``:1 (a "zip bomb"), parsed
+with defusedxml (no entity expansion); a JSON export nested at most ``MAX_JSON_DEPTH`` levels.
+
 Accepted files: ``.csv`` (UTF-8 with or without BOM, else GB18030 — what Chinese Excel writes) and
 ``.xlsx`` (first sheet). Headers may be the English names or the Chinese ones, in any order; unknown
 columns are ignored. Times are Beijing time ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM").
@@ -16,7 +22,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +105,80 @@ def decode_csv_bytes(data: bytes) -> str:
         raise FileUnreadable(detail=_("既不是 UTF-8 也不是 GB18030 编码")) from exc
 
 
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 100_000
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 32_767  # what one Excel cell can hold
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024
+MAX_XLSX_RATIO = 200
+MAX_JSON_DEPTH = 64
+
+
+def check_import_file(path: Path) -> int:
+    """Refuse what is not a regular file of bounded size (a FIFO would block the reader forever)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise FileUnreadable(detail=_("文件不存在：{path}").format(path=path)) from exc
+    except OSError as exc:
+        raise FileUnreadable(detail=f"{path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise FileUnreadable(detail=_("{path} 不是普通文件（管道、设备或文件夹不能导入）").format(path=path))
+    if st.st_size > MAX_IMPORT_BYTES:
+        raise FileUnreadable(detail=_("文件过大（{size} MB，上限 {limit} MB）").format(
+            size=round(st.st_size / 1048576, 1), limit=MAX_IMPORT_BYTES // 1048576))
+    return st.st_size
+
+
+def _bounded(records: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Collect rows, refusing too many rows, columns or characters in a cell (row numbers as Excel's)."""
+    out: list[list[Any]] = []
+    for number, rec in enumerate(records, start=1):
+        if number > MAX_ROWS + 1:  # + the header row
+            raise FileUnreadable(detail=_("行数超过上限 {limit} 行").format(limit=MAX_ROWS))
+        row = list(rec)
+        while row and (row[-1] is None or row[-1] == ""):
+            row.pop()
+        if len(row) > MAX_COLUMNS:
+            raise FileUnreadable(detail=_("第 {row} 行有 {n} 列，超过上限 {limit} 列").format(
+                row=number, n=len(row), limit=MAX_COLUMNS))
+        for value in row:
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                raise FileUnreadable(detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
+                    row=number, limit=MAX_CELL_CHARS))
+        out.append(row)
+    return out
+
+
+def _csv_records(text: str, delimiter: str) -> list[list[Any]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _bounded(reader)
+    except csv.Error as exc:  # e.g. a cell beyond the csv module's own field limit
+        if "field limit" in str(exc):
+            raise FileUnreadable(detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
+                row=reader.line_num, limit=MAX_CELL_CHARS)) from exc
+        raise FileUnreadable(detail=_("CSV 第 {row} 行格式错误：{error}").format(row=reader.line_num,
+                                                                              error=exc)) from exc
+
+
+def json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when no array/object in ``text`` is nested deeper than ``limit`` (strings skipped)."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group(0)
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif token in "]}":
+            depth -= 1
+    return True
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def _blank(values: Sequence[Any]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
@@ -104,13 +186,12 @@ def _blank(values: Sequence[Any]) -> bool:
 def read_table(path: Path) -> Table:
     """Read the first sheet of an .xlsx or a .csv file; blank rows are dropped (numbers kept)."""
     suffix = path.suffix.lower()
-    if not path.is_file():
-        raise FileUnreadable(detail=_("文件不存在：{path}").format(path=path))
+    check_import_file(path)
     if suffix == ".csv" or suffix == ".txt":
         text = decode_csv_bytes(path.read_bytes())
         first = text.split("\n", 1)[0]
         delimiter = "\t" if "\t" in first and "," not in first else ","
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        records = _csv_records(text, delimiter)
     elif suffix in (".xlsx", ".xlsm"):
         records = _read_xlsx(path)
     else:
@@ -126,18 +207,47 @@ def read_table(path: Path) -> Table:
     return Table(headers, rows)
 
 
-def _read_xlsx(path: Path) -> list[list[Any]]:
-    from zipfile import BadZipFile
+def _check_xlsx_parts(path: Path) -> None:
+    """Refuse a zip bomb before openpyxl unpacks anything (sizes from the zip directory, which
+    ``zipfile`` also enforces while reading)."""
+    import zipfile
 
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件")) from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNPACKED:
+        raise FileUnreadable(detail=_("Excel 文件解压后过大（{size} MB，上限 {limit} MB）").format(
+            size=total // 1048576, limit=MAX_XLSX_UNPACKED // 1048576))
+    for info in infos:
+        if info.file_size > 1048576 and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+            raise FileUnreadable(detail=_("Excel 文件的压缩比异常（超过 {limit}:1），可能是恶意构造的文件").format(
+                limit=MAX_XLSX_RATIO))
+
+
+def _read_xlsx(path: Path) -> list[list[Any]]:
     import openpyxl
 
+    if not openpyxl.DEFUSEDXML:  # pragma: no cover - defusedxml is a declared dependency
+        raise FileUnreadable(detail=_("缺少 defusedxml，出于安全原因不读取 Excel 文件"))
+    _check_xlsx_parts(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件")) from exc
+    except Exception as exc:  # openpyxl and defusedxml raise many types for a bad or hostile file
+        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(
+            error=type(exc).__name__)) from exc
     try:
+        if not workbook.worksheets:
+            raise FileUnreadable(detail=_("Excel 文件中没有工作表"))
         sheet = workbook.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
+        return _bounded(sheet.iter_rows(values_only=True))
+    except FileUnreadable:
+        raise
+    except Exception as exc:  # a hostile sheet (entities, broken XML) fails while rows are read
+        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(
+            error=type(exc).__name__)) from exc
     finally:
         workbook.close()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -383,18 +384,60 @@ def decode_frame(image: np.ndarray, *, budget: Budget = "live") -> list[DecodedS
 # ---------------------------------------------------------------- still images
 
 
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a still image as BGR; Chinese characters in the path are fine (no cv2.imread)."""
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_IMAGE_PIXELS = 50_000_000  # a 48-megapixel phone photo fits; a 30000×30000 "pixel bomb" does not
+
+
+class ImageTooLarge(ImageReadError):
+    default_message = N_("图片过大：{file}（{detail}）")
+
+
+def _image_size(path: str) -> tuple[int, int]:
+    """Width and height from the file header only (nothing is decoded), via Pillow."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        data = np.fromfile(os.fspath(path), dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return int(im.size[0]), int(im.size[1])
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(file=path, detail=f"> {MAX_IMAGE_PIXELS // 1_000_000} MP") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(file=path) from exc
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a still image as BGR; Chinese characters in the path are fine (no cv2.imread).
+
+    Only a regular file (a FIFO would block forever) of at most ``MAX_IMAGE_BYTES`` whose header
+    declares at most ``MAX_IMAGE_PIXELS`` is decoded: a small PNG can declare 30000×30000 pixels
+    and would need gigabytes once decoded.
+    """
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
     except OSError as exc:
-        raise ImageReadError(file=os.fspath(path)) from exc
+        raise ImageReadError(file=name) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageReadError(N_("不是普通文件，无法作为图片读取：{file}"), file=name)
+    if st.st_size > MAX_IMAGE_BYTES:
+        raise ImageTooLarge(file=name, detail=f"{st.st_size // 1048576} MB > {MAX_IMAGE_BYTES // 1048576} MB")
+    width, height = _image_size(name)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageTooLarge(file=name, detail=f"{width}×{height} > {MAX_IMAGE_PIXELS // 1_000_000} MP")
+    try:
+        data = np.fromfile(name, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(file=name) from exc
     try:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     except cv2.error as exc:
-        raise ImageReadError(file=os.fspath(path)) from exc
+        raise ImageReadError(file=name) from exc
     if image is None:
-        raise ImageReadError(file=os.fspath(path))
+        raise ImageReadError(file=name)
     return image
 
 
@@ -414,7 +457,8 @@ def decode_files_json(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict[
         try:
             symbols = decode_file(path)
         except ImageReadError as exc:
-            entry["error"] = {"reason": "unreadable_image", "message": exc.user_message()}
+            reason = "image_too_large" if isinstance(exc, ImageTooLarge) else "unreadable_image"
+            entry["error"] = {"reason": reason, "message": exc.user_message()}
             yield entry
             continue
         for symbol in symbols:

@@ -39,9 +39,9 @@ from ecmo_desktop.exchange.export import (
 from ecmo_desktop.exchange.facts import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef, local_date
 from ecmo_desktop.exchange.import_cases import (
     CaseRow,
-    FileUnreadable,
     ParsedFile,
     RowError,
+    check_import_file,
     norm_header,
     read_table,
     validate_cases,
@@ -171,8 +171,7 @@ class ExchangeService(Service):
     def import_export(self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True) -> ImportResult:
         """Load another database's JSON export (a regional centre merging its hospitals)."""
         path = Path(path)
-        if not path.is_file():
-            raise FileUnreadable(detail=_("文件不存在：{path}").format(path=path))
+        check_import_file(path)
         document = read_export(path.read_bytes())
         parsed = ParsedFile(rows=(document,), errors=document.errors, total_rows=len(document.cases)
                             + len({e.row for e in document.errors if e.row > 0}))
@@ -188,6 +187,7 @@ class ExchangeService(Service):
         path = Path(path)
         if kind == EXPORT or path.suffix.lower() == ".json":
             result = self.import_export(path, dry_run=True, all_or_nothing=False)
+            check_import_file(path)
             document = read_export(path.read_bytes())
             rows = tuple((i, (c.hospital_name, c.patient.mrn, c.patient.name, _cell(c.run.started_at), c.run.mode,
                               c.run.indication)) for i, c in document.cases[:PREVIEW_ROWS])

@@ -1,37 +1,68 @@
-"""Portable, verifiable backups (REL-9): a zip with every table as JSON lines plus a manifest.
+"""Portable, verifiable backups (REL-9): a zip with every table as JSON lines plus a signed manifest.
 
 The same format serves SQLite and PostgreSQL (a ward can move from one PC to a shared server by
 backup + restore). The dump is read inside one snapshot transaction, so a backup taken while
 other PCs write is consistent; the manifest carries per-table row counts and content hashes and
 the audit-chain head, so a restore can prove it is the same data.
+
+Hashes alone prove nothing against someone who edits a backup and recomputes them, so the
+manifest is signed with an HMAC whose key is kept **outside the database and outside the backup**
+(one key per installation, in the data folder; an administrator can export it for disaster
+recovery and import it on the PC that restores). A backup whose bytes are damaged, or whose
+signature does not match, is refused with a message before anything is written.
+
+Restores never leave a half-written database: every row is loaded inside one transaction,
+foreign keys that point forwards (``hospital.ecmo_lead_id`` → ``staff``, self references) are
+filled in after all tables are loaded, and the loaded tables are read back and compared with the
+manifest before the transaction commits. SQLite restores go into a new file that is swapped in
+atomically only after it verified (:func:`sqlite_staging`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import hmac
 import io
 import json
+import os
+import re
+import secrets
+import sqlite3
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select, text
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ecmo_desktop import __version__
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.i18n import N_
+from ecmo_desktop.paths import backup_dir, data_dir
 from ecmo_desktop.storage.engine import write_intent
 from ecmo_desktop.storage.migrate import current_revision, head_revision
 from ecmo_desktop.storage.orm import Base
 
-FORMAT = "ecmo-ward-backup/1"
+FORMAT = "ecmo-ward-backup/2"
+KEY_FORMAT = "ecmo-ward-backup-key/1"
 BATCH = 1000
+_DAMAGED = N_("备份文件 {path} 已损坏，无法读取（{detail}）。请使用另一份备份")
+# what zipfile/zlib/json raise on damaged bytes: every one becomes the message above
+_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError,
+                ValueError, UnicodeDecodeError, NotImplementedError, RuntimeError, TypeError)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})
 
 
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case, checked once (this runs for every cell of a backup)
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -59,59 +90,231 @@ def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
+def _forward_columns() -> dict[str, list[str]]:
+    """Per table, the foreign-key columns that point at a table loaded later (or at itself).
+
+    They are inserted as NULL and set once every table is in, so cycles such as
+    ``hospital.ecmo_lead_id`` → ``staff`` restore on every backend without deferrable constraints.
+    """
+    order = {t.name: i for i, t in enumerate(_tables())}
+    out: dict[str, list[str]] = {}
+    for table in _tables():
+        cols = sorted({fk.parent.name for fk in table.foreign_keys
+                       if order[fk.column.table.name] >= order[table.name]})
+        if cols:
+            out[table.name] = cols
+    return out
+
+
 def _rows(conn: Any, table: Table) -> Iterator[dict[str, Any]]:
+    """All rows in primary-key order, streamed (constant memory, no OFFSET paging)."""
     pk = list(table.primary_key.columns)
-    offset = 0
-    while True:
-        batch = conn.execute(select(table).order_by(*pk).limit(BATCH).offset(offset)).mappings().all()
-        if not batch:
-            return
-        for row in batch:
-            yield dict(row)
-        offset += len(batch)
+    result = conn.execution_options(yield_per=BATCH).execute(select(table).order_by(*pk))
+    for row in result.mappings():
+        yield dict(row)
+
+
+def _default(value: Any) -> Any:
+    """``json``'s hook for what it cannot encode itself: the same tags as ``_encode``, else ``str``."""
+    encoded = _encode(value)
+    return str(encoded) if encoded is value else encoded
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
 
 
 def _line(row: dict[str, Any]) -> str:
-    return json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"), default=str)
+    """One canonical line; the C encoder calls back only for datetimes, dates and bytes (fast)."""
+    return _ENCODER.encode(row)
+
+
+def _digest(conn: Any, table: Table) -> dict[str, Any]:
+    h = hashlib.sha256()
+    n = 0
+    for row in _rows(conn, table):
+        h.update(_line(row).encode("utf-8") + b"\n")
+        n += 1
+    return {"rows": n, "sha256": h.hexdigest()}
 
 
 def table_digests(engine: Engine) -> dict[str, dict[str, Any]]:
     """Row count and SHA-256 of the canonical rows of every table (compare source and restore)."""
-    out: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
-        for table in _tables():
-            h = hashlib.sha256()
-            n = 0
-            for row in _rows(conn, table):
-                h.update(_line(row).encode("utf-8") + b"\n")
-                n += 1
-            out[table.name] = {"rows": n, "sha256": h.hexdigest()}
-    return out
+        return {table.name: _digest(conn, table) for table in _tables()}
 
 
 def _audit_head(conn: Any) -> str | None:
     return conn.execute(text("SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1")).scalar()
 
 
-def make_backup(engine: Engine, out: Path) -> dict[str, Any]:
-    """Write the backup zip to ``out`` (atomically: a temp file renamed at the end)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---- the signing key, kept outside the database ------------------------------------------------------
+class BackupKeys:
+    """Per-installation HMAC keys in ``<data folder>/backup-keys`` (never in the database or a backup).
+
+    ``current.key`` signs new backups; keys imported from other PCs (disaster recovery, moving a
+    ward to a server) sit beside it as ``<key id>.key`` and are used to check their backups.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder if folder is not None else data_dir() / "backup-keys"
+
+    @staticmethod
+    def key_id(key: bytes) -> str:
+        return hashlib.sha256(b"ecmo-ward-backup-key-id" + key).hexdigest()[:16]
+
+    def _write(self, path: Path, key: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"format": KEY_FORMAT, "key_id": self.key_id(key), "key": key.hex()}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+
+    @staticmethod
+    def _load(path: Path) -> bytes:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != KEY_FORMAT:
+                raise ValueError("format")
+            key = bytes.fromhex(data["key"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StorageError(N_("{path} 不是有效的备份密钥文件"), path=str(path)) from exc
+        if len(key) < 32:
+            raise StorageError(N_("{path} 不是有效的备份密钥文件"), path=str(path))
+        return key
+
+    def current(self) -> tuple[str, bytes]:
+        """The key that signs new backups (created on first use)."""
+        path = self.folder / "current.key"
+        if not path.exists():
+            self._write(path, secrets.token_bytes(32))
+        key = self._load(path)
+        return self.key_id(key), key
+
+    def find(self, key_id: str) -> bytes | None:
+        if not re.fullmatch(r"[0-9a-f]{16}", str(key_id)):  # it comes from the file: never a path
+            return None
+        candidates = [self.folder / "current.key", self.folder / f"{key_id}.key"]
+        for path in candidates:
+            if path.exists():
+                key = self._load(path)
+                if hmac.compare_digest(self.key_id(key), str(key_id)):
+                    return key
+        return None
+
+    def export(self, out: Path) -> str:
+        """Copy the current key to ``out`` for disaster recovery; keep it apart from the backups."""
+        key_id, key = self.current()
+        if out.exists():
+            raise StorageError(N_("文件已存在：{path}"), path=str(out))
+        if not out.parent.is_dir():
+            raise StorageError(N_("文件夹不存在：{path}"), path=str(out.parent))
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"format": KEY_FORMAT, "key_id": key_id, "key": key.hex()}, fh)
+        return key_id
+
+    def import_(self, source: Path) -> str:
+        """Accept a key exported on another PC, so that PC's backups can be checked and restored here."""
+        key = self._load(source)
+        key_id = self.key_id(key)
+        if self.find(key_id) is None:
+            self._write(self.folder / f"{key_id}.key", key)
+        return key_id
+
+
+def _sign(key: bytes, manifest_bytes: bytes) -> str:
+    return hmac.new(key, b"ecmo-ward-backup-manifest\n" + manifest_bytes, hashlib.sha256).hexdigest()
+
+
+# The zip comment (the file's last bytes) is ``SEAL_MARK + key id + ":" + HMAC`` over every byte
+# before the HMAC: one flipped bit anywhere in the file, zip metadata included, is detected.
+SEAL_MARK = b"ECMO-WARD-SEAL/1:"
+_SEAL_LEN = 64
+
+
+def _file_hmac(key: bytes, path: Path, length: int) -> str:
+    mac = hmac.new(key, b"ecmo-ward-backup-file\n", hashlib.sha256)
+    with open(path, "rb") as fh:
+        left = length
+        while left > 0:
+            chunk = fh.read(min(1 << 20, left))
+            if not chunk:
+                break
+            mac.update(chunk)
+            left -= len(chunk)
+    return mac.hexdigest()
+
+
+def _seal(path: Path, key: bytes) -> None:
+    size = path.stat().st_size
+    digest = _file_hmac(key, path, size - _SEAL_LEN)
+    with open(path, "rb+") as fh:
+        fh.seek(size - _SEAL_LEN)
+        fh.write(digest.encode("ascii"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _check_seal(path: Path, keys: BackupKeys) -> None:
+    size = path.stat().st_size
+    tail_len = len(SEAL_MARK) + 16 + 1 + _SEAL_LEN
+    if size < tail_len:
+        raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path))
+    with open(path, "rb") as fh:
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+    if not tail.startswith(SEAL_MARK):
+        if b"ECMO-WARD-SEAL" not in tail:
+            raise StorageError(N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
+                               path=str(path))
+        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
+    key_id = tail[len(SEAL_MARK):len(SEAL_MARK) + 16].decode("ascii", "replace")
+    key = keys.find(key_id)
+    if key is None:
+        raise StorageError(N_("备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
+                              "再用 backup-key import 导入后恢复"), path=str(path), key_id=key_id)
+    expected = _file_hmac(key, path, size - _SEAL_LEN)
+    if not hmac.compare_digest(expected.encode("ascii"), tail[-_SEAL_LEN:]):
+        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
+
+
+# ---- backup -------------------------------------------------------------------------------------------
+def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
+    """Write the backup zip to ``out`` (atomically: a temp file renamed at the end).
+
+    Returns the manifest plus ``file_sha256``, the hash of the finished file (not stored in it:
+    the caller records it in the audit trail).
+    """
+    keys = keys or BackupKeys()
+    key_id, key = keys.current()
+    if not out.parent.is_dir():
+        raise StorageError(N_("文件夹不存在：{path}"), path=str(out.parent))
     tmp = out.with_name(out.name + ".part")
     manifest: dict[str, Any] = {"format": FORMAT, "app_version": __version__, "backend": engine.dialect.name,
                                 "schema_revision": current_revision(engine),
-                                "created_at": datetime.now(UTC).isoformat(), "tables": {}}
+                                "created_at": datetime.now(UTC).isoformat(), "key_id": key_id, "tables": {}}
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             else:
                 conn.execute(text("SELECT 1"))  # opens the read snapshot (BEGIN) for every table below
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
                 for table in _tables():
                     h = hashlib.sha256()
                     n = 0
-                    with zf.open(f"tables/{table.name}.jsonl", "w") as fh:
+                    with zf.open(f"tables/{table.name}.jsonl", "w", force_zip64=True) as fh:
                         writer = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
                         for row in _rows(conn, table):
                             line = _line(row)
@@ -122,57 +325,184 @@ def make_backup(engine: Engine, out: Path) -> dict[str, Any]:
                         writer.detach()
                     manifest["tables"][table.name] = {"rows": n, "sha256": h.hexdigest()}
                 manifest["audit_head"] = _audit_head(conn)
-                zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+                body = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+                zf.writestr("manifest.json", body)
+                zf.writestr("manifest.hmac", _sign(key, body))
+                zf.comment = SEAL_MARK + key_id.encode("ascii") + b":" + b"0" * _SEAL_LEN
+        _seal(tmp, key)
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise StorageError(N_("无法写入备份文件 {path}：{detail}"), path=str(out), detail=exc.strerror or str(exc)) from exc
-    return manifest
+    return {**manifest, "file_sha256": file_sha256(out)}
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+# ---- reading and checking a backup --------------------------------------------------------------------
+def _check_regular(path: Path) -> None:
+    if not path.exists():
+        raise StorageError(N_("备份文件不存在：{path}"), path=str(path))
+    if not path.is_file():
+        raise StorageError(N_("{path} 不是普通文件，不能作为备份文件"), path=str(path))
+
+
+def read_manifest(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
+    """The manifest, after checking the file's and the manifest's signatures against a key kept
+    on this installation."""
+    _check_regular(path)
+    keys = keys or BackupKeys()
+    try:
+        _check_seal(path, keys)
+    except OSError as exc:
+        raise StorageError(_DAMAGED, path=str(path), detail=exc.strerror or str(exc)) from exc
     try:
         with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path)) from exc
-    if manifest.get("format") != FORMAT:
+            names = set(zf.namelist())
+            if "manifest.json" not in names:
+                raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path))
+            body = zf.read("manifest.json")
+            signature = zf.read("manifest.hmac").decode("ascii").strip() if "manifest.hmac" in names else None
+            manifest = json.loads(body.decode("utf-8"))
+    except StorageError:
+        raise
+    except zipfile.BadZipFile as exc:
+        if not zipfile.is_zipfile(path):
+            raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path)) from exc
+        raise StorageError(_DAMAGED, path=str(path), detail=str(exc)) from exc
+    except _READ_ERRORS as exc:
+        raise StorageError(_DAMAGED, path=str(path), detail=str(exc)) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT, "ecmo-ward-backup/1"):
         raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path))
+    if manifest.get("format") != FORMAT or signature is None:
+        raise StorageError(N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
+                           path=str(path))
+    key = keys.find(str(manifest.get("key_id")))
+    if key is None:
+        raise StorageError(N_("备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
+                              "再用 backup-key import 导入后恢复"), path=str(path), key_id=manifest.get("key_id"))
+    if not hmac.compare_digest(_sign(key, body), signature):
+        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
+    if not isinstance(manifest.get("tables"), dict):
+        raise StorageError(_DAMAGED, path=str(path), detail="manifest")
     return manifest
 
 
-def restore_backup(engine: Engine, path: Path) -> dict[str, Any]:
-    """Load a backup into an empty database at the same schema revision, verifying every table."""
-    manifest = read_manifest(path)
+def _table_lines(zf: zipfile.ZipFile, table: Table) -> Iterator[str]:
+    name = f"tables/{table.name}.jsonl"
+    if name not in zf.namelist():
+        return
+    with zf.open(name) as raw:
+        for line in io.TextIOWrapper(raw, encoding="utf-8", newline="\n"):
+            yield line.rstrip("\n")
+
+
+def _expected(manifest: dict[str, Any], table: Table) -> dict[str, Any]:
+    return manifest["tables"].get(table.name, {"rows": 0, "sha256": hashlib.sha256().hexdigest()})
+
+
+def verify_backup(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
+    """Check a backup completely (signature, every table's rows and hash) without a database."""
+    manifest = read_manifest(path, keys)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for table in _tables():
+                h = hashlib.sha256()
+                n = 0
+                for line in _table_lines(zf, table):
+                    h.update(line.encode("utf-8") + b"\n")
+                    n += 1
+                expected = _expected(manifest, table)
+                if n != expected.get("rows") or h.hexdigest() != expected.get("sha256"):
+                    raise StorageError(N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=table.name)
+    except StorageError:
+        raise
+    except _READ_ERRORS as exc:
+        raise StorageError(_DAMAGED, path=str(path), detail=str(exc)) from exc
+    return manifest
+
+
+# ---- restore ------------------------------------------------------------------------------------------
+def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *,
+                   replace: bool = False) -> dict[str, Any]:
+    """Load a verified backup in one transaction; the tables are read back and compared before commit.
+
+    ``replace`` (PostgreSQL) empties the existing tables inside the same transaction, so a failure
+    at any point leaves the database exactly as it was. Without it the database must be empty.
+    """
+    manifest = verify_backup(path, keys)
     if manifest.get("schema_revision") != head_revision():
         raise StorageError(N_("备份的数据库版本（{rev}）与当前程序（{head}）不同，请用对应版本的程序恢复后再升级"),
                            rev=manifest.get("schema_revision"), head=head_revision())
-    with engine.connect() as conn:
-        for table in _tables():
-            if conn.execute(select(func.count()).select_from(table)).scalar():
-                raise StorageError(N_("目标数据库不是空的（表 {table} 已有数据），为防止覆盖，已停止恢复"), table=table.name)
-    with zipfile.ZipFile(path) as zf, write_intent(), engine.begin() as conn:
-        for table in _tables():
-            expected = manifest["tables"].get(table.name, {"rows": 0, "sha256": hashlib.sha256().hexdigest()})
-            h = hashlib.sha256()
-            n = 0
-            batch: list[dict[str, Any]] = []
-            name = f"tables/{table.name}.jsonl"
-            lines = zf.read(name).decode("utf-8").splitlines() if name in zf.namelist() else []
-            for line in lines:
-                h.update(line.encode("utf-8") + b"\n")
-                n += 1
-                batch.append({k: _decode(v) for k, v in json.loads(line).items()})
-                if len(batch) >= BATCH:
-                    conn.execute(insert(table), batch)
-                    batch.clear()
-            if batch:
-                conn.execute(insert(table), batch)
-            if n != expected["rows"] or h.hexdigest() != expected["sha256"]:
-                raise StorageError(N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=table.name)
-        if engine.dialect.name == "postgresql":
-            _reset_sequences(conn)
+    postgres = engine.dialect.name == "postgresql"
+    if replace and not postgres:
+        raise StorageError(N_("SQLite 数据库请恢复到新文件后替换（restore 命令会这样做）"))
+    if not replace:
+        with engine.connect() as conn:
+            for table in _tables():
+                if conn.execute(select(func.count()).select_from(table)).scalar():
+                    raise StorageError(N_("目标数据库不是空的（表 {table} 已有数据），为防止覆盖，已停止恢复"),
+                                       table=table.name)
+    try:
+        with zipfile.ZipFile(path) as zf, write_intent(), engine.begin() as conn:
+            if replace:
+                _empty_postgres(conn)
+            _load(conn, zf, manifest)
+            if postgres:
+                _reset_sequences(conn)
+            if replace:
+                conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+            for table in _tables():  # read back what was written, before it is committed
+                if _digest(conn, table) != {k: _expected(manifest, table)[k] for k in ("rows", "sha256")}:
+                    raise StorageError(N_("恢复后的表 {table} 与备份不一致，恢复已取消"), table=table.name)
+    except StorageError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(N_("备份无法载入数据库（{detail}），恢复已取消，原数据库未改动"),
+                           detail=str(getattr(exc, "orig", exc)).splitlines()[0][:300]) from exc
+    except _READ_ERRORS as exc:
+        raise StorageError(_DAMAGED, path=str(path), detail=str(exc)) from exc
     return manifest
+
+
+def _empty_postgres(conn: Any) -> None:
+    """Empty every table inside the restore transaction (the audit trigger is off only in it)."""
+    conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    names = ", ".join(f'"{t.name}"' for t in _tables())
+    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+
+
+def _load(conn: Any, zf: zipfile.ZipFile, manifest: dict[str, Any]) -> None:
+    forward = _forward_columns()
+    later: list[tuple[Table, dict[str, Any]]] = []
+    for table in _tables():
+        expected = _expected(manifest, table)
+        deferred = forward.get(table.name, [])
+        pk = [c.name for c in table.primary_key.columns]
+        h = hashlib.sha256()
+        n = 0
+        batch: list[dict[str, Any]] = []
+        for line in _table_lines(zf, table):
+            h.update(line.encode("utf-8") + b"\n")
+            n += 1
+            row = {k: _decode(v) for k, v in json.loads(line).items()}
+            if deferred:
+                held = {c: row[c] for c in deferred if row.get(c) is not None}
+                if held:
+                    later.append((table, {**{f"k_{c}": row[c] for c in pk}, **held}))
+                    row.update(dict.fromkeys(held))
+            batch.append(row)
+            if len(batch) >= BATCH:
+                conn.execute(insert(table), batch)
+                batch.clear()
+        if batch:
+            conn.execute(insert(table), batch)
+        if n != expected.get("rows") or h.hexdigest() != expected.get("sha256"):
+            raise StorageError(N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=table.name)
+    for table, values in later:
+        pk = [c.name for c in table.primary_key.columns]
+        where = [table.c[c] == bindparam(f"k_{c}") for c in pk]
+        conn.execute(update(table).where(*where).values(**{c: v for c, v in values.items()
+                                                             if not c.startswith("k_")}),
+                     {k: v for k, v in values.items() if k.startswith("k_")})
 
 
 def _reset_sequences(conn: Any) -> None:
@@ -188,17 +518,93 @@ def _reset_sequences(conn: Any) -> None:
                                       f"{table.name}), 0) + 1, false)"))
 
 
+# ---- SQLite: restore into a new file, then swap it in -------------------------------------------------
+def staging_path(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return path.with_name(f".{path.name}.restoring-{stamp}")
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def discard_staging(staging: Path) -> None:
+    _remove_sqlite(staging)
+
+
+def swap_in_sqlite(staging: Path, path: Path) -> Path | None:
+    """Check the restored file, keep a copy of the live one, then rename the new file over it.
+
+    Until the final ``os.replace`` the live file is only read. Returns where the copy of the
+    previous database was saved (``None`` when there was none).
+    """
+    conn = sqlite3.connect(str(staging))
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+        fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+        conn.execute("PRAGMA journal_mode = DELETE")  # fold the WAL in: one self-contained file
+    finally:
+        conn.close()
+    if rows != [("ok",)] or fk:
+        raise StorageError(N_("恢复出的数据库未通过完整性检查（{detail}），原数据库未改动"),
+                           detail="; ".join(str(r[0]) for r in rows[:3]) if rows != [("ok",)] else "foreign keys")
+    saved: Path | None = None
+    if path.exists() and path.stat().st_size > 0:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        saved = backup_dir() / f"before-restore-{stamp}.sqlite3"
+        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(str(saved))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        live = sqlite3.connect(str(path))
+        try:  # the old WAL must not outlive its database: fold it in, refuse if another program holds it
+            busy = live.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            live.close()
+        if busy and busy[0]:
+            raise StorageError(N_("数据库 {path} 正被其他程序使用，请先关闭 ECMO Ward 再恢复"), path=str(path))
+    with open(staging, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(staging, path)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return saved
+
+
 class SqlBackup:
     """The backup port (services/ports.py) over one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: BackupKeys | None = None) -> None:
         self.engine = engine
+        self.keys = keys or BackupKeys()
 
     def make_backup(self, out: Path) -> dict[str, Any]:
-        return make_backup(self.engine, out)
+        return make_backup(self.engine, out, self.keys)
 
-    def restore(self, path: Path) -> dict[str, Any]:
-        return restore_backup(self.engine, path)
+    def restore(self, path: Path, *, replace: bool = False) -> dict[str, Any]:
+        return restore_backup(self.engine, path, self.keys, replace=replace)
+
+    def verify(self, path: Path) -> dict[str, Any]:
+        return verify_backup(path, self.keys)
 
     def table_digests(self) -> dict[str, dict[str, Any]]:
         return table_digests(self.engine)
+
+    def export_key(self, out: Path) -> str:
+        return self.keys.export(out)
+
+    def import_key(self, source: Path) -> str:
+        return self.keys.import_(source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from ecmo_desktop.domain.errors import StorageError
@@ -42,12 +44,33 @@ def sqlite_url_for(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+SUPPORTED_SCHEMES = ("sqlite", "postgresql")
+_SCHEMES_TEXT = "sqlite:///文件路径（或直接给出文件路径）、postgresql://用户@服务器/数据库"
+
+
+def parse_database_url(url: str) -> URL:
+    """The URL, or a message naming the supported schemes (never a driver's ModuleNotFoundError)."""
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise StorageError(N_("数据库地址“{url}”无效。支持：{schemes}"), url=_redact(url),
+                           schemes=_SCHEMES_TEXT) from exc
+    if u.get_backend_name() not in SUPPORTED_SCHEMES:
+        raise StorageError(N_("不支持的数据库类型“{scheme}”。支持：{schemes}"), scheme=u.drivername,
+                           schemes=_SCHEMES_TEXT)
+    return u
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", str(url))[:200]
+
+
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    return parse_database_url(url).get_backend_name() == "sqlite"
 
 
 def sqlite_path(url: str) -> Path | None:
-    u = make_url(url)
+    u = parse_database_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
     return Path(u.database)
@@ -123,9 +146,14 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
             if check_location and classify_path(path.parent if not path.exists() else path) == "remote":
                 raise StorageError(N_("数据库文件位于网络驱动器（{path}）。SQLite 不能放在共享盘上，多台电脑共用请使用 PostgreSQL 模式"),
                                    path=str(path))
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():  # a typo in a path must not silently create a new folder tree
+                raise StorageError(N_("数据库所在的文件夹不存在：{path}（不会自动创建，请检查路径）"), path=str(path.parent))
         engine = create_engine(url, poolclass=NullPool if path is None else None,
                                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
+        raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
+                           scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc

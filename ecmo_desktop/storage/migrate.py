@@ -4,6 +4,7 @@ Alembic, taking a backup of an SQLite file before any upgrade touches it."""
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,13 +45,20 @@ def head_revision() -> str:
     return head
 
 
-def check_sqlite_file(path: Path) -> None:
-    """Refuse a damaged or foreign file before anything writes to it (opened read-only)."""
+def check_sqlite_file(path: Path, *, writable: bool = True) -> None:
+    """Refuse a damaged or foreign file before anything writes to it (opened read-only).
+
+    ``writable=False`` is for callers that only read (they accept a read-only medium)."""
     if not path.exists():
         if Path(str(path) + "-wal").exists():
             raise StorageError(N_("数据库文件 {path} 缺失，但存在其日志文件（-wal）。请从备份恢复，或联系管理员"),
                                path=str(path))
         return
+    if not path.is_file():
+        raise StorageError(N_("{path} 不是普通文件，不能作为数据库"), path=str(path))
+    if writable and _read_only_location(path):
+        raise StorageError(N_("数据库文件 {path} 位于只读位置或没有写权限（只读U盘/光盘、只读共享或文件属性）。"
+                              "这不是数据损坏：请把它复制到可写的文件夹，或检查权限后再打开"), path=str(path))
     size = path.stat().st_size
     if size == 0:
         return  # an empty file is a new database
@@ -65,11 +73,24 @@ def check_sqlite_file(path: Path) -> None:
         finally:
             conn.close()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF not in _DAMAGE_CODES:  # busy, locked, cannot open, read-only …
+            raise StorageError(N_("无法打开数据库文件 {path}（{detail}）。文件未必损坏：请检查它是否被其他程序占用、"
+                                  "所在位置是否可写"), path=str(path), detail=str(exc)) from exc
         raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path),
                            detail=str(exc)) from exc
     if rows != [("ok",)]:
         detail = "; ".join(str(r[0]) for r in rows[:3])
         raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=detail)
+
+
+_DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: only these mean "restore from backup"
+
+
+def _read_only_location(path: Path) -> bool:
+    """A read-only medium or missing write permission (``os.access`` honours a read-only mount even
+    for root); SQLite needs to write beside the file (-wal, -shm) even to read it in WAL mode."""
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def current_revision(engine: Engine) -> str | None:

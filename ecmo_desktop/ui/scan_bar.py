@@ -493,11 +493,11 @@ class ScanBar(QWidget):
         self._submit(ScanInput(text, ScanSource.SCANNER if kind is EntryKind.SCAN else ScanSource.TYPED))
 
     def _substitute(self, text: str) -> str:
-        """The workstation's configured stand-ins for GS (a scanner set to type "<GS>") become GS."""
-        for stand_in in self.settings.load().scanner_gs_substitutes:
-            if stand_in:
-                text = text.replace(stand_in, GS)
-        return text
+        """The workstation's configured stand-ins for GS (a scanner set to type "~") become GS, with
+        the parser's own rule (``domain.codes.apply_gs_substitutes``), before the scan is submitted."""
+        from ecmo_desktop.domain.codes import apply_gs_substitutes
+
+        return apply_gs_substitutes(text, self.settings.load().scanner_gs_substitutes)
 
     def _submit(self, scan: ScanInput) -> None:
         now = self.clock()
