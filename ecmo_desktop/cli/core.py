@@ -222,6 +222,8 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     c = open_container(args, must_exist=False, login=False)
     try:
         c.ctx.user = restorer
+        # the account was checked (active, administrator) in the backup; the empty target has no staff yet
+        c.ctx.active_checker = None
         manifest = c.backups.restore_into_empty(source)
         verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
     finally:

@@ -166,13 +166,14 @@ def test_exports_are_audited_and_only_records_and_admin_may_export(source, seede
     assert event.after["sha256"] == result.sha256 and event.after["files"][0] == "x.csv"
 
 
-def test_cli_export_and_import_export(source, regional, tmp_path, capsys):
+def test_cli_export_and_import_export(source, regional, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     out = tmp_path / "cli.json"
     code = cli_main(["export", "--from", "2020-01-01", "--to", "2026-12-31", "--format", "json", "--deidentify",
-                     "--out", str(out), "--db", source.url, "--json"])
+                     "--out", str(out), "--db", source.url, "--json", "--user", "sunli"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and answer["runs"] == 22 and answer["deidentified"] is True
-    code = cli_main(["import-export", str(out), "--db", regional.url, "--json"])
+    code = cli_main(["import-export", str(out), "--db", regional.url, "--json", "--user", "admin"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and (answer["imported"], answer["skipped"], answer["errors"]) == (22, 0, [])
 
