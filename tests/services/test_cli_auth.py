@@ -24,7 +24,7 @@ def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
     """command → (arguments, an account allowed to run it, an account the GUI would refuse)."""
     csv = tmp / "catalogue.csv"
     csv.write_bytes("类别;产品名称;生产企业;GTIN;注册证编号\n氧合器;Quadrox-iD;Maquet;06901234567892;国械注进1\n"
-                    .encode("utf-8"))
+                    .encode())
     return {
         "init-db": ([], "admin", "chenjing"),
         "users": (["list"], "chenjing", None),
@@ -62,7 +62,7 @@ def _last_audit(c: Any) -> Any:
 
 def test_every_command_is_covered_or_exempt(tmp_path: Path) -> None:
     _load_commands()
-    assert NO_LOGIN == {"parse-code", "decode-image"}  # the issue's exceptions (plus --help, --version)
+    assert {"parse-code", "decode-image"} == NO_LOGIN  # the issue's exceptions (plus --help, --version)
     assert set(_COMMANDS) - NO_LOGIN == set(_table(tmp_path))
 
 
@@ -102,7 +102,7 @@ def test_each_command_refuses_without_user_wrong_password_or_permission(
             code, data = _run(capsys, name, args, db, "--user", allowed)
             assert code == 0, (name, data)
             with c.uow(write=False) as uow:
-                login = [e for e in uow.audit.query(offset=0, limit=50) if e.action == "login"][0]
+                login = next(e for e in uow.audit.query(offset=0, limit=50) if e.action == "login")
             assert (login.actor_name, login.workstation) != ("命令行", "cli")
             assert login.workstation == host and login.actor_id is not None and login.actor_id > 0
 
