@@ -4,7 +4,7 @@
                        [--procedure ID] [--day YYYY-MM-DD] [--subject ID] --user NAME
     ecmo-desktop archive --from DATE --to DATE --out DIR [--status S] [--discharged] --user NAME
     ecmo-desktop reprint --document ID --out FILE.pdf --user NAME
-    ecmo-desktop documents --run ID
+    ecmo-desktop documents --run ID --user NAME
 
 Like every command that reads identified data, these act as a named account (``--user``, see
 ``cli/auth.py``): printing stores the document and prints who printed it in every footer. Dates are
