@@ -50,6 +50,7 @@ from ecmo_desktop.exchange.import_cases import (
 from ecmo_desktop.exchange.import_equipment import EquipmentRow, validate_equipment
 from ecmo_desktop.exchange.report import Period, QcReport, compute_report
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
@@ -414,8 +415,9 @@ class ExchangeService(Service):
             from ecmo_desktop.documents.qc_report import write_qc_report_pdf
 
             user = self.ctx.require_user()
+            local = self._read(lambda uow: uow.hospitals.local() or _NO_HOSPITAL)
             write_qc_report_pdf(report, out, printed_at=self.ctx.now(), printed_by=user.full_name,
-                                hospital_name=self._read(lambda uow: (uow.hospitals.local() or _NO_HOSPITAL).name))
+                                hospital_name=local.name, demo=(local.settings or {}).get(DEMO_SETTING) is True)
         else:
             raise ValidationError(FieldError(N_("格式"), N_("只支持 xlsx 或 pdf")))
 

@@ -194,3 +194,44 @@ def test_restore_acts_as_an_administrator(seeded: Seeded, tmp_path: Path, capsys
     code, data = _run(capsys, "restore", [str(backup)], fresh, "--user", "chenjing")
     assert code == 1 and data["error"]["reason"] == "PermissionDenied"
     assert Path(fresh).exists() and Path(fresh).stat().st_size > 0
+
+
+def test_init_db_creates_the_first_admin_from_a_file_forced_to_change_the_password(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "new.sqlite3")
+    admin = tmp_path / "admin.json"
+    admin.write_text(json.dumps({"username": "boss", "full_name": "王主任", "password": "First-Pass-2026"}),
+                     encoding="utf-8")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    code, data = _run(capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特"], db)
+    assert code == 1 and "--admin-from" in data["error"]["message"]  # no file, no terminal: refused
+    code, data = _run(capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特", "--admin-from", str(admin)], db)
+    assert code == 0 and data["initialised"] is True and data["admin"] == "boss"
+    monkeypatch.setenv("ECMO_PASSWORD", "First-Pass-2026")
+    code, data = _run(capsys, "users", ["list"], db, "--user", "boss")
+    assert code == 1 and "users password" in data["error"]["message"]
+    # a second set-up is refused, and looking after an existing database needs its administrator
+    code, data = _run(capsys, "init-db", ["--hospital", "别的医院", "--admin-from", str(admin)], db)
+    assert code == 1 and "不能重复初始化" in data["error"]["message"]
+
+
+def test_init_db_asks_for_the_first_admin_on_the_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecmo_desktop.container import build_container
+
+    db = str(tmp_path / "new.sqlite3")
+    answers = iter(["chief", "李主任"])
+    typed = iter(["Typed-Pass-2026", "Typed-Pass-2026"])
+    monkeypatch.delenv("ECMO_PASSWORD", raising=False)
+    monkeypatch.delenv("ECMO_NEW_PASSWORD", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    code, data = _run(capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特"], db)
+    assert code == 0 and data["admin"] == "chief"
+    c = build_container(db)
+    try:
+        user = c.auth.login("chief", "Typed-Pass-2026")
+        assert user.full_name == "李主任" and user.roles == frozenset({"admin"}) and user.must_change_password
+    finally:
+        c.close()
