@@ -101,10 +101,11 @@ def _init_db_args(p: argparse.ArgumentParser) -> None:
 
 # ---- users -----------------------------------------------------------------------------------------
 def _users(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    username = require_username(args)  # refused before the database is opened
     c = open_container(args, login=False)
     try:
         if args.action == "password":
-            old = read_secret(_("{user} 的密码：").format(user=require_username(args)))
+            old = read_secret(_("{user} 的密码：").format(user=username))
             user = login_user(c, args, allow_initial_password=True, password=old)
             new = read_new_password(user.username)
             c.auth.change_password(old, new, new)
