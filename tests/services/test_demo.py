@@ -97,6 +97,16 @@ def test_init_db_demo_marks_the_database_and_demo_adds_to_it_as_a_named_admin(
     try:
         assert c.auth.is_demo()
         c.auth.login("admin", "Ward2026demo")
-        assert len(c.runs.search_runs("")) == 1
+        runs = c.runs.search_runs("")
+        assert len(runs) == 1
     finally:
         c.close()
+    out = tmp_path / "archive.pdf"
+    code = main(["print", "archive", "--run", str(runs[0].run_id), "--out", str(out), "--db", db, "--user", "sunli"])
+    assert code == 0
+    import io
+
+    import pypdf
+
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages]
+    assert len(pages) > 1 and all("演示数据" in t for t in pages)  # every printed page says so
