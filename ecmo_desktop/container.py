@@ -33,6 +33,7 @@ from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
+# not used by the command line any more (every command logs in as --user, cli/auth.py); kept for tests
 SYSTEM_USER = CurrentUser(id=0, username="system", full_name="命令行", title="other",
                           roles=frozenset({"admin", "records"}))
 

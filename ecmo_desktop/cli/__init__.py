@@ -2,8 +2,9 @@
 
 Every subcommand takes ``--db URL`` and ``--json``; it prints one JSON object with ``--json``
 (or a short human line without) and exits non-zero with a clear one-line message on error.
-Commands act as the workstation's operator ("命令行" in the audit trail): whoever can run them
-already holds the database file or its server credentials.
+Every command that reads identified data or changes anything acts as a named person: ``--user``
+with the password from ``ECMO_PASSWORD`` or the terminal (``cli/auth.py``), checked by the same
+``@requires`` services as the GUI and audited with that person's name and this computer's name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecmo_desktop import __version__
+from ecmo_desktop.cli.auth import NO_LOGIN, add_user_argument, login_user, require_username
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.i18n import DEFAULT_LANGUAGE, N_, _, requested_language, set_language
 
@@ -48,16 +50,24 @@ def _with_handler(handler: Handler) -> Callable[[Callable[[argparse.ArgumentPars
     return attach
 
 
-def open_container(args: argparse.Namespace, *, as_system: bool = True, must_exist: bool = True) -> Any:
-    from ecmo_desktop.container import SYSTEM_USER, build_container, resolve_database_url
+def open_container(args: argparse.Namespace, *, must_exist: bool = True, login: bool = True) -> Any:
+    """The services for ``--db``, logged in as ``--user`` (``login=False`` only for the few commands
+    that decide themselves whether a login is needed, such as ``init-db`` of a new database)."""
+    from ecmo_desktop.container import build_container, resolve_database_url
     from ecmo_desktop.storage.engine import sqlite_path
 
+    if login:
+        require_username(args)  # refuse before the database is even opened
     path = sqlite_path(resolve_database_url(args.db))
     if must_exist and path is not None and not path.exists():
         raise EcmoError(N_("数据库文件不存在：{path}（新数据库请先运行 init-db 或启动程序）"), path=str(path))
-    container = build_container(args.db, workstation="cli")
-    if as_system:
-        container.ctx.user = SYSTEM_USER
+    container = build_container(args.db)  # the workstation in the audit is this computer's name
+    if login:
+        try:
+            login_user(container, args)
+        except BaseException:
+            container.close()
+            raise
     return container
 
 
@@ -93,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_handler, add_args, help_text) in _COMMANDS.items():
         p = sub.add_parser(name, parents=[common], help=_(help_text), description=_(help_text))
         add_args(p)
+        if name not in NO_LOGIN:
+            add_user_argument(p)
     return parser
 
 

@@ -1,38 +1,89 @@
-"""Foundation commands: init-db, users, verify, backup, restore, demo."""
+"""Foundation commands: init-db, users, verify, backup, restore, demo.
+
+All of them act as ``--user`` (``cli/auth.py``) except ``init-db`` and ``demo`` of a new database,
+where nobody can log in yet: ``init-db`` then creates the first administrator (forced to change the
+password at the first login), and ``demo`` creates a database marked as demo data.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from ecmo_desktop.cli import EXIT_ERROR, EXIT_OK, _with_handler, command, open_container
+from ecmo_desktop.cli.auth import (
+    backup_account,
+    login_user,
+    read_new_password,
+    read_secret,
+    require,
+    require_username,
+)
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.i18n import N_, _
 
 
 # ---- init-db ---------------------------------------------------------------------------------------
-def _init_db(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.container import build_container
+def _first_admin(args: argparse.Namespace) -> tuple[str, str, str]:
+    """The first administrator of a new database: from ``--admin-from FILE`` (JSON) or asked on the terminal."""
+    if args.admin_from:
+        try:
+            data = json.loads(Path(args.admin_from).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EcmoError(N_("无法读取管理员文件 {path}：{detail}"), path=args.admin_from, detail=str(exc)[:200]) from exc
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("username", "full_name",
+                                                                                         "password")):
+            raise EcmoError(N_("管理员文件须为 JSON 对象，含 username、full_name 和 password"))
+        return data["username"], data["full_name"], data["password"]
+    if not sys.stdin.isatty():
+        raise EcmoError(N_("请用 --admin-from 文件提供首个管理员（JSON：username、full_name、password），"
+                           "或在终端中运行以输入"))
+    username = args.admin or input(_("管理员用户名：")).strip()
+    full_name = args.admin_name or input(_("管理员姓名：")).strip()
+    return username, full_name, read_new_password(username)
 
-    c = build_container(args.db, workstation="cli")
+
+def _init_db(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    from ecmo_desktop.services.permissions import Action
+
+    c = open_container(args, must_exist=False, login=False)
     try:
         result = {"database": c.url if c.backend != "sqlite" else c.url.removeprefix("sqlite:///"),
                   "backend": c.backend, "from_revision": c.migration.from_revision,
                   "revision": c.migration.to_revision,
                   "backup": str(c.migration.backup) if c.migration.backup else None,
-                  "initialised": c.auth.is_initialised()}
-        if args.hospital:
-            if result["initialised"]:
+                  "initialised": c.auth.is_initialised(), "demo": False}
+        if result["initialised"]:
+            if args.hospital or args.demo or args.admin_from:
                 raise EcmoError(N_("医院信息已设置，不能重复初始化"))
+            # an existing database holds patient data: only its administrator may look after it
+            require(login_user(c, args), Action.BACKUP)
+            result["demo"] = c.auth.is_demo()
+        elif args.demo:
+            from ecmo_desktop.services.demo import DemoGenerator
+
+            DemoGenerator(c).ensure_hospital()
+            result.update(initialised=True, demo=True)
+        elif args.hospital:
+            username, full_name, password = _first_admin(args)
             c.auth.first_run_setup(hospital_name=args.hospital, hospital_code=args.code or "H001",
-                                   city=args.city or "", admin_username=args.admin,
-                                   admin_full_name=args.admin_name or args.admin,
-                                   admin_password=args.password, admin_password_repeat=args.password)
-            result["initialised"] = True
+                                   city=args.city or "", admin_username=username, admin_full_name=full_name,
+                                   admin_password=password, admin_password_repeat=password,
+                                   must_change_password=True)
+            result.update(initialised=True, admin=username)
     finally:
         c.close()
-    return EXIT_OK, result, _("数据库已就绪：{database}（架构版本 {revision}）").format(**result)
+    text = _("数据库已就绪：{database}（架构版本 {revision}）").format(**result)
+    if args.demo:
+        from ecmo_desktop.services.demo import DEMO_PASSWORD
+
+        text += "\n" + _("演示数据库：管理员 admin，密码 {password}").format(password=DEMO_PASSWORD)
+    elif result.get("admin"):
+        text += "\n" + _("首个管理员 {user} 须在首次登录时修改密码").format(user=result["admin"])
+    return EXIT_OK, result, text
 
 
 @command("init-db", N_("创建或升级数据库（可同时设置医院与首个管理员）"))
@@ -41,21 +92,32 @@ def _init_db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hospital", help=_("医院名称（首次设置）"))
     p.add_argument("--code", help=_("医院代码"))
     p.add_argument("--city", help=_("城市/盟市"))
-    p.add_argument("--admin", default="admin", help=_("管理员用户名"))
-    p.add_argument("--admin-name", help=_("管理员姓名"))
-    p.add_argument("--password", help=_("管理员密码"))
+    p.add_argument("--admin", help=_("管理员用户名（在终端中输入时）"))
+    p.add_argument("--admin-name", help=_("管理员姓名（在终端中输入时）"))
+    p.add_argument("--admin-from", metavar="FILE",
+                   help=_("首个管理员：JSON 文件，含 username、full_name、password（首次登录须修改密码）"))
+    p.add_argument("--demo", action="store_true", help=_("创建演示数据库（标记为演示数据，可用 demo 命令添加病例）"))
 
 
 # ---- users -----------------------------------------------------------------------------------------
 def _users(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    c = open_container(args)
+    username = require_username(args)  # refused before the database is opened
+    c = open_container(args, login=False)
     try:
+        if args.action == "password":
+            old = read_secret(_("{user} 的密码：").format(user=username))
+            user = login_user(c, args, allow_initial_password=True, password=old)
+            new = read_new_password(user.username)
+            c.auth.change_password(old, new, new)
+            return EXIT_OK, {"user": user.username}, _("已修改 {user} 的密码").format(user=user.username)
+        login_user(c, args)
         if args.action == "create":
-            if not (args.username and args.password and args.name and args.role):
-                raise EcmoError(N_("创建用户需要 --username、--name、--role 和 --password"))
+            if not (args.username and args.name and args.role):
+                raise EcmoError(N_("创建用户需要 --username、--name 和 --role"))
+            password = read_new_password(args.username)
             staff = c.staff.create_staff(username=args.username, full_name=args.name, title=args.title,
                                          department=args.department or "", years_in_practice=args.years,
-                                         roles=args.role, initial_password=args.password,
+                                         roles=args.role, initial_password=password,
                                          ecmo_trained=args.trained)
             data = {"user": _staff_json(staff)}
             return EXIT_OK, data, _("已创建用户 {username}").format(username=staff.username)
@@ -74,11 +136,11 @@ def _staff_json(s: Any) -> dict[str, Any]:
             "active": s.active, "locked": s.locked, "must_change_password": s.must_change_password}
 
 
-@command("users", N_("用户管理：create 创建，list 列出"))
+@command("users", N_("用户管理：create 创建，list 列出，password 修改自己的密码"))
 @_with_handler(_users)
 def _users_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["create", "list"])
-    p.add_argument("--username")
+    p.add_argument("action", choices=["create", "list", "password"])
+    p.add_argument("--username", help=_("新用户的用户名（初始密码取自 ECMO_NEW_PASSWORD 或终端输入，首次登录须修改）"))
     p.add_argument("--name", help=_("姓名"))
     p.add_argument("--role", action="append", choices=["doctor", "nurse", "perfusionist", "records", "admin"])
     p.add_argument("--title", default="other",
@@ -87,13 +149,14 @@ def _users_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--department")
     p.add_argument("--years", type=int, default=0)
     p.add_argument("--trained", action="store_true", help=_("已接受 ECMO 培训并考核合格"))
-    p.add_argument("--password", help=_("初始密码（首次登录须修改）"))
 
 
 # ---- verify ----------------------------------------------------------------------------------------
 def _verify(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    c = open_container(args)
+    require_username(args)
+    c = open_container(args, login=False)
     try:
+        login_user(c, args, read_only=True)  # verifying never writes, not even a login row
         result = c.audit.verify_chain(expected_head=args.anchor)
     finally:
         c.close()
@@ -142,7 +205,7 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     one is kept in the backup folder. PostgreSQL: one transaction empties and reloads the tables,
     after a safety backup of the current contents. On any failure the old database is untouched.
     """
-    from ecmo_desktop.container import SYSTEM_USER, build_container, resolve_database_url
+    from ecmo_desktop.container import build_container, resolve_database_url
     from ecmo_desktop.domain.errors import StorageError
     from ecmo_desktop.storage.backup import (
         BackupKeys,
@@ -157,14 +220,17 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     verify_backup(source, BackupKeys())  # refuse a damaged, altered or foreign file before touching anything
     url = resolve_database_url(args.db)
     path = sqlite_path(url)
+    restorer = _restorer(args, source, path)
     moved: str | None = None
     if path is not None:
         _check_parent(path)
         staging = staging_path(path)
         try:
-            c = build_container(sqlite_url_for(staging), workstation="cli")
+            c = build_container(sqlite_url_for(staging))
             try:
-                c.ctx.user = SYSTEM_USER
+                c.ctx.user = restorer
+                # checked (active, administrator) above; the empty staging file has no staff yet
+                c.ctx.active_checker = None
                 manifest = c.backups.restore(source)
                 verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
             finally:
@@ -182,7 +248,9 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 
         from ecmo_desktop.paths import backup_dir
 
-        c = open_container(args, must_exist=False)
+        c = open_container(args, must_exist=False, login=False)
+        c.ctx.user = restorer
+        c.ctx.active_checker = None  # checked above; the restored staff table may not hold this account
         try:
             if any(t["rows"] for t in c.backups.digests().values()):
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -203,6 +271,24 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 def _check_parent(path: Path) -> None:
     if not path.parent.is_dir():
         raise EcmoError(N_("文件夹不存在：{path}（不会自动创建，请检查路径）"), path=str(path.parent))
+
+
+def _restorer(args: argparse.Namespace, source: Path, path: Path | None) -> Any:
+    """Who restores: an administrator of the database being replaced, or — onto a new, empty
+    database — an administrator account inside the backup itself."""
+    from ecmo_desktop.services.permissions import Action
+
+    require_username(args)
+    if path is None or (path.exists() and path.stat().st_size > 0):
+        c = open_container(args, login=False)
+        try:
+            if c.auth.is_initialised():
+                user = login_user(c, args)
+                require(user, Action.BACKUP)
+                return user
+        finally:
+            c.close()
+    return backup_account(source, args)
 
 
 @command("restore", N_("从备份文件恢复（先恢复到新文件并校验，再替换原数据库；原数据库的副本保存在备份文件夹）"))
@@ -240,10 +326,14 @@ def _backup_key_args(p: argparse.ArgumentParser) -> None:
 
 # ---- demo ------------------------------------------------------------------------------------------
 def _demo(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.services.demo import DemoGenerator
+    from ecmo_desktop.services.demo import DemoGenerator, DemoRefused
 
-    c = open_container(args, as_system=False, must_exist=False)
+    c = open_container(args, must_exist=False, login=False)
     try:
+        if c.auth.is_initialised():
+            if not c.auth.is_demo():
+                raise DemoRefused()  # before any login or write: a real ward's database stays untouched
+            login_user(c, args)
         summary = DemoGenerator(c, seed=args.seed).generate(args.cases, years=args.years)
     finally:
         c.close()

@@ -4,19 +4,16 @@
                        [--procedure ID] [--day YYYY-MM-DD] [--subject ID] --user NAME
     ecmo-desktop archive --from DATE --to DATE --out DIR [--status S] [--discharged] --user NAME
     ecmo-desktop reprint --document ID --out FILE.pdf --user NAME
-    ecmo-desktop documents --run ID
+    ecmo-desktop documents --run ID --user NAME
 
-Printing stores the document and prints who printed it in every footer, so these commands act as a
-named account (``--user``), not as the anonymous command-line operator; the password comes from
-``ECMO_PASSWORD`` or is asked for on the terminal. Dates are Beijing calendar days; ``--to`` is
-inclusive.
+Like every command that reads identified data, these act as a named account (``--user``, see
+``cli/auth.py``): printing stores the document and prints who printed it in every footer. Dates are
+Beijing calendar days; ``--to`` is inclusive.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -27,7 +24,6 @@ from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.i18n import N_, _
 
 PRINT_KINDS = ("consent", "opnote", "decision", "daily", "weaning", "followup", "archive")
-PASSWORD_ENV = "ECMO_PASSWORD"
 
 
 def _day(text: str) -> date:
@@ -35,22 +31,6 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise EcmoError(N_("日期格式应为 YYYY-MM-DD：{text}"), text=text) from exc
-
-
-def _login(container: Any, username: str | None) -> None:
-    """Log in as the named person who prints (their name goes into every footer and the audit)."""
-    if not username:
-        raise EcmoError(N_("打印文档须以具名账户执行（页脚要印出打印人）：请加 --user 用户名"))
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        if not sys.stdin.isatty():
-            raise EcmoError(N_("请在环境变量 {env} 中提供密码，或在终端中运行以输入密码"), env=PASSWORD_ENV)
-        password = getpass.getpass(_("{user} 的密码：").format(user=username))
-    container.ctx.user = None
-    user = container.auth.login(username, password)
-    if user.must_change_password:
-        container.ctx.user = None
-        raise EcmoError(N_("该账户须先在程序中修改初始密码"))
 
 
 def _doc_json(doc: Any) -> dict[str, Any]:
@@ -76,9 +56,8 @@ def _print(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             raise EcmoError(N_("--day 只用于日常管理记录（daily）"))
         subject = day_subject(_day(args.day))
     out = Path(args.out)
-    c = open_container(args, as_system=False)
+    c = open_container(args)
     try:
-        _login(c, args.user)
         printed = c.documents.generate(args.kind, args.run, subject)
     finally:
         c.close()
@@ -99,7 +78,6 @@ def _print_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--procedure", type=int, help=_("手术记录：操作记录编号（默认置管）"))
     p.add_argument("--day", help=_("日常管理记录：日期 YYYY-MM-DD（默认全部）"))
     p.add_argument("--subject", type=int, help=_("决策、知情同意或随访记录的编号（默认全部或最新）"))
-    p.add_argument("--user", help=_("打印人用户名（密码取自 ECMO_PASSWORD 或终端输入）"))
 
 
 # ---- archive ---------------------------------------------------------------------------------------
@@ -122,9 +100,8 @@ def _archive(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
                          started_to=datetime.combine(last + timedelta(days=1), time(0), BEIJING),
                          statuses=tuple(args.status or ()), discharged_only=args.discharged,
                          not_archived_only=args.not_archived)
-    c = open_container(args, as_system=False)
+    c = open_container(args)
     try:
-        _login(c, args.user)
         runs = c.documents.archive_candidates(query, limit=5000)
         result = c.documents.batch_archive([r.run_id for r in runs], Path(args.out), _StderrProgress())
     finally:
@@ -148,16 +125,14 @@ def _archive_args(p: argparse.ArgumentParser) -> None:
                    help=_("只归档该状态的病例（可重复）"))
     p.add_argument("--discharged", action="store_true", help=_("只归档已出院患者"))
     p.add_argument("--not-archived", action="store_true", help=_("只归档尚未归档过的病例"))
-    p.add_argument("--user", help=_("归档人用户名（密码取自 ECMO_PASSWORD 或终端输入）"))
 
 
 # ---- reprint / documents ---------------------------------------------------------------------------
 def _reprint(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     from ecmo_desktop.services.documents import write_pdf
 
-    c = open_container(args, as_system=False)
+    c = open_container(args)
     try:
-        _login(c, args.user)
         data = c.documents.reprint(args.document)
         doc = c.documents.get_document(args.document)
     finally:
@@ -172,7 +147,6 @@ def _reprint(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 def _reprint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--document", type=int, required=True, help=_("文档编号（页脚 DOC-xxxxxx 中的数字）"))
     p.add_argument("--out", required=True, help=_("输出 PDF 文件"))
-    p.add_argument("--user", help=_("打印人用户名（密码取自 ECMO_PASSWORD 或终端输入）"))
 
 
 def _documents(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:

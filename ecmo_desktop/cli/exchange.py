@@ -105,7 +105,7 @@ def _export(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     c = open_container(args)
     try:
         result = c.exchange.export(args.date_from, args.date_to, args.format, deidentify=args.deidentify,
-                                   out=Path(args.out))
+                                   out=Path(args.out), dates=args.dates)
     finally:
         c.close()
     text = _("已导出 {runs} 例到 {files}").format(runs=result.runs, files="、".join(str(f) for f in result.files))
@@ -118,5 +118,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", type=_date, required=True, help=_("开始日期（首次转流，含当日）"))
     p.add_argument("--to", dest="date_to", type=_date, required=True, help=_("结束日期（含当日）"))
     p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
-    p.add_argument("--deidentify", action="store_true", help=_("以稳定的假名替换姓名和住院号，并去除自由文本"))
+    p.add_argument("--deidentify", action="store_true",
+                   help=_("去标识化（HIPAA Safe Harbor、GB/T 37964-2019）：假名、年龄代替出生日期、日期按患者偏移，"
+                          "去除病区床号、自由文本和器械序列号，人员以假名表示"))
+    p.add_argument("--dates", choices=["shift", "month"], default="shift",
+                   help=_("去标识化时的日期处理：shift 按每位患者的秘密偏移平移（保留间隔），month 只保留年月"))
     p.add_argument("--out", required=True, help=_("输出文件"))

@@ -94,6 +94,7 @@ class DocumentHeader:
     document_id: str
     content_hash: str  # hex SHA-256 of the document's canonical content, computed by the caller
     audit_anchor: str | None = None  # audit-chain head, e.g. "#10234 9f3ac2…"
+    demo: bool = False  # printed from a demo database: every page says so (never mistaken for a record)
 
     def __post_init__(self) -> None:
         beijing_time(self.printed_at)  # refuse naive datetimes now, not halfway through a build
@@ -324,7 +325,16 @@ def _decorate_page(canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: Docum
     canv.setFillColor(colors.black)
 
     y = height - 12 * mm
-    draw_string(canv, width / 2, y, header.hospital_name, font_size=13, align="centre", max_width=usable)
+    if header.demo:
+        mark = _("演示数据")
+        draw_string(canv, left, y, mark, font_size=13, max_width=usable / 5)
+        draw_string(canv, right, y, mark, font_size=13, align="right", max_width=usable / 5)
+        draw_string(canv, width / 2, MARGIN_BOTTOM - 5 * mm + 1.5 * mm,
+                    _("演示数据，不是病历"), font_size=_FOOTER_SIZE, align="centre", max_width=usable)
+        usable_title = usable * 3 / 5
+    else:
+        usable_title = usable
+    draw_string(canv, width / 2, y, header.hospital_name, font_size=13, align="centre", max_width=usable_title)
     y -= 6.5 * mm
     draw_string(canv, width / 2, y, header.title, font_size=11.5, align="centre", max_width=usable)
     y -= 6 * mm

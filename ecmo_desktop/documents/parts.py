@@ -82,6 +82,7 @@ class PrintContext:
     document_number: str
     audit_anchor: str | None = None
     hospital_name: str = ""  # for documents about no single run (trace lists); a run's dossier names its own
+    demo: bool = False  # the database is demo data: every page is marked 演示数据
 
 
 def make_header(dossier: CaseDossier | None, title: str, ctx: PrintContext, content_digest: str) -> DocumentHeader:
@@ -90,13 +91,13 @@ def make_header(dossier: CaseDossier | None, title: str, ctx: PrintContext, cont
         return DocumentHeader(hospital_name=ctx.hospital_name, title=title, patient_name=_("多名患者，见表"), mrn=DASH, sex=DASH,
                               age=DASH, ward=DASH, bed=DASH, printed_at=ctx.printed_at, printed_by=ctx.printed_by,
                               document_id=ctx.document_number, content_hash=content_digest,
-                              audit_anchor=ctx.audit_anchor)
+                              audit_anchor=ctx.audit_anchor, demo=ctx.demo)
     p, r = dossier.patient, dossier.run
     return DocumentHeader(
         hospital_name=dossier.hospital.name, title=title, patient_name=p.name, mrn=p.mrn, sex=sex_label(p.sex),
         age=age_text(p, local_day(r.started_at or ctx.printed_at)), ward=r.ward or p.ward or DASH,
         bed=r.bed or p.bed or DASH, printed_at=ctx.printed_at, printed_by=ctx.printed_by,
-        document_id=ctx.document_number, content_hash=content_digest, audit_anchor=ctx.audit_anchor)
+        document_id=ctx.document_number, content_hash=content_digest, audit_anchor=ctx.audit_anchor, demo=ctx.demo)
 
 
 # ---- values as printed ------------------------------------------------------------------------------

@@ -70,9 +70,13 @@ class _Canvas(Canvas):
         super().save()
 
 
-def _header(canvas: Canvas, doc: BaseDocTemplate, *, hospital: str, title: str) -> None:
+def _header(canvas: Canvas, doc: BaseDocTemplate, *, hospital: str, title: str, demo: bool = False) -> None:
     width, height = A4
     canvas.saveState()
+    if demo:  # figures of a demo database must never pass for a ward's QC report
+        for x, align in ((_MARGIN, "left"), (width - _MARGIN, "right")):
+            draw_string(canvas, x, height - 12 * mm, _("演示数据"), font_size=12.5, align=align,  # type: ignore[arg-type]
+                        max_width=(width - 2 * _MARGIN) / 5)
     draw_string(canvas, width / 2, height - 12 * mm, hospital, font_size=12.5, align="centre", max_width=width - 2 * _MARGIN)
     draw_string(canvas, width / 2, height - 18.5 * mm, title, font_size=11, align="centre", max_width=width - 2 * _MARGIN)
     canvas.setLineWidth(0.6)
@@ -112,7 +116,8 @@ def _year_chart(report: QcReport, width: float) -> Flowable | None:
     return drawing
 
 
-def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: str, hospital_name: str) -> bytes:
+def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: str, hospital_name: str,
+                        demo: bool = False) -> bytes:
     """The QC report as PDF bytes (A4, embedded CJK fonts, definitions included)."""
     fonts = register_fonts()
     styles = document_styles()
@@ -153,15 +158,17 @@ def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: s
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="qc", frames=[frame],
-                                       onPage=partial(_header, hospital=hospital_name, title=title))])
+                                       onPage=partial(_header, hospital=hospital_name, title=title,
+                                                      demo=demo))])
     pdf_date = printed_at.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
     doc.build(story, canvasmaker=partial(_Canvas, pdf_date=pdf_date, footer=footer))
     return buf.getvalue()
 
 
 def write_qc_report_pdf(report: QcReport, out: Path, *, printed_at: datetime, printed_by: str,
-                        hospital_name: str) -> Path:
-    data = build_qc_report_pdf(report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name)
+                        hospital_name: str, demo: bool = False) -> Path:
+    data = build_qc_report_pdf(report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name,
+                               demo=demo)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)

@@ -7,10 +7,12 @@ devices, outcomes), which ``import-export`` loads into another database so a reg
 report across hospitals; CSV and XLSX carry the same data as flat tables for spreadsheets, the runs
 table starting with exactly the legacy-import columns so it can be imported as a register.
 
-De-identification replaces each patient's name and MRN by a stable pseudonym — HMAC-SHA256 over
-hospital code and MRN with a secret kept in this database — and drops free text (notes, rationale,
-diagnosis text, consent signer); dates and every coded value stay exact, because the QC figures
-(28-day survival, weaning window) depend on them.
+De-identification follows HIPAA Safe Harbor's 18 identifiers and GB/T 37964-2019 (docs/export-schema.md):
+names and MRNs become keyed pseudonyms (HMAC-SHA256 with a secret kept in this database), free text
+and device serials go, birth dates become ages (90 and over as 90), ward and bed go, staff names become
+pseudonyms, and every date of a patient is moved by that patient's own secret offset (so intervals —
+28-day survival, the weaning window, run length — survive) or coarsened to the month. The outcome
+figures are computed from the exact dates before they are moved.
 
 Spreadsheet cells that begin with ``= + - @`` (or tab/CR) are prefixed with ``'`` so Excel never
 runs them as formulas (CSV/formula injection); the legacy importer removes that prefix again.
@@ -31,7 +33,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,40 +82,64 @@ from ecmo_desktop.i18n import N_, _
 SCHEMA = "ecmo-ward-export"
 SCHEMA_VERSION = 1
 FORMATS = ("json", "csv", "xlsx")
+DEIDENTIFICATION_STANDARD = "HIPAA Safe Harbor (45 CFR 164.514(b)(2)); GB/T 37964-2019"
 PSEUDONYM_SCHEME = "HMAC-SHA256(key, hospital_code + U+001F + MRN); 'P' + first 16 hex digits, upper case"
 
 
 # ---- de-identification ---------------------------------------------------------------------------
+DATE_MODES = ("shift", "month")
+AGE_TOP_CODE = 90  # HIPAA Safe Harbor: ages over 89 are aggregated into one category "90 or older"
+MAX_SHIFT_DAYS = 365
+
+
 class Pseudonymizer:
-    """Stable pseudonyms: the same patient gets the same token in every export from this database.
+    """Stable pseudonyms and per-patient date offsets: the same patient gets the same token and the same
+    offset in every export from this database.
 
     Keyed (HMAC), not a plain hash, so nobody without the database's key can confirm a guessed MRN
-    by hashing it; the key never leaves the database (``hospital.settings``).
+    by hashing it or undo a date shift; the key never leaves the database (``hospital.settings``).
     """
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, dates: str = "shift") -> None:
         if len(key) < 16:
             raise ValueError("pseudonym key too short")
+        if dates not in DATE_MODES:
+            raise ValueError(f"unknown date mode {dates!r}")
         self._key = key
+        self.dates = dates
+
+    def _mac(self, *parts: str) -> str:
+        return hmac.new(self._key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
 
     def token(self, hospital_code: str, mrn: str) -> str:
-        digest = hmac.new(self._key, f"{hospital_code}\x1f{mrn}".encode(), hashlib.sha256).hexdigest()
-        return "P" + digest[:16].upper()
+        return "P" + self._mac(hospital_code, mrn)[:16].upper()
 
     def name(self, token: str) -> str:
         return f"匿名-{token}"
 
+    def day_shift(self, hospital_code: str, mrn: str) -> int:
+        """Whole days (±1…365, never 0) every date of this patient moves by."""
+        n = int(self._mac("date-shift", hospital_code, mrn)[:12], 16) % (2 * MAX_SHIFT_DAYS)
+        return n - MAX_SHIFT_DAYS if n < MAX_SHIFT_DAYS else n - MAX_SHIFT_DAYS + 1
+
+    def staff_name(self, staff_id: int) -> str:
+        return "人员-S" + self._mac("staff", str(staff_id))[:10].upper()
+
 
 # free text that may name people: dropped from de-identified exports
 _FREE_TEXT: dict[type, tuple[str, ...]] = {
-    DecisionFact: ("rationale",),
+    DecisionFact: ("rationale", "indication_other"),
     ConsentFact: ("signer_name", "notes"),
     ProcedureFact: ("reason", "notes"),
     DailyFact: ("notes",),
     ComplicationFact: ("other_text", "treatment", "resolution"),
     WeaningTrialFact: ("notes",),
     FollowUpFact: ("notes",),
+    # device identifiers and serial numbers (Safe Harbor #13) and the texts that carry them
+    DeviceUsageFact: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
+                      "item_key"),
 }
+_OPTIONAL_TEXT = {"override_reason", "removal_reason", "serial", "item_key"}
 
 
 def _scrub(value: Any, secrets: Sequence[tuple[str, str]]) -> Any:
@@ -129,19 +155,28 @@ def _scrub(value: Any, secrets: Sequence[tuple[str, str]]) -> Any:
     return value
 
 
+def _top_coded_age(case: CaseFacts) -> int | None:
+    started = case.run.started_at or case.run.created_at
+    age = case.patient.age_on(started.astimezone(BEIJING).date()) if started else case.patient.age_years
+    return None if age is None else min(age, AGE_TOP_CODE)
+
+
 def deidentify(case: CaseFacts, pseudonyms: Pseudonymizer) -> CaseFacts:
-    """The case with name and MRN replaced by pseudonyms and free text removed; nothing else changes."""
+    """The case without direct identifiers: pseudonyms for name and MRN, age instead of birth date,
+    no ward or bed, no free text, no device serials (dates are moved later, in ``move_dates``)."""
     token = pseudonyms.token(case.hospital_code, case.patient.mrn)
-    patient = dataclasses.replace(case.patient, mrn=token, name=pseudonyms.name(token))
-    run = dataclasses.replace(case.run, diagnosis="")
+    patient = dataclasses.replace(case.patient, mrn=token, name=pseudonyms.name(token), birth_date=None,
+                                  age_years=_top_coded_age(case), ward="", bed="")
+    run = dataclasses.replace(case.run, diagnosis="", indication_other="", ward="", bed="")
 
     def strip(items: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(dataclasses.replace(x, **{f: "" for f in _FREE_TEXT.get(type(x), ())}) for x in items)
+        return tuple(dataclasses.replace(x, **{f: None if f in _OPTIONAL_TEXT else ""
+                                               for f in _FREE_TEXT.get(type(x), ())}) for x in items)
 
     return dataclasses.replace(
         case, patient=patient, run=run, decisions=strip(case.decisions), consents=strip(case.consents),
         procedures=strip(case.procedures), daily=strip(case.daily), complications=strip(case.complications),
-        weaning_trials=strip(case.weaning_trials), follow_ups=strip(case.follow_ups))
+        weaning_trials=strip(case.weaning_trials), follow_ups=strip(case.follow_ups), devices=strip(case.devices))
 
 
 def _secrets_of(case: CaseFacts, token: str) -> list[tuple[str, str]]:
@@ -151,6 +186,34 @@ def _secrets_of(case: CaseFacts, token: str) -> list[tuple[str, str]]:
     if len(case.patient.mrn) >= 4:
         found.append((case.patient.mrn, token))
     return found
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+# product-level dates are not the patient's: a lot's expiry and production date stay exact
+_NOT_PATIENT_DATES = frozenset({"expiry", "production_date", "purchase_date"})
+
+
+def move_dates(value: Any, *, days: int, mode: str, key: str = "") -> Any:
+    """Every date and time of one case's JSON values, shifted by ``days`` or coarsened to its month."""
+    if isinstance(value, dict):
+        return {k: move_dates(v, days=days, mode=mode, key=k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [move_dates(v, days=days, mode=mode, key=key) for v in value]
+    if not isinstance(value, str) or key in _NOT_PATIENT_DATES:
+        return value
+    if _ISO_MOMENT.fullmatch(value):
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if mode == "month":
+            local = moment.astimezone(BEIJING)
+            moment = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        else:
+            moment = moment + timedelta(days=days)
+        return _iso(moment)
+    if _ISO_DATE.fullmatch(value):
+        day = date.fromisoformat(value)
+        return (day.replace(day=1) if mode == "month" else day + timedelta(days=days)).isoformat()
+    return value
 
 
 # ---- plain values --------------------------------------------------------------------------------
@@ -235,8 +298,9 @@ def build_export(cases: Sequence[CaseFacts], equipment: Sequence[EquipmentFact],
             continue
         token = pseudonyms.token(case.hospital_code, case.patient.mrn)
         secrets = _secrets_of(case, token)
-        runs.append(_scrub(case_to_dict(deidentify(case, pseudonyms), window_hours=window_hours, staff=staff),
-                           secrets))
+        plain = case_to_dict(deidentify(case, pseudonyms), window_hours=window_hours, staff=staff)
+        runs.append(_scrub(move_dates(plain, days=pseudonyms.day_shift(case.hospital_code, case.patient.mrn),
+                                      mode=pseudonyms.dates), secrets))
     used = {c.hospital_code for c in cases}
     kit: dict[str, list[dict[str, Any]]] = {}
     for e in equipment:
@@ -256,7 +320,11 @@ def build_export(cases: Sequence[CaseFacts], equipment: Sequence[EquipmentFact],
         "deidentified": pseudonyms is not None,
         "pseudonym_scheme": PSEUDONYM_SCHEME if pseudonyms is not None else None,
         "hospitals": hospital_list,
-        "staff": [{"id": s.id, "name": s.name, "title": s.title} for s in sorted(staff.values(), key=lambda s: s.id)],
+        "deidentification": None if pseudonyms is None else {
+            "standard": DEIDENTIFICATION_STANDARD, "dates": pseudonyms.dates, "age_top_code": AGE_TOP_CODE,
+            "max_shift_days": MAX_SHIFT_DAYS if pseudonyms.dates == "shift" else None},
+        "staff": [{"id": s.id, "name": pseudonyms.staff_name(s.id) if pseudonyms else s.name, "title": s.title}
+                  for s in sorted(staff.values(), key=lambda s: s.id)],
         "runs": runs,
     }
 
@@ -484,6 +552,8 @@ def write_export(document: Mapping[str, Any], fmt: str, path: Path) -> list[Path
                 ("exported_at", document["exported_at"]), ("period_from", document["period"]["from"]),
                 ("period_to", document["period"]["to"]), ("deidentified", _yes(document["deidentified"])),
                 ("pseudonym_scheme", document["pseudonym_scheme"] or ""),
+                *((f"deidentification_{k}", "" if v is None else v)
+                  for k, v in (document.get("deidentification") or {}).items()),
                 ("weaning_window_hours", document["weaning_window_hours"])]
         return write_xlsx(tables, path, info=info)
     raise ValueError(f"unknown export format {fmt!r}")

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # a real hash to verify against when the user does not exist, so timing does not reveal usernames
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+# hospital.settings key set once, at the set-up of a demo database (never by the settings dialogs)
+DEMO_SETTING = "demo"
 
 
 def hash_password(password: str) -> str:
@@ -63,8 +65,14 @@ class AuthService(Service):
 
     @requires(Action.PUBLIC)
     def first_run_setup(self, *, hospital_name: str, hospital_code: str, city: str, admin_username: str,
-                        admin_full_name: str, admin_password: str, admin_password_repeat: str) -> SetupResult:
-        """Create the hospital profile and the first administrator; refused once set up."""
+                        admin_full_name: str, admin_password: str, admin_password_repeat: str,
+                        must_change_password: bool = False, demo: bool = False) -> SetupResult:
+        """Create the hospital profile and the first administrator; refused once set up.
+
+        ``must_change_password``: the password was not chosen at this screen (a file, a command line),
+        so the administrator replaces it at the first login. ``demo`` marks the database as demo data
+        for good (window title, every printed page, and the only database ``demo`` may add cases to).
+        """
         name = clean_text(hospital_name, N_("医院名称"), required=True, max_length=200)
         code = clean_text(hospital_code, N_("医院代码"), required=True, max_length=50)
         city_clean = clean_text(city, N_("城市/盟市"), required=True, max_length=100)
@@ -81,10 +89,14 @@ class AuthService(Service):
                 raise PermissionDenied(N_("系统已完成初始设置"))
             now = self.ctx.now()
             hospital = uow.hospitals.add(name=name, code=code, city=city_clean, is_local=True, now=now)
-            uow.hospitals.update(hospital.id, settings={"policy": SecurityPolicy().as_settings()})
+            settings: dict[str, object] = {"policy": SecurityPolicy().as_settings()}
+            if demo:
+                settings[DEMO_SETTING] = True
+            uow.hospitals.update(hospital.id, settings=settings)
             admin = uow.staff.add(username=username, username_key=username_key(username), full_name=full_name,
                                   title=Title.OTHER.value, department="", years_in_practice=0,
-                                  roles=[Role.ADMIN.value], password_hash=pw_hash, must_change_password=False,
+                                  roles=[Role.ADMIN.value], password_hash=pw_hash,
+                                  must_change_password=must_change_password,
                                   ecmo_trained=False, now=now)
             actor = CurrentUser(admin.id, admin.username, admin.full_name, admin.title, admin.roles)
             self._audit(uow, "create", "hospital", hospital.id, after=hospital, actor=actor)
@@ -93,6 +105,16 @@ class AuthService(Service):
             return SetupResult(uow.hospitals.get(hospital.id), admin)
 
         return self._transact(work)
+
+    @requires(Action.PUBLIC)
+    def is_demo(self) -> bool:
+        """Whether this database was created as demo data (shown before anyone logs in)."""
+
+        def work(uow: UnitOfWork) -> bool:
+            hospital = uow.hospitals.local()
+            return bool(hospital is not None and (hospital.settings or {}).get(DEMO_SETTING) is True)
+
+        return self._read(work)
 
     # ---- sessions --------------------------------------------------------------------------------
     def _load_policy(self, uow: UnitOfWork) -> None:
@@ -164,6 +186,37 @@ class AuthService(Service):
             raise outcome[0]
         self.ctx.user = user
         return user
+
+    @requires(Action.PUBLIC)
+    def check_login(self, username: str, password: str) -> CurrentUser:
+        """``login`` for a command that must not write (``verify`` of a copy kept as evidence).
+
+        Nothing is recorded — no audit row, no failure count — so a wrong password is only refused;
+        whoever holds the file could try passwords against its hashes offline anyway.
+        """
+        key = username_key(username or "")
+
+        def work(uow: UnitOfWork) -> CurrentUser | BaseException:
+            self._load_policy(uow)
+            staff = uow.staff.by_username_key(key) if key else None
+            if staff is None:
+                password_matches(_DUMMY_HASH, password or "")
+                return AuthenticationFailed()
+            auth = uow.staff.auth(staff.id)
+            if not auth.active:
+                return AuthenticationFailed(N_("账户已停用，请联系管理员"))
+            if auth.locked_by_admin or (auth.locked_until is not None and auth.locked_until > self.ctx.now()):
+                return AccountLocked(N_("账户已被锁定，请联系管理员解锁"))
+            if not password_matches(auth.password_hash, password or ""):
+                return AuthenticationFailed()
+            return CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles,
+                               must_change_password=staff.must_change_password)
+
+        outcome = self._read(work)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self.ctx.user = outcome
+        return outcome
 
     @requires(Action.SELF)
     def logout(self) -> None:

@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ecmo_desktop.domain.enums import Indication, Mode, Sex
+from ecmo_desktop.domain.errors import EcmoError, PermissionDenied
 from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.i18n import N_
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock, FakeClock
 from ecmo_desktop.services.demo_devices import DeviceDemo
@@ -27,6 +29,11 @@ MODE_WEIGHTS = [(Mode.VA, 0.62), (Mode.VV, 0.30), (Mode.VAV, 0.05), (Mode.VVA, 0
 VA_INDICATIONS = [Indication.AMI, Indication.MYOCARDITIS, Indication.POSTCARDIOTOMY, Indication.CARDIOGENIC_OTHER,
                   Indication.CARDIAC_ARREST, Indication.PE, Indication.SEPSIS]
 VV_INDICATIONS = [Indication.ARDS, Indication.COVID19, Indication.ARDS, Indication.BRIDGE]
+
+
+class DemoRefused(EcmoError):
+    default_message = N_("此数据库不是演示数据库：演示数据只能写入新数据库或用 init-db --demo 创建的数据库，"
+                         "不能与真实病历混在一起")
 
 
 @dataclass
@@ -138,18 +145,24 @@ class DemoGenerator:
 
     # ---- accounts --------------------------------------------------------------------------------
     def ensure_hospital(self) -> int:
-        """Set the hospital up on an empty database; on an existing one, act as its first admin."""
+        """Set a new database up as a demo database; on an existing one, go on as the logged-in admin.
+
+        Demo data goes only into a database marked as demo from its set-up: fake patients signed in
+        the names of a real ward's staff, and accounts with a printed password, must never mix with
+        a real record (``DemoRefused`` otherwise).
+        """
         if not self.s.auth.is_initialised():
             self.s.auth.first_run_setup(hospital_name="内蒙古自治区人民医院（演示）", hospital_code="NM-DEMO",
                                         city="呼和浩特市", admin_username="admin", admin_full_name="系统管理员",
-                                        admin_password=DEMO_PASSWORD, admin_password_repeat=DEMO_PASSWORD)
+                                        admin_password=DEMO_PASSWORD, admin_password_repeat=DEMO_PASSWORD,
+                                        demo=True)
             self.s.auth.login("admin", DEMO_PASSWORD)
         else:
-            as_user(self.ctx, 0, "system", "演示数据", {"admin"})
-            admins = [s for s in self.s.staff.list_staff() if "admin" in s.roles]
-            if not admins:
-                raise RuntimeError("no active administrator to create demo data with")
-            as_user(self.ctx, admins[0].id, admins[0].username, admins[0].full_name, set(admins[0].roles))
+            if not self.s.auth.is_demo():
+                raise DemoRefused()
+            user = self.ctx.user
+            if user is None or "admin" not in user.roles:
+                raise PermissionDenied(N_("向演示数据库添加病例须以管理员账户执行"))
         user = self.ctx.user
         assert user is not None
         return user.id

@@ -39,6 +39,7 @@ from ecmo_desktop.documents.recall import recall_plan
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import SYSTEM_ACTOR_ID, Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
@@ -254,9 +255,11 @@ class DocumentService(Service):
                                        title=plan.title, created_at=now, created_by_id=user.id)
             head = uow.audit.head()
             anchor = f"#{head.seq} {head.hash}" if head else None
-            hospital = dossier.hospital.name if dossier else getattr(uow.hospitals.local(), "name", "")
+            local = uow.hospitals.local()
+            hospital = dossier.hospital.name if dossier else getattr(local, "name", "")
+            demo = bool(local is not None and (local.settings or {}).get(DEMO_SETTING) is True)
             rendered = render(plan, dossier, PrintContext(now, user.full_name, document_number(doc_id, version),
-                                                          anchor, hospital))
+                                                          anchor, hospital, demo))
             digest = hashlib.sha256(rendered.pdf).hexdigest()
             meta = {**plan.meta, "warnings": list(plan.warnings), "workstation": self.ctx.workstation,
                     "audit_seq": head.seq if head else None, "previous_id": previous.id if previous else None,

@@ -28,6 +28,7 @@ from ecmo_desktop.domain.model import Hospital, Patient
 from ecmo_desktop.domain.policy import SecurityPolicy
 from ecmo_desktop.domain.validation import clean_text
 from ecmo_desktop.exchange.export import (
+    DATE_MODES,
     FORMATS,
     ExportSource,
     Pseudonymizer,
@@ -49,6 +50,7 @@ from ecmo_desktop.exchange.import_cases import (
 from ecmo_desktop.exchange.import_equipment import EquipmentRow, validate_equipment
 from ecmo_desktop.exchange.report import Period, QcReport, compute_report
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
@@ -413,8 +415,9 @@ class ExchangeService(Service):
             from ecmo_desktop.documents.qc_report import write_qc_report_pdf
 
             user = self.ctx.require_user()
+            local = self._read(lambda uow: uow.hospitals.local() or _NO_HOSPITAL)
             write_qc_report_pdf(report, out, printed_at=self.ctx.now(), printed_by=user.full_name,
-                                hospital_name=self._read(lambda uow: (uow.hospitals.local() or _NO_HOSPITAL).name))
+                                hospital_name=local.name, demo=(local.settings or {}).get(DEMO_SETTING) is True)
         else:
             raise ValidationError(FieldError(N_("格式"), N_("只支持 xlsx 或 pdf")))
 
@@ -429,17 +432,24 @@ class ExchangeService(Service):
 
     # ---- export ----------------------------------------------------------------------------------
     @requires(Action.EXPORT)
-    def export(self, date_from: date, date_to: date, fmt: str, *, deidentify: bool, out: Path) -> ExportResult:
-        """Case-level data of the runs started in the period, as json/csv/xlsx (docs/export-schema.md)."""
+    def export(self, date_from: date, date_to: date, fmt: str, *, deidentify: bool, out: Path,
+               dates: str = "shift") -> ExportResult:
+        """Case-level data of the runs started in the period, as json/csv/xlsx (docs/export-schema.md).
+
+        ``dates`` (de-identified only): ``shift`` moves each patient's dates by a secret offset,
+        ``month`` coarsens them to the month.
+        """
         if fmt not in FORMATS:
             raise ValidationError(FieldError(N_("格式"), N_("只支持 json、csv 或 xlsx")))
+        if dates not in DATE_MODES:
+            raise ValidationError(FieldError(N_("日期处理"), N_("只支持 shift 或 month")))
         if date_to < date_from:
             raise ValidationError(FieldError(N_("统计期"), N_("结束日期早于开始日期")))
         out = Path(out)
 
         def work(uow: UnitOfWork) -> ExportResult:
             local = uow.hospitals.local()
-            pseudonyms = Pseudonymizer(self._pseudonym_key(uow, local)) if deidentify else None
+            pseudonyms = Pseudonymizer(self._pseudonym_key(uow, local), dates=dates) if deidentify else None
             period = Period(date_from, date_to)
             start, end = period.bounds()
             cases = uow.exchange.case_facts(started_from=start, started_to=end)
@@ -454,7 +464,8 @@ class ExchangeService(Service):
                                       sha256=_sha256(files[0]))
                 self._audit(uow, "export", "exchange", None,
                             after={"format": fmt, "files": [f.name for f in files], "sha256": result.sha256,
-                                   "runs": result.runs, "from": date_from, "to": date_to, "deidentified": deidentify},
+                                   "runs": result.runs, "from": date_from, "to": date_to, "deidentified": deidentify,
+                                   "dates": dates if deidentify else None},
                             reason=_("导出病例数据"))
                 uow.commit()
             except BaseException:

@@ -28,6 +28,7 @@ from ecmo_desktop.domain.enums import Role
 from ecmo_desktop.domain.model import CurrentUser, Hospital, Patient, Run
 from ecmo_desktop.i18n import LANGUAGES, N_, _, current_language
 from ecmo_desktop.paths import resource_path
+from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.admin.page import AdminPage
 from ecmo_desktop.ui.case_list import CaseListPage
@@ -228,7 +229,10 @@ class MainWindow(QMainWindow):
         self.hospital = hospital
         if hospital is not None:
             self.hospital_label.setText(hospital.name)
-            self.setWindowTitle(_("ECMO Ward — {hospital}").format(hospital=hospital.name))
+            title = _("ECMO Ward — {hospital}").format(hospital=hospital.name)
+            if (hospital.settings or {}).get(DEMO_SETTING) is True:
+                title += " — " + _("演示数据")  # nobody mistakes demo cases for the ward's record
+            self.setWindowTitle(title)
 
     def set_language(self, code: str) -> None:
         self.ui.settings.update(language=code)

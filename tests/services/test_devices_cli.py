@@ -83,8 +83,12 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_catalogue_import_export_and_trace_commands(seeded: Seeded, seeded_db_url: str, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    db = ["--db", seeded_db_url, "--json"]
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import PASSWORD
+
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
+    db = ["--db", seeded_db_url, "--json", "--user", "admin"]
     bad = tmp_path / "bad.csv"
     bad.write_bytes("类别,产品名称,GTIN\n氧合器,A,6.90123E+12\n".encode("gbk"))
     code, payload = _cli(capsys, "catalogue", "import", str(bad), *db)

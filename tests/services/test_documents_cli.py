@@ -68,7 +68,7 @@ def test_archive_by_date_reprint_and_list(dw: DocWard, capsys: pytest.CaptureFix
                      "--user", "chenjing", "--db", dw.c.url)
     assert code == 0 and (tmp_path / "copy.pdf").read_bytes() == Path(archived[case.run_id]["path"]).read_bytes()
 
-    code, data = run(capsys, "documents", "--run", str(case.run_id), "--db", dw.c.url)
+    code, data = run(capsys, "documents", "--run", str(case.run_id), "--user", "sunli", "--db", dw.c.url)
     assert code == 0 and [d["kind"] for d in data["documents"]] == ["archive"]
     assert data["r8"]["complete"] is None  # the archive is not an operation note: R8 still asks for one
 

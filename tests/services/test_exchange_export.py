@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -108,21 +109,75 @@ def test_a_legacy_register_round_trips_through_the_csv_export(source, regional, 
         assert mine[key] == theirs[key], key
 
 
+FIXED_KEY = "5f" * 32  # a fixed pseudonym key: the per-patient date offsets are then reproducible
+
+
+def source_identifiers(c) -> dict[str, set[str]]:
+    """Every identifier of the source database, in each form an export could write it."""
+    from ecmo_desktop.exchange.facts import BEIJING
+    from ecmo_desktop.storage.orm.runs import RunRow
+
+    found: dict[str, set[str]] = {"names": set(), "mrns": set(), "birth dates": set(), "timestamps": set(),
+                                  "ward/bed": set(), "staff": set()}
+
+    def moment(value) -> None:
+        if value is None:
+            return
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        found["timestamps"].add(value.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+        if value.astimezone(BEIJING).time() != time(0):  # a date-only legacy value is covered as a date below
+            found["timestamps"].add(value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
+
+    with c.uow(write=False) as uow:
+        for p in uow.session.scalars(select(PatientRow)):
+            found["names"].add(p.name)
+            found["mrns"].add(p.mrn)
+            if p.birth_date:
+                found["birth dates"].add(p.birth_date.isoformat())
+            found["ward/bed"] |= {x for x in (p.ward, p.bed) if x}
+            moment(p.discharged_at)
+        for r in uow.session.scalars(select(RunRow)):
+            for value in (r.started_at, r.ended_at, r.decided_at, r.date_of_death):
+                moment(value)
+            found["ward/bed"] |= {x for x in (r.ward, r.bed) if x}
+        for s in uow.session.scalars(select(StaffRow)):
+            if not s.username.startswith("EXT:"):
+                found["staff"] |= {s.full_name, s.username}
+    return found
+
+
+@pytest.fixture
+def marked_source(source):
+    """The source with a ward and bed on every patient and run, and a fixed pseudonym key."""
+    from ecmo_desktop.storage.orm.runs import RunRow
+
+    with source.uow() as uow:
+        uow.session.query(PatientRow).update({PatientRow.ward: "心外重症监护七病区", PatientRow.bed: "B17-床"})
+        uow.session.query(RunRow).update({RunRow.ward: "心外重症监护七病区", RunRow.bed: "B17-床"})
+        local = uow.session.scalars(select(HospitalRow).where(HospitalRow.is_local.is_(True))).one()
+        local.settings = {**local.settings, "exchange": {"pseudonym_key": FIXED_KEY}}
+        uow.commit()
+    return source
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv", "xlsx"])
-def test_deidentified_files_hold_no_name_or_mrn(source, tmp_path, fmt):
-    names, mrns = identities(source)
-    assert len(names) == 21 and "测试甲" in names and "A007" in mrns
+def test_deidentified_files_hold_no_identifier_of_the_source(marked_source, tmp_path, fmt):
+    """Issue 10 §5: birth dates, exact times, ward/bed and staff names all left de-identified exports."""
+    source = marked_source
+    found = source_identifiers(source)
+    assert len(found["names"]) == 21 and "A007" in found["mrns"] and len(found["birth dates"]) >= 3
+    assert len(found["timestamps"]) >= 40 and "张伟" in found["staff"] and "sunli" in found["staff"]
     result = source.exchange.export(*ALL, fmt, deidentify=True, out=tmp_path / f"deid.{fmt}")
     data = all_bytes(list(result.files))
     assert len(data) > 1000
     # pseudonyms are random-looking hex: take them out first, so "A002" is never found inside "P…A002…"
-    data, replaced = re.subn(rb"P[0-9A-F]{16}", b"<pseudonym>", data)
+    data, replaced = re.subn(rb"P[0-9A-F]{16}|S[0-9A-F]{10}", b"<pseudonym>", data)
     assert replaced >= 21
-    for secret in [*names, *mrns]:
-        assert secret.encode("utf-8") not in data, secret
-        assert secret.encode("gb18030") not in data, secret
-    # the consent signers (relatives) are gone too; staff names stay
-    assert "测试甲之妻".encode() not in data and "张伟".encode() in data
+    for kind, values in found.items():
+        for secret in values:
+            assert secret.encode("utf-8") not in data, (kind, secret)
+            assert secret.encode("gb18030") not in data, (kind, secret)
+    assert "测试甲之妻".encode() not in data  # the consent signers (relatives) are gone too
 
 
 def test_pseudonyms_are_stable_and_the_deidentified_export_still_imports(source, regional, tmp_path):
@@ -132,13 +187,22 @@ def test_pseudonyms_are_stable_and_the_deidentified_export_still_imports(source,
     tokens = [r["patient"]["mrn"] for r in a["runs"]]
     assert tokens == [r["patient"]["mrn"] for r in b["runs"]]
     assert len(set(tokens)) == 21 and all(t.startswith("P") and len(t) == 17 for t in tokens)
-    assert a["runs"][0]["run"]["started_at"] == "2020-03-01T00:00:00Z"  # dates are not shifted
+    assert a["runs"][0]["run"]["started_at"] != "2020-03-01T00:00:00Z"  # dates are shifted …
+    for run in a["runs"]:  # … by one offset per patient, so every interval survives
+        r = run["run"]
+        if r["started_at"] and r["ended_at"]:
+            hours = (datetime.fromisoformat(r["ended_at"]) - datetime.fromisoformat(r["started_at"])) / timedelta(hours=1)
+            assert run["outcome"]["duration_hours"] is None or abs(hours - run["outcome"]["duration_hours"]) < 0.01
     with source.uow(write=False) as uow:
         key = uow.hospitals.local().settings["exchange"]["pseudonym_key"]
     assert len(key) == 64
     result = regional.exchange.import_export(first.files[0])
     assert (result.imported, result.errors) == (22, ())
-    assert regional.exchange.report(*ALL).as_dict() == source.exchange.report(*ALL).as_dict()
+    # the years move with the offsets, but the figures that depend on intervals stay the same
+    wide = (date(2010, 1, 1), date(2035, 12, 31))
+    theirs, mine = regional.exchange.report(*wide), source.exchange.report(*wide)
+    assert theirs.runs == mine.runs == 22 and theirs.weaning_success_rate == mine.weaning_success_rate
+    assert theirs.by_mode == mine.by_mode
 
 
 def test_xlsx_export_opens_in_openpyxl(source, tmp_path):
@@ -166,13 +230,14 @@ def test_exports_are_audited_and_only_records_and_admin_may_export(source, seede
     assert event.after["sha256"] == result.sha256 and event.after["files"][0] == "x.csv"
 
 
-def test_cli_export_and_import_export(source, regional, tmp_path, capsys):
+def test_cli_export_and_import_export(source, regional, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     out = tmp_path / "cli.json"
     code = cli_main(["export", "--from", "2020-01-01", "--to", "2026-12-31", "--format", "json", "--deidentify",
-                     "--out", str(out), "--db", source.url, "--json"])
+                     "--out", str(out), "--db", source.url, "--json", "--user", "sunli"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and answer["runs"] == 22 and answer["deidentified"] is True
-    code = cli_main(["import-export", str(out), "--db", regional.url, "--json"])
+    code = cli_main(["import-export", str(out), "--db", regional.url, "--json", "--user", "admin"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and (answer["imported"], answer["skipped"], answer["errors"]) == (22, 0, [])
 

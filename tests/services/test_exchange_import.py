@@ -14,6 +14,7 @@ from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.devices import EquipmentRow
 from ecmo_desktop.storage.orm.people import HospitalRow, PatientRow
 from ecmo_desktop.storage.orm.runs import RunRow
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.pg
 
@@ -170,21 +171,22 @@ def test_only_records_and_admin_may_import(seeded):
     assert c.exchange.import_cases(FIXTURES / "regional_cases.csv", dry_run=True).imported == 20
 
 
-def test_cli_answers_json(seeded, tmp_path, capsys):
+def test_cli_answers_json(seeded, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     db_url = seeded.container.url
-    code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json", "--dry-run"])
+    code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json", "--user", "sunli", "--dry-run"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and (answer["imported"], answer["skipped"], answer["errors"]) == (20, 0, [])
     assert counts(seeded.container)["ecmo_run"] == 0
     bad = write(tmp_path, HEADER, ROW.format(h="甲", mrn="Z1", name="王一", start="2024-01-01 25:00"))
-    code = cli_main(["import-cases", str(bad), "--db", db_url, "--json"])
+    code = cli_main(["import-cases", str(bad), "--db", db_url, "--json", "--user", "sunli"])
     answer = json.loads(capsys.readouterr().out)
     assert code == 1
     assert answer["imported"] == 0 and answer["skipped"] == 0
     assert answer["errors"] == [{"row": 2, "column": "ecmo_start",
                                  "message": "“2024-01-01 25:00”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"}]
-    code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json"])
+    code = cli_main(["import-cases", str(FIXTURES / "regional_cases.csv"), "--db", db_url, "--json", "--user", "sunli"])
     assert code == 0 and json.loads(capsys.readouterr().out)["imported"] == 20
     assert counts(seeded.container)["ecmo_run"] == 20
-    code = cli_main(["import-equipment", str(FIXTURES / "regional_equipment.csv"), "--db", db_url, "--json"])
+    code = cli_main(["import-equipment", str(FIXTURES / "regional_equipment.csv"), "--db", db_url, "--json", "--user", "sunli"])
     assert code == 0 and json.loads(capsys.readouterr().out)["imported"] == 9

@@ -329,15 +329,16 @@ def test_who_may_see_the_report(seeded):
         assert c.exchange.report(*LEGACY).runs == 0
 
 
-def test_cli_report_prints_the_same_figures(regional, capsys, tmp_path):
+def test_cli_report_prints_the_same_figures(regional, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     db_url = regional.url
     expected = regional.exchange.report(*LEGACY).as_dict()
     out = tmp_path / "qc.xlsx"
-    code = cli_main(["report", "--from", "2020-01-01", "--to", "2024-12-31", "--db", db_url, "--json",
+    code = cli_main(["report", "--from", "2020-01-01", "--to", "2024-12-31", "--db", db_url, "--json", "--user", "sunli",
                      "--out", str(out)])
     printed = json.loads(capsys.readouterr().out)
     assert code == 0
     assert printed == json.loads(json.dumps(expected))
     assert out.stat().st_size > 0
-    code = cli_main(["report", "--from", "2020-01-01", "--to", "2024-12-31", "--hospital", C, "--db", db_url, "--json"])
+    code = cli_main(["report", "--from", "2020-01-01", "--to", "2024-12-31", "--hospital", C, "--db", db_url, "--json", "--user", "sunli"])
     assert code == 0 and json.loads(capsys.readouterr().out)["runs"] == 4

@@ -120,12 +120,14 @@ def test_run_checklist_through_a_whole_course(seeded: Seeded) -> None:
     assert r9.status == "fail" and "28天" in r9.text() and "出院" not in r9.text()
 
 
-def test_cli_compliance_json(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_compliance_json(seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from ecmo_desktop.cli import main
+    from tests.conftest import PASSWORD
 
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     rw = _ward(seeded)
     run = rw.on_ecmo(emergency=True)
-    code = main(["compliance", "--run", str(run.id), "--json", "--db", seeded.container.url])  # type: ignore[attr-defined]
+    code = main(["compliance", "--run", str(run.id), "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["run"] == run.id
     assert {r["rule"] for r in out["rules"]} == {"R1", "R2", "R3", "R4", "R6", "R8", "R9"}
@@ -133,8 +135,8 @@ def test_cli_compliance_json(seeded: Seeded, capsys: pytest.CaptureFixture[str])
     assert all(r["status"] in ("pass", "fail", "pending", "n/a") for r in out["rules"])
     r4 = next(r for r in out["rules"] if r["rule"] == "R4")
     assert r4 == {"rule": "R4", "status": "pending", "message": "紧急上机，知情同意尚未记录"}
-    code = main(["worklist", "--json", "--db", seeded.container.url])  # type: ignore[attr-defined]
+    code = main(["worklist", "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
     items = json.loads(capsys.readouterr().out)["items"]
     assert code == 0 and {"missing_consent", "unsigned_record"} <= {i["kind"] for i in items}
-    code = main(["compliance", "--run", "999999", "--json", "--db", seeded.container.url])  # type: ignore[attr-defined]
+    code = main(["compliance", "--run", "999999", "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
     assert code == 1 and "error" in json.loads(capsys.readouterr().out)

@@ -76,6 +76,16 @@ def test_status_bar_names_user_role_database_and_hospital(qtbot, ui) -> None:
     assert window.windowTitle() == "ECMO Ward — 示范医院"
 
 
+def test_a_demo_database_says_so_in_the_window_title(qtbot, ui, seeded) -> None:
+    c = seeded.container
+    with c.uow() as uow:  # as init-db --demo / the demo generator mark it at set-up
+        local = uow.hospitals.local()
+        uow.hospitals.update(local.id, settings={**local.settings, "demo": True})
+        uow.commit()
+    window = _window(qtbot, ui, "sunli")
+    assert window.windowTitle() == "ECMO Ward — 示范医院 — 演示数据"
+
+
 def test_ctrl_f_focuses_the_search_and_ctrl_n_opens_registration(qtbot, ui) -> None:
     window = _window(qtbot, ui, "chenjing")
     window.activateWindow()

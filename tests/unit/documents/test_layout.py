@@ -53,6 +53,12 @@ def test_header_and_footer_on_every_page() -> None:
     assert "第二页内容" in texts[1]
 
 
+def test_demo_data_is_marked_on_every_page() -> None:
+    texts = page_texts(build_pdf(make_header(demo=True), three_pages()))
+    assert len(texts) == 3 and all("演示数据" in t and "不是病历" in t for t in texts)
+    assert not any("演示数据" in t for t in page_texts(build_pdf(make_header(), three_pages())))
+
+
 def test_footer_without_audit_anchor() -> None:
     (text,) = page_texts(build_pdf(make_header(audit_anchor=None), [text_paragraph("正文")]))
     assert "审计链锚点" not in text

@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import json
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -115,8 +115,43 @@ def test_deidentified_document_holds_no_name_or_mrn_even_in_free_text():
     assert run["patient"]["mrn"] == token and run["patient"]["name"] == f"匿名-{token}"
     assert run["consents"][0]["signer_name"] == "" and run["decisions"][1]["rationale"] == ""
     assert run["procedures"][0]["settings"] == {"comment": "患者匿名"}  # structured values scrubbed
-    assert run["run"]["started_at"] == "2024-01-01T02:00:00Z"  # dates are not shifted
+    shift = Pseudonymizer(KEY).day_shift("code-甲医院", "ZY123456")
+    assert shift != 0 and abs(shift) <= 365
+    moved = datetime(2024, 1, 1, 2, 0, tzinfo=UTC) + timedelta(days=shift)
+    assert run["run"]["started_at"] == moved.isoformat().replace("+00:00", "Z")  # one offset for the patient
+    assert run["follow_ups"][0]["due_date"] == (date(2024, 1, 29) + timedelta(days=shift)).isoformat()
+    assert run["outcome"]["duration_hours"] == doc_for([charted()])["runs"][0]["outcome"]["duration_hours"]
+    assert run["devices"][0]["serial"] is None and run["devices"][0]["scanned_text"] == ""
     assert doc["deidentified"] is True and "HMAC-SHA256" in doc["pseudonym_scheme"]
+    assert "Safe Harbor" in doc["deidentification"]["standard"] and doc["deidentification"]["dates"] == "shift"
+
+
+def test_deidentified_ages_replace_birth_dates_and_ninety_and_over_are_one_group():
+    old = dataclasses.replace(charted().patient, birth_date=date(1930, 5, 6), age_years=None, ward="EICU", bed="7")
+    young = dataclasses.replace(charted().patient, birth_date=date(1980, 5, 6), age_years=None)
+    docs = [doc_for([dataclasses.replace(charted(), patient=p)], Pseudonymizer(KEY)) for p in (old, young)]
+    patients = [d["runs"][0]["patient"] for d in docs]
+    assert [p["birth_date"] for p in patients] == [None, None]
+    assert [p["age_years"] for p in patients] == [90, 43]  # 93 is reported as 90 ("90 or older")
+    assert (patients[0]["ward"], patients[0]["bed"]) == ("", "")
+
+
+def test_dates_coarsened_to_the_month():
+    doc = doc_for([charted()], Pseudonymizer(KEY, dates="month"))
+    run = doc["runs"][0]
+    # the first instant of the Beijing month, in UTC
+    assert run["run"]["started_at"] == "2023-12-31T16:00:00Z"
+    assert run["follow_ups"][0]["due_date"] == "2024-01-01"
+    with pytest.raises(ValueError):
+        Pseudonymizer(KEY, dates="week")
+
+
+def test_staff_are_pseudonymised():
+    plain = doc_for([charted()])
+    doc = doc_for([charted()], Pseudonymizer(KEY))
+    assert {s["id"] for s in doc["staff"]} == {s["id"] for s in plain["staff"]}
+    assert all(s["name"].startswith("人员-S") for s in doc["staff"])
+    assert not {s["name"] for s in plain["staff"]} & {s["name"] for s in doc["staff"]}
 
 
 def test_deidentified_export_still_imports():

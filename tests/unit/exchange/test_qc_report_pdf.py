@@ -42,3 +42,15 @@ def test_pdf_prints_figures_window_and_definitions(tmp_path):
     out = write_qc_report_pdf(sample(), tmp_path / "qc.pdf", printed_at=PRINTED, printed_by="孙丽",
                               hospital_name="示范医院")
     assert out.read_bytes() == pdf
+
+
+def test_a_demo_databases_report_says_so_on_every_page() -> None:
+    import io
+
+    import pypdf
+
+    pdf = build_qc_report_pdf(sample(), printed_at=PRINTED, printed_by="孙丽", hospital_name="示范医院", demo=True)
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    assert len(pages) >= 2 and all("演示数据" in t for t in pages)
+    plain = build_qc_report_pdf(sample(), printed_at=PRINTED, printed_by="孙丽", hospital_name="示范医院")
+    assert not any("演示数据" in p.extract_text() for p in pypdf.PdfReader(io.BytesIO(plain)).pages)
