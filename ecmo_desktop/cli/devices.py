@@ -54,6 +54,8 @@ def _scanner(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     """Show or set this PC's GS stand-ins (``Settings.scanner_gs_substitutes``); no database involved."""
     from ecmo_desktop.settings import DEFAULT_GS_SUBSTITUTES, SettingsStore
 
+    # a setting of this PC, but still changed (and looked at) by a named person, who logs in here
+    open_container(args).close()
     store = SettingsStore()
     if args.gs_substitute is not None:
         chosen = tuple(dict.fromkeys([*DEFAULT_GS_SUBSTITUTES, *args.gs_substitute]))

@@ -30,6 +30,8 @@ def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
         "users": (["list"], "chenjing", None),
         "verify": ([], "admin", "chenjing"),
         "backup": (["--out", str(tmp / "b.ecmobak")], "admin", "chenjing"),
+        "backup-key": (["export", "--out", str(tmp / "k.key")], "admin", "chenjing"),
+        "scanner": ([], "chenjing", None),
         "catalogue": (["import", str(csv)], "admin", "chenjing"),
         "trace": (["--lot", "NOLOT"], "chenjing", None),
         "print": (["archive", "--run", "1", "--out", str(tmp / "p.pdf")], None, "admin"),

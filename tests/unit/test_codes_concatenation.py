@@ -10,6 +10,7 @@ import pytest
 from ecmo_desktop.cli import main as cli_main
 from ecmo_desktop.domain.codes import GS, apply_gs_substitutes, parse_code, parse_code_json
 from ecmo_desktop.domain.errors import CodeError
+from tests.conftest import PASSWORD, Seeded
 
 TODAY = date(2026, 3, 2)
 GTIN = "06912345678902"
@@ -67,17 +68,21 @@ def test_parse_code_cli_takes_codes_starting_with_a_dash_and_the_gs_option(capsy
 
 
 def test_the_gs_substitute_is_a_per_pc_setting_used_by_parse_code(capsys: pytest.CaptureFixture[str],
-                                                                  tmp_path: object,
+                                                                  tmp_path: object, seeded: Seeded,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     monkeypatch.setenv("ECMO_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
+    who = ["--db", seeded.container.url, "--user", "chenjing", "--json"]
     code = "01" + GTIN + "10AB~21SN1"
     assert cli_main(["parse-code", code, "--json"]) == 2
     capsys.readouterr()
-    assert cli_main(["scanner", "--gs-substitute", "A", "--json"]) == 1  # would eat data
+    assert cli_main(["scanner", "--gs-substitute", "~", "--json"]) == 1  # a named person changes it
     capsys.readouterr()
-    assert cli_main(["scanner", "--gs-substitute", "~", "--json"]) == 0
+    assert cli_main(["scanner", "--gs-substitute", "A", *who]) == 1  # would eat data
+    capsys.readouterr()
+    assert cli_main(["scanner", "--gs-substitute", "~", *who]) == 0
     assert "~" in json.loads(capsys.readouterr().out)["gs_substitutes"]
     assert cli_main(["parse-code", code, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lot"] == "AB"
