@@ -44,10 +44,14 @@ class SqlAuditRepository(Repository):
         return mapping.audit(row) if row else None
 
     def iterate(self, *, batch: int = 2000) -> Iterator[AuditEvent]:
-        after = 0
+        """Every row in seq order — from the lowest, so a row below 1 (forged before migration 0002
+        forbade them) is verified and reported, not skipped."""
+        after: int | None = None
         while True:
-            rows = list(self.session.scalars(select(AuditRow).where(AuditRow.seq > after)
-                                             .order_by(AuditRow.seq).limit(batch)))
+            stmt = select(AuditRow)
+            if after is not None:
+                stmt = stmt.where(AuditRow.seq > after)
+            rows = list(self.session.scalars(stmt.order_by(AuditRow.seq).limit(batch)))
             if not rows:
                 return
             for row in rows:
