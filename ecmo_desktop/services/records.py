@@ -412,7 +412,8 @@ class RecordService(Service):
         cannulae = self._clean_cannulae(data.cannulae, e)
         if kind == ProcedureKind.CANNULATION.value and not data.cannulae:
             e.add(N_("插管"), N_("请至少填写 1 根插管"))
-        staff = self._clean_staff(uow, kind, data, started, e)
+        kept = {s.staff_id for s in record.operators} if record is not None else set()
+        staff = self._clean_staff(uow, kind, data, started, e, kept_operators=kept)
         e.raise_if_any()
         return _Clean({"kind": kind, "started_at": started, "flow_at": flow, "ended_at": ended, "location": location,
                        "technique": technique, "guidance": guidance, "mode_before": mode_before,
@@ -437,7 +438,10 @@ class RecordService(Service):
         return out
 
     def _clean_staff(self, uow: UnitOfWork, kind: str, data: ProcedureInput, started: datetime | None,
-                     e: _Errors) -> list[tuple[int, str]]:
+                     e: _Errors, *, kept_operators: set[int]) -> list[tuple[int, str]]:
+        """The people of a procedure; each operator must hold an ECMO privilege valid at the start (R3)
+        on an active account: the privileges of a deactivated account are not valid. An operator
+        already on the record being corrected stays (the account was active when recorded)."""
         pairs: list[tuple[int, str]] = []
         for s in data.staff:
             role = e.run(lambda s=s: _choice(s.role, StaffRoleInProcedure, N_("人员角色")))
@@ -459,6 +463,8 @@ class RecordService(Service):
             title = Title(staff.title) if staff.title in Title._value2member_map_ else Title.OTHER
             if not title.is_physician:
                 raise RuleViolation("R3", N_("术者 {name} 不是医师"), name=staff.full_name)
+            if not staff.active and sid not in kept_operators:
+                raise RuleViolation("R3", N_("术者 {name} 的账户已停用，其 ECMO 技术授权无效"), name=staff.full_name)
             if not any(p.valid_at(started) for p in uow.staff.privileges(sid)):
                 raise RuleViolation("R3", N_("术者 {name} 在 {at} 没有有效的 ECMO 技术授权"), name=staff.full_name,
                                     at=started.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))

@@ -136,7 +136,7 @@ def test_random_tamperings_all_detected() -> None:
 def test_rows_below_seq_1_are_refused_by_the_schema(seeded: Seeded, seq: int) -> None:
     """Migration 0002: the chain starts at 1 (SQLite trigger, PostgreSQL CHECK), triggers off or not."""
     c = seeded.container
-    with pytest.raises(Exception, match="seq|check"):
+    with pytest.raises(Exception, match=r"seq|check"):
         _raw(c, "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
                 "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, :h)",
              s=seq, p=GENESIS, h="e" * 64)
