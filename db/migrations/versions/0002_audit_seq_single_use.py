@@ -13,6 +13,9 @@ Create Date: 2026-12-07
   never makes a used single-use item bindable again. Backfilled for retired-then-voided bindings
   whose item was not bound again since (where it was, both bindings stay as evidence and the
   compliance check shows the reuse).
+* A ``baseline`` audit event per row that earlier releases changed without an after-image (the
+  follow-up schedule, outcome fields), so ``verify`` can replay the trail against the record from
+  here on; each event carries the trail's value as *before* and the stored one as *after*.
 """
 from __future__ import annotations
 
@@ -53,6 +56,45 @@ def upgrade() -> None:
     with op.batch_alter_table("device_usage") as batch_op:
         batch_op.drop_index("uq_device_usage_single_use", **_OLD_WHERE)
         batch_op.create_index("uq_device_usage_single_use", ["item_id"], unique=True, **_NEW_WHERE)
+    _baseline()
+
+
+def _baseline() -> None:
+    """Append one chained ``baseline`` event per row the old trail does not explain (see above)."""
+    from datetime import UTC, datetime
+
+    from ecmo_desktop.domain.audit_chain import chain_hash, jsonable
+    from ecmo_desktop.domain.audit_replay import BASELINE_ACTION, TrailReplay, baseline_changes, compare, replay_tables
+    from ecmo_desktop.domain.model import AuditEvent
+
+    bind = op.get_bind()
+    meta = sa.MetaData()
+    audit = sa.Table("audit_event", meta, autoload_with=bind)
+    replay = TrailReplay()
+    last: AuditEvent | None = None
+    for row in bind.execute(sa.select(audit).where(audit.c.seq >= 1).order_by(audit.c.seq)):
+        last = AuditEvent(**row._mapping)
+        replay.feed(last)
+    if last is None:
+        return
+    current = {t: {r._mapping["id"]: dict(r._mapping) for r in bind.execute(sa.select(sa.Table(t, meta, autoload_with=bind)))}
+               for t in replay_tables()}
+    run_of = {t: {i: r.get("run_id") for i, r in rows.items()} for t, rows in current.items()}
+    changes = baseline_changes(compare(replay, current, run_of=run_of), current)
+    now = datetime.now(UTC)
+    seq, prev = last.seq, last.hash
+    sqlite = bind.dialect.name == "sqlite"
+    for entity, row_id, before, after in changes:
+        seq += 1
+        fields = {"seq": seq, "occurred_at": now, "actor_id": None, "actor_name": "系统升级",
+                  "workstation": "migration 0002", "action": BASELINE_ACTION, "entity": entity, "entity_id": row_id,
+                  "run_id": after.get("run_id"), "patient_id": after.get("patient_id"),
+                  "before": jsonable(before), "after": jsonable(after),
+                  "reason": "rows changed by releases before 0002 without an audit after-image", "success": True}
+        digest = chain_hash(prev, fields)
+        bind.execute(audit.insert().values(**{**fields, "occurred_at": now.replace(tzinfo=None) if sqlite else now},
+                                           prev_hash=prev, hash=digest))
+        prev = digest
 
 
 def downgrade() -> None:
