@@ -727,7 +727,8 @@ class DeviceService(Service):
             after = uow.devices.update_usage(usage_id, voided_at=self.ctx.now(), voided_by_id=user.id,
                                              void_reason=why, item_spent=spent)
             self._audit(uow, "void", "device_usage", usage_id, before={"voided_at": None},
-                        after={"voided_at": after.voided_at, "void_reason": why, "item_spent": spent}, reason=why,
+                        after={"voided_at": after.voided_at, "voided_by_id": user.id, "void_reason": why,
+                               "item_spent": spent}, reason=why,
                         run_id=run.id, patient_id=run.patient_id)
             uow.commit()
             return after
