@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.domain.model import CurrentUser
@@ -27,8 +28,14 @@ from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
-from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
-from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
+from ecmo_desktop.storage.engine import create_db_engine, create_read_only_engine, sqlite_path, sqlite_url_for
+from ecmo_desktop.storage.migrate import (
+    MigrationResult,
+    check_sqlite_file,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -95,12 +102,18 @@ class Container:
 
 
 def build_container(url: str | None = None, *, clock: Clock | None = None, workstation: str | None = None,
-                    migrate: bool = True) -> Container:
-    """Open (checking integrity first), migrate and wire everything for one database."""
+                    migrate: bool = True, read_only: bool = False) -> Container:
+    """Open (checking integrity first), migrate and wire everything for one database.
+
+    ``read_only`` (``verify``): nothing is written — no file created, no migration, no journal-mode
+    change; a missing, empty, foreign or not-yet-upgraded database is refused instead.
+    """
     db_url = resolve_database_url(url)
     path = sqlite_path(db_url)
     if path is not None:
         check_sqlite_file(path)
+    if read_only:
+        return _read_only_container(db_url, path, clock=clock, workstation=workstation)
     engine = create_db_engine(db_url)
     try:
         migration = upgrade_to_head(engine) if migrate else MigrationResult(None, "", None)
@@ -112,5 +125,30 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
         raise StorageError(N_("无法打开数据库：{detail}"), detail=str(exc)[:300]) from exc
     ctx = ServiceContext(clock=clock, workstation=workstation)
     container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration)
+    container.auth.policy()
+    return container
+
+
+def _read_only_container(db_url: str, path: Path | None, *, clock: Clock | None,
+                         workstation: str | None) -> Container:
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        raise StorageError(N_("{path} 不存在或为空，不是 ECMO Ward 数据库"), path=str(path))
+    engine = create_read_only_engine(db_url)
+    try:
+        revision = current_revision(engine)
+        head = head_revision()
+    except Exception as exc:
+        engine.dispose()
+        raise StorageError(N_("无法打开数据库：{detail}"), detail=str(exc)[:300]) from exc
+    if revision is None:
+        engine.dispose()
+        raise StorageError(N_("数据库中没有 ECMO Ward 架构版本，不是 ECMO Ward 数据库"))
+    if revision != head:
+        engine.dispose()
+        raise StorageError(N_("数据库架构版本为 {revision}，需先升级到 {head}（启动程序或运行 init-db）后再校验"),
+                           revision=revision, head=head)
+    ctx = ServiceContext(clock=clock, workstation=workstation)
+    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx,
+                          migration=MigrationResult(revision, head, None))
     container.auth.policy()
     return container

@@ -152,27 +152,51 @@ def _users_args(p: argparse.ArgumentParser) -> None:
 
 
 # ---- verify ----------------------------------------------------------------------------------------
+MAX_LISTED = 50  # differences printed in the text output (all of them in --json)
+
+
 def _verify(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    """Chain, replay of the trail against the tables, signatures — opened read-only, never writes."""
+    from ecmo_desktop.container import build_container
+
     require_username(args)
-    c = open_container(args, login=False)
+    c = build_container(args.db, read_only=True)
     try:
         login_user(c, args, read_only=True)  # verifying never writes, not even a login row
-        result = c.audit.verify_chain(expected_head=args.anchor)
+        result = c.audit.verify_record(expected_head=args.anchor)
     finally:
         c.close()
-    data = {"ok": result.ok, "checked": result.checked, "head": result.head_hash,
-            "first_bad_seq": result.first_bad_seq, "problem": result.problem}
+    chain = result.chain
+    differences = [{"table": p.table, "row": p.row_id, "kind": p.kind, "field": p.field, "expected": p.expected,
+                    "actual": p.actual, "seq": p.seq} for p in result.trail]
+    signatures = [{"table": p.entity, "row": p.entity_id, "signature": p.signature_id, "problem": _(p.message)}
+                  for p in result.signatures.problems]
+    data = {"ok": result.ok, "checked": chain.checked, "head": chain.head_hash, "first_bad_seq": chain.first_bad_seq,
+            "problem": chain.problem, "rows_checked": result.rows_checked, "differences": differences,
+            "signatures_checked": result.signatures.checked, "signature_problems": signatures}
     if result.ok:
-        return EXIT_OK, data, _("审计链完整：已校验 {n} 条，链头 {head}").format(n=result.checked, head=result.head_hash[:16])
-    if result.problem == "anchor_mismatch":
-        msg = _("审计链与外部锚点不一致：记录可能被整体改写或截断")
-    else:
-        msg = _("审计链在第 {seq} 条处断开（{problem}）：该记录在程序之外被修改").format(
-            seq=result.first_bad_seq, problem=result.problem)
-    return EXIT_ERROR, data, msg
+        return EXIT_OK, data, _("审计链完整：已校验 {n} 条，链头 {head}；{rows} 行记录与审计轨迹一致；{sigs} 个签名有效").format(
+            n=chain.checked, head=chain.head_hash[:16], rows=result.rows_checked, sigs=result.signatures.checked)
+    lines: list[str] = []
+    if chain.problem == "anchor_mismatch":
+        lines.append(_("审计链与外部锚点不一致：记录可能被整体改写或截断"))
+    elif not chain.ok:
+        lines.append(_("审计链在第 {seq} 条处断开（{problem}）：该记录在程序之外被修改").format(
+            seq=chain.first_bad_seq, problem=chain.problem))
+    kinds = {"changed": _("与审计轨迹不符"), "no_create_event": _("没有创建记录的审计事件"),
+             "row_missing": _("审计轨迹中的记录已不存在")}
+    for d in differences[:MAX_LISTED]:
+        where = f"{d['table']} #{d['row']}" + (f" {d['field']}" if d["field"] else "")
+        detail = "" if d["kind"] != "changed" else _("（审计轨迹第 {seq} 条：{expected!r}，现为：{actual!r}）").format(**d)
+        lines.append(f"{where}: {kinds[d['kind']]}{detail}")
+    if len(differences) > MAX_LISTED:
+        lines.append(_("……另有 {n} 处不符（--json 列出全部）").format(n=len(differences) - MAX_LISTED))
+    for sig in signatures[:MAX_LISTED]:
+        lines.append(f"{sig['table']} #{sig['row']}: {sig['problem']}")
+    return EXIT_ERROR, data, "\n".join(lines)
 
 
-@command("verify", N_("校验审计链（报告第一处被改动的记录）"))
+@command("verify", N_("校验审计链、按审计轨迹核对全部记录与签名（只读，不修改数据库）"))
 @_with_handler(_verify)
 def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anchor", help=_("外部锚点（PDF 页脚或备份清单中的链头哈希）"))

@@ -57,6 +57,8 @@ def verify_events(events: Iterable[AuditEvent], *, start_prev: str = GENESIS,
     expected_seq = start_seq
     checked = 0
     for event in events:
+        if event.seq < 1:  # chain positions start at 1: a row below is forged, whatever its hash
+            return ChainVerification(False, checked, prev, event.seq, "seq_not_positive")
         if event.seq != expected_seq:
             problem = "missing" if event.seq > expected_seq else "out_of_order"
             return ChainVerification(False, checked, prev, expected_seq, problem)

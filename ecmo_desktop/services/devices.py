@@ -708,8 +708,13 @@ class DeviceService(Service):
 
     @requires(Action.BIND_DEVICE)
     def void_usage(self, usage_id: int, reason: str) -> Usage:
-        """Undo a wrong scan: the binding is marked voided with a reason (never deleted) and the
-        item becomes free again (the R6 index ignores voided bindings)."""
+        """Correct a wrong record: the binding is marked voided with a reason (never deleted).
+
+        Voiding corrects the record; it never makes a *used* single-use item usable again (R6). A wrong
+        scan voided while the run is open frees the item. A binding already retired from the circuit,
+        or one on a closed run, was used: it is voided with ``item_spent`` set, which keeps it in the
+        R6 index, so the serial stays refused on every other run.
+        """
         why = clean_text(reason, N_("作废原因"), required=True, max_length=500, multiline=True)
         user = self.ctx.require_user()
 
@@ -717,12 +722,14 @@ class DeviceService(Service):
             before = uow.devices.get_usage(usage_id)
             if before.voided:
                 raise ValidationError(FieldError(N_("器械使用记录"), N_("该绑定已作废")))
+            run = uow.runs.get(before.run_id)
+            spent = before.single_use and (before.removed_at is not None or run.status in CLOSED_RUN_STATUSES)
             after = uow.devices.update_usage(usage_id, voided_at=self.ctx.now(), voided_by_id=user.id,
-                                             void_reason=why)
-            run = uow.runs.get(after.run_id)
+                                             void_reason=why, item_spent=spent)
             self._audit(uow, "void", "device_usage", usage_id, before={"voided_at": None},
-                        after={"voided_at": after.voided_at, "void_reason": why}, reason=why, run_id=run.id,
-                        patient_id=run.patient_id)
+                        after={"voided_at": after.voided_at, "voided_by_id": user.id, "void_reason": why,
+                               "item_spent": spent}, reason=why,
+                        run_id=run.id, patient_id=run.patient_id)
             uow.commit()
             return after
 

@@ -412,7 +412,8 @@ class RecordService(Service):
         cannulae = self._clean_cannulae(data.cannulae, e)
         if kind == ProcedureKind.CANNULATION.value and not data.cannulae:
             e.add(N_("插管"), N_("请至少填写 1 根插管"))
-        staff = self._clean_staff(uow, kind, data, started, e)
+        kept = {s.staff_id for s in record.operators} if record is not None else set()
+        staff = self._clean_staff(uow, kind, data, started, e, kept_operators=kept)
         e.raise_if_any()
         return _Clean({"kind": kind, "started_at": started, "flow_at": flow, "ended_at": ended, "location": location,
                        "technique": technique, "guidance": guidance, "mode_before": mode_before,
@@ -437,7 +438,10 @@ class RecordService(Service):
         return out
 
     def _clean_staff(self, uow: UnitOfWork, kind: str, data: ProcedureInput, started: datetime | None,
-                     e: _Errors) -> list[tuple[int, str]]:
+                     e: _Errors, *, kept_operators: set[int]) -> list[tuple[int, str]]:
+        """The people of a procedure; each operator must hold an ECMO privilege valid at the start (R3)
+        on an active account: the privileges of a deactivated account are not valid. An operator
+        already on the record being corrected stays (the account was active when recorded)."""
         pairs: list[tuple[int, str]] = []
         for s in data.staff:
             role = e.run(lambda s=s: _choice(s.role, StaffRoleInProcedure, N_("人员角色")))
@@ -459,6 +463,8 @@ class RecordService(Service):
             title = Title(staff.title) if staff.title in Title._value2member_map_ else Title.OTHER
             if not title.is_physician:
                 raise RuleViolation("R3", N_("术者 {name} 不是医师"), name=staff.full_name)
+            if not staff.active and sid not in kept_operators:
+                raise RuleViolation("R3", N_("术者 {name} 的账户已停用，其 ECMO 技术授权无效"), name=staff.full_name)
             if not any(p.valid_at(started) for p in uow.staff.privileges(sid)):
                 raise RuleViolation("R3", N_("术者 {name} 在 {at} 没有有效的 ECMO 技术授权"), name=staff.full_name,
                                     at=started.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
@@ -714,11 +720,12 @@ class RecordService(Service):
                                   notes=AUTO_CLOSED_NOTE,
                                   discharge_disposition=DischargeDisposition.DIED.value
                                   if kind == FollowUpKind.DISCHARGE.value else None)
-                uow.records.add(Entity.FOLLOW_UP, run_id=run_id, status=RecordStatus.DRAFT.value, created_at=now,
-                                updated_at=now, created_by_id=user.id, updated_by_id=user.id, **fields)
+                fu = uow.records.add(Entity.FOLLOW_UP, run_id=run_id, status=RecordStatus.DRAFT.value, created_at=now,
+                                     updated_at=now, created_by_id=user.id, updated_by_id=user.id, **fields)
+                self._audit(uow, "create", Entity.FOLLOW_UP, fu.id, after=canonical_content(fu), run_id=run_id,
+                            patient_id=run.patient_id, reason="follow-up schedule")
             self._audit(uow, "end_ecmo", "ecmo_run", run_id, before={"status": run.status},
-                        after={"status": after.status, "ended_at": ended, "end_reason": reason}, run_id=run_id,
-                        patient_id=run.patient_id, reason=notes or None)
+                        after=changes, run_id=run_id, patient_id=run.patient_id, reason=notes or None)
             uow.commit()
             return after
 
@@ -774,11 +781,13 @@ class RecordService(Service):
                                   contact_method=ContactMethod.RECORDS.value, notes=AUTO_CLOSED_NOTE,
                                   discharge_disposition=DischargeDisposition.DIED.value
                                   if kind == FollowUpKind.DISCHARGE.value else None)
-                uow.records.update(Entity.FOLLOW_UP, f.id, **fields)
+                fu = uow.records.update(Entity.FOLLOW_UP, f.id, **fields)
+                old_fu, new_fu = diff(canonical_content(f), canonical_content(fu))
+                self._audit(uow, "update", Entity.FOLLOW_UP, f.id, before=old_fu, after=new_fu, run_id=run_id,
+                            patient_id=run.patient_id, reason=why)
             self._audit(uow, "amend_end", "ecmo_run", run_id,
                         before={"ended_at": run.ended_at, "end_reason": run.end_reason},
-                        after={"ended_at": ended, "end_reason": new_reason}, run_id=run_id,
-                        patient_id=run.patient_id, reason=why)
+                        after=changes, run_id=run_id, patient_id=run.patient_id, reason=why)
             uow.commit()
             return after
 
@@ -858,7 +867,7 @@ class RecordService(Service):
                     raise ValidationError(FieldError(N_("死亡日期"), N_("与{kind}随访记录的存活状态矛盾"),
                                                      {"kind": FollowUpKind(other.kind).label}))
                 if other.fu_status == FollowUpStatus.DUE.value and other.due_date >= rec.date_of_death:
-                    uow.records.update(Entity.FOLLOW_UP, other.id, fu_status=FollowUpStatus.DONE.value,
+                    closed = uow.records.update(Entity.FOLLOW_UP, other.id, fu_status=FollowUpStatus.DONE.value,
                                        done_at=rec.done_at or now, vital_status=VitalStatus.DEAD.value,
                                        date_of_death=rec.date_of_death, cause_of_death=rec.cause_of_death,
                                        contact_method=ContactMethod.RECORDS.value, updated_at=now,
@@ -866,7 +875,8 @@ class RecordService(Service):
                                        updated_by_id=user.id,
                                        discharge_disposition=DischargeDisposition.DIED.value
                                        if other.kind == FollowUpKind.DISCHARGE.value else None)
-                    self._audit(uow, "update", Entity.FOLLOW_UP, other.id, after={"vital_status": "dead"},
+                    old_fu, new_fu = diff(canonical_content(other), canonical_content(closed))
+                    self._audit(uow, "update", Entity.FOLLOW_UP, other.id, before=old_fu, after=new_fu,
                                 run_id=run.id, patient_id=run.patient_id, reason="death recorded at follow-up")
             changes["date_of_death"] = datetime.combine(rec.date_of_death, time(0), BEIJING)
             if start is not None:
@@ -879,9 +889,14 @@ class RecordService(Service):
                                            None if disposition in (DischargeDisposition.AGAINST_ADVICE.value,
                                                                    DischargeDisposition.UNKNOWN.value) else True)
             if rec.done_at is not None:
-                uow.patients.update(run.patient_id, discharged_at=rec.done_at, discharge_disposition=disposition)
+                discharge = {"discharged_at": rec.done_at, "discharge_disposition": disposition}
+                uow.patients.update(run.patient_id, **discharge)
+                self._audit(uow, "update", "patient", run.patient_id, after=discharge, run_id=run.id,
+                            patient_id=run.patient_id, reason="discharge follow-up")
         if changes:
             uow.runs.update(run.id, **changes)
+            self._audit(uow, "update", "ecmo_run", run.id, after=changes, run_id=run.id, patient_id=run.patient_id,
+                        reason="follow-up outcome")
 
     @requires(Action.CHART_DOCTOR)
     def record_follow_up(self, follow_up_id: int, data: FollowUpInput, *,
@@ -1090,32 +1105,7 @@ class RecordService(Service):
     def verify_signatures(self, run_id: int | None = None) -> SignatureCheck:
         """Recompute every valid signature's content hash; a record changed after signing (outside
         the app) is reported as "签名后内容被改动" (SIG-2)."""
-
-        def work(uow: UnitOfWork) -> SignatureCheck:
-            problems: list[SignatureProblem] = []
-            signatures = uow.records.signatures(state="valid", run_id=run_id)
-            seen: set[tuple[str, int]] = set()
-            for sig in signatures:
-                key = (sig.entity, sig.entity_id)
-                seen.add(key)
-                try:
-                    rec = uow.records.get(sig.entity, sig.entity_id)
-                except (EcmoError, KeyError, ValueError, TypeError):
-                    problems.append(SignatureProblem(sig.entity, sig.entity_id, None, sig.id, N_("签名的记录无法读取")))
-                    continue
-                if content_hash(rec) != sig.content_hash:
-                    problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
-                                                     N_("签名后内容被改动")))
-                elif not rec.locked:
-                    problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
-                                                     N_("记录未处于签名锁定状态，但签名仍有效")))
-            for ref in uow.records.signed_records(run_id=run_id):
-                if (ref.entity, ref.entity_id) not in seen:
-                    problems.append(SignatureProblem(ref.entity, ref.entity_id, ref.run_id, None,
-                                                     N_("记录标记为已签名，但没有有效签名")))
-            return SignatureCheck(ok=not problems, checked=len(signatures), problems=tuple(problems))
-
-        return self._read(work)
+        return self._read(lambda uow: check_signatures(uow, run_id))
 
     # ==== reading ===========================================================================================
     @requires(Action.VIEW_CASES)
@@ -1188,3 +1178,30 @@ def _survived_28d(started_at: datetime, died_at: datetime) -> bool:
     """Calendar rule shared with the QC report: day 0 is the Beijing date of first flow; a death on
     day 28 or earlier is a 28-day death, on day 29 or later the patient was alive on day 28."""
     return (local_date(died_at) - local_date(started_at)).days > 28
+
+
+def check_signatures(uow: UnitOfWork, run_id: int | None = None) -> SignatureCheck:
+    """SIG-2 inside one read: shared by ``verify_signatures`` and the full ``verify`` (AuditService)."""
+    problems: list[SignatureProblem] = []
+    signatures = uow.records.signatures(state="valid", run_id=run_id)
+    seen: set[tuple[str, int]] = set()
+    for sig in signatures:
+        key = (sig.entity, sig.entity_id)
+        seen.add(key)
+        try:
+            rec = uow.records.get(sig.entity, sig.entity_id)
+        except (EcmoError, KeyError, ValueError, TypeError):
+            problems.append(SignatureProblem(sig.entity, sig.entity_id, None, sig.id, N_("签名的记录无法读取")))
+            continue
+        if content_hash(rec) != sig.content_hash:
+            problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
+                                             N_("签名后内容被改动")))
+        elif not rec.locked:
+            problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
+                                             N_("记录未处于签名锁定状态，但签名仍有效")))
+    for ref in uow.records.signed_records(run_id=run_id):
+        if (ref.entity, ref.entity_id) not in seen:
+            problems.append(SignatureProblem(ref.entity, ref.entity_id, ref.run_id, None,
+                                             N_("记录标记为已签名，但没有有效签名")))
+    return SignatureCheck(ok=not problems, checked=len(signatures), problems=tuple(problems))
+

@@ -138,6 +138,37 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_transaction.get() else "BEGIN")
 
 
+def create_read_only_engine(url: str) -> Engine:
+    """An engine that cannot write (``verify``): SQLite opened ``mode=ro`` with ``query_only`` and no
+    journal-mode change, PostgreSQL sessions READ ONLY. Never creates, migrates or converts a file."""
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is None:
+            raise StorageError(N_("只读校验需要一个数据库文件"))
+        ro_url = f"sqlite:///file:{path.resolve().as_posix()}?mode=ro&uri=true"
+        engine = create_engine(ro_url, poolclass=NullPool,
+                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _ro_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA query_only = 1")
+            cur.close()
+
+        return engine
+    engine = create_engine(url, pool_pre_ping=True, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _ro_pg(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
 def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
     """An engine for ``url`` with the project's pragmas; refuses an SQLite file on a network drive."""
     if is_sqlite(url):

@@ -71,9 +71,10 @@ def test_tampering_is_detected_at_the_first_bad_link(seeded: Seeded, tamper: str
         _raw(c, "DELETE FROM audit_event WHERE seq = :s", s=victim)
         expected = victim
     elif tamper == "swap":
-        _raw(c, "UPDATE audit_event SET seq = -1 WHERE seq = :a", a=victim)
+        parked = 999_999_999  # seq >= 1 is a constraint now: park the row above the chain, not below 0
+        _raw(c, "UPDATE audit_event SET seq = :p WHERE seq = :a", a=victim, p=parked)
         _raw(c, "UPDATE audit_event SET seq = :a WHERE seq = :b", a=victim, b=victim + 1)
-        _raw(c, "UPDATE audit_event SET seq = :b WHERE seq = -1", b=victim + 1)
+        _raw(c, "UPDATE audit_event SET seq = :b WHERE seq = :p", b=victim + 1, p=parked)
         expected = victim
     else:  # a forged row appended with a made-up hash
         _raw(c, "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
@@ -129,3 +130,30 @@ def test_random_tamperings_all_detected() -> None:
         result = verify_events(tampered)
         assert not result.ok and result.first_bad_seq == i + 1
     assert event_fields(events[0])["seq"] == 1
+
+
+@pytest.mark.parametrize("seq", [0, -5])
+def test_rows_below_seq_1_are_refused_by_the_schema(seeded: Seeded, seq: int) -> None:
+    """Migration 0002: the chain starts at 1 (SQLite trigger, PostgreSQL CHECK), triggers off or not."""
+    c = seeded.container
+    with pytest.raises(Exception, match=r"seq|check"):
+        _raw(c, "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
+                "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, :h)",
+             s=seq, p=GENESIS, h="e" * 64)
+
+
+def test_a_row_below_seq_1_left_from_before_is_verified_and_reported(seeded: Seeded) -> None:
+    """A database forged before the constraint existed: ``verify`` reads that row too."""
+    _fill(seeded, 2)
+    c = seeded.container
+    with c.uow.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_event_seq_positive"))
+        else:
+            conn.execute(text("ALTER TABLE audit_event DROP CONSTRAINT ck_audit_event_seq_positive"))
+        conn.execute(text("INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, "
+                          "success, prev_hash, hash) VALUES (0, '2026-01-01 00:00:00', 'x', 'x', 'create', "
+                          "'patient', true, :p, :h)"), {"p": GENESIS, "h": "e" * 64})
+    seeded.login("admin")
+    result = c.audit.verify_chain()
+    assert not result.ok and result.first_bad_seq == 0 and result.problem == "seq_not_positive"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecmo_desktop.storage.orm.base import Base
@@ -17,6 +17,8 @@ class AuditRow(Base):
         Index("ix_audit_event_run", "run_id", "seq"),
         Index("ix_audit_event_entity", "entity", "entity_id"),
         Index("ix_audit_event_time", "occurred_at"),
+        # chain positions start at 1 (migration 0002; on SQLite a BEFORE INSERT trigger enforces it)
+        CheckConstraint("seq >= 1", name="seq_positive"),
     )
 
     # seq is the chain position; unique, so two writers can never both append the same link

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecmo_desktop.storage.orm.base import Base, Versioned
@@ -61,16 +61,17 @@ class ItemRow(Base):
 class UsageRow(Base):
     """An item bound to a run (and the procedure it was used at).
 
-    The partial unique index is the R6 guard: a single-use item can have at most one active
-    (not voided) binding, whatever any application check believes — two ward PCs scanning the same
-    serial at the same moment cannot both win.
+    The partial unique index is the R6 guard: a single-use item can have at most one binding that
+    holds it — not voided, or voided although the item was used (``item_spent``: retired from the
+    circuit or on a closed run; voiding corrects the record, it does not unuse the item) — whatever
+    any application check believes: two ward PCs scanning the same serial at once cannot both win.
     """
 
     __tablename__ = "device_usage"
     __table_args__ = (
         Index("uq_device_usage_single_use", "item_id", unique=True,
-              sqlite_where=text("single_use = 1 AND voided_at IS NULL"),
-              postgresql_where=text("single_use AND voided_at IS NULL")),
+              sqlite_where=text("single_use = 1 AND (voided_at IS NULL OR item_spent = 1)"),
+              postgresql_where=text("single_use AND (voided_at IS NULL OR item_spent)")),
         Index("ix_device_usage_run", "run_id"),
         Index("ix_device_usage_item", "item_id"),
     )
@@ -90,6 +91,8 @@ class UsageRow(Base):
     voided_at: Mapped[datetime | None]  # wrong scan: amended away with a reason, never deleted
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # voided, but the item was used: it stays out of stock and in the R6 index (migration 0002)
+    item_spent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RecallRow(Base):

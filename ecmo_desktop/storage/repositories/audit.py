@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.audit import AuditRow
+from ecmo_desktop.storage.orm.base import Base
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 
@@ -44,16 +45,29 @@ class SqlAuditRepository(Repository):
         return mapping.audit(row) if row else None
 
     def iterate(self, *, batch: int = 2000) -> Iterator[AuditEvent]:
-        after = 0
+        """Every row in seq order — from the lowest, so a row below 1 (forged before migration 0002
+        forbade them) is verified and reported, not skipped."""
+        table = AuditRow.__table__
+        after: int | None = None
         while True:
-            rows = list(self.session.scalars(select(AuditRow).where(AuditRow.seq > after)
-                                             .order_by(AuditRow.seq).limit(batch)))
+            stmt = select(table)  # plain rows, not ORM objects: verifying 100k events must stay fast
+            if after is not None:
+                stmt = stmt.where(table.c.seq > after)
+            rows = self.session.execute(stmt.order_by(table.c.seq).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
-                yield mapping.audit(row)
+                yield AuditEvent(**row._mapping)
             after = rows[-1].seq
-            self.session.expunge_all()
+
+    def table_rows(self, tables: Sequence[str]) -> dict[str, dict[int, dict[str, Any]]]:
+        """Every row of each named table as column → value, by id: what ``verify`` replays the trail
+        against. One plain SELECT per table, read-only."""
+        out: dict[str, dict[int, dict[str, Any]]] = {}
+        for name in tables:
+            table = Base.metadata.tables[name]
+            out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
+        return out
 
     def _run_filter(self, run_id: int) -> Any:
         """The run's own events plus its patient's (registration, edits), which carry no run id."""

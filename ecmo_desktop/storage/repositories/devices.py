@@ -52,12 +52,22 @@ from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 
 
+def _holds_single_use(u: Any) -> Any:
+    """The R6 index's predicate: a binding that holds a single-use item for good — not voided, or
+    voided although the item was used (``item_spent``)."""
+    return and_(u.single_use, or_(u.voided_at.is_(None), u.item_spent))
+
+
+def _holds(u: Any) -> Any:
+    """A binding keeps its item out of stock: any binding of a single-use item that holds it (retired
+    ones too: a used oxygenator never goes back on the shelf), or a binding of a reusable item that
+    is neither voided nor removed."""
+    return or_(_holds_single_use(u), and_(u.voided_at.is_(None), u.removed_at.is_(None)))
+
+
 def _in_use() -> Exists:
-    """An item is out of stock while a binding holds it: any non-voided binding of a single-use item
-    (retired ones too: a used oxygenator never goes back on the shelf), or a binding of a reusable
-    item that has not been removed yet."""
-    return exists().where(UsageRow.item_id == ItemRow.id, UsageRow.voided_at.is_(None),
-                          or_(UsageRow.single_use, UsageRow.removed_at.is_(None)))
+    """An item is out of stock while a binding holds it (``_holds``)."""
+    return exists().where(UsageRow.item_id == ItemRow.id, _holds(UsageRow))
 
 
 @functools.cache
@@ -77,7 +87,7 @@ def _scan_statement(by: str) -> Select[Any]:
             .join(PatientRow, PatientRow.id == RunRow.patient_id)
             .outerjoin(i, item_on)
             .outerjoin(p, p.id == i.product_id)
-            .outerjoin(hu, and_(hu.item_id == i.id, hu.single_use, hu.voided_at.is_(None)))
+            .outerjoin(hu, and_(hu.item_id == i.id, _holds_single_use(hu)))
             .outerjoin(rc, and_(rc.lot == i.lot, rc.lifted_at.is_(None),
                                 or_(rc.product_id.is_(None), rc.product_id == i.product_id)))
             .where(RunRow.id == bindparam("run_id"))
@@ -141,7 +151,7 @@ def _receiving_items_statement() -> Select[Any]:
     item now — the same test as ``_in_use`` — else the latest one, so each item gives exactly one row.
     """
     u = aliased(UsageRow)
-    holds = and_(u.voided_at.is_(None), or_(u.single_use, u.removed_at.is_(None)))
+    holds = _holds(u)
     chosen = (select(u.id).where(u.item_id == ItemRow.id)
               .order_by(case((holds, 0), else_=1), u.id.desc()).limit(1)
               .correlate(ItemRow).scalar_subquery())
@@ -338,7 +348,7 @@ class SqlDeviceRepository(Repository):
             .join(RunRow, RunRow.id == UsageRow.run_id)
             .join(PatientRow, PatientRow.id == RunRow.patient_id)
             .outerjoin(StaffRow, StaffRow.id == UsageRow.bound_by_id)
-            .where(UsageRow.item_id == item_id, UsageRow.single_use, UsageRow.voided_at.is_(None))
+            .where(UsageRow.item_id == item_id, _holds_single_use(UsageRow))
             .order_by(UsageRow.id).limit(1)).first()
         if row is None:
             return None
