@@ -157,7 +157,11 @@ def create_read_only_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, poolclass=NullPool)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, poolclass=NullPool)
+    except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
+        raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
+                           scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
 
     @event.listens_for(engine, "connect")
     def _ro_pg(dbapi_conn: Any, _record: Any) -> None:

@@ -21,7 +21,7 @@ def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 @pytest.mark.parametrize("url", ["mysql://u:secret@host/db", "postgresql+asyncpg://u@host/db", "oracle://h/db"])
 def test_unsupported_database_urls_name_the_supported_schemes(url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    message = _error(capsys, "verify", "--db", url)
+    message = _error(capsys, "verify", "--db", url, "--user", "admin")
     assert "sqlite" in message and "postgresql" in message
     assert "secret" not in message
 
@@ -36,7 +36,7 @@ def test_init_db_does_not_create_missing_folders(tmp_path: Path, capsys: pytest.
 def test_a_fifo_is_not_opened_as_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fifo = tmp_path / "ward.sqlite3"
     os.mkfifo(fifo)
-    assert "不是普通文件" in _error(capsys, "verify", "--db", str(fifo))
+    assert "不是普通文件" in _error(capsys, "verify", "--db", str(fifo), "--user", "admin")
 
 
 @pytest.fixture
@@ -54,8 +54,12 @@ def read_only_mount(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_a_database_on_a_read_only_medium_is_not_called_damaged(read_only_mount: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     db = read_only_mount / "ward.sqlite3"
-    assert cli_main(["init-db", "--db", str(db), "--json"]) == 0
+    admin = read_only_mount.parent / "admin.json"
+    admin.write_text(json.dumps({"username": "admin", "full_name": "管理员", "password": "First-Pass-2026"}),
+                     encoding="utf-8")
+    assert cli_main(["init-db", "--db", str(db), "--hospital", "测试医院", "--city", "呼和浩特",
+                     "--admin-from", str(admin), "--json"]) == 0
     capsys.readouterr()
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_mount)], check=True)
-    message = _error(capsys, "verify", "--db", str(db))
+    message = _error(capsys, "verify", "--db", str(db), "--user", "admin")
     assert "只读" in message and "损坏" in message and "请从备份恢复" not in message

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from ecmo_desktop.cli import main as cli_main
 from ecmo_desktop.container import SYSTEM_USER, build_container
 from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.services.demo import DEMO_PASSWORD
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from tests.conftest import Seeded
 
@@ -70,7 +71,7 @@ def _verify(path: Path | str) -> Any:
 def test_verify_refuses_an_empty_file_and_leaves_it_empty(tmp_path: Path) -> None:
     empty = tmp_path / "empty.sqlite3"
     empty.touch()
-    assert cli_main(["verify", "--db", str(empty)]) == 1
+    assert cli_main(["verify", "--db", str(empty), "--user", "admin"]) == 1
     assert empty.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3"]
 
 
@@ -84,7 +85,7 @@ def test_verify_leaves_a_foreign_sqlite_file_byte_identical(tmp_path: Path) -> N
     before = _digest(foreign)
     with pytest.raises(StorageError):
         _verify(foreign)
-    assert cli_main(["verify", "--db", str(foreign)]) == 1
+    assert cli_main(["verify", "--db", str(foreign), "--user", "admin"]) == 1
     assert _digest(foreign) == before and _journal_mode(foreign) == "delete"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
 
@@ -150,13 +151,14 @@ def test_a_signed_record_changed_is_reported_by_its_signature(upgraded: Path, tm
         ("consent", 1, "签名后内容被改动")]
 
 
-def test_cli_verify_names_table_row_and_field(upgraded: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_names_table_row_and_field(upgraded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     db = _copy(upgraded, tmp_path)
-    assert cli_main(["verify", "--db", str(db)]) == 0
+    monkeypatch.setenv("ECMO_PASSWORD", DEMO_PASSWORD)  # the 0001 fixture was filled by the demo
+    assert cli_main(["verify", "--db", str(db), "--user", "admin"]) == 0
     _raw(db, "UPDATE patient SET name = '王某某' WHERE id = 2")
     capsys.readouterr()
-    assert cli_main(["verify", "--db", str(db)]) == 1
+    assert cli_main(["verify", "--db", str(db), "--user", "admin"]) == 1
     out = capsys.readouterr().out
     assert "patient #2 name" in out and "王某某" in out
 
