@@ -13,7 +13,11 @@ kind                meaning / what the UI offers
 bound               written: the usage row and its audit row are committed
 blocked_reused      R6: the single-use item already has an active binding (``holder`` names the
                     patient, MRN, run and time); never overridable
-blocked_expired     the item's expiry date has passed; never overridable
+blocked_expired     the item's expiry date has passed; never overridable. Checked before anything
+                    that would offer a next step (add to catalogue, receive now, pick the product):
+                    an expired label is refused at once, whether or not it was ever received
+blocked_recalled    the lot is recalled and the item was never received: it cannot be received
+                    (``receive_*`` refuse recalled lots), so "receive now?" is never offered
 run_closed          the run is ended or cancelled; nothing can be bound to it any more
 warn_no_nmpa        R5: the product has no NMPA registration number; repeat with ``override_reason``
 warn_recalled       the lot is recalled; repeat with ``override_reason``
@@ -50,6 +54,7 @@ class VerdictKind(StrEnum):
     BOUND = "bound"
     BLOCKED_REUSED = "blocked_reused"
     BLOCKED_EXPIRED = "blocked_expired"
+    BLOCKED_RECALLED = "blocked_recalled"
     RUN_CLOSED = "run_closed"
     WARN_NO_NMPA = "warn_no_nmpa"
     WARN_RECALLED = "warn_recalled"
@@ -68,7 +73,8 @@ class VerdictKind(StrEnum):
     @property
     def blocked(self) -> bool:
         """A refusal no reason can lift."""
-        return self in (VerdictKind.BLOCKED_REUSED, VerdictKind.BLOCKED_EXPIRED, VerdictKind.RUN_CLOSED)
+        return self in (VerdictKind.BLOCKED_REUSED, VerdictKind.BLOCKED_EXPIRED, VerdictKind.BLOCKED_RECALLED,
+                        VerdictKind.RUN_CLOSED)
 
 
 OVERRIDABLE = frozenset({VerdictKind.WARN_NO_NMPA, VerdictKind.WARN_RECALLED, VerdictKind.WARN_NO_SERIAL,
@@ -583,6 +589,7 @@ VERDICT_MESSAGES: dict[VerdictKind, str] = {
     VerdictKind.BLOCKED_REUSED: N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到患者 {patient}"
                                    "（住院号 {mrn}）第 {run_number} 次 ECMO，操作人 {bound_by}"),
     VerdictKind.BLOCKED_EXPIRED: N_("器械已过期（有效期至 {expiry}），不得使用"),
+    VerdictKind.BLOCKED_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}），不能入库，也不得使用（有效期至 {expiry}）"),
     VerdictKind.RUN_CLOSED: N_("该 ECMO 病例已{status}，不能再绑定器械"),
     VerdictKind.WARN_NO_NMPA: N_("产品“{product}”在器械目录中没有国家药监局注册证编号；如确需使用，请填写理由"),
     VerdictKind.WARN_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}）；如确需使用，请填写理由"),

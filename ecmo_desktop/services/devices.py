@@ -3,7 +3,8 @@
 The bedside scan
 ----------------
 ``DeviceService.bind_scan(run_id, text)`` turns one scan into one ``ScanVerdict`` (see
-``domain/devices.py`` for every kind). Parse → run open? → product by GTIN/DI → item by its key →
+``domain/devices.py`` for every kind). Parse → run open? → item by its key (else: label expired? →
+product by GTIN/DI → received? recalled lot?) →
 checks (already held, expired, recalled, no NMPA number, no serial, wrong slot) → INSERT the usage
 and its audit row in one transaction.
 
@@ -202,6 +203,28 @@ class DeviceService(Service):
         return code, self._read(lambda uow: uow.devices.product_by_identifier(gtin=parsed.gtin,
                                                                               udi_di=parsed.product_id))
 
+    @requires(Action.RECEIVE_DEVICE)
+    def screen_for_receiving(self, text: str) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
+        """What a scan at the receiving desk names, and whether it must be refused before any prompt.
+
+        The third value is a ``blocked_expired`` / ``blocked_recalled`` verdict when the label's own
+        expiry has passed or its lot is recalled: then neither "add to catalogue?" nor the
+        missing-fields form is offered. ``CodeError`` for a code the parser refuses.
+        """
+        parsed = self._parse(text)
+        code = scanned(parsed)
+
+        def work(uow: UnitOfWork) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
+            product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+                       if parsed.device_identifier is not None else None)
+            refusal = self._expired_label(uow, parsed, code)
+            if refusal is None and product is not None:
+                probe = ScanVerdict(VerdictKind.NOT_RECEIVED, "", code=code, product=product)
+                refusal = self._recalled_unreceived(uow, probe, parsed, code)
+            return code, product, refusal
+
+        return self._read(work)
+
     @requires(Action.MANAGE_CATALOGUE)
     def product_input_from_code(self, text: str) -> ProductInput:
         """A new product's form pre-filled from a scanned label: its GTIN, or its HIBC/MA DI.
@@ -395,6 +418,7 @@ class DeviceService(Service):
         serial_value = self._merge(N_("序列号"), parsed.serial, _optional(serial, N_("序列号"), 60))
         expiry_value = self._merge(N_("有效期"), parsed.expiry, expiry)
         produced = self._merge(N_("生产日期"), parsed.production_date, production_date)
+        self._check_receivable(uow, product, lot_value, expiry_value)
         if not 1 <= quantity <= MAX_QUANTITY:
             raise ValidationError(FieldError(N_("数量"), N_("应为 1–{max}"), {"max": MAX_QUANTITY}))
         key: str | None = None
@@ -419,9 +443,7 @@ class DeviceService(Service):
             items.append(item)
         notes: list[str] = []
         status = expiry_status(expiry_value, self._today())
-        if status is ExpiryStatus.EXPIRED:
-            notes.append(N_("注意：该器械已过期，不能用于患者"))
-        elif status is ExpiryStatus.EXPIRING:
+        if status is ExpiryStatus.EXPIRING:
             notes.append(N_("注意：该器械将在 30 天内过期"))
         elif status is ExpiryStatus.UNKNOWN:
             notes.append(N_("注意：未记录有效期"))
@@ -430,6 +452,16 @@ class DeviceService(Service):
         if key is None and product.single_use:
             notes.append(N_("注意：标签无序列号，系统按批号库存数量管理，无法逐件核查重复使用"))
         return ReceiveResult(rec, product, tuple(items), tuple(notes))
+
+    def _check_receivable(self, uow: UnitOfWork, product: Product, lot: str | None, expiry: date | None) -> None:
+        """An expired item or a recalled lot never enters stock (the stock is what the bedside trusts)."""
+        if expiry is not None and expiry < self._today():
+            raise ValidationError(FieldError(N_("有效期"), N_("该器械已过期（有效期至 {expiry}），不能入库"),
+                                             {"expiry": expiry.isoformat()}))
+        recall = uow.devices.active_recall(product.id, lot) if lot else None
+        if recall is not None:
+            raise ValidationError(FieldError(N_("批号"), N_("批号 {lot} 已被召回（{reason}），不能入库"),
+                                             {"lot": lot, "reason": recall.reason}))
 
     def _duplicate_receipt(self, uow: UnitOfWork, existing: Item) -> ValidationError:
         when, supplier = "-", "-"
@@ -588,9 +620,13 @@ class DeviceService(Service):
             target = _Target(context.product, context.item)
             holder, recall = context.holder, context.recall
         else:
+            expired = self._expired_label(uow, parsed, code)
+            if expired is not None:  # before "add to catalogue?" / "receive now?" / "pick the product"
+                return self._refuse(uow, expired, run, None)
             resolved = self._resolve_target(uow, parsed, product_id, code)
             if isinstance(resolved, ScanVerdict):
-                return resolved
+                recalled = self._recalled_unreceived(uow, resolved, parsed, code)
+                return self._refuse(uow, recalled, run, None) if recalled is not None else resolved
             target = resolved
             holder = uow.devices.active_holder(target.item.id) if target.item.serialised else None
             recall = uow.devices.active_recall(target.product.id, target.item.lot) if target.item.lot else None
@@ -635,6 +671,32 @@ class DeviceService(Service):
         return ScanVerdict(VerdictKind.BOUND, VERDICT_MESSAGES[VerdictKind.BOUND],
                            {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
                            code=code, product=product, item=item, usage=usage, recall=recall, overridden=kinds)
+
+    def _expired_label(self, uow: UnitOfWork, parsed: ParsedCode, code: ScannedCode) -> ScanVerdict | None:
+        """A label whose own expiry has passed is refused first: nothing else it could lead to
+        (adding the product, receiving it, choosing its product) may end on a patient."""
+        if parsed.expiry is None or parsed.expiry >= self._today():
+            return None
+        product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+                   if parsed.device_identifier is not None else None)
+        return ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
+                           {"expiry": parsed.expiry.isoformat(),
+                            "product": product.name if product else parsed.device_identifier or parsed.raw},
+                           code=code, product=product)
+
+    @staticmethod
+    def _recalled_unreceived(uow: UnitOfWork, verdict: ScanVerdict, parsed: ParsedCode,
+                             code: ScannedCode) -> ScanVerdict | None:
+        """A never-received item of a recalled lot: refused rather than offered "receive now?",
+        because receiving refuses recalled lots."""
+        if verdict.kind is not VerdictKind.NOT_RECEIVED or verdict.product is None or not parsed.lot:
+            return None
+        recall = uow.devices.active_recall(verdict.product.id, parsed.lot)
+        if recall is None:
+            return None
+        return ScanVerdict(VerdictKind.BLOCKED_RECALLED, VERDICT_MESSAGES[VerdictKind.BLOCKED_RECALLED],
+                           {"lot": parsed.lot, "recall_reason": recall.reason, "expiry": _fmt_date(parsed.expiry),
+                            "product": verdict.product.name}, code=code, product=verdict.product, recall=recall)
 
     def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
                         code: ScannedCode) -> _Target | ScanVerdict:

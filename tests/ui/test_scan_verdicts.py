@@ -13,7 +13,7 @@ from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.ui.devices.common import ProductDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import GS, Level
-from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label
+from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
 from tests.ui.conftest import wait_tasks
 from tests.ui.test_devices_support import (
     Sounds,
@@ -109,7 +109,7 @@ def test_a_bound_code_scanned_twice_within_a_second_says_bound_and_binds_once(
 def test_expired_item_is_blocked_with_its_expiry_date(qtbot: Any, ui: Any, seeded: Any) -> None:
     ward = make_ward(seeded)
     code = oxy_label("SN9", "L2301", expiry=date(2026, 1, 31))
-    receive(ward, code)
+    received_while_valid(ward.c, ward.receiving.id, code)  # it expired on the shelf
     log_in(ui, qtbot, "chenjing")
     tab = open_tab(qtbot, ui, ward.run1)
     scan_keys(tab.scan_bar.field, code)

@@ -34,6 +34,7 @@ from ecmo_desktop.domain.devices import (
     ReceiveResult,
     Receiving,
     ScannedCode,
+    ScanVerdict,
     UnknownProductError,
     expiry_status,
 )
@@ -56,6 +57,7 @@ from ecmo_desktop.ui.devices.common import (
     product_text,
     time_text,
 )
+from ecmo_desktop.ui.devices.verdicts import verdict_detail, verdict_title
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput
 from ecmo_desktop.ui.widgets.form import FormDialog
@@ -343,9 +345,13 @@ class ReceivingTab(QWidget):
             return
         devices, text = self.devices, scan.text
 
-        def found(result: tuple[ScannedCode, Product | None]) -> None:
-            code, product = result
-            if product is not None:
+        def found(result: tuple[ScannedCode, Product | None, ScanVerdict | None]) -> None:
+            code, product, refusal = result
+            if refusal is not None:  # expired or recalled: refused before any other prompt
+                self.scan_bar.show_result(Level.BLOCKED, verdict_title(refusal), refusal.user_message(), scan=scan,
+                                          detail=verdict_detail(refusal))
+                self.scan_bar.focus_field()
+            elif product is not None:
                 self._complete(scan, code, product, plain=False)
             elif code.device_identifier is not None:
                 self._unknown(scan, code)
@@ -355,7 +361,7 @@ class ReceivingTab(QWidget):
         def failed(exc: BaseException) -> None:
             self.scan_bar.show_result(Level.BLOCKED, _("无法识别的条码"), error_text(exc), scan=scan)
 
-        self.ui.tasks.run_op(lambda: devices.find_product_for_code(text), found, failed, parent=self)
+        self.ui.tasks.run_op(lambda: devices.screen_for_receiving(text), found, failed, parent=self)
 
     def _unknown(self, scan: ScanInput, code: ScannedCode) -> None:
         can_add = self.ui.can(Action.MANAGE_CATALOGUE)
