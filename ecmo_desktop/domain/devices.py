@@ -28,6 +28,9 @@ unknown_product     the GTIN/DI is not in the catalogue: "add to catalogue?"
 not_received        the item (or, for lot-only labels, unbound stock of that lot) was never
                     received: "receive now?" → ``receive_and_bind``
 needs_product       a hand-typed plain code carries no DI: the user must pick the product
+confirm_manual      a *typed* entry that is no UDI label (``QWERTY12345ZZ``): it is taken as a
+                    hand-copied device number only after the user confirms it is one (the scan is
+                    repeated with ``entry=manual``); a *scanned* plain code is ``invalid_code``
 invalid_code        the parser refused the text; ``message`` is its precise Chinese reason
 ==================  =========================================================================
 
@@ -63,6 +66,7 @@ class VerdictKind(StrEnum):
     UNKNOWN_PRODUCT = "unknown_product"
     NOT_RECEIVED = "not_received"
     NEEDS_PRODUCT = "needs_product"
+    CONFIRM_MANUAL = "confirm_manual"
     INVALID_CODE = "invalid_code"
 
     @property
@@ -88,6 +92,15 @@ VERDICT_RULES: dict[VerdictKind, str] = {
     VerdictKind.BLOCKED_REUSED: "R6", VerdictKind.WARN_NO_NMPA: "R5", VerdictKind.WARN_NO_SERIAL: "R6",
     VerdictKind.NOT_RECEIVED: "R7",
 }
+
+
+class CodeEntry(StrEnum):
+    """How a code reached the service: only a typed entry can be a hand-copied number, and only once
+    the person has confirmed it is one; a scanner or camera reading a non-UDI barcode is garbage."""
+
+    SCANNED = "scanned"  # wedge burst, camera, image: a plain code is refused
+    TYPED = "typed"  # typed, not yet confirmed: a plain code asks "is this a hand-copied number?"
+    MANUAL = "manual"  # confirmed hand-entered number (and the CLI / service default)
 
 
 class ExpiryStatus(StrEnum):
@@ -598,7 +611,13 @@ VERDICT_MESSAGES: dict[VerdictKind, str] = {
     VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），是否添加到器械目录？"),
     VerdictKind.NOT_RECEIVED: N_("此器械尚未入库（{what}），是否现在入库？"),
     VerdictKind.NEEDS_PRODUCT: N_("手工输入的编号 {serial} 不含产品信息，请先选择产品"),
+    VerdictKind.CONFIRM_MANUAL: N_("“{code}”不是器械 UDI 条码。如果这是您从包装上手工抄录的器械编号（如序列号），"
+                                   "请点“是手工编号”后选择产品；否则请按 Esc 清空，扫描包装上的 UDI 条码"),
 }
+
+
+NOT_UDI_SCANNED = N_("扫到的条码（{code}）不是医疗器械 UDI 条码，未绑定任何器械。请扫描包装上的 UDI 条码"
+                     "（GS1 DataMatrix / GS1-128 等）；包装上没有可扫的条码时，可手工输入编号")
 
 
 class UnknownProductError(EcmoError):

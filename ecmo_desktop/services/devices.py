@@ -48,9 +48,11 @@ from typing import Any
 
 from ecmo_desktop.domain.codes import ParsedCode, parse_code
 from ecmo_desktop.domain.devices import (
+    NOT_UDI_SCANNED,
     VERDICT_MESSAGES,
     WARNING_ORDER,
     CatalogueImportResult,
+    CodeEntry,
     Equipment,
     EquipmentInput,
     EquipmentLink,
@@ -513,20 +515,28 @@ class DeviceService(Service):
     @requires(Action.BIND_DEVICE)
     def bind_scan(self, run_id: int, text: str, *, procedure_id: int | None = None,
                   override_reason: str | None = None, product_id: int | None = None,
-                  expected_category: str | None = None) -> ScanVerdict:
+                  expected_category: str | None = None, entry: CodeEntry | str = CodeEntry.MANUAL) -> ScanVerdict:
         """Bind the scanned item to the run (at ``procedure_id``) and say what happened.
 
         Returns a ``ScanVerdict``; only ``bound`` wrote anything (usage + audit, one transaction),
         and ``blocked_*``/``run_closed`` write a failed-attempt audit row. Warnings (``warn_*``,
         ``wrong_category``) bind when the scan is repeated with ``override_reason``. ``product_id``
         says which product a hand-typed plain code belongs to; ``expected_category`` is the slot the
-        scan was made into (oxygenator, drainage cannula …).
+        scan was made into (oxygenator, drainage cannula …). ``entry`` says how the code came: a
+        plain (non-UDI) code is refused when scanned and needs confirming when typed (``CodeEntry``).
         """
         reason = self._clean_reason(override_reason)
         try:
             parsed = self._parse(text)
         except CodeError as err:
             return ScanVerdict(VerdictKind.INVALID_CODE, err.message, dict(err.params), reason=err.reason)
+        how = CodeEntry(entry)
+        if parsed.scheme == "plain" and how is CodeEntry.SCANNED:
+            return ScanVerdict(VerdictKind.INVALID_CODE, NOT_UDI_SCANNED, {"code": parsed.raw}, code=scanned(parsed),
+                               reason="not_udi")
+        if parsed.scheme == "plain" and how is CodeEntry.TYPED:
+            return ScanVerdict(VerdictKind.CONFIRM_MANUAL, VERDICT_MESSAGES[VerdictKind.CONFIRM_MANUAL],
+                               {"code": parsed.raw}, code=scanned(parsed))
         return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
                           expected_category=expected_category, item_id=None)
 

@@ -41,6 +41,7 @@ PRESENTATION: dict[VerdictKind, tuple[Level, str]] = {
     VerdictKind.UNKNOWN_PRODUCT: (Level.WARN, N_("器械目录中没有此产品")),
     VerdictKind.NOT_RECEIVED: (Level.WARN, N_("尚未入库")),
     VerdictKind.NEEDS_PRODUCT: (Level.WARN, N_("请选择产品")),
+    VerdictKind.CONFIRM_MANUAL: (Level.WARN, N_("请确认：这是手工输入的编号吗？")),
     VerdictKind.INVALID_CODE: (Level.BLOCKED, N_("无法识别的条码")),
 }
 WARNING_NAMES: dict[VerdictKind, str] = {
