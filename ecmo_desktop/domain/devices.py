@@ -24,7 +24,9 @@ warn_recalled       the lot is recalled; repeat with ``override_reason``
 warn_no_serial      the label has no serial, so R6 cannot be checked by the database; repeat with
                     ``override_reason`` attesting an unopened, unused package
 wrong_category      the product is not of the category the slot asked for; repeat with a reason
-unknown_product     the GTIN/DI is not in the catalogue: "add to catalogue?"
+unknown_product     the GTIN/DI is not in the catalogue: an administrator gets "add to catalogue";
+                    anyone else records a ``ProductRequest`` for the administrator's worklist
+                    (``DeviceService.request_product``) and is told to call the administrator
 not_received        the item (or, for lot-only labels, unbound stock of that lot) was never
                     received: "receive now?" → ``receive_and_bind``
 needs_product       a hand-typed plain code carries no DI: the user must pick the product
@@ -480,6 +482,36 @@ class Recall:
         return self.lifted_at is None
 
 
+# ---- product requests -------------------------------------------------------------------------------
+class ProductRequestStatus(StrEnum):
+    OPEN = "open"  # waiting on the administrator's worklist
+    ADDED = "added"  # the product was added to the catalogue (``product_id``)
+    DISMISSED = "dismissed"  # the administrator declined, with a reason
+
+
+@dataclass(frozen=True)
+class ProductRequest:
+    """A bedside scan of a product the catalogue lacks, by someone who may not add it: the
+    administrator's to-do. One open request per product identifier (a second scan joins it)."""
+
+    id: int
+    device_identifier: str
+    raw_code: str
+    run_id: int
+    requested_by_id: int
+    requested_by_name: str
+    requested_at: datetime
+    status: str  # ProductRequestStatus
+    resolved_by_id: int | None
+    resolved_at: datetime | None
+    resolution_note: str
+    product_id: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.status == ProductRequestStatus.OPEN.value
+
+
 # ---- the bedside scan ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScannedCode:
@@ -608,7 +640,7 @@ VERDICT_MESSAGES: dict[VerdictKind, str] = {
     VerdictKind.WARN_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}）；如确需使用，请填写理由"),
     VerdictKind.WARN_NO_SERIAL: N_("该标签没有序列号，系统无法核查是否重复使用；请确认包装完好、未曾使用，并填写说明"),
     VerdictKind.WRONG_CATEGORY: N_("扫描的是{actual}（{product}），此处需要{expected}；如确需使用，请填写理由"),
-    VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），是否添加到器械目录？"),
+    VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），需先添加到器械目录才能入库和绑定"),
     VerdictKind.NOT_RECEIVED: N_("此器械尚未入库（{what}），是否现在入库？"),
     VerdictKind.NEEDS_PRODUCT: N_("手工输入的编号 {serial} 不含产品信息，请先选择产品"),
     VerdictKind.CONFIRM_MANUAL: N_("“{code}”不是器械 UDI 条码。如果这是您从包装上手工抄录的器械编号（如序列号），"

@@ -63,6 +63,8 @@ from ecmo_desktop.domain.devices import (
     ProcedureRef,
     Product,
     ProductInput,
+    ProductRequest,
+    ProductRequestStatus,
     Recall,
     ReceivedItemRow,
     ReceiveResult,
@@ -253,8 +255,74 @@ class DeviceService(Service):
                     raise ValidationError(FieldError("GTIN/UDI-DI", N_("该产品标识已在目录中"))) from exc
                 raise
             self._audit(uow, "create", "device_product", product.id, after=product)
+            self._requests_answered(uow, product)
             uow.commit()
             return product
+
+        return self._transact(work)
+
+    # ---- requests to add a product (bedside → administrator's worklist) ----------------------------
+    def _requests_answered(self, uow: UnitOfWork, product: Product) -> None:
+        """A product just added closes the open bedside requests for its identifier (audited)."""
+        user = self.ctx.require_user()
+        for di in {d for d in (product.gtin, product.udi_di) if d}:
+            request = uow.devices.open_product_request(di)
+            while request is not None:
+                done = uow.devices.resolve_product_request(
+                    request.id, status=ProductRequestStatus.ADDED.value, resolved_by_id=user.id,
+                    resolved_at=self.ctx.now(), note="", product_id=product.id)
+                self._audit(uow, "resolve", "device_product_request", request.id, before=request, after=done,
+                            run_id=request.run_id)
+                request = uow.devices.open_product_request(di)
+
+    @requires(Action.BIND_DEVICE)
+    def request_product(self, run_id: int, text: str) -> ProductRequest:
+        """Someone who may not edit the catalogue scanned an unknown product at the bedside: record a
+        request on the administrator's worklist. One open request per product identifier — a second
+        scan of the same product returns the open one instead of piling up duplicates."""
+        parsed = self._parse(text)
+        di = parsed.device_identifier
+        if di is None:
+            raise CodeError("no_di", N_("此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"))
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> ProductRequest:
+            run = uow.devices.run_brief(run_id)
+            if uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id) is not None:
+                raise ValidationError(FieldError(N_("产品"), N_("该产品已在器械目录中，请重新扫码")))
+            existing = uow.devices.open_product_request(di)
+            if existing is not None:
+                return existing
+            request = uow.devices.add_product_request(device_identifier=di, raw_code=parsed.raw, run_id=run_id,
+                                                      requested_by_id=user.id, requested_at=self.ctx.now())
+            self._audit(uow, "create", "device_product_request", request.id, after=request, run_id=run_id,
+                        patient_id=run.patient_id)
+            uow.commit()
+            return request
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def product_requests(self, *, open_only: bool = True) -> list[ProductRequest]:
+        return self._read(lambda uow: uow.devices.product_requests(open_only=open_only))
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def dismiss_product_request(self, request_id: int, reason: str) -> ProductRequest:
+        """The administrator declines to add the product (not for ECMO use, a wrong label …), saying why."""
+        why = clean_text(reason, N_("原因"), required=True, max_length=500, multiline=True)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> ProductRequest:
+            request = uow.devices.get_product_request(request_id)
+            if not request.open:
+                raise ValidationError(FieldError(N_("请求"), N_("该请求已处理")))
+            done = uow.devices.resolve_product_request(
+                request_id, status=ProductRequestStatus.DISMISSED.value, resolved_by_id=user.id,
+                resolved_at=self.ctx.now(), note=why, product_id=None)
+            self._audit(uow, "dismiss", "device_product_request", request_id, before=request, after=done,
+                        run_id=request.run_id, reason=why)
+            uow.commit()
+            return done
 
         return self._transact(work)
 
@@ -318,6 +386,7 @@ class DeviceService(Service):
                 if existing is None:
                     product = uow.devices.add_product(now=self.ctx.now(), created_by_id=user.id or None, **values)
                     self._audit(uow, "create", "device_product", product.id, after=product, reason=N_("目录导入"))
+                    self._requests_answered(uow, product)
                     created += 1
                 else:
                     old, new = diff(snapshot(existing.as_input()), snapshot(ProductInput(**values)))

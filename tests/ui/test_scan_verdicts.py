@@ -157,7 +157,8 @@ def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(qtbot: Any
     wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
     banner = tab.scan_bar.banner
     assert banner.title_text() == "⚠ 器械目录中没有此产品"
-    assert banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），是否添加到器械目录？"
+    assert banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），需先添加到器械目录才能入库和绑定"
+    assert banner.action("action_add_product").text() == "添加到器械目录…"
     click(qtbot, banner.action("action_add_product"))
     qtbot.waitUntil(lambda: isinstance(tab.dialog, ProductDialog) and tab.dialog.isVisible())
     dialog = tab.dialog

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.devices import (
     CodeEntry,
     ProcedureRef,
+    ProductRequest,
     ScanVerdict,
     TraceRow,
     VerdictKind,
@@ -38,7 +39,7 @@ from ecmo_desktop.domain.devices import (
 )
 from ecmo_desktop.domain.devices import EquipmentLink as Link
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import to_local
+from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
@@ -343,6 +344,9 @@ class RunDevicesTab(QWidget):
         if repeated:
             note = _("同一条码 1 秒内重复扫描，未重复绑定") if verdict.bound else _("同一条码 1 秒内重复扫描")
             detail = f"{note}\n{detail}" if detail else note
+        if verdict.kind is VerdictKind.UNKNOWN_PRODUCT and not self.ui.can(Action.MANAGE_CATALOGUE):
+            hint = _("器械目录由管理员维护：点“请管理员添加”记入管理员的待办事项，并电话联系管理员")
+            detail = f"{detail}\n{hint}" if detail else hint
         if verdict.kind is VerdictKind.CONFIRM_MANUAL:  # typed slowly — or a scanner slower than the setting
             hint = _("如果刚才是用扫码枪扫的：按键间隔超过了本机设置的 {gap} 毫秒，被当成了手工输入。"
                      "请按 Esc 清空，在“系统 → 本机设置”中调大“扫码枪按键间隔上限”后重新扫码").format(
@@ -364,7 +368,9 @@ class RunDevicesTab(QWidget):
         if kind.needs_override:
             return [("action_override", _("需填写原因后继续…"), lambda: self.override(attempt, verdict))]
         if kind is VerdictKind.UNKNOWN_PRODUCT and self.ui.can(Action.MANAGE_CATALOGUE):
-            return [("action_add_product", _("添加到目录？"), lambda: self.add_to_catalogue(attempt))]
+            return [("action_add_product", _("添加到器械目录…"), lambda: self.add_to_catalogue(attempt))]
+        if kind is VerdictKind.UNKNOWN_PRODUCT:
+            return [("action_request_product", _("请管理员添加"), lambda: self.request_product(attempt))]
         if kind is VerdictKind.NOT_RECEIVED and self.ui.can(Action.RECEIVE_DEVICE):
             return [("action_receive_now", _("现在入库？"), lambda: self.receive_now(attempt, verdict))]
         if kind is VerdictKind.NEEDS_PRODUCT:
@@ -410,6 +416,22 @@ class RunDevicesTab(QWidget):
             self.show_dialog(dialog)
 
         self.ui.tasks.run_op(lambda: devices.product_input_from_code(text), opened, parent=self)
+
+    def request_product(self, attempt: _Attempt) -> None:
+        """Not allowed to edit the catalogue: record the request for the administrator and say to call."""
+        devices, run_id, scan = self.services.devices, self.run_id, attempt.scan
+
+        def done(request: ProductRequest) -> None:
+            self.scan_bar.show_result(
+                Level.WARN, _("已通知管理员，请电话联系"),
+                _("已把产品 {di} 记入管理员的待办事项（{when} {who} 提出）。请电话联系管理员把它加入器械目录，"
+                  "加入后重新扫码即可入库和绑定。在此之前，此器械不能绑定。").format(
+                    di=request.device_identifier, when=format_local(request.requested_at),
+                    who=request.requested_by_name), scan=scan)
+            self.scan_bar.focus_field()
+
+        self.ui.tasks.run_op(lambda: devices.request_product(run_id, scan.text), done,
+                             lambda exc: self._failed(attempt, exc), parent=self, changes=DEVICE_CHANGES)
 
     def receive_now(self, attempt: _Attempt, verdict: ScanVerdict) -> None:
         devices = self.services.devices
