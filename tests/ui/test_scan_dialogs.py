@@ -11,10 +11,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from ecmo_desktop.ui.devices.common import ProductChooserDialog
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, label
+from tests.services.devices_kit import CANNULA_GTIN, NO_NMPA_GTIN, label
 from tests.ui.conftest import wait_tasks
 from tests.ui.test_devices_pages import open_page
 from tests.ui.test_devices_support import (
@@ -24,6 +25,7 @@ from tests.ui.test_devices_support import (
     make_ward,
     open_tab,
     oxy_label,
+    receive,
     run_rows,
     wait_banner,
 )
@@ -102,3 +104,41 @@ def test_enter_and_a_stray_scan_in_the_missing_fields_form_at_receiving(qtbot: A
     wait_banner(qtbot, ui, desk.scan_bar, Level.OK)
     assert closed(form)
     assert [r.item.serial for r in ward.c.devices.stock(category="drainage_cannula")] == ["S-1"]
+
+
+def test_enter_in_the_product_chooser_and_the_reason_dialog_press_their_default_button(
+        qtbot: Any, ui: Any, seeded: Any) -> None:
+    ward = make_ward(seeded)
+    receive(ward, oxy_label("TYPED9", "L3"))
+    receive(ward, label(NO_NMPA_GTIN, serial="Y9", lot="LY9"))
+    log_in(ui, qtbot, "chenjing")
+    tab = open_tab(qtbot, ui, ward.run1)
+    # a hand-copied serial matching no received item uniquely: confirm it, pick its product, Enter
+    at = type_keys(tab.scan_bar.field, "TYPED9X", start=100_000.0, gap=HUMAN_GAP)
+    send_enter(tab.scan_bar.field, at)
+    wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
+    click(qtbot, tab.scan_bar.banner.action("action_confirm_manual"))
+    qtbot.waitUntil(lambda: tab.scan_bar.banner.action("action_choose_product") is not None, timeout=10_000)
+    click(qtbot, tab.scan_bar.banner.action("action_choose_product"))
+    qtbot.waitUntil(lambda: isinstance(tab.dialog, ProductChooserDialog) and tab.dialog.isVisible())
+    chooser = tab.dialog
+    chooser.combo.setFocus()
+    qtbot.keyClick(chooser.combo, Qt.Key.Key_Tab)  # focus wanders (to the buttons and back) …
+    chooser.combo.setFocus()
+    qtbot.keyClick(chooser.combo, Qt.Key.Key_Return)  # … and Enter still presses 确定
+    qtbot.waitUntil(lambda: closed(chooser), timeout=10_000)
+    wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
+    assert tab.scan_bar.banner.title_text() == "⚠ 尚未入库"  # that product has no item with this serial
+    # the reason dialog (a warning to override): its one-line fields are none, the OK stays default
+    scan_keys(tab.scan_bar.field, label(NO_NMPA_GTIN, serial="Y9", lot="LY9"), start=300_000.0)
+    wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
+    click(qtbot, tab.scan_bar.banner.action("action_override"))
+    qtbot.waitUntil(lambda: tab.dialog is not chooser and tab.dialog.isVisible())
+    reason = tab.dialog
+    reason.reason.setPlainText("科室应急备用")
+    qtbot.keyClick(reason.reason, Qt.Key.Key_Tab)
+    assert reason.ok_button.isDefault()
+    qtbot.keyClick(reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: closed(reason), timeout=10_000)
+    wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
+    assert [r.serial for r in run_rows(ui, ward.run1)] == ["Y9"]
