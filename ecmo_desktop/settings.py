@@ -28,6 +28,11 @@ SCHEMA_VERSION = 1
 FILE_NAME = "settings.json"
 # What wedge scanners are commonly configured to type for the invisible GS (FNC1) separator.
 DEFAULT_GS_SUBSTITUTES: tuple[str, ...] = ("<GS>", "{GS}", "^]")
+# Keys closer than this (ms) are one scanner burst. Wedge scanners type 1–20 ms apart, people 60–300 ms;
+# a slow (Bluetooth, long-cable) scanner may need more, but above ~150 a fast typist's roll looks
+# like a scan, so the setting is kept within these bounds.
+DEFAULT_BURST_GAP_MS = 40
+BURST_GAP_RANGE_MS = (20, 150)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Settings:
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     last_username: str = ""
     scanner_gs_substitutes: tuple[str, ...] = field(default=DEFAULT_GS_SUBSTITUTES)
+    scanner_burst_gap_ms: int = DEFAULT_BURST_GAP_MS
 
     def with_changes(self, **changes: Any) -> Settings:
         return _validated(replace(self, **changes))
@@ -57,8 +63,12 @@ def _validated(s: Settings) -> Settings:
         subs = tuple(subs)
     else:
         subs = d.scanner_gs_substitutes
+    low, high = BURST_GAP_RANGE_MS
+    gap = s.scanner_burst_gap_ms if isinstance(s.scanner_burst_gap_ms, int) \
+        and not isinstance(s.scanner_burst_gap_ms, bool) and low <= s.scanner_burst_gap_ms <= high \
+        else d.scanner_burst_gap_ms
     return Settings(language=language, camera_index=camera, window_geometry=geometry, last_username=username,
-                    scanner_gs_substitutes=subs)
+                    scanner_gs_substitutes=subs, scanner_burst_gap_ms=gap)
 
 
 def config_dir() -> Path:

@@ -13,17 +13,26 @@ kind                meaning / what the UI offers
 bound               written: the usage row and its audit row are committed
 blocked_reused      R6: the single-use item already has an active binding (``holder`` names the
                     patient, MRN, run and time); never overridable
-blocked_expired     the item's expiry date has passed; never overridable
+blocked_expired     the item's expiry date has passed; never overridable. Checked before anything
+                    that would offer a next step (add to catalogue, receive now, pick the product):
+                    an expired label is refused at once, whether or not it was ever received
+blocked_recalled    the lot is recalled and the item was never received: it cannot be received
+                    (``receive_*`` refuse recalled lots), so "receive now?" is never offered
 run_closed          the run is ended or cancelled; nothing can be bound to it any more
 warn_no_nmpa        R5: the product has no NMPA registration number; repeat with ``override_reason``
 warn_recalled       the lot is recalled; repeat with ``override_reason``
 warn_no_serial      the label has no serial, so R6 cannot be checked by the database; repeat with
                     ``override_reason`` attesting an unopened, unused package
 wrong_category      the product is not of the category the slot asked for; repeat with a reason
-unknown_product     the GTIN/DI is not in the catalogue: "add to catalogue?"
+unknown_product     the GTIN/DI is not in the catalogue: an administrator gets "add to catalogue";
+                    anyone else records a ``ProductRequest`` for the administrator's worklist
+                    (``DeviceService.request_product``) and is told to call the administrator
 not_received        the item (or, for lot-only labels, unbound stock of that lot) was never
                     received: "receive now?" → ``receive_and_bind``
 needs_product       a hand-typed plain code carries no DI: the user must pick the product
+confirm_manual      a *typed* entry that is no UDI label (``QWERTY12345ZZ``): it is taken as a
+                    hand-copied device number only after the user confirms it is one (the scan is
+                    repeated with ``entry=manual``); a *scanned* plain code is ``invalid_code``
 invalid_code        the parser refused the text; ``message`` is its precise Chinese reason
 ==================  =========================================================================
 
@@ -50,6 +59,7 @@ class VerdictKind(StrEnum):
     BOUND = "bound"
     BLOCKED_REUSED = "blocked_reused"
     BLOCKED_EXPIRED = "blocked_expired"
+    BLOCKED_RECALLED = "blocked_recalled"
     RUN_CLOSED = "run_closed"
     WARN_NO_NMPA = "warn_no_nmpa"
     WARN_RECALLED = "warn_recalled"
@@ -58,6 +68,7 @@ class VerdictKind(StrEnum):
     UNKNOWN_PRODUCT = "unknown_product"
     NOT_RECEIVED = "not_received"
     NEEDS_PRODUCT = "needs_product"
+    CONFIRM_MANUAL = "confirm_manual"
     INVALID_CODE = "invalid_code"
 
     @property
@@ -68,7 +79,8 @@ class VerdictKind(StrEnum):
     @property
     def blocked(self) -> bool:
         """A refusal no reason can lift."""
-        return self in (VerdictKind.BLOCKED_REUSED, VerdictKind.BLOCKED_EXPIRED, VerdictKind.RUN_CLOSED)
+        return self in (VerdictKind.BLOCKED_REUSED, VerdictKind.BLOCKED_EXPIRED, VerdictKind.BLOCKED_RECALLED,
+                        VerdictKind.RUN_CLOSED)
 
 
 OVERRIDABLE = frozenset({VerdictKind.WARN_NO_NMPA, VerdictKind.WARN_RECALLED, VerdictKind.WARN_NO_SERIAL,
@@ -82,6 +94,15 @@ VERDICT_RULES: dict[VerdictKind, str] = {
     VerdictKind.BLOCKED_REUSED: "R6", VerdictKind.WARN_NO_NMPA: "R5", VerdictKind.WARN_NO_SERIAL: "R6",
     VerdictKind.NOT_RECEIVED: "R7",
 }
+
+
+class CodeEntry(StrEnum):
+    """How a code reached the service: only a typed entry can be a hand-copied number, and only once
+    the person has confirmed it is one; a scanner or camera reading a non-UDI barcode is garbage."""
+
+    SCANNED = "scanned"  # wedge burst, camera, image: a plain code is refused
+    TYPED = "typed"  # typed, not yet confirmed: a plain code asks "is this a hand-copied number?"
+    MANUAL = "manual"  # confirmed hand-entered number (and the CLI / service default)
 
 
 class ExpiryStatus(StrEnum):
@@ -461,6 +482,36 @@ class Recall:
         return self.lifted_at is None
 
 
+# ---- product requests -------------------------------------------------------------------------------
+class ProductRequestStatus(StrEnum):
+    OPEN = "open"  # waiting on the administrator's worklist
+    ADDED = "added"  # the product was added to the catalogue (``product_id``)
+    DISMISSED = "dismissed"  # the administrator declined, with a reason
+
+
+@dataclass(frozen=True)
+class ProductRequest:
+    """A bedside scan of a product the catalogue lacks, by someone who may not add it: the
+    administrator's to-do. One open request per product identifier (a second scan joins it)."""
+
+    id: int
+    device_identifier: str
+    raw_code: str
+    run_id: int
+    requested_by_id: int
+    requested_by_name: str
+    requested_at: datetime
+    status: str  # ProductRequestStatus
+    resolved_by_id: int | None
+    resolved_at: datetime | None
+    resolution_note: str
+    product_id: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.status == ProductRequestStatus.OPEN.value
+
+
 # ---- the bedside scan ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScannedCode:
@@ -583,15 +634,22 @@ VERDICT_MESSAGES: dict[VerdictKind, str] = {
     VerdictKind.BLOCKED_REUSED: N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到患者 {patient}"
                                    "（住院号 {mrn}）第 {run_number} 次 ECMO，操作人 {bound_by}"),
     VerdictKind.BLOCKED_EXPIRED: N_("器械已过期（有效期至 {expiry}），不得使用"),
+    VerdictKind.BLOCKED_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}），不能入库，也不得使用（有效期至 {expiry}）"),
     VerdictKind.RUN_CLOSED: N_("该 ECMO 病例已{status}，不能再绑定器械"),
     VerdictKind.WARN_NO_NMPA: N_("产品“{product}”在器械目录中没有国家药监局注册证编号；如确需使用，请填写理由"),
     VerdictKind.WARN_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}）；如确需使用，请填写理由"),
     VerdictKind.WARN_NO_SERIAL: N_("该标签没有序列号，系统无法核查是否重复使用；请确认包装完好、未曾使用，并填写说明"),
     VerdictKind.WRONG_CATEGORY: N_("扫描的是{actual}（{product}），此处需要{expected}；如确需使用，请填写理由"),
-    VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），是否添加到器械目录？"),
+    VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），需先添加到器械目录才能入库和绑定"),
     VerdictKind.NOT_RECEIVED: N_("此器械尚未入库（{what}），是否现在入库？"),
     VerdictKind.NEEDS_PRODUCT: N_("手工输入的编号 {serial} 不含产品信息，请先选择产品"),
+    VerdictKind.CONFIRM_MANUAL: N_("“{code}”不是器械 UDI 条码。如果这是您从包装上手工抄录的器械编号（如序列号），"
+                                   "请点“是手工编号”后选择产品；否则请按 Esc 清空，扫描包装上的 UDI 条码"),
 }
+
+
+NOT_UDI_SCANNED = N_("扫到的条码（{code}）不是医疗器械 UDI 条码，未绑定任何器械。请扫描包装上的 UDI 条码"
+                     "（GS1 DataMatrix / GS1-128 等）；包装上没有可扫的条码时，可手工输入编号")
 
 
 class UnknownProductError(EcmoError):

@@ -537,11 +537,13 @@ class WorkKind(StrEnum):
     FOLLOW_UP_OVERDUE = "follow_up_overdue"
     UNSIGNED_RECORD = "unsigned_record"
     FOLLOW_UP_DUE = "follow_up_due"
+    PRODUCT_REQUEST = "product_request"  # a bedside scan of a product the catalogue lacks (administrators)
 
 
 # lower = more urgent; the worklist sorts by this, then by due time
 WORK_URGENCY: dict[str, int] = {
     WorkKind.SUPPLEMENT_OVERDUE: 0, WorkKind.SUPPLEMENT_DUE: 1, WorkKind.MISSING_CONSENT: 2,
+    WorkKind.PRODUCT_REQUEST: 2,  # a nurse may be waiting at the bedside with the device in hand
     WorkKind.NO_DAILY_TODAY: 3, WorkKind.FOLLOW_UP_OVERDUE: 4, WorkKind.UNSIGNED_RECORD: 5,
     WorkKind.FOLLOW_UP_DUE: 6,
 }

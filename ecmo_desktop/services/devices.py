@@ -3,7 +3,8 @@
 The bedside scan
 ----------------
 ``DeviceService.bind_scan(run_id, text)`` turns one scan into one ``ScanVerdict`` (see
-``domain/devices.py`` for every kind). Parse → run open? → product by GTIN/DI → item by its key →
+``domain/devices.py`` for every kind). Parse → run open? → item by its key (else: label expired? →
+product by GTIN/DI → received? recalled lot?) →
 checks (already held, expired, recalled, no NMPA number, no serial, wrong slot) → INSERT the usage
 and its audit row in one transaction.
 
@@ -47,9 +48,11 @@ from typing import Any
 
 from ecmo_desktop.domain.codes import ParsedCode, parse_code
 from ecmo_desktop.domain.devices import (
+    NOT_UDI_SCANNED,
     VERDICT_MESSAGES,
     WARNING_ORDER,
     CatalogueImportResult,
+    CodeEntry,
     Equipment,
     EquipmentInput,
     EquipmentLink,
@@ -60,6 +63,8 @@ from ecmo_desktop.domain.devices import (
     ProcedureRef,
     Product,
     ProductInput,
+    ProductRequest,
+    ProductRequestStatus,
     Recall,
     ReceivedItemRow,
     ReceiveResult,
@@ -202,6 +207,28 @@ class DeviceService(Service):
         return code, self._read(lambda uow: uow.devices.product_by_identifier(gtin=parsed.gtin,
                                                                               udi_di=parsed.product_id))
 
+    @requires(Action.RECEIVE_DEVICE)
+    def screen_for_receiving(self, text: str) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
+        """What a scan at the receiving desk names, and whether it must be refused before any prompt.
+
+        The third value is a ``blocked_expired`` / ``blocked_recalled`` verdict when the label's own
+        expiry has passed or its lot is recalled: then neither "add to catalogue?" nor the
+        missing-fields form is offered. ``CodeError`` for a code the parser refuses.
+        """
+        parsed = self._parse(text)
+        code = scanned(parsed)
+
+        def work(uow: UnitOfWork) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
+            product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+                       if parsed.device_identifier is not None else None)
+            refusal = self._expired_label(uow, parsed, code)
+            if refusal is None and product is not None:
+                probe = ScanVerdict(VerdictKind.NOT_RECEIVED, "", code=code, product=product)
+                refusal = self._recalled_unreceived(uow, probe, parsed, code)
+            return code, product, refusal
+
+        return self._read(work)
+
     @requires(Action.MANAGE_CATALOGUE)
     def product_input_from_code(self, text: str) -> ProductInput:
         """A new product's form pre-filled from a scanned label: its GTIN, or its HIBC/MA DI.
@@ -228,8 +255,74 @@ class DeviceService(Service):
                     raise ValidationError(FieldError("GTIN/UDI-DI", N_("该产品标识已在目录中"))) from exc
                 raise
             self._audit(uow, "create", "device_product", product.id, after=product)
+            self._requests_answered(uow, product)
             uow.commit()
             return product
+
+        return self._transact(work)
+
+    # ---- requests to add a product (bedside → administrator's worklist) ----------------------------
+    def _requests_answered(self, uow: UnitOfWork, product: Product) -> None:
+        """A product just added closes the open bedside requests for its identifier (audited)."""
+        user = self.ctx.require_user()
+        for di in {d for d in (product.gtin, product.udi_di) if d}:
+            request = uow.devices.open_product_request(di)
+            while request is not None:
+                done = uow.devices.resolve_product_request(
+                    request.id, status=ProductRequestStatus.ADDED.value, resolved_by_id=user.id,
+                    resolved_at=self.ctx.now(), note="", product_id=product.id)
+                self._audit(uow, "resolve", "device_product_request", request.id, before=request, after=done,
+                            run_id=request.run_id)
+                request = uow.devices.open_product_request(di)
+
+    @requires(Action.BIND_DEVICE)
+    def request_product(self, run_id: int, text: str) -> ProductRequest:
+        """Someone who may not edit the catalogue scanned an unknown product at the bedside: record a
+        request on the administrator's worklist. One open request per product identifier — a second
+        scan of the same product returns the open one instead of piling up duplicates."""
+        parsed = self._parse(text)
+        di = parsed.device_identifier
+        if di is None:
+            raise CodeError("no_di", N_("此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"))
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> ProductRequest:
+            run = uow.devices.run_brief(run_id)
+            if uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id) is not None:
+                raise ValidationError(FieldError(N_("产品"), N_("该产品已在器械目录中，请重新扫码")))
+            existing = uow.devices.open_product_request(di)
+            if existing is not None:
+                return existing
+            request = uow.devices.add_product_request(device_identifier=di, raw_code=parsed.raw, run_id=run_id,
+                                                      requested_by_id=user.id, requested_at=self.ctx.now())
+            self._audit(uow, "create", "device_product_request", request.id, after=request, run_id=run_id,
+                        patient_id=run.patient_id)
+            uow.commit()
+            return request
+
+        return self._transact(work)
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def product_requests(self, *, open_only: bool = True) -> list[ProductRequest]:
+        return self._read(lambda uow: uow.devices.product_requests(open_only=open_only))
+
+    @requires(Action.MANAGE_CATALOGUE)
+    def dismiss_product_request(self, request_id: int, reason: str) -> ProductRequest:
+        """The administrator declines to add the product (not for ECMO use, a wrong label …), saying why."""
+        why = clean_text(reason, N_("原因"), required=True, max_length=500, multiline=True)
+        user = self.ctx.require_user()
+
+        def work(uow: UnitOfWork) -> ProductRequest:
+            request = uow.devices.get_product_request(request_id)
+            if not request.open:
+                raise ValidationError(FieldError(N_("请求"), N_("该请求已处理")))
+            done = uow.devices.resolve_product_request(
+                request_id, status=ProductRequestStatus.DISMISSED.value, resolved_by_id=user.id,
+                resolved_at=self.ctx.now(), note=why, product_id=None)
+            self._audit(uow, "dismiss", "device_product_request", request_id, before=request, after=done,
+                        run_id=request.run_id, reason=why)
+            uow.commit()
+            return done
 
         return self._transact(work)
 
@@ -293,6 +386,7 @@ class DeviceService(Service):
                 if existing is None:
                     product = uow.devices.add_product(now=self.ctx.now(), created_by_id=user.id or None, **values)
                     self._audit(uow, "create", "device_product", product.id, after=product, reason=N_("目录导入"))
+                    self._requests_answered(uow, product)
                     created += 1
                 else:
                     old, new = diff(snapshot(existing.as_input()), snapshot(ProductInput(**values)))
@@ -395,6 +489,7 @@ class DeviceService(Service):
         serial_value = self._merge(N_("序列号"), parsed.serial, _optional(serial, N_("序列号"), 60))
         expiry_value = self._merge(N_("有效期"), parsed.expiry, expiry)
         produced = self._merge(N_("生产日期"), parsed.production_date, production_date)
+        self._check_receivable(uow, product, lot_value, expiry_value)
         if not 1 <= quantity <= MAX_QUANTITY:
             raise ValidationError(FieldError(N_("数量"), N_("应为 1–{max}"), {"max": MAX_QUANTITY}))
         key: str | None = None
@@ -419,9 +514,7 @@ class DeviceService(Service):
             items.append(item)
         notes: list[str] = []
         status = expiry_status(expiry_value, self._today())
-        if status is ExpiryStatus.EXPIRED:
-            notes.append(N_("注意：该器械已过期，不能用于患者"))
-        elif status is ExpiryStatus.EXPIRING:
+        if status is ExpiryStatus.EXPIRING:
             notes.append(N_("注意：该器械将在 30 天内过期"))
         elif status is ExpiryStatus.UNKNOWN:
             notes.append(N_("注意：未记录有效期"))
@@ -430,6 +523,16 @@ class DeviceService(Service):
         if key is None and product.single_use:
             notes.append(N_("注意：标签无序列号，系统按批号库存数量管理，无法逐件核查重复使用"))
         return ReceiveResult(rec, product, tuple(items), tuple(notes))
+
+    def _check_receivable(self, uow: UnitOfWork, product: Product, lot: str | None, expiry: date | None) -> None:
+        """An expired item or a recalled lot never enters stock (the stock is what the bedside trusts)."""
+        if expiry is not None and expiry < self._today():
+            raise ValidationError(FieldError(N_("有效期"), N_("该器械已过期（有效期至 {expiry}），不能入库"),
+                                             {"expiry": expiry.isoformat()}))
+        recall = uow.devices.active_recall(product.id, lot) if lot else None
+        if recall is not None:
+            raise ValidationError(FieldError(N_("批号"), N_("批号 {lot} 已被召回（{reason}），不能入库"),
+                                             {"lot": lot, "reason": recall.reason}))
 
     def _duplicate_receipt(self, uow: UnitOfWork, existing: Item) -> ValidationError:
         when, supplier = "-", "-"
@@ -481,20 +584,28 @@ class DeviceService(Service):
     @requires(Action.BIND_DEVICE)
     def bind_scan(self, run_id: int, text: str, *, procedure_id: int | None = None,
                   override_reason: str | None = None, product_id: int | None = None,
-                  expected_category: str | None = None) -> ScanVerdict:
+                  expected_category: str | None = None, entry: CodeEntry | str = CodeEntry.MANUAL) -> ScanVerdict:
         """Bind the scanned item to the run (at ``procedure_id``) and say what happened.
 
         Returns a ``ScanVerdict``; only ``bound`` wrote anything (usage + audit, one transaction),
         and ``blocked_*``/``run_closed`` write a failed-attempt audit row. Warnings (``warn_*``,
         ``wrong_category``) bind when the scan is repeated with ``override_reason``. ``product_id``
         says which product a hand-typed plain code belongs to; ``expected_category`` is the slot the
-        scan was made into (oxygenator, drainage cannula …).
+        scan was made into (oxygenator, drainage cannula …). ``entry`` says how the code came: a
+        plain (non-UDI) code is refused when scanned and needs confirming when typed (``CodeEntry``).
         """
         reason = self._clean_reason(override_reason)
         try:
             parsed = self._parse(text)
         except CodeError as err:
             return ScanVerdict(VerdictKind.INVALID_CODE, err.message, dict(err.params), reason=err.reason)
+        how = CodeEntry(entry)
+        if parsed.scheme == "plain" and how is CodeEntry.SCANNED:
+            return ScanVerdict(VerdictKind.INVALID_CODE, NOT_UDI_SCANNED, {"code": parsed.raw}, code=scanned(parsed),
+                               reason="not_udi")
+        if parsed.scheme == "plain" and how is CodeEntry.TYPED:
+            return ScanVerdict(VerdictKind.CONFIRM_MANUAL, VERDICT_MESSAGES[VerdictKind.CONFIRM_MANUAL],
+                               {"code": parsed.raw}, code=scanned(parsed))
         return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
                           expected_category=expected_category, item_id=None)
 
@@ -588,9 +699,13 @@ class DeviceService(Service):
             target = _Target(context.product, context.item)
             holder, recall = context.holder, context.recall
         else:
+            expired = self._expired_label(uow, parsed, code)
+            if expired is not None:  # before "add to catalogue?" / "receive now?" / "pick the product"
+                return self._refuse(uow, expired, run, None)
             resolved = self._resolve_target(uow, parsed, product_id, code)
             if isinstance(resolved, ScanVerdict):
-                return resolved
+                recalled = self._recalled_unreceived(uow, resolved, parsed, code)
+                return self._refuse(uow, recalled, run, None) if recalled is not None else resolved
             target = resolved
             holder = uow.devices.active_holder(target.item.id) if target.item.serialised else None
             recall = uow.devices.active_recall(target.product.id, target.item.lot) if target.item.lot else None
@@ -635,6 +750,32 @@ class DeviceService(Service):
         return ScanVerdict(VerdictKind.BOUND, VERDICT_MESSAGES[VerdictKind.BOUND],
                            {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
                            code=code, product=product, item=item, usage=usage, recall=recall, overridden=kinds)
+
+    def _expired_label(self, uow: UnitOfWork, parsed: ParsedCode, code: ScannedCode) -> ScanVerdict | None:
+        """A label whose own expiry has passed is refused first: nothing else it could lead to
+        (adding the product, receiving it, choosing its product) may end on a patient."""
+        if parsed.expiry is None or parsed.expiry >= self._today():
+            return None
+        product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+                   if parsed.device_identifier is not None else None)
+        return ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
+                           {"expiry": parsed.expiry.isoformat(),
+                            "product": product.name if product else parsed.device_identifier or parsed.raw},
+                           code=code, product=product)
+
+    @staticmethod
+    def _recalled_unreceived(uow: UnitOfWork, verdict: ScanVerdict, parsed: ParsedCode,
+                             code: ScannedCode) -> ScanVerdict | None:
+        """A never-received item of a recalled lot: refused rather than offered "receive now?",
+        because receiving refuses recalled lots."""
+        if verdict.kind is not VerdictKind.NOT_RECEIVED or verdict.product is None or not parsed.lot:
+            return None
+        recall = uow.devices.active_recall(verdict.product.id, parsed.lot)
+        if recall is None:
+            return None
+        return ScanVerdict(VerdictKind.BLOCKED_RECALLED, VERDICT_MESSAGES[VerdictKind.BLOCKED_RECALLED],
+                           {"lot": parsed.lot, "recall_reason": recall.reason, "expiry": _fmt_date(parsed.expiry),
+                            "product": verdict.product.name}, code=code, product=verdict.product, recall=recall)
 
     def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
                         code: ScannedCode) -> _Target | ScanVerdict:

@@ -2,7 +2,8 @@
 
 What is due is computed from the records and the injected clock (today = the Beijing calendar day):
 R2 supplements counting down or overdue, consent missing, no daily entry today, follow-ups due or
-overdue, and records waiting for a signature.
+overdue, records waiting for a signature, and — for catalogue administrators — bedside requests to add
+a product the catalogue lacks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ecmo_desktop.domain.records import (
 from ecmo_desktop.domain.rules import supplement_state
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.base import Service
-from ecmo_desktop.services.permissions import Action, requires
+from ecmo_desktop.services.permissions import Action, allowed, requires
 from ecmo_desktop.services.ports import RunQuery, UnitOfWork
 
 ACTIVE = (RunStatus.PLANNED.value, RunStatus.ON_ECMO.value)
@@ -113,6 +114,13 @@ class WorklistService(Service):
                 add(WorkKind.UNSIGNED_RECORD, ref.run_id, N_("{what}未签名"),
                     params={"what": _(ENTITY_LABELS.get(ref.entity, ref.entity))}, due_at=ref.created_at,
                     entity=ref.entity, entity_id=ref.entity_id, owner_id=ref.created_by_id)
+            # bedside requests to add a product to the catalogue: only for those who may add it
+            if allowed(Action.MANAGE_CATALOGUE, user.roles):
+                for request in uow.devices.product_requests(open_only=True):
+                    add(WorkKind.PRODUCT_REQUEST, request.run_id,
+                        N_("{who} 床旁扫码：目录中没有产品 {di}，请添加到器械目录或说明不予添加"),
+                        params={"who": request.requested_by_name, "di": request.device_identifier},
+                        due_at=request.requested_at, entity="product_request", entity_id=request.id)
             far = datetime.max.replace(tzinfo=BEIJING)
             items.sort(key=lambda i: (i.urgency, i.due_at or far, i.run_id))
             return items[:limit]

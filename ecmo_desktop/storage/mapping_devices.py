@@ -9,6 +9,7 @@ from ecmo_desktop.domain.devices import (
     Item,
     ItemUse,
     Product,
+    ProductRequest,
     Recall,
     ReceivedItemRow,
     Receiving,
@@ -17,6 +18,7 @@ from ecmo_desktop.domain.devices import (
 from ecmo_desktop.storage.orm.devices import (
     EquipmentRow,
     ItemRow,
+    ProductRequestRow,
     ProductRow,
     RecallRow,
     ReceivingRow,
@@ -65,6 +67,14 @@ def usage(row: UsageRow) -> Usage:
 def recall(row: RecallRow) -> Recall:
     return Recall(id=row.id, product_id=row.product_id, lot=row.lot, reason=row.reason,
                   recalled_at=row.recalled_at, recorded_by_id=row.recorded_by_id, lifted_at=row.lifted_at)
+
+
+def product_request(row: ProductRequestRow, requested_by_name: str) -> ProductRequest:
+    return ProductRequest(id=row.id, device_identifier=row.device_identifier, raw_code=row.raw_code,
+                          run_id=row.run_id, requested_by_id=row.requested_by_id,
+                          requested_by_name=requested_by_name, requested_at=row.requested_at, status=row.status,
+                          resolved_by_id=row.resolved_by_id, resolved_at=row.resolved_at,
+                          resolution_note=row.resolution_note or "", product_id=row.product_id)
 
 
 def received_item(item_row: ItemRow, product_row: ProductRow, usage_row: UsageRow | None, run_number: int | None,

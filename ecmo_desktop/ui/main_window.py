@@ -37,6 +37,7 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices import DEVICES_PAGE_ROLES, DevicesPage
 from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
+from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
 from ecmo_desktop.ui.documents import ArchivePage
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
 from ecmo_desktop.ui.lock_screen import role_names
@@ -181,6 +182,10 @@ class MainWindow(QMainWindow):
         logout.triggered.connect(self.logout_requested.emit)
         system.addAction(logout)
         system.addSeparator()
+        self.workstation_action = QAction(_("本机设置…"), self)
+        self.workstation_action.setObjectName("workstation_settings_action")
+        self.workstation_action.triggered.connect(lambda _checked=False: self.workstation_settings())
+        system.addAction(self.workstation_action)
         language = system.addMenu(_("切换语言 / Language"))
         group = QActionGroup(self)
         for code, name in LANGUAGES.items():
@@ -243,6 +248,13 @@ class MainWindow(QMainWindow):
                           QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    def workstation_settings(self) -> WorkstationSettingsDialog:
+        """This PC's own settings (the scanner's burst gap); non-blocking like every dialog here."""
+        dialog = WorkstationSettingsDialog(self.ui, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def about(self) -> QMessageBox:
         """Non-blocking: a nested event loop must not be running when the session changes hands."""

@@ -15,9 +15,21 @@ Scanner burst or hand typing
 Key timestamps (``QKeyEvent.timestamp()``, or the injected clock when an event carries none) tell a
 scanner from a person: a scanner's keys arrive a few ms apart, a person's tens to hundreds of ms
 apart. Only Enter submits, either way. A burst is shown as a scan; slower keys as a hand-typed code.
-Keys that arrive as two separate bursts (a scan interrupted, or a scan glued to typed characters)
+Keys that arrive as two separate bursts (a scan interrupted) or as a burst glued to typed characters
 are refused as possibly truncated — the tail of a GS1 code on its own can look like a valid serial,
-so guessing would bind the wrong item.
+so guessing would bind the wrong item. The two are told apart, and from slow typing, because what
+the person should do differs: rescan (and, if a slow scanner keeps pausing mid-code, raise the
+workstation's burst gap, ``Settings.scanner_burst_gap_ms``); rescan without touching the keyboard;
+or, for an entry typed by hand, confirm it really is a hand-copied number (the owner asks).
+
+Scans aimed at a dialog
+-----------------------
+A dialog opened from a scan (receive now, a reason, pick the product) takes the keyboard; a wedge
+scanner does not know that and types the next label into the dialog's focused field, Enter
+included. ``DialogScanGuard`` (one per application, installed by every visible bar) holds each key
+bound for such a dialog for at most the burst gap: slower keys are handed on unchanged (a person
+typing sees no difference), a burst of ``MIN_BURST_KEYS`` or more is recognised as a scan, never
+typed, and the dialog and the bar say the scan was not used and what to do.
 
 Other wedge hazards (RELIABILITY.md UDI-2, bad-input list §1): a Chinese input method active in the
 field (its commit strings with CJK are refused with "请切换到英文输入法后重新扫码" and the rest of that
@@ -36,15 +48,18 @@ from __future__ import annotations
 import itertools
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QInputMethodEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -55,15 +70,16 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.settings import SettingsStore
+from ecmo_desktop.settings import DEFAULT_BURST_GAP_MS, SettingsStore
 
 GS, RS, EOT = "\x1d", "\x1e", "\x04"
 SHOWN_CONTROLS = {GS: "\u241d", RS: "\u241e", EOT: "\u2404"}  # ␝ ␞ ␄: what the field draws for them
 _FROM_SHOWN = {v: k for k, v in SHOWN_CONTROLS.items()}
 
-BURST_GAP_MS = 40.0
-"""Keys closer than this belong to one burst. Scanners type 1–20 ms apart (a Windows key timestamp
-has ~16 ms granularity, so a burst shows gaps of 0 or 16); people type 60–300 ms apart."""
+BURST_GAP_MS = float(DEFAULT_BURST_GAP_MS)
+"""Keys closer than this belong to one burst (the default of ``Settings.scanner_burst_gap_ms``).
+Scanners type 1–20 ms apart (a Windows key timestamp has ~16 ms granularity, so a burst shows gaps
+of 0 or 16); people type 60–300 ms apart. A slow (e.g. Bluetooth) scanner may need more."""
 MIN_BURST_KEYS = 6
 """A run of fast keys this long cannot be a person's finger roll."""
 REPEAT_WINDOW_MS = 1000.0
@@ -72,7 +88,10 @@ DISCARD_PAUSE_MS = 1000.0
 """After a refused IME scan the rest of that scan is discarded until Enter or a pause this long."""
 
 IME_HINT = N_("请切换到英文输入法后重新扫码")
-SPLIT_HINT = N_("扫码中断或混入了手工输入的字符，条码可能不完整。未绑定任何器械，请按 Esc 清空后重新扫码")
+SPLIT_HINT = N_("扫码中断：条码分 {parts} 段到达（中间停顿超过 {gap} 毫秒），可能不完整，未绑定任何器械。请重新扫码。"
+                "如果每次都这样，说明扫码枪发送较慢：请在“系统 → 本机设置”中调大“扫码枪按键间隔上限”（目前 {gap} 毫秒）")
+MIXED_HINT = N_("扫码时混入了键盘输入的字符，条码可能不完整，未绑定任何器械。请重新扫码，扫码时不要触碰键盘")
+DIALOG_SCAN_HINT = N_("对话框打开时扫到了条码：它没有填入对话框，也没有绑定或入库。请先完成或取消此对话框，再重新扫码")
 
 
 class ScanSource(StrEnum):
@@ -93,7 +112,8 @@ _SOURCE_LABELS = {ScanSource.SCANNER: N_("扫码"), ScanSource.TYPED: N_("手工
 class EntryKind(StrEnum):
     SCAN = "scan"  # one burst
     TYPED = "typed"  # a person's pace
-    SPLIT = "split"  # a burst plus other keys after a pause: refused
+    SPLIT = "split"  # a scan that arrived in fast pieces with pauses between: refused (incomplete scan)
+    MIXED = "mixed"  # a burst plus keys at a person's pace: refused (typing during a scan)
 
 
 class Level(StrEnum):
@@ -149,22 +169,30 @@ def classify(times: Sequence[float], *, burst_gap_ms: float = BURST_GAP_MS,
     """Scanner burst, hand typing, or a split/mixed entry, from the arrival times (ms) of its keys.
 
     The keys are cut into runs wherever a gap exceeds ``burst_gap_ms``. One run long enough to be
-    a burst is a scan; a burst plus anything else is split (refused); no burst at all is typing.
+    a burst is a scan; no burst at all is typing. A burst plus other runs is refused: *split* when
+    every run is fast (a scanner that paused mid-code), *mixed* when a lone key — a person's — is
+    among them.
     """
+    runs = burst_runs(times, burst_gap_ms)
+    bursts = [r for r in runs if r >= min_burst]
+    if len(runs) == 1 and bursts:
+        return EntryKind.SCAN
+    if bursts:
+        return EntryKind.MIXED if min(runs) == 1 else EntryKind.SPLIT
+    return EntryKind.TYPED
+
+
+def burst_runs(times: Sequence[float], burst_gap_ms: float = BURST_GAP_MS) -> list[int]:
+    """How many keys each run holds, cutting wherever a gap exceeds ``burst_gap_ms``."""
     if not times:
-        return EntryKind.TYPED
+        return []
     runs = [1]
     for before, after in itertools.pairwise(times):
         if abs(after - before) <= burst_gap_ms:  # X11 stamps may wrap: a tiny negative gap is still fast
             runs[-1] += 1
         else:
             runs.append(1)
-    bursts = [r for r in runs if r >= min_burst]
-    if len(runs) == 1 and bursts:
-        return EntryKind.SCAN
-    if bursts:
-        return EntryKind.SPLIT
-    return EntryKind.TYPED
+    return runs
 
 
 def _is_cjk_or_foreign(text: str) -> bool:
@@ -480,17 +508,26 @@ class ScanBar(QWidget):
             self._clear_entry()
             return
         raw = code_text(self.field.text()) if self._edited else "".join(self._chars)
-        kind = EntryKind.TYPED if self._edited else classify(self._times)
+        gap = self.burst_gap_ms()
+        kind = EntryKind.TYPED if self._edited else classify(self._times, burst_gap_ms=gap)
+        parts = len(burst_runs(self._times, gap))
         self._clear_entry()
         text = self._substitute(raw)
         if not text.strip():
             return  # Enter on an empty field (a doubled Enter): nothing to do
-        if kind is EntryKind.SPLIT:
-            message = _(SPLIT_HINT)
-            self.show_result(Level.BLOCKED, _("扫码不完整"), message, scan=ScanInput(text, ScanSource.SCANNER))
+        if kind in (EntryKind.SPLIT, EntryKind.MIXED):
+            if kind is EntryKind.SPLIT:
+                title, message = _("扫码不完整"), _(SPLIT_HINT).format(parts=parts, gap=f"{gap:g}")
+            else:
+                title, message = _("扫码混入了键盘输入"), _(MIXED_HINT)
+            self.show_result(Level.BLOCKED, title, message, scan=ScanInput(text, ScanSource.SCANNER))
             self.refused.emit(message)
             return
         self._submit(ScanInput(text, ScanSource.SCANNER if kind is EntryKind.SCAN else ScanSource.TYPED))
+
+    def burst_gap_ms(self) -> float:
+        """This workstation's burst gap (``Settings.scanner_burst_gap_ms``)."""
+        return float(self.settings.load().scanner_burst_gap_ms)
 
     def _substitute(self, text: str) -> str:
         """The workstation's configured stand-ins for GS (a scanner set to type "~") become GS, with
@@ -549,8 +586,150 @@ class ScanBar(QWidget):
     def image_scan(self) -> Any:
         return self._image_scan
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        DialogScanGuard.install().watch(self)
+
     def hideEvent(self, event: Any) -> None:
         """Leaving the tab (or closing the window) stops the camera: it must not keep binding unseen."""
         if self.camera_button.isChecked():
             self.camera_button.setChecked(False)
+        guard = DialogScanGuard.current()
+        if guard is not None:
+            guard.forget(self)
         super().hideEvent(event)
+
+    def scan_in_dialog(self, text: str, dialog: QWidget) -> None:
+        """A scan arrived while a dialog over this bar had the keyboard: it was not typed; say so."""
+        message = _(DIALOG_SCAN_HINT)
+        self.show_result(Level.WARN, _("扫码未处理：请先关闭对话框"), message,
+                         scan=ScanInput(text, ScanSource.SCANNER))
+        errors = getattr(dialog, "errors", None)
+        if errors is not None and hasattr(errors, "show_general"):
+            errors.show_general(message)
+        self.refused.emit(message)
+
+
+# ---- scans aimed at a dialog ------------------------------------------------------------------------------
+class DialogScanGuard(QObject):
+    """Application-wide: keys bound for a dialog over a scan bar are held for at most the burst gap.
+
+    A person's keys are handed on unchanged (and at once, as soon as the next key shows the gap was a
+    person's); a burst is recognised as a scan — its keys are never typed, its Enter never presses the
+    dialog's default button — and the bar under the dialog reports it (``ScanBar.scan_in_dialog``).
+    Only dialogs whose parent window holds a visible scan bar are watched; the lock screen and every
+    other window are left alone.
+    """
+
+    _instance: DialogScanGuard | None = None
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self._bars: list[weakref.ref[ScanBar]] = []
+        self._held: list[tuple[QWidget, QKeyEvent, float]] = []
+        self._bar: ScanBar | None = None
+        self._dialog: QWidget | None = None
+        self._gap = BURST_GAP_MS
+        self._replaying = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
+        app.installEventFilter(self)
+
+    @classmethod
+    def install(cls) -> DialogScanGuard:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        if cls._instance is None or not shiboken6.isValid(cls._instance):
+            cls._instance = cls(app)
+        return cls._instance
+
+    @classmethod
+    def current(cls) -> DialogScanGuard | None:
+        guard = cls._instance
+        return guard if guard is not None and shiboken6.isValid(guard) else None
+
+    def watch(self, bar: ScanBar) -> None:
+        if all(ref() is not bar for ref in self._bars):
+            self._bars.append(weakref.ref(bar))
+
+    def forget(self, bar: ScanBar) -> None:
+        self._bars = [ref for ref in self._bars if ref() is not None and ref() is not bar]
+
+    def _bar_under(self, dialog: QWidget) -> ScanBar | None:
+        """The visible bar in the window this dialog was opened over (None: not a scan dialog)."""
+        parent = dialog.parentWidget()
+        if parent is None:
+            return None
+        window = parent.window()
+        for ref in self._bars:
+            bar = ref()
+            if bar is not None and shiboken6.isValid(bar) and bar.isVisible() and bar.window() is window:
+                return bar
+        return None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._replaying or event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        if not isinstance(watched, QWidget) or watched is not QApplication.focusWidget():
+            return False  # the same key propagating to the parents: decided once, at the focus widget
+        dialog = watched.window()
+        if not isinstance(dialog, QDialog) or not dialog.isModal():
+            return False
+        bar = self._bar_under(dialog)
+        if bar is None:
+            return False
+        at = float(event.timestamp()) or bar.clock()
+        if self._held and (self._dialog is not dialog or abs(at - self._held[-1][2]) > self._gap):
+            self.flush()
+        if not self._held:
+            self._gap = bar.burst_gap_ms()
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self._is_burst():
+                self._recognised(bar, dialog)
+                return True
+            self.flush()
+            return False
+        text = event.text()
+        if not text or event.isAutoRepeat() or event.modifiers() & ~(
+                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier) \
+                or not all(c.isprintable() or c in SHOWN_CONTROLS for c in text):
+            self.flush()
+            return False  # Tab, arrows, Backspace, Esc, shortcuts: a person's keys, at once
+        copy = QKeyEvent(event.type(), key, event.modifiers(), text, event.isAutoRepeat(), event.count())
+        copy.setTimestamp(event.timestamp())
+        self._held.append((watched, copy, at))
+        self._bar, self._dialog = bar, dialog
+        self._timer.start(max(1, int(self._gap) + 1))
+        return True
+
+    def _is_burst(self) -> bool:
+        return len(self._held) >= MIN_BURST_KEYS and classify(
+            [at for _w, _e, at in self._held], burst_gap_ms=self._gap) is EntryKind.SCAN
+
+    def _recognised(self, bar: ScanBar, dialog: QWidget) -> None:
+        text = "".join(e.text() for _w, e, _at in self._held)
+        self._held.clear()
+        self._timer.stop()
+        bar.scan_in_dialog(text, dialog)
+
+    def flush(self) -> None:
+        """Hand held keys on as typed — unless they were a burst (a scan without Enter): then refuse it."""
+        self._timer.stop()
+        held, self._held = self._held, []
+        if not held:
+            return
+        if len(held) >= MIN_BURST_KEYS and classify([at for _w, _e, at in held],
+                                                    burst_gap_ms=self._gap) is EntryKind.SCAN:
+            bar, dialog = self._bar, self._dialog
+            if bar is not None and dialog is not None and shiboken6.isValid(bar) and shiboken6.isValid(dialog):
+                bar.scan_in_dialog("".join(e.text() for _w, e, _at in held), dialog)
+            return
+        self._replaying = True
+        try:
+            for widget, event, _at in held:
+                if shiboken6.isValid(widget):
+                    QApplication.sendEvent(widget, event)
+        finally:
+            self._replaying = False

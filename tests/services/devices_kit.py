@@ -17,7 +17,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,18 @@ def set_status(c: Any, run_id: int, status: str) -> None:
 
 def receive(w: Ward, text: str, **kwargs: Any) -> Any:
     return w.c.devices.receive_scan(w.receiving.id, text, **kwargs)
+
+
+def received_while_valid(c: Any, receiving_id: int, text: str, **kwargs: Any) -> Any:
+    """Receive an item that expires before today as it was received: a year ago, while still valid
+    (receiving refuses an expired item), then bring the clock back — it expired on the shelf."""
+    clock = c.ctx.clock
+    now = clock.now()
+    clock.set(now - timedelta(days=365))
+    try:
+        return c.devices.receive_scan(receiving_id, text, **kwargs)
+    finally:
+        clock.set(now)
 
 
 def audit_rows(c: Any, *, action: str | None = None, entity: str | None = None, run_id: int | None = None,

@@ -32,6 +32,7 @@ from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are
     audit_rows,
     label,
     receive,
+    received_while_valid,
     run_usages,
     set_status,
     ward_db_fixture,
@@ -109,7 +110,7 @@ def test_the_database_index_decides_when_the_precheck_is_skipped(ward: Ward, mon
 
 def test_expired_item_is_blocked_and_the_expiry_day_itself_is_still_usable(ward: Ward) -> None:
     yesterday = date.fromordinal(TODAY.toordinal() - 1)
-    receive(ward, oxy(ward, "OLD", expiry=yesterday))
+    received_while_valid(ward.c, ward.receiving.id, oxy(ward, "OLD", expiry=yesterday))  # expired on the shelf
     receive(ward, oxy(ward, "NOW", expiry=TODAY))
     since = audit_head(ward.c)
     verdict = ward.c.devices.bind_scan(ward.run1.id, oxy(ward, "OLD", expiry=yesterday), override_reason="无其他库存")

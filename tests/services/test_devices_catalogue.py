@@ -21,6 +21,7 @@ from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are
     gtin,
     label,
     receive,
+    received_while_valid,
     ward_db_fixture,
     ward_fixture,
 )
@@ -125,8 +126,9 @@ def test_stock_lists_unbound_items_with_expiry_warnings(ward: Ward) -> None:
     soon, past = TODAY + timedelta(days=30), TODAY - timedelta(days=1)
     receive(ward, label(OXY_GTIN, serial=ward.t("ST-OK"), lot="S", expiry=LATER))
     receive(ward, label(OXY_GTIN, serial=ward.t("ST-SOON"), lot="S", expiry=soon))
-    exp = receive(ward, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past))
-    assert any("过期" in n for n in exp.notes)
+    with pytest.raises(ValidationError, match="已过期（有效期至 2026-03-01），不能入库"):
+        receive(ward, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past))  # never into stock
+    received_while_valid(ward.c, ward.receiving.id, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past))
     receive(ward, label(OXY_GTIN, serial=ward.t("ST-USED"), lot="S", expiry=LATER))
     lot_only = receive(ward, label(CANNULA_GTIN, lot=ward.t("SC"), expiry=date(2026, 3, 31)), quantity=3)
     assert len(lot_only.items) == 3

@@ -219,4 +219,4 @@ def test_settings_never_hold_clinical_fields() -> None:
     from dataclasses import fields
 
     assert {f.name for f in fields(Settings)} == {"language", "camera_index", "window_geometry", "last_username",
-                                                  "scanner_gs_substitutes"}
+                                                  "scanner_gs_substitutes", "scanner_burst_gap_ms"}

@@ -13,7 +13,7 @@ from ecmo_desktop.ui.devices import DevicesPage
 from ecmo_desktop.ui.devices.common import EXPIRED_BACKGROUND, EXPIRING_BACKGROUND
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog, StartReceivingDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label
+from tests.services.devices_kit import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label, received_while_valid
 from tests.ui.conftest import wait_tasks
 from tests.ui.test_devices_support import (
     click,
@@ -141,7 +141,7 @@ def test_a_delivery_is_received_by_scanning(qtbot: Any, ui: Any, seeded: Any) ->
 
 def test_stock_colours_expired_red_and_expiring_amber(qtbot: Any, ui: Any, seeded: Any) -> None:
     ward = make_ward(seeded)
-    receive(ward, oxy_label("OLD", "L1", expiry=date(2026, 2, 1)))
+    received_while_valid(ward.c, ward.receiving.id, oxy_label("OLD", "L1", expiry=date(2026, 2, 1)))
     receive(ward, oxy_label("SOON", "L2", expiry=date(2026, 3, 20)))
     receive(ward, oxy_label("FAR", "L3", expiry=date(2027, 12, 31)))
     log_in(ui, qtbot, "chenjing")

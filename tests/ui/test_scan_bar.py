@@ -124,7 +124,7 @@ def test_classify_bursts_typing_and_split_entries() -> None:
     split = burst[:10] + [burst[9] + 400 + i * SCANNER_GAP for i in range(10)]
     assert classify(split) is EntryKind.SPLIT
     typed_then_scanned = [0.0, 150.0, 300.0] + [600 + i * SCANNER_GAP for i in range(16)]
-    assert classify(typed_then_scanned) is EntryKind.SPLIT
+    assert classify(typed_then_scanned) is EntryKind.MIXED  # a person typed, then scanned
     assert classify([0.0, 30.0, 60.0]) is EntryKind.TYPED  # too short for a burst: a person's quick roll
     assert classify([]) is EntryKind.TYPED
 

@@ -13,7 +13,7 @@ from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.ui.devices.common import ProductDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import GS, Level
-from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label
+from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
 from tests.ui.conftest import wait_tasks
 from tests.ui.test_devices_support import (
     Sounds,
@@ -109,7 +109,7 @@ def test_a_bound_code_scanned_twice_within_a_second_says_bound_and_binds_once(
 def test_expired_item_is_blocked_with_its_expiry_date(qtbot: Any, ui: Any, seeded: Any) -> None:
     ward = make_ward(seeded)
     code = oxy_label("SN9", "L2301", expiry=date(2026, 1, 31))
-    receive(ward, code)
+    received_while_valid(ward.c, ward.receiving.id, code)  # it expired on the shelf
     log_in(ui, qtbot, "chenjing")
     tab = open_tab(qtbot, ui, ward.run1)
     scan_keys(tab.scan_bar.field, code)
@@ -157,7 +157,8 @@ def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(qtbot: Any
     wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
     banner = tab.scan_bar.banner
     assert banner.title_text() == "⚠ 器械目录中没有此产品"
-    assert banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），是否添加到器械目录？"
+    assert banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），需先添加到器械目录才能入库和绑定"
+    assert banner.action("action_add_product").text() == "添加到器械目录…"
     click(qtbot, banner.action("action_add_product"))
     qtbot.waitUntil(lambda: isinstance(tab.dialog, ProductDialog) and tab.dialog.isVisible())
     dialog = tab.dialog

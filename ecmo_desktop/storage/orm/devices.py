@@ -108,6 +108,25 @@ class RecallRow(Base):
     lifted_at: Mapped[datetime | None]
 
 
+class ProductRequestRow(Base):
+    """A bedside request to add an unknown product to the catalogue (the administrator's worklist)."""
+
+    __tablename__ = "device_product_request"
+    __table_args__ = (Index("ix_device_product_request_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_identifier: Mapped[str] = mapped_column(String(120))
+    raw_code: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ecmo_run.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    resolved_at: Mapped[datetime | None]
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("device_product.id"))
+
+
 class EquipmentRow(Versioned, Base):
     """Capital equipment (consoles, heater-coolers): reusable, tracked by serial."""
 

@@ -24,6 +24,7 @@ from ecmo_desktop.domain.devices import (
     ItemEvent,
     ProcedureRef,
     Product,
+    ProductRequest,
     Recall,
     ReceivedItemRow,
     Receiving,
@@ -40,6 +41,7 @@ from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.devices import (
     EquipmentRow,
     ItemRow,
+    ProductRequestRow,
     ProductRow,
     RecallRow,
     ReceivingRow,
@@ -452,6 +454,45 @@ class SqlDeviceRepository(Repository):
         if active_only:
             stmt = stmt.where(RecallRow.lifted_at.is_(None))
         return [m.recall(r) for r in self.session.scalars(stmt)]
+
+    # ---- requests to add a product ---------------------------------------------------------------
+    def _request(self, row: ProductRequestRow) -> ProductRequest:
+        name = self.session.scalar(select(StaffRow.full_name).where(StaffRow.id == row.requested_by_id))
+        return m.product_request(row, name or "")
+
+    def add_product_request(self, *, device_identifier: str, raw_code: str, run_id: int, requested_by_id: int,
+                            requested_at: datetime) -> ProductRequest:
+        row = ProductRequestRow(device_identifier=device_identifier, raw_code=raw_code, run_id=run_id,
+                                requested_by_id=requested_by_id, requested_at=requested_at, status="open",
+                                resolution_note="")
+        self.session.add(row)
+        self.session.flush()
+        return self._request(row)
+
+    def open_product_request(self, device_identifier: str) -> ProductRequest | None:
+        row = self.session.scalars(select(ProductRequestRow).where(
+            ProductRequestRow.device_identifier == device_identifier, ProductRequestRow.status == "open")
+            .order_by(ProductRequestRow.id).limit(1)).first()
+        return self._request(row) if row else None
+
+    def get_product_request(self, request_id: int) -> ProductRequest:
+        return self._request(self._get(ProductRequestRow, request_id, "添加产品请求"))
+
+    def product_requests(self, *, open_only: bool = True) -> list[ProductRequest]:
+        stmt = (select(ProductRequestRow, StaffRow.full_name)
+                .join(StaffRow, StaffRow.id == ProductRequestRow.requested_by_id)
+                .order_by(ProductRequestRow.requested_at, ProductRequestRow.id))
+        if open_only:
+            stmt = stmt.where(ProductRequestRow.status == "open")
+        return [m.product_request(row, name) for row, name in self.session.execute(stmt)]
+
+    def resolve_product_request(self, request_id: int, *, status: str, resolved_by_id: int, resolved_at: datetime,
+                                note: str, product_id: int | None) -> ProductRequest:
+        row = self._get(ProductRequestRow, request_id, "添加产品请求")
+        row.status, row.resolved_by_id, row.resolved_at = status, resolved_by_id, resolved_at
+        row.resolution_note, row.product_id = note, product_id
+        self.session.flush()
+        return self._request(row)
 
     # ---- capital equipment -------------------------------------------------------------------------
     def add_equipment(self, *, hospital_id: int, now: datetime, **fields: Any) -> Equipment:

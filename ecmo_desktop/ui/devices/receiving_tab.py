@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.domain.devices import (
+    NOT_UDI_SCANNED,
+    VERDICT_MESSAGES,
     ExpiryStatus,
     ItemState,
     Product,
@@ -34,7 +36,9 @@ from ecmo_desktop.domain.devices import (
     ReceiveResult,
     Receiving,
     ScannedCode,
+    ScanVerdict,
     UnknownProductError,
+    VerdictKind,
     expiry_status,
 )
 from ecmo_desktop.domain.errors import FieldError, ValidationError
@@ -56,8 +60,9 @@ from ecmo_desktop.ui.devices.common import (
     product_text,
     time_text,
 )
+from ecmo_desktop.ui.devices.verdicts import verdict_detail, verdict_title
 from ecmo_desktop.ui.errors import error_text
-from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput
+from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput, ScanSource
 from ecmo_desktop.ui.widgets.form import FormDialog
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -343,19 +348,25 @@ class ReceivingTab(QWidget):
             return
         devices, text = self.devices, scan.text
 
-        def found(result: tuple[ScannedCode, Product | None]) -> None:
-            code, product = result
-            if product is not None:
+        def found(result: tuple[ScannedCode, Product | None, ScanVerdict | None]) -> None:
+            code, product, refusal = result
+            if refusal is not None:  # expired or recalled: refused before any other prompt
+                self.scan_bar.show_result(Level.BLOCKED, verdict_title(refusal), refusal.user_message(), scan=scan,
+                                          detail=verdict_detail(refusal))
+                self.scan_bar.focus_field()
+            elif product is not None:
                 self._complete(scan, code, product, plain=False)
             elif code.device_identifier is not None:
                 self._unknown(scan, code)
+            elif code.scheme == "plain":
+                self._plain(scan, code)
             else:
                 self._choose_product(scan, code)
 
         def failed(exc: BaseException) -> None:
             self.scan_bar.show_result(Level.BLOCKED, _("无法识别的条码"), error_text(exc), scan=scan)
 
-        self.ui.tasks.run_op(lambda: devices.find_product_for_code(text), found, failed, parent=self)
+        self.ui.tasks.run_op(lambda: devices.screen_for_receiving(text), found, failed, parent=self)
 
     def _unknown(self, scan: ScanInput, code: ScannedCode) -> None:
         can_add = self.ui.can(Action.MANAGE_CATALOGUE)
@@ -363,6 +374,18 @@ class ReceivingTab(QWidget):
         self.scan_bar.show_result(Level.WARN, _("器械目录中没有此产品"), UnknownProductError(
             code.device_identifier, code).user_message(), scan=scan, actions=actions,
             detail="" if can_add else _("请联系管理员将此产品加入器械目录后再入库"))
+
+    def _plain(self, scan: ScanInput, code: ScannedCode) -> None:
+        """Not a UDI label: refused when scanned; when typed, a hand-copied number only once confirmed."""
+        if scan.source is not ScanSource.TYPED:
+            self.scan_bar.show_result(Level.BLOCKED, _("无法识别的条码"), _(NOT_UDI_SCANNED).format(code=code.raw),
+                                      scan=scan)
+            return
+        self.scan_bar.show_result(
+            Level.WARN, _("请确认：这是手工输入的编号吗？"),
+            _(VERDICT_MESSAGES[VerdictKind.CONFIRM_MANUAL]).format(code=code.raw), scan=scan,
+            actions=[("action_confirm_manual", _("是手工编号，继续"), lambda: self._choose_product(scan, code)),
+                     ("action_not_manual", _("不是，清空"), self.scan_bar.banner.clear)])
 
     def _add_product(self, scan: ScanInput) -> None:
         devices, text = self.devices, scan.text

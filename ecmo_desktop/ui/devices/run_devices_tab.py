@@ -28,10 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecmo_desktop.domain.devices import (
+    CodeEntry,
+    ProcedureRef,
+    ProductRequest,
+    ScanVerdict,
+    TraceRow,
+    VerdictKind,
+    expiry_status,
+)
 from ecmo_desktop.domain.devices import EquipmentLink as Link
-from ecmo_desktop.domain.devices import ProcedureRef, ScanVerdict, TraceRow, VerdictKind, expiry_status
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import to_local
+from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
@@ -59,7 +67,7 @@ from ecmo_desktop.ui.devices.verdicts import (
     verdict_title,
 )
 from ecmo_desktop.ui.errors import error_text
-from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput
+from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput, ScanSource
 from ecmo_desktop.ui.widgets.form import FormDialog
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -68,12 +76,15 @@ NO_PROCEDURE = N_("不关联具体操作")
 
 
 class _Attempt:
-    """One code being bound: what was scanned and at which procedure (and product, for plain codes)."""
+    """One code being bound: what was scanned and at which procedure (and product, for plain codes);
+    ``entry`` is how it came (scanned, typed, or confirmed as a hand-copied number)."""
 
-    def __init__(self, scan: ScanInput, procedure_id: int | None, product_id: int | None = None) -> None:
+    def __init__(self, scan: ScanInput, procedure_id: int | None, product_id: int | None = None,
+                 entry: CodeEntry | None = None) -> None:
         self.scan = scan
         self.procedure_id = procedure_id
         self.product_id = product_id
+        self.entry = entry or (CodeEntry.TYPED if scan.source is ScanSource.TYPED else CodeEntry.SCANNED)
 
 
 class LinkEquipmentDialog(FormDialog):
@@ -309,11 +320,12 @@ class RunDevicesTab(QWidget):
     def _bind(self, attempt: _Attempt, reason: str | None = None) -> None:
         devices, run_id = self.services.devices, self.run_id
         text, procedure_id, product_id = attempt.scan.text, attempt.procedure_id, attempt.product_id
+        entry = attempt.entry
         self._in_flight.add(text)
         self.scan_bar.show_result(Level.INFO, _("正在核对…"), "", scan=attempt.scan)
         self.ui.tasks.run_op(
             lambda: devices.bind_scan(run_id, text, procedure_id=procedure_id, override_reason=reason,
-                                      product_id=product_id),
+                                      product_id=product_id, entry=entry),
             lambda verdict: self.show_verdict(attempt, verdict), lambda exc: self._failed(attempt, exc),
             parent=self, changes=DEVICE_CHANGES)
 
@@ -332,6 +344,14 @@ class RunDevicesTab(QWidget):
         if repeated:
             note = _("同一条码 1 秒内重复扫描，未重复绑定") if verdict.bound else _("同一条码 1 秒内重复扫描")
             detail = f"{note}\n{detail}" if detail else note
+        if verdict.kind is VerdictKind.UNKNOWN_PRODUCT and not self.ui.can(Action.MANAGE_CATALOGUE):
+            hint = _("器械目录由管理员维护：点“请管理员添加”记入管理员的待办事项，并电话联系管理员")
+            detail = f"{detail}\n{hint}" if detail else hint
+        if verdict.kind is VerdictKind.CONFIRM_MANUAL:  # typed slowly — or a scanner slower than the setting
+            hint = _("如果刚才是用扫码枪扫的：按键间隔超过了本机设置的 {gap} 毫秒，被当成了手工输入。"
+                     "请按 Esc 清空，在“系统 → 本机设置”中调大“扫码枪按键间隔上限”后重新扫码").format(
+                gap=f"{self.scan_bar.burst_gap_ms():g}")
+            detail = f"{detail}\n{hint}" if detail else hint
         self.scan_bar.show_result(verdict_level(verdict), title, verdict.user_message(), scan=attempt.scan,
                                   detail=detail, actions=self._actions(attempt, verdict))
         self.scan_bar.focus_field()
@@ -348,12 +368,22 @@ class RunDevicesTab(QWidget):
         if kind.needs_override:
             return [("action_override", _("需填写原因后继续…"), lambda: self.override(attempt, verdict))]
         if kind is VerdictKind.UNKNOWN_PRODUCT and self.ui.can(Action.MANAGE_CATALOGUE):
-            return [("action_add_product", _("添加到目录？"), lambda: self.add_to_catalogue(attempt))]
+            return [("action_add_product", _("添加到器械目录…"), lambda: self.add_to_catalogue(attempt))]
+        if kind is VerdictKind.UNKNOWN_PRODUCT:
+            return [("action_request_product", _("请管理员添加"), lambda: self.request_product(attempt))]
         if kind is VerdictKind.NOT_RECEIVED and self.ui.can(Action.RECEIVE_DEVICE):
             return [("action_receive_now", _("现在入库？"), lambda: self.receive_now(attempt, verdict))]
         if kind is VerdictKind.NEEDS_PRODUCT:
             return [("action_choose_product", _("选择产品…"), lambda: self.choose_product(attempt))]
+        if kind is VerdictKind.CONFIRM_MANUAL:
+            confirmed = _Attempt(attempt.scan, attempt.procedure_id, attempt.product_id, CodeEntry.MANUAL)
+            return [("action_confirm_manual", _("是手工编号，继续"), lambda: self._bind(confirmed)),
+                    ("action_not_manual", _("不是，清空"), self._dismiss)]
         return []
+
+    def _dismiss(self) -> None:
+        self.scan_bar.banner.clear()
+        self.scan_bar.focus_field()
 
     def show_dialog(self, dialog: QDialog) -> QDialog:
         """Open a dialog over the case; when it closes the scan bar takes the keyboard again."""
@@ -371,7 +401,7 @@ class RunDevicesTab(QWidget):
             _("{message}\n\n需说明：{names}。理由将与绑定一起记入病历和审计记录。").format(
                 message=verdict.user_message(), names=names), N_("理由"),
             lambda reason: devices.bind_scan(run_id, text, procedure_id=procedure_id, override_reason=reason,
-                                             product_id=product_id),
+                                             product_id=product_id, entry=attempt.entry),
             lambda result: self.show_verdict(attempt, result), self, ok_text=_("绑定"))
         dialog.setObjectName("override_dialog")
         return self.show_dialog(dialog)
@@ -386,6 +416,22 @@ class RunDevicesTab(QWidget):
             self.show_dialog(dialog)
 
         self.ui.tasks.run_op(lambda: devices.product_input_from_code(text), opened, parent=self)
+
+    def request_product(self, attempt: _Attempt) -> None:
+        """Not allowed to edit the catalogue: record the request for the administrator and say to call."""
+        devices, run_id, scan = self.services.devices, self.run_id, attempt.scan
+
+        def done(request: ProductRequest) -> None:
+            self.scan_bar.show_result(
+                Level.WARN, _("已通知管理员，请电话联系"),
+                _("已把产品 {di} 记入管理员的待办事项（{when} {who} 提出）。请电话联系管理员把它加入器械目录，"
+                  "加入后重新扫码即可入库和绑定。在此之前，此器械不能绑定。").format(
+                    di=request.device_identifier, when=format_local(request.requested_at),
+                    who=request.requested_by_name), scan=scan)
+            self.scan_bar.focus_field()
+
+        self.ui.tasks.run_op(lambda: devices.request_product(run_id, scan.text), done,
+                             lambda exc: self._failed(attempt, exc), parent=self, changes=DEVICE_CHANGES)
 
     def receive_now(self, attempt: _Attempt, verdict: ScanVerdict) -> None:
         devices = self.services.devices
@@ -407,7 +453,7 @@ class RunDevicesTab(QWidget):
 
         def opened(products: list[Any]) -> None:
             def chosen(product: Any) -> None:
-                self._bind(_Attempt(attempt.scan, attempt.procedure_id, product.id))
+                self._bind(_Attempt(attempt.scan, attempt.procedure_id, product.id, attempt.entry))
 
             dialog = ProductChooserDialog(self.ui, products, chosen, self, intro=_(
                 "手工输入的编号不含产品信息，请选择它属于哪个产品。"))

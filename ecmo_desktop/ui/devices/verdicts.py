@@ -32,6 +32,7 @@ PRESENTATION: dict[VerdictKind, tuple[Level, str]] = {
     VerdictKind.BOUND: (Level.OK, N_("已绑定")),
     VerdictKind.BLOCKED_REUSED: (Level.BLOCKED, N_("禁止重复使用")),
     VerdictKind.BLOCKED_EXPIRED: (Level.BLOCKED, N_("器械已过期，禁止使用")),
+    VerdictKind.BLOCKED_RECALLED: (Level.BLOCKED, N_("该批号已召回，禁止使用")),
     VerdictKind.RUN_CLOSED: (Level.BLOCKED, N_("病例已结束，不能绑定")),
     VerdictKind.WARN_NO_NMPA: (Level.WARN, N_("无注册证编号")),
     VerdictKind.WARN_RECALLED: (Level.WARN, N_("该批号已召回")),
@@ -40,6 +41,7 @@ PRESENTATION: dict[VerdictKind, tuple[Level, str]] = {
     VerdictKind.UNKNOWN_PRODUCT: (Level.WARN, N_("器械目录中没有此产品")),
     VerdictKind.NOT_RECEIVED: (Level.WARN, N_("尚未入库")),
     VerdictKind.NEEDS_PRODUCT: (Level.WARN, N_("请选择产品")),
+    VerdictKind.CONFIRM_MANUAL: (Level.WARN, N_("请确认：这是手工输入的编号吗？")),
     VerdictKind.INVALID_CODE: (Level.BLOCKED, N_("无法识别的条码")),
 }
 WARNING_NAMES: dict[VerdictKind, str] = {

@@ -33,10 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecmo_desktop.domain.devices import ProductRequest
 from ecmo_desktop.domain.records import WorkItem, WorkKind
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
+from ecmo_desktop.ui.devices.requests import ProductRequestDialog
 from ecmo_desktop.ui.records import show_record_tab
 from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
@@ -52,6 +55,7 @@ GROUP_TITLES: dict[str, str] = {
     WorkKind.FOLLOW_UP_OVERDUE.value: N_("随访已逾期（R9）"),
     WorkKind.UNSIGNED_RECORD.value: N_("待签名的记录"),
     WorkKind.FOLLOW_UP_DUE.value: N_("随访到期"),
+    WorkKind.PRODUCT_REQUEST.value: N_("床旁请求添加到器械目录的产品"),
 }
 GROUP_BACKGROUND = {WorkKind.SUPPLEMENT_OVERDUE.value: "#ffcdd2", WorkKind.SUPPLEMENT_DUE.value: "#ffe0b2",
                     WorkKind.FOLLOW_UP_OVERDUE.value: "#ffe0b2"}
@@ -185,6 +189,7 @@ class WorklistPage(QWidget):
         self._loading = False
         self._again = False
         self.loads = 0
+        self.dialog: Any = None  # the last dialog opened here (tests reach it)
         outer = QVBoxLayout(self)
         bar = QHBoxLayout()
         title = QLabel(_("待办事项"))
@@ -241,7 +246,7 @@ class WorklistPage(QWidget):
         self.refresh()
 
     def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {RECORDS_CHANGE, "runs", "patients"}:
+        if changes & {RECORDS_CHANGE, "runs", "patients", DEVICES_CHANGE}:
             self.refresh()
 
     def refresh(self) -> None:
@@ -285,8 +290,26 @@ class WorklistPage(QWidget):
             self.open_item(item)
 
     def open_item(self, item: WorkItem) -> Any:
-        """Open the case at the tab where the work is done, with the record selected."""
+        """Open the case at the tab where the work is done, with the record selected; a product request
+        opens its answer dialog (add the product, or decline) instead."""
+        if item.kind == WorkKind.PRODUCT_REQUEST.value and item.entity_id is not None:
+            return self.answer_request(item)
         view = self._open_case(item.run_id)
         if isinstance(view, QWidget):
             show_record_tab(view, tab_for(item), item.entity, item.entity_id)
         return view
+
+    def answer_request(self, item: WorkItem) -> None:
+        """Read the request (it may have been answered on another PC meanwhile), then open its dialog."""
+        devices, request_id = device_services(self.ui).devices, item.entity_id
+        patient = f"{item.patient_name}，{item.mrn}"
+
+        def loaded(requests: list[ProductRequest]) -> None:
+            request = next((r for r in requests if r.id == request_id), None)
+            if request is None:
+                self.refresh()
+                return
+            self.dialog = ProductRequestDialog(self.ui, request, patient=patient, on_done=self.refresh, parent=self)
+            self.dialog.open()
+
+        self.ui.tasks.run_op(lambda: devices.product_requests(open_only=True), loaded, parent=self)

@@ -152,7 +152,11 @@ class FormDialog(QDialog):
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._layout.addLayout(self.form)
         self.errors = FieldErrors(self.general_error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        # parented at once: a default button registers with its dialog only when it has one, and an
+        # unregistered default is lost for good the first time it gains and loses focus (Enter then
+        # does nothing)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                        self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text or _("确定"))
         self.ok_button.setDefault(True)
