@@ -182,6 +182,9 @@ PageLog $cups_dir/log/page_log
 ${serverbin:+ServerBin $serverbin}
 $user_lines
 CONF
+    # Job numbers go into CUPS-PDF's file names (TITLE-job_N.pdf in ~/PDF): a new server would count
+    # from 1 again and reuse the names of earlier runs' files, so it counts on from the clock.
+    printf 'NextJobId %s\n' "$(($(date +%s) % 1000000000))" >"$cups_dir/cache/job.cache"
     cupsd -f -c "$cups_dir/conf/cupsd.conf" -s "$cups_dir/conf/cups-files.conf" >"$cups_dir/log/cupsd.out" 2>&1 &
     cups_pid=$!
     for i in $(seq 1 40); do
