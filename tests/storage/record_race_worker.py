@@ -65,7 +65,7 @@ def workstation(url: str, user: Any, steps: list[Step], barriers: tuple[Any, Any
         if not pg or step is None or state["held"] or record_id != step.entry_id:
             return
         state["held"] = True
-        gc.collect()  # the row object of the first read may be gone; correctness must not depend on it
+        gc.collect(1)  # the row object of the first read may be gone; correctness must not depend on it
         inside.wait(timeout=WAIT)  # both PCs have read the row and checked the version
         if step.order == "second":
             after.wait(timeout=WAIT)  # … and this one goes on only after the other has committed
