@@ -99,7 +99,7 @@ def workstation(url: str, user: Any, steps: list[Step], barriers: tuple[Any, Any
         c.close()
 
 
-def prepare(c: Any, trials: int, login: Any) -> list[tuple[int, int, datetime, str]]:
+def prepare(c: Any, trials: int, login: Any, mrn: str = "RACE1") -> list[tuple[int, int, datetime, str]]:
     """A run on ECMO and one draft daily entry per collision: (id, version, recorded_at, hash)."""
     from datetime import timedelta
 
@@ -108,7 +108,7 @@ def prepare(c: Any, trials: int, login: Any) -> list[tuple[int, int, datetime, s
     from ecmo_desktop.storage.orm.runs import RunRow
 
     login("zhangwei")
-    p = c.runs.register_patient(PatientInput(mrn="RACE1", name="竞争患者", sex="M"))
+    p = c.runs.register_patient(PatientInput(mrn=mrn, name="竞争患者", sex="M"))
     run = c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
     started = c.ctx.now() - timedelta(days=1)
     with c.uow() as uow:  # on ECMO since yesterday (the cannulation's own rules are tested elsewhere)
