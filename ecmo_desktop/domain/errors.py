@@ -121,6 +121,15 @@ class StorageError(EcmoError):
     default_message = N_("数据库错误，数据未保存")
 
 
+class ServerUnreachable(StorageError):
+    """The database server did not answer (down, network cut, or it ended this PC's stalled session).
+
+    Nothing of the action was saved; the caller keeps what the user typed and offers to try again.
+    """
+
+    default_message = N_("与数据库服务器的连接中断，数据未保存，请检查网络后重试")
+
+
 class CodeError(EcmoError):
     """A scanned or typed device code cannot be accepted; ``reason`` is a stable machine code."""
 

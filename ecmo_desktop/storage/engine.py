@@ -3,7 +3,8 @@
 SQLite: WAL, ``synchronous=FULL``, foreign keys and a busy timeout on *every* connection, and
 ``BEGIN IMMEDIATE`` for write transactions — a deferred transaction that reads then writes can fail
 with SQLITE_BUSY at once, ignoring the busy timeout. PostgreSQL: pre-ping so a dropped connection
-is replaced instead of failing the next save.
+is replaced instead of failing the next save, and timeouts on both sides so one stalled or vanished
+ward PC cannot stall the others (see ``PG_TIMEOUTS`` and docs/architecture.md, "Timeouts").
 """
 
 from __future__ import annotations
@@ -24,6 +25,33 @@ from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.i18n import N_
 
 BUSY_TIMEOUT_MS = 10_000
+
+# PostgreSQL timeouts (issue 11 §2). Every save appends to the hash-chained audit trail under one
+# transaction-scoped advisory lock; a PC frozen while holding it would otherwise stall every save and
+# login on the ward, and a vanished PC's connection could hold it for hours (Linux keepalive defaults).
+# - server side, per session (``options``): a statement waits at most LOCK_TIMEOUT_MS for a lock and
+#   runs at most STATEMENT_TIMEOUT_MS; a transaction left idle for IDLE_IN_TRANSACTION_MS is ended by
+#   the server (its connection closed, its locks released, its work rolled back). While holding the
+#   audit lock the idle limit is AUDIT_LOCK_IDLE_MS (SET LOCAL in the audit repository): the rest of
+#   such a transaction is only its commit, so a longer pause means the PC is frozen. AUDIT_LOCK_IDLE_MS
+#   < LOCK_TIMEOUT_MS, so the others' saves wait, then complete, instead of failing.
+# - TCP keepalives on both sides find a dead peer in about KEEPALIVE_IDLE_S + 3 × KEEPALIVE_INTERVAL_S.
+# - the client gives up connecting after CONNECT_TIMEOUT_S and on unacknowledged data after TCP_USER_TIMEOUT_MS.
+CONNECT_TIMEOUT_S = 5
+LOCK_TIMEOUT_MS = 10_000
+STATEMENT_TIMEOUT_MS = 120_000
+IDLE_IN_TRANSACTION_MS = 60_000
+AUDIT_LOCK_IDLE_MS = 3_000
+KEEPALIVE_IDLE_S = 10
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+TCP_USER_TIMEOUT_MS = 30_000
+PG_TIMEOUTS = {
+    "lock_timeout": LOCK_TIMEOUT_MS, "statement_timeout": STATEMENT_TIMEOUT_MS,
+    "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_MS,
+    "tcp_keepalives_idle": KEEPALIVE_IDLE_S, "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
+    "tcp_keepalives_count": KEEPALIVE_COUNT,
+}
 
 _write_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("ecmo_write_tx", default=False)
 
@@ -128,4 +156,17 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
                                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
+
+
+def _pg_connect_args(url: str) -> dict[str, Any]:
+    """libpq parameters: client-side timeouts and keepalives, server-side ones through ``options``."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return {}
+    server = " ".join(f"-c {name}={value}" for name, value in PG_TIMEOUTS.items())
+    given = make_url(url).query.get("options")
+    if given:  # settings written into the URL by the site come last and win
+        server = f"{server} {given if isinstance(given, str) else ' '.join(given)}"
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+            "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS, "options": server}

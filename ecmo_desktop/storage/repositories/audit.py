@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, text
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
+from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
 from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
@@ -24,8 +25,11 @@ class SqlAuditRepository(Repository):
                before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None,
                success: bool) -> AuditEvent:
         if self.session.get_bind().dialect.name == "postgresql":
-            # serialise appenders so two PCs never read the same head; released at commit/rollback
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+            # serialise appenders so two PCs never read the same head; released at commit/rollback. From
+            # here to the commit the transaction must not pause: a PC frozen now is cut off by the server
+            # after AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC.
+            self.session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
+                                      "pg_advisory_xact_lock(:k)"), {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK})
         last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         fields: dict[str, Any] = {

@@ -1,0 +1,88 @@
+"""Timeouts on both sides of a PostgreSQL connection, and outages told in the user's language
+(issue 11 §2, §3). The frozen-PC scenario itself is test_stalled_pc.py."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+from ecmo_desktop.domain.errors import ServerUnreachable, StorageError
+from ecmo_desktop.storage.engine import LOCK_TIMEOUT_MS, create_db_engine
+from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
+
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
+def test_every_connection_carries_the_timeouts(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    try:
+        for _ in range(2):
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW lock_timeout")).scalar() == "10s"
+                assert conn.execute(text("SHOW statement_timeout")).scalar() == "2min"
+                assert conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar() == "1min"
+                assert conn.execute(text("SHOW tcp_keepalives_idle")).scalar() == "10"
+    finally:
+        engine.dispose()
+
+
+def test_a_url_option_of_the_site_wins(db_url: str) -> None:
+    engine = create_db_engine(db_url + "?options=-c%20lock_timeout%3D2500")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "2500ms"
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "2min"
+    finally:
+        engine.dispose()
+
+
+def test_a_lock_held_too_long_is_told_in_chinese_and_nothing_is_saved(db_url: str) -> None:
+    engine = create_db_engine(db_url + "?options=-c%20lock_timeout%3D300")
+    uow = UnitOfWorkFactory(engine)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(4242)"))
+            with pytest.raises(StorageError) as exc, uow() as u:
+                u.session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            assert exc.value.user_message().startswith("数据库正忙")
+            holder.execute(text("SELECT pg_advisory_unlock(4242)"))
+    finally:
+        engine.dispose()
+    assert LOCK_TIMEOUT_MS > 3000  # the audit lock's idle limit stays below the others' lock wait
+
+
+def _silent_server() -> tuple[socket.socket, int]:
+    """A port that accepts connections and never answers (a frozen server)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    return server, server.getsockname()[1]
+
+
+def test_an_unreachable_server_is_told_without_driver_text(db_url: str) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    silent, silent_port = _silent_server()
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
+    try:
+        for url in (f"postgresql+psycopg://postgres@127.0.0.1:{port}/x",
+                    f"postgresql+psycopg://postgres@127.0.0.1:{silent_port}/x"):
+            engine = create_db_engine(url)
+            try:
+                with pytest.raises(ServerUnreachable) as exc, UnitOfWorkFactory(engine)() as u:
+                    u.session.execute(select(1))
+            finally:
+                engine.dispose()
+            message = exc.value.user_message()
+            assert "数据未保存" in message
+            assert not any(word in message for word in ("connection", "server", "failed", "timeout"))
+    finally:
+        silent.close()
+        for s in accepted:
+            s.close()
