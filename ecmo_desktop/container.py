@@ -22,6 +22,7 @@ from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.documents import DocumentService
 from ecmo_desktop.services.exchange import ExchangeService
+from ecmo_desktop.services.ports import AccountState
 from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
@@ -79,11 +80,11 @@ class Container:
         self.compliance = ComplianceService(self.uow, self.ctx)
         self.exchange = ExchangeService(self.uow, self.ctx)
         self.documents = DocumentService(self.uow, self.ctx)
-        self.ctx.active_checker = self._is_active
+        self.ctx.account_checker = self._account_state
 
-    def _is_active(self, staff_id: int) -> bool:
+    def _account_state(self, staff_id: int) -> AccountState | None:
         with self.uow(write=False) as uow:
-            return uow.staff.is_active(staff_id)
+            return uow.staff.account_state(staff_id)
 
     @property
     def backend(self) -> str:

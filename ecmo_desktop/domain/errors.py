@@ -97,6 +97,19 @@ class NotAuthenticated(PermissionDenied):
     default_message = N_("请先登录")
 
 
+class SessionEnded(NotAuthenticated):
+    """The account was deactivated or locked (maybe on another PC) after this session began: the
+    session ends at its next action — the window closes, unsaved input is kept as the user's drafts."""
+
+    default_message = N_("账户已停用，请联系管理员")
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """An initial or reset password must be changed before anything else (C5), also on other PCs."""
+
+    default_message = N_("请先修改初始密码，然后才能进行其他操作")
+
+
 class AuthenticationFailed(EcmoError):
     default_message = N_("用户名或密码错误")
 

@@ -14,7 +14,7 @@ from ecmo_desktop.domain.errors import NotAuthenticated, TransientConflict
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.policy import SecurityPolicy
 from ecmo_desktop.services.clock import Clock, SystemClock
-from ecmo_desktop.services.ports import UnitOfWork, UnitOfWorkFactory
+from ecmo_desktop.services.ports import AccountState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +35,8 @@ class ServiceContext:
         self.user: CurrentUser | None = None
         self.policy = SecurityPolicy()
         self.hospital_id: int | None = None
-        self.active_checker: Callable[[int], bool] | None = None
+        # the account's state in the database, read before every call (permissions.requires)
+        self.account_checker: Callable[[int], AccountState | None] | None = None
 
     def require_user(self) -> CurrentUser:
         if self.user is None:

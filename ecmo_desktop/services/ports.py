@@ -54,6 +54,16 @@ from ecmo_desktop.exchange.facts import CaseFacts, EquipmentFact, HospitalFact, 
 
 
 @dataclass(frozen=True)
+class AccountState:
+    """What decides whether a logged-in session may go on (checked before every service call)."""
+
+    active: bool
+    locked_by_admin: bool
+    locked_until: datetime | None
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
 class StaffAuth:
     """The secrets and counters behind a login; never leaves the service layer."""
 
@@ -86,6 +96,7 @@ class StaffRepository(Protocol):
     def get(self, staff_id: int, *, at: datetime | None = None) -> Staff: ...
     def by_username_key(self, key: str) -> Staff | None: ...
     def is_active(self, staff_id: int) -> bool: ...
+    def account_state(self, staff_id: int) -> AccountState | None: ...
     def auth(self, staff_id: int) -> StaffAuth: ...
     def add(self, *, username: str, username_key: str, full_name: str, title: str, department: str,
             years_in_practice: int, roles: Sequence[str], password_hash: str, must_change_password: bool,
