@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ecmo_desktop.domain.errors import StorageError
@@ -30,6 +31,7 @@ from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
 from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
 from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
+from ecmo_desktop.storage.notify import ChangeListener
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,13 @@ class Container:
     @property
     def backend(self) -> str:
         return self.uow.backend
+
+    def watch_changes(self, wake: Callable[[], None]) -> Callable[[], None] | None:
+        """PostgreSQL: call ``wake`` (from a listener thread) whenever any PC commits a change; returns
+        the function that stops listening. SQLite (one PC): None, the caller polls."""
+        if self.uow.backend != "postgresql":
+            return None
+        return ChangeListener(self.uow.engine, wake).stop
 
     def close(self) -> None:
         self.uow.engine.dispose()

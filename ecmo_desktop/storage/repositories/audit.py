@@ -12,6 +12,7 @@ from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
+from ecmo_desktop.storage.notify import CHANNEL
 from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
@@ -28,8 +29,10 @@ class SqlAuditRepository(Repository):
             # serialise appenders so two PCs never read the same head; released at commit/rollback. From
             # here to the commit the transaction must not pause: a PC frozen now is cut off by the server
             # after AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC.
+            # the NOTIFY is delivered to the other PCs at commit only (storage/notify.py)
             self.session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
-                                      "pg_advisory_xact_lock(:k)"), {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK})
+                                      "pg_advisory_xact_lock(:k), pg_notify(:channel, '')"),
+                                 {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL})
         last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         fields: dict[str, Any] = {
@@ -42,6 +45,16 @@ class SqlAuditRepository(Repository):
         self.session.add(row)
         self.session.flush()
         return mapping.audit(row)
+
+    def changes_since(self, seq: int, *, limit: int) -> list[tuple[int, str, str, int | None, int | None]]:
+        """(seq, action, entity, entity_id, run_id) of the rows after ``seq``: what other PCs did."""
+        rows = self.session.execute(select(AuditRow.seq, AuditRow.action, AuditRow.entity, AuditRow.entity_id,
+                                           AuditRow.run_id).where(AuditRow.seq > seq)
+                                    .order_by(AuditRow.seq).limit(limit))
+        return [(r.seq, r.action, r.entity, r.entity_id, r.run_id) for r in rows]
+
+    def head_seq(self) -> int:
+        return int(self.session.scalar(select(func.max(AuditRow.seq))) or 0)
 
     def head(self) -> AuditEvent | None:
         row = self.session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
