@@ -18,7 +18,7 @@ from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
-from ecmo_desktop.services.clock import Clock
+from ecmo_desktop.services.clock import Clock, ServerClock
 from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.documents import DocumentService
@@ -29,7 +29,7 @@ from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
-from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for
+from ecmo_desktop.storage.engine import create_db_engine, server_time, sqlite_path, sqlite_url_for
 from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
 from ecmo_desktop.storage.notify import ChangeListener
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
@@ -119,6 +119,8 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
     except Exception as exc:
         engine.dispose()
         raise StorageError(N_("无法打开数据库：{detail}"), detail=str(exc)[:300]) from exc
+    if clock is None and engine.dialect.name == "postgresql":  # shared mode: one clock for every PC
+        clock = ServerClock(lambda: server_time(engine))
     ctx = ServiceContext(clock=clock, workstation=workstation)
     container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration)
     container.auth.policy()

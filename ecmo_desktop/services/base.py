@@ -93,6 +93,7 @@ class Service:
 
     def _transact(self, work: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
         """Run ``work`` in a fresh unit of work; retry the whole action on a transient conflict (REL-5)."""
+        self._sync_clock()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._uow(write=write) as uow:
@@ -103,6 +104,13 @@ class Service:
                 log.warning("transient database conflict, retrying (%d/%d)", attempt, MAX_ATTEMPTS)
         raise AssertionError("unreachable")
 
+    def _sync_clock(self) -> None:
+        """The server clock (shared mode) re-measures its offset now and then, on this worker thread."""
+        sync = getattr(self.ctx.clock, "maybe_sync", None)
+        if sync is not None:
+            sync()
+
     def _read(self, work: Callable[[UnitOfWork], T]) -> T:
+        self._sync_clock()
         with self._uow(write=False) as uow:
             return work(uow)

@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,15 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
+
+
+def server_time(engine: Engine) -> datetime:
+    """The database server's clock (PostgreSQL; shared mode stamps records and audit rows with it)."""
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT clock_timestamp()").scalar()
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise StorageError(N_("无法读取数据库服务器的时间"))
+    return value.astimezone(UTC)
 
 
 def _pg_connect_args(url: str) -> dict[str, Any]:

@@ -33,8 +33,11 @@ class SqlAuditRepository(Repository):
             self.session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
                                       "pg_advisory_xact_lock(:k), pg_notify(:channel, '')"),
                                  {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL})
-        last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+        last = self.session.execute(select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at)
+                                    .order_by(AuditRow.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        if last is not None and last.occurred_at is not None and occurred_at < last.occurred_at:
+            occurred_at = last.occurred_at  # the trail's times never go backwards (PC clocks differ by ms)
         fields: dict[str, Any] = {
             "seq": seq, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
             "workstation": workstation, "action": action, "entity": entity, "entity_id": entity_id,
