@@ -29,7 +29,13 @@ from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
-from ecmo_desktop.storage.engine import create_db_engine, server_time, sqlite_path, sqlite_url_for
+from ecmo_desktop.storage.engine import (
+    abort_connections,
+    create_db_engine,
+    server_time,
+    sqlite_path,
+    sqlite_url_for,
+)
 from ecmo_desktop.storage.migrate import MigrationResult, check_sqlite_file, upgrade_to_head
 from ecmo_desktop.storage.notify import ChangeListener
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
@@ -91,6 +97,12 @@ class Container:
     @property
     def backend(self) -> str:
         return self.uow.backend
+
+    def abort_waits(self) -> int:
+        """Stop waiting for a server that does not answer: cut the connections to it."""
+        if self.uow.backend != "postgresql":
+            return 0
+        return abort_connections(self.uow.engine)
 
     def watch_changes(self, wake: Callable[[], None]) -> Callable[[], None] | None:
         """PostgreSQL: call ``wake`` (from a listener thread) whenever any PC commits a change; returns

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import socket
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -157,7 +159,43 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
                                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
+    _track_connections(engine)
+    return engine
+
+
+_CONNECTIONS: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+
+def _track_connections(engine: Engine) -> None:
+    """Remember every PostgreSQL connection the engine opens, for ``abort_connections``."""
+    conns: weakref.WeakSet[Any] = weakref.WeakSet()
+    _CONNECTIONS[engine] = conns
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        conns.add(dbapi_conn)
+
+
+def abort_connections(engine: Engine) -> int:
+    """Cut every connection to the server (the UI's "stop waiting" when the server is frozen).
+
+    A frozen server still has its kernel acknowledge TCP, so neither keepalives nor the server's own
+    timeouts end the wait; shutting the sockets down makes the blocked call fail at once
+    (``ServerUnreachable``) — also a pre-ping on checkout. The transaction is rolled back by the server,
+    or, if its COMMIT had already been sent, its outcome shows once the server answers again (the lists
+    refresh then). Idle pooled connections are replaced on their next use. Returns how many were cut.
+    """
+    cut = 0
+    for dbapi_conn in list(_CONNECTIONS.get(engine, ())):
+        try:
+            fd = dbapi_conn.pgconn.socket
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+            cut += 1
+        except (OSError, AttributeError, ValueError):  # closed already
+            continue
+    return cut
 
 
 def server_time(engine: Engine) -> datetime:

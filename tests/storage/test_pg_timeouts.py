@@ -86,3 +86,52 @@ def test_an_unreachable_server_is_told_without_driver_text(db_url: str) -> None:
         silent.close()
         for s in accepted:
             s.close()
+
+
+def test_stop_waiting_for_a_frozen_server_fails_the_call_at_once(db_url: str) -> None:
+    """A frozen server (process stopped, its kernel still acknowledging TCP): nothing times out on its
+    own, so the UI's "stop waiting" cuts the waiting thread's connection and the call fails cleanly."""
+    import os
+    import signal
+
+    from ecmo_desktop.storage.engine import abort_connections
+
+    engine = create_db_engine(db_url)
+    uow = UnitOfWorkFactory(engine)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        outcome: list[BaseException | str] = []
+        started = threading.Event()
+        waiter: list[int] = []
+
+        def save() -> None:
+            waiter.append(threading.get_ident())
+            try:
+                with uow() as u:
+                    pid = u.session.execute(text("SELECT pg_backend_pid()")).scalar()
+                    started.set()
+                    waiter.append(int(pid))  # type: ignore[arg-type]
+                    u.session.execute(text("SELECT pg_sleep(0.5)"))  # the backend is frozen meanwhile
+                outcome.append("returned")
+            except Exception as exc:  # noqa: BLE001
+                outcome.append(exc)
+
+        t = threading.Thread(target=save, daemon=True)
+        t.start()
+        assert started.wait(30)
+        backend = waiter[1]
+        os.kill(backend, signal.SIGSTOP)
+        try:
+            t.join(2.0)
+            assert t.is_alive()  # stuck on the frozen server, as a ward PC was
+            assert abort_connections(engine) >= 1
+            t.join(30)
+            assert not t.is_alive()
+        finally:
+            os.kill(backend, signal.SIGCONT)
+        assert isinstance(outcome[0], ServerUnreachable), outcome
+        with engine.connect() as conn:  # the PC goes on with a fresh connection
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
