@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from ecmo_desktop.domain.errors import NotAuthenticated, TransientConflict
+from ecmo_desktop.domain.errors import NotAuthenticated, ServerUnreachable, TransientConflict
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.policy import SecurityPolicy
 from ecmo_desktop.services.clock import Clock, SystemClock
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 3
+READ_RETRY_DELAY_S = 0.5
 
 
 class ServiceContext:
@@ -111,6 +113,14 @@ class Service:
             sync()
 
     def _read(self, work: Callable[[UnitOfWork], T]) -> T:
+        """A read changes nothing, so after a lost connection it is safely tried once more (a server
+        restart or a network blip then costs the user nothing); a save is never repeated blindly."""
         self._sync_clock()
+        try:
+            with self._uow(write=False) as uow:
+                return work(uow)
+        except ServerUnreachable:
+            log.info("database unreachable during a read; trying once more")
+            time.sleep(READ_RETRY_DELAY_S)
         with self._uow(write=False) as uow:
             return work(uow)

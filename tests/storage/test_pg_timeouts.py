@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -135,3 +136,62 @@ def test_stop_waiting_for_a_frozen_server_fails_the_call_at_once(db_url: str) ->
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def _blip_proxy(target_port: int, drop_first: int) -> tuple[socket.socket, int]:
+    """A TCP relay to the server that cuts the first ``drop_first`` connections at once (a network blip)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    count = [0]
+
+    def pump(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            count[0] += 1
+            if count[0] <= drop_first:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", target_port))
+            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_a_read_is_retried_once_after_a_lost_connection(db_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from ecmo_desktop.container import build_container
+    from ecmo_desktop.domain.errors import NotAuthenticated
+
+    url = make_url(db_url)
+    build_container(db_url).close()  # migrated
+    listener, port = _blip_proxy(int(url.port or 5432), drop_first=2)  # the clock sync, then a read
+    try:
+        c = build_container(url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False),
+                            migrate=False)  # its first connection is cut: the start-up read is retried
+        try:
+            assert c.auth.is_initialised() is False
+            c.ctx.user = None
+            with pytest.raises(NotAuthenticated):
+                c.runs.search_runs("")
+        finally:
+            c.close()
+    finally:
+        listener.close()
