@@ -157,6 +157,8 @@ class TaskRunner(QObject):
                 log.info("dropped the failure of a closed window's operation: %r", job.error)
             elif job.on_error is not None:
                 job.on_error(job.error)
+            elif isinstance(job.error, ServerUnreachable):
+                log.info("server unreachable (shown in the status bar): %r", job.error)  # never a box
             else:
                 self.default_error(job.owner, job.error, job.details)
         finally:

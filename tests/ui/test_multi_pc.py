@@ -101,6 +101,8 @@ def test_background_refresh_failures_show_offline_not_boxes(qtbot, ui, session_f
     qtbot.waitUntil(lambda: "离线" in window.connection_label.text(), timeout=LIVENESS_MS)
     window.worklist.refresh()  # the worklist's timer firing
     window.cases.model.reload_in_place()  # a change broadcast
+    monkeypatch.setattr(ui.services.runs, "hospital", down)
+    ui.tasks.run_op(ui.services.runs.hospital, lambda _h: None, parent=window)  # a load without its own handler
     wait_tasks(qtbot, ui.tasks)
     assert error_sink.errors == []  # not one modal box
     monkeypatch.undo()
