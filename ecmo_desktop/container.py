@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +19,25 @@ from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
-from ecmo_desktop.services.clock import Clock
+from ecmo_desktop.services.clock import Clock, ServerClock
 from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.documents import DocumentService
 from ecmo_desktop.services.exchange import ExchangeService
+from ecmo_desktop.services.ports import AccountState
 from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.storage.backup import SqlBackup
-from ecmo_desktop.storage.engine import create_db_engine, create_read_only_engine, sqlite_path, sqlite_url_for
+from ecmo_desktop.storage.engine import (
+    abort_connections,
+    create_db_engine,
+    create_read_only_engine,
+    server_time,
+    sqlite_path,
+    sqlite_url_for,
+)
 from ecmo_desktop.storage.migrate import (
     MigrationResult,
     check_sqlite_file,
@@ -36,6 +45,7 @@ from ecmo_desktop.storage.migrate import (
     head_revision,
     upgrade_to_head,
 )
+from ecmo_desktop.storage.notify import ChangeListener
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -87,15 +97,28 @@ class Container:
         self.compliance = ComplianceService(self.uow, self.ctx)
         self.exchange = ExchangeService(self.uow, self.ctx)
         self.documents = DocumentService(self.uow, self.ctx)
-        self.ctx.active_checker = self._is_active
+        self.ctx.account_checker = self._account_state
 
-    def _is_active(self, staff_id: int) -> bool:
+    def _account_state(self, staff_id: int) -> AccountState | None:
         with self.uow(write=False) as uow:
-            return uow.staff.is_active(staff_id)
+            return uow.staff.account_state(staff_id)
 
     @property
     def backend(self) -> str:
         return self.uow.backend
+
+    def abort_waits(self) -> int:
+        """Stop waiting for a server that does not answer: cut the connections to it."""
+        if self.uow.backend != "postgresql":
+            return 0
+        return abort_connections(self.uow.engine)
+
+    def watch_changes(self, wake: Callable[[], None]) -> Callable[[], None] | None:
+        """PostgreSQL: call ``wake`` (from a listener thread) whenever any PC commits a change; returns
+        the function that stops listening. SQLite (one PC): None, the caller polls."""
+        if self.uow.backend != "postgresql":
+            return None
+        return ChangeListener(self.uow.engine, wake).stop
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -123,6 +146,8 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
     except Exception as exc:
         engine.dispose()
         raise StorageError(N_("无法打开数据库：{detail}"), detail=str(exc)[:300]) from exc
+    if clock is None and engine.dialect.name == "postgresql":  # shared mode: one clock for every PC
+        clock = ServerClock(lambda: server_time(engine))
     ctx = ServiceContext(clock=clock, workstation=workstation)
     container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration)
     container.auth.policy()

@@ -97,6 +97,19 @@ class NotAuthenticated(PermissionDenied):
     default_message = N_("请先登录")
 
 
+class SessionEnded(NotAuthenticated):
+    """The account was deactivated or locked (maybe on another PC) after this session began: the
+    session ends at its next action — the window closes, unsaved input is kept as the user's drafts."""
+
+    default_message = N_("账户已停用，请联系管理员")
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """An initial or reset password must be changed before anything else (C5), also on other PCs."""
+
+    default_message = N_("请先修改初始密码，然后才能进行其他操作")
+
+
 class AuthenticationFailed(EcmoError):
     default_message = N_("用户名或密码错误")
 
@@ -119,6 +132,15 @@ class StorageError(EcmoError):
     """The database refused the work: disk full, read-only, locked, damaged, unreachable."""
 
     default_message = N_("数据库错误，数据未保存")
+
+
+class ServerUnreachable(StorageError):
+    """The database server did not answer (down, network cut, or it ended this PC's stalled session).
+
+    Nothing of the action was saved; the caller keeps what the user typed and offers to try again.
+    """
+
+    default_message = N_("与数据库服务器的连接中断，数据未保存，请检查网络后重试")
 
 
 class CodeError(EcmoError):

@@ -28,8 +28,39 @@ class RecordVerification:
     def ok(self) -> bool:
         return self.chain.ok and not self.trail and self.signatures.ok
 
+# session bookkeeping in the trail that changes nothing another PC shows
+_QUIET_ACTIONS = frozenset({"login", "logout", "login_failed", "screen_lock", "screen_unlock", "reauth_failed",
+                            "print", "export", "verify"})
+CHANGES_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """What was saved anywhere since ``seq``: (entity, entity id, run id) per change, and the new head."""
+
+    head: int
+    changes: tuple[tuple[str, int | None, int | None], ...]
+    more: bool = False  # more than CHANGES_LIMIT: refresh everything
+
 
 class AuditService(Service):
+    @requires(Action.VIEW_CASES)
+    def changes_since(self, seq: int | None) -> ChangeBatch:
+        """The change feed of every PC (issue 11 §4): lists and open cases refresh from it. Being a
+        service call, it also checks the account each time, so a locked account's session ends here."""
+
+        def work(uow: UnitOfWork) -> ChangeBatch:
+            if seq is None:
+                return ChangeBatch(uow.audit.head_seq(), ())
+            rows = uow.audit.changes_since(seq, limit=CHANGES_LIMIT)
+            if not rows:
+                return ChangeBatch(seq, ())
+            found = {(entity, entity_id, run_id) for _s, action, entity, entity_id, run_id in rows
+                     if action not in _QUIET_ACTIONS}
+            return ChangeBatch(rows[-1][0], tuple(sorted(found, key=str)), more=len(rows) == CHANGES_LIMIT)
+
+        return self._read(work)
+
     @requires(Action.VERIFY)
     def verify_chain(self, *, expected_head: str | None = None) -> ChainVerification:
         """Recompute every link; with ``expected_head`` (an external anchor) a recomputed chain shows too."""

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from ecmo_desktop.domain.errors import NotAuthenticated, TransientConflict
+from ecmo_desktop.domain.errors import NotAuthenticated, ServerUnreachable, TransientConflict
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.policy import SecurityPolicy
 from ecmo_desktop.services.clock import Clock, SystemClock
-from ecmo_desktop.services.ports import UnitOfWork, UnitOfWorkFactory
+from ecmo_desktop.services.ports import AccountState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 3
+READ_RETRY_DELAY_S = 0.5
 
 
 class ServiceContext:
@@ -35,7 +37,8 @@ class ServiceContext:
         self.user: CurrentUser | None = None
         self.policy = SecurityPolicy()
         self.hospital_id: int | None = None
-        self.active_checker: Callable[[int], bool] | None = None
+        # the account's state in the database, read before every call (permissions.requires)
+        self.account_checker: Callable[[int], AccountState | None] | None = None
 
     def require_user(self) -> CurrentUser:
         if self.user is None:
@@ -92,6 +95,7 @@ class Service:
 
     def _transact(self, work: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
         """Run ``work`` in a fresh unit of work; retry the whole action on a transient conflict (REL-5)."""
+        self._sync_clock()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._uow(write=write) as uow:
@@ -102,6 +106,21 @@ class Service:
                 log.warning("transient database conflict, retrying (%d/%d)", attempt, MAX_ATTEMPTS)
         raise AssertionError("unreachable")
 
+    def _sync_clock(self) -> None:
+        """The server clock (shared mode) re-measures its offset now and then, on this worker thread."""
+        sync = getattr(self.ctx.clock, "maybe_sync", None)
+        if sync is not None:
+            sync()
+
     def _read(self, work: Callable[[UnitOfWork], T]) -> T:
+        """A read changes nothing, so after a lost connection it is safely tried once more (a server
+        restart or a network blip then costs the user nothing); a save is never repeated blindly."""
+        self._sync_clock()
+        try:
+            with self._uow(write=False) as uow:
+                return work(uow)
+        except ServerUnreachable:
+            log.info("database unreachable during a read; trying once more")
+            time.sleep(READ_RETRY_DELAY_S)
         with self._uow(write=False) as uow:
             return work(uow)

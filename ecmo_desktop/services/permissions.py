@@ -12,7 +12,12 @@ from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
 from ecmo_desktop.domain.enums import Role
-from ecmo_desktop.domain.errors import NotAuthenticated, PermissionDenied
+from ecmo_desktop.domain.errors import (
+    NotAuthenticated,
+    PasswordChangeRequired,
+    PermissionDenied,
+    SessionEnded,
+)
 from ecmo_desktop.i18n import N_
 
 P = ParamSpec("P")
@@ -81,6 +86,26 @@ def allowed(action: Action, roles: frozenset[str]) -> bool:
     return bool(ALLOWED[action] & {Role(r) for r in roles if r in Role._value2member_map_})
 
 
+def check_account(ctx: Any, user_id: int) -> None:
+    """The session's account as it is now in the database, whatever PC changed it (ACC-2, C5).
+
+    Deactivated or locked (by an administrator, or after failed passwords on any PC): the session ends
+    here, at its next action. An initial or reset password not yet changed: nothing but the change.
+    """
+    checker = ctx.account_checker
+    if checker is None or user_id == SYSTEM_ACTOR_ID:
+        return
+    state = checker(user_id)
+    if state is None or not state.active:
+        ctx.user = None  # ended for good: reactivating the account later does not revive this session
+        raise SessionEnded()
+    if state.locked_by_admin or (state.locked_until is not None and state.locked_until > ctx.now()):
+        ctx.user = None
+        raise SessionEnded(N_("账户已被锁定，本次登录已结束。请稍后重新登录或联系管理员解锁"))
+    if state.must_change_password:
+        raise PasswordChangeRequired()
+
+
 def requires(action: Action) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Check the logged-in user's roles before the use case runs (not only by hiding buttons)."""
 
@@ -92,12 +117,10 @@ def requires(action: Action) -> Callable[[Callable[P, T]], Callable[P, T]]:
                 user = service.ctx.user
                 if user is None:
                     raise NotAuthenticated()
+                if action is not Action.SELF:  # logout, lock, unlock and change password stay possible
+                    check_account(service.ctx, user.id)
                 if not allowed(action, user.roles):
                     raise PermissionDenied(N_("您的角色无权执行此操作（{action}）"), action=action.value)
-                checker = service.ctx.active_checker
-                # an account deactivated on another PC stops working here at its next action (ACC-2)
-                if checker is not None and user.id != SYSTEM_ACTOR_ID and not checker(user.id):
-                    raise PermissionDenied(N_("账户已停用，请联系管理员"))
             return fn(*args, **kwargs)
 
         wrapper.required_action = action  # type: ignore[attr-defined]

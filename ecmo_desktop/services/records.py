@@ -488,7 +488,7 @@ class RecordService(Service):
                                   updated_at=now, created_by_id=user.id, updated_by_id=user.id,
                                   **clean.fields, **clean.children)
             if kind == ProcedureKind.CANNULATION.value:
-                uow.runs.update(run_id, status=RunStatus.ON_ECMO.value)
+                uow.runs.update(run_id, expected_version=run.version, status=RunStatus.ON_ECMO.value)
             self._sync_run(uow, run_id)
             self._audit(uow, "create", Entity.PROCEDURE, rec.id, after=canonical_content(rec), run_id=run_id,
                         patient_id=run.patient_id)
@@ -711,7 +711,7 @@ class RecordService(Service):
             if died:
                 changes.update(date_of_death=ended, discharged_alive=False,
                                survived_28d=_survived_28d(run.started_at, ended))
-            after = uow.runs.update(run_id, **changes)
+            after = uow.runs.update(run_id, expected_version=run.version, **changes)
             for kind, due in follow_up_schedule(run.started_at, ended):
                 fields: dict[str, Any] = {"kind": kind, "due_date": due, "fu_status": FollowUpStatus.DUE.value}
                 if died:
@@ -766,7 +766,7 @@ class RecordService(Service):
                                        "date_of_death": ended if died else None,
                                        "discharged_alive": False if died else None,
                                        "survived_28d": _survived_28d(run.started_at, ended) if died else None}
-            after = uow.runs.update(run_id, **changes)
+            after = uow.runs.update(run_id, expected_version=run.version, **changes)
             due_by_kind = dict(follow_up_schedule(run.started_at, ended))
             for f in follow_ups:
                 kind = f.kind  # type: ignore[union-attr]
@@ -781,7 +781,7 @@ class RecordService(Service):
                                   contact_method=ContactMethod.RECORDS.value, notes=AUTO_CLOSED_NOTE,
                                   discharge_disposition=DischargeDisposition.DIED.value
                                   if kind == FollowUpKind.DISCHARGE.value else None)
-                fu = uow.records.update(Entity.FOLLOW_UP, f.id, **fields)
+                fu = uow.records.update(Entity.FOLLOW_UP, f.id, expected_version=f.version, **fields)
                 old_fu, new_fu = diff(canonical_content(f), canonical_content(fu))
                 self._audit(uow, "update", Entity.FOLLOW_UP, f.id, before=old_fu, after=new_fu, run_id=run_id,
                             patient_id=run.patient_id, reason=why)
@@ -867,14 +867,15 @@ class RecordService(Service):
                     raise ValidationError(FieldError(N_("死亡日期"), N_("与{kind}随访记录的存活状态矛盾"),
                                                      {"kind": FollowUpKind(other.kind).label}))
                 if other.fu_status == FollowUpStatus.DUE.value and other.due_date >= rec.date_of_death:
-                    closed = uow.records.update(Entity.FOLLOW_UP, other.id, fu_status=FollowUpStatus.DONE.value,
-                                       done_at=rec.done_at or now, vital_status=VitalStatus.DEAD.value,
-                                       date_of_death=rec.date_of_death, cause_of_death=rec.cause_of_death,
-                                       contact_method=ContactMethod.RECORDS.value, updated_at=now,
-                                       notes=AUTO_CLOSED_NOTE,
-                                       updated_by_id=user.id,
-                                       discharge_disposition=DischargeDisposition.DIED.value
-                                       if other.kind == FollowUpKind.DISCHARGE.value else None)
+                    closed = uow.records.update(Entity.FOLLOW_UP, other.id, expected_version=other.version,
+                                               fu_status=FollowUpStatus.DONE.value,
+                                               done_at=rec.done_at or now, vital_status=VitalStatus.DEAD.value,
+                                               date_of_death=rec.date_of_death, cause_of_death=rec.cause_of_death,
+                                               contact_method=ContactMethod.RECORDS.value, updated_at=now,
+                                               notes=AUTO_CLOSED_NOTE,
+                                               updated_by_id=user.id,
+                                               discharge_disposition=DischargeDisposition.DIED.value
+                                               if other.kind == FollowUpKind.DISCHARGE.value else None)
                     old_fu, new_fu = diff(canonical_content(other), canonical_content(closed))
                     self._audit(uow, "update", Entity.FOLLOW_UP, other.id, before=old_fu, after=new_fu,
                                 run_id=run.id, patient_id=run.patient_id, reason="death recorded at follow-up")
@@ -957,9 +958,11 @@ class RecordService(Service):
                                         content=canonical_content(before), replaced_at=now, replaced_by_id=user.id,
                                         reason=why)
                 uow.records.supersede_signatures(entity, record_id)
-            rec = uow.records.update(entity, record_id, status=RecordStatus.DRAFT.value, signed_at=None,
-                                     signed_by_id=None, updated_at=now, updated_by_id=user.id, **c.fields,
-                                     **c.children)
+            # conditional on the version read (= the one the user saw): under READ COMMITTED a colleague's
+            # save committed since then must make this UPDATE fail, never be overwritten (REL-11)
+            rec = uow.records.update(entity, record_id, expected_version=before.version,
+                                     status=RecordStatus.DRAFT.value, signed_at=None, signed_by_id=None,
+                                     updated_at=now, updated_by_id=user.id, **c.fields, **c.children)
             if after is not None:
                 after(uow, run, before, rec)
             if entity in (Entity.DECISION, Entity.PROCEDURE):
@@ -1004,19 +1007,20 @@ class RecordService(Service):
             changes.update(indication=start.indication, indication_other=start.indication_other)
         if changes:
             before = {k: getattr(run, k) for k in changes}
-            run = uow.runs.update(run_id, **changes)
+            run = uow.runs.update(run_id, expected_version=run.version, **changes)
             self._audit(uow, "update", "ecmo_run", run_id, before=before, after=changes, run_id=run_id,
                         patient_id=run.patient_id)
         if start is not None:
             deadline = supplement_deadline(run.started_at) if start.emergency else None
             if deadline != start.supplement_deadline:
-                uow.records.update(Entity.DECISION, start.id, supplement_deadline=deadline)
+                uow.records.update(Entity.DECISION, start.id, expected_version=start.version,
+                                   supplement_deadline=deadline)
         if "started_at" in changes and run.started_at is not None:
             for entry in uow.records.for_run(Entity.DAILY_ENTRY, run_id):
                 assert isinstance(entry, DailyEntry)
                 day = ecmo_day(run.started_at, entry.recorded_at)
                 if day != entry.ecmo_day:
-                    uow.records.update(Entity.DAILY_ENTRY, entry.id, ecmo_day=day)
+                    uow.records.update(Entity.DAILY_ENTRY, entry.id, expected_version=entry.version, ecmo_day=day)
         return run
 
     # ==== signing (SIG-1..SIG-3) ============================================================================
@@ -1058,11 +1062,13 @@ class RecordService(Service):
 
     @requires(Action.SIGN_RECORD)
     def sign(self, entity: str, record_id: int, password: str, *, meaning: str | None = None,
-             expected_version: int | None = None) -> SignedRecord:
+             expected_version: int | None = None, shown_hash: str | None = None) -> SignedRecord:
         """Sign and lock a record with the password re-entered.
 
         Doctors sign any record (书写 for their own, 审阅 otherwise); nurses and perfusionists sign
-        only the daily entries they wrote themselves.
+        only the daily entries they wrote themselves. ``expected_version`` and ``shown_hash`` are the
+        version and content hash of what the signer was shown: the signature lands only on exactly that
+        content, however another PC's save interleaves (a changed record is a conflict, never signed).
         """
         user = self.ctx.require_user()
         if entity not in Entity._value2member_map_:
@@ -1079,14 +1085,19 @@ class RecordService(Service):
                 raise RecordLocked(N_("该记录已签名"))
             if expected_version is not None and rec.version != expected_version:
                 raise ConcurrencyConflict()
+            shown = content_hash(rec)
+            if shown_hash is not None and not hmac.compare_digest(shown, shown_hash):
+                raise ConcurrencyConflict()
             if isinstance(rec, Decision):
                 self._decision_rules(rec)
             if isinstance(rec, FollowUp) and rec.fu_status == FollowUpStatus.DUE.value:
                 raise ValidationError(FieldError(N_("随访"), N_("随访尚未完成，不能签名")))
             now = self.ctx.now()
             staff = uow.staff.get(user.id)
-            signed = uow.records.update(entity, record_id, status=RecordStatus.SIGNED.value, signed_at=now,
-                                        signed_by_id=user.id)
+            signed = uow.records.update(entity, record_id, expected_version=rec.version,
+                                        status=RecordStatus.SIGNED.value, signed_at=now, signed_by_id=user.id)
+            if content_hash(signed) != shown:  # the UPDATE was conditional on rec.version: cannot happen
+                raise ConcurrencyConflict()
             why = meaning or (SignatureMeaning.AUTHOR.value if rec.created_by_id == user.id
                               else SignatureMeaning.REVIEW.value)
             sig = uow.records.add_signature(entity=entity, entity_id=record_id, record_version=signed.version,

@@ -3,7 +3,8 @@
 SQLite: WAL, ``synchronous=FULL``, foreign keys and a busy timeout on *every* connection, and
 ``BEGIN IMMEDIATE`` for write transactions — a deferred transaction that reads then writes can fail
 with SQLITE_BUSY at once, ignoring the busy timeout. PostgreSQL: pre-ping so a dropped connection
-is replaced instead of failing the next save.
+is replaced instead of failing the next save, and timeouts on both sides so one stalled or vanished
+ward PC cannot stall the others (see ``PG_TIMEOUTS`` and docs/architecture.md, "Timeouts").
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import socket
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,33 @@ from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.i18n import N_
 
 BUSY_TIMEOUT_MS = 10_000
+
+# PostgreSQL timeouts (issue 11 §2). Every save appends to the hash-chained audit trail under one
+# transaction-scoped advisory lock; a PC frozen while holding it would otherwise stall every save and
+# login on the ward, and a vanished PC's connection could hold it for hours (Linux keepalive defaults).
+# - server side, per session (``options``): a statement waits at most LOCK_TIMEOUT_MS for a lock and
+#   runs at most STATEMENT_TIMEOUT_MS; a transaction left idle for IDLE_IN_TRANSACTION_MS is ended by
+#   the server (its connection closed, its locks released, its work rolled back). While holding the
+#   audit lock the idle limit is AUDIT_LOCK_IDLE_MS (SET LOCAL in the audit repository): the rest of
+#   such a transaction is only its commit, so a longer pause means the PC is frozen. AUDIT_LOCK_IDLE_MS
+#   < LOCK_TIMEOUT_MS, so the others' saves wait, then complete, instead of failing.
+# - TCP keepalives on both sides find a dead peer in about KEEPALIVE_IDLE_S + 3 × KEEPALIVE_INTERVAL_S.
+# - the client gives up connecting after CONNECT_TIMEOUT_S and on unacknowledged data after TCP_USER_TIMEOUT_MS.
+CONNECT_TIMEOUT_S = 5
+LOCK_TIMEOUT_MS = 10_000
+STATEMENT_TIMEOUT_MS = 120_000
+IDLE_IN_TRANSACTION_MS = 60_000
+AUDIT_LOCK_IDLE_MS = 3_000
+KEEPALIVE_IDLE_S = 10
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+TCP_USER_TIMEOUT_MS = 30_000
+PG_TIMEOUTS = {
+    "lock_timeout": LOCK_TIMEOUT_MS, "statement_timeout": STATEMENT_TIMEOUT_MS,
+    "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_MS,
+    "tcp_keepalives_idle": KEEPALIVE_IDLE_S, "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
+    "tcp_keepalives_count": KEEPALIVE_COUNT,
+}
 
 _write_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("ecmo_write_tx", default=False)
 
@@ -188,7 +219,66 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
         _configure_sqlite(engine)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                               connect_args=_pg_connect_args(url))
     except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
         raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
                            scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
+    _track_connections(engine)
+    return engine
+
+
+_CONNECTIONS: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+
+def _track_connections(engine: Engine) -> None:
+    """Remember every PostgreSQL connection the engine opens, for ``abort_connections``."""
+    conns: weakref.WeakSet[Any] = weakref.WeakSet()
+    _CONNECTIONS[engine] = conns
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        conns.add(dbapi_conn)
+
+
+def abort_connections(engine: Engine) -> int:
+    """Cut every connection to the server (the UI's "stop waiting" when the server is frozen).
+
+    A frozen server still has its kernel acknowledge TCP, so neither keepalives nor the server's own
+    timeouts end the wait; shutting the sockets down makes the blocked call fail at once
+    (``ServerUnreachable``) — also a pre-ping on checkout. The transaction is rolled back by the server,
+    or, if its COMMIT had already been sent, its outcome shows once the server answers again (the lists
+    refresh then). Idle pooled connections are replaced on their next use. Returns how many were cut.
+    """
+    cut = 0
+    for dbapi_conn in list(_CONNECTIONS.get(engine, ())):
+        try:
+            fd = dbapi_conn.pgconn.socket
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+            cut += 1
+        except (OSError, AttributeError, ValueError):  # closed already
+            continue
+    return cut
+
+
+def server_time(engine: Engine) -> datetime:
+    """The database server's clock (PostgreSQL; shared mode stamps records and audit rows with it)."""
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT clock_timestamp()").scalar()
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise StorageError(N_("无法读取数据库服务器的时间"))
+    return value.astimezone(UTC)
+
+
+def _pg_connect_args(url: str) -> dict[str, Any]:
+    """libpq parameters: client-side timeouts and keepalives, server-side ones through ``options``."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return {}
+    server = " ".join(f"-c {name}={value}" for name, value in PG_TIMEOUTS.items())
+    given = make_url(url).query.get("options")
+    if given:  # settings written into the URL by the site come last and win
+        server = f"{server} {given if isinstance(given, str) else ' '.join(given)}"
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+            "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS, "options": server}

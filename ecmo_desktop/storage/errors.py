@@ -12,6 +12,7 @@ from ecmo_desktop.domain.errors import (
     ConcurrencyConflict,
     EcmoError,
     IntegrityConflict,
+    ServerUnreachable,
     StorageError,
     TransientConflict,
 )
@@ -45,8 +46,16 @@ def translate(exc: BaseException) -> EcmoError | None:
         sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
         if sqlstate in ("40001", "40P01"):
             return TransientConflict()
-        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError) or (sqlstate or "").startswith("08"):
-            return StorageError(N_("与数据库服务器的连接中断，数据未保存，请检查网络后重试"))
+        if sqlstate == "55P03":  # lock_timeout (engine.LOCK_TIMEOUT_MS)
+            return StorageError(N_("数据库正忙：另一台电脑的保存长时间未完成。数据未保存，请稍后重试"))
+        if sqlstate == "57014":  # statement_timeout
+            return StorageError(N_("数据库服务器处理超时，数据未保存，请稍后重试"))
+        server_side = not isinstance(orig, sqlite3.Error)
+        if (exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError)
+                or (sqlstate or "").startswith(("08", "57P"))
+                or sqlstate == "25P03"  # this session idled too long in a transaction and was ended
+                or (server_side and sqlstate is None and isinstance(exc, sa_exc.OperationalError))):
+            return ServerUnreachable()  # never the driver's English text (issue 11 §3)
         name = getattr(orig, "sqlite_errorname", "") if isinstance(orig, sqlite3.Error) else ""
         text = str(orig)
         if name == "SQLITE_FULL" or "disk is full" in text or "No space left" in text:

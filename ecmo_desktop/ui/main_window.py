@@ -3,6 +3,10 @@
 Pages are registered with ``add_page(key, title, widget, roles)``; a page whose roles the user
 lacks is simply not added (and its services refuse anyway). Features that land later (devices,
 QC) register their page the same way.
+
+The status bar also shows the connection to the database (在线 / 离线 / 正在重新连接): background
+refreshes that fail go there, never into message boxes; ``ChangeFeed`` keeps every list and open case
+current with what the other ward PCs save.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.admin.page import AdminPage
 from ecmo_desktop.ui.case_list import CaseListPage
 from ecmo_desktop.ui.case_view import CaseView
+from ecmo_desktop.ui.change_feed import ChangeFeed
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices import DEVICES_PAGE_ROLES, DevicesPage
 from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
@@ -43,6 +48,7 @@ from ecmo_desktop.ui.drafts import Draft, DraftCapable
 from ecmo_desktop.ui.lock_screen import role_names
 from ecmo_desktop.ui.qc import install_qc_page
 from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
+from ecmo_desktop.ui.tasks import OFFLINE, ONLINE, RECONNECTING
 
 NAV_WORKLIST, NAV_CASES, NAV_DEVICES, NAV_QC, NAV_ADMIN = "worklist", "cases", "devices", "qc", "admin"
 NAV_TITLES = {NAV_WORKLIST: N_("工作列表"), NAV_CASES: N_("病例"), NAV_DEVICES: N_("器械"), NAV_QC: N_("质控"),
@@ -109,6 +115,7 @@ class MainWindow(QMainWindow):
             self._default_geometry()
         runs = ui.services.runs
         ui.tasks.run_op(runs.hospital, self._hospital_loaded, parent=self)
+        self.feed = ChangeFeed(ui, parent=self)
 
     def _default_geometry(self) -> None:
         """First start on this PC: most of the screen, centred (ward PCs have 1366×768 and up)."""
@@ -226,9 +233,19 @@ class MainWindow(QMainWindow):
                                                                  roles=role_names(self.user)))
         self.db_label = QLabel(_("数据库：{db}").format(db=self.ui.database_label))
         self.hospital_label = QLabel()
-        for label in (self.user_label, self.db_label, self.hospital_label):
+        self.connection_label = QLabel()
+        self.connection_label.setObjectName("connection_status")
+        for label in (self.connection_label, self.user_label, self.db_label, self.hospital_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
+        self._show_connection(self.ui.tasks.connection)
+        self.ui.tasks.connection_changed.connect(self._show_connection)
+
+    def _show_connection(self, state: str) -> None:
+        text, color = {ONLINE: (_("● 在线"), "#2e7d32"), OFFLINE: (_("● 离线：无法连接数据库"), "#c62828"),
+                       RECONNECTING: (_("● 正在重新连接…"), "#ef6c00")}.get(state, (state, "#555"))
+        self.connection_label.setText(text)
+        self.connection_label.setStyleSheet(f"color: {color};")
 
     def _hospital_loaded(self, hospital: Hospital | None) -> None:
         self.hospital = hospital
@@ -334,6 +351,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         self.ui.settings.update(window_geometry=geometry)
+        self.feed.timer.stop()
         event.accept()
         if not self.closing_for_session:
             self.quit_requested.emit()

@@ -6,6 +6,10 @@ user unlocks with the password and finds every window, dialog and typed characte
 different user may log in from the lock screen: the previous user's dialogs are captured as
 drafts sealed under their user id, all their windows are closed, and the new user starts fresh;
 the drafts come back only when their author logs in again in this app session.
+
+An account locked or deactivated while logged in (on this PC or another) ends the session at its next
+action or refresh (``TaskRunner.session_ended``): the same sealing as a change of user — drafts kept
+for that user, every window with patient data closed — and the login dialog says why.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class SessionController(QObject):
         self.wizard: FirstRunWizard | None = None
         self.password_dialog: ChangePasswordDialog | None = None
         self._quitting = False
+        self.session_user: CurrentUser | None = None  # whose window is open (ctx.user may be cleared first)
+        ui.tasks.session_ended.connect(self._session_ended)
 
     # ---- start: first run or login --------------------------------------------------------------
     def start(self) -> None:
@@ -111,6 +117,7 @@ class SessionController(QObject):
             self.enter(user)
 
     def enter(self, user: CurrentUser) -> MainWindow:
+        self.session_user = user
         window = MainWindow(self.ui, user)
         window.lock_requested.connect(lambda: self.lock(idle=False))
         window.logout_requested.connect(self.logout)
@@ -201,6 +208,21 @@ class SessionController(QObject):
             screen.deleteLater()
 
     # ---- ending a session -----------------------------------------------------------------------
+    def _session_ended(self, exc: BaseException) -> None:
+        """The account may not go on (locked or deactivated since login): close its session now."""
+        user = self.session_user
+        if user is None or self.main_window is None or self._quitting:
+            return  # already ended (several refreshes can fail in a row)
+        log.info("session of %s ended: %s", user.username, exc)
+        self._seal(user)
+        self._release_lock()
+        self.password_dialog = None
+        self.session_user = None
+        self.ui.services.ctx.user = None
+        self.logged_out.emit()
+        dialog = self.show_login(user.username)
+        dialog.show_failure(exc)
+
     def _seal(self, user: CurrentUser) -> None:
         """Keep the user's unsaved dialogs as drafts under their id, then close all their windows."""
         window = self.main_window

@@ -8,6 +8,12 @@ widget is ever touched from the worker.
 ``run_op`` is the one operation helper: it runs the call, sends failures to the standard error
 path (or the caller's handler), and after a success broadcasts ``changed`` with the names of what
 changed so open views refresh themselves.
+
+Two failures never reach a message box, whoever asked (issue 11 §3, §5): the server out of reach
+moves the ``connection`` state (shown in the status bar) to offline — background refreshes report
+through ``background_error`` and stay silent; a session ended because the account was locked or
+deactivated (possibly on another PC) is broadcast once as ``session_ended`` and the session
+controller closes the window, keeping drafts.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QWidget
 
-from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.domain.errors import EcmoError, NotAuthenticated, ServerUnreachable
 
 log = logging.getLogger(__name__)
 
+ONLINE, OFFLINE, RECONNECTING = "online", "offline", "reconnecting"
 SuccessHandler = Callable[[Any], None]
 ErrorHandler = Callable[[BaseException], None]
 
@@ -80,6 +87,8 @@ class TaskRunner(QObject):
 
     changed = Signal(object)  # frozenset[str]: what a successful operation changed
     idle = Signal()  # no job queued or running any more
+    connection_changed = Signal(str)  # ONLINE / OFFLINE / RECONNECTING
+    session_ended = Signal(object)  # the NotAuthenticated/SessionEnded that ended the session
 
     def __init__(self, default_error: Callable[[QWidget | None, BaseException, str], None] | None = None,
                  parent: QObject | None = None) -> None:
@@ -92,6 +101,19 @@ class TaskRunner(QObject):
         self._worker.finished_job.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._worker.start()
         self._closed = False
+        self.connection = ONLINE
+
+    def set_connection(self, state: str) -> None:
+        if state != self.connection:
+            self.connection = state
+            self.connection_changed.emit(state)
+
+    def background_error(self, exc: BaseException) -> None:
+        """A refresh nobody asked for failed: never a box; the status bar shows the connection."""
+        if isinstance(exc, NotAuthenticated):
+            self.session_ended.emit(exc)
+        elif not isinstance(exc, ServerUnreachable):  # unreachable is already shown as offline
+            log.warning("background refresh failed: %r", exc)
 
     @property
     def pending(self) -> int:
@@ -120,7 +142,13 @@ class TaskRunner(QObject):
     def _deliver(self, job: Job) -> None:
         try:
             owner_alive = job.owner is None or shiboken6.isValid(job.owner)
-            if job.error is None:
+            if isinstance(job.error, ServerUnreachable):
+                self.set_connection(OFFLINE)
+            elif job.error is None:
+                self.set_connection(ONLINE)  # the server answered
+            if isinstance(job.error, NotAuthenticated):
+                self.session_ended.emit(job.error)  # the window closes; no box, whoever asked
+            elif job.error is None:
                 if owner_alive and job.on_success is not None:
                     job.on_success(job.result)
                 if job.changes:  # even when the asking window is gone, other views must refresh
@@ -129,6 +157,8 @@ class TaskRunner(QObject):
                 log.info("dropped the failure of a closed window's operation: %r", job.error)
             elif job.on_error is not None:
                 job.on_error(job.error)
+            elif isinstance(job.error, ServerUnreachable):
+                log.info("server unreachable (shown in the status bar): %r", job.error)  # never a box
             else:
                 self.default_error(job.owner, job.error, job.details)
         finally:

@@ -152,3 +152,21 @@ def test_no_false_alarms_on_many_untouched_signed_records(seeded: Seeded) -> Non
         uow.commit()
     check = rw.c.records.verify_signatures()
     assert [(p.entity, p.run_id) for p in check.problems] == [("decision", runs[1].id)]
+
+
+def test_signature_binds_the_content_the_signer_was_shown(rw: RecWard) -> None:
+    """SIG-2: a signer shown other content than what is stored signs nothing (another PC saved since)."""
+    from ecmo_desktop.domain.errors import ConcurrencyConflict
+    from ecmo_desktop.domain.records import content_hash
+
+    run = rw.on_ecmo()
+    entry = _entry(rw, run.id, hr=90)
+    shown = content_hash(entry)  # type: ignore[arg-type]
+    rw.login("zhangwei")
+    with pytest.raises(ConcurrencyConflict):
+        rw.c.records.sign("daily_entry", entry.id, PASSWORD, shown_hash="0" * 64)  # type: ignore[attr-defined]
+    assert not rw.c.records.get_record("daily_entry", entry.id).locked  # type: ignore[attr-defined]
+    assert rw.c.records.signatures("daily_entry", entry.id) == []  # type: ignore[attr-defined]
+    signed = rw.c.records.sign("daily_entry", entry.id, PASSWORD, shown_hash=shown,  # type: ignore[attr-defined]
+                               expected_version=entry.version)  # type: ignore[attr-defined]
+    assert signed.signature.content_hash == shown

@@ -50,6 +50,11 @@ def _seed(sqlite_template: Path) -> Iterator[Path]:
     c.staff.create_staff(username="chenjing", full_name="陈静", title="nurse", years_in_practice=6,
                          roles=["nurse"], initial_password=PASSWORD)
     c.ctx.user = None
+    from ecmo_desktop.storage.orm.people import StaffRow
+
+    with c.uow() as uow:  # as if they had changed their initial passwords (C5 is tested in test_auth)
+        uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
+        uow.commit()
     c.auth.login("liuyang", "Ward2026pass")
     for i in range(N_RUNS):
         name = f"王{i}号" if i in WANG else f"患者{i:03d}"

@@ -11,6 +11,8 @@ from sqlalchemy import and_, func, or_, select, text
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
+from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
+from ecmo_desktop.storage.notify import CHANNEL
 from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.base import Base
 from ecmo_desktop.storage.orm.runs import RunRow
@@ -25,10 +27,18 @@ class SqlAuditRepository(Repository):
                before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None,
                success: bool) -> AuditEvent:
         if self.session.get_bind().dialect.name == "postgresql":
-            # serialise appenders so two PCs never read the same head; released at commit/rollback
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-        last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+            # serialise appenders so two PCs never read the same head; released at commit/rollback. From
+            # here to the commit the transaction must not pause: a PC frozen now is cut off by the server
+            # after AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC.
+            # the NOTIFY is delivered to the other PCs at commit only (storage/notify.py)
+            self.session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
+                                      "pg_advisory_xact_lock(:k), pg_notify(:channel, '')"),
+                                 {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL})
+        last = self.session.execute(select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at)
+                                    .order_by(AuditRow.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        if last is not None and last.occurred_at is not None and occurred_at < last.occurred_at:
+            occurred_at = last.occurred_at  # the trail's times never go backwards (PC clocks differ by ms)
         fields: dict[str, Any] = {
             "seq": seq, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
             "workstation": workstation, "action": action, "entity": entity, "entity_id": entity_id,
@@ -39,6 +49,16 @@ class SqlAuditRepository(Repository):
         self.session.add(row)
         self.session.flush()
         return mapping.audit(row)
+
+    def changes_since(self, seq: int, *, limit: int) -> list[tuple[int, str, str, int | None, int | None]]:
+        """(seq, action, entity, entity_id, run_id) of the rows after ``seq``: what other PCs did."""
+        rows = self.session.execute(select(AuditRow.seq, AuditRow.action, AuditRow.entity, AuditRow.entity_id,
+                                           AuditRow.run_id).where(AuditRow.seq > seq)
+                                    .order_by(AuditRow.seq).limit(limit))
+        return [(r.seq, r.action, r.entity, r.entity_id, r.run_id) for r in rows]
+
+    def head_seq(self) -> int:
+        return int(self.session.scalar(select(func.max(AuditRow.seq))) or 0)
 
     def head(self) -> AuditEvent | None:
         row = self.session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()

@@ -16,7 +16,7 @@ from ecmo_desktop.domain.model import (
     Staff,
     TrainingRecord,
 )
-from ecmo_desktop.services.ports import StaffAuth
+from ecmo_desktop.services.ports import AccountState, StaffAuth
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.people import (
     ExpertMembershipRow,
@@ -84,6 +84,15 @@ class SqlStaffRepository(Repository):
     def is_active(self, staff_id: int) -> bool:
         """One column, no roles: checked before every service call, so it must be cheap."""
         return bool(self.session.scalar(select(StaffRow.active).where(StaffRow.id == staff_id)))
+
+    def account_state(self, staff_id: int) -> AccountState | None:
+        """Four columns, no roles: checked before every service call, so it must be cheap."""
+        row = self.session.execute(select(StaffRow.active, StaffRow.locked_by_admin, StaffRow.locked_until,
+                                          StaffRow.must_change_password).where(StaffRow.id == staff_id)).first()
+        if row is None:
+            return None
+        return AccountState(active=bool(row.active), locked_by_admin=bool(row.locked_by_admin),
+                            locked_until=row.locked_until, must_change_password=bool(row.must_change_password))
 
     def auth(self, staff_id: int) -> StaffAuth:
         row = self._get(StaffRow, staff_id, "人员")

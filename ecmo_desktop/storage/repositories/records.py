@@ -66,6 +66,11 @@ ORDER: dict[str, Any] = {
     "complication": ComplicationRow.onset_at, "weaning_trial": WeaningTrialRow.started_at,
     "follow_up": FollowUpRow.due_date,
 }
+# Test seam of the multi-PC race tests (tests/storage/record_race_worker.py): when set, called at the start
+# of every record update, inside the transaction and after the service has read and checked the row, so
+# a test can hold two transactions at exactly that point. Always None in the application.
+before_update: Callable[[str, int], None] | None = None
+
 # generated documents that are operation notes (R8); the documents feature owns the kinds
 OPERATION_NOTE_KINDS = ("operation_note", "op_note", "opnote")
 CANNULA_FIELDS = ("role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position", "device_usage_id")
@@ -133,6 +138,8 @@ class SqlRecordRepository(Repository):
     def update(self, entity: str, record_id: int, *, expected_version: int | None = None,
                physicians: Sequence[tuple[int, str]] | None = None, staff: Sequence[tuple[int, str]] | None = None,
                cannulae: Sequence[dict[str, Any]] | None = None, **fields: Any) -> AnyRecord:
+        if before_update is not None:
+            before_update(entity, record_id)
         row = self._row(entity, record_id)
         self._check_version(row, expected_version)
         self._apply(row, fields)

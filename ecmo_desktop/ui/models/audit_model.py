@@ -92,7 +92,7 @@ class AuditEventModel(QAbstractTableModel):
             return
         self._loading = False
         self._more = False
-        self._tasks.default_error(None, exc)
+        self._tasks.background_error(exc)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
         return 0 if parent.isValid() else len(self._rows)

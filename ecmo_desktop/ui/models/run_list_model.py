@@ -4,6 +4,9 @@ It holds only ``RunListItem`` dataclasses, 200 at a time: the first page and the
 fetched on the worker thread, further pages when the view scrolls near the end
 (``canFetchMore``/``fetchMore``). With 50,000 runs the list opens as fast as with 50. A new
 search bumps a generation number, so a late page from an older search is dropped.
+
+A change saved anywhere (this PC or another, ``ui/change_feed.py``) re-reads the rows already shown in
+place (``reload_in_place``): the view keeps its selection, current row and scroll position.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class RunListModel(QAbstractTableModel):
         self._text = ""
         self._generation = 0
         self._loading = False
+        self._again = False
         self._headers = [_(c) for c in COLUMNS]
         self._sex = {v: label for v, label in Sex.choices()}
         self._mode = {v: label for v, label in Mode.choices()}
@@ -129,15 +133,53 @@ class RunListModel(QAbstractTableModel):
     def _failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
             return
-        self._loading = False
-        self._total = len(self._rows)  # stop fetching; the error is shown once
+        self._loading = self._again = False
+        self._total = len(self._rows)  # stop fetching; an outage shows in the status bar
         self.failed.emit(exc)
-        self._tasks.default_error(None, exc)
+        self._tasks.background_error(exc)
 
     def on_changes(self, changes: frozenset[str]) -> None:
-        """Refresh when an operation changed runs or patients (the ``changed`` broadcast)."""
+        """Re-read when an operation changed runs or patients (the ``changed`` broadcast)."""
         if changes & {"runs", "patients"}:
-            self.refresh()
+            self.reload_in_place()
+
+    def reload_in_place(self) -> None:
+        """The same search, as many rows as are shown, replaced without a reset (selection and scroll stay)."""
+        if self._loading:
+            self._again = True
+            return
+        self._generation += 1
+        generation, text, statuses = self._generation, self._text, self._statuses
+        limit = max(len(self._rows), self._page)
+        self._loading = True
+        runs = self._runs
+
+        def work() -> tuple[int, list[RunListItem]]:
+            return (runs.count_runs(text, statuses=statuses),
+                    runs.search_runs(text, statuses=statuses, offset=0, limit=limit))
+
+        self._tasks.run_op(work, lambda result: self._replaced(generation, result),
+                           lambda exc: self._failed(generation, exc), parent=self)
+
+    def _replaced(self, generation: int, result: tuple[int, list[RunListItem]]) -> None:
+        if generation != self._generation:
+            return
+        total, items = result
+        self._loading = False
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        ids = [self._rows[i.row()].run_id if 0 <= i.row() < len(self._rows) else None for i in persistent]
+        self._rows = list(items)
+        self._total = max(total, len(items))
+        where = {item.run_id: row for row, item in enumerate(self._rows)}
+        self.changePersistentIndexList(persistent, [
+            self.index(where[run_id], old.column()) if run_id in where else QModelIndex()
+            for old, run_id in zip(persistent, ids, strict=True)])
+        self.layoutChanged.emit()
+        self.loaded.emit()
+        if self._again:
+            self._again = False
+            self.reload_in_place()
 
     # ---- access ---------------------------------------------------------------------------------
     def item(self, row: int) -> RunListItem | None:

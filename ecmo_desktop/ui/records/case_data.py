@@ -198,7 +198,7 @@ class CaseRecords(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = self._again = False
-        self.ui.tasks.default_error(None, exc)
+        self.ui.tasks.background_error(exc)  # a refresh: the status bar shows an outage, no box
 
     def _loaded(self, snapshot: CaseSnapshot) -> None:
         self._loading = False

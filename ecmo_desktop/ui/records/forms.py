@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -444,6 +444,9 @@ def reveal(widget: QWidget) -> None:
         child, parent = parent, parent.parentWidget()
 
 
+SLOW_SAVE_MS = 5_000  # a save still running after this is told, and (PostgreSQL) may be abandoned
+
+
 class RecordDialog(QDialog):
     """A record form: new, edit a draft, or amend a signed record (with a reason).
 
@@ -462,6 +465,10 @@ class RecordDialog(QDialog):
         self.record = record
         self.amend = amend
         self.busy = False
+        self.waiting_slow = False  # "服务器长时间没有响应": Cancel/Esc stop waiting
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.timeout.connect(self._save_is_slow)
         self.setWindowTitle(title)
         self.setModal(True)
         self.setObjectName(f"{self.entity or 'record'}_dialog")
@@ -632,17 +639,51 @@ class RecordDialog(QDialog):
         self.case.ui.tasks.default_error(self, exc)
 
     def reject(self) -> None:
-        """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost)."""
-        if not self.busy:
-            super().reject()
+        """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost) —
+        except that a save the server does not answer can be abandoned: it then fails, data kept."""
+        if self.busy:
+            if self.waiting_slow:
+                self.stop_waiting()
+            return
+        super().reject()
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
+        self.waiting_slow = False
         self.ok_button.setEnabled(not busy)
         self.ok_button.setText(_("正在保存…") if busy else self.ok_text)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not busy)
-        if not busy:
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setEnabled(not busy)
+        cancel.setText(_("取消"))
+        if busy:
+            self._slow.start(SLOW_SAVE_MS)
+        else:
+            self._slow.stop()
             self.ok_button.setDefault(True)
+
+    def _can_abandon(self) -> bool:
+        return getattr(self.case.ui.services, "backend", "") == "postgresql"
+
+    def _save_is_slow(self) -> None:
+        """Issue 11 §3: never sit silently at "正在保存…" while the server does not answer."""
+        if not self.busy:
+            return
+        if self._can_abandon():
+            self.general_error.setText(_("服务器长时间没有响应，仍在等待保存结果。可以点击“停止等待”放弃这次保存，"
+                                         "已填写的内容保留在本窗口中，稍后可再保存。"))
+            cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+            cancel.setText(_("停止等待"))
+            cancel.setEnabled(True)
+            self.waiting_slow = True
+        else:
+            self.general_error.setText(_("数据库正忙，仍在等待保存结果（最多约 10 秒）。已填写的内容保留在本窗口中。"))
+        self.general_error.show()
+
+    def stop_waiting(self) -> None:
+        """Cut the waiting connection: the save fails as "连接中断，数据未保存" and the form is editable."""
+        abort = getattr(self.case.ui.services, "abort_waits", None)
+        if abort is not None:
+            abort()
 
     def clear_errors(self) -> None:
         self.general_error.clear()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.enums import DecisionKind, SignatureMeaning
 from ecmo_desktop.domain.errors import AccountLocked, AuthenticationFailed
-from ecmo_desktop.domain.records import AnyRecord, Decision, RecordVersion, Signature
+from ecmo_desktop.domain.records import AnyRecord, Decision, RecordVersion, Signature, content_hash
 from ecmo_desktop.domain.rules import emergency_decider, joint_decision
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
@@ -124,8 +124,10 @@ class SignDialog(RecordDialog):
     def build(self) -> Callable[[], Any]:
         records = self.case.services.records
         entity, record_id, version = self.target.entity, self.target.id, self.target.version
+        shown = content_hash(self.target)  # the signature binds exactly what this dialog showed
         password, meaning = self.password.text(), self.meaning.value()
-        return lambda: records.sign(entity, record_id, password, meaning=meaning, expected_version=version)
+        return lambda: records.sign(entity, record_id, password, meaning=meaning, expected_version=version,
+                                    shown_hash=shown)
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, (AuthenticationFailed, AccountLocked)):

@@ -264,7 +264,7 @@ class WorklistPage(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
         self._again = False
-        self.ui.tasks.default_error(self, exc)
+        self.ui.tasks.background_error(exc)  # a refresh: the status bar shows an outage, no box
 
     def _loaded(self, items: list[WorkItem]) -> None:
         self._loading = False
