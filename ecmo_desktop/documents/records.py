@@ -88,6 +88,7 @@ from ecmo_desktop.domain.fields import (
     PRE,
     WEAN,
     choices_for,
+    contraindications_assessed,
     derive_unchecked,
     fields_for,
 )
@@ -200,7 +201,10 @@ def _decision_story(dossier: CaseDossier, d: DecisionInfo, rules: list[str], lev
         table = values_table(d.pre_ecmo, keys)
         if table is not None:
             out.append(table)
-    if d.contraindications:
+    if d.kind == "start" and d.supplement_of_id is None and not contraindications_assessed(d.contraindications):
+        out += heading(_("禁忌证核查"), level, sub=True)
+        out.append(paragraph(_("未评估")))
+    if contraindications_assessed(d.contraindications):
         out += heading(_("禁忌证核查"), level, sub=True)
         known = dict(CONTRAINDICATIONS)
         out.append(grid([_("禁忌证"), _("存在")],

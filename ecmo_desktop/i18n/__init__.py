@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gettext
 import threading
+from collections.abc import Iterable
 
 from ecmo_desktop.paths import i18n_dir
 
@@ -54,3 +55,8 @@ def set_language(language: str) -> None:
             _current = gettext.translation(DOMAIN, localedir=str(i18n_dir()), languages=[language],
                                            fallback=True)
         _language = language
+
+
+def join_names(items: Iterable[str]) -> str:
+    """A list of names or items as the current language writes it: 张伟、李娜 / Zhang Wei, Li Na."""
+    return (", " if _language == "en" else "、").join(items)

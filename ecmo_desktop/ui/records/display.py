@@ -46,6 +46,7 @@ from ecmo_desktop.domain.fields import (
     DERIVED,
     FIELDS,
     IMMEDIATE_COMPLICATIONS,
+    contraindications_assessed,
 )
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import (
@@ -470,6 +471,8 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
     if key == "contraindications" and isinstance(value, Mapping):
         names = dict(CONTRAINDICATIONS)
         present = [_(names.get(k, k)) for k, v in value.items() if v]
+        if not contraindications_assessed(value):
+            return _("未评估")
         return "、".join(present) or _("无")
     if key == "immediate_complications" and isinstance(value, list):
         names = dict(IMMEDIATE_COMPLICATIONS)
