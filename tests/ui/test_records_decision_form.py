@@ -5,9 +5,14 @@ nobody twice, the earlier team offered again), and dates typed by keys are the d
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTabWidget
+from datetime import date, datetime
 
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton, QTabWidget, QVBoxLayout
+
+from ecmo_desktop.domain.records import BEIJING
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from tests.ui.conftest import login_as
 from tests.ui.test_records_support import (
     choose,
@@ -69,3 +74,60 @@ def test_assessed_checklist_saves_every_item(qtbot, ui, seeded) -> None:
     assert decision.contraindications["aortic_dissection"] is False
     assert len(decision.contraindications) == 10
     assert "严重主动脉瓣关闭不全" in decisions.panel.browser.toPlainText()
+
+
+def focus_window(qtbot, window) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+
+
+def test_decision_time_typed_by_keys_is_the_time_saved(qtbot, ui, seeded) -> None:
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, mode="VA", attending_id=seeded.attending_id)
+    view = open_case(qtbot, ui, run_id)
+    decisions = tab(view, "decision")
+    click(qtbot, decisions.new_button)
+    dialog = dialog_of(decisions)
+    focus_window(qtbot, dialog)
+    _three_physicians(qtbot, dialog, seeded)
+    qtbot.mouseClick(dialog.decided_at.lineEdit(), Qt.MouseButton.LeftButton)
+    assert dialog.decided_at.hasFocus()
+    qtbot.keyClicks(dialog.decided_at, "2026-3-2 7:45")  # Beijing time, typed as people type it
+    assert dialog.decided_at.text() == "2026-3-2 7:45"  # shown as typed, not mangled section by section
+    save(qtbot, ui, dialog)  # the Save click is what moves the focus
+    decision = c.records.chart(run_id).decisions[0]
+    assert decision.decided_at == datetime(2026, 3, 2, 7, 45, tzinfo=BEIJING)
+
+
+@pytest.mark.parametrize("typed", ["2026-03-01", "2026-3-1", "20260301", "2026/3/1"])
+@pytest.mark.parametrize("finish", ["tab", "enter", "click"])
+def test_a_typed_date_is_kept_when_focus_moves_or_save_is_pressed(qtbot, typed: str, finish: str) -> None:
+    window = QDialog()
+    column = QVBoxLayout(window)
+    before = QLineEdit()
+    box = TypedDateEdit(date(2025, 12, 31))
+    save_button = QPushButton("保存")
+    save_button.setDefault(True)
+    for widget in (before, box, save_button):
+        column.addWidget(widget)
+    saved: list[date] = []
+    save_button.clicked.connect(lambda: saved.append(box.date().toPython()))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    focus_window(qtbot, window)
+    before.setFocus()
+    qtbot.keyClick(before, Qt.Key.Key_Tab)
+    assert box.hasFocus()
+    qtbot.keyClicks(box, typed)
+    if finish == "tab":
+        qtbot.keyClick(box, Qt.Key.Key_Tab)
+        assert not box.hasFocus()
+        qtbot.mouseClick(save_button, Qt.MouseButton.LeftButton)
+    elif finish == "enter":
+        qtbot.keyClick(box, Qt.Key.Key_Return)  # the default button saves
+    else:
+        qtbot.mouseClick(save_button, Qt.MouseButton.LeftButton)
+    assert saved == [date(2026, 3, 1)]
+    assert box.text() == "2026-03-01"

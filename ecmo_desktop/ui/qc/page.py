@@ -27,7 +27,6 @@ from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -45,6 +44,7 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -133,8 +133,8 @@ class QcPage(QWidget):
 
         bar = QHBoxLayout()
         today = QDate.currentDate()
-        self.date_from = QDateEdit(QDate(today.year() - 4, 1, 1))
-        self.date_to = QDateEdit(QDate(today.year(), 12, 31))
+        self.date_from = TypedDateEdit(date(today.year() - 4, 1, 1))
+        self.date_to = TypedDateEdit(date(today.year(), 12, 31))
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")

@@ -54,6 +54,7 @@ from ecmo_desktop.domain.validation import Range
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
+from ecmo_desktop.ui.widgets.dates import TypedDateTimeEdit
 from ecmo_desktop.ui.widgets.form import error_label, field_message
 
 BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
@@ -68,8 +69,8 @@ def minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-class DateTimeField(QDateTimeEdit):
-    """A date and time typed in Beijing time; ``value()`` is the aware UTC instant."""
+class DateTimeField(TypedDateTimeEdit):
+    """A date and time typed in Beijing time; ``value()`` is the aware UTC instant (what is typed)."""
 
     def __init__(self, value: datetime | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
