@@ -21,6 +21,7 @@ from tests.ui.test_records_support import (
     new_run,
     open_case,
     save,
+    start_run,
     tab,
     type_text,
 )
@@ -131,3 +132,49 @@ def test_a_typed_date_is_kept_when_focus_moves_or_save_is_pressed(qtbot, typed: 
         qtbot.mouseClick(save_button, Qt.MouseButton.LeftButton)
     assert saved == [date(2026, 3, 1)]
     assert box.text() == "2026-03-01"
+
+
+def picker_names(combo) -> list[str]:
+    """The names a person can pick in the open list (hidden and disabled entries are not offered)."""
+    view = combo.view()
+    model = combo.model()
+    return [combo.itemText(i).split("（")[0] for i in range(combo.count())
+            if combo.itemData(i) and not view.isRowHidden(i) and model.item(i).isEnabled()]
+
+
+def test_physician_pickers_are_in_pinyin_order_and_offer_nobody_twice(qtbot, ui, seeded) -> None:
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, mode="VA", attending_id=seeded.attending_id)
+    view = open_case(qtbot, ui, run_id)
+    decisions = tab(view, "decision")
+    click(qtbot, decisions.new_button)
+    dialog = dialog_of(decisions)
+    # 张伟 and 刘洋 are pre-filled; code-point order would be 刘 张 李 王, pinyin is 李 刘 王 张
+    click(qtbot, dialog.physicians.add_button)
+    third = dialog.physicians.rows[2][0]
+    assert picker_names(third) == ["李娜", "王芳"]  # the two already in the team are not offered again
+    first = dialog.physicians.rows[0][0]
+    assert picker_names(first) == ["李娜", "王芳", "张伟"]  # its own pick stays, in pinyin order
+    focus_window(qtbot, dialog)
+    third.setFocus()
+    qtbot.keyClick(third, Qt.Key.Key_Down)  # the keyboard steps over the people already picked
+    qtbot.keyClick(third, Qt.Key.Key_Down)
+    assert third.currentText().startswith("王芳")
+    qtbot.keyClick(third, Qt.Key.Key_Down)
+    assert third.currentText().startswith("王芳")  # 张伟 (taken) is not reachable either
+    assert picker_names(dialog.physicians.rows[1][0]) == ["李娜", "刘洋"]
+
+
+def test_weaning_decision_starts_with_the_start_decisions_team(qtbot, ui, seeded) -> None:
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, mode="VA", attending_id=seeded.attending_id)
+    start_run(seeded, run_id)
+    view = open_case(qtbot, ui, run_id)
+    weaning = tab(view, "weaning")
+    click(qtbot, weaning.decision_button)
+    dialog = dialog_of(weaning)
+    team = [(row[0].value(), row[1].value()) for row in dialog.physicians.rows]
+    assert team == [(seeded.attending_id, "attending"), (seeded.doctor_id, "expert"), (seeded.experts[1], "expert")]
+    assert dialog.verdict.text().startswith("[R1]") and "签名时将被拒绝" not in dialog.verdict.text()

@@ -147,6 +147,20 @@ def default_physicians(case: CaseRecords) -> list[tuple[int, str]]:
     return out
 
 
+def earlier_team(case: CaseRecords) -> list[tuple[int, str]]:
+    """The team that decided the start, offered again for the weaning decision: the full
+    multidisciplinary plan when an emergency start was supplemented, else the start decision itself.
+    People no longer among the hospital's physicians are left out."""
+    start = case.primary_start()
+    chart = case.chart
+    if start is None or chart is None:
+        return []
+    supplements = [d for d in chart.decisions if d.supplement_of_id == start.id]
+    source = max(supplements, key=lambda d: (d.decided_at, d.id)) if supplements else start
+    physicians = {s.id for s in case.physicians()}
+    return [(p.staff_id, p.role) for p in source.physicians if p.staff_id in physicians]
+
+
 # ---- the decision form ---------------------------------------------------------------------------------
 class DecisionDialog(RecordDialog):
     """上机决策 / 撤机决策 / 补充多学科决策 (new, edit a draft, or amend)."""
@@ -261,7 +275,8 @@ class DecisionDialog(RecordDialog):
         if record is not None:
             self.fill(record)
         else:
-            for staff_id, role in default_physicians(case):
+            team = earlier_team(case) if self.kind == DecisionKind.WEAN.value else []
+            for staff_id, role in team or default_physicians(case):
                 self.physicians.add_row(staff_id, role)
             if not self.physicians.rows:
                 self.physicians.add_row()
