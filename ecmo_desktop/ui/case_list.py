@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from ecmo_desktop.i18n import _
+from ecmo_desktop.i18n import _, ngettext
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.run_list_model import RUN_ID_ROLE, RunListModel
@@ -92,7 +92,7 @@ class CaseListPage(QWidget):
         self.search.selectAll()
 
     def _update_count(self) -> None:
-        self.count_label.setText(_("共 {n} 例").format(n=self.model.total))
+        self.count_label.setText(ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total))
         if self._open_on_load and not self.model.loading:
             self._open_found()
         text = self.model.search_text

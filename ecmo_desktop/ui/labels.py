@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.enums import Indication, Labelled, Mode, Role, RunStatus, Sex, Title
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.clock import format_local
 
 ACTION_LABELS: dict[str, str] = {
@@ -82,7 +82,7 @@ def value_text(key: str, value: Any) -> str:
     if enum is not None and isinstance(value, str) and value in enum._value2member_map_:
         return enum(value).label
     if key == "roles" and isinstance(value, (list, tuple)):
-        return "、".join(Role(r).label if r in Role._value2member_map_ else str(r) for r in value)
+        return join_names(Role(r).label if r in Role._value2member_map_ else str(r) for r in value)
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return format_local(datetime.fromisoformat(value))

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.exchange.export import report_tables
+from ecmo_desktop.exchange.export import Rate, report_tables
 from ecmo_desktop.exchange.report import DEFINITIONS, R15_MIN_RUNS, QcReport
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
@@ -65,6 +65,8 @@ TABS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "-"
+    if isinstance(value, Rate):
+        return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

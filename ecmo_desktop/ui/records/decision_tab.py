@@ -509,7 +509,7 @@ class DecisionTab(RecordTab):
             Column(N_("紧急"), lambda d: _("紧急") if d.emergency else "",
                    foreground=lambda d: RED if d.emergency else None),
             Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
-            Column(N_("决策医师"), lambda d: "、".join(p.full_name for p in d.physicians)),
+            Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
             status_column()], key=record_key, parent=self)
         self.decision_table = self.add_list(_("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table")
         self.consents: RowsModel[Consent] = RowsModel([
