@@ -62,7 +62,7 @@ def open_container(args: argparse.Namespace, *, as_system: bool = True, must_exi
 
 
 # ---- main ------------------------------------------------------------------------------------------
-COMMAND_MODULES = ("core", "devices", "records", "documents", "exchange")
+COMMAND_MODULES = ("core", "devices", "records", "documents", "exchange", "settings")
 
 
 def _load_commands() -> None:
