@@ -178,3 +178,25 @@ def test_weaning_decision_starts_with_the_start_decisions_team(qtbot, ui, seeded
     team = [(row[0].value(), row[1].value()) for row in dialog.physicians.rows]
     assert team == [(seeded.attending_id, "attending"), (seeded.doctor_id, "expert"), (seeded.experts[1], "expert")]
     assert dialog.verdict.text().startswith("[R1]") and "签名时将被拒绝" not in dialog.verdict.text()
+
+
+def test_a_typed_text_that_is_no_date_keeps_the_old_date_visibly(qtbot) -> None:
+    window = QDialog()
+    column = QVBoxLayout(window)
+    box = TypedDateEdit(date(2025, 12, 31))
+    after = QLineEdit()
+    column.addWidget(box)
+    column.addWidget(after)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    focus_window(qtbot, window)
+    qtbot.mouseClick(box.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(box, "2026-13-45")
+    qtbot.keyClick(box, Qt.Key.Key_Tab)
+    assert box.date().toPython() == date(2025, 12, 31) and box.text() == "2025-12-31"
+    assert "2026-13-45" in box.toolTip() and box.lineEdit().styleSheet()  # said, not silently dropped
+    qtbot.mouseClick(box.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(box, "2026-1-5")
+    qtbot.keyClick(box, Qt.Key.Key_Tab)
+    assert box.date().toPython() == date(2026, 1, 5) and box.toolTip() == "" and box.lineEdit().styleSheet() == ""

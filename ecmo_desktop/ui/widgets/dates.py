@@ -17,6 +17,9 @@ from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QValidator
 from PySide6.QtWidgets import QDateEdit, QDateTimeEdit, QLineEdit, QWidget
 
+from ecmo_desktop.i18n import _
+
+REFUSED_STYLE = "QLineEdit { background: #ffebee; }"
 # digits with the separators people type for dates and times (also 年月日 from a Chinese IME)
 TYPED = re.compile(r"[\d \-/.:年月日时分号]{0,24}")
 
@@ -121,11 +124,24 @@ class _TypedMixin:
         """Read what was typed (also before a Save by shortcut, which does not move the focus)."""
         if self._free:
             self._free = False
-            stamp = self._typed_stamp(self.lineEdit().text())  # type: ignore[attr-defined]
+            typed = self.lineEdit().text()  # type: ignore[attr-defined]
+            stamp = self._typed_stamp(typed)
             if stamp is not None:
                 self.setDateTime(stamp)  # type: ignore[attr-defined]
+            self._mark_refused(None if stamp is not None else typed)
             self._show(self.textFromDateTime(super().dateTime()))  # type: ignore[attr-defined,misc]
         self.interpretText()  # type: ignore[attr-defined]
+
+    def _mark_refused(self, typed: str | None) -> None:
+        """A typed text that is no date leaves the old date, visibly: red frame and the reason."""
+        edit: QLineEdit = self.lineEdit()  # type: ignore[attr-defined]
+        if typed is None:
+            edit.setStyleSheet("")
+            self.setToolTip("")  # type: ignore[attr-defined]
+            return
+        edit.setStyleSheet(REFUSED_STYLE)
+        self.setToolTip(_("无法识别“{typed}”，日期未改变；请按 {format} 输入").format(  # type: ignore[attr-defined]
+            typed=typed, format=self.displayFormat()))  # type: ignore[attr-defined]
 
     # Reading the value from Python reads what is typed (Qt's own calls are not affected).
     def date(self) -> QDate:
