@@ -27,6 +27,7 @@ from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.storage.engine import sqlite_path
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.errors import ExceptionReporter, details_of, show_error_from_task
+from ecmo_desktop.ui.qt_gaps import QtGapsTranslator
 from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
 
@@ -87,6 +88,9 @@ def install_translators(app: QApplication, language: str) -> list[QTranslator]:
                 break
         else:
             log.warning("Qt's Chinese translation not found in %s", folder)
+        gaps = QtGapsTranslator(app)  # after Qt's own: asked first, for the texts Qt leaves in English
+        app.installTranslator(gaps)
+        translators.append(gaps)
     else:
         QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom))
     return translators

@@ -95,7 +95,10 @@ def mo_content(data: bytes) -> dict[tuple[str | None, object], object]:
     """
     catalog = read_mo(io.BytesIO(data))
     content: dict[tuple[str | None, object], object] = {
-        (message.context, message.id): message.string for message in catalog if message.id
+        # plural entries come back from read_mo as lists: make them hashable and comparable
+        (message.context, tuple(message.id) if isinstance(message.id, list | tuple) else message.id):
+            tuple(message.string) if isinstance(message.string, list | tuple) else message.string
+        for message in catalog if message.id
     }
     content[(None, "<Plural-Forms>")] = catalog.plural_forms
     return content

@@ -72,7 +72,7 @@ def open_container(args: argparse.Namespace, *, must_exist: bool = True, login: 
 
 
 # ---- main ------------------------------------------------------------------------------------------
-COMMAND_MODULES = ("core", "devices", "records", "documents", "exchange")
+COMMAND_MODULES = ("core", "devices", "records", "documents", "exchange", "settings")
 
 
 def _load_commands() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ecmo_desktop.cli import EXIT_ERROR, EXIT_OK, _with_handler, command, open_container
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 
 def _date(text: str) -> date:
@@ -108,7 +108,7 @@ def _export(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
                                    out=Path(args.out), dates=args.dates)
     finally:
         c.close()
-    text = _("已导出 {runs} 例到 {files}").format(runs=result.runs, files="、".join(str(f) for f in result.files))
+    text = _("已导出 {runs} 例到 {files}").format(runs=result.runs, files=join_names(str(f) for f in result.files))
     return EXIT_OK, result.as_dict(), text
 
 

@@ -63,7 +63,7 @@ from ecmo_desktop.documents.records import (
 )
 from ecmo_desktop.domain.enums import DischargeDisposition, EndReason, Indication, RunStatus
 from ecmo_desktop.domain.errors import EcmoError
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names, ngettext
 
 ARCHIVE = "archive"
 # kinds a person can print for a run, with their label (the CLI and the documents tab offer these)
@@ -182,7 +182,7 @@ def _cover(d: CaseDossier) -> list[Flowable]:
     p, r = d.patient, d.run
     indication = label(Indication, r.indication) + (f"（{r.indication_other}）" if r.indication_other else "")
     hours = number((r.ended_at - r.started_at).total_seconds() / 3600, 1) if r.started_at and r.ended_at else DASH
-    flags = "、".join(t for on, t in ((r.ecpr, "ECPR"), (r.emergency, _("紧急上机"))) if on) or _("无")
+    flags = join_names(t for on, t in ((r.ecpr, "ECPR"), (r.emergency, _("紧急上机"))) if on) or _("无")
     big = styles.title.clone("EcmoCoverTitle", fontSize=22, leading=30, spaceBefore=18 * mm, spaceAfter=4 * mm)
     sub = styles.title.clone("EcmoCoverSub", fontSize=13, leading=18, spaceAfter=12 * mm)
     return [
@@ -200,7 +200,7 @@ def _cover(d: CaseDossier) -> list[Flowable]:
                   (_("ECMO 持续时间（小时）"), hours), (_("撤机结局"), label(EndReason, r.end_reason)),
                   (_("病例状态"), label(RunStatus, r.status)), (_("出院时间"), when(p.discharged_at)),
                   (_("出院去向"), label(DischargeDisposition, p.discharge_disposition)),
-                  (_("绑定器械"), _("{n} 件").format(n=len(d.devices)))]),
+                  (_("绑定器械"), ngettext("{n} 件", "{n} 件", len(d.devices)).format(n=len(d.devices)))]),
     ]
 
 

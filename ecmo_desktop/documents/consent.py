@@ -49,7 +49,7 @@ from ecmo_desktop.documents.parts import (
 from ecmo_desktop.domain.enums import Indication
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.records import ConsentRelationship
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.paths import data_dir, resource_path
 
 KIND = "consent"
@@ -143,7 +143,7 @@ def parse_template(data: bytes) -> ConsentTemplate:
     known = {"schema", "template_version", "title", "intro", "sections", "consent_statement", "refusal"}
     unknown = sorted(k for k in raw if k not in known and not str(k).startswith("_"))
     if unknown:
-        raise _bad(_("未知的字段：{keys}（注释字段请以下划线开头）").format(keys="、".join(map(str, unknown))))
+        raise _bad(_("未知的字段：{keys}（注释字段请以下划线开头）").format(keys=join_names(map(str, unknown))))
     if raw.get("schema") != 1:
         raise _bad(_("schema 应为 1"))
     sections_raw = raw.get("sections")
@@ -163,15 +163,15 @@ def parse_template(data: bytes) -> ConsentTemplate:
     ids = [s.id for s in sections]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
-        raise _bad(_("节的 id 重复：{ids}").format(ids="、".join(duplicated)))
+        raise _bad(_("节的 id 重复：{ids}").format(ids=join_names(duplicated)))
     missing = [i for i in REQUIRED_SECTIONS if i not in ids]
     if missing:
-        raise _bad(_("缺少必需的节：{ids}").format(ids="、".join(missing)))
+        raise _bad(_("缺少必需的节：{ids}").format(ids=join_names(missing)))
     risks = next(s for s in sections if s.id == "risks")
     risk_text = "".join((*risks.paragraphs, *risks.items))
     absent = ["/".join(words) for words in REQUIRED_RISKS if not any(w in risk_text for w in words)]
     if absent:
-        raise _bad(_("风险一节未告知：{risks}").format(risks="、".join(absent)))
+        raise _bad(_("风险一节未告知：{risks}").format(risks=join_names(absent)))
     refusal = raw.get("refusal")
     if not isinstance(refusal, dict):
         raise _bad(_("refusal 应为对象，含 heading 和 statement"))
@@ -197,7 +197,7 @@ def _text(value: Any, where: str, *, required: bool = True, max_length: int = MA
     for name in _PLACEHOLDER.findall(value):
         if name not in PLACEHOLDERS:
             raise _bad(_("{where} 含未知占位符 {{{name}}}，可用：{known}").format(
-                where=where, name=name, known="、".join("{" + p + "}" for p in PLACEHOLDERS)))
+                where=where, name=name, known=join_names("{" + p + "}" for p in PLACEHOLDERS)))
     return value
 
 

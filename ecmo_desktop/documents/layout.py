@@ -351,14 +351,14 @@ def _decorate_page(canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: Docum
     canv.setLineWidth(0.4)
     canv.line(left, rule_y, right, rule_y)
     line1 = rule_y - 4 * mm
-    printed = (f"{_('打印时间')}：{beijing_time(header.printed_at)}（{_('北京时间')}）"
-               f"  {_('打印人')}：{header.printed_by}")
+    printed = _("打印时间：{time}（北京时间）  打印人：{who}").format(time=beijing_time(header.printed_at),
+                                                              who=header.printed_by)
     draw_string(canv, left, line1, printed, font_size=_FOOTER_SIZE, max_width=half)
-    ident = f"{_('文档编号')}：{header.document_id}  {_('内容校验')}：{header.short_hash}"
+    ident = _("文档编号：{id}  内容校验：{hash}").format(id=header.document_id, hash=header.short_hash)
     draw_string(canv, right, line1, ident, font_size=_FOOTER_SIZE, align="right", max_width=half)
     line2 = line1 - 3.6 * mm
     if header.audit_anchor:
-        draw_string(canv, left, line2, f"{_('审计链锚点')}：{header.audit_anchor}", font_size=_FOOTER_SIZE,
+        draw_string(canv, left, line2, _("审计链锚点：{anchor}").format(anchor=header.audit_anchor), font_size=_FOOTER_SIZE,
                     max_width=usable)
     canv.translate(width / 2, line2 - 3.6 * mm)
     canv.doForm(_page_number_form(page))  # "X / Y", drawn when Y is known (see _DocumentCanvas.save)

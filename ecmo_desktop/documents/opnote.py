@@ -64,9 +64,10 @@ from ecmo_desktop.domain.enums import (
 )
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.fields import IMMEDIATE_COMPLICATIONS, PROC, fields_for
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 KIND = "opnote"
+DEFAULT_TITLE = N_("ECMO手术记录")
 TITLES = {
     "cannulation": N_("ECMO置管手术记录"),
     "circuit_change": N_("ECMO管路更换手术记录"),
@@ -79,7 +80,7 @@ BARCODE_PADDING_MM = 3.0
 
 
 def opnote_title(kind: str) -> str:
-    return _(TITLES.get(kind, N_("ECMO手术记录")))
+    return _(TITLES.get(kind, DEFAULT_TITLE))
 
 
 def opnote_plan(dossier: CaseDossier, procedure_id: int | None = None) -> DocumentPlan:
@@ -168,7 +169,7 @@ def _story(d: CaseDossier, p: ProcedureInfo, title: str, level: int,
     if not listed and not linked:
         out.append(paragraph(_("无")))
     if listed:
-        out.append(paragraph("、".join(listed)))
+        out.append(paragraph(join_names(listed)))
     for c in linked:
         spec = COMPLICATIONS.get(c.code)
         name = _(spec.label) if spec else c.code

@@ -124,8 +124,8 @@ def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: s
     title = _("ECMO 质量控制报告")
     period = f"{report.date_from.isoformat()} – {report.date_to.isoformat()}"
     scope = report.hospital or (hospital_name if len(report.by_hospital) <= 1 else _("全部医院"))
-    footer = (f"{_('统计期')}：{period}  {_('打印时间')}：{beijing_time(printed_at)}（{_('北京时间')}）"
-              f"  {_('打印人')}：{printed_by}")
+    footer = _("统计期：{period}  打印时间：{time}（北京时间）  打印人：{who}").format(
+        period=period, time=beijing_time(printed_at), who=printed_by)
     width = A4[0] - 2 * _MARGIN
     tables = report_tables(report)
     story: list[Flowable] = [

@@ -17,7 +17,7 @@ from reportlab.platypus import Flowable
 from ecmo_desktop.documents.fonts import string_width
 from ecmo_desktop.documents.parts import DASH, DocumentPlan, grid, heading, paragraph, title_block, when
 from ecmo_desktop.domain.errors import EcmoError
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, ngettext
 
 RECALL = "recall"
 MAX_COLUMNS = 12
@@ -66,7 +66,7 @@ def recall_plan(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
         out: list[Flowable] = [*title_block(heading_text, level, key="recall")]
         if description.strip():
             out.append(paragraph(description))
-        out += heading(_("共 {n} 条").format(n=len(body)), level)
+        out += heading(ngettext("共 {n} 条", "共 {n} 条", len(body)).format(n=len(body)), level)
         if body:
             out.append(grid(header, body, column_widths(header, body)))
         else:

@@ -88,12 +88,13 @@ from ecmo_desktop.domain.fields import (
     PRE,
     WEAN,
     choices_for,
+    contraindications_assessed,
     derive_unchecked,
     fields_for,
 )
 from ecmo_desktop.domain.records import CauseOfDeath, ContactMethod, DecisionPhysician
 from ecmo_desktop.domain.rules import RuleResult, emergency_decider, joint_decision, supplement_result
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 DECISION, DAILY_KIND, WEANING, FOLLOW_UP, COMPLICATIONS_KIND = "decision", "daily", "weaning", "followup", "complications"
 ENTRIES_PER_TABLE = 5
@@ -200,7 +201,10 @@ def _decision_story(dossier: CaseDossier, d: DecisionInfo, rules: list[str], lev
         table = values_table(d.pre_ecmo, keys)
         if table is not None:
             out.append(table)
-    if d.contraindications:
+    if d.kind == "start" and d.supplement_of_id is None and not contraindications_assessed(d.contraindications):
+        out += heading(_("禁忌证核查"), level, sub=True)
+        out.append(paragraph(_("未评估")))
+    if contraindications_assessed(d.contraindications):
         out += heading(_("禁忌证核查"), level, sub=True)
         known = dict(CONTRAINDICATIONS)
         out.append(grid([_("禁忌证"), _("存在")],
@@ -254,7 +258,7 @@ def _day_story(dossier: CaseDossier, day: date, level: int) -> list[Flowable]:
     out = heading(_("{day}（ECMO 第 {n} 天）").format(day=day.isoformat(),
                                                     n="/".join(str(n) for n in ecmo_days) or DASH), level)
     out.append(kv_table([(_("日期"), day.isoformat()), (_("ECMO 天数"), "/".join(map(str, ecmo_days)) or DASH),
-                         (_("当日模式"), "、".join(mode_label(m) for m in modes) or mode_label(dossier.run.mode)),
+                         (_("当日模式"), join_names(mode_label(m) for m in modes) or mode_label(dossier.run.mode)),
                          (_("记录条数"), str(len(entries)))]))
     out += heading(_("趋势（近 {n} 天）").format(n=TREND_DAYS), level, sub=True)
     out.append(trend_panel(dossier.daily_entries, day))
@@ -508,7 +512,7 @@ def _weaning_story(d: CaseDossier, title: str, weans: Sequence[DecisionInfo], st
     if not weans:
         out.append(paragraph(_("未记录撤机决策。")))
     for w in weans:
-        names = "、".join(f"{p.name}（{label(DeciderRole, p.role)}）" for p in w.physicians) or DASH
+        names = join_names(f"{p.name}（{label(DeciderRole, p.role)}）" for p in w.physicians) or DASH
         out.append(kv_table([(_("决策时间"), when(w.decided_at)), (_("紧急程度"), _("紧急") if w.emergency else _("非紧急")),
                              (_("参与医师"), names), (_("规范核对"), "；".join(status[w.id]) or DASH)], columns=1,
                             label_width=30 * mm))
@@ -535,7 +539,7 @@ def _weaning_story(d: CaseDossier, title: str, weans: Sequence[DecisionInfo], st
     if not decannulations:
         out.append(paragraph(_("未记录撤机拔管操作。")))
     for p in decannulations:
-        operators = "、".join(m.name for m in p.team if m.role == "operator") or DASH
+        operators = join_names(m.name for m in p.team if m.role == "operator") or DASH
         out.append(kv_table([(_("拔管时间"), when(p.started_at)), (_("结束时间"), when(p.ended_at)),
                              (_("地点"), label(Location, p.location)), (_("术者"), operators),
                              (_("拔管技术"), label(Technique, p.technique)),

@@ -33,7 +33,7 @@ from ecmo_desktop.domain.rules import (
     privileged_operators,
     supplement_result,
 )
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 RUN_RULES = ("R1", "R2", "R3", "R4", "R6", "R8", "R9")
 
@@ -212,7 +212,7 @@ def _r9(run: Run, chart: RunChart, today: date) -> RuleResult:
         return RuleResult("R9", FAIL, N_("撤机后未建立随访计划"))
     overdue = [f for f in chart.follow_ups if follow_up_state(f, today) == "overdue"]
     if overdue:
-        names = "、".join(FollowUpKind(f.kind).label for f in overdue)
+        names = join_names(FollowUpKind(f.kind).label for f in overdue)
         return RuleResult("R9", FAIL, N_("随访逾期未完成：{kinds}"), {"kinds": names})
     done = sum(1 for f in chart.follow_ups if f.fu_status != FollowUpStatus.DUE.value)
     return RuleResult("R9", PASS, N_("随访 {done}/{total} 已完成或已结案；并发症 {n} 项（不良事件 {a} 项）"),

@@ -408,7 +408,17 @@ def derived_abnormal(derived: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(k for k, v in derived.items() if DERIVED[k].is_abnormal(v))
 
 
+def contraindications_assessed(values: Mapping[str, Any] | None) -> bool:
+    """Whether a start decision's contraindication checklist was assessed at all.
+
+    An empty mapping means *not assessed* (printed and shown as 未评估); an assessed checklist holds
+    every item as True (present) or False (assessed, absent). "No answer" must never read as "none".
+    """
+    return bool(values)
+
+
 def check_contraindications(raw: Mapping[str, Any] | None) -> dict[str, bool]:
+    """The checklist as stored: ``{}`` when not assessed, else an answer for each named item."""
     known = dict(CONTRAINDICATIONS)
     out: dict[str, bool] = {}
     for key, value in (raw or {}).items():

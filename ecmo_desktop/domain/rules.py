@@ -14,7 +14,7 @@ from typing import Any
 from ecmo_desktop.domain.enums import DeciderRole, Title
 from ecmo_desktop.domain.model import Staff, TrainingRecord
 from ecmo_desktop.domain.records import Consent, DecisionPhysician, ProcedureStaff
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 PASS, FAIL, PENDING, NOT_APPLICABLE = "pass", "fail", "pending", "n/a"
 
@@ -119,7 +119,7 @@ def joint_decision(physicians: Sequence[DecisionPhysician]) -> RuleResult:
         missing.append(_("须至少 2 名专家组成员参与（当前 {n} 名）").format(n=len(experts)))
     not_members = [p.full_name for p in people if p.role == DeciderRole.EXPERT.value and not p.expert_at_decision]
     if not_members and len(experts) < JOINT_DECISION_EXPERTS_MIN:
-        missing.append(_("{names} 在决策时不是专家组成员").format(names="、".join(not_members)))
+        missing.append(_("{names} 在决策时不是专家组成员").format(names=join_names(not_members)))
     if missing:
         return RuleResult("R1", FAIL, N_("多学科决策不符合要求：{missing}"), {"missing": "；".join(missing)})
     return RuleResult("R1", PASS, N_("{n} 名医师共同决策，含经治医师 {a} 名、专家组成员 {e} 名"),
@@ -182,9 +182,9 @@ def privileged_operators(operators: Sequence[ProcedureStaff], what: str = "") ->
     lacking = [o.full_name for o in operators if not o.privileged_at_start]
     if lacking:
         return RuleResult("R3", FAIL, N_("{what}术者 {names} 在操作时无有效的 ECMO 技术授权"),
-                          {"what": _(what) if what else "", "names": "、".join(lacking)})
+                          {"what": _(what) if what else "", "names": join_names(lacking)})
     return RuleResult("R3", PASS, N_("{what}术者 {names} 均持有有效的 ECMO 技术授权"),
-                      {"what": _(what) if what else "", "names": "、".join(o.full_name for o in operators)})
+                      {"what": _(what) if what else "", "names": join_names(o.full_name for o in operators)})
 
 
 def consent_result(*, emergency: bool, consents: Sequence[Consent], started_at: datetime | None) -> RuleResult:

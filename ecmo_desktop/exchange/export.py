@@ -560,8 +560,12 @@ def write_export(document: Mapping[str, Any], fmt: str, path: Path) -> list[Path
 
 
 # ---- the QC report as a workbook -----------------------------------------------------------------
+class Rate(float):
+    """A proportion (0.06452): a plain number in the .xlsx, shown as a percentage (6.5%) on screen."""
+
+
 def _pct(value: float | None) -> Any:
-    return "" if value is None else round(value, 6)
+    return "" if value is None else Rate(round(value, 6))
 
 
 def report_tables(report: QcReport) -> dict[str, Table]:
@@ -601,7 +605,10 @@ def report_tables(report: QcReport) -> dict[str, Table]:
     indicators = []
     for key, v in report.indicators.items():
         label = DEFINITIONS[key].label if key in DEFINITIONS else key
-        indicators.append([key, _(label), "" if v["value"] is None else round(v["value"], 6),
+        value = None if v["value"] is None else round(v["value"], 6)
+        if value is not None and "denominator" in v and not key.endswith("_per_run"):
+            value = Rate(value)  # a part of a whole (circuit changes per run is a count per run)
+        indicators.append([key, _(label), "" if value is None else value,
                            v.get("numerator", v.get("n", "")), v.get("denominator", ""),
                            _(DEFINITIONS[key].text) if key in DEFINITIONS else ""])
     def flag(value: bool) -> str:

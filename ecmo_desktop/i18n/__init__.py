@@ -13,7 +13,7 @@ from __future__ import annotations
 import gettext
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ecmo_desktop.paths import i18n_dir
 
@@ -79,3 +79,8 @@ def set_language(language: str) -> None:
             _current = gettext.translation(DOMAIN, localedir=str(i18n_dir()), languages=[language],
                                            fallback=True)
         _language = language
+
+
+def join_names(items: Iterable[str]) -> str:
+    """A list of names or items as the current language writes it: 张伟、李娜 / Zhang Wei, Li Na."""
+    return (", " if _language == "en" else "、").join(items)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -13,12 +14,13 @@ from ecmo_desktop.domain.enums import Role, Title
 from ecmo_desktop.domain.errors import (
     AccountLocked,
     AuthenticationFailed,
+    EcmoError,
     FieldError,
     PermissionDenied,
     ValidationError,
 )
 from ecmo_desktop.domain.model import CurrentUser, Hospital, Staff
-from ecmo_desktop.domain.policy import SecurityPolicy
+from ecmo_desktop.domain.policy import SecurityPolicy, check_idle_lock_minutes
 from ecmo_desktop.domain.validation import (
     check_password_strength,
     clean_text,
@@ -329,6 +331,33 @@ class AuthService(Service):
 
             self._transact(work)
         return user
+
+    @requires(Action.MANAGE_HOSPITAL)
+    def set_idle_lock_minutes(self, minutes: Any) -> SecurityPolicy:
+        """The hospital-wide idle-lock timeout (ACC-5), audited with the old and the new value.
+
+        It lives in the hospital's settings with the rest of the security policy, so every ward PC
+        and the CLI read the same value; running windows pick it up when they next read the policy.
+        """
+        value = check_idle_lock_minutes(minutes)
+
+        def work(uow: UnitOfWork) -> SecurityPolicy:
+            hospital = uow.hospitals.local()
+            if hospital is None:
+                raise EcmoError(N_("请先完成医院设置"))
+            settings = dict(hospital.settings or {})
+            old = SecurityPolicy.from_settings(settings)
+            new = replace(old, idle_lock_minutes=value)
+            settings["policy"] = {**dict(settings.get("policy") or {}), **new.as_settings()}
+            uow.hospitals.update(hospital.id, settings=settings)
+            self._audit(uow, "set_policy", "hospital", hospital.id,
+                        before={"idle_lock_minutes": old.idle_lock_minutes}, after={"idle_lock_minutes": value})
+            uow.commit()
+            return new
+
+        policy = self._transact(work)
+        self.ctx.policy = policy
+        return policy
 
     @requires(Action.PUBLIC)
     def policy(self) -> SecurityPolicy:

@@ -299,7 +299,8 @@ def _template() -> LoadedTemplate:
 def _label_of(uow: UnitOfWork, run_id: int) -> str:
     run = uow.runs.get(run_id)
     patient = uow.patients.get(run.patient_id)
-    return f"{patient.mrn}_{patient.name}_{_('第{n}次ECMO').format(n=run.run_number)}"
+    nth = _("第{n}次ECMO").format(n=run.run_number)
+    return f"{patient.mrn}_{patient.name}_{nth}"
 
 
 def subject_choices(dossier: CaseDossier) -> dict[str, list[tuple[int, str]]]:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.domain.errors import EcmoError
-from ecmo_desktop.i18n import _
+from ecmo_desktop.i18n import _, ngettext
 from ecmo_desktop.scanning import (
     CameraError,
     CameraInfo,
@@ -391,7 +391,7 @@ class CameraView(QWidget):
         def done(found: list[CameraInfo]) -> None:
             self.probe_button.setEnabled(True)
             self._fill_combo(found)
-            self.status.setText(_("找到 {n} 个摄像头").format(n=len(found)) if found
+            self.status.setText(ngettext("找到 {n} 个摄像头", "找到 {n} 个摄像头", len(found)).format(n=len(found)) if found
                                 else _("没有找到摄像头。仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。"))
             if running and found:
                 self.start()

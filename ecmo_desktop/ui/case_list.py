@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from ecmo_desktop.i18n import _
+from ecmo_desktop.i18n import _, ngettext
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.run_list_model import RUN_ID_ROLE, RunListModel
@@ -55,7 +55,8 @@ class CaseListPage(QWidget):
         self._debounce.setInterval(SEARCH_DELAY_MS)
         self._debounce.timeout.connect(self.apply_search)
         self.search.textChanged.connect(lambda _t: self._debounce.start())
-        self.search.returnPressed.connect(self.apply_search)
+        self.search.returnPressed.connect(self.enter_pressed)
+        self._open_on_load = False
         self.table.activated.connect(self._activated)
         self.model.loaded.connect(self._update_count)
         ui.tasks.changed.connect(self.model.on_changes)
@@ -66,12 +67,34 @@ class CaseListPage(QWidget):
         if self.search.text().strip() != self.model.search_text or self.model.rowCount() == 0:
             self.model.set_search(self.search.text())
 
+    def enter_pressed(self) -> None:
+        """Enter in the search opens the case it finds; with several, the first is selected in the
+        list (Enter again opens it, the arrows choose another)."""
+        self._debounce.stop()
+        same = self.search.text().strip() == self.model.search_text
+        if same and not self.model.loading and self.model.rowCount():
+            self._open_found()
+            return
+        self._open_on_load = True  # when this search's first page arrives
+        if not (same and self.model.loading):
+            self.model.set_search(self.search.text())
+
+    def _open_found(self) -> None:
+        self._open_on_load = False
+        if self.model.total == 1 and self.model.rowCount() == 1:
+            self._activated(self.model.index(0, 0))
+        elif self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+            self.table.setFocus()
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
 
     def _update_count(self) -> None:
-        self.count_label.setText(_("共 {n} 例").format(n=self.model.total))
+        self.count_label.setText(ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total))
+        if self._open_on_load and not self.model.loading:
+            self._open_found()
         text = self.model.search_text
         if self.model.total:
             self.empty_label.hide()

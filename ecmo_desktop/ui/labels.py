@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.enums import Indication, Labelled, Mode, Role, RunStatus, Sex, Title
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.clock import format_local
 
 ACTION_LABELS: dict[str, str] = {
@@ -19,7 +19,7 @@ ACTION_LABELS: dict[str, str] = {
     "reauth_failed": N_("密码验证失败"), "password_changed": N_("修改密码"), "password_reset": N_("重置密码"),
     "account_locked": N_("账户锁定"), "account_unlocked": N_("解锁账户"), "activate": N_("启用账户"),
     "deactivate": N_("停用账户"), "grant_privilege": N_("授予ECMO权限"), "revoke_privilege": N_("撤销ECMO权限"),
-    "add_expert": N_("加入专家组"), "remove_expert": N_("移出专家组"), "set_ecmo_lead": N_("设定ECMO技术负责人"),
+    "add_expert": N_("加入专家组"), "set_policy": N_("修改安全设置"), "remove_expert": N_("移出专家组"), "set_ecmo_lead": N_("设定ECMO技术负责人"),
 }
 
 ENTITY_LABELS: dict[str, str] = {
@@ -37,7 +37,7 @@ FIELD_LABELS: dict[str, str] = {
     "failed_logins": N_("失败次数"), "until": N_("锁定至"), "ecmo_lead_id": N_("ECMO技术负责人"),
     "valid_until": N_("有效期至"), "granted_at": N_("授权时间"), "revoked_at": N_("撤销时间"),
     "note": N_("备注"), "institution": N_("培训机构"), "start_date": N_("开始日期"), "end_date": N_("结束日期"),
-    "assessed": N_("考核合格"), "code": N_("医院代码"), "city": N_("城市/盟市"), "started_at": N_("上机时间"),
+    "assessed": N_("考核合格"), "idle_lock_minutes": N_("自动锁屏时间（分钟）"), "code": N_("医院代码"), "city": N_("城市/盟市"), "started_at": N_("上机时间"),
     "ended_at": N_("撤机时间"), "end_reason": N_("撤机原因"), "joined_at": N_("加入时间"),
     "left_at": N_("退出时间"), "ecmo_trained": N_("ECMO培训合格"),
 }
@@ -82,7 +82,7 @@ def value_text(key: str, value: Any) -> str:
     if enum is not None and isinstance(value, str) and value in enum._value2member_map_:
         return enum(value).label
     if key == "roles" and isinstance(value, (list, tuple)):
-        return "、".join(Role(r).label if r in Role._value2member_map_ else str(r) for r in value)
+        return join_names(Role(r).label if r in Role._value2member_map_ else str(r) for r in value)
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return format_local(datetime.fromisoformat(value))

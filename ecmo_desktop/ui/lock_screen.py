@@ -24,12 +24,12 @@ from ecmo_desktop.domain.enums import Role
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.validation import username_key
-from ecmo_desktop.i18n import _
+from ecmo_desktop.i18n import _, join_names
 from ecmo_desktop.ui.widgets.form import error_label
 
 
 def role_names(user: CurrentUser) -> str:
-    return "、".join(Role(r).label for r in sorted(user.roles) if r in Role._value2member_map_)
+    return join_names(Role(r).label for r in sorted(user.roles) if r in Role._value2member_map_)
 
 
 class LockScreen(QWidget):

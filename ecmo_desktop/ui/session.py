@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ecmo_desktop.domain.errors import EcmoError
@@ -32,6 +32,8 @@ from ecmo_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
+POLICY_REFRESH_MS = 60_000  # a new idle-lock timeout set elsewhere reaches this PC within a minute
+
 
 class SessionController(QObject):
     entered = Signal(object)  # CurrentUser: the main window is up
@@ -40,10 +42,15 @@ class SessionController(QObject):
     logged_out = Signal()
     finished = Signal(int)  # the application should exit with this code
 
-    def __init__(self, ui: UiContext, *, idle_interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(self, ui: UiContext, *, idle_interval_ms: int = 500, policy_refresh_ms: int = POLICY_REFRESH_MS,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
         ctx = ui.services.ctx
+        # the policy (idle-lock minutes) may be changed by the CLI or another ward PC: re-read it now and then
+        self.policy_timer = QTimer(self)
+        self.policy_timer.setInterval(policy_refresh_ms)
+        self.policy_timer.timeout.connect(self._refresh_policy)
         self.idle = IdleMonitor(ctx.clock, lambda: ctx.policy.idle_lock_minutes, interval_ms=idle_interval_ms,
                                 parent=self)
         self.idle.timed_out.connect(lambda: self.lock(idle=True))
@@ -126,11 +133,16 @@ class SessionController(QObject):
         self.main_window = window
         window.show()
         self.idle.arm()
+        self.policy_timer.start()
         drafts = self.ui.drafts.take(user.id)
         if drafts:
             window.restore_drafts(drafts)
         self.entered.emit(user)
         return window
+
+    def _refresh_policy(self) -> None:
+        if not self.ui.tasks.pending:  # never queue behind (or pile up on) a busy worker
+            self.ui.tasks.run_op(self.ui.services.auth.policy, None, _log_only)
 
     def change_password(self) -> ChangePasswordDialog:
         dialog = ChangePasswordDialog(self.ui, self.main_window)
@@ -280,6 +292,7 @@ class SessionController(QObject):
     def shutdown(self) -> None:
         """Remove the event filter and close whatever is still open (tests, app exit)."""
         self._quitting = True
+        self.policy_timer.stop()
         self.idle.remove()
         self._release_lock()
         for widget in (self.main_window, self.login_dialog, self.wizard, self.password_dialog):

@@ -13,7 +13,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.enums import RunStatus
-from ecmo_desktop.i18n import _
+from ecmo_desktop.i18n import _, ngettext
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.run_list_model import RUN_ID_ROLE, RunListModel
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
@@ -60,7 +60,7 @@ class WorklistPage(QWidget):
         self.column.addWidget(widget, stretch)
 
     def _update(self) -> None:
-        self.count_label.setText(_("共 {n} 例").format(n=self.model.total))
+        self.count_label.setText(ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total))
         self.empty_label.setVisible(self.model.total == 0)
 
     def _activated(self, index: QModelIndex) -> None:

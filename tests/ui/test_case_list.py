@@ -247,3 +247,23 @@ def test_tabs_added_later_go_before_the_history(qtbot, case_ui) -> None:
     view.add_tab(QLabel("x"), "测试页")
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert titles[-2:] == ["测试页", "历史（审计）"]
+
+
+def test_enter_in_the_search_opens_the_case_it_finds(qtbot, case_ui) -> None:
+    login_as(case_ui, qtbot, "chenjing")
+    opened: list[int] = []
+    page = CaseListPage(case_ui, open_case=opened.append, register_patient=lambda: None, new_run=lambda: None)
+    qtbot.addWidget(page)
+    page.show()
+    wait_tasks(qtbot, case_ui.tasks)
+    qtbot.keyClicks(page.search, "ZY000123")  # a whole 住院号, typed (or scanned) and Enter at once
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=5000)
+    assert page.model.total == 1 and opened == [page.model.item(0).run_id]
+    # several found: Enter selects the first in the list; Enter there opens it
+    page.search.setText("王")  # as the input method commits it
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.table.currentIndex().isValid(), timeout=5000)
+    assert len(opened) == 1 and page.model.total == len(WANG)
+    qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    assert opened[1] == page.model.item(0).run_id

@@ -43,7 +43,7 @@ def test_page_shows_the_figures_and_charts(qtbot, ui):
     assert "20 例" in page.status.text() and "57.9%" in page.status.text() and "24 小时" in page.status.text()
     summary = {page.models["summary"].index(r, 0).data(): page.models["summary"].index(r, 1).data()
                for r in range(page.models["summary"].rowCount())}
-    assert summary["ECMO 例数"] == "20" and summary["ECPR 例数"] == "3" and summary["成功撤机率"] == "0.5789"
+    assert summary["ECMO 例数"] == "20" and summary["ECPR 例数"] == "3" and summary["成功撤机率"] == "57.9%"
     years = page.models["by_year"]
     assert _column(years, 0) == ["2020", "2021", "2022", "2023", "2024"]
     assert _column(years, 1) == ["3", "3", "4", "4", "6"]
@@ -53,7 +53,10 @@ def test_page_shows_the_figures_and_charts(qtbot, ui):
     indicators = page.models["indicators"]
     keys = _column(indicators, 0)
     row = keys.index("weaning_success_rate")
-    assert indicators.index(row, 2).data() == "0.5789" and indicators.index(row, 3).data() == "11"
+    assert indicators.index(row, 2).data() == "57.9%" and indicators.index(row, 3).data() == "11"  # not 0.5789
+    per_run = keys.index("circuit_changes_per_run")
+    assert not indicators.index(per_run, 2).data().endswith("%")  # a count per run, not a proportion
+    assert all(v.endswith("%") or v == "-" for v in _column(modes, 2))  # 占比
     tooltip = indicators.index(row, 1).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip.startswith("成功撤机例数 ÷ 已结束例数")
     r15 = page.models["r15"]

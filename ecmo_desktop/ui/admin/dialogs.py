@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,16 +25,14 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.dialogs.password import password_edit
 from ecmo_desktop.ui.dialogs.patient import choice_combo, select_value
 from ecmo_desktop.ui.models.staff_model import title_label
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
 
 STAFF_CHANGES = ("staff",)
 
 
 def date_edit(value: date) -> QDateEdit:
-    edit = QDateEdit(QDate(value.year, value.month, value.day))
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    return edit
+    return TypedDateEdit(value)
 
 
 def to_date(edit: QDateEdit) -> date:

@@ -39,6 +39,7 @@ from ecmo_desktop.ui.admin.dialogs import (
     StaffDialog,
     TrainingDialog,
 )
+from ecmo_desktop.ui.admin.settings_tab import SettingsTab
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
@@ -424,6 +425,8 @@ class AdminPage(QWidget):
         self.tabs.addTab(self.staff_tab, _("人员与权限"))
         self.tabs.addTab(self.expert_tab, _("专家组"))
         self.tabs.addTab(self.audit_tab, _("审计日志"))
+        self.settings_tab = SettingsTab(ui)
+        self.tabs.addTab(self.settings_tab, _("安全设置"))
         self.tabs.addTab(StaffingPanel(ui), _("资质达标（R11–R14）"))
         layout.addWidget(self.tabs)
         ui.tasks.changed.connect(self._changed)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QTabWidg
 from ecmo_desktop.domain.enums import Indication, Mode, RunStatus, Sex
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import ecmo_day as domain_ecmo_day
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
@@ -91,7 +91,7 @@ class SummaryTab(QWidget):
         flags = [text for on, text in ((run.ecpr, "ECPR"), (run.emergency, _("紧急上机"))) if on]
         mode = Mode(run.mode).label if run.mode in Mode._value2member_map_ else run.mode
         values = {"number": str(run.run_number), "mode": mode, "indication": indication,
-                  "flags": "、".join(flags) or _("无"), "diagnosis": run.diagnosis or "—",
+                  "flags": join_names(flags) or _("无"), "diagnosis": run.diagnosis or "—",
                   "attending": f"{attending.full_name}（{title_label(attending.title)}）" if attending else "—",
                   "created": format_local(run.created_at), "decided": format_local(run.decided_at) or "—",
                   "started": format_local(run.started_at) or _("尚未上机"),

@@ -41,6 +41,7 @@ from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
 
 T = TypeVar("T")
@@ -156,12 +157,7 @@ class DeviceTableModel(ListTableModel[T]):
 
 # ---- small widgets ------------------------------------------------------------------------------------------
 def date_edit(value: date | None = None) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    if value is not None:
-        edit.setDate(QDate(value.year, value.month, value.day))
-    return edit
+    return TypedDateEdit(value)
 
 
 def to_date(edit: QDateEdit) -> date:

@@ -42,7 +42,7 @@ from ecmo_desktop.domain.devices import (
     expiry_status,
 )
 from ecmo_desktop.domain.errors import FieldError, ValidationError
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.clock import to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
@@ -133,7 +133,7 @@ class MissingFieldsDialog(FormDialog):
         self._on_ok = on_ok
         missing = [label for label, value in ((_("批号"), code.lot), (_("有效期"), code.expiry)) if not value]
         self.set_intro(_("{product}：条码中没有{missing}，请按包装上的文字填写（批号用于召回，有效期用于过期提醒）。").format(
-            product=product_text(product), missing="、".join(missing) or _("序列号")))
+            product=product_text(product), missing=join_names(missing) or _("序列号")))
         self.lot: QLineEdit | None = None
         self.serial: QLineEdit | None = None
         self.expiry: OptionalDate | None = None

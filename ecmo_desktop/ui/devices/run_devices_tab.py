@@ -38,7 +38,7 @@ from ecmo_desktop.domain.devices import (
     expiry_status,
 )
 from ecmo_desktop.domain.devices import EquipmentLink as Link
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
@@ -393,7 +393,7 @@ class RunDevicesTab(QWidget):
         return dialog
 
     def override(self, attempt: _Attempt, verdict: ScanVerdict) -> QDialog:
-        names = "、".join(_(n) for n in _warning_names(verdict))
+        names = join_names(_(n) for n in _warning_names(verdict))
         devices, run_id = self.services.devices, self.run_id
         text, procedure_id, product_id = attempt.scan.text, attempt.procedure_id, attempt.product_id
         dialog = ReasonDialog(

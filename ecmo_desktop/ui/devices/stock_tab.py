@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from ecmo_desktop.domain.devices import ExpiryStatus, StockRow
 from ecmo_desktop.domain.enums import DeviceCategory
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICES_CHANGE,
@@ -33,7 +33,7 @@ def days_text(row: StockRow) -> str:
         return "—"
     if row.days_left < 0:
         return _("已过期 {n} 天").format(n=-row.days_left)
-    return _("{n} 天").format(n=row.days_left)
+    return ngettext("{n} 天", "{n} 天", row.days_left).format(n=row.days_left)
 
 
 class StockTab(QWidget):

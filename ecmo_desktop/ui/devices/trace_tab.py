@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.devices import ItemEvent, ItemHistory, Product, Recall, StockRow, TraceRow
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.exchange.catalogue_csv import write_trace
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
@@ -333,7 +333,7 @@ class TraceTab(QWidget):
         def done(histories: list[ItemHistory]) -> None:
             self._show_histories(scan.shown, histories)
             if histories:
-                self.scan_bar.show_result(Level.OK, _("已找到"), _("{n} 件器械").format(n=len(histories)), scan=scan,
+                self.scan_bar.show_result(Level.OK, _("已找到"), ngettext("{n} 件器械", "{n} 件器械", len(histories)).format(n=len(histories)), scan=scan,
                                           sound=False)
             else:
                 self.scan_bar.show_result(Level.WARN, _("没有记录"), _("该器械从未入库或绑定"), scan=scan)

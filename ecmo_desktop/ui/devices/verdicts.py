@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from ecmo_desktop.domain.devices import ScanVerdict, VerdictKind
 from ecmo_desktop.domain.errors import FieldError, ValidationError
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
@@ -77,9 +77,9 @@ def verdict_detail(verdict: ScanVerdict) -> str:
             di=code.device_identifier or "-", lot=code.lot or "-", serial=code.serial or "-",
             expiry=date_text(code.expiry)))
     if len(verdict.pending) > 1:
-        lines.append(_("需说明的情况：{items}").format(items="、".join(_(WARNING_NAMES[k]) for k in verdict.pending)))
+        lines.append(_("需说明的情况：{items}").format(items=join_names(_(WARNING_NAMES[k]) for k in verdict.pending)))
     if verdict.bound and verdict.overridden:
-        lines.append(_("已填写理由放行：{items}").format(items="、".join(_(WARNING_NAMES[k]) for k in verdict.overridden)))
+        lines.append(_("已填写理由放行：{items}").format(items=join_names(_(WARNING_NAMES[k]) for k in verdict.overridden)))
     return "\n".join(lines)
 
 

@@ -17,11 +17,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QModelIndex, QObject, QPersistentModelIndex, Qt, QThread, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -44,6 +43,7 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import make_printer, print_pdf, printer_names
 from ecmo_desktop.ui.documents.tab import documents_service, keeper
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 PAGE_TITLE = N_("病历归档")
@@ -167,8 +167,8 @@ class ArchivePage(QWidget):
         self.thread_: ArchiveThread | None = None
 
         today = to_local(ui.services.ctx.now()).date()
-        self.date_from = QDateEdit(QDate(today.year, 1, 1))
-        self.date_to = QDateEdit(QDate(today.year, today.month, today.day))
+        self.date_from = TypedDateEdit(date(today.year, 1, 1))
+        self.date_to = TypedDateEdit(today)
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")

@@ -9,7 +9,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ecmo_desktop.domain.enums import Role, Title
 from ecmo_desktop.domain.model import Staff
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 
 COLUMNS = (N_("用户名"), N_("姓名"), N_("职称"), N_("科室"), N_("从业年限"), N_("角色"), N_("ECMO培训"),
            N_("ECMO权限"), N_("专家组"), N_("状态"))
@@ -23,7 +23,7 @@ def title_label(code: str) -> str:
 
 
 def roles_label(roles: frozenset[str]) -> str:
-    return "、".join(Role(r).label for r in Role if r.value in roles)
+    return join_names(Role(r).label for r in Role if r.value in roles)
 
 
 def status_label(staff: Staff) -> str:

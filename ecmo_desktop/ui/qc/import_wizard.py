@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.qc.page import RowsModel
@@ -148,9 +148,9 @@ class ImportWizard(QDialog):
         if r.errors:
             text += _("有错误时默认不导入任何数据；请修改文件后重新预览，或勾选下方选项只导入正确的行。")
         if preview.ignored_columns:
-            text += _("以下列不会导入：{columns}").format(columns="、".join(preview.ignored_columns))
+            text += _("以下列不会导入：{columns}").format(columns=join_names(preview.ignored_columns))
         if r.hospitals_created:
-            text += _("将新建医院：{names}").format(names="、".join(r.hospitals_created))
+            text += _("将新建医院：{names}").format(names=join_names(r.hospitals_created))
         self.summary.setText(text)
         self._update_buttons()
 

@@ -27,7 +27,6 @@ from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -39,12 +38,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.exchange.export import report_tables
+from ecmo_desktop.exchange.export import Rate, report_tables
 from ecmo_desktop.exchange.report import DEFINITIONS, R15_MIN_RUNS, QcReport
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -65,6 +65,8 @@ TABS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "-"
+    if isinstance(value, Rate):
+        return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -133,8 +135,8 @@ class QcPage(QWidget):
 
         bar = QHBoxLayout()
         today = QDate.currentDate()
-        self.date_from = QDateEdit(QDate(today.year() - 4, 1, 1))
-        self.date_to = QDateEdit(QDate(today.year(), 12, 31))
+        self.date_from = TypedDateEdit(date(today.year() - 4, 1, 1))
+        self.date_to = TypedDateEdit(date(today.year(), 12, 31))
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")

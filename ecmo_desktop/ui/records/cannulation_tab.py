@@ -40,7 +40,7 @@ from ecmo_desktop.domain.enums import (
 from ecmo_desktop.domain.fields import CANNULA_NORMAL_FR, FIELDS, IMMEDIATE_COMPLICATIONS, PROC, fields_for
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import AnyRecord, CannulaInput, Procedure, ProcedureInput, StaffInput
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.records import mode_timeline
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
@@ -406,8 +406,8 @@ def describe_procedure(record: Procedure) -> str:
         flag = ""
         if s.role == StaffRoleInProcedure.OPERATOR.value:
             ok = s.privileged_at_start
-            flag = (f" <span style='color:{GREEN if ok else RED}'>"
-                    f"{esc(_('操作时持有 ECMO 技术授权') if ok else _('操作时无有效 ECMO 技术授权（R3）'))}</span>")
+            note = _("操作时持有 ECMO 技术授权") if ok else _("操作时无有效 ECMO 技术授权（R3）")
+            flag = f" <span style='color:{GREEN if ok else RED}'>{esc(note)}</span>"
         people.append(f"{esc(s.full_name)}（{esc(title_text(s.title))}）— "
                       f"{esc(label_of(StaffRoleInProcedure, s.role))}{flag}")
     if people:
@@ -427,14 +427,14 @@ def describe_procedure(record: Procedure) -> str:
         body += f"<h4>{esc(_('参数'))}</h4>" + grouped_values_html(record.settings, record.abnormal)
     if record.immediate_complications:
         names = dict(IMMEDIATE_COMPLICATIONS)
-        body += lines_html([Line(_("即刻并发症"), "、".join(_(names.get(k, k)) for k in record.immediate_complications))])
+        body += lines_html([Line(_("即刻并发症"), join_names(_(names.get(k, k)) for k in record.immediate_complications))])
     if record.notes:
         body += lines_html([Line(_("备注"), record.notes)])
     return body
 
 
 def operators_text(record: Procedure) -> str:
-    return "、".join(o.full_name for o in record.operators) or "—"
+    return join_names(o.full_name for o in record.operators) or "—"
 
 
 # ---- the tab -------------------------------------------------------------------------------------------

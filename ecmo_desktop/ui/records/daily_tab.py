@@ -284,7 +284,8 @@ def describe_entry(entry: DailyEntry) -> str:
     if entry.notes:
         body += lines_html([Line(_("备注"), entry.notes)])
     if entry.abnormal:
-        body += f"<p style='color:{GREY}'>{esc(_('黄色底色：超出正常范围'))}</p>"
+        legend = _("黄色底色：超出正常范围")
+        body += f"<p style='color:{GREY}'>{esc(legend)}</p>"
     return body
 
 

@@ -24,7 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.domain.enums import DeciderRole, DecisionKind, Indication, Mode, RunStatus
-from ecmo_desktop.domain.fields import CONTRAINDICATIONS, PRE, choices_for, fields_for
+from ecmo_desktop.domain.fields import (
+    CONTRAINDICATIONS,
+    PRE,
+    choices_for,
+    contraindications_assessed,
+    fields_for,
+)
 from ecmo_desktop.domain.records import (
     AnyRecord,
     Consent,
@@ -36,7 +42,7 @@ from ecmo_desktop.domain.records import (
     PhysicianInput,
 )
 from ecmo_desktop.domain.rules import emergency_decider, joint_decision
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import CaseRecords
@@ -141,6 +147,20 @@ def default_physicians(case: CaseRecords) -> list[tuple[int, str]]:
     return out
 
 
+def earlier_team(case: CaseRecords) -> list[tuple[int, str]]:
+    """The team that decided the start, offered again for the weaning decision: the full
+    multidisciplinary plan when an emergency start was supplemented, else the start decision itself.
+    People no longer among the hospital's physicians are left out."""
+    start = case.primary_start()
+    chart = case.chart
+    if start is None or chart is None:
+        return []
+    supplements = [d for d in chart.decisions if d.supplement_of_id == start.id]
+    source = max(supplements, key=lambda d: (d.decided_at, d.id)) if supplements else start
+    physicians = {s.id for s in case.physicians()}
+    return [(p.staff_id, p.role) for p in source.physicians if p.staff_id in physicians]
+
+
 # ---- the decision form ---------------------------------------------------------------------------------
 class DecisionDialog(RecordDialog):
     """上机决策 / 撤机决策 / 补充多学科决策 (new, edit a draft, or amend)."""
@@ -215,6 +235,7 @@ class DecisionDialog(RecordDialog):
         self.add_row(form, N_("决策依据"), self.rationale)
         self.pre = CatalogueFields(self)
         self.contraindications: dict[str, QCheckBox] = {}
+        self.contra_assessed: QCheckBox | None = None
         if start:
             pre_page = QWidget()
             pcol = QVBoxLayout(pre_page)
@@ -226,8 +247,13 @@ class DecisionDialog(RecordDialog):
             pages.addTab(pre_page, _("上机前状态"))
             contra_page = QWidget()
             ccol = QVBoxLayout(contra_page)
-            chint = QLabel(_("勾选存在的禁忌证（未勾选表示已评估、不存在）："))
+            chint = QLabel(_("逐项评估后勾选“已完成禁忌证评估”，再勾选存在的禁忌证（未勾选的条目表示不存在）。"
+                             "未完成评估时记录为“未评估”。"))
+            chint.setWordWrap(True)
             ccol.addWidget(chint)
+            self.contra_assessed = QCheckBox(_("已完成禁忌证评估"))
+            self.contra_assessed.setObjectName("contra_assessed")
+            ccol.addWidget(self.contra_assessed)
             cform = self.section(None, ccol)
             box = QWidget()
             grid = QGridLayout(box)
@@ -236,10 +262,12 @@ class DecisionDialog(RecordDialog):
                 check = QCheckBox(_(label))
                 check.setObjectName(f"contra_{key}")
                 self.contraindications[key] = check
+                check.toggled.connect(self._contraindication_ticked)
                 grid.addWidget(check, i // 2, i % 2)
             self.add_row(cform, N_("禁忌证"), box, focus=next(iter(self.contraindications.values())))
             ccol.addStretch(1)
             pages.addTab(contra_page, _("禁忌证"))
+            self.contra_assessed.toggled.connect(self._assessed_toggled)
         mcol.addStretch(1)
         self.emergency.toggled.connect(lambda _on: self._update_verdict())
         self.physicians.changed.connect(self._update_verdict)
@@ -247,7 +275,8 @@ class DecisionDialog(RecordDialog):
         if record is not None:
             self.fill(record)
         else:
-            for staff_id, role in default_physicians(case):
+            team = earlier_team(case) if self.kind == DecisionKind.WEAN.value else []
+            for staff_id, role in team or default_physicians(case):
                 self.physicians.add_row(staff_id, role)
             if not self.physicians.rows:
                 self.physicians.add_row()
@@ -256,6 +285,23 @@ class DecisionDialog(RecordDialog):
         self._indication_changed()
         self._update_verdict()
         self.decided_at.setFocus()
+
+    def _contraindication_ticked(self, on: bool) -> None:
+        """Ticking a present contraindication is an assessment: the checklist counts as assessed."""
+        if on and self.contra_assessed is not None:
+            self.contra_assessed.setChecked(True)
+
+    def _assessed_toggled(self, on: bool) -> None:
+        """Taking back "assessed" clears the ticks: an unassessed list cannot name what is present."""
+        if not on:
+            for check in self.contraindications.values():
+                check.setChecked(False)
+
+    def contraindication_values(self) -> dict[str, bool]:
+        """Every item answered when the checklist was assessed; ``{}`` (not assessed) otherwise."""
+        if self.contra_assessed is None or not self.contra_assessed.isChecked():
+            return {}
+        return {k: c.isChecked() for k, c in self.contraindications.items()}
 
     def _indication_changed(self) -> None:
         self.indication_other.setEnabled(self.indication.value() == Indication.OTHER.value)
@@ -283,6 +329,8 @@ class DecisionDialog(RecordDialog):
         for p in record.physicians:
             self.physicians.add_row(p.staff_id, p.role)
         self.pre.fill(record.pre_ecmo)
+        if self.contra_assessed is not None:
+            self.contra_assessed.setChecked(contraindications_assessed(record.contraindications))
         for key, check in self.contraindications.items():
             check.setChecked(bool(record.contraindications.get(key)))
         self._update_verdict()
@@ -295,7 +343,7 @@ class DecisionDialog(RecordDialog):
             indication=self.indication.value() if start else None,
             indication_other=self.indication_other.text() if start else "",
             mode_planned=self.mode.value() if start else None, rationale=self.rationale.toPlainText(),
-            pre_ecmo=self.pre.raw(), contraindications={k: c.isChecked() for k, c in self.contraindications.items()},
+            pre_ecmo=self.pre.raw(), contraindications=self.contraindication_values(),
             supplement_of_id=self.supplement_of_id)
 
     def build(self) -> Callable[[], Any]:
@@ -399,8 +447,10 @@ def describe_decision(record: Decision, case: CaseRecords) -> str:
     if record.pre_ecmo:
         body += f"<h4>{esc(_('上机前状态'))}</h4>" + grouped_values_html(record.pre_ecmo, record.abnormal)
     present = [_(label) for key, label in CONTRAINDICATIONS if record.contraindications.get(key)]
-    if record.contraindications:
-        body += lines_html([Line(_("禁忌证"), "、".join(present) or _("已评估，无"))])
+    if contraindications_assessed(record.contraindications):
+        body += lines_html([Line(_("禁忌证"), join_names(present) or _("已评估，无"))])
+    elif record.kind == DecisionKind.START.value and record.supplement_of_id is None:
+        body += lines_html([Line(_("禁忌证"), _("未评估"))])
     return body
 
 
@@ -459,7 +509,7 @@ class DecisionTab(RecordTab):
             Column(N_("紧急"), lambda d: _("紧急") if d.emergency else "",
                    foreground=lambda d: RED if d.emergency else None),
             Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
-            Column(N_("决策医师"), lambda d: "、".join(p.full_name for p in d.physicians)),
+            Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
             status_column()], key=record_key, parent=self)
         self.decision_table = self.add_list(_("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table")
         self.consents: RowsModel[Consent] = RowsModel([

@@ -46,6 +46,7 @@ from ecmo_desktop.domain.fields import (
     DERIVED,
     FIELDS,
     IMMEDIATE_COMPLICATIONS,
+    contraindications_assessed,
 )
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import (
@@ -64,7 +65,7 @@ from ecmo_desktop.domain.records import (
     WeaningTrial,
 )
 from ecmo_desktop.domain.rules import FAIL, NOT_APPLICABLE, PASS, PENDING
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.paths import resource_path
 from ecmo_desktop.services.clock import format_local
 
@@ -405,7 +406,8 @@ class RecordPanel(QWidget):
         self.lock.hide()
         self.status.setText("")
         self.status.setStyleSheet("")
-        self.browser.setHtml(f"<p style='color:{GREY}'>{esc(hint or _('请在左侧选择一条记录'))}</p>")
+        text = hint or _("请在左侧选择一条记录")  # outside the f-string, where the extractor sees it
+        self.browser.setHtml(f"<p style='color:{GREY}'>{esc(text)}</p>")
 
     def show_record(self, record: AnyRecord, body_html: str, signatures: Sequence[Signature] = ()) -> None:
         self.shown = record
@@ -470,15 +472,17 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
     if key == "contraindications" and isinstance(value, Mapping):
         names = dict(CONTRAINDICATIONS)
         present = [_(names.get(k, k)) for k, v in value.items() if v]
-        return "、".join(present) or _("无")
+        if not contraindications_assessed(value):
+            return _("未评估")
+        return join_names(present) or _("无")
     if key == "immediate_complications" and isinstance(value, list):
         names = dict(IMMEDIATE_COMPLICATIONS)
-        return "、".join(_(names.get(k, k)) for k in value) or _("无")
+        return join_names(_(names.get(k, k)) for k in value) or _("无")
     if key == "physicians" and isinstance(value, list):
-        return "、".join(f"{staff_name(staff, p.get('staff_id'))}（{label_of(DeciderRole, p.get('role'))}）"
+        return join_names(f"{staff_name(staff, p.get('staff_id'))}（{label_of(DeciderRole, p.get('role'))}）"
                         for p in value)
     if key == "staff" and isinstance(value, list):
-        return "、".join(f"{staff_name(staff, p.get('staff_id'))}（{label_of(StaffRoleInProcedure, p.get('role'))}）"
+        return join_names(f"{staff_name(staff, p.get('staff_id'))}（{label_of(StaffRoleInProcedure, p.get('role'))}）"
                         for p in value)
     if key == "cannulae" and isinstance(value, list):
         return "；".join(cannula_text(c) for c in value)

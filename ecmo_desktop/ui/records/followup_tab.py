@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QDateEdit, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from ecmo_desktop.domain.compliance import follow_up_state
 from ecmo_desktop.domain.enums import DischargeDisposition, FollowUpKind, FollowUpStatus, VitalStatus
@@ -53,6 +53,7 @@ from ecmo_desktop.ui.records.forms import (
     text_edit,
     wide_label,
 )
+from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 
 STATE_TEXT = {"future": N_("未到期"), "due": N_("待随访"), "overdue": N_("已逾期"), "closed": ""}
 STATE_COLOR = {"future": GREY, "due": ORANGE, "overdue": RED}
@@ -113,12 +114,8 @@ class FollowUpDialog(RecordDialog):
         self.vital = ChoiceCombo.of_enum(VitalStatus)
         self.vital.setObjectName("vital_status")
         self.add_row(form, N_("生存状态"), self.vital)
-        self.death = QDateEdit()
+        self.death = TypedDateEdit(local_date(case.services.ctx.now()))
         self.death.setObjectName("date_of_death")
-        self.death.setCalendarPopup(True)
-        self.death.setDisplayFormat("yyyy-MM-dd")
-        today = local_date(case.services.ctx.now())
-        self.death.setDate(QDate(today.year, today.month, today.day))
         self.add_row(form, N_("死亡日期"), self.death)
         self.cause = ChoiceCombo.of_enum(CauseOfDeath)
         self.cause.setObjectName("cause_of_death")

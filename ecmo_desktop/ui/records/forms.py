@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QListView,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -54,6 +55,8 @@ from ecmo_desktop.domain.validation import Range
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
+from ecmo_desktop.ui.widgets.collation import pinyin_sorted
+from ecmo_desktop.ui.widgets.dates import TypedDateTimeEdit
 from ecmo_desktop.ui.widgets.form import error_label, field_message
 
 BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
@@ -68,8 +71,8 @@ def minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-class DateTimeField(QDateTimeEdit):
-    """A date and time typed in Beijing time; ``value()`` is the aware UTC instant."""
+class DateTimeField(TypedDateTimeEdit):
+    """A date and time typed in Beijing time; ``value()`` is the aware UTC instant (what is typed)."""
 
     def __init__(self, value: datetime | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,11 +271,11 @@ def staff_text(staff: Staff) -> str:
 
 
 class StaffCombo(QComboBox):
-    """A person of the hospital's staff, by name and title."""
+    """A person of the hospital's staff, by name and title, in pinyin order."""
 
     def __init__(self, people: Sequence[Staff], *, blank: str | None = "—", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.people = list(people)
+        self.people = pinyin_sorted(people, lambda s: s.full_name)
         if blank is not None:
             self.addItem(blank, 0)
         for s in self.people:
@@ -287,6 +290,20 @@ class StaffCombo(QComboBox):
 
     def person(self) -> Staff | None:
         return next((s for s in self.people if s.id == self.value()), None)
+
+    def offer_only(self, taken: set[int]) -> None:
+        """Leave out of the list the people already picked elsewhere (the own pick stays)."""
+        model = self.model()
+        view = self.view()
+        own = self.value()
+        for index in range(self.count()):
+            staff_id = self.itemData(index)
+            hidden = bool(staff_id) and staff_id in taken and staff_id != own
+            item = model.item(index) if isinstance(model, QStandardItemModel) else None
+            if item is not None:
+                item.setEnabled(not hidden)  # keyboard stepping skips it too
+            if isinstance(view, QListView):
+                view.setRowHidden(index, hidden)
 
 
 PersonRow = tuple[StaffCombo, ChoiceCombo, QLabel, QPushButton]
@@ -352,10 +369,18 @@ class PeopleEditor(QWidget):
             self.grid.addWidget(widget, index + 1, col)
         self.rows.append(entry)
         person.currentIndexChanged.connect(lambda _i, e=entry: self.refresh_row(e, suggest=True))
+        person.currentIndexChanged.connect(lambda _i: self.offer_each_once())
         capacity.currentIndexChanged.connect(lambda _i, e=entry: self.refresh_row(e, suggest=False))
         remove.clicked.connect(lambda _c=False, e=entry: self.remove_row(e))
         self.refresh_row(entry, suggest=role is None)
+        self.offer_each_once()
         return person, capacity
+
+    def offer_each_once(self) -> None:
+        """Nobody is offered twice: who is picked in one row is not in the other rows' lists."""
+        picked = [row[0].value() for row in self.rows]
+        for row in self.rows:
+            row[0].offer_only({p for p in picked if p is not None})
 
     def refresh_row(self, entry: PersonRow, *, suggest: bool) -> None:
         """Update the row's status line (and, when ``suggest``, a sensible role); then tell listeners."""
@@ -368,6 +393,7 @@ class PeopleEditor(QWidget):
         for widget in entry:
             self.grid.removeWidget(widget)
             widget.deleteLater()
+        self.offer_each_once()
         self.changed.emit()
 
     def clear(self) -> None:

@@ -26,7 +26,7 @@ from ecmo_desktop.domain.enums import (
 )
 from ecmo_desktop.domain.records import BEIJING
 from ecmo_desktop.domain.rules import RuleResult
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names, ngettext
 from ecmo_desktop.ui.records.base import heading
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
@@ -76,7 +76,7 @@ def timeline(case: CaseRecords) -> list[Event]:
         return []
     events: list[Event] = []
     for d in chart.decisions:
-        names = "、".join(p.full_name for p in d.physicians)
+        names = join_names(p.full_name for p in d.physicians)
         tab = "weaning" if d.kind == DecisionKind.WEAN.value else "decision"
         events.append(Event(d.decided_at, decision_kind_text(d), names, *_signed(d.locked), tab))
     for c in chart.consents:
@@ -87,7 +87,7 @@ def timeline(case: CaseRecords) -> list[Event]:
         what = label_of(ProcedureKind, p.kind)
         if p.kind == ProcedureKind.CANNULATION.value:
             what = _("置管上机（首次转流）")
-        operators = "、".join(o.full_name for o in p.operators)
+        operators = join_names(o.full_name for o in p.operators)
         events.append(Event(at, what, _("术者：{names}").format(names=operators) if operators else "",
                             *_signed(p.locked), "cannulation"))
     entries = sorted(chart.daily_entries, key=lambda e: (e.ecmo_day, e.recorded_at))
@@ -96,7 +96,7 @@ def timeline(case: CaseRecords) -> list[Event]:
         unsigned = sum(1 for e in items if not e.locked)
         state = (_("未签名 {n} 条").format(n=unsigned), ORANGE) if unsigned else (_("已签名"), GREEN)
         events.append(Event(items[0].recorded_at, _("日常管理 ECMO 第 {n} 天").format(n=day),
-                            _("{n} 条记录").format(n=len(items)), *state, "daily"))
+                            ngettext("{n} 条记录", "{n} 条记录", len(items)).format(n=len(items)), *state, "daily"))
     for c in chart.complications:
         events.append(Event(c.onset_at, _("并发症：{what}").format(what=complication_text(c.code, c.other_text)),
                             label_of(Severity, c.severity) + (_("，不良事件") if c.adverse_event else ""),
@@ -193,10 +193,10 @@ class OverviewTab(QWidget):
         failed = sorted({r.rule for r in snapshot.compliance.results if r.status == "fail"})
         pending = sorted({r.rule for r in snapshot.compliance.results if r.status == "pending"})
         if failed:
-            self.verdict.setText(_("不符合：{rules}").format(rules="、".join(failed)))
+            self.verdict.setText(_("不符合：{rules}").format(rules=join_names(failed)))
             self.verdict.setStyleSheet(f"color: {RED}; font-weight: bold;")
         elif pending:
-            self.verdict.setText(_("待完成：{rules}").format(rules="、".join(pending)))
+            self.verdict.setText(_("待完成：{rules}").format(rules=join_names(pending)))
             self.verdict.setStyleSheet(f"color: {ORANGE};")
         else:
             self.verdict.setText(_("各项均符合要求"))

@@ -21,7 +21,7 @@ from ecmo_desktop.domain.records import (
     WeaningTrial,
     WeaningTrialInput,
 )
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.cannulation_tab import ProcedureDialog, describe_procedure, operators_text
@@ -244,7 +244,7 @@ class WeaningTab(RecordTab):
         self.status_area.addWidget(self.r1_label)
         self.decisions: RowsModel[Decision] = RowsModel([
             Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
-            Column(N_("决策医师"), lambda d: "、".join(p.full_name for p in d.physicians)),
+            Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
             status_column()], key=record_key, parent=self)
         self.add_list(_("撤机决策"), self.decisions, [16, 26], name="wean_decision_table")
         self.trials: RowsModel[WeaningTrial] = RowsModel([

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.devices import ProductRequest
 from ecmo_desktop.domain.records import WorkItem, WorkKind
-from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
@@ -275,7 +275,7 @@ class WorklistPage(QWidget):
             self.table.setSpan(row, 0, 1, len(COLUMNS))
         if current.isValid() and current.row() < self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(current.row(), 0))
-        self.count_label.setText(_("共 {n} 项").format(n=len(items)))
+        self.count_label.setText(ngettext("共 {n} 项", "共 {n} 项", len(items)).format(n=len(items)))
         self.empty_label.setVisible(not items)
         self.updated_label.setText(_("更新于 {t}").format(t=format_local(self.ui.services.ctx.now())[-5:]))
         self.loads += 1

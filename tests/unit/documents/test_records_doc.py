@@ -173,3 +173,12 @@ def test_as_of_time_is_part_of_the_rule_text() -> None:
     early = decision_plan(dossier, None, as_of=PRINTED)
     late = decision_plan(dossier, None, as_of=PRINTED + timedelta(hours=4))
     assert early.content_hash != late.content_hash  # "3 hours left" and "overdue" are different documents
+
+
+def test_unassessed_contraindications_print_as_not_assessed() -> None:
+    dossier = make_dossier()
+    start = replace(dossier.decisions[0], contraindications={})
+    text = text_of(build("decision", replace(dossier, decisions=(start,)), start.id)[1].pdf)
+    assert "禁忌证核查" in text and "未评估" in text
+    assessed = text_of(build("decision", dossier, dossier.decisions[0].id)[1].pdf)
+    assert "未评估" not in assessed
