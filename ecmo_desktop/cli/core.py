@@ -254,7 +254,7 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             try:
                 c.ctx.user = restorer
                 # checked (active, administrator) above; the empty staging file has no staff yet
-                c.ctx.active_checker = None
+                c.ctx.account_checker = None
                 manifest = c.backups.restore(source)
                 verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
             finally:
@@ -274,7 +274,7 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 
         c = open_container(args, must_exist=False, login=False)
         c.ctx.user = restorer
-        c.ctx.active_checker = None  # checked above; the restored staff table may not hold this account
+        c.ctx.account_checker = None  # checked above; the restored staff table may not hold this account
         try:
             if any(t["rows"] for t in c.backups.digests().values()):
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -10,43 +10,20 @@ ACC-5). Changing a setting acts as a named administrator (``--user``; the passwo
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
-import sys
 from typing import Any
 
 from ecmo_desktop.cli import EXIT_OK, _with_handler, command, open_container
-from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.policy import IDLE_LOCK_MINUTES
 from ecmo_desktop.i18n import N_, _
 
-PASSWORD_ENV = "ECMO_PASSWORD"
-
-
-def _login(container: Any, username: str | None) -> None:
-    """Act as the named person (their name goes into the audit), never as the anonymous operator."""
-    if not username:
-        raise EcmoError(N_("修改设置须以具名管理员账户执行：请加 --user 用户名"))
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        if not sys.stdin.isatty():
-            raise EcmoError(N_("请在环境变量 {env} 中提供密码，或在终端中运行以输入密码"), env=PASSWORD_ENV)
-        password = getpass.getpass(_("{user} 的密码：").format(user=username))
-    container.ctx.user = None
-    user = container.auth.login(username, password)
-    if user.must_change_password:
-        container.ctx.user = None
-        raise EcmoError(N_("该账户须先在程序中修改初始密码"))
-
 
 def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    c = open_container(args, as_system=args.idle_lock_minutes is None)
+    c = open_container(args)  # a named person (ecmo_desktop.cli.auth); setting it checks the admin permission
     try:
         if args.idle_lock_minutes is None:
             policy = c.auth.policy()
             text = _("自动锁屏时间：{n} 分钟").format(n=policy.idle_lock_minutes)
             return EXIT_OK, {"policy": policy.as_settings()}, text
-        _login(c, args.user)
         before = c.auth.policy().idle_lock_minutes
         policy = c.auth.set_idle_lock_minutes(args.idle_lock_minutes)
     finally:
@@ -61,4 +38,3 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     low, high = IDLE_LOCK_MINUTES
     p.add_argument("--idle-lock-minutes", metavar="N",
                    help=_("无人操作多少分钟后自动锁屏（{low}–{high}）").format(low=low, high=high))
-    p.add_argument("--user", help=_("管理员用户名（密码取自 ECMO_PASSWORD 或终端输入）"))

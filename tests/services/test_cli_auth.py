@@ -32,6 +32,7 @@ def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
         "backup": (["--out", str(tmp / "b.ecmobak")], "admin", "chenjing"),
         "backup-key": (["export", "--out", str(tmp / "k.key")], "admin", "chenjing"),
         "scanner": ([], "chenjing", None),
+        "settings": (["--idle-lock-minutes", "10"], "admin", "chenjing"),
         "catalogue": (["import", str(csv)], "admin", "chenjing"),
         "trace": (["--lot", "NOLOT"], "chenjing", None),
         "print": (["archive", "--run", "1", "--out", str(tmp / "p.pdf")], None, "admin"),

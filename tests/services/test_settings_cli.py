@@ -31,7 +31,7 @@ def _policy_events(c) -> list:
 
 def test_admin_sets_the_idle_lock_from_the_cli(seeded, capsys, cli_env) -> None:
     c = seeded.container
-    code, data = run(capsys, "settings", "--db", c.url)
+    code, data = run(capsys, "settings", "--user", "chenjing", "--db", c.url)  # anyone may look
     assert code == EXIT_OK and data["policy"]["idle_lock_minutes"] == 10
     code, data = run(capsys, "settings", "--idle-lock-minutes", "5", "--user", "admin", "--db", c.url)
     assert code == EXIT_OK and data["policy"]["idle_lock_minutes"] == 5 and data["before"]["idle_lock_minutes"] == 10
