@@ -54,6 +54,7 @@ from ecmo_desktop.domain.validation import Range
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.form import error_label, field_message
 
 BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
@@ -444,7 +445,7 @@ def reveal(widget: QWidget) -> None:
         child, parent = parent, parent.parentWidget()
 
 
-class RecordDialog(QDialog):
+class RecordDialog(ScreenFit, QDialog):
     """A record form: new, edit a draft, or amend a signed record (with a reason).
 
     Subclasses lay out fields with ``section``/``add_row`` and implement ``build`` (read the

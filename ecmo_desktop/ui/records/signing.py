@@ -46,6 +46,7 @@ from ecmo_desktop.ui.records.display import (
     title_text,
 )
 from ecmo_desktop.ui.records.forms import ChoiceCombo, RecordDialog, wide_label
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 PASSWORD_FIELD = N_("密码")
@@ -157,7 +158,7 @@ class SignDialog(RecordDialog):
         super()._failed(exc)
 
 
-class HistoryDialog(QDialog):
+class HistoryDialog(ScreenFit, QDialog):
     """Every version of a record and every signature it ever had (superseded ones included)."""
 
     def __init__(self, case: CaseRecords, record: AnyRecord, parent: QWidget | None = None) -> None:

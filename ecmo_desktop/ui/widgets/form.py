@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.errors import EcmoError, FieldError, ValidationError
 from ecmo_desktop.i18n import _
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 ERROR_STYLE = "color: #b71c1c;"
 
@@ -126,7 +127,7 @@ def _on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
         widget.toggled.connect(callback)
 
 
-class FormDialog(QDialog):
+class FormDialog(ScreenFit, QDialog):
     """A dialog with a form, a general message line and OK/Cancel; Enter submits, Esc cancels.
 
     ``submit(fn, on_success)`` runs the service call on the task runner. Validation and other
