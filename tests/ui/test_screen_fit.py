@@ -15,13 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QRect, QSize
-from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QWidget, QWizard
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget, QWizard
 
 import ecmo_desktop.ui
 from ecmo_desktop.domain.devices import EquipmentInput
 from ecmo_desktop.ui.records import case_records
 from ecmo_desktop.ui.widgets import fit
+from ecmo_desktop.ui.widgets.form import DISCARD_QUESTION
 from tests.services.documents_kit import PRODUCTS, label
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_documents_tab import charted
@@ -198,6 +199,10 @@ def test_every_dialog_fits_1366x768_with_its_buttons_on_screen(qtbot: Any, env: 
         for button in buttons:
             if button.visibleRegion().boundingRect() != button.rect():
                 found.append(f"button {button.text()!r} not fully visible")
+        # nothing typed: Esc closes at once, without asking about unsaved input (issue 9.12)
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        if dialog.isVisible() or dialog.findChild(QMessageBox, DISCARD_QUESTION) is not None:
+            found.append("Esc on the untouched dialog did not close it at once")
         if found:
             problems[name] = found
         dialog.hide()

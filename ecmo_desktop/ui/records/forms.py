@@ -55,7 +55,7 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
 from ecmo_desktop.ui.widgets.fit import ScreenFit
-from ecmo_desktop.ui.widgets.form import error_label, field_message
+from ecmo_desktop.ui.widgets.form import UnsavedInputGuard, error_label, field_message
 
 BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
 ABNORMAL_STYLE = f"QLineEdit {{ background: {AMBER}; }}"
@@ -445,7 +445,7 @@ def reveal(widget: QWidget) -> None:
         child, parent = parent, parent.parentWidget()
 
 
-class RecordDialog(ScreenFit, QDialog):
+class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
     """A record form: new, edit a draft, or amend a signed record (with a reason).
 
     Subclasses lay out fields with ``section``/``add_row`` and implement ``build`` (read the
@@ -633,8 +633,9 @@ class RecordDialog(ScreenFit, QDialog):
         self.case.ui.tasks.default_error(self, exc)
 
     def reject(self) -> None:
-        """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost)."""
-        if not self.busy:
+        """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost);
+        with unsaved input, only after the person confirms."""
+        if not self.busy and self.may_discard():
             super().reject()
 
     def set_busy(self, busy: bool) -> None:
@@ -700,6 +701,7 @@ class RecordDialog(ScreenFit, QDialog):
             self.reload_button.setEnabled(True)
             self.record = record
             self.fill(record)
+            self.mark_clean()
             self.conflict.hide()
             self.set_intro(_("已载入最新保存的内容，请核对后重新修改并保存。"))
 

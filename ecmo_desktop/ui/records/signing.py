@@ -74,6 +74,7 @@ class SignDialog(RecordDialog):
     """Sign with the password re-entered; the record locks (SIG-1/SIG-2)."""
 
     entity = "sign"
+    confirm_discard = False  # only a password (never kept) and the meaning: nothing to lose
 
     def __init__(self, case: CaseRecords, record: AnyRecord, parent: QWidget | None = None) -> None:
         super().__init__(case, _("签名"), parent, record=record, ok_text=_("签名"))
