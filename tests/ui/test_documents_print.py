@@ -85,8 +85,9 @@ def answer_print_dialog(qtbot: Any, printer: str, seen: list[str]) -> None:
     as the person at the desk does; ``seen`` gets the dialog's title."""
 
     def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QPrintDialog):
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, QPrintDialog) and w.isVisible()), None)
+        if dialog is None:
             QTimer.singleShot(20, answer)
             return
         seen.append(dialog.windowTitle())

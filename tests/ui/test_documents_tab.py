@@ -226,8 +226,9 @@ def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, u
     target = tmp_path / "opnote-copy.pdf"  # typed: QTest presses keys for ASCII only
 
     def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog):
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, QFileDialog) and w.isVisible()), None)
+        if dialog is None:
             QTimer.singleShot(20, answer)
             return
         proposed.extend(dialog.selectedFiles())
