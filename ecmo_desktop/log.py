@@ -7,6 +7,7 @@ The reporter is injected so this module stays free of Qt and the CLI can use the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -25,6 +26,27 @@ _FORMAT = "%(asctime)s %(levelname)-7s [%(threadName)s] %(name)s: %(message)s"
 log = logging.getLogger("ecmo_desktop")
 
 Reporter = Callable[[BaseException], None]
+_LOGGED = "_ecmo_logged"
+
+
+def log_exception(exc: BaseException, message: str = "unexpected error", *, details: str = "") -> None:
+    """Write ``exc`` with its traceback to the log, once however many paths report it.
+
+    Every error box that says "详细信息已写入日志" relies on this: the worker thread, the exception
+    hooks and the error box all call it, and only the first writes (the exception is marked).
+    """
+    if getattr(exc, _LOGGED, False):
+        return
+    if exc.__traceback__ is not None or not details:
+        log.error(message, exc_info=(type(exc), exc, exc.__traceback__))
+    else:
+        log.error("%s\n%s", message, details)
+    mark_logged(exc)
+
+
+def mark_logged(exc: BaseException) -> None:
+    with contextlib.suppress(AttributeError):  # an exception with __slots__: logged twice, the lesser harm
+        setattr(exc, _LOGGED, True)
 
 
 def setup_logging(directory: Path | None = None, *, level: int = logging.INFO, console: bool = True) -> Path:
@@ -73,6 +95,7 @@ def install_excepthooks(reporter: Reporter | None = None) -> None:
             sys.__excepthook__(exc_type, exc, tb)
             return
         log.error("uncaught exception", exc_info=(exc_type, exc, tb))
+        mark_logged(exc)
         report(exc)
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
@@ -81,6 +104,7 @@ def install_excepthooks(reporter: Reporter | None = None) -> None:
         name = args.thread.name if args.thread else "?"
         log.error("uncaught exception in thread %s", name,
                   exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        mark_logged(args.exc_value)
         report(args.exc_value)
 
     sys.excepthook = main_hook

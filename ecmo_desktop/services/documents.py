@@ -41,6 +41,7 @@ from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
+from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.services.permissions import SYSTEM_ACTOR_ID, Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
 
@@ -144,6 +145,15 @@ class DocumentService(Service):
     @requires(Action.VIEW_CASES)
     def get_document(self, document_id: int) -> GeneratedDocument:
         return self._read(lambda uow: uow.documents.get(document_id))
+
+    @requires(Action.VIEW_CASES)
+    def suggested_file_name(self, document_id: int) -> str:
+        """What "save as PDF" proposes: patient, run, document, date and version, never ``DOC-000001-v1``."""
+        def work(uow: UnitOfWork) -> str:
+            doc = uow.documents.get(document_id)
+            return document_file_name(doc, _label_of(uow, doc.run_id) if doc.run_id is not None else "")
+
+        return self._read(work)
 
     @requires(Action.VIEW_CASES)
     def documents_for_run(self, run_id: int) -> list[GeneratedDocument]:
@@ -320,17 +330,28 @@ def subject_choices(dossier: CaseDossier) -> dict[str, list[tuple[int, str]]]:
 
 # ---- files ------------------------------------------------------------------------------------------------
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def safe_file_name(text: str, *, max_length: int = 120) -> str:
     """A name every file system takes: no path or Windows-reserved characters, not too long."""
     cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).strip(" .") or "document"
     cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) not in ("Cs", "Co", "Cn"))
-    return cleaned[:max_length]
+    cleaned = cleaned[:max_length].rstrip(" .") or "document"
+    if cleaned.split(".")[0].upper() in _RESERVED:  # Windows will not create "CON.pdf" or "nul.pdf"
+        cleaned = f"_{cleaned}"
+    return cleaned
 
 
 def archive_file_name(doc: GeneratedDocument, patient_label: str) -> str:
     return safe_file_name(f"{patient_label}_{_('病历归档')}_{doc.document_number}") + ".pdf"
+
+
+def document_file_name(doc: GeneratedDocument, patient_label: str) -> str:
+    """``住院号_姓名_第1次ECMO_置管手术记录_2026-03-02_v1.pdf`` (Beijing date of the printing)."""
+    day = format_local(doc.created_at)[:10]
+    parts = [patient_label, doc.title or _(KINDS.get(doc.kind, doc.kind)), day, f"v{doc.version}"]
+    return safe_file_name("_".join(p for p in parts if p)) + ".pdf"
 
 
 def write_pdf(path: Path, data: bytes) -> Path:

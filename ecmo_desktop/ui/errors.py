@@ -2,7 +2,8 @@
 
 Known failures (``EcmoError``: validation, a rule of the regulation, permission, storage) are shown
 with their own translated words and never a traceback; anything unexpected becomes a short
-generic message with the technical details folded away, and is logged by the caller.
+generic message with the technical details folded away. That message says the details are in the
+log, so ``show_error`` writes them there itself (once: paths that logged already marked the error).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ecmo_desktop.domain.errors import (
     ValidationError,
 )
 from ecmo_desktop.i18n import _
+from ecmo_desktop.log import log_exception
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,13 @@ def _open_boxes() -> int:
 
 
 def show_error(parent: QWidget | None, exc: BaseException, details: str = "") -> QMessageBox | None:
-    """A non-blocking message box; unexpected errors get a folded "details" section."""
+    """A non-blocking message box; unexpected errors get a folded "details" section and are logged."""
+    known = isinstance(exc, EcmoError)
+    if not known:
+        log_exception(exc, "unexpected error shown to the user", details=details)
     if _open_boxes() >= MAX_OPEN_BOXES:
         log.warning("too many error boxes open; not showing: %r", exc)
         return None
-    known = isinstance(exc, EcmoError)
     box = QMessageBox(QMessageBox.Icon.Warning if known else QMessageBox.Icon.Critical,
                       error_title(exc), error_text(exc), QMessageBox.StandardButton.Ok, parent)
     box.setObjectName(ERROR_BOX_NAME)

@@ -49,6 +49,7 @@ from ecmo_desktop.ui.lock_screen import role_names
 from ecmo_desktop.ui.qc import install_qc_page
 from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
 from ecmo_desktop.ui.tasks import OFFLINE, ONLINE, RECONNECTING
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 NAV_WORKLIST, NAV_CASES, NAV_DEVICES, NAV_QC, NAV_ADMIN = "worklist", "cases", "devices", "qc", "admin"
 NAV_TITLES = {NAV_WORKLIST: N_("工作列表"), NAV_CASES: N_("病例"), NAV_DEVICES: N_("器械"), NAV_QC: N_("质控"),
@@ -60,7 +61,7 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.exists() else QIcon()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ScreenFit, QMainWindow):
     lock_requested = Signal()
     logout_requested = Signal()
     change_password_requested = Signal()

@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QWidget
 
 from ecmo_desktop.domain.errors import EcmoError, NotAuthenticated, ServerUnreachable
+from ecmo_desktop.log import log_exception, mark_logged
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class _Worker(QThread):
                 else:
                     job.details = traceback.format_exc()
                     log.error("operation failed\n%s", job.details)
+                    mark_logged(exc)
             self.finished_job.emit(job)
 
 
@@ -172,7 +174,7 @@ class TaskRunner(QObject):
         if self._default_error is not None:
             self._default_error(parent, exc, details)
         else:
-            log.error("unhandled operation error: %r", exc)
+            log_exception(exc, "unhandled operation error", details=details)
 
     def shutdown(self) -> None:
         """Finish every queued job, then stop the thread (their callbacks are dropped)."""

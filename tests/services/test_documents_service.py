@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from sqlalchemy import update
 
-from ecmo_desktop.documents.dossier import ArchiveQuery
+from ecmo_desktop.documents.dossier import BEIJING, ArchiveQuery
 from ecmo_desktop.documents.records import day_subject
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
@@ -264,3 +264,18 @@ def test_nul_and_lone_surrogates_stored_by_an_old_import_still_print(dw: DocWard
     printed = dw.c.documents.generate("opnote", case.run_id)
     text = pdf_text(printed.pdf)
     assert "姓名：刘四" in text and "旧系统导入备注" in text
+
+
+def test_suggested_file_name_says_patient_run_document_date_and_version(dw: DocWard) -> None:
+    """Issue 9.20: "save as PDF" proposed DOC-000001-v1.pdf."""
+    case = dw.chart_case(devices=1, daily=1, name="王/小*明")
+    dw.login("sunli")
+    printed = dw.c.documents.generate("opnote", case.run_id)
+    again = dw.c.documents.generate("opnote", case.run_id)
+    name = dw.c.documents.suggested_file_name(again.document.id)
+    day = printed.document.created_at.astimezone(BEIJING).date().isoformat()
+    assert name == f"{case.mrn}_王_小_明_第1次ECMO_{printed.document.title}_{day}_v2.pdf"
+    assert dw.c.documents.suggested_file_name(printed.document.id).endswith("_v1.pdf")
+    dw.c.ctx.user = None
+    with pytest.raises(PermissionDenied):
+        dw.c.documents.suggested_file_name(printed.document.id)

@@ -220,3 +220,42 @@ def test_settings_never_hold_clinical_fields() -> None:
 
     assert {f.name for f in fields(Settings)} == {"language", "camera_index", "window_geometry", "last_username",
                                                   "scanner_gs_substitutes", "scanner_burst_gap_ms"}
+
+
+def _log_text(path) -> str:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return path.read_text(encoding="utf-8")
+
+
+def test_an_error_box_that_points_to_the_log_has_written_the_traceback_there_once(qtbot, tmp_path) -> None:
+    """Issue 9.7: "详细信息已写入日志" was not true for errors nobody had logged (a print thread's)."""
+    from ecmo_desktop.ui.tasks import TaskRunner
+
+    log_path = setup_logging(tmp_path / "logs", console=False)
+
+    def failing_driver() -> None:
+        raise OSError(5, "printer driver I/O error")
+
+    try:
+        failing_driver()
+    except OSError as caught:
+        exc = caught
+    box = show_error(None, exc)
+    assert box is not None
+    qtbot.addWidget(box)
+    assert "详细信息已写入日志" in box.text()
+    text = _log_text(log_path)
+    assert "Traceback" in text and "failing_driver" in text and "printer driver I/O error" in text
+
+    # an operation's failure is logged by the worker; the box then does not log it a second time
+    boxes: list[QMessageBox | None] = []
+    runner = TaskRunner(default_error=lambda parent, error, details: boxes.append(show_error(parent, error, details)))
+    try:
+        runner.run_op(lambda: 1 / 0)
+        qtbot.waitUntil(lambda: runner.pending == 0 and len(boxes) == 1)
+    finally:
+        runner.shutdown()
+    assert boxes[0] is not None and "详细信息已写入日志" in boxes[0].text()
+    qtbot.addWidget(boxes[0])
+    assert _log_text(log_path).count("ZeroDivisionError: division by zero") == 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from ecmo_desktop.domain.enums import Indication, Mode
 from ecmo_desktop.services.runs import PatientInput
 from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
 from ecmo_desktop.ui.dialogs.patient import PatientDialog, parse_date
+from ecmo_desktop.ui.widgets.form import DISCARD_QUESTION
 from tests.ui.conftest import login_as, wait_tasks
 
 
@@ -109,8 +111,11 @@ def test_duplicate_mrn_is_named_beside_the_mrn(qtbot, ui) -> None:
 def test_escape_cancels_the_registration(qtbot, ui) -> None:
     login_as(ui, qtbot, "chenjing")
     dialog = _registration(qtbot, ui)
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)  # typed but unsaved: asked first (issue 9.12)
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, DISCARD_QUESTION) is not None)
+    box = dialog.findChild(QMessageBox, DISCARD_QUESTION)
     with qtbot.waitSignal(dialog.rejected):
-        qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Discard), Qt.MouseButton.LeftButton)
     wait_tasks(qtbot, ui.tasks)
     assert ui.services.runs.find_patient("ZY20260001") is None
 

@@ -199,3 +199,71 @@ def test_case_view_has_the_documents_tab(qtbot: Any, ui: UiContext, case: Case) 
     tab = view.tabs.widget(titles.index("文书"))
     assert isinstance(tab, DocumentsTab) and tab.run_id == case.run_id
     wait_tasks(qtbot, ui.tasks)
+
+
+def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, ui: UiContext, case: Case,
+                                                                   seeded: Any, tmp_path: Path) -> None:
+    """Issue 9.20 (and 9.7: the button handed ``checked=False`` to ``save_selected`` as its path)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+
+    from ecmo_desktop.ui.documents.tab import documents_folder
+
+    login_as(ui, qtbot, "chenjing")
+    tab = DocumentsTab(ui, case.run_id)
+    qtbot.addWidget(tab)
+    tab.show()
+    wait_tasks(qtbot, ui.tasks)
+    tab.kind.setCurrentIndex(tab.kind.findData("opnote"))
+    with qtbot.waitSignal(tab.generated, timeout=20_000) as generated:
+        qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
+    wait_tasks(qtbot, ui.tasks)
+    printed = generated.args[0]
+    with seeded.container.uow(write=False) as uow:
+        run = uow.runs.get(case.run_id)
+        patient = uow.patients.get(run.patient_id)
+    proposed: list[str] = []
+    target = tmp_path / "opnote-copy.pdf"  # typed: QTest presses keys for ASCII only
+
+    def answer() -> None:
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, QFileDialog) and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(20, answer)
+            return
+        proposed.extend(dialog.selectedFiles())
+        name = dialog.findChild(QLineEdit, "fileNameEdit")
+        name.selectAll()
+        qtbot.keyClick(name, Qt.Key.Key_Backspace)
+        qtbot.keyClicks(name, str(target))
+        qtbot.keyClick(name, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, answer)
+    qtbot.mouseClick(tab.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: target.exists(), timeout=10_000)
+    wait_tasks(qtbot, ui.tasks)
+    assert target.read_bytes() == printed.pdf
+    suggested = Path(proposed[0])
+    assert suggested.parent == documents_folder()
+    day = printed.document.created_at.astimezone(BEIJING).date().isoformat()
+    assert suggested.name == f"{patient.mrn}_{patient.name}_第{run.run_number}次ECMO_{printed.document.title}_{day}_v1.pdf"
+    assert "DOC-" not in suggested.name
+
+
+def test_suggested_file_names_are_valid_on_windows() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from ecmo_desktop.documents.dossier import GeneratedDocument
+    from ecmo_desktop.services.documents import document_file_name, safe_file_name
+
+    doc = GeneratedDocument(id=7, run_id=1, kind="opnote", subject_id=None, version=2, title='置管/撤管: "记录"?',
+                            size_bytes=1, sha256="", content_hash="", page_count=1, audit_anchor=None,
+                            created_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC), created_by_id=1,
+                            created_by_name="", meta={})
+    name = document_file_name(doc, "ZY01<2>_王*五|_第1次ECMO")
+    assert name == "ZY01_2__王_五__第1次ECMO_置管_撤管_ _记录___2026-03-02_v2.pdf"  # 01:30 on 2 March in Beijing
+    assert not set(name) & set('\\/:*?"<>|')
+    assert safe_file_name("CON") == "_CON" and safe_file_name("nul.txt") == "_nul.txt"
+    assert safe_file_name("名字. ") == "名字"
+    assert document_file_name(replace(doc, title=""), "") == "手术记录_2026-03-02_v2.pdf"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from ecmo_desktop.domain.records import DailyEntryInput
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import (
@@ -102,3 +104,54 @@ def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) ->
     type_text(qtbot, dialog.number_field("act").edit, "195")
     save(qtbot, ui, dialog)
     assert c.records.get_record("daily_entry", entry.id).values["act"] == 195
+
+
+LONG_TEXT = {
+    "zh_CN": "置管侧下肢远端缺血，足背动脉搏动减弱，皮温降低，经血管外科会诊后于股浅动脉放置远端灌注管，术后下肢血运逐渐恢复，继续观察",
+    "en": "Distal limb ischaemia on the cannulated side, weak dorsalis pedis pulse, cool skin; distal perfusion cannula "
+          "SFA-0123456789-ABCDEFGHIJ placed after vascular surgery review",
+}
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot, ui, seeded, clock,
+                                                                          language: str) -> None:
+    """Issue 9.14: the line naming the record could be cut off (the form shrank and scrolled it away)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ecmo_desktop.domain.records import ComplicationInput
+    from ecmo_desktop.i18n import set_language
+    from ecmo_desktop.ui.records.display import record_title
+    from tests.ui.test_records_support import (
+        click,
+        dialog_of,
+        new_run,
+        open_case,
+        select_record,
+        start_run,
+        tab,
+    )
+
+    set_language(language)
+    try:
+        c = seeded.container
+        login_as(ui, qtbot, "zhangwei")
+        run_id = new_run(c, attending_id=seeded.attending_id)
+        start_run(seeded, run_id)
+        record = c.records.record_complication(run_id, ComplicationInput(
+            code="O-OTHER", onset_at=clock.now(), severity="moderate", other_text=LONG_TEXT[language]))
+        view = open_case(qtbot, ui, run_id)
+        complications = tab(view, "complications")
+        select_record(qtbot, complications, complications.table, lambda r: r.id == record.id)
+        click(qtbot, complications.sign_button)
+        dialog = dialog_of(complications)
+        what = dialog.what
+        assert what.text() == record_title(record) and LONG_TEXT[language] in what.text()
+        for size in (dialog.sizeHint(), dialog.minimumSizeHint(), dialog.minimumSize()):
+            dialog.resize(size)
+            QApplication.processEvents()
+            assert what.height() >= what.heightForWidth(what.width()), size  # every wrapped line has room
+            assert what.visibleRegion().boundingRect() == what.rect(), size  # nothing clipped or scrolled away
+            assert dialog.ok_button.visibleRegion().boundingRect() == dialog.ok_button.rect()
+    finally:
+        set_language("zh_CN")

@@ -26,6 +26,7 @@ from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
 from ecmo_desktop.ui.models.staff_model import title_label
 from ecmo_desktop.ui.records import install_record_tabs
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 HISTORY_TAB_TITLE = N_("历史（审计）")
@@ -100,7 +101,7 @@ class SummaryTab(QWidget):
             self._values[key].setText(text)
 
 
-class CaseView(QWidget):
+class CaseView(ScreenFit, QWidget):
     """A top-level window for one run; ``loaded`` fires when the banner has its data."""
 
     loaded = Signal(object)  # RunDetail

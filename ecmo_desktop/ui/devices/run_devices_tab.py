@@ -108,6 +108,7 @@ class LinkEquipmentDialog(FormDialog):
         self.ok_button.setEnabled(self.combo.count() > 0)
         if not self.combo.count():
             self.errors.show_general(_("尚未登记任何设备：请管理员在“器械 → 设备”中登记。"))
+        self.mark_clean()  # the list arrived after opening: filling it is no input of the person's
 
     def on_submit(self) -> None:
         equipment_id = self.combo.currentData()

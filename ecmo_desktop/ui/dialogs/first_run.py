@@ -23,6 +23,7 @@ from ecmo_desktop.domain.model import Hospital
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import SetupResult
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.form import FieldErrors, error_label
 
 # Inner Mongolia's leagues and cities; any other city can be typed in.
@@ -43,7 +44,7 @@ class _Page(QWizardPage):
         self.column.addLayout(self.form)
 
 
-class FirstRunWizard(QWizard):
+class FirstRunWizard(ScreenFit, QWizard):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui

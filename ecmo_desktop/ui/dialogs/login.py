@@ -15,6 +15,8 @@ from ecmo_desktop.ui.widgets.form import FormDialog
 
 
 class LoginDialog(FormDialog):
+    confirm_discard = False  # closing the log-in loses no record
+
     def __init__(self, ui: UiContext, parent: QWidget | None = None, *, username: str = "") -> None:
         super().__init__(ui, _("ECMO Ward 登录"), parent, ok_text=_("登录"))
         self.user: CurrentUser | None = None

@@ -12,7 +12,16 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from PySide6.QtCore import QCoreApplication, QItemSelection, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QItemSelection,
+    QObject,
+    QStandardPaths,
+    Qt,
+    QThread,
+    Signal,
+    Slot,
+)
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -62,6 +71,12 @@ DOCUMENT_COLUMNS: list[tuple[str, Any]] = [
     ("打印时间", lambda d: format_local(d.created_at)),
     ("SHA-256", lambda d: d.sha256[:12]),
 ]
+
+
+def documents_folder() -> Path:
+    """Where "save as" starts: the user's documents folder (never the program's folder)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(folder) if folder and Path(folder).is_dir() else Path.home()
 
 
 def r8_text(status: R8Status) -> str:
@@ -178,9 +193,10 @@ class DocumentsTab(QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.generate_button.setEnabled(ui.can(Action.PRINT))
         self.print_button = QPushButton(_("打印…"))
-        self.print_button.clicked.connect(self.print_selected)
+        # clicked(bool) would arrive as the optional argument (printer=False, path=False): no-arg slots
+        self.print_button.clicked.connect(self._print_clicked)
         self.save_button = QPushButton(_("另存为 PDF…"))
-        self.save_button.clicked.connect(self.save_selected)
+        self.save_button.clicked.connect(self._save_clicked)
         for button in (self.print_button, self.save_button):
             button.setEnabled(False)
         self.r8_label = QLabel()
@@ -311,6 +327,12 @@ class DocumentsTab(QWidget):
     def preview_document(self) -> QPdfDocument | None:
         return self._pdf.document if self._pdf else None
 
+    def _print_clicked(self) -> None:
+        self.print_selected()
+
+    def _save_clicked(self) -> None:
+        self.save_selected()
+
     def print_selected(self, printer: QPrinter | None = None) -> None:
         """Ask for a printer (unless given one), then print the stored original on a worker."""
         doc = self.current()
@@ -339,15 +361,28 @@ class DocumentsTab(QWidget):
         self.printed.emit(pages)
 
     def save_selected(self, path: str | None = None) -> None:
+        """Save the stored original; without ``path`` ask where, proposing a name that says what it is."""
         doc = self.current()
         if doc is None:
             return
-        if not path:
-            path, _filter = QFileDialog.getSaveFileName(self, _("另存为 PDF"), f"{doc.document_number}.pdf",
-                                                        "PDF (*.pdf)")
-            if not path:
-                return
-        target = Path(path)
+        service = self.service
+        if path:
+            self._write(doc, Path(path))
+            return
+        self.ui.tasks.run_op(lambda: service.suggested_file_name(doc.id),
+                             lambda name: self._ask_where(doc, name), parent=self)
+
+    def _ask_where(self, doc: GeneratedDocument, name: str) -> None:
+        dialog = QFileDialog(self, _("另存为 PDF"), str(documents_folder() / name), _("PDF 文件 (*.pdf)"))
+        dialog.setObjectName("save_pdf_dialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setDefaultSuffix("pdf")
+        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
+            return
+        self._write(doc, Path(dialog.selectedFiles()[0]))
+
+    def _write(self, doc: GeneratedDocument, target: Path) -> None:
         service = self.service
         self.ui.tasks.run_op(lambda: write_pdf(target, service.reprint(doc.id)),
                              lambda written: self.notice.setText(_("已保存：{path}").format(path=written)),

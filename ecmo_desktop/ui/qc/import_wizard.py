@@ -31,6 +31,7 @@ from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.qc.page import RowsModel
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table
 
 KINDS: tuple[tuple[str, str], ...] = (
@@ -41,7 +42,7 @@ KINDS: tuple[tuple[str, str], ...] = (
 FILTERS = {"cases": "*.csv *.xlsx", "equipment": "*.csv *.xlsx", "export": "*.json"}
 
 
-class ImportWizard(QDialog):
+class ImportWizard(ScreenFit, QDialog):
     """Choose → preview (dry run: rows, ignored columns, errors) → import."""
 
     imported = Signal(object)  # ImportResult

@@ -57,7 +57,8 @@ from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
 from ecmo_desktop.ui.widgets.collation import pinyin_sorted
 from ecmo_desktop.ui.widgets.dates import TypedDateTimeEdit
-from ecmo_desktop.ui.widgets.form import error_label, field_message
+from ecmo_desktop.ui.widgets.fit import ScreenFit
+from ecmo_desktop.ui.widgets.form import UnsavedInputGuard, error_label, field_message
 
 BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
 ABNORMAL_STYLE = f"QLineEdit {{ background: {AMBER}; }}"
@@ -473,7 +474,7 @@ def reveal(widget: QWidget) -> None:
 SLOW_SAVE_MS = 5_000  # a save still running after this is told, and (PostgreSQL) may be abandoned
 
 
-class RecordDialog(QDialog):
+class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
     """A record form: new, edit a draft, or amend a signed record (with a reason).
 
     Subclasses lay out fields with ``section``/``add_row`` and implement ``build`` (read the
@@ -666,12 +667,14 @@ class RecordDialog(QDialog):
 
     def reject(self) -> None:
         """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost) —
-        except that a save the server does not answer can be abandoned: it then fails, data kept."""
+        except that a save the server does not answer can be abandoned: it then fails, data kept. With
+        unsaved input, only after the person confirms."""
         if self.busy:
             if self.waiting_slow:
                 self.stop_waiting()
             return
-        super().reject()
+        if self.may_discard():
+            super().reject()
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -766,6 +769,7 @@ class RecordDialog(QDialog):
             self.reload_button.setEnabled(True)
             self.record = record
             self.fill(record)
+            self.mark_clean()
             self.conflict.hide()
             self.set_intro(_("已载入最新保存的内容，请核对后重新修改并保存。"))
 

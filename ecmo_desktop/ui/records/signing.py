@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -45,9 +46,11 @@ from ecmo_desktop.ui.records.display import (
     title_text,
 )
 from ecmo_desktop.ui.records.forms import ChoiceCombo, RecordDialog, wide_label
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 PASSWORD_FIELD = N_("密码")
+MIN_WIDTH = 440
 MEANING_HELP = {
     SignatureMeaning.AUTHOR.value: N_("书写：本人书写此记录，对内容负责"),
     SignatureMeaning.REVIEW.value: N_("审阅：审阅他人书写的记录"),
@@ -71,6 +74,7 @@ class SignDialog(RecordDialog):
     """Sign with the password re-entered; the record locks (SIG-1/SIG-2)."""
 
     entity = "sign"
+    confirm_discard = False  # only a password (never kept) and the meaning: nothing to lose
 
     def __init__(self, case: CaseRecords, record: AnyRecord, parent: QWidget | None = None) -> None:
         super().__init__(case, _("签名"), parent, record=record, ok_text=_("签名"))
@@ -79,11 +83,20 @@ class SignDialog(RecordDialog):
         user = case.user
         self.set_intro(_("签名即确认以下记录的内容。签名后记录锁定，不能直接修改；如需更正，须说明原因，"
                          "原内容保留在历史版本中。"))
-        form = self.section()
+        # What is signed stays in full view above the scrolling form, wrapped at any width: the
+        # dialog cannot be made so small that the record's name is cut off or scrolled away.
         self.what = QLabel()
+        self.what.setObjectName("sign_record")
         self.what.setWordWrap(True)
+        self.what.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.what.setStyleSheet("font-weight: bold;")
-        form.addRow(_("记录"), self.what)
+        target = QGroupBox(_("记录"))
+        QVBoxLayout(target).addWidget(self.what)
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertWidget(outer.indexOf(self.intro) + 1, target)
+        self.setMinimumWidth(MIN_WIDTH)
+        form = self.section()
         me = case.staff_by_id(user.id) if user else None
         signer = QLabel(f"{user.full_name if user else '—'}" + (f"（{title_text(me.title)}）" if me else ""))
         form.addRow(_("签名人"), signer)
@@ -106,6 +119,7 @@ class SignDialog(RecordDialog):
         self.add_row(form, PASSWORD_FIELD, self.password)
         self.fill(record)
         self._explain()
+        self.scroll.setMinimumHeight(self.content.sizeHint().height())
         self.password.setFocus()
 
     def _explain(self) -> None:
@@ -114,6 +128,10 @@ class SignDialog(RecordDialog):
     def fill(self, record: AnyRecord) -> None:
         self.target = record
         self.what.setText(record_title(record))
+        # Reserve the height the wrapped texts need at the narrowest the dialog can be (labels are at
+        # least MIN_WIDTH - 80 wide), and the whole short form: shrinking never hides what is signed.
+        for label in (self.intro, self.what):
+            label.setMinimumHeight(label.heightForWidth(MIN_WIDTH - 80))
         verdict = decision_verdict(record) if isinstance(record, Decision) else None
         if verdict is not None:
             passed, text = verdict
@@ -143,7 +161,7 @@ class SignDialog(RecordDialog):
         super()._failed(exc)
 
 
-class HistoryDialog(QDialog):
+class HistoryDialog(ScreenFit, QDialog):
     """Every version of a record and every signature it ever had (superseded ones included)."""
 
     def __init__(self, case: CaseRecords, record: AnyRecord, parent: QWidget | None = None) -> None:

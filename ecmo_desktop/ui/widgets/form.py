@@ -10,18 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractSpinBox,
     QComboBox,
     QDateEdit,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.errors import EcmoError, FieldError, ValidationError
 from ecmo_desktop.i18n import _
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 ERROR_STYLE = "color: #b71c1c;"
 
@@ -126,7 +132,83 @@ def _on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
         widget.toggled.connect(callback)
 
 
-class FormDialog(QDialog):
+DISCARD_QUESTION = "discard_question"
+
+
+def form_state(root: QWidget) -> tuple[object, ...]:
+    """Everything typed or chosen in ``root``'s input widgets (passwords left out: they are no record)."""
+    state: list[object] = []
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, QLineEdit):
+            if widget.echoMode() == QLineEdit.EchoMode.Normal:
+                state.append(widget.text())
+        elif isinstance(widget, (QPlainTextEdit, QTextEdit)):
+            state.append(widget.toPlainText())
+        elif isinstance(widget, QComboBox):
+            state.append((widget.currentIndex(), widget.currentText()))
+        elif isinstance(widget, QAbstractButton) and widget.isCheckable():
+            state.append(widget.isChecked())
+        elif isinstance(widget, QDateTimeEdit):
+            state.append(widget.dateTime().toString(Qt.DateFormat.ISODate))
+        elif isinstance(widget, QAbstractSpinBox):
+            state.append(widget.text())
+    return tuple(state)
+
+
+class UnsavedInputGuard:
+    """Mixin for a form dialog (before QDialog): Esc, 取消 or the close button asks before throwing
+    away what was typed. "Unsaved" means the inputs differ from what they held when the dialog
+    opened (``mark_clean`` takes a new baseline, e.g. after loading a record into the form).
+    """
+
+    confirm_discard = True  # False where closing loses nothing worth a question (log-in)
+    _baseline: tuple[object, ...] | None = None
+    _discarding = False
+
+    def mark_clean(self) -> None:
+        self._baseline = form_state(self)  # type: ignore[arg-type]
+
+    def has_unsaved_changes(self) -> bool:
+        return self._baseline is not None and form_state(self) != self._baseline  # type: ignore[arg-type]
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._baseline is None:
+            self.mark_clean()
+        super().showEvent(event)  # type: ignore[misc]
+
+    def may_discard(self) -> bool:
+        """True when the dialog may close now; otherwise ask (non-blocking) and close on 放弃."""
+        if self._discarding or not self.confirm_discard or not self.has_unsaved_changes():
+            return True
+        dialog: QDialog = self  # type: ignore[assignment]
+        if dialog.findChild(QMessageBox, DISCARD_QUESTION) is not None:
+            return False  # already asking
+        box = QMessageBox(QMessageBox.Icon.Question, _("放弃未保存的内容？"),
+                          _("本窗口中有尚未保存的内容，关闭后这些内容将丢失。"),
+                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.No, dialog)
+        box.setObjectName(DISCARD_QUESTION)
+        box.button(QMessageBox.StandardButton.Discard).setText(_("放弃并关闭"))
+        box.button(QMessageBox.StandardButton.No).setText(_("继续编辑"))
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter or Esc keeps the text
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+
+        discard = box.button(QMessageBox.StandardButton.Discard)
+
+        def answered(_result: int) -> None:
+            discarded = box.clickedButton() is discard
+            box.setObjectName("")
+            box.deleteLater()
+            if discarded:
+                self._discarding = True
+                # after the box's signal has returned: closing may delete the dialog, and the box with it
+                QTimer.singleShot(0, dialog, dialog.reject)
+
+        box.finished.connect(answered)
+        box.open()
+        return False
+
+
+class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
     """A dialog with a form, a general message line and OK/Cancel; Enter submits, Esc cancels.
 
     ``submit(fn, on_success)`` runs the service call on the task runner. Validation and other
@@ -218,8 +300,9 @@ class FormDialog(QDialog):
         self.ui.tasks.run_op(fn, done, failed, parent=self, changes=changes)
 
     def reject(self) -> None:
-        """Esc or Cancel while a save is running would hide a save that still happens: wait for it."""
-        if self.busy:
+        """Esc or Cancel while a save is running would hide a save that still happens: wait for it;
+        with unsaved input, ask first."""
+        if self.busy or not self.may_discard():
             return
         super().reject()
 
