@@ -134,7 +134,7 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
     db_url = resolve_database_url(url)
     path = sqlite_path(db_url)
     if path is not None:
-        check_sqlite_file(path)
+        check_sqlite_file(path, writable=not read_only)  # verify reads a copy on a CD too
     if read_only:
         return _read_only_container(db_url, path, clock=clock, workstation=workstation)
     engine = create_db_engine(db_url)
