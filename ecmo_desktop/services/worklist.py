@@ -87,6 +87,9 @@ class WorklistService(Service):
                 emergency = uow.runs.get(r.run_id).emergency
                 if r.status == RunStatus.PLANNED.value and not emergency:
                     add(WorkKind.MISSING_CONSENT, r.run_id, N_("上机前须签署知情同意书"))
+                elif r.status == RunStatus.PLANNED.value:  # an emergency being prepared: every PC should see it
+                    add(WorkKind.MISSING_CONSENT, r.run_id,
+                        N_("紧急上机准备中：尽可能在上机前签署知情同意；来不及时按紧急程序审批，上机后补记"))
                 elif r.status == RunStatus.ON_ECMO.value and emergency:
                     add(WorkKind.MISSING_CONSENT, r.run_id, N_("紧急上机后尚未补记知情同意"), due_at=r.started_at)
             # daily management: a run on ECMO without an entry today

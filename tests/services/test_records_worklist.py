@@ -74,3 +74,12 @@ def test_worklist_contents_and_order(seeded: Seeded) -> None:
     assert (a.id, "no_daily_today") not in {(i.run_id, i.kind) for i in rw.c.worklist.items()}
     clock.set(now + timedelta(hours=15))  # 00:00 Beijing the next day
     assert (a.id, "no_daily_today") in {(i.run_id, i.kind) for i in rw.c.worklist.items()}
+
+
+def test_a_planned_emergency_run_is_on_the_worklist(seeded: Seeded) -> None:
+    """Issue 11 §4: a new planned emergency run produced no worklist item, so no other PC saw it coming."""
+    rw = _ward(seeded)
+    run = rw.new_run(emergency=True)
+    items = [i for i in rw.c.worklist.items() if i.run_id == run.id]
+    assert [i.kind for i in items] == ["missing_consent"]
+    assert items[0].text().startswith("紧急上机准备中")
