@@ -57,9 +57,11 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QInputMethodEvent, QKeyEvent
+from PySide6.QtPrintSupport import QAbstractPrintDialog
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -676,6 +678,8 @@ class DialogScanGuard(QObject):
         dialog = watched.window()
         if not isinstance(dialog, QDialog) or not dialog.isModal():
             return False
+        if isinstance(dialog, QFileDialog | QAbstractPrintDialog):
+            return False  # Qt's own file and print dialogs: a path or a page range is typed, never scanned
         bar = self._bar_under(dialog)
         if bar is None:
             return False
