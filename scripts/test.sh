@@ -104,7 +104,7 @@ stop_private_cups() {
     return 0
 }
 start_private_cups() {
-    local queue=ECMO-PDF sock model i serverbin="" user_lines="" device outdir kind
+    local queue=ECMO-PDF sock model ppd i serverbin="" user_lines="" device outdir kind
     if ! command -v cupsd >/dev/null 2>&1 || ! command -v lpadmin >/dev/null 2>&1 ||
         ! command -v lpstat >/dev/null 2>&1; then
         printer_note="printer: CUPS not installed — the print test will skip"
@@ -200,11 +200,16 @@ CONF
     export CUPS_SERVER="$sock"
     if [ "$(id -u)" -eq 0 ]; then
         model="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF_opt\.ppd/ && !m {m = $1} END {print m}' || true)"
-        if [ -z "$model" ]; then
+        # lpinfo asks cups-driverd, which can time out on a loaded machine: the PPD file itself will do
+        ppd="$(find /usr/share/ppd /usr/share/cups/model -iname 'CUPS-PDF*.ppd' 2>/dev/null | sort | tail -n 1 || true)"
+        if [ -n "$model" ]; then
+            lpadmin -p "$queue" -E -v "$device" -m "$model" >/dev/null 2>&1 || true
+        elif [ -n "$ppd" ]; then
+            lpadmin -p "$queue" -E -v "$device" -P "$ppd" >/dev/null 2>&1 || true
+        else
             printer_note="printer: CUPS-PDF not installed (printer-driver-cups-pdf) — the print test will skip"
             return 0
         fi
-        lpadmin -p "$queue" -E -v "$device" -m "$model" >/dev/null 2>&1 || true
     else
         lpadmin -p "$queue" -E -v "$device" >/dev/null 2>&1 || true
     fi
