@@ -307,7 +307,9 @@ def _restorer(args: argparse.Namespace, source: Path, path: Path | None) -> Any:
         c = open_container(args, login=False)
         try:
             if c.auth.is_initialised():
-                user = login_user(c, args)
+                # checked without writing: a refused or failed restore leaves the database byte-identical;
+                # the restore itself is audited with this person's name
+                user = login_user(c, args, read_only=True)
                 require(user, Action.BACKUP)
                 return user
         finally:

@@ -18,6 +18,7 @@ from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.domain.records import DailyEntryInput
 from ecmo_desktop.storage.backup import SEAL_MARK, BackupKeys, _seal, _sign, file_sha256, table_digests
 from ecmo_desktop.storage.orm import Base
+from tests.conftest import PASSWORD
 
 
 def _fill_every_table(c: Any) -> None:
@@ -41,6 +42,11 @@ def _fill_every_table(c: Any) -> None:
         c.records.amend_daily_entry(entry.id, DailyEntryInput(recorded_at=entry.recorded_at, values=entry.values,
                                                               checks=entry.checks, notes="更正"), reason="录入错误")
         break
+    # a bedside request for a product the catalogue lacks (issue 9): GTIN 0690000000099 + check digit
+    body = "0690000000099"
+    check = (10 - sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body))) % 10) % 10
+    gen.act_as(team.nurses[0])
+    c.devices.request_product(run_id, f"01{body}{check}")
     gen.act_as(team.admin)
 
 
@@ -224,7 +230,9 @@ def _bad_backups(good: Path, tmp_path: Path) -> list[Path]:
 
 
 def test_failed_restore_leaves_the_sqlite_file_byte_identical(seeded: Any, seeded_db_url: str, backend: str,
-                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     if backend != "sqlite":
         pytest.skip("the PostgreSQL counterpart is the next test")
     c = seeded.container
@@ -235,7 +243,7 @@ def test_failed_restore_leaves_the_sqlite_file_byte_identical(seeded: Any, seede
     db = Path(seeded_db_url.removeprefix("sqlite:///"))
     before = _sqlite_state(db)
     for bad in _bad_backups(good, tmp_path):
-        code = cli_main(["restore", str(bad), "--db", str(db), "--json"])
+        code = cli_main(["restore", str(bad), "--db", str(db), "--user", "admin", "--json"])
         out = capsys.readouterr().out
         assert code != 0, bad
         assert json.loads(out)["error"]["message"], bad
@@ -243,7 +251,7 @@ def test_failed_restore_leaves_the_sqlite_file_byte_identical(seeded: Any, seede
         assert [p.name for p in db.parent.iterdir() if ".restoring-" in p.name] == []
     # and a good restore swaps in a complete database, keeping a copy of the old one
     digests_before = table_digests_for(seeded_db_url)
-    assert cli_main(["restore", str(good), "--db", str(db), "--json"]) == 0
+    assert cli_main(["restore", str(good), "--db", str(db), "--user", "admin", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["audit_ok"] and Path(result["previous_database_moved_to"]).exists()
     after = table_digests_for(seeded_db_url)
@@ -263,7 +271,9 @@ def table_digests_for(url: str) -> dict[str, dict[str, Any]]:
 
 
 def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url: str, backend: str,
-                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     if backend != "postgresql":
         pytest.skip("the SQLite counterpart is the previous test")
     c = seeded.container
@@ -277,7 +287,7 @@ def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url
     c.close()
     before = table_digests_for(seeded_db_url)
     for bad in _bad_backups(good, tmp_path):
-        code = cli_main(["restore", str(bad), "--db", seeded_db_url, "--json"])
+        code = cli_main(["restore", str(bad), "--db", seeded_db_url, "--user", "admin", "--json"])
         out = capsys.readouterr().out
         assert code != 0, bad
         assert json.loads(out)["error"]["message"], bad
@@ -287,7 +297,7 @@ def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url
             {k: v for k, v in before.items() if k != "audit_event"}, bad
         assert now["audit_event"]["rows"] in (before["audit_event"]["rows"], before["audit_event"]["rows"] + 2)
         before = now
-    assert cli_main(["restore", str(good), "--db", seeded_db_url, "--json"]) == 0
+    assert cli_main(["restore", str(good), "--db", seeded_db_url, "--user", "admin", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["audit_ok"] and Path(result["previous_database_moved_to"]).exists()
     after = table_digests_for(seeded_db_url)
