@@ -205,7 +205,7 @@ def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, u
                                                                    seeded: Any, tmp_path: Path) -> None:
     """Issue 9.20 (and 9.7: the button handed ``checked=False`` to ``save_selected`` as its path)."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit
 
     from ecmo_desktop.ui.documents.tab import documents_folder
 
@@ -232,11 +232,13 @@ def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, u
             QTimer.singleShot(20, answer)
             return
         proposed.extend(dialog.selectedFiles())
+        dialog.setDirectory(str(tmp_path))  # the person browses to another folder …
         name = dialog.findChild(QLineEdit, "fileNameEdit")
         name.selectAll()
         qtbot.keyClick(name, Qt.Key.Key_Backspace)
-        qtbot.keyClicks(name, str(target))
-        qtbot.keyClick(name, Qt.Key.Key_Return)
+        qtbot.keyClicks(name, target.name)  # … types a name and presses 保存 (Enter may pick a completion)
+        save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
 
     QTimer.singleShot(0, answer)
     qtbot.mouseClick(tab.save_button, Qt.MouseButton.LeftButton)
