@@ -27,11 +27,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Table, TableStyle
 
 from ecmo_desktop.documents.dossier import (
-    BEIJING,
     CaseDossier,
     DailyEntryInfo,
     DecisionInfo,
-    local_date,
     plain,
 )
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
@@ -94,6 +92,7 @@ from ecmo_desktop.domain.fields import (
 )
 from ecmo_desktop.domain.records import CauseOfDeath, ContactMethod, DecisionPhysician
 from ecmo_desktop.domain.rules import RuleResult, emergency_decider, joint_decision, supplement_result
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.i18n import N_, _, join_names
 
 DECISION, DAILY_KIND, WEANING, FOLLOW_UP, COMPLICATIONS_KIND = "decision", "daily", "weaning", "followup", "complications"

@@ -20,7 +20,7 @@ from ecmo_desktop.domain.enums import (
     RunStatus,
 )
 from ecmo_desktop.domain.model import Run
-from ecmo_desktop.domain.records import Decision, FollowUp, RunChart, local_date
+from ecmo_desktop.domain.records import Decision, FollowUp, RunChart
 from ecmo_desktop.domain.rules import (
     FAIL,
     NOT_APPLICABLE,
@@ -33,6 +33,7 @@ from ecmo_desktop.domain.rules import (
     privileged_operators,
     supplement_result,
 )
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _, join_names
 
 RUN_RULES = ("R1", "R2", "R3", "R4", "R6", "R8", "R9")

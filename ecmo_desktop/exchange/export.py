@@ -49,9 +49,9 @@ from ecmo_desktop.domain.enums import (
     Sex,
 )
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.domain.validation import clean_mrn
 from ecmo_desktop.exchange.facts import (
-    BEIJING,
     CaseFacts,
     ComplicationFact,
     ConsentFact,

@@ -35,8 +35,9 @@ from typing import Any
 from ecmo_desktop.domain.enums import EndReason, Indication, Mode, RunStatus
 from ecmo_desktop.domain.errors import EcmoError, ValidationError
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.domain.validation import clean_mrn, clean_text
-from ecmo_desktop.exchange.facts import BEIJING, CaseFacts, local_date
+from ecmo_desktop.exchange.facts import CaseFacts
 from ecmo_desktop.i18n import N_, _
 
 # ---- errors --------------------------------------------------------------------------------------

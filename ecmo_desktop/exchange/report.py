@@ -37,7 +37,8 @@ from ecmo_desktop.domain.enums import (
     Title,
     VitalStatus,
 )
-from ecmo_desktop.exchange.facts import BEIJING, CaseFacts, DecisionFact, EquipmentFact, local_date
+from ecmo_desktop.domain.time import BEIJING, local_date
+from ecmo_desktop.exchange.facts import CaseFacts, DecisionFact, EquipmentFact
 from ecmo_desktop.i18n import N_
 
 REPORT_SCHEMA = "ecmo-ward-qc-report"

@@ -38,10 +38,10 @@ from ecmo_desktop.documents.parts import DocumentPlan, PrintContext
 from ecmo_desktop.documents.recall import recall_plan
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.services.permissions import SYSTEM_ACTOR_ID, Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
 

@@ -69,7 +69,6 @@ from ecmo_desktop.domain.fields import (
 from ecmo_desktop.domain.model import CurrentUser, Run
 from ecmo_desktop.domain.records import (
     AUTO_CLOSED_NOTE,
-    BEIJING,
     AnyRecord,
     CannulaInput,
     CauseOfDeath,
@@ -103,7 +102,6 @@ from ecmo_desktop.domain.records import (
     canonical_content,
     content_hash,
     ecmo_day,
-    local_date,
 )
 from ecmo_desktop.domain.rules import (
     emergency_decider,
@@ -111,6 +109,7 @@ from ecmo_desktop.domain.rules import (
     supplement_deadline,
     supplement_state,
 )
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.domain.validation import check_not_future, clean_text
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.services.auth import AuthService

@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.devices import ProductRequest
 from ecmo_desktop.domain.records import WorkItem, WorkKind
+from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, ngettext
-from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
