@@ -31,6 +31,7 @@ from ecmo_desktop.domain.rules import (
     emergency_decider,
     joint_decision,
     privileged_operators,
+    supplement_deadline,
     supplement_result,
 )
 from ecmo_desktop.domain.time import local_date
@@ -167,7 +168,7 @@ def _r2(chart: RunChart, started_at: datetime | None, now: datetime) -> list[Rul
         return [RuleResult("R2", NOT_APPLICABLE, N_("非紧急上机"))]
     out = [_signed(emergency_decider(start.physicians), start.locked, N_("紧急上机决策"))]
     supplement = supplement_of(chart.decisions, start)
-    deadline = start.supplement_deadline or (None if started_at is None else started_at + timedelta(hours=12))
+    deadline = start.supplement_deadline or supplement_deadline(started_at)
     out.append(supplement_result(deadline, supplement.decided_at if supplement else None,
                                  bool(supplement and supplement.locked), now))
     return out
