@@ -12,13 +12,13 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from ecmo_desktop.fileio import PRIVATE_FILE, atomic_write_text
 from ecmo_desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ecmo_desktop.paths import APP_AUTHOR, APP_NAME
 
@@ -109,17 +109,7 @@ class SettingsStore:
         data.update(asdict(_validated(settings)))
         data["scanner_gs_substitutes"] = list(data["scanner_gs_substitutes"])
         data["schema_version"] = max(SCHEMA_VERSION, int(data.get("schema_version") or 0))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=2), mode=PRIVATE_FILE)
 
     def update(self, **changes: Any) -> Settings:
         """Load, change some fields, save; returns the saved settings."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from ecmo_desktop.cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, _with_handler, command, open_container
 from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 
 
@@ -113,7 +114,7 @@ def _catalogue(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             products = c.devices.export_catalogue()
         finally:
             c.close()
-        path.write_bytes(write_catalogue(products))
+        atomic_write_bytes(path, write_catalogue(products))
         data = {"file": str(path), "products": len(products)}
         return EXIT_OK, data, _("已导出 {products} 个产品到 {file}").format(**data)
     from ecmo_desktop.exchange.import_cases import check_import_file
@@ -177,7 +178,7 @@ def _trace(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     finally:
         c.close()
     if args.csv:
-        Path(args.csv).write_bytes(write_trace(rows))
+        atomic_write_bytes(Path(args.csv), write_trace(rows))
         data["csv"] = args.csv
     lines = [f"{r.patient_name}\t{r.mrn}\t{r.product_name}\t{r.lot or '-'}\t{r.serial or '-'}\t"
              f"{r.bound_at.isoformat()}{'  ' + _('已作废') if r.voided else ''}" for r in rows]

@@ -91,7 +91,8 @@ class _StderrProgress:
 
 
 def _archive(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.documents.dossier import BEIJING, ArchiveQuery
+    from ecmo_desktop.documents.dossier import ArchiveQuery
+    from ecmo_desktop.domain.time import BEIJING
 
     first, last = _day(getattr(args, "from")), _day(args.to)
     if last < first:

@@ -46,7 +46,6 @@ from ecmo_desktop.documents.parts import (
     day_text,
     kv_table,
     label,
-    local_day,
     make_header,
     mode_label,
     number,
@@ -63,6 +62,7 @@ from ecmo_desktop.documents.records import (
 )
 from ecmo_desktop.domain.enums import DischargeDisposition, EndReason, Indication, RunStatus
 from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _, join_names, ngettext
 
 ARCHIVE = "archive"
@@ -189,7 +189,7 @@ def _cover(d: CaseDossier) -> list[Flowable]:
         Paragraph(markup_with_fallback(_("ECMO病历归档")), big),
         Paragraph(markup_with_fallback(d.hospital.name), sub),
         kv_table([(_("姓名"), p.name), (_("性别"), sex_label(p.sex)),
-                  (_("年龄"), age_text(p, local_day(r.started_at or r.created_at))), (_("住院号"), p.mrn),
+                  (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))), (_("住院号"), p.mrn),
                   (_("出生日期"), day_text(p.birth_date)),
                   (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH)]),
         Spacer(0, 6 * mm),

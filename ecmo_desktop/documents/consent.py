@@ -36,7 +36,6 @@ from ecmo_desktop.documents.parts import (
     heading,
     kv_table,
     label,
-    local_day,
     mode_label,
     numbered,
     paragraph,
@@ -49,6 +48,7 @@ from ecmo_desktop.documents.parts import (
 from ecmo_desktop.domain.enums import Indication
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.records import ConsentRelationship
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.paths import data_dir, resource_path
 
@@ -252,7 +252,7 @@ def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: 
     out += heading(_("患者基本信息"), level)
     out.append(kv_table([
         (_("姓名"), p.name), (_("性别"), sex_label(p.sex)),
-        (_("年龄"), age_text(p, local_day(r.started_at or r.created_at))), (_("住院号"), p.mrn),
+        (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))), (_("住院号"), p.mrn),
         (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH),
         (_("经治医师"), r.attending_name or DASH),
         (_("临床诊断"), r.diagnosis or DASH), (_("适应证"), indication),

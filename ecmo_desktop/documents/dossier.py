@@ -17,11 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields, is_dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-BEIJING = timezone(timedelta(hours=8), "CST")
+from ecmo_desktop.domain.time import local_date
 
 
 @dataclass(frozen=True)
@@ -360,11 +360,6 @@ class ArchiveQuery:
 def document_number(document_id: int, version: int) -> str:
     """The number printed in the footer: database id and version, e.g. ``DOC-000123-v2``."""
     return f"DOC-{document_id:06d}-v{version}"
-
-
-def local_date(moment: datetime) -> date:
-    """The Beijing calendar day of an aware instant (wards count days in Beijing time)."""
-    return moment.astimezone(BEIJING).date()
 
 
 # ---- devices per procedure (R8) --------------------------------------------------------------------

@@ -19,7 +19,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache, partial
 
 from reportlab.lib import colors
@@ -41,10 +41,10 @@ from reportlab.platypus import (
 )
 
 from ecmo_desktop.documents.fonts import clean_text, draw_string, markup_with_fallback, register_fonts
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.i18n import _
 
 __all__ = [
-    "BEIJING",
     "PAGE_SIZE",
     "Bookmark",
     "DocumentHeader",
@@ -59,7 +59,6 @@ __all__ = [
     "text_paragraph",
 ]
 
-BEIJING = timezone(timedelta(hours=8), "CST")  # China has no daylight saving: a fixed offset is exact
 PAGE_SIZE = A4
 MARGIN_LEFT = MARGIN_RIGHT = 18 * mm
 MARGIN_TOP = 30 * mm

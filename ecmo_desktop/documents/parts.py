@@ -23,7 +23,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from ecmo_desktop.documents.dossier import (
-    BEIJING,
     CaseDossier,
     PatientInfo,
     RecordInfo,
@@ -43,6 +42,7 @@ from ecmo_desktop.documents.layout import (
 )
 from ecmo_desktop.domain.enums import Labelled, Mode, SignatureMeaning, Title
 from ecmo_desktop.domain.fields import CHOICES, DERIVED, FIELDS
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.i18n import _
 
 FRAME_WIDTH = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
@@ -95,7 +95,7 @@ def make_header(dossier: CaseDossier | None, title: str, ctx: PrintContext, cont
     p, r = dossier.patient, dossier.run
     return DocumentHeader(
         hospital_name=dossier.hospital.name, title=title, patient_name=p.name, mrn=p.mrn, sex=sex_label(p.sex),
-        age=age_text(p, local_day(r.started_at or ctx.printed_at)), ward=r.ward or p.ward or DASH,
+        age=age_text(p, local_date(r.started_at or ctx.printed_at)), ward=r.ward or p.ward or DASH,
         bed=r.bed or p.bed or DASH, printed_at=ctx.printed_at, printed_by=ctx.printed_by,
         document_id=ctx.document_number, content_hash=content_digest, audit_anchor=ctx.audit_anchor, demo=ctx.demo)
 
@@ -123,10 +123,6 @@ def mode_label(mode: str | None) -> str:
 
 def title_label(title: str | None) -> str:
     return label(Title, title) if title else ""
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
 
 
 def when(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

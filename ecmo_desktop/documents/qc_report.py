@@ -31,6 +31,7 @@ from ecmo_desktop.documents.fonts import clean_text, draw_string, markup_with_fa
 from ecmo_desktop.documents.layout import beijing_time, data_table, document_styles
 from ecmo_desktop.exchange.export import report_tables
 from ecmo_desktop.exchange.report import DEFINITIONS, QcReport
+from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 
 __all__ = ["build_qc_report_pdf", "write_qc_report_pdf"]
@@ -169,8 +170,4 @@ def write_qc_report_pdf(report: QcReport, out: Path, *, printed_at: datetime, pr
                         hospital_name: str, demo: bool = False) -> Path:
     data = build_qc_report_pdf(report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name,
                                demo=demo)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(out)
-    return out
+    return atomic_write_bytes(out, data)

@@ -27,11 +27,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Table, TableStyle
 
 from ecmo_desktop.documents.dossier import (
-    BEIJING,
     CaseDossier,
     DailyEntryInfo,
     DecisionInfo,
-    local_date,
     plain,
 )
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
@@ -93,7 +91,14 @@ from ecmo_desktop.domain.fields import (
     fields_for,
 )
 from ecmo_desktop.domain.records import CauseOfDeath, ContactMethod, DecisionPhysician
-from ecmo_desktop.domain.rules import RuleResult, emergency_decider, joint_decision, supplement_result
+from ecmo_desktop.domain.rules import (
+    RuleResult,
+    emergency_decider,
+    joint_decision,
+    supplement_deadline,
+    supplement_result,
+)
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.i18n import N_, _, join_names
 
 DECISION, DAILY_KIND, WEANING, FOLLOW_UP, COMPLICATIONS_KIND = "decision", "daily", "weaning", "followup", "complications"
@@ -157,8 +162,7 @@ def _rule_results(dossier: CaseDossier, d: DecisionInfo, as_of: datetime) -> lis
         supplements = [s for s in dossier.decisions if s.supplement_of_id == d.id
                        and joint_decision(_physicians(s)).passed]
         first = min(supplements, key=lambda s: s.decided_at) if supplements else None
-        deadline = d.supplement_deadline or (dossier.run.started_at + timedelta(hours=12)
-                                             if dossier.run.started_at else None)
+        deadline = d.supplement_deadline or supplement_deadline(dossier.run.started_at)
         results.append(supplement_result(deadline, first.decided_at if first else None,
                                          bool(first and first.signed), as_of))
         return results

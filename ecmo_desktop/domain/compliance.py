@@ -20,7 +20,7 @@ from ecmo_desktop.domain.enums import (
     RunStatus,
 )
 from ecmo_desktop.domain.model import Run
-from ecmo_desktop.domain.records import Decision, FollowUp, RunChart, local_date
+from ecmo_desktop.domain.records import Decision, FollowUp, RunChart
 from ecmo_desktop.domain.rules import (
     FAIL,
     NOT_APPLICABLE,
@@ -31,8 +31,10 @@ from ecmo_desktop.domain.rules import (
     emergency_decider,
     joint_decision,
     privileged_operators,
+    supplement_deadline,
     supplement_result,
 )
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _, join_names
 
 RUN_RULES = ("R1", "R2", "R3", "R4", "R6", "R8", "R9")
@@ -166,7 +168,7 @@ def _r2(chart: RunChart, started_at: datetime | None, now: datetime) -> list[Rul
         return [RuleResult("R2", NOT_APPLICABLE, N_("非紧急上机"))]
     out = [_signed(emergency_decider(start.physicians), start.locked, N_("紧急上机决策"))]
     supplement = supplement_of(chart.decisions, start)
-    deadline = start.supplement_deadline or (None if started_at is None else started_at + timedelta(hours=12))
+    deadline = start.supplement_deadline or supplement_deadline(started_at)
     out.append(supplement_result(deadline, supplement.decided_at if supplement else None,
                                  bool(supplement and supplement.locked), now))
     return out

@@ -12,20 +12,14 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from ecmo_desktop.domain.enums import Labelled, RecordStatus, _labels
 from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _
-
-BEIJING = timezone(timedelta(hours=8), "CST")  # wards count days in Beijing time, whatever the PC says
-
-
-def local_date(moment: datetime) -> date:
-    """The Beijing calendar day of an aware instant."""
-    return moment.astimezone(BEIJING).date()
 
 
 def ecmo_day(started_at: datetime, at: datetime) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ecmo_desktop.domain.enums import DeciderRole, Title
 from ecmo_desktop.domain.model import Staff, TrainingRecord
-from ecmo_desktop.domain.records import Consent, DecisionPhysician, ProcedureStaff
+from ecmo_desktop.domain.records import Consent, DecisionPhysician, ProcedureStaff, ecmo_day
 from ecmo_desktop.i18n import N_, _, join_names
 
 PASS, FAIL, PENDING, NOT_APPLICABLE = "pass", "fail", "pending", "n/a"
@@ -28,6 +28,9 @@ JOINT_DECISION_EXPERTS_MIN = 2  # R1
 SUPPLEMENT_HOURS = 12  # R2
 TRAINING_MONTHS_MIN = 3  # R14
 WHOLE_PROCESS_CASES_MIN = 5  # R14
+R15_MIN_RUNS = 20  # R15: a training institution does ≥20 cases a year …
+R15_MIN_WEANING = 0.40  # … with a weaning success rate ≥40 %
+DAY_28 = 28  # 28-day survival (QC report, import checks, the run's outcome)
 DAYS_PER_MONTH = 30.44
 
 
@@ -237,3 +240,9 @@ def training_complete(staff: Staff, months: float, whole_process_cases: int) -> 
                           {"name": staff.full_name, "missing": "；".join(missing)})
     return RuleResult("R14", PASS, N_("{name} 培训 {months} 个月，全程参与 {n} 例"),
                       {"name": staff.full_name, "months": months, "n": whole_process_cases})
+
+
+def survived_day_28(started_at: datetime, died_at: datetime) -> bool:
+    """28-day survival of a death: day 0 is the Beijing date of first flow; a death on day 28 or earlier
+    is a 28-day death, on day 29 or later the patient was alive on day 28."""
+    return ecmo_day(started_at, died_at) > DAY_28

@@ -28,14 +28,12 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ecmo_desktop.domain.devices import Product, ProductInput, TraceRow, normalise_gtin
 from ecmo_desktop.domain.enums import DeviceCategory
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-
-BEIJING = timezone(timedelta(hours=8), "CST")
 
 # field → accepted header spellings (compared case-insensitively, spaces and underscores ignored)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -292,10 +290,6 @@ TRACE_HEADERS = ("患者姓名", "住院号", "ECMO次序", "病例状态", "产
                  "作废时间", "作废原因", "警示及理由")
 
 
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def trace_table(rows: Iterable[TraceRow]) -> list[list[str]]:
     """Trace rows as display cells (the same columns as ``TRACE_HEADERS``), for CSV and PDF alike."""
     table = []
@@ -304,8 +298,8 @@ def trace_table(rows: Iterable[TraceRow]) -> list[list[str]]:
         warnings = ",".join(r.warnings)
         table.append([r.patient_name, r.mrn, str(r.run_number), r.run_status, r.product_name, category,
                       r.manufacturer, r.model, r.gtin or r.udi_di or "", r.nmpa_number, r.lot or "", r.serial or "",
-                      r.expiry.isoformat() if r.expiry else "", _local(r.bound_at), r.bound_by_name,
-                      _local(r.removed_at), r.removal_reason or "", _local(r.voided_at), r.void_reason or "",
+                      r.expiry.isoformat() if r.expiry else "", format_local(r.bound_at), r.bound_by_name,
+                      format_local(r.removed_at), r.removal_reason or "", format_local(r.voided_at), r.void_reason or "",
                       f"{warnings}：{r.override_reason}" if warnings else ""])
     return table
 

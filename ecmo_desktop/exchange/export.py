@@ -26,12 +26,10 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import re
-import tempfile
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,9 +47,9 @@ from ecmo_desktop.domain.enums import (
     Sex,
 )
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.domain.validation import clean_mrn
 from ecmo_desktop.exchange.facts import (
-    BEIJING,
     CaseFacts,
     ComplicationFact,
     ConsentFact,
@@ -77,6 +75,7 @@ from ecmo_desktop.exchange.report import (
     survived_28d,
     weaning_success,
 )
+from ecmo_desktop.fileio import PRIVATE_FILE, atomic_write, atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 
 SCHEMA = "ecmo-ward-export"
@@ -472,22 +471,9 @@ def safe_cell(value: Any) -> Any:
     return "'" + value if value.startswith(_DANGEROUS) else value
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write next to the target and rename, so a failed export never leaves half a file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(document: Mapping[str, Any], path: Path) -> list[Path]:
     data = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
-    _atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    atomic_write_bytes(path, data, mode=PRIVATE_FILE)
     return [path]
 
 
@@ -511,7 +497,7 @@ def write_csv(tables: Mapping[str, Table], path: Path) -> list[Path]:
     for name, target in csv_paths(path, tables).items():
         header, rows = tables[name]
         data = _csv_bytes(header, rows)
-        _atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
+        atomic_write_bytes(target, data, mode=PRIVATE_FILE)
         written.append(target)
     return written
 
@@ -536,7 +522,7 @@ def write_xlsx(tables: Mapping[str, Table], path: Path, *, info: Sequence[tuple[
         sheet = workbook.create_sheet("about")
         for key, value in info:
             sheet.append([key, safe_cell(value if isinstance(value, (int, float)) else str(value))])
-    _atomic_write(path, lambda tmp: workbook.save(tmp))
+    atomic_write(path, workbook.save, mode=PRIVATE_FILE)
     return [path]
 
 

@@ -7,26 +7,20 @@ when a form or a service is reworked. ``storage/repositories/exchange.py`` loads
 straight from the tables (the whole data model of migration 0001), the JSON export writes them out
 and ``import-export`` reads them back, so export → import → report reproduces the same figures.
 
-Voided records (amended away) are never part of the facts. Times are aware UTC; ``BEIJING`` is the
+Voided records (amended away) are never part of the facts. Times are aware UTC; ``domain.time.BEIJING`` is the
 zone every day-based figure (years, ECMO day 28, report periods) is counted in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.model import Patient, Run
-
-BEIJING = timezone(timedelta(hours=8), "CST")  # China keeps one zone and no daylight saving
+from ecmo_desktop.domain.time import local_date
 
 SIGNED = "signed"
-
-
-def local_date(moment: datetime) -> date:
-    """The Beijing calendar date of an aware moment (years and ECMO days count in ward time)."""
-    return moment.astimezone(BEIJING).date()
 
 
 # Usernames of the placeholder accounts that stand for other hospitals' staff in imported records.

@@ -35,8 +35,11 @@ from typing import Any
 from ecmo_desktop.domain.enums import EndReason, Indication, Mode, RunStatus
 from ecmo_desktop.domain.errors import EcmoError, ValidationError
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.records import ecmo_day
+from ecmo_desktop.domain.rules import survived_day_28
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.domain.validation import clean_mrn, clean_text
-from ecmo_desktop.exchange.facts import BEIJING, CaseFacts, local_date
+from ecmo_desktop.exchange.facts import CaseFacts
 from ecmo_desktop.i18n import N_, _
 
 # ---- errors --------------------------------------------------------------------------------------
@@ -445,7 +448,6 @@ CASE_COLUMNS: tuple[Column, ...] = (
     Column("discharged_alive", ("存活出院",)),
     Column("date_of_death", ("死亡日期",)),
 )
-DAY_28 = 28
 
 
 @dataclass(frozen=True)
@@ -602,9 +604,8 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
         if start is not None and death is not None:
             if local_date(death) < local_date(start):
                 c.fail("date_of_death", N_("死亡日期早于上机时间"))
-            elif survived is True and (local_date(death) - local_date(start)).days <= DAY_28:
-                c.fail("survived_28d", N_("标为 28 天存活，但死亡日期在上机后第 {day} 天"),
-                       day=(local_date(death) - local_date(start)).days)
+            elif survived is True and not survived_day_28(start, death):
+                c.fail("survived_28d", N_("标为 28 天存活，但死亡日期在上机后第 {day} 天"), day=ecmo_day(start, death))
         if death is not None and death > slack:
             c.fail("date_of_death", N_("死亡日期不能晚于今天"))
         if end_reason == EndReason.DIED.value and discharged is True:

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ecmo_desktop.domain.enums import EquipmentKind
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.domain.validation import clean_text
-from ecmo_desktop.exchange.facts import local_date
 from ecmo_desktop.exchange.import_cases import (
     Column,
     ParsedFile,

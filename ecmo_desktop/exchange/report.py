@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ecmo_desktop.domain.enums import (
-    DeciderRole,
     DecisionKind,
     DischargeDisposition,
     EndReason,
@@ -34,21 +33,24 @@ from ecmo_desktop.domain.enums import (
     FollowUpKind,
     ProcedureKind,
     RunStatus,
-    Title,
     VitalStatus,
 )
-from ecmo_desktop.exchange.facts import BEIJING, CaseFacts, DecisionFact, EquipmentFact, local_date
+from ecmo_desktop.domain.records import DecisionPhysician
+from ecmo_desktop.domain.rules import (
+    DAY_28,
+    R15_MIN_RUNS,
+    R15_MIN_WEANING,
+    emergency_decider,
+    joint_decision,
+    supplement_deadline,
+)
+from ecmo_desktop.domain.time import BEIJING, local_date
+from ecmo_desktop.exchange.facts import CaseFacts, DecisionFact, EquipmentFact
 from ecmo_desktop.i18n import N_
 
 REPORT_SCHEMA = "ecmo-ward-qc-report"
 REPORT_VERSION = 1
 
-DAY_28 = 28
-R1_MIN_PHYSICIANS = 3  # REGULATION.md R1
-R1_MIN_EXPERTS = 2  # R1
-R2_SUPPLEMENT = timedelta(hours=12)  # R2
-R15_MIN_RUNS = 20  # R15: a training institution does ≥20 cases a year …
-R15_MIN_WEANING = 0.40  # … with a weaning success rate ≥40 %
 UNKNOWN_CITY = "-"
 
 ALIVE_DISPOSITIONS = frozenset({DischargeDisposition.HOME.value, DischargeDisposition.OTHER_HOSPITAL.value,
@@ -210,22 +212,19 @@ def weaning_success(case: CaseFacts, window_hours: int) -> bool | None:
 
 
 # ---- process figures of one run ------------------------------------------------------------------
-def _physician(title: str) -> bool:
-    return title in (Title.RESIDENT, Title.ATTENDING, Title.ASSOCIATE_CHIEF, Title.CHIEF)
+def _deciders(decision: DecisionFact) -> list[DecisionPhysician]:
+    return [DecisionPhysician(p.staff.id, p.staff.name, p.staff.title, p.role, p.expert_at_decision)
+            for p in decision.physicians]
 
 
 def joint_decision_met(decision: DecisionFact) -> bool:
-    """R1: ≥3 physicians, ≥1 in the role of the patient's attending, ≥2 expert-group members at the time."""
-    people = {p.staff.id: p for p in decision.physicians if _physician(p.staff.title)}
-    attending = any(p.role == DeciderRole.ATTENDING.value for p in people.values())
-    experts = sum(1 for p in people.values() if p.expert_at_decision)
-    return len(people) >= R1_MIN_PHYSICIANS and attending and experts >= R1_MIN_EXPERTS
+    """R1 (``domain.rules.joint_decision``, the rule the wards are checked against) for one decision."""
+    return joint_decision(_deciders(decision)).passed
 
 
 def emergency_decider_met(decision: DecisionFact) -> bool:
-    """R2: one expert-group member with associate-chief title or higher decided the emergency start."""
-    return any(p.expert_at_decision and p.staff.title in (Title.ASSOCIATE_CHIEF, Title.CHIEF)
-               for p in decision.physicians)
+    """R2's emergency decider (``domain.rules.emergency_decider``) for one decision."""
+    return emergency_decider(_deciders(decision)).passed
 
 
 def r1_items(case: CaseFacts) -> list[bool]:
@@ -251,8 +250,8 @@ def r2_met(case: CaseFacts) -> bool | None:
     for em in emergencies:
         if not emergency_decider_met(em):
             continue
-        anchor = case.run.started_at or em.decided_at
-        deadline = em.supplement_deadline or anchor + R2_SUPPLEMENT
+        deadline = em.supplement_deadline or supplement_deadline(case.run.started_at or em.decided_at)
+        assert deadline is not None  # the anchor is never None
         for d in case.decisions:
             if (d.signed and d.kind == DecisionKind.START.value and not d.emergency
                     and d.supplement_of_id == em.id

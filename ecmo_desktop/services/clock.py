@@ -6,12 +6,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 log = logging.getLogger(__name__)
-
-BEIJING = timezone(timedelta(hours=8), "CST")
 
 
 class Clock(Protocol):
@@ -99,13 +97,3 @@ class FakeClock:
         self._mono += (moment - self._now).total_seconds()
         self._now = moment
 
-
-def to_local(moment: datetime) -> datetime:
-    """Display time: wards read Beijing time whatever the PC's zone is."""
-    return moment.astimezone(BEIJING)
-
-
-def format_local(moment: datetime | None, with_seconds: bool = False) -> str:
-    if moment is None:
-        return ""
-    return to_local(moment).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")

@@ -31,8 +31,8 @@ from ecmo_desktop.domain.records import (
     ProcedureInput,
     StaffInput,
     WeaningTrialInput,
-    local_date,
 )
+from ecmo_desktop.domain.time import local_date
 
 # per-run probabilities of complications, roughly as ELSO registry reports give them (adult)
 COMPLICATION_RATES: list[tuple[str, float, str]] = [

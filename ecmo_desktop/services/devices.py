@@ -91,10 +91,10 @@ from ecmo_desktop.domain.errors import (
     TransientConflict,
     ValidationError,
 )
+from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.domain.validation import clean_text
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.base import Service, diff, snapshot
-from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action, allowed, requires
 from ecmo_desktop.services.ports import UnitOfWork
 

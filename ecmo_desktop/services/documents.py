@@ -38,10 +38,11 @@ from ecmo_desktop.documents.parts import DocumentPlan, PrintContext
 from ecmo_desktop.documents.recall import recall_plan
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.domain.time import format_local
+from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.services.permissions import SYSTEM_ACTOR_ID, Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
 
@@ -356,11 +357,5 @@ def document_file_name(doc: GeneratedDocument, patient_label: str) -> str:
 
 def write_pdf(path: Path, data: bytes) -> Path:
     """Write atomically (a temporary file, then rename): a crash never leaves half a PDF behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, data)
 

@@ -26,6 +26,7 @@ from ecmo_desktop import __version__
 from ecmo_desktop.domain.errors import EcmoError, FieldError, IntegrityConflict, NotFound, ValidationError
 from ecmo_desktop.domain.model import Hospital, Patient
 from ecmo_desktop.domain.policy import SecurityPolicy
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.domain.validation import clean_text
 from ecmo_desktop.exchange.export import (
     DATE_MODES,
@@ -37,7 +38,7 @@ from ecmo_desktop.exchange.export import (
     write_export,
     write_report_xlsx,
 )
-from ecmo_desktop.exchange.facts import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef, local_date
+from ecmo_desktop.exchange.facts import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef
 from ecmo_desktop.exchange.import_cases import (
     CaseRow,
     ParsedFile,

@@ -69,7 +69,6 @@ from ecmo_desktop.domain.fields import (
 from ecmo_desktop.domain.model import CurrentUser, Run
 from ecmo_desktop.domain.records import (
     AUTO_CLOSED_NOTE,
-    BEIJING,
     AnyRecord,
     CannulaInput,
     CauseOfDeath,
@@ -103,14 +102,15 @@ from ecmo_desktop.domain.records import (
     canonical_content,
     content_hash,
     ecmo_day,
-    local_date,
 )
 from ecmo_desktop.domain.rules import (
     emergency_decider,
     joint_decision,
     supplement_deadline,
     supplement_state,
+    survived_day_28,
 )
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.domain.validation import check_not_future, clean_text
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.services.auth import AuthService
@@ -710,7 +710,7 @@ class RecordService(Service):
             died = reason == EndReason.DIED.value
             if died:
                 changes.update(date_of_death=ended, discharged_alive=False,
-                               survived_28d=_survived_28d(run.started_at, ended))
+                               survived_28d=survived_day_28(run.started_at, ended))
             after = uow.runs.update(run_id, expected_version=run.version, **changes)
             for kind, due in follow_up_schedule(run.started_at, ended):
                 fields: dict[str, Any] = {"kind": kind, "due_date": due, "fu_status": FollowUpStatus.DUE.value}
@@ -765,7 +765,7 @@ class RecordService(Service):
             changes: dict[str, Any] = {"ended_at": ended, "end_reason": new_reason,
                                        "date_of_death": ended if died else None,
                                        "discharged_alive": False if died else None,
-                                       "survived_28d": _survived_28d(run.started_at, ended) if died else None}
+                                       "survived_28d": survived_day_28(run.started_at, ended) if died else None}
             after = uow.runs.update(run_id, expected_version=run.version, **changes)
             due_by_kind = dict(follow_up_schedule(run.started_at, ended))
             for f in follow_ups:
@@ -1183,12 +1183,6 @@ def supplement_for(decisions: Sequence[Decision], now: datetime) -> SupplementSt
     return SupplementStatus(decision_id=start.id, run_id=start.run_id, deadline=start.supplement_deadline,
                             supplement_id=first.id if first else None,
                             state=state, remaining=remaining)
-
-
-def _survived_28d(started_at: datetime, died_at: datetime) -> bool:
-    """Calendar rule shared with the QC report: day 0 is the Beijing date of first flow; a death on
-    day 28 or earlier is a 28-day death, on day 29 or later the patient was alive on day 28."""
-    return (local_date(died_at) - local_date(started_at)).days > 28
 
 
 def check_signatures(uow: UnitOfWork, run_id: int | None = None) -> SignatureCheck:

@@ -14,14 +14,13 @@ from ecmo_desktop.domain.compliance import DUE_SOON_DAYS, follow_up_state
 from ecmo_desktop.domain.enums import FollowUpKind, RunStatus
 from ecmo_desktop.domain.model import RunListItem
 from ecmo_desktop.domain.records import (
-    BEIJING,
     ENTITY_LABELS,
     WORK_URGENCY,
     WorkItem,
     WorkKind,
-    local_date,
 )
 from ecmo_desktop.domain.rules import supplement_state
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import Action, allowed, requires

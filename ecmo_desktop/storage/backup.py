@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ecmo_desktop import __version__
 from ecmo_desktop.domain.errors import StorageError
+from ecmo_desktop.fileio import PRIVATE_FILE, atomic_write, atomic_write_text
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import backup_dir, data_dir
 from ecmo_desktop.storage.engine import write_intent
@@ -172,13 +173,8 @@ class BackupKeys:
 
     def _write(self, path: Path, key: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": KEY_FORMAT, "key_id": self.key_id(key), "key": key.hex()}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps({"format": KEY_FORMAT, "key_id": self.key_id(key), "key": key.hex()}),
+                          mode=PRIVATE_FILE)
 
     @staticmethod
     def _load(path: Path) -> bytes:
@@ -300,11 +296,11 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None) -> di
     key_id, key = keys.current()
     if not out.parent.is_dir():
         raise StorageError(N_("文件夹不存在：{path}"), path=str(out.parent))
-    tmp = out.with_name(out.name + ".part")
     manifest: dict[str, Any] = {"format": FORMAT, "app_version": __version__, "backend": engine.dialect.name,
                                 "schema_revision": current_revision(engine),
                                 "created_at": datetime.now(UTC).isoformat(), "key_id": key_id, "tables": {}}
-    try:
+
+    def write(tmp: Path) -> None:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
@@ -330,9 +326,10 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None) -> di
                 zf.writestr("manifest.hmac", _sign(key, body))
                 zf.comment = SEAL_MARK + key_id.encode("ascii") + b":" + b"0" * _SEAL_LEN
         _seal(tmp, key)
-        tmp.replace(out)
+
+    try:
+        atomic_write(out, write)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise StorageError(N_("无法写入备份文件 {path}：{detail}"), path=str(out), detail=exc.strerror or str(exc)) from exc
     return {**manifest, "file_sha256": file_sha256(out)}
 

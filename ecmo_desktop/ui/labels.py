@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.enums import Indication, Labelled, Mode, Role, RunStatus, Sex, Title
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _, join_names
-from ecmo_desktop.services.clock import format_local
 
 ACTION_LABELS: dict[str, str] = {
     "create": N_("新建"), "update": N_("修改"), "login": N_("登录"), "login_failed": N_("登录失败"),

@@ -21,7 +21,9 @@ from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 ACTIVE_STATUSES = (RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)
 
 
-class WorklistPage(QWidget):
+class RunsOverview(QWidget):
+    """The run table of the home page (``records.worklist_page.WorklistPage`` shows it below the due items)."""
+
     def __init__(self, ui: UiContext, *, open_case: Callable[[int], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ecmo_desktop.cli import main
-from ecmo_desktop.documents.dossier import BEIJING
+from ecmo_desktop.domain.time import BEIJING
 from tests.conftest import PASSWORD
 from tests.services.documents_kit import DocWard, doc_db_fixture, dw_fixture, pdf_text
 

@@ -12,10 +12,11 @@ import pypdf
 import pytest
 from sqlalchemy import update
 
-from ecmo_desktop.documents.dossier import BEIJING, ArchiveQuery
+from ecmo_desktop.documents.dossier import ArchiveQuery
 from ecmo_desktop.documents.records import day_subject
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.storage.orm.documents import DocumentRow
 from tests.services.documents_kit import DocWard, doc_db_fixture, dw_fixture, pdf_text, squeeze
 
@@ -147,7 +148,7 @@ def test_r8_is_answered_from_the_stored_operation_notes(dw: DocWard) -> None:
 def test_daily_sheet_of_one_day(dw: DocWard) -> None:
     case = dw.chart_case(devices=1, daily=6)
     dw.login("chenjing")
-    day = (case.entry_times[0] + timedelta(hours=8)).date()
+    day = local_date(case.entry_times[0])
     printed = dw.c.documents.generate("daily", case.run_id, day_subject(day))
     text = pdf_text(printed.pdf)
     assert day.isoformat() in text and printed.document.subject_id == day_subject(day)

@@ -114,7 +114,7 @@ FIXED_KEY = "5f" * 32  # a fixed pseudonym key: the per-patient date offsets are
 
 def source_identifiers(c) -> dict[str, set[str]]:
     """Every identifier of the source database, in each form an export could write it."""
-    from ecmo_desktop.exchange.facts import BEIJING
+    from ecmo_desktop.domain.time import BEIJING
     from ecmo_desktop.storage.orm.runs import RunRow
 
     found: dict[str, set[str]] = {"names": set(), "mrns": set(), "birth dates": set(), "timestamps": set(),

@@ -21,7 +21,7 @@ from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.case_list import CaseListPage
 from ecmo_desktop.ui.case_view import CaseView
 from ecmo_desktop.ui.models.run_list_model import COL_NAME, COL_SEX, COL_STATUS, RunListModel
-from ecmo_desktop.ui.worklist import WorklistPage
+from ecmo_desktop.ui.worklist import RunsOverview
 from tests.ui.conftest import PASSWORD, login_as, make_ui, wait_tasks
 
 N_RUNS = 450
@@ -178,7 +178,7 @@ def test_model_is_sound_for_views_and_proxies(qtbot, case_ui) -> None:
 
 def test_worklist_lists_planned_and_running_runs(qtbot, case_ui) -> None:
     login_as(case_ui, qtbot, "chenjing")
-    page = WorklistPage(case_ui, open_case=lambda run_id: None)
+    page = RunsOverview(case_ui, open_case=lambda run_id: None)
     qtbot.addWidget(page)
     page.show()
     wait_tasks(qtbot, case_ui.tasks)

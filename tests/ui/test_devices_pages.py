@@ -288,3 +288,25 @@ def test_picking_an_earlier_delivery_lists_its_items_and_where_each_is_now(
     scan_keys(tab.scan_bar.field, oxy_label("E5", "LE"))  # scanning into the earlier delivery adds to its list
     wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
     assert column(tab.items, 2)[:2] == ["E5", "E4"] and column(tab.items, 4)[0] == "在库"
+
+
+def test_a_catalogue_export_that_fails_on_a_full_disk_leaves_the_previous_file_whole(
+        qtbot: Any, ui: Any, seeded: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    make_ward(seeded)
+    log_in(ui, qtbot, "admin")
+    _page, tab = open_page(qtbot, ui, "catalogue")
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 3)
+    target = tmp_path / "exports" / "目录.csv"
+    target.parent.mkdir()
+    target.write_bytes(b"the previous export")
+
+    def full_disk(fd: int) -> None:  # the data never reaches the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full_disk)
+    tab.export_csv(str(target))
+    qtbot.waitUntil(lambda: tab.dialog is not None and tab.dialog.objectName() == "catalogue_message",
+                    timeout=10_000)
+    assert tab.dialog.windowTitle() == "导出失败" and "No space left on device" in tab.dialog.text()
+    assert target.read_bytes() == b"the previous export"
+    assert [p.name for p in target.parent.iterdir()] == ["目录.csv"]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, Qt
 
-from ecmo_desktop.documents.dossier import BEIJING
 from ecmo_desktop.domain.devices import ProductInput
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton, QTabWidget, QVBoxLayout
 
-from ecmo_desktop.domain.records import BEIJING
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from tests.ui.conftest import login_as
 from tests.ui.test_records_support import (

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from PySide6.QtCore import Qt
 
 from ecmo_desktop.domain.enums import RunStatus
-from ecmo_desktop.domain.records import BEIJING
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.records.display import AMBER
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import (

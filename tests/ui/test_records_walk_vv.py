@@ -17,7 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QTabWidget
 
 from ecmo_desktop.domain.enums import RunStatus
-from ecmo_desktop.domain.records import BEIJING, WorkKind
+from ecmo_desktop.domain.records import WorkKind
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.records.display import AMBER
 from ecmo_desktop.ui.records.worklist_page import WorklistPage, time_text

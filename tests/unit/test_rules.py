@@ -238,3 +238,11 @@ def test_content_hash_ignores_bookkeeping_and_names() -> None:
     assert content_hash(replace(d, pre_ecmo={"ph": 7.21, "hr": 120})) != content_hash(d)
     assert content_hash(replace(d, physicians=(doc(1, "other"), d.physicians[1]))) != content_hash(d)
     assert canonical_content(d)["entity"] == "decision"
+
+
+def test_28_day_survival_counts_beijing_days_from_first_flow() -> None:
+    from ecmo_desktop.domain.rules import survived_day_28
+
+    flow = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 Beijing time on 1 March: day 0
+    assert not survived_day_28(flow, datetime(2026, 3, 29, 15, 59, tzinfo=UTC))  # 29 March, day 28
+    assert survived_day_28(flow, datetime(2026, 3, 29, 16, 0, tzinfo=UTC))  # 30 March, day 29

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.enums import Role, Title
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.model import Staff
+from ecmo_desktop.domain.time import BEIJING, to_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import BEIJING, to_local
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.dialogs.password import password_edit
 from ecmo_desktop.ui.dialogs.patient import choice_combo, select_value

@@ -29,8 +29,8 @@ from ecmo_desktop.domain.model import (
     TrainingRecord,
 )
 from ecmo_desktop.domain.rules import expert_group_complete
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.ui.admin.dialogs import (
     GrantPrivilegeDialog,
     ReasonDialog,

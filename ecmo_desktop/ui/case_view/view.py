@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QTabWidg
 from ecmo_desktop.domain.enums import Indication, Mode, RunStatus, Sex
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import ecmo_day as domain_ecmo_day
+from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, join_names
-from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.context import UiContext

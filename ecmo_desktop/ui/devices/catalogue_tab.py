@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMessageBox, QVBox
 from ecmo_desktop.domain.devices import CatalogueImportResult, Product, ProductInput, ScannedCode
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.exchange.catalogue_csv import CatalogueFile, read_catalogue, write_catalogue
+from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
@@ -248,7 +249,7 @@ class CatalogueTab(QWidget):
 
         def work() -> int:
             products = devices.export_catalogue()
-            target.write_bytes(write_catalogue(products))
+            atomic_write_bytes(target, write_catalogue(products))
             return len(products)
 
         def done(n: int) -> None:

@@ -35,8 +35,8 @@ from ecmo_desktop.domain.devices import (
 )
 from ecmo_desktop.domain.enums import DeviceCategory, EquipmentKind, ProcedureKind, RunStatus
 from ecmo_desktop.domain.errors import FieldError, ValidationError
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.context import UiContext

@@ -42,8 +42,8 @@ from ecmo_desktop.domain.devices import (
     expiry_status,
 )
 from ecmo_desktop.domain.errors import FieldError, ValidationError
+from ecmo_desktop.domain.time import to_local
 from ecmo_desktop.i18n import N_, _, join_names
-from ecmo_desktop.services.clock import to_local
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (

@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from ecmo_desktop.domain.devices import ProductInput, ProductRequest
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import ProductDialog, ReasonDialog, device_services
 from ecmo_desktop.ui.widgets.form import FormDialog

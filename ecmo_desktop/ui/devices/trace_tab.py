@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.devices import ItemEvent, ItemHistory, Product, Recall, StockRow, TraceRow
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.exchange.catalogue_csv import write_trace
+from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
@@ -406,7 +407,7 @@ class TraceTab(QWidget):
         if not path:
             return
         target = Path(path)
-        self.ui.tasks.run_op(lambda: target.write_bytes(write_trace(rows)),
+        self.ui.tasks.run_op(lambda: atomic_write_bytes(target, write_trace(rows)),
                              lambda _n: self.result_label.setText(_("已导出 {n} 行到 {file}").format(n=len(rows),
                                                                                                file=target)),
                              lambda exc: self._message(_("导出失败"), error_text(exc)), parent=self)
@@ -426,7 +427,7 @@ class TraceTab(QWidget):
 
         def work() -> str:
             printed = documents.export_trace(title, columns, table, description=description)
-            target.write_bytes(printed.pdf)
+            atomic_write_bytes(target, printed.pdf)
             return str(printed.document.document_number)
 
         self.ui.tasks.run_op(work, lambda number: self.result_label.setText(

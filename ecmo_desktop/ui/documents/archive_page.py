@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.documents.dossier import BEIJING, ArchiveCandidate, ArchiveQuery
+from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery
 from ecmo_desktop.domain.enums import Mode, RunStatus, Sex
+from ecmo_desktop.domain.time import BEIJING, format_local, to_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local, to_local
 from ecmo_desktop.services.documents import BatchResult, DocumentService, PrintedDocument
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import make_printer, print_pdf, printer_names

@@ -13,8 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor
 
 from ecmo_desktop.domain.model import AuditEvent
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.ui.labels import action_label, change_text, entity_label, reason_text
 from ecmo_desktop.ui.tasks import TaskRunner
 

@@ -17,8 +17,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from ecmo_desktop.domain.enums import Mode, RunStatus, Sex
 from ecmo_desktop.domain.model import RunListItem
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.clock import format_local
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.tasks import TaskRunner
 

@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecmo_desktop.domain.rules import R15_MIN_RUNS
 from ecmo_desktop.exchange.export import Rate, report_tables
-from ecmo_desktop.exchange.report import DEFINITIONS, R15_MIN_RUNS, QcReport
+from ecmo_desktop.exchange.report import DEFINITIONS, QcReport
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext

@@ -65,9 +65,9 @@ from ecmo_desktop.domain.records import (
     WeaningTrial,
 )
 from ecmo_desktop.domain.rules import FAIL, NOT_APPLICABLE, PASS, PENDING
+from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.paths import resource_path
-from ecmo_desktop.services.clock import format_local
 
 T = TypeVar("T")
 _Index = QModelIndex | QPersistentModelIndex

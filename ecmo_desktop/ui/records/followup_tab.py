@@ -23,8 +23,8 @@ from ecmo_desktop.domain.records import (
     ContactMethod,
     FollowUp,
     FollowUpInput,
-    local_date,
 )
+from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.records.base import RecordTab, tool_button

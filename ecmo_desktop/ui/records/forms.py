@@ -51,6 +51,7 @@ from ecmo_desktop.domain.errors import ConcurrencyConflict, EcmoError, RuleViola
 from ecmo_desktop.domain.fields import ChoiceSpec, FieldSpec
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.records import AnyRecord
+from ecmo_desktop.domain.time import BEIJING_OFFSET
 from ecmo_desktop.domain.validation import Range
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.records.case_data import CaseRecords
@@ -60,7 +61,8 @@ from ecmo_desktop.ui.widgets.dates import TypedDateTimeEdit
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.form import UnsavedInputGuard, error_label, field_message
 
-BEIJING_TZ = QTimeZone(8 * 3600)  # wards read and type Beijing time, whatever zone the PC is set to
+# wards read and type Beijing time, whatever zone the PC is set to
+BEIJING_TZ = QTimeZone(int(BEIJING_OFFSET.total_seconds()))
 ABNORMAL_STYLE = f"QLineEdit {{ background: {AMBER}; }}"
 INVALID_STYLE = f"QLineEdit {{ background: {RED_BG}; border: 1px solid #c62828; }}"
 REASON_FIELD = N_("更正原因")

@@ -24,8 +24,8 @@ from ecmo_desktop.domain.enums import (
     Severity,
     VitalStatus,
 )
-from ecmo_desktop.domain.records import BEIJING
 from ecmo_desktop.domain.rules import RuleResult
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.i18n import N_, _, join_names, ngettext
 from ecmo_desktop.ui.records.base import heading
 from ecmo_desktop.ui.records.case_data import CaseRecords

@@ -11,10 +11,11 @@ from datetime import timedelta
 import pypdf
 import pytest
 
-from ecmo_desktop.documents.dossier import CaseDossier, PhysicianInfo, RecordInfo, local_date
+from ecmo_desktop.documents.dossier import CaseDossier, PhysicianInfo, RecordInfo
 from ecmo_desktop.documents.parts import meaning_label, when
 from ecmo_desktop.documents.records import day_subject, subject_day
 from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.domain.time import local_date
 
 from .sample_dossier import HOSTILE_NAME, PRINTED, START, build, make_dossier
 from .test_fonts import HOSTILE

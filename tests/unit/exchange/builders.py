@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.exchange.facts import (
-    BEIJING,
     CaseFacts,
     ComplicationFact,
     ConsentFact,

@@ -316,3 +316,27 @@ def test_indicator_groups_come_from_the_complication_catalogue(code):
 
     assert code in COMPLICATIONS
     assert any(code in codes for codes in COMPLICATION_GROUPS.values())
+
+
+def test_the_report_judges_r1_and_the_emergency_decider_by_the_wards_rules() -> None:
+    """One rule, one place: every mix of titles, roles and expert membership gets the verdict the ward's
+    checklist (domain.rules) gives, so the QC report can never count a decision the ward refused."""
+    from itertools import combinations, product
+
+    from ecmo_desktop.domain.records import DecisionPhysician
+    from ecmo_desktop.domain.rules import emergency_decider, joint_decision
+    from ecmo_desktop.exchange.facts import StaffRef
+    from ecmo_desktop.exchange.report import emergency_decider_met, joint_decision_met
+
+    titles = ("resident", "attending", "associate_chief", "chief", "nurse_chief")
+    seats = [(StaffRef(200 + i, f"医师{i}", title), role, expert)
+             for i, (title, role, expert) in enumerate(product(titles, ("attending", "expert", "other"), (True, False)))]
+    verdicts = set()
+    for size in (1, 2, 3, 4):
+        for people in combinations(seats[::3], size):
+            d = decision("start", "2026-03-01T08:00", list(people))
+            ward = [DecisionPhysician(s.id, s.name, s.title, role, expert) for s, role, expert in people]
+            assert joint_decision_met(d) is joint_decision(ward).passed, people
+            assert emergency_decider_met(d) is emergency_decider(ward).passed, people
+            verdicts.add((joint_decision_met(d), emergency_decider_met(d)))
+    assert len(verdicts) == 4  # the mixes reach every combination of the two verdicts
