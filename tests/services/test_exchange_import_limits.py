@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ecmo_desktop.cli import main as cli_main
 from ecmo_desktop.exchange.import_cases import MAX_CELL_CHARS, MAX_JSON_DEPTH, FileUnreadable
 from ecmo_desktop.storage.orm.runs import RunRow
-from tests.conftest import Seeded
+from tests.conftest import PASSWORD, Seeded
 
 
 def _runs(c: Any) -> int:
@@ -22,7 +22,8 @@ def _runs(c: Any) -> int:
 
 
 def test_hostile_files_are_refused_and_nothing_is_written(seeded: Seeded, seeded_db_url: str, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     c: Any = seeded.container
     seeded.login("admin")
     before = _runs(c)
@@ -38,5 +39,6 @@ def test_hostile_files_are_refused_and_nothing_is_written(seeded: Seeded, seeded
     assert result.imported == 0 and str(MAX_JSON_DEPTH) in result.errors[0].text
     assert _runs(c) == before
     c.close()
-    assert cli_main(["import-cases", str(cell), "--db", seeded_db_url, "--json"]) == 1
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
+    assert cli_main(["import-cases", str(cell), "--db", seeded_db_url, "--user", "sunli", "--json"]) == 1
     assert str(MAX_CELL_CHARS) in json.loads(capsys.readouterr().out)["error"]["message"]

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget, QWizard
 
 import ecmo_desktop.ui
-from ecmo_desktop.domain.devices import EquipmentInput
+from ecmo_desktop.domain.devices import EquipmentInput, ProductRequest
 from ecmo_desktop.ui.records import case_records
 from ecmo_desktop.ui.widgets import fit
 from ecmo_desktop.ui.widgets.form import DISCARD_QUESTION
@@ -127,6 +127,7 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.devices.common import ReasonDialog as DeviceReasonDialog
     from ecmo_desktop.ui.devices.equipment_tab import EquipmentDialog, LinkToRunDialog
     from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog, StartReceivingDialog
+    from ecmo_desktop.ui.devices.requests import ProductRequestDialog
     from ecmo_desktop.ui.devices.run_devices_tab import LinkEquipmentDialog
     from ecmo_desktop.ui.devices.trace_tab import RecallDialog
     from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
@@ -135,6 +136,7 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
     from ecmo_desktop.ui.dialogs.password import ChangePasswordDialog
     from ecmo_desktop.ui.dialogs.patient import PatientDialog
+    from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
     from ecmo_desktop.ui.qc.import_wizard import ImportWizard
     from ecmo_desktop.ui.widgets.form import FormDialog
 
@@ -163,6 +165,13 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
         "devices.verdicts.ReceiveNowDialog": lambda e: ReceiveNowDialog(
             e["ui"], e["run_id"], e["text"], e["verdict"], procedure_id=None, product_id=None,
             suppliers=["国药器械"], on_verdict=nothing),
+        "devices.requests.ProductRequestDialog": lambda e: ProductRequestDialog(
+            e["ui"], ProductRequest(id=1, device_identifier="06900000000994", raw_code="0106900000000994",
+                                    run_id=e["run_id"], requested_by_id=1, requested_by_name="孙丽",
+                                    requested_at=datetime(2026, 3, 2, 8, tzinfo=UTC), status="open",
+                                    resolved_by_id=None, resolved_at=None, resolution_note="", product_id=None),
+            patient="ZY0001 王建国"),
+        "dialogs.workstation.WorkstationSettingsDialog": lambda e: WorkstationSettingsDialog(e["ui"]),
         "dialogs.first_run.FirstRunWizard": lambda e: FirstRunWizard(e["ui"]),
         "dialogs.login.LoginDialog": lambda e: LoginDialog(e["ui"]),
         "dialogs.new_run.NewRunDialog": lambda e: NewRunDialog(e["ui"]),
