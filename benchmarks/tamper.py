@@ -153,9 +153,10 @@ def clinical_patient_rename(conn: sqlite3.Connection, rng: random.Random) -> Non
 
 
 def clinical_record_field(conn: sqlite3.Connection, rng: random.Random) -> None:
-    table = rng.choice(["daily_entry", "procedure", "decision", "weaning_trial", "complication", "follow_up"])
+    table, column = rng.choice([("daily_entry", "notes"), ("procedure", "notes"), ("decision", "rationale"),
+                                ("weaning_trial", "notes"), ("follow_up", "notes"), ("consent", "notes")])
     ids = _ids(conn, table)
-    conn.execute(f"UPDATE {table} SET notes = '改过' WHERE id = ?", (rng.choice(ids),))  # noqa: S608
+    conn.execute(f"UPDATE {table} SET {column} = '改过' WHERE id = ?", (rng.choice(ids),))  # noqa: S608
 
 
 def clinical_usage_moved(conn: sqlite3.Connection, rng: random.Random) -> None:
