@@ -44,7 +44,7 @@ def _seqs(conn: sqlite3.Connection) -> list[int]:
 
 
 def _ids(conn: sqlite3.Connection, table: str, where: str = "1=1") -> list[int]:
-    return [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE {where}")]  # noqa: S608 - fixed names
+    return [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE {where}")]
 
 
 def _event(conn: sqlite3.Connection, seq: int) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def audit_edit_field(conn: sqlite3.Connection, rng: random.Random) -> None:
     seq = rng.choice(_seqs(conn))
     column, value = rng.choice([("actor_name", "某人"), ("workstation", "pc-x"), ("reason", "改"),
                                 ("action", "view"), ("success", 0), ("occurred_at", "2020-01-01 00:00:00")])
-    conn.execute(f"UPDATE audit_event SET {column} = ? WHERE seq = ?", (value, seq))  # noqa: S608
+    conn.execute(f"UPDATE audit_event SET {column} = ? WHERE seq = ?", (value, seq))
 
 
 def audit_edit_image(conn: sqlite3.Connection, rng: random.Random) -> None:
@@ -156,7 +156,7 @@ def clinical_record_field(conn: sqlite3.Connection, rng: random.Random) -> None:
     table, column = rng.choice([("daily_entry", "notes"), ("procedure", "notes"), ("decision", "rationale"),
                                 ("weaning_trial", "notes"), ("follow_up", "notes"), ("consent", "notes")])
     ids = _ids(conn, table)
-    conn.execute(f"UPDATE {table} SET {column} = '改过' WHERE id = ?", (rng.choice(ids),))  # noqa: S608
+    conn.execute(f"UPDATE {table} SET {column} = '改过' WHERE id = ?", (rng.choice(ids),))
 
 
 def clinical_usage_moved(conn: sqlite3.Connection, rng: random.Random) -> None:
