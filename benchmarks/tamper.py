@@ -106,7 +106,8 @@ def audit_edit_field(conn: sqlite3.Connection, rng: random.Random) -> None:
 
 
 def audit_edit_image(conn: sqlite3.Connection, rng: random.Random) -> None:
-    seq = rng.choice([r[0] for r in conn.execute("SELECT seq FROM audit_event WHERE after IS NOT NULL")])
+    # an object image (a stored JSON null would make json_set a no-op, not a tampering)
+    seq = rng.choice([r[0] for r in conn.execute("SELECT seq FROM audit_event WHERE json_type(after) = 'object'")])
     conn.execute("UPDATE audit_event SET after = json_set(after, '$.tampered', 1) WHERE seq = ?", (seq,))
 
 
