@@ -1,10 +1,14 @@
-"""Full-N reliability runs (RELIABILITY.md REL-1, REL-6), printing figures.
+"""Full-N reliability runs (RELIABILITY.md REL-1, REL-4, REL-6), printing figures, per backend.
 
-    .venv/bin/python -m benchmarks.reliability [--cycles 500] [--db sqlite|URL]
+    .venv/bin/python -m benchmarks.reliability [--backend sqlite|postgresql|both] [--cycles 500]
+        [--races 1000] [--writes 500] [--pg-url URL]   # PostgreSQL: ECMO_TEST_PG_URL by default
 
 REL-1: kill -9 the real service layer at random moments; count corrupt databases, lost acknowledged
-saves and orphan rows. REL-6: 4 processes × 500 write transactions on one SQLite file, plus the
-DEFERRED negative control.
+saves and orphan rows. REL-4: two workstation processes released by a barrier scan the same new
+serial through ``DeviceService.bind_scan`` (every other race with the pre-check removed, so the R6
+index alone decides); count races with exactly one winner, the losers refused through the index,
+and errors. REL-6 (SQLite): 4 processes × 500 write transactions on one file, plus the DEFERRED
+negative control. Each backend gets fresh databases (PostgreSQL: created next to ``--pg-url``'s).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "Ward2026pass"
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
@@ -82,20 +87,107 @@ def rel6(url: str, n: int) -> None:
         print(f"REL-6 {label}: 4×{n}: committed={ok} lock errors={err} in {time.monotonic() - t0:.1f} s")
 
 
+def prepare_ward(url: str, items: int) -> tuple[list[int], list[str], object]:
+    """A ward with two runs on ECMO and ``items`` received oxygenators; returns runs, codes, the nurse."""
+    from datetime import date
+
+    from ecmo_desktop.container import build_container
+    from ecmo_desktop.domain.devices import ProductInput
+    from ecmo_desktop.services.runs import PatientInput, RunInput
+    from tests.services.devices_kit import OXY_GTIN, label, set_status
+
+    c = build_container(url, workstation="bench")
+    c.auth.login("admin", PASSWORD)
+    c.devices.add_product(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器", manufacturer="Maquet",
+                                       gtin=OXY_GTIN, nmpa_number="国械注进20173450123"))
+    c.staff.create_staff(username="chenjing", full_name="陈静", title="nurse_senior", years_in_practice=8,
+                         roles=["nurse"], initial_password=PASSWORD + "x")
+    c.ctx.user = None
+    c.auth.login("zhangwei", PASSWORD)
+    c.auth.change_password(PASSWORD, PASSWORD + "z", PASSWORD + "z")
+    run_ids = []
+    for i in range(2):
+        p = c.runs.register_patient(PatientInput(mrn=f"RACE{i}", name=f"患者{i}", sex="M"))
+        run_ids.append(c.runs.open_run(p.id, RunInput(mode="VA", indication="ami")).id)
+        set_status(c, run_ids[-1], "on_ecmo")
+    c.ctx.user = None
+    c.auth.login("chenjing", PASSWORD + "x")
+    c.auth.change_password(PASSWORD + "x", PASSWORD + "y", PASSWORD + "y")
+    rec = c.devices.start_receiving(supplier="供应商")
+    codes = [label(OXY_GTIN, serial=f"R{i:05d}", lot="LR1", expiry=date(2049, 12, 31)) for i in range(items)]
+    for code in codes:
+        c.devices.receive_scan(rec.id, code)
+    user = c.ctx.user
+    c.close()
+    return run_ids, codes, user
+
+
+def rel4(url: str, races: int) -> None:
+    from tests.storage.test_device_race import _run
+
+    t0 = time.monotonic()
+    run_ids, codes, user = prepare_ward(url, races)
+    plan = [(code, i % 2 == 1) for i, code in enumerate(codes)]  # odd races: no pre-check
+    got = _run(url, run_ids, user, [plan, plan])
+    by_code: dict[str, list[tuple[object, ...]]] = {}
+    for g in got:
+        by_code.setdefault(str(g[1]), []).append(g)
+    single = sum(1 for pair in by_code.values() if sorted(str(g[3]) for g in pair) == ["blocked_reused", "bound"])
+    via_index = sum(1 for i, code in enumerate(codes) if i % 2 == 1
+                    and any(g[6] for g in by_code.get(code, []) if g[3] == "blocked_reused"))
+    errors = [g[7] for g in got if g[3] == "error"]
+    print(f"REL-4 {races} races in {time.monotonic() - t0:.1f} s: exactly one winner in {single}, "
+          f"losers refused by the index without pre-check {via_index}/{races // 2}, errors={len(errors)}"
+          + (f" (first: {errors[0]})" if errors else ""))
+
+
+def _fresh_url(backend: str, pg_url: str | None) -> tuple[str, object]:
+    """A new empty database of ``backend`` and a function that drops it."""
+    if backend == "sqlite":
+        return f"sqlite:///{Path(tempfile.mkdtemp()) / 'rel.sqlite3'}", lambda: None
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    if not pg_url:
+        raise SystemExit("PostgreSQL: give --pg-url or set ECMO_TEST_PG_URL")
+    admin = make_url(pg_url).set(database="postgres")
+    name = f"ecmo_rel_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        engine.dispose()
+
+    return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cycles", type=int, default=500)
-    parser.add_argument("--writes", type=int, default=500)
-    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--cycles", type=int, default=500, help="REL-1 kill -9 cycles per backend (0: skip)")
+    parser.add_argument("--races", type=int, default=1000, help="REL-4 two-process races per backend (0: skip)")
+    parser.add_argument("--writes", type=int, default=500, help="REL-6 transactions per process (SQLite; 0: skip)")
+    parser.add_argument("--pg-url", default=os.environ.get("ECMO_TEST_PG_URL"))
     args = parser.parse_args()
     os.environ.setdefault("ECMO_DATA_DIR", tempfile.mkdtemp())
-    url = args.db
-    if url == "sqlite":
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'rel.sqlite3'}"
-    prepare(url)
-    rel1(url, args.cycles)
-    if url.startswith("sqlite"):
-        rel6(url, args.writes)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        print(f"== {backend}", flush=True)
+        for part, n in (("rel1", args.cycles), ("rel4", args.races), ("rel6", args.writes)):
+            if n <= 0 or (part == "rel6" and backend != "sqlite"):
+                continue
+            url, drop = _fresh_url(backend, args.pg_url)
+            try:
+                prepare(url)
+                {"rel1": rel1, "rel4": rel4, "rel6": rel6}[part](url, n)
+            finally:
+                drop()  # type: ignore[operator]
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def verify_events(events: Iterable[AuditEvent], *, start_prev: str = GENESIS,
             return ChainVerification(False, checked, prev, expected_seq, problem)
         if event.prev_hash != prev:
             return ChainVerification(False, checked, prev, event.seq, "broken_link")
-        if chain_hash(prev, event_fields(event)) != event.hash:
+        if chain_hash(prev, vars(event)) != event.hash:  # canonical_json picks CHAINED_FIELDS itself
             return ChainVerification(False, checked, prev, event.seq, "altered")
         prev = event.hash
         expected_seq += 1

@@ -36,9 +36,17 @@ BASELINE_ACTION = "baseline"  # migration 0002's record of rows older releases c
 _RECORD_SKIP = frozenset({"entity", "physicians", "staff", "cannulae", "run_number"})
 _RECORD_CREATES = frozenset({"create"})
 
-# entity name in the trail → how to replay it. Accounts (staff) are left out on purpose: logins and
-# lockouts change their counters without an after-image (they are events, not record edits).
+# entity name in the trail → how to replay it. Of an account (staff) only what the app audits as
+# an edit is compared: login counters and lock times are events, not record edits.
 TRACKED: dict[str, TableSpec] = {
+    "hospital": TableSpec("hospital", frozenset({"create"}), frozenset({"settings"})),  # holds secrets: not logged
+    "staff": TableSpec("staff", frozenset({"create"}), frozenset({"failed_logins", "until", "username", "roles"})),
+    "expert_membership": TableSpec("expert_membership", frozenset({"add_expert"})),
+    "training_record": TableSpec("training_record", frozenset({"create"})),
+    "device_product": TableSpec("device_product", frozenset({"create"})),
+    "device_receiving": TableSpec("device_receiving", frozenset({"create"})),
+    "equipment": TableSpec("equipment", frozenset({"create"})),
+    "run_equipment": TableSpec("run_equipment", frozenset({"link"})),
     "patient": TableSpec("patient", frozenset({"create"})),
     "ecmo_run": TableSpec("ecmo_run", frozenset({"create", "import"})),
     "decision": TableSpec("decision", _RECORD_CREATES, _RECORD_SKIP),

@@ -1190,12 +1190,17 @@ def check_signatures(uow: UnitOfWork, run_id: int | None = None) -> SignatureChe
     problems: list[SignatureProblem] = []
     signatures = uow.records.signatures(state="valid", run_id=run_id)
     seen: set[tuple[str, int]] = set()
+    loaded: dict[str, dict[int, AnyRecord]] = {}
+    for entity in {s.entity for s in signatures}:
+        try:
+            loaded[entity] = uow.records.many(entity, [s.entity_id for s in signatures if s.entity == entity])
+        except (EcmoError, KeyError, ValueError, TypeError):
+            loaded[entity] = {}
     for sig in signatures:
         key = (sig.entity, sig.entity_id)
         seen.add(key)
-        try:
-            rec = uow.records.get(sig.entity, sig.entity_id)
-        except (EcmoError, KeyError, ValueError, TypeError):
+        rec = loaded.get(sig.entity, {}).get(sig.entity_id)
+        if rec is None:
             problems.append(SignatureProblem(sig.entity, sig.entity_id, None, sig.id, N_("签名的记录无法读取")))
             continue
         if content_hash(rec) != sig.content_hash:

@@ -166,6 +166,21 @@ def test_audit_browser_lists_events_and_verifies_the_chain(qtbot, ui) -> None:
     assert page.audit_tab.result_label.text().startswith("审计链完整：已核对")
 
 
+def test_audit_browser_verify_names_a_row_edited_behind_the_apps_back(qtbot, ui, seeded) -> None:
+    from sqlalchemy import text
+
+    page = _admin_page(qtbot, ui)
+    page.tabs.setCurrentWidget(page.audit_tab)
+    wait_tasks(qtbot, ui.tasks)
+    with seeded.container.uow.engine.begin() as conn:  # an insider renames an account in the database
+        conn.execute(text("UPDATE staff SET full_name = '某人' WHERE id = :i"), {"i": seeded.nurse_id})
+    qtbot.mouseClick(page.audit_tab.verify_button, Qt.MouseButton.LeftButton)
+    wait_tasks(qtbot, ui.tasks)
+    label = page.audit_tab.result_label
+    assert label.text().startswith("记录与审计轨迹不符：1 处")
+    assert f"staff #{seeded.nurse_id} full_name" in label.text()
+
+
 def test_nurse_sees_no_admin_page_and_the_service_refuses_anyway(qtbot, ui) -> None:
     login_as(ui, qtbot, "chenjing")
     window = MainWindow(ui, ui.user)

@@ -178,6 +178,16 @@ class SqlRecordRepository(Repository):
     def get(self, entity: str, record_id: int) -> AnyRecord:
         return self._map(entity, self._row(entity, record_id))
 
+    def many(self, entity: str, ids: Sequence[int]) -> dict[int, AnyRecord]:
+        """Records by id, a chunk per query (children by select-in): ``verify`` checks every signature."""
+        model = ROWS[entity]
+        out: dict[int, AnyRecord] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            for row in self.session.scalars(select(model).where(model.id.in_(wanted[start:start + 500]))):
+                out[row.id] = self._map(entity, row)
+        return out
+
     def for_run(self, entity: str, run_id: int) -> list[AnyRecord]:
         model = ROWS[entity]
         rows = self.session.scalars(select(model).where(model.run_id == run_id).order_by(ORDER[entity], model.id))

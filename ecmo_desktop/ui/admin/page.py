@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.domain.model import (
-    ChainVerification,
     ExpertMembership,
     Hospital,
     Privilege,
@@ -31,6 +30,7 @@ from ecmo_desktop.domain.model import (
 from ecmo_desktop.domain.rules import expert_group_complete
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.services.audit import RecordVerification
 from ecmo_desktop.ui.admin.dialogs import (
     GrantPrivilegeDialog,
     ReasonDialog,
@@ -389,23 +389,30 @@ class AuditTab(QWidget):
         super().showEvent(event)  # type: ignore[arg-type]
 
     def verify(self) -> None:
+        """The same check as ``ecmo-desktop verify``: chain, trail replayed against the record, signatures."""
         self.verify_button.setEnabled(False)
         self.result_label.setText(_("正在核对…"))
         audit = self.ui.services.audit
-        self.ui.tasks.run_op(audit.verify_chain, self._verified, self._verify_failed, parent=self)
+        self.ui.tasks.run_op(audit.verify_record, self._verified, self._verify_failed, parent=self)
 
-    def _verified(self, result: ChainVerification) -> None:
+    def _verified(self, result: RecordVerification) -> None:
         self.verify_button.setEnabled(True)
-        if result.ok:
-            text = _("审计链完整：已核对 {n} 条，末条哈希 {head}…").format(n=result.checked,
-                                                                         head=result.head_hash[:16])
-            self.result_label.setStyleSheet("color: #2e7d32;")
-        else:
+        chain = result.chain
+        details: list[str] = []
+        if not chain.ok:
             text = _("审计链被破坏：第 {seq} 条起不一致（{problem}）").format(
-                seq=result.first_bad_seq if result.first_bad_seq is not None else "?",
-                problem=result.problem or "")
-            self.result_label.setStyleSheet("color: #b71c1c; font-weight: bold;")
+                seq=chain.first_bad_seq if chain.first_bad_seq is not None else "?", problem=chain.problem or "")
+        elif result.trail or not result.signatures.ok:
+            details = [f"{p.table} #{p.row_id}" + (f" {p.field}" if p.field else "") for p in result.trail[:20]]
+            details += [f"{p.entity} #{p.entity_id}: {_(p.message)}" for p in result.signatures.problems[:20]]
+            text = _("记录与审计轨迹不符：{n} 处（{first}）").format(
+                n=len(result.trail) + len(result.signatures.problems), first=details[0])
+        else:
+            text = _("审计链完整：已核对 {n} 条，末条哈希 {head}…；{rows} 行记录与审计轨迹一致").format(
+                n=chain.checked, head=chain.head_hash[:16], rows=result.rows_checked)
+        self.result_label.setStyleSheet("color: #2e7d32;" if result.ok else "color: #b71c1c; font-weight: bold;")
         self.result_label.setText(text)
+        self.result_label.setToolTip("\n".join(details))
 
     def _verify_failed(self, exc: BaseException) -> None:
         self.verify_button.setEnabled(True)

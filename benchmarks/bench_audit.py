@@ -1,0 +1,137 @@
+"""The audit trail at 100,000 events: ``verify`` (chain + replay + signatures, AUD-3: < 5 s) and the
+admin audit browser opening (AUD-4: ≤ 2 s), against their floors.
+
+Seeds a temporary database with ``--events`` audit events written the way the app writes them
+(``Service._audit`` inside the same unit of work as the change): a quarter are patients created,
+half are edits of those patients (the row really changes, the after-image says how), a quarter are
+logins — so the replay compares some 25,000 rows against 75,000 after-images. Then times:
+
+* ``verify``: a read-only container, ``AuditService.verify_record`` (what the command runs), and
+  the chain alone (``verify_chain``) for comparison;
+* browser: the real ``AuditEventModel`` (browser columns) and a ``QTableView``: first page fetched
+  through the ``TaskRunner`` and painted — the admin page pages lazily, 200 rows at a time;
+* floor: ``SELECT seq, hash FROM audit_event`` read in full, the least any chain check must do.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m benchmarks.bench_audit [--events 100000] [--repeat 3]
+        [--db URL]   # PostgreSQL: an empty database URL (it is filled); default: a temporary SQLite file
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_TMP = Path(tempfile.mkdtemp(prefix="ecmo-bench-audit-"))
+os.environ.setdefault("ECMO_DATA_DIR", str(_TMP / "data"))
+
+PASSWORD = "Ward2026bench"
+
+
+def seed(url: str, events: int) -> None:
+    from ecmo_desktop.container import build_container
+    from ecmo_desktop.services.base import Service
+
+    c = build_container(url, workstation="bench")
+    c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
+                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.login("admin", PASSWORD)
+    hospital = c.runs.hospital()
+    assert hospital is not None
+    svc = Service(c.uow, c.ctx)
+    user = c.ctx.user
+    assert user is not None
+    t0 = time.perf_counter()
+    written, n = 0, 0
+    while written < events:
+        with c.uow() as uow:
+            for _ in range(500):
+                n += 1
+                patient = uow.patients.add(hospital_id=hospital.id, age_years=None, now=c.ctx.now(),
+                                           created_by_id=user.id, mrn=f"B{n:07d}", name=f"患者{n}", sex="F",
+                                           height_cm=None, weight_kg=60.0, ward="EICU", bed="1", birth_date=None)
+                svc._audit(uow, "create", "patient", patient.id, after=patient, patient_id=patient.id)
+                for ward in ("CCU", "急诊ICU"):
+                    uow.patients.update(patient.id, ward=ward)
+                    svc._audit(uow, "update", "patient", patient.id, before={"ward": None}, after={"ward": ward},
+                               patient_id=patient.id)
+                svc._audit(uow, "login", "staff", user.id)
+                written += 4
+            uow.commit()
+    print(f"seeded {written:,} events ({n:,} patients) in {time.perf_counter() - t0:.1f} s")
+    c.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", help="an empty PostgreSQL database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication, QTableView
+    from sqlalchemy import text
+
+    from ecmo_desktop.container import SYSTEM_USER, build_container
+    from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, AuditEventModel
+    from ecmo_desktop.ui.tasks import TaskRunner
+
+    url = args.db or f"sqlite:///{_TMP / 'audit.sqlite3'}"
+    seed(url, args.events)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    verify, chain, floor, browser = [], [], [], []
+    for _ in range(args.repeat):
+        c = build_container(url, workstation="bench", read_only=True)
+        c.ctx.user = SYSTEM_USER
+        t = time.perf_counter()
+        result = c.audit.verify_record()
+        verify.append(time.perf_counter() - t)
+        assert result.ok, (result.chain, result.trail[:3])
+        t = time.perf_counter()
+        assert c.audit.verify_chain().ok
+        chain.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        with c.uow.engine.connect() as conn:
+            rows = conn.execute(text("SELECT seq, hash FROM audit_event ORDER BY seq")).all()
+        floor.append(time.perf_counter() - t)
+        c.close()
+
+        c = build_container(url, workstation="bench")
+        c.auth.login("admin", PASSWORD)
+        tasks = TaskRunner()
+        t = time.perf_counter()
+        model = AuditEventModel(tasks, lambda o, n, a=c.audit: a.recent(offset=o, limit=n), columns=BROWSER_COLUMNS)
+        view = QTableView()
+        view.setModel(model)
+        view.resize(1200, 800)
+        view.show()
+        loop = QEventLoop()
+        model.loaded.connect(loop.quit)
+        QTimer.singleShot(60_000, loop.quit)
+        model.refresh()
+        loop.exec()
+        view.viewport().repaint()
+        app.processEvents()
+        browser.append(time.perf_counter() - t)
+        assert model.rowCount() == 200
+        view.close()
+        tasks.shutdown()
+        c.close()
+    print(f"events: {len(rows):,}  (rows replayed: {result.rows_checked:,}, signatures: {result.signatures.checked})")
+    print(f"verify (chain + replay + signatures): median {statistics.median(verify):.2f} s   goal < 5 s")
+    print(f"verify_chain alone:                   median {statistics.median(chain):.2f} s")
+    print(f"floor (read seq, hash of every row):  median {statistics.median(floor):.2f} s")
+    print(f"audit browser first page painted:     median {statistics.median(browser) * 1000:.0f} ms   goal ≤ 2 s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
