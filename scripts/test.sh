@@ -284,7 +284,10 @@ for step in $steps; do
         run_step lint .venv/bin/lint-imports
         ;;
     pytest)
-        run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup "${color[@]}" "$@"
+        # a crashed worker ends the run at once with its test named (xdist's replacement worker can leave
+        # the run waiting forever under --dist loadgroup)
+        run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
+            "${color[@]}" "$@"
         ;;
     noqt)
         mapfile -t paths < <(existing tests/unit tests/storage tests/services)

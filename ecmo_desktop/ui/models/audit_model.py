@@ -61,7 +61,7 @@ class AuditEventModel(QAbstractTableModel):
         self.endResetModel()
         self.fetchMore(QModelIndex())
 
-    def event(self, row: int) -> AuditEvent | None:
+    def event_at(self, row: int) -> AuditEvent | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt override
