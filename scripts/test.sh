@@ -286,8 +286,19 @@ for step in $steps; do
     pytest)
         # a crashed worker ends the run at once with its test named (xdist's replacement worker can leave
         # the run waiting forever under --dist loadgroup)
-        run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
-            "${color[@]}" "$@"
+        if [ $# -gt 0 ]; then
+            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
+                "${color[@]}" "$@"
+        else
+            # The sweep that opens every dialog class runs in a process of its own: after many earlier
+            # UI tests in the same worker it crashed PySide6's worker thread now and then (a known
+            # issue, see the closing note of issue 9); alone it has passed every run.
+            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
+                --ignore=tests/ui/test_screen_fit.py "${color[@]}"
+            if [ -z "$failed" ] && [ -e tests/ui/test_screen_fit.py ]; then
+                run_step pytest-fit .venv/bin/pytest -p no:cacheprovider -q "${color[@]}" tests/ui/test_screen_fit.py
+            fi
+        fi
         ;;
     noqt)
         mapfile -t paths < <(existing tests/unit tests/storage tests/services)
