@@ -270,6 +270,26 @@ run_step() {
     return 0
 }
 
+# Known defect (see the closing note of issue 9): now and then PySide6's worker thread segfaults in a
+# UI test after many others ran in the same xdist worker. A test whose *worker crashed* — never one that
+# failed — is run once more in a fresh process; the summary names it either way. Only when every failure
+# of the run was such a crash and each passes alone does the step count as passed.
+rerun_crashed() {
+    local out="$work/pytest.out" crashed failures
+    [ "$failed" = pytest ] || return 0
+    mapfile -t crashed < <(sed -nE "s/.*worker '[^']+' crashed while running '([^']+)'.*/\1/p" "$out" | sort -u)
+    [ ${#crashed[@]} -gt 0 ] || return 0
+    failures="$(grep -E '^FAILED |^ERROR ' "$out" | grep -vc "worker 'gw" || true)"
+    if [ "$failures" -ne 0 ]; then
+        say "WARNING: worker crash in ${crashed[*]} (not rerun: other tests failed too)"
+        return 0
+    fi
+    say "WARNING: a worker crashed (PySide6 segfault, known defect) in: ${crashed[*]} — running it once more alone"
+    failed=""
+    run_step pytest-crash-rerun .venv/bin/pytest -p no:cacheprovider -q "${color[@]}" "${crashed[@]}"
+    summary+=("  (the pytest step's worker crashed in ${crashed[*]}; see the rerun above)")
+}
+
 color=()
 [ -t 1 ] && color=(--color=yes)
 
@@ -287,18 +307,12 @@ for step in $steps; do
         # a crashed worker ends the run at once with its test named (xdist's replacement worker can leave
         # the run waiting forever under --dist loadgroup)
         if [ $# -gt 0 ]; then
-            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
+            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --max-worker-restart=4 \
                 "${color[@]}" "$@"
         else
-            # The sweep that opens every dialog class runs in a process of its own: after many earlier
-            # UI tests in the same worker it crashed PySide6's worker thread now and then (a known
-            # issue, see the closing note of issue 9); alone it has passed every run.
-            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --dist loadgroup --max-worker-restart=0 \
-                --ignore=tests/ui/test_screen_fit.py "${color[@]}"
-            if [ -z "$failed" ] && [ -e tests/ui/test_screen_fit.py ]; then
-                run_step pytest-fit .venv/bin/pytest -p no:cacheprovider -q "${color[@]}" tests/ui/test_screen_fit.py
-            fi
+            run_step pytest .venv/bin/pytest -p no:cacheprovider -q -n 2 --max-worker-restart=4 "${color[@]}"
         fi
+        rerun_crashed
         ;;
     noqt)
         mapfile -t paths < <(existing tests/unit tests/storage tests/services)
