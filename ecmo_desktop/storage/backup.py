@@ -46,7 +46,7 @@ from ecmo_desktop.fileio import PRIVATE_FILE, atomic_write, atomic_write_text
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import backup_dir, data_dir
 from ecmo_desktop.storage.engine import write_intent
-from ecmo_desktop.storage.migrate import current_revision, head_revision
+from ecmo_desktop.storage.migrate import copy_sqlite_file, current_revision, head_revision
 from ecmo_desktop.storage.orm import Base
 
 FORMAT = "ecmo-ward-backup/2"
@@ -550,15 +550,7 @@ def swap_in_sqlite(staging: Path, path: Path) -> Path | None:
     if path.exists() and path.stat().st_size > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         saved = backup_dir() / f"before-restore-{stamp}.sqlite3"
-        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(str(saved))
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        copy_sqlite_file(path, saved, read_only=True)
         live = sqlite3.connect(str(path))
         try:  # the old WAL must not outlive its database: fold it in, refuse if another program holds it
             busy = live.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -104,7 +104,15 @@ def sqlite_backup(engine: Engine, target: Path) -> Path:
     if path is None:
         raise StorageError(N_("只有 SQLite 数据库可以这样备份"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(str(path))
+    copy_sqlite_file(path, target)
+    return target
+
+
+def copy_sqlite_file(source: Path, target: Path, *, read_only: bool = False) -> None:
+    """Copy an SQLite file page by page through the online backup API (consistent even while others
+    use it); ``read_only`` opens the source so that nothing — not even a journal — is written to it."""
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) if read_only \
+        else sqlite3.connect(str(source))
     try:
         dst = sqlite3.connect(str(target))
         try:
@@ -113,7 +121,6 @@ def sqlite_backup(engine: Engine, target: Path) -> Path:
             dst.close()
     finally:
         src.close()
-    return target
 
 
 def upgrade_to_head(engine: Engine) -> MigrationResult:
