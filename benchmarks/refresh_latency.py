@@ -52,6 +52,7 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
     from ecmo_desktop.settings import SettingsStore
     from ecmo_desktop.storage.orm.people import StaffRow
     from ecmo_desktop.ui.change_feed import ChangeFeed
+    from ecmo_desktop.ui.changes import Change
     from ecmo_desktop.ui.context import UiContext
     from ecmo_desktop.ui.tasks import TaskRunner
 
@@ -75,7 +76,7 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
                        settings=SettingsStore(Path(tempfile.mkdtemp()) / "settings.json"))
         feed = ChangeFeed(ui)
         seen: list[float] = []
-        feed.applied.connect(lambda names: seen.append(time.monotonic()) if "patients" in names else None)
+        feed.applied.connect(lambda names: seen.append(time.monotonic()) if Change.patients() in names else None)
         committed: list[float] = []
         done = threading.Event()
 

@@ -54,6 +54,7 @@ from ecmo_desktop.scanning import (
 )
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.scan_bar import readable_text, shown_text
+from ecmo_desktop.ui.tasks import run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -211,35 +212,6 @@ class DecodeThread(QThread):
         self._slot.close()
 
 
-class BackgroundCall(QThread):
-    """One slow call (decoding a photo, probing cameras) off the GUI thread; the result by signal."""
-
-    done = Signal(object)
-    failed = Signal(object)
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self._fn = fn
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
-            self.failed.emit(exc)
-            return
-        self.done.emit(result)
-
-
-def run_in_background(fn: Callable[[], Any], on_done: Callable[[Any], None],
-                      on_failed: Callable[[BaseException], None]) -> BackgroundCall:
-    call = BackgroundCall(fn)
-    call.done.connect(on_done)
-    call.failed.connect(on_failed)
-    _keep(call)
-    call.start()
-    return call
-
-
 class ImageScan(QObject):
     """"打开图片…": choose a photo or screenshot of a label, decode it thoroughly off the GUI thread."""
 
@@ -266,8 +238,8 @@ class ImageScan(QObject):
         if self.busy or not path:
             return
         self.busy = True
-        run_in_background(lambda: decode_file(path), lambda symbols: self._decoded(path, symbols),
-                          self._error)
+        run_cpu(lambda _op: decode_file(path), lambda symbols: self._decoded(path, symbols), self._error,
+                parent=self)
 
     def _decoded(self, path: str, symbols: list[DecodedSymbol]) -> None:
         self.busy = False
@@ -400,7 +372,7 @@ class CameraView(QWidget):
             self.probe_button.setEnabled(True)
             self.status.setText(_("检测摄像头失败：{error}").format(error=str(exc)[:200]))
 
-        run_in_background(work, done, failed)
+        run_cpu(lambda _op: work(), done, failed, parent=self)
 
     def _camera_chosen(self, row: int) -> None:
         index = self.camera_combo.itemData(row)

@@ -1,7 +1,7 @@
 """Every PC sees what the others did (issue 11 §4).
 
 While someone is logged in, ``ChangeFeed`` reads the audit trail's new rows (``AuditService.changes_since``)
-and broadcasts them on ``TaskRunner.changed`` with the same names this PC's own saves use, so the case
+and broadcasts them on ``TaskRunner.changed`` with the same ``Change`` values this PC's own saves use, so the case
 list, the worklist, the running-and-planned panel and open cases refresh themselves (each keeps the
 user's place and selection). PostgreSQL wakes the feed by LISTEN/NOTIFY the moment another PC commits
 (with a slow poll as a safety net); SQLite is polled. Each read is a service call, so it also checks the
@@ -15,49 +15,48 @@ from collections.abc import Iterable
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from ecmo_desktop.services.audit import ChangeBatch
+from ecmo_desktop.ui.changes import EVERYTHING, Change, record_changes
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.devices.common import DEVICES_CHANGE
-from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, record_changes, run_change
 from ecmo_desktop.ui.tasks import OFFLINE, RECONNECTING
 
 POLL_MS = 2_000  # SQLite, and PostgreSQL while the server is out of reach
 SAFETY_POLL_MS = 15_000  # PostgreSQL with LISTEN/NOTIFY: in case a notification was lost
 RECORD_ENTITIES = frozenset({"decision", "consent", "procedure", "daily_entry", "complication", "weaning_trial",
                              "follow_up", "record_version", "signature"})
-EVERYTHING = frozenset({"runs", "patients", "staff", "hospital", RECORDS_CHANGE, DEVICES_CHANGE})
 
 
-def changes_for(batch: ChangeBatch) -> frozenset[str]:
-    """The broadcast names of a batch of other PCs' changes."""
+def changes_for(batch: ChangeBatch) -> frozenset[Change]:
+    """What a batch of other PCs' changes changed, in this PC's vocabulary."""
     if batch.more:
         return EVERYTHING
-    names: set[str] = set()
+    changes: set[Change] = set()
     for entity, _entity_id, run_id in batch.changes:
-        names.update(_names(entity, run_id))
-    return frozenset(names)
+        changes.update(_changes(entity, run_id))
+    return frozenset(changes)
 
 
-def _names(entity: str, run_id: int | None) -> Iterable[str]:
+def _changes(entity: str, run_id: int | None) -> Iterable[Change]:
+    this_run = (Change.run(run_id),) if run_id is not None else ()
     if entity in RECORD_ENTITIES:
-        return record_changes(run_id) if run_id is not None else (RECORDS_CHANGE, "runs")
+        return record_changes(run_id) if run_id is not None else (Change.records(), Change.runs())
     if entity == "patient":
-        return ("patients", "runs")
+        return (Change.patients(), Change.runs())
     if entity == "ecmo_run":
-        return ("runs", RECORDS_CHANGE, *((run_change(run_id),) if run_id is not None else ()))
+        return (Change.runs(), Change.records(), *this_run)
     if entity in ("staff", "expert_membership", "privilege", "staff_privilege"):
-        return ("staff",)
+        return (Change.staff(),)
     if entity == "hospital":
-        return ("hospital",)
+        return (Change.hospital(),)
     if entity == "generated_document":
-        return (f"documents:{run_id}",) if run_id is not None else ()
+        return (Change.documents(run_id),) if run_id is not None else ()
     if entity.startswith(("device", "lot_", "equipment", "run_equipment")):
-        return (DEVICES_CHANGE, *((run_change(run_id),) if run_id is not None else ()))
-    return ("runs", *((run_change(run_id),) if run_id is not None else ()))
+        return (Change.devices(), *this_run)
+    return (Change.runs(), *this_run)
 
 
 class ChangeFeed(QObject):
     woken = Signal()  # from the listener thread: another PC committed
-    applied = Signal(object)  # the names just broadcast (tests, latency benchmark)
+    applied = Signal(object)  # the changes just broadcast (tests, latency benchmark)
 
     def __init__(self, ui: UiContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -103,10 +102,10 @@ class ChangeFeed(QObject):
         first = self._seq is None
         self._seq = batch.head
         if not first and (batch.changes or batch.more):
-            names = changes_for(batch)
-            if names:
-                self.ui.tasks.changed.emit(names)
-                self.applied.emit(names)
+            changes = changes_for(batch)
+            if changes:
+                self.ui.tasks.changed.emit(changes)
+                self.applied.emit(changes)
         if self._again:
             self._again = False
             self.poll()

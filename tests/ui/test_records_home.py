@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from ecmo_desktop.domain.records import DailyEntryInput, WorkKind
 from ecmo_desktop.ui.admin.page import AdminPage
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.main_window import NAV_ADMIN, NAV_WORKLIST, MainWindow
 from ecmo_desktop.ui.records import record_tab
 from ecmo_desktop.ui.records.staffing_panel import StaffingPanel
@@ -74,7 +75,7 @@ def test_staffing_panel_on_the_admin_page(qtbot, ui, seeded, clock) -> None:
     staff = ui.services.staff
     ui.tasks.run_op(lambda: staff.add_training(seeded.doctor_id, institution="ECMO 培训中心",
                                                start_date=date(2025, 6, 1), end_date=date(2025, 9, 30),
-                                               assessed=True), changes=("staff",))
+                                               assessed=True), changes=(Change.staff(),))
     qtbot.waitUntil(lambda: panel.training.index(panel.training.row_of(seeded.doctor_id), 2).data() == "4")
     wait_tasks(qtbot, ui.tasks)
     row = panel.training.row_of(seeded.doctor_id)

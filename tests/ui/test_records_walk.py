@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from ecmo_desktop.domain.enums import RunStatus
 from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.records.display import AMBER
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import (
@@ -238,7 +239,7 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
         target = datetime.combine(plan[kind], time(10, 0), BEIJING)
         if target > clock.now():
             clock.set(target)
-        ui.tasks.changed.emit(frozenset({"records"}))  # as the day's first action would
+        ui.tasks.changed.emit(frozenset({Change.records()}))  # as the day's first action would
         wait_tasks(qtbot, ui.tasks)
         select_record(qtbot, follow, follow.table, lambda r, k=kind: r.kind == k)
         click(qtbot, follow.record_button)

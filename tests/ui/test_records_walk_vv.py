@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QPushButton, QTabWidget
 from ecmo_desktop.domain.enums import RunStatus
 from ecmo_desktop.domain.records import WorkKind
 from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.records.display import AMBER
 from ecmo_desktop.ui.records.worklist_page import WorklistPage, time_text
@@ -376,7 +377,7 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     plan = {f.kind: f.due_date for f in c.records.chart(run_id).follow_ups}
     for kind, day in (("discharge", plan["discharge"] + timedelta(days=12)), ("d28", plan["d28"])):
         clock.set(datetime.combine(day, time(10, 0), BEIJING))
-        ui.tasks.changed.emit(frozenset({"records"}))  # as the day's first action would
+        ui.tasks.changed.emit(frozenset({Change.records()}))  # as the day's first action would
         wait_tasks(qtbot, ui.tasks)
         select_record(qtbot, follow, follow.table, lambda r, k=kind: r.kind == k)
         click(qtbot, follow.record_button)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from ecmo_desktop.domain.errors import PermissionDenied
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.dialogs.new_run import NewRunDialog
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.main_window import NAV_CASES, MainWindow
@@ -32,8 +33,8 @@ def test_callbacks_run_on_the_gui_thread_and_changes_are_broadcast(qtbot, tasks)
     where: list[bool] = []
     with qtbot.waitSignal(tasks.changed) as changed:
         tasks.run_op(lambda: 1, lambda _r: where.append(threading.current_thread() is threading.main_thread()),
-                     changes=("runs",))
-    assert where == [True] and changed.args == [frozenset({"runs"})]
+                     changes=(Change.runs(),))
+    assert where == [True] and changed.args == [frozenset({Change.runs()})]
 
 
 def test_failures_go_to_the_handler_or_the_default_path(qtbot, tasks, error_sink) -> None:
@@ -49,13 +50,13 @@ def test_a_deleted_owner_gets_no_callback_but_views_still_refresh(qtbot, tasks) 
     owner = QObject()
     gate = threading.Event()
     called: list[object] = []
-    broadcasts: list[frozenset[str]] = []
+    broadcasts: list[frozenset[Change]] = []
     tasks.changed.connect(broadcasts.append)
-    tasks.run_op(lambda: gate.wait(5), called.append, parent=owner, changes=("patients",))
+    tasks.run_op(lambda: gate.wait(5), called.append, parent=owner, changes=(Change.patients(),))
     shiboken6.delete(owner)
     gate.set()
     qtbot.waitUntil(lambda: tasks.pending == 0)
-    assert called == [] and broadcasts == [frozenset({"patients"})]
+    assert called == [] and broadcasts == [frozenset({Change.patients()})]
 
 
 # ---- main window -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.model import Staff
 from ecmo_desktop.domain.time import BEIJING, to_local
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.dialogs.password import password_edit
 from ecmo_desktop.ui.dialogs.patient import choice_combo, select_value
@@ -28,7 +29,7 @@ from ecmo_desktop.ui.models.staff_model import title_label
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
 
-STAFF_CHANGES = ("staff",)
+STAFF_CHANGES = (Change.staff(),)  # what the staff dialogs' operations change
 
 
 def date_edit(value: date) -> QDateEdit:
@@ -116,7 +117,7 @@ class ReasonDialog(FormDialog):
 
     def __init__(self, ui: UiContext, title: str, intro: str, action: Callable[[str], Any],
                  parent: QWidget | None = None, *, ok_text: str | None = None,
-                 changes: tuple[str, ...] = STAFF_CHANGES) -> None:
+                 changes: tuple[Change, ...] = STAFF_CHANGES) -> None:
         super().__init__(ui, title, parent, ok_text=ok_text)
         self.setObjectName("reason_dialog")
         self._action = action

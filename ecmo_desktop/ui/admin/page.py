@@ -40,6 +40,7 @@ from ecmo_desktop.ui.admin.dialogs import (
     TrainingDialog,
 )
 from ecmo_desktop.ui.admin.settings_tab import SettingsTab
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
@@ -232,7 +233,7 @@ class StaffTab(QWidget):
         service, staff_id, name = self.ui.services.staff, staff.id, staff.full_name
         self.ui.tasks.run_op(lambda: service.unlock_account(staff_id),
                              lambda _r: self.message.setText(_("已解锁 {name} 的账户").format(name=name)),
-                             parent=self, changes=("staff",))
+                             parent=self, changes=(Change.staff(),))
 
     def reset_password(self) -> ResetPasswordDialog | None:
         staff = self.current()
@@ -439,8 +440,8 @@ class AdminPage(QWidget):
         ui.tasks.changed.connect(self._changed)
         self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if "staff" in changes or "hospital" in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if Change.staff() in changes or Change.hospital() in changes:
             self.reload()
         if self.audit_tab.loaded_once:
             self.audit_tab.model.refresh()

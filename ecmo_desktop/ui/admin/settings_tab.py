@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.errors import ValidationError
 from ecmo_desktop.domain.policy import IDLE_LOCK_FIELD, IDLE_LOCK_MINUTES, SecurityPolicy
 from ecmo_desktop.i18n import _
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.widgets.form import error_label, field_message
@@ -76,7 +77,7 @@ class SettingsTab(QWidget):
         self.save_button.setEnabled(False)
         self.message.hide()
         self.ui.tasks.run_op(lambda: auth.set_idle_lock_minutes(text), self._saved, self._failed, parent=self,
-                             changes=("hospital",))
+                             changes=(Change.hospital(),))
 
     def _saved(self, policy: SecurityPolicy) -> None:
         self.save_button.setEnabled(True)

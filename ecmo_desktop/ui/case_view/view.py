@@ -20,6 +20,7 @@ from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import RunDetail
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices import RUN_DEVICES_TAB_TITLE, RunDevicesTab
 from ecmo_desktop.ui.documents import DocumentsTab
@@ -178,8 +179,8 @@ class CaseView(ScreenFit, QWidget):
         if self.history is not None:
             self.history.refresh()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {"runs", "patients", f"run:{self.run_id}"}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if changes & {Change.runs(), Change.patients(), Change.run(self.run_id)}:
             self.reload()
 
     def _show(self, detail: RunDetail, attending: Staff | None = None) -> None:

@@ -19,10 +19,10 @@ from ecmo_desktop.exchange.catalogue_csv import CatalogueFile, read_catalogue, w
 from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     EXPIRING_BACKGROUND,
     MUTED_TEXT,
     DeviceTableModel,
@@ -106,8 +106,8 @@ class CatalogueTab(QWidget):
             self._loaded_once = True
             self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and Change.devices() in changes:
             self.reload()
 
     def reload(self) -> None:

@@ -39,14 +39,14 @@ from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.runs import RunService
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
 
 T = TypeVar("T")
-DEVICES_CHANGE = "devices"
-DEVICE_CHANGES = (DEVICES_CHANGE,)
+DEVICE_CHANGES = (Change.devices(),)  # what the device features' operations change
 _Index = QModelIndex | QPersistentModelIndex
 
 EXPIRED_BACKGROUND = QColor("#ffcdd2")

@@ -26,10 +26,10 @@ from ecmo_desktop.domain.enums import EquipmentKind, RunStatus
 from ecmo_desktop.domain.model import RunListItem
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
     DeviceTableModel,
     OptionalDate,
@@ -207,8 +207,8 @@ class EquipmentTab(QWidget):
             self._loaded_once = True
             self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and Change.devices() in changes:
             self.reload()
 
     def reload(self) -> None:

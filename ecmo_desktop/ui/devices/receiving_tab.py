@@ -45,10 +45,10 @@ from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.time import to_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
     DeviceTableModel,
     OptionalDate,
@@ -258,8 +258,8 @@ class ReceivingTab(QWidget):
             self.reload()
         self.scan_bar.focus_field()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and Change.devices() in changes:
             self.reload()
 
     def reload(self) -> None:

@@ -41,10 +41,10 @@ from ecmo_desktop.domain.devices import EquipmentLink as Link
 from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
     DeviceTableModel,
     ProductChooserDialog,
@@ -294,8 +294,8 @@ class RunDevicesTab(QWidget):
         ref = next((p for p in self.procedures if p.id == row.procedure_id), None)
         return procedure_text(ref) if ref else "—"
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and changes & {DEVICES_CHANGE, "records", f"run:{self.run_id}"}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and changes & {Change.devices(), Change.records(), Change.run(self.run_id)}:
             self.reload()
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from ecmo_desktop.domain.devices import ExpiryStatus, StockRow
 from ecmo_desktop.domain.enums import DeviceCategory
 from ecmo_desktop.i18n import N_, _, ngettext
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
-    DEVICES_CHANGE,
     EXPIRY_LABELS,
     DeviceTableModel,
     category_text,
@@ -98,8 +98,8 @@ class StockTab(QWidget):
             self._loaded_once = True
             self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and Change.devices() in changes:
             self.reload()
 
     def reload(self) -> None:

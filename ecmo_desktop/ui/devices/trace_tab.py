@@ -32,10 +32,10 @@ from ecmo_desktop.exchange.catalogue_csv import write_trace
 from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
     DeviceTableModel,
     FileChooser,
@@ -236,8 +236,8 @@ class TraceTab(QWidget):
             self._loaded_once = True
             self.reload_recalls()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if self._loaded_once and Change.devices() in changes:
             self.reload_recalls()
 
     def _mode_changed(self, *_args: Any) -> None:

@@ -22,6 +22,7 @@ from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.model import Hospital
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import SetupResult
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.form import FieldErrors, error_label
@@ -146,7 +147,7 @@ class FirstRunWizard(ScreenFit, QWizard):
                   "admin_password_repeat": self.password_repeat.text()}
         auth = self.ui.services.auth
         self.ui.tasks.run_op(lambda: auth.first_run_setup(**values), self._succeeded, self._failed, parent=self,
-                             changes=("hospital", "staff"))
+                             changes=(Change.hospital(), Change.staff()))
 
     def _succeeded(self, result: SetupResult) -> None:
         self._busy = False

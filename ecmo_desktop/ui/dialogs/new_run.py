@@ -20,6 +20,7 @@ from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.runs import RunInput
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.dialogs.patient import choice_combo, select_value
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
@@ -120,7 +121,7 @@ class NewRunDialog(FormDialog, DraftCapable):
                 raise ValidationError(FieldError(N_("住院号"), N_("未找到该住院号的患者，请先登记患者")))
             return runs.open_run(patient.id, data)
 
-        self.submit(work, self._opened, changes=("runs",))
+        self.submit(work, self._opened, changes=(Change.runs(),))
 
     def _opened(self, run: Run) -> None:
         self.run = run

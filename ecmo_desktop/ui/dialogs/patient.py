@@ -19,6 +19,7 @@ from ecmo_desktop.domain.model import Patient
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.runs import PatientInput
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
 from ecmo_desktop.ui.widgets.form import FormDialog
@@ -91,7 +92,7 @@ class PatientDialog(FormDialog, DraftCapable):
                             birth_date=birth, height_cm=self.height.text(), weight_kg=self.weight.text(),
                             ward=self.ward.text(), bed=self.bed.text())
         runs = self.ui.services.runs
-        self.submit(lambda: runs.register_patient(data), self._registered, changes=("patients",))
+        self.submit(lambda: runs.register_patient(data), self._registered, changes=(Change.patients(),))
 
     def _registered(self, patient: Patient) -> None:
         self.patient = patient

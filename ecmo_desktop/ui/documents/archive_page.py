@@ -1,23 +1,23 @@
 """The records staff's page (病历归档): choose runs, batch-generate their archives into a folder or to
 a printer, with a progress bar and a cancel button.
 
-The batch is a plain service function (``DocumentService.batch_archive``) over a progress/cancel
-handle; this page owns the thread (``ArchiveThread``) and turns progress into queued signals. It
-does not use the serial task runner: a batch of a hundred archives takes minutes and would hold
-every other database action of the session behind it, while each archive is its own short
-transaction that can run beside the ward's work. Cancelling is honoured between runs, so no archive
-is ever half stored. If the page goes away (logout, lock), the running batch is cancelled and
-finishes the run in hand.
+The batch is long work on the serial task runner (``TaskRunner.run_long``), one run per step: each
+run is ``DocumentService.batch_archive`` of that one run (its own short transaction), and between two
+runs the worker serves whatever the ward saved meanwhile, so a batch of a hundred archives holds
+nobody up for more than one archive, and never writes beside another service call. Progress
+reaches the page by queued signal; cancelling is honoured between runs, so no archive is ever half
+stored. If the page goes away (logout, lock), the running batch is cancelled and finishes the run in
+hand.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThread, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,11 +38,12 @@ from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery
 from ecmo_desktop.domain.enums import Mode, RunStatus, Sex
 from ecmo_desktop.domain.time import BEIJING, format_local, to_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.documents import BatchResult, DocumentService, PrintedDocument
+from ecmo_desktop.services.documents import BatchItem, BatchResult, DocumentService, PrintedDocument
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import make_printer, print_pdf, printer_names
-from ecmo_desktop.ui.documents.tab import documents_service, keeper
+from ecmo_desktop.ui.documents.tab import documents_service
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.tasks import Operation, Steps
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -112,46 +113,56 @@ class CandidateModel(ListTableModel[ArchiveCandidate]):
         return [r.run_id for r in self.rows() if r.run_id in self.checked]
 
 
-class _Handle(QObject):
-    """The progress/cancel handle the service sees, turning progress into queued signals."""
+class _OneRun:
+    """The progress handle of one run of the batch: its report becomes the batch's ``n + 1`` of ``total``."""
 
-    progress = Signal(int, int, str)
+    def __init__(self, batch: Operation, n: int, total: int) -> None:
+        self.batch, self.n, self.total = batch, n, total
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.cancel = threading.Event()
-
-    def set_progress(self, done: int, total: int, text: str = "") -> None:
-        self.progress.emit(done, total, text)
+    def set_progress(self, done: int, _total: int, text: str = "") -> None:
+        if done:
+            self.batch.set_progress(self.n + done, self.total, text)
 
     def cancelled(self) -> bool:
-        return self.cancel.is_set()
+        return False  # the batch checks before each run; the run in hand is always finished
 
 
-class ArchiveThread(QThread):
-    """Runs one batch; ``result`` carries the ``BatchResult`` or ``failed`` the error."""
+def archive_batch(service: DocumentService, run_ids: Sequence[int], out_dir: Path | None,
+                  printer_name: str | None) -> Callable[[Operation], Steps]:
+    """The batch as long work for ``TaskRunner.run_long``: one run per step, cancel checked before each."""
 
-    result = Signal(object)
-    failed = Signal(object)
+    def work(operation: Operation) -> Steps:
+        ids = list(dict.fromkeys(run_ids))
+        total = len(ids)
+        deliver: Callable[[PrintedDocument], None] | None = None
+        if printer_name:
+            def deliver(printed: PrintedDocument) -> None:
+                print_pdf(printed.pdf, make_printer(printer_name),
+                          title=f"{printed.document.title} {printed.document.document_number}",
+                          cancelled=operation.cancelled)
+        # the whole batch's refusals (too many runs, no output folder) come before any run
+        service.batch_archive(ids, out_dir, _Refused(), deliver=deliver)
+        items: list[BatchItem] = []
+        operation.set_progress(0, total, "")
+        for n, run_id in enumerate(ids):
+            if operation.cancelled():
+                return BatchResult(tuple(items), True, total)
+            items.extend(service.batch_archive([run_id], out_dir, _OneRun(operation, n, total),
+                                               deliver=deliver).items)
+            yield
+        return BatchResult(tuple(items), False, total)
 
-    def __init__(self, service: DocumentService, run_ids: list[int], out_dir: Path | None,
-                 printer_name: str | None) -> None:
-        super().__init__()
-        self.service, self.run_ids, self.out_dir, self.printer_name = service, run_ids, out_dir, printer_name
-        self.handle = _Handle()  # lives in the GUI thread: its signals reach the page queued
-        self.setObjectName("ecmo-archive-batch")
+    return work
 
-    def _deliver(self, printed: PrintedDocument) -> None:
-        printer = make_printer(self.printer_name)
-        print_pdf(printed.pdf, printer, title=f"{printed.document.title} {printed.document.document_number}",
-                  cancelled=self.handle.cancelled)
 
-    def run(self) -> None:
-        try:
-            deliver = self._deliver if self.printer_name else None
-            self.result.emit(self.service.batch_archive(self.run_ids, self.out_dir, self.handle, deliver=deliver))
-        except Exception as exc:  # noqa: BLE001 - shown through the one error path on the GUI thread
-            self.failed.emit(exc)
+class _Refused:
+    """A handle that stops the batch before its first run: the service then only checks the batch."""
+
+    def set_progress(self, done: int, total: int, text: str = "") -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return True
 
 
 class ArchivePage(QWidget):
@@ -164,7 +175,7 @@ class ArchivePage(QWidget):
         self.ui = ui
         self.setObjectName("archive_page")
         self.service = documents_service(ui)
-        self.thread_: ArchiveThread | None = None
+        self.operation: Operation | None = None  # the batch running
 
         today = to_local(ui.services.ctx.now()).date()
         self.date_from = TypedDateEdit(date(today.year, 1, 1))
@@ -248,21 +259,7 @@ class ArchivePage(QWidget):
         layout.addWidget(self.log, 1)
         self.model.dataChanged.connect(self._count)
         self.model.modelReset.connect(self._count)
-        self.destroyed.connect(self._orphaned_cancel(self))
         self.find()
-
-    @staticmethod
-    def _orphaned_cancel(page: ArchivePage) -> Any:
-        """A slot that does not reference the page's Python object once it is being destroyed."""
-        holder: dict[str, ArchiveThread | None] = {"thread": None}
-        page._thread_holder = holder  # type: ignore[attr-defined]
-
-        def cancel(*_args: object) -> None:
-            thread = holder["thread"]
-            if thread is not None:
-                thread.handle.cancel.set()
-
-        return cancel
 
     # ---- query ---------------------------------------------------------------------------------------
     def query(self) -> ArchiveQuery:
@@ -294,7 +291,7 @@ class ArchivePage(QWidget):
     # ---- the batch -----------------------------------------------------------------------------------
     def start(self) -> None:
         runs = self.model.chosen()
-        if not runs or self.thread_ is not None:
+        if not runs or self.operation is not None:
             self.progress_label.setText(_("请先勾选要归档的病例") if not runs else _("归档正在进行"))
             return
         out_dir: Path | None = None
@@ -310,25 +307,22 @@ class ArchivePage(QWidget):
             if not self.folder.text().strip():
                 return
             out_dir = Path(self.folder.text().strip())
-        thread = ArchiveThread(self.service, runs, out_dir, printer)
-        thread.handle.progress.connect(self._progress)
-        thread.result.connect(self._done)
-        thread.failed.connect(self._failed)
-        thread.finished.connect(self._thread_gone)
-        self.thread_ = thread
-        self._thread_holder["thread"] = thread  # type: ignore[attr-defined]
-        keeper().keep(thread)
+        operation = self.ui.tasks.run_long(archive_batch(self.service, runs, out_dir, printer), self._done,
+                                           self._failed, parent=self, on_progress=self._progress)
+        if operation is None:
+            return
+        self.operation = operation
+        self.destroyed.connect(operation.cancel)  # logout, lock: finish the run in hand, then stop
         self.progress.setRange(0, len(runs))
         self.progress.setValue(0)
         self.log.clear()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_label.setText(_("正在归档 {n} 个病例…").format(n=len(runs)))
-        thread.start()
 
     def cancel(self) -> None:
-        if self.thread_ is not None:
-            self.thread_.handle.cancel.set()
+        if self.operation is not None:
+            self.operation.cancel()
             self.cancel_button.setEnabled(False)
             self.progress_label.setText(_("正在取消：完成当前病例后停止…"))
 
@@ -339,6 +333,7 @@ class ArchivePage(QWidget):
             self.log.appendPlainText(f"[{done}/{total}] {text}")
 
     def _done(self, result: BatchResult) -> None:
+        self._ended()
         failed = len(result.failed)
         text = _("已完成 {n}/{total} 个病例").format(n=len(result.done), total=result.total)
         if result.cancelled:
@@ -352,18 +347,15 @@ class ArchivePage(QWidget):
         self.find()
 
     def _failed(self, exc: BaseException) -> None:
+        self._ended()
         self.progress_label.setText(_("归档未完成"))
         self.ui.tasks.default_error(self, exc)
 
-    def _thread_gone(self) -> None:
-        if self.thread_ is not None:
-            self.thread_.wait()  # ``finished`` is sent just before the thread ends: let it end
-            self.thread_ = None
-            self._thread_holder["thread"] = None  # type: ignore[attr-defined]
-            self.start_button.setEnabled(True)
-            self.cancel_button.setEnabled(False)
+    def _ended(self) -> None:
+        self.operation = None
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
 
     @property
     def running(self) -> bool:
-        return self.thread_ is not None
-
+        return self.operation is not None

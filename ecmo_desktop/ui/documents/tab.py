@@ -1,27 +1,19 @@
 """The case view's 文书 tab: generate a run's documents, see every version printed, preview, print, save.
 
 Everything that touches the database — generating (which lays the PDF out, inside its transaction),
-listing, reading stored bytes — goes through the serial task runner; printing runs on its own worker
-thread (``PrintThread``), since rendering a long archive for the printer takes seconds. Printing and
+listing, reading stored bytes — goes through the serial task runner; sending the stored bytes to the
+printer touches no database and runs on the CPU lane (``tasks.run_cpu``), since rendering a long
+archive for the printer takes seconds. Printing and
 "save as PDF" hand out the *stored original* through ``reprint`` (audited), never a new rendering.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from PySide6.QtCore import (
-    QCoreApplication,
-    QItemSelection,
-    QObject,
-    QStandardPaths,
-    Qt,
-    QThread,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QItemSelection, QStandardPaths, Qt, Signal
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -43,9 +35,11 @@ from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import _
 from ecmo_desktop.services.documents import DocumentService, PrintedDocument, R8Status, write_pdf
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import LoadedPdf, make_printer, print_pdf
 from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.tasks import Operation
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 TAB_TITLE = "文书"
@@ -87,83 +81,9 @@ def r8_text(status: R8Status) -> str:
     return _("R8：{m} 件已绑定器械尚未打印在手术记录中，请重新生成手术记录").format(m=len(status.missing))
 
 
-class PrintThread(QThread):
-    """Prints one stored PDF on a QPrinter off the GUI thread; reports pages printed or the error."""
-
-    done = Signal(int)
-    failed = Signal(object)
-
-    def __init__(self, data: bytes, printer: QPrinter, title: str) -> None:
-        super().__init__()
-        self.data, self.printer, self.title = data, printer, title
-        self.cancel = threading.Event()
-        self.setObjectName("ecmo-print")
-
-    def run(self) -> None:
-        try:
-            self.done.emit(print_pdf(self.data, self.printer, title=self.title, cancelled=self.cancel.is_set))
-        except Exception as exc:  # noqa: BLE001 - reported on the GUI thread through the one error path
-            self.failed.emit(exc)
-
-
-class ThreadKeeper(QObject):
-    """Holds worker threads until they have really stopped, then lets them go.
-
-    A QThread deleted while running aborts the process, and a window may close (logout, lock) while
-    its print job or batch is still running; the keeper lives in the GUI thread, so ``finished``
-    reaches it queued, after the thread has left ``run``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.threads: set[QThread] = set()
-
-    def keep(self, thread: QThread) -> None:
-        self.threads.add(thread)
-        thread.finished.connect(self._finished, Qt.ConnectionType.QueuedConnection)
-
-    @Slot()
-    def stop_all(self, timeout_ms: int = 60_000) -> bool:
-        """Ask every kept thread to stop (print jobs and batches stop between pages or runs) and wait."""
-        threads = list(self.threads)
-        for thread in threads:
-            handle = getattr(thread, "handle", None)
-            cancel = handle.cancel if handle is not None else getattr(thread, "cancel", None)
-            if cancel is not None:
-                cancel.set()
-        return all(thread.wait(timeout_ms) for thread in threads)
-
-    @Slot()
-    def _finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread):
-            thread.wait()
-            self.threads.discard(thread)
-
-
-_keeper: ThreadKeeper | None = None
-
-
-def keeper() -> ThreadKeeper:
-    """The one keeper; at application exit it cancels what still runs and waits for it."""
-    global _keeper
-    if _keeper is None:
-        _keeper = ThreadKeeper()
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(_keeper.stop_all)
-    return _keeper
-
-
-def start_print(data: bytes, printer: QPrinter, title: str, on_done: Any, on_failed: Any) -> PrintThread:
-    """Print on a worker; ``on_done``/``on_failed`` must be slots of a QObject (they then run queued on
-    the GUI thread, never on the worker)."""
-    thread = PrintThread(data, printer, title)
-    thread.done.connect(on_done)
-    thread.failed.connect(on_failed)
-    keeper().keep(thread)
-    thread.start()
-    return thread
+def print_stored(data: bytes, printer: QPrinter, title: str) -> Callable[[Operation], int]:
+    """Printing a stored PDF as CPU-lane work: pages printed; it stops between pages at application exit."""
+    return lambda operation: print_pdf(data, printer, title=title, cancelled=operation.cancelled)
 
 
 class DocumentsTab(QWidget):
@@ -258,8 +178,8 @@ class DocumentsTab(QWidget):
         if selected is not None:
             self.select(selected)
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {f"run:{self.run_id}", f"documents:{self.run_id}", "devices", "records"}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if changes & {Change.run(self.run_id), Change.documents(self.run_id), Change.devices(), Change.records()}:
             self.reload()
 
     def _fill_subjects(self) -> None:
@@ -304,7 +224,7 @@ class DocumentsTab(QWidget):
             self.ui.tasks.default_error(self, exc)
 
         self.ui.tasks.run_op(lambda: service.generate(kind, run_id, subject), done, failed, parent=self,
-                             changes=(f"documents:{run_id}",))
+                             changes=(Change.documents(run_id),))
 
     def _selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         doc = self.current()
@@ -348,7 +268,8 @@ class DocumentsTab(QWidget):
 
         def send(data: bytes) -> None:
             self.notice.setText(_("正在打印 {number}…").format(number=doc.document_number))
-            start_print(data, printer, f"{doc.title} {doc.document_number}", self._printed, self._print_failed)
+            self.ui.tasks.run_cpu(print_stored(data, printer, f"{doc.title} {doc.document_number}"), self._printed,
+                                  self._print_failed, parent=self)
 
         self.ui.tasks.run_op(lambda: service.reprint(doc.id), send, parent=self)
 

@@ -20,6 +20,7 @@ from ecmo_desktop.domain.model import RunListItem
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.runs import RunService
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.tasks import TaskRunner
 
 PAGE_SIZE = 200
@@ -138,9 +139,9 @@ class RunListModel(QAbstractTableModel):
         self.failed.emit(exc)
         self._tasks.background_error(exc)
 
-    def on_changes(self, changes: frozenset[str]) -> None:
+    def on_changes(self, changes: frozenset[Change]) -> None:
         """Re-read when an operation changed runs or patients (the ``changed`` broadcast)."""
-        if changes & {"runs", "patients"}:
+        if changes & {Change.runs(), Change.patients()}:
             self.reload_in_place()
 
     def reload_in_place(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.i18n import N_, _, join_names
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.qc.page import RowsModel
@@ -164,7 +165,7 @@ class ImportWizard(ScreenFit, QDialog):
         partial = self.partial.isChecked()
         self.import_button.setEnabled(False)
         self.ui.tasks.run_op(lambda: method(path, all_or_nothing=not partial), self.show_result, self._failed,
-                             parent=self, changes=("runs",))
+                             parent=self, changes=(Change.runs(),))
 
     def show_result(self, result: Any) -> None:
         self.result = result

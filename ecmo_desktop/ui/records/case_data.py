@@ -30,9 +30,9 @@ from ecmo_desktop.services.records import RecordService
 from ecmo_desktop.services.runs import RunDetail, RunService
 from ecmo_desktop.services.staff import StaffService
 from ecmo_desktop.services.worklist import WorklistService
+from ecmo_desktop.ui.changes import Change, record_changes
 from ecmo_desktop.ui.context import UiContext
 
-RECORDS_CHANGE = "records"
 REFRESH_MS = 60_000  # time-dependent parts (R2's clock, follow-ups due, ECMO day) move even if nobody saves
 # modes with arterial return: the VA-only fields of the catalogue (pulse pressure, lower-limb SpO2 …) apply
 ARTERIAL_MODES = frozenset({Mode.VA.value, Mode.VAV.value, Mode.VVA.value, Mode.VV_VA.value})
@@ -53,16 +53,6 @@ class RecordServices(Protocol):
 def services(ui: UiContext) -> RecordServices:
     """``UiContext.services`` typed for the record features (the shell's protocol lists fewer)."""
     return cast(RecordServices, ui.services)
-
-
-def run_change(run_id: int) -> str:
-    """The broadcast name the case view (banner) and these tabs listen for."""
-    return f"run:{run_id}"
-
-
-def record_changes(run_id: int) -> tuple[str, ...]:
-    """What a record mutation changed: the records, this run, and the run lists (status, mode)."""
-    return (RECORDS_CHANGE, run_change(run_id), "runs")
 
 
 def is_physician(staff: Staff) -> bool:
@@ -209,14 +199,14 @@ class CaseRecords(QObject):
             self._again = False
             self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {RECORDS_CHANGE, run_change(self.run_id), "staff"}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if changes & {Change.records(), Change.run(self.run_id), Change.staff()}:
             self.reload()
 
     # ---- changing -------------------------------------------------------------------------------
     def mutate(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None, *, parent: QObject | None = None,
-               extra_changes: Iterable[str] = ()) -> None:
+               extra_changes: Iterable[Change] = ()) -> None:
         """Run a record mutation on the serial executor, then broadcast it (every view refreshes)."""
         self.ui.tasks.run_op(fn, on_success, on_error, parent=parent or self,
                              changes=(*record_changes(self.run_id), *extra_changes))

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from ecmo_desktop.domain.compliance import HospitalCompliance, TrainingStatus
 from ecmo_desktop.domain.rules import TRAINING_MONTHS_MIN, WHOLE_PROCESS_CASES_MIN, RuleResult
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.records.base import heading
-from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
+from ecmo_desktop.ui.records.case_data import services
 from ecmo_desktop.ui.records.display import (
     GREEN,
     RED,
@@ -82,8 +83,8 @@ class StaffingPanel(QWidget):
         ui.tasks.changed.connect(self._changed)
         self.reload()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {"staff", "hospital", RECORDS_CHANGE}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if changes & {Change.staff(), Change.hospital(), Change.records()}:
             self.reload()
 
     def reload(self) -> None:

@@ -37,11 +37,12 @@ from ecmo_desktop.domain.devices import ProductRequest
 from ecmo_desktop.domain.records import WorkItem, WorkKind
 from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, ngettext
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
+from ecmo_desktop.ui.devices.common import device_services
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
 from ecmo_desktop.ui.records import show_record_tab
-from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
+from ecmo_desktop.ui.records.case_data import services
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 from ecmo_desktop.ui.worklist import RunsOverview
@@ -245,8 +246,8 @@ class WorklistPage(QWidget):
         ui.tasks.changed.connect(self._changed)
         self.refresh()
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if changes & {RECORDS_CHANGE, "runs", "patients", DEVICES_CHANGE}:
+    def _changed(self, changes: frozenset[Change]) -> None:
+        if changes & {Change.records(), Change.runs(), Change.patients(), Change.devices()}:
             self.refresh()
 
     def refresh(self) -> None:

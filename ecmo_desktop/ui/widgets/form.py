@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.errors import EcmoError, FieldError, ValidationError
 from ecmo_desktop.i18n import _
+from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 
@@ -283,7 +284,7 @@ class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.accept()
 
     def submit(self, fn: Callable[[], Any], on_success: Callable[[Any], None], *,
-               changes: tuple[str, ...] = ()) -> None:
+               changes: tuple[Change, ...] = ()) -> None:
         if self.busy:
             return  # a double click on OK must not save twice
         self.set_busy(True)
