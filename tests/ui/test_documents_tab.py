@@ -131,11 +131,11 @@ def test_archive_page_cancel_stops_between_runs(qtbot: Any, ui: UiContext, seede
     page.model.set_all(True)
     page.folder.setText(str(tmp_path))
     page.start_button.click()
-    thread = page.thread_
-    assert thread is not None
+    operation = page.operation
+    assert operation is not None
     # cancel as soon as the first archive is stored, from the worker itself: deterministic, no timing
-    thread.handle.progress.connect(lambda done, total, text: done == 1 and thread.handle.cancel.set(),
-                                   Qt.ConnectionType.DirectConnection)
+    operation.progress.connect(lambda done, total, text: done == 1 and operation.cancel(),
+                               Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(page.finished, timeout=120_000) as finished:
         pass
     result: BatchResult = finished.args[0]
@@ -154,7 +154,7 @@ def test_cancel_button_sets_the_flag_the_batch_checks(qtbot: Any, ui: UiContext,
     with qtbot.waitSignal(page.finished, timeout=120_000):
         page.start_button.click()
         page.cancel_button.click()
-        assert page.thread_ is not None and page.thread_.handle.cancelled()
+        assert page.operation is not None and page.operation.cancelled()
     qtbot.waitUntil(lambda: not page.running)
 
 
