@@ -118,10 +118,12 @@ def _step(job: Job) -> bool:
             assert job.fn is not None
             job.result = job.fn()
             return True
-        next(job.steps)
+        try:
+            next(job.steps)
+        except StopIteration as stop:  # the work returned: its value is the result
+            job.result = stop.value
+            return True
         return False
-    except StopIteration as stop:
-        job.result = stop.value
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
         _fail(job, exc)
     return True
