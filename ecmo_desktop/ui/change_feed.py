@@ -54,8 +54,11 @@ def _changes(entity: str, run_id: int | None) -> Iterable[Change]:
     return (Change.runs(), *this_run)
 
 
+class _Bell(QObject):
+    rang = Signal()  # emitted on the listener thread
+
+
 class ChangeFeed(QObject):
-    woken = Signal()  # from the listener thread: another PC committed
     applied = Signal(object)  # the changes just broadcast (tests, latency benchmark)
 
     def __init__(self, ui: UiContext, parent: QObject | None = None) -> None:
@@ -63,9 +66,13 @@ class ChangeFeed(QObject):
         self.ui = ui
         self._seq: int | None = None
         self._busy = self._again = False
-        self.woken.connect(self.poll, Qt.ConnectionType.QueuedConnection)
+        # another PC committed: the listener thread rings a parentless bell its closure keeps alive,
+        # never the feed, which a closing window deletes while a notification may be arriving (an
+        # emit on a deleted object crashes); the queued connection ends with the feed
+        bell = _Bell()
+        bell.rang.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         watch = getattr(ui.services, "watch_changes", None)
-        stop = watch(self.woken.emit) if callable(watch) else None
+        stop = watch(lambda: bell.rang.emit()) if callable(watch) else None
         self.listening = stop is not None
         if stop is not None:
             self.destroyed.connect(lambda *_: stop())
