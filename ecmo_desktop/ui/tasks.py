@@ -101,8 +101,10 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _fail(job: Job, exc: Exception) -> None:
+def _fail(job: Job, exc: Exception, log_failures: bool) -> None:
     job.error = exc
+    if not log_failures:  # the GUI thread's handler decides (and the error box logs it once)
+        return
     if isinstance(exc, EcmoError):
         log.info("refused: %s: %s", type(exc).__name__, exc.user_message())
     else:
@@ -111,7 +113,7 @@ def _fail(job: Job, exc: Exception) -> None:
         mark_logged(exc)
 
 
-def _step(job: Job) -> bool:
+def _step(job: Job, log_failures: bool = True) -> bool:
     """Run a short job, or one item of a long one; True when the job is finished."""
     try:
         if job.steps is None:
@@ -125,7 +127,7 @@ def _step(job: Job) -> bool:
             return True
         return False
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI thread
-        _fail(job, exc)
+        _fail(job, exc, log_failures)
     return True
 
 
@@ -138,8 +140,10 @@ class _Mailbox(QObject):
 class _Lane:
     """Worker threads taking jobs from one queue; long jobs step only when no short job waits."""
 
-    def __init__(self, name: str, deliver: Callable[[Job], None], threads: int = 1) -> None:
+    def __init__(self, name: str, deliver: Callable[[Job], None], threads: int = 1, *,
+                 log_failures: bool = True) -> None:
         self.name = name
+        self.log_failures = log_failures
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.mailbox = _Mailbox()
         self.mailbox.finished_job.connect(deliver, Qt.ConnectionType.QueuedConnection)
@@ -161,7 +165,7 @@ class _Lane:
                 if job is None:
                     stopping = True  # finish the long work in hand first (shutdown cancelled it)
                     continue
-            if _step(job):
+            if _step(job, self.log_failures):
                 mailbox.finished_job.emit(job)
             else:
                 long.append(job)  # its next item once no short job waits
@@ -340,7 +344,9 @@ class _CpuLane(QObject):
         super().__init__()
         self._ids = itertools.count(1)
         self.running: dict[int, Job] = {}
-        self.lane = _Lane("ecmo-cpu-worker", self._deliver, threads=CPU_THREADS)
+        # a photo that is no image is the person's mistake, not a log entry: failures are logged only
+        # when nobody handles them (or by the error box that shows them)
+        self.lane = _Lane("ecmo-cpu-worker", self._deliver, threads=CPU_THREADS, log_failures=False)
 
     def submit(self, job: Job) -> None:
         self.running[job.id] = job
@@ -357,7 +363,7 @@ class _CpuLane(QObject):
             elif job.on_error is not None:
                 job.on_error(job.error)
             else:
-                log_exception(job.error, "background work failed", details=job.details)
+                log_exception(job.error, "background work failed")
         finally:
             _ended(job)
 
