@@ -251,3 +251,40 @@ def test_a_ward_save_during_a_batch_runs_between_two_archives(qtbot: Any, ui: An
     assert len(finished.args[0].done) == 2 and saved and calls.most == 1
     assert calls.log[:4] == ["archive0+", "archive0-", "save+", "save-"]
     assert page.progress.value() == 2 and not page.running
+
+
+def test_a_batch_whose_page_goes_away_finishes_the_run_in_hand_and_stops(qtbot: Any, ui: Any, seeded: Any,
+                                                                       clock: Any, tmp_path: Path,
+                                                                       monkeypatch: Any) -> None:
+    """Logout or lock deletes the page mid-batch: the archive in hand is completed, no further one starts."""
+    charted(seeded, clock, 3)
+    login_as(ui, qtbot, "sunli")
+    page = ArchivePage(ui)
+    page.date_from.setDate(QDate(2026, 1, 1))
+    page.date_to.setDate(QDate(2026, 12, 31))
+    page.status.setCurrentIndex(0)
+    qtbot.mouseClick(page.find_button, Qt.MouseButton.LeftButton)
+    wait_tasks(qtbot, ui.tasks)
+    page.model.set_all(True)
+    page.folder.setText(str(tmp_path))
+    paused, release = threading.Event(), threading.Event()
+    real = page.service.batch_archive
+    archived: list[Any] = []
+
+    def batch_archive(run_ids: Any, out_dir: Any, progress: Any, **kwargs: Any) -> Any:
+        if progress.cancelled():
+            return real(run_ids, out_dir, progress, **kwargs)
+        paused.set()
+        assert release.wait(30)
+        result = real(run_ids, out_dir, progress, **kwargs)
+        archived.append(result)
+        return result
+
+    monkeypatch.setattr(page.service, "batch_archive", batch_archive)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert paused.wait(30)
+    shiboken6.delete(page)
+    release.set()
+    wait_tasks(qtbot, ui.tasks)
+    assert len(archived) == 1 and len(archived[0].done) == 1
+    assert len(list(tmp_path.glob("*.pdf"))) == 1
