@@ -67,8 +67,10 @@ def test_progress_reaches_the_gui_thread_in_order_then_the_result(qtbot: Any, ta
 
 def test_cancel_stops_between_items(qtbot: Any, tasks: TaskRunner) -> None:
     done: list[int] = []
+    connected = threading.Event()
 
     def work(op: Operation) -> Steps:
+        assert connected.wait(10)  # the test's cancel hook is in place before the first item
         for n in range(10):
             if op.cancelled():
                 return ("cancelled", list(done))
@@ -82,6 +84,7 @@ def test_cancel_stops_between_items(qtbot: Any, tasks: TaskRunner) -> None:
     assert op is not None
     # cancel from the worker the moment item 2 is reported: the item in hand completes, no third starts
     op.progress.connect(lambda d, _t, _x: d == 2 and op.cancel(), Qt.ConnectionType.DirectConnection)
+    connected.set()
     wait_tasks(qtbot, tasks)
     assert results == [("cancelled", [0, 1])]
 
