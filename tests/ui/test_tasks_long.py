@@ -291,3 +291,17 @@ def test_a_batch_whose_page_goes_away_finishes_the_run_in_hand_and_stops(qtbot: 
     wait_tasks(qtbot, ui.tasks)
     assert len(archived) == 1 and len(archived[0].done) == 1
     assert len(list(tmp_path.glob("*.pdf"))) == 1
+
+
+def test_a_runner_deleted_mid_job_leaves_the_worker_nothing_deleted_to_touch(qtbot: Any, qapp: Any) -> None:
+    """The worker emits on its own mailbox, which it keeps alive: the runner's deletion cannot crash it."""
+    runner = TaskRunner()
+    gate = threading.Event()
+    called: list[Any] = []
+    runner.run_op(lambda: gate.wait(10), called.append)
+    lane = runner._lane
+    shiboken6.delete(runner)
+    gate.set()
+    lane.stop(10)
+    qtbot.wait(50)  # the queued result has no receiver any more: dropped, not delivered
+    assert called == [] and not lane.threads[0].is_alive()
