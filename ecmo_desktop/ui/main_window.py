@@ -45,9 +45,9 @@ from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
 from ecmo_desktop.ui.documents import ArchivePage
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
+from ecmo_desktop.ui.home.worklist_page import WorklistPage  # due items + the shell's run list
 from ecmo_desktop.ui.lock_screen import role_names
 from ecmo_desktop.ui.qc import install_qc_page
-from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
 from ecmo_desktop.ui.tasks import OFFLINE, ONLINE, RECONNECTING
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 

@@ -40,11 +40,11 @@ from ecmo_desktop.ui.admin.dialogs import (
     TrainingDialog,
 )
 from ecmo_desktop.ui.admin.settings_tab import SettingsTab
+from ecmo_desktop.ui.admin.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.models.staff_model import StaffModel, title_label
-from ecmo_desktop.ui.records.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 

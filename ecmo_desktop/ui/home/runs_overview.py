@@ -22,7 +22,7 @@ ACTIVE_STATUSES = (RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)
 
 
 class RunsOverview(QWidget):
-    """The run table of the home page (``records.worklist_page.WorklistPage`` shows it below the due items)."""
+    """The run table of the home page (``home.worklist_page.WorklistPage`` shows it below the due items)."""
 
     def __init__(self, ui: UiContext, *, open_case: Callable[[int], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)

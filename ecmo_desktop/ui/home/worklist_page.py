@@ -40,11 +40,11 @@ from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
+from ecmo_desktop.ui.home.runs_overview import RunsOverview
 from ecmo_desktop.ui.records import show_record_tab
 from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
-from ecmo_desktop.ui.worklist import RunsOverview
 
 REFRESH_MS = 60_000
 GROUP_TITLES: dict[str, str] = {
