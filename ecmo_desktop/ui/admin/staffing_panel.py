@@ -14,6 +14,7 @@ from ecmo_desktop.domain.compliance import HospitalCompliance, TrainingStatus
 from ecmo_desktop.domain.rules import TRAINING_MONTHS_MIN, WHOLE_PROCESS_CASES_MIN, RuleResult
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import heading
 from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
 from ecmo_desktop.ui.records.display import (
@@ -21,8 +22,6 @@ from ecmo_desktop.ui.records.display import (
     RED,
     STATUS_COLOR,
     STATUS_TEXT,
-    Column,
-    RowsModel,
     esc,
     number_text,
     title_text,
@@ -60,7 +59,7 @@ class StaffingPanel(QWidget):
         layout.addWidget(self.rules_label)
         layout.addWidget(heading(_("R14 医师培训：培训 ≥{m} 个月、全程参与管理 ≥{n} 例、主治医师及以上").format(
             m=TRAINING_MONTHS_MIN, n=WHOLE_PROCESS_CASES_MIN)))
-        self.training: RowsModel[TrainingStatus] = RowsModel([
+        self.training: ListTableModel[TrainingStatus] = ListTableModel([
             Column(N_("医师"), lambda t: t.full_name),
             Column(N_("职称"), lambda t: title_text(t.title)),
             Column(N_("培训月数"), lambda t: number_text(t.months_trained),

@@ -120,13 +120,11 @@ def expiry_colours(status: ExpiryStatus) -> tuple[QColor | None, QColor | None]:
 
 
 # ---- a table model with colours ---------------------------------------------------------------------------
-Column = tuple[str, Callable[[Any], str]]
-
-
 class DeviceTableModel(ListTableModel[T]):
     """``ListTableModel`` plus per-row colours and tooltips (expiry warnings, voided bindings)."""
 
-    def __init__(self, columns: Sequence[Column], *, background: Callable[[T], QColor | None] | None = None,
+    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], *,
+                 background: Callable[[T], QColor | None] | None = None,
                  foreground: Callable[[T], QColor | None] | None = None,
                  tooltip: Callable[[T], str] | None = None, parent: Any = None) -> None:
         super().__init__(columns, parent)

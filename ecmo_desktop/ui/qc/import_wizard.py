@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
-from ecmo_desktop.ui.qc.page import RowsModel
+from ecmo_desktop.ui.qc.report_model import ReportTableModel
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table
 
@@ -81,7 +81,7 @@ class ImportWizard(ScreenFit, QDialog):
         layout.addWidget(self.summary)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
-        self.rows_model = RowsModel([])
+        self.rows_model = ReportTableModel([])
         self.rows_table = make_table(self.rows_model)
         self.rows_model.setParent(self.rows_table)
         self.errors_model: ListTableModel[Any] = ListTableModel([
