@@ -65,8 +65,7 @@ class ChangeFeed(QObject):
         self._seq: int | None = None
         self._busy = self._again = False
         self.woken.connect(self.poll, Qt.ConnectionType.QueuedConnection)
-        watch = getattr(ui.services, "watch_changes", None)
-        stop = watch(self.woken.emit) if callable(watch) else None
+        stop = ui.services.watch_changes(self.woken.emit)
         self.listening = stop is not None
         if stop is not None:
             self.destroyed.connect(lambda *_: stop())

@@ -16,7 +16,7 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import heading
-from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
+from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE
 from ecmo_desktop.ui.records.display import (
     GREEN,
     RED,
@@ -86,7 +86,7 @@ class StaffingPanel(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        compliance = services(self.ui).compliance
+        compliance = self.ui.services.compliance
         self.ui.tasks.run_op(compliance.hospital_status, self._loaded, parent=self)
 
     def _loaded(self, status: HospitalCompliance) -> None:

@@ -33,7 +33,6 @@ from ecmo_desktop.ui.devices.common import (
     category_text,
     choose_open_path,
     choose_save_path,
-    device_services,
 )
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput
@@ -48,7 +47,7 @@ class CatalogueTab(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("catalogue_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.can_manage = ui.can(Action.MANAGE_CATALOGUE)
         self.choose_open: FileChooser = choose_open_path
         self.choose_save: FileChooser = choose_save_path

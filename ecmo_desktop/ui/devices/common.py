@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -37,8 +37,6 @@ from ecmo_desktop.domain.enums import DeviceCategory, EquipmentKind, ProcedureKi
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.devices import DeviceService, EquipmentService
-from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
@@ -54,19 +52,6 @@ EXPIRED_TEXT = QColor("#b71c1c")
 EXPIRING_BACKGROUND = QColor("#ffe0b2")
 EXPIRING_TEXT = QColor("#e65100")
 MUTED_TEXT = QColor("#8a8a8a")
-
-
-class DeviceServices(Protocol):
-    """The services the device views use; ``Container`` provides them (structural typing)."""
-
-    devices: DeviceService
-    equipment: EquipmentService
-    runs: RunService
-
-
-def device_services(ui: UiContext) -> DeviceServices:
-    """``UiContext.services`` typed for the device features (the shell's protocol lists fewer)."""
-    return cast(DeviceServices, ui.services)
 
 
 # ---- labels ---------------------------------------------------------------------------------------------
@@ -272,7 +257,7 @@ class ProductDialog(FormDialog):
                             nmpa_number=self.nmpa.text(), single_use=self.single_use.isChecked())
 
     def on_submit(self) -> None:
-        devices = device_services(self.ui).devices
+        devices = self.ui.services.devices
         data, product = self.data(), self.product
         if product is None:
             self.submit(lambda: devices.add_product(data), self._done, changes=DEVICE_CHANGES)

@@ -55,7 +55,6 @@ from ecmo_desktop.ui.devices.common import (
     ProductChooserDialog,
     ProductDialog,
     date_text,
-    device_services,
     expiry_colours,
     product_text,
     time_text,
@@ -114,7 +113,7 @@ class StartReceivingDialog(FormDialog):
         when = datetime(d.year(), d.month(), d.day(), t.hour(), t.minute(), tzinfo=local_now.tzinfo)
         if when > local_now:  # "now" to the minute on the form: never refuse the current minute
             when = local_now
-        devices, note = device_services(self.ui).devices, self.note.text()
+        devices, note = self.ui.services.devices, self.note.text()
         self.submit(lambda: devices.start_receiving(supplier=supplier, received_at=when, delivery_note=note),
                     self._done, changes=DEVICE_CHANGES)
 
@@ -168,7 +167,7 @@ class ReceivingTab(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("receiving_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.can_receive = ui.can(Action.RECEIVE_DEVICE)
         self.current: Receiving | None = None
         self.dialog: Any = None

@@ -52,7 +52,6 @@ from ecmo_desktop.ui.devices.common import (
     ReasonDialog,
     category_text,
     date_text,
-    device_services,
     equipment_kind_text,
     expiry_colours,
     procedure_text,
@@ -98,7 +97,7 @@ class LinkEquipmentDialog(FormDialog):
         self.add_field(N_("设备"), self.combo)
         self.set_intro(_("选择本病例正在使用的 ECMO 主机或变温水箱（从现在起关联）。"))
         self.ok_button.setEnabled(False)
-        equipment = device_services(ui).equipment
+        equipment = ui.services.equipment
         ui.tasks.run_op(equipment.list_equipment, self._loaded, parent=self)
         self.setMinimumWidth(480)
 
@@ -114,7 +113,7 @@ class LinkEquipmentDialog(FormDialog):
         equipment_id = self.combo.currentData()
         if equipment_id is None:
             return
-        equipment, run_id = device_services(self.ui).equipment, self.run_id
+        equipment, run_id = self.ui.services.equipment, self.run_id
         self.submit(lambda: equipment.link_equipment(run_id, int(equipment_id)), lambda _r: self.accept(),
                     changes=DEVICE_CHANGES)
 
@@ -127,7 +126,7 @@ class RunDevicesTab(QWidget):
         self.ui = ui
         self.run_id = run_id
         self.setObjectName("run_devices_tab")
-        self.services = device_services(ui)
+        self.services = ui.services
         self.can_bind = ui.can(Action.BIND_DEVICE)
         self.procedures: list[ProcedureRef] = []
         self._procedure_chosen: int | None = None  # what the person picked (else: follow the latest)

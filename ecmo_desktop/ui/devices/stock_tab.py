@@ -21,7 +21,6 @@ from ecmo_desktop.ui.devices.common import (
     DeviceTableModel,
     category_text,
     date_text,
-    device_services,
     expiry_colours,
     time_text,
 )
@@ -41,7 +40,7 @@ class StockTab(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("stock_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.loads = 0
         self._loaded_once = False
         layout = QVBoxLayout(self)

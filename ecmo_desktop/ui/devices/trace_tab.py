@@ -43,7 +43,6 @@ from ecmo_desktop.ui.devices.common import (
     action_button,
     choose_save_path,
     date_text,
-    device_services,
     reason_edit,
     run_status_text,
     time_text,
@@ -93,7 +92,7 @@ class RecallDialog(FormDialog):
         if not self.reason.toPlainText().strip():
             self.show_failure(ValidationError(FieldError(N_("召回原因"), N_("请填写"))))
             return
-        devices = device_services(self.ui).devices
+        devices = self.ui.services.devices
         lot, gtin, reason = self.lot.text(), self.gtin.text().strip() or None, self.reason.toPlainText()
 
         def done(recall: Recall) -> None:
@@ -108,9 +107,9 @@ class TraceTab(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("trace_tab")
-        services = device_services(ui)
+        services = ui.services
         self.devices, self.runs = services.devices, services.runs
-        self.documents: Any = getattr(ui.services, "documents", None)
+        self.documents = ui.services.documents
         self.can_recall = ui.can(Action.RECALL)
         self.choose_save: FileChooser = choose_save_path
         self.rows: list[TraceRow] = []

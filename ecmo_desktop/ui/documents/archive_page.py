@@ -41,7 +41,7 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.documents import BatchResult, DocumentService, PrintedDocument
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import make_printer, print_pdf, printer_names
-from ecmo_desktop.ui.documents.tab import documents_service, keeper
+from ecmo_desktop.ui.documents.tab import keeper
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
@@ -163,7 +163,7 @@ class ArchivePage(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("archive_page")
-        self.service = documents_service(ui)
+        self.service = ui.services.documents
         self.thread_: ArchiveThread | None = None
 
         today = to_local(ui.services.ctx.now()).date()

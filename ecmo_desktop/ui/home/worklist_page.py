@@ -38,11 +38,11 @@ from ecmo_desktop.domain.records import WorkItem, WorkKind
 from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.devices.common import DEVICES_CHANGE, device_services
+from ecmo_desktop.ui.devices.common import DEVICES_CHANGE
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
 from ecmo_desktop.ui.home.runs_overview import RunsOverview
 from ecmo_desktop.ui.records import show_record_tab
-from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE, services
+from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -258,7 +258,7 @@ class WorklistPage(QWidget):
             return
         self._loading = True
         mine = self.mine.isChecked()
-        worklist = services(self.ui).worklist
+        worklist = self.ui.services.worklist
         self.ui.tasks.run_op(lambda: worklist.items(mine_only=mine), self._loaded, self._failed, parent=self)
 
     def _failed(self, exc: BaseException) -> None:
@@ -301,7 +301,7 @@ class WorklistPage(QWidget):
 
     def answer_request(self, item: WorkItem) -> None:
         """Read the request (it may have been answered on another PC meanwhile), then open its dialog."""
-        devices, request_id = device_services(self.ui).devices, item.entity_id
+        devices, request_id = self.ui.services.devices, item.entity_id
         patient = f"{item.patient_name}，{item.mrn}"
 
         def loaded(requests: list[ProductRequest]) -> None:

@@ -50,7 +50,7 @@ class ImportWizard(ScreenFit, QDialog):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
-        self.exchange: Any = ui.services.exchange  # type: ignore[attr-defined]
+        self.exchange = ui.services.exchange
         self.preview: Any = None
         self.result: Any = None
         self.setWindowTitle(_("导入历史数据"))

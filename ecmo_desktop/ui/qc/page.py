@@ -89,7 +89,7 @@ class QcPage(QWidget):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
-        self.exchange: Any = ui.services.exchange  # type: ignore[attr-defined]
+        self.exchange = ui.services.exchange
         self.report: QcReport | None = None
         self.models: dict[str, ReportTableModel] = {}
         self.tables: dict[str, Any] = {}

@@ -693,7 +693,7 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
             self.ok_button.setDefault(True)
 
     def _can_abandon(self) -> bool:
-        return getattr(self.case.ui.services, "backend", "") == "postgresql"
+        return self.case.ui.services.backend == "postgresql"
 
     def _save_is_slow(self) -> None:
         """Issue 11 §3: never sit silently at "正在保存…" while the server does not answer."""
@@ -712,9 +712,7 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
 
     def stop_waiting(self) -> None:
         """Cut the waiting connection: the save fails as "连接中断，数据未保存" and the form is editable."""
-        abort = getattr(self.case.ui.services, "abort_waits", None)
-        if abort is not None:
-            abort()
+        self.case.ui.services.abort_waits()
 
     def clear_errors(self) -> None:
         self.general_error.clear()
