@@ -138,7 +138,7 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.dialogs.patient import PatientDialog
     from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
     from ecmo_desktop.ui.qc.import_wizard import ImportWizard
-    from ecmo_desktop.ui.widgets.form import FormDialog
+    from ecmo_desktop.ui.widgets.form import DialogBase, FormDialog
 
     def nothing(*_args: Any) -> None:
         return None
@@ -178,6 +178,7 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
         "dialogs.password.ChangePasswordDialog": lambda e: ChangePasswordDialog(e["ui"]),
         "dialogs.patient.PatientDialog": lambda e: PatientDialog(e["ui"]),
         "qc.import_wizard.ImportWizard": lambda e: ImportWizard(e["ui"]),
+        "widgets.form.DialogBase": lambda e: DialogBase(e["ui"], "—"),
         "widgets.form.FormDialog": lambda e: FormDialog(e["ui"], "—"),
     }
 
