@@ -22,9 +22,9 @@ from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     EXPIRING_BACKGROUND,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     FileChooser,
     ProductDialog,
@@ -42,10 +42,9 @@ CSV_FILTER = N_("CSV 文件 (*.csv *.txt)")
 MAX_PROBLEMS_SHOWN = 20
 
 
-class CatalogueTab(QWidget):
+class CatalogueTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("catalogue_tab")
         self.devices = ui.services.devices
         self.can_manage = ui.can(Action.MANAGE_CATALOGUE)
@@ -53,7 +52,6 @@ class CatalogueTab(QWidget):
         self.choose_save: FileChooser = choose_save_path
         self.dialog: Any = None
         self.loads = 0
-        self._loaded_once = False
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
         self.add_button = action_button(_("添加产品…"), "add_product_button", lambda: self.add_product())
@@ -97,17 +95,6 @@ class CatalogueTab(QWidget):
         self.table.activated.connect(lambda _index: self.edit_selected())
         layout.addWidget(self.table, 1)
         self._selection_changed()
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
-            self.reload()
 
     def reload(self) -> None:
         devices, inactive = self.devices, self.show_inactive.isChecked()

@@ -41,6 +41,7 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
+from ecmo_desktop.ui.widgets.lazy_tab import LazyTab
 
 T = TypeVar("T")
 DEVICES_CHANGE = "devices"
@@ -102,6 +103,14 @@ def expiry_colours(status: ExpiryStatus) -> tuple[QColor | None, QColor | None]:
     if status is ExpiryStatus.EXPIRING:
         return EXPIRING_BACKGROUND, EXPIRING_TEXT
     return None, None
+
+
+# ---- the base of the device page's tabs -------------------------------------------------------------------
+class DevicesTab(LazyTab):
+    """A tab of the device page: loads when first shown, reloads on every ``devices`` broadcast."""
+
+    def wants_reload(self, changes: frozenset[str]) -> bool:
+        return DEVICES_CHANGE in changes
 
 
 # ---- a table model with colours ---------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     OptionalDate,
     ReasonDialog,
@@ -132,17 +132,15 @@ class LinkToRunDialog(FormDialog):
                     changes=DEVICE_CHANGES)
 
 
-class EquipmentTab(QWidget):
+class EquipmentTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("equipment_tab")
         self.service = ui.services.equipment
         self.can_manage = ui.can(Action.MANAGE_CATALOGUE)
         self.can_link = ui.can(Action.BIND_DEVICE)
         self.dialog: Any = None
         self.loads = 0
-        self._loaded_once = False
         self._history_request = 0
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
@@ -198,17 +196,6 @@ class EquipmentTab(QWidget):
         splitter.addWidget(history)
         layout.addWidget(splitter, 1)
         self._update_buttons()
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
-            self.reload()
 
     def reload(self) -> None:
         service, inactive = self.service, self.show_inactive.isChecked()

@@ -48,8 +48,8 @@ from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     OptionalDate,
     ProductChooserDialog,
@@ -162,10 +162,9 @@ class MissingFieldsDialog(FormDialog):
         self._on_ok(lot or None, serial, expiry, quantity)
 
 
-class ReceivingTab(QWidget):
+class ReceivingTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("receiving_tab")
         self.devices = ui.services.devices
         self.can_receive = ui.can(Action.RECEIVE_DEVICE)
@@ -176,7 +175,6 @@ class ReceivingTab(QWidget):
         self.loads = 0
         self.item_loads = 0
         self._items_request = 0
-        self._loaded_once = False
 
         layout = QHBoxLayout(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -242,7 +240,6 @@ class ReceivingTab(QWidget):
         layout.addWidget(splitter)
         self._show_current()
         self._show_items([])
-        ui.tasks.changed.connect(self._changed)
 
     def _expiry_background(self, row: ReceivedItemRow) -> Any:
         """Only what is still on the shelf is coloured: an item already used cannot expire on a patient."""
@@ -252,14 +249,7 @@ class ReceivingTab(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
         self.scan_bar.focus_field()
-
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
-            self.reload()
 
     def reload(self) -> None:
         self.ui.tasks.run_op(self.devices.list_receivings, self._loaded, parent=self)

@@ -68,6 +68,7 @@ from ecmo_desktop.ui.devices.verdicts import (
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput, ScanSource
 from ecmo_desktop.ui.widgets.form import FormDialog
+from ecmo_desktop.ui.widgets.lazy_tab import LazyTab
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RUN_DEVICES_TAB_TITLE = N_("器械")
@@ -118,12 +119,11 @@ class LinkEquipmentDialog(FormDialog):
                     changes=DEVICE_CHANGES)
 
 
-class RunDevicesTab(QWidget):
+class RunDevicesTab(LazyTab):
     """The 器械 tab of one run (see the module docstring)."""
 
     def __init__(self, ui: UiContext, run_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.run_id = run_id
         self.setObjectName("run_devices_tab")
         self.services = ui.services
@@ -134,7 +134,6 @@ class RunDevicesTab(QWidget):
         self._in_flight: set[str] = set()
         self._show_usage: int | None = None  # select this binding when the table next reloads
         self.loads = 0
-        self._loaded_once = False
         self.dialog: QDialog | None = None  # the last dialog opened here (tests reach it)
 
         layout = QVBoxLayout(self)
@@ -220,7 +219,6 @@ class RunDevicesTab(QWidget):
         layout.addWidget(splitter, 1)
         self.link_button.setEnabled(self.can_bind)
         self._selection_changed()
-        ui.tasks.changed.connect(self._changed)
 
     @staticmethod
     def _button(text: str, name: str, slot: Any, tip: str) -> QPushButton:
@@ -293,16 +291,12 @@ class RunDevicesTab(QWidget):
         ref = next((p for p in self.procedures if p.id == row.procedure_id), None)
         return procedure_text(ref) if ref else "—"
 
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and changes & {DEVICES_CHANGE, "records", f"run:{self.run_id}"}:
-            self.reload()
+    def wants_reload(self, changes: frozenset[str]) -> bool:
+        return bool(changes & {DEVICES_CHANGE, "records", f"run:{self.run_id}"})
 
     def showEvent(self, event: QShowEvent) -> None:
         """Load on first show (a case view opens on its overview) and take the keyboard."""
         super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
         QTimer.singleShot(0, self.scan_bar, self.scan_bar.focus_field)
 
     def changeEvent(self, event: QEvent) -> None:

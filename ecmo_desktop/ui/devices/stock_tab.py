@@ -7,8 +7,6 @@ bedside refusal of an expired item agree on the same day.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.devices import ExpiryStatus, StockRow
@@ -16,8 +14,8 @@ from ecmo_desktop.domain.enums import DeviceCategory
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
-    DEVICES_CHANGE,
     EXPIRY_LABELS,
+    DevicesTab,
     DeviceTableModel,
     category_text,
     date_text,
@@ -35,14 +33,12 @@ def days_text(row: StockRow) -> str:
     return ngettext("{n} 天", "{n} 天", row.days_left).format(n=row.days_left)
 
 
-class StockTab(QWidget):
+class StockTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("stock_tab")
         self.devices = ui.services.devices
         self.loads = 0
-        self._loaded_once = False
         layout = QVBoxLayout(self)
         filters = QHBoxLayout()
         filters.addWidget(QLabel(_("有效期：")))
@@ -89,17 +85,6 @@ class StockTab(QWidget):
         legend = QLabel(_("红色：已过期，不得使用；黄色：30 天内过期，请优先使用或退换"))
         legend.setStyleSheet("color: #607d8b;")
         layout.addWidget(legend)
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
-            self.reload()
 
     def reload(self) -> None:
         devices = self.devices

@@ -35,8 +35,8 @@ from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
-    DEVICES_CHANGE,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     FileChooser,
     ReasonDialog,
@@ -102,10 +102,9 @@ class RecallDialog(FormDialog):
         self.submit(lambda: devices.recall_lot(lot, reason=reason, gtin=gtin), done, changes=DEVICE_CHANGES)
 
 
-class TraceTab(QWidget):
+class TraceTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("trace_tab")
         services = ui.services
         self.devices, self.runs = services.devices, services.runs
@@ -118,7 +117,6 @@ class TraceTab(QWidget):
         self.last_query = ""
         self.dialog: Any = None
         self.searches = 0
-        self._loaded_once = False
 
         layout = QVBoxLayout(self)
         search = QHBoxLayout()
@@ -227,17 +225,10 @@ class TraceTab(QWidget):
         layout.addWidget(splitter, 1)
         self._mode_changed()
         self._update_buttons()
-        ui.tasks.changed.connect(self._changed)
 
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload_recalls()
-
-    def _changed(self, changes: frozenset[str]) -> None:
-        if self._loaded_once and DEVICES_CHANGE in changes:
-            self.reload_recalls()
+    def reload(self) -> None:
+        """What the tab shows before any search: the lots under recall."""
+        self.reload_recalls()
 
     def _mode_changed(self, *_args: Any) -> None:
         mode = self.mode.currentData()
