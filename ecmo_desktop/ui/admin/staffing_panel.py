@@ -15,7 +15,6 @@ from ecmo_desktop.domain.rules import TRAINING_MONTHS_MIN, WHOLE_PROCESS_CASES_M
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import Column, ListTableModel
-from ecmo_desktop.ui.records.base import heading
 from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE
 from ecmo_desktop.ui.records.display import (
     GREEN,
@@ -26,6 +25,7 @@ from ecmo_desktop.ui.records.display import (
     number_text,
     title_text,
 )
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RULE_TITLES = {"R11": N_("R11 培训合格人员（≥3 名，其中医师 ≥2 名）"),

@@ -43,6 +43,7 @@ from ecmo_desktop.ui.models.list_model import Column, ListTableModel, _Index
 from ecmo_desktop.ui.records import show_record_tab
 from ecmo_desktop.ui.records.case_data import RECORDS_CHANGE
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
+from ecmo_desktop.ui.widgets.headings import page_heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 REFRESH_MS = 60_000
@@ -176,12 +177,7 @@ class WorklistPage(QWidget):
         self.dialog: Any = None  # the last dialog opened here (tests reach it)
         outer = QVBoxLayout(self)
         bar = QHBoxLayout()
-        title = QLabel(_("待办事项"))
-        font = QFont(title.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        title.setFont(font)
-        bar.addWidget(title)
+        bar.addWidget(page_heading(_("待办事项")))
         self.count_label = QLabel()
         bar.addWidget(self.count_label)
         bar.addStretch(1)

@@ -14,7 +14,6 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSplitter,
     QTableView,
@@ -29,13 +28,8 @@ from ecmo_desktop.ui.records.case_data import CaseRecords, may_edit, may_sign
 from ecmo_desktop.ui.records.display import RecordPanel
 from ecmo_desktop.ui.records.forms import RecordDialog
 from ecmo_desktop.ui.records.signing import HistoryDialog, SignDialog
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
-
-
-def heading(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet("font-weight: bold; margin-top: 4px;")
-    return label
 
 
 def tool_button(text: str, slot: Any, *, name: str, tip: str = "", enabled: bool = False) -> QPushButton:

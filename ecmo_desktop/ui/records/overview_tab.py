@@ -28,7 +28,6 @@ from ecmo_desktop.domain.rules import RuleResult
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.i18n import N_, _, join_names, ngettext
 from ecmo_desktop.ui.models.list_model import Column, ListTableModel
-from ecmo_desktop.ui.records.base import heading
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
     GREEN,
@@ -43,6 +42,7 @@ from ecmo_desktop.ui.records.display import (
     local_time,
     rule_phase,
 )
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RULE_NAMES = {"R1": N_("多学科决策"), "R2": N_("紧急上机"), "R3": N_("ECMO 技术授权"), "R4": N_("知情同意"),
