@@ -159,7 +159,6 @@ class TraceTab(DevicesTab):
         self.recall_button.setVisible(self.can_recall)
         self.csv_button = action_button(_("导出 CSV…"), "export_csv_button", self.export_csv)
         self.pdf_button = action_button(_("导出 PDF…"), "export_pdf_button", self.export_pdf)
-        self.pdf_button.setVisible(self.documents is not None)
         for b in (self.recall_button, self.csv_button, self.pdf_button):
             head.addWidget(b)
         column.addLayout(head)
@@ -404,7 +403,7 @@ class TraceTab(DevicesTab):
 
     def export_pdf(self, path: str | None = None) -> None:
         rows, documents = list(self.rows), self.documents
-        if not rows or documents is None:
+        if not rows:
             return
         path = path or self.choose_save(self, _("导出追溯清单 PDF"), _("器械追溯.pdf"), _("PDF 文件 (*.pdf)"))
         if not path:
