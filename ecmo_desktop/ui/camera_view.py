@@ -53,7 +53,7 @@ from ecmo_desktop.scanning import (
     list_cameras,
 )
 from ecmo_desktop.settings import SettingsStore
-from ecmo_desktop.ui.scan_bar import readable_text, shown_text
+from ecmo_desktop.ui.scan_text import readable_text, shown_text
 from ecmo_desktop.ui.tasks import run_cpu
 
 log = logging.getLogger(__name__)

@@ -71,8 +71,7 @@ class ChangeFeed(QObject):
         # emit on a deleted object crashes); the queued connection ends with the feed
         bell = _Bell()
         bell.rang.connect(self.poll, Qt.ConnectionType.QueuedConnection)
-        watch = getattr(ui.services, "watch_changes", None)
-        stop = watch(lambda: bell.rang.emit()) if callable(watch) else None
+        stop = ui.services.watch_changes(lambda: bell.rang.emit())
         self.listening = stop is not None
         if stop is not None:
             self.destroyed.connect(lambda *_: stop())

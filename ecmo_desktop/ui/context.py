@@ -1,11 +1,13 @@
 """What every window and dialog is given: the services, the task runner, settings and drafts.
 
 ``ui`` may not import the composition root (``container`` pulls in storage), so the services
-are described here as a protocol that ``Container`` satisfies structurally.
+are described here as the one protocol that ``Container`` satisfies structurally; every screen
+reaches its service as ``ui.services.<area>``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,7 +16,7 @@ from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.compliance import ComplianceService
-from ecmo_desktop.services.devices import DeviceService
+from ecmo_desktop.services.devices import DeviceService, EquipmentService
 from ecmo_desktop.services.documents import DocumentService
 from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.permissions import Action, allowed
@@ -39,6 +41,17 @@ class Services(Protocol):
     compliance: ComplianceService
     documents: DocumentService
     devices: DeviceService
+    equipment: EquipmentService
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql"."""
+
+    def abort_waits(self) -> int:
+        """Cut the connections to a server that does not answer (PostgreSQL); 0 on SQLite."""
+
+    def watch_changes(self, wake: Callable[[], None]) -> Callable[[], None] | None:
+        """PostgreSQL: call ``wake`` when any PC commits; returns the stop function. SQLite: None."""
 
 
 @dataclass

@@ -45,9 +45,9 @@ from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
 from ecmo_desktop.ui.documents import ArchivePage
 from ecmo_desktop.ui.drafts import Draft, DraftCapable
+from ecmo_desktop.ui.home.worklist_page import WorklistPage  # due items + the shell's run list
 from ecmo_desktop.ui.lock_screen import role_names
-from ecmo_desktop.ui.qc import install_qc_page
-from ecmo_desktop.ui.records.worklist_page import WorklistPage  # due items + the shell's run list
+from ecmo_desktop.ui.qc import QC_ROLES, QcPage
 from ecmo_desktop.ui.tasks import OFFLINE, ONLINE, RECONNECTING
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 
@@ -104,7 +104,7 @@ class MainWindow(ScreenFit, QMainWindow):
         self.add_page(NAV_WORKLIST, _(NAV_TITLES[NAV_WORKLIST]), self.worklist, None, icon_name="worklist")
         self.add_page(NAV_CASES, _(NAV_TITLES[NAV_CASES]), self.cases, None, icon_name="cases")
         self.add_page(NAV_DEVICES, _(NAV_TITLES[NAV_DEVICES]), LazyPage(lambda: DevicesPage(ui)), DEVICES_PAGE_ROLES, icon_name="devices")
-        install_qc_page(self)
+        self.add_page(NAV_QC, _(NAV_TITLES[NAV_QC]), LazyPage(lambda: QcPage(ui)), QC_ROLES, icon_name="qc")
         self.add_page("archive", _("病历归档"), LazyPage(lambda: ArchivePage(ui)),
                       {Role.RECORDS.value, Role.ADMIN.value}, icon_name="archive")
         self.add_page(NAV_ADMIN, _(NAV_TITLES[NAV_ADMIN]), LazyPage(lambda: AdminPage(ui)), {Role.ADMIN.value},

@@ -73,10 +73,7 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.settings import DEFAULT_BURST_GAP_MS, SettingsStore
-
-GS, RS, EOT = "\x1d", "\x1e", "\x04"
-SHOWN_CONTROLS = {GS: "\u241d", RS: "\u241e", EOT: "\u2404"}  # ␝ ␞ ␄: what the field draws for them
-_FROM_SHOWN = {v: k for k, v in SHOWN_CONTROLS.items()}
+from ecmo_desktop.ui.scan_text import SHOWN_CONTROLS, code_text, readable_text, shown_text
 
 BURST_GAP_MS = float(DEFAULT_BURST_GAP_MS)
 """Keys closer than this belong to one burst (the default of ``Settings.scanner_burst_gap_ms``).
@@ -147,23 +144,6 @@ class ScanInput:
     def shown(self) -> str:
         """The code with its separators visible (␝), as a person reads it on screen."""
         return shown_text(self.text)
-
-
-def shown_text(text: str) -> str:
-    return "".join(SHOWN_CONTROLS.get(c, c) for c in text)
-
-
-def readable_text(text: str) -> str:
-    """The code for a person to read in the result banner: separators spelled out as <GS>."""
-    return "".join(_READABLE.get(c, c) for c in text)
-
-
-_READABLE = {GS: "<GS>", RS: "<RS>", EOT: "<EOT>"}
-
-
-def code_text(shown: str) -> str:
-    """The inverse of ``shown_text``: the field's ␝ back to ASCII 29."""
-    return "".join(_FROM_SHOWN.get(c, c) for c in shown)
 
 
 def classify(times: Sequence[float], *, burst_gap_ms: float = BURST_GAP_MS,

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ecmo_desktop.domain.errors import PermissionDenied
-from ecmo_desktop.ui.admin.dialogs import ReasonDialog, StaffChoiceDialog, StaffDialog
+from ecmo_desktop.ui.admin.dialogs import StaffChoiceDialog, StaffDialog, StaffReasonDialog
 from ecmo_desktop.ui.admin.page import AdminPage
 from ecmo_desktop.ui.main_window import NAV_ADMIN, MainWindow
 from tests.ui.conftest import PASSWORD, login_as, wait_tasks
@@ -25,7 +25,7 @@ def _admin_page(qtbot, ui) -> AdminPage:
 
 def _select(qtbot, page: AdminPage, username: str) -> None:
     tab = page.staff_tab
-    row = next(r for r in range(tab.model.rowCount()) if tab.model.staff(r).username == username)
+    row = next(r for r in range(tab.model.rowCount()) if tab.model.row(r).username == username)
     tab.table.selectRow(row)
     wait_tasks(qtbot, page.ui.tasks)
 
@@ -105,7 +105,7 @@ def test_ecmo_lead_must_be_associate_chief_physician_r12(qtbot, ui, seeded) -> N
 def test_deactivate_needs_a_reason_and_account_stays_listed(qtbot, ui) -> None:
     page = _admin_page(qtbot, ui)
     _select(qtbot, page, "chenjing")
-    dialog: ReasonDialog = page.staff_tab.toggle_active()
+    dialog: StaffReasonDialog = page.staff_tab.toggle_active()
     dialog.ok_button.click()
     wait_tasks(qtbot, ui.tasks)
     assert dialog.errors.label_for("原因").text() == "必填"

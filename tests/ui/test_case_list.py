@@ -20,8 +20,8 @@ from ecmo_desktop.services.clock import FakeClock
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.case_list import CaseListPage
 from ecmo_desktop.ui.case_view import CaseView
+from ecmo_desktop.ui.home.runs_overview import RunsOverview
 from ecmo_desktop.ui.models.run_list_model import COL_NAME, COL_SEX, COL_STATUS, RunListModel
-from ecmo_desktop.ui.worklist import RunsOverview
 from tests.ui.conftest import PASSWORD, login_as, make_ui, wait_tasks
 
 N_RUNS = 450

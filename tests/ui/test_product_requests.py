@@ -16,7 +16,7 @@ from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.domain.records import WorkKind
 from ecmo_desktop.ui.devices.common import ProductDialog, ReasonDialog
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
-from ecmo_desktop.ui.records.worklist_page import WorklistPage
+from ecmo_desktop.ui.home.worklist_page import WorklistPage
 from ecmo_desktop.ui.scan_bar import Level
 from tests.services.devices_kit import UNKNOWN_GTIN, gtin, label
 from tests.ui.conftest import wait_tasks

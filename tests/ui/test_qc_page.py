@@ -11,7 +11,6 @@ from PySide6.QtCharts import QBarSeries, QPieSeries
 from PySide6.QtCore import Qt
 
 from ecmo_desktop.ui.main_window import NAV_QC, MainWindow
-from ecmo_desktop.ui.qc import install_qc_page
 from ecmo_desktop.ui.qc.page import QcPage
 from tests.ui.conftest import login_as, wait_tasks
 
@@ -104,8 +103,6 @@ def test_main_window_offers_the_page_to_qc_roles_only(qtbot, ui):
         login_as(ui, qtbot, user)
         window = MainWindow(ui, ui.user)
         qtbot.addWidget(window)
-        if not window.has_page(NAV_QC):
-            assert install_qc_page(window) is expected
         assert window.has_page(NAV_QC) is expected
         if expected:
             page = window.show_page(NAV_QC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ecmo_desktop.domain.records import WorkKind
+from ecmo_desktop.ui.home.worklist_page import WorklistPage, time_text
 from ecmo_desktop.ui.records import case_records, record_tab
-from ecmo_desktop.ui.records.worklist_page import WorklistPage, time_text
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import (
     choose,

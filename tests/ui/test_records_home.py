@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 from ecmo_desktop.domain.records import DailyEntryInput, WorkKind
 from ecmo_desktop.ui.admin.page import AdminPage
+from ecmo_desktop.ui.admin.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.changes import Change
+from ecmo_desktop.ui.home.runs_overview import RunsOverview
+from ecmo_desktop.ui.home.worklist_page import WorklistPage
 from ecmo_desktop.ui.main_window import NAV_ADMIN, NAV_WORKLIST, MainWindow
 from ecmo_desktop.ui.records import record_tab
-from ecmo_desktop.ui.records.staffing_panel import StaffingPanel
-from ecmo_desktop.ui.records.worklist_page import WorklistPage
-from ecmo_desktop.ui.worklist import RunsOverview
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import click, new_run, start_run
 

@@ -21,8 +21,8 @@ from ecmo_desktop.domain.records import WorkKind
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.documents import DocumentsTab
+from ecmo_desktop.ui.home.worklist_page import WorklistPage, time_text
 from ecmo_desktop.ui.records.display import AMBER
-from ecmo_desktop.ui.records.worklist_page import WorklistPage, time_text
 from tests.ui.conftest import login_as, wait_tasks
 from tests.ui.test_records_support import (
     choose,

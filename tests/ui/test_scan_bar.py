@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from ecmo_desktop.domain.codes import parse_code
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.scan_bar import (
-    GS,
     EntryKind,
     Level,
     ScanBar,
@@ -26,6 +25,7 @@ from ecmo_desktop.ui.scan_bar import (
     ScanSource,
     classify,
 )
+from ecmo_desktop.ui.scan_text import GS
 
 LABEL = "0106901234567892" + "17271231" + "10LOT42" + GS + "21SN001"  # GTIN, expiry, lot <GS> serial
 SCANNER_GAP = 4.0  # ms between a wedge scanner's keys

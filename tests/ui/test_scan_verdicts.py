@@ -12,7 +12,8 @@ from typing import Any
 from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.ui.devices.common import ProductDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
-from ecmo_desktop.ui.scan_bar import GS, Level
+from ecmo_desktop.ui.scan_bar import Level
+from ecmo_desktop.ui.scan_text import GS
 from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
 from tests.ui.conftest import wait_tasks
 from tests.ui.test_devices_support import (

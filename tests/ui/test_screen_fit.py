@@ -123,8 +123,7 @@ def _record_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
 
 def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.admin import dialogs as admin
-    from ecmo_desktop.ui.devices.common import ProductChooserDialog, ProductDialog
-    from ecmo_desktop.ui.devices.common import ReasonDialog as DeviceReasonDialog
+    from ecmo_desktop.ui.devices.common import ProductChooserDialog, ProductDialog, ReasonDialog
     from ecmo_desktop.ui.devices.equipment_tab import EquipmentDialog, LinkToRunDialog
     from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog, StartReceivingDialog
     from ecmo_desktop.ui.devices.requests import ProductRequestDialog
@@ -138,20 +137,20 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.dialogs.patient import PatientDialog
     from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
     from ecmo_desktop.ui.qc.import_wizard import ImportWizard
-    from ecmo_desktop.ui.widgets.form import FormDialog
+    from ecmo_desktop.ui.widgets.form import DialogBase, FormDialog
 
     def nothing(*_args: Any) -> None:
         return None
 
     return {
         "admin.dialogs.StaffDialog": lambda e: admin.StaffDialog(e["ui"], e["staff"][1]),
-        "admin.dialogs.ReasonDialog": lambda e: admin.ReasonDialog(e["ui"], "停用", "说明原因", nothing),
+        "admin.dialogs.StaffReasonDialog": lambda e: admin.StaffReasonDialog(e["ui"], "停用", "说明原因", nothing),
         "admin.dialogs.ResetPasswordDialog": lambda e: admin.ResetPasswordDialog(e["ui"], e["staff"][1]),
         "admin.dialogs.GrantPrivilegeDialog": lambda e: admin.GrantPrivilegeDialog(e["ui"], e["staff"][1]),
         "admin.dialogs.TrainingDialog": lambda e: admin.TrainingDialog(e["ui"], e["staff"][1]),
         "admin.dialogs.StaffChoiceDialog": lambda e: admin.StaffChoiceDialog(e["ui"], "添加", "选择", e["staff"],
                                                                               nothing),
-        "devices.common.ReasonDialog": lambda e: DeviceReasonDialog(e["ui"], "作废", "说明原因", "原因", nothing,
+        "devices.common.ReasonDialog": lambda e: ReasonDialog(e["ui"], "作废", "说明原因", "原因", nothing,
                                                                     nothing),
         "devices.common.ProductDialog": lambda e: ProductDialog(e["ui"], product=e["products"][0]),
         "devices.common.ProductChooserDialog": lambda e: ProductChooserDialog(e["ui"], e["products"], nothing),
@@ -178,6 +177,7 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
         "dialogs.password.ChangePasswordDialog": lambda e: ChangePasswordDialog(e["ui"]),
         "dialogs.patient.PatientDialog": lambda e: PatientDialog(e["ui"]),
         "qc.import_wizard.ImportWizard": lambda e: ImportWizard(e["ui"]),
+        "widgets.form.DialogBase": lambda e: DialogBase(e["ui"], "—"),
         "widgets.form.FormDialog": lambda e: FormDialog(e["ui"], "—"),
     }
 

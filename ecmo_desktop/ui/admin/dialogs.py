@@ -112,7 +112,7 @@ class StaffDialog(FormDialog):
         self.accept()
 
 
-class ReasonDialog(FormDialog):
+class StaffReasonDialog(FormDialog):
     """Asks for the reason an action needs (deactivation, revocation, removal) and runs it."""
 
     def __init__(self, ui: UiContext, title: str, intro: str, action: Callable[[str], Any],

@@ -33,19 +33,19 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.audit import RecordVerification
 from ecmo_desktop.ui.admin.dialogs import (
     GrantPrivilegeDialog,
-    ReasonDialog,
     ResetPasswordDialog,
     StaffChoiceDialog,
     StaffDialog,
+    StaffReasonDialog,
     TrainingDialog,
 )
 from ecmo_desktop.ui.admin.settings_tab import SettingsTab
+from ecmo_desktop.ui.admin.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.audit_model import BROWSER_COLUMNS, CHANGE, AuditEventModel
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.models.staff_model import StaffModel, title_label
-from ecmo_desktop.ui.records.staffing_panel import StaffingPanel
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 
@@ -145,7 +145,7 @@ class StaffTab(QWidget):
     # ---- loading --------------------------------------------------------------------------------
     def set_staff(self, staff: list[Staff]) -> None:
         keep = self.selected_id
-        self.model.set_staff(staff)
+        self.model.set_rows(staff)
         row = self.model.row_of(keep) if keep is not None else -1
         if row < 0 and staff:
             row = 0
@@ -156,10 +156,10 @@ class StaffTab(QWidget):
             self._select(-1)
 
     def current(self) -> Staff | None:
-        return self.model.staff(self.model.row_of(self.selected_id)) if self.selected_id is not None else None
+        return self.model.row(self.model.row_of(self.selected_id)) if self.selected_id is not None else None
 
     def _select(self, row: int) -> None:
-        staff = self.model.staff(row)
+        staff = self.model.row(row)
         self.selected_id = staff.id if staff else None
         self._update_buttons()
         if staff is None:
@@ -209,7 +209,7 @@ class StaffTab(QWidget):
         dialog.open()
         return dialog
 
-    def toggle_active(self) -> ReasonDialog | None:
+    def toggle_active(self) -> StaffReasonDialog | None:
         staff = self.current()
         if staff is None:
             return None
@@ -220,7 +220,7 @@ class StaffTab(QWidget):
             title = _("停用账户")
             intro = _("停用后 {name} 不能再登录；其已有的记录和签名保留（账户不会被删除）。").format(
                 name=staff.full_name)
-        dialog = ReasonDialog(self.ui, title, intro, lambda reason: service.set_active(staff_id, activate,
+        dialog = StaffReasonDialog(self.ui, title, intro, lambda reason: service.set_active(staff_id, activate,
                                                                                        reason=reason), self,
                               ok_text=title)
         dialog.open()
@@ -251,7 +251,7 @@ class StaffTab(QWidget):
         dialog.open()
         return dialog
 
-    def revoke(self) -> ReasonDialog | None:
+    def revoke(self) -> StaffReasonDialog | None:
         staff = self.current()
         if staff is None:
             return None
@@ -261,7 +261,7 @@ class StaffTab(QWidget):
             self.message.setText(_("{name} 当前没有有效的 ECMO 手术权限").format(name=staff.full_name))
             return None
         service, privilege_id = self.ui.services.staff, active[0].id
-        dialog = ReasonDialog(self.ui, _("撤销 ECMO 手术权限"),
+        dialog = StaffReasonDialog(self.ui, _("撤销 ECMO 手术权限"),
                               _("撤销 {name} 自 {since} 起的 ECMO 手术权限。").format(
                                   name=staff.full_name, since=format_local(active[0].granted_at)),
                               lambda reason: service.revoke_privilege(privilege_id, reason=reason), self,
@@ -335,14 +335,14 @@ class ExpertTab(QWidget):
         dialog.open()
         return dialog
 
-    def remove_member(self) -> ReasonDialog | None:
+    def remove_member(self) -> StaffReasonDialog | None:
         row = self.table.currentIndex().row()
         entry = self.members.row(row if row >= 0 else 0)
         if entry is None:
             return None
         membership, staff = entry
         service = self.ui.services.staff
-        dialog = ReasonDialog(self.ui, _("移出专家组"), _("将 {name} 移出 ECMO 专家组。").format(name=staff.full_name),
+        dialog = StaffReasonDialog(self.ui, _("移出专家组"), _("将 {name} 移出 ECMO 专家组。").format(name=staff.full_name),
                               lambda reason: service.remove_expert(membership.id, reason=reason), self,
                               ok_text=_("移出"))
         dialog.open()

@@ -26,7 +26,15 @@ from ecmo_desktop.ui.devices import RUN_DEVICES_TAB_TITLE, RunDevicesTab
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.models.audit_model import CHANGE, RUN_HISTORY_COLUMNS, AuditEventModel
 from ecmo_desktop.ui.models.staff_model import title_label
-from ecmo_desktop.ui.records import install_record_tabs
+from ecmo_desktop.ui.records import CaseRecords, show_record_tab
+from ecmo_desktop.ui.records.base import RecordTab
+from ecmo_desktop.ui.records.cannulation_tab import CannulationTab
+from ecmo_desktop.ui.records.complications_tab import ComplicationsTab
+from ecmo_desktop.ui.records.daily_tab import DailyTab
+from ecmo_desktop.ui.records.decision_tab import DecisionTab
+from ecmo_desktop.ui.records.followup_tab import FollowUpTab
+from ecmo_desktop.ui.records.overview_tab import OverviewTab
+from ecmo_desktop.ui.records.weaning_tab import WeaningTab
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
@@ -195,3 +203,27 @@ class CaseView(ScreenFit, QWidget):
         self.setWindowTitle(_("{name}（{mrn}）第 {n} 次 ECMO").format(name=patient.name, mrn=patient.mrn,
                                                                    n=run.run_number))
         self.loaded.emit(detail)
+
+
+RECORD_TABS: tuple[type[RecordTab], ...] = (DecisionTab, CannulationTab, DailyTab, ComplicationsTab, WeaningTab,
+                                            FollowUpTab)
+CASE_VIEW_SIZE = (1320, 820)  # the record tabs need room for a list beside the selected record
+
+
+def install_record_tabs(view: CaseView) -> CaseRecords:
+    """Add the record tabs to a case view, in the ward's order 概览 · 决策与知情同意 · 置管/操作 · 日常管理 ·
+    并发症 · 撤机 · 随访 (other features' tabs follow, the audit history stays last); the shell's run
+    summary moves into the overview."""
+    case = CaseRecords(view.ui, view.run_id, view)
+    summary = view.summary
+    index = view.tabs.indexOf(summary)
+    if index >= 0:
+        view.tabs.removeTab(index)
+    overview = OverviewTab(case, summary=summary, open_tab=lambda key: show_record_tab(view, key))
+    view.add_tab(overview, _(OverviewTab.title))
+    for tab in RECORD_TABS:
+        view.add_tab(tab(case), _(tab.title))
+    view.tabs.setCurrentWidget(overview)
+    view.resize(max(view.width(), CASE_VIEW_SIZE[0]), max(view.height(), CASE_VIEW_SIZE[1]))
+    case.reload()
+    return case

@@ -19,12 +19,12 @@ from ecmo_desktop.exchange.catalogue_csv import CatalogueFile, read_catalogue, w
 from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
-from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     EXPIRING_BACKGROUND,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     FileChooser,
     ProductDialog,
@@ -33,7 +33,6 @@ from ecmo_desktop.ui.devices.common import (
     category_text,
     choose_open_path,
     choose_save_path,
-    device_services,
 )
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput
@@ -43,18 +42,16 @@ CSV_FILTER = N_("CSV 文件 (*.csv *.txt)")
 MAX_PROBLEMS_SHOWN = 20
 
 
-class CatalogueTab(QWidget):
+class CatalogueTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("catalogue_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.can_manage = ui.can(Action.MANAGE_CATALOGUE)
         self.choose_open: FileChooser = choose_open_path
         self.choose_save: FileChooser = choose_save_path
         self.dialog: Any = None
         self.loads = 0
-        self._loaded_once = False
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
         self.add_button = action_button(_("添加产品…"), "add_product_button", lambda: self.add_product())
@@ -98,17 +95,6 @@ class CatalogueTab(QWidget):
         self.table.activated.connect(lambda _index: self.edit_selected())
         layout.addWidget(self.table, 1)
         self._selection_changed()
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and Change.devices() in changes:
-            self.reload()
 
     def reload(self) -> None:
         devices, inactive = self.devices, self.show_inactive.isChecked()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -37,13 +37,12 @@ from ecmo_desktop.domain.enums import DeviceCategory, EquipmentKind, ProcedureKi
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.devices import DeviceService, EquipmentService
-from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.form import FormDialog
+from ecmo_desktop.ui.widgets.lazy_tab import LazyTab
 
 T = TypeVar("T")
 DEVICE_CHANGES = (Change.devices(),)  # what the device features' operations change
@@ -54,19 +53,6 @@ EXPIRED_TEXT = QColor("#b71c1c")
 EXPIRING_BACKGROUND = QColor("#ffe0b2")
 EXPIRING_TEXT = QColor("#e65100")
 MUTED_TEXT = QColor("#8a8a8a")
-
-
-class DeviceServices(Protocol):
-    """The services the device views use; ``Container`` provides them (structural typing)."""
-
-    devices: DeviceService
-    equipment: EquipmentService
-    runs: RunService
-
-
-def device_services(ui: UiContext) -> DeviceServices:
-    """``UiContext.services`` typed for the device features (the shell's protocol lists fewer)."""
-    return cast(DeviceServices, ui.services)
 
 
 # ---- labels ---------------------------------------------------------------------------------------------
@@ -119,14 +105,20 @@ def expiry_colours(status: ExpiryStatus) -> tuple[QColor | None, QColor | None]:
     return None, None
 
 
+# ---- the base of the device page's tabs -------------------------------------------------------------------
+class DevicesTab(LazyTab):
+    """A tab of the device page: loads when first shown, reloads on every ``devices`` broadcast."""
+
+    def wants_reload(self, changes: frozenset[Change]) -> bool:
+        return Change.devices() in changes
+
+
 # ---- a table model with colours ---------------------------------------------------------------------------
-Column = tuple[str, Callable[[Any], str]]
-
-
 class DeviceTableModel(ListTableModel[T]):
     """``ListTableModel`` plus per-row colours and tooltips (expiry warnings, voided bindings)."""
 
-    def __init__(self, columns: Sequence[Column], *, background: Callable[[T], QColor | None] | None = None,
+    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], *,
+                 background: Callable[[T], QColor | None] | None = None,
                  foreground: Callable[[T], QColor | None] | None = None,
                  tooltip: Callable[[T], str] | None = None, parent: Any = None) -> None:
         super().__init__(columns, parent)
@@ -274,7 +266,7 @@ class ProductDialog(FormDialog):
                             nmpa_number=self.nmpa.text(), single_use=self.single_use.isChecked())
 
     def on_submit(self) -> None:
-        devices = device_services(self.ui).devices
+        devices = self.ui.services.devices
         data, product = self.data(), self.product
         if product is None:
             self.submit(lambda: devices.add_product(data), self._done, changes=DEVICE_CHANGES)

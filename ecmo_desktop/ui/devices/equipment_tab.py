@@ -26,17 +26,16 @@ from ecmo_desktop.domain.enums import EquipmentKind, RunStatus
 from ecmo_desktop.domain.model import RunListItem
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
-from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     OptionalDate,
     ReasonDialog,
     action_button,
     date_text,
-    device_services,
     equipment_kind_text,
     reason_edit,
     run_status_text,
@@ -86,7 +85,7 @@ class EquipmentDialog(FormDialog):
                               notes=self.notes.toPlainText())
 
     def on_submit(self) -> None:
-        service, data, eq = device_services(self.ui).equipment, self.data(), self.equipment
+        service, data, eq = self.ui.services.equipment, self.data(), self.equipment
         if eq is None:
             self.submit(lambda: service.add_equipment(data), self._done, changes=DEVICE_CHANGES)
         else:
@@ -110,7 +109,7 @@ class LinkToRunDialog(FormDialog):
         self.runs = QComboBox()
         self.add_field(N_("ECMO 病例"), self.runs)
         self.ok_button.setEnabled(False)
-        runs = device_services(ui).runs
+        runs = ui.services.runs
         ui.tasks.run_op(lambda: runs.search_runs(statuses=(RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)),
                         self._loaded, parent=self)
         self.setMinimumWidth(480)
@@ -128,22 +127,20 @@ class LinkToRunDialog(FormDialog):
         run_id = self.runs.currentData()
         if run_id is None:
             return
-        service, eq_id = device_services(self.ui).equipment, self.equipment.id
+        service, eq_id = self.ui.services.equipment, self.equipment.id
         self.submit(lambda: service.link_equipment(int(run_id), eq_id), lambda _r: self.accept(),
                     changes=DEVICE_CHANGES)
 
 
-class EquipmentTab(QWidget):
+class EquipmentTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("equipment_tab")
-        self.service = device_services(ui).equipment
+        self.service = ui.services.equipment
         self.can_manage = ui.can(Action.MANAGE_CATALOGUE)
         self.can_link = ui.can(Action.BIND_DEVICE)
         self.dialog: Any = None
         self.loads = 0
-        self._loaded_once = False
         self._history_request = 0
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
@@ -199,17 +196,6 @@ class EquipmentTab(QWidget):
         splitter.addWidget(history)
         layout.addWidget(splitter, 1)
         self._update_buttons()
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and Change.devices() in changes:
-            self.reload()
 
     def reload(self) -> None:
         service, inactive = self.service, self.show_inactive.isChecked()

@@ -45,17 +45,16 @@ from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.time import to_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
-from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     OptionalDate,
     ProductChooserDialog,
     ProductDialog,
     date_text,
-    device_services,
     expiry_colours,
     product_text,
     time_text,
@@ -114,7 +113,7 @@ class StartReceivingDialog(FormDialog):
         when = datetime(d.year(), d.month(), d.day(), t.hour(), t.minute(), tzinfo=local_now.tzinfo)
         if when > local_now:  # "now" to the minute on the form: never refuse the current minute
             when = local_now
-        devices, note = device_services(self.ui).devices, self.note.text()
+        devices, note = self.ui.services.devices, self.note.text()
         self.submit(lambda: devices.start_receiving(supplier=supplier, received_at=when, delivery_note=note),
                     self._done, changes=DEVICE_CHANGES)
 
@@ -163,12 +162,11 @@ class MissingFieldsDialog(FormDialog):
         self._on_ok(lot or None, serial, expiry, quantity)
 
 
-class ReceivingTab(QWidget):
+class ReceivingTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("receiving_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.can_receive = ui.can(Action.RECEIVE_DEVICE)
         self.current: Receiving | None = None
         self.dialog: Any = None
@@ -177,7 +175,6 @@ class ReceivingTab(QWidget):
         self.loads = 0
         self.item_loads = 0
         self._items_request = 0
-        self._loaded_once = False
 
         layout = QHBoxLayout(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -243,7 +240,6 @@ class ReceivingTab(QWidget):
         layout.addWidget(splitter)
         self._show_current()
         self._show_items([])
-        ui.tasks.changed.connect(self._changed)
 
     def _expiry_background(self, row: ReceivedItemRow) -> Any:
         """Only what is still on the shelf is coloured: an item already used cannot expire on a patient."""
@@ -253,14 +249,7 @@ class ReceivingTab(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
         self.scan_bar.focus_field()
-
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and Change.devices() in changes:
-            self.reload()
 
     def reload(self) -> None:
         self.ui.tasks.run_op(self.devices.list_receivings, self._loaded, parent=self)

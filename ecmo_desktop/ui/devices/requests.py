@@ -17,7 +17,7 @@ from ecmo_desktop.domain.devices import ProductInput, ProductRequest
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.devices.common import ProductDialog, ReasonDialog, device_services
+from ecmo_desktop.ui.devices.common import ProductDialog, ReasonDialog
 from ecmo_desktop.ui.widgets.form import FormDialog
 
 
@@ -54,7 +54,7 @@ class ProductRequestDialog(FormDialog):
         self.child.open()
 
     def dismiss(self) -> None:
-        devices, request_id = device_services(self.ui).devices, self.request.id
+        devices, request_id = self.ui.services.devices, self.request.id
         self.child = ReasonDialog(
             self.ui, _("不予添加"), _("说明为何不把 {di} 加入器械目录（如：非 ECMO 耗材、标签错误）。").format(
                 di=self.request.device_identifier), N_("原因"),

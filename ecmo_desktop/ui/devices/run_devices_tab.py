@@ -52,7 +52,6 @@ from ecmo_desktop.ui.devices.common import (
     ReasonDialog,
     category_text,
     date_text,
-    device_services,
     equipment_kind_text,
     expiry_colours,
     procedure_text,
@@ -69,6 +68,7 @@ from ecmo_desktop.ui.devices.verdicts import (
 from ecmo_desktop.ui.errors import error_text
 from ecmo_desktop.ui.scan_bar import Level, ScanBar, ScanInput, ScanSource
 from ecmo_desktop.ui.widgets.form import FormDialog
+from ecmo_desktop.ui.widgets.lazy_tab import LazyTab
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RUN_DEVICES_TAB_TITLE = N_("器械")
@@ -98,7 +98,7 @@ class LinkEquipmentDialog(FormDialog):
         self.add_field(N_("设备"), self.combo)
         self.set_intro(_("选择本病例正在使用的 ECMO 主机或变温水箱（从现在起关联）。"))
         self.ok_button.setEnabled(False)
-        equipment = device_services(ui).equipment
+        equipment = ui.services.equipment
         ui.tasks.run_op(equipment.list_equipment, self._loaded, parent=self)
         self.setMinimumWidth(480)
 
@@ -114,20 +114,19 @@ class LinkEquipmentDialog(FormDialog):
         equipment_id = self.combo.currentData()
         if equipment_id is None:
             return
-        equipment, run_id = device_services(self.ui).equipment, self.run_id
+        equipment, run_id = self.ui.services.equipment, self.run_id
         self.submit(lambda: equipment.link_equipment(run_id, int(equipment_id)), lambda _r: self.accept(),
                     changes=DEVICE_CHANGES)
 
 
-class RunDevicesTab(QWidget):
+class RunDevicesTab(LazyTab):
     """The 器械 tab of one run (see the module docstring)."""
 
     def __init__(self, ui: UiContext, run_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.run_id = run_id
         self.setObjectName("run_devices_tab")
-        self.services = device_services(ui)
+        self.services = ui.services
         self.can_bind = ui.can(Action.BIND_DEVICE)
         self.procedures: list[ProcedureRef] = []
         self._procedure_chosen: int | None = None  # what the person picked (else: follow the latest)
@@ -135,7 +134,6 @@ class RunDevicesTab(QWidget):
         self._in_flight: set[str] = set()
         self._show_usage: int | None = None  # select this binding when the table next reloads
         self.loads = 0
-        self._loaded_once = False
         self.dialog: QDialog | None = None  # the last dialog opened here (tests reach it)
 
         layout = QVBoxLayout(self)
@@ -221,7 +219,6 @@ class RunDevicesTab(QWidget):
         layout.addWidget(splitter, 1)
         self.link_button.setEnabled(self.can_bind)
         self._selection_changed()
-        ui.tasks.changed.connect(self._changed)
 
     @staticmethod
     def _button(text: str, name: str, slot: Any, tip: str) -> QPushButton:
@@ -294,16 +291,12 @@ class RunDevicesTab(QWidget):
         ref = next((p for p in self.procedures if p.id == row.procedure_id), None)
         return procedure_text(ref) if ref else "—"
 
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and changes & {Change.devices(), Change.records(), Change.run(self.run_id)}:
-            self.reload()
+    def wants_reload(self, changes: frozenset[Change]) -> bool:
+        return bool(changes & {Change.devices(), Change.records(), Change.run(self.run_id)})
 
     def showEvent(self, event: QShowEvent) -> None:
         """Load on first show (a case view opens on its overview) and take the keyboard."""
         super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
         QTimer.singleShot(0, self.scan_bar, self.scan_bar.focus_field)
 
     def changeEvent(self, event: QEvent) -> None:

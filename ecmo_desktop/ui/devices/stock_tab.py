@@ -7,21 +7,18 @@ bedside refusal of an expired item agree on the same day.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.devices import ExpiryStatus, StockRow
 from ecmo_desktop.domain.enums import DeviceCategory
 from ecmo_desktop.i18n import N_, _, ngettext
-from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     EXPIRY_LABELS,
+    DevicesTab,
     DeviceTableModel,
     category_text,
     date_text,
-    device_services,
     expiry_colours,
     time_text,
 )
@@ -36,14 +33,12 @@ def days_text(row: StockRow) -> str:
     return ngettext("{n} 天", "{n} 天", row.days_left).format(n=row.days_left)
 
 
-class StockTab(QWidget):
+class StockTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("stock_tab")
-        self.devices = device_services(ui).devices
+        self.devices = ui.services.devices
         self.loads = 0
-        self._loaded_once = False
         layout = QVBoxLayout(self)
         filters = QHBoxLayout()
         filters.addWidget(QLabel(_("有效期：")))
@@ -90,17 +85,6 @@ class StockTab(QWidget):
         legend = QLabel(_("红色：已过期，不得使用；黄色：30 天内过期，请优先使用或退换"))
         legend.setStyleSheet("color: #607d8b;")
         layout.addWidget(legend)
-        ui.tasks.changed.connect(self._changed)
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload()
-
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and Change.devices() in changes:
-            self.reload()
 
     def reload(self) -> None:
         devices = self.devices

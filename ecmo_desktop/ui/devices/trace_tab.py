@@ -32,18 +32,17 @@ from ecmo_desktop.exchange.catalogue_csv import write_trace
 from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.services.permissions import Action
-from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     MUTED_TEXT,
+    DevicesTab,
     DeviceTableModel,
     FileChooser,
     ReasonDialog,
     action_button,
     choose_save_path,
     date_text,
-    device_services,
     reason_edit,
     run_status_text,
     time_text,
@@ -93,7 +92,7 @@ class RecallDialog(FormDialog):
         if not self.reason.toPlainText().strip():
             self.show_failure(ValidationError(FieldError(N_("召回原因"), N_("请填写"))))
             return
-        devices = device_services(self.ui).devices
+        devices = self.ui.services.devices
         lot, gtin, reason = self.lot.text(), self.gtin.text().strip() or None, self.reason.toPlainText()
 
         def done(recall: Recall) -> None:
@@ -103,14 +102,13 @@ class RecallDialog(FormDialog):
         self.submit(lambda: devices.recall_lot(lot, reason=reason, gtin=gtin), done, changes=DEVICE_CHANGES)
 
 
-class TraceTab(QWidget):
+class TraceTab(DevicesTab):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ui = ui
+        super().__init__(ui, parent)
         self.setObjectName("trace_tab")
-        services = device_services(ui)
+        services = ui.services
         self.devices, self.runs = services.devices, services.runs
-        self.documents: Any = getattr(ui.services, "documents", None)
+        self.documents = ui.services.documents
         self.can_recall = ui.can(Action.RECALL)
         self.choose_save: FileChooser = choose_save_path
         self.rows: list[TraceRow] = []
@@ -119,7 +117,6 @@ class TraceTab(QWidget):
         self.last_query = ""
         self.dialog: Any = None
         self.searches = 0
-        self._loaded_once = False
 
         layout = QVBoxLayout(self)
         search = QHBoxLayout()
@@ -162,7 +159,6 @@ class TraceTab(QWidget):
         self.recall_button.setVisible(self.can_recall)
         self.csv_button = action_button(_("导出 CSV…"), "export_csv_button", self.export_csv)
         self.pdf_button = action_button(_("导出 PDF…"), "export_pdf_button", self.export_pdf)
-        self.pdf_button.setVisible(self.documents is not None)
         for b in (self.recall_button, self.csv_button, self.pdf_button):
             head.addWidget(b)
         column.addLayout(head)
@@ -228,17 +224,10 @@ class TraceTab(QWidget):
         layout.addWidget(splitter, 1)
         self._mode_changed()
         self._update_buttons()
-        ui.tasks.changed.connect(self._changed)
 
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._loaded_once:
-            self._loaded_once = True
-            self.reload_recalls()
-
-    def _changed(self, changes: frozenset[Change]) -> None:
-        if self._loaded_once and Change.devices() in changes:
-            self.reload_recalls()
+    def reload(self) -> None:
+        """What the tab shows before any search: the lots under recall."""
+        self.reload_recalls()
 
     def _mode_changed(self, *_args: Any) -> None:
         mode = self.mode.currentData()
@@ -414,7 +403,7 @@ class TraceTab(QWidget):
 
     def export_pdf(self, path: str | None = None) -> None:
         rows, documents = list(self.rows), self.documents
-        if not rows or documents is None:
+        if not rows:
             return
         path = path or self.choose_save(self, _("导出追溯清单 PDF"), _("器械追溯.pdf"), _("PDF 文件 (*.pdf)"))
         if not path:

@@ -22,7 +22,6 @@ from ecmo_desktop.ui.devices.common import (
     DEVICE_CHANGES,
     OptionalDate,
     date_text,
-    device_services,
     run_status_text,
 )
 from ecmo_desktop.ui.scan_bar import Level
@@ -121,7 +120,7 @@ class ReceiveNowDialog(FormDialog):
         if not supplier:
             self.show_failure(ValidationError(FieldError(N_("供应商"), N_("请填写"))))
             return
-        devices = device_services(self.ui).devices
+        devices = self.ui.services.devices
         run_id, text, procedure_id, product_id = self.run_id, self.text, self.procedure_id, self.product_id
         note = self.note.text()
         lot = (self.lot.text().strip() or None) if self.lot is not None else None

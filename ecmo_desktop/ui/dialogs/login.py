@@ -44,7 +44,7 @@ class LoginDialog(FormDialog):
             where = QLabel(_("数据库：{db}").format(db=ui.database_label))
             where.setStyleSheet("color: #777;")
             where.setWordWrap(True)
-            self._layout.insertWidget(self._layout.indexOf(self.buttons), where)
+            self.add_body(where)
         self.setMinimumWidth(420)
         (self.password if self.username.text() else self.username).setFocus()
 

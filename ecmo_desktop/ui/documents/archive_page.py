@@ -41,7 +41,6 @@ from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.documents import BatchItem, BatchResult, DocumentService, PrintedDocument
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents.printing import make_printer, print_pdf, printer_names
-from ecmo_desktop.ui.documents.tab import documents_service
 from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.tasks import Operation, Steps
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
@@ -174,7 +173,7 @@ class ArchivePage(QWidget):
         super().__init__(parent)
         self.ui = ui
         self.setObjectName("archive_page")
-        self.service = documents_service(ui)
+        self.service = ui.services.documents
         self.operation: Operation | None = None  # the batch running
 
         today = to_local(ui.services.ctx.now()).date()

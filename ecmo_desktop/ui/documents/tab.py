@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, QStandardPaths, Qt, Signal
 from PySide6.QtPdf import QPdfDocument
@@ -33,7 +33,7 @@ from ecmo_desktop.documents.archive import KINDS
 from ecmo_desktop.documents.dossier import GeneratedDocument
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import _
-from ecmo_desktop.services.documents import DocumentService, PrintedDocument, R8Status, write_pdf
+from ecmo_desktop.services.documents import PrintedDocument, R8Status, write_pdf
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
@@ -45,15 +45,6 @@ from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 TAB_TITLE = "文书"
 # kinds that print one record of several (the subject combo lists them); others print the run's whole set
 SUBJECT_KINDS = ("opnote", "decision", "consent", "daily", "followup")
-
-
-class _WithDocuments(Protocol):
-    documents: DocumentService
-
-
-def documents_service(ui: UiContext) -> DocumentService:
-    """The document service of the UI's container (``UiContext.Services`` predates it)."""
-    return cast(_WithDocuments, ui.services).documents
 
 
 DOCUMENT_COLUMNS: list[tuple[str, Any]] = [
@@ -98,7 +89,7 @@ class DocumentsTab(QWidget):
         self.ui = ui
         self.run_id = run_id
         self.setObjectName("documents_tab")
-        self.service = documents_service(ui)
+        self.service = ui.services.documents
         self.subjects: dict[str, list[tuple[int, str]]] = {}
         self._pdf: LoadedPdf | None = None
         self._select_after: int | None = None  # the document just generated, selected once listed

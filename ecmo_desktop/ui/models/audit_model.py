@@ -7,19 +7,17 @@ Rows are ``AuditEvent`` dataclasses fetched a page at a time from a service call
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QObject, Signal
 
 from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.labels import action_label, change_text, entity_label, reason_text
+from ecmo_desktop.ui.models.list_model import ROW_ROLE, Column, ListTableModel, _Index
 from ecmo_desktop.ui.tasks import TaskRunner
 
 Fetch = Callable[[int, int], list[AuditEvent]]
-_Index = QModelIndex | QPersistentModelIndex
 
 SEQ, TIME, ACTOR, WORKSTATION, ACTION, ENTITY, CHANGE, REASON, RESULT = (
     "seq", "time", "actor", "workstation", "action", "entity", "change", "reason", "result")
@@ -28,25 +26,44 @@ HEADERS = {SEQ: N_("序号"), TIME: N_("时间"), ACTOR: N_("操作人"), WORKST
            RESULT: N_("结果")}
 RUN_HISTORY_COLUMNS = (TIME, ACTOR, ACTION, ENTITY, CHANGE, REASON)
 BROWSER_COLUMNS = (SEQ, TIME, ACTOR, WORKSTATION, ACTION, ENTITY, CHANGE, REASON, RESULT)
-EVENT_ROLE = Qt.ItemDataRole.UserRole
-_FAILED = QBrush(QColor("#b71c1c"))
+EVENT_ROLE = ROW_ROLE
 
 
-class AuditEventModel(QAbstractTableModel):
+FAILED_TEXT = "#b71c1c"
+
+
+def _failed_colour(event: AuditEvent) -> str | None:
+    return None if event.success else FAILED_TEXT
+
+
+def _entity_text(event: AuditEvent) -> str:
+    return entity_label(event.entity) + (f" #{event.entity_id}" if event.entity_id else "")
+
+
+class AuditEventModel(ListTableModel[AuditEvent]):
     loaded = Signal()
 
     def __init__(self, tasks: TaskRunner, fetch: Fetch, *, columns: Sequence[str] = RUN_HISTORY_COLUMNS,
                  page_size: int = 200, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__([self._column(key) for key in columns], parent, key=lambda e: e.seq)
         self._tasks = tasks
         self._fetch = fetch
-        self._columns = tuple(columns)
         self._page = page_size
-        self._rows: list[AuditEvent] = []
-        self._changes: list[str] = []
+        self._changes: dict[int, str] = {}  # seq → the change, shortened (computed once per row, not per paint)
         self._more = True
         self._loading = False
         self._generation = 0
+
+    def _column(self, key: str) -> Column[AuditEvent]:
+        texts: dict[str, Callable[[AuditEvent], str]] = {
+            SEQ: lambda e: str(e.seq), TIME: lambda e: format_local(e.occurred_at, with_seconds=True),
+            ACTOR: lambda e: e.actor_name, WORKSTATION: lambda e: e.workstation,
+            ACTION: lambda e: action_label(e.action), ENTITY: _entity_text,
+            CHANGE: lambda e: self._changes[e.seq], REASON: lambda e: reason_text(e.reason),
+            RESULT: lambda e: _("成功") if e.success else _("失败")}
+        tooltips: dict[str, Callable[[AuditEvent], str]] = {
+            CHANGE: lambda e: change_text(e.before, e.after, limit=4000), REASON: lambda e: reason_text(e.reason)}
+        return Column(HEADERS[key], texts[key], foreground=_failed_colour, tooltip=tooltips.get(key))
 
     def set_fetch(self, fetch: Fetch) -> None:
         self._fetch = fetch
@@ -54,15 +71,11 @@ class AuditEventModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         self._generation += 1
-        self.beginResetModel()
-        self._rows, self._changes = [], []
+        self._changes = {}
         self._more = True
         self._loading = False
-        self.endResetModel()
+        self.set_rows([])
         self.fetchMore(QModelIndex())
-
-    def event_at(self, row: int) -> AuditEvent | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt override
         return not parent.isValid() and self._more and not self._loading
@@ -83,7 +96,7 @@ class AuditEventModel(QAbstractTableModel):
         if rows:
             self.beginInsertRows(QModelIndex(), offset, offset + len(rows) - 1)
             self._rows.extend(rows)
-            self._changes.extend(change_text(e.before, e.after) for e in rows)
+            self._changes.update((e.seq, change_text(e.before, e.after)) for e in rows)
             self.endInsertRows()
         self.loaded.emit()
 
@@ -93,52 +106,3 @@ class AuditEventModel(QAbstractTableModel):
         self._loading = False
         self._more = False
         self._tasks.background_error(exc)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self._columns):
-            return _(HEADERS[self._columns[section]])
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        event = self._rows[index.row()]
-        column = self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(event, index.row(), column, tooltip=False)
-        if role == Qt.ItemDataRole.ToolTipRole and column in (CHANGE, REASON):
-            return self._text(event, index.row(), column, tooltip=True)
-        if role == Qt.ItemDataRole.ForegroundRole and not event.success:
-            return _FAILED
-        if role == EVENT_ROLE:
-            return event
-        return None
-
-    def _text(self, event: AuditEvent, row: int, column: str, *, tooltip: bool) -> str | None:
-        if column == SEQ:
-            return str(event.seq)
-        if column == TIME:
-            return format_local(event.occurred_at, with_seconds=True)
-        if column == ACTOR:
-            return event.actor_name
-        if column == WORKSTATION:
-            return event.workstation
-        if column == ACTION:
-            return action_label(event.action)
-        if column == ENTITY:
-            return entity_label(event.entity) + (f" #{event.entity_id}" if event.entity_id else "")
-        if column == CHANGE:
-            return change_text(event.before, event.after, limit=4000) if tooltip else self._changes[row]
-        if column == REASON:
-            return reason_text(event.reason)
-        if column == RESULT:
-            return _("成功") if event.success else _("失败")
-        return None

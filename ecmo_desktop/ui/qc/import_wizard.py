@@ -31,7 +31,7 @@ from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
-from ecmo_desktop.ui.qc.page import RowsModel
+from ecmo_desktop.ui.qc.report_model import ReportTableModel
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.table import make_table
 
@@ -51,7 +51,7 @@ class ImportWizard(ScreenFit, QDialog):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
-        self.exchange: Any = ui.services.exchange  # type: ignore[attr-defined]
+        self.exchange = ui.services.exchange
         self.preview: Any = None
         self.result: Any = None
         self.setWindowTitle(_("导入历史数据"))
@@ -82,7 +82,7 @@ class ImportWizard(ScreenFit, QDialog):
         layout.addWidget(self.summary)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
-        self.rows_model = RowsModel([])
+        self.rows_model = ReportTableModel([])
         self.rows_table = make_table(self.rows_model)
         self.rows_model.setParent(self.rows_table)
         self.errors_model: ListTableModel[Any] = ListTableModel([

@@ -23,7 +23,7 @@ from PySide6.QtCharts import (
     QPieSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,16 +39,16 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.domain.rules import R15_MIN_RUNS
-from ecmo_desktop.exchange.export import Rate, report_tables
+from ecmo_desktop.exchange.export import report_tables
 from ecmo_desktop.exchange.report import DEFINITIONS, QcReport
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.services.permissions import ALLOWED, Action
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.models.list_model import ListTableModel
+from ecmo_desktop.ui.qc.report_model import ReportTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table
 
-_Index = QModelIndex | QPersistentModelIndex
+QC_ROLES = frozenset(role.value for role in ALLOWED[Action.VIEW_QC])  # who sees the page (the service checks too)
 
 # tab → (sections of report_tables shown in it, the DEFINITIONS keys explained above them)
 TABS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -61,44 +61,6 @@ TABS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (N_("并发症"), ("complications",), ("complications", "complication_base")),
     (N_("质控指标"), ("indicators", "r15"), ("indicators", "r15")),
 )
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, Rate):
-        return f"{value * 100:.1f}%"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-class RowsModel(ListTableModel[tuple[Any, ...]]):
-    """One report table: rows of plain values; a tooltip per row when the table has definitions."""
-
-    def __init__(self, header: Sequence[str], tooltip_column: int | None = None) -> None:
-        super().__init__([(h, lambda row, i=i: _text(row[i])) for i, h in enumerate(header)])
-        self._tooltip_column = tooltip_column
-
-    def set_table(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """New columns and rows in one reset, so the view keeps its model (and never sees a dead one)."""
-        self.beginResetModel()
-        self._columns = [(h, lambda row, i=i: _text(row[i])) for i, h in enumerate(header)]
-        self._rows = [tuple(r) for r in rows]
-        self.endResetModel()
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # the headers are already translated by report_tables
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._columns[section][0] if 0 <= section < len(self._columns) else None
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.ToolTipRole and self._tooltip_column is not None and index.isValid():
-            row = self.row(index.row())
-            return None if row is None else str(row[self._tooltip_column])
-        return super().data(index, role)
 
 
 def _definitions_label(keys: Sequence[str]) -> QLabel:
@@ -127,9 +89,9 @@ class QcPage(QWidget):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
-        self.exchange: Any = ui.services.exchange  # type: ignore[attr-defined]
+        self.exchange = ui.services.exchange
         self.report: QcReport | None = None
-        self.models: dict[str, RowsModel] = {}
+        self.models: dict[str, ReportTableModel] = {}
         self.tables: dict[str, Any] = {}
         self.setObjectName("qc_page")
         layout = QVBoxLayout(self)
@@ -186,7 +148,7 @@ class QcPage(QWidget):
             holder = QWidget()
             row = QHBoxLayout(holder)
             row.setContentsMargins(0, 0, 0, 0)
-            model = RowsModel([], tooltip_column=5 if key == "indicators" else None)
+            model = ReportTableModel([], tooltip_column=5 if key == "indicators" else None)
             table = make_table(model, holder)
             model.setParent(table)
             table.setWordWrap(True)

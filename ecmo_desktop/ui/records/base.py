@@ -14,7 +14,6 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSplitter,
     QTableView,
@@ -24,17 +23,13 @@ from PySide6.QtWidgets import (
 
 from ecmo_desktop.domain.records import AnyRecord, Signature
 from ecmo_desktop.i18n import _
+from ecmo_desktop.ui.models.list_model import ListTableModel
 from ecmo_desktop.ui.records.case_data import CaseRecords, may_edit, may_sign
-from ecmo_desktop.ui.records.display import RecordPanel, RowsModel
+from ecmo_desktop.ui.records.display import RecordPanel
 from ecmo_desktop.ui.records.forms import RecordDialog
 from ecmo_desktop.ui.records.signing import HistoryDialog, SignDialog
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
-
-
-def heading(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet("font-weight: bold; margin-top: 4px;")
-    return label
 
 
 def tool_button(text: str, slot: Any, *, name: str, tip: str = "", enabled: bool = False) -> QPushButton:
@@ -60,7 +55,7 @@ class RecordTab(QWidget):
         self.case = case
         self.setObjectName(f"records_tab_{self.key}")
         self.selected: tuple[str, int] | None = None
-        self._tables: list[tuple[QTableView, RowsModel[Any]]] = []
+        self._tables: list[tuple[QTableView, ListTableModel[Any]]] = []
         self._signature_request = 0
         self.dialog: QWidget | None = None  # the last dialog opened from this tab (tests reach it here)
         outer = QVBoxLayout(self)
@@ -104,7 +99,7 @@ class RecordTab(QWidget):
         case.updated.connect(self._refresh)
 
     # ---- lists ----------------------------------------------------------------------------------
-    def add_list(self, title: str | None, model: RowsModel[Any], widths: list[int], *, name: str,
+    def add_list(self, title: str | None, model: ListTableModel[Any], widths: list[int], *, name: str,
                  stretch: int = 1) -> QTableView:
         if title:
             self.lists.addWidget(heading(title))
@@ -123,7 +118,7 @@ class RecordTab(QWidget):
         """One of the tab's lists by its object name."""
         return next(t for t, _m in self._tables if t.objectName() == name)
 
-    def _row_changed(self, table: QTableView, model: RowsModel[Any], index: QModelIndex) -> None:
+    def _row_changed(self, table: QTableView, model: ListTableModel[Any], index: QModelIndex) -> None:
         record = model.row(index.row()) if index.isValid() else None
         if record is None or self.panel.shown is record:
             return

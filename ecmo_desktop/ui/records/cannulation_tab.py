@@ -43,6 +43,7 @@ from ecmo_desktop.domain.records import AnyRecord, CannulaInput, Procedure, Proc
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
 from ecmo_desktop.services.records import mode_timeline
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.decision_tab import rule_html
@@ -50,9 +51,7 @@ from ecmo_desktop.ui.records.display import (
     GREEN,
     GREY,
     RED,
-    Column,
     Line,
-    RowsModel,
     esc,
     grouped_values_html,
     label_of,
@@ -462,7 +461,7 @@ class CannulationTab(RecordTab):
         self.r3_label.setObjectName("r3_status")
         self.r3_label.setWordWrap(True)
         self.status_area.addWidget(self.r3_label)
-        self.procedures: RowsModel[Procedure] = RowsModel([
+        self.procedures: ListTableModel[Procedure] = ListTableModel([
             Column(N_("操作"), lambda p: label_of(ProcedureKind, p.kind)),
             Column(N_("开始时间"), lambda p: local_time(p.started_at)),
             Column(N_("首次转流"), lambda p: local_time(p.flow_at) if p.flow_at else ""),

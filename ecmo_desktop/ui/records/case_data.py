@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -22,37 +22,14 @@ from ecmo_desktop.domain.compliance import RunCompliance
 from ecmo_desktop.domain.enums import DecisionKind, FollowUpStatus, Mode, Role, RunStatus, Title
 from ecmo_desktop.domain.model import CurrentUser, Staff
 from ecmo_desktop.domain.records import AnyRecord, Decision, Entity, RunChart, SupplementStatus
-from ecmo_desktop.services.auth import AuthService
-from ecmo_desktop.services.base import ServiceContext
-from ecmo_desktop.services.compliance import ComplianceService
 from ecmo_desktop.services.permissions import Action
-from ecmo_desktop.services.records import RecordService
-from ecmo_desktop.services.runs import RunDetail, RunService
-from ecmo_desktop.services.staff import StaffService
-from ecmo_desktop.services.worklist import WorklistService
+from ecmo_desktop.services.runs import RunDetail
 from ecmo_desktop.ui.changes import Change, record_changes
-from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.context import Services, UiContext
 
 REFRESH_MS = 60_000  # time-dependent parts (R2's clock, follow-ups due, ECMO day) move even if nobody saves
 # modes with arterial return: the VA-only fields of the catalogue (pulse pressure, lower-limb SpO2 …) apply
 ARTERIAL_MODES = frozenset({Mode.VA.value, Mode.VAV.value, Mode.VVA.value, Mode.VV_VA.value})
-
-
-class RecordServices(Protocol):
-    """The services the record tabs use; ``Container`` provides them all (structural typing)."""
-
-    ctx: ServiceContext
-    auth: AuthService
-    staff: StaffService
-    runs: RunService
-    records: RecordService
-    worklist: WorklistService
-    compliance: ComplianceService
-
-
-def services(ui: UiContext) -> RecordServices:
-    """``UiContext.services`` typed for the record features (the shell's protocol lists fewer)."""
-    return cast(RecordServices, ui.services)
 
 
 def is_physician(staff: Staff) -> bool:
@@ -112,8 +89,8 @@ class CaseRecords(QObject):
 
     # ---- data -----------------------------------------------------------------------------------
     @property
-    def services(self) -> RecordServices:
-        return services(self.ui)
+    def services(self) -> Services:
+        return self.ui.services
 
     @property
     def user(self) -> CurrentUser | None:

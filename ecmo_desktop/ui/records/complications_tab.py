@@ -19,13 +19,12 @@ from ecmo_desktop.domain.enums import ProcedureKind, Severity
 from ecmo_desktop.domain.records import AnyRecord, Complication, ComplicationInput
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
     RED,
-    Column,
     Line,
-    RowsModel,
     complication_text,
     label_of,
     lines_html,
@@ -180,7 +179,7 @@ class ComplicationsTab(RecordTab):
         self.summary = QLabel()
         self.summary.setObjectName("complication_summary")
         self.status_area.addWidget(self.summary)
-        self.items: RowsModel[Complication] = RowsModel([
+        self.items: ListTableModel[Complication] = ListTableModel([
             Column(N_("发生时间"), lambda c: local_time(c.onset_at)),
             Column(N_("并发症"), lambda c: complication_text(c.code, c.other_text)),
             Column(N_("严重程度"), lambda c: label_of(Severity, c.severity)),

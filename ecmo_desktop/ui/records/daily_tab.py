@@ -30,15 +30,14 @@ from ecmo_desktop.domain.fields import (
 from ecmo_desktop.domain.records import AnyRecord, DailyEntry, DailyEntryInput, ecmo_day
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import ARTERIAL_MODES, CaseRecords
 from ecmo_desktop.ui.records.display import (
     AMBER,
     GREY,
     ORANGE,
-    Column,
     Line,
-    RowsModel,
     esc,
     field_value_text,
     grouped_values_html,
@@ -303,7 +302,7 @@ class DailyTab(RecordTab):
         self.day_label = QLabel()
         self.day_label.setObjectName("daily_summary")
         self.status_area.addWidget(self.day_label)
-        self.entries: RowsModel[DailyEntry] = RowsModel([
+        self.entries: ListTableModel[DailyEntry] = ListTableModel([
             Column(N_("记录时间"), lambda e: local_time(e.recorded_at)[5:], tooltip=lambda e: local_time(e.recorded_at)),
             Column(N_("天"), lambda e: str(e.ecmo_day), tooltip=lambda e: _("ECMO {day}").format(day=day_text(e.ecmo_day))),
             Column(N_("模式"), lambda e: label_of(Mode, e.mode)),

@@ -44,6 +44,7 @@ from ecmo_desktop.domain.records import (
 from ecmo_desktop.domain.rules import emergency_decider, joint_decision
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
@@ -52,9 +53,7 @@ from ecmo_desktop.ui.records.display import (
     ORANGE,
     RED,
     STATUS_COLOR,
-    Column,
     Line,
-    RowsModel,
     duration_text,
     esc,
     grouped_values_html,
@@ -504,7 +503,7 @@ class DecisionTab(RecordTab):
         self.countdown.setWordWrap(True)
         self.countdown.hide()
         self.status_area.addWidget(self.countdown)
-        self.decisions: RowsModel[Decision] = RowsModel([
+        self.decisions: ListTableModel[Decision] = ListTableModel([
             Column(N_("类型"), lambda d: _("补充多学科决策") if d.supplement_of_id else label_of(DecisionKind, d.kind)),
             Column(N_("紧急"), lambda d: _("紧急") if d.emergency else "",
                    foreground=lambda d: RED if d.emergency else None),
@@ -512,7 +511,7 @@ class DecisionTab(RecordTab):
             Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
             status_column()], key=record_key, parent=self)
         self.decision_table = self.add_list(_("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table")
-        self.consents: RowsModel[Consent] = RowsModel([
+        self.consents: ListTableModel[Consent] = ListTableModel([
             Column(N_("结果"), lambda c: _("拒绝") if c.refused else _("同意"),
                    foreground=lambda c: RED if c.refused else None),
             Column(N_("签署时间"), lambda c: local_time(c.signed_on_paper_at)),

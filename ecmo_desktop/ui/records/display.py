@@ -11,10 +11,10 @@ import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.complications import COMPLICATIONS
@@ -68,10 +68,7 @@ from ecmo_desktop.domain.rules import FAIL, NOT_APPLICABLE, PASS, PENDING
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.paths import resource_path
-
-T = TypeVar("T")
-_Index = QModelIndex | QPersistentModelIndex
-ROW_ROLE = Qt.ItemDataRole.UserRole
+from ecmo_desktop.ui.models.list_model import Column
 
 AMBER = "#ffe08a"  # out of the normal range: accepted, highlighted
 RED_BG = "#ffebee"  # refused (out of the plausible range)
@@ -265,83 +262,6 @@ def signature_text(record: AnyRecord, signatures: Sequence[Signature] = ()) -> s
         return f"{text}（{meaning}）" if meaning else text
     amended = any(s.state == "superseded" for s in signatures)
     return _("已更正，待重新签名") if amended else _("未签名（草稿，可修改）")
-
-
-# ---- a generic table model over dataclasses ------------------------------------------------------------
-@dataclass(frozen=True)
-class Column(Generic[T]):
-    title: str  # msgid
-    text: Callable[[T], str]
-    background: Callable[[T], str | None] | None = None
-    foreground: Callable[[T], str | None] | None = None
-    icon: Callable[[T], QIcon | None] | None = None
-    tooltip: Callable[[T], str] | None = None
-
-
-class RowsModel(QAbstractTableModel, Generic[T]):
-    """A QAbstractTableModel over a list of service results (records, rule results …).
-
-    ``key`` identifies a row across reloads, so a view can keep the selection on the same record
-    after the list is fetched again.
-    """
-
-    def __init__(self, columns: Sequence[Column[T]], key: Callable[[T], Any] | None = None,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._columns = list(columns)
-        self._rows: list[T] = []
-        self._key = key or id
-
-    def set_rows(self, rows: Iterable[T]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> list[T]:
-        return list(self._rows)
-
-    def row(self, index: int) -> T | None:
-        return self._rows[index] if 0 <= index < len(self._rows) else None
-
-    def row_of(self, key: Any) -> int:
-        return next((i for i, r in enumerate(self._rows) if self._key(r) == key), -1)
-
-    def key_of(self, row: T) -> Any:
-        return self._key(row)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self._columns):
-            return _(self._columns[section].title)
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        item = self._rows[index.row()]
-        column = self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(item)
-        if role == ROW_ROLE:
-            return item
-        if role == Qt.ItemDataRole.BackgroundRole and column.background is not None:
-            colour = column.background(item)
-            return QBrush(QColor(colour)) if colour else None
-        if role == Qt.ItemDataRole.ForegroundRole and column.foreground is not None:
-            colour = column.foreground(item)
-            return QBrush(QColor(colour)) if colour else None
-        if role == Qt.ItemDataRole.DecorationRole and column.icon is not None:
-            return column.icon(item)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(item)
-        return None
 
 
 def record_key(record: Any) -> tuple[str, int]:

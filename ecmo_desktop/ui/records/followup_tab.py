@@ -27,6 +27,7 @@ from ecmo_desktop.domain.records import (
 from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.decision_tab import rule_html
@@ -35,9 +36,7 @@ from ecmo_desktop.ui.records.display import (
     GREY,
     ORANGE,
     RED,
-    Column,
     Line,
-    RowsModel,
     label_of,
     lines_html,
     local_time,
@@ -233,7 +232,7 @@ class FollowUpTab(RecordTab):
         self.r9_label.setWordWrap(True)
         self.status_area.addWidget(self.r9_label)
         today = self._today
-        self.schedule: RowsModel[FollowUp] = RowsModel([
+        self.schedule: ListTableModel[FollowUp] = ListTableModel([
             Column(N_("随访"), lambda f: label_of(FollowUpKind, f.kind)),
             Column(N_("应随访日期"), lambda f: f.due_date.isoformat()),
             Column(N_("状态"), lambda f: state_text(f, today()), foreground=lambda f: state_colour(f, today())),

@@ -19,13 +19,9 @@ from typing import Any
 from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QAbstractScrollArea,
     QCheckBox,
     QComboBox,
-    QDateEdit,
-    QDateTimeEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QFrame,
@@ -58,8 +54,7 @@ from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import AMBER, RED_BG, number_text, title_text
 from ecmo_desktop.ui.widgets.collation import pinyin_sorted
 from ecmo_desktop.ui.widgets.dates import TypedDateTimeEdit
-from ecmo_desktop.ui.widgets.fit import ScreenFit
-from ecmo_desktop.ui.widgets.form import UnsavedInputGuard, error_label, field_message
+from ecmo_desktop.ui.widgets.form import DialogBase, error_label, field_message, on_edit
 
 # wards read and type Beijing time, whatever zone the PC is set to
 BEIJING_TZ = QTimeZone(int(BEIJING_OFFSET.total_seconds()))
@@ -421,20 +416,6 @@ def text_edit(lines: int = 3) -> QPlainTextEdit:
     return edit
 
 
-def on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
-    """Call ``callback`` when the person changes ``widget`` (clears that field's old message)."""
-    if isinstance(widget, QLineEdit):
-        widget.textEdited.connect(callback)
-    elif isinstance(widget, QPlainTextEdit):
-        widget.textChanged.connect(callback)
-    elif isinstance(widget, QComboBox):
-        widget.currentIndexChanged.connect(callback)
-    elif isinstance(widget, (QDateTimeEdit, QDateEdit)):
-        widget.dateTimeChanged.connect(callback)
-    elif isinstance(widget, QAbstractButton):
-        widget.toggled.connect(callback)
-
-
 def confirm(parent: QWidget, title: str, text: str, ok_text: str, on_yes: Callable[[], None]) -> QMessageBox:
     """Ask before something that cannot be taken back; non-blocking (the GUI keeps running)."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
@@ -476,7 +457,7 @@ def reveal(widget: QWidget) -> None:
 SLOW_SAVE_MS = 5_000  # a save still running after this is told, and (PostgreSQL) may be abandoned
 
 
-class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
+class RecordDialog(DialogBase):
     """A record form: new, edit a draft, or amend a signed record (with a reason).
 
     Subclasses lay out fields with ``section``/``add_row`` and implement ``build`` (read the
@@ -489,25 +470,19 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
 
     def __init__(self, case: CaseRecords, title: str, parent: QWidget | None = None, *,
                  record: AnyRecord | None = None, amend: bool = False, ok_text: str | None = None) -> None:
-        super().__init__(parent)
+        ok_text = ok_text or (_("保存更正") if amend else _("保存"))
+        super().__init__(case.ui, title, parent, ok_text=ok_text)
+        self.ok_text = ok_text
         self.case = case
         self.record = record
         self.amend = amend
-        self.busy = False
         self.waiting_slow = False  # "服务器长时间没有响应": Cancel/Esc stop waiting
         self._slow = QTimer(self)
         self._slow.setSingleShot(True)
         self._slow.timeout.connect(self._save_is_slow)
-        self.setWindowTitle(title)
-        self.setModal(True)
         self.setObjectName(f"{self.entity or 'record'}_dialog")
         self._targets: dict[str, _Target] = {}
         self.rule_targets: dict[str, str] = {}  # rule id → field msgid (R3 → "术者")
-        outer = QVBoxLayout(self)
-        self.intro = QLabel()
-        self.intro.setWordWrap(True)
-        self.intro.hide()
-        outer.addWidget(self.intro)
         self.conflict = QFrame()
         self.conflict.setObjectName("conflict_bar")
         self.conflict.setStyleSheet("#conflict_bar { background: #fff3e0; border: 1px solid #ffb74d; }")
@@ -521,10 +496,7 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.reload_button.clicked.connect(self.reload_record)
         crow.addWidget(self.reload_button)
         self.conflict.hide()
-        outer.addWidget(self.conflict)
-        self.general_error = error_label()
-        self.general_error.setObjectName("general_error")
-        outer.addWidget(self.general_error)
+        self._layout.insertWidget(self._layout.indexOf(self.general_error), self.conflict)
         self.reason: QLineEdit | None = None
         if amend:
             frame = QGroupBox(_("更正已签名的记录"))
@@ -538,7 +510,7 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
             self.reason.setObjectName("amend_reason")
             self.reason.setPlaceholderText(_("例如：血流量录入错误，应为 3.5 L/min"))
             self.add_row(form, REASON_FIELD, self.reason)
-            outer.addWidget(frame)
+            self.add_body(frame)
         self.content = QWidget()
         self.body = QVBoxLayout(self.content)
         self.body.setContentsMargins(0, 0, 0, 0)
@@ -547,28 +519,12 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.scroll.setWidget(self.content)
-        outer.addWidget(self.scroll, 1)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_text = ok_text or (_("保存更正") if amend else _("保存"))
-        self.ok_button.setText(self.ok_text)
-        self.ok_button.setDefault(True)
+        self.add_body(self.scroll, 1)
         self.ok_button.setToolTip(_("Enter 或 Ctrl+S 保存；Esc 取消"))
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setText(_("取消"))
-        cancel.setAutoDefault(False)
-        self.buttons.accepted.connect(self.on_submit)
-        self.buttons.rejected.connect(self.reject)
-        outer.addWidget(self.buttons)
         for keys in (QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"), QKeySequence.StandardKey.Save):
             QShortcut(keys, self, activated=self.on_submit)
 
     # ---- layout helpers -------------------------------------------------------------------------
-    def set_intro(self, text: str, *, warn: bool = False) -> None:
-        self.intro.setText(text)
-        self.intro.setStyleSheet("color: #b71c1c; font-weight: bold;" if warn else "")
-        self.intro.show()
-
     @staticmethod
     def new_form() -> QFormLayout:
         """Rows whose text fields widen with the dialog while choices and times keep their size."""
@@ -671,17 +627,13 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
         """Esc / 取消; not while a save is running (its result, and the refresh it brings, would be lost) —
         except that a save the server does not answer can be abandoned: it then fails, data kept. With
         unsaved input, only after the person confirms."""
-        if self.busy:
-            if self.waiting_slow:
-                self.stop_waiting()
-            return
-        if self.may_discard():
-            super().reject()
+        if self.busy and self.waiting_slow:
+            self.stop_waiting()
+        super().reject()
 
     def set_busy(self, busy: bool) -> None:
-        self.busy = busy
+        super().set_busy(busy)
         self.waiting_slow = False
-        self.ok_button.setEnabled(not busy)
         self.ok_button.setText(_("正在保存…") if busy else self.ok_text)
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setEnabled(not busy)
@@ -690,10 +642,9 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
             self._slow.start(SLOW_SAVE_MS)
         else:
             self._slow.stop()
-            self.ok_button.setDefault(True)
 
     def _can_abandon(self) -> bool:
-        return getattr(self.case.ui.services, "backend", "") == "postgresql"
+        return self.case.ui.services.backend == "postgresql"
 
     def _save_is_slow(self) -> None:
         """Issue 11 §3: never sit silently at "正在保存…" while the server does not answer."""
@@ -712,9 +663,7 @@ class RecordDialog(ScreenFit, UnsavedInputGuard, QDialog):
 
     def stop_waiting(self) -> None:
         """Cut the waiting connection: the save fails as "连接中断，数据未保存" and the form is editable."""
-        abort = getattr(self.case.ui.services, "abort_waits", None)
-        if abort is not None:
-            abort()
+        self.case.ui.services.abort_waits()
 
     def clear_errors(self) -> None:
         self.general_error.clear()

@@ -27,7 +27,7 @@ from ecmo_desktop.domain.enums import (
 from ecmo_desktop.domain.rules import RuleResult
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.i18n import N_, _, join_names, ngettext
-from ecmo_desktop.ui.records.base import heading
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
     GREEN,
@@ -36,14 +36,13 @@ from ecmo_desktop.ui.records.display import (
     RED,
     STATUS_COLOR,
     STATUS_TEXT,
-    Column,
-    RowsModel,
     complication_text,
     decision_kind_text,
     label_of,
     local_time,
     rule_phase,
 )
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RULE_NAMES = {"R1": N_("多学科决策"), "R2": N_("紧急上机"), "R3": N_("ECMO 技术授权"), "R4": N_("知情同意"),
@@ -143,7 +142,7 @@ class OverviewTab(QWidget):
             lcol.addWidget(summary)
             summary.show()  # it was a tab page: taking it out of the tab widget left it hidden
         lcol.addWidget(heading(_("合规检查（国家 ECMO 技术临床应用管理规范）")))
-        self.rules: RowsModel[RuleResult] = RowsModel([
+        self.rules: ListTableModel[RuleResult] = ListTableModel([
             Column(N_("规则"), self._rule_text),
             Column(N_("结果"), lambda r: _(STATUS_TEXT.get(r.status, r.status)),
                    foreground=lambda r: STATUS_COLOR.get(r.status)),
@@ -162,7 +161,7 @@ class OverviewTab(QWidget):
         rcol = QVBoxLayout(right)
         rcol.setContentsMargins(0, 0, 0, 0)
         rcol.addWidget(heading(_("病程时间线（双击打开相应页面）")))
-        self.events: RowsModel[Event] = RowsModel([
+        self.events: ListTableModel[Event] = ListTableModel([
             Column(N_("时间"), lambda e: e.when()),
             Column(N_("事件"), lambda e: e.what, tooltip=lambda e: e.what),
             Column(N_("详情"), lambda e: e.detail, tooltip=lambda e: e.detail),

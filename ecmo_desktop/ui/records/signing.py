@@ -29,12 +29,11 @@ from ecmo_desktop.domain.errors import AccountLocked, AuthenticationFailed
 from ecmo_desktop.domain.records import AnyRecord, Decision, RecordVersion, Signature, content_hash
 from ecmo_desktop.domain.rules import emergency_decider, joint_decision
 from ecmo_desktop.i18n import N_, _
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.case_data import CaseRecords
 from ecmo_desktop.ui.records.display import (
     GREEN,
     RED,
-    Column,
-    RowsModel,
     content_lines,
     esc,
     label_of,
@@ -176,12 +175,12 @@ class HistoryDialog(ScreenFit, QDialog):
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
         staff = case.staff
-        self.versions: RowsModel[RecordVersion] = RowsModel([
+        self.versions: ListTableModel[RecordVersion] = ListTableModel([
             Column(N_("版本"), lambda v: str(v.version)),
             Column(N_("被更正时间"), lambda v: local_time(v.replaced_at)),
             Column(N_("更正人"), lambda v: staff_name(staff, v.replaced_by_id)),
             Column(N_("更正原因"), lambda v: v.reason)], key=lambda v: v.version, parent=self)
-        self.signatures: RowsModel[Signature] = RowsModel([
+        self.signatures: ListTableModel[Signature] = ListTableModel([
             Column(N_("签名人"), lambda s: s.signer_name),
             Column(N_("签名时间"), lambda s: local_time(s.signed_at)),
             Column(N_("含义"), lambda s: label_of(SignatureMeaning, s.meaning)),

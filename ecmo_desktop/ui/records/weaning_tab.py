@@ -23,6 +23,7 @@ from ecmo_desktop.domain.records import (
 )
 from ecmo_desktop.i18n import N_, _, join_names
 from ecmo_desktop.services.permissions import Action
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.base import RecordTab, tool_button
 from ecmo_desktop.ui.records.cannulation_tab import ProcedureDialog, describe_procedure, operators_text
 from ecmo_desktop.ui.records.case_data import CaseRecords
@@ -31,9 +32,7 @@ from ecmo_desktop.ui.records.display import (
     GREEN,
     ORANGE,
     RED,
-    Column,
     Line,
-    RowsModel,
     grouped_values_html,
     label_of,
     lines_html,
@@ -242,19 +241,19 @@ class WeaningTab(RecordTab):
         self.r1_label.setObjectName("wean_rules")
         self.r1_label.setWordWrap(True)
         self.status_area.addWidget(self.r1_label)
-        self.decisions: RowsModel[Decision] = RowsModel([
+        self.decisions: ListTableModel[Decision] = ListTableModel([
             Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
             Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
             status_column()], key=record_key, parent=self)
         self.add_list(_("撤机决策"), self.decisions, [16, 26], name="wean_decision_table")
-        self.trials: RowsModel[WeaningTrial] = RowsModel([
+        self.trials: ListTableModel[WeaningTrial] = ListTableModel([
             Column(N_("开始时间"), lambda t: local_time(t.started_at)),
             Column(N_("血流量降至"), lambda t: with_unit(t.flow_to, "L/min")),
             Column(N_("结果"), lambda t: _("未定") if t.passed is None else _("通过") if t.passed else _("未通过"),
                    foreground=lambda t: None if t.passed is None else GREEN if t.passed else RED),
             status_column()], key=record_key, parent=self)
         self.add_list(_("撤机试验"), self.trials, [16, 12, 8], name="trial_table")
-        self.decannulations: RowsModel[Procedure] = RowsModel([
+        self.decannulations: ListTableModel[Procedure] = ListTableModel([
             Column(N_("拔管时间"), lambda p: local_time(p.started_at)),
             Column(N_("术者"), operators_text),
             status_column()], key=record_key, parent=self)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
@@ -66,7 +67,7 @@ class FieldErrors:
 
     def bind(self, field: str, widget: QWidget, label: QLabel) -> None:
         self._fields[field] = (widget, label)
-        _on_edit(widget, lambda: label.hide())
+        on_edit(widget, lambda: label.hide())
 
     def alias(self, field: str, same_as: str) -> None:
         """Route another msgid (e.g. "密码" for "新密码") to an already bound field."""
@@ -120,15 +121,16 @@ class FieldErrors:
         return first
 
 
-def _on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
+def on_edit(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the person changes ``widget`` (clears that field's old message)."""
     if isinstance(widget, QLineEdit):
         widget.textEdited.connect(callback)
     elif isinstance(widget, QPlainTextEdit):
         widget.textChanged.connect(callback)
     elif isinstance(widget, QComboBox):
         widget.currentIndexChanged.connect(callback)
-    elif isinstance(widget, QDateEdit):
-        widget.dateChanged.connect(callback)
+    elif isinstance(widget, (QDateTimeEdit, QDateEdit)):
+        widget.dateTimeChanged.connect(callback)
     elif isinstance(widget, QAbstractButton):
         widget.toggled.connect(callback)
 
@@ -209,18 +211,20 @@ class UnsavedInputGuard:
         return False
 
 
-class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
-    """A dialog with a form, a general message line and OK/Cancel; Enter submits, Esc cancels.
+class DialogBase(ScreenFit, UnsavedInputGuard, QDialog):
+    """What every form dialog shares (``FormDialog``, ``records.forms.RecordDialog``): modal, an intro
+    line, a general message line, OK/Cancel where Enter submits and never cancels, never larger than
+    the screen, a question before typed input is thrown away, and ``busy`` while a save runs (a
+    second OK does nothing, Esc does not hide the running save).
 
-    ``submit(fn, on_success)`` runs the service call on the task runner. Validation and other
-    known refusals are shown inside the dialog (beside the field when one is named); the dialog
-    stays open with everything typed. Only unexpected failures go to the global error box.
+    Subclasses put their body between the message line and the buttons with ``add_body``.
     """
 
     def __init__(self, ui: UiContext, title: str, parent: QWidget | None = None, *,
                  ok_text: str | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
+        self.busy = False
         self.setWindowTitle(title)
         self.setModal(True)
         self._layout = QVBoxLayout(self)
@@ -229,12 +233,8 @@ class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.intro.hide()
         self._layout.addWidget(self.intro)
         self.general_error = error_label()
+        self.general_error.setObjectName("general_error")
         self._layout.addWidget(self.general_error)
-        self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._layout.addLayout(self.form)
-        self.errors = FieldErrors(self.general_error)
         # parented at once: a default button registers with its dialog only when it has one, and an
         # unregistered default is lost for good the first time it gains and loses focus (Enter then
         # does nothing)
@@ -249,11 +249,54 @@ class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.buttons.accepted.connect(self.on_submit)
         self.buttons.rejected.connect(self.reject)
         self._layout.addWidget(self.buttons)
-        self.busy = False
 
-    def set_intro(self, text: str) -> None:
+    def add_body(self, part: QWidget | QLayout, stretch: int = 0) -> None:
+        """Add ``part`` below what is there already, above the buttons."""
+        index = self._layout.indexOf(self.buttons)
+        if isinstance(part, QLayout):
+            self._layout.insertLayout(index, part, stretch)
+        else:
+            self._layout.insertWidget(index, part, stretch)
+
+    def set_intro(self, text: str, *, warn: bool = False) -> None:
         self.intro.setText(text)
+        self.intro.setStyleSheet("color: #b71c1c; font-weight: bold;" if warn else "")
         self.intro.show()
+
+    def on_submit(self) -> None:
+        """Subclasses start their service call here."""
+        self.accept()
+
+    def reject(self) -> None:
+        """Esc or Cancel while a save is running would hide a save that still happens: wait for it;
+        with unsaved input, ask first."""
+        if self.busy or not self.may_discard():
+            return
+        super().reject()
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.ok_button.setEnabled(not busy)
+        if not busy:  # disabling the default button hands "default" to another button: take it back
+            self.ok_button.setDefault(True)
+
+
+class FormDialog(DialogBase):
+    """A dialog with a form, a general message line and OK/Cancel; Enter submits, Esc cancels.
+
+    ``submit(fn, on_success)`` runs the service call on the task runner. Validation and other
+    known refusals are shown inside the dialog (beside the field when one is named); the dialog
+    stays open with everything typed. Only unexpected failures go to the global error box.
+    """
+
+    def __init__(self, ui: UiContext, title: str, parent: QWidget | None = None, *,
+                 ok_text: str | None = None) -> None:
+        super().__init__(ui, title, parent, ok_text=ok_text)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.add_body(self.form)
+        self.errors = FieldErrors(self.general_error)
 
     def add_field(self, label: str, widget: QWidget, *, field: str | None = None,
                   form: QFormLayout | None = None, unit: str = "") -> QWidget:
@@ -279,10 +322,6 @@ class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
         self.errors.bind(field or label, widget, message)
         return widget
 
-    def on_submit(self) -> None:
-        """Subclasses start their service call here (usually through ``submit``)."""
-        self.accept()
-
     def submit(self, fn: Callable[[], Any], on_success: Callable[[Any], None], *,
                changes: tuple[Change, ...] = ()) -> None:
         if self.busy:
@@ -299,19 +338,6 @@ class FormDialog(ScreenFit, UnsavedInputGuard, QDialog):
             self.show_failure(exc)
 
         self.ui.tasks.run_op(fn, done, failed, parent=self, changes=changes)
-
-    def reject(self) -> None:
-        """Esc or Cancel while a save is running would hide a save that still happens: wait for it;
-        with unsaved input, ask first."""
-        if self.busy or not self.may_discard():
-            return
-        super().reject()
-
-    def set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.ok_button.setEnabled(not busy)
-        if not busy:  # disabling the default button hands "default" to another button: take it back
-            self.ok_button.setDefault(True)
 
     def show_failure(self, exc: BaseException) -> None:
         if isinstance(exc, EcmoError):

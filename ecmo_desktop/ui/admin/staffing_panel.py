@@ -15,19 +15,17 @@ from ecmo_desktop.domain.rules import TRAINING_MONTHS_MIN, WHOLE_PROCESS_CASES_M
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.records.base import heading
-from ecmo_desktop.ui.records.case_data import services
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel
 from ecmo_desktop.ui.records.display import (
     GREEN,
     RED,
     STATUS_COLOR,
     STATUS_TEXT,
-    Column,
-    RowsModel,
     esc,
     number_text,
     title_text,
 )
+from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 RULE_TITLES = {"R11": N_("R11 培训合格人员（≥3 名，其中医师 ≥2 名）"),
@@ -61,7 +59,7 @@ class StaffingPanel(QWidget):
         layout.addWidget(self.rules_label)
         layout.addWidget(heading(_("R14 医师培训：培训 ≥{m} 个月、全程参与管理 ≥{n} 例、主治医师及以上").format(
             m=TRAINING_MONTHS_MIN, n=WHOLE_PROCESS_CASES_MIN)))
-        self.training: RowsModel[TrainingStatus] = RowsModel([
+        self.training: ListTableModel[TrainingStatus] = ListTableModel([
             Column(N_("医师"), lambda t: t.full_name),
             Column(N_("职称"), lambda t: title_text(t.title)),
             Column(N_("培训月数"), lambda t: number_text(t.months_trained),
@@ -88,7 +86,7 @@ class StaffingPanel(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        compliance = services(self.ui).compliance
+        compliance = self.ui.services.compliance
         self.ui.tasks.run_op(compliance.hospital_status, self._loaded, parent=self)
 
     def _loaded(self, status: HospitalCompliance) -> None:

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -39,13 +37,13 @@ from ecmo_desktop.domain.time import format_local, to_local
 from ecmo_desktop.i18n import N_, _, ngettext
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
-from ecmo_desktop.ui.devices.common import device_services
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
+from ecmo_desktop.ui.home.runs_overview import RunsOverview
+from ecmo_desktop.ui.models.list_model import Column, ListTableModel, _Index
 from ecmo_desktop.ui.records import show_record_tab
-from ecmo_desktop.ui.records.case_data import services
 from ecmo_desktop.ui.records.display import GREY, ORANGE, RED, duration_text
+from ecmo_desktop.ui.widgets.headings import page_heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
-from ecmo_desktop.ui.worklist import RunsOverview
 
 REFRESH_MS = 60_000
 GROUP_TITLES: dict[str, str] = {
@@ -67,8 +65,6 @@ TAB_OF_KIND = {WorkKind.SUPPLEMENT_OVERDUE.value: "decision", WorkKind.SUPPLEMEN
 TAB_OF_ENTITY = {"decision": "decision", "consent": "decision", "procedure": "cannulation", "daily_entry": "daily",
                  "complication": "complications", "weaning_trial": "weaning", "follow_up": "followup"}
 COLUMNS = (N_("时限"), N_("患者"), N_("住院号"), N_("病区/床号"), N_("事项"))
-ITEM_ROLE = Qt.ItemDataRole.UserRole
-_Index = QModelIndex | QPersistentModelIndex
 
 
 def tab_for(item: WorkItem) -> str:
@@ -98,16 +94,32 @@ class Group:
     count: int
 
 
-class WorkItemModel(QAbstractTableModel):
+def _deadline_colour(item: WorkItem) -> str:
+    if item.remaining is not None and item.remaining.total_seconds() < 0:
+        return RED
+    return ORANGE if item.kind == WorkKind.SUPPLEMENT_DUE.value else GREY
+
+
+def _open_tip(item: WorkItem) -> str:
+    return _("双击打开病例（{what}）").format(what=item.text())
+
+
+def _item_columns() -> list[Column[WorkItem]]:
+    texts: tuple[Callable[[WorkItem], str], ...] = (
+        time_text, lambda i: i.patient_name, lambda i: i.mrn, lambda i: " ".join(p for p in (i.ward, i.bed) if p),
+        lambda i: i.text())
+    return [Column(title, text, foreground=_deadline_colour if n == 0 else None, tooltip=_open_tip)
+            for n, (title, text) in enumerate(zip(COLUMNS, texts, strict=True))]
+
+
+class WorkItemModel(ListTableModel[Any]):
     """Work items under one header row per kind, in the service's urgency order."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Group | WorkItem] = []
+        super().__init__(_item_columns(), parent)
         self.items: list[WorkItem] = []
 
     def set_items(self, items: list[WorkItem]) -> None:
-        self.beginResetModel()
         self.items = list(items)
         rows: list[Group | WorkItem] = []
         order: list[str] = []
@@ -119,28 +131,14 @@ class WorkItemModel(QAbstractTableModel):
         for kind in order:
             rows.append(Group(kind, len(by_kind[kind])))
             rows.extend(by_kind[kind])
-        self._rows = rows
-        self.endResetModel()
+        self.set_rows(rows)
 
     def group_rows(self) -> list[int]:
         return [i for i, r in enumerate(self._rows) if isinstance(r, Group)]
 
     def item(self, row: int) -> WorkItem | None:
-        entry = self._rows[row] if 0 <= row < len(self._rows) else None
+        entry = self.row(row)
         return entry if isinstance(entry, WorkItem) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(COLUMNS):
-            return _(COLUMNS[section])
-        return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if index.isValid() and isinstance(self._rows[index.row()], Group):
@@ -148,32 +146,17 @@ class WorkItemModel(QAbstractTableModel):
         return super().flags(index)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        entry = self._rows[index.row()]
-        if isinstance(entry, Group):
-            if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
-                return _("{title}（{n}）").format(title=_(GROUP_TITLES.get(entry.kind, entry.kind)), n=entry.count)
-            if role == Qt.ItemDataRole.FontRole:
-                font = QFont()
-                font.setBold(True)
-                return font
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(QColor(GROUP_BACKGROUND.get(entry.kind, "#e3f2fd")))
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (time_text(entry), entry.patient_name, entry.mrn,
-                    " ".join(p for p in (entry.ward, entry.bed) if p), entry.text())[index.column()]
-        if role == ITEM_ROLE:
-            return entry
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
-            if entry.remaining is not None and entry.remaining.total_seconds() < 0:
-                return QBrush(QColor(RED))
-            if entry.kind == WorkKind.SUPPLEMENT_DUE.value:
-                return QBrush(QColor(ORANGE))
-            return QBrush(QColor(GREY))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _("双击打开病例（{what}）").format(what=entry.text())
+        entry = self.row(index.row()) if index.isValid() else None
+        if not isinstance(entry, Group):
+            return super().data(index, role)
+        if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
+            return _("{title}（{n}）").format(title=_(GROUP_TITLES.get(entry.kind, entry.kind)), n=entry.count)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(QColor(GROUP_BACKGROUND.get(entry.kind, "#e3f2fd")))
         return None
 
 
@@ -193,12 +176,7 @@ class WorklistPage(QWidget):
         self.dialog: Any = None  # the last dialog opened here (tests reach it)
         outer = QVBoxLayout(self)
         bar = QHBoxLayout()
-        title = QLabel(_("待办事项"))
-        font = QFont(title.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        title.setFont(font)
-        bar.addWidget(title)
+        bar.addWidget(page_heading(_("待办事项")))
         self.count_label = QLabel()
         bar.addWidget(self.count_label)
         bar.addStretch(1)
@@ -259,7 +237,7 @@ class WorklistPage(QWidget):
             return
         self._loading = True
         mine = self.mine.isChecked()
-        worklist = services(self.ui).worklist
+        worklist = self.ui.services.worklist
         self.ui.tasks.run_op(lambda: worklist.items(mine_only=mine), self._loaded, self._failed, parent=self)
 
     def _failed(self, exc: BaseException) -> None:
@@ -302,7 +280,7 @@ class WorklistPage(QWidget):
 
     def answer_request(self, item: WorkItem) -> None:
         """Read the request (it may have been answered on another PC meanwhile), then open its dialog."""
-        devices, request_id = device_services(self.ui).devices, item.entity_id
+        devices, request_id = self.ui.services.devices, item.entity_id
         patient = f"{item.patient_name}，{item.mrn}"
 
         def loaded(requests: list[ProductRequest]) -> None:

@@ -9,20 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ecmo_desktop.domain.enums import RunStatus
 from ecmo_desktop.i18n import _, ngettext
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.run_list_model import RUN_ID_ROLE, RunListModel
+from ecmo_desktop.ui.widgets.headings import page_heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 ACTIVE_STATUSES = (RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)
 
 
 class RunsOverview(QWidget):
-    """The run table of the home page (``records.worklist_page.WorklistPage`` shows it below the due items)."""
+    """The run table of the home page (``home.worklist_page.WorklistPage`` shows it below the due items)."""
 
     def __init__(self, ui: UiContext, *, open_case: Callable[[int], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,12 +30,7 @@ class RunsOverview(QWidget):
         self._open_case = open_case
         self.column = QVBoxLayout(self)
         bar = QHBoxLayout()
-        heading = QLabel(_("ECMO运行中及待上机的病例"))
-        font = QFont(heading.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        heading.setFont(font)
-        bar.addWidget(heading)
+        bar.addWidget(page_heading(_("ECMO运行中及待上机的病例")))
         bar.addStretch(1)
         self.count_label = QLabel()
         bar.addWidget(self.count_label)
