@@ -37,7 +37,8 @@ from ecmo_desktop.domain.enums import DeviceCategory, EquipmentKind, ProcedureKi
 from ecmo_desktop.domain.errors import FieldError, ValidationError
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.devices import DeviceService, EquipmentService
+from ecmo_desktop.services.devices import DeviceService
+from ecmo_desktop.services.equipment import EquipmentService
 from ecmo_desktop.services.runs import RunService
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.models.list_model import ListTableModel
