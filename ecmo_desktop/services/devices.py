@@ -43,6 +43,7 @@ match binds) or against the product the user picks (``product_id``); otherwise `
 from __future__ import annotations
 
 import logging
+from functools import partial
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -667,7 +668,8 @@ class DeviceService(Service):
                 if not target.item.serialised and item_id is None:
                     log.info("lot unit %s taken by another workstation; taking the next", target.item.id)
                     continue
-                verdict = self._transact(lambda uow, t=target: self._reused_after_conflict(uow, run_id, parsed, t))
+                verdict = self._transact(partial(self._reused_after_conflict, run_id=run_id, parsed=parsed,
+                                                 target=target))
                 if verdict is not None:
                     return verdict
         raise TransientConflict()
