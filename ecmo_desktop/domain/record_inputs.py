@@ -613,6 +613,20 @@ def end_values(data: EndInput, *, now: datetime, with_notes: bool = True) -> End
     return EndValues(ended_at=_valid(ended), reason=_valid(reason), notes=notes)
 
 
+def check_end(end: EndValues, *, started_at: datetime, decannulations: Sequence[Procedure],
+              correcting: bool = False) -> None:
+    """The end against the run: not before first flow; "weaned" only after a recorded decannulation
+    (when first recorded, not before that decannulation started)."""
+    if end.ended_at < started_at:
+        raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于上机（首次转流）时间")))
+    if end.reason != EndReason.WEANED.value:
+        return
+    if not decannulations:
+        raise ValidationError(FieldError(N_("撤机结局"), N_("成功撤机须先记录撤机拔管")))
+    if not correcting and end.ended_at < min(p.started_at for p in decannulations):
+        raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于拔管开始时间")))
+
+
 # ---- follow-up ------------------------------------------------------------------------------------------
 def follow_up_values(data: FollowUpInput, *, run: Run, rec: FollowUp, now: datetime,
                      follow_ups: Sequence[FollowUp]) -> FollowUpValues:

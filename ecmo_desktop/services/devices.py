@@ -43,10 +43,10 @@ match binds) or against the product the user picks (``product_id``); otherwise `
 from __future__ import annotations
 
 import logging
-from functools import partial
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from ecmo_desktop.domain.codes import ParsedCode, parse_code

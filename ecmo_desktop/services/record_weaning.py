@@ -24,6 +24,7 @@ from ecmo_desktop.domain.record_inputs import (
     FollowUpValues,
     Stamp,
     WeaningValues,
+    check_end,
     end_values,
     weaning_values,
 )
@@ -96,15 +97,7 @@ class WeaningRecords(RecordCore):
             run = uow.runs.get(run_id)
             if run.status != RunStatus.ON_ECMO.value or run.started_at is None:
                 raise ValidationError(FieldError(N_("撤机结局"), N_("本病例当前不在 ECMO 运行中")))
-            if ended < run.started_at:
-                raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于上机（首次转流）时间")))
-            decannulations = [p for p in of_run(uow, Procedure, run_id)
-                              if p.kind == ProcedureKind.DECANNULATION.value]
-            if reason == EndReason.WEANED.value:
-                if not decannulations:
-                    raise ValidationError(FieldError(N_("撤机结局"), N_("成功撤机须先记录撤机拔管")))
-                if ended < min(p.started_at for p in decannulations):
-                    raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于拔管开始时间")))
+            check_end(end, started_at=run.started_at, decannulations=_decannulations(uow, run_id))
             changes: dict[str, Any] = {"status": RunStatus.ENDED.value, "ended_at": ended, "end_reason": reason}
             died = reason == EndReason.DIED.value
             if died:
@@ -140,11 +133,7 @@ class WeaningRecords(RecordCore):
             run = uow.runs.get(run_id)
             if run.status != RunStatus.ENDED.value or run.started_at is None:
                 raise ValidationError(FieldError(N_("撤机结局"), N_("本病例尚未撤机，无需修改撤机结局")))
-            if ended < run.started_at:
-                raise ValidationError(FieldError(N_("撤机时间"), N_("不能早于上机（首次转流）时间")))
-            if new_reason == EndReason.WEANED.value and not any(
-                    p.kind == ProcedureKind.DECANNULATION.value for p in of_run(uow, Procedure, run_id)):
-                raise ValidationError(FieldError(N_("撤机结局"), N_("成功撤机须先记录撤机拔管")))
+            check_end(end, started_at=run.started_at, decannulations=_decannulations(uow, run_id), correcting=True)
             follow_ups = of_run(uow, FollowUp, run_id)
             if any(f.status == RecordStatus.SIGNED.value or (
                     f.fu_status != FollowUpStatus.DUE.value and f.notes != AUTO_CLOSED_NOTE)
@@ -177,6 +166,10 @@ class WeaningRecords(RecordCore):
             return after
 
         return self._transact(work)
+
+
+def _decannulations(uow: UnitOfWork, run_id: int) -> list[Procedure]:
+    return [p for p in of_run(uow, Procedure, run_id) if p.kind == ProcedureKind.DECANNULATION.value]
 
 
 def _save(uow: UnitOfWork, rec: WeaningTrial, stamp: Stamp, values: WeaningValues) -> WeaningTrial:

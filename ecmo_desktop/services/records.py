@@ -5,6 +5,12 @@ where the action happens: R3 when a procedure is recorded, R4 at cannulation, R1
 decision is signed. Signing re-enters the password (SIG-2) and binds the SHA-256 of the record's
 canonical content; a signed record is locked and is corrected only by an amendment with a reason,
 which keeps the old content in ``record_version`` and marks the old signature superseded (SIG-3).
+
+The writing lives by record family in ``record_decisions.py``, ``record_consent.py``,
+``record_procedures.py``, ``record_daily.py``, ``record_complications.py``, ``record_weaning.py``
+(with the end of support), ``record_followup.py`` and ``record_signing.py`` (shared base:
+``record_core.py``); form input is validated into typed values by ``domain/record_inputs.py``. This
+module composes them into ``RecordService`` and keeps the reading, so callers import from here only.
 """
 
 from __future__ import annotations
