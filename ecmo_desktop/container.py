@@ -21,8 +21,9 @@ from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock, ServerClock
 from ecmo_desktop.services.compliance import ComplianceService
-from ecmo_desktop.services.devices import DeviceService, EquipmentService
+from ecmo_desktop.services.devices import DeviceService
 from ecmo_desktop.services.documents import DocumentService
+from ecmo_desktop.services.equipment import EquipmentService
 from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.ports import AccountState
 from ecmo_desktop.services.records import RecordService

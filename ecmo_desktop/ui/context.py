@@ -16,8 +16,9 @@ from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.compliance import ComplianceService
-from ecmo_desktop.services.devices import DeviceService, EquipmentService
+from ecmo_desktop.services.devices import DeviceService
 from ecmo_desktop.services.documents import DocumentService
+from ecmo_desktop.services.equipment import EquipmentService
 from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.permissions import Action, allowed
 from ecmo_desktop.services.records import RecordService

@@ -2,30 +2,47 @@
 follow-ups, their signatures and amendment history, plus the cross-run queries of the worklist and
 the compliance checklist.
 
-One generic path (entity name → table) serves all seven record kinds: they share the columns of
-``ClinicalRecord``, and the only children (decision physicians, procedure staff, cannulae) are
-passed as plain pairs/dicts.
+Writing is one typed method per record kind, taking the validated values of
+``domain/record_inputs.py``; reading is one generic path (entity name → table) for all seven kinds,
+which share the columns of ``ClinicalRecord``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.compliance import DeviceFacts
+from ecmo_desktop.domain.enums import RecordStatus
 from ecmo_desktop.domain.model import ExpertMembership, Privilege
+from ecmo_desktop.domain.record_inputs import (
+    ComplicationValues,
+    ConsentValues,
+    DailyValues,
+    DecisionValues,
+    FollowUpValues,
+    ProcedureValues,
+    Stamp,
+    WeaningValues,
+)
 from ecmo_desktop.domain.records import (
     AUTO_CLOSED_NOTE,
     AnyRecord,
+    Complication,
+    Consent,
+    DailyEntry,
     Decision,
     FollowUp,
+    Procedure,
     RecordRef,
     RecordVersion,
     Signature,
+    WeaningTrial,
 )
 from ecmo_desktop.storage import mapping, mapping_records
 from ecmo_desktop.storage.orm.devices import UsageRow
@@ -33,6 +50,7 @@ from ecmo_desktop.storage.orm.documents import DocumentRow
 from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
 from ecmo_desktop.storage.orm.records import (
     CannulaRow,
+    ClinicalRecord,
     ComplicationRow,
     ConsentRow,
     DailyEntryRow,
@@ -57,6 +75,7 @@ MAPPERS: dict[str, Callable[[Any, Any], AnyRecord]] = {
     "complication": mapping_records.complication, "weaning_trial": mapping_records.weaning_trial,
     "follow_up": mapping_records.follow_up,
 }
+_ENTITY_OF: dict[type[Any], str] = {row: entity for entity, row in ROWS.items()}
 WHAT: dict[str, str] = {"decision": "决策记录", "consent": "知情同意", "procedure": "操作记录",
                         "daily_entry": "日常管理记录", "complication": "并发症记录", "weaning_trial": "撤机试验",
                         "follow_up": "随访"}
@@ -74,6 +93,21 @@ before_update: Callable[[str, int], None] | None = None
 # generated documents that are operation notes (R8); the documents feature owns the kinds
 OPERATION_NOTE_KINDS = ("operation_note", "op_note", "opnote")
 CANNULA_FIELDS = ("role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position", "device_usage_id")
+# the children of a record, written by their own helpers rather than as columns
+_CHILDREN = frozenset({"physicians", "staff", "cannulae"})
+RowT = TypeVar("RowT", bound=ClinicalRecord)
+
+
+def _columns(values: object) -> dict[str, Any]:
+    """The column values of a validated ``*Values`` (domain/record_inputs.py), children left out."""
+    assert is_dataclass(values)
+    return {f.name: getattr(values, f.name) for f in fields(values) if f.name not in _CHILDREN}
+
+
+def _edited(stamp: Stamp, values: object) -> dict[str, Any]:
+    """A person's save: the new values, back to draft and unsigned (a signed one was amended)."""
+    return {**_columns(values), "status": RecordStatus.DRAFT.value, "signed_at": None, "signed_by_id": None,
+            "updated_at": stamp.at, "updated_by_id": stamp.by_id}
 
 
 class _People:
@@ -125,55 +159,163 @@ class SqlRecordRepository(Repository):
     def _map(self, entity: str, row: Any) -> AnyRecord:
         return MAPPERS[entity](row, self.people)
 
-    # ---- records ------------------------------------------------------------------------------------
-    def add(self, entity: str, *, physicians: Sequence[tuple[int, str]] | None = None,
-            staff: Sequence[tuple[int, str]] | None = None, cannulae: Sequence[dict[str, Any]] | None = None,
-            **fields: Any) -> AnyRecord:
-        row = ROWS[entity](**fields)
-        self.session.add(row)
-        self._set_children(row, physicians, staff, cannulae)
+    # ---- records: writing, one typed method per kind ----------------------------------------------------
+    def add_decision(self, run_id: int, stamp: Stamp, values: DecisionValues) -> Decision:
+        row = self._insert(DecisionRow, run_id, stamp, values)
+        self._set_physicians(row, values.physicians)
+        self.session.flush()
+        return mapping_records.decision(row, self.people)
+
+    def update_decision(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                        values: DecisionValues) -> Decision:
+        row = self._edit(DecisionRow, record_id, expected_version, _edited(stamp, values))
+        self._set_physicians(row, values.physicians)
+        self.session.flush()
+        return mapping_records.decision(row, self.people)
+
+    def add_consent(self, run_id: int, stamp: Stamp, values: ConsentValues) -> Consent:
+        row = self._insert(ConsentRow, run_id, stamp, values)
+        self.session.flush()
+        return mapping_records.consent(row, self.people)
+
+    def update_consent(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                       values: ConsentValues) -> Consent:
+        row = self._edit(ConsentRow, record_id, expected_version, _edited(stamp, values))
+        self.session.flush()
+        return mapping_records.consent(row, self.people)
+
+    def add_procedure(self, run_id: int, stamp: Stamp, values: ProcedureValues) -> Procedure:
+        row = self._insert(ProcedureRow, run_id, stamp, values)
+        self._set_procedure_children(row, values)
+        self.session.flush()
+        return mapping_records.procedure(row, self.people)
+
+    def update_procedure(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                         values: ProcedureValues) -> Procedure:
+        row = self._edit(ProcedureRow, record_id, expected_version, _edited(stamp, values))
+        self._set_procedure_children(row, values)
+        self.session.flush()
+        return mapping_records.procedure(row, self.people)
+
+    def add_daily_entry(self, run_id: int, stamp: Stamp, values: DailyValues, *, author_role: str) -> DailyEntry:
+        row = self._insert(DailyEntryRow, run_id, stamp, values, author_role=author_role)
+        self.session.flush()
+        return mapping_records.daily_entry(row, self.people)
+
+    def update_daily_entry(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                           values: DailyValues) -> DailyEntry:
+        row = self._edit(DailyEntryRow, record_id, expected_version, _edited(stamp, values))
+        self.session.flush()
+        return mapping_records.daily_entry(row, self.people)
+
+    def set_ecmo_day(self, record_id: int, *, expected_version: int, ecmo_day: int) -> DailyEntry:
+        """Re-derived when the run's start is corrected (bookkeeping: no signature is touched)."""
+        row = self._edit(DailyEntryRow, record_id, expected_version, {"ecmo_day": ecmo_day})
+        self.session.flush()
+        return mapping_records.daily_entry(row, self.people)
+
+    def add_complication(self, run_id: int, stamp: Stamp, values: ComplicationValues) -> Complication:
+        row = self._insert(ComplicationRow, run_id, stamp, values)
+        self.session.flush()
+        return mapping_records.complication(row, self.people)
+
+    def update_complication(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                            values: ComplicationValues) -> Complication:
+        row = self._edit(ComplicationRow, record_id, expected_version, _edited(stamp, values))
+        self.session.flush()
+        return mapping_records.complication(row, self.people)
+
+    def add_weaning_trial(self, run_id: int, stamp: Stamp, values: WeaningValues) -> WeaningTrial:
+        row = self._insert(WeaningTrialRow, run_id, stamp, values)
+        self.session.flush()
+        return mapping_records.weaning_trial(row, self.people)
+
+    def update_weaning_trial(self, record_id: int, *, expected_version: int, stamp: Stamp,
+                             values: WeaningValues) -> WeaningTrial:
+        row = self._edit(WeaningTrialRow, record_id, expected_version, _edited(stamp, values))
+        self.session.flush()
+        return mapping_records.weaning_trial(row, self.people)
+
+    def add_follow_up(self, run_id: int, stamp: Stamp, *, kind: str, due_date: date,
+                      values: FollowUpValues) -> FollowUp:
+        row = self._insert(FollowUpRow, run_id, stamp, values, kind=kind, due_date=due_date)
+        self.session.flush()
+        return mapping_records.follow_up(row, self.people)
+
+    def update_follow_up(self, record_id: int, *, expected_version: int, stamp: Stamp, values: FollowUpValues,
+                         due_date: date | None = None, reopen: bool = True) -> FollowUp:
+        """A person's result (``reopen``: back to draft, unsigned), or the system re-dating or closing
+        a scheduled one (``reopen=False``: its status and signature stay as they are)."""
+        changes = _edited(stamp, values) if reopen else {**_columns(values), "updated_at": stamp.at,
+                                                          "updated_by_id": stamp.by_id}
+        if due_date is not None:
+            changes["due_date"] = due_date
+        row = self._edit(FollowUpRow, record_id, expected_version, changes)
+        self.session.flush()
+        return mapping_records.follow_up(row, self.people)
+
+    def set_supplement_deadline(self, record_id: int, *, expected_version: int,
+                                deadline: datetime | None) -> Decision:
+        """R2's 12-hour deadline, derived from the run's first flow (bookkeeping: not content)."""
+        row = self._edit(DecisionRow, record_id, expected_version, {"supplement_deadline": deadline})
+        self.session.flush()
+        return mapping_records.decision(row, self.people)
+
+    def sign(self, entity: str, record_id: int, *, expected_version: int, signed_at: datetime,
+             signed_by_id: int) -> AnyRecord:
+        """Lock the record as signed (the signature row is ``add_signature``)."""
+        row = self._edit(ROWS[entity], record_id, expected_version,
+                         {"status": RecordStatus.SIGNED.value, "signed_at": signed_at, "signed_by_id": signed_by_id},
+                         entity=entity)
         self.session.flush()
         return self._map(entity, row)
 
-    def update(self, entity: str, record_id: int, *, expected_version: int | None = None,
-               physicians: Sequence[tuple[int, str]] | None = None, staff: Sequence[tuple[int, str]] | None = None,
-               cannulae: Sequence[dict[str, Any]] | None = None, **fields: Any) -> AnyRecord:
+    def _insert(self, model: type[RowT], run_id: int, stamp: Stamp, values: object, **extra: Any) -> RowT:
+        row = model()
+        self._apply(row, {"run_id": run_id, "status": RecordStatus.DRAFT.value, "created_at": stamp.at,
+                          "updated_at": stamp.at, "created_by_id": stamp.by_id, "updated_by_id": stamp.by_id,
+                          **_columns(values), **extra})
+        self.session.add(row)
+        return row
+
+    def _edit(self, model: type[RowT], record_id: int, expected_version: int, changes: dict[str, Any], *,
+              entity: str | None = None) -> RowT:
+        """Every record update: the race-test seam, the version the user saw (REL-11), the new values."""
+        name = entity or _ENTITY_OF[model]
         if before_update is not None:
-            before_update(entity, record_id)
-        row = self._row(entity, record_id)
+            before_update(name, record_id)
+        row = self._get(model, record_id, WHAT[name])
         self._check_version(row, expected_version)
-        self._apply(row, fields)
-        self._set_children(row, physicians, staff, cannulae)
-        self.session.flush()
-        return self._map(entity, row)
+        self._apply(row, changes)
+        return row
 
     @staticmethod
-    def _set_children(row: Any, physicians: Sequence[tuple[int, str]] | None,
-                      staff: Sequence[tuple[int, str]] | None, cannulae: Sequence[dict[str, Any]] | None) -> None:
+    def _set_physicians(row: DecisionRow, physicians: Sequence[tuple[int, str]]) -> None:
         """Children are edited in place (same keys keep their rows), so links to them survive."""
-        if physicians is not None:
-            existing = {p.staff_id: p for p in row.physicians}
-            wanted: list[DecisionPhysicianRow] = []
-            for position, (staff_id, role) in enumerate(physicians):
-                child = existing.get(staff_id) or DecisionPhysicianRow(staff_id=staff_id)
-                child.role, child.position = role, position
-                wanted.append(child)
-            row.physicians = wanted
-        if staff is not None:
-            current = {(s.staff_id, s.role): s for s in row.staff}
-            row.staff = [current.get((sid, role)) or ProcedureStaffRow(staff_id=sid, role=role) for sid, role in staff]
-        if cannulae is not None:
-            rows = list(row.cannulae)
-            for position, values in enumerate(cannulae):
-                if position < len(rows):
-                    child = rows[position]
-                else:
-                    child = CannulaRow(position=position)
-                    rows.append(child)
-                for key in CANNULA_FIELDS:
-                    if key in values:
-                        setattr(child, key, values[key])
-            row.cannulae = rows[:len(cannulae)]
+        existing = {p.staff_id: p for p in row.physicians}
+        wanted: list[DecisionPhysicianRow] = []
+        for position, (staff_id, role) in enumerate(physicians):
+            child = existing.get(staff_id) or DecisionPhysicianRow(staff_id=staff_id)
+            child.role, child.position = role, position
+            wanted.append(child)
+        row.physicians = wanted
+
+    @staticmethod
+    def _set_procedure_children(row: ProcedureRow, values: ProcedureValues) -> None:
+        """Staff by (person, role) and cannulae by position are kept in place, so device links survive."""
+        current = {(s.staff_id, s.role): s for s in row.staff}
+        row.staff = [current.get((sid, role)) or ProcedureStaffRow(staff_id=sid, role=role)
+                     for sid, role in values.staff]
+        rows = list(row.cannulae)
+        for position, cannula in enumerate(values.cannulae):
+            if position < len(rows):
+                child = rows[position]
+            else:
+                child = CannulaRow(position=position)
+                rows.append(child)
+            for key in CANNULA_FIELDS:
+                setattr(child, key, getattr(cannula, key))
+        row.cannulae = rows[:len(values.cannulae)]
 
     def get(self, entity: str, record_id: int) -> AnyRecord:
         return self._map(entity, self._row(entity, record_id))
