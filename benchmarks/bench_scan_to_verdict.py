@@ -42,7 +42,7 @@ from typing import Any
 _TMP = Path(tempfile.mkdtemp(prefix="ecmo-bench-scan-"))
 os.environ.setdefault("ECMO_DATA_DIR", str(_TMP / "data"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 try:  # run as a script (benchmarks/ on sys.path) or as a module of the benchmarks package
@@ -338,6 +338,35 @@ def bench_scans(world: World, scans: int, warmup: int = 20) -> dict[str, list[fl
     return times
 
 
+def count_round_trips(world: World, code: str) -> dict[str, int]:
+    """What one bind sends to the server, counted on the engine: statements, transaction starts and
+    ends, connection check-outs (each one a ``pool_pre_ping`` on PostgreSQL). On PostgreSQL each is
+    one network round trip (psycopg sends BEGIN on its own); SQLite has none, only the fsync."""
+    engine = world.c.uow.engine
+    counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0, "checkout (pre-ping)": 0}
+
+    def statement(*_a: Any) -> None:
+        counts["statements"] += 1
+
+    def bump(key: str) -> Callable[..., None]:
+        def inner(*_a: Any) -> None:
+            counts[key] += 1
+        return inner
+
+    hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", bump("begin")),
+             (engine, "commit", bump("commit")), (engine, "rollback", bump("rollback")),
+             (engine.pool, "checkout", bump("checkout (pre-ping)"))]
+    for target, name, fn in hooks:
+        event.listen(target, name, fn)
+    try:
+        verdict = world.c.devices.bind_scan(world.open_runs[0], code)
+        assert verdict.kind is VerdictKind.BOUND, verdict.user_message()
+    finally:
+        for target, name, fn in hooks:
+            event.remove(target, name, fn)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -353,6 +382,8 @@ def main() -> None:
             print(f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
                   f"load average before timing: {load_average()}")
             times = bench_scans(world, args.scans)
+            trips = count_round_trips(world, world.spare_codes[-1])
+            print("  one bind sends: " + ", ".join(f"{k} {v}" for k, v in trips.items()))
             print(f"  load average after timing: {load_average()}")
             for name, values in times.items():
                 print(summary(name, values))
