@@ -457,10 +457,11 @@ class LiveDecoder:
     budget left for are not dropped but run on the next frames: each frame runs the best crop
     (where most labels are read), then continues the plan where the previous frame stopped, while
     the predicted work stays within ``frame_budget`` (a step over it — a crop as large as the frame
-    — gets a frame to itself). A read starts
-    the plan over. A frame that cannot hold a code (flat, noise) stops after the region search.
+    — gets a frame to itself). A frame that cannot hold a code (flat, noise) stops after the
+    region search.
     So no frame pays for the whole plan, and a code the single-frame plan reads is read here within
-    a few frames (``benchmarks/bench_camera.py`` measures both).
+    a few frames (``benchmarks/bench_camera.py`` measures both). After a read the next frame goes
+    straight back to the step that read it, so the confirming second read comes on the next frame.
     """
 
     def __init__(self, *, frame_budget: float = LIVE_FRAME_BUDGET) -> None:
@@ -491,7 +492,9 @@ class LiveDecoder:
                 return found.result()
             spent += step.cost
             if found.add(step.run()):
-                self._next = 0
+                # the next frame tries this step again right after the best crop: a linear code must be
+                # read on two frames before it counts (``ConfirmationFilter``)
+                self._next = i
                 return found.result()
         self._next = 0  # the whole plan ran: begin again with the next frame
         return found.result()
