@@ -56,8 +56,12 @@ def cached_sqlite(key: str, build: Builder, work_dir: Path) -> Iterator[tuple[st
         for leftover in CACHE.glob(f"{key}.building.sqlite3*"):
             leftover.unlink()
         meta = build(f"sqlite:///{building}")
-        with sqlite3.connect(building) as conn:  # everything into the main file, no -wal beside it
+        conn = sqlite3.connect(building)
+        try:  # everything into the main file, then leave rollback-journal mode: no -wal/-shm beside it
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
         building.rename(db)
         meta_file.write_text(json.dumps(meta))
     meta = json.loads(meta_file.read_text())
