@@ -6,10 +6,14 @@ and times with the real ``RunListModel`` + ``TaskRunner`` (worker thread, queued
 
 * open: build the model and a ``QTableView``, first page fetched and painted;
 * search: a 住院号 prefix and a name fragment (the fragment is a LIKE '%…%' scan);
-* scroll: fetch every page to the end via ``fetchMore`` (250 pages of 200);
+* scroll: fetch every page to the end via ``fetchMore`` (250 pages of 200), the first and the last
+  pages reported apart — every page should cost what the first does;
+* database pages, interleaved: the first page (the floor), the page at offset 49,800 read by key
+  (``before_id``, what the model does) and by OFFSET (what it did), medians and p95;
 * floor: a bare ``QTableView`` over a static 200-row ``QStandardItemModel``, built and painted.
 
-Figures are medians of several repetitions; the ratio open/floor is what to watch.
+The database is built once per schema revision and size and cached (``bench_cache.py``).
+Figures are medians of several repetitions with the machine's load average beside them.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_case_list.py [--runs 50000] [--repeat 7]
 """
@@ -37,6 +41,10 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
+try:  # run as a script (benchmarks/ on sys.path) or as a module of the benchmarks package
+    from bench_cache import cache_key, cached_sqlite
+except ImportError:  # pragma: no cover - python -m benchmarks.bench_case_list
+    from benchmarks.bench_cache import cache_key, cached_sqlite
 from ecmo_desktop.container import Container, build_container  # noqa: E402
 from ecmo_desktop.storage.orm.people import PatientRow  # noqa: E402
 from ecmo_desktop.storage.orm.runs import RunRow  # noqa: E402
@@ -50,8 +58,8 @@ MODES = ("VA", "VA", "VA", "VV", "VV", "VAV")
 STATUSES = ("ended", "ended", "ended", "ended", "on_ecmo", "planned", "cancelled")
 
 
-def seed(path: Path, runs: int) -> Container:
-    c = build_container(f"sqlite:///{path}", workstation="bench")
+def seed(url: str, runs: int) -> dict[str, int]:
+    c = build_container(url, workstation="bench")
     c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
                            admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
     c.auth.login("admin", PASSWORD)
@@ -88,8 +96,34 @@ def seed(path: Path, runs: int) -> Container:
                              "source": "import", "version": 1})
             session.execute(insert(RunRow), rows)
             uow.commit()
-    print(f"seeded {runs:,} patients + runs in {time.perf_counter() - t0:.1f} s  ({path})")
-    return c
+    print(f"seeded {runs:,} patients + runs in {time.perf_counter() - t0:.1f} s")
+    c.close()
+    return {"runs": runs}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def db_pages(c: Container, runs: int, repeat: int) -> dict[str, list[float]]:
+    """The first page against the page at offset ``runs - 200`` by key and by OFFSET, interleaved."""
+    deep = max(0, runs - 200)
+    before_id = c.runs.search_runs("", offset=deep - 1, limit=1)[0].run_id if deep else None
+    times: dict[str, list[float]] = {"first page (floor)": [], f"page at {deep:,}, by key": [],
+                                     f"page at {deep:,}, by OFFSET": []}
+    steps = [("first page (floor)", lambda: c.runs.search_runs("", limit=200)),
+             (f"page at {deep:,}, by key", lambda: c.runs.search_runs("", limit=200, before_id=before_id)),
+             (f"page at {deep:,}, by OFFSET", lambda: c.runs.search_runs("", offset=deep, limit=200))]
+    pages = {}
+    for i in range(repeat):
+        for name, step in steps if i % 2 else steps[::-1]:
+            t = time.perf_counter()
+            pages[name] = step()
+            times[name].append(time.perf_counter() - t)
+    by_key, by_offset = (pages[name] for name, _ in steps[1:])
+    assert [r.run_id for r in by_key] == [r.run_id for r in by_offset], "keyset and offset pages differ"
+    return times
 
 
 def wait_for(signal: object, start: Callable[[], None], timeout_ms: int = 60_000) -> None:
@@ -147,7 +181,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    c = seed(_TMP / "bench.sqlite3", args.runs)
+    cache = cached_sqlite(cache_key("caselist", runs=args.runs), lambda url: seed(url, args.runs), _TMP)
+    url, _meta, hit = cache.__enter__()
+    print(f"database: {'from the cache' if hit else 'seeded'}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    c = build_container(url, workstation="bench")
+    c.auth.login("admin", PASSWORD)
     tasks = TaskRunner()
     try:
         floor = [floor_once() for _ in range(args.repeat)]
@@ -180,6 +219,7 @@ def main() -> int:
         paint(view)
         scroll_total = time.perf_counter() - t_all
         assert model.rowCount() == args.runs, model.rowCount()
+        db = db_pages(c, args.runs, max(21, 3 * args.repeat))
         floor_ms = median_ms(floor)
         print()
         print(f"runs in database                      {args.runs:>10,}")
@@ -189,11 +229,19 @@ def main() -> int:
         print(f"search 住院号 prefix (count + page)    {median_ms(searches_mrn):>10.1f} ms")
         print(f"search name fragment (LIKE '%x%')     {median_ms(searches_name):>10.1f} ms")
         print(f"fetchMore: one page of 200            {median_ms(pages):>10.1f} ms  (median of {len(pages)})")
+        print(f"fetchMore: first 10 / last 10 pages   {median_ms(pages[:10]):>10.1f} / {median_ms(pages[-10:]):.1f} ms")
         print(f"scroll to the end: all {args.runs:,} rows    {scroll_total * 1000:>10.1f} ms")
+        print("database, one page of 200, interleaved (median / p95):")
+        first = db["first page (floor)"]
+        for name, values in db.items():
+            print(f"  {name:<28} {median_ms(values):7.2f} / {pct(values, 0.95) * 1000:6.2f} ms   "
+                  f"×{statistics.median(values) / statistics.median(first):.2f} the first page")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         view.close()
     finally:
         tasks.shutdown()
         c.close()
+        cache.__exit__(None, None, None)
         shutil.rmtree(_TMP, ignore_errors=True)
     del app
     return 0

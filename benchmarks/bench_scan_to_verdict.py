@@ -42,9 +42,13 @@ from typing import Any
 _TMP = Path(tempfile.mkdtemp(prefix="ecmo-bench-scan-"))
 os.environ.setdefault("ECMO_DATA_DIR", str(_TMP / "data"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+try:  # run as a script (benchmarks/ on sys.path) or as a module of the benchmarks package
+    from bench_cache import cache_key, cached_postgresql, cached_sqlite
+except ImportError:  # pragma: no cover - python -m benchmarks.bench_scan_to_verdict
+    from benchmarks.bench_cache import cache_key, cached_postgresql, cached_sqlite
 from ecmo_desktop.container import Container, build_container  # noqa: E402
 from ecmo_desktop.domain.audit_chain import chain_hash, jsonable  # noqa: E402
 from ecmo_desktop.domain.codes import parse_code  # noqa: E402
@@ -128,8 +132,11 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int = CHUNK) -> Iterator[list[
         yield batch
 
 
-def seed_world(url: str, backend: str, usages: int, spare: int, *, progress: Callable[[str], None] = print) -> World:
-    """Accounts and the catalogue through the services; everything at volume through bulk INSERTs."""
+def seed_world(url: str, backend: str, usages: int, spare: int, *,
+               progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Accounts and the catalogue through the services; everything at volume through bulk INSERTs.
+
+    Returns what ``open_world`` needs to find its way in the database (it is cached, bench_cache.py)."""
     t0 = time.perf_counter()
     c = build_container(url, workstation="bench")
     c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
@@ -211,11 +218,35 @@ def seed_world(url: str, backend: str, usages: int, spare: int, *, progress: Cal
             conn.exec_driver_sql("VACUUM ANALYZE")
             # flush the bulk load now: a ward's server is not in the middle of writing 3M fresh rows
             conn.exec_driver_sql("CHECKPOINT")
-    c.ctx.user = None
-    c.auth.login("nurse", PASSWORD)
+    c.close()
+    return {"nurse_id": nurse.id, "open_runs": run_ids[-OPEN_RUNS:], "usages": usages, "spare": spare,
+            "seed_seconds": time.perf_counter() - t0}
+
+
+def open_world(url: str, backend: str, meta: dict[str, Any], *, user: str = "nurse") -> World:
+    """The seeded database opened through the app, logged in as ``user``."""
+    c = build_container(url, workstation="bench")
+    c.auth.login(user, PASSWORD)
+    usages, spare = meta["usages"], meta["spare"]
     spare_codes = [code_for(f"B{i:07d}", lot_of(i)) for i in range(usages, usages + spare)]
-    return World(c, url, backend, nurse.id, run_ids[-OPEN_RUNS:], spare_codes, usages,
-                 (usages + ITEMS_PER_LOT - 1) // ITEMS_PER_LOT, time.perf_counter() - t0)
+    return World(c, url, backend, meta["nurse_id"], meta["open_runs"], spare_codes, usages,
+                 (usages + ITEMS_PER_LOT - 1) // ITEMS_PER_LOT, meta["seed_seconds"])
+
+
+@contextmanager
+def seeded(backend: str, usages: int, spare: int, pg_url: str | None) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """A private copy of the seeded database (built once per schema revision and size, then cached)."""
+    key = cache_key("scan", backend=backend, usages=usages, spare=spare)
+
+    def build(url: str) -> dict[str, Any]:
+        return seed_world(url, backend, usages, spare)
+
+    if backend == "sqlite":
+        with cached_sqlite(key, build, _TMP) as found:
+            yield found
+    else:
+        with cached_postgresql(key, build, pg_url or _pg_base()) as found:
+            yield found
 
 
 # ---- the floor ----------------------------------------------------------------------------------------
@@ -307,6 +338,35 @@ def bench_scans(world: World, scans: int, warmup: int = 20) -> dict[str, list[fl
     return times
 
 
+def count_round_trips(world: World, code: str) -> dict[str, int]:
+    """What one bind sends to the server, counted on the engine: statements, transaction starts and
+    ends, connection check-outs (each one a ``pool_pre_ping`` on PostgreSQL). On PostgreSQL each is
+    one network round trip (psycopg sends BEGIN on its own); SQLite has none, only the fsync."""
+    engine = world.c.uow.engine
+    counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0, "checkout (pre-ping)": 0}
+
+    def statement(*_a: Any) -> None:
+        counts["statements"] += 1
+
+    def bump(key: str) -> Callable[..., None]:
+        def inner(*_a: Any) -> None:
+            counts[key] += 1
+        return inner
+
+    hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", bump("begin")),
+             (engine, "commit", bump("commit")), (engine, "rollback", bump("rollback")),
+             (engine.pool, "checkout", bump("checkout (pre-ping)"))]
+    for target, name, fn in hooks:
+        event.listen(target, name, fn)
+    try:
+        verdict = world.c.devices.bind_scan(world.open_runs[0], code)
+        assert verdict.kind is VerdictKind.BOUND, verdict.user_message()
+    finally:
+        for target, name, fn in hooks:
+            event.remove(target, name, fn)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -317,10 +377,13 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         print(f"\n== {backend}: {args.usages:,} usages")
-        with database(backend, args.pg_url) as url:
-            world = seed_world(url, backend, args.usages, args.scans + 40)
-            print(f"  seeded in {world.seed_seconds:.0f} s; load average before timing: {load_average()}")
+        with seeded(backend, args.usages, args.scans + 40, args.pg_url) as (url, meta, hit):
+            world = open_world(url, backend, meta)
+            print(f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
+                  f"load average before timing: {load_average()}")
             times = bench_scans(world, args.scans)
+            trips = count_round_trips(world, world.spare_codes[-1])
+            print("  one bind sends: " + ", ".join(f"{k} {v}" for k, v in trips.items()))
             print(f"  load average after timing: {load_average()}")
             for name, values in times.items():
                 print(summary(name, values))

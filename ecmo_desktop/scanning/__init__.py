@@ -16,6 +16,7 @@ from ecmo_desktop.scanning.camera import (
 from ecmo_desktop.scanning.decode import (
     DecodedSymbol,
     ImageReadError,
+    LiveDecoder,
     decode_file,
     decode_files_json,
     decode_frame,
@@ -31,6 +32,7 @@ __all__ = [
     "ConfirmationFilter",
     "DecodedSymbol",
     "ImageReadError",
+    "LiveDecoder",
     "decode_file",
     "decode_files_json",
     "decode_frame",

@@ -6,7 +6,7 @@ Two worker threads, so neither the preview nor the GUI waits for the decoder:
   publishes a scaled ``QImage`` for the preview — only one waiting at a time, always the newest, so
   a busy GUI drops frames instead of queueing them — and hands the raw frame to the decoder slot;
 * ``DecodeThread`` takes the newest frame from that slot (older ones are dropped while it works),
-  runs ``scanning.decode_frame(budget="live")`` and ``ConfirmationFilter`` and emits a code only
+  runs ``scanning.LiveDecoder`` (the live plan over successive frames) and ``ConfirmationFilter`` and emits a code only
   once it is confirmed, which the scan bar feeds into the same binding path as the wedge scanner.
 
 Without a camera (none connected, busy, no permission) the view says so and everything else keeps
@@ -48,8 +48,8 @@ from ecmo_desktop.scanning import (
     CameraSource,
     ConfirmationFilter,
     DecodedSymbol,
+    LiveDecoder,
     decode_file,
-    decode_frame,
     list_cameras,
 )
 from ecmo_desktop.settings import SettingsStore
@@ -185,7 +185,8 @@ class DecodeThread(QThread):
         self.setObjectName("ecmo-camera-decode")
         self._slot = slot
         self._confirm = confirm
-        self._decode = decode or (lambda frame: decode_frame(frame, budget="live"))
+        # the live plan spread over successive frames: no frame pays for every retry (LiveDecoder)
+        self._decode = decode or LiveDecoder().decode
         self._stop = threading.Event()
         self.decoded_frames = 0
 

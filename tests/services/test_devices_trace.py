@@ -49,6 +49,10 @@ def test_lot_trace_finds_every_patient_and_run_and_leaves_out_wrong_scans(ward: 
     assert {s.item.serial for s in ward.c.devices.lot_stock(ward.t("LOT"), gtin=OXY_GTIN)} == {ward.t("B"), ward.t("D")}
     with pytest.raises(ValidationError):
         ward.c.devices.trace_lot("  ")
+    # the recall screen's one call gives what the three separate ones give
+    view_rows, view_stock, recalled = ward.c.devices.lot_view(ward.t("LOT"), gtin=OXY_GTIN)
+    assert view_rows == rows and not recalled
+    assert view_stock == ward.c.devices.lot_stock(ward.t("LOT"), gtin=OXY_GTIN)
 
 
 def test_serial_history_shows_received_bound_voided_and_retired_in_order(ward: Ward) -> None:
@@ -114,8 +118,10 @@ def test_recall_marks_a_lot_and_lifting_it_is_audited(ward: Ward) -> None:
     assert ward.c.devices.bind_scan(ward.run1.id, label(PUMP_GTIN, serial=ward.t("X2"), lot=ward.t("RC"),
                                                         expiry=LATER)).kind is VerdictKind.WARN_RECALLED
     assert recall in ward.c.devices.list_recalls(active_only=True)
+    assert ward.c.devices.lot_view(ward.t("RC"))[2] and not ward.c.devices.lot_view(ward.t("RC9"))[2]
     lifted = ward.c.devices.lift_recall(recall.id, reason="厂家确认不涉及本批")
     assert not lifted.active and lifted not in ward.c.devices.list_recalls(active_only=True)
+    assert not ward.c.devices.lot_view(ward.t("RC"))[2]
     with pytest.raises(ValidationError):
         ward.c.devices.lift_recall(recall.id, reason="再次")
     assert ward.c.devices.bind_scan(ward.run1.id, oxy(ward, "X1", lot="RC")).bound

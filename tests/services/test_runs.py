@@ -111,3 +111,23 @@ def test_case_list_pages_and_searches(seeded: Seeded) -> None:
     assert [r.mrn for r in c.runs.search_runs("L01")] == sorted([f"L01{i}" for i in range(10)], reverse=True)
     assert c.runs.count_runs("%") == 0 and c.runs.count_runs("_") == 0  # LIKE wildcards are literal
     assert c.runs.count_runs(statuses=("planned",)) == 25
+
+
+def test_case_list_pages_by_key_like_by_offset(seeded: Seeded) -> None:
+    """Keyset paging (``before_id`` = the last id shown) walks the same rows, in the same order, as
+    offsets — also under a search, where the ids are not contiguous."""
+    c = seeded.container
+    seeded.login("zhangwei")
+    for i in range(23):
+        p = c.runs.register_patient(PatientInput(mrn=f"K{i:03d}", name=("赵" if i % 3 == 0 else "钱") + f"{i}", sex="M"))
+        c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
+    for text in ("", "赵"):
+        by_offset = [r.run_id for k in range(0, 30, 5) for r in c.runs.search_runs(text, offset=k, limit=5)]
+        by_key: list[int] = []
+        while True:
+            page = c.runs.search_runs(text, limit=5, before_id=by_key[-1] if by_key else None)
+            if not page:
+                break
+            by_key.extend(r.run_id for r in page)
+        assert by_key == by_offset == sorted(by_offset, reverse=True)
+        assert len(by_key) == c.runs.count_runs(text)

@@ -109,6 +109,8 @@ def test_first_page_is_200_rows_and_more_come_on_fetch(qtbot, case_ui) -> None:
         model.fetchMore(QModelIndex())
     assert model.rowCount() == N_RUNS
     assert not model.canFetchMore(QModelIndex())
+    ids = [model.item(row).run_id for row in range(model.rowCount())]  # type: ignore[union-attr]
+    assert ids == sorted(set(ids), reverse=True)  # pages by key: no row twice, none skipped, newest first
     newest = model.item(0)
     assert newest is not None and newest.mrn == f"ZY{N_RUNS - 1:06d}"  # newest run first
     index = model.index(0, COL_STATUS)

@@ -432,6 +432,10 @@ class SqlDeviceRepository(Repository):
             .order_by(RecallRow.id).limit(1)).first()
         return m.recall(row) if row else None
 
+    def lot_recalled(self, lot: str) -> bool:
+        """Whether any active recall names this lot (of any product): one indexed look-up."""
+        return self.session.scalar(select(exists().where(RecallRow.lot == lot, RecallRow.lifted_at.is_(None))))
+
     def add_recall(self, *, product_id: int | None, lot: str, reason: str, recalled_at: datetime,
                    recorded_by_id: int) -> Recall:
         row = RecallRow(product_id=product_id, lot=lot, reason=reason, recalled_at=recalled_at,

@@ -60,12 +60,24 @@ class SqlRunRepository(Repository):
             stmt = stmt.where(RunRow.started_at < query.started_to)
         return stmt
 
-    def search(self, query: RunQuery, *, offset: int, limit: int) -> list[RunListItem]:
+    def search(self, query: RunQuery, *, offset: int = 0, limit: int,
+               before_id: int | None = None) -> list[RunListItem]:
+        """One page of the case list, newest first.
+
+        ``before_id`` (the last run id already shown) pages by key: the index on the primary key
+        starts right there, so the last page of 50,000 runs costs what the first does. ``offset``
+        stays for callers that need a position, but it reads and discards every row before it.
+        """
         stmt = (select(RunRow.id, RunRow.patient_id, PatientRow.mrn, PatientRow.name, PatientRow.sex,
                        PatientRow.birth_date, PatientRow.age_years, RunRow.mode, RunRow.status, RunRow.started_at,
                        RunRow.ended_at, RunRow.ward, RunRow.bed, RunRow.created_at, RunRow.run_number)
                 .join(PatientRow, PatientRow.id == RunRow.patient_id))
-        stmt = self._filtered(stmt, query).order_by(RunRow.id.desc()).offset(offset).limit(limit)
+        stmt = self._filtered(stmt, query)
+        if before_id is not None:
+            stmt = stmt.where(RunRow.id < before_id)
+        stmt = stmt.order_by(RunRow.id.desc()).limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
         items: list[RunListItem] = []
         for r in self.session.execute(stmt):
             ref = r.started_at or r.created_at

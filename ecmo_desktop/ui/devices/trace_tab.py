@@ -303,11 +303,8 @@ class TraceTab(DevicesTab):
         devices, runs = self.devices, self.runs
         gtin = self.gtin.text().strip() or None
         if mode == MODE_LOT:
-            def lot_work() -> tuple[list[TraceRow], list[StockRow], bool]:
-                recalled = any(r.lot == text for r in devices.list_recalls(active_only=True))
-                return devices.trace_lot(text, gtin=gtin), devices.lot_stock(text, gtin=gtin), recalled
-
-            self._run(lot_work, lambda result: self._show_lot(text, *result))
+            # one service call, one read transaction: uses, shelf stock and the recall flag
+            self._run(lambda: devices.lot_view(text, gtin=gtin), lambda result: self._show_lot(text, *result))
         elif mode == MODE_SERIAL:
             self._run(lambda: devices.trace_serial(text), lambda h: self._show_histories(_("序列号 {s}").format(s=text), h))
         else:

@@ -9,6 +9,7 @@ frame does not fail the suite while a real regression does.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,55 @@ def test_two_frame_binding_never_binds_a_wrong_code(live_outcomes: list[Outcome]
     # measured: 7 of 8 for GS1 DataMatrix, GS1-128, EAN-13 and HIBC Code128, 8 of 8 for QR and
     # HIBC DataMatrix; a label the decoder misses in one of the two frames needs a third
     assert all(count >= SEQUENCES_PER_KIND - 2 for count in bound.values()), dict(bound)
+
+
+def test_camera_spreads_the_plan_over_frames_and_loses_no_read(corpus: list[Sample],
+                                                               live_outcomes: list[Outcome],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``LiveDecoder`` (what the camera runs) gives no frame more than its work budget — or one step
+    no bigger than a call over the whole frame — and every code the single-frame live plan reads it
+    reads too, within a few frames of the label in view, and again on the frame after."""
+    from ecmo_desktop.scanning import decode
+
+    spent: list[list[float]] = []
+    original = decode._Step
+
+    class Counted(original):  # type: ignore[misc, valid-type]
+        def __new__(cls, cost: float, run: Any) -> Any:
+            def counted() -> Any:
+                spent[-1].append(cost)
+                return run()
+            return original(cost, counted)
+
+    monkeypatch.setattr(decode, "_Step", Counted)
+    late = 0
+    for sample, outcome in zip(corpus, live_outcomes, strict=True):
+        if not outcome.read:
+            continue
+        live = decode.LiveDecoder()
+        for frame in range(6):
+            spent.append([])
+            if sample.expected in [s.text for s in live.decode(sample.image)]:
+                late += frame > 0
+                spent.append([])  # the confirming read (ConfirmationFilter) comes on the very next frame
+                assert sample.expected in [s.text for s in live.decode(sample.image)], sample.kind
+                break
+        else:
+            pytest.fail(f"{sample.kind}: read by decode_frame, not by the camera within 6 frames")
+    frame_mp = corpus[0].image.shape[0] * corpus[0].image.shape[1] / 1e6
+    assert all(sum(f) <= decode.LIVE_FRAME_BUDGET or (len(f) == 1 and f[0] <= 1.15 * frame_mp) for f in spent)
+    assert late  # the budget did bite: some reads needed a second frame
+
+
+def test_a_frame_that_cannot_hold_a_code_costs_no_decoder_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flat frames and sensor noise are recognised on the half-size copy; zxing never runs."""
+    from ecmo_desktop.scanning import decode
+    from ecmo_desktop.scanning.corpus import blank_frames
+
+    calls: list[object] = []
+    monkeypatch.setattr(decode.zxingcpp, "read_barcodes", lambda *a, **k: calls.append(a) or [])
+    black, grey, noise, _desk = blank_frames()
+    live = decode.LiveDecoder()
+    for frame in (black, grey, noise):
+        assert live.decode(frame) == [] and decode_frame(frame) == []
+    assert calls == []
