@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QWidget
 from sqlalchemy.engine import make_url
 
 from ecmo_desktop import __version__
@@ -25,6 +27,7 @@ from ecmo_desktop.log import install_excepthooks, setup_logging, uninstall_excep
 from ecmo_desktop.paths import APP_NAME, resource_path
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.storage.engine import sqlite_path
+from ecmo_desktop.storage.migrate import BackgroundIntegrityCheck
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.errors import ExceptionReporter, details_of, show_error_from_task
 from ecmo_desktop.ui.qt_gaps import QtGapsTranslator
@@ -34,6 +37,12 @@ from ecmo_desktop.ui.tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 EXIT_DATABASE = 2
+INTEGRITY_POLL_MS = 250
+# Benchmarks only (benchmarks/bench_startup.py): when set to a file path, the start appends when the login
+# window and the main window are first painted, logs in with ECMO_BENCH_STARTUP_LOGIN ("user<TAB>password")
+# and quits once the main window is painted. Unset — always, in production — it does nothing.
+STARTUP_PROBE_ENV = "ECMO_BENCH_STARTUP_PROBE"
+STARTUP_PROBE_LOGIN_ENV = "ECMO_BENCH_STARTUP_LOGIN"
 # Fonts that draw Chinese well, best first (Debian ward PCs, Windows, macOS, Noto everywhere).
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "Microsoft YaHei", "Microsoft YaHei UI", "PingFang SC",
                 "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
@@ -154,13 +163,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = SessionController(ui)
     session.finished.connect(app.exit)
     app.setQuitOnLastWindowClosed(False)
+    probe = StartupProbe(app, session, os.environ[STARTUP_PROBE_ENV]) if os.environ.get(STARTUP_PROBE_ENV) else None
     session.start()
+    # the full check of the SQLite file, off the start-up path (opened with the light check)
+    check = container.start_integrity_check()
+    poll = watch_integrity_check(check, url) if check is not None else None
     try:
         code = app.exec()
     finally:
+        if poll is not None:
+            poll.stop()
+        if check is not None:
+            check.cancel()
+        if probe is not None:
+            app.removeEventFilter(probe)
         session.shutdown()
         tasks.shutdown()
         container.close()
         uninstall_excepthooks()
     log.info("ECMO Ward exiting with code %s", code)
     return int(code)
+
+
+def integrity_failure_text(url: str, problem: str) -> str:
+    """What the user is told when the background integrity check finds the file damaged."""
+    return "\n\n".join([
+        _("后台完整性检查发现数据库文件有问题：\n{db}").format(db=describe_database(url)),
+        problem,
+        _("请停止录入，关闭程序，并联系管理员从备份恢复。启动后保存的内容也请在恢复后核对。"),
+    ])
+
+
+def watch_integrity_check(check: BackgroundIntegrityCheck, url: str) -> QTimer:
+    """Poll the check from the GUI thread (the check's thread never touches Qt) and say clearly when
+    it failed; a passing check is only logged."""
+    timer = QTimer()
+    timer.setInterval(INTEGRITY_POLL_MS)
+
+    def poll() -> None:
+        if not check.done:
+            return
+        timer.stop()
+        if check.problem is None:
+            return
+        log.error("integrity check failed: %s", check.problem)
+        box = QMessageBox(QMessageBox.Icon.Critical, _("数据库文件损坏"), integrity_failure_text(url, check.problem),
+                          QMessageBox.StandardButton.Ok, QApplication.activeWindow())
+        box.exec()
+
+    timer.timeout.connect(poll)
+    timer.start()
+    return timer
+
+
+class StartupProbe(QObject):
+    """The benchmark's view of a start (see ``STARTUP_PROBE_ENV``); never active in production."""
+
+    def __init__(self, app: QApplication, session: SessionController, out: str) -> None:
+        super().__init__(app)
+        self.app, self.session, self.out = app, session, out
+        self.seen: set[str] = set()
+        login = os.environ.get(STARTUP_PROBE_LOGIN_ENV, "")
+        self.credentials = tuple(login.split("\t", 1)) if "\t" in login else None
+        app.installEventFilter(self)
+
+    def _mark(self, what: str) -> None:
+        with open(self.out, "a", encoding="utf-8") as fh:
+            fh.write(f"{what} {time.time():.6f}\n")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and isinstance(watched, QWidget) and watched.isWindow():
+            name = type(watched).__name__
+            if name == "LoginDialog" and "login" not in self.seen:
+                self.seen.add("login")
+                self._mark("login_painted")
+                if self.credentials is not None:
+                    QTimer.singleShot(0, lambda: self._log_in(watched))
+                else:
+                    QTimer.singleShot(0, lambda: self.session.quit(0))
+            elif name == "MainWindow" and "main" not in self.seen:
+                self.seen.add("main")
+                self._mark("main_painted")
+                QTimer.singleShot(0, lambda: self.session.quit(0))
+        return False
+
+    def _log_in(self, dialog: QObject) -> None:
+        assert self.credentials is not None
+        user, password = self.credentials
+        dialog.username.setText(user)  # type: ignore[attr-defined]
+        dialog.password.setText(password)  # type: ignore[attr-defined]
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()  # type: ignore[attr-defined]

@@ -9,28 +9,18 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.paths import default_database_path
-from ecmo_desktop.services.audit import AuditService
 from ecmo_desktop.services.auth import AuthService
-from ecmo_desktop.services.backup import BackupService
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock, ServerClock
-from ecmo_desktop.services.compliance import ComplianceService
-from ecmo_desktop.services.devices import DeviceService
-from ecmo_desktop.services.documents import DocumentService
-from ecmo_desktop.services.equipment import EquipmentService
-from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.ports import AccountState
-from ecmo_desktop.services.records import RecordService
-from ecmo_desktop.services.runs import RunService
-from ecmo_desktop.services.staff import StaffService
-from ecmo_desktop.services.worklist import WorklistService
-from ecmo_desktop.storage.backup import SqlBackup
 from ecmo_desktop.storage.engine import (
     abort_connections,
     create_db_engine,
@@ -40,14 +30,31 @@ from ecmo_desktop.storage.engine import (
     sqlite_url_for,
 )
 from ecmo_desktop.storage.migrate import (
+    BackgroundIntegrityCheck,
     MigrationResult,
+    SessionMarker,
     check_sqlite_file,
     current_revision,
     head_revision,
     upgrade_to_head,
 )
-from ecmo_desktop.storage.notify import ChangeListener
 from ecmo_desktop.storage.unit_of_work import UnitOfWorkFactory
+
+# Every service but auth is built on first use, and its module imported only then: documents pull in
+# reportlab and the barcode writers (~170 ms), exchange, backup and the audit replay more; the login
+# window needs none of them (issue 15). A new service: a cached_property below, importing inside.
+if TYPE_CHECKING:
+    from ecmo_desktop.services.audit import AuditService
+    from ecmo_desktop.services.backup import BackupService
+    from ecmo_desktop.services.compliance import ComplianceService
+    from ecmo_desktop.services.devices import DeviceService
+    from ecmo_desktop.services.documents import DocumentService
+    from ecmo_desktop.services.equipment import EquipmentService
+    from ecmo_desktop.services.exchange import ExchangeService
+    from ecmo_desktop.services.records import RecordService
+    from ecmo_desktop.services.runs import RunService
+    from ecmo_desktop.services.staff import StaffService
+    from ecmo_desktop.services.worklist import WorklistService
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +79,90 @@ class Container:
     uow: UnitOfWorkFactory
     ctx: ServiceContext
     migration: MigrationResult
+    # how the SQLite file was checked on open: "full" (quick_check, after an unclean shutdown or for
+    # verify), "light" (header and schema; the full check is due: ``start_integrity_check``), None (PostgreSQL)
+    integrity_checked: str | None = None
+    session_marker: SessionMarker | None = None
     auth: AuthService = field(init=False)
-    staff: StaffService = field(init=False)
-    runs: RunService = field(init=False)
-    audit: AuditService = field(init=False)
-    backups: BackupService = field(init=False)
-    devices: DeviceService = field(init=False)
-    equipment: EquipmentService = field(init=False)
-    records: RecordService = field(init=False)
-    worklist: WorklistService = field(init=False)
-    compliance: ComplianceService = field(init=False)
-    exchange: ExchangeService = field(init=False)
-    documents: DocumentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.uow, self.ctx)
-        self.staff = StaffService(self.uow, self.ctx)
-        self.runs = RunService(self.uow, self.ctx)
-        self.audit = AuditService(self.uow, self.ctx)
-        self.backups = BackupService(self.uow, self.ctx, SqlBackup(self.uow.engine))
-        self.devices = DeviceService(self.uow, self.ctx)
-        self.equipment = EquipmentService(self.uow, self.ctx)
-        self.records = RecordService(self.uow, self.ctx, self.auth)
-        self.worklist = WorklistService(self.uow, self.ctx)
-        self.compliance = ComplianceService(self.uow, self.ctx)
-        self.exchange = ExchangeService(self.uow, self.ctx)
-        self.documents = DocumentService(self.uow, self.ctx)
         self.ctx.account_checker = self._account_state
+
+    @cached_property
+    def staff(self) -> StaffService:
+        from ecmo_desktop.services.staff import StaffService
+
+        return StaffService(self.uow, self.ctx)
+
+    @cached_property
+    def runs(self) -> RunService:
+        from ecmo_desktop.services.runs import RunService
+
+        return RunService(self.uow, self.ctx)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from ecmo_desktop.services.audit import AuditService
+
+        return AuditService(self.uow, self.ctx)
+
+    @cached_property
+    def backups(self) -> BackupService:
+        from ecmo_desktop.services.backup import BackupService
+        from ecmo_desktop.storage.backup import SqlBackup
+
+        return BackupService(self.uow, self.ctx, SqlBackup(self.uow.engine))
+
+    @cached_property
+    def devices(self) -> DeviceService:
+        from ecmo_desktop.services.devices import DeviceService
+
+        return DeviceService(self.uow, self.ctx)
+
+    @cached_property
+    def equipment(self) -> EquipmentService:
+        from ecmo_desktop.services.equipment import EquipmentService
+
+        return EquipmentService(self.uow, self.ctx)
+
+    @cached_property
+    def records(self) -> RecordService:
+        from ecmo_desktop.services.records import RecordService
+
+        return RecordService(self.uow, self.ctx, self.auth)
+
+    @cached_property
+    def worklist(self) -> WorklistService:
+        from ecmo_desktop.services.worklist import WorklistService
+
+        return WorklistService(self.uow, self.ctx)
+
+    @cached_property
+    def compliance(self) -> ComplianceService:
+        from ecmo_desktop.services.compliance import ComplianceService
+
+        return ComplianceService(self.uow, self.ctx)
+
+    @cached_property
+    def exchange(self) -> ExchangeService:
+        from ecmo_desktop.services.exchange import ExchangeService
+
+        return ExchangeService(self.uow, self.ctx)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        from ecmo_desktop.services.documents import DocumentService
+
+        return DocumentService(self.uow, self.ctx)
+
+    def start_integrity_check(self) -> BackgroundIntegrityCheck | None:
+        """The full check of an SQLite file opened with the light check, in a thread of its own
+        (read-only connection); None when none is due (PostgreSQL, or checked fully on open)."""
+        path = sqlite_path(self.url)
+        if path is None or self.integrity_checked != "light" or not path.exists():
+            return None
+        return BackgroundIntegrityCheck(path).start()
 
     def _account_state(self, staff_id: int) -> AccountState | None:
         with self.uow(write=False) as uow:
@@ -119,25 +183,46 @@ class Container:
         the function that stops listening. SQLite (one PC): None, the caller polls."""
         if self.uow.backend != "postgresql":
             return None
+        from ecmo_desktop.storage.notify import ChangeListener
+
         return ChangeListener(self.uow.engine, wake).stop
 
     def close(self) -> None:
+        """Release the database; a clean close also removes this process's unclean-shutdown marker."""
         self.uow.engine.dispose()
+        if self.session_marker is not None:
+            self.session_marker.clear()
+            self.session_marker = None
 
 
 def build_container(url: str | None = None, *, clock: Clock | None = None, workstation: str | None = None,
-                    migrate: bool = True, read_only: bool = False) -> Container:
-    """Open (checking integrity first), migrate and wire everything for one database.
+                    migrate: bool = True, read_only: bool = False, full_check: bool = False) -> Container:
+    """Open (checking the file first), migrate and wire everything for one database.
 
-    ``read_only`` (``verify``): nothing is written — no file created, no migration, no journal-mode
-    change; a missing, empty, foreign or not-yet-upgraded database is refused instead.
+    An SQLite file gets the light check (header, length, schema, revision) unless the last process
+    that had it open did not close it (its ``SessionMarker`` is left) or ``full_check``: then the full
+    ``quick_check`` runs first. The GUI runs the full check in the background after a light open
+    (``Container.start_integrity_check``). ``read_only`` (``verify``): nothing is written — no file
+    created, no migration, no journal-mode change, no marker; the full check always runs; a missing,
+    empty, foreign or not-yet-upgraded database is refused instead.
     """
     db_url = resolve_database_url(url)
     path = sqlite_path(db_url)
-    if path is not None:
-        check_sqlite_file(path, writable=not read_only)  # verify reads a copy on a CD too
     if read_only:
+        if path is not None:
+            check_sqlite_file(path, writable=False, integrity=True)  # verify reads a copy on a CD too
         return _read_only_container(db_url, path, clock=clock, workstation=workstation)
+    marker: SessionMarker | None = None
+    stale: list[Path] = []
+    checked: str | None = None
+    if path is not None:
+        marker = SessionMarker(path)
+        stale = marker.stale()
+        if stale:
+            log.warning("%s was not closed cleanly (%d marker(s)): full integrity check before opening",
+                        path, len(stale))
+        checked = "full" if (stale or full_check) else "light"
+        check_sqlite_file(path, integrity=checked == "full")
     engine = create_db_engine(db_url)
     try:
         migration = upgrade_to_head(engine) if migrate else MigrationResult(None, "", None)
@@ -150,8 +235,17 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
     if clock is None and engine.dialect.name == "postgresql":  # shared mode: one clock for every PC
         clock = ServerClock(lambda: server_time(engine))
     ctx = ServiceContext(clock=clock, workstation=workstation)
-    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration)
-    container.auth.policy()
+    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration,
+                          integrity_checked=checked)
+    if marker is not None:
+        marker.create()
+        marker.clear(stale)  # the check those markers asked for has passed
+        container.session_marker = marker
+    try:
+        container.auth.policy()
+    except BaseException:
+        container.close()
+        raise
     return container
 
 
@@ -175,6 +269,7 @@ def _read_only_container(db_url: str, path: Path | None, *, clock: Clock | None,
                            revision=revision, head=head)
     ctx = ServiceContext(clock=clock, workstation=workstation)
     container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx,
-                          migration=MigrationResult(revision, head, None))
+                          migration=MigrationResult(revision, head, None),
+                          integrity_checked="full" if path is not None else None)
     container.auth.policy()
     return container

@@ -78,9 +78,11 @@ def _init_db(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         c.close()
     text = _("数据库已就绪：{database}（架构版本 {revision}）").format(**result)
     if args.demo:
-        from ecmo_desktop.services.demo import DEMO_PASSWORD
+        from ecmo_desktop.services.demo import DEMO_PASSWORD, demo_hash_note
 
         text += "\n" + _("演示数据库：管理员 admin，密码 {password}").format(password=DEMO_PASSWORD)
+        text += "\n" + demo_hash_note()
+        result["password_hashing"] = demo_hash_note()
     elif result.get("admin"):
         text += "\n" + _("首个管理员 {user} 须在首次登录时修改密码").format(user=result["admin"])
     return EXIT_OK, result, text
@@ -352,7 +354,7 @@ def _backup_key_args(p: argparse.ArgumentParser) -> None:
 
 # ---- demo ------------------------------------------------------------------------------------------
 def _demo(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.services.demo import DemoGenerator, DemoRefused
+    from ecmo_desktop.services.demo import DemoGenerator, DemoRefused, demo_hash_note
 
     c = open_container(args, must_exist=False, login=False)
     try:
@@ -363,8 +365,10 @@ def _demo(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         summary = DemoGenerator(c, seed=args.seed).generate(args.cases, years=args.years)
     finally:
         c.close()
-    data = {"cases": summary.cases, "staff": summary.staff, "password": summary.password, "users": "admin, zhangwei, …"}
-    return EXIT_OK, data, _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data)
+    data = {"cases": summary.cases, "staff": summary.staff, "password": summary.password, "users": "admin, zhangwei, …",
+            "password_hashing": demo_hash_note()}
+    return EXIT_OK, data, _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data) \
+        + "\n" + data["password_hashing"]
 
 
 @command("demo", N_("生成演示病例（用于试用和性能测试）"))

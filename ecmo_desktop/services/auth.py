@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ecmo_desktop.domain.enums import Role, Title
@@ -36,14 +36,59 @@ log = logging.getLogger(__name__)
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4), above OWASP's minimum
 _hasher = PasswordHasher()
-# a real hash to verify against when the user does not exist, so timing does not reveal usernames
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+# A real hash to verify against when the user does not exist, so timing does not reveal usernames.
+# Precomputed with the production parameters (computing it at import cost ~250 ms on every start and
+# every CLI command); ``_dummy_hash`` falls back to hashing once if ``_hasher`` has other parameters.
+_PRECOMPUTED_DUMMY = "$argon2id$v=19$m=65536,t=3,p=4$sZwQH0C4Q0wxB8EQMKM9qA$sgsk2OF/BLzWfK3l2UKM2rqHOP1MEIrhnSfwnL0QPlk"
+_dummy_cache: dict[tuple[int, int, int, int, int], str] = {}
 # hospital.settings key set once, at the set-up of a demo database (never by the settings dialogs)
 DEMO_SETTING = "demo"
+# Accounts of a demo-marked database only: the demo's accounts share a printed password, so a costly
+# hash protects nothing there, and the demo's ~50 hashes and verifies took ~12 s of its ~28 s. Never used
+# for a database that is not demo-marked (``hash_password(demo=...)`` is given the database's mark, and a
+# login on a real database rehashes any such hash with the production parameters).
+DEMO_HASH_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+_demo_hasher = PasswordHasher(**DEMO_HASH_PARAMETERS)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def _params_key(hasher: PasswordHasher) -> tuple[int, int, int, int, int]:
+    return (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len)
+
+
+def _dummy_hash() -> str:
+    """A hash with ``_hasher``'s parameters, so verifying against it costs what a real verify costs."""
+    key = _params_key(_hasher)
+    cached = _dummy_cache.get(key)
+    if cached is None:
+        pre = extract_parameters(_PRECOMPUTED_DUMMY)
+        if (pre.time_cost, pre.memory_cost, pre.parallelism, pre.hash_len, pre.salt_len) == key \
+                and pre.type == _hasher.type:
+            cached = _PRECOMPUTED_DUMMY
+        else:
+            cached = _hasher.hash("not-a-real-password-0")
+        _dummy_cache[key] = cached
+    return cached
+
+
+def hash_password(password: str, *, demo: bool = False) -> str:
+    """``demo``: the account belongs to a demo-marked database (cheap parameters, see above)."""
+    return (_demo_hasher if demo else _hasher).hash(password)
+
+
+def is_demo_hash(stored_hash: str) -> bool:
+    """Whether a stored hash has the demo parameters (cheap: parses the parameter field only)."""
+    try:
+        params = extract_parameters(stored_hash)
+    except (InvalidHashError, ValueError):
+        return False
+    return (params.time_cost, params.memory_cost, params.parallelism) == (
+        DEMO_HASH_PARAMETERS["time_cost"], DEMO_HASH_PARAMETERS["memory_cost"], DEMO_HASH_PARAMETERS["parallelism"])
+
+
+def is_demo_database(uow: UnitOfWork) -> bool:
+    """The database's own demo mark (set once at its set-up): the only thing that allows demo hashes."""
+    hospital = uow.hospitals.local()
+    return bool(hospital is not None and (hospital.settings or {}).get(DEMO_SETTING) is True)
 
 
 def password_matches(stored_hash: str, password: str) -> bool:
@@ -84,7 +129,7 @@ class AuthService(Service):
             raise ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致")))
         check_password_strength(admin_password, username=username,
                                 min_length=SecurityPolicy().min_password_length)
-        pw_hash = hash_password(admin_password)
+        pw_hash = hash_password(admin_password, demo=demo)
 
         def work(uow: UnitOfWork) -> SetupResult:
             if uow.hospitals.local() is not None:
@@ -112,11 +157,7 @@ class AuthService(Service):
     def is_demo(self) -> bool:
         """Whether this database was created as demo data (shown before anyone logs in)."""
 
-        def work(uow: UnitOfWork) -> bool:
-            hospital = uow.hospitals.local()
-            return bool(hospital is not None and (hospital.settings or {}).get(DEMO_SETTING) is True)
-
-        return self._read(work)
+        return self._read(is_demo_database)
 
     # ---- sessions --------------------------------------------------------------------------------
     def _load_policy(self, uow: UnitOfWork) -> None:
@@ -137,7 +178,7 @@ class AuthService(Service):
             now = self.ctx.now()
             staff = uow.staff.by_username_key(key) if key else None
             if staff is None:
-                password_matches(_DUMMY_HASH, password or "")
+                password_matches(_dummy_hash(), password or "")
                 self._audit(uow, "login_failed", "staff", None, after={"username": (username or "")[:64]},
                             success=False, actor_name=(username or "")[:64] or "-")
                 uow.commit()
@@ -175,7 +216,9 @@ class AuthService(Service):
                                else AuthenticationFailed())
                 return None
             fields: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-            if _hasher.check_needs_rehash(auth.password_hash):
+            # a real database brings every hash up to the production parameters (a demo one never
+            # rehashes: its hashes are cheap on purpose, or stronger ones it keeps)
+            if not is_demo_database(uow) and _hasher.check_needs_rehash(auth.password_hash):
                 fields["password_hash"] = hash_password(password)
             uow.staff.set_auth(staff.id, **fields)
             self._audit(uow, "login", "staff", staff.id, actor=actor)
@@ -202,7 +245,7 @@ class AuthService(Service):
             self._load_policy(uow)
             staff = uow.staff.by_username_key(key) if key else None
             if staff is None:
-                password_matches(_DUMMY_HASH, password or "")
+                password_matches(_dummy_hash(), password or "")
                 return AuthenticationFailed()
             auth = uow.staff.auth(staff.id)
             if not auth.active:
@@ -297,7 +340,7 @@ class AuthService(Service):
         if old_password == new_password:
             raise ValidationError(FieldError(N_("新密码"), N_("不能与原密码相同")))
         self.verify_password(old_password)
-        new_hash = hash_password(new_password)
+        new_hash = hash_password(new_password, demo=self._read(is_demo_database))
 
         def work(uow: UnitOfWork) -> None:
             uow.staff.set_auth(user.id, password_hash=new_hash, must_change_password=False)

@@ -23,6 +23,17 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英文华建国志强海燕红梅玉兰晓东子涵雨轩浩宇欣怡俊杰"
 WARDS = ["EICU", "CCU", "心外ICU", "呼吸ICU", "急诊ICU"]
 DEMO_PASSWORD = "Ward2026demo"
+# what the demo's output says about its accounts' password hashes (services/auth.py DEMO_HASH_PARAMETERS)
+DEMO_HASH_NOTE = N_("演示账户的密码哈希使用低成本参数（argon2id t={t}，m={m} KiB，p={p}），仅限演示数据库；"
+                    "真实数据库的账户始终使用完整参数")
+
+
+def demo_hash_note() -> str:
+    """``DEMO_HASH_NOTE`` with the parameters filled in, in the current language."""
+    from ecmo_desktop.i18n import _
+    from ecmo_desktop.services.auth import DEMO_HASH_PARAMETERS as P
+
+    return _(DEMO_HASH_NOTE).format(t=P["time_cost"], m=P["memory_cost"], p=P["parallelism"])
 
 # mode mix and indications roughly as regional surveys report them (VA dominates in China)
 MODE_WEIGHTS = [(Mode.VA, 0.62), (Mode.VV, 0.30), (Mode.VAV, 0.05), (Mode.VVA, 0.03)]
@@ -244,7 +255,7 @@ class DemoGenerator:
         finally:
             self.ctx.clock = self.real_clock
             self.ctx.user = None
-        return DemoSummary(created, staff_count, DEMO_PASSWORD, {"years": years})
+        return DemoSummary(created, staff_count, DEMO_PASSWORD, {"years": years, "password_hashing": "demo"})
 
     def open_case(self, index: int, team: DemoStaff, start: datetime, mode: Mode, indication: Indication) -> int:
         from ecmo_desktop.services.runs import PatientInput, RunInput

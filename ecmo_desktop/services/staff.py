@@ -17,7 +17,7 @@ from ecmo_desktop.domain.validation import (
     username_key,
 )
 from ecmo_desktop.i18n import N_
-from ecmo_desktop.services.auth import _public, hash_password
+from ecmo_desktop.services.auth import _public, hash_password, is_demo_database
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
@@ -60,7 +60,7 @@ class StaffService(Service):
                                  integer=True) or 0)
         role_list = _roles(roles)
         check_password_strength(initial_password, username=name, min_length=self.ctx.policy.min_password_length)
-        pw_hash = hash_password(initial_password)
+        pw_hash = hash_password(initial_password, demo=self._read(is_demo_database))
         key = username_key(name)
 
         def work(uow: UnitOfWork) -> Staff:
@@ -136,7 +136,8 @@ class StaffService(Service):
             staff = uow.staff.get(staff_id)
             check_password_strength(new_password, username=staff.username,
                                     min_length=self.ctx.policy.min_password_length)
-            uow.staff.set_auth(staff_id, password_hash=hash_password(new_password), must_change_password=True,
+            uow.staff.set_auth(staff_id, password_hash=hash_password(new_password, demo=is_demo_database(uow)),
+                               must_change_password=True,
                                failed_logins=0, locked_until=None, locked_by_admin=False)
             self._audit(uow, "password_reset", "staff", staff_id)
             uow.commit()

@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ecmo_desktop.domain.model import CurrentUser
-from ecmo_desktop.services.audit import AuditService
-from ecmo_desktop.services.auth import AuthService
-from ecmo_desktop.services.base import ServiceContext
-from ecmo_desktop.services.compliance import ComplianceService
-from ecmo_desktop.services.devices import DeviceService
-from ecmo_desktop.services.documents import DocumentService
-from ecmo_desktop.services.equipment import EquipmentService
-from ecmo_desktop.services.exchange import ExchangeService
 from ecmo_desktop.services.permissions import Action, allowed
-from ecmo_desktop.services.records import RecordService
-from ecmo_desktop.services.runs import RunService
-from ecmo_desktop.services.staff import StaffService
-from ecmo_desktop.services.worklist import WorklistService
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.drafts import DraftStore
 from ecmo_desktop.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # annotations only: the login window must not wait for every service module (issue 15)
+    from ecmo_desktop.services.audit import AuditService
+    from ecmo_desktop.services.auth import AuthService
+    from ecmo_desktop.services.base import ServiceContext
+    from ecmo_desktop.services.compliance import ComplianceService
+    from ecmo_desktop.services.devices import DeviceService
+    from ecmo_desktop.services.documents import DocumentService
+    from ecmo_desktop.services.equipment import EquipmentService
+    from ecmo_desktop.services.exchange import ExchangeService
+    from ecmo_desktop.services.records import RecordService
+    from ecmo_desktop.services.runs import RunService
+    from ecmo_desktop.services.staff import StaffService
+    from ecmo_desktop.services.worklist import WorklistService
 
 
 class Services(Protocol):

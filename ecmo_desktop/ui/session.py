@@ -15,6 +15,7 @@ for that user, every window with patient data closed — and the login dialog sa
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -28,11 +29,26 @@ from ecmo_desktop.ui.dialogs.login import LoginDialog
 from ecmo_desktop.ui.dialogs.password import ChangePasswordDialog
 from ecmo_desktop.ui.idle import IdleMonitor
 from ecmo_desktop.ui.lock_screen import LockScreen
-from ecmo_desktop.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from ecmo_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 POLICY_REFRESH_MS = 60_000  # a new idle-lock timeout set elsewhere reaches this PC within a minute
+# The main window's modules (every page, the services behind them, reportlab …) are imported while
+# the login window waits for the user, not before it is shown (issue 15): this long after it is shown.
+PRELOAD_MAIN_WINDOW_MS = 150
+
+
+def _main_window_class() -> type[MainWindow]:
+    from ecmo_desktop.ui.main_window import MainWindow
+
+    return MainWindow
+
+
+def _preload_main_window() -> None:
+    _main_window_class()
 
 
 class SessionController(QObject):
@@ -96,6 +112,7 @@ class SessionController(QObject):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+        QTimer.singleShot(PRELOAD_MAIN_WINDOW_MS, _preload_main_window)
         return dialog
 
     def _logged_in(self, user: CurrentUser | None) -> None:
@@ -125,7 +142,7 @@ class SessionController(QObject):
 
     def enter(self, user: CurrentUser) -> MainWindow:
         self.session_user = user
-        window = MainWindow(self.ui, user)
+        window = _main_window_class()(self.ui, user)
         window.lock_requested.connect(lambda: self.lock(idle=False))
         window.logout_requested.connect(self.logout)
         window.change_password_requested.connect(self.change_password)
@@ -297,7 +314,7 @@ class SessionController(QObject):
         self._release_lock()
         for widget in (self.main_window, self.login_dialog, self.wizard, self.password_dialog):
             if widget is not None and shiboken6.isValid(widget):
-                if isinstance(widget, MainWindow):
+                if widget is self.main_window:
                     widget.closing_for_session = True
                 widget.close()
                 widget.deleteLater()

@@ -53,6 +53,7 @@ def test_demo_command_fills_a_new_database(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["cases"] == 3 and data["password"]
+    assert "argon2id t=1" in data["password_hashing"] and "仅限演示数据库" in data["password_hashing"]
     verify = subprocess.run([sys.executable, "-m", "ecmo_desktop", "verify", "--db", str(db), "--json",
                              "--user", "admin"], cwd=ROOT, env={**env, "ECMO_PASSWORD": data["password"]},
                             capture_output=True, text=True, timeout=120)

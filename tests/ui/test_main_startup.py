@@ -1,0 +1,118 @@
+"""Issue 15 at the GUI's start: the full integrity check runs in the background after the login window is
+up and a damaged file is reported clearly; the benchmark's start-up probe logs in through the login window."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ecmo_desktop import app as app_module
+from ecmo_desktop.log import uninstall_excepthooks
+from ecmo_desktop.storage.engine import sqlite_path
+from ecmo_desktop.ui.dialogs.login import LoginDialog
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def shown_boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    boxes: list[tuple[str, str]] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        boxes.append((box.windowTitle(), box.text()))
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    return boxes
+
+
+@pytest.fixture
+def restore_app(qapp):  # type: ignore[no-untyped-def]
+    yield qapp
+    uninstall_excepthooks()
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+def _sqlite_seeded(seeded, backend: str) -> Path:  # type: ignore[no-untyped-def]
+    if backend != "sqlite":
+        pytest.skip("the file check is SQLite's")
+    seeded.container.close()
+    path = sqlite_path(seeded.container.url)
+    assert path is not None
+    return path
+
+
+def _zero_table_page(path: Path, table: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    with open(path, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(bytes(page_size))
+
+
+def _close_login_when(condition, seen: list[str]) -> QTimer:  # type: ignore[no-untyped-def]
+    timer = QTimer()
+    ticks = [0]
+
+    def tick() -> None:
+        ticks[0] += 1
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, LoginDialog) and widget.isVisible() and (condition() or ticks[0] > 1500):
+                seen.append(widget.windowTitle())
+                timer.stop()
+                widget.reject()
+
+    timer.timeout.connect(tick)
+    timer.start(20)
+    return timer
+
+
+def test_a_damaged_table_is_reported_after_the_login_window_is_up(seeded, backend, shown_boxes,
+                                                                  restore_app) -> None:  # type: ignore[no-untyped-def]
+    path = _sqlite_seeded(seeded, backend)
+    _zero_table_page(path, "complication")  # the start reads no such row: only the full check sees it
+    seen: list[str] = []
+    timer = _close_login_when(lambda: bool(shown_boxes), seen)
+    code = app_module.main(["ecmo-ward", "--db", str(path), "--lang", "zh_CN"])
+    timer.stop()
+    assert code == 0 and seen == ["ECMO Ward 登录"]  # the start was not refused: the login window came up
+    (title, text), = shown_boxes
+    assert title == "数据库文件损坏"
+    assert str(path) in text and "已损坏" in text and "从备份恢复" in text
+
+
+def test_a_sound_database_starts_without_a_box(seeded, backend, shown_boxes, restore_app) -> None:  # type: ignore[no-untyped-def]
+    path = _sqlite_seeded(seeded, backend)
+    seen: list[str] = []
+    finished: list[bool] = []
+    real = app_module.watch_integrity_check
+
+    def watch(check, url):  # type: ignore[no-untyped-def]
+        timer = real(check, url)
+        timer.timeout.connect(lambda: finished.append(check.done))
+        return timer
+
+    app_module.watch_integrity_check, saved = watch, real
+    try:
+        timer = _close_login_when(lambda: any(finished), seen)
+        assert app_module.main(["ecmo-ward", "--db", str(path), "--lang", "zh_CN"]) == 0
+        timer.stop()
+    finally:
+        app_module.watch_integrity_check = saved
+    assert any(finished) and shown_boxes == []
+
+
+def test_the_startup_probe_logs_in_through_the_login_window(seeded, backend, tmp_path, monkeypatch,
+                                                            restore_app) -> None:  # type: ignore[no-untyped-def]
+    seeded.container.close()
+    probe = tmp_path / "probe.txt"
+    monkeypatch.setenv(app_module.STARTUP_PROBE_ENV, str(probe))
+    monkeypatch.setenv(app_module.STARTUP_PROBE_LOGIN_ENV, f"chenjing\t{PASSWORD}")
+    assert app_module.main(["ecmo-ward", "--db", seeded.container.url, "--lang", "zh_CN"]) == 0
+    marks = [line.split()[0] for line in probe.read_text(encoding="utf-8").splitlines()]
+    assert marks == ["login_painted", "main_painted"]
