@@ -10,7 +10,7 @@ import pytest
 from ecmo_desktop.domain.errors import PermissionDenied, RuleViolation
 from ecmo_desktop.domain.records import DailyEntryInput, EndInput, FollowUpInput, PhysicianInput
 from tests.conftest import PASSWORD, Seeded
-from tests.services.records_kit import START, WARD_TIME, RecDB, RecWard
+from tests.kit.records import START, WARD_TIME, RecDB, RecWard
 
 
 def _ward(seeded: Seeded) -> RecWard:

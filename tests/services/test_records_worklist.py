@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from ecmo_desktop.domain.records import DailyEntryInput, EndInput
 from tests.conftest import PASSWORD, Seeded
-from tests.services.records_kit import START, RecDB, RecWard
+from tests.kit.records import START, RecDB, RecWard
 
 
 def _ward(seeded: Seeded) -> RecWard:

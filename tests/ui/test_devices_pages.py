@@ -13,9 +13,8 @@ from ecmo_desktop.ui.devices import DevicesPage
 from ecmo_desktop.ui.devices.common import EXPIRED_BACKGROUND, EXPIRING_BACKGROUND
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog, StartReceivingDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label, received_while_valid
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.devices import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label, received_while_valid
+from tests.kit.ui_devices import (
     click,
     finish_dialog,
     log_in,
@@ -25,6 +24,7 @@ from tests.ui.test_devices_support import (
     receive,
     wait_banner,
 )
+from tests.ui.conftest import wait_tasks
 from tests.ui.test_scan_bar import scan_keys
 
 

@@ -1,6 +1,6 @@
 """The 文书 tab and the records staff's archive page, driven like a user with pytest-qt.
 
-The case is charted through the real services (tests/services/documents_kit.py) on the seeded SQLite
+The case is charted through the real services (tests/kit/documents.py) on the seeded SQLite
 database of the UI fixtures.
 """
 
@@ -17,7 +17,7 @@ from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab
-from tests.services.documents_kit import PRODUCTS, Case, DocDB, DocWard
+from tests.kit.documents import PRODUCTS, Case, DocDB, DocWard
 from tests.ui.conftest import login_as, wait_tasks
 
 

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from ecmo_desktop.ui.devices import RunDevicesTab
 from ecmo_desktop.ui.main_window import NAV_DEVICES
 from ecmo_desktop.ui.scan_bar import Level, ScanSource
+from tests.kit.ui_devices import make_ward, oxy_label, receive, run_rows, wait_banner
 from tests.ui.conftest import PASSWORD, wait_tasks
-from tests.ui.test_devices_support import make_ward, oxy_label, receive, run_rows, wait_banner
 from tests.ui.test_idle_lock import _enter
 from tests.ui.test_scan_bar import scan_keys
 

@@ -1,8 +1,8 @@
 """Helpers for the device UI tests: a small catalogue, a delivery, two patients on runs; no tests here.
 
 Set-up goes through the services on the test thread (as admin, doctor and nurse, like
-``tests/services/devices_kit.py``), then the person under test logs in on the task runner the way
-the UI does. Labels are GS1 element strings with computed check digits (``devices_kit.label``).
+``tests/kit/devices.py``), then the person under test logs in on the task runner the way
+the UI does. Labels are GS1 element strings with computed check digits (``tests.kit.devices.label``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ecmo_desktop.domain.devices import Product, ProductInput, Receiving, ScanVe
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.devices.run_devices_tab import RunDevicesTab
 from ecmo_desktop.ui.scan_bar import Level, ScanBar
-from tests.services.devices_kit import CANNULA_GTIN, NO_NMPA_GTIN, OXY_GTIN, label
+from tests.kit.devices import CANNULA_GTIN, NO_NMPA_GTIN, OXY_GTIN, label
 from tests.ui.conftest import login_as, wait_tasks
 
 LATER = date(2027, 12, 31)
