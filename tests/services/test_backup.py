@@ -11,6 +11,7 @@ import pytest
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from tests.conftest import Seeded
+from tests.kit.db import fresh_db_url
 
 
 def _writer(url: str, stop_after: int, started) -> None:  # type: ignore[no-untyped-def]
@@ -24,26 +25,6 @@ def _writer(url: str, stop_after: int, started) -> None:  # type: ignore[no-unty
         if i == 5:
             started.set()  # the backup starts while the remaining writes go on
     c.close()
-
-
-def _empty_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        import shutil
-
-        target = tmp_path / "restored.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
-    from tests.conftest import _pg_admin_url, _pg_exec
-
-    admin = _pg_admin_url()
-    assert admin is not None
-    tpl = request.getfixturevalue("pg_template")
-    name = f"ecmo_restore_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-    _pg_exec(admin, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name} TEMPLATE {tpl}")
-    request.addfinalizer(lambda: _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    from sqlalchemy.engine import make_url
-
-    return make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
 def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url: str, backend: str,
@@ -63,7 +44,8 @@ def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url
 
     from ecmo_desktop.container import SYSTEM_USER, build_container
 
-    target = build_container(_empty_db(backend, request, tmp_path), workstation="restore-pc")
+    restore_url = fresh_db_url(request, backend, tmp_path, filename="restored.sqlite3", prefix="ecmo_restore")
+    target = build_container(restore_url, workstation="restore-pc")
     target.ctx.user = SYSTEM_USER
     restored = target.backups.restore_into_empty(out)
     digests = target.backups.digests()
@@ -113,7 +95,8 @@ def test_corrupted_table_in_backup_is_detected(seeded: Seeded, tmp_path: Path, r
             dst.writestr(item, data)
     from ecmo_desktop.container import SYSTEM_USER, build_container
 
-    target = build_container(_empty_db(backend, request, tmp_path))
+    restore_url = fresh_db_url(request, backend, tmp_path, filename="restored.sqlite3", prefix="ecmo_restore")
+    target = build_container(restore_url)
     target.ctx.user = SYSTEM_USER
     with pytest.raises(StorageError) as info:
         target.backups.restore_into_empty(tampered)

@@ -129,10 +129,7 @@ def test_no_false_alarms_on_many_untouched_signed_records(seeded: Seeded) -> Non
 
     c = seeded.container
     c.ctx.clock.set(WARD_TIME)  # type: ignore[attr-defined]
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    rw = RecWard(RecDB(c, c.ctx.clock, "", ids))  # type: ignore[attr-defined]
+    rw = RecWard(RecDB(c, c.ctx.clock, "", seeded.ids))  # type: ignore[attr-defined]
     runs = [rw.on_ecmo() for _ in range(3)]
     entries = []
     for run in runs:

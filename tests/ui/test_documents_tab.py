@@ -12,25 +12,18 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, Qt
 
-from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab
-from tests.kit.documents import PRODUCTS, Case, DocDB, DocWard
+from tests.kit.documents import Case, DocDB, DocWard
 from tests.ui.conftest import login_as, wait_tasks
 
 
 def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
     c = seeded.container
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    db = DocDB(c, clock, "sqlite", ids, {})
-    db.login("admin")
-    for category, (product, model, code) in PRODUCTS.items():
-        db.products[category] = c.devices.add_product(ProductInput(category=category, name=product, model=model,
-                                                                   gtin=code, nmpa_number=f"国械注进2017345{code[-4:]}"))
+    db = DocDB(c, clock, "sqlite", seeded.ids)
+    db.add_catalogue()
     cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
     c.ctx.user = None
     return cases
