@@ -1,8 +1,9 @@
-"""Helpers for the device UI tests: a small catalogue, a delivery, two patients on runs; no tests here.
+"""Helpers for the device UI tests: a small catalogue, a delivery, two patients on runs.
 
 Set-up goes through the services on the test thread (as admin, doctor and nurse, like
 ``tests/kit/devices.py``), then the person under test logs in on the task runner the way
 the UI does. Labels are GS1 element strings with computed check digits (``tests.kit.devices.label``).
+``click`` and ``closed`` are ``tests.kit.ui``'s, re-exported for the device UI tests.
 """
 
 from __future__ import annotations
@@ -11,18 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QWidget
-
 from ecmo_desktop.domain.devices import Product, ProductInput, Receiving, ScanVerdict
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.devices.run_devices_tab import RunDevicesTab
 from ecmo_desktop.ui.scan_bar import Level, ScanBar
-from tests.kit.devices import CANNULA_GTIN, NO_NMPA_GTIN, OXY_GTIN, label
-from tests.ui.conftest import login_as, wait_tasks
-
-LATER = date(2027, 12, 31)
+from tests.kit.devices import CANNULA_GTIN, LATER, NO_NMPA_GTIN, OXY_GTIN, label
+from tests.kit.ui import click, closed, login_as, wait_tasks
 
 
 @dataclass
@@ -102,16 +97,6 @@ def wait_banner(qtbot: Any, ui: Any, bar: ScanBar, level: Level) -> None:
 
 def last_verdict(tab: RunDevicesTab, text: str) -> ScanVerdict:
     return tab._verdicts[text]
-
-
-def click(qtbot: Any, button: QAbstractButton | None) -> None:
-    assert button is not None
-    assert button.isVisible() and button.isEnabled(), button.objectName()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def closed(dialog: QWidget) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def finish_dialog(qtbot: Any, ui: Any, dialog: Any) -> None:
