@@ -228,3 +228,14 @@ class DocWard:
 def dw_fixture(doc_db: DocDB) -> DocWard:
     doc_db.c.ctx.user = None
     return DocWard(doc_db)
+
+
+def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
+    """``n`` short cases (3 devices, 2 daily entries) charted in the ``seeded`` hospital, for the UI tests;
+    the catalogue is entered by its administrator, and nobody stays logged in."""
+    c = seeded.container
+    db = DocDB(c, clock, "sqlite", seeded.ids)
+    db.add_catalogue()
+    cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
+    c.ctx.user = None
+    return cases

@@ -15,10 +15,13 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QWidget
 
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.dialogs.patient import PatientDialog
+from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
 from tests.kit.db import PASSWORD
 
-__all__ = ["PASSWORD", "click", "closed", "login_as", "make_ui", "type_text", "visible_texts", "wait_tasks"]
+__all__ = ["PASSWORD", "click", "closed", "login_as", "make_ui", "open_registration", "sign_in", "type_text", "visible_texts",
+           "wait_tasks"]
 
 
 def make_ui(container: object, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
@@ -75,3 +78,26 @@ def type_text(qtbot: Any, edit: QWidget, text: str) -> None:
     event = QInputMethodEvent()
     event.setCommitString(text)
     QApplication.sendEvent(edit, event)
+
+
+def sign_in(qtbot: Any, session: SessionController, username: str) -> None:
+    """Start the session and log in through its login dialog (Enter in the password field); wait for the main window."""
+    session.start()
+    qtbot.waitUntil(lambda: session.login_dialog is not None)
+    dialog = session.login_dialog
+    dialog.username.setText(username)
+    dialog.password.setText(PASSWORD)
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: session.main_window is not None)
+    wait_tasks(qtbot, session.ui.tasks)
+
+
+def open_registration(qtbot: Any, session: SessionController) -> PatientDialog:
+    """The main window's patient registration, partly filled in (MRN, name, weight)."""
+    dialog = session.main_window.register_patient()
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    qtbot.keyClicks(dialog.mrn, "ZY20260001")
+    dialog.name.setText("张三")  # QTest can only type ASCII
+    qtbot.keyClicks(dialog.weight, "72")
+    return dialog

@@ -14,6 +14,7 @@ from typing import Any
 
 from ecmo_desktop.domain.devices import Product, ProductInput, Receiving, ScanVerdict
 from ecmo_desktop.services.runs import PatientInput, RunInput
+from ecmo_desktop.ui.devices import DevicesPage
 from ecmo_desktop.ui.devices.run_devices_tab import RunDevicesTab
 from ecmo_desktop.ui.scan_bar import Level, ScanBar
 from tests.kit.devices import CANNULA_GTIN, LATER, NO_NMPA_GTIN, OXY_GTIN, label
@@ -109,3 +110,17 @@ def finish_dialog(qtbot: Any, ui: Any, dialog: Any) -> None:
 def run_rows(ui: Any, run_id: int) -> list[Any]:
     """The run's bindings as the service reads them (the record, not the screen)."""
     return ui.services.devices.trace_run(run_id, include_voided=True)
+
+
+def open_page(qtbot: Any, ui: Any, tab: str) -> tuple[DevicesPage, Any]:
+    """The page (kept by the caller: qtbot only holds widgets weakly) and its sub-tab ``tab``."""
+    page = DevicesPage(ui)
+    qtbot.addWidget(page)
+    page.resize(1400, 900)
+    page.show()
+    widget = page.show_tab(tab)
+    assert widget is not None, tab
+    if hasattr(widget, "scan_bar"):
+        widget.scan_bar.sound = lambda level: None
+    wait_tasks(qtbot, ui.tasks)
+    return page, widget

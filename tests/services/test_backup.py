@@ -11,14 +11,14 @@ import pytest
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from tests.conftest import Seeded
-from tests.kit.db import fresh_db_url
+from tests.kit.db import PASSWORD, fresh_db_url
 
 
 def _writer(url: str, stop_after: int, started) -> None:  # type: ignore[no-untyped-def]
     from ecmo_desktop.container import build_container
 
     c = build_container(url, workstation="writer-pc")
-    c.auth.login("zhangwei", "Ward2026pass")
+    c.auth.login("zhangwei", PASSWORD)
     for i in range(stop_after):
         p = c.runs.register_patient(PatientInput(mrn=f"W{os.getpid()}{i}", name=f"并发{i}", sex="M"))
         c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
@@ -58,7 +58,7 @@ def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url
     result = target.audit.verify_chain(expected_head=restored["audit_head"])
     assert result.ok
     # the restored database keeps working: ids continue after the restored ones
-    target.auth.login("zhangwei", "Ward2026pass")
+    target.auth.login("zhangwei", PASSWORD)
     p = target.runs.register_patient(PatientInput(mrn="AFTER1", name="恢复后", sex="F"))
     assert p.id > max(r.patient_id for r in target.runs.search_runs("", limit=1000) if r.mrn != "AFTER1")
     target.close()

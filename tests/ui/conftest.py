@@ -16,6 +16,7 @@ from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
+from tests.kit.documents import Case, charted
 from tests.kit.ui import PASSWORD, login_as, make_ui, visible_texts, wait_tasks
 
 # the helpers live in tests/kit/ui.py; many UI tests import them from here
@@ -64,6 +65,12 @@ def ui(seeded, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
 def empty_ui(container, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
     """A UI context over a migrated but not yet set-up database (first run)."""
     return make_ui(container, tasks, settings_store)
+
+
+@pytest.fixture
+def case(seeded, clock) -> Case:  # type: ignore[no-untyped-def]
+    """One short case charted through the services in the ``seeded`` hospital (the document tests)."""
+    return charted(seeded, clock)[0]
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def _seed(sqlite_template: Path) -> Iterator[Path]:
                          roles=["nurse"], initial_password=PASSWORD)
     c.ctx.user = None
     passwords_already_changed(c)
-    c.auth.login("liuyang", "Ward2026pass")
+    c.auth.login("liuyang", PASSWORD)
     for i in range(N_RUNS):
         name = f"王{i}号" if i in WANG else f"患者{i:03d}"
         patient = c.runs.register_patient(PatientInput(mrn=f"ZY{i:06d}", name=name, sex="MF"[i % 2],

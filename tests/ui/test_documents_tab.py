@@ -16,22 +16,8 @@ from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab
-from tests.kit.documents import Case, DocDB, DocWard
+from tests.kit.documents import Case, charted
 from tests.ui.conftest import login_as, wait_tasks
-
-
-def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
-    c = seeded.container
-    db = DocDB(c, clock, "sqlite", seeded.ids)
-    db.add_catalogue()
-    cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
-    c.ctx.user = None
-    return cases
-
-
-@pytest.fixture
-def case(seeded: Any, clock: Any) -> Case:
-    return charted(seeded, clock)[0]
 
 
 def test_generate_preview_and_save_the_stored_original(qtbot: Any, ui: UiContext, case: Case, tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ from tests.kit.ui_devices import (
     open_tab,
     wait_banner,
 )
+from tests.kit.ui_scan import scan_keys
 from tests.ui.conftest import wait_tasks
-from tests.ui.test_scan_bar import scan_keys
 
 EXPIRY = date(2027, 3, 31)
 

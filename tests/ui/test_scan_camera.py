@@ -29,8 +29,8 @@ from tests.kit.ui_devices import (
     run_rows,
     wait_banner,
 )
+from tests.kit.ui_scan import scan_keys
 from tests.ui.conftest import wait_tasks
-from tests.ui.test_scan_bar import scan_keys
 
 SCENE = 3  # a GS1 DataMatrix scene of the corpus whose label expires after the tests' "today"
 

@@ -21,15 +21,15 @@ from tests.kit.ui_devices import (
     closed,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
+from tests.kit.ui_scan import HUMAN_GAP, scan_keys, send_enter, type_keys
 from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_scan_bar import HUMAN_GAP, scan_keys, send_enter, type_keys
 
 
 def _receive_now_dialog(qtbot: Any, ui: Any, tab: Any, code: str) -> ReceiveNowDialog:

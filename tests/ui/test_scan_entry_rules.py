@@ -20,15 +20,15 @@ from tests.kit.ui_devices import (
     finish_dialog,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
+from tests.kit.ui_scan import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_scan_bar import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
 
 GARBAGE = "QWERTY12345ZZ"
 

@@ -27,8 +27,8 @@ from tests.kit.ui_devices import (
     run_rows,
     wait_banner,
 )
+from tests.kit.ui_scan import HUMAN_GAP, scan_keys, send_enter, type_keys
 from tests.ui.conftest import wait_tasks
-from tests.ui.test_scan_bar import HUMAN_GAP, scan_keys, send_enter, type_keys
 
 
 def test_a_wedge_scan_with_gs_binds_with_lot_and_serial_apart(qtbot: Any, ui: Any, seeded: Any) -> None:
