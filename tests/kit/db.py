@@ -244,6 +244,28 @@ class SharedDB:
         self.users[username] = self.c.ctx.user
 
 
+@dataclass
+class OnSharedDB:
+    """A test's handle on a ``SharedDB`` (the kits' ``rw``, ``dw`` and ``ward`` fixtures)."""
+
+    db: SharedDB
+
+    @property
+    def c(self) -> Any:
+        return self.db.c
+
+    @property
+    def clock(self) -> Any:
+        return self.db.clock
+
+    @property
+    def ids(self) -> dict[str, int]:
+        return self.db.ids
+
+    def login(self, username: str) -> None:
+        self.db.login(username)
+
+
 @contextmanager
 def shared_hospital(request: pytest.FixtureRequest, directory: Path, *, prefix: str
                     ) -> Iterator[tuple[Any, Any, dict[str, int]]]:

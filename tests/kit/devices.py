@@ -22,7 +22,7 @@ import pytest
 
 from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.kit.db import ALL_BACKENDS, PASSWORD, START, SharedDB, shared_hospital
+from tests.kit.db import ALL_BACKENDS, PASSWORD, START, OnSharedDB, SharedDB, shared_hospital
 
 GS = "\x1d"
 TODAY = date(2026, 3, 2)
@@ -65,7 +65,9 @@ class WardDB(SharedDB):
 
 
 @dataclass
-class Ward:
+class Ward(OnSharedDB):
+    """One test's patients, runs on ECMO and open delivery, and its tag for serials and lots."""
+
     db: WardDB
     tag: str
     receiving: Any
@@ -73,10 +75,6 @@ class Ward:
     run2: Any
     patient1: Any
     patient2: Any
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
 
     @property
     def oxy(self) -> Any:
@@ -97,9 +95,6 @@ class Ward:
     def t(self, text: str) -> str:
         """``text`` made unique to this test (serials, lots)."""
         return f"{text}{self.tag}"
-
-    def login(self, username: str) -> None:
-        self.db.login(username)
 
 
 def _catalogue(c: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import pypdf
 import pytest
 
-from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
+from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.domain.records import (
     CannulaInput,
     ComplicationInput,
@@ -36,16 +36,12 @@ from ecmo_desktop.domain.records import (
     WeaningTrialInput,
 )
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.kit.db import ALL_BACKENDS, PASSWORD, START, SharedDB, fast_hashing, shared_hospital
+from tests.kit import devices
+from tests.kit.db import ALL_BACKENDS, PASSWORD, START, OnSharedDB, SharedDB, fast_hashing, shared_hospital
+from tests.kit.devices import LATER, gtin
 
-GS = "\x1d"
-EXPIRY = date(2027, 12, 31)
+EXPIRY = LATER
 _cases = itertools.count(1)
-
-
-def gtin(body13: str) -> str:
-    return body13 + str(gs1_check_digit(body13))
-
 
 PRODUCTS = {  # category -> (name, model, gtin)
     "oxygenator": ("Quadrox-iD 成人氧合器", "BE-PLS 2050", gtin("0690123450001")),
@@ -58,7 +54,7 @@ PRODUCTS = {  # category -> (name, model, gtin)
 
 def label(gtin14: str, *, lot: str, serial: str) -> str:
     """GS1 element string: (01) GTIN (17) expiry (10) lot GS (21) serial — as the scanner sends it."""
-    return f"01{gtin14}17{EXPIRY:%y%m%d}10{lot}{GS}21{serial}"
+    return devices.label(gtin14, lot=lot, serial=serial, expiry=EXPIRY)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -109,23 +105,10 @@ def doc_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 
 @dataclass
-class DocWard:
+class DocWard(OnSharedDB):
+    """One test's view of the module's database: it charts whole cases."""
+
     db: DocDB
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
-
-    @property
-    def clock(self) -> Any:
-        return self.db.clock
-
-    @property
-    def ids(self) -> dict[str, int]:
-        return self.db.ids
-
-    def login(self, username: str) -> None:
-        self.db.login(username)
 
     def sign(self, entity: str, record_id: int) -> None:
         self.c.records.sign(entity, record_id, PASSWORD)

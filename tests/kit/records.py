@@ -27,7 +27,7 @@ from ecmo_desktop.domain.records import (
     StaffInput,
 )
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.kit.db import ALL_BACKENDS, START, SharedDB, shared_hospital
+from tests.kit.db import ALL_BACKENDS, START, OnSharedDB, SharedDB, shared_hospital
 
 # START (09:00 in Beijing): seeding (expert memberships) happens there
 WARD_TIME = START + timedelta(hours=3)  # 12:00 in Beijing: where each test's clock starts
@@ -45,23 +45,10 @@ def rec_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 
 @dataclass
-class RecWard:
+class RecWard(OnSharedDB):
+    """One test's view of the module's database: its own patients and runs, built step by step."""
+
     db: RecDB
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
-
-    @property
-    def clock(self) -> Any:
-        return self.db.clock
-
-    @property
-    def ids(self) -> dict[str, int]:
-        return self.db.ids
-
-    def login(self, username: str) -> None:
-        self.db.login(username)
 
     def at(self, **delta: float) -> datetime:
         return WARD_TIME + timedelta(**delta)
