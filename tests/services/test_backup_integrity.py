@@ -64,9 +64,10 @@ def full(container: Any) -> Any:
 
 def _empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     from ecmo_desktop.container import SYSTEM_USER, build_container
-    from tests.services.test_backup import _empty_db
+    from tests.kit.db import fresh_db_url
 
-    target = build_container(_empty_db(backend, request, tmp_path), workstation="restore-pc")
+    restore_url = fresh_db_url(request, backend, tmp_path, filename="restored.sqlite3", prefix="ecmo_restore")
+    target = build_container(restore_url, workstation="restore-pc")
     target.ctx.user = SYSTEM_USER
     request.addfinalizer(target.close)
     return target

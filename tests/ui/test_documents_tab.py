@@ -1,6 +1,6 @@
 """The 文书 tab and the records staff's archive page, driven like a user with pytest-qt.
 
-The case is charted through the real services (tests/services/documents_kit.py) on the seeded SQLite
+The case is charted through the real services (tests/kit/documents.py) on the seeded SQLite
 database of the UI fixtures.
 """
 
@@ -12,33 +12,12 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, Qt
 
-from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab
-from tests.services.documents_kit import PRODUCTS, Case, DocDB, DocWard
+from tests.kit.documents import Case, charted
 from tests.ui.conftest import login_as, wait_tasks
-
-
-def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
-    c = seeded.container
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    db = DocDB(c, clock, "sqlite", ids, {})
-    db.login("admin")
-    for category, (product, model, code) in PRODUCTS.items():
-        db.products[category] = c.devices.add_product(ProductInput(category=category, name=product, model=model,
-                                                                   gtin=code, nmpa_number=f"国械注进2017345{code[-4:]}"))
-    cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
-    c.ctx.user = None
-    return cases
-
-
-@pytest.fixture
-def case(seeded: Any, clock: Any) -> Case:
-    return charted(seeded, clock)[0]
 
 
 def test_generate_preview_and_save_the_stored_original(qtbot: Any, ui: UiContext, case: Case, tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from ecmo_desktop.domain.records import DailyEntryInput
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     click,
     dialog_of,
     new_run,
@@ -21,6 +20,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def test_sign_then_amend_requires_reason_and_keeps_old_version(qtbot, ui, seeded, clock) -> None:
@@ -122,7 +122,7 @@ def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot
     from ecmo_desktop.domain.records import ComplicationInput
     from ecmo_desktop.i18n import set_language
     from ecmo_desktop.ui.records.display import record_title
-    from tests.ui.test_records_support import (
+    from tests.kit.ui_records import (
         click,
         dialog_of,
         new_run,

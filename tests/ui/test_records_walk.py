@@ -14,8 +14,7 @@ from ecmo_desktop.domain.enums import RunStatus
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.records.display import AMBER
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     closed,
@@ -29,6 +28,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:

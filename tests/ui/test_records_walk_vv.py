@@ -23,8 +23,7 @@ from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.home.worklist_page import WorklistPage, time_text
 from ecmo_desktop.ui.records.display import AMBER
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     closed,
@@ -38,6 +37,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 SUPPLEMENT_KINDS = (WorkKind.SUPPLEMENT_DUE.value, WorkKind.SUPPLEMENT_OVERDUE.value)
 

@@ -15,20 +15,20 @@ from ecmo_desktop.ui.devices.common import ProductChooserDialog
 from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
 from ecmo_desktop.ui.main_window import MainWindow
 from ecmo_desktop.ui.scan_bar import EntryKind, Level, ScanBar, ScanSource, classify
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_devices_support import (
+from tests.kit.ui_devices import (
     click,
     finish_dialog,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
+from tests.kit.ui_scan import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
+from tests.ui.conftest import login_as, wait_tasks
 
 GARBAGE = "QWERTY12345ZZ"
 

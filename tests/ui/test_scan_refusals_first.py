@@ -15,20 +15,20 @@ import pytest
 from ecmo_desktop.domain.errors import ValidationError
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, UNKNOWN_GTIN, label
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_devices_support import (
+from tests.kit.devices import CANNULA_GTIN, UNKNOWN_GTIN, label
+from tests.kit.ui_devices import (
     click,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import scan_keys
+from tests.kit.ui_scan import scan_keys
+from tests.ui.conftest import wait_tasks
 
 PAST = date(2026, 2, 28)  # the tests' today is 2026-03-02
 

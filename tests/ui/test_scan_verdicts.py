@@ -14,9 +14,8 @@ from ecmo_desktop.ui.devices.common import ProductDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import Level
 from ecmo_desktop.ui.scan_text import GS
-from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.devices import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
+from tests.kit.ui_devices import (
     Sounds,
     click,
     finish_dialog,
@@ -29,7 +28,8 @@ from tests.ui.test_devices_support import (
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.kit.ui_scan import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.ui.conftest import wait_tasks
 
 
 def test_a_wedge_scan_with_gs_binds_with_lot_and_serial_apart(qtbot: Any, ui: Any, seeded: Any) -> None:
@@ -203,7 +203,7 @@ def test_unknown_product_for_a_nurse_and_an_unreadable_code(qtbot: Any, ui: Any,
 
 def test_procedure_default_void_retire_and_console_link(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> None:
     from ecmo_desktop.domain.devices import EquipmentInput
-    from tests.ui.test_records_support import start_run
+    from tests.kit.ui_records import start_run
 
     ward = make_ward(seeded)
     seeded.login("admin")
