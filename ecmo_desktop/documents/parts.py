@@ -22,13 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from ecmo_desktop.documents.dossier import (
-    CaseDossier,
-    PatientInfo,
-    RecordInfo,
-    SignatureInfo,
-    content_hash,
-)
+from ecmo_desktop.documents.dossier import content_hash
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import (
     MARGIN_LEFT,
@@ -40,6 +34,7 @@ from ecmo_desktop.documents.layout import (
     signature_block,
     standard_table_style,
 )
+from ecmo_desktop.domain.case import CaseDossier, PatientInfo, RecordInfo, SignatureInfo
 from ecmo_desktop.domain.enums import Labelled, Mode, SignatureMeaning, Title
 from ecmo_desktop.domain.fields import CHOICES, DERIVED, FIELDS
 from ecmo_desktop.domain.time import BEIJING, local_date

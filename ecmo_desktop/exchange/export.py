@@ -35,21 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ecmo_desktop.domain.enums import (
-    DecisionKind,
-    EndReason,
-    FollowUpKind,
-    FollowUpStatus,
-    Indication,
-    Mode,
-    ProcedureKind,
-    RunStatus,
-    Sex,
-)
-from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.time import BEIJING
-from ecmo_desktop.domain.validation import clean_mrn
-from ecmo_desktop.exchange.facts import (
+from ecmo_desktop.domain.case import (
     CaseFacts,
     ComplicationFact,
     ConsentFact,
@@ -64,6 +50,20 @@ from ecmo_desktop.exchange.facts import (
     StaffRef,
     WeaningTrialFact,
 )
+from ecmo_desktop.domain.enums import (
+    DecisionKind,
+    EndReason,
+    FollowUpKind,
+    FollowUpStatus,
+    Indication,
+    Mode,
+    ProcedureKind,
+    RunStatus,
+    Sex,
+)
+from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.domain.validation import clean_mrn
 from ecmo_desktop.exchange.import_cases import MAX_JSON_DEPTH, RowError, json_depth_ok
 from ecmo_desktop.exchange.report import (
     DEFINITIONS,

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from ecmo_desktop.domain.case import CaseFacts, DecisionFact, EquipmentFact
 from ecmo_desktop.domain.enums import (
     DecisionKind,
     DischargeDisposition,
@@ -45,7 +46,6 @@ from ecmo_desktop.domain.rules import (
     supplement_deadline,
 )
 from ecmo_desktop.domain.time import BEIJING, local_date
-from ecmo_desktop.exchange.facts import CaseFacts, DecisionFact, EquipmentFact
 from ecmo_desktop.i18n import N_
 
 REPORT_SCHEMA = "ecmo-ward-qc-report"

@@ -27,15 +27,10 @@ from typing import Protocol
 
 from ecmo_desktop.documents.archive import ARCHIVE, KINDS, plan_document, render
 from ecmo_desktop.documents.consent import LoadedTemplate, load_consent_template
-from ecmo_desktop.documents.dossier import (
-    ArchiveCandidate,
-    ArchiveQuery,
-    CaseDossier,
-    GeneratedDocument,
-    document_number,
-)
 from ecmo_desktop.documents.parts import DocumentPlan, PrintContext
 from ecmo_desktop.documents.recall import recall_plan
+from ecmo_desktop.domain.case import CaseDossier
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument, document_number
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.time import format_local

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ecmo_desktop import __version__
+from ecmo_desktop.domain.case import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef
 from ecmo_desktop.domain.errors import EcmoError, FieldError, IntegrityConflict, NotFound, ValidationError
 from ecmo_desktop.domain.model import Hospital, Patient
 from ecmo_desktop.domain.policy import SecurityPolicy
@@ -38,7 +39,6 @@ from ecmo_desktop.exchange.export import (
     write_export,
     write_report_xlsx,
 )
-from ecmo_desktop.exchange.facts import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef
 from ecmo_desktop.exchange.import_cases import (
     CaseRow,
     ParsedFile,

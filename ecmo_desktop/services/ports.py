@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery, CaseDossier, GeneratedDocument
+from ecmo_desktop.domain.case import CaseDossier, CaseFacts, EquipmentFact, HospitalFact, StaffRef
 from ecmo_desktop.domain.compliance import DeviceFacts
 from ecmo_desktop.domain.devices import (
     Equipment,
@@ -32,6 +32,7 @@ from ecmo_desktop.domain.devices import (
     Usage,
     UsageHolder,
 )
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument
 from ecmo_desktop.domain.model import (
     AuditEvent,
     ExpertMembership,
@@ -51,7 +52,6 @@ from ecmo_desktop.domain.records import (
     RecordVersion,
     Signature,
 )
-from ecmo_desktop.exchange.facts import CaseFacts, EquipmentFact, HospitalFact, StaffRef
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Loads a ``CaseDossier`` (documents/dossier.py) for one run straight from the tables.
+"""Loads a ``CaseDossier`` (domain/case.py) for one run straight from the tables.
 
 One read of each table the documents print, in one unit of work, so a PDF is a consistent snapshot.
 Staff names, titles, expert memberships and privileges are read once per load (a hospital has
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ecmo_desktop.documents.dossier import (
+from ecmo_desktop.domain.case import (
     CannulaInfo,
     CaseDossier,
     ComplicationInfo,

@@ -7,7 +7,7 @@ done in bulk (one query per table per chunk of runs), never per run, so a report
 a few dozen queries.
 
 The writers put imported data back into the same tables: ``add_case`` writes a whole
-:class:`~ecmo_desktop.exchange.facts.CaseFacts` (run and every record, ids remapped), so what the
+:class:`~ecmo_desktop.domain.case.CaseFacts` (run and every record, ids remapped), so what the
 export wrote reads back as the same facts.
 """
 
@@ -20,11 +20,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from ecmo_desktop.domain.errors import IntegrityConflict
-from ecmo_desktop.domain.model import Hospital, Patient, Run
-from ecmo_desktop.exchange.facts import (
+from ecmo_desktop.domain.case import (
     EXTERNAL_STAFF_PREFIX,
-    CannulaFact,
+    CannulaInfo,
     CaseFacts,
     ComplicationFact,
     ConsentFact,
@@ -41,6 +39,8 @@ from ecmo_desktop.exchange.facts import (
     StaffRef,
     WeaningTrialFact,
 )
+from ecmo_desktop.domain.errors import IntegrityConflict
+from ecmo_desktop.domain.model import Hospital, Patient, Run
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
@@ -486,7 +486,7 @@ class _Children:
                 immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes,
                 staff=tuple(ProcedureStaffFact(staff=must(s.staff_id), role=s.role)
                             for s in sorted(p.staff, key=lambda s: (s.role, s.staff_id))),
-                cannulae=tuple(CannulaFact(position=c.position, role=c.role, vessel=c.vessel, side=c.side,
+                cannulae=tuple(CannulaInfo(position=c.position, role=c.role, vessel=c.vessel, side=c.side,
                                            size_fr=c.size_fr, length_cm=c.length_cm, depth_cm=c.depth_cm,
                                            tip_position=c.tip_position, device_usage_id=c.device_usage_id,
                                            removed_at=c.removed_at) for c in p.cannulae),

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ecmo_desktop.documents.dossier import (
+from ecmo_desktop.domain.case import (
     CannulaInfo,
     CaseDossier,
     ComplicationInfo,

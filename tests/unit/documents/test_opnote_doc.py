@@ -17,8 +17,8 @@ import pytest
 import zxingcpp
 from pypdf.generic import DictionaryObject
 
-from ecmo_desktop.documents.dossier import assign_devices
 from ecmo_desktop.documents.opnote import opnote_plan
+from ecmo_desktop.domain.case import assign_devices
 
 from .sample_dossier import EXT_B_NAME, HOSTILE_NAME, build, device, make_dossier
 from .test_fonts import HOSTILE

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pypdf
 import pytest
 
-from ecmo_desktop.documents.dossier import CaseDossier, PhysicianInfo, RecordInfo
 from ecmo_desktop.documents.parts import meaning_label, when
 from ecmo_desktop.documents.records import day_subject, subject_day
+from ecmo_desktop.domain.case import CaseDossier, PhysicianInfo, RecordInfo
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.time import local_date
 

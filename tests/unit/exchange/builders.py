@@ -6,9 +6,7 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.time import BEIJING
-from ecmo_desktop.exchange.facts import (
+from ecmo_desktop.domain.case import (
     CaseFacts,
     ComplicationFact,
     ConsentFact,
@@ -19,6 +17,8 @@ from ecmo_desktop.exchange.facts import (
     ProcedureFact,
     StaffRef,
 )
+from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
 
 _ids = itertools.count(1)
 
