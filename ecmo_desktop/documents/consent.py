@@ -27,7 +27,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from ecmo_desktop.documents.dossier import plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.parts import (
     DASH,
     DocumentPlan,

@@ -25,7 +25,7 @@ from ecmo_desktop.documents.barcodes import (
     gs1_elements,
     gs1_human_readable,
 )
-from ecmo_desktop.documents.dossier import plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.fonts import markup_with_fallback
 from ecmo_desktop.documents.layout import document_styles, text_flowables
 from ecmo_desktop.documents.parts import (

@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from ecmo_desktop.documents.dossier import content_hash
+from ecmo_desktop.documents.content import content_hash
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import (
     MARGIN_LEFT,

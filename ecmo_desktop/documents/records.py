@@ -26,7 +26,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Table, TableStyle
 
-from ecmo_desktop.documents.dossier import plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import document_styles, standard_table_style, text_flowables
 from ecmo_desktop.documents.parts import (

@@ -162,7 +162,7 @@ class DocumentService(Service):
 
         (subject id, label) pairs, so the documents tab and the CLI offer real choices only.
         """
-        dossier = self._read(lambda uow: uow.dossier.load(run_id))
+        dossier = self._read(lambda uow: uow.cases.load(run_id))
         return subject_choices(dossier)
 
     @requires(Action.VIEW_CASES)
@@ -246,7 +246,7 @@ class DocumentService(Service):
     def _generate(self, kind: str, run_id: int, subject_id: int | None) -> PrintedDocument:
         self._printer()
         template = _template() if kind in ("consent", ARCHIVE) else None
-        dossier = self._read(lambda uow: uow.dossier.load(run_id))
+        dossier = self._read(lambda uow: uow.cases.load(run_id))
         plan = plan_document(kind, dossier, subject_id, as_of=self.ctx.now(), template=template)
         return self._store(plan, dossier, run_id)
 

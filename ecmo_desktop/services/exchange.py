@@ -403,7 +403,7 @@ class ExchangeService(Service):
                 hospital_id = found.id
             period = Period(date_from, date_to)
             start, end = period.bounds()
-            cases = uow.exchange.case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
+            cases = uow.cases.case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
             equipment = uow.exchange.equipment(hospital_id=hospital_id)
             return compute_report(cases, equipment, period=period, as_of=min(date_to, today),
                                   window_hours=self._window(uow), hospital=name)
@@ -467,8 +467,8 @@ class ExchangeService(Service):
             pseudonyms = Pseudonymizer(self._pseudonym_key(uow, local), dates=dates) if deidentify else None
             period = Period(date_from, date_to)
             start, end = period.bounds()
-            cases = uow.exchange.case_facts(started_from=start, started_to=end)
-            attending = uow.exchange.staff_refs(c.run.attending_id for c in cases if c.run.attending_id)
+            cases = uow.cases.case_facts(started_from=start, started_to=end)
+            attending = uow.cases.staff_refs(c.run.attending_id for c in cases if c.run.attending_id)
             document = build_export(
                 cases, uow.exchange.equipment(), uow.exchange.hospitals(), period=period, exported_at=self.ctx.now(),
                 window_hours=self._window(uow), pseudonyms=pseudonyms, extra_staff=attending, app_version=__version__,

@@ -226,14 +226,11 @@ class DeviceRepository(Protocol):
 
 
 class ExchangeRepository(Protocol):
-    """The exchange read model (case facts for the QC report and export) and the import writers."""
+    """The import writers, and the hospitals and consoles an export lists (storage/repositories/exchange.py)."""
 
     def hospitals(self) -> list[HospitalFact]: ...
     def hospital_by_code(self, code: str) -> Hospital | None: ...
-    def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
-                   hospital_id: int | None = None) -> list[CaseFacts]: ...
     def equipment(self, *, hospital_id: int | None = None) -> list[EquipmentFact]: ...
-    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]: ...
     def external_staff(self, *, username: str, full_name: str, title: str, department: str,
                        now: datetime) -> int: ...
     def add_patient(self, *, hospital_id: int, patient: Patient, now: datetime,
@@ -277,10 +274,14 @@ class RecordRepository(Protocol):
     def participation(self) -> dict[int, dict[int, set[str]]]: ...
 
 
-class DossierRepository(Protocol):
-    """Everything a document prints about one run (storage/repositories/dossier.py)."""
+class CaseRepository(Protocol):
+    """The case read model (domain/case.py, storage/repositories/case.py): one run as the documents print
+    it, the runs of a period as the QC report and the export count them."""
 
     def load(self, run_id: int) -> CaseDossier: ...
+    def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
+                   hospital_id: int | None = None) -> list[CaseFacts]: ...
+    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]: ...
 
 
 class DocumentRepository(Protocol):
@@ -317,7 +318,7 @@ class UnitOfWork(Protocol):
     devices: DeviceRepository
     records: RecordRepository
     exchange: ExchangeRepository
-    dossier: DossierRepository
+    cases: CaseRepository
     documents: DocumentRepository
     backend: str  # "sqlite" | "postgresql"
 
