@@ -13,12 +13,19 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from ecmo_desktop.domain.case import RecordInfo
+
+# Fields of the case read model a document does not print as such, so not hashed: a record's signer
+# is printed (and hashed) from its signatures, a device item by its label. Keeping them out keeps
+# the hash of unchanged records what it has always been.
+_NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id"})
 
 # ---- canonical content (what the footer's content hash covers) --------------------------------------
 def plain(value: Any) -> Any:
     """A JSON value for any dossier part: times as UTC ISO strings, tuples as lists, keys sorted later."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        skip = _NOT_PRINTED if isinstance(value, RecordInfo) else frozenset()
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name not in skip}
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):

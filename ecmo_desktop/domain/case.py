@@ -106,7 +106,12 @@ class SignatureInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordInfo:
-    """What every signable record shares."""
+    """What every signable record shares.
+
+    ``signatures`` are the signature rows (what a document prints; only ``load`` of one run reads
+    them); ``signed_at``/``signed_by`` are the record's own columns (what the QC report and the
+    export carry, also for imported records that came without signature rows).
+    """
 
     id: int
     status: str  # draft | signed
@@ -114,6 +119,8 @@ class RecordInfo:
     created_at: datetime
     created_by_name: str
     signatures: tuple[SignatureInfo, ...] = ()
+    signed_at: datetime | None = None
+    signed_by: StaffRef | None = None
 
     @property
     def signed(self) -> bool:
@@ -225,6 +232,7 @@ class ComplicationInfo(RecordInfo):
     adverse_event: bool
     procedure_id: int | None
     device_label: str  # "name lot/serial" of the linked device item, or ""
+    device_item_id: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,6 +294,10 @@ class FollowUpInfo(RecordInfo):
     mrs: int | None
     eq5d_index: float | None
     notes: str
+
+    @property
+    def done(self) -> bool:
+        return self.fu_status == "done"
 
 
 @dataclass(frozen=True)
@@ -445,80 +457,6 @@ class ProcedureFact:
 
 
 @dataclass(frozen=True)
-class DailyFact:
-    id: int
-    status: str
-    recorded_at: datetime
-    ecmo_day: int
-    author_role: str
-    mode: str | None
-    values: dict[str, Any]
-    checks: dict[str, Any]
-    notes: str
-    signed_at: datetime | None = None
-    signed_by: StaffRef | None = None
-
-
-@dataclass(frozen=True)
-class ComplicationFact:
-    id: int
-    status: str
-    code: str
-    other_text: str
-    onset_at: datetime
-    severity: str
-    treatment: str
-    resolved_at: datetime | None
-    resolution: str
-    adverse_event: bool
-    device_item_id: int | None
-    procedure_id: int | None
-    signed_at: datetime | None = None
-    signed_by: StaffRef | None = None
-
-
-@dataclass(frozen=True)
-class WeaningTrialFact:
-    id: int
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    flow_to: float | None
-    sweep_to: float | None
-    fdo2_to: float | None
-    values: dict[str, Any]
-    passed: bool | None
-    notes: str
-    signed_at: datetime | None = None
-    signed_by: StaffRef | None = None
-
-
-@dataclass(frozen=True)
-class FollowUpFact:
-    id: int
-    status: str
-    kind: str  # d28 | discharge | d90 | d180 | y1
-    due_date: date
-    fu_status: str  # due | done | lost
-    done_at: datetime | None
-    contact_method: str | None
-    vital_status: str | None  # alive | dead | unknown
-    date_of_death: date | None
-    cause_of_death: str | None
-    discharge_disposition: str | None
-    cpc: int | None
-    mrs: int | None
-    eq5d_index: float | None
-    notes: str
-    signed_at: datetime | None = None
-    signed_by: StaffRef | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.fu_status == "done"
-
-
-@dataclass(frozen=True)
 class DeviceUsageFact:
     """A device item bound to the run, with its product and item identity (R5–R8)."""
 
@@ -604,10 +542,10 @@ class CaseFacts:
     decisions: tuple[DecisionFact, ...] = ()
     consents: tuple[ConsentFact, ...] = ()
     procedures: tuple[ProcedureFact, ...] = ()
-    daily: tuple[DailyFact, ...] = ()
-    complications: tuple[ComplicationFact, ...] = ()
-    weaning_trials: tuple[WeaningTrialFact, ...] = ()
-    follow_ups: tuple[FollowUpFact, ...] = ()
+    daily: tuple[DailyEntryInfo, ...] = ()
+    complications: tuple[ComplicationInfo, ...] = ()
+    weaning_trials: tuple[WeaningTrialInfo, ...] = ()
+    follow_ups: tuple[FollowUpInfo, ...] = ()
     devices: tuple[DeviceUsageFact, ...] = ()
     equipment: tuple[RunEquipmentFact, ...] = ()
     # first-flow times of the same patient's other runs: re-institution within the weaning window

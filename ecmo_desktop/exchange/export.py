@@ -37,18 +37,18 @@ from typing import Any
 
 from ecmo_desktop.domain.case import (
     CaseFacts,
-    ComplicationFact,
+    ComplicationInfo,
     ConsentFact,
-    DailyFact,
+    DailyEntryInfo,
     DecisionFact,
     DeviceUsageFact,
     EquipmentFact,
-    FollowUpFact,
+    FollowUpInfo,
     HospitalFact,
     ProcedureFact,
     RunEquipmentFact,
     StaffRef,
-    WeaningTrialFact,
+    WeaningTrialInfo,
 )
 from ecmo_desktop.domain.enums import (
     DecisionKind,
@@ -130,10 +130,10 @@ _FREE_TEXT: dict[type, tuple[str, ...]] = {
     DecisionFact: ("rationale", "indication_other"),
     ConsentFact: ("signer_name", "notes"),
     ProcedureFact: ("reason", "notes"),
-    DailyFact: ("notes",),
-    ComplicationFact: ("other_text", "treatment", "resolution"),
-    WeaningTrialFact: ("notes",),
-    FollowUpFact: ("notes",),
+    DailyEntryInfo: ("notes",),
+    ComplicationInfo: ("other_text", "treatment", "resolution"),
+    WeaningTrialInfo: ("notes",),
+    FollowUpInfo: ("notes",),
     # device identifiers and serial numbers (Safe Harbor #13) and the texts that carry them
     DeviceUsageFact: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
                       "item_key"),
@@ -227,6 +227,19 @@ RUN_FIELDS = ("id", "run_number", "mode", "ecpr", "indication", "indication_othe
               "end_reason", "survived_28d", "discharged_alive", "date_of_death", "source")
 PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", "weight_kg", "ward", "bed",
                   "discharged_at", "discharge_disposition")
+# The same for the records the case read model shares with the documents (which carry more: version,
+# signatures, names as printed); a record kind not listed here is written field by field.
+RECORD_FIELDS: dict[type, tuple[str, ...]] = {
+    DailyEntryInfo: ("id", "status", "recorded_at", "ecmo_day", "author_role", "mode", "values", "checks", "notes",
+                     "signed_at", "signed_by"),
+    ComplicationInfo: ("id", "status", "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
+                       "resolution", "adverse_event", "device_item_id", "procedure_id", "signed_at", "signed_by"),
+    WeaningTrialInfo: ("id", "status", "started_at", "ended_at", "flow_to", "sweep_to", "fdo2_to", "values", "passed",
+                       "notes", "signed_at", "signed_by"),
+    FollowUpInfo: ("id", "status", "kind", "due_date", "fu_status", "done_at", "contact_method", "vital_status",
+                   "date_of_death", "cause_of_death", "discharge_disposition", "cpc", "mrs", "eq5d_index", "notes",
+                   "signed_at", "signed_by"),
+}
 
 
 def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
@@ -235,7 +248,8 @@ def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
         staff.setdefault(value.id, value)
         return value.id
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name), staff) for f in dataclasses.fields(value)}
+        names = RECORD_FIELDS.get(type(value)) or [f.name for f in dataclasses.fields(value)]
+        return {name: _plain(getattr(value, name), staff) for name in names}
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
@@ -761,8 +775,8 @@ class ExportDocument:
 
 
 _LIST_TYPES: dict[str, type] = {
-    "decisions": DecisionFact, "consents": ConsentFact, "procedures": ProcedureFact, "daily": DailyFact,
-    "complications": ComplicationFact, "weaning_trials": WeaningTrialFact, "follow_ups": FollowUpFact,
+    "decisions": DecisionFact, "consents": ConsentFact, "procedures": ProcedureFact, "daily": DailyEntryInfo,
+    "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
     "devices": DeviceUsageFact, "equipment": RunEquipmentFact,
 }
 
@@ -859,7 +873,8 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
         if not isinstance(items, list):
             reader.fail(name, N_("应为列表"))
             items = []
-        lists[name] = tuple(reader.build(cls, item, f"{name}[{i}]") for i, item in enumerate(items))
+        lists[name] = tuple(reader.build(cls, item, f"{name}[{i}]", schema=RECORD_FIELDS.get(cls))
+                            for i, item in enumerate(items))
     for i, d in enumerate(lists["decisions"]):
         reader.choice(d.kind, DecisionKind, f"decisions[{i}].kind")
     for i, p in enumerate(lists["procedures"]):

@@ -24,17 +24,14 @@ from ecmo_desktop.domain.case import (
     CannulaInfo,
     CaseDossier,
     CaseFacts,
-    ComplicationFact,
     ComplicationInfo,
     ConsentFact,
     ConsentInfo,
     DailyEntryInfo,
-    DailyFact,
     DecisionFact,
     DecisionInfo,
     DeviceInfo,
     DeviceUsageFact,
-    FollowUpFact,
     FollowUpInfo,
     HospitalInfo,
     PatientInfo,
@@ -48,7 +45,6 @@ from ecmo_desktop.domain.case import (
     SignatureInfo,
     StaffRef,
     TeamMember,
-    WeaningTrialFact,
     WeaningTrialInfo,
     assign_devices,
 )
@@ -87,9 +83,7 @@ class SqlCaseRepository(Repository):
             "complication": complications, "weaning_trial": trials, "follow_up": follow_ups})
 
         def base(entity: str, row: ClinicalRecord) -> dict[str, Any]:
-            return {"id": row.id, "status": row.status, "version": row.version, "created_at": row.created_at,
-                    "created_by_name": staff.name(row.created_by_id),
-                    "signatures": signatures.get((entity, row.id), ())}
+            return _base(entity, row, staff, signatures)
 
         devices = self._devices(rows.usages, staff)
         cannula_usage: dict[int, int] = {}
@@ -111,7 +105,7 @@ class SqlCaseRepository(Repository):
                                            c.tip_position or "", c.device_usage_id, c.removed_at)
                                for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))),
                 devices=()))
-        device_labels = self._device_labels([c.device_item_id for c in complications if c.device_item_id])
+        device_labels = _device_labels(self.session, [c.device_item_id for c in complications if c.device_item_id])
 
         return CaseDossier(
             hospital=HospitalInfo(hospital.id, hospital.name, hospital.code),
@@ -142,25 +136,10 @@ class SqlCaseRepository(Repository):
                 relationship=c.relationship_to_patient, signed_on_paper_at=c.signed_on_paper_at, refused=c.refused,
                 notes=c.notes or "") for c in consents),
             procedures=tuple(assign_devices(procedure_infos, devices, cannula_usage)),
-            daily_entries=tuple(DailyEntryInfo(
-                **base("daily_entry", e), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day, author_role=e.author_role,
-                mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}), notes=e.notes or "")
-                for e in entries),
-            complications=tuple(ComplicationInfo(
-                **base("complication", c), code=c.code, other_text=c.other_text or "", onset_at=c.onset_at,
-                severity=c.severity, treatment=c.treatment or "", resolved_at=c.resolved_at,
-                resolution=c.resolution or "", adverse_event=c.adverse_event, procedure_id=c.procedure_id,
-                device_label=device_labels.get(c.device_item_id, "") if c.device_item_id else "")
-                for c in complications),
-            weaning_trials=tuple(WeaningTrialInfo(
-                **base("weaning_trial", t), started_at=t.started_at, ended_at=t.ended_at, flow_to=t.flow_to,
-                sweep_to=t.sweep_to, fdo2_to=t.fdo2_to, values=dict(t.values or {}), passed=t.passed,
-                notes=t.notes or "") for t in trials),
-            follow_ups=tuple(FollowUpInfo(
-                **base("follow_up", f), kind=f.kind, due_date=f.due_date, fu_status=f.fu_status, done_at=f.done_at,
-                contact_method=f.contact_method, vital_status=f.vital_status, date_of_death=f.date_of_death,
-                cause_of_death=f.cause_of_death, discharge_disposition=f.discharge_disposition, cpc=f.cpc,
-                mrs=f.mrs, eq5d_index=f.eq5d_index, notes=f.notes or "") for f in follow_ups),
+            daily_entries=tuple(_daily(e, staff, signatures) for e in entries),
+            complications=tuple(_complication(c, staff, signatures, device_labels) for c in complications),
+            weaning_trials=tuple(_trial(t, staff, signatures) for t in trials),
+            follow_ups=tuple(_follow_up(f, staff, signatures) for f in follow_ups),
             devices=devices,
         )
 
@@ -204,8 +183,7 @@ class SqlCaseRepository(Repository):
         """The members of staff named by ``ids`` that exist (the export lists them once)."""
         return StaffDirectory(self.session).refs(ids)
 
-    def _signatures(self, staff: StaffDirectory, records: dict[str, Sequence[Any]]
-                    ) -> dict[tuple[str, int], tuple[SignatureInfo, ...]]:
+    def _signatures(self, staff: StaffDirectory, records: dict[str, Sequence[Any]]) -> Signatures:
         out: dict[tuple[str, int], list[SignatureInfo]] = {}
         for entity, rows in records.items():
             ids = [r.id for r in rows]
@@ -229,16 +207,60 @@ class SqlCaseRepository(Repository):
             override_reason=u.override_reason, removed_at=u.removed_at, removal_reason=u.removal_reason)
             for u, i, p in rows)
 
-    def _device_labels(self, item_ids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for chunk in _chunks(sorted(set(item_ids))):
-            for item, product in self.session.execute(
-                    select(ItemRow, ProductRow).join(ProductRow, ProductRow.id == ItemRow.product_id)
-                    .where(ItemRow.id.in_(chunk))):
-                ident = " ".join(part for part in (item.lot and f"LOT {item.lot}", item.serial and f"SN {item.serial}")
-                                 if part)
-                out[item.id] = f"{product.name} {ident}".strip()
-        return out
+
+def _device_labels(session: Session, item_ids: list[int]) -> dict[int, str]:
+    """"name LOT x SN y" of each device item a complication names."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(item_ids))):
+        for item, product in session.execute(
+                select(ItemRow, ProductRow).join(ProductRow, ProductRow.id == ItemRow.product_id)
+                .where(ItemRow.id.in_(chunk))):
+            ident = " ".join(part for part in (item.lot and f"LOT {item.lot}", item.serial and f"SN {item.serial}")
+                             if part)
+            out[item.id] = f"{product.name} {ident}".strip()
+    return out
+
+
+Signatures = dict[tuple[str, int], tuple[SignatureInfo, ...]]
+
+
+def _base(entity: str, row: ClinicalRecord, staff: StaffDirectory, signatures: Signatures) -> dict[str, Any]:
+    return {"id": row.id, "status": row.status, "version": row.version, "created_at": row.created_at,
+            "created_by_name": staff.name(row.created_by_id), "signatures": signatures.get((entity, row.id), ()),
+            "signed_at": row.signed_at, "signed_by": staff.ref(row.signed_by_id) if row.signed_by_id else None}
+
+
+def _daily(e: DailyEntryRow, staff: StaffDirectory, signatures: Signatures) -> DailyEntryInfo:
+    return DailyEntryInfo(
+        **_base("daily_entry", e, staff, signatures), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day,
+        author_role=e.author_role, mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}),
+        notes=e.notes or "")
+
+
+def _complication(c: ComplicationRow, staff: StaffDirectory, signatures: Signatures,
+                  device_labels: dict[int, str]) -> ComplicationInfo:
+    return ComplicationInfo(
+        **_base("complication", c, staff, signatures), code=c.code, other_text=c.other_text or "",
+        onset_at=c.onset_at, severity=c.severity, treatment=c.treatment or "", resolved_at=c.resolved_at,
+        resolution=c.resolution or "", adverse_event=c.adverse_event, procedure_id=c.procedure_id,
+        device_item_id=c.device_item_id,
+        device_label=device_labels.get(c.device_item_id, "") if c.device_item_id else "")
+
+
+def _trial(t: WeaningTrialRow, staff: StaffDirectory, signatures: Signatures) -> WeaningTrialInfo:
+    return WeaningTrialInfo(
+        **_base("weaning_trial", t, staff, signatures), started_at=t.started_at, ended_at=t.ended_at,
+        flow_to=t.flow_to, sweep_to=t.sweep_to, fdo2_to=t.fdo2_to, values=dict(t.values or {}), passed=t.passed,
+        notes=t.notes or "")
+
+
+def _follow_up(f: FollowUpRow, staff: StaffDirectory, signatures: Signatures) -> FollowUpInfo:
+    return FollowUpInfo(
+        **_base("follow_up", f, staff, signatures), kind=f.kind, due_date=f.due_date, fu_status=f.fu_status,
+        done_at=f.done_at, contact_method=f.contact_method, vital_status=f.vital_status,
+        date_of_death=f.date_of_death, cause_of_death=f.cause_of_death,
+        discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs, eq5d_index=f.eq5d_index,
+        notes=f.notes or "")
 
 
 _TEAM_ORDER = {"operator": 0, "assistant": 1, "perfusionist": 2, "nurse": 3, "anaesthesia": 4}
@@ -286,10 +308,10 @@ class _Children:
         self.decisions: dict[int, list[DecisionFact]] = defaultdict(list)
         self.consents: dict[int, list[ConsentFact]] = defaultdict(list)
         self.procedures: dict[int, list[ProcedureFact]] = defaultdict(list)
-        self.daily: dict[int, list[DailyFact]] = defaultdict(list)
-        self.complications: dict[int, list[ComplicationFact]] = defaultdict(list)
-        self.trials: dict[int, list[WeaningTrialFact]] = defaultdict(list)
-        self.follow_ups: dict[int, list[FollowUpFact]] = defaultdict(list)
+        self.daily: dict[int, list[DailyEntryInfo]] = defaultdict(list)
+        self.complications: dict[int, list[ComplicationInfo]] = defaultdict(list)
+        self.trials: dict[int, list[WeaningTrialInfo]] = defaultdict(list)
+        self.follow_ups: dict[int, list[FollowUpInfo]] = defaultdict(list)
         self.devices: dict[int, list[DeviceUsageFact]] = defaultdict(list)
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
@@ -343,28 +365,15 @@ class _Children:
                                            tip_position=c.tip_position, device_usage_id=c.device_usage_id,
                                            removed_at=c.removed_at) for c in p.cannulae),
                 signed_at=p.signed_at, signed_by=ref(p.signed_by_id)))
+        labels = _device_labels(self.session, [c.device_item_id for c in complications if c.device_item_id])
         for e in daily:
-            self.daily[e.run_id].append(DailyFact(
-                id=e.id, status=e.status, recorded_at=e.recorded_at, ecmo_day=e.ecmo_day, author_role=e.author_role,
-                mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}), notes=e.notes,
-                signed_at=e.signed_at, signed_by=ref(e.signed_by_id)))
+            self.daily[e.run_id].append(_daily(e, staff, {}))
         for c in complications:
-            self.complications[c.run_id].append(ComplicationFact(
-                id=c.id, status=c.status, code=c.code, other_text=c.other_text, onset_at=c.onset_at,
-                severity=c.severity, treatment=c.treatment, resolved_at=c.resolved_at, resolution=c.resolution,
-                adverse_event=c.adverse_event, device_item_id=c.device_item_id, procedure_id=c.procedure_id,
-                signed_at=c.signed_at, signed_by=ref(c.signed_by_id)))
+            self.complications[c.run_id].append(_complication(c, staff, {}, labels))
         for w in trials:
-            self.trials[w.run_id].append(WeaningTrialFact(
-                id=w.id, status=w.status, started_at=w.started_at, ended_at=w.ended_at, flow_to=w.flow_to,
-                sweep_to=w.sweep_to, fdo2_to=w.fdo2_to, values=dict(w.values or {}), passed=w.passed, notes=w.notes,
-                signed_at=w.signed_at, signed_by=ref(w.signed_by_id)))
+            self.trials[w.run_id].append(_trial(w, staff, {}))
         for f in follow_ups:
-            self.follow_ups[f.run_id].append(FollowUpFact(
-                id=f.id, status=f.status, kind=f.kind, due_date=f.due_date, fu_status=f.fu_status, done_at=f.done_at,
-                contact_method=f.contact_method, vital_status=f.vital_status, date_of_death=f.date_of_death,
-                cause_of_death=f.cause_of_death, discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs,
-                eq5d_index=f.eq5d_index, notes=f.notes, signed_at=f.signed_at, signed_by=ref(f.signed_by_id)))
+            self.follow_ups[f.run_id].append(_follow_up(f, staff, {}))
         for u, item, product in usages:
             self.devices[u.run_id].append(DeviceUsageFact(
                 id=u.id, item_id=item.id, procedure_id=u.procedure_id, single_use=u.single_use, bound_at=u.bound_at,

@@ -8,11 +8,11 @@ from typing import Any
 
 from ecmo_desktop.domain.case import (
     CaseFacts,
-    ComplicationFact,
+    ComplicationInfo,
     ConsentFact,
     DecisionFact,
     DeviceUsageFact,
-    FollowUpFact,
+    FollowUpInfo,
     PhysicianFact,
     ProcedureFact,
     StaffRef,
@@ -54,8 +54,8 @@ def case(*, start: str | None = "2024-01-01 10:00", end: str | None = None, end_
 
 
 def follow_up(kind: str, due: str, *, done: str | None = None, vital: str | None = None, death: str | None = None,
-              disposition: str | None = None, status: str | None = None) -> FollowUpFact:
-    return FollowUpFact(id=next(_ids), status="draft", kind=kind, due_date=date.fromisoformat(due),
+              disposition: str | None = None, status: str | None = None) -> FollowUpInfo:
+    return FollowUpInfo(id=next(_ids), status="draft", version=1, created_at=bj(f"{due} 00:00"), created_by_name="", kind=kind, due_date=date.fromisoformat(due),
                         fu_status=status or ("done" if done else "due"), done_at=bj(done) if done else None,
                         contact_method=None, vital_status=vital, date_of_death=date.fromisoformat(death) if death else None,
                         cause_of_death=None, discharge_disposition=disposition, cpc=None, mrs=None, eq5d_index=None,
@@ -90,10 +90,10 @@ def procedure(kind: str, at: str, *, immediate: tuple[str, ...] = ()) -> Procedu
                          settings={}, immediate_complications=immediate, notes="")
 
 
-def complication(code: str, at: str) -> ComplicationFact:
-    return ComplicationFact(id=next(_ids), status="draft", code=code, other_text="", onset_at=bj(at), severity="mild",
+def complication(code: str, at: str) -> ComplicationInfo:
+    return ComplicationInfo(id=next(_ids), status="draft", version=1, created_at=bj(at), created_by_name="", code=code, other_text="", onset_at=bj(at), severity="mild",
                             treatment="", resolved_at=None, resolution="", adverse_event=False, device_item_id=None,
-                            procedure_id=None)
+                            procedure_id=None, device_label="")
 
 
 def device(*, scanned_text: str = "0106901234000012", serial: str | None = "SN1", lot: str | None = None) -> DeviceUsageFact:
