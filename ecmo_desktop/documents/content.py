@@ -13,19 +13,28 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from ecmo_desktop.domain.case import RecordInfo
+from ecmo_desktop.domain.case import ConsentInfo, PhysicianInfo, RecordInfo
 
 # Fields of the case read model a document does not print as such, so not hashed: a record's signer
 # is printed (and hashed) from its signatures, a device item by its label. Keeping them out keeps
 # the hash of unchanged records what it has always been.
 _NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id"})
+# Values that carry a member of staff are hashed as printed: the name and the title.
+_AS_PRINTED: dict[type, tuple[str, ...]] = {
+    PhysicianInfo: ("staff_id", "name", "title", "role", "expert_at_decision"),
+    ConsentInfo: ("id", "status", "version", "created_at", "created_by_name", "signatures", "explained_by_name",
+                  "explained_by_title", "signer_name", "relationship", "signed_on_paper_at", "refused", "notes"),
+}
 
 # ---- canonical content (what the footer's content hash covers) --------------------------------------
 def plain(value: Any) -> Any:
     """A JSON value for any dossier part: times as UTC ISO strings, tuples as lists, keys sorted later."""
     if is_dataclass(value) and not isinstance(value, type):
-        skip = _NOT_PRINTED if isinstance(value, RecordInfo) else frozenset()
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name not in skip}
+        names = _AS_PRINTED.get(type(value))
+        if names is None:
+            skip = _NOT_PRINTED if isinstance(value, RecordInfo) else frozenset()
+            names = tuple(f.name for f in fields(value) if f.name not in skip)
+        return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):

@@ -149,7 +149,7 @@ def rule_line(result: RuleResult) -> str:
 
 
 def _physicians(d: DecisionInfo) -> list[DecisionPhysician]:
-    return [DecisionPhysician(p.staff_id, p.name, p.title, p.role, p.expert_at_decision) for p in d.physicians]
+    return [p.decider() for p in d.physicians]
 
 
 def _rule_results(dossier: CaseDossier, d: DecisionInfo, as_of: datetime) -> list[RuleResult]:

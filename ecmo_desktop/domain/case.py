@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.records import DecisionPhysician
 from ecmo_desktop.domain.time import local_date
 
 SIGNED = "signed"
@@ -124,16 +125,44 @@ class RecordInfo:
 
     @property
     def signed(self) -> bool:
+        """A signature of this record stands (from the signature rows: ``load`` of one run only)."""
         return any(s.state == "valid" for s in self.signatures)
+
+    @property
+    def locked(self) -> bool:
+        """Signed by status (the record's own column): what the QC report counts, imported records too."""
+        return self.status == SIGNED
 
 
 @dataclass(frozen=True)
 class PhysicianInfo:
-    staff_id: int
-    name: str
-    title: str  # Title code
+    """One physician of a decision with the role the decision gave them (attending/expert/other).
+
+    ``expert_at_decision`` is the fact R1/R2 count (membership of the expert group when the decision
+    was made), not the role the form listed: a physician merely listed as expert does not count.
+    """
+
+    staff: StaffRef
     role: str  # DeciderRole code: attending | expert | other
-    expert_at_decision: bool  # member of the expert group at the time of the decision (R1/R2)
+    expert_at_decision: bool
+    position: int = 0
+
+    @property
+    def staff_id(self) -> int:
+        return self.staff.id
+
+    @property
+    def name(self) -> str:
+        """The name to print (``#id`` for a member of staff without one)."""
+        return self.staff.name or f"#{self.staff.id}"
+
+    @property
+    def title(self) -> str:
+        return self.staff.title
+
+    def decider(self) -> DecisionPhysician:
+        """The physician as R1/R2 (``domain.rules``) see them."""
+        return DecisionPhysician(self.staff.id, self.name, self.staff.title, self.role, self.expert_at_decision)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,13 +183,20 @@ class DecisionInfo(RecordInfo):
 
 @dataclass(frozen=True, kw_only=True)
 class ConsentInfo(RecordInfo):
-    explained_by_name: str
-    explained_by_title: str
+    explained_by: StaffRef
     signer_name: str
     relationship: str  # ConsentRelationship code
     signed_on_paper_at: datetime
     refused: bool
     notes: str
+
+    @property
+    def explained_by_name(self) -> str:
+        return self.explained_by.name or f"#{self.explained_by.id}"
+
+    @property
+    def explained_by_title(self) -> str:
+        return self.explained_by.title
 
 
 @dataclass(frozen=True)
@@ -372,62 +408,6 @@ def _replace(p: ProcedureInfo, **changes: Any) -> ProcedureInfo:
 
 # ---- the case as the QC report and the export count it ----------------------------------------------
 @dataclass(frozen=True)
-class PhysicianFact:
-    """One physician of a decision with the role the decision gave them (attending/expert/other).
-
-    ``expert_at_decision`` is the fact R1/R2 count (membership of the expert group when the decision
-    was made), not the role the form listed: a physician merely listed as expert does not count.
-    """
-
-    staff: StaffRef
-    role: str
-    expert_at_decision: bool
-    position: int = 0
-
-
-@dataclass(frozen=True)
-class DecisionFact:
-    id: int
-    kind: str  # start | wean
-    emergency: bool
-    status: str
-    decided_at: datetime
-    signed_at: datetime | None
-    mode_planned: str | None
-    indication: str | None
-    indication_other: str
-    rationale: str
-    pre_ecmo: dict[str, Any]
-    contraindications: dict[str, Any]
-    supplement_deadline: datetime | None
-    supplement_of_id: int | None
-    physicians: tuple[PhysicianFact, ...]
-    signed_by: StaffRef | None = None
-
-    @property
-    def signed(self) -> bool:
-        return self.status == SIGNED
-
-
-@dataclass(frozen=True)
-class ConsentFact:
-    id: int
-    status: str
-    signed_at: datetime | None
-    explained_by: StaffRef
-    signer_name: str
-    relationship: str
-    signed_on_paper_at: datetime
-    refused: bool
-    notes: str
-    signed_by: StaffRef | None = None
-
-    @property
-    def signed(self) -> bool:
-        return self.status == SIGNED
-
-
-@dataclass(frozen=True)
 class ProcedureStaffFact:
     staff: StaffRef
     role: str  # operator | assistant | perfusionist | nurse | anaesthesia
@@ -539,8 +519,8 @@ class CaseFacts:
     hospital_name: str
     hospital_code: str
     hospital_city: str
-    decisions: tuple[DecisionFact, ...] = ()
-    consents: tuple[ConsentFact, ...] = ()
+    decisions: tuple[DecisionInfo, ...] = ()
+    consents: tuple[ConsentInfo, ...] = ()
     procedures: tuple[ProcedureFact, ...] = ()
     daily: tuple[DailyEntryInfo, ...] = ()
     complications: tuple[ComplicationInfo, ...] = ()

@@ -38,9 +38,9 @@ from typing import Any
 from ecmo_desktop.domain.case import (
     CaseFacts,
     ComplicationInfo,
-    ConsentFact,
+    ConsentInfo,
     DailyEntryInfo,
-    DecisionFact,
+    DecisionInfo,
     DeviceUsageFact,
     EquipmentFact,
     FollowUpInfo,
@@ -127,8 +127,8 @@ class Pseudonymizer:
 
 # free text that may name people: dropped from de-identified exports
 _FREE_TEXT: dict[type, tuple[str, ...]] = {
-    DecisionFact: ("rationale", "indication_other"),
-    ConsentFact: ("signer_name", "notes"),
+    DecisionInfo: ("rationale", "indication_other"),
+    ConsentInfo: ("signer_name", "notes"),
     ProcedureFact: ("reason", "notes"),
     DailyEntryInfo: ("notes",),
     ComplicationInfo: ("other_text", "treatment", "resolution"),
@@ -230,6 +230,11 @@ PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", 
 # The same for the records the case read model shares with the documents (which carry more: version,
 # signatures, names as printed); a record kind not listed here is written field by field.
 RECORD_FIELDS: dict[type, tuple[str, ...]] = {
+    DecisionInfo: ("id", "kind", "emergency", "status", "decided_at", "signed_at", "mode_planned", "indication",
+                   "indication_other", "rationale", "pre_ecmo", "contraindications", "supplement_deadline",
+                   "supplement_of_id", "physicians", "signed_by"),
+    ConsentInfo: ("id", "status", "signed_at", "explained_by", "signer_name", "relationship", "signed_on_paper_at",
+                  "refused", "notes", "signed_by"),
     DailyEntryInfo: ("id", "status", "recorded_at", "ecmo_day", "author_role", "mode", "values", "checks", "notes",
                      "signed_at", "signed_by"),
     ComplicationInfo: ("id", "status", "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
@@ -775,7 +780,7 @@ class ExportDocument:
 
 
 _LIST_TYPES: dict[str, type] = {
-    "decisions": DecisionFact, "consents": ConsentFact, "procedures": ProcedureFact, "daily": DailyEntryInfo,
+    "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureFact, "daily": DailyEntryInfo,
     "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
     "devices": DeviceUsageFact, "equipment": RunEquipmentFact,
 }

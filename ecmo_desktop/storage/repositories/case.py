@@ -25,17 +25,14 @@ from ecmo_desktop.domain.case import (
     CaseDossier,
     CaseFacts,
     ComplicationInfo,
-    ConsentFact,
     ConsentInfo,
     DailyEntryInfo,
-    DecisionFact,
     DecisionInfo,
     DeviceInfo,
     DeviceUsageFact,
     FollowUpInfo,
     HospitalInfo,
     PatientInfo,
-    PhysicianFact,
     PhysicianInfo,
     ProcedureFact,
     ProcedureInfo,
@@ -120,21 +117,8 @@ class SqlCaseRepository(Repository):
                 emergency=run.emergency, attending_name=staff.name(run.attending_id), ward=run.ward or "",
                 bed=run.bed or "", created_at=run.created_at, decided_at=run.decided_at, started_at=run.started_at,
                 ended_at=run.ended_at, end_reason=run.end_reason, archived_at=run.archived_at),
-            decisions=tuple(DecisionInfo(
-                **base("decision", d), kind=d.kind, emergency=d.emergency, decided_at=d.decided_at,
-                mode_planned=d.mode_planned, indication=d.indication, indication_other=d.indication_other or "",
-                rationale=d.rationale or "", pre_ecmo=dict(d.pre_ecmo or {}),
-                contraindications=dict(d.contraindications or {}), supplement_deadline=d.supplement_deadline,
-                supplement_of_id=d.supplement_of_id,
-                physicians=tuple(PhysicianInfo(ph.staff_id, staff.name(ph.staff_id), staff.title(ph.staff_id), ph.role,
-                                               staff.expert_at(ph.staff_id, d.decided_at))
-                                 for ph in sorted(d.physicians, key=lambda ph: (ph.position, ph.staff_id))))
-                for d in decisions),
-            consents=tuple(ConsentInfo(
-                **base("consent", c), explained_by_name=staff.name(c.explained_by_id),
-                explained_by_title=staff.title(c.explained_by_id), signer_name=c.signer_name,
-                relationship=c.relationship_to_patient, signed_on_paper_at=c.signed_on_paper_at, refused=c.refused,
-                notes=c.notes or "") for c in consents),
+            decisions=tuple(_decision(d, staff, signatures) for d in decisions),
+            consents=tuple(_consent(c, staff, signatures) for c in consents),
             procedures=tuple(assign_devices(procedure_infos, devices, cannula_usage)),
             daily_entries=tuple(_daily(e, staff, signatures) for e in entries),
             complications=tuple(_complication(c, staff, signatures, device_labels) for c in complications),
@@ -230,6 +214,24 @@ def _base(entity: str, row: ClinicalRecord, staff: StaffDirectory, signatures: S
             "signed_at": row.signed_at, "signed_by": staff.ref(row.signed_by_id) if row.signed_by_id else None}
 
 
+def _decision(d: DecisionRow, staff: StaffDirectory, signatures: Signatures) -> DecisionInfo:
+    return DecisionInfo(
+        **_base("decision", d, staff, signatures), kind=d.kind, emergency=d.emergency, decided_at=d.decided_at,
+        mode_planned=d.mode_planned, indication=d.indication, indication_other=d.indication_other or "",
+        rationale=d.rationale or "", pre_ecmo=dict(d.pre_ecmo or {}), contraindications=dict(d.contraindications or {}),
+        supplement_deadline=d.supplement_deadline, supplement_of_id=d.supplement_of_id,
+        physicians=tuple(PhysicianInfo(staff=staff.ref(ph.staff_id), role=ph.role, position=ph.position,
+                                       expert_at_decision=staff.expert_at(ph.staff_id, d.decided_at))
+                         for ph in sorted(d.physicians, key=lambda ph: (ph.position, ph.staff_id))))
+
+
+def _consent(c: ConsentRow, staff: StaffDirectory, signatures: Signatures) -> ConsentInfo:
+    return ConsentInfo(
+        **_base("consent", c, staff, signatures), explained_by=staff.ref(c.explained_by_id),
+        signer_name=c.signer_name, relationship=c.relationship_to_patient, signed_on_paper_at=c.signed_on_paper_at,
+        refused=c.refused, notes=c.notes or "")
+
+
 def _daily(e: DailyEntryRow, staff: StaffDirectory, signatures: Signatures) -> DailyEntryInfo:
     return DailyEntryInfo(
         **_base("daily_entry", e, staff, signatures), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day,
@@ -305,8 +307,8 @@ class _Children:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.decisions: dict[int, list[DecisionFact]] = defaultdict(list)
-        self.consents: dict[int, list[ConsentFact]] = defaultdict(list)
+        self.decisions: dict[int, list[DecisionInfo]] = defaultdict(list)
+        self.consents: dict[int, list[ConsentInfo]] = defaultdict(list)
         self.procedures: dict[int, list[ProcedureFact]] = defaultdict(list)
         self.daily: dict[int, list[DailyEntryInfo]] = defaultdict(list)
         self.complications: dict[int, list[ComplicationInfo]] = defaultdict(list)
@@ -338,20 +340,9 @@ class _Children:
         must = staff.ref
 
         for d in decisions:
-            self.decisions[d.run_id].append(DecisionFact(
-                id=d.id, kind=d.kind, emergency=d.emergency, status=d.status, decided_at=d.decided_at,
-                signed_at=d.signed_at, mode_planned=d.mode_planned, indication=d.indication,
-                indication_other=d.indication_other, rationale=d.rationale, pre_ecmo=dict(d.pre_ecmo or {}),
-                contraindications=dict(d.contraindications or {}), supplement_deadline=d.supplement_deadline,
-                supplement_of_id=d.supplement_of_id, signed_by=ref(d.signed_by_id),
-                physicians=tuple(PhysicianFact(staff=must(p.staff_id), role=p.role, position=p.position,
-                                               expert_at_decision=staff.expert_at(p.staff_id, d.decided_at))
-                                 for p in d.physicians)))
+            self.decisions[d.run_id].append(_decision(d, staff, {}))
         for c in consents:
-            self.consents[c.run_id].append(ConsentFact(
-                id=c.id, status=c.status, signed_at=c.signed_at, explained_by=must(c.explained_by_id),
-                signer_name=c.signer_name, relationship=c.relationship_to_patient,
-                signed_on_paper_at=c.signed_on_paper_at, refused=c.refused, notes=c.notes, signed_by=ref(c.signed_by_id)))
+            self.consents[c.run_id].append(_consent(c, staff, {}))
         for p in procedures:
             self.procedures[p.run_id].append(ProcedureFact(
                 id=p.id, kind=p.kind, status=p.status, started_at=p.started_at, flow_at=p.flow_at, ended_at=p.ended_at,

@@ -26,6 +26,7 @@ from ecmo_desktop.domain.case import (
     ProcedureInfo,
     RunInfo,
     SignatureInfo,
+    StaffRef,
     TeamMember,
     WeaningTrialInfo,
     assign_devices,
@@ -113,8 +114,9 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
         mode_before="VA", mode_after=None, reason="心功能恢复，撤机试验通过", settings={}, immediate_complications=(),
         notes="", team=team[:2], cannulae=(), devices=())
     procedures = tuple(assign_devices([cannulation, decannulation], devices, {101: 1}))
-    physicians = (PhysicianInfo(8, "刘洋", "attending", "attending", False),
-                  PhysicianInfo(3, "李娜", "chief", "expert", True), PhysicianInfo(4, "王芳", "associate_chief", "expert", True))
+    physicians = (PhysicianInfo(StaffRef(8, "刘洋", "attending"), "attending", False),
+                  PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),
+                  PhysicianInfo(StaffRef(4, "王芳", "associate_chief"), "expert", True))
     start_decision = DecisionInfo(
         **base(11, START - timedelta(hours=1)), kind="start", emergency=False, decided_at=START - timedelta(hours=1),
         mode_planned="VA", indication="ami", indication_other="", rationale="急性心梗合并心源性休克，药物治疗无效。",
@@ -136,8 +138,8 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
                     started_at=START + timedelta(minutes=25), ended_at=end + timedelta(minutes=10), end_reason="weaned",
                     archived_at=None),
         decisions=(start_decision, wean_decision),
-        consents=(ConsentInfo(**base(21, START - timedelta(minutes=40)), explained_by_name="张伟",
-                              explained_by_title="associate_chief", signer_name="王某", relationship="spouse",
+        consents=(ConsentInfo(**base(21, START - timedelta(minutes=40)), explained_by=StaffRef(5, "张伟", "associate_chief"),
+                              signer_name="王某", relationship="spouse",
                               signed_on_paper_at=START - timedelta(minutes=40), refused=False, notes=""),),
         procedures=procedures,
         daily_entries=entries,

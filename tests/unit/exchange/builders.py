@@ -9,11 +9,11 @@ from typing import Any
 from ecmo_desktop.domain.case import (
     CaseFacts,
     ComplicationInfo,
-    ConsentFact,
-    DecisionFact,
+    ConsentInfo,
+    DecisionInfo,
     DeviceUsageFact,
     FollowUpInfo,
-    PhysicianFact,
+    PhysicianInfo,
     ProcedureFact,
     StaffRef,
 )
@@ -64,22 +64,22 @@ def follow_up(kind: str, due: str, *, done: str | None = None, vital: str | None
 
 def decision(kind: str, at: str, physicians: list[tuple[StaffRef, str, bool]], *, emergency: bool = False,
              signed: bool = True, supplement_of: int | None = None, pre_ecmo: dict[str, Any] | None = None,
-             deadline: str | None = None, rid: int | None = None) -> DecisionFact:
-    return DecisionFact(id=rid or next(_ids), kind=kind, emergency=emergency, status="signed" if signed else "draft",
+             deadline: str | None = None, rid: int | None = None) -> DecisionInfo:
+    return DecisionInfo(id=rid or next(_ids), version=1, created_at=bj(at), created_by_name="", kind=kind, emergency=emergency, status="signed" if signed else "draft",
                         decided_at=bj(at), signed_at=bj(at) if signed else None, mode_planned="VA", indication="ami",
                         indication_other="", rationale="", pre_ecmo=pre_ecmo or {}, contraindications={},
                         supplement_deadline=bj(deadline) if deadline else None, supplement_of_id=supplement_of,
-                        physicians=tuple(PhysicianFact(s, role, expert, i) for i, (s, role, expert) in enumerate(physicians)))
+                        physicians=tuple(PhysicianInfo(s, role, expert, i) for i, (s, role, expert) in enumerate(physicians)))
 
 
-def mdt(kind: str, at: str, **kw: Any) -> DecisionFact:
+def mdt(kind: str, at: str, **kw: Any) -> DecisionInfo:
     """A decision meeting R1: the attending plus two expert-group members."""
     return decision(kind, at, [(ATTENDING, "attending", False), (EXPERT_A, "expert", True),
                                (EXPERT_B, "expert", True)], **kw)
 
 
-def consent(at: str, *, signed: bool = True, refused: bool = False) -> ConsentFact:
-    return ConsentFact(id=next(_ids), status="signed" if signed else "draft", signed_at=bj(at) if signed else None,
+def consent(at: str, *, signed: bool = True, refused: bool = False) -> ConsentInfo:
+    return ConsentInfo(id=next(_ids), version=1, created_at=bj(at), created_by_name="", status="signed" if signed else "draft", signed_at=bj(at) if signed else None,
                        explained_by=EXPERT_A, signer_name="家属", relationship="spouse", signed_on_paper_at=bj(at),
                        refused=refused, notes="")
 
