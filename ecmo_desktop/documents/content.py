@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from ecmo_desktop.domain.case import ConsentInfo, PhysicianInfo, RecordInfo
+from ecmo_desktop.domain.case import ConsentInfo, PhysicianInfo, ProcedureInfo, RecordInfo, TeamMember
 
 # Fields of the case read model a document does not print as such, so not hashed: a record's signer
 # is printed (and hashed) from its signatures, a device item by its label. Keeping them out keeps
@@ -22,6 +22,11 @@ _NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id"})
 # Values that carry a member of staff are hashed as printed: the name and the title.
 _AS_PRINTED: dict[type, tuple[str, ...]] = {
     PhysicianInfo: ("staff_id", "name", "title", "role", "expert_at_decision"),
+    TeamMember: ("staff_id", "name", "title", "role", "privileged"),
+    ProcedureInfo: ("id", "status", "version", "created_at", "created_by_name", "signatures", "kind", "started_at",
+                    "flow_at", "ended_at", "location", "technique", "guidance", "mode_before", "mode_after", "reason",
+                    "settings", "immediate_complications", "notes", "team", "cannulae", "devices",
+                    "inferred_device_ids"),
     ConsentInfo: ("id", "status", "version", "created_at", "created_by_name", "signatures", "explained_by_name",
                   "explained_by_title", "signer_name", "relationship", "signed_on_paper_at", "refused", "notes"),
 }

@@ -201,11 +201,26 @@ class ConsentInfo(RecordInfo):
 
 @dataclass(frozen=True)
 class TeamMember:
-    staff_id: int
-    name: str
-    title: str
-    role: str  # StaffRoleInProcedure code
-    privileged: bool  # held a valid ECMO privilege when the procedure started (R3)
+    staff: StaffRef
+    role: str  # StaffRoleInProcedure code: operator | assistant | perfusionist | nurse | anaesthesia
+    privileged: bool = False  # held a valid ECMO privilege when the procedure started (R3)
+
+    @property
+    def staff_id(self) -> int:
+        return self.staff.id
+
+    @property
+    def name(self) -> str:
+        """The name to print (``#id`` for a member of staff without one)."""
+        return self.staff.name or f"#{self.staff.id}"
+
+    @property
+    def title(self) -> str:
+        return self.staff.title
+
+
+# the order an operation note lists its team in
+TEAM_ORDER = {"operator": 0, "assistant": 1, "perfusionist": 2, "nurse": 3, "anaesthesia": 4}
 
 
 @dataclass(frozen=True)
@@ -284,12 +299,17 @@ class ProcedureInfo(RecordInfo):
     mode_after: str | None
     reason: str
     settings: dict[str, Any]
-    immediate_complications: tuple[str, ...]
+    immediate_complications: tuple[Any, ...]
     notes: str
-    team: tuple[TeamMember, ...]
-    cannulae: tuple[CannulaInfo, ...]
     devices: tuple[DeviceInfo, ...]  # bound at this procedure (R8), see ``assign_devices``
     inferred_device_ids: tuple[int, ...] = ()  # usage ids placed here by binding time, not by the binder
+    staff: tuple[TeamMember, ...] = ()  # by role, then staff id
+    cannulae: tuple[CannulaInfo, ...] = ()
+
+    @property
+    def team(self) -> tuple[TeamMember, ...]:
+        """The staff in the order an operation note lists them (operators first)."""
+        return tuple(sorted(self.staff, key=lambda m: (TEAM_ORDER.get(m.role, 9), m.staff_id)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -408,35 +428,6 @@ def _replace(p: ProcedureInfo, **changes: Any) -> ProcedureInfo:
 
 # ---- the case as the QC report and the export count it ----------------------------------------------
 @dataclass(frozen=True)
-class ProcedureStaffFact:
-    staff: StaffRef
-    role: str  # operator | assistant | perfusionist | nurse | anaesthesia
-
-
-@dataclass(frozen=True)
-class ProcedureFact:
-    id: int
-    kind: str  # cannulation | circuit_change | mode_change | decannulation
-    status: str
-    started_at: datetime
-    flow_at: datetime | None
-    ended_at: datetime | None
-    location: str
-    technique: str | None
-    guidance: str | None
-    mode_before: str | None
-    mode_after: str | None
-    reason: str
-    settings: dict[str, Any]
-    immediate_complications: tuple[Any, ...]
-    notes: str
-    staff: tuple[ProcedureStaffFact, ...] = ()
-    cannulae: tuple[CannulaInfo, ...] = ()
-    signed_at: datetime | None = None
-    signed_by: StaffRef | None = None
-
-
-@dataclass(frozen=True)
 class DeviceUsageFact:
     """A device item bound to the run, with its product and item identity (R5–R8)."""
 
@@ -521,7 +512,7 @@ class CaseFacts:
     hospital_city: str
     decisions: tuple[DecisionInfo, ...] = ()
     consents: tuple[ConsentInfo, ...] = ()
-    procedures: tuple[ProcedureFact, ...] = ()
+    procedures: tuple[ProcedureInfo, ...] = ()
     daily: tuple[DailyEntryInfo, ...] = ()
     complications: tuple[ComplicationInfo, ...] = ()
     weaning_trials: tuple[WeaningTrialInfo, ...] = ()
@@ -566,7 +557,7 @@ class CaseFacts:
     def complication_codes(self) -> frozenset[str]:
         return frozenset(c.code for c in self.complications)
 
-    def procedures_of(self, kind: str) -> tuple[ProcedureFact, ...]:
+    def procedures_of(self, kind: str) -> tuple[ProcedureInfo, ...]:
         return tuple(p for p in self.procedures if p.kind == kind)
 
     @property

@@ -45,9 +45,10 @@ from ecmo_desktop.domain.case import (
     EquipmentFact,
     FollowUpInfo,
     HospitalFact,
-    ProcedureFact,
+    ProcedureInfo,
     RunEquipmentFact,
     StaffRef,
+    TeamMember,
     WeaningTrialInfo,
 )
 from ecmo_desktop.domain.enums import (
@@ -129,7 +130,7 @@ class Pseudonymizer:
 _FREE_TEXT: dict[type, tuple[str, ...]] = {
     DecisionInfo: ("rationale", "indication_other"),
     ConsentInfo: ("signer_name", "notes"),
-    ProcedureFact: ("reason", "notes"),
+    ProcedureInfo: ("reason", "notes"),
     DailyEntryInfo: ("notes",),
     ComplicationInfo: ("other_text", "treatment", "resolution"),
     WeaningTrialInfo: ("notes",),
@@ -230,6 +231,10 @@ PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", 
 # The same for the records the case read model shares with the documents (which carry more: version,
 # signatures, names as printed); a record kind not listed here is written field by field.
 RECORD_FIELDS: dict[type, tuple[str, ...]] = {
+    ProcedureInfo: ("id", "kind", "status", "started_at", "flow_at", "ended_at", "location", "technique", "guidance",
+                    "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
+                    "cannulae", "signed_at", "signed_by"),
+    TeamMember: ("staff", "role"),
     DecisionInfo: ("id", "kind", "emergency", "status", "decided_at", "signed_at", "mode_planned", "indication",
                    "indication_other", "rationale", "pre_ecmo", "contraindications", "supplement_deadline",
                    "supplement_of_id", "physicians", "signed_by"),
@@ -780,7 +785,7 @@ class ExportDocument:
 
 
 _LIST_TYPES: dict[str, type] = {
-    "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureFact, "daily": DailyEntryInfo,
+    "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureInfo, "daily": DailyEntryInfo,
     "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
     "devices": DeviceUsageFact, "equipment": RunEquipmentFact,
 }

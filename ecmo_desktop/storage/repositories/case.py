@@ -34,9 +34,7 @@ from ecmo_desktop.domain.case import (
     HospitalInfo,
     PatientInfo,
     PhysicianInfo,
-    ProcedureFact,
     ProcedureInfo,
-    ProcedureStaffFact,
     RunEquipmentFact,
     RunInfo,
     SignatureInfo,
@@ -89,19 +87,7 @@ class SqlCaseRepository(Repository):
             for c in p.cannulae:
                 if c.device_usage_id is not None:
                     cannula_usage[c.device_usage_id] = p.id
-            procedure_infos.append(ProcedureInfo(
-                **base("procedure", p), kind=p.kind, started_at=p.started_at, flow_at=p.flow_at,
-                ended_at=p.ended_at, location=p.location, technique=p.technique, guidance=p.guidance,
-                mode_before=p.mode_before, mode_after=p.mode_after, reason=p.reason or "",
-                settings=dict(p.settings or {}), immediate_complications=tuple(p.immediate_complications or ()),
-                notes=p.notes or "",
-                team=tuple(TeamMember(s.staff_id, staff.name(s.staff_id), staff.title(s.staff_id), s.role,
-                                      staff.privileged_at(s.staff_id, p.started_at))
-                           for s in sorted(p.staff, key=lambda s: (_TEAM_ORDER.get(s.role, 9), s.staff_id))),
-                cannulae=tuple(CannulaInfo(c.position, c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm,
-                                           c.tip_position or "", c.device_usage_id, c.removed_at)
-                               for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))),
-                devices=()))
+            procedure_infos.append(_procedure(p, staff, signatures))
         device_labels = _device_labels(self.session, [c.device_item_id for c in complications if c.device_item_id])
 
         return CaseDossier(
@@ -232,6 +218,20 @@ def _consent(c: ConsentRow, staff: StaffDirectory, signatures: Signatures) -> Co
         refused=c.refused, notes=c.notes or "")
 
 
+def _procedure(p: ProcedureRow, staff: StaffDirectory, signatures: Signatures) -> ProcedureInfo:
+    """A procedure without its devices: the documents place them (``assign_devices``), the export lists them per run."""
+    return ProcedureInfo(
+        **_base("procedure", p, staff, signatures), kind=p.kind, started_at=p.started_at, flow_at=p.flow_at,
+        ended_at=p.ended_at, location=p.location, technique=p.technique, guidance=p.guidance,
+        mode_before=p.mode_before, mode_after=p.mode_after, reason=p.reason or "", settings=dict(p.settings or {}),
+        immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes or "", devices=(),
+        staff=tuple(TeamMember(staff.ref(s.staff_id), s.role, staff.privileged_at(s.staff_id, p.started_at))
+                    for s in sorted(p.staff, key=lambda s: (s.role, s.staff_id))),
+        cannulae=tuple(CannulaInfo(c.position, c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm,
+                                   c.tip_position or "", c.device_usage_id, c.removed_at)
+                       for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))))
+
+
 def _daily(e: DailyEntryRow, staff: StaffDirectory, signatures: Signatures) -> DailyEntryInfo:
     return DailyEntryInfo(
         **_base("daily_entry", e, staff, signatures), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day,
@@ -263,9 +263,6 @@ def _follow_up(f: FollowUpRow, staff: StaffDirectory, signatures: Signatures) ->
         date_of_death=f.date_of_death, cause_of_death=f.cause_of_death,
         discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs, eq5d_index=f.eq5d_index,
         notes=f.notes or "")
-
-
-_TEAM_ORDER = {"operator": 0, "assistant": 1, "perfusionist": 2, "nurse": 3, "anaesthesia": 4}
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
@@ -309,7 +306,7 @@ class _Children:
         self.session = session
         self.decisions: dict[int, list[DecisionInfo]] = defaultdict(list)
         self.consents: dict[int, list[ConsentInfo]] = defaultdict(list)
-        self.procedures: dict[int, list[ProcedureFact]] = defaultdict(list)
+        self.procedures: dict[int, list[ProcedureInfo]] = defaultdict(list)
         self.daily: dict[int, list[DailyEntryInfo]] = defaultdict(list)
         self.complications: dict[int, list[ComplicationInfo]] = defaultdict(list)
         self.trials: dict[int, list[WeaningTrialInfo]] = defaultdict(list)
@@ -344,18 +341,7 @@ class _Children:
         for c in consents:
             self.consents[c.run_id].append(_consent(c, staff, {}))
         for p in procedures:
-            self.procedures[p.run_id].append(ProcedureFact(
-                id=p.id, kind=p.kind, status=p.status, started_at=p.started_at, flow_at=p.flow_at, ended_at=p.ended_at,
-                location=p.location, technique=p.technique, guidance=p.guidance, mode_before=p.mode_before,
-                mode_after=p.mode_after, reason=p.reason, settings=dict(p.settings or {}),
-                immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes,
-                staff=tuple(ProcedureStaffFact(staff=must(s.staff_id), role=s.role)
-                            for s in sorted(p.staff, key=lambda s: (s.role, s.staff_id))),
-                cannulae=tuple(CannulaInfo(position=c.position, role=c.role, vessel=c.vessel, side=c.side,
-                                           size_fr=c.size_fr, length_cm=c.length_cm, depth_cm=c.depth_cm,
-                                           tip_position=c.tip_position, device_usage_id=c.device_usage_id,
-                                           removed_at=c.removed_at) for c in p.cannulae),
-                signed_at=p.signed_at, signed_by=ref(p.signed_by_id)))
+            self.procedures[p.run_id].append(_procedure(p, staff, {}))
         labels = _device_labels(self.session, [c.device_item_id for c in complications if c.device_item_id])
         for e in daily:
             self.daily[e.run_id].append(_daily(e, staff, {}))

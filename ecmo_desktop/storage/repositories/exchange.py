@@ -18,9 +18,9 @@ from ecmo_desktop.domain.case import (
     DeviceUsageFact,
     EquipmentFact,
     HospitalFact,
-    ProcedureStaffFact,
     RunEquipmentFact,
     StaffRef,
+    TeamMember,
 )
 from ecmo_desktop.domain.errors import IntegrityConflict
 from ecmo_desktop.domain.model import Hospital, Patient, Run
@@ -304,7 +304,7 @@ class SqlExchangeRepository(Repository):
         return row.id
 
 
-def _unique_staff_rows(entries: Sequence[ProcedureStaffFact], staff: StaffResolver) -> list[ProcedureStaffRow]:
+def _unique_staff_rows(entries: Sequence[TeamMember], staff: StaffResolver) -> list[ProcedureStaffRow]:
     """(staff, role) is the table's key: the same person twice in one role is stored once."""
     seen: set[tuple[int, str]] = set()
     rows: list[ProcedureStaffRow] = []

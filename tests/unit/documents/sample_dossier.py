@@ -96,14 +96,15 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
                  notes: str = "经皮穿刺顺利，超声引导下置管，管路预充排气完毕后转流。") -> CaseDossier:
     kinds = ["gs1", "hibc", "ma", "manual"]
     devices = tuple(device(n, kind=kinds[n % len(kinds)] if n < 4 else "gs1") for n in range(1, n_devices + 1))
-    team = (TeamMember(2, "张伟", "associate_chief", "operator", True), TeamMember(8, "刘洋", "attending", "assistant", True),
-            TeamMember(6, "赵磊", "technician", "perfusionist", False))
+    team = (TeamMember(StaffRef(2, "张伟", "associate_chief"), "operator", True),
+            TeamMember(StaffRef(8, "刘洋", "attending"), "assistant", True),
+            TeamMember(StaffRef(6, "赵磊", "technician"), "perfusionist", False))
     cannulation = ProcedureInfo(
         **base(1, START), kind="cannulation", started_at=START, flow_at=START + timedelta(minutes=25),
         ended_at=START + timedelta(minutes=50), location="icu", technique="percutaneous", guidance="ultrasound",
         mode_before=None, mode_after="VA", reason="", settings={"rpm": 3200, "blood_flow": 3.8, "sweep": 3.5,
                                                                "fdo2": 1.0, "heparin_bolus": 80},
-        immediate_complications=("site_bleeding",), notes=notes, team=team,
+        immediate_complications=("site_bleeding",), notes=notes, staff=team,
         cannulae=(CannulaInfo(0, "drainage", "femoral_vein", "R", 23, 55, 45, "IVC/RA", 101, None),
                   CannulaInfo(1, "return", "femoral_artery", "L", 17, 23, 15, "", 102, None)),
         devices=())
@@ -112,7 +113,7 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
         **base(2, end), kind="decannulation", started_at=end, flow_at=end + timedelta(minutes=10),
         ended_at=end + timedelta(minutes=60), location="icu", technique="cutdown", guidance="none",
         mode_before="VA", mode_after=None, reason="心功能恢复，撤机试验通过", settings={}, immediate_complications=(),
-        notes="", team=team[:2], cannulae=(), devices=())
+        notes="", staff=team[:2], cannulae=(), devices=())
     procedures = tuple(assign_devices([cannulation, decannulation], devices, {101: 1}))
     physicians = (PhysicianInfo(StaffRef(8, "刘洋", "attending"), "attending", False),
                   PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),

@@ -14,7 +14,7 @@ from ecmo_desktop.domain.case import (
     DeviceUsageFact,
     FollowUpInfo,
     PhysicianInfo,
-    ProcedureFact,
+    ProcedureInfo,
     StaffRef,
 )
 from ecmo_desktop.domain.model import Patient, Run
@@ -84,10 +84,11 @@ def consent(at: str, *, signed: bool = True, refused: bool = False) -> ConsentIn
                        refused=refused, notes="")
 
 
-def procedure(kind: str, at: str, *, immediate: tuple[str, ...] = ()) -> ProcedureFact:
-    return ProcedureFact(id=next(_ids), kind=kind, status="signed", started_at=bj(at), flow_at=None, ended_at=None,
+def procedure(kind: str, at: str, *, immediate: tuple[str, ...] = ()) -> ProcedureInfo:
+    return ProcedureInfo(id=next(_ids), kind=kind, status="signed", version=1, created_at=bj(at), created_by_name="",
+                         started_at=bj(at), flow_at=None, ended_at=None,
                          location="icu", technique=None, guidance=None, mode_before=None, mode_after=None, reason="",
-                         settings={}, immediate_complications=immediate, notes="")
+                         settings={}, immediate_complications=immediate, notes="", devices=())
 
 
 def complication(code: str, at: str) -> ComplicationInfo:
