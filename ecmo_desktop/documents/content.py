@@ -13,7 +13,14 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from ecmo_desktop.domain.case import ConsentInfo, PhysicianInfo, ProcedureInfo, RecordInfo, TeamMember
+from ecmo_desktop.domain.case import (
+    ConsentInfo,
+    DeviceInfo,
+    PhysicianInfo,
+    ProcedureInfo,
+    RecordInfo,
+    TeamMember,
+)
 
 # Fields of the case read model a document does not print as such, so not hashed: a record's signer
 # is printed (and hashed) from its signatures, a device item by its label. Keeping them out keeps
@@ -23,6 +30,10 @@ _NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id"})
 _AS_PRINTED: dict[type, tuple[str, ...]] = {
     PhysicianInfo: ("staff_id", "name", "title", "role", "expert_at_decision"),
     TeamMember: ("staff_id", "name", "title", "role", "privileged"),
+    DeviceInfo: ("usage_id", "item_id", "procedure_id", "product_name", "category", "model", "manufacturer",
+                 "nmpa_number", "gtin", "udi_di", "lot", "serial", "expiry", "production_date", "raw_code",
+                 "scanned_text", "symbology", "single_use", "bound_at", "bound_by_name", "override_reason",
+                 "removed_at", "removal_reason"),
     ProcedureInfo: ("id", "status", "version", "created_at", "created_by_name", "signatures", "kind", "started_at",
                     "flow_at", "ended_at", "location", "technique", "guidance", "mode_before", "mode_after", "reason",
                     "settings", "immediate_complications", "notes", "team", "cannulae", "devices",

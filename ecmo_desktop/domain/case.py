@@ -239,36 +239,55 @@ class CannulaInfo:
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """One device bound to the run (R7/R8): label data, how it was scanned, when and by whom."""
+    """One device bound to the run (R5–R8): the binding, its product and item identity, how it was scanned."""
 
-    usage_id: int
+    id: int  # the binding (device usage)
     item_id: int
     procedure_id: int | None  # None: bound without naming a procedure
-    product_name: str
+    single_use: bool
+    bound_at: datetime
+    bound_by: StaffRef
+    scanned_text: str  # the code as scanned at the bedside when bound
+    override_reason: str | None
+    warnings: str
+    removed_at: datetime | None
+    removal_reason: str | None
     category: str
-    model: str
+    product_name: str
     manufacturer: str
-    nmpa_number: str
+    model: str
     gtin: str | None
     udi_di: str | None
-    lot: str | None
+    nmpa_number: str
+    item_key: str | None
     serial: str | None
+    lot: str | None
     expiry: date | None
     production_date: date | None
     raw_code: str  # the label as received
-    scanned_text: str  # the code as scanned at the bedside when bound
     symbology: str | None  # code scheme it was received from: gs1, hibc, ma, plain, manual …
-    single_use: bool
-    bound_at: datetime
-    bound_by_name: str
-    override_reason: str | None
-    removed_at: datetime | None
-    removal_reason: str | None
+
+    @property
+    def usage_id(self) -> int:
+        return self.id
+
+    @property
+    def bound_by_name(self) -> str:
+        return self.bound_by.name or f"#{self.bound_by.id}"
 
     @property
     def barcode_text(self) -> str:
         """What the printed barcode re-encodes: the bedside scan, else the label as received."""
         return self.scanned_text.strip("\r\n") or self.raw_code.strip("\r\n")
+
+    @property
+    def scanned(self) -> bool:
+        """Traceable: a code was captured at binding and it names the item's lot or serial (R7/R8).
+
+        A usage without a captured code, or one whose item carries neither lot nor serial, cannot
+        be traced back to its delivery, so the run's traceability is incomplete.
+        """
+        return bool(self.scanned_text.strip()) and bool((self.serial or "").strip() or (self.lot or "").strip())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -428,46 +447,6 @@ def _replace(p: ProcedureInfo, **changes: Any) -> ProcedureInfo:
 
 # ---- the case as the QC report and the export count it ----------------------------------------------
 @dataclass(frozen=True)
-class DeviceUsageFact:
-    """A device item bound to the run, with its product and item identity (R5–R8)."""
-
-    id: int
-    item_id: int
-    procedure_id: int | None
-    single_use: bool
-    bound_at: datetime
-    bound_by: StaffRef
-    scanned_text: str
-    override_reason: str | None
-    warnings: str
-    removed_at: datetime | None
-    removal_reason: str | None
-    category: str
-    product_name: str
-    manufacturer: str
-    model: str
-    gtin: str | None
-    udi_di: str | None
-    nmpa_number: str
-    item_key: str | None
-    serial: str | None
-    lot: str | None
-    expiry: date | None
-    production_date: date | None
-    raw_code: str
-    symbology: str | None
-
-    @property
-    def scanned(self) -> bool:
-        """Traceable: a code was captured at binding and it names the item's lot or serial (R7/R8).
-
-        A usage without a captured code, or one whose item carries neither lot nor serial, cannot
-        be traced back to its delivery, so the run's traceability is incomplete.
-        """
-        return bool(self.scanned_text.strip()) and bool((self.serial or "").strip() or (self.lot or "").strip())
-
-
-@dataclass(frozen=True)
 class RunEquipmentFact:
     """A console (or heater-cooler) linked to the run for a time."""
 
@@ -517,7 +496,7 @@ class CaseFacts:
     complications: tuple[ComplicationInfo, ...] = ()
     weaning_trials: tuple[WeaningTrialInfo, ...] = ()
     follow_ups: tuple[FollowUpInfo, ...] = ()
-    devices: tuple[DeviceUsageFact, ...] = ()
+    devices: tuple[DeviceInfo, ...] = ()
     equipment: tuple[RunEquipmentFact, ...] = ()
     # first-flow times of the same patient's other runs: re-institution within the weaning window
     other_run_starts: tuple[datetime, ...] = field(default=())

@@ -41,7 +41,7 @@ from ecmo_desktop.domain.case import (
     ConsentInfo,
     DailyEntryInfo,
     DecisionInfo,
-    DeviceUsageFact,
+    DeviceInfo,
     EquipmentFact,
     FollowUpInfo,
     HospitalFact,
@@ -136,7 +136,7 @@ _FREE_TEXT: dict[type, tuple[str, ...]] = {
     WeaningTrialInfo: ("notes",),
     FollowUpInfo: ("notes",),
     # device identifiers and serial numbers (Safe Harbor #13) and the texts that carry them
-    DeviceUsageFact: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
+    DeviceInfo: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
                       "item_key"),
 }
 _OPTIONAL_TEXT = {"override_reason", "removal_reason", "serial", "item_key"}
@@ -235,6 +235,10 @@ RECORD_FIELDS: dict[type, tuple[str, ...]] = {
                     "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
                     "cannulae", "signed_at", "signed_by"),
     TeamMember: ("staff", "role"),
+    DeviceInfo: ("id", "item_id", "procedure_id", "single_use", "bound_at", "bound_by", "scanned_text",
+                 "override_reason", "warnings", "removed_at", "removal_reason", "category", "product_name",
+                 "manufacturer", "model", "gtin", "udi_di", "nmpa_number", "item_key", "serial", "lot", "expiry",
+                 "production_date", "raw_code", "symbology"),
     DecisionInfo: ("id", "kind", "emergency", "status", "decided_at", "signed_at", "mode_planned", "indication",
                    "indication_other", "rationale", "pre_ecmo", "contraindications", "supplement_deadline",
                    "supplement_of_id", "physicians", "signed_by"),
@@ -787,7 +791,7 @@ class ExportDocument:
 _LIST_TYPES: dict[str, type] = {
     "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureInfo, "daily": DailyEntryInfo,
     "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
-    "devices": DeviceUsageFact, "equipment": RunEquipmentFact,
+    "devices": DeviceInfo, "equipment": RunEquipmentFact,
 }
 
 

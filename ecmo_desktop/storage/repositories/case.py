@@ -29,7 +29,6 @@ from ecmo_desktop.domain.case import (
     DailyEntryInfo,
     DecisionInfo,
     DeviceInfo,
-    DeviceUsageFact,
     FollowUpInfo,
     HospitalInfo,
     PatientInfo,
@@ -168,14 +167,7 @@ class SqlCaseRepository(Repository):
 
     @staticmethod
     def _devices(rows: Sequence[Any], staff: StaffDirectory) -> tuple[DeviceInfo, ...]:
-        return tuple(DeviceInfo(
-            usage_id=u.id, item_id=i.id, procedure_id=u.procedure_id, product_name=p.name, category=p.category,
-            model=p.model or "", manufacturer=p.manufacturer or "", nmpa_number=p.nmpa_number or "", gtin=p.gtin,
-            udi_di=p.udi_di, lot=i.lot, serial=i.serial, expiry=i.expiry, production_date=i.production_date,
-            raw_code=i.raw_code or "", scanned_text=u.scanned_text or "", symbology=i.symbology,
-            single_use=u.single_use, bound_at=u.bound_at, bound_by_name=staff.name(u.bound_by_id),
-            override_reason=u.override_reason, removed_at=u.removed_at, removal_reason=u.removal_reason)
-            for u, i, p in rows)
+        return tuple(_device(u, i, p, staff) for u, i, p in rows)
 
 
 def _device_labels(session: Session, item_ids: list[int]) -> dict[int, str]:
@@ -230,6 +222,16 @@ def _procedure(p: ProcedureRow, staff: StaffDirectory, signatures: Signatures) -
         cannulae=tuple(CannulaInfo(c.position, c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm,
                                    c.tip_position or "", c.device_usage_id, c.removed_at)
                        for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))))
+
+
+def _device(u: UsageRow, i: ItemRow, p: ProductRow, staff: StaffDirectory) -> DeviceInfo:
+    return DeviceInfo(
+        id=u.id, item_id=i.id, procedure_id=u.procedure_id, single_use=u.single_use, bound_at=u.bound_at,
+        bound_by=staff.ref(u.bound_by_id), scanned_text=u.scanned_text or "", override_reason=u.override_reason,
+        warnings=u.warnings, removed_at=u.removed_at, removal_reason=u.removal_reason, category=p.category,
+        product_name=p.name, manufacturer=p.manufacturer or "", model=p.model or "", gtin=p.gtin, udi_di=p.udi_di,
+        nmpa_number=p.nmpa_number or "", item_key=i.item_key, serial=i.serial, lot=i.lot, expiry=i.expiry,
+        production_date=i.production_date, raw_code=i.raw_code or "", symbology=i.symbology)
 
 
 def _daily(e: DailyEntryRow, staff: StaffDirectory, signatures: Signatures) -> DailyEntryInfo:
@@ -311,7 +313,7 @@ class _Children:
         self.complications: dict[int, list[ComplicationInfo]] = defaultdict(list)
         self.trials: dict[int, list[WeaningTrialInfo]] = defaultdict(list)
         self.follow_ups: dict[int, list[FollowUpInfo]] = defaultdict(list)
-        self.devices: dict[int, list[DeviceUsageFact]] = defaultdict(list)
+        self.devices: dict[int, list[DeviceInfo]] = defaultdict(list)
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
 
@@ -331,11 +333,6 @@ class _Children:
                 self.patient_starts[pid].append((rid, started))
         staff = StaffDirectory(self.session)
 
-        def ref(staff_id: int | None) -> StaffRef | None:
-            return None if staff_id is None else staff.ref(staff_id)
-
-        must = staff.ref
-
         for d in decisions:
             self.decisions[d.run_id].append(_decision(d, staff, {}))
         for c in consents:
@@ -352,14 +349,7 @@ class _Children:
         for f in follow_ups:
             self.follow_ups[f.run_id].append(_follow_up(f, staff, {}))
         for u, item, product in usages:
-            self.devices[u.run_id].append(DeviceUsageFact(
-                id=u.id, item_id=item.id, procedure_id=u.procedure_id, single_use=u.single_use, bound_at=u.bound_at,
-                bound_by=must(u.bound_by_id), scanned_text=u.scanned_text, override_reason=u.override_reason,
-                warnings=u.warnings, removed_at=u.removed_at, removal_reason=u.removal_reason,
-                category=product.category, product_name=product.name, manufacturer=product.manufacturer,
-                model=product.model, gtin=product.gtin, udi_di=product.udi_di, nmpa_number=product.nmpa_number,
-                item_key=item.item_key, serial=item.serial, lot=item.lot, expiry=item.expiry,
-                production_date=item.production_date, raw_code=item.raw_code, symbology=item.symbology))
+            self.devices[u.run_id].append(_device(u, item, product, staff))
         for link, eq in links:
             self.equipment[link.run_id].append(RunEquipmentFact(
                 kind=eq.kind, model=eq.model, manufacturer=eq.manufacturer, serial=eq.serial,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ecmo_desktop.domain.case import (
     CaseFacts,
-    DeviceUsageFact,
+    DeviceInfo,
     EquipmentFact,
     HospitalFact,
     RunEquipmentFact,
@@ -238,7 +238,7 @@ class SqlExchangeRepository(Repository):
         self.session.add(ExpertMembershipRow(staff_id=staff_id, joined_at=at, left_at=at + timedelta(seconds=1)))
         self.session.flush()
 
-    def _item_for(self, u: DeviceUsageFact, now: datetime) -> int:
+    def _item_for(self, u: DeviceInfo, now: datetime) -> int:
         """The physical item (same item key = same item), its product found by GTIN/DI or by name."""
         if u.item_key:
             existing = self.session.scalars(select(ItemRow.id).where(ItemRow.item_key == u.item_key)).first()

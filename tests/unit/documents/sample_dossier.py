@@ -74,12 +74,12 @@ def device(n: int, *, procedure_id: int | None = 1, kind: str = "gs1", bound_at:
     else:
         raw, symbology = serial, "manual"
     return DeviceInfo(
-        usage_id=100 + n, item_id=200 + n, procedure_id=procedure_id, product_name=f"膜式氧合器 {n} 号",
+        id=100 + n, item_id=200 + n, procedure_id=procedure_id, product_name=f"膜式氧合器 {n} 号",
         category="oxygenator", model=f"HLS-{n}", manufacturer="迈柯唯（Maquet）", nmpa_number=f"国械注进2019345{n:04d}",
         gtin=None, udi_di=None, lot=lot, serial=serial, expiry=expiry, production_date=date(2025, 1, 1),
         raw_code=raw, scanned_text=raw, symbology=symbology, single_use=True,
-        bound_at=bound_at or START + timedelta(minutes=5 + n), bound_by_name="陈静", override_reason=None,
-        removed_at=None, removal_reason=None)
+        bound_at=bound_at or START + timedelta(minutes=5 + n), bound_by=StaffRef(7, "陈静", "nurse"),
+        override_reason=None, removed_at=None, removal_reason=None, warnings="", item_key=None)
 
 
 def daily_entry(n: int, at: datetime) -> DailyEntryInfo:

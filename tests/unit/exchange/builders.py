@@ -11,7 +11,7 @@ from ecmo_desktop.domain.case import (
     ComplicationInfo,
     ConsentInfo,
     DecisionInfo,
-    DeviceUsageFact,
+    DeviceInfo,
     FollowUpInfo,
     PhysicianInfo,
     ProcedureInfo,
@@ -97,9 +97,9 @@ def complication(code: str, at: str) -> ComplicationInfo:
                             procedure_id=None, device_label="")
 
 
-def device(*, scanned_text: str = "0106901234000012", serial: str | None = "SN1", lot: str | None = None) -> DeviceUsageFact:
+def device(*, scanned_text: str = "0106901234000012", serial: str | None = "SN1", lot: str | None = None) -> DeviceInfo:
     uid = next(_ids)
-    return DeviceUsageFact(id=uid, item_id=uid, procedure_id=None, single_use=True, bound_at=bj("2024-01-01 10:30"),
+    return DeviceInfo(id=uid, item_id=uid, procedure_id=None, single_use=True, bound_at=bj("2024-01-01 10:30"),
                            bound_by=NURSE, scanned_text=scanned_text, override_reason=None, warnings="", removed_at=None,
                            removal_reason=None, category="oxygenator", product_name="氧合器", manufacturer="M",
                            model="X", gtin=None, udi_di=None, nmpa_number="国械注进1", item_key=None, serial=serial,
