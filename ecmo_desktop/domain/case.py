@@ -45,6 +45,11 @@ class StaffRef:
     title: str
     external: bool = False
 
+    @property
+    def display_name(self) -> str:
+        """The name to print: ``#id`` for a member of staff without one (never a blank)."""
+        return self.name or f"#{self.id}"
+
 
 # ---- the case as the documents print it ------------------------------------------------------------
 @dataclass(frozen=True)
@@ -135,17 +140,11 @@ class RecordInfo:
 
 
 @dataclass(frozen=True)
-class PhysicianInfo:
-    """One physician of a decision with the role the decision gave them (attending/expert/other).
-
-    ``expert_at_decision`` is the fact R1/R2 count (membership of the expert group when the decision
-    was made), not the role the form listed: a physician merely listed as expert does not count.
-    """
+class StaffInRole:
+    """A member of staff named by a record, in the role the record gave them."""
 
     staff: StaffRef
-    role: str  # DeciderRole code: attending | expert | other
-    expert_at_decision: bool
-    position: int = 0
+    role: str
 
     @property
     def staff_id(self) -> int:
@@ -153,12 +152,24 @@ class PhysicianInfo:
 
     @property
     def name(self) -> str:
-        """The name to print (``#id`` for a member of staff without one)."""
-        return self.staff.name or f"#{self.staff.id}"
+        return self.staff.display_name
 
     @property
     def title(self) -> str:
         return self.staff.title
+
+
+@dataclass(frozen=True)
+class PhysicianInfo(StaffInRole):
+    """One physician of a decision with the role the decision gave them (attending/expert/other).
+
+    ``expert_at_decision`` is the fact R1/R2 count (membership of the expert group when the decision
+    was made), not the role the form listed: a physician merely listed as expert does not count.
+    ``role`` is a DeciderRole code: attending | expert | other.
+    """
+
+    expert_at_decision: bool
+    position: int = 0
 
     def decider(self) -> DecisionPhysician:
         """The physician as R1/R2 (``domain.rules``) see them."""
@@ -192,7 +203,7 @@ class ConsentInfo(RecordInfo):
 
     @property
     def explained_by_name(self) -> str:
-        return self.explained_by.name or f"#{self.explained_by.id}"
+        return self.explained_by.display_name
 
     @property
     def explained_by_title(self) -> str:
@@ -200,23 +211,10 @@ class ConsentInfo(RecordInfo):
 
 
 @dataclass(frozen=True)
-class TeamMember:
-    staff: StaffRef
-    role: str  # StaffRoleInProcedure code: operator | assistant | perfusionist | nurse | anaesthesia
+class TeamMember(StaffInRole):
+    """A member of a procedure's team; ``role`` is a StaffRoleInProcedure code (operator, assistant …)."""
+
     privileged: bool = False  # held a valid ECMO privilege when the procedure started (R3)
-
-    @property
-    def staff_id(self) -> int:
-        return self.staff.id
-
-    @property
-    def name(self) -> str:
-        """The name to print (``#id`` for a member of staff without one)."""
-        return self.staff.name or f"#{self.staff.id}"
-
-    @property
-    def title(self) -> str:
-        return self.staff.title
 
 
 # the order an operation note lists its team in
@@ -273,7 +271,7 @@ class DeviceInfo:
 
     @property
     def bound_by_name(self) -> str:
-        return self.bound_by.name or f"#{self.bound_by.id}"
+        return self.bound_by.display_name
 
     @property
     def barcode_text(self) -> str:

@@ -50,7 +50,7 @@ class StaffDirectory:
         """The name to print: an unknown or nameless member shows as ``#id``, never as a blank."""
         if staff_id is None:
             return ""
-        return self.ref(staff_id).name or f"#{staff_id}"
+        return self.ref(staff_id).display_name
 
     def title(self, staff_id: int | None) -> str:
         return self.ref(staff_id).title if staff_id is not None else ""
