@@ -37,7 +37,7 @@ from ecmo_desktop.documents.layout import (
 from ecmo_desktop.domain.case import CaseDossier, PatientInfo, RecordInfo, SignatureInfo
 from ecmo_desktop.domain.enums import Labelled, Mode, SignatureMeaning, Title
 from ecmo_desktop.domain.fields import CHOICES, DERIVED, FIELDS
-from ecmo_desktop.domain.time import BEIJING, local_date
+from ecmo_desktop.domain.time import local_date, to_local
 from ecmo_desktop.i18n import _
 
 FRAME_WIDTH = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
@@ -122,7 +122,7 @@ def title_label(title: str | None) -> str:
 
 def when(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as the ward reads it: Beijing time."""
-    return moment.astimezone(BEIJING).strftime(fmt) if moment is not None else DASH
+    return to_local(moment).strftime(fmt) if moment is not None else DASH
 
 
 def day_text(day: date | None) -> str:

@@ -63,7 +63,7 @@ from ecmo_desktop.domain.enums import (
     Sex,
 )
 from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.domain.time import local_date, to_local
 from ecmo_desktop.domain.validation import clean_mrn
 from ecmo_desktop.exchange.import_cases import MAX_JSON_DEPTH, RowError, json_depth_ok
 from ecmo_desktop.exchange.report import (
@@ -157,7 +157,7 @@ def _scrub(value: Any, secrets: Sequence[tuple[str, str]]) -> Any:
 
 def _top_coded_age(case: CaseFacts) -> int | None:
     started = case.run.started_at or case.run.created_at
-    age = case.patient.age_on(started.astimezone(BEIJING).date()) if started else case.patient.age_years
+    age = case.patient.age_on(local_date(started)) if started else case.patient.age_years
     return None if age is None else min(age, AGE_TOP_CODE)
 
 
@@ -205,7 +205,7 @@ def move_dates(value: Any, *, days: int, mode: str, key: str = "") -> Any:
     if _ISO_MOMENT.fullmatch(value):
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if mode == "month":
-            local = moment.astimezone(BEIJING)
+            local = to_local(moment)
             moment = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         else:
             moment = moment + timedelta(days=days)
@@ -364,7 +364,7 @@ LEGACY_COLUMNS = ("hospital", "city", "mrn", "name", "sex", "birth_date", "age",
 def _local(value: str | None, *, with_time: bool = True) -> str:
     if not value:
         return ""
-    moment = datetime.fromisoformat(value).astimezone(BEIJING)
+    moment = to_local(datetime.fromisoformat(value))
     return moment.strftime("%Y-%m-%d %H:%M") if with_time else moment.date().isoformat()
 
 
@@ -379,7 +379,7 @@ def _yes_unknown(value: bool | None) -> str:
 def _age(patient: dict[str, Any], started: str | None) -> int | str:
     if patient.get("birth_date") and started:
         birth = date.fromisoformat(patient["birth_date"])
-        day = datetime.fromisoformat(started).astimezone(BEIJING).date()
+        day = local_date(datetime.fromisoformat(started))
         return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
     return patient.get("age_years") if patient.get("age_years") is not None else ""
 
