@@ -12,8 +12,8 @@ import pypdf
 import pytest
 from sqlalchemy import update
 
-from ecmo_desktop.documents.dossier import ArchiveQuery
 from ecmo_desktop.documents.records import day_subject
+from ecmo_desktop.domain.documents import ArchiveQuery
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.time import BEIJING, local_date

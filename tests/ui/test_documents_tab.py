@@ -235,7 +235,7 @@ def test_suggested_file_names_are_valid_on_windows() -> None:
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from ecmo_desktop.documents.dossier import GeneratedDocument
+    from ecmo_desktop.domain.documents import GeneratedDocument
     from ecmo_desktop.services.documents import document_file_name, safe_file_name
 
     doc = GeneratedDocument(id=7, run_id=1, kind="opnote", subject_id=None, version=2, title='置管/撤管: "记录"?',

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery
 from ecmo_desktop.domain.enums import Mode, RunStatus, Sex
 from ecmo_desktop.domain.time import BEIJING, format_local, to_local
 from ecmo_desktop.i18n import N_, _

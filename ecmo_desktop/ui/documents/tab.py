@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.documents.archive import KINDS
-from ecmo_desktop.documents.dossier import GeneratedDocument
+from ecmo_desktop.domain.documents import GeneratedDocument
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import _
 from ecmo_desktop.services.documents import PrintedDocument, R8Status, write_pdf
