@@ -60,7 +60,8 @@ elif op in ("restore", "restore_rows"):
     t0 = time.perf_counter()  # the empty schema is not part of the restore's cost
     bk.restore_backup(engine, Path(a)); engine.dispose()
 elapsed = time.perf_counter() - t0
-print(json.dumps({"seconds": elapsed, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": elapsed, "cpu": use.ru_utime + use.ru_stime, "maxrss_kb": use.ru_maxrss}))
 """
 
 
@@ -170,18 +171,22 @@ def main() -> None:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(target) + suffix).unlink(missing_ok=True)
                 results[op].append(res)
-                print(f"round {r + 1} {op}: {res['seconds']:.1f} s, peak {res['maxrss_kb'] / 1024:.0f} MB",
+                print(f"round {r + 1} {op}: {res['seconds']:.1f} s (CPU {res['cpu']:.1f} s), peak {res['maxrss_kb'] / 1024:.0f} MB",
                       flush=True)
+        idle_cpu = _child("idle", data_dir=str(data_dir))["cpu"]  # interpreter start and imports
         med = {op: (statistics.median(x["seconds"] for x in v), _p95([x["seconds"] for x in v]),
+                    statistics.median(max(0.0, x["cpu"] - idle_cpu) for x in v),
                     statistics.median(max(0.0, x["maxrss_kb"] - idle) for x in v) / 1024) for op, v in results.items()}
         print(f"\ndatabase {db.stat().st_size / 1048576:.0f} MB, backup files "
               f"{', '.join(f'{k} {v:.0f} MB' for k, v in sizes.items())}, "
               f"{args.rounds} rounds interleaved, median and p95; memory = peak RSS above an idle interpreter "
               f"({idle / 1024:.0f} MB)")
-        print(f"{'operation':<15}{'median s':>10}{'p95 s':>8}{'× copy':>9}{'× sqlite backup':>17}{'memory MB':>11}")
-        for op, (sec, p95, mem) in med.items():
+        print(f"{'operation':<15}{'median s':>10}{'p95 s':>8}{'× copy':>9}{'× sqlite backup':>17}{'CPU s':>8}"
+              f"{'memory MB':>11}")
+        for op, (sec, p95, cpu, mem) in med.items():
             print(f"{op:<15}{sec:>10.1f}{p95:>8.1f}{sec / med['copy'][0]:>9.1f}{sec / med['sqlite_backup'][0]:>17.1f}"
-                  f"{mem:>11.0f}")
+                  f"{cpu:>8.1f}{mem:>11.0f}")
+        print("CPU s = user + system time of the process (less sensitive to other load than wall time)")
         print(f"load average before {load_before[0]:.1f} / after {os.getloadavg()[0]:.1f} (1 min); "
               f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()}")
     finally:

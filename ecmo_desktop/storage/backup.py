@@ -439,9 +439,15 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
                 manifest["audit_head"] = head[0] if head else None
             finally:
                 conn.close()
-            manifest["database"] = {"bytes": snapshot.stat().st_size, "sha256": file_sha256(snapshot)}
+            h = hashlib.sha256()
+            size = 0
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-                zf.write(snapshot, DATABASE_MEMBER)
+                with open(snapshot, "rb") as src, zf.open(DATABASE_MEMBER, "w", force_zip64=True) as dst:
+                    for chunk in iter(lambda: src.read(1 << 20), b""):  # one pass: hashed as it is packed
+                        h.update(chunk)
+                        size += len(chunk)
+                        dst.write(chunk)
+                manifest["database"] = {"bytes": size, "sha256": h.hexdigest()}
                 finish(zf)
         except sqlite3.Error as exc:
             raise StorageError(N_("无法读取数据库 {path}：{detail}"), path=str(source), detail=str(exc)) from exc
