@@ -180,7 +180,7 @@ def _sqlite_rows(conn: Any, table: Table, stmt: Any) -> Iterator[dict[str, Any]]
     for i, column in enumerate(table.columns):
         impl = column.type.dialect_impl(dialect)
         processor = impl.result_processor(dialect, None)
-        kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        kind = _kind(column)
         if isinstance(kind, DateTime):
             procs.append((i, _tag_datetime(processor)))
         elif isinstance(kind, Date):
@@ -716,13 +716,27 @@ def _copy_into_sqlite(engine: Engine, unpacked: Path, manifest: dict[str, Any]) 
             raise StorageError(N_("恢复后的表 {table} 与备份不一致，恢复已取消"), table="audit_event")
 
 
+def _kind(column: Any) -> Any:
+    return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+
+def _values(conn: Any, table: Table) -> Iterator[dict[str, Any]]:
+    """Rows as values to insert: ``_rows`` gives SQLite datetimes and dates already tagged for the
+    canonical line; here they become ``datetime``/``date`` again."""
+    tagged = [c.name for c in table.columns if isinstance(_kind(c), (DateTime, Date))]
+    for row in _rows(conn, table):
+        for name in tagged:
+            row[name] = _decode(row[name])
+        yield row
+
+
 def _load_file_into(engine: Engine, unpacked: Path, *, replace: bool) -> None:
     source = create_db_engine(sqlite_url_for(unpacked))  # a private scratch copy
     try:
         with source.connect() as src, write_intent(), engine.begin() as conn:
             if replace:
                 _empty_postgres(conn)
-            _load(conn, lambda table: _rows(src, table))
+            _load(conn, lambda table: _values(src, table))
             _reset_sequences(conn)
             if replace:
                 conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
