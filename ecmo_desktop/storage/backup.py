@@ -427,7 +427,7 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
         assert source is not None
         snapshot = _scratch(out)
         try:
-            copy_sqlite_file(source, snapshot, read_only=True)  # one consistent copy, the source untouched
+            _snapshot(source, snapshot)
             conn = sqlite3.connect(str(snapshot))
             try:
                 conn.execute("PRAGMA journal_mode = DELETE")  # the copy stands alone (no WAL beside it)
@@ -460,6 +460,21 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
     except OSError as exc:
         raise StorageError(N_("无法写入备份文件 {path}：{detail}"), path=str(out), detail=exc.strerror or str(exc)) from exc
     return {**manifest, "file_sha256": file_sha256(out)}
+
+
+def _snapshot(source: Path, target: Path) -> None:
+    """One consistent copy of the live file through the backup API, the source opened read-only.
+    The copy is scratch (packed into the zip, which is fsynced, then deleted): it is not synced."""
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            dst.execute("PRAGMA synchronous = OFF")
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
 
 
 def _scratch(beside: Path) -> Path:
@@ -583,7 +598,10 @@ def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *
     ``replace`` (PostgreSQL) empties the existing tables inside the same transaction, so a failure
     at any point leaves the database exactly as it was. Without it the database must be empty.
     """
-    manifest = verify_backup(path, keys)
+    manifest = read_manifest(path, keys)
+    if not _is_file(manifest):  # JSON lines: every table checked before any is loaded
+        manifest = verify_backup(path, keys)
+    # (the SQLite file is checked against the signed manifest while it is unpacked, before any use)
     if manifest.get("schema_revision") != head_revision():
         raise StorageError(N_("备份的数据库版本（{rev}）与当前程序（{head}）不同，请用对应版本的程序恢复后再升级"),
                            rev=manifest.get("schema_revision"), head=head_revision())
