@@ -16,7 +16,7 @@ from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
 from ecmo_desktop.storage.notify import CHANNEL
 from ecmo_desktop.storage.orm.audit import AuditRow
-from ecmo_desktop.storage.orm.base import Base
+from ecmo_desktop.storage.orm.base import Base, UTCDateTime
 from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
 from ecmo_desktop.storage.orm.records import SignatureRow
 from ecmo_desktop.storage.orm.runs import RunRow
@@ -93,9 +93,13 @@ class SqlAuditRepository(Repository):
         """Every row of each named table as column → value, by id: what ``verify`` replays the trail
         against. One plain SELECT per table, read-only."""
         out: dict[str, dict[int, dict[str, Any]]] = {}
+        bind = self.session.connection()
         for name in tables:
             table = Base.metadata.tables[name]
-            out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
+            if bind.dialect.name == "sqlite":
+                out[name] = {row["id"]: row for row in _sqlite_dicts(bind, table, table.c.id)}
+            else:
+                out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
         return out
 
     def valid_signatures(self) -> list[tuple[int, str, int, str]]:
@@ -206,22 +210,28 @@ class _Lookup:
 
 
 def _iterate_sqlite(conn: Any, table: Any, batch: int) -> Iterator[AuditEvent]:
-    """The trail in seq order from the driver's cursor (same connection, same transaction), each
-    column through its own SQLAlchemy result processor — the values ``select(table)`` gives, without
-    the per-row Row machinery (``verify`` reads every event). Timestamps in the two shapes
-    SQLAlchemy writes are parsed by ``fromisoformat``; anything else goes through the processor."""
+    for values in _sqlite_dicts(conn, table, table.c.seq, batch):
+        yield AuditEvent(**values)
+
+
+def _sqlite_dicts(conn: Any, table: Any, order: Any, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """A table's rows from the driver's cursor (same connection, same transaction), each column
+    through its own SQLAlchemy result processor — the values ``select(table)`` gives, without the
+    per-row Row machinery (``verify`` reads every event and every audited row). Timestamps in the
+    two shapes SQLAlchemy writes are parsed by ``fromisoformat``; anything else goes through the
+    processor."""
     dialect = conn.dialect
     names = [c.name for c in table.columns]
     procs: list[tuple[int, Any]] = []
     for i, column in enumerate(table.columns):
         processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        if column.name == "occurred_at" and processor is not None:
+        if isinstance(column.type, UTCDateTime) and processor is not None:
             processor = _fast_utc(processor)
         if processor is not None:
             procs.append((i, processor))
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(str(select(table).order_by(table.c.seq).compile(dialect=dialect)))
+        cursor.execute(str(select(table).order_by(order).compile(dialect=dialect)))
         while True:
             rows = cursor.fetchmany(batch)
             if not rows:
@@ -230,7 +240,7 @@ def _iterate_sqlite(conn: Any, table: Any, batch: int) -> Iterator[AuditEvent]:
                 values = list(raw)
                 for i, proc in procs:
                     values[i] = proc(values[i])
-                yield AuditEvent(**dict(zip(names, values, strict=True)))
+                yield dict(zip(names, values, strict=True))
     finally:
         cursor.close()
 
