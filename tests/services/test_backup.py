@@ -53,8 +53,8 @@ def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url
         got = digests[table]
         if table == "audit_event":  # the restore appends its own audit row
             assert got["rows"] == expected["rows"] + 1
-        else:
-            assert got == expected, table
+        else:  # an SQLite backup carries the file (its SHA-256) and row counts, not per-table hashes
+            assert got == expected if "sha256" in expected else got["rows"] == expected["rows"], table
     result = target.audit.verify_chain(expected_head=restored["audit_head"])
     assert result.ok
     # the restored database keeps working: ids continue after the restored ones
@@ -90,7 +90,7 @@ def test_corrupted_table_in_backup_is_detected(seeded: Seeded, tmp_path: Path, r
     with zipfile.ZipFile(out) as src, zipfile.ZipFile(tampered, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == "tables/staff.jsonl":
+            if item.filename in ("tables/staff.jsonl", "database.sqlite3"):
                 data = data.replace("张伟".encode(), "张三".encode())
             dst.writestr(item, data)
     from ecmo_desktop.container import SYSTEM_USER, build_container
