@@ -155,6 +155,7 @@ class _Lane:
         jobs, mailbox = self.jobs, self.mailbox
         long: deque[Job] = deque()  # long work between two items, oldest first
         stopping = False
+        job: Job | None  # None: the shutdown marker
         while True:
             if long and (stopping or jobs.empty()):
                 job = long.popleft()

@@ -76,7 +76,7 @@ def _page(qtbot: Any, ui: UiContext) -> ArchivePage:
     page.date_from.setDate(QDate(2026, 1, 1))
     page.date_to.setDate(QDate(2026, 12, 31))
     page.status.setCurrentIndex(0)
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     return page
 
@@ -157,12 +157,12 @@ def test_date_filter_counts_the_last_day(qtbot: Any, ui: UiContext, seeded: Any,
     day = started.astimezone(BEIJING).date()
     page.date_from.setDate(QDate(day.year, day.month, day.day))
     page.date_to.setDate(QDate(day.year, day.month, day.day))
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     assert [r.run_id for r in page.model.rows()] == [only.run_id]
     page.date_from.setDate(QDate(2025, 1, 1))
     page.date_to.setDate(QDate(2025, 12, 31))
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     assert page.model.rowCount() == 0
 

@@ -75,7 +75,7 @@ def test_reuse_is_blocked_naming_the_patient_and_a_repeat_within_a_second_binds_
     assert "第 1 次 ECMO" in message and "2026-03-02 09:00" in message
     assert "占用它的病例：王建国（住院号 ZY100001）第 1 次 ECMO，待上机" in banner.detail.text()
     assert sounds.levels == [Level.BLOCKED]
-    assert banner.actions == []  # R6 is never overridable
+    assert banner.action_buttons == []  # R6 is never overridable
 
     # the same label again half a second later: the answer again, no second service call
     clock_ms[0] += 500
@@ -118,7 +118,7 @@ def test_expired_item_is_blocked_with_its_expiry_date(qtbot: Any, ui: Any, seede
     banner = tab.scan_bar.banner
     assert banner.title_text() == "✖ 器械已过期，禁止使用"
     assert banner.message.text() == "器械已过期（有效期至 2026-01-31），不得使用"
-    assert banner.actions == [] and run_rows(ui, ward.run1) == []
+    assert banner.action_buttons == [] and run_rows(ui, ward.run1) == []
 
 
 def test_no_nmpa_needs_a_reason_then_binds_with_it(qtbot: Any, ui: Any, seeded: Any) -> None:

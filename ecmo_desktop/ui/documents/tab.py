@@ -158,7 +158,8 @@ class DocumentsTab(QWidget):
 
     def _show(self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]],
               r8: R8Status) -> None:
-        selected = self._select_after or (self.current().id if self.current() else None)
+        current = self.current()
+        selected = self._select_after or (current.id if current else None)
         self._select_after = None
         subject = self.subject.currentData()
         self.model.set_rows(documents)

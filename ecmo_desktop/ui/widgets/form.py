@@ -8,7 +8,7 @@ right widget and everything the user typed stays where it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
@@ -39,6 +39,8 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 ERROR_STYLE = "color: #b71c1c;"
+
+_W = TypeVar("_W", bound=QWidget)
 
 
 def field_message(error: FieldError) -> str:
@@ -298,8 +300,8 @@ class FormDialog(DialogBase):
         self.add_body(self.form)
         self.errors = FieldErrors(self.general_error)
 
-    def add_field(self, label: str, widget: QWidget, *, field: str | None = None,
-                  form: QFormLayout | None = None, unit: str = "") -> QWidget:
+    def add_field(self, label: str, widget: _W, *, field: str | None = None,
+                  form: QFormLayout | None = None, unit: str = "") -> _W:
         """Add a row: translated ``label`` (a msgid), the widget (with its unit beside it, so nobody
         has to guess kg or g), an error line under it."""
         box = QWidget()
