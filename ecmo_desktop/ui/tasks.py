@@ -54,8 +54,9 @@ from ecmo_desktop.ui.changes import Change
 log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE, RECONNECTING = "online", "offline", "reconnecting"
-SuccessHandler = Callable[[Any], None]
-ErrorHandler = Callable[[BaseException], None]
+# what a handler returns is ignored (a slot may well return, e.g. the dialog it opened)
+SuccessHandler = Callable[[Any], object]
+ErrorHandler = Callable[[BaseException], object]
 ProgressHandler = Callable[[int, int, str], None]
 Steps = Generator[None, None, Any]  # long work: yields between items, returns the result
 

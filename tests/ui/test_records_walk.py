@@ -191,7 +191,7 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     clock.advance(timedelta(hours=2))
     click(qtbot, weaning.decannulation_button)
     dialog = dialog_of(weaning)
-    type_text(qtbot, dialog.reason, "撤机试验通过，心功能恢复")
+    type_text(qtbot, dialog.procedure_reason, "撤机试验通过，心功能恢复")
     choose(dialog.technique, "cutdown")
     save(qtbot, ui, dialog)
     select_record(qtbot, weaning, weaning.table_for("decannulation_table"), lambda r: True)

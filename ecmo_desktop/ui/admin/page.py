@@ -375,8 +375,9 @@ class AuditTab(QWidget):
         bar.addWidget(self.result_label, 1)
         layout.addLayout(bar)
         audit = ui.services.audit
-        self.model = AuditEventModel(ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit),
-                                     columns=BROWSER_COLUMNS, parent=self)
+        self.model: AuditEventModel = AuditEventModel(
+            ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit), columns=BROWSER_COLUMNS,
+            parent=self)
         self.table = make_table(self.model, stretch_column=BROWSER_COLUMNS.index(CHANGE))
         self.table.setObjectName("audit_table")
         set_column_widths(self.table, [6, 19, 9, 9, 11, 12, 40, 12, 5])

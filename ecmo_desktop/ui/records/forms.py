@@ -522,7 +522,7 @@ class RecordDialog(DialogBase):
         self.add_body(self.scroll_area, 1)
         self.ok_button.setToolTip(_("Enter 或 Ctrl+S 保存；Esc 取消"))
         for keys in (QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"), QKeySequence.StandardKey.Save):
-            QShortcut(keys, self, activated=self.on_submit)
+            QShortcut(keys, self).activated.connect(self.on_submit)
 
     # ---- layout helpers -------------------------------------------------------------------------
     @staticmethod
