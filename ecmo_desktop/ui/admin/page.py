@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -384,11 +385,11 @@ class AuditTab(QWidget):
         layout.addWidget(self.table, 1)
         self.loaded_once = False
 
-    def showEvent(self, event: object) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         if not self.loaded_once:  # the trail can be long: read it when first looked at
             self.loaded_once = True
             self.model.refresh()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def verify(self) -> None:
         """The same check as ``ecmo-desktop verify``: chain, trail replayed against the record, signatures."""
