@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from ecmo_desktop.domain.errors import EcmoError, NotAuthenticated, ServerUnreachable
@@ -133,9 +133,29 @@ def _step(job: Job, log_failures: bool = True) -> bool:
 
 
 class _Mailbox(QObject):
-    """The one Qt object a lane touches: lives on the GUI thread, emitted on from the lane."""
+    """The one Qt object a lane touches: lives on the GUI thread, emitted on from the lane.
 
-    finished_job = Signal(object)
+    The lane sends only the finished job's id; the job itself is held here (``held``, filled by
+    ``_Lane.put`` on the GUI thread) and released here, on the GUI thread. A job's callbacks hold
+    widgets: were the worker to drop the last reference (the GUI thread having already delivered the
+    job it was sent), the widgets' wrappers would be destroyed on the worker thread, which crashed
+    PySide6 now and then (a segfault at the worker's ``del job``).
+    """
+
+    finished_job = Signal(int)
+
+    def __init__(self, deliver: Callable[[Job], None]) -> None:
+        super().__init__()
+        self.held: dict[int, Job] = {}
+        self._deliver = deliver
+        self.finished_job.connect(self._arrived, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(int)
+    def _arrived(self, job_id: int) -> None:
+        job = self.held.pop(job_id, None)
+        owner = getattr(self._deliver, "__self__", None)  # the runner or lane that delivers
+        if job is not None and (not isinstance(owner, QObject) or shiboken6.isValid(owner)):
+            self._deliver(job)  # (a deleted runner's results are dropped, as a Qt connection would)
 
 
 class _Lane:
@@ -146,8 +166,7 @@ class _Lane:
         self.name = name
         self.log_failures = log_failures
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self.mailbox = _Mailbox()
-        self.mailbox.finished_job.connect(deliver, Qt.ConnectionType.QueuedConnection)
+        self.mailbox = _Mailbox(deliver)
         self.threads = [threading.Thread(target=self._run, name=name, daemon=True) for _ in range(threads)]
         for thread in self.threads:
             thread.start()
@@ -168,10 +187,21 @@ class _Lane:
                     stopping = True  # finish the long work in hand first (shutdown cancelled it)
                     continue
             if _step(job, self.log_failures):
-                mailbox.finished_job.emit(job)
+                if job.error is not None and job.error.__traceback__ is not None:
+                    # the traceback's frames hold the job (and its widgets) in a cycle the garbage
+                    # collector could break on this thread; their locals are not needed to print it
+                    traceback.clear_frames(job.error.__traceback__)
+                job_id = job.id
+                del job  # before the GUI thread can have it: the last reference is always dropped there
+                mailbox.finished_job.emit(job_id)
             else:
                 long.append(job)  # its next item once no short job waits
-            del job  # never wait for the next job holding this one (its callbacks hold widgets)
+                del job  # never wait for the next job holding this one (its callbacks hold widgets)
+
+    def put(self, job: Job) -> None:
+        """Queue ``job`` (GUI thread); the mailbox holds it until it is delivered there."""
+        self.mailbox.held[job.id] = job
+        self.jobs.put(job)
 
     def stop(self, timeout_s: float | None = None) -> bool:
         for _thread in self.threads:
@@ -277,7 +307,7 @@ class TaskRunner(QObject):
 
     def _submit(self, job: Job) -> None:
         self._pending += 1
-        self._lane.jobs.put(job)
+        self._lane.put(job)
 
     def _deliver(self, job: Job) -> None:
         try:
@@ -352,7 +382,7 @@ class _CpuLane(QObject):
 
     def submit(self, job: Job) -> None:
         self.running[job.id] = job
-        self.lane.jobs.put(job)
+        self.lane.put(job)
 
     def _deliver(self, job: Job) -> None:
         self.running.pop(job.id, None)

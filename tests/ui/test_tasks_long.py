@@ -305,3 +305,34 @@ def test_a_runner_deleted_mid_job_leaves_the_worker_nothing_deleted_to_touch(qtb
     lane.stop(10)
     qtbot.wait(50)  # the queued result has no receiver any more: dropped, not delivered
     assert called == [] and not lane.threads[0].is_alive()
+
+
+def test_the_last_reference_to_a_finished_job_is_dropped_on_the_gui_thread(qtbot: Any, qapp: Any) -> None:
+    """A job's callbacks hold widgets; were the worker to drop the last reference, their wrappers would
+    be destroyed on the worker thread (an intermittent PySide6 segfault). Forced: the worker's emit
+    returns only once the GUI thread has delivered the job, so the worker is the last to let go of
+    anything it still holds."""
+    runner = TaskRunner()
+    delivered = threading.Event()
+    died_on: list[str] = []
+
+    class Sentinel:
+        def __del__(self) -> None:
+            died_on.append(threading.current_thread().name)
+
+    class EmitThenWaitForDelivery:
+        def __init__(self, signal: Any) -> None:
+            self.signal = signal
+
+        def emit(self, *args: Any) -> None:
+            self.signal.emit(*args)
+            delivered.wait(10)
+
+    mailbox = runner._lane.mailbox
+    mailbox.finished_job = EmitThenWaitForDelivery(mailbox.finished_job)  # type: ignore[assignment]
+    sentinel = Sentinel()
+    runner.run_op(lambda: None, lambda _result, held=sentinel: delivered.set())
+    del sentinel
+    qtbot.waitUntil(lambda: bool(died_on), timeout=10_000)
+    assert died_on == [threading.main_thread().name]
+    runner.shutdown()
