@@ -66,6 +66,7 @@ from ecmo_desktop.domain.records import (
     Signature,
     WeaningTrial,
 )
+from ecmo_desktop.domain.worklist import WorkFilter, WorkKey, WorkRow
 from ecmo_desktop.exchange.facts import CaseFacts, EquipmentFact, HospitalFact, StaffRef
 
 
@@ -313,6 +314,8 @@ class RecordRepository(Protocol):
     def runs_with_consent(self, run_ids: Sequence[int]) -> set[int]: ...
     def device_facts(self, run_id: int) -> DeviceFacts: ...
     def participation(self) -> dict[int, dict[int, set[str]]]: ...
+    def work_counts(self, work: WorkFilter) -> dict[str, int]: ...
+    def work_page(self, kind: str, work: WorkFilter, *, after: WorkKey | None, limit: int) -> list[WorkRow]: ...
 
 
 class DossierRepository(Protocol):

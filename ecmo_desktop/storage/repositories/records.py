@@ -44,6 +44,7 @@ from ecmo_desktop.domain.records import (
     Signature,
     WeaningTrial,
 )
+from ecmo_desktop.domain.worklist import WorkFilter, WorkKey, WorkRow
 from ecmo_desktop.storage import mapping, mapping_records
 from ecmo_desktop.storage.orm.devices import UsageRow
 from ecmo_desktop.storage.orm.documents import DocumentRow
@@ -64,6 +65,7 @@ from ecmo_desktop.storage.orm.records import (
     WeaningTrialRow,
 )
 from ecmo_desktop.storage.repositories.base import Repository
+from ecmo_desktop.storage.repositories.worklist import WorklistQueries
 
 ROWS: dict[str, type[Any]] = {
     "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
@@ -443,6 +445,14 @@ class SqlRecordRepository(Repository):
             return set()
         return set(self.session.scalars(select(ConsentRow.run_id).where(
             ConsentRow.run_id.in_(list(run_ids)), ConsentRow.refused.is_(False)).distinct()))
+
+    def work_counts(self, work: WorkFilter) -> dict[str, int]:
+        """How many items of each kind the worklist has, for the whole ward (storage/repositories/worklist.py)."""
+        return WorklistQueries(self.session).counts(work)
+
+    def work_page(self, kind: str, work: WorkFilter, *, after: WorkKey | None, limit: int) -> list[WorkRow]:
+        """One page of one kind of worklist item, after ``after`` in the kind's order (keyset)."""
+        return WorklistQueries(self.session).page(kind, work, after=after, limit=limit)
 
     # ---- compliance ----------------------------------------------------------------------------------------
     def device_facts(self, run_id: int) -> DeviceFacts:
