@@ -25,6 +25,16 @@ from ecmo_desktop.services.ports import UnitOfWork
 
 PAGE = 50  # items per page of a group (the home page shows the first page of each)
 MAX_PAGE = 1000  # a page is bounded; a caller wanting more pages on
+KIND_TITLES: dict[str, str] = {  # a group's heading (home page, CLI)
+    WorkKind.SUPPLEMENT_OVERDUE.value: N_("紧急上机后 12 小时补充决策已超时（R2）"),
+    WorkKind.SUPPLEMENT_DUE.value: N_("紧急上机：待补充多学科决策（R2）"),
+    WorkKind.MISSING_CONSENT.value: N_("知情同意未记录（R4）"),
+    WorkKind.NO_DAILY_TODAY.value: N_("今日尚无日常管理记录"),
+    WorkKind.FOLLOW_UP_OVERDUE.value: N_("随访已逾期（R9）"),
+    WorkKind.UNSIGNED_RECORD.value: N_("待签名的记录"),
+    WorkKind.FOLLOW_UP_DUE.value: N_("随访到期"),
+    WorkKind.PRODUCT_REQUEST.value: N_("床旁请求添加到器械目录的产品"),
+}
 
 
 @dataclass(frozen=True)
