@@ -84,7 +84,7 @@ def _worklist(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             counts = {args.kind: page.total} if page.total else {}
             pages = {args.kind: (page.items, page.total, page.next_after, page.as_of)}
         else:
-            overview = c.worklist.overview(mine_only=args.mine, limits=dict.fromkeys(KIND_TITLES, args.limit))
+            overview = c.worklist.overview(mine_only=args.mine, limit=args.limit)
             counts = overview.counts
             pages = {k: (p.items, p.total, p.next_after, p.as_of) for k, p in overview.pages.items()}
     finally:

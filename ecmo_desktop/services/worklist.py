@@ -75,15 +75,15 @@ class WorklistService(Service):
         return self._read(lambda uow: _ordered(uow.records.work_counts(work)))
 
     @requires(Action.VIEW_CASES)
-    def overview(self, *, mine_only: bool = False, limits: Mapping[str, int] | None = None,
+    def overview(self, *, mine_only: bool = False, limit: int = PAGE, limits: Mapping[str, int] | None = None,
                  as_of: datetime | None = None) -> WorkOverview:
-        """The home page's first screen: the counts and the first ``PAGE`` items of every kind (or
+        """The home page's first screen: the counts and the first ``limit`` items of every kind (or
         ``limits[kind]`` items, so a refresh keeps what the user had paged open), in one read."""
         work = self._filter(mine_only=mine_only, as_of=as_of)
 
         def read(uow: UnitOfWork) -> WorkOverview:
             counts = _ordered(uow.records.work_counts(work))
-            pages = {kind: self._page(uow, kind, work, total, None, _bounded((limits or {}).get(kind, PAGE)))
+            pages = {kind: self._page(uow, kind, work, total, None, _bounded((limits or {}).get(kind, limit)))
                      for kind, total in counts.items()}
             return WorkOverview(counts, pages, work.now)
 

@@ -285,7 +285,7 @@ class WorklistPage(QWidget):
         # keep what the user had paged open in each group (at least one page each)
         limits = {kind: max(PAGE, len(g.items)) for kind, g in self.model.groups.items()}
         worklist = self.ui.services.worklist
-        self.ui.tasks.run_op(lambda: worklist.overview(mine_only=mine, limits=limits), self._loaded, self._failed,
+        self.ui.tasks.run_op(lambda: worklist.overview(mine_only=mine, limit=PAGE, limits=limits), self._loaded, self._failed,
                              parent=self)
 
     def _failed(self, exc: BaseException) -> None:
