@@ -97,7 +97,7 @@ class WorklistService(Service):
         work = self._filter(mine_only=mine_only, as_of=as_of)
 
         def read(uow: UnitOfWork) -> WorkPage:
-            total = uow.records.work_counts(work).get(kind, 0)
+            total = uow.records.work_counts(work, [kind]).get(kind, 0)
             return self._page(uow, kind, work, total, after, _bounded(limit))
 
         return self._read(read)

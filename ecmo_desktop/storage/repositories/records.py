@@ -446,9 +446,10 @@ class SqlRecordRepository(Repository):
         return set(self.session.scalars(select(ConsentRow.run_id).where(
             ConsentRow.run_id.in_(list(run_ids)), ConsentRow.refused.is_(False)).distinct()))
 
-    def work_counts(self, work: WorkFilter) -> dict[str, int]:
-        """How many items of each kind the worklist has, for the whole ward (storage/repositories/worklist.py)."""
-        return WorklistQueries(self.session).counts(work)
+    def work_counts(self, work: WorkFilter, kinds: Sequence[str] | None = None) -> dict[str, int]:
+        """How many items of each kind (or of ``kinds``) the worklist has, for the whole ward
+        (storage/repositories/worklist.py)."""
+        return WorklistQueries(self.session).counts(work, kinds)
 
     def work_page(self, kind: str, work: WorkFilter, *, after: WorkKey | None, limit: int) -> list[WorkRow]:
         """One page of one kind of worklist item, after ``after`` in the kind's order (keyset)."""

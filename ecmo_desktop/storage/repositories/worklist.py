@@ -84,14 +84,15 @@ class WorklistQueries:
 
     @staticmethod
     def _unsupplemented(f: WorkFilter, overdue: bool) -> Any:
-        """Emergency starts without a signed supplement, past (or not yet past) their 12-hour deadline."""
+        """Emergency starts without a signed supplement, past (or not yet past) their 12-hour deadline.
+        The signed supplements are one uncorrelated subquery (read once), not a lookup per decision."""
         supplement = aliased(DecisionRow)
-        signed = select(supplement.id).where(supplement.supplement_of_id == DecisionRow.id,
-                                             supplement.status == "signed").exists()
+        signed = select(supplement.supplement_of_id).where(supplement.supplement_of_id.isnot(None),
+                                                           supplement.status == "signed")
         deadline = DecisionRow.supplement_deadline <= f.now if overdue else DecisionRow.supplement_deadline > f.now
         return and_(DecisionRow.kind == "start", DecisionRow.emergency.is_(True),
                     DecisionRow.supplement_of_id.is_(None), DecisionRow.supplement_deadline.isnot(None),
-                    ~signed, RunRow.status != CANCELLED, deadline)
+                    DecisionRow.id.not_in(signed), RunRow.status != CANCELLED, deadline)
 
     @staticmethod
     def _follow_up(f: WorkFilter, overdue: bool) -> Any:
@@ -122,16 +123,18 @@ class WorklistQueries:
         return union_all(*parts).subquery("drafts")
 
     # ---- counts -----------------------------------------------------------------------------------------
-    def counts(self, f: WorkFilter) -> dict[str, int]:
-        """Every kind's count for the whole ward, in one statement (one round trip on PostgreSQL)."""
+    def counts(self, f: WorkFilter, kinds: Sequence[str] | None = None) -> dict[str, int]:
+        """Every kind's count (or those of ``kinds``) for the whole ward, in one statement (one round trip
+        on PostgreSQL)."""
         runs = select(func.count(RunRow.id))
-        on_ecmo, waiting = self._consent_segments(f)
+        no_consent = and_(RunRow.status.in_((PLANNED, ON_ECMO)),
+                          or_(RunRow.status == PLANNED, RunRow.emergency.is_(True)), self._no_consent())
         decisions = select(func.count(DecisionRow.id)).join(RunRow, RunRow.id == DecisionRow.run_id)
         follow_ups = select(func.count(FollowUpRow.id))
         columns: dict[str, Any] = {
             WorkKind.SUPPLEMENT_OVERDUE.value: decisions.where(self._unsupplemented(f, True)),
             WorkKind.SUPPLEMENT_DUE.value: decisions.where(self._unsupplemented(f, False)),
-            WorkKind.MISSING_CONSENT.value: runs.where(or_(on_ecmo, waiting)),
+            WorkKind.MISSING_CONSENT.value: runs.where(no_consent),  # both segments of the page
             WorkKind.NO_DAILY_TODAY.value: runs.where(self._no_daily(f)),
             WorkKind.FOLLOW_UP_OVERDUE.value: follow_ups.where(self._follow_up(f, True)),
             WorkKind.FOLLOW_UP_DUE.value: follow_ups.where(self._follow_up(f, False)),
@@ -141,6 +144,12 @@ class WorklistQueries:
         if f.product_requests:
             columns[WorkKind.PRODUCT_REQUEST.value] = (select(func.count(ProductRequestRow.id))
                                                        .where(ProductRequestRow.status == "open"))
+        if kinds is not None:
+            wanted = set(kinds)
+            columns = {n: q for n, q in columns.items()
+                       if (WorkKind.UNSIGNED_RECORD.value if n.startswith("draft:") else n) in wanted}
+            if not columns:
+                return {}
         names = list(columns)
         row = self.session.execute(select(*[columns[n].scalar_subquery().label(f"c{i}")
                                             for i, n in enumerate(names)])).one()
