@@ -146,7 +146,6 @@ def ui_first_screen(c: Container, rows: int, repeat: int) -> tuple[list[float], 
             def open_page() -> None:
                 t = time.perf_counter()
                 page = WorklistPage(ui, open_case=lambda run_id: None)
-                page.runs.model.refresh = lambda *a, **k: None  # type: ignore[method-assign]
                 page.resize(1200, 900)
                 page.show()
                 loop = QEventLoop()

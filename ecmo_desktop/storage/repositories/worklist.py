@@ -125,38 +125,42 @@ class WorklistQueries:
     # ---- counts -----------------------------------------------------------------------------------------
     def counts(self, f: WorkFilter, kinds: Sequence[str] | None = None) -> dict[str, int]:
         """Every kind's count (or those of ``kinds``) for the whole ward, in one statement (one round trip
-        on PostgreSQL)."""
+        on PostgreSQL); only the counts asked for are built."""
         runs = select(func.count(RunRow.id))
-        no_consent = and_(RunRow.status.in_((PLANNED, ON_ECMO)),
-                          or_(RunRow.status == PLANNED, RunRow.emergency.is_(True)), self._no_consent())
-        decisions = select(func.count(DecisionRow.id)).join(RunRow, RunRow.id == DecisionRow.run_id)
-        follow_ups = select(func.count(FollowUpRow.id))
-        columns: dict[str, Any] = {
-            WorkKind.SUPPLEMENT_OVERDUE.value: decisions.where(self._unsupplemented(f, True)),
-            WorkKind.SUPPLEMENT_DUE.value: decisions.where(self._unsupplemented(f, False)),
-            WorkKind.MISSING_CONSENT.value: runs.where(no_consent),  # both segments of the page
-            WorkKind.NO_DAILY_TODAY.value: runs.where(self._no_daily(f)),
-            WorkKind.FOLLOW_UP_OVERDUE.value: follow_ups.where(self._follow_up(f, True)),
-            WorkKind.FOLLOW_UP_DUE.value: follow_ups.where(self._follow_up(f, False)),
+
+        def decisions(overdue: bool) -> Any:
+            return (select(func.count(DecisionRow.id)).join(RunRow, RunRow.id == DecisionRow.run_id)
+                    .where(self._unsupplemented(f, overdue)))
+
+        def missing_consent() -> Any:  # both segments of the page
+            return runs.where(RunRow.status.in_((PLANNED, ON_ECMO)),
+                              or_(RunRow.status == PLANNED, RunRow.emergency.is_(True)), self._no_consent())
+
+        builders: dict[str, Callable[[], Any]] = {
+            WorkKind.SUPPLEMENT_OVERDUE.value: lambda: decisions(True),
+            WorkKind.SUPPLEMENT_DUE.value: lambda: decisions(False),
+            WorkKind.MISSING_CONSENT.value: missing_consent,
+            WorkKind.NO_DAILY_TODAY.value: lambda: runs.where(self._no_daily(f)),
+            WorkKind.FOLLOW_UP_OVERDUE.value: lambda: select(func.count(FollowUpRow.id)).where(self._follow_up(f, True)),
+            WorkKind.FOLLOW_UP_DUE.value: lambda: select(func.count(FollowUpRow.id)).where(self._follow_up(f, False)),
         }
         for entity, model in DRAFT_ROWS.items():
-            columns[f"draft:{entity}"] = select(func.count(model.id)).where(self._draft(model, f))
+            builders[f"draft:{entity}"] = lambda m=model: select(func.count(m.id)).where(self._draft(m, f))
         if f.product_requests:
-            columns[WorkKind.PRODUCT_REQUEST.value] = (select(func.count(ProductRequestRow.id))
-                                                       .where(ProductRequestRow.status == "open"))
-        if kinds is not None:
-            wanted = set(kinds)
-            columns = {n: q for n, q in columns.items()
-                       if (WorkKind.UNSIGNED_RECORD.value if n.startswith("draft:") else n) in wanted}
-            if not columns:
-                return {}
-        names = list(columns)
-        row = self.session.execute(select(*[columns[n].scalar_subquery().label(f"c{i}")
+            builders[WorkKind.PRODUCT_REQUEST.value] = lambda: (select(func.count(ProductRequestRow.id))
+                                                                .where(ProductRequestRow.status == "open"))
+
+        def kind_of(name: str) -> str:
+            return WorkKind.UNSIGNED_RECORD.value if name.startswith("draft:") else name
+
+        names = [n for n in builders if kinds is None or kind_of(n) in kinds]
+        if not names:
+            return {}
+        row = self.session.execute(select(*[builders[n]().scalar_subquery().label(f"c{i}")
                                             for i, n in enumerate(names)])).one()
         out: dict[str, int] = {}
         for name, value in zip(names, row, strict=True):
-            kind = WorkKind.UNSIGNED_RECORD.value if name.startswith("draft:") else name
-            out[kind] = out.get(kind, 0) + int(value or 0)
+            out[kind_of(name)] = out.get(kind_of(name), 0) + int(value or 0)
         return out
 
     # ---- pages ------------------------------------------------------------------------------------------
