@@ -37,6 +37,7 @@ DRAFT_ROWS: dict[str, type[Any]] = {
     "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
     "complication": ComplicationRow, "weaning_trial": WeaningTrialRow, "follow_up": FollowUpRow,
 }
+_SUPPLEMENT = aliased(DecisionRow, name="supplement")  # built once: an alias costs milliseconds to make
 _WHO = (RunRow.id.label("run_id"), PatientRow.mrn, PatientRow.name, RunRow.ward, RunRow.bed,
         RunRow.status.label("run_status"))
 
@@ -86,7 +87,7 @@ class WorklistQueries:
     def _unsupplemented(f: WorkFilter, overdue: bool) -> Any:
         """Emergency starts without a signed supplement, past (or not yet past) their 12-hour deadline.
         The signed supplements are one uncorrelated subquery (read once), not a lookup per decision."""
-        supplement = aliased(DecisionRow)
+        supplement = _SUPPLEMENT
         signed = select(supplement.supplement_of_id).where(supplement.supplement_of_id.isnot(None),
                                                            supplement.status == "signed")
         deadline = DecisionRow.supplement_deadline <= f.now if overdue else DecisionRow.supplement_deadline > f.now
