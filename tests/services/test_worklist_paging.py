@@ -7,6 +7,7 @@ page reaches every item exactly once, in the order of ``items()``.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -102,3 +103,39 @@ def test_the_worklist_needs_a_logged_in_user(seeded: Seeded) -> None:
     for call in (rw.c.worklist.counts, rw.c.worklist.overview, lambda: rw.c.worklist.page("missing_consent")):
         with pytest.raises(NotAuthenticated):
             call()
+
+
+def test_cli_reports_totals_and_pages_to_the_end(seeded: Seeded, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecmo_desktop.cli import main
+    from tests.conftest import PASSWORD
+
+    monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
+    rw = _ward(seeded)
+    planned = sorted(rw.new_run().id for _ in range(7))
+    db = ["--db", seeded.container.url, "--user", "chenjing"]  # type: ignore[attr-defined]
+
+    assert main(["worklist", "--limit", "3", *db]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("共 7 项") and "知情同意未记录（R4）（7）" in text
+    assert "…… 还有 4 项：worklist --kind missing_consent --after " in text
+
+    assert main(["worklist", "--json", "--limit", "3", *db]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 7 and data["counts"] == {"missing_consent": 7}
+    (group,) = data["groups"]
+    assert (group["count"], group["shown"]) == (7, 3)
+    runs = [i["run"] for i in group["items"]]
+    cursor = group["next"]
+    while cursor is not None:
+        assert main(["worklist", "--json", "--kind", "missing_consent", "--limit", "3", "--after", cursor, *db]) == 0
+        (group,) = json.loads(capsys.readouterr().out)["groups"]
+        assert group["count"] == 7
+        runs += [i["run"] for i in group["items"]]
+        cursor = group["next"]
+    assert runs == planned  # every item once, in order
+
+    assert main(["worklist", "--json", "--all", *db]) == 0
+    assert [i["run"] for i in json.loads(capsys.readouterr().out)["items"]] == planned
+    assert main(["worklist", "--json", "--kind", "missing_consent", "--after", "garbage", *db]) == 1
+    assert "--after" in json.loads(capsys.readouterr().out)["error"]["message"]
