@@ -82,20 +82,41 @@ def seed(url: str, runs: int) -> dict[str, Any]:
         decisions = []
         for r in emergency:
             decided = NOW - timedelta(minutes=rng.randint(30, 23 * 60))
-            decisions.append({**common, "run_id": r.id, "status": "signed", "created_at": decided,
-                              "updated_at": decided, "signed_at": decided, "signed_by_id": admin, "kind": "start",
-                              "emergency": True, "decided_at": decided,
-                              "supplement_deadline": decided + timedelta(hours=12)})
+            decisions.append(
+                {
+                    **common,
+                    "run_id": r.id,
+                    "status": "signed",
+                    "created_at": decided,
+                    "updated_at": decided,
+                    "signed_at": decided,
+                    "signed_by_id": admin,
+                    "kind": "start",
+                    "emergency": True,
+                    "decided_at": decided,
+                    "supplement_deadline": decided + timedelta(hours=12),
+                }
+            )
         session.execute(insert(DecisionRow), decisions)
         # today's daily entry on every other run on ECMO, a third of them not yet signed
         entries = []
         for n, r in enumerate(on_ecmo[::2]):
             at = NOW - timedelta(minutes=rng.randint(5, 110))
             signed = n % 3 != 0
-            entries.append({**common, "run_id": r.id, "status": "signed" if signed else "draft", "created_at": at,
-                            "updated_at": at, "signed_at": at if signed else None,
-                            "signed_by_id": admin if signed else None, "recorded_at": at, "ecmo_day": 1,
-                            "author_role": "nurse"})
+            entries.append(
+                {
+                    **common,
+                    "run_id": r.id,
+                    "status": "signed" if signed else "draft",
+                    "created_at": at,
+                    "updated_at": at,
+                    "signed_at": at if signed else None,
+                    "signed_by_id": admin if signed else None,
+                    "recorded_at": at,
+                    "ecmo_day": 1,
+                    "author_role": "nurse",
+                }
+            )
         session.execute(insert(DailyEntryRow), entries)
         # a 28-day follow-up for every ended run: most done, some overdue; the latest ones are due
         follow_ups = []
@@ -105,11 +126,20 @@ def seed(url: str, runs: int) -> dict[str, Any]:
             if late:
                 due = NOW.date() + timedelta(days=rng.randint(-5, 6))
             done = not late and rng.random() < 0.9
-            follow_ups.append({**common, "run_id": r.id, "status": "signed" if done else "draft",
-                               "created_at": NOW - timedelta(days=1), "updated_at": NOW - timedelta(days=1),
-                               "signed_at": NOW - timedelta(days=1) if done else None,
-                               "signed_by_id": admin if done else None, "kind": "d28", "due_date": due,
-                               "fu_status": "done" if done else "due"})
+            follow_ups.append(
+                {
+                    **common,
+                    "run_id": r.id,
+                    "status": "signed" if done else "draft",
+                    "created_at": NOW - timedelta(days=1),
+                    "updated_at": NOW - timedelta(days=1),
+                    "signed_at": NOW - timedelta(days=1) if done else None,
+                    "signed_by_id": admin if done else None,
+                    "kind": "d28",
+                    "due_date": due,
+                    "fu_status": "done" if done else "due",
+                }
+            )
         session.execute(insert(FollowUpRow), follow_ups)
         uow.commit()
     print(f"added worklist records in {time.perf_counter() - t0:.1f} s")
@@ -197,8 +227,11 @@ def bench(url: str, backend: str, repeat: int) -> None:
     w = c.worklist
     try:
         counts = w.counts()
-        print(f"\n[{backend}] groups: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-              + f"; total {sum(counts.values()):,}")
+        print(
+            f"\n[{backend}] groups: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            + f"; total {sum(counts.values()):,}"
+        )
         # walk the biggest group once: every page, each item once
         t = time.perf_counter()
         after, seen, pages = None, set(), 0
@@ -215,7 +248,9 @@ def bench(url: str, backend: str, repeat: int) -> None:
 
         def floor() -> Any:
             with c.uow(write=False) as uow:
-                return uow.session.execute(text("SELECT count(*) FROM ecmo_run WHERE status = 'planned'")).scalar()
+                return uow.session.execute(
+                    text("SELECT count(*) FROM ecmo_run WHERE status = 'planned'")
+                ).scalar()
 
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("floor: bare count(*) of planned runs", floor),
@@ -240,10 +275,14 @@ def bench(url: str, backend: str, repeat: int) -> None:
             print(f"  {name:<46} {ms(values)}   ×{statistics.median(values) / base:6.1f}")
         ui_base = statistics.median(floor_ui)
         print(f"  {'UI floor: bare table of ' + str(first_rows) + ' rows':<46} {ms(floor_ui)}")
-        print(f"  {'UI first screen: WorklistPage loaded+painted':<46} {ms(page_ui)}   "
-              f"×{statistics.median(page_ui) / base:6.1f} count floor, ×{statistics.median(page_ui) / ui_base:.1f} UI floor")
-        print(f"  walk all {pages} pages of {BIG} ({counts[BIG]:,} items)    {walk * 1000:8.1f} ms total, "
-              f"{walk / pages * 1000:.2f} ms/page")
+        print(
+            f"  {'UI first screen: WorklistPage loaded+painted':<46} {ms(page_ui)}   "
+            f"×{statistics.median(page_ui) / base:6.1f} count floor, ×{statistics.median(page_ui) / ui_base:.1f} UI floor"
+        )
+        print(
+            f"  walk all {pages} pages of {BIG} ({counts[BIG]:,} items)    {walk * 1000:8.1f} ms total, "
+            f"{walk / pages * 1000:.2f} ms/page"
+        )
     finally:
         c.close()
 

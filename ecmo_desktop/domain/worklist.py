@@ -18,8 +18,9 @@ from ecmo_desktop.domain.records import WORK_URGENCY, WorkKind
 from ecmo_desktop.domain.time import BEIJING, local_date
 
 # the order of the groups on screen: urgency, then the order of WorkKind
-KIND_ORDER: tuple[str, ...] = tuple(k.value for k in sorted(WorkKind, key=lambda k: (WORK_URGENCY[k],
-                                                                                      list(WorkKind).index(k))))
+KIND_ORDER: tuple[str, ...] = tuple(
+    k.value for k in sorted(WorkKind, key=lambda k: (WORK_URGENCY[k], list(WorkKind).index(k)))
+)
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,16 @@ class WorkFilter:
     @classmethod
     def at(cls, now: datetime, *, owner_id: int | None = None, product_requests: bool = False) -> WorkFilter:
         today = local_date(now)
-        return cls(now=now, today=today, start_of_today=datetime.combine(today, time(0), BEIJING),
-                   follow_up_due_until=today + timedelta(days=DUE_SOON_DAYS),
-                   follow_up_overdue_before={k: today - timedelta(days=d) for k, d in GRACE_DAYS.items()},
-                   follow_up_overdue_default=today - timedelta(days=DEFAULT_GRACE_DAYS),
-                   owner_id=owner_id, product_requests=product_requests)
+        return cls(
+            now=now,
+            today=today,
+            start_of_today=datetime.combine(today, time(0), BEIJING),
+            follow_up_due_until=today + timedelta(days=DUE_SOON_DAYS),
+            follow_up_overdue_before={k: today - timedelta(days=d) for k, d in GRACE_DAYS.items()},
+            follow_up_overdue_default=today - timedelta(days=DEFAULT_GRACE_DAYS),
+            owner_id=owner_id,
+            product_requests=product_requests,
+        )
 
     @property
     def end_of_today(self) -> datetime:

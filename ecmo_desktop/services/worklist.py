@@ -64,8 +64,11 @@ class WorkOverview:
 class WorklistService(Service):
     def _filter(self, *, mine_only: bool, as_of: datetime | None) -> WorkFilter:
         user = self.ctx.require_user()
-        return WorkFilter.at(as_of or self.ctx.now(), owner_id=user.id if mine_only else None,
-                             product_requests=allowed(Action.MANAGE_CATALOGUE, user.roles))
+        return WorkFilter.at(
+            as_of or self.ctx.now(),
+            owner_id=user.id if mine_only else None,
+            product_requests=allowed(Action.MANAGE_CATALOGUE, user.roles),
+        )
 
     @requires(Action.VIEW_CASES)
     def counts(self, *, mine_only: bool = False, as_of: datetime | None = None) -> dict[str, int]:
@@ -75,23 +78,38 @@ class WorklistService(Service):
         return self._read(lambda uow: _ordered(uow.records.work_counts(work)))
 
     @requires(Action.VIEW_CASES)
-    def overview(self, *, mine_only: bool = False, limit: int = PAGE, limits: Mapping[str, int] | None = None,
-                 as_of: datetime | None = None) -> WorkOverview:
+    def overview(
+        self,
+        *,
+        mine_only: bool = False,
+        limit: int = PAGE,
+        limits: Mapping[str, int] | None = None,
+        as_of: datetime | None = None,
+    ) -> WorkOverview:
         """The home page's first screen: the counts and the first ``limit`` items of every kind (or
         ``limits[kind]`` items, so a refresh keeps what the user had paged open), in one read."""
         work = self._filter(mine_only=mine_only, as_of=as_of)
 
         def read(uow: UnitOfWork) -> WorkOverview:
             counts = _ordered(uow.records.work_counts(work))
-            pages = {kind: self._page(uow, kind, work, total, None, _bounded((limits or {}).get(kind, limit)))
-                     for kind, total in counts.items()}
+            pages = {
+                kind: self._page(uow, kind, work, total, None, _bounded((limits or {}).get(kind, limit)))
+                for kind, total in counts.items()
+            }
             return WorkOverview(counts, pages, work.now)
 
         return self._read(read)
 
     @requires(Action.VIEW_CASES)
-    def page(self, kind: str, *, after: WorkKey | None = None, limit: int = PAGE, mine_only: bool = False,
-             as_of: datetime | None = None) -> WorkPage:
+    def page(
+        self,
+        kind: str,
+        *,
+        after: WorkKey | None = None,
+        limit: int = PAGE,
+        mine_only: bool = False,
+        as_of: datetime | None = None,
+    ) -> WorkPage:
         """The items of one kind following ``after`` (the previous page's ``next_after``), at most
         ``limit`` (bounded by ``MAX_PAGE``), with the kind's count judged at the same instant."""
         work = self._filter(mine_only=mine_only, as_of=as_of)
@@ -118,8 +136,9 @@ class WorklistService(Service):
                 after = page.next_after
         return out
 
-    def _page(self, uow: UnitOfWork, kind: str, work: WorkFilter, total: int, after: WorkKey | None,
-              limit: int) -> WorkPage:
+    def _page(
+        self, uow: UnitOfWork, kind: str, work: WorkFilter, total: int, after: WorkKey | None, limit: int
+    ) -> WorkPage:
         rows = uow.records.work_page(kind, work, after=after, limit=limit + 1)  # one more: is there a next?
         more = len(rows) > limit
         rows = rows[:limit]
@@ -145,8 +164,11 @@ def _item(r: WorkRow, work: WorkFilter) -> WorkItem:
         remaining = r.due_at - work.now
         minutes = int(abs(remaining.total_seconds()) // 60)
         params = {"hours": minutes // 60, "minutes": minutes % 60}
-        message = (N_("紧急上机后 12 小时内补充多学科决策已超时 {hours} 小时 {minutes} 分钟")
-                   if kind == WorkKind.SUPPLEMENT_OVERDUE else N_("紧急上机：须在 {hours} 小时 {minutes} 分钟内补充多学科决策"))
+        message = (
+            N_("紧急上机后 12 小时内补充多学科决策已超时 {hours} 小时 {minutes} 分钟")
+            if kind == WorkKind.SUPPLEMENT_OVERDUE
+            else N_("紧急上机：须在 {hours} 小时 {minutes} 分钟内补充多学科决策")
+        )
     elif kind == WorkKind.MISSING_CONSENT:
         if r.run_status == "planned" and not r.detail.get("emergency"):
             message = N_("上机前须签署知情同意书")
@@ -161,18 +183,46 @@ def _item(r: WorkRow, work: WorkFilter) -> WorkItem:
     elif kind in (WorkKind.FOLLOW_UP_OVERDUE, WorkKind.FOLLOW_UP_DUE):
         due_date = r.detail["due_date"]
         params = {"kind": FollowUpKind(r.detail["fu_kind"]).label, "date": due_date.isoformat()}
-        message = N_("{kind}随访逾期（应于 {date}）") if kind == WorkKind.FOLLOW_UP_OVERDUE else N_("{kind}随访（应于 {date}）")
+        message = (
+            N_("{kind}随访逾期（应于 {date}）")
+            if kind == WorkKind.FOLLOW_UP_OVERDUE
+            else N_("{kind}随访（应于 {date}）")
+        )
         due_at = datetime.combine(due_date, time(0), BEIJING)
-        return WorkItem(kind=kind.value, urgency=WORK_URGENCY[kind], run_id=r.run_id, mrn=r.mrn,
-                        patient_name=r.patient_name, ward=r.ward, bed=r.bed, message=message, params=params,
-                        due_at=due_at, remaining=due_at - work.now, entity=r.entity, entity_id=r.entity_id)
+        return WorkItem(
+            kind=kind.value,
+            urgency=WORK_URGENCY[kind],
+            run_id=r.run_id,
+            mrn=r.mrn,
+            patient_name=r.patient_name,
+            ward=r.ward,
+            bed=r.bed,
+            message=message,
+            params=params,
+            due_at=due_at,
+            remaining=due_at - work.now,
+            entity=r.entity,
+            entity_id=r.entity_id,
+        )
     elif kind == WorkKind.UNSIGNED_RECORD:
         message = N_("{what}未签名")
         params = {"what": _(ENTITY_LABELS.get(r.entity or "", r.entity or ""))}
     else:  # a bedside request to add a product to the catalogue
         message = N_("{who} 床旁扫码：目录中没有产品 {di}，请添加到器械目录或说明不予添加")
         params = {"who": r.detail.get("who", ""), "di": r.detail.get("di", "")}
-    return WorkItem(kind=kind.value, urgency=WORK_URGENCY[kind], run_id=r.run_id, mrn=r.mrn,
-                    patient_name=r.patient_name, ward=r.ward, bed=r.bed, message=message, params=params,
-                    due_at=r.due_at, remaining=remaining, entity=r.entity, entity_id=r.entity_id,
-                    owner_id=r.owner_id)
+    return WorkItem(
+        kind=kind.value,
+        urgency=WORK_URGENCY[kind],
+        run_id=r.run_id,
+        mrn=r.mrn,
+        patient_name=r.patient_name,
+        ward=r.ward,
+        bed=r.bed,
+        message=message,
+        params=params,
+        due_at=r.due_at,
+        remaining=remaining,
+        entity=r.entity,
+        entity_id=r.entity_id,
+        owner_id=r.owner_id,
+    )

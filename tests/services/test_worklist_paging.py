@@ -51,8 +51,12 @@ def test_counts_are_exact_and_paging_reaches_every_item_once(seeded: Seeded) -> 
     expected_consent = {r.id for r in emergency} | {r.id for r in planned}
     expected_daily = {r.id for r in on_ecmo + emergency}
     # every on-ECMO run has its decision and procedure unsigned, the planned ones their consent too
-    assert counts == {"supplement_due": 2, "missing_consent": len(expected_consent),
-                      "no_daily_today": len(expected_daily), "unsigned_record": 3 * 3 + 2 * 2}
+    assert counts == {
+        "supplement_due": 2,
+        "missing_consent": len(expected_consent),
+        "no_daily_today": len(expected_daily),
+        "unsigned_record": 3 * 3 + 2 * 2,
+    }
     assert list(counts) == [k for k in KIND_ORDER if k in counts]  # most urgent kind first
 
     everything = c.worklist.items()
@@ -78,9 +82,12 @@ def test_counts_are_exact_and_paging_reaches_every_item_once(seeded: Seeded) -> 
     assert len(overview.pages["missing_consent"].items) == 7
     assert overview.pages["missing_consent"].next_after is not None
     assert overview.pages["supplement_due"].next_after is None  # 2 items: all on the first page
-    rest = c.worklist.page("missing_consent", after=overview.pages["missing_consent"].next_after,
-                           limit=50, as_of=overview.as_of)
-    assert [i.run_id for i in overview.pages["missing_consent"].items + rest.items] == [i.run_id for i in consent]
+    rest = c.worklist.page(
+        "missing_consent", after=overview.pages["missing_consent"].next_after, limit=50, as_of=overview.as_of
+    )
+    assert [i.run_id for i in overview.pages["missing_consent"].items + rest.items] == [
+        i.run_id for i in consent
+    ]
     assert rest.next_after is None
 
     # twelve hours on: the supplements turn overdue (judged at the instant asked), counted as such
@@ -105,8 +112,9 @@ def test_the_worklist_needs_a_logged_in_user(seeded: Seeded) -> None:
             call()
 
 
-def test_cli_reports_totals_and_pages_to_the_end(seeded: Seeded, capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_reports_totals_and_pages_to_the_end(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.cli import main
     from tests.conftest import PASSWORD
 
@@ -128,7 +136,10 @@ def test_cli_reports_totals_and_pages_to_the_end(seeded: Seeded, capsys: pytest.
     runs = [i["run"] for i in group["items"]]
     cursor = group["next"]
     while cursor is not None:
-        assert main(["worklist", "--json", "--kind", "missing_consent", "--limit", "3", "--after", cursor, *db]) == 0
+        assert (
+            main(["worklist", "--json", "--kind", "missing_consent", "--limit", "3", "--after", cursor, *db])
+            == 0
+        )
         (group,) = json.loads(capsys.readouterr().out)["groups"]
         assert group["count"] == 7
         runs += [i["run"] for i in group["items"]]

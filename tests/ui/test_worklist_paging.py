@@ -29,7 +29,9 @@ def _click_more(qtbot: Any, page: WorklistPage, kind: str) -> None:
     index = page.model.index(page.model.more_row(kind), 0)
     page.table.scrollTo(index)
     before = page.more_loads
-    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=page.table.visualRect(index).center())
+    qtbot.mouseClick(
+        page.table.viewport(), Qt.MouseButton.LeftButton, pos=page.table.visualRect(index).center()
+    )
     qtbot.waitUntil(lambda: page.more_loads > before, timeout=10_000)
 
 
@@ -60,7 +62,10 @@ def test_groups_show_true_counts_and_page_to_the_last_item(qtbot, ui, seeded, cl
 
     # click "more" until the group is complete: 4 + 4 + 2, each run once, in order
     _click_more(qtbot, page, "missing_consent")
-    assert page.model.index(page.model.more_row("missing_consent"), 0).data() == "显示后 2 项…（已显示 8 项，共 10 项）"
+    assert (
+        page.model.index(page.model.more_row("missing_consent"), 0).data()
+        == "显示后 2 项…（已显示 8 项，共 10 项）"
+    )
     _click_more(qtbot, page, "missing_consent")
     assert page.model.more_row("missing_consent") == -1
     shown = [i.run_id for i in page.model.items if i.kind == "missing_consent"]
@@ -71,7 +76,9 @@ def test_groups_show_true_counts_and_page_to_the_last_item(qtbot, ui, seeded, cl
     more = page.model.more_row("unsigned_record")
     last = page.model.index(more - 1, 4)
     page.table.scrollTo(last)
-    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=page.table.visualRect(last).center())
+    qtbot.mouseClick(
+        page.table.viewport(), Qt.MouseButton.LeftButton, pos=page.table.visualRect(last).center()
+    )
     qtbot.keyClick(page.table, Qt.Key.Key_Down)
     assert page.table.currentIndex().row() == more
     before = page.more_loads

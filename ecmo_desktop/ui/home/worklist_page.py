@@ -54,14 +54,29 @@ from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 REFRESH_MS = 60_000
 LINK = "#1565c0"
 GROUP_TITLES = KIND_TITLES
-GROUP_BACKGROUND = {WorkKind.SUPPLEMENT_OVERDUE.value: "#ffcdd2", WorkKind.SUPPLEMENT_DUE.value: "#ffe0b2",
-                    WorkKind.FOLLOW_UP_OVERDUE.value: "#ffe0b2"}
+GROUP_BACKGROUND = {
+    WorkKind.SUPPLEMENT_OVERDUE.value: "#ffcdd2",
+    WorkKind.SUPPLEMENT_DUE.value: "#ffe0b2",
+    WorkKind.FOLLOW_UP_OVERDUE.value: "#ffe0b2",
+}
 # where in the case view the work is done
-TAB_OF_KIND = {WorkKind.SUPPLEMENT_OVERDUE.value: "decision", WorkKind.SUPPLEMENT_DUE.value: "decision",
-               WorkKind.MISSING_CONSENT.value: "decision", WorkKind.NO_DAILY_TODAY.value: "daily",
-               WorkKind.FOLLOW_UP_OVERDUE.value: "followup", WorkKind.FOLLOW_UP_DUE.value: "followup"}
-TAB_OF_ENTITY = {"decision": "decision", "consent": "decision", "procedure": "cannulation", "daily_entry": "daily",
-                 "complication": "complications", "weaning_trial": "weaning", "follow_up": "followup"}
+TAB_OF_KIND = {
+    WorkKind.SUPPLEMENT_OVERDUE.value: "decision",
+    WorkKind.SUPPLEMENT_DUE.value: "decision",
+    WorkKind.MISSING_CONSENT.value: "decision",
+    WorkKind.NO_DAILY_TODAY.value: "daily",
+    WorkKind.FOLLOW_UP_OVERDUE.value: "followup",
+    WorkKind.FOLLOW_UP_DUE.value: "followup",
+}
+TAB_OF_ENTITY = {
+    "decision": "decision",
+    "consent": "decision",
+    "procedure": "cannulation",
+    "daily_entry": "daily",
+    "complication": "complications",
+    "weaning_trial": "weaning",
+    "follow_up": "followup",
+}
 COLUMNS = (N_("时限"), N_("患者"), N_("住院号"), N_("病区/床号"), N_("事项"))
 
 
@@ -72,14 +87,20 @@ def tab_for(item: WorkItem) -> str:
 
 
 def time_text(item: WorkItem) -> str:
-    """"剩余 3 小时 12 分" / "已超时 1 小时 5 分" / the due date."""
-    if item.kind in (WorkKind.SUPPLEMENT_DUE.value, WorkKind.SUPPLEMENT_OVERDUE.value,
-                     WorkKind.NO_DAILY_TODAY.value) and item.remaining is not None:
+    """ "剩余 3 小时 12 分" / "已超时 1 小时 5 分" / the due date."""
+    if (
+        item.kind
+        in (WorkKind.SUPPLEMENT_DUE.value, WorkKind.SUPPLEMENT_OVERDUE.value, WorkKind.NO_DAILY_TODAY.value)
+        and item.remaining is not None
+    ):
         seconds = item.remaining.total_seconds()
         if seconds >= 0:
             return _("剩余 {t}").format(t=duration_text(seconds))
         return _("已超时 {t}").format(t=duration_text(-seconds))
-    if item.kind in (WorkKind.FOLLOW_UP_DUE.value, WorkKind.FOLLOW_UP_OVERDUE.value) and item.due_at is not None:
+    if (
+        item.kind in (WorkKind.FOLLOW_UP_DUE.value, WorkKind.FOLLOW_UP_OVERDUE.value)
+        and item.due_at is not None
+    ):
         return _("应于 {d}").format(d=to_local(item.due_at).date().isoformat())
     if item.kind == WorkKind.UNSIGNED_RECORD.value and item.due_at is not None:
         return _("{at} 书写").format(at=format_local(item.due_at))
@@ -122,10 +143,16 @@ def _open_tip(item: WorkItem) -> str:
 
 def _item_columns() -> list[Column[WorkItem]]:
     texts: tuple[Callable[[WorkItem], str], ...] = (
-        time_text, lambda i: i.patient_name, lambda i: i.mrn, lambda i: " ".join(p for p in (i.ward, i.bed) if p),
-        lambda i: i.text())
-    return [Column(title, text, foreground=_deadline_colour if n == 0 else None, tooltip=_open_tip)
-            for n, (title, text) in enumerate(zip(COLUMNS, texts, strict=True))]
+        time_text,
+        lambda i: i.patient_name,
+        lambda i: i.mrn,
+        lambda i: " ".join(p for p in (i.ward, i.bed) if p),
+        lambda i: i.text(),
+    )
+    return [
+        Column(title, text, foreground=_deadline_colour if n == 0 else None, tooltip=_open_tip)
+        for n, (title, text) in enumerate(zip(COLUMNS, texts, strict=True))
+    ]
 
 
 class WorkItemModel(ListTableModel[Any]):
@@ -182,7 +209,10 @@ class WorkItemModel(ListTableModel[Any]):
         if isinstance(entry, More):
             if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
                 return _("显示后 {n} 项…（已显示 {shown} 项，共 {total} 项）").format(
-                    n=f"{min(PAGE, entry.total - entry.shown):,}", shown=f"{entry.shown:,}", total=f"{entry.total:,}")
+                    n=f"{min(PAGE, entry.total - entry.shown):,}",
+                    shown=f"{entry.shown:,}",
+                    total=f"{entry.total:,}",
+                )
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(LINK))
             if role == Qt.ItemDataRole.ToolTipRole:
@@ -191,7 +221,9 @@ class WorkItemModel(ListTableModel[Any]):
         if not isinstance(entry, Group):
             return super().data(index, role)
         if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
-            return _("{title}（{n}）").format(title=_(GROUP_TITLES.get(entry.kind, entry.kind)), n=f"{entry.count:,}")
+            return _("{title}（{n}）").format(
+                title=_(GROUP_TITLES.get(entry.kind, entry.kind)), n=f"{entry.count:,}"
+            )
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -206,7 +238,9 @@ class WorklistPage(QWidget):
 
     refreshed = Signal()
 
-    def __init__(self, ui: UiContext, *, open_case: Callable[[int], Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, *, open_case: Callable[[int], Any], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ui = ui
         self._open_case = open_case
@@ -285,8 +319,12 @@ class WorklistPage(QWidget):
         # keep what the user had paged open in each group (at least one page each)
         limits = {kind: max(PAGE, len(g.items)) for kind, g in self.model.groups.items()}
         worklist = self.ui.services.worklist
-        self.ui.tasks.run_op(lambda: worklist.overview(mine_only=mine, limit=PAGE, limits=limits), self._loaded, self._failed,
-                             parent=self)
+        self.ui.tasks.run_op(
+            lambda: worklist.overview(mine_only=mine, limit=PAGE, limits=limits),
+            self._loaded,
+            self._failed,
+            parent=self,
+        )
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
@@ -299,8 +337,12 @@ class WorklistPage(QWidget):
         self._as_of = overview.as_of
         current = self.table.currentIndex()
         scroll = self.table.verticalScrollBar().value()
-        self.model.set_groups({kind: _Loaded(page.total, list(page.items), page.next_after)
-                               for kind, page in overview.pages.items()})
+        self.model.set_groups(
+            {
+                kind: _Loaded(page.total, list(page.items), page.next_after)
+                for kind, page in overview.pages.items()
+            }
+        )
         self._spans()
         if current.isValid() and current.row() < self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(current.row(), 0))
@@ -328,8 +370,12 @@ class WorklistPage(QWidget):
         self._paging.add(kind)
         mine, after, as_of = self.mine.isChecked(), loaded.next_after, self._as_of
         worklist = self.ui.services.worklist
-        self.ui.tasks.run_op(lambda: worklist.page(kind, after=after, limit=PAGE, mine_only=mine, as_of=as_of),
-                             lambda page: self._more_loaded(page, after), self._more_failed(kind), parent=self)
+        self.ui.tasks.run_op(
+            lambda: worklist.page(kind, after=after, limit=PAGE, mine_only=mine, as_of=as_of),
+            lambda page: self._more_loaded(page, after),
+            self._more_failed(kind),
+            parent=self,
+        )
 
     def _more_failed(self, kind: str) -> Callable[[BaseException], None]:
         def failed(exc: BaseException) -> None:
@@ -389,7 +435,9 @@ class WorklistPage(QWidget):
             if request is None:
                 self.refresh()
                 return
-            self.dialog = ProductRequestDialog(self.ui, request, patient=patient, on_done=self.refresh, parent=self)
+            self.dialog = ProductRequestDialog(
+                self.ui, request, patient=patient, on_done=self.refresh, parent=self
+            )
             self.dialog.open()
 
         self.ui.tasks.run_op(lambda: devices.product_requests(open_only=True), loaded, parent=self)
