@@ -14,7 +14,7 @@ from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, func, literal, select, union_all
+from sqlalchemy import String, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.compliance import DeviceFacts
@@ -30,7 +30,6 @@ from ecmo_desktop.domain.record_inputs import (
     WeaningValues,
 )
 from ecmo_desktop.domain.records import (
-    AUTO_CLOSED_NOTE,
     AnyRecord,
     Complication,
     Consent,
@@ -43,6 +42,7 @@ from ecmo_desktop.domain.records import (
     Signature,
     WeaningTrial,
 )
+from ecmo_desktop.domain.worklist import WorkFilter, WorkKey, WorkRow
 from ecmo_desktop.storage import mapping_records
 from ecmo_desktop.storage.orm.devices import UsageRow
 from ecmo_desktop.storage.orm.documents import DocumentRow
@@ -63,6 +63,7 @@ from ecmo_desktop.storage.orm.records import (
 )
 from ecmo_desktop.storage.repositories.base import Repository
 from ecmo_desktop.storage.repositories.staff import StaffDirectory
+from ecmo_desktop.storage.repositories.worklist import WorklistQueries
 
 ROWS: dict[str, type[Any]] = {
     "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
@@ -364,46 +365,15 @@ class SqlRecordRepository(Repository):
             .order_by(RecordVersionRow.version, RecordVersionRow.id))
         return [mapping_records.record_version(r) for r in rows]
 
-    # ---- worklist ----------------------------------------------------------------------------------------
-    def last_daily_times(self, run_ids: Sequence[int]) -> dict[int, datetime]:
-        if not run_ids:
-            return {}
-        rows = self.session.execute(select(DailyEntryRow.run_id, func.max(DailyEntryRow.recorded_at))
-                                    .where(DailyEntryRow.run_id.in_(list(run_ids))).group_by(DailyEntryRow.run_id))
-        return {run_id: latest for run_id, latest in rows}
+    # ---- worklist (the SQL is in storage/repositories/worklist.py) -------------------------------------
+    def work_counts(self, work: WorkFilter, kinds: Sequence[str] | None = None) -> dict[str, int]:
+        """How many items of each kind (or of ``kinds``) the worklist has, for the whole ward
+        (storage/repositories/worklist.py)."""
+        return WorklistQueries(self.session).counts(work, kinds)
 
-    def drafts(self, *, limit: int) -> list[RecordRef]:
-        """Unsigned records; a scheduled follow-up still due is a task, and one closed by the system
-        after a recorded death is a consequence: neither waits for a signature."""
-
-        def draft(model: Any) -> Any:
-            if model is FollowUpRow:
-                return and_(model.status == "draft", model.fu_status != "due", model.notes != AUTO_CLOSED_NOTE)
-            return model.status == "draft"
-
-        return self._refs(draft, run_id=None, limit=limit)
-
-    def open_follow_ups(self, *, due_until: date) -> list[FollowUp]:
-        rows = self.session.scalars(select(FollowUpRow).where(FollowUpRow.fu_status == "due",
-                                                              FollowUpRow.due_date <= due_until)
-                                    .order_by(FollowUpRow.due_date, FollowUpRow.id))
-        return [mapping_records.follow_up(r, self.people) for r in rows]
-
-    def unsupplemented_emergency_starts(self) -> list[Decision]:
-        """Emergency starts without a signed supplement (a signed supplement has passed R1)."""
-        supplement = aliased(DecisionRow)
-        signed_supplement = (select(supplement.id).where(supplement.supplement_of_id == DecisionRow.id,
-                                                         supplement.status == "signed").exists())
-        rows = self.session.scalars(select(DecisionRow).where(
-            DecisionRow.kind == "start", DecisionRow.emergency, DecisionRow.supplement_of_id.is_(None),
-            ~signed_supplement).order_by(DecisionRow.decided_at))
-        return [mapping_records.decision(r, self.people) for r in rows]
-
-    def runs_with_consent(self, run_ids: Sequence[int]) -> set[int]:
-        if not run_ids:
-            return set()
-        return set(self.session.scalars(select(ConsentRow.run_id).where(
-            ConsentRow.run_id.in_(list(run_ids)), ConsentRow.refused.is_(False)).distinct()))
+    def work_page(self, kind: str, work: WorkFilter, *, after: WorkKey | None, limit: int) -> list[WorkRow]:
+        """One page of one kind of worklist item, after ``after`` in the kind's order (keyset)."""
+        return WorklistQueries(self.session).page(kind, work, after=after, limit=limit)
 
     # ---- compliance ----------------------------------------------------------------------------------------
     def device_facts(self, run_id: int) -> DeviceFacts:
