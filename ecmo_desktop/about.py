@@ -4,7 +4,7 @@
 from package metadata rather than importing SQLAlchemy or Alembic, the schema head is read from
 the migration files' ``revision``/``down_revision`` lines (as Alembic reads them), and the default
 database's revision straight from its ``alembic_version`` table, opened read-only. Only Qt's core
-library is loaded, for the Qt version PySide6 really runs on.
+shared library is loaded (ctypes, not PySide6), for the Qt version PySide6 really runs on.
 
 It lives outside ``ecmo_desktop.cli`` because it asks PySide6 for the Qt version, and the CLI
 package must not import Qt (import-linter contract); ``ecmo_desktop.__main__`` answers ``--version``.
@@ -34,12 +34,39 @@ def _dist_version(name: str) -> str:
 
 
 def _qt_versions() -> str:
+    """PySide6's version from its ``_config.py`` and Qt's from ``qVersion()`` of the QtCore library it
+    ships, loaded with ctypes: importing PySide6 and QtCore costs ~150 ms, more than the rest of
+    ``--version`` (issue 15). Anything unexpected (a frozen build, another layout) falls back to importing."""
+    try:
+        return _qt_versions_light()
+    except Exception:  # noqa: BLE001 - the light path is an optimisation only
+        pass
     try:
         import PySide6
         from PySide6 import QtCore
     except ImportError as exc:
         return _("不可用（{error}）").format(error=exc)
     return f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}"
+
+
+_QT_CORE_LIBRARIES = ("Qt/lib/libQt6Core.so.6", "Qt6Core.dll", "Qt/lib/QtCore.framework/QtCore")
+
+
+def _qt_versions_light() -> str:
+    import ctypes
+    from importlib.util import find_spec
+
+    spec = find_spec("PySide6")  # finds the package without running its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError("PySide6")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    match = re.search(r'^version = "([^"]+)"', (folder / "_config.py").read_text(encoding="utf-8"), re.M)
+    library = next(folder / name for name in _QT_CORE_LIBRARIES if (folder / name).is_file())
+    if match is None:
+        raise LookupError("version")
+    q_version = ctypes.CDLL(str(library)).qVersion  # extern "C" const char *qVersion()
+    q_version.restype = ctypes.c_char_p
+    return f"PySide6 {match.group(1)}, Qt {q_version().decode('ascii')}"
 
 
 def schema_head(versions: Path | None = None) -> str:
