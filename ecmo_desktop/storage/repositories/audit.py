@@ -52,8 +52,10 @@ class SqlAuditRepository(Repository):
         The advisory lock serialises appenders so two PCs never chain onto the same head; it is released
         at commit/rollback. The head is read in the lock's statement, so with the snapshot taken *before*
         the lock was granted: if the lock was waited for, a newer head may be missing. The INSERT is a
-        new statement (a new snapshot, after the lock) and inserts only if nothing at or past the new seq
-        exists, so a stale head inserts nothing instead of a second link for one position. From the lock
+        new statement (a new snapshot, after the lock) and inserts only if the new seq is still free (the
+        chain has no gaps, so a newer head means that seq is taken; an equality is one index probe even
+        in a prepared statement's generic plan, where ``seq >= $1`` scanned the whole table), so a stale
+        head inserts nothing instead of a second link for one position. From the lock
         to the commit the transaction must not pause: a PC frozen now is cut off by the server after
         AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC. The NOTIFY is
         delivered to the other PCs at commit only (storage/notify.py).
@@ -69,7 +71,7 @@ class SqlAuditRepository(Repository):
         values = _link(fields, last if last.seq is not None else None)
         names = list(values)
         guarded = (select(*[bindparam(f"v_{n}", values[n], type_=table.c[n].type) for n in names])
-                   .where(~exists().where(table.c.seq >= values["seq"])))
+                   .where(~exists().where(table.c.seq == values["seq"])))
         inserted = self.session.execute(insert(table).from_select(names, guarded).returning(table.c.seq)).first()
         return AuditEvent(**values) if inserted is not None else None
 
