@@ -158,3 +158,33 @@ def test_the_login_window_is_painted_before_the_database_layer_loads(seeded, bac
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == \
         "0 [[], '正在打开数据库…'] ['ecmo_desktop.container', 'sqlalchemy']"
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:////data/ecmo ward/ecmo.sqlite3", "sqlite:///relative.sqlite3", "sqlite://", "sqlite:///:memory:",
+    "postgresql+psycopg://ward:Secret99@db.example:5433/ecmo", "postgresql://db.example/ecmo",
+    "postgresql+psycopg://ward@/ecmo", "postgresql+psycopg://ward:p%40ss@[::1]:5432/ecmo?sslmode=require",
+])
+def test_the_database_label_is_what_sqlalchemy_would_say(url: str) -> None:
+    """Parsed without SQLAlchemy (not loaded yet when the login window shows it), the same text."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        expected = f"SQLite：{u.database}" if u.database and u.database != ":memory:" else "SQLite：内存数据库"
+    else:
+        expected = f"PostgreSQL：{u.host or 'localhost'}{f':{u.port}' if u.port else ''}/{u.database or ''}"
+    label = app_module.describe_database(url)
+    assert label.replace("[::1]", "::1") == expected and "Secret99" not in label
+
+
+@pytest.mark.parametrize("given", [None, "ward.sqlite3", "sqlite:///x/y.sqlite3", "postgresql://h/db"])
+def test_the_database_url_is_resolved_as_the_container_does(given: str | None, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecmo_desktop.container import resolve_database_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ECMO_DATABASE_URL", raising=False)
+    assert app_module.database_url(given) == resolve_database_url(given)
+    monkeypatch.setenv("ECMO_DATABASE_URL", "env.sqlite3")
+    assert app_module.database_url(given) == resolve_database_url(given)
