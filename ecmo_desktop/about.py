@@ -18,7 +18,6 @@ import platform
 import re
 import sqlite3
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ecmo_desktop import __version__
@@ -27,6 +26,21 @@ from ecmo_desktop.paths import data_dir, default_database_path, migrations_dir
 
 
 def _dist_version(name: str) -> str:
+    """From the ``NAME-VERSION.dist-info`` folder's name on ``sys.path`` (importing ``importlib.metadata``
+    alone costs ~25 ms); anywhere else (an egg, a frozen build) through ``importlib.metadata``."""
+    key = re.sub(r"[-_.]+", "_", name).lower()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                dist, _sep, found = folder[: -len(".dist-info")].partition("-")
+                if re.sub(r"[-_.]+", "_", dist).lower() == key:
+                    return found
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(name)
     except PackageNotFoundError:
@@ -75,18 +89,40 @@ def schema_head(versions: Path | None = None) -> str:
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted(folder.glob("*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not isinstance(node, ast.Assign | ast.AnnAssign):
-                continue
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = {t.id for t in targets if isinstance(t, ast.Name)}
-            if node.value is None or not names & {"revision", "down_revision"}:
-                continue
-            value = ast.literal_eval(node.value)
+        source = path.read_text(encoding="utf-8")
+        for names, value in _revision_lines(source):
             values = [value] if isinstance(value, str) else list(value or ())
             (revisions if "revision" in names else parents).update(values)
     heads = sorted(revisions - parents)
     return ", ".join(heads) if heads else "?"
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+
+
+def _revision_lines(source: str) -> list[tuple[set[str], object]]:
+    """The module-level ``revision``/``down_revision`` assignments: one line each, read with a regular
+    expression (parsing every migration costs ~30 ms of ``--version``); the whole module is parsed only
+    when a value does not fit on its line."""
+    found: list[tuple[set[str], object]] = []
+    for match in _REVISION_LINE.finditer(source):
+        try:
+            found.append(({match.group(1)}, ast.literal_eval(match.group(2))))
+        except (ValueError, SyntaxError):
+            return _revision_assignments(source)
+    return found
+
+
+def _revision_assignments(source: str) -> list[tuple[set[str], object]]:
+    found: list[tuple[set[str], object]] = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = {t.id for t in targets if isinstance(t, ast.Name)} & {"revision", "down_revision"}
+        if node.value is not None and names:
+            found.append((names, ast.literal_eval(node.value)))
+    return found
 
 
 def database_revision(path: Path) -> str:
