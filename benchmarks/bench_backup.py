@@ -8,9 +8,12 @@ each in a fresh process so its peak resident memory is its own:
 
 - floors measured in the same run: a plain file copy of the database, and SQLite's online backup
   API (``sqlite3.Connection.backup``) into a new file;
-- ``make_backup`` (the signed, sealed .ecmobak), ``verify_backup`` (reading and checking it alone)
-  and ``restore_backup`` into a fresh migrated file (what ``restore`` does before the swap,
-  including reading every table back and comparing it with the manifest).
+- ``make_backup`` (the signed, sealed .ecmobak: from SQLite the database file copied through the
+  backup API and deflated), ``verify_backup`` (reading and checking it alone) and
+  ``restore_backup`` into a fresh migrated file (what ``restore`` does before the swap: the file
+  checked against the signed manifest and copied in, row counts and audit head compared);
+- the same three for the JSON-lines form (``portable=True``: what a PostgreSQL database is backed
+  up as), ``backup_rows`` / ``verify_rows`` / ``restore_rows``.
 
 Prints medians (wall seconds, peak RSS above an idle interpreter with the same imports), each as
 a ratio to the floors, and the load average (``os.getloadavg``) before and after: on a shared
@@ -47,16 +50,18 @@ elif op == "copy":
     shutil.copyfile(a, b)
 elif op == "sqlite_backup":
     src = sqlite3.connect(a); dst = sqlite3.connect(b); src.backup(dst); dst.close(); src.close()
-elif op == "backup":
-    engine = create_db_engine(sqlite_url_for(Path(a))); bk.make_backup(engine, Path(b)); engine.dispose()
-elif op == "verify":
+elif op in ("backup", "backup_rows"):
+    engine = create_db_engine(sqlite_url_for(Path(a)))
+    bk.make_backup(engine, Path(b), portable=op == "backup_rows"); engine.dispose()
+elif op in ("verify", "verify_rows"):
     bk.verify_backup(Path(a))
-elif op == "restore":
+elif op in ("restore", "restore_rows"):
     engine = create_db_engine(sqlite_url_for(Path(b))); upgrade_to_head(engine)
     t0 = time.perf_counter()  # the empty schema is not part of the restore's cost
     bk.restore_backup(engine, Path(a)); engine.dispose()
 elapsed = time.perf_counter() - t0
-print(json.dumps({"seconds": elapsed, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": elapsed, "cpu": use.ru_utime + use.ru_stime, "maxrss_kb": use.ru_maxrss}))
 """
 
 
@@ -67,6 +72,12 @@ def _child(op: str, a: str = "", b: str = "", data_dir: str = "") -> dict[str, f
     if out.returncode != 0:
         raise SystemExit(f"{op} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile (with 3 rounds: the slowest)."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
 
 
 def build(path: Path, size_mb: int, data_dir: Path) -> None:
@@ -123,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", action="store_true", help="also time the JSON-lines form (slow: ~90 s a round)")
     parser.add_argument("--dir", help="working folder (default: a temporary one, removed afterwards)")
     args = parser.parse_args()
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-backup-"))
@@ -137,34 +149,46 @@ def main() -> None:
             build(db, args.size_mb, data_dir)
             print(f"built {db.stat().st_size / 1048576:.0f} MB in {time.perf_counter() - t:.0f} s", flush=True)
         idle = _child("idle", data_dir=str(data_dir))["maxrss_kb"]
-        results: dict[str, list[dict[str, float]]] = {k: [] for k in
-                                                      ("copy", "sqlite_backup", "backup", "verify", "restore")}
+        ops = ["copy", "sqlite_backup", "backup", "verify", "restore"]
+        if args.rows:
+            ops += ["backup_rows", "verify_rows", "restore_rows"]
+        results: dict[str, list[dict[str, float]]] = {k: [] for k in ops}
+        sizes: dict[str, float] = {}
         bak = work / "ward.ecmobak"
         for r in range(args.rounds):
             for op in results:
                 target = work / f"{op}-{r}.out"
                 if op in ("copy", "sqlite_backup"):
                     res = _child(op, str(db), str(target), str(data_dir))
-                elif op == "backup":
+                elif op.startswith("backup"):
                     bak.unlink(missing_ok=True)
                     res = _child(op, str(db), str(bak), str(data_dir))
-                elif op == "verify":
+                    sizes[op] = bak.stat().st_size / 1048576
+                elif op.startswith("verify"):
                     res = _child(op, str(bak), "", str(data_dir))
                 else:
                     res = _child(op, str(bak), str(target), str(data_dir))
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(target) + suffix).unlink(missing_ok=True)
                 results[op].append(res)
-                print(f"round {r + 1} {op}: {res['seconds']:.1f} s, peak {res['maxrss_kb'] / 1024:.0f} MB",
+                print(f"round {r + 1} {op}: {res['seconds']:.1f} s (CPU {res['cpu']:.1f} s), peak {res['maxrss_kb'] / 1024:.0f} MB",
                       flush=True)
-        med = {op: (statistics.median(x["seconds"] for x in v),
+        idle_cpu = _child("idle", data_dir=str(data_dir))["cpu"]  # interpreter start and imports
+        med = {op: (statistics.median(x["seconds"] for x in v), _p95([x["seconds"] for x in v]),
+                    statistics.median(max(0.0, x["cpu"] - idle_cpu) for x in v),
                     statistics.median(max(0.0, x["maxrss_kb"] - idle) for x in v) / 1024) for op, v in results.items()}
-        print(f"\ndatabase {db.stat().st_size / 1048576:.0f} MB, backup file {bak.stat().st_size / 1048576:.0f} MB, "
-              f"{args.rounds} rounds, medians; memory = peak RSS above an idle interpreter ({idle / 1024:.0f} MB)")
-        print(f"{'operation':<15}{'seconds':>10}{'× copy':>9}{'× sqlite backup':>17}{'memory MB':>11}")
-        for op, (sec, mem) in med.items():
-            print(f"{op:<15}{sec:>10.1f}{sec / med['copy'][0]:>9.1f}{sec / med['sqlite_backup'][0]:>17.1f}{mem:>11.0f}")
-        print(f"load average before {load_before[0]:.1f} / after {os.getloadavg()[0]:.1f} (1 min)")
+        print(f"\ndatabase {db.stat().st_size / 1048576:.0f} MB, backup files "
+              f"{', '.join(f'{k} {v:.0f} MB' for k, v in sizes.items())}, "
+              f"{args.rounds} rounds interleaved, median and p95; memory = peak RSS above an idle interpreter "
+              f"({idle / 1024:.0f} MB)")
+        print(f"{'operation':<15}{'median s':>10}{'p95 s':>8}{'× copy':>9}{'× sqlite backup':>17}{'CPU s':>8}"
+              f"{'memory MB':>11}")
+        for op, (sec, p95, cpu, mem) in med.items():
+            print(f"{op:<15}{sec:>10.1f}{p95:>8.1f}{sec / med['copy'][0]:>9.1f}{sec / med['sqlite_backup'][0]:>17.1f}"
+                  f"{cpu:>8.1f}{mem:>11.0f}")
+        print("CPU s = user + system time of the process (less sensitive to other load than wall time)")
+        print(f"load average before {load_before[0]:.1f} / after {os.getloadavg()[0]:.1f} (1 min); "
+              f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()}")
     finally:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)

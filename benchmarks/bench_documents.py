@@ -130,7 +130,7 @@ def main() -> int:
     c.auth.login("wuxia", DEMO_PASSWORD)  # the demo's records staff
     runs = [r.run_id for r in c.runs.search_runs("", limit=1000)][: args.cases]
     with c.uow(write=False) as uow:
-        dossiers = {run_id: uow.dossier.load(run_id) for run_id in runs}
+        dossiers = {run_id: uow.cases.load(run_id) for run_id in runs}
     busiest = max(dossiers.values(), key=lambda d: (d.run.end_reason == "weaned", sum(len(p.devices) for p in d.procedures),
                                                     len(d.daily_entries)))
     note_proc = max(busiest.procedures, key=lambda p: len(p.devices))

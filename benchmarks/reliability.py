@@ -94,7 +94,7 @@ def prepare_ward(url: str, items: int) -> tuple[list[int], list[str], object]:
     from ecmo_desktop.container import build_container
     from ecmo_desktop.domain.devices import ProductInput
     from ecmo_desktop.services.runs import PatientInput, RunInput
-    from tests.services.devices_kit import OXY_GTIN, label, set_status
+    from tests.kit.devices import OXY_GTIN, label, set_status
 
     c = build_container(url, workstation="bench")
     c.auth.login("admin", PASSWORD)

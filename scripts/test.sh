@@ -8,12 +8,12 @@
 #    and removed on exit — the system's CUPS is not touched) with a queue ECMO-PDF →
 #    ECMO_TEST_PRINTER and ECMO_TEST_PRINTER_OUTDIR (the print tests skip without them).
 # 4. In order, stopping at the first failure:
-#      ruff check · lint-imports · pytest -n 2 (SQLite + PostgreSQL; extra args go here)
+#      ruff check · ruff format --check · mypy · lint-imports · pytest -n 2 (SQLite + PostgreSQL; extra args go here)
 #      · pytest --no-qt on tests/unit, tests/storage, tests/services (PySide6 imports blocked)
 # 5. A summary with each step's time and the total.
 #
 # Environment: ECMO_TEST_PG_URL (use this server instead), ECMO_TEST_PG_PORT (port for the
-# throwaway server), ECMO_TEST_STEPS (default "ruff lint pytest noqt": run only some steps),
+# throwaway server), ECMO_TEST_STEPS (default "ruff format mypy lint pytest noqt": run only some steps),
 # CI=true (PostgreSQL is then required, and a run that collects no test at all fails).
 set -euo pipefail
 
@@ -228,7 +228,7 @@ start_private_cups
 say "$printer_note"
 
 # --- the steps --------------------------------------------------------------------------------
-steps="${ECMO_TEST_STEPS:-ruff lint pytest noqt}"
+steps="${ECMO_TEST_STEPS:-ruff format mypy lint pytest noqt}"
 summary=()
 failed=""
 pytest_ran=0      # pytest runs that collected at least one test
@@ -300,6 +300,14 @@ for step in $steps; do
         mapfile -t paths < <(existing ecmo_desktop tests benchmarks)
         run_step ruff .venv/bin/ruff check "${paths[@]}"
         ;;
+    format)
+        mapfile -t paths < <(existing ecmo_desktop tests benchmarks scripts)
+        run_step format .venv/bin/ruff format --check "${paths[@]}"
+        ;;
+    mypy)
+        # pyproject.toml [tool.mypy]: all of ecmo_desktop, strict on domain, services and storage
+        run_step mypy .venv/bin/mypy
+        ;;
     lint)
         run_step lint .venv/bin/lint-imports
         ;;
@@ -324,7 +332,7 @@ for step in $steps; do
         fi
         ;;
     *)
-        say "ERROR: unknown step '$step' in ECMO_TEST_STEPS (ruff lint pytest noqt)"
+        say "ERROR: unknown step '$step' in ECMO_TEST_STEPS (ruff format mypy lint pytest noqt)"
         exit 2
         ;;
     esac

@@ -91,7 +91,7 @@ class _StderrProgress:
 
 
 def _archive(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
-    from ecmo_desktop.documents.dossier import ArchiveQuery
+    from ecmo_desktop.domain.documents import ArchiveQuery
     from ecmo_desktop.domain.time import BEIJING
 
     first, last = _day(getattr(args, "from")), _day(args.to)

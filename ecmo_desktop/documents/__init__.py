@@ -4,8 +4,8 @@ No Qt and no database here: callers pass dataclasses and get PDF bytes back, so 
 generated in a worker thread, in the CLI and in tests alike.
 
 The names below are loaded on first use (PEP 562): importing a light submodule such as
-``documents.dossier`` (plain dataclasses the storage layer and the service ports use) must not pull in
-reportlab and the barcode writers (~170 ms at every start and CLI command, issue 15).
+``documents.content`` must not pull in reportlab and the barcode writers (~170 ms at every start and
+CLI command, issue 15).
 """
 
 from __future__ import annotations

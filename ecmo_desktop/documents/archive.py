@@ -32,7 +32,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from ecmo_desktop.documents.consent import LoadedTemplate, consent_plan
-from ecmo_desktop.documents.dossier import CaseDossier, plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.fonts import draw_string, markup_with_fallback
 from ecmo_desktop.documents.layout import build_pdf, document_styles
 from ecmo_desktop.documents.opnote import opnote_plan
@@ -60,6 +60,7 @@ from ecmo_desktop.documents.records import (
     subject_day,
     weaning_plan,
 )
+from ecmo_desktop.domain.case import CaseDossier
 from ecmo_desktop.domain.enums import DischargeDisposition, EndReason, Indication, RunStatus
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.time import local_date

@@ -27,7 +27,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from ecmo_desktop.documents.dossier import CaseDossier, ConsentInfo, plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.parts import (
     DASH,
     DocumentPlan,
@@ -45,6 +45,7 @@ from ecmo_desktop.documents.parts import (
     title_label,
     when,
 )
+from ecmo_desktop.domain.case import CaseDossier, ConsentInfo
 from ecmo_desktop.domain.enums import Indication
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.records import ConsentRelationship

@@ -41,7 +41,7 @@ from reportlab.platypus import (
 )
 
 from ecmo_desktop.documents.fonts import clean_text, draw_string, markup_with_fallback, register_fonts
-from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.domain.time import to_local
 from ecmo_desktop.i18n import _
 
 __all__ = [
@@ -73,7 +73,7 @@ def beijing_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """``moment`` shown in Beijing time; naive datetimes are refused (stored times are UTC)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a timezone-aware datetime is required")
-    return moment.astimezone(BEIJING).strftime(fmt)
+    return to_local(moment).strftime(fmt)
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,7 @@ def _page_number_form(page: int) -> str:
 
 
 def _pdf_date(moment: datetime) -> str:
-    local = moment.astimezone(BEIJING)
+    local = to_local(moment)
     return local.strftime("D:%Y%m%d%H%M%S+08'00'")
 
 

@@ -25,7 +25,7 @@ from ecmo_desktop.documents.barcodes import (
     gs1_elements,
     gs1_human_readable,
 )
-from ecmo_desktop.documents.dossier import CaseDossier, DeviceInfo, ProcedureInfo, plain
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.fonts import markup_with_fallback
 from ecmo_desktop.documents.layout import document_styles, text_flowables
 from ecmo_desktop.documents.parts import (
@@ -48,6 +48,7 @@ from ecmo_desktop.documents.parts import (
     values_table,
     when,
 )
+from ecmo_desktop.domain.case import CaseDossier, DeviceInfo, ProcedureInfo
 from ecmo_desktop.domain.complications import COMPLICATIONS
 from ecmo_desktop.domain.enums import (
     CannulaRole,

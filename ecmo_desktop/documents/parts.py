@@ -22,13 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from ecmo_desktop.documents.dossier import (
-    CaseDossier,
-    PatientInfo,
-    RecordInfo,
-    SignatureInfo,
-    content_hash,
-)
+from ecmo_desktop.documents.content import content_hash
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import (
     MARGIN_LEFT,
@@ -40,9 +34,10 @@ from ecmo_desktop.documents.layout import (
     signature_block,
     standard_table_style,
 )
+from ecmo_desktop.domain.case import CaseDossier, PatientInfo, RecordInfo, SignatureInfo
 from ecmo_desktop.domain.enums import Labelled, Mode, SignatureMeaning, Title
 from ecmo_desktop.domain.fields import CHOICES, DERIVED, FIELDS
-from ecmo_desktop.domain.time import BEIJING, local_date
+from ecmo_desktop.domain.time import local_date, to_local
 from ecmo_desktop.i18n import _
 
 FRAME_WIDTH = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
@@ -127,7 +122,7 @@ def title_label(title: str | None) -> str:
 
 def when(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as the ward reads it: Beijing time."""
-    return moment.astimezone(BEIJING).strftime(fmt) if moment is not None else DASH
+    return to_local(moment).strftime(fmt) if moment is not None else DASH
 
 
 def day_text(day: date | None) -> str:

@@ -2,9 +2,10 @@
 
 A QC report is about a hospital (or a region), not a patient, so it has its own page frame: the
 hospital and title at the top, the period and page "X / Y" at the bottom, and no identity line. The
-tables come from :func:`ecmo_desktop.exchange.export.report_tables`, so the PDF, the workbook and
-the screen can never disagree; every indicator is printed with its definition, and the weaning
-window (24 or 48 h) is printed on the first page as DOMAIN.md requires.
+tables are the ones the workbook and the screen show (``exchange.export.report_tables``, put into a
+:class:`QcPrintout` by the exchange service, so this package does not depend on ``exchange``), so
+the PDF, the workbook and the screen can never disagree; every indicator is printed with its
+definition, and the weaning window (24 or 48 h) is printed on the first page as DOMAIN.md requires.
 
 Output is deterministic (reportlab's invariant mode, creation date from ``printed_at``), so the
 same report printed twice is byte-identical.
@@ -13,8 +14,9 @@ same report printed twice is byte-identical.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,10 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, P
 
 from ecmo_desktop.documents.fonts import clean_text, draw_string, markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import beijing_time, data_table, document_styles
-from ecmo_desktop.exchange.export import report_tables
-from ecmo_desktop.exchange.report import DEFINITIONS, QcReport
 from ecmo_desktop.fileio import atomic_write_bytes
 from ecmo_desktop.i18n import N_, _
 
-__all__ = ["build_qc_report_pdf", "write_qc_report_pdf"]
+__all__ = ["QcPrintout", "build_qc_report_pdf", "write_qc_report_pdf"]
 
 _MARGIN = 16 * mm
 _SECTIONS: tuple[tuple[str, str], ...] = (
@@ -43,6 +43,21 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
     ("equipment_purchases", N_("年度购置主机")), ("complications", N_("并发症")), ("indicators", N_("质控指标")),
     ("r15", N_("R15：年度例数与成功撤机率")),
 )
+
+
+@dataclass(frozen=True)
+class QcPrintout:
+    """What the QC report PDF prints: the period and scope, the tables and the definitions (msgids)."""
+
+    date_from: date
+    date_to: date
+    hospital: str | None  # the one hospital reported on, or None for all
+    hospitals: int  # how many hospitals the figures cover
+    as_of: date
+    weaning_window_hours: int
+    by_year: Mapping[str, int]
+    tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]
+    definitions: Sequence[tuple[str, str]]  # (label, text)
 
 
 class _Canvas(Canvas):
@@ -100,7 +115,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], width: float) -
     return data_table([list(header), *[[_cell(v) for v in row] for row in rows]], [width / cols] * cols)
 
 
-def _year_chart(report: QcReport, width: float) -> Flowable | None:
+def _year_chart(report: QcPrintout, width: float) -> Flowable | None:
     """Runs per year as bars: the one chart a paper report needs (volume against R15's 20 a year)."""
     if not report.by_year:
         return None
@@ -117,18 +132,18 @@ def _year_chart(report: QcReport, width: float) -> Flowable | None:
     return drawing
 
 
-def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: str, hospital_name: str,
+def build_qc_report_pdf(report: QcPrintout, *, printed_at: datetime, printed_by: str, hospital_name: str,
                         demo: bool = False) -> bytes:
     """The QC report as PDF bytes (A4, embedded CJK fonts, definitions included)."""
     fonts = register_fonts()
     styles = document_styles()
     title = _("ECMO 质量控制报告")
     period = f"{report.date_from.isoformat()} – {report.date_to.isoformat()}"
-    scope = report.hospital or (hospital_name if len(report.by_hospital) <= 1 else _("全部医院"))
+    scope = report.hospital or (hospital_name if report.hospitals <= 1 else _("全部医院"))
     footer = _("统计期：{period}  打印时间：{time}（北京时间）  打印人：{who}").format(
         period=period, time=beijing_time(printed_at), who=printed_by)
     width = A4[0] - 2 * _MARGIN
-    tables = report_tables(report)
+    tables = report.tables
     story: list[Flowable] = [
         Paragraph(markup_with_fallback(title), styles.title),
         Paragraph(markup_with_fallback(_("范围：{scope}；统计期：{period}（首次转流日期，北京时间）").format(
@@ -148,8 +163,8 @@ def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: s
             header = header[1:5]
         story.append(_table(header, rows, width))
     story.append(Paragraph(markup_with_fallback(_("指标定义")), styles.heading1))
-    for definition in DEFINITIONS.values():
-        story.append(Paragraph(markup_with_fallback(f"{_(definition.label)}：{_(definition.text)}"), styles.small))
+    for label, text in report.definitions:
+        story.append(Paragraph(markup_with_fallback(f"{_(label)}：{_(text)}"), styles.small))
 
     buf = io.BytesIO()
     doc = BaseDocTemplate(buf, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN, topMargin=26 * mm,
@@ -166,7 +181,7 @@ def build_qc_report_pdf(report: QcReport, *, printed_at: datetime, printed_by: s
     return buf.getvalue()
 
 
-def write_qc_report_pdf(report: QcReport, out: Path, *, printed_at: datetime, printed_by: str,
+def write_qc_report_pdf(report: QcPrintout, out: Path, *, printed_at: datetime, printed_by: str,
                         hospital_name: str, demo: bool = False) -> Path:
     data = build_qc_report_pdf(report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name,
                                demo=demo)

@@ -26,12 +26,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Table, TableStyle
 
-from ecmo_desktop.documents.dossier import (
-    CaseDossier,
-    DailyEntryInfo,
-    DecisionInfo,
-    plain,
-)
+from ecmo_desktop.documents.content import plain
 from ecmo_desktop.documents.fonts import markup_with_fallback, register_fonts
 from ecmo_desktop.documents.layout import document_styles, standard_table_style, text_flowables
 from ecmo_desktop.documents.parts import (
@@ -60,6 +55,7 @@ from ecmo_desktop.documents.parts import (
     values_table,
     when,
 )
+from ecmo_desktop.domain.case import CaseDossier, DailyEntryInfo, DecisionInfo
 from ecmo_desktop.domain.complications import COMPLICATIONS
 from ecmo_desktop.domain.enums import (
     DeciderRole,
@@ -153,7 +149,7 @@ def rule_line(result: RuleResult) -> str:
 
 
 def _physicians(d: DecisionInfo) -> list[DecisionPhysician]:
-    return [DecisionPhysician(p.staff_id, p.name, p.title, p.role, p.expert_at_decision) for p in d.physicians]
+    return [p.decider() for p in d.physicians]
 
 
 def _rule_results(dossier: CaseDossier, d: DecisionInfo, as_of: datetime) -> list[RuleResult]:

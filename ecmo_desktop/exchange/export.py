@@ -35,6 +35,22 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ecmo_desktop.domain.case import (
+    CaseFacts,
+    ComplicationInfo,
+    ConsentInfo,
+    DailyEntryInfo,
+    DecisionInfo,
+    DeviceInfo,
+    EquipmentFact,
+    FollowUpInfo,
+    HospitalFact,
+    ProcedureInfo,
+    RunEquipmentFact,
+    StaffRef,
+    TeamMember,
+    WeaningTrialInfo,
+)
 from ecmo_desktop.domain.enums import (
     DecisionKind,
     EndReason,
@@ -47,23 +63,8 @@ from ecmo_desktop.domain.enums import (
     Sex,
 )
 from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.time import BEIJING
+from ecmo_desktop.domain.time import local_date, to_local
 from ecmo_desktop.domain.validation import clean_mrn
-from ecmo_desktop.exchange.facts import (
-    CaseFacts,
-    ComplicationFact,
-    ConsentFact,
-    DailyFact,
-    DecisionFact,
-    DeviceUsageFact,
-    EquipmentFact,
-    FollowUpFact,
-    HospitalFact,
-    ProcedureFact,
-    RunEquipmentFact,
-    StaffRef,
-    WeaningTrialFact,
-)
 from ecmo_desktop.exchange.import_cases import MAX_JSON_DEPTH, RowError, json_depth_ok
 from ecmo_desktop.exchange.report import (
     DEFINITIONS,
@@ -127,15 +128,15 @@ class Pseudonymizer:
 
 # free text that may name people: dropped from de-identified exports
 _FREE_TEXT: dict[type, tuple[str, ...]] = {
-    DecisionFact: ("rationale", "indication_other"),
-    ConsentFact: ("signer_name", "notes"),
-    ProcedureFact: ("reason", "notes"),
-    DailyFact: ("notes",),
-    ComplicationFact: ("other_text", "treatment", "resolution"),
-    WeaningTrialFact: ("notes",),
-    FollowUpFact: ("notes",),
+    DecisionInfo: ("rationale", "indication_other"),
+    ConsentInfo: ("signer_name", "notes"),
+    ProcedureInfo: ("reason", "notes"),
+    DailyEntryInfo: ("notes",),
+    ComplicationInfo: ("other_text", "treatment", "resolution"),
+    WeaningTrialInfo: ("notes",),
+    FollowUpInfo: ("notes",),
     # device identifiers and serial numbers (Safe Harbor #13) and the texts that carry them
-    DeviceUsageFact: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
+    DeviceInfo: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
                       "item_key"),
 }
 _OPTIONAL_TEXT = {"override_reason", "removal_reason", "serial", "item_key"}
@@ -156,7 +157,7 @@ def _scrub(value: Any, secrets: Sequence[tuple[str, str]]) -> Any:
 
 def _top_coded_age(case: CaseFacts) -> int | None:
     started = case.run.started_at or case.run.created_at
-    age = case.patient.age_on(started.astimezone(BEIJING).date()) if started else case.patient.age_years
+    age = case.patient.age_on(local_date(started)) if started else case.patient.age_years
     return None if age is None else min(age, AGE_TOP_CODE)
 
 
@@ -204,7 +205,7 @@ def move_dates(value: Any, *, days: int, mode: str, key: str = "") -> Any:
     if _ISO_MOMENT.fullmatch(value):
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if mode == "month":
-            local = moment.astimezone(BEIJING)
+            local = to_local(moment)
             moment = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         else:
             moment = moment + timedelta(days=days)
@@ -227,6 +228,32 @@ RUN_FIELDS = ("id", "run_number", "mode", "ecpr", "indication", "indication_othe
               "end_reason", "survived_28d", "discharged_alive", "date_of_death", "source")
 PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", "weight_kg", "ward", "bed",
                   "discharged_at", "discharge_disposition")
+# The same for the records the case read model shares with the documents (which carry more: version,
+# signatures, names as printed); a record kind not listed here is written field by field.
+RECORD_FIELDS: dict[type, tuple[str, ...]] = {
+    ProcedureInfo: ("id", "kind", "status", "started_at", "flow_at", "ended_at", "location", "technique", "guidance",
+                    "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
+                    "cannulae", "signed_at", "signed_by"),
+    TeamMember: ("staff", "role"),
+    DeviceInfo: ("id", "item_id", "procedure_id", "single_use", "bound_at", "bound_by", "scanned_text",
+                 "override_reason", "warnings", "removed_at", "removal_reason", "category", "product_name",
+                 "manufacturer", "model", "gtin", "udi_di", "nmpa_number", "item_key", "serial", "lot", "expiry",
+                 "production_date", "raw_code", "symbology"),
+    DecisionInfo: ("id", "kind", "emergency", "status", "decided_at", "signed_at", "mode_planned", "indication",
+                   "indication_other", "rationale", "pre_ecmo", "contraindications", "supplement_deadline",
+                   "supplement_of_id", "physicians", "signed_by"),
+    ConsentInfo: ("id", "status", "signed_at", "explained_by", "signer_name", "relationship", "signed_on_paper_at",
+                  "refused", "notes", "signed_by"),
+    DailyEntryInfo: ("id", "status", "recorded_at", "ecmo_day", "author_role", "mode", "values", "checks", "notes",
+                     "signed_at", "signed_by"),
+    ComplicationInfo: ("id", "status", "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
+                       "resolution", "adverse_event", "device_item_id", "procedure_id", "signed_at", "signed_by"),
+    WeaningTrialInfo: ("id", "status", "started_at", "ended_at", "flow_to", "sweep_to", "fdo2_to", "values", "passed",
+                       "notes", "signed_at", "signed_by"),
+    FollowUpInfo: ("id", "status", "kind", "due_date", "fu_status", "done_at", "contact_method", "vital_status",
+                   "date_of_death", "cause_of_death", "discharge_disposition", "cpc", "mrs", "eq5d_index", "notes",
+                   "signed_at", "signed_by"),
+}
 
 
 def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
@@ -235,7 +262,8 @@ def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
         staff.setdefault(value.id, value)
         return value.id
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name), staff) for f in dataclasses.fields(value)}
+        names = RECORD_FIELDS.get(type(value)) or [f.name for f in dataclasses.fields(value)]
+        return {name: _plain(getattr(value, name), staff) for name in names}
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
@@ -336,7 +364,7 @@ LEGACY_COLUMNS = ("hospital", "city", "mrn", "name", "sex", "birth_date", "age",
 def _local(value: str | None, *, with_time: bool = True) -> str:
     if not value:
         return ""
-    moment = datetime.fromisoformat(value).astimezone(BEIJING)
+    moment = to_local(datetime.fromisoformat(value))
     return moment.strftime("%Y-%m-%d %H:%M") if with_time else moment.date().isoformat()
 
 
@@ -351,7 +379,7 @@ def _yes_unknown(value: bool | None) -> str:
 def _age(patient: dict[str, Any], started: str | None) -> int | str:
     if patient.get("birth_date") and started:
         birth = date.fromisoformat(patient["birth_date"])
-        day = datetime.fromisoformat(started).astimezone(BEIJING).date()
+        day = local_date(datetime.fromisoformat(started))
         return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
     return patient.get("age_years") if patient.get("age_years") is not None else ""
 
@@ -761,9 +789,9 @@ class ExportDocument:
 
 
 _LIST_TYPES: dict[str, type] = {
-    "decisions": DecisionFact, "consents": ConsentFact, "procedures": ProcedureFact, "daily": DailyFact,
-    "complications": ComplicationFact, "weaning_trials": WeaningTrialFact, "follow_ups": FollowUpFact,
-    "devices": DeviceUsageFact, "equipment": RunEquipmentFact,
+    "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureInfo, "daily": DailyEntryInfo,
+    "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
+    "devices": DeviceInfo, "equipment": RunEquipmentFact,
 }
 
 
@@ -859,7 +887,8 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
         if not isinstance(items, list):
             reader.fail(name, N_("应为列表"))
             items = []
-        lists[name] = tuple(reader.build(cls, item, f"{name}[{i}]") for i, item in enumerate(items))
+        lists[name] = tuple(reader.build(cls, item, f"{name}[{i}]", schema=RECORD_FIELDS.get(cls))
+                            for i, item in enumerate(items))
     for i, d in enumerate(lists["decisions"]):
         reader.choice(d.kind, DecisionKind, f"decisions[{i}].kind")
     for i, p in enumerate(lists["procedures"]):

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from ecmo_desktop.domain.case import CaseFacts
 from ecmo_desktop.domain.enums import EndReason, Indication, Mode, RunStatus
 from ecmo_desktop.domain.errors import EcmoError, ValidationError
 from ecmo_desktop.domain.model import Patient, Run
@@ -39,7 +40,6 @@ from ecmo_desktop.domain.records import ecmo_day
 from ecmo_desktop.domain.rules import survived_day_28
 from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.domain.validation import clean_mrn, clean_text
-from ecmo_desktop.exchange.facts import CaseFacts
 from ecmo_desktop.i18n import N_, _
 
 # ---- errors --------------------------------------------------------------------------------------

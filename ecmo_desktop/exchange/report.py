@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from ecmo_desktop.domain.case import CaseFacts, DecisionInfo, EquipmentFact
 from ecmo_desktop.domain.enums import (
     DecisionKind,
     DischargeDisposition,
@@ -45,7 +46,6 @@ from ecmo_desktop.domain.rules import (
     supplement_deadline,
 )
 from ecmo_desktop.domain.time import BEIJING, local_date
-from ecmo_desktop.exchange.facts import CaseFacts, DecisionFact, EquipmentFact
 from ecmo_desktop.i18n import N_
 
 REPORT_SCHEMA = "ecmo-ward-qc-report"
@@ -212,17 +212,16 @@ def weaning_success(case: CaseFacts, window_hours: int) -> bool | None:
 
 
 # ---- process figures of one run ------------------------------------------------------------------
-def _deciders(decision: DecisionFact) -> list[DecisionPhysician]:
-    return [DecisionPhysician(p.staff.id, p.staff.name, p.staff.title, p.role, p.expert_at_decision)
-            for p in decision.physicians]
+def _deciders(decision: DecisionInfo) -> list[DecisionPhysician]:
+    return [p.decider() for p in decision.physicians]
 
 
-def joint_decision_met(decision: DecisionFact) -> bool:
+def joint_decision_met(decision: DecisionInfo) -> bool:
     """R1 (``domain.rules.joint_decision``, the rule the wards are checked against) for one decision."""
     return joint_decision(_deciders(decision)).passed
 
 
-def emergency_decider_met(decision: DecisionFact) -> bool:
+def emergency_decider_met(decision: DecisionInfo) -> bool:
     """R2's emergency decider (``domain.rules.emergency_decider``) for one decision."""
     return emergency_decider(_deciders(decision)).passed
 
@@ -230,7 +229,7 @@ def emergency_decider_met(decision: DecisionFact) -> bool:
 def r1_items(case: CaseFacts) -> list[bool]:
     """The R1 checks a charted run owes: its non-emergency start, and its weaning if it was weaned."""
     items: list[bool] = []
-    signed = [d for d in case.decisions if d.signed and not d.emergency]
+    signed = [d for d in case.decisions if d.locked and not d.emergency]
     if not case.run.emergency:
         start = case.run.started_at
         items.append(any(d.kind == DecisionKind.START.value and joint_decision_met(d)
@@ -246,14 +245,14 @@ def r2_met(case: CaseFacts) -> bool | None:
     """R2 for an emergency start: a qualified emergency decider, and the full plan within 12 h of flow."""
     if not case.run.emergency:
         return None
-    emergencies = [d for d in case.decisions if d.signed and d.emergency and d.kind == DecisionKind.START.value]
+    emergencies = [d for d in case.decisions if d.locked and d.emergency and d.kind == DecisionKind.START.value]
     for em in emergencies:
         if not emergency_decider_met(em):
             continue
         deadline = em.supplement_deadline or supplement_deadline(case.run.started_at or em.decided_at)
         assert deadline is not None  # the anchor is never None
         for d in case.decisions:
-            if (d.signed and d.kind == DecisionKind.START.value and not d.emergency
+            if (d.locked and d.kind == DecisionKind.START.value and not d.emergency
                     and d.supplement_of_id == em.id
                     and joint_decision_met(d) and d.decided_at <= deadline):
                 return True
@@ -263,7 +262,7 @@ def r2_met(case: CaseFacts) -> bool | None:
 def consent_met(case: CaseFacts) -> bool:
     """R4: a signed, not refused consent — before first flow, or at any time after an emergency start."""
     start = case.run.started_at
-    return any(c.signed and not c.refused and (case.run.emergency or start is None or c.signed_on_paper_at <= start)
+    return any(c.locked and not c.refused and (case.run.emergency or start is None or c.signed_on_paper_at <= start)
                for c in case.consents)
 
 

@@ -27,15 +27,10 @@ from typing import Protocol
 
 from ecmo_desktop.documents.archive import ARCHIVE, KINDS, plan_document, render
 from ecmo_desktop.documents.consent import LoadedTemplate, load_consent_template
-from ecmo_desktop.documents.dossier import (
-    ArchiveCandidate,
-    ArchiveQuery,
-    CaseDossier,
-    GeneratedDocument,
-    document_number,
-)
 from ecmo_desktop.documents.parts import DocumentPlan, PrintContext
 from ecmo_desktop.documents.recall import recall_plan
+from ecmo_desktop.domain.case import CaseDossier
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument, document_number
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.time import format_local
@@ -167,7 +162,7 @@ class DocumentService(Service):
 
         (subject id, label) pairs, so the documents tab and the CLI offer real choices only.
         """
-        dossier = self._read(lambda uow: uow.dossier.load(run_id))
+        dossier = self._read(lambda uow: uow.cases.load(run_id))
         return subject_choices(dossier)
 
     @requires(Action.VIEW_CASES)
@@ -251,7 +246,7 @@ class DocumentService(Service):
     def _generate(self, kind: str, run_id: int, subject_id: int | None) -> PrintedDocument:
         self._printer()
         template = _template() if kind in ("consent", ARCHIVE) else None
-        dossier = self._read(lambda uow: uow.dossier.load(run_id))
+        dossier = self._read(lambda uow: uow.cases.load(run_id))
         plan = plan_document(kind, dossier, subject_id, as_of=self.ctx.now(), template=template)
         return self._store(plan, dossier, run_id)
 

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecmo_desktop import __version__
+from ecmo_desktop.domain.case import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef
 from ecmo_desktop.domain.errors import EcmoError, FieldError, IntegrityConflict, NotFound, ValidationError
 from ecmo_desktop.domain.model import Hospital, Patient
 from ecmo_desktop.domain.policy import SecurityPolicy
@@ -35,10 +36,10 @@ from ecmo_desktop.exchange.export import (
     Pseudonymizer,
     build_export,
     read_export,
+    report_tables,
     write_export,
     write_report_xlsx,
 )
-from ecmo_desktop.exchange.facts import EXTERNAL_STAFF_PREFIX, CaseFacts, StaffRef
 from ecmo_desktop.exchange.import_cases import (
     CaseRow,
     ParsedFile,
@@ -49,12 +50,15 @@ from ecmo_desktop.exchange.import_cases import (
     validate_cases,
 )
 from ecmo_desktop.exchange.import_equipment import EquipmentRow, validate_equipment
-from ecmo_desktop.exchange.report import Period, QcReport, compute_report
+from ecmo_desktop.exchange.report import DEFINITIONS, Period, QcReport, compute_report
 from ecmo_desktop.i18n import N_, _
 from ecmo_desktop.services.auth import DEMO_SETTING
 from ecmo_desktop.services.base import Service
 from ecmo_desktop.services.permissions import Action, requires
 from ecmo_desktop.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # reportlab loads only when a PDF is written
+    from ecmo_desktop.documents.qc_report import QcPrintout
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,16 @@ class ExportResult:
     def as_dict(self) -> dict[str, Any]:
         return {"files": [str(f) for f in self.files], "runs": self.runs, "format": self.format,
                 "deidentified": self.deidentified, "sha256": self.sha256}
+
+
+def qc_printout(report: QcReport) -> QcPrintout:
+    """The QC report as the PDF prints it: the workbook's tables and every definition."""
+    from ecmo_desktop.documents.qc_report import QcPrintout
+
+    return QcPrintout(date_from=report.date_from, date_to=report.date_to, hospital=report.hospital,
+                      hospitals=len(report.by_hospital), as_of=report.as_of,
+                      weaning_window_hours=report.weaning_window_hours, by_year=report.by_year,
+                      tables=report_tables(report), definitions=[(d.label, d.text) for d in DEFINITIONS.values()])
 
 
 def _sha256(path: Path) -> str:
@@ -389,7 +403,7 @@ class ExchangeService(Service):
                 hospital_id = found.id
             period = Period(date_from, date_to)
             start, end = period.bounds()
-            cases = uow.exchange.case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
+            cases = uow.cases.case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
             equipment = uow.exchange.equipment(hospital_id=hospital_id)
             return compute_report(cases, equipment, period=period, as_of=min(date_to, today),
                                   window_hours=self._window(uow), hospital=name)
@@ -417,7 +431,7 @@ class ExchangeService(Service):
 
             user = self.ctx.require_user()
             local = self._read(lambda uow: uow.hospitals.local() or _NO_HOSPITAL)
-            write_qc_report_pdf(report, out, printed_at=self.ctx.now(), printed_by=user.full_name,
+            write_qc_report_pdf(qc_printout(report), out, printed_at=self.ctx.now(), printed_by=user.full_name,
                                 hospital_name=local.name, demo=(local.settings or {}).get(DEMO_SETTING) is True)
         else:
             raise ValidationError(FieldError(N_("格式"), N_("只支持 xlsx 或 pdf")))
@@ -453,8 +467,8 @@ class ExchangeService(Service):
             pseudonyms = Pseudonymizer(self._pseudonym_key(uow, local), dates=dates) if deidentify else None
             period = Period(date_from, date_to)
             start, end = period.bounds()
-            cases = uow.exchange.case_facts(started_from=start, started_to=end)
-            attending = uow.exchange.staff_refs(c.run.attending_id for c in cases if c.run.attending_id)
+            cases = uow.cases.case_facts(started_from=start, started_to=end)
+            attending = uow.cases.staff_refs(c.run.attending_id for c in cases if c.run.attending_id)
             document = build_export(
                 cases, uow.exchange.equipment(), uow.exchange.hospitals(), period=period, exported_at=self.ctx.now(),
                 window_hours=self._window(uow), pseudonyms=pseudonyms, extra_staff=attending, app_version=__version__,

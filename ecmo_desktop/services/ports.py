@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery, CaseDossier, GeneratedDocument
+from ecmo_desktop.domain.case import CaseDossier, CaseFacts, EquipmentFact, HospitalFact, StaffRef
 from ecmo_desktop.domain.compliance import DeviceFacts
 from ecmo_desktop.domain.devices import (
     Equipment,
@@ -32,6 +32,7 @@ from ecmo_desktop.domain.devices import (
     Usage,
     UsageHolder,
 )
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument
 from ecmo_desktop.domain.model import (
     AuditEvent,
     ExpertMembership,
@@ -66,7 +67,6 @@ from ecmo_desktop.domain.records import (
     Signature,
     WeaningTrial,
 )
-from ecmo_desktop.exchange.facts import CaseFacts, EquipmentFact, HospitalFact, StaffRef
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ class AuditRepository(Protocol):
     def changes_since(self, seq: int, *, limit: int) -> list[tuple[int, str, str, int | None, int | None]]: ...
     def iterate(self, *, batch: int = 2000) -> Iterator[AuditEvent]: ...
     def table_rows(self, tables: Sequence[str]) -> dict[str, dict[int, dict[str, Any]]]: ...
+    def valid_signatures(self) -> list[tuple[int, str, int, str]]: ...
+    def signed_subjects(self, ids: dict[str, list[int]]) -> dict[str, dict[int, AnyRecord]]: ...
     def for_run(self, run_id: int, *, offset: int, limit: int) -> list[AuditEvent]: ...
     def count_for_run(self, run_id: int) -> int: ...
     def query(self, *, offset: int, limit: int, actor_id: int | None = None, entity: str | None = None,
@@ -243,14 +245,11 @@ class DeviceRepository(Protocol):
 
 
 class ExchangeRepository(Protocol):
-    """The exchange read model (case facts for the QC report and export) and the import writers."""
+    """The import writers, and the hospitals and consoles an export lists (storage/repositories/exchange.py)."""
 
     def hospitals(self) -> list[HospitalFact]: ...
     def hospital_by_code(self, code: str) -> Hospital | None: ...
-    def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
-                   hospital_id: int | None = None) -> list[CaseFacts]: ...
     def equipment(self, *, hospital_id: int | None = None) -> list[EquipmentFact]: ...
-    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]: ...
     def external_staff(self, *, username: str, full_name: str, title: str, department: str,
                        now: datetime) -> int: ...
     def add_patient(self, *, hospital_id: int, patient: Patient, now: datetime,
@@ -315,10 +314,14 @@ class RecordRepository(Protocol):
     def participation(self) -> dict[int, dict[int, set[str]]]: ...
 
 
-class DossierRepository(Protocol):
-    """Everything a document prints about one run (storage/repositories/dossier.py)."""
+class CaseRepository(Protocol):
+    """The case read model (domain/case.py, storage/repositories/case.py): one run as the documents print
+    it, the runs of a period as the QC report and the export count them."""
 
     def load(self, run_id: int) -> CaseDossier: ...
+    def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
+                   hospital_id: int | None = None) -> list[CaseFacts]: ...
+    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]: ...
 
 
 class DocumentRepository(Protocol):
@@ -355,7 +358,7 @@ class UnitOfWork(Protocol):
     devices: DeviceRepository
     records: RecordRepository
     exchange: ExchangeRepository
-    dossier: DossierRepository
+    cases: CaseRepository
     documents: DocumentRepository
     backend: str  # "sqlite" | "postgresql"
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ecmo_desktop.storage.engine import write_intent
 from ecmo_desktop.storage.errors import translate
 from ecmo_desktop.storage.repositories.audit import SqlAuditRepository
+from ecmo_desktop.storage.repositories.case import SqlCaseRepository
 from ecmo_desktop.storage.repositories.devices import SqlDeviceRepository
 from ecmo_desktop.storage.repositories.documents import SqlDocumentRepository
-from ecmo_desktop.storage.repositories.dossier import SqlDossierRepository
 from ecmo_desktop.storage.repositories.exchange import SqlExchangeRepository
 from ecmo_desktop.storage.repositories.people import (
     SqlHospitalRepository,
@@ -48,7 +48,7 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceRepository(s)
         self.exchange = SqlExchangeRepository(s)
         self.records = SqlRecordRepository(s)
-        self.dossier = SqlDossierRepository(s)
+        self.cases = SqlCaseRepository(s)
         self.documents = SqlDocumentRepository(s)
         return self
 

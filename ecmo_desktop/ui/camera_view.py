@@ -330,7 +330,7 @@ class CameraView(QWidget):
         self.status.setObjectName("camera_status")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.images = ImageScan(self)
+        self.images: ImageScan = ImageScan(self)
         self.images.scanned.connect(self.image_scanned.emit)
         self.images.failed.connect(self.status.setText)
         self._fill_combo([])

@@ -17,7 +17,7 @@ SEARCH_DELAY_MS = 300  # typing "张" then "三" runs one query, not two
 
 
 class CaseListPage(QWidget):
-    def __init__(self, ui: UiContext, *, open_case: Callable[[int], None], register_patient: Callable[[], object],
+    def __init__(self, ui: UiContext, *, open_case: Callable[[int], object], register_patient: Callable[[], object],
                  new_run: Callable[[], object], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = ui

@@ -365,11 +365,11 @@ class LazyPage(QWidget):
         super().__init__()
         self._build = build
         self._content: QWidget | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(0, 0, 0, 0)
 
     def content(self) -> QWidget:
         if self._content is None:
             self._content = self._build()
-            self.layout().addWidget(self._content)
+            self._column.addWidget(self._content)
         return self._content

@@ -225,7 +225,7 @@ class VerdictBanner(QFrame):
         self.action_row = QHBoxLayout()
         self.action_row.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(self.action_row)
-        self.actions: list[QPushButton] = []
+        self.action_buttons: list[QPushButton] = []
         self.hide()
 
     def show_result(self, level: Level, title: str, message: str, *, detail: str = "",
@@ -244,10 +244,10 @@ class VerdictBanner(QFrame):
         self.show()
 
     def _set_actions(self, actions: Sequence[tuple[str, str, Callable[[], None]]]) -> None:
-        for button in self.actions:
+        for button in self.action_buttons:
             self.action_row.removeWidget(button)
             button.deleteLater()
-        self.actions = []
+        self.action_buttons = []
         while self.action_row.count():
             self.action_row.takeAt(0)
         for name, text, slot in actions:
@@ -260,11 +260,11 @@ class VerdictBanner(QFrame):
             button.clicked.connect(lambda _checked=False, s=slot: s())
             self.action_row.addWidget(button)
             button.show()  # at once: a layout only posts the show of a child added to a visible parent
-            self.actions.append(button)
+            self.action_buttons.append(button)
         self.action_row.addStretch(1)
 
     def action(self, name: str) -> QPushButton | None:
-        return next((b for b in self.actions if b.objectName() == name), None)
+        return next((b for b in self.action_buttons if b.objectName() == name), None)
 
     def clear(self) -> None:
         self.level = None

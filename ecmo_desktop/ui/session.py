@@ -15,6 +15,7 @@ for that user, every window with patient data closed — and the login dialog sa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -296,7 +297,7 @@ class SessionController(QObject):
         if user is None:
             done()
             return
-        self.ui.tasks.run_op(auth.logout, done, lambda exc: (_log_only(exc), done()))
+        self.ui.tasks.run_op(auth.logout, done, lambda exc: _log_only(exc, then=done))
 
     def quit(self, code: int = 0) -> None:
         """Leave the app: the open session is logged out (audited) before the exit."""
@@ -313,7 +314,7 @@ class SessionController(QObject):
             window.deleteLater()
         if user is not None:
             self.ui.tasks.run_op(self.ui.services.auth.logout, lambda _r: self.finished.emit(code),
-                                 lambda exc: (_log_only(exc), self.finished.emit(code)))
+                                 lambda exc: _log_only(exc, then=lambda: self.finished.emit(code)))
         else:
             self.finished.emit(code)
 
@@ -333,5 +334,8 @@ class SessionController(QObject):
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def _log_only(exc: BaseException) -> None:
+def _log_only(exc: BaseException, then: Callable[[], object] | None = None) -> None:
+    """Bookkeeping failures are logged, never shown; ``then`` carries on as after a success."""
     log.warning("session bookkeeping failed: %s", exc)
+    if then is not None:
+        then()

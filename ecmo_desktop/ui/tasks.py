@@ -54,8 +54,9 @@ from ecmo_desktop.ui.changes import Change
 log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE, RECONNECTING = "online", "offline", "reconnecting"
-SuccessHandler = Callable[[Any], None]
-ErrorHandler = Callable[[BaseException], None]
+# what a handler returns is ignored (a slot may well return, e.g. the dialog it opened)
+SuccessHandler = Callable[[Any], object]
+ErrorHandler = Callable[[BaseException], object]
 ProgressHandler = Callable[[int, int, str], None]
 Steps = Generator[None, None, Any]  # long work: yields between items, returns the result
 
@@ -155,6 +156,7 @@ class _Lane:
         jobs, mailbox = self.jobs, self.mailbox
         long: deque[Job] = deque()  # long work between two items, oldest first
         stopping = False
+        job: Job | None  # None: the shutdown marker
         while True:
             if long and (stopping or jobs.empty()):
                 job = long.popleft()

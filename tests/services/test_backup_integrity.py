@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import sqlite3
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,18 @@ from sqlalchemy import text
 from ecmo_desktop.cli import main as cli_main
 from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.domain.records import DailyEntryInput
-from ecmo_desktop.storage.backup import SEAL_MARK, BackupKeys, _seal, _sign, file_sha256, table_digests
+from ecmo_desktop.storage.backup import (
+    DATABASE_MEMBER,
+    SEAL_MARK,
+    BackupKeys,
+    _seal,
+    _sign,
+    file_sha256,
+    make_backup,
+    table_digests,
+)
 from ecmo_desktop.storage.orm import Base
-from tests.conftest import PASSWORD
+from tests.conftest import BACKENDS, PASSWORD
 
 
 def _fill_every_table(c: Any) -> None:
@@ -64,9 +75,10 @@ def full(container: Any) -> Any:
 
 def _empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     from ecmo_desktop.container import SYSTEM_USER, build_container
-    from tests.services.test_backup import _empty_db
+    from tests.kit.db import fresh_db_url
 
-    target = build_container(_empty_db(backend, request, tmp_path), workstation="restore-pc")
+    restore_url = fresh_db_url(request, backend, tmp_path, filename="restored.sqlite3", prefix="ecmo_restore")
+    target = build_container(restore_url, workstation="restore-pc")
     target.ctx.user = SYSTEM_USER
     request.addfinalizer(target.close)
     return target
@@ -76,15 +88,40 @@ def test_every_table_round_trips_including_the_circular_ecmo_lead(full: Any, bac
                                                                   request: pytest.FixtureRequest) -> None:
     out = tmp_path / "ward.ecmobak"
     manifest = full.backups.backup(out)
-    target = _empty_target(backend, request, tmp_path)
-    target.backups.restore(out)
+    source = full.backups.digests()  # the backup's own "backup_written" row came after it: audit aside
+    _same_tables(out, manifest, source, _empty_target(backend, request, tmp_path))
+
+
+def _same_tables(backup: Path, manifest: dict[str, Any], source: dict[str, Any], target: Any) -> None:
+    """Restore ``backup`` into the empty ``target``: every table equals the source's, the chain the anchor."""
+    target.backups.restore(backup)
     got = target.backups.digests()
     for table, expected in manifest["tables"].items():
         if table == "audit_event":  # the restore appends its own audit row
             assert got[table]["rows"] == expected["rows"] + 1
         else:
-            assert got[table] == expected, table
+            assert got[table] == source[table], table
+            assert got[table] == expected if "sha256" in expected else got[table]["rows"] == expected["rows"]
     assert target.audit.verify_chain(expected_head=manifest["audit_head"]).ok
+
+
+def test_backup_of_an_sqlite_file_restores_on_postgresql_and_as_rows(full: Any, backend: str, tmp_path: Path,
+                                                                     request: pytest.FixtureRequest) -> None:
+    """Portability: the file an SQLite backup carries loads into PostgreSQL (the ward moving to a server),
+    every canonical row compared before commit; and the JSON-lines form still comes from SQLite on request."""
+    if backend != "sqlite":
+        pytest.skip("the source is an SQLite database")
+    out = tmp_path / "ward.ecmobak"
+    manifest = full.backups.backup(out)
+    assert manifest["content"] == "sqlite" and "database" in manifest
+    source = full.backups.digests()
+    if "postgresql" in BACKENDS and os.environ.get("ECMO_TEST_PG_URL"):
+        _same_tables(out, manifest, source, _empty_target("postgresql", request, tmp_path))
+    rows = tmp_path / "rows.ecmobak"
+    portable = make_backup(full.uow.engine, rows, portable=True)
+    assert portable["content"] == "rows" and all("sha256" in t for t in portable["tables"].values())
+    (tmp_path / "rows").mkdir()
+    _same_tables(rows, portable, source, _empty_target("sqlite", request, tmp_path / "rows"))
 
 
 def test_backup_sha256_is_in_the_audit_trail(seeded: Any, tmp_path: Path) -> None:
@@ -109,7 +146,10 @@ def _rewrite(src: Path, dst: Path, edit: Any, *, resign: bool, keys: BackupKeys 
         comment = zin.comment
         members = {i.filename: zin.read(i) for i in zin.infolist()}
     for name in list(members):
-        if name.startswith("tables/"):
+        if name == DATABASE_MEMBER:
+            data = members[name] = edit(name, members[name])
+            manifest["database"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        elif name.startswith("tables/"):
             data = edit(name, members[name])
             members[name] = data
             lines = data.decode("utf-8").splitlines()
@@ -217,6 +257,14 @@ def _bad_backups(good: Path, tmp_path: Path) -> list[Path]:
     _rewrite(good, edited, lambda name, data: data.replace("张伟".encode(), "张三".encode()), resign=False)
 
     def dangling(name: str, data: bytes) -> bytes:
+        if name == DATABASE_MEMBER:  # the same edit inside the SQLite file an SQLite backup carries
+            scratch = tmp_path / "dangling.sqlite3"
+            scratch.write_bytes(data)
+            conn = sqlite3.connect(scratch)
+            conn.execute("UPDATE staff_role SET staff_id = 987654 WHERE rowid = (SELECT max(rowid) FROM staff_role)")
+            conn.commit()
+            conn.close()
+            return scratch.read_bytes()
         if name != "tables/staff_role.jsonl":
             return data
         rows = [json.loads(line) for line in data.decode().splitlines()]

@@ -19,7 +19,7 @@ from ecmo_desktop.services.devices import DeviceService
 from ecmo_desktop.storage.orm.devices import UsageRow
 from ecmo_desktop.storage.orm.records import ProcedureRow
 from ecmo_desktop.storage.repositories.audit import SqlAuditRepository
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     CANNULA_GTIN,
     LATER,
     NO_NMPA_GTIN,

@@ -9,7 +9,7 @@ import pytest
 from ecmo_desktop.domain.devices import ExpiryStatus, NeedsProductError, ProductInput, UnknownProductError
 from ecmo_desktop.domain.errors import CodeError, ConcurrencyConflict, PermissionDenied, ValidationError
 from ecmo_desktop.exchange.catalogue_csv import read_catalogue, write_catalogue
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     CANNULA_GTIN,
     LATER,
     OXY_GTIN,

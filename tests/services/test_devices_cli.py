@@ -18,7 +18,7 @@ import zxingcpp
 from ecmo_desktop.cli import main as cli_main
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from tests.conftest import Seeded
-from tests.services.devices_kit import OXY_GTIN, PUMP_GTIN, label, set_status
+from tests.kit.devices import OXY_GTIN, PUMP_GTIN, label, set_status
 
 CONTRACT_KEYS = ["scheme", "gtin", "product_id", "lot", "serial", "expiry", "production_date", "raw"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from ecmo_desktop.domain.devices import EquipmentInput
 from ecmo_desktop.domain.errors import ConcurrencyConflict, PermissionDenied, ValidationError
 from ecmo_desktop.services.runs import RunInput
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     Ward,
     audit_head,
     audit_rows,

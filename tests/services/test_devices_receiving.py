@@ -8,7 +8,7 @@ import pytest
 
 from ecmo_desktop.domain.devices import ItemState, ProductInput
 from ecmo_desktop.domain.errors import NotAuthenticated, NotFound
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     LATER,
     OXY_GTIN,
     Ward,

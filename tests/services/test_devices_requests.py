@@ -15,7 +15,7 @@ import pytest
 from ecmo_desktop.domain.devices import ProductInput, ProductRequestStatus, VerdictKind
 from ecmo_desktop.domain.errors import PermissionDenied, ValidationError
 from ecmo_desktop.domain.records import WorkKind
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     OXY_GTIN,
     Ward,
     audit_head,

@@ -9,7 +9,7 @@ import pytest
 from ecmo_desktop.domain.devices import ProductInput, VerdictKind
 from ecmo_desktop.domain.errors import PermissionDenied, ValidationError
 from ecmo_desktop.services.runs import RunInput
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     LATER,
     OXY_GTIN,
     PUMP_GTIN,

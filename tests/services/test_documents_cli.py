@@ -11,7 +11,7 @@ import pytest
 from ecmo_desktop.cli import main
 from ecmo_desktop.domain.time import BEIJING
 from tests.conftest import PASSWORD
-from tests.services.documents_kit import DocWard, doc_db_fixture, dw_fixture, pdf_text
+from tests.kit.documents import DocWard, doc_db_fixture, dw_fixture, pdf_text
 
 __all__ = ["doc_db_fixture", "dw_fixture"]
 

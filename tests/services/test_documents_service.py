@@ -12,13 +12,13 @@ import pypdf
 import pytest
 from sqlalchemy import update
 
-from ecmo_desktop.documents.dossier import ArchiveQuery
 from ecmo_desktop.documents.records import day_subject
+from ecmo_desktop.domain.documents import ArchiveQuery
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied, StorageError
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.time import BEIJING, local_date
 from ecmo_desktop.storage.orm.documents import DocumentRow
-from tests.services.documents_kit import DocWard, doc_db_fixture, dw_fixture, pdf_text, squeeze
+from tests.kit.documents import DocWard, doc_db_fixture, dw_fixture, pdf_text, squeeze
 
 __all__ = ["doc_db_fixture", "dw_fixture"]
 
@@ -124,7 +124,7 @@ def test_r8_is_answered_from_the_stored_operation_notes(dw: DocWard) -> None:
     assert status.complete is True and len(status.bound) == 3 and status.missing == ()
 
     # a device bound later, without naming the procedure: R8 fails until a note prints it
-    from tests.services.documents_kit import PRODUCTS, label
+    from tests.kit.documents import PRODUCTS, label
 
     text = label(PRODUCTS["oxygenator"][2], lot="LATE1", serial=f"SNLATE{case.run_id}")
     dw.login("chenjing")

@@ -30,7 +30,7 @@ from ecmo_desktop.domain.records import (
 from ecmo_desktop.domain.records import ComplicationInput as Complication
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from tests.conftest import PASSWORD
-from tests.services.devices_kit import gtin, label
+from tests.kit.devices import gtin, label
 
 pytestmark = pytest.mark.pg
 

@@ -10,16 +10,13 @@ import pytest
 from ecmo_desktop.domain.errors import PermissionDenied, RuleViolation
 from ecmo_desktop.domain.records import DailyEntryInput, EndInput, FollowUpInput, PhysicianInput
 from tests.conftest import PASSWORD, Seeded
-from tests.services.records_kit import START, WARD_TIME, RecDB, RecWard
+from tests.kit.records import START, WARD_TIME, RecDB, RecWard
 
 
 def _ward(seeded: Seeded) -> RecWard:
     c = seeded.container
     c.ctx.clock.set(WARD_TIME)  # type: ignore[attr-defined]
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    return RecWard(RecDB(c, c.ctx.clock, "", ids))  # type: ignore[attr-defined]
+    return RecWard(RecDB(c, c.ctx.clock, "", seeded.ids))  # type: ignore[attr-defined]
 
 
 def _whole_process_case(rw: RecWard, day: int) -> int:

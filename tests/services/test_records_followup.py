@@ -9,7 +9,7 @@ import pytest
 from ecmo_desktop.domain.errors import ValidationError
 from ecmo_desktop.domain.records import EndInput, FollowUpInput
 from tests.conftest import PASSWORD
-from tests.services.records_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.records import (  # noqa: F401 - the *_fixture names are fixtures
     RecWard,
     rec_db_fixture,
     rw_fixture,

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from ecmo_desktop.domain.errors import AuthenticationFailed, PermissionDenied, ValidationError
 from ecmo_desktop.domain.records import ConsentInput, DailyEntryInput, RecordLocked
 from tests.conftest import PASSWORD, Seeded
-from tests.services.records_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.records import (  # noqa: F401 - the *_fixture names are fixtures
     RecWard,
     rec_db_fixture,
     rw_fixture,
@@ -125,14 +125,11 @@ def test_raw_sql_unlock_without_signature_is_detected(rw: RecWard) -> None:
 
 def test_no_false_alarms_on_many_untouched_signed_records(seeded: Seeded) -> None:
     """A fresh database: every signature in it verifies, and one tampered row is the only one reported."""
-    from tests.services.records_kit import WARD_TIME, RecDB
+    from tests.kit.records import WARD_TIME, RecDB
 
     c = seeded.container
     c.ctx.clock.set(WARD_TIME)  # type: ignore[attr-defined]
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    rw = RecWard(RecDB(c, c.ctx.clock, "", ids))  # type: ignore[attr-defined]
+    rw = RecWard(RecDB(c, c.ctx.clock, "", seeded.ids))  # type: ignore[attr-defined]
     runs = [rw.on_ecmo() for _ in range(3)]
     entries = []
     for run in runs:

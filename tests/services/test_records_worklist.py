@@ -6,15 +6,12 @@ from datetime import timedelta
 
 from ecmo_desktop.domain.records import DailyEntryInput, EndInput
 from tests.conftest import PASSWORD, Seeded
-from tests.services.records_kit import START, RecDB, RecWard
+from tests.kit.records import START, RecDB, RecWard
 
 
 def _ward(seeded: Seeded) -> RecWard:
     c = seeded.container
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    return RecWard(RecDB(c, c.ctx.clock, "", ids))  # type: ignore[attr-defined]
+    return RecWard(RecDB(c, c.ctx.clock, "", seeded.ids))  # type: ignore[attr-defined]
 
 
 def test_worklist_contents_and_order(seeded: Seeded) -> None:

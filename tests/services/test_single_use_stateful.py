@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.storage.orm.devices import UsageRow
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     LATER,
     OXY_GTIN,
     START,

@@ -16,7 +16,7 @@ from ecmo_desktop.domain.devices import VerdictKind
 from ecmo_desktop.domain.errors import IntegrityConflict
 from ecmo_desktop.services.devices import R6_CONSTRAINTS, DeviceService
 from ecmo_desktop.storage.orm.devices import UsageRow
-from tests.services.devices_kit import (  # noqa: F401 - the *_fixture names are fixtures
+from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
     LATER,
     OXY_GTIN,
     Ward,

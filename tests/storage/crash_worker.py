@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from tests.kit.db import PASSWORD
+
 
 def save_loop(url: str) -> None:
     """REL-1: save a patient + run through the real services forever, printing each acknowledged id."""
@@ -11,7 +13,7 @@ def save_loop(url: str) -> None:
     from ecmo_desktop.services.runs import PatientInput, RunInput
 
     c = build_container(url, workstation="crash-pc")
-    c.auth.login("zhangwei", "Ward2026pass")
+    c.auth.login("zhangwei", PASSWORD)
     print("READY", flush=True)
     i = 0
     while True:

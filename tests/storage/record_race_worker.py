@@ -27,7 +27,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-PASSWORD = "Ward2026pass"
+from tests.kit.db import PASSWORD
+
 WAIT = 60.0
 KINDS = ("edit-edit", "sign-edit")
 

@@ -26,7 +26,7 @@ from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.storage.orm.devices import UsageRow
 from tests.conftest import Seeded
-from tests.services.devices_kit import OXY_GTIN, audit_rows, label, set_status
+from tests.kit.devices import OXY_GTIN, audit_rows, label, set_status
 
 FAR = date(2049, 12, 31)  # children use the real clock: keep every label far from expiry
 TRIALS = 10

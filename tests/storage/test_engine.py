@@ -12,6 +12,7 @@ from ecmo_desktop.domain.errors import StorageError
 from ecmo_desktop.storage import engine as engine_mod
 from ecmo_desktop.storage.engine import classify_path, create_db_engine
 from ecmo_desktop.storage.migrate import check_sqlite_file
+from tests.kit.db import PASSWORD
 
 
 def test_every_sqlite_connection_is_durable(sqlite_url: str) -> None:
@@ -128,8 +129,8 @@ def test_read_only_database_gives_clear_message(sqlite_url: str, tmp_path: Path)
 
     c = build_container(sqlite_url)
     c.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                           admin_full_name="管理员", admin_password="Ward2026pass", admin_password_repeat="Ward2026pass")
-    c.auth.login("admin", "Ward2026pass")
+                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.login("admin", PASSWORD)
     from sqlalchemy import event
 
     @event.listens_for(c.uow.engine, "connect")

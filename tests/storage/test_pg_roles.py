@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec
+from tests.kit.db import PASSWORD, copy_of, pg_admin_url, pg_drop, pg_exec
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "threat-model.md"
 
@@ -27,22 +27,22 @@ def _documented_sql() -> list[str]:
 
 
 @pytest.fixture
-def app_role_url(pg_template: str) -> Iterator[tuple[str, str]]:
+def app_role_url(pg_template: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(owner URL, app-role URL) of a fresh migrated database with the documented grants."""
-    admin = _pg_admin_url()
-    assert admin is not None
-    db = f"ecmo_roles_{uuid.uuid4().hex[:10]}"
     role = f"ecmo_app_{uuid.uuid4().hex[:8]}"
-    _pg_exec(admin, f"CREATE DATABASE {db} TEMPLATE {pg_template}")
-    owner = make_url(admin).set(database=db).render_as_string(hide_password=False)
-    statements = [s.replace("ecmo_app", role).replace("DATABASE ecmo ", f"DATABASE {db} ").replace("'…'", "'pw-roles-1'")
-                  for s in _documented_sql()]
-    _pg_exec(owner, *statements)
-    app = make_url(owner).set(username=role, password="pw-roles-1").render_as_string(hide_password=False)
-    try:
-        yield owner, app
-    finally:
-        _pg_exec(admin, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"DROP ROLE IF EXISTS {role}")
+    with copy_of(pg_template, tmp_path, prefix="ecmo_roles") as owner:
+        db = make_url(owner).database
+        statements = [s.replace("ecmo_app", role).replace("DATABASE ecmo ", f"DATABASE {db} ")
+                      .replace("'…'", "'pw-roles-1'") for s in _documented_sql()]
+        pg_exec(owner, *statements)
+        app = make_url(owner).set(username=role, password="pw-roles-1").render_as_string(hide_password=False)
+        try:
+            yield owner, app
+        finally:
+            pg_drop(str(db))  # the role owns objects in it: the database goes first, then the role
+            admin = pg_admin_url()
+            assert admin is not None
+            pg_exec(admin, f"DROP ROLE IF EXISTS {role}")
 
 
 def test_the_app_role_appends_but_cannot_rewrite_the_trail(app_role_url: tuple[str, str]) -> None:

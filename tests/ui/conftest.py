@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ecmo_desktop.settings import SettingsStore
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
+from tests.kit.documents import Case, charted
+from tests.kit.ui import PASSWORD, login_as, make_ui, visible_texts, wait_tasks
 
-PASSWORD = "Ward2026pass"
-
+# the helpers live in tests/kit/ui.py; many UI tests import them from here
+__all__ = ["PASSWORD", "login_as", "make_ui", "visible_texts", "wait_tasks"]
 
 @pytest.fixture
 def backend() -> str:
@@ -54,11 +55,6 @@ def settings_store(tmp_path: Path) -> SettingsStore:
     return SettingsStore(tmp_path / "config" / "settings.json")
 
 
-def make_ui(container: object, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
-    return UiContext(services=container, tasks=tasks, settings=settings_store,  # type: ignore[arg-type]
-                     database_label="SQLite：test.sqlite3")
-
-
 @pytest.fixture
 def ui(seeded, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
     """A UI context over a seeded hospital (nobody logged in yet)."""
@@ -69,6 +65,12 @@ def ui(seeded, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
 def empty_ui(container, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
     """A UI context over a migrated but not yet set-up database (first run)."""
     return make_ui(container, tasks, settings_store)
+
+
+@pytest.fixture
+def case(seeded, clock) -> Case:  # type: ignore[no-untyped-def]
+    """One short case charted through the services in the ``seeded`` hospital (the document tests)."""
+    return charted(seeded, clock)[0]
 
 
 @pytest.fixture
@@ -84,24 +86,3 @@ def session_factory(qtbot, tasks: TaskRunner) -> Iterator:
     for controller in made:
         qtbot.waitUntil(lambda: tasks.pending == 0)
         controller.shutdown()
-
-
-def wait_tasks(qtbot, tasks: TaskRunner) -> None:
-    """Until every queued service call has run and its callback has been delivered."""
-    qtbot.waitUntil(lambda: tasks.pending == 0, timeout=10_000)
-
-
-def login_as(ui: UiContext, qtbot, username: str, password: str = PASSWORD) -> None:
-    """Log in directly through the service, on the task runner like the UI does."""
-    ui.tasks.run_op(lambda: ui.services.auth.login(username, password))
-    wait_tasks(qtbot, ui.tasks)
-
-
-def visible_texts() -> list[str]:
-    """Every line edit's text in every visible window: what another person could read on screen."""
-    texts: list[str] = []
-    for window in QApplication.topLevelWidgets():
-        if not shiboken6.isValid(window) or not window.isVisible():
-            continue
-        texts.extend(edit.text() for edit in window.findChildren(QLineEdit) if edit.isVisible())
-    return texts

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 
 from ecmo_desktop.ui.main_window import NAV_ADMIN
 from ecmo_desktop.ui.session import SessionController
+from tests.kit.ui import sign_in
 from tests.ui.conftest import PASSWORD, wait_tasks
-from tests.ui.test_idle_lock import _enter
 
 
 def _settings_tab(qtbot, session: SessionController):
@@ -34,7 +34,7 @@ def _type(qtbot, edit, text: str) -> None:
 
 def test_admin_sets_the_idle_lock_and_the_running_window_uses_it(qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "admin")
+    sign_in(qtbot, session, "admin")
     tab = _settings_tab(qtbot, session)
     assert tab.idle_minutes.text() == "10"
     _type(qtbot, tab.idle_minutes, "45")
@@ -60,7 +60,7 @@ def test_admin_sets_the_idle_lock_and_the_running_window_uses_it(qtbot, ui, cloc
 def test_a_timeout_set_elsewhere_reaches_the_running_window(qtbot, ui, seeded, clock, tasks) -> None:
     session = SessionController(ui, idle_interval_ms=20, policy_refresh_ms=30)
     try:
-        _enter(qtbot, session, "chenjing")
+        sign_in(qtbot, session, "chenjing")
         assert ui.services.ctx.policy.idle_lock_minutes == 10
         from ecmo_desktop.container import build_container  # another PC (or the CLI) on the same database
 

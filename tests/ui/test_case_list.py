@@ -10,18 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
 from ecmo_desktop.container import build_container
-from ecmo_desktop.services import auth
 from ecmo_desktop.services.clock import FakeClock
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.case_list import CaseListPage
 from ecmo_desktop.ui.case_view import CaseView
 from ecmo_desktop.ui.home.runs_overview import RunsOverview
 from ecmo_desktop.ui.models.run_list_model import COL_NAME, COL_SEX, COL_STATUS, RunListModel
+from tests.kit.db import fast_hashing, passwords_already_changed
 from tests.ui.conftest import PASSWORD, login_as, make_ui, wait_tasks
 
 N_RUNS = 450
@@ -31,8 +30,7 @@ WANG = {7, 123, 301}  # patients named 王… (the name search must find exactly
 @pytest.fixture(scope="module")
 def case_db(sqlite_template: Path) -> Iterator[Path]:
     """450 patients, each with one run, entered through the services once for the module."""
-    with pytest.MonkeyPatch.context() as mp:  # module scope: the autouse fast-hash fixture is not active yet
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
+    with fast_hashing():  # module scope: the autouse fast-hash fixture is not active yet
         yield from _seed(sqlite_template)
 
 
@@ -50,12 +48,8 @@ def _seed(sqlite_template: Path) -> Iterator[Path]:
     c.staff.create_staff(username="chenjing", full_name="陈静", title="nurse", years_in_practice=6,
                          roles=["nurse"], initial_password=PASSWORD)
     c.ctx.user = None
-    from ecmo_desktop.storage.orm.people import StaffRow
-
-    with c.uow() as uow:  # as if they had changed their initial passwords (C5 is tested in test_auth)
-        uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
-        uow.commit()
-    c.auth.login("liuyang", "Ward2026pass")
+    passwords_already_changed(c)
+    c.auth.login("liuyang", PASSWORD)
     for i in range(N_RUNS):
         name = f"王{i}号" if i in WANG else f"患者{i:03d}"
         patient = c.runs.register_patient(PatientInput(mrn=f"ZY{i:06d}", name=name, sex="MF"[i % 2],

@@ -9,37 +9,23 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from ecmo_desktop.exchange.catalogue_csv import read_catalogue
-from ecmo_desktop.ui.devices import DevicesPage
 from ecmo_desktop.ui.devices.common import EXPIRED_BACKGROUND, EXPIRING_BACKGROUND
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog, StartReceivingDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label, received_while_valid
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.devices import CANNULA_GTIN, OXY_GTIN, UNKNOWN_GTIN, gtin, label, received_while_valid
+from tests.kit.ui_devices import (
     click,
     finish_dialog,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     wait_banner,
 )
-from tests.ui.test_scan_bar import scan_keys
-
-
-def open_page(qtbot: Any, ui: Any, tab: str) -> tuple[DevicesPage, Any]:
-    """The page (kept by the caller: qtbot only holds widgets weakly) and its sub-tab ``tab``."""
-    page = DevicesPage(ui)
-    qtbot.addWidget(page)
-    page.resize(1400, 900)
-    page.show()
-    widget = page.show_tab(tab)
-    assert widget is not None, tab
-    if hasattr(widget, "scan_bar"):
-        widget.scan_bar.sound = lambda level: None
-    wait_tasks(qtbot, ui.tasks)
-    return page, widget
+from tests.kit.ui_scan import scan_keys
+from tests.ui.conftest import wait_tasks
 
 
 def column(model: Any, n: int) -> list[str]:

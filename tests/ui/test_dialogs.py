@@ -21,7 +21,7 @@ def _registration(qtbot, ui) -> PatientDialog:
     dialog.name.setText("张三")
     dialog.sex.setCurrentIndex(dialog.sex.findData("M"))
     dialog.birth.setText("1960-05-12")
-    dialog.height.setText("172")
+    dialog.height_edit.setText("172")
     dialog.ward.setText("EICU")
     dialog.bed.setText("7")
     return dialog
@@ -29,7 +29,7 @@ def _registration(qtbot, ui) -> PatientDialog:
 
 def _kept(dialog: PatientDialog) -> tuple[str, ...]:
     return (dialog.mrn.text(), dialog.name.text(), str(dialog.sex.currentData()), dialog.birth.text(),
-            dialog.height.text(), dialog.ward.text(), dialog.bed.text())
+            dialog.height_edit.text(), dialog.ward.text(), dialog.bed.text())
 
 
 KEPT = ("ZY20260001", "张三", "M", "1960-05-12", "172", "EICU", "7")
@@ -75,7 +75,7 @@ def test_several_errors_each_beside_its_field(qtbot, ui) -> None:
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.mrn.setText("ZY 1")
-    dialog.height.setText("3,5")
+    dialog.height_edit.setText("3,5")
     qtbot.keyClick(dialog.mrn, Qt.Key.Key_Return)
     wait_tasks(qtbot, ui.tasks)
     assert dialog.errors.label_for("住院号").text() == "只能包含字母、数字和“-”，最长 40 位"

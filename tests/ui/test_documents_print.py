@@ -25,10 +25,6 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.documents.printing import LoadedPdf, make_printer, print_pdf, printer_names
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_documents_tab import case as case_fixture
-
-__all__ = ["case_fixture"]
-case = case_fixture
 
 PRINTER = os.environ.get("ECMO_TEST_PRINTER")
 pytestmark = pytest.mark.skipif(not PRINTER, reason="ECMO_TEST_PRINTER is not set: no CUPS-PDF queue to print to "

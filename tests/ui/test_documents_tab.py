@@ -1,6 +1,6 @@
 """The 文书 tab and the records staff's archive page, driven like a user with pytest-qt.
 
-The case is charted through the real services (tests/services/documents_kit.py) on the seeded SQLite
+The case is charted through the real services (tests/kit/documents.py) on the seeded SQLite
 database of the UI fixtures.
 """
 
@@ -12,33 +12,12 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, Qt
 
-from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.services.documents import BatchResult
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.documents import ArchivePage, DocumentsTab
-from tests.services.documents_kit import PRODUCTS, Case, DocDB, DocWard
+from tests.kit.documents import Case, charted
 from tests.ui.conftest import login_as, wait_tasks
-
-
-def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
-    c = seeded.container
-    ids = {"admin": seeded.admin_id, "doctor": seeded.doctor_id, "nurse": seeded.nurse_id,
-           "perfusionist": seeded.perfusionist_id, "records": seeded.records_id, "expert2": seeded.experts[1],
-           "expert3": seeded.experts[2], "attending": seeded.attending_id}
-    db = DocDB(c, clock, "sqlite", ids, {})
-    db.login("admin")
-    for category, (product, model, code) in PRODUCTS.items():
-        db.products[category] = c.devices.add_product(ProductInput(category=category, name=product, model=model,
-                                                                   gtin=code, nmpa_number=f"国械注进2017345{code[-4:]}"))
-    cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
-    c.ctx.user = None
-    return cases
-
-
-@pytest.fixture
-def case(seeded: Any, clock: Any) -> Case:
-    return charted(seeded, clock)[0]
 
 
 def test_generate_preview_and_save_the_stored_original(qtbot: Any, ui: UiContext, case: Case, tmp_path: Path) -> None:
@@ -97,7 +76,7 @@ def _page(qtbot: Any, ui: UiContext) -> ArchivePage:
     page.date_from.setDate(QDate(2026, 1, 1))
     page.date_to.setDate(QDate(2026, 12, 31))
     page.status.setCurrentIndex(0)
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     return page
 
@@ -178,12 +157,12 @@ def test_date_filter_counts_the_last_day(qtbot: Any, ui: UiContext, seeded: Any,
     day = started.astimezone(BEIJING).date()
     page.date_from.setDate(QDate(day.year, day.month, day.day))
     page.date_to.setDate(QDate(day.year, day.month, day.day))
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     assert [r.run_id for r in page.model.rows()] == [only.run_id]
     page.date_from.setDate(QDate(2025, 1, 1))
     page.date_to.setDate(QDate(2025, 12, 31))
-    page.find()
+    page.search()
     wait_tasks(qtbot, ui.tasks)
     assert page.model.rowCount() == 0
 
@@ -256,7 +235,7 @@ def test_suggested_file_names_are_valid_on_windows() -> None:
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from ecmo_desktop.documents.dossier import GeneratedDocument
+    from ecmo_desktop.domain.documents import GeneratedDocument
     from ecmo_desktop.services.documents import document_file_name, safe_file_name
 
     doc = GeneratedDocument(id=7, run_id=1, kind="opnote", subject_id=None, version=2, title='置管/撤管: "记录"?',

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLabe
 from ecmo_desktop.app import install_translators
 from ecmo_desktop.i18n import DEFAULT_LANGUAGE, set_language
 from ecmo_desktop.ui.case_list import CaseListPage
+from tests.kit.ui_records import new_run
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import new_run
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def cut_titles(root) -> list[str]:
 
 
 def test_english_record_tabs_show_whole_column_titles(qtbot, ui, seeded, english: None) -> None:
-    from tests.ui.test_records_support import open_case
+    from tests.kit.ui_records import open_case
 
     login_as(ui, qtbot, "zhangwei")
     run_id = new_run(seeded.container)

@@ -9,29 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
-from ecmo_desktop.ui.session import SessionController
+from tests.kit.ui import open_registration, sign_in
 from tests.ui.conftest import PASSWORD, visible_texts, wait_tasks
-
-
-def _enter(qtbot, session: SessionController, username: str) -> None:
-    session.start()
-    qtbot.waitUntil(lambda: session.login_dialog is not None)
-    dialog = session.login_dialog
-    dialog.username.setText(username)
-    dialog.password.setText(PASSWORD)
-    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: session.main_window is not None)
-    wait_tasks(qtbot, session.ui.tasks)
-
-
-def _open_registration(qtbot, session: SessionController) -> PatientDialog:
-    dialog = session.main_window.register_patient()
-    assert dialog is not None
-    qtbot.waitUntil(dialog.isVisible)
-    qtbot.keyClicks(dialog.mrn, "ZY20260001")
-    dialog.name.setText("张三")  # QTest can only type ASCII
-    qtbot.keyClicks(dialog.weight, "72")
-    return dialog
 
 
 def _audit_actions(ui, qtbot) -> list[tuple[str, str, str | None]]:
@@ -44,7 +23,7 @@ def _audit_actions(ui, qtbot) -> list[tuple[str, str, str | None]]:
 
 def test_lock_appears_at_the_idle_timeout_and_not_before(qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "chenjing")
+    sign_in(qtbot, session, "chenjing")
     timeout = ui.services.ctx.policy.idle_lock_minutes * 60
     assert timeout == 600
     clock.advance(timeout - 1)
@@ -60,7 +39,7 @@ def test_lock_appears_at_the_idle_timeout_and_not_before(qtbot, ui, clock, sessi
 
 def test_input_resets_the_idle_timer(qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "chenjing")
+    sign_in(qtbot, session, "chenjing")
     clock.advance(500)
     qtbot.keyClick(session.main_window.cases.search, Qt.Key.Key_A)
     clock.advance(500)  # 1000 s since login, but only 500 s since the key
@@ -71,8 +50,8 @@ def test_input_resets_the_idle_timer(qtbot, ui, clock, session_factory) -> None:
 def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
         qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "zhangwei")
-    dialog = _open_registration(qtbot, session)
+    sign_in(qtbot, session, "zhangwei")
+    dialog = open_registration(qtbot, session)
     clock.advance(timedelta(minutes=11))
     qtbot.waitUntil(lambda: session.is_locked)
     screen = session.lock_screen
@@ -114,10 +93,10 @@ def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
 
 def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "zhangwei")
+    sign_in(qtbot, session, "zhangwei")
     first_window = session.main_window
     author_id = ui.user.id
-    dialog = _open_registration(qtbot, session)
+    dialog = open_registration(qtbot, session)
     clock.advance(timedelta(minutes=10))
     qtbot.waitUntil(lambda: session.is_locked)
 
@@ -163,8 +142,8 @@ def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(qtbot, ui,
 
 def test_a_failed_switch_leaves_the_locked_session_intact(qtbot, ui, clock, session_factory) -> None:
     session = session_factory(ui)
-    _enter(qtbot, session, "zhangwei")
-    dialog = _open_registration(qtbot, session)
+    sign_in(qtbot, session, "zhangwei")
+    dialog = open_registration(qtbot, session)
     # Ctrl+L works inside the (modal) dialog too, where the main window's menu shortcut cannot fire
     qtbot.keyClick(dialog.name, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert session.is_locked

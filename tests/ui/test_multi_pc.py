@@ -20,8 +20,8 @@ from ecmo_desktop.domain.errors import ServerUnreachable
 from ecmo_desktop.services.runs import PatientInput, RunInput
 from ecmo_desktop.ui.models.run_list_model import RUN_ID_ROLE
 from ecmo_desktop.ui.session import SessionController
+from tests.kit.ui import open_registration, sign_in
 from tests.ui.conftest import PASSWORD, visible_texts, wait_tasks
-from tests.ui.test_idle_lock import _enter, _open_registration
 
 LIVENESS_MS = 20_000  # far above the 2 s poll: only a list that never refreshes fails
 
@@ -47,7 +47,7 @@ def _run_ids(table: Any) -> list[int]:
 def test_another_pcs_new_run_appears_keeping_the_selection(qtbot, ui, other, session_factory) -> None:
     first = _new_run(other, "ZY0001", "甲")
     session: SessionController = session_factory(ui)
-    _enter(qtbot, session, "zhangwei")
+    sign_in(qtbot, session, "zhangwei")
     window = session.main_window
     window.show_page("cases")
     table = window.cases.table
@@ -68,8 +68,8 @@ def test_another_pcs_new_run_appears_keeping_the_selection(qtbot, ui, other, ses
 def test_an_account_deactivated_elsewhere_closes_its_window_and_keeps_its_draft(
         qtbot, ui, other, seeded, session_factory) -> None:
     session: SessionController = session_factory(ui)
-    _enter(qtbot, session, "chenjing")
-    _open_registration(qtbot, session)  # typing a patient in, not yet saved
+    sign_in(qtbot, session, "chenjing")
+    open_registration(qtbot, session)  # typing a patient in, not yet saved
     other.ctx.user = None
     other.auth.login("admin", PASSWORD)
     other.staff.set_active(seeded.nurse_id, False, reason="调离")
@@ -89,7 +89,7 @@ def test_an_account_deactivated_elsewhere_closes_its_window_and_keeps_its_draft(
 def test_background_refresh_failures_show_offline_not_boxes(qtbot, ui, session_factory, error_sink,
                                                            monkeypatch) -> None:
     session: SessionController = session_factory(ui)
-    _enter(qtbot, session, "zhangwei")
+    sign_in(qtbot, session, "zhangwei")
     window = session.main_window
     assert window.connection_label.text().endswith("在线")
 

@@ -18,9 +18,8 @@ from ecmo_desktop.ui.devices.common import ProductDialog, ReasonDialog
 from ecmo_desktop.ui.devices.requests import ProductRequestDialog
 from ecmo_desktop.ui.home.worklist_page import WorklistPage
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import UNKNOWN_GTIN, gtin, label
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.devices import UNKNOWN_GTIN, gtin, label
+from tests.kit.ui_devices import (
     click,
     finish_dialog,
     last_verdict,
@@ -29,7 +28,8 @@ from tests.ui.test_devices_support import (
     open_tab,
     wait_banner,
 )
-from tests.ui.test_scan_bar import scan_keys
+from tests.kit.ui_scan import scan_keys
+from tests.ui.conftest import wait_tasks
 
 EXPIRY = date(2027, 3, 31)
 

@@ -13,8 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton, QTa
 
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
-from tests.ui.conftest import login_as
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     dialog_of,
@@ -25,6 +24,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as
 
 
 def open_page(qtbot, dialog, title: str) -> None:

@@ -7,8 +7,7 @@ from datetime import timedelta
 from ecmo_desktop.domain.records import WorkKind
 from ecmo_desktop.ui.home.worklist_page import WorklistPage, time_text
 from ecmo_desktop.ui.records import case_records, record_tab
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     dialog_of,
@@ -20,6 +19,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def test_emergency_vv_supplement_countdown_turns_overdue(qtbot, ui, seeded, clock) -> None:

@@ -12,8 +12,8 @@ from ecmo_desktop.ui.home.runs_overview import RunsOverview
 from ecmo_desktop.ui.home.worklist_page import WorklistPage
 from ecmo_desktop.ui.main_window import NAV_ADMIN, NAV_WORKLIST, MainWindow
 from ecmo_desktop.ui.records import record_tab
+from tests.kit.ui_records import click, new_run, start_run
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import click, new_run, start_run
 
 
 def test_worklist_is_home_and_opens_the_case_at_the_unsigned_record(qtbot, ui, seeded, clock) -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from ecmo_desktop.domain.errors import PermissionDenied
 from ecmo_desktop.domain.records import DecisionInput, PhysicianInput
-from tests.ui.conftest import PASSWORD, login_as
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     dialog_of,
@@ -24,6 +23,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import PASSWORD, login_as
 
 
 def test_nurse_adds_and_signs_her_own_daily_entry_but_cannot_decide(qtbot, ui, seeded, clock) -> None:

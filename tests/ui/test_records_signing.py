@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from PySide6.QtCore import Qt
 
 from ecmo_desktop.domain.records import DailyEntryInput
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     click,
     dialog_of,
     new_run,
@@ -21,6 +21,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def test_sign_then_amend_requires_reason_and_keeps_old_version(qtbot, ui, seeded, clock) -> None:
@@ -122,7 +123,7 @@ def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot
     from ecmo_desktop.domain.records import ComplicationInput
     from ecmo_desktop.i18n import set_language
     from ecmo_desktop.ui.records.display import record_title
-    from tests.ui.test_records_support import (
+    from tests.kit.ui_records import (
         click,
         dialog_of,
         new_run,
@@ -155,3 +156,33 @@ def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot
             assert dialog.ok_button.visibleRegion().boundingRect() == dialog.ok_button.rect()
     finally:
         set_language("zh_CN")
+
+
+def test_amending_a_signed_procedure_keeps_its_reason_apart_from_the_amendment_reason(
+        qtbot, ui, seeded, clock) -> None:
+    """A procedure's own 原因 field once replaced the dialog's 更正原因 field, so an amendment crashed."""
+    c = seeded.container
+    login_as(ui, qtbot, "zhangwei")
+    run_id = new_run(c, attending_id=seeded.attending_id)
+    start_run(seeded, run_id)
+    clock.advance(timedelta(hours=2))
+    view = open_case(qtbot, ui, run_id)
+    procedures = tab(view, "cannulation")
+    click(qtbot, procedures.kind_buttons["circuit_change"])
+    dialog = dialog_of(procedures)
+    type_text(qtbot, dialog.procedure_reason, "氧合器功能障碍")
+    type_text(qtbot, dialog.settings.numbers["blood_flow"].edit, "4.3")
+    save(qtbot, ui, dialog)
+    select_record(qtbot, procedures, procedures.table, lambda r: r.kind == "circuit_change")
+    sign_current(qtbot, ui, procedures)
+
+    click(qtbot, procedures.amend_button)
+    amend = dialog_of(procedures)
+    assert amend.procedure_reason.toPlainText() == "氧合器功能障碍"
+    assert amend.reason is not None and amend.reason is not amend.procedure_reason
+    qtbot.keyClick(amend.procedure_reason, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    type_text(qtbot, amend.procedure_reason, "氧合器功能障碍，跨膜压差升高")
+    type_text(qtbot, amend.reason, "原因记录不全")
+    save(qtbot, ui, amend)
+    change = next(p for p in c.records.chart(run_id).procedures if p.kind == "circuit_change")
+    assert change.reason == "氧合器功能障碍，跨膜压差升高" and not change.locked

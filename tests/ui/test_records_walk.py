@@ -14,8 +14,7 @@ from ecmo_desktop.domain.enums import RunStatus
 from ecmo_desktop.domain.time import BEIJING
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.records.display import AMBER
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     closed,
@@ -29,6 +28,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
@@ -191,7 +191,7 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     clock.advance(timedelta(hours=2))
     click(qtbot, weaning.decannulation_button)
     dialog = dialog_of(weaning)
-    type_text(qtbot, dialog.reason, "撤机试验通过，心功能恢复")
+    type_text(qtbot, dialog.procedure_reason, "撤机试验通过，心功能恢复")
     choose(dialog.technique, "cutdown")
     save(qtbot, ui, dialog)
     select_record(qtbot, weaning, weaning.table_for("decannulation_table"), lambda r: True)

@@ -23,8 +23,7 @@ from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.documents import DocumentsTab
 from ecmo_desktop.ui.home.worklist_page import WorklistPage, time_text
 from ecmo_desktop.ui.records.display import AMBER
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     choose,
     click,
     closed,
@@ -38,6 +37,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 SUPPLEMENT_KINDS = (WorkKind.SUPPLEMENT_DUE.value, WorkKind.SUPPLEMENT_OVERDUE.value)
 
@@ -274,7 +274,7 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     dialog = dialog_of(procedures)
     assert "R3" in dialog.intro.text()
     assert dialog.staff.rows[0][0].value() == seeded.doctor_id
-    type_text(qtbot, dialog.reason, "氧合器功能障碍：膜后氧分压降至 120 mmHg，跨膜压差升高")
+    type_text(qtbot, dialog.procedure_reason, "氧合器功能障碍：膜后氧分压降至 120 mmHg，跨膜压差升高")
     type_text(qtbot, dialog.settings.numbers["blood_flow"].edit, "4.3")
     type_text(qtbot, dialog.settings.numbers["sweep"].edit, "5")
     save(qtbot, ui, dialog)
@@ -351,7 +351,7 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     clock.advance(timedelta(hours=1))
     click(qtbot, weaning.decannulation_button)
     dialog = dialog_of(weaning)
-    type_text(qtbot, dialog.reason, "关闭气流试验通过，呼吸功能恢复")
+    type_text(qtbot, dialog.procedure_reason, "关闭气流试验通过，呼吸功能恢复")
     choose(dialog.technique, "percutaneous")
     save(qtbot, ui, dialog)
     select_record(qtbot, weaning, weaning.table_for("decannulation_table"), lambda r: True)

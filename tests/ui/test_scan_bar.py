@@ -3,7 +3,7 @@
 Keys are real ``QKeyEvent``s sent to the real scan field with explicit timestamps (a scanner's keys
 a few ms apart, a person's ~120 ms apart), so the classification is exercised exactly as a wedge
 drives it. No database: the bar's ``submitted`` / ``repeated`` / ``refused`` signals are the output.
-Other scan tests import the key helpers from here.
+The key helpers are ``tests.kit.ui_scan``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QInputMethodEvent, QKeyEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from ecmo_desktop.domain.codes import parse_code
@@ -21,15 +21,20 @@ from ecmo_desktop.ui.scan_bar import (
     EntryKind,
     Level,
     ScanBar,
-    ScanInput,
     ScanSource,
     classify,
 )
 from ecmo_desktop.ui.scan_text import GS
-
-LABEL = "0106901234567892" + "17271231" + "10LOT42" + GS + "21SN001"  # GTIN, expiry, lot <GS> serial
-SCANNER_GAP = 4.0  # ms between a wedge scanner's keys
-HUMAN_GAP = 120.0  # ms between a person's keys
+from tests.kit.ui_scan import (
+    HUMAN_GAP,
+    LABEL,
+    SCANNER_GAP,
+    Recorder,
+    scan_keys,
+    send_enter,
+    send_key,
+    type_keys,
+)
 
 
 class Clock:
@@ -40,44 +45,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def send_key(widget: QWidget, text: str, at: float, key: int = 0, *, autorepeat: bool = False) -> None:
-    event = QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier, text, autorepeat)
-    event.setTimestamp(int(at))
-    QApplication.sendEvent(widget, event)
-
-
-def send_enter(widget: QWidget, at: float) -> None:
-    send_key(widget, "\r", at, Qt.Key.Key_Return)
-
-
-def type_keys(widget: QWidget, text: str, *, start: float, gap: float) -> float:
-    """Each character as its own key event ``gap`` ms apart (GS included); returns the next time."""
-    at = start
-    for char in text:
-        send_key(widget, char, at)
-        at += gap
-    return at
-
-
-def scan_keys(widget: QWidget, text: str, *, start: float = 5_000_000.0, gap: float = SCANNER_GAP) -> float:
-    """A wedge scanner: the code a few ms per key, then Enter."""
-    at = type_keys(widget, text, start=start, gap=gap)
-    send_enter(widget, at)
-    return at + gap
-
-
-class Recorder:
-    def __init__(self, bar: ScanBar) -> None:
-        self.submitted: list[ScanInput] = []
-        self.repeated: list[ScanInput] = []
-        self.refused: list[str] = []
-        self.sounds: list[Level] = []
-        bar.submitted.connect(self.submitted.append)
-        bar.repeated.connect(self.repeated.append)
-        bar.refused.connect(self.refused.append)
-        bar.sound = self.sounds.append
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.scanning.corpus import corpus_frame
 from ecmo_desktop.ui.camera_view import CameraView
 from ecmo_desktop.ui.scan_bar import Level
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.ui_devices import (
     log_in,
     make_ward,
     open_tab,
@@ -30,7 +29,8 @@ from tests.ui.test_devices_support import (
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import scan_keys
+from tests.kit.ui_scan import scan_keys
+from tests.ui.conftest import wait_tasks
 
 SCENE = 3  # a GS1 DataMatrix scene of the corpus whose label expires after the tests' "today"
 

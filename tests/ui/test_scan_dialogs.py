@@ -15,21 +15,21 @@ from ecmo_desktop.ui.devices.common import ProductChooserDialog
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, NO_NMPA_GTIN, label
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_devices_support import (
+from tests.kit.devices import CANNULA_GTIN, NO_NMPA_GTIN, label
+from tests.kit.ui_devices import (
     click,
     closed,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.kit.ui_scan import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.ui.conftest import wait_tasks
 
 
 def _receive_now_dialog(qtbot: Any, ui: Any, tab: Any, code: str) -> ReceiveNowDialog:

@@ -15,20 +15,20 @@ from ecmo_desktop.ui.devices.common import ProductChooserDialog
 from ecmo_desktop.ui.dialogs.workstation import WorkstationSettingsDialog
 from ecmo_desktop.ui.main_window import MainWindow
 from ecmo_desktop.ui.scan_bar import EntryKind, Level, ScanBar, ScanSource, classify
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_devices_support import (
+from tests.kit.ui_devices import (
     click,
     finish_dialog,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
+from tests.kit.ui_scan import HUMAN_GAP, LABEL, SCANNER_GAP, Recorder, scan_keys, send_enter, type_keys
+from tests.ui.conftest import login_as, wait_tasks
 
 GARBAGE = "QWERTY12345ZZ"
 
@@ -42,7 +42,7 @@ def test_scanned_garbage_is_refused_and_never_offered_for_binding(qtbot: Any, ui
     banner = tab.scan_bar.banner
     assert banner.title_text() == "✖ 无法识别的条码"
     assert banner.message.text().startswith(f"扫到的条码（{GARBAGE}）不是医疗器械 UDI 条码，未绑定任何器械")
-    assert banner.actions == []  # no "选择产品…", no "手工编号"
+    assert banner.action_buttons == []  # no "选择产品…", no "手工编号"
     assert run_rows(ui, ward.run1) == []
 
 
@@ -99,7 +99,7 @@ def test_the_receiving_desk_applies_the_same_rule(qtbot: Any, ui: Any, seeded: A
     wait_tasks(qtbot, ui.tasks)
     scan_keys(desk.scan_bar.field, GARBAGE)
     wait_banner(qtbot, ui, desk.scan_bar, Level.BLOCKED)
-    assert "不是医疗器械 UDI 条码" in desk.scan_bar.banner.message.text() and desk.scan_bar.banner.actions == []
+    assert "不是医疗器械 UDI 条码" in desk.scan_bar.banner.message.text() and desk.scan_bar.banner.action_buttons == []
     assert desk.dialog is None
     at = type_keys(desk.scan_bar.field, "ASDF98765", start=200_000.0, gap=HUMAN_GAP)
     send_enter(desk.scan_bar.field, at)

@@ -15,20 +15,20 @@ import pytest
 from ecmo_desktop.domain.errors import ValidationError
 from ecmo_desktop.ui.devices.receiving_tab import MissingFieldsDialog
 from ecmo_desktop.ui.scan_bar import Level
-from tests.services.devices_kit import CANNULA_GTIN, UNKNOWN_GTIN, label
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_pages import open_page
-from tests.ui.test_devices_support import (
+from tests.kit.devices import CANNULA_GTIN, UNKNOWN_GTIN, label
+from tests.kit.ui_devices import (
     click,
     log_in,
     make_ward,
+    open_page,
     open_tab,
     oxy_label,
     receive,
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import scan_keys
+from tests.kit.ui_scan import scan_keys
+from tests.ui.conftest import wait_tasks
 
 PAST = date(2026, 2, 28)  # the tests' today is 2026-03-02
 
@@ -47,12 +47,12 @@ def test_an_expired_never_received_label_is_refused_at_the_bedside_without_recei
     banner = tab.scan_bar.banner
     assert banner.title_text() == "✖ 器械已过期，禁止使用"
     assert banner.message.text() == "器械已过期（有效期至 2026-02-28），不得使用"
-    assert banner.action("action_receive_now") is None and banner.actions == []
+    assert banner.action("action_receive_now") is None and banner.action_buttons == []
     assert "有效期 2026-02-28" in banner.detail.text()
     # an unknown product with an expired label: refused too, not "add to catalogue?"
     scan_keys(tab.scan_bar.field, label(UNKNOWN_GTIN, serial="U1", lot="LU", expiry=PAST), start=7_000_000.0)
     wait_tasks(qtbot, ui.tasks)
-    assert banner.title_text() == "✖ 器械已过期，禁止使用" and banner.actions == []
+    assert banner.title_text() == "✖ 器械已过期，禁止使用" and banner.action_buttons == []
     wait_tasks(qtbot, ui.tasks)
     assert run_rows(ui, ward.run1) == [] and "EXP1" not in _stock_serials(ward)
 
@@ -72,7 +72,7 @@ def test_a_recalled_lot_never_received_is_refused_at_the_bedside_and_at_receivin
     assert banner.title_text() == "✖ 该批号已召回，禁止使用"
     assert banner.message.text().startswith("批号 LRC 已被召回（厂家召回：氧合膜渗漏），不能入库")
     assert "有效期至 2027-12-31" in banner.message.text()
-    assert banner.actions == []  # never "receive now?"
+    assert banner.action_buttons == []  # never "receive now?"
 
     _page, desk = open_page(qtbot, ui, "receiving")
     desk.use_receiving(ward.receiving)
@@ -96,7 +96,7 @@ def test_an_expired_label_is_refused_at_receiving_before_the_missing_fields_form
     banner = desk.scan_bar.banner
     assert banner.title_text() == "✖ 器械已过期，禁止使用"
     assert banner.message.text() == "器械已过期（有效期至 2026-02-28），不得使用"
-    assert not isinstance(desk.dialog, MissingFieldsDialog) and banner.actions == []
+    assert not isinstance(desk.dialog, MissingFieldsDialog) and banner.action_buttons == []
     # an unknown product's expired label: no "add to catalogue?" either
     scan_keys(desk.scan_bar.field, label(UNKNOWN_GTIN, serial="U9", lot="LU9", expiry=PAST), start=8_000_000.0)
     wait_tasks(qtbot, ui.tasks)

@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt
 from ecmo_desktop.ui.devices import RunDevicesTab
 from ecmo_desktop.ui.main_window import NAV_DEVICES
 from ecmo_desktop.ui.scan_bar import Level, ScanSource
+from tests.kit.ui import sign_in
+from tests.kit.ui_devices import make_ward, oxy_label, receive, run_rows, wait_banner
+from tests.kit.ui_scan import scan_keys
 from tests.ui.conftest import PASSWORD, wait_tasks
-from tests.ui.test_devices_support import make_ward, oxy_label, receive, run_rows, wait_banner
-from tests.ui.test_idle_lock import _enter
-from tests.ui.test_scan_bar import scan_keys
 
 
 def test_scans_at_a_locked_pc_go_nowhere_and_bind_after_unlock(qtbot: Any, ui: Any, seeded: Any,
@@ -27,7 +27,7 @@ def test_scans_at_a_locked_pc_go_nowhere_and_bind_after_unlock(qtbot: Any, ui: A
     receive(ward, code)
     seeded.container.ctx.user = None
     session = session_factory(ui)
-    _enter(qtbot, session, "chenjing")
+    sign_in(qtbot, session, "chenjing")
     window = session.main_window
     assert NAV_DEVICES in window.page_keys()
     view = window.open_case(ward.run1)

@@ -14,9 +14,8 @@ from ecmo_desktop.ui.devices.common import ProductDialog
 from ecmo_desktop.ui.devices.verdicts import ReceiveNowDialog
 from ecmo_desktop.ui.scan_bar import Level
 from ecmo_desktop.ui.scan_text import GS
-from tests.services.devices_kit import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
-from tests.ui.conftest import wait_tasks
-from tests.ui.test_devices_support import (
+from tests.kit.devices import NO_NMPA_GTIN, UNKNOWN_GTIN, label, received_while_valid
+from tests.kit.ui_devices import (
     Sounds,
     click,
     finish_dialog,
@@ -29,7 +28,8 @@ from tests.ui.test_devices_support import (
     run_rows,
     wait_banner,
 )
-from tests.ui.test_scan_bar import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.kit.ui_scan import HUMAN_GAP, scan_keys, send_enter, type_keys
+from tests.ui.conftest import wait_tasks
 
 
 def test_a_wedge_scan_with_gs_binds_with_lot_and_serial_apart(qtbot: Any, ui: Any, seeded: Any) -> None:
@@ -75,7 +75,7 @@ def test_reuse_is_blocked_naming_the_patient_and_a_repeat_within_a_second_binds_
     assert "第 1 次 ECMO" in message and "2026-03-02 09:00" in message
     assert "占用它的病例：王建国（住院号 ZY100001）第 1 次 ECMO，待上机" in banner.detail.text()
     assert sounds.levels == [Level.BLOCKED]
-    assert banner.actions == []  # R6 is never overridable
+    assert banner.action_buttons == []  # R6 is never overridable
 
     # the same label again half a second later: the answer again, no second service call
     clock_ms[0] += 500
@@ -118,7 +118,7 @@ def test_expired_item_is_blocked_with_its_expiry_date(qtbot: Any, ui: Any, seede
     banner = tab.scan_bar.banner
     assert banner.title_text() == "✖ 器械已过期，禁止使用"
     assert banner.message.text() == "器械已过期（有效期至 2026-01-31），不得使用"
-    assert banner.actions == [] and run_rows(ui, ward.run1) == []
+    assert banner.action_buttons == [] and run_rows(ui, ward.run1) == []
 
 
 def test_no_nmpa_needs_a_reason_then_binds_with_it(qtbot: Any, ui: Any, seeded: Any) -> None:
@@ -203,7 +203,7 @@ def test_unknown_product_for_a_nurse_and_an_unreadable_code(qtbot: Any, ui: Any,
 
 def test_procedure_default_void_retire_and_console_link(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> None:
     from ecmo_desktop.domain.devices import EquipmentInput
-    from tests.ui.test_records_support import start_run
+    from tests.kit.ui_records import start_run
 
     ward = make_ward(seeded)
     seeded.login("admin")

@@ -23,10 +23,9 @@ from ecmo_desktop.domain.devices import EquipmentInput, ProductRequest
 from ecmo_desktop.ui.records import case_records
 from ecmo_desktop.ui.widgets import fit
 from ecmo_desktop.ui.widgets.form import DISCARD_QUESTION
-from tests.services.documents_kit import PRODUCTS, label
+from tests.kit.documents import PRODUCTS, charted, label
+from tests.kit.ui_records import open_case
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_documents_tab import charted
-from tests.ui.test_records_support import open_case
 
 WARD_AREA = QRect(0, 0, 1366, 728)
 BUDGET = QSize(1366 - fit.FRAME.width(), 728 - fit.FRAME.height())

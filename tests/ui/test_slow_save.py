@@ -15,8 +15,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from sqlalchemy import create_engine
 
 from ecmo_desktop.ui.records import forms
-from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import (
+from tests.kit.ui_records import (
     click,
     closed,
     dialog_of,
@@ -26,6 +25,7 @@ from tests.ui.test_records_support import (
     tab,
     type_text,
 )
+from tests.ui.conftest import login_as, wait_tasks
 
 
 def _daily_dialog(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> Any:

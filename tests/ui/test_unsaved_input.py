@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from ecmo_desktop.ui.dialogs.patient import PatientDialog
 from ecmo_desktop.ui.widgets.form import DISCARD_QUESTION
+from tests.kit.ui_records import click, closed, dialog_of, new_run, open_case, start_run, tab
 from tests.ui.conftest import login_as, wait_tasks
-from tests.ui.test_records_support import click, closed, dialog_of, new_run, open_case, start_run, tab
 
 
 def question(qtbot: Any, dialog: QWidget) -> QMessageBox:

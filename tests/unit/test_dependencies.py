@@ -18,6 +18,7 @@ SOURCES = ("ecmo_desktop", "tests", "scripts", "benchmarks", "db", "packaging")
 # Dependencies that are run as commands or loaded as plugins, not imported: where each is used.
 NOT_IMPORTED = {
     "ruff": ("scripts/test.sh", "ruff check"),
+    "mypy": ("scripts/test.sh", ".venv/bin/mypy"),
     "import-linter": ("scripts/test.sh", "lint-imports"),
     "pytest-xdist": ("scripts/test.sh", "-n 2"),
     "pytest-qt": ("tests/ui/conftest.py", "qtbot"),
@@ -26,7 +27,7 @@ NOT_IMPORTED = {
     "setuptools": ("tests/storage/test_packaging.py", "--no-build-isolation"),
 }
 # Test tools whose next major (or, for ruff, minor) release may fail a clean checkout.
-MUST_BE_BOUNDED = {"pytest", "pytest-qt", "pytest-xdist", "pytest-timeout", "hypothesis", "import-linter", "ruff", "babel"}
+MUST_BE_BOUNDED = {"pytest", "pytest-qt", "pytest-xdist", "pytest-timeout", "hypothesis", "import-linter", "ruff", "babel", "mypy"}
 
 
 def _name(requirement: str) -> str:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text
+from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, text
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
-from ecmo_desktop.domain.model import AuditEvent
+from ecmo_desktop.domain.errors import EcmoError
+from ecmo_desktop.domain.model import AuditEvent, ExpertMembership, Privilege
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
 from ecmo_desktop.storage.notify import CHANNEL
 from ecmo_desktop.storage.orm.audit import AuditRow
-from ecmo_desktop.storage.orm.base import Base
+from ecmo_desktop.storage.orm.base import Base, UTCDateTime
+from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
+from ecmo_desktop.storage.orm.records import SignatureRow
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
+from ecmo_desktop.storage.repositories.records import MAPPERS, ROWS
 
 _PG_AUDIT_LOCK = 7_286_001  # advisory lock id: one appender at a time across ward PCs
 
@@ -93,6 +98,10 @@ class SqlAuditRepository(Repository):
         """Every row in seq order — from the lowest, so a row below 1 (forged before migration 0002
         forbade them) is verified and reported, not skipped."""
         table = AuditRow.__table__
+        bind = self.session.connection()
+        if bind.dialect.name == "sqlite":
+            yield from _iterate_sqlite(bind, table, batch)
+            return
         after: int | None = None
         while True:
             stmt = select(table)  # plain rows, not ORM objects: verifying 100k events must stay fast
@@ -109,9 +118,63 @@ class SqlAuditRepository(Repository):
         """Every row of each named table as column → value, by id: what ``verify`` replays the trail
         against. One plain SELECT per table, read-only."""
         out: dict[str, dict[int, dict[str, Any]]] = {}
+        bind = self.session.connection()
         for name in tables:
             table = Base.metadata.tables[name]
-            out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
+            if bind.dialect.name == "sqlite":
+                out[name] = {row["id"]: row for row in _sqlite_dicts(bind, table, table.c.id)}
+            else:
+                out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
+        return out
+
+    def valid_signatures(self) -> list[tuple[int, str, int, str]]:
+        """(signature id, entity, record id, content hash) of every valid signature, in id order."""
+        rows = self.session.execute(select(SignatureRow.id, SignatureRow.entity, SignatureRow.entity_id,
+                                           SignatureRow.content_hash).where(SignatureRow.state == "valid")
+                                    .order_by(SignatureRow.id))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def signed_subjects(self, ids: Mapping[str, Sequence[int]]) -> dict[str, dict[int, Any]]:
+        """The records ``ids`` names (entity → record ids), mapped by the repository's own mappers
+        from plain rows: ``verify`` hashes every signed record's content, and ORM objects (identity
+        map, select-in children) cost more than the hashing itself. A row the mapper cannot read is
+        left out (the check then reports its signature as unreadable)."""
+        people = _Lookup(self.session)
+        out: dict[str, dict[int, Any]] = {}
+        for entity, wanted_ids in ids.items():
+            model = ROWS.get(entity)
+            if model is None:
+                out[entity] = {}
+                continue
+            mapper = inspect(model)
+            cols = [attr.columns[0].label(attr.key) for attr in mapper.column_attrs]
+            wanted = sorted(set(wanted_ids))
+            found: dict[int, SimpleNamespace] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                for row in self.session.execute(select(*cols).where(model.id.in_(chunk))):
+                    found[row.id] = SimpleNamespace(**row._mapping)
+            for rel in mapper.relationships:  # children (physicians, staff, cannulae) as plain rows too
+                child = rel.mapper
+                (_parent, child_col), = rel.local_remote_pairs
+                child_cols = [attr.columns[0].label(attr.key) for attr in child.column_attrs]
+                key = next(a.key for a in child.column_attrs if a.columns[0] is child_col)
+                for holder in found.values():
+                    setattr(holder, rel.key, [])
+                for start in range(0, len(wanted), 500):
+                    stmt = select(*child_cols).where(child_col.in_(wanted[start:start + 500]))
+                    if rel.order_by:
+                        stmt = stmt.order_by(*rel.order_by)
+                    for row in self.session.execute(stmt):
+                        parent = found.get(row._mapping[key])
+                        if parent is not None:
+                            getattr(parent, rel.key).append(SimpleNamespace(**row._mapping))
+            out[entity] = {}
+            for record_id, row in found.items():
+                try:
+                    out[entity][record_id] = MAPPERS[entity](row, people)
+                except (EcmoError, KeyError, ValueError, TypeError, AttributeError):
+                    continue  # a row edited into something the mapper cannot read: reported as unreadable
         return out
 
     def _run_filter(self, run_id: int) -> Any:
@@ -141,6 +204,83 @@ class SqlAuditRepository(Repository):
             stmt = stmt.where(AuditRow.occurred_at < until)
         rows = self.session.scalars(stmt.order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
         return [mapping.audit(r) for r in rows]
+
+
+class _Lookup:
+    """Staff names, titles, memberships and privileges for the record mappers, read once."""
+
+    def __init__(self, session: Any) -> None:
+        self._staff = {r.id: (r.full_name, r.title) for r in session.execute(
+            select(StaffRow.id, StaffRow.full_name, StaffRow.title))}
+        self._members: dict[int, list[ExpertMembership]] = {}
+        for m in session.scalars(select(ExpertMembershipRow)):
+            self._members.setdefault(m.staff_id, []).append(mapping.membership(m))
+        self._privileges: dict[int, list[Privilege]] = {}
+        for p in session.scalars(select(PrivilegeRow)):
+            self._privileges.setdefault(p.staff_id, []).append(mapping.privilege(p))
+
+    def name(self, staff_id: int | None) -> str:
+        if staff_id is None:
+            return ""
+        return self._staff.get(staff_id, ("", ""))[0] or f"#{staff_id}"
+
+    def title(self, staff_id: int) -> str:
+        return self._staff.get(staff_id, ("", "other"))[1]
+
+    def expert_at(self, staff_id: int, moment: datetime) -> bool:
+        return any(m.member_at(moment) for m in self._members.get(staff_id, ()))
+
+    def privileged_at(self, staff_id: int, moment: datetime) -> bool:
+        return any(p.valid_at(moment) for p in self._privileges.get(staff_id, ()))
+
+
+def _iterate_sqlite(conn: Any, table: Any, batch: int) -> Iterator[AuditEvent]:
+    for values in _sqlite_dicts(conn, table, table.c.seq, batch):
+        yield AuditEvent(**values)
+
+
+def _sqlite_dicts(conn: Any, table: Any, order: Any, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """A table's rows from the driver's cursor (same connection, same transaction), each column
+    through its own SQLAlchemy result processor — the values ``select(table)`` gives, without the
+    per-row Row machinery (``verify`` reads every event and every audited row). Timestamps in the
+    two shapes SQLAlchemy writes are parsed by ``fromisoformat``; anything else goes through the
+    processor."""
+    dialect = conn.dialect
+    names = [c.name for c in table.columns]
+    procs: list[tuple[int, Any]] = []
+    for i, column in enumerate(table.columns):
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, UTCDateTime) and processor is not None:
+            processor = _fast_utc(processor)
+        if processor is not None:
+            procs.append((i, processor))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(select(table).order_by(order).compile(dialect=dialect)))
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            for raw in rows:
+                values = list(raw)
+                for i, proc in procs:
+                    values[i] = proc(values[i])
+                yield dict(zip(names, values, strict=True))
+    finally:
+        cursor.close()
+
+
+def _fast_utc(processor: Any) -> Any:
+    fromiso = datetime.fromisoformat
+
+    def process(value: Any) -> Any:
+        if type(value) is str and len(value) in (19, 26) and value[10] == " ":
+            parsed = fromiso(value)
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+        return processor(value)
+
+    return process
 
 
 def _link(fields: dict[str, Any], last: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery, GeneratedDocument
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument
 from ecmo_desktop.domain.errors import NotFound
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.storage.orm.devices import UsageRow

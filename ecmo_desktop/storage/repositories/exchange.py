@@ -1,46 +1,29 @@
-"""The exchange read model (case facts for the QC report and the export) and the import writers.
+"""The import writers of the exchange, and the hospitals and consoles an export lists.
 
-Why it reads the tables directly instead of going through the clinical-record repositories: the
-report must work on any database of this schema — charted here, imported from spreadsheets, or
-assembled from other hospitals' exports — so it depends only on migration 0001's tables. Loading is
-done in bulk (one query per table per chunk of runs), never per run, so a report over 50,000 runs is
-a few dozen queries.
-
-The writers put imported data back into the same tables: ``add_case`` writes a whole
-:class:`~ecmo_desktop.exchange.facts.CaseFacts` (run and every record, ids remapped), so what the
+The case facts the QC report and the export read are loaded by ``case.py``. The writers put imported data back into the same tables: ``add_case`` writes a whole
+:class:`~ecmo_desktop.domain.case.CaseFacts` (run and every record, ids remapped), so what the
 export wrote reads back as the same facts.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from ecmo_desktop.domain.errors import IntegrityConflict
-from ecmo_desktop.domain.model import Hospital, Patient, Run
-from ecmo_desktop.exchange.facts import (
-    EXTERNAL_STAFF_PREFIX,
-    CannulaFact,
+from ecmo_desktop.domain.case import (
     CaseFacts,
-    ComplicationFact,
-    ConsentFact,
-    DailyFact,
-    DecisionFact,
-    DeviceUsageFact,
+    DeviceInfo,
     EquipmentFact,
-    FollowUpFact,
     HospitalFact,
-    PhysicianFact,
-    ProcedureFact,
-    ProcedureStaffFact,
     RunEquipmentFact,
     StaffRef,
-    WeaningTrialFact,
+    TeamMember,
 )
+from ecmo_desktop.domain.errors import IntegrityConflict
+from ecmo_desktop.domain.model import Hospital, Patient, Run
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
@@ -85,43 +68,6 @@ class SqlExchangeRepository(Repository):
         row = self.session.scalars(select(HospitalRow).where(HospitalRow.code == code)).first()
         return mapping.hospital(row) if row else None
 
-    # ---- read model ----------------------------------------------------------------------------
-    def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
-                   hospital_id: int | None = None) -> list[CaseFacts]:
-        """Every run that went on flow in [started_from, started_to), with all its records."""
-        stmt = (select(RunRow, PatientRow, HospitalRow)
-                .join(PatientRow, PatientRow.id == RunRow.patient_id)
-                .join(HospitalRow, HospitalRow.id == RunRow.hospital_id)
-                .where(RunRow.started_at.is_not(None)))
-        if started_from is not None:
-            stmt = stmt.where(RunRow.started_at >= started_from)
-        if started_to is not None:
-            stmt = stmt.where(RunRow.started_at < started_to)
-        if hospital_id is not None:
-            stmt = stmt.where(RunRow.hospital_id == hospital_id)
-        rows = list(self.session.execute(stmt.order_by(RunRow.started_at, RunRow.id)))
-        if not rows:
-            return []
-        run_ids = [r.RunRow.id for r in rows]
-        children = _Children(self)
-        children.load(run_ids, sorted({r.RunRow.patient_id for r in rows}))
-        cases: list[CaseFacts] = []
-        for r in rows:
-            run_row: RunRow = r.RunRow
-            hosp: HospitalRow = r.HospitalRow
-            rid = run_row.id
-            cases.append(CaseFacts(
-                run=mapping.run(run_row), patient=mapping.patient(r.PatientRow), hospital_name=hosp.name,
-                hospital_code=hosp.code, hospital_city=hosp.city,
-                decisions=tuple(children.decisions[rid]), consents=tuple(children.consents[rid]),
-                procedures=tuple(children.procedures[rid]), daily=tuple(children.daily[rid]),
-                complications=tuple(children.complications[rid]),
-                weaning_trials=tuple(children.trials[rid]), follow_ups=tuple(children.follow_ups[rid]),
-                devices=tuple(children.devices[rid]), equipment=tuple(children.equipment[rid]),
-                other_run_starts=tuple(sorted(s for other_id, s in children.patient_starts[run_row.patient_id]
-                                              if other_id != rid))))
-        return cases
-
     def equipment(self, *, hospital_id: int | None = None) -> list[EquipmentFact]:
         stmt = (select(EquipmentRow, HospitalRow).join(HospitalRow, HospitalRow.id == EquipmentRow.hospital_id)
                 .order_by(HospitalRow.id, EquipmentRow.id))
@@ -131,16 +77,6 @@ class SqlExchangeRepository(Repository):
                               manufacturer=e.manufacturer, serial=e.serial, purchase_date=e.purchase_date,
                               active=e.active, notes=e.notes)
                 for e, h in self.session.execute(stmt)]
-
-    def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]:
-        wanted = sorted({i for i in ids if i is not None})
-        found: dict[int, StaffRef] = {}
-        for chunk in _chunks(wanted):
-            for sid, name, title, key in self.session.execute(
-                    select(StaffRow.id, StaffRow.full_name, StaffRow.title, StaffRow.username_key)
-                    .where(StaffRow.id.in_(chunk))):
-                found[sid] = StaffRef(id=sid, name=name, title=title, external=key.startswith(EXTERNAL_STAFF_PREFIX))
-        return found
 
     # ---- writers -------------------------------------------------------------------------------
     def external_staff(self, *, username: str, full_name: str, title: str, department: str,
@@ -302,7 +238,7 @@ class SqlExchangeRepository(Repository):
         self.session.add(ExpertMembershipRow(staff_id=staff_id, joined_at=at, left_at=at + timedelta(seconds=1)))
         self.session.flush()
 
-    def _item_for(self, u: DeviceUsageFact, now: datetime) -> int:
+    def _item_for(self, u: DeviceInfo, now: datetime) -> int:
         """The physical item (same item key = same item), its product found by GTIN/DI or by name."""
         if u.item_key:
             existing = self.session.scalars(select(ItemRow.id).where(ItemRow.item_key == u.item_key)).first()
@@ -368,7 +304,7 @@ class SqlExchangeRepository(Repository):
         return row.id
 
 
-def _unique_staff_rows(entries: Sequence[ProcedureStaffFact], staff: StaffResolver) -> list[ProcedureStaffRow]:
+def _unique_staff_rows(entries: Sequence[TeamMember], staff: StaffResolver) -> list[ProcedureStaffRow]:
     """(staff, role) is the table's key: the same person twice in one role is stored once."""
     seen: set[tuple[int, str]] = set()
     rows: list[ProcedureStaffRow] = []
@@ -378,151 +314,3 @@ def _unique_staff_rows(entries: Sequence[ProcedureStaffFact], staff: StaffResolv
             seen.add(key)
             rows.append(ProcedureStaffRow(staff_id=key[0], role=key[1]))
     return rows
-
-
-class _Children:
-    """The records of a set of runs, loaded table by table and grouped by run id."""
-
-    def __init__(self, repo: SqlExchangeRepository) -> None:
-        self.repo = repo
-        self.session = repo.session
-        self.decisions: dict[int, list[DecisionFact]] = defaultdict(list)
-        self.consents: dict[int, list[ConsentFact]] = defaultdict(list)
-        self.procedures: dict[int, list[ProcedureFact]] = defaultdict(list)
-        self.daily: dict[int, list[DailyFact]] = defaultdict(list)
-        self.complications: dict[int, list[ComplicationFact]] = defaultdict(list)
-        self.trials: dict[int, list[WeaningTrialFact]] = defaultdict(list)
-        self.follow_ups: dict[int, list[FollowUpFact]] = defaultdict(list)
-        self.devices: dict[int, list[DeviceUsageFact]] = defaultdict(list)
-        self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
-        self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-        self.member_spans: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
-
-    def _memberships(self, staff_ids: Sequence[int]) -> None:
-        for chunk in _chunks(staff_ids):
-            for sid, joined, left in self.session.execute(
-                    select(ExpertMembershipRow.staff_id, ExpertMembershipRow.joined_at, ExpertMembershipRow.left_at)
-                    .where(ExpertMembershipRow.staff_id.in_(chunk))):
-                self.member_spans[sid].append((joined, left))
-
-    def _expert(self, physician: DecisionPhysicianRow, decided_at: datetime) -> bool:
-        """Member of the expert group when the decision was made (R1/R2 count membership, not roles)."""
-        return any(joined <= decided_at and (left is None or decided_at < left)
-                   for joined, left in self.member_spans.get(physician.staff_id, ()))
-
-    def _rows(self, model: Any, run_ids: Sequence[int], order: Any) -> list[Any]:
-        rows: list[Any] = []
-        for chunk in _chunks(run_ids):
-            rows.extend(self.session.scalars(select(model).where(model.run_id.in_(chunk), model.voided_at.is_(None))
-                                             .order_by(model.run_id, order, model.id)))
-        return rows
-
-    def load(self, run_ids: Sequence[int], patient_ids: Sequence[int]) -> None:
-        decisions = self._rows(DecisionRow, run_ids, DecisionRow.decided_at)
-        consents = self._rows(ConsentRow, run_ids, ConsentRow.signed_on_paper_at)
-        procedures = self._rows(ProcedureRow, run_ids, ProcedureRow.started_at)
-        daily = self._rows(DailyEntryRow, run_ids, DailyEntryRow.recorded_at)
-        complications = self._rows(ComplicationRow, run_ids, ComplicationRow.onset_at)
-        trials = self._rows(WeaningTrialRow, run_ids, WeaningTrialRow.started_at)
-        follow_ups = self._rows(FollowUpRow, run_ids, FollowUpRow.due_date)
-        usages: list[Any] = []
-        for chunk in _chunks(run_ids):
-            usages.extend(self.session.execute(
-                select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
-                .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .where(UsageRow.run_id.in_(chunk), UsageRow.voided_at.is_(None))
-                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)))
-        links: list[Any] = []
-        for chunk in _chunks(run_ids):
-            links.extend(self.session.execute(
-                select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(RunEquipmentRow.run_id.in_(chunk)).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
-        for chunk in _chunks(patient_ids):
-            for rid, pid, started in self.session.execute(
-                    select(RunRow.id, RunRow.patient_id, RunRow.started_at)
-                    .where(RunRow.patient_id.in_(chunk), RunRow.started_at.is_not(None))):
-                self.patient_starts[pid].append((rid, started))
-
-        staff_ids: set[int] = set()
-        for rows in (decisions, consents, procedures, daily, complications, trials, follow_ups):
-            staff_ids.update(r.signed_by_id for r in rows if r.signed_by_id)
-        for d in decisions:
-            staff_ids.update(p.staff_id for p in d.physicians)
-        staff_ids.update(c.explained_by_id for c in consents)
-        for p in procedures:
-            staff_ids.update(s.staff_id for s in p.staff)
-        staff_ids.update(u.bound_by_id for u, _i, _p in usages)
-        refs = self.repo.staff_refs(staff_ids)
-        self._memberships(sorted({p.staff_id for d in decisions for p in d.physicians}))
-
-        def ref(staff_id: int | None) -> StaffRef | None:
-            if staff_id is None:
-                return None
-            return refs.get(staff_id) or _unknown_staff(staff_id)
-
-        def must(staff_id: int) -> StaffRef:
-            return refs.get(staff_id) or _unknown_staff(staff_id)
-
-        for d in decisions:
-            self.decisions[d.run_id].append(DecisionFact(
-                id=d.id, kind=d.kind, emergency=d.emergency, status=d.status, decided_at=d.decided_at,
-                signed_at=d.signed_at, mode_planned=d.mode_planned, indication=d.indication,
-                indication_other=d.indication_other, rationale=d.rationale, pre_ecmo=dict(d.pre_ecmo or {}),
-                contraindications=dict(d.contraindications or {}), supplement_deadline=d.supplement_deadline,
-                supplement_of_id=d.supplement_of_id, signed_by=ref(d.signed_by_id),
-                physicians=tuple(PhysicianFact(staff=must(p.staff_id), role=p.role, position=p.position,
-                                               expert_at_decision=self._expert(p, d.decided_at))
-                                 for p in d.physicians)))
-        for c in consents:
-            self.consents[c.run_id].append(ConsentFact(
-                id=c.id, status=c.status, signed_at=c.signed_at, explained_by=must(c.explained_by_id),
-                signer_name=c.signer_name, relationship=c.relationship_to_patient,
-                signed_on_paper_at=c.signed_on_paper_at, refused=c.refused, notes=c.notes, signed_by=ref(c.signed_by_id)))
-        for p in procedures:
-            self.procedures[p.run_id].append(ProcedureFact(
-                id=p.id, kind=p.kind, status=p.status, started_at=p.started_at, flow_at=p.flow_at, ended_at=p.ended_at,
-                location=p.location, technique=p.technique, guidance=p.guidance, mode_before=p.mode_before,
-                mode_after=p.mode_after, reason=p.reason, settings=dict(p.settings or {}),
-                immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes,
-                staff=tuple(ProcedureStaffFact(staff=must(s.staff_id), role=s.role)
-                            for s in sorted(p.staff, key=lambda s: (s.role, s.staff_id))),
-                cannulae=tuple(CannulaFact(position=c.position, role=c.role, vessel=c.vessel, side=c.side,
-                                           size_fr=c.size_fr, length_cm=c.length_cm, depth_cm=c.depth_cm,
-                                           tip_position=c.tip_position, device_usage_id=c.device_usage_id,
-                                           removed_at=c.removed_at) for c in p.cannulae),
-                signed_at=p.signed_at, signed_by=ref(p.signed_by_id)))
-        for e in daily:
-            self.daily[e.run_id].append(DailyFact(
-                id=e.id, status=e.status, recorded_at=e.recorded_at, ecmo_day=e.ecmo_day, author_role=e.author_role,
-                mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}), notes=e.notes,
-                signed_at=e.signed_at, signed_by=ref(e.signed_by_id)))
-        for c in complications:
-            self.complications[c.run_id].append(ComplicationFact(
-                id=c.id, status=c.status, code=c.code, other_text=c.other_text, onset_at=c.onset_at,
-                severity=c.severity, treatment=c.treatment, resolved_at=c.resolved_at, resolution=c.resolution,
-                adverse_event=c.adverse_event, device_item_id=c.device_item_id, procedure_id=c.procedure_id,
-                signed_at=c.signed_at, signed_by=ref(c.signed_by_id)))
-        for w in trials:
-            self.trials[w.run_id].append(WeaningTrialFact(
-                id=w.id, status=w.status, started_at=w.started_at, ended_at=w.ended_at, flow_to=w.flow_to,
-                sweep_to=w.sweep_to, fdo2_to=w.fdo2_to, values=dict(w.values or {}), passed=w.passed, notes=w.notes,
-                signed_at=w.signed_at, signed_by=ref(w.signed_by_id)))
-        for f in follow_ups:
-            self.follow_ups[f.run_id].append(FollowUpFact(
-                id=f.id, status=f.status, kind=f.kind, due_date=f.due_date, fu_status=f.fu_status, done_at=f.done_at,
-                contact_method=f.contact_method, vital_status=f.vital_status, date_of_death=f.date_of_death,
-                cause_of_death=f.cause_of_death, discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs,
-                eq5d_index=f.eq5d_index, notes=f.notes, signed_at=f.signed_at, signed_by=ref(f.signed_by_id)))
-        for u, item, product in usages:
-            self.devices[u.run_id].append(DeviceUsageFact(
-                id=u.id, item_id=item.id, procedure_id=u.procedure_id, single_use=u.single_use, bound_at=u.bound_at,
-                bound_by=must(u.bound_by_id), scanned_text=u.scanned_text, override_reason=u.override_reason,
-                warnings=u.warnings, removed_at=u.removed_at, removal_reason=u.removal_reason,
-                category=product.category, product_name=product.name, manufacturer=product.manufacturer,
-                model=product.model, gtin=product.gtin, udi_di=product.udi_di, nmpa_number=product.nmpa_number,
-                item_key=item.item_key, serial=item.serial, lot=item.lot, expiry=item.expiry,
-                production_date=item.production_date, raw_code=item.raw_code, symbology=item.symbology))
-        for link, eq in links:
-            self.equipment[link.run_id].append(RunEquipmentFact(
-                kind=eq.kind, model=eq.model, manufacturer=eq.manufacturer, serial=eq.serial,
-                from_at=link.from_at, to_at=link.to_at))

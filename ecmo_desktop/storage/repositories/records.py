@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.compliance import DeviceFacts
 from ecmo_desktop.domain.enums import RecordStatus
-from ecmo_desktop.domain.model import ExpertMembership, Privilege
 from ecmo_desktop.domain.record_inputs import (
     ComplicationValues,
     ConsentValues,
@@ -44,10 +43,9 @@ from ecmo_desktop.domain.records import (
     Signature,
     WeaningTrial,
 )
-from ecmo_desktop.storage import mapping, mapping_records
+from ecmo_desktop.storage import mapping_records
 from ecmo_desktop.storage.orm.devices import UsageRow
 from ecmo_desktop.storage.orm.documents import DocumentRow
-from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
 from ecmo_desktop.storage.orm.records import (
     CannulaRow,
     ClinicalRecord,
@@ -64,6 +62,7 @@ from ecmo_desktop.storage.orm.records import (
     WeaningTrialRow,
 )
 from ecmo_desktop.storage.repositories.base import Repository
+from ecmo_desktop.storage.repositories.staff import StaffDirectory
 
 ROWS: dict[str, type[Any]] = {
     "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
@@ -110,48 +109,10 @@ def _edited(stamp: Stamp, values: object) -> dict[str, Any]:
             "updated_at": stamp.at, "updated_by_id": stamp.by_id}
 
 
-class _People:
-    """Staff names, titles, memberships and privileges, loaded once per unit of work."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._staff: dict[int, tuple[str, str]] | None = None
-        self._members: dict[int, list[ExpertMembership]] | None = None
-        self._privileges: dict[int, list[Privilege]] | None = None
-
-    def _load_staff(self) -> dict[int, tuple[str, str]]:
-        if self._staff is None:
-            rows = self.session.execute(select(StaffRow.id, StaffRow.full_name, StaffRow.title))
-            self._staff = {r.id: (r.full_name, r.title) for r in rows}
-        return self._staff
-
-    def name(self, staff_id: int | None) -> str:
-        if staff_id is None:
-            return ""
-        return self._load_staff().get(staff_id, ("", ""))[0] or f"#{staff_id}"
-
-    def title(self, staff_id: int) -> str:
-        return self._load_staff().get(staff_id, ("", "other"))[1]
-
-    def expert_at(self, staff_id: int, moment: datetime) -> bool:
-        if self._members is None:
-            self._members = {}
-            for row in self.session.scalars(select(ExpertMembershipRow)):
-                self._members.setdefault(row.staff_id, []).append(mapping.membership(row))
-        return any(m.member_at(moment) for m in self._members.get(staff_id, ()))
-
-    def privileged_at(self, staff_id: int, moment: datetime) -> bool:
-        if self._privileges is None:
-            self._privileges = {}
-            for row in self.session.scalars(select(PrivilegeRow)):
-                self._privileges.setdefault(row.staff_id, []).append(mapping.privilege(row))
-        return any(p.valid_at(moment) for p in self._privileges.get(staff_id, ()))
-
-
 class SqlRecordRepository(Repository):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.people = _People(session)
+        self.people = StaffDirectory(session)
 
     def _row(self, entity: str, record_id: int) -> Any:
         return self._get(ROWS[entity], record_id, WHAT[entity])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -198,11 +199,10 @@ class TrainingDialog(FormDialog):
 
     def on_submit(self) -> None:
         staff_service, staff_id = self.ui.services.staff, self.staff.id
-        values = {"institution": self.institution.text(), "start_date": to_date(self.start),
-                  "end_date": to_date(self.end), "assessed": self.assessed.isChecked(),
-                  "note": self.note.toPlainText()}
-        self.submit(lambda: staff_service.add_training(staff_id, **values), lambda _r: self.accept(),
-                    changes=STAFF_CHANGES)
+        add = partial(staff_service.add_training, staff_id, institution=self.institution.text(),
+                      start_date=to_date(self.start), end_date=to_date(self.end),
+                      assessed=self.assessed.isChecked(), note=self.note.toPlainText())
+        self.submit(add, lambda _r: self.accept(), changes=STAFF_CHANGES)
 
 
 class StaffChoiceDialog(FormDialog):

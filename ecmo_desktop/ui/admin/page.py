@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -375,19 +376,20 @@ class AuditTab(QWidget):
         bar.addWidget(self.result_label, 1)
         layout.addLayout(bar)
         audit = ui.services.audit
-        self.model = AuditEventModel(ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit),
-                                     columns=BROWSER_COLUMNS, parent=self)
+        self.model: AuditEventModel = AuditEventModel(
+            ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit), columns=BROWSER_COLUMNS,
+            parent=self)
         self.table = make_table(self.model, stretch_column=BROWSER_COLUMNS.index(CHANGE))
         self.table.setObjectName("audit_table")
         set_column_widths(self.table, [6, 19, 9, 9, 11, 12, 40, 12, 5])
         layout.addWidget(self.table, 1)
         self.loaded_once = False
 
-    def showEvent(self, event: object) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         if not self.loaded_once:  # the trail can be long: read it when first looked at
             self.loaded_once = True
             self.model.refresh()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def verify(self) -> None:
         """The same check as ``ecmo-desktop verify``: chain, trail replayed against the record, signatures."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -204,7 +204,7 @@ class ReasonDialog(FormDialog):
         self.set_intro(intro)
         self.field_name = field
         self.required = required
-        self.reason = cast(QPlainTextEdit, self.add_field(field, reason_edit()))
+        self.reason = self.add_field(field, reason_edit())
         self.reason.setPlainText(initial)
         self._action = action
         self._on_done = on_done
@@ -243,12 +243,12 @@ class ProductDialog(FormDialog):
             self.category.addItem(label, value)
         self.category.setCurrentIndex(max(0, self.category.findData(data.category)))
         self.add_field(N_("类别"), self.category)
-        self.name = cast(QLineEdit, self.add_field(N_("产品名称"), QLineEdit(data.name)))
-        self.manufacturer = cast(QLineEdit, self.add_field(N_("生产企业"), QLineEdit(data.manufacturer)))
-        self.model = cast(QLineEdit, self.add_field(N_("型号"), QLineEdit(data.model)))
-        self.gtin = cast(QLineEdit, self.add_field("GTIN", QLineEdit(data.gtin or "")))
-        self.udi_di = cast(QLineEdit, self.add_field("UDI-DI", QLineEdit(data.udi_di or "")))
-        self.nmpa = cast(QLineEdit, self.add_field(N_("注册证编号"), QLineEdit(data.nmpa_number)))
+        self.name = self.add_field(N_("产品名称"), QLineEdit(data.name))
+        self.manufacturer = self.add_field(N_("生产企业"), QLineEdit(data.manufacturer))
+        self.model = self.add_field(N_("型号"), QLineEdit(data.model))
+        self.gtin = self.add_field("GTIN", QLineEdit(data.gtin or ""))
+        self.udi_di = self.add_field("UDI-DI", QLineEdit(data.udi_di or ""))
+        self.nmpa = self.add_field(N_("注册证编号"), QLineEdit(data.nmpa_number))
         self.nmpa.setPlaceholderText(_("国械注进/国械注准……；空着则每次扫码都需填写理由（R5）"))
         self.single_use = QCheckBox(_("一次性使用（R6：不得重复使用）"))
         self.single_use.setChecked(data.single_use)

@@ -7,7 +7,7 @@ a device to a run here or from the case's 器械 tab; the history below lists ev
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
@@ -68,12 +68,12 @@ class EquipmentDialog(FormDialog):
         if equipment is not None:
             self.kind.setCurrentIndex(max(0, self.kind.findData(equipment.kind)))
         self.add_field(N_("设备类型"), self.kind)
-        self.model = cast(QLineEdit, self.add_field(N_("型号"), QLineEdit(equipment.model if equipment else "")))
-        self.manufacturer = cast(QLineEdit, self.add_field(
-            N_("生产企业"), QLineEdit(equipment.manufacturer if equipment else "")))
-        self.serial = cast(QLineEdit, self.add_field(N_("序列号"), QLineEdit(equipment.serial if equipment else "")))
-        self.purchase = cast(OptionalDate, self.add_field(N_("购置日期"), OptionalDate(
-            _("已知"), equipment.purchase_date if equipment else None)))
+        self.model = self.add_field(N_("型号"), QLineEdit(equipment.model if equipment else ""))
+        self.manufacturer = self.add_field(
+            N_("生产企业"), QLineEdit(equipment.manufacturer if equipment else ""))
+        self.serial = self.add_field(N_("序列号"), QLineEdit(equipment.serial if equipment else ""))
+        self.purchase = self.add_field(N_("购置日期"), OptionalDate(
+            _("已知"), equipment.purchase_date if equipment else None))
         self.notes = reason_edit(2)
         self.notes.setPlainText(equipment.notes if equipment else "")
         self.add_field(N_("备注"), self.notes)

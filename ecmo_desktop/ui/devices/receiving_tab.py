@@ -10,7 +10,7 @@ nor warned about later. Lot-only labels (no serial) are received as a number of 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from PySide6.QtCore import QDateTime, QItemSelection, Qt
 from PySide6.QtWidgets import (
@@ -99,7 +99,7 @@ class StartReceivingDialog(FormDialog):
         self.received_at.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.received_at.setCalendarPopup(True)
         self.add_field(N_("入库时间"), self.received_at)
-        self.note = cast(QLineEdit, self.add_field(N_("随货单号"), QLineEdit()))
+        self.note = self.add_field(N_("随货单号"), QLineEdit())
         self.setMinimumWidth(480)
 
     def on_submit(self) -> None:
@@ -138,16 +138,16 @@ class MissingFieldsDialog(FormDialog):
         self.expiry: OptionalDate | None = None
         self.quantity: QSpinBox | None = None
         if not code.lot:
-            self.lot = cast(QLineEdit, self.add_field(N_("批号"), QLineEdit()))
+            self.lot = self.add_field(N_("批号"), QLineEdit())
         if not code.serial:
-            self.serial = cast(QLineEdit, self.add_field(N_("序列号"), QLineEdit()))
+            self.serial = self.add_field(N_("序列号"), QLineEdit())
             self.serial.setPlaceholderText(_("包装上有序列号时填写；没有则留空，按数量入库"))
             self.quantity = QSpinBox()
             self.quantity.setRange(1, 500)
             self.quantity.setValue(quantity)
             self.add_field(N_("数量"), self.quantity)
         if code.expiry is None:
-            self.expiry = cast(OptionalDate, self.add_field(N_("有效期"), OptionalDate(_("有有效期"), date.today())))
+            self.expiry = self.add_field(N_("有效期"), OptionalDate(_("有有效期"), date.today()))
         self.setMinimumWidth(520)
 
     def on_submit(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
@@ -80,8 +80,8 @@ class RecallDialog(FormDialog):
         super().__init__(ui, _("标记批号召回"), parent, ok_text=_("标记召回"))
         self.setObjectName("recall_dialog")
         self.set_intro(_("召回后，床旁扫描该批号的器械会发出警示，须填写理由才能继续绑定。"))
-        self.lot = cast(QLineEdit, self.add_field(N_("批号"), QLineEdit(lot)))
-        self.gtin = cast(QLineEdit, self.add_field("GTIN", QLineEdit(gtin)))
+        self.lot = self.add_field(N_("批号"), QLineEdit(lot))
+        self.gtin = self.add_field("GTIN", QLineEdit(gtin))
         self.gtin.setPlaceholderText(_("可选：只召回该产品的此批号"))
         self.reason = reason_edit()
         self.add_field(N_("召回原因"), self.reason)

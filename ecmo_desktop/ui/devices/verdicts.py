@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import cast
 
 from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
@@ -101,18 +100,18 @@ class ReceiveNowDialog(FormDialog):
         self.supplier.addItems(suppliers)
         self.supplier.setCurrentText(suppliers[0] if suppliers else "")
         self.add_field(N_("供应商"), self.supplier)
-        self.note = cast(QLineEdit, self.add_field(N_("随货单号"), QLineEdit()))
+        self.note = self.add_field(N_("随货单号"), QLineEdit())
         self.lot: QLineEdit | None = None
         self.serial: QLineEdit | None = None
         self.expiry: OptionalDate | None = None
         if code is not None and not code.lot:
-            self.lot = cast(QLineEdit, self.add_field(N_("批号"), QLineEdit()))
+            self.lot = self.add_field(N_("批号"), QLineEdit())
             self.lot.setPlaceholderText(_("标签条码中没有批号，请按包装上的文字填写"))
         if code is not None and not code.serial:
-            self.serial = cast(QLineEdit, self.add_field(N_("序列号"), QLineEdit()))
+            self.serial = self.add_field(N_("序列号"), QLineEdit())
             self.serial.setPlaceholderText(_("包装上有序列号时填写；没有则留空"))
         if code is not None and code.expiry is None:
-            self.expiry = cast(OptionalDate, self.add_field(N_("有效期"), OptionalDate(_("有有效期"))))
+            self.expiry = self.add_field(N_("有效期"), OptionalDate(_("有有效期")))
         self.setMinimumWidth(560)
 
     def on_submit(self) -> None:

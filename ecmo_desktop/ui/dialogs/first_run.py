@@ -6,6 +6,7 @@ once the hospital exists. A refused field is shown beside the field, on its page
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -92,7 +93,9 @@ class FirstRunWizard(ScreenFit, QWizard):
         self.city.setEditable(True)
         self.city.addItems(CITIES)
         self.city.setCurrentIndex(-1)
-        self.city.lineEdit().setPlaceholderText(_("选择或输入"))
+        city_edit = self.city.lineEdit()
+        assert city_edit is not None  # an editable combo has its line edit
+        city_edit.setPlaceholderText(_("选择或输入"))
         self._row(hospital, PAGE_HOSPITAL, N_("医院名称"), self.hospital_name)
         self._row(hospital, PAGE_HOSPITAL, N_("医院代码"), self.hospital_code)
         self._row(hospital, PAGE_HOSPITAL, N_("城市/盟市"), self.city)
@@ -146,12 +149,11 @@ class FirstRunWizard(ScreenFit, QWizard):
         self._busy = True
         self.button(QWizard.WizardButton.FinishButton).setEnabled(False)
         self.errors.clear()
-        values = {"hospital_name": self.hospital_name.text(), "hospital_code": self.hospital_code.text(),
-                  "city": self.city.currentText(), "admin_username": self.username.text(),
-                  "admin_full_name": self.full_name.text(), "admin_password": self.password.text(),
-                  "admin_password_repeat": self.password_repeat.text()}
-        auth = self.ui.services.auth
-        self.ui.tasks.run_op(lambda: auth.first_run_setup(**values), self._succeeded, self._failed, parent=self,
+        setup = partial(self.ui.services.auth.first_run_setup, hospital_name=self.hospital_name.text(),
+                        hospital_code=self.hospital_code.text(), city=self.city.currentText(),
+                        admin_username=self.username.text(), admin_full_name=self.full_name.text(),
+                        admin_password=self.password.text(), admin_password_repeat=self.password_repeat.text())
+        self.ui.tasks.run_op(setup, self._succeeded, self._failed, parent=self,
                              changes=(Change.hospital(), Change.staff()))
 
     def _succeeded(self, result: SetupResult) -> None:

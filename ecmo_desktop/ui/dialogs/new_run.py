@@ -60,7 +60,9 @@ class NewRunDialog(FormDialog, DraftCapable):
         line.addWidget(self.mrn, 1)
         line.addWidget(self.find_button)
         self.add_field(N_("住院号"), row)
-        self.errors.bind(N_("住院号"), self.mrn, self.errors.label_for(N_("住院号")))  # type: ignore[arg-type]
+        mrn_message = self.errors.label_for(N_("住院号"))
+        assert mrn_message is not None  # add_field just bound it to the row
+        self.errors.bind(N_("住院号"), self.mrn, mrn_message)
         self.patient_label = QLabel()
         self.patient_label.setWordWrap(True)
         self.form.addRow(_("患者"), self.patient_label)

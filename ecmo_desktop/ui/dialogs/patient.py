@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
@@ -68,8 +67,8 @@ class PatientDialog(FormDialog, DraftCapable):
         self.sex = self.add_field(N_("性别"), choice_combo(Sex.choices(), _("请选择")))
         self.birth = self.add_field(N_("出生日期"), QLineEdit())
         self.birth.setPlaceholderText(_("年-月-日，例如 1960-05-12；不详可不填"))
-        self.height = self.add_field(N_("身高"), QLineEdit(), unit="cm")
-        self.height.setPlaceholderText(_("30–250，可不填"))
+        self.height_edit = self.add_field(N_("身高"), QLineEdit(), unit="cm")
+        self.height_edit.setPlaceholderText(_("30–250，可不填"))
         self.weight = self.add_field(N_("体重"), QLineEdit(), unit="kg")
         self.weight.setPlaceholderText(_("0.5–300，可不填"))
         self.ward = self.add_field(N_("病区"), QLineEdit())
@@ -89,7 +88,7 @@ class PatientDialog(FormDialog, DraftCapable):
             self.show_failure(exc)
             return
         data = PatientInput(mrn=self.mrn.text(), name=self.name.text(), sex=str(self.sex.currentData() or ""),
-                            birth_date=birth, height_cm=self.height.text(), weight_kg=self.weight.text(),
+                            birth_date=birth, height_cm=self.height_edit.text(), weight_kg=self.weight.text(),
                             ward=self.ward.text(), bed=self.bed.text())
         runs = self.ui.services.runs
         self.submit(lambda: runs.register_patient(data), self._registered, changes=(Change.patients(),))
@@ -101,12 +100,13 @@ class PatientDialog(FormDialog, DraftCapable):
 
     def draft(self) -> Draft:
         return {"mrn": self.mrn.text(), "name": self.name.text(), "sex": self.sex.currentData() or "",
-                "birth": self.birth.text(), "height": self.height.text(), "weight": self.weight.text(),
+                "birth": self.birth.text(), "height": self.height_edit.text(), "weight": self.weight.text(),
                 "ward": self.ward.text(), "bed": self.bed.text(), "then_new_run": self.then_new_run.isChecked()}
 
     def restore_draft(self, data: Draft) -> None:
-        edits: dict[str, Any] = {"mrn": self.mrn, "name": self.name, "birth": self.birth, "height": self.height,
-                                 "weight": self.weight, "ward": self.ward, "bed": self.bed}
+        edits: dict[str, QLineEdit] = {"mrn": self.mrn, "name": self.name, "birth": self.birth,
+                                       "height": self.height_edit, "weight": self.weight, "ward": self.ward,
+                                       "bed": self.bed}
         for key, edit in edits.items():
             edit.setText(str(data.get(key, "")))
         select_value(self.sex, str(data.get("sex", "")))

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecmo_desktop.documents.dossier import ArchiveCandidate, ArchiveQuery
+from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery
 from ecmo_desktop.domain.enums import Mode, RunStatus, Sex
 from ecmo_desktop.domain.time import BEIJING, format_local, to_local
 from ecmo_desktop.i18n import N_, _
@@ -190,7 +190,7 @@ class ArchivePage(QWidget):
         self.discharged = QCheckBox(_("仅已出院"))
         self.not_archived = QCheckBox(_("仅未归档"))
         self.find_button = QPushButton(_("查询"))
-        self.find_button.clicked.connect(self.find)
+        self.find_button.clicked.connect(self.search)
         filters = QHBoxLayout()
         for widget in (QLabel(_("上机日期")), self.date_from, QLabel("—"), self.date_to, self.status, self.discharged,
                        self.not_archived, self.find_button):
@@ -258,7 +258,7 @@ class ArchivePage(QWidget):
         layout.addWidget(self.log, 1)
         self.model.dataChanged.connect(self._count)
         self.model.modelReset.connect(self._count)
-        self.find()
+        self.search()
 
     # ---- query ---------------------------------------------------------------------------------------
     def query(self) -> ArchiveQuery:
@@ -271,7 +271,7 @@ class ArchivePage(QWidget):
                             statuses=(status,) if status else (), discharged_only=self.discharged.isChecked(),
                             not_archived_only=self.not_archived.isChecked())
 
-    def find(self) -> None:
+    def search(self) -> None:
         query, service = self.query(), self.service
         self.ui.tasks.run_op(lambda: service.archive_candidates(query), self.model.set_rows, parent=self)
 
@@ -343,7 +343,7 @@ class ArchivePage(QWidget):
                 self.log.appendPlainText(_("病例 {run}：{error}").format(run=item.run_id, error=item.error))
         self.progress_label.setText(text)
         self.finished.emit(result)
-        self.find()
+        self.search()
 
     def _failed(self, exc: BaseException) -> None:
         self._ended()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecmo_desktop.documents.archive import KINDS
-from ecmo_desktop.documents.dossier import GeneratedDocument
+from ecmo_desktop.domain.documents import GeneratedDocument
 from ecmo_desktop.domain.time import format_local
 from ecmo_desktop.i18n import _
 from ecmo_desktop.services.documents import PrintedDocument, R8Status, write_pdf
@@ -158,7 +158,8 @@ class DocumentsTab(QWidget):
 
     def _show(self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]],
               r8: R8Status) -> None:
-        selected = self._select_after or (self.current().id if self.current() else None)
+        current = self.current()
+        selected = self._select_after or (current.id if current else None)
         self._select_after = None
         subject = self.subject.currentData()
         self.model.set_rows(documents)

@@ -38,7 +38,7 @@ class RunsOverview(QWidget):
         refresh.clicked.connect(lambda: self.model.refresh())
         bar.addWidget(refresh)
         self.column.addLayout(bar)
-        self.model = RunListModel(ui.tasks, ui.services.runs, statuses=ACTIVE_STATUSES, parent=self)
+        self.model: RunListModel = RunListModel(ui.tasks, ui.services.runs, statuses=ACTIVE_STATUSES, parent=self)
         self.table = make_table(self.model)
         self.table.setObjectName("worklist_table")
         set_column_widths(self.table, [14, 10, 5, 5, 8, 11, 17, 14])

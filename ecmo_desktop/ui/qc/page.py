@@ -179,8 +179,9 @@ class QcPage(QWidget):
         self.hospital.setCurrentIndex(max(index, 0))
 
     def refresh(self) -> None:
-        start = self.date_from.date().toPython()
-        end = self.date_to.date().toPython()
+        first, last = self.date_from.date(), self.date_to.date()
+        start = date(first.year(), first.month(), first.day())
+        end = date(last.year(), last.month(), last.day())
         hospital = self.hospital.currentData()
         self.status.setText(_("正在统计…"))
         self.ui.tasks.run_op(lambda: self.exchange.report(start, end, hospital), self.show_report,

@@ -5,7 +5,7 @@ Shared by the QC page and the import wizard's preview, below both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -24,8 +24,12 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def _cell(i: int) -> Callable[[tuple[Any, ...]], str]:
+    return lambda row: cell_text(row[i])
+
+
 def _columns(header: Sequence[str]) -> list[Column[tuple[Any, ...]]]:
-    return [Column(h, lambda row, i=i: cell_text(row[i])) for i, h in enumerate(header)]
+    return [Column(h, _cell(i)) for i, h in enumerate(header)]
 
 
 class ReportTableModel(ListTableModel[tuple[Any, ...]]):

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QPushButton,
     QSplitter,
@@ -205,12 +206,12 @@ class RecordTab(QWidget):
         """The record's own form, filled, for editing a draft or amending (subclasses)."""
         return None
 
-    def show_dialog(self, dialog: QWidget) -> QWidget:
+    def show_dialog(self, dialog: QDialog) -> QDialog:
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if isinstance(dialog, RecordDialog):
             dialog.saved.connect(self.select_saved)
-        dialog.open()  # type: ignore[attr-defined]
+        dialog.open()
         return dialog
 
     def edit_selected(self) -> RecordDialog | None:

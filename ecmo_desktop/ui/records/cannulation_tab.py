@@ -266,10 +266,10 @@ class ProcedureDialog(RecordDialog):
             self.add_row(times, N_("转换后模式"), self.mode_after)
             current = QLabel(_("当前模式：{mode}").format(mode=label_of(Mode, case.run_mode)))
             times.addRow("", current)
-        self.reason = text_edit(2)
-        self.reason.setObjectName("procedure_reason")
+        self.procedure_reason = text_edit(2)
+        self.procedure_reason.setObjectName("procedure_reason")
         if k != ProcedureKind.CANNULATION.value:
-            self.add_row(times, N_("原因"), self.reason)
+            self.add_row(times, N_("原因"), self.procedure_reason)
         people = self.section(_("人员"))
         self.staff = StaffEditor(case.clinical_staff())
         self.staff.setObjectName("procedure_staff")
@@ -342,7 +342,7 @@ class ProcedureDialog(RecordDialog):
         self.technique.set_value(record.technique)
         self.guidance.set_value(record.guidance)
         self.mode_after.set_value(record.mode_after)
-        self.reason.setPlainText(record.reason)
+        self.procedure_reason.setPlainText(record.reason)
         self.staff.clear()
         for s in record.staff:
             self.staff.add_row(s.staff_id, s.role)
@@ -363,7 +363,8 @@ class ProcedureDialog(RecordDialog):
             technique=self.technique.value(), guidance=self.guidance.value(),
             mode_after=self.mode_after.value() if k in (ProcedureKind.CANNULATION.value,
                                                         ProcedureKind.MODE_CHANGE.value) else None,
-            reason=self.reason.toPlainText(), cannulae=self.cannulae.value(), settings=self.settings.raw_numbers(),
+            reason=self.procedure_reason.toPlainText(), cannulae=self.cannulae.value(),
+            settings=self.settings.raw_numbers(),
             immediate_complications=tuple(key for key, c in self.immediate.items() if c.isChecked()),
             notes=self.notes.toPlainText())
 

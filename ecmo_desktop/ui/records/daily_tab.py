@@ -222,7 +222,8 @@ class DailyEntryDialog(RecordDialog):
 
     def _page_index(self, widget: QWidget) -> int:
         for i in range(self.pages.count()):
-            if self.pages.widget(i).isAncestorOf(widget):
+            page = self.pages.widget(i)
+            if page is not None and page.isAncestorOf(widget):
                 return i
         return -1
 

@@ -391,13 +391,13 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
         return "；".join(f"{field_label(k)} {field_value_text(k, v)}" for k, v in value.items())
     if key == "contraindications" and isinstance(value, Mapping):
         names = dict(CONTRAINDICATIONS)
-        present = [_(names.get(k, k)) for k, v in value.items() if v]
+        present = [_(names.get(str(k), str(k))) for k, v in value.items() if v]
         if not contraindications_assessed(value):
             return _("未评估")
         return join_names(present) or _("无")
     if key == "immediate_complications" and isinstance(value, list):
         names = dict(IMMEDIATE_COMPLICATIONS)
-        return join_names(_(names.get(k, k)) for k in value) or _("无")
+        return join_names(_(names.get(str(k), str(k))) for k in value) or _("无")
     if key == "physicians" and isinstance(value, list):
         return join_names(f"{staff_name(staff, p.get('staff_id'))}（{label_of(DeciderRole, p.get('role'))}）"
                         for p in value)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDialogButtonBox,
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QListView,
     QMessageBox,
@@ -446,7 +446,7 @@ def reveal(widget: QWidget) -> None:
         if isinstance(parent, QTabWidget) and child is not None:
             for i in range(parent.count()):
                 page = parent.widget(i)
-                if page is widget or page.isAncestorOf(widget):
+                if page is not None and (page is widget or page.isAncestorOf(widget)):
                     parent.setCurrentIndex(i)
                     break
         if isinstance(parent, QScrollArea):
@@ -514,15 +514,15 @@ class RecordDialog(DialogBase):
         self.content = QWidget()
         self.body = QVBoxLayout(self.content)
         self.body.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
-        self.scroll.setWidget(self.content)
-        self.add_body(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.scroll_area.setWidget(self.content)
+        self.add_body(self.scroll_area, 1)
         self.ok_button.setToolTip(_("Enter 或 Ctrl+S 保存；Esc 取消"))
         for keys in (QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"), QKeySequence.StandardKey.Save):
-            QShortcut(keys, self, activated=self.on_submit)
+            QShortcut(keys, self).activated.connect(self.on_submit)
 
     # ---- layout helpers -------------------------------------------------------------------------
     @staticmethod
@@ -533,16 +533,16 @@ class RecordDialog(DialogBase):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return form
 
-    def section(self, title: str | None = None, layout: QLayout | None = None) -> QFormLayout:
+    def section(self, title: str | None = None, layout: QBoxLayout | None = None) -> QFormLayout:
         """A titled group of rows in the body (or in ``layout``)."""
         target = layout if layout is not None else self.body
         form = self.new_form()
         if title is None:
-            target.addLayout(form)  # type: ignore[attr-defined]
+            target.addLayout(form)
         else:
             box = QGroupBox(title)
             box.setLayout(form)
-            target.addWidget(box)  # type: ignore[attr-defined]
+            target.addWidget(box)
         return form
 
     def add_row(self, form: QFormLayout, label: str, widget: QWidget, *, field: str | None = None,
@@ -747,19 +747,21 @@ class CatalogueFields:
 
     def add_field(self, form: QFormLayout, spec: FieldSpec | ChoiceSpec) -> QWidget:
         if isinstance(spec, FieldSpec):
-            widget: QWidget = NumberField.of(spec)
-            self.numbers[spec.key] = widget  # type: ignore[assignment]
+            number = NumberField.of(spec)
+            self.numbers[spec.key] = number
+            widget: QWidget = number
         else:
-            widget = ChoiceCombo.of_msgids(spec.options)
-            widget.setObjectName(f"field_{spec.key}")
-            self.choices[spec.key] = widget  # type: ignore[assignment]
+            combo = ChoiceCombo.of_msgids(spec.options)
+            combo.setObjectName(f"field_{spec.key}")
+            self.choices[spec.key] = combo
+            widget = combo
         message = self.dialog.add_row(form, spec.label, widget)
         box = message.parentWidget()
         assert box is not None
         self._rows[spec.key] = (form, box)
         return widget
 
-    def add_sections(self, layout: QLayout, specs: Sequence[FieldSpec | ChoiceSpec], *, columns: int = 2,
+    def add_sections(self, layout: QBoxLayout, specs: Sequence[FieldSpec | ChoiceSpec], *, columns: int = 2,
                      titled: bool = True) -> None:
         """Group boxes by catalogue section, dealt into ``columns`` columns of similar height.
 
@@ -779,7 +781,7 @@ class CatalogueFields:
                     for spec in members[i * per:(i + 1) * per]:
                         self.add_field(form, spec)
                     row.addLayout(form, 1)
-                layout.addWidget(box)  # type: ignore[attr-defined]
+                layout.addWidget(box)
             return
         row = QHBoxLayout()
         cols = [QVBoxLayout() for _i in range(columns)]
@@ -793,7 +795,7 @@ class CatalogueFields:
         for col in cols:
             col.addStretch(1)
             row.addLayout(col, 1)
-        layout.addLayout(row)  # type: ignore[attr-defined]
+        layout.addLayout(row)
 
     def set_row_visible(self, key: str, visible: bool) -> None:
         entry = self._rows.get(key)

@@ -93,13 +93,14 @@ def timeline(case: CaseRecords) -> list[Event]:
     for day, group in groupby(entries, key=lambda e: e.ecmo_day):
         items = list(group)
         unsigned = sum(1 for e in items if not e.locked)
-        state = (_("未签名 {n} 条").format(n=unsigned), ORANGE) if unsigned else (_("已签名"), GREEN)
+        day_state = (_("未签名 {n} 条").format(n=unsigned), ORANGE) if unsigned else (_("已签名"), GREEN)
         events.append(Event(items[0].recorded_at, _("日常管理 ECMO 第 {n} 天").format(n=day),
-                            ngettext("{n} 条记录", "{n} 条记录", len(items)).format(n=len(items)), *state, "daily"))
-    for c in chart.complications:
-        events.append(Event(c.onset_at, _("并发症：{what}").format(what=complication_text(c.code, c.other_text)),
-                            label_of(Severity, c.severity) + (_("，不良事件") if c.adverse_event else ""),
-                            *_signed(c.locked), "complications"))
+                            ngettext("{n} 条记录", "{n} 条记录", len(items)).format(n=len(items)), *day_state,
+                            "daily"))
+    for x in chart.complications:
+        events.append(Event(x.onset_at, _("并发症：{what}").format(what=complication_text(x.code, x.other_text)),
+                            label_of(Severity, x.severity) + (_("，不良事件") if x.adverse_event else ""),
+                            *_signed(x.locked), "complications"))
     for t in chart.weaning_trials:
         result = _("未定") if t.passed is None else _("通过") if t.passed else _("未通过")
         events.append(Event(t.started_at, _("撤机试验"), result, *_signed(t.locked), "weaning"))
@@ -107,6 +108,7 @@ def timeline(case: CaseRecords) -> list[Event]:
     if run.ended_at is not None:
         events.append(Event(run.ended_at, _("ECMO 结束"), label_of(EndReason, run.end_reason), _("已撤机"),
                             GREEN if run.end_reason == EndReason.WEANED.value else GREY, "weaning"))
+    colour: str | None
     for f in chart.follow_ups:
         when = f.done_at or datetime.combine(f.due_date, time(0), BEIJING)
         if f.fu_status == FollowUpStatus.DUE.value:

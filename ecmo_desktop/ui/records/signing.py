@@ -118,7 +118,7 @@ class SignDialog(RecordDialog):
         self.add_row(form, PASSWORD_FIELD, self.password)
         self.fill(record)
         self._explain()
-        self.scroll.setMinimumHeight(self.content.sizeHint().height())
+        self.scroll_area.setMinimumHeight(self.content.sizeHint().height())
         self.password.setFocus()
 
     def _explain(self) -> None:

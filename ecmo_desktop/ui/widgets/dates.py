@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QValidator
@@ -47,7 +48,14 @@ def parse_typed(text: str, *, with_time: bool) -> tuple[QDate, QTime | None] | N
     return (day, moment) if moment.isValid() else None
 
 
-class _TypedMixin:
+# the mixin is checked as the date edit it is mixed into; at run time it must stay a plain class
+if TYPE_CHECKING:
+    _DateEditMixin = QDateTimeEdit
+else:
+    _DateEditMixin = object
+
+
+class _TypedMixin(_DateEditMixin):
     """Typing starts a new date, read leniently.
 
     Keys typed into the box just focused (by click or Tab) or fully selected are taken as plain
@@ -61,13 +69,13 @@ class _TypedMixin:
     _fresh = False  # focused and not yet navigated: typing replaces the whole date
 
     def _show(self, text: str) -> None:
-        edit: QLineEdit = self.lineEdit()  # type: ignore[attr-defined]
+        edit: QLineEdit = self.lineEdit()
         edit.blockSignals(True)  # the section editor would re-read (and undo) a half-typed date
         edit.setText(text)
         edit.blockSignals(False)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        edit: QLineEdit = self.lineEdit()  # type: ignore[attr-defined]
+        edit: QLineEdit = self.lineEdit()
         text = event.text()
         plain = not event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
         typing = plain and len(text) == 1 and TYPED.fullmatch(text) is not None
@@ -85,72 +93,72 @@ class _TypedMixin:
         self.commit_typed()
         if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab):
             self._fresh = False  # moving or stepping inside the box: Qt's section editing
-        super().keyPressEvent(event)  # type: ignore[misc]
+        super().keyPressEvent(event)
 
     def focusNextPrevChild(self, forward: bool) -> bool:
         """Tab after typing a whole date leaves the box (Qt would step through its sections)."""
         if self._free:
             self.commit_typed()
-            return QWidget.focusNextPrevChild(self, forward)  # type: ignore[arg-type]
-        return super().focusNextPrevChild(forward)  # type: ignore[misc]
+            return QWidget.focusNextPrevChild(self, forward)
+        return super().focusNextPrevChild(forward)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
-        super().focusInEvent(event)  # type: ignore[misc]
+        super().focusInEvent(event)
         self._fresh = True
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         self.commit_typed()
-        super().focusOutEvent(event)  # type: ignore[misc]
+        super().focusOutEvent(event)
 
     def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         if self._free and TYPED.fullmatch(text):
             return QValidator.State.Intermediate, text, pos  # being typed: shown exactly as typed
-        return super().validate(text, pos)  # type: ignore[misc]
+        return super().validate(text, pos)
 
     def fixup(self, text: str) -> str:
         """A half-typed section (``2026-03-1``) is read as the date it names, not dropped."""
         stamp = self._typed_stamp(text)
-        return stamp.toString(self.displayFormat()) if stamp else super().fixup(text)  # type: ignore[misc,attr-defined]
+        return stamp.toString(self.displayFormat()) if stamp else super().fixup(text)
 
     def _typed_stamp(self, text: str) -> QDateTime | None:
         parsed = parse_typed(text, with_time=self.with_time)
         if parsed is None:
             return None
         day, moment = parsed
-        current: QDateTime = super().dateTime()  # type: ignore[misc]
+        current: QDateTime = super().dateTime()
         return QDateTime(day, moment if moment is not None else current.time(), current.timeZone())
 
     def commit_typed(self) -> None:
         """Read what was typed (also before a Save by shortcut, which does not move the focus)."""
         if self._free:
             self._free = False
-            typed = self.lineEdit().text()  # type: ignore[attr-defined]
+            typed = self.lineEdit().text()
             stamp = self._typed_stamp(typed)
             if stamp is not None:
-                self.setDateTime(stamp)  # type: ignore[attr-defined]
+                self.setDateTime(stamp)
             self._mark_refused(None if stamp is not None else typed)
-            self._show(self.textFromDateTime(super().dateTime()))  # type: ignore[attr-defined,misc]
-        self.interpretText()  # type: ignore[attr-defined]
+            self._show(self.textFromDateTime(super().dateTime()))
+        self.interpretText()
 
     def _mark_refused(self, typed: str | None) -> None:
         """A typed text that is no date leaves the old date, visibly: red frame and the reason."""
-        edit: QLineEdit = self.lineEdit()  # type: ignore[attr-defined]
+        edit: QLineEdit = self.lineEdit()
         if typed is None:
             edit.setStyleSheet("")
-            self.setToolTip("")  # type: ignore[attr-defined]
+            self.setToolTip("")
             return
         edit.setStyleSheet(REFUSED_STYLE)
-        self.setToolTip(_("无法识别“{typed}”，日期未改变；请按 {format} 输入").format(  # type: ignore[attr-defined]
-            typed=typed, format=self.displayFormat()))  # type: ignore[attr-defined]
+        self.setToolTip(_("无法识别“{typed}”，日期未改变；请按 {format} 输入").format(
+            typed=typed, format=self.displayFormat()))
 
     # Reading the value from Python reads what is typed (Qt's own calls are not affected).
     def date(self) -> QDate:
         self.commit_typed()
-        return super().date()  # type: ignore[misc]
+        return super().date()
 
     def dateTime(self) -> QDateTime:
         self.commit_typed()
-        return super().dateTime()  # type: ignore[misc]
+        return super().dateTime()
 
 
 class TypedDateEdit(_TypedMixin, QDateEdit):

@@ -8,6 +8,8 @@ and on first show it shrinks to fit and moves fully on screen.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QWidget
@@ -44,17 +46,23 @@ def fit_window(widget: QWidget) -> None:
         widget.move(max(x, area.left()), max(y, area.top()))
 
 
-class ScreenFit:
+# the mixin is checked as the QWidget it is mixed into; at run time it must stay a plain class
+if TYPE_CHECKING:
+    _WidgetMixin = QWidget
+else:
+    _WidgetMixin = object
+
+
+class ScreenFit(_WidgetMixin):
     """Mixin for a top-level QWidget class (put it first: ``class D(ScreenFit, QDialog)``)."""
 
     _fitted = False
 
     def sizeHint(self) -> QSize:
-        hint: QSize = super().sizeHint()  # type: ignore[misc]
-        return hint.boundedTo(window_budget(self))  # type: ignore[arg-type]
+        return super().sizeHint().boundedTo(window_budget(self))
 
     def showEvent(self, event: QShowEvent) -> None:
         if not self._fitted:
             self._fitted = True
-            fit_window(self)  # type: ignore[arg-type]
-        super().showEvent(event)  # type: ignore[misc]
+            fit_window(self)
+        super().showEvent(event)

@@ -8,7 +8,7 @@ right widget and everything the user typed stays where it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
@@ -39,6 +39,8 @@ from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 ERROR_STYLE = "color: #b71c1c;"
+
+_W = TypeVar("_W", bound=QWidget)
 
 
 def field_message(error: FieldError) -> str:
@@ -158,7 +160,14 @@ def form_state(root: QWidget) -> tuple[object, ...]:
     return tuple(state)
 
 
-class UnsavedInputGuard:
+# the mixin is checked as the QDialog it is mixed into; at run time it must stay a plain class
+if TYPE_CHECKING:
+    _DialogMixin = QDialog
+else:
+    _DialogMixin = object
+
+
+class UnsavedInputGuard(_DialogMixin):
     """Mixin for a form dialog (before QDialog): Esc, 取消 or the close button asks before throwing
     away what was typed. "Unsaved" means the inputs differ from what they held when the dialog
     opened (``mark_clean`` takes a new baseline, e.g. after loading a record into the form).
@@ -169,21 +178,21 @@ class UnsavedInputGuard:
     _discarding = False
 
     def mark_clean(self) -> None:
-        self._baseline = form_state(self)  # type: ignore[arg-type]
+        self._baseline = form_state(self)
 
     def has_unsaved_changes(self) -> bool:
-        return self._baseline is not None and form_state(self) != self._baseline  # type: ignore[arg-type]
+        return self._baseline is not None and form_state(self) != self._baseline
 
     def showEvent(self, event: QShowEvent) -> None:
         if self._baseline is None:
             self.mark_clean()
-        super().showEvent(event)  # type: ignore[misc]
+        super().showEvent(event)
 
     def may_discard(self) -> bool:
         """True when the dialog may close now; otherwise ask (non-blocking) and close on 放弃."""
         if self._discarding or not self.confirm_discard or not self.has_unsaved_changes():
             return True
-        dialog: QDialog = self  # type: ignore[assignment]
+        dialog: QDialog = self
         if dialog.findChild(QMessageBox, DISCARD_QUESTION) is not None:
             return False  # already asking
         box = QMessageBox(QMessageBox.Icon.Question, _("放弃未保存的内容？"),
@@ -298,8 +307,8 @@ class FormDialog(DialogBase):
         self.add_body(self.form)
         self.errors = FieldErrors(self.general_error)
 
-    def add_field(self, label: str, widget: QWidget, *, field: str | None = None,
-                  form: QFormLayout | None = None, unit: str = "") -> QWidget:
+    def add_field(self, label: str, widget: _W, *, field: str | None = None,
+                  form: QFormLayout | None = None, unit: str = "") -> _W:
         """Add a row: translated ``label`` (a msgid), the widget (with its unit beside it, so nobody
         has to guess kg or g), an error line under it."""
         box = QWidget()

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ecmo_desktop.documents.dossier import (
+from ecmo_desktop.domain.case import (
     CannulaInfo,
     CaseDossier,
     ComplicationInfo,
@@ -26,6 +26,7 @@ from ecmo_desktop.documents.dossier import (
     ProcedureInfo,
     RunInfo,
     SignatureInfo,
+    StaffRef,
     TeamMember,
     WeaningTrialInfo,
     assign_devices,
@@ -73,12 +74,12 @@ def device(n: int, *, procedure_id: int | None = 1, kind: str = "gs1", bound_at:
     else:
         raw, symbology = serial, "manual"
     return DeviceInfo(
-        usage_id=100 + n, item_id=200 + n, procedure_id=procedure_id, product_name=f"膜式氧合器 {n} 号",
+        id=100 + n, item_id=200 + n, procedure_id=procedure_id, product_name=f"膜式氧合器 {n} 号",
         category="oxygenator", model=f"HLS-{n}", manufacturer="迈柯唯（Maquet）", nmpa_number=f"国械注进2019345{n:04d}",
         gtin=None, udi_di=None, lot=lot, serial=serial, expiry=expiry, production_date=date(2025, 1, 1),
         raw_code=raw, scanned_text=raw, symbology=symbology, single_use=True,
-        bound_at=bound_at or START + timedelta(minutes=5 + n), bound_by_name="陈静", override_reason=None,
-        removed_at=None, removal_reason=None)
+        bound_at=bound_at or START + timedelta(minutes=5 + n), bound_by=StaffRef(7, "陈静", "nurse"),
+        override_reason=None, removed_at=None, removal_reason=None, warnings="", item_key=None)
 
 
 def daily_entry(n: int, at: datetime) -> DailyEntryInfo:
@@ -95,14 +96,15 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
                  notes: str = "经皮穿刺顺利，超声引导下置管，管路预充排气完毕后转流。") -> CaseDossier:
     kinds = ["gs1", "hibc", "ma", "manual"]
     devices = tuple(device(n, kind=kinds[n % len(kinds)] if n < 4 else "gs1") for n in range(1, n_devices + 1))
-    team = (TeamMember(2, "张伟", "associate_chief", "operator", True), TeamMember(8, "刘洋", "attending", "assistant", True),
-            TeamMember(6, "赵磊", "technician", "perfusionist", False))
+    team = (TeamMember(StaffRef(2, "张伟", "associate_chief"), "operator", True),
+            TeamMember(StaffRef(8, "刘洋", "attending"), "assistant", True),
+            TeamMember(StaffRef(6, "赵磊", "technician"), "perfusionist", False))
     cannulation = ProcedureInfo(
         **base(1, START), kind="cannulation", started_at=START, flow_at=START + timedelta(minutes=25),
         ended_at=START + timedelta(minutes=50), location="icu", technique="percutaneous", guidance="ultrasound",
         mode_before=None, mode_after="VA", reason="", settings={"rpm": 3200, "blood_flow": 3.8, "sweep": 3.5,
                                                                "fdo2": 1.0, "heparin_bolus": 80},
-        immediate_complications=("site_bleeding",), notes=notes, team=team,
+        immediate_complications=("site_bleeding",), notes=notes, staff=team,
         cannulae=(CannulaInfo(0, "drainage", "femoral_vein", "R", 23, 55, 45, "IVC/RA", 101, None),
                   CannulaInfo(1, "return", "femoral_artery", "L", 17, 23, 15, "", 102, None)),
         devices=())
@@ -111,10 +113,11 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
         **base(2, end), kind="decannulation", started_at=end, flow_at=end + timedelta(minutes=10),
         ended_at=end + timedelta(minutes=60), location="icu", technique="cutdown", guidance="none",
         mode_before="VA", mode_after=None, reason="心功能恢复，撤机试验通过", settings={}, immediate_complications=(),
-        notes="", team=team[:2], cannulae=(), devices=())
+        notes="", staff=team[:2], cannulae=(), devices=())
     procedures = tuple(assign_devices([cannulation, decannulation], devices, {101: 1}))
-    physicians = (PhysicianInfo(8, "刘洋", "attending", "attending", False),
-                  PhysicianInfo(3, "李娜", "chief", "expert", True), PhysicianInfo(4, "王芳", "associate_chief", "expert", True))
+    physicians = (PhysicianInfo(StaffRef(8, "刘洋", "attending"), "attending", False),
+                  PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),
+                  PhysicianInfo(StaffRef(4, "王芳", "associate_chief"), "expert", True))
     start_decision = DecisionInfo(
         **base(11, START - timedelta(hours=1)), kind="start", emergency=False, decided_at=START - timedelta(hours=1),
         mode_planned="VA", indication="ami", indication_other="", rationale="急性心梗合并心源性休克，药物治疗无效。",
@@ -136,15 +139,16 @@ def make_dossier(*, n_devices: int = 4, n_entries: int = 6, patient_name: str = 
                     started_at=START + timedelta(minutes=25), ended_at=end + timedelta(minutes=10), end_reason="weaned",
                     archived_at=None),
         decisions=(start_decision, wean_decision),
-        consents=(ConsentInfo(**base(21, START - timedelta(minutes=40)), explained_by_name="张伟",
-                              explained_by_title="associate_chief", signer_name="王某", relationship="spouse",
+        consents=(ConsentInfo(**base(21, START - timedelta(minutes=40)), explained_by=StaffRef(5, "张伟", "associate_chief"),
+                              signer_name="王某", relationship="spouse",
                               signed_on_paper_at=START - timedelta(minutes=40), refused=False, notes=""),),
         procedures=procedures,
         daily_entries=entries,
         complications=(ComplicationInfo(**base(31, START + timedelta(days=2)), code="B-CANN", other_text="",
                                         onset_at=START + timedelta(days=2), severity="mild", treatment="局部压迫",
                                         resolved_at=START + timedelta(days=2, hours=4), resolution="止血",
-                                        adverse_event=False, procedure_id=None, device_label=""),),
+                                        adverse_event=False, procedure_id=None, device_label="",
+                                        device_item_id=None),),
         weaning_trials=(WeaningTrialInfo(**base(41, end - timedelta(hours=5)), started_at=end - timedelta(hours=5),
                                          ended_at=end - timedelta(hours=4), flow_to=1.5, sweep_to=None, fdo2_to=None,
                                          values={"map": 72, "lvef": 45, "lactate": 1.2, "lvot_vti": 14}, passed=True,

@@ -17,8 +17,8 @@ import pytest
 import zxingcpp
 from pypdf.generic import DictionaryObject
 
-from ecmo_desktop.documents.dossier import assign_devices
 from ecmo_desktop.documents.opnote import opnote_plan
+from ecmo_desktop.domain.case import assign_devices
 
 from .sample_dossier import EXT_B_NAME, HOSTILE_NAME, build, device, make_dossier
 from .test_fonts import HOSTILE
@@ -129,7 +129,7 @@ def _fonts(pdf: bytes) -> Iterator[DictionaryObject]:
 def test_bad_text_in_names_and_notes_never_breaks_the_note(bad: str) -> None:
     dossier = make_dossier(patient_name=bad[:100] or "空", notes=bad)
     dossier = replace(dossier, procedures=tuple(
-        replace(p, team=tuple(replace(m, name=bad[:50]) for m in p.team),
+        replace(p, staff=tuple(replace(m, staff=replace(m.staff, name=bad[:50])) for m in p.staff),
                 devices=tuple(replace(d, product_name=bad[:200], manufacturer=bad[:200]) for d in p.devices))
         for p in dossier.procedures))
     _, rendered = build("opnote", dossier, 1)

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pypdf
 import pytest
 
-from ecmo_desktop.documents.dossier import CaseDossier, PhysicianInfo, RecordInfo
 from ecmo_desktop.documents.parts import meaning_label, when
 from ecmo_desktop.documents.records import day_subject, subject_day
+from ecmo_desktop.domain.case import CaseDossier, PhysicianInfo, RecordInfo, StaffRef
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.time import local_date
 
@@ -68,7 +68,7 @@ def test_decision_record_shows_a_failed_r1_and_an_emergency_r2() -> None:
     text = text_of(build("decision", replace(dossier, decisions=(two,)), two.id)[1].pdf)
     assert "多学科决策不符合要求" in text
     emergency = replace(dossier.decisions[0], emergency=True, supplement_deadline=START + timedelta(hours=12),
-                        physicians=(PhysicianInfo(3, "李娜", "chief", "expert", True),))
+                        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),))
     text = text_of(build("decision", replace(dossier, decisions=(emergency,)), emergency.id)[1].pdf)
     assert "紧急上机由专家组成员 李娜（副主任医师及以上）决定" in text
     assert "紧急上机后 12 小时内未补充多学科决策" in text  # printed 12 days later, never supplemented
@@ -169,7 +169,7 @@ def test_as_of_time_is_part_of_the_rule_text() -> None:
 
     dossier: CaseDossier = make_dossier()
     emergency = replace(dossier.decisions[0], emergency=True, supplement_deadline=PRINTED + timedelta(hours=3),
-                        physicians=(PhysicianInfo(3, "李娜", "chief", "expert", True),))
+                        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),))
     dossier = replace(dossier, decisions=(emergency,))
     early = decision_plan(dossier, None, as_of=PRINTED)
     late = decision_plan(dossier, None, as_of=PRINTED + timedelta(hours=4))

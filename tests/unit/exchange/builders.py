@@ -6,19 +6,19 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.time import BEIJING
-from ecmo_desktop.exchange.facts import (
+from ecmo_desktop.domain.case import (
     CaseFacts,
-    ComplicationFact,
-    ConsentFact,
-    DecisionFact,
-    DeviceUsageFact,
-    FollowUpFact,
-    PhysicianFact,
-    ProcedureFact,
+    ComplicationInfo,
+    ConsentInfo,
+    DecisionInfo,
+    DeviceInfo,
+    FollowUpInfo,
+    PhysicianInfo,
+    ProcedureInfo,
     StaffRef,
 )
+from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.domain.time import BEIJING
 
 _ids = itertools.count(1)
 
@@ -54,8 +54,8 @@ def case(*, start: str | None = "2024-01-01 10:00", end: str | None = None, end_
 
 
 def follow_up(kind: str, due: str, *, done: str | None = None, vital: str | None = None, death: str | None = None,
-              disposition: str | None = None, status: str | None = None) -> FollowUpFact:
-    return FollowUpFact(id=next(_ids), status="draft", kind=kind, due_date=date.fromisoformat(due),
+              disposition: str | None = None, status: str | None = None) -> FollowUpInfo:
+    return FollowUpInfo(id=next(_ids), status="draft", version=1, created_at=bj(f"{due} 00:00"), created_by_name="", kind=kind, due_date=date.fromisoformat(due),
                         fu_status=status or ("done" if done else "due"), done_at=bj(done) if done else None,
                         contact_method=None, vital_status=vital, date_of_death=date.fromisoformat(death) if death else None,
                         cause_of_death=None, discharge_disposition=disposition, cpc=None, mrs=None, eq5d_index=None,
@@ -64,41 +64,42 @@ def follow_up(kind: str, due: str, *, done: str | None = None, vital: str | None
 
 def decision(kind: str, at: str, physicians: list[tuple[StaffRef, str, bool]], *, emergency: bool = False,
              signed: bool = True, supplement_of: int | None = None, pre_ecmo: dict[str, Any] | None = None,
-             deadline: str | None = None, rid: int | None = None) -> DecisionFact:
-    return DecisionFact(id=rid or next(_ids), kind=kind, emergency=emergency, status="signed" if signed else "draft",
+             deadline: str | None = None, rid: int | None = None) -> DecisionInfo:
+    return DecisionInfo(id=rid or next(_ids), version=1, created_at=bj(at), created_by_name="", kind=kind, emergency=emergency, status="signed" if signed else "draft",
                         decided_at=bj(at), signed_at=bj(at) if signed else None, mode_planned="VA", indication="ami",
                         indication_other="", rationale="", pre_ecmo=pre_ecmo or {}, contraindications={},
                         supplement_deadline=bj(deadline) if deadline else None, supplement_of_id=supplement_of,
-                        physicians=tuple(PhysicianFact(s, role, expert, i) for i, (s, role, expert) in enumerate(physicians)))
+                        physicians=tuple(PhysicianInfo(s, role, expert, i) for i, (s, role, expert) in enumerate(physicians)))
 
 
-def mdt(kind: str, at: str, **kw: Any) -> DecisionFact:
+def mdt(kind: str, at: str, **kw: Any) -> DecisionInfo:
     """A decision meeting R1: the attending plus two expert-group members."""
     return decision(kind, at, [(ATTENDING, "attending", False), (EXPERT_A, "expert", True),
                                (EXPERT_B, "expert", True)], **kw)
 
 
-def consent(at: str, *, signed: bool = True, refused: bool = False) -> ConsentFact:
-    return ConsentFact(id=next(_ids), status="signed" if signed else "draft", signed_at=bj(at) if signed else None,
+def consent(at: str, *, signed: bool = True, refused: bool = False) -> ConsentInfo:
+    return ConsentInfo(id=next(_ids), version=1, created_at=bj(at), created_by_name="", status="signed" if signed else "draft", signed_at=bj(at) if signed else None,
                        explained_by=EXPERT_A, signer_name="家属", relationship="spouse", signed_on_paper_at=bj(at),
                        refused=refused, notes="")
 
 
-def procedure(kind: str, at: str, *, immediate: tuple[str, ...] = ()) -> ProcedureFact:
-    return ProcedureFact(id=next(_ids), kind=kind, status="signed", started_at=bj(at), flow_at=None, ended_at=None,
+def procedure(kind: str, at: str, *, immediate: tuple[str, ...] = ()) -> ProcedureInfo:
+    return ProcedureInfo(id=next(_ids), kind=kind, status="signed", version=1, created_at=bj(at), created_by_name="",
+                         started_at=bj(at), flow_at=None, ended_at=None,
                          location="icu", technique=None, guidance=None, mode_before=None, mode_after=None, reason="",
-                         settings={}, immediate_complications=immediate, notes="")
+                         settings={}, immediate_complications=immediate, notes="", devices=())
 
 
-def complication(code: str, at: str) -> ComplicationFact:
-    return ComplicationFact(id=next(_ids), status="draft", code=code, other_text="", onset_at=bj(at), severity="mild",
+def complication(code: str, at: str) -> ComplicationInfo:
+    return ComplicationInfo(id=next(_ids), status="draft", version=1, created_at=bj(at), created_by_name="", code=code, other_text="", onset_at=bj(at), severity="mild",
                             treatment="", resolved_at=None, resolution="", adverse_event=False, device_item_id=None,
-                            procedure_id=None)
+                            procedure_id=None, device_label="")
 
 
-def device(*, scanned_text: str = "0106901234000012", serial: str | None = "SN1", lot: str | None = None) -> DeviceUsageFact:
+def device(*, scanned_text: str = "0106901234000012", serial: str | None = "SN1", lot: str | None = None) -> DeviceInfo:
     uid = next(_ids)
-    return DeviceUsageFact(id=uid, item_id=uid, procedure_id=None, single_use=True, bound_at=bj("2024-01-01 10:30"),
+    return DeviceInfo(id=uid, item_id=uid, procedure_id=None, single_use=True, bound_at=bj("2024-01-01 10:30"),
                            bound_by=NURSE, scanned_text=scanned_text, override_reason=None, warnings="", removed_at=None,
                            removal_reason=None, category="oxygenator", product_name="氧合器", manufacturer="M",
                            model="X", gtin=None, udi_di=None, nmpa_number="国械注进1", item_key=None, serial=serial,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import openpyxl
 import pytest
 
+from ecmo_desktop.domain.case import HospitalFact
 from ecmo_desktop.domain.validation import clean_mrn
 from ecmo_desktop.exchange.export import (
     SCHEMA,
@@ -24,7 +25,6 @@ from ecmo_desktop.exchange.export import (
     write_export,
     write_report_xlsx,
 )
-from ecmo_desktop.exchange.facts import HospitalFact
 from ecmo_desktop.exchange.import_cases import read_table, validate_cases
 from ecmo_desktop.exchange.report import Period, compute_report
 from ecmo_desktop.i18n import set_language
@@ -226,14 +226,12 @@ def test_report_workbook(tmp_path):
 def test_the_schema_document_names_every_exported_field():
     from pathlib import Path
 
-    from ecmo_desktop.exchange import facts
-    from ecmo_desktop.exchange.export import PATIENT_FIELDS, RUN_FIELDS
+    from ecmo_desktop.domain import case as facts
+    from ecmo_desktop.exchange.export import PATIENT_FIELDS, RECORD_FIELDS, RUN_FIELDS
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "export-schema.md").read_text(encoding="utf-8")
-    names = {*PATIENT_FIELDS, *RUN_FIELDS}
-    for cls in (facts.DecisionFact, facts.PhysicianFact, facts.ConsentFact, facts.ProcedureFact,
-                facts.ProcedureStaffFact, facts.CannulaFact, facts.DailyFact, facts.ComplicationFact,
-                facts.WeaningTrialFact, facts.FollowUpFact, facts.DeviceUsageFact, facts.RunEquipmentFact):
+    names = {*PATIENT_FIELDS, *RUN_FIELDS, *(n for listed in RECORD_FIELDS.values() for n in listed)}
+    for cls in (facts.PhysicianInfo, facts.CannulaInfo, facts.RunEquipmentFact):
         names.update(f.name for f in dataclasses.fields(cls))
     missing = sorted(n for n in names if f"`{n}`" not in doc)
     assert missing == []

@@ -9,6 +9,7 @@ import pypdf
 
 from ecmo_desktop.documents.qc_report import build_qc_report_pdf, write_qc_report_pdf
 from ecmo_desktop.exchange.report import Period, compute_report
+from ecmo_desktop.services.exchange import qc_printout
 from tests.unit.exchange.builders import case, complication
 
 PRINTED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -19,8 +20,8 @@ def sample():
                   complications=(complication("B-GI", "2024-01-02 10:00"),)),
              case(hospital="乙医院", mode="VV", indication="ards", start="2023-05-01 10:00", end="2023-05-09 10:00",
                   end_reason="died")]
-    return compute_report(cases, [], period=Period(date(2023, 1, 1), date(2024, 12, 31)), as_of=date(2024, 12, 31),
-                          window_hours=48)
+    return qc_printout(compute_report(cases, [], period=Period(date(2023, 1, 1), date(2024, 12, 31)),
+                                      as_of=date(2024, 12, 31), window_hours=48))
 
 
 def text_of(pdf: bytes) -> str:

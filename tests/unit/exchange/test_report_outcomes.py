@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ecmo_desktop.exchange.facts import EquipmentFact
+from ecmo_desktop.domain.case import EquipmentFact
 from ecmo_desktop.exchange.report import (
     COMPLICATION_GROUPS,
     DEFINITIONS,
@@ -323,9 +323,9 @@ def test_the_report_judges_r1_and_the_emergency_decider_by_the_wards_rules() -> 
     checklist (domain.rules) gives, so the QC report can never count a decision the ward refused."""
     from itertools import combinations, product
 
+    from ecmo_desktop.domain.case import StaffRef
     from ecmo_desktop.domain.records import DecisionPhysician
     from ecmo_desktop.domain.rules import emergency_decider, joint_decision
-    from ecmo_desktop.exchange.facts import StaffRef
     from ecmo_desktop.exchange.report import emergency_decider_met, joint_decision_met
 
     titles = ("resident", "attending", "associate_chief", "chief", "nurse_chief")

@@ -1,8 +1,9 @@
-"""Helpers for the device UI tests: a small catalogue, a delivery, two patients on runs; no tests here.
+"""Helpers for the device UI tests: a small catalogue, a delivery, two patients on runs.
 
 Set-up goes through the services on the test thread (as admin, doctor and nurse, like
-``tests/services/devices_kit.py``), then the person under test logs in on the task runner the way
-the UI does. Labels are GS1 element strings with computed check digits (``devices_kit.label``).
+``tests/kit/devices.py``), then the person under test logs in on the task runner the way
+the UI does. Labels are GS1 element strings with computed check digits (``tests.kit.devices.label``).
+``click`` and ``closed`` are ``tests.kit.ui``'s, re-exported for the device UI tests.
 """
 
 from __future__ import annotations
@@ -11,18 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QWidget
-
 from ecmo_desktop.domain.devices import Product, ProductInput, Receiving, ScanVerdict
 from ecmo_desktop.services.runs import PatientInput, RunInput
+from ecmo_desktop.ui.devices import DevicesPage
 from ecmo_desktop.ui.devices.run_devices_tab import RunDevicesTab
 from ecmo_desktop.ui.scan_bar import Level, ScanBar
-from tests.services.devices_kit import CANNULA_GTIN, NO_NMPA_GTIN, OXY_GTIN, label
-from tests.ui.conftest import login_as, wait_tasks
-
-LATER = date(2027, 12, 31)
+from tests.kit.devices import CANNULA_GTIN, LATER, NO_NMPA_GTIN, OXY_GTIN, label
+from tests.kit.ui import click, closed, login_as, wait_tasks
 
 
 @dataclass
@@ -104,16 +100,6 @@ def last_verdict(tab: RunDevicesTab, text: str) -> ScanVerdict:
     return tab._verdicts[text]
 
 
-def click(qtbot: Any, button: QAbstractButton | None) -> None:
-    assert button is not None
-    assert button.isVisible() and button.isEnabled(), button.objectName()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def closed(dialog: QWidget) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
-
-
 def finish_dialog(qtbot: Any, ui: Any, dialog: Any) -> None:
     """Press OK and wait until the dialog has closed after its service call succeeded."""
     click(qtbot, dialog.ok_button)
@@ -124,3 +110,17 @@ def finish_dialog(qtbot: Any, ui: Any, dialog: Any) -> None:
 def run_rows(ui: Any, run_id: int) -> list[Any]:
     """The run's bindings as the service reads them (the record, not the screen)."""
     return ui.services.devices.trace_run(run_id, include_voided=True)
+
+
+def open_page(qtbot: Any, ui: Any, tab: str) -> tuple[DevicesPage, Any]:
+    """The page (kept by the caller: qtbot only holds widgets weakly) and its sub-tab ``tab``."""
+    page = DevicesPage(ui)
+    qtbot.addWidget(page)
+    page.resize(1400, 900)
+    page.show()
+    widget = page.show_tab(tab)
+    assert widget is not None, tab
+    if hasattr(widget, "scan_bar"):
+        widget.scan_bar.sound = lambda level: None
+    wait_tasks(qtbot, ui.tasks)
+    return page, widget

@@ -1,7 +1,7 @@
 """Helpers for the record-tab UI tests: open a case view, drive dialogs through their widgets.
 
-No tests here; the other ``test_records_*`` modules import these. Everything waits on the task
-runner (``qtbot.waitUntil``), never on time.
+Everything waits on the task runner (``qtbot.waitUntil``), never on time. ``click``, ``closed`` and
+``type_text`` are ``tests.kit.ui``'s, re-exported for the ``test_records_*`` modules.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QTableView
 
 from ecmo_desktop.domain.records import (
     CannulaInput,
@@ -27,7 +25,7 @@ from ecmo_desktop.ui.case_view import CaseView
 from ecmo_desktop.ui.records import case_records, record_tab, show_record_tab
 from ecmo_desktop.ui.records.base import RecordTab
 from ecmo_desktop.ui.records.forms import RecordDialog
-from tests.ui.conftest import PASSWORD, wait_tasks
+from tests.kit.ui import PASSWORD, click, closed, type_text, wait_tasks
 
 _mrn = iter(range(1, 10_000))
 
@@ -81,29 +79,6 @@ def tab(view: CaseView, key: str) -> Any:
     return widget
 
 
-def click(qtbot: Any, button: QAbstractButton) -> None:
-    assert button.isVisible() and button.isEnabled(), button.objectName()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def type_text(qtbot: Any, edit: QWidget, text: str) -> None:
-    """Replace what a line edit holds by typing, as a person would.
-
-    ASCII goes in as key presses; Chinese arrives the way a ward PC's input method delivers it,
-    as a committed string (QTest cannot press keys for characters that have none).
-    """
-    edit.setFocus()
-    if isinstance(edit, QLineEdit):
-        edit.selectAll()
-        qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    if text.isascii():
-        qtbot.keyClicks(edit, text)
-        return
-    event = QInputMethodEvent()
-    event.setCommitString(text)
-    QApplication.sendEvent(edit, event)
-
-
 def choose(combo: QComboBox, value: Any) -> None:
     """Pick the entry holding ``value`` (a code or a staff id), as a click in the list would."""
     index = combo.findData(value)
@@ -121,11 +96,6 @@ def dialog_of(tab_widget: RecordTab) -> Any:
     dialog = tab_widget.dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
-
-
-def closed(dialog: QWidget) -> bool:
-    """Closed (dialogs delete themselves on close)."""
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def save(qtbot: Any, ui: Any, dialog: RecordDialog) -> None:

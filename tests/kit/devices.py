@@ -13,22 +13,18 @@ GTINs whose check digits are computed, so the parser accepts them exactly as at 
 from __future__ import annotations
 
 import itertools
-import shutil
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec, _seed
+from tests.kit.db import ALL_BACKENDS, PASSWORD, START, OnSharedDB, SharedDB, shared_hospital
 
 GS = "\x1d"
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 TODAY = date(2026, 3, 2)
 LATER = date(2027, 12, 31)
 
@@ -57,33 +53,21 @@ def label(gtin14: str, *, serial: str | None = None, lot: str | None = None, exp
     return text
 
 
-@dataclass
-class WardDB:
+@dataclass(kw_only=True)
+class WardDB(SharedDB):
     """One migrated database with accounts and the catalogue, shared by a test module."""
 
-    c: Any
-    clock: Any
-    backend: str
     oxy: Any
     pump: Any
     no_nmpa: Any
     cannula: Any
     counter: Iterator[int]
 
-    users: dict[str, Any] = field(default_factory=dict)
-
-    def login(self, username: str) -> None:
-        """A real login the first time; afterwards the same session user (hashing is the slow part)."""
-        if username in self.users:
-            self.c.ctx.user = self.users[username]
-            return
-        self.c.ctx.user = None
-        self.c.auth.login(username, PASSWORD)
-        self.users[username] = self.c.ctx.user
-
 
 @dataclass
-class Ward:
+class Ward(OnSharedDB):
+    """One test's patients, runs on ECMO and open delivery, and its tag for serials and lots."""
+
     db: WardDB
     tag: str
     receiving: Any
@@ -91,10 +75,6 @@ class Ward:
     run2: Any
     patient1: Any
     patient2: Any
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
 
     @property
     def oxy(self) -> Any:
@@ -116,9 +96,6 @@ class Ward:
         """``text`` made unique to this test (serials, lots)."""
         return f"{text}{self.tag}"
 
-    def login(self, username: str) -> None:
-        self.db.login(username)
-
 
 def _catalogue(c: Any) -> dict[str, Any]:
     add = c.devices.add_product
@@ -134,45 +111,12 @@ def _catalogue(c: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(name="ward_db", scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(name="ward_db", scope="module", params=ALL_BACKENDS)
 def ward_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WardDB]:
-    from ecmo_desktop.container import build_container
-    from ecmo_desktop.services.clock import FakeClock
-
-    admin: str | None = None
-    name = ""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path_factory.mktemp("devices") / "ecmo.sqlite3"
-        shutil.copyfile(template, target)
-        url = f"sqlite:///{target}"
-    else:
-        tpl: str = request.getfixturevalue("pg_template")
-        admin = _pg_admin_url()
-        assert admin is not None
-        from sqlalchemy.engine import make_url
-
-        name = f"ecmo_dev_{uuid.uuid4().hex[:12]}"
-        _pg_exec(admin, f"CREATE DATABASE {name} TEMPLATE {tpl}")
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    clock = FakeClock(START)
-    c = build_container(url, clock=clock, workstation="test-pc")
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            # conftest's fast hashing is function-scoped; the module's accounts need it too
-            from argon2 import PasswordHasher
-
-            from ecmo_desktop.services import auth
-
-            mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
-            _seed(c)
+    with shared_hospital(request, tmp_path_factory.mktemp("devices"), prefix="ecmo_dev") as (c, clock, ids):
         c.auth.login("admin", PASSWORD)
         products = _catalogue(c)
-        yield WardDB(c=c, clock=clock, backend=request.param, counter=itertools.count(1), **products)
-    finally:
-        c.close()
-        if admin is not None:
-            _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        yield WardDB(c, clock, str(request.param), ids, counter=itertools.count(1), **products)
 
 
 @pytest.fixture(name="ward")

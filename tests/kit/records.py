@@ -3,18 +3,17 @@
 Creating a PostgreSQL database costs seconds, so test modules share one (``rec_db``) and each test
 gets its own patients and runs (``rw``) with the clock back at ``WARD_TIME``. Assertions are taken
 per run, never over the whole database; tests about the whole hospital use the ``seeded`` fixture.
-The seed is conftest's: three expert physicians who joined the group at ``START`` (when the
+The seed is ``tests.kit.db.seed``: three expert physicians who joined the group at ``START`` (when the
 database was seeded), privileges granted a year earlier, one attending, nurse, perfusionist, records.
 """
 
 from __future__ import annotations
 
 import itertools
-import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,89 +27,28 @@ from ecmo_desktop.domain.records import (
     StaffInput,
 )
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec, _seed
+from tests.kit.db import ALL_BACKENDS, START, OnSharedDB, SharedDB, shared_hospital
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing: seeding (expert memberships) happens here
+# START (09:00 in Beijing): seeding (expert memberships) happens there
 WARD_TIME = START + timedelta(hours=3)  # 12:00 in Beijing: where each test's clock starts
 _counter = itertools.count(1)
 
 
-@dataclass
-class RecDB:
-    c: Any
-    clock: Any
-    backend: str
-    ids: dict[str, int]
-    users: dict[str, Any] = field(default_factory=dict)
-
-    def login(self, username: str) -> None:
-        """A real login once per user; afterwards the same session user (hashing is the slow part)."""
-        if username in self.users:
-            self.c.ctx.user = self.users[username]
-            return
-        self.c.ctx.user = None
-        self.c.auth.login(username, PASSWORD)
-        self.users[username] = self.c.ctx.user
+class RecDB(SharedDB):
+    """The module's seeded database (``tests.kit.db.SharedDB``)."""
 
 
-@pytest.fixture(name="rec_db", scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(name="rec_db", scope="module", params=ALL_BACKENDS)
 def rec_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecDB]:
-    from ecmo_desktop.container import build_container
-    from ecmo_desktop.services.clock import FakeClock
-
-    backend = str(request.param)
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        target = tmp_path_factory.mktemp("records") / "ecmo.sqlite3"
-        shutil.copyfile(template, target)
-        url = f"sqlite:///{target}"
-        name = None
-    else:
-        tpl = request.getfixturevalue("pg_template")
-        admin = _pg_admin_url()
-        assert admin is not None
-        from sqlalchemy.engine import make_url
-
-        name = f"ecmo_rec_{uuid.uuid4().hex[:10]}"
-        _pg_exec(admin, f"CREATE DATABASE {name} TEMPLATE {tpl}")
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    clock = FakeClock(START)
-    c = build_container(url, clock=clock, workstation="test-pc")
-    with pytest.MonkeyPatch.context() as mp:  # the same fast argon2 profile as conftest's _fast_hashing
-        from argon2 import PasswordHasher
-
-        from ecmo_desktop.services import auth
-
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
-        admin_id, doctor, nurse, perf, records, e2, e3, attending = _seed(c)
-    ids = {"admin": admin_id, "doctor": doctor, "nurse": nurse, "perfusionist": perf, "records": records,
-           "expert2": e2, "expert3": e3, "attending": attending}
-    yield RecDB(c, clock, backend, ids)
-    c.close()
-    if name is not None:
-        admin = _pg_admin_url()
-        assert admin is not None
-        _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with shared_hospital(request, tmp_path_factory.mktemp("records"), prefix="ecmo_rec") as (c, clock, ids):
+        yield RecDB(c, clock, str(request.param), ids)
 
 
 @dataclass
-class RecWard:
+class RecWard(OnSharedDB):
+    """One test's view of the module's database: its own patients and runs, built step by step."""
+
     db: RecDB
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
-
-    @property
-    def clock(self) -> Any:
-        return self.db.clock
-
-    @property
-    def ids(self) -> dict[str, int]:
-        return self.db.ids
-
-    def login(self, username: str) -> None:
-        self.db.login(username)
 
     def at(self, **delta: float) -> datetime:
         return WARD_TIME + timedelta(**delta)

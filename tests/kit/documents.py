@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import io
 import itertools
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pypdf
 import pytest
 
-from ecmo_desktop.domain.devices import ProductInput, gs1_check_digit
+from ecmo_desktop.domain.devices import ProductInput
 from ecmo_desktop.domain.records import (
     CannulaInput,
     ComplicationInput,
@@ -37,17 +36,12 @@ from ecmo_desktop.domain.records import (
     WeaningTrialInput,
 )
 from ecmo_desktop.services.runs import PatientInput, RunInput
-from tests.conftest import PASSWORD, _pg_admin_url, _pg_exec, _seed
+from tests.kit import devices
+from tests.kit.db import ALL_BACKENDS, PASSWORD, START, OnSharedDB, SharedDB, fast_hashing, shared_hospital
+from tests.kit.devices import LATER, gtin
 
-GS = "\x1d"
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 Beijing; the seed's experts joined here
-EXPIRY = date(2027, 12, 31)
+EXPIRY = LATER
 _cases = itertools.count(1)
-
-
-def gtin(body13: str) -> str:
-    return body13 + str(gs1_check_digit(body13))
-
 
 PRODUCTS = {  # category -> (name, model, gtin)
     "oxygenator": ("Quadrox-iD 成人氧合器", "BE-PLS 2050", gtin("0690123450001")),
@@ -60,7 +54,7 @@ PRODUCTS = {  # category -> (name, model, gtin)
 
 def label(gtin14: str, *, lot: str, serial: str) -> str:
     """GS1 element string: (01) GTIN (17) expiry (10) lot GS (21) serial — as the scanner sends it."""
-    return f"01{gtin14}17{EXPIRY:%y%m%d}10{lot}{GS}21{serial}"
+    return devices.label(gtin14, lot=lot, serial=serial, expiry=EXPIRY)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -72,23 +66,19 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-@dataclass
-class DocDB:
-    c: Any
-    clock: Any
-    backend: str
-    ids: dict[str, int]
-    products: dict[str, Any]
-    users: dict[str, Any] = field(default_factory=dict)
+@dataclass(kw_only=True)
+class DocDB(SharedDB):
+    """The module's seeded database and its catalogue (category -> product)."""
 
-    def login(self, username: str) -> None:
-        """A real login once per user; later the same session user (hashing is the slow part)."""
-        if username in self.users:
-            self.c.ctx.user = self.users[username]
-            return
-        self.c.ctx.user = None
-        self.c.auth.login(username, PASSWORD)
-        self.users[username] = self.c.ctx.user
+    products: dict[str, Any] = field(default_factory=dict)
+
+    def add_catalogue(self, manufacturer: str = "") -> None:
+        """The ``PRODUCTS``, entered by the administrator."""
+        self.login("admin")
+        for category, (product, model, code) in PRODUCTS.items():
+            self.products[category] = self.c.devices.add_product(ProductInput(
+                category=category, name=product, manufacturer=manufacturer, model=model, gtin=code,
+                nmpa_number=f"国械注进2017345{code[-4:]}"))
 
 
 @dataclass
@@ -105,69 +95,20 @@ class Case:
     entry_times: list[datetime]
 
 
-@pytest.fixture(name="doc_db", scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(name="doc_db", scope="module", params=ALL_BACKENDS)
 def doc_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocDB]:
-    from argon2 import PasswordHasher
-
-    from ecmo_desktop.container import build_container
-    from ecmo_desktop.services import auth
-    from ecmo_desktop.services.clock import FakeClock
-
-    backend = str(request.param)
-    name = None
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        target = tmp_path_factory.mktemp("documents") / "ecmo.sqlite3"
-        shutil.copyfile(template, target)
-        url = f"sqlite:///{target}"
-    else:
-        tpl = request.getfixturevalue("pg_template")
-        admin = _pg_admin_url()
-        assert admin is not None
-        from sqlalchemy.engine import make_url
-
-        name = f"ecmo_doc_{uuid.uuid4().hex[:10]}"
-        _pg_exec(admin, f"CREATE DATABASE {name} TEMPLATE {tpl}")
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    clock = FakeClock(START)
-    c = build_container(url, clock=clock, workstation="test-pc")
-    with pytest.MonkeyPatch.context() as mp:  # module scope: the autouse fast-hash fixture is not active
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
-        admin_id, doctor, nurse, perf, records, e2, e3, attending = _seed(c)
-        ids = {"admin": admin_id, "doctor": doctor, "nurse": nurse, "perfusionist": perf, "records": records,
-               "expert2": e2, "expert3": e3, "attending": attending}
-        db = DocDB(c, clock, backend, ids, {})
-        db.login("admin")
-        for category, (product, model, code) in PRODUCTS.items():
-            db.products[category] = c.devices.add_product(ProductInput(
-                category=category, name=product, manufacturer="迈柯唯（Maquet）", model=model, gtin=code,
-                nmpa_number=f"国械注进2017345{code[-4:]}"))
-        yield db
-    c.close()
-    if name is not None:
-        admin = _pg_admin_url()
-        assert admin is not None
-        _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with shared_hospital(request, tmp_path_factory.mktemp("documents"), prefix="ecmo_doc") as (c, clock, ids):
+        db = DocDB(c, clock, str(request.param), ids)
+        with fast_hashing():  # module scope: the autouse fast-hash fixture is not active
+            db.add_catalogue(manufacturer="迈柯唯（Maquet）")
+            yield db
 
 
 @dataclass
-class DocWard:
+class DocWard(OnSharedDB):
+    """One test's view of the module's database: it charts whole cases."""
+
     db: DocDB
-
-    @property
-    def c(self) -> Any:
-        return self.db.c
-
-    @property
-    def clock(self) -> Any:
-        return self.db.clock
-
-    @property
-    def ids(self) -> dict[str, int]:
-        return self.db.ids
-
-    def login(self, username: str) -> None:
-        self.db.login(username)
 
     def sign(self, entity: str, record_id: int) -> None:
         self.c.records.sign(entity, record_id, PASSWORD)
@@ -270,3 +211,14 @@ class DocWard:
 def dw_fixture(doc_db: DocDB) -> DocWard:
     doc_db.c.ctx.user = None
     return DocWard(doc_db)
+
+
+def charted(seeded: Any, clock: Any, n: int = 1) -> list[Case]:
+    """``n`` short cases (3 devices, 2 daily entries) charted in the ``seeded`` hospital, for the UI tests;
+    the catalogue is entered by its administrator, and nobody stays logged in."""
+    c = seeded.container
+    db = DocDB(c, clock, "sqlite", seeded.ids)
+    db.add_catalogue()
+    cases = [DocWard(db).chart_case(devices=3, daily=2) for _ in range(n)]
+    c.ctx.user = None
+    return cases
