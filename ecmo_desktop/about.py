@@ -19,6 +19,7 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 from ecmo_desktop import __version__
 from ecmo_desktop.i18n import _
@@ -100,11 +101,11 @@ def schema_head(versions: Path | None = None) -> str:
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 
-def _revision_lines(source: str) -> list[tuple[set[str], object]]:
+def _revision_lines(source: str) -> list[tuple[set[str], Any]]:
     """The module-level ``revision``/``down_revision`` assignments: one line each, read with a regular
     expression (parsing every migration costs ~30 ms of ``--version``); the whole module is parsed only
     when a value does not fit on its line."""
-    found: list[tuple[set[str], object]] = []
+    found: list[tuple[set[str], Any]] = []
     for match in _REVISION_LINE.finditer(source):
         try:
             found.append(({match.group(1)}, ast.literal_eval(match.group(2))))
@@ -113,8 +114,8 @@ def _revision_lines(source: str) -> list[tuple[set[str], object]]:
     return found
 
 
-def _revision_assignments(source: str) -> list[tuple[set[str], object]]:
-    found: list[tuple[set[str], object]] = []
+def _revision_assignments(source: str) -> list[tuple[set[str], Any]]:
+    found: list[tuple[set[str], Any]] = []
     for node in ast.parse(source).body:
         if not isinstance(node, ast.Assign | ast.AnnAssign):
             continue

@@ -276,13 +276,13 @@ class FirstPaintGate(QObject):
 
     def __init__(self, app: QApplication, event: threading.Event) -> None:
         super().__init__(app)
-        self.app, self.event = app, event
+        self.app, self.ready = app, event
         app.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (not self.event.is_set() and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
+        if (not self.ready.is_set() and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
                 and watched.isWindow()):
-            QTimer.singleShot(0, self.event.set)  # after this paint has reached the screen
+            QTimer.singleShot(0, self.ready.set)  # after this paint has reached the screen
         return False
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, text
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, text
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.errors import EcmoError
@@ -65,7 +65,7 @@ class SqlAuditRepository(Repository):
         AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC. The NOTIFY is
         delivered to the other PCs at commit only (storage/notify.py).
         """
-        table = AuditRow.__table__
+        table = cast(Table, AuditRow.__table__)
         last = self.session.execute(
             text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
                  "pg_advisory_xact_lock(:k), pg_notify(:channel, ''), head.seq, head.hash, head.occurred_at "
