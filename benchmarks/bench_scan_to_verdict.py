@@ -340,10 +340,19 @@ def bench_scans(world: World, scans: int, warmup: int = 20) -> dict[str, list[fl
 
 def count_round_trips(world: World, code: str) -> dict[str, int]:
     """What one bind sends to the server, counted on the engine: statements, transaction starts and
-    ends, connection check-outs (each one a ``pool_pre_ping`` on PostgreSQL). On PostgreSQL each is
-    one network round trip (psycopg sends BEGIN on its own); SQLite has none, only the fsync."""
+    ends, connection check-outs; on PostgreSQL also the real network round trips, from libpq's own
+    trace (one ReadyForQuery per trip: a BEGIN psycopg sends on its own counts, an autocommit
+    transaction's begin and rollback do not). SQLite has none, only the fsync."""
     engine = world.c.uow.engine
-    counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0, "checkout (pre-ping)": 0}
+    counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0, "checkout": 0}
+    trace = tempfile.TemporaryFile("w+") if world.backend == "postgresql" else None  # noqa: SIM115
+
+    def traced(dbapi_conn: Any, *_a: Any) -> None:
+        assert trace is not None
+        dbapi_conn.pgconn.trace(trace.fileno())
+
+    def untraced(dbapi_conn: Any, *_a: Any) -> None:
+        dbapi_conn.pgconn.untrace()
 
     def statement(*_a: Any) -> None:
         counts["statements"] += 1
@@ -355,7 +364,9 @@ def count_round_trips(world: World, code: str) -> dict[str, int]:
 
     hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", bump("begin")),
              (engine, "commit", bump("commit")), (engine, "rollback", bump("rollback")),
-             (engine.pool, "checkout", bump("checkout (pre-ping)"))]
+             (engine.pool, "checkout", bump("checkout"))]
+    if trace is not None:
+        hooks += [(engine.pool, "checkout", traced), (engine.pool, "checkin", untraced)]
     for target, name, fn in hooks:
         event.listen(target, name, fn)
     try:
@@ -364,6 +375,10 @@ def count_round_trips(world: World, code: str) -> dict[str, int]:
     finally:
         for target, name, fn in hooks:
             event.remove(target, name, fn)
+    if trace is not None:
+        trace.seek(0)
+        counts["server round trips"] = sum("\tB\t" in line and "ReadyForQuery" in line for line in trace)
+        trace.close()
     return counts
 
 

@@ -1,8 +1,12 @@
 """The GUI composition root: settings, logging, database, Qt, translators, session.
 
-It is the only module that wires the GUI together and nothing imports it. A database that cannot
-be opened safely (damaged, foreign, on a network drive, written by a newer version, server
-unreachable) stops the start with a Chinese message naming it, before anything writes to it.
+It is the only module that wires the GUI together and nothing imports it. The login window is shown
+first and the database opened behind it, on the serial worker (``OpeningContainer``): SQLAlchemy and
+the mapping of every table take most of a start (issue 15). Whatever the window asks of the services
+(the hospital's name, the login itself) queues behind the opening on that worker, so a fast typist
+loses nothing. A database that cannot be opened safely (damaged, foreign, on a network drive, written
+by a newer version, server unreachable) ends the start with a Chinese message naming it, before
+anything writes to it.
 """
 
 from __future__ import annotations
@@ -11,32 +15,39 @@ import argparse
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote, urlsplit
 
 from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QWidget
-from sqlalchemy.engine import make_url
 
 from ecmo_desktop import __version__
-from ecmo_desktop.container import Container, build_container, resolve_database_url
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
 from ecmo_desktop.log import install_excepthooks, setup_logging, uninstall_excepthooks
-from ecmo_desktop.paths import APP_NAME, resource_path
+from ecmo_desktop.paths import APP_NAME, default_database_path, resource_path
+from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.settings import SettingsStore
-from ecmo_desktop.storage.engine import sqlite_path
-from ecmo_desktop.storage.migrate import BackgroundIntegrityCheck
-from ecmo_desktop.ui.context import UiContext
+from ecmo_desktop.ui.context import Services, UiContext
 from ecmo_desktop.ui.errors import ExceptionReporter, details_of, show_error_from_task
 from ecmo_desktop.ui.qt_gaps import QtGapsTranslator
 from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
 
+if TYPE_CHECKING:  # the database layer is imported on the worker, after the login window is up
+    from ecmo_desktop.container import Container
+    from ecmo_desktop.storage.migrate import BackgroundIntegrityCheck
+
 log = logging.getLogger(__name__)
 
 EXIT_DATABASE = 2
+# the database opens once the first window is painted (its imports would otherwise compete with the
+# painting for the interpreter), or after this long if no paint comes (a platform that paints nothing)
+OPEN_AFTER_PAINT_TIMEOUT_S = 2.0
 INTEGRITY_POLL_MS = 250
 # Benchmarks only (benchmarks/bench_startup.py): when set to a file path, the start appends when the login
 # window and the main window are first painted, logs in with ECMO_BENCH_STARTUP_LOGIN ("user<TAB>password")
@@ -57,21 +68,39 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(list(argv))
 
 
+def database_url(explicit: str | None = None) -> str:
+    """``container.resolve_database_url`` without importing the database layer (the login window
+    needs the URL for its label before that layer loads): ``--db`` beats ``ECMO_DATABASE_URL`` beats
+    the SQLite file in the user's data folder; a bare path is an SQLite file."""
+    url = explicit or os.environ.get("ECMO_DATABASE_URL")
+    if url:
+        return url if "://" in url else f"sqlite:///{os.path.abspath(url)}"
+    return f"sqlite:///{default_database_path()}"
+
+
 def describe_database(url: str) -> str:
-    """What the status bar and error messages call the database (never a password)."""
-    path = sqlite_path(url)
-    if path is not None:
-        return f"SQLite：{path}"
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return "SQLite：" + _("内存数据库")
-    host = u.host or "localhost"
-    port = f":{u.port}" if u.port else ""
-    return f"PostgreSQL：{host}{port}/{u.database or ''}"
+    """What the status bar and error messages call the database (never a password); parsed without
+    SQLAlchemy, which is not loaded yet when the login window shows it."""
+    scheme, _sep, rest = url.partition("://")
+    if scheme.split("+")[0] == "sqlite":
+        database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
+        if not database or database == ":memory:":
+            return "SQLite：" + _("内存数据库")
+        return f"SQLite：{database}"
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):  # IPv6
+        name, port = host[: host.index("]") + 1], host[host.index("]") + 1:].lstrip(":")
+    else:
+        name, _colon, port = host.partition(":")
+    database = unquote(parts.path.lstrip("/"))
+    return f"PostgreSQL：{name or 'localhost'}{':' + port if port else ''}/{database}"
 
 
 def open_failure_text(url: str, exc: BaseException) -> str:
     """The message shown when the database cannot be opened: which one, why, what was not done."""
+    from ecmo_desktop.storage.engine import sqlite_path
+
     path = sqlite_path(url)
     if path is not None:
         head = _("无法打开数据库文件：\n{path}").format(path=path)
@@ -145,44 +174,116 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporter = ExceptionReporter(app)
     install_excepthooks(reporter)
 
-    url = resolve_database_url(args.db)
-    try:
-        container: Container = build_container(url)
-    except Exception as exc:
+    url = database_url(args.db)
+    opening = OpeningContainer(url)
+    tasks = TaskRunner(default_error=show_error_from_task)
+    ui = UiContext(services=cast(Services, opening), tasks=tasks, settings=settings,
+                   database_label=describe_database(url))
+    session = SessionController(ui)
+    session.finished.connect(app.exit)
+    app.setQuitOnLastWindowClosed(False)
+    probe = StartupProbe(app, session, os.environ[STARTUP_PROBE_ENV]) if os.environ.get(STARTUP_PROBE_ENV) else None
+    background: list[Any] = []  # the integrity check and its poll, once the file is open
+
+    def opened(container: Container) -> None:
+        # the full check of the SQLite file, off the start-up path (opened with the light check)
+        check = container.start_integrity_check()
+        if check is not None:
+            background.extend([check, watch_integrity_check(check, url)])
+
+    def failed(exc: BaseException) -> None:
         log.error("cannot open database %s", describe_database(url), exc_info=not isinstance(exc, EcmoError))
+        session.shutdown()  # the login window goes; what was queued behind the opening is dropped
         box = QMessageBox(QMessageBox.Icon.Critical, _("无法打开数据库"), open_failure_text(url, exc),
                           QMessageBox.StandardButton.Ok)
         if not isinstance(exc, EcmoError):
             box.setDetailedText(details_of(exc))
         box.exec()
-        uninstall_excepthooks()
-        return EXIT_DATABASE
+        app.exit(EXIT_DATABASE)
 
-    tasks = TaskRunner(default_error=show_error_from_task)
-    ui = UiContext(services=container, tasks=tasks, settings=settings, database_label=describe_database(url))
-    session = SessionController(ui)
-    session.finished.connect(app.exit)
-    app.setQuitOnLastWindowClosed(False)
-    probe = StartupProbe(app, session, os.environ[STARTUP_PROBE_ENV]) if os.environ.get(STARTUP_PROBE_ENV) else None
+    gate = FirstPaintGate(app, opening.may_open)
+    tasks.run_op(opening.open, opened, failed)  # the worker's first job: everything else queues behind it
     session.start()
-    # the full check of the SQLite file, off the start-up path (opened with the light check)
-    check = container.start_integrity_check()
-    poll = watch_integrity_check(check, url) if check is not None else None
     try:
         code = app.exec()
     finally:
-        if poll is not None:
-            poll.stop()
-        if check is not None:
-            check.cancel()
+        for item in background:
+            if isinstance(item, QTimer):
+                item.stop()
+            else:
+                item.cancel()
         if probe is not None:
             app.removeEventFilter(probe)
+        app.removeEventFilter(gate)
+        opening.may_open.set()  # a start ended before any paint: the worker must not wait
         session.shutdown()
         tasks.shutdown()
-        container.close()
+        opening.close()
         uninstall_excepthooks()
     log.info("ECMO Ward exiting with code %s", code)
     return int(code)
+
+
+class OpeningContainer:
+    """Stands in for the ``Container`` while the database opens on the serial worker (issue 15).
+
+    ``ctx`` exists from the start (the session controller and the login window read who is logged
+    in); every other attribute is the container's and is asked for on the worker, where jobs run in
+    order: anything queued after ``open`` finds the database open — or fails with the reason it could
+    not be opened.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ctx = ServiceContext()
+        self.container: Container | None = None
+        self.error: BaseException | None = None
+        self.may_open = threading.Event()  # set at the first paint (FirstPaintGate)
+        self._lock = threading.Lock()
+
+    def open(self) -> Container:
+        self.may_open.wait(OPEN_AFTER_PAINT_TIMEOUT_S)
+        from ecmo_desktop.container import build_container
+
+        try:
+            container = build_container(self.url, ctx=self.ctx)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        with self._lock:
+            self.container = container
+        return container
+
+    def __getattr__(self, name: str) -> Any:
+        container = self.__dict__.get("container")
+        if container is None:
+            error = self.__dict__.get("error")
+            if error is not None:
+                raise error
+            raise AttributeError(f"{name}: the database is not open yet")
+        return getattr(container, name)
+
+    def close(self) -> None:
+        with self._lock:
+            container, self.container = self.container, None
+        if container is not None:
+            container.close()
+
+
+class FirstPaintGate(QObject):
+    """Sets ``event`` when the first window has been painted: the login window is on screen before
+    the database layer is imported behind it."""
+
+    def __init__(self, app: QApplication, event: threading.Event) -> None:
+        super().__init__(app)
+        self.app, self.ready = app, event
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (not self.ready.is_set() and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
+                and watched.isWindow()):
+            QTimer.singleShot(0, self.ready.set)  # after this paint has reached the screen
+        return False
 
 
 def integrity_failure_text(url: str, problem: str) -> str:

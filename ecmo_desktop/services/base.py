@@ -9,13 +9,16 @@ from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ecmo_desktop.domain.errors import NotAuthenticated, ServerUnreachable, TransientConflict
 from ecmo_desktop.domain.model import CurrentUser
 from ecmo_desktop.domain.policy import SecurityPolicy
 from ecmo_desktop.services.clock import Clock, SystemClock
-from ecmo_desktop.services.ports import AccountState, UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:  # annotations only: the ports pull in every read model, and the GUI's start needs
+    # ServiceContext before its login window (issue 15)
+    from ecmo_desktop.services.ports import AccountState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -2,9 +2,10 @@
 
 SQLite: WAL, ``synchronous=FULL``, foreign keys and a busy timeout on *every* connection, and
 ``BEGIN IMMEDIATE`` for write transactions — a deferred transaction that reads then writes can fail
-with SQLITE_BUSY at once, ignoring the busy timeout. PostgreSQL: pre-ping so a dropped connection
-is replaced instead of failing the next save, and timeouts on both sides so one stalled or vanished
-ward PC cannot stall the others (see ``PG_TIMEOUTS`` and docs/architecture.md, "Timeouts").
+with SQLITE_BUSY at once, ignoring the busy timeout. PostgreSQL: a pooled connection the server has
+closed (restart, terminated backend) is replaced on check-out without a round trip (``_drop_closed``),
+and timeouts on both sides so one stalled or vanished ward PC cannot stall the others (see
+``PG_TIMEOUTS`` and docs/architecture.md, "Timeouts").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import select
 import socket
 import sqlite3
 import weakref
@@ -23,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.pool import NullPool
 
 from ecmo_desktop.domain.errors import StorageError
@@ -189,7 +191,7 @@ def create_read_only_engine(url: str) -> Engine:
 
         return engine
     try:
-        engine = create_engine(url, pool_pre_ping=True, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool)  # a fresh connection every time: nothing to ping
     except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
         raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
                            scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
@@ -219,13 +221,46 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
         _configure_sqlite(engine)
         return engine
     try:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                               connect_args=_pg_connect_args(url))
+        engine = create_engine(url, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
     except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
         raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
                            scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
     _track_connections(engine)
+    event.listen(engine.pool, "checkout", _drop_closed)
     return engine
+
+
+def _drop_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has closed, without a round trip (issue 15).
+
+    ``pool_pre_ping`` cost a round trip on every check-out — two per scan. An idle connection has
+    nothing to read, so a readable socket means the server has said goodbye (restart, terminated
+    backend, idle timeout: a FATAL message, then EOF): the pool then opens a new connection. A peer
+    that vanished without a word is not seen here, nor was it by the ping (it would wait for the
+    timeouts); reads are tried once more (``services/base.py``) and a save fails with
+    ``ServerUnreachable`` — never half-saved, as its transaction never reached the server's commit.
+    """
+    pgconn = getattr(dbapi_conn, "pgconn", None)
+    if pgconn is None:
+        return
+    try:
+        if dbapi_conn.closed or pgconn.status != 0:  # libpq CONNECTION_OK
+            raise DisconnectionError("connection closed")
+        readable = _readable(pgconn.socket)
+    except (OSError, ValueError, AttributeError) as exc:  # the socket is gone already
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        raise DisconnectionError("the server closed this connection")
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has data or EOF waiting, without waiting (poll: no FD_SETSIZE limit)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))  # POLLHUP/POLLERR are reported whatever was asked
+    readable, _, _ = select.select([fd], [], [], 0)  # pragma: no cover - Windows
+    return bool(readable)
 
 
 _CONNECTIONS: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
@@ -246,7 +281,7 @@ def abort_connections(engine: Engine) -> int:
 
     A frozen server still has its kernel acknowledge TCP, so neither keepalives nor the server's own
     timeouts end the wait; shutting the sockets down makes the blocked call fail at once
-    (``ServerUnreachable``) — also a pre-ping on checkout. The transaction is rolled back by the server,
+    (``ServerUnreachable``); an idle pooled one is replaced on check-out (``_drop_closed``). The transaction is rolled back by the server,
     or, if its COMMIT had already been sent, its outcome shows once the server answers again (the lists
     refresh then). Idle pooled connections are replaced on their next use. Returns how many were cut.
     """

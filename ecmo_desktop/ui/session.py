@@ -83,15 +83,26 @@ class SessionController(QObject):
 
     # ---- start: first run or login --------------------------------------------------------------
     def start(self) -> None:
-        self.ui.tasks.run_op(self.ui.services.auth.is_initialised, self._initialised, self._fatal)
+        """The login window at once; the database may still be opening on the worker (app.py), so the
+        question whether this is a first run queues behind it. The services are looked up on the
+        worker (``lambda``), never here: they may not exist yet."""
+        services = self.ui.services
+        self.show_login()
+        self.ui.tasks.run_op(lambda: services.auth.is_initialised(), self._initialised, self._fatal)
 
     def _initialised(self, initialised: bool) -> None:
-        if initialised:
-            self.show_login()
-        else:
-            self.show_wizard()
+        if initialised or self._quitting:
+            return
+        dialog = self.login_dialog  # a new database: its first administrator is set up instead
+        self.login_dialog = None
+        if dialog is not None and shiboken6.isValid(dialog):
+            dialog.rejected.disconnect()
+            dialog.close()
+        self.show_wizard()
 
     def _fatal(self, exc: BaseException) -> None:
+        if self._quitting:  # the start failed already (the database could not be opened): told once
+            return
         self.ui.tasks.default_error(None, exc)
         self.finished.emit(2)
 

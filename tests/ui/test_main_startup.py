@@ -116,3 +116,75 @@ def test_the_startup_probe_logs_in_through_the_login_window(seeded, backend, tmp
     assert app_module.main(["ecmo-ward", "--db", seeded.container.url, "--lang", "zh_CN"]) == 0
     marks = [line.split()[0] for line in probe.read_text(encoding="utf-8").splitlines()]
     assert marks == ["login_painted", "main_painted"]
+
+
+_FIRST_PAINT_PROBE = r"""
+import sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+from ecmo_desktop import app as app_module
+from ecmo_desktop.ui.dialogs.login import LoginDialog
+
+app = QApplication(["ecmo-ward", "-platform", "offscreen"])
+seen = []
+
+class Probe(QObject):
+    def eventFilter(self, watched, event):
+        if isinstance(watched, LoginDialog) and event.type() == QEvent.Type.Paint and not seen:
+            seen.append(sorted(m for m in ("sqlalchemy", "ecmo_desktop.container") if m in sys.modules))
+            seen.append(watched.hospital.text())
+            QTimer.singleShot(3000, watched.reject)
+        return False
+
+probe = Probe()
+app.installEventFilter(probe)
+code = app_module.main(["ecmo-ward", "--db", sys.argv[1], "--lang", "zh_CN"])
+print(code, seen, sorted(m for m in ("sqlalchemy", "ecmo_desktop.container") if m in sys.modules))
+"""
+
+
+def test_the_login_window_is_painted_before_the_database_layer_loads(seeded, backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: SQLAlchemy and the table mapping load behind the login window, not before it."""
+    import os
+    import subprocess
+    import sys
+
+    path = _sqlite_seeded(seeded, backend)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ECMO_DATA_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = str(root)
+    run = subprocess.run([sys.executable, "-c", _FIRST_PAINT_PROBE, str(path)], env=env, cwd=root,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == \
+        "0 [[], '正在打开数据库…'] ['ecmo_desktop.container', 'sqlalchemy']"
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:////data/ecmo ward/ecmo.sqlite3", "sqlite:///relative.sqlite3", "sqlite://", "sqlite:///:memory:",
+    "postgresql+psycopg://ward:Secret99@db.example:5433/ecmo", "postgresql://db.example/ecmo",
+    "postgresql+psycopg://ward@/ecmo", "postgresql+psycopg://ward:p%40ss@[::1]:5432/ecmo?sslmode=require",
+])
+def test_the_database_label_is_what_sqlalchemy_would_say(url: str) -> None:
+    """Parsed without SQLAlchemy (not loaded yet when the login window shows it), the same text."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        expected = f"SQLite：{u.database}" if u.database and u.database != ":memory:" else "SQLite：内存数据库"
+    else:
+        expected = f"PostgreSQL：{u.host or 'localhost'}{f':{u.port}' if u.port else ''}/{u.database or ''}"
+    label = app_module.describe_database(url)
+    assert label.replace("[::1]", "::1") == expected and "Secret99" not in label
+
+
+@pytest.mark.parametrize("given", [None, "ward.sqlite3", "sqlite:///x/y.sqlite3", "postgresql://h/db"])
+def test_the_database_url_is_resolved_as_the_container_does(given: str | None, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecmo_desktop.container import resolve_database_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ECMO_DATABASE_URL", raising=False)
+    assert app_module.database_url(given) == resolve_database_url(given)
+    monkeypatch.setenv("ECMO_DATABASE_URL", "env.sqlite3")
+    assert app_module.database_url(given) == resolve_database_url(given)

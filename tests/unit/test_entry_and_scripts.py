@@ -76,14 +76,24 @@ def test_version_hides_a_server_password(tmp_path: Path) -> None:
     assert "Secret99" not in run.stdout and "ward:***@db.example/ecmo" in run.stdout
 
 
-def test_version_loads_neither_the_widgets_nor_the_database_libraries(tmp_path: Path) -> None:
+def test_version_loads_neither_qt_bindings_nor_the_database_libraries(tmp_path: Path) -> None:
     probe = ("import sys\nfrom ecmo_desktop.__main__ import main\nassert main(['--version']) == 0\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')"
-             " or m in ('PySide6.QtWidgets', 'PySide6.QtGui')))\n")
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'PySide6',"
+             " 'shiboken6')))\n")
     run = subprocess.run([sys.executable, "-c", probe], env=_env(tmp_path), cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_version_reads_qt_without_pyside_as_pyside_reports_it() -> None:
+    """The light read (PySide6's _config.py, qVersion() through ctypes) says what importing says."""
+    import PySide6
+    from PySide6 import QtCore
+
+    from ecmo_desktop.about import _qt_versions_light
+
+    assert _qt_versions_light() == f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}"
 
 
 # ---- --help in English ---------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, inspect, or_, select, text
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, text
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.errors import EcmoError
@@ -31,29 +31,54 @@ class SqlAuditRepository(Repository):
                action: str, entity: str, entity_id: int | None, run_id: int | None, patient_id: int | None,
                before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None,
                success: bool) -> AuditEvent:
-        if self.session.get_bind().dialect.name == "postgresql":
-            # serialise appenders so two PCs never read the same head; released at commit/rollback. From
-            # here to the commit the transaction must not pause: a PC frozen now is cut off by the server
-            # after AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC.
-            # the NOTIFY is delivered to the other PCs at commit only (storage/notify.py)
-            self.session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
-                                      "pg_advisory_xact_lock(:k), pg_notify(:channel, '')"),
-                                 {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL})
-        last = self.session.execute(select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at)
-                                    .order_by(AuditRow.seq.desc()).limit(1)).first()
-        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-        if last is not None and last.occurred_at is not None and occurred_at < last.occurred_at:
-            occurred_at = last.occurred_at  # the trail's times never go backwards (PC clocks differ by ms)
         fields: dict[str, Any] = {
-            "seq": seq, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
+            "seq": 0, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
             "workstation": workstation, "action": action, "entity": entity, "entity_id": entity_id,
             "run_id": run_id, "patient_id": patient_id, "before": jsonable(before), "after": jsonable(after),
             "reason": reason, "success": success,
         }
-        row = AuditRow(**fields, prev_hash=prev, hash=chain_hash(prev, fields))
+        if self.session.get_bind().dialect.name == "postgresql":
+            event = self._append_postgresql(fields)
+            if event is not None:
+                return event
+        # SQLite (its write transaction began IMMEDIATE: nobody else appends), or PostgreSQL after a
+        # stale head, the lock held: the head read now is the real one
+        last = self.session.execute(select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at)
+                                    .order_by(AuditRow.seq.desc()).limit(1)).first()
+        row = AuditRow(**_link(fields, last))
         self.session.add(row)
         self.session.flush()
         return mapping.audit(row)
+
+    def _append_postgresql(self, fields: dict[str, Any]) -> AuditEvent | None:
+        """Lock, head and insert in two statements instead of three (issue 15); None when the head read
+        with the lock was stale (another PC committed while this one waited): the caller re-reads it.
+
+        The advisory lock serialises appenders so two PCs never chain onto the same head; it is released
+        at commit/rollback. The head is read in the lock's statement, so with the snapshot taken *before*
+        the lock was granted: if the lock was waited for, a newer head may be missing. The INSERT is a
+        new statement (a new snapshot, after the lock) and inserts only if the new seq is still free (the
+        chain has no gaps, so a newer head means that seq is taken; an equality is one index probe even
+        in a prepared statement's generic plan, where ``seq >= $1`` scanned the whole table), so a stale
+        head inserts nothing instead of a second link for one position. From the lock
+        to the commit the transaction must not pause: a PC frozen now is cut off by the server after
+        AUDIT_LOCK_IDLE_MS (its save rolled back) instead of stalling every other PC. The NOTIFY is
+        delivered to the other PCs at commit only (storage/notify.py).
+        """
+        table = cast(Table, AuditRow.__table__)
+        last = self.session.execute(
+            text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
+                 "pg_advisory_xact_lock(:k), pg_notify(:channel, ''), head.seq, head.hash, head.occurred_at "
+                 "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash, occurred_at FROM audit_event "
+                 "ORDER BY seq DESC LIMIT 1) AS head ON true")
+            .columns(seq=table.c.seq.type, hash=table.c.hash.type, occurred_at=table.c.occurred_at.type),
+            {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL}).one()
+        values = _link(fields, last if last.seq is not None else None)
+        names = list(values)
+        guarded = (select(*[bindparam(f"v_{n}", values[n], type_=table.c[n].type) for n in names])
+                   .where(~exists().where(table.c.seq == values["seq"])))
+        inserted = self.session.execute(insert(table).from_select(names, guarded).returning(table.c.seq)).first()
+        return AuditEvent(**values) if inserted is not None else None
 
     def changes_since(self, seq: int, *, limit: int) -> list[tuple[int, str, str, int | None, int | None]]:
         """(seq, action, entity, entity_id, run_id) of the rows after ``seq``: what other PCs did."""
@@ -256,3 +281,13 @@ def _fast_utc(processor: Any) -> Any:
         return processor(value)
 
     return process
+
+
+def _link(fields: dict[str, Any], last: Any) -> dict[str, Any]:
+    """The row that follows ``last`` (seq, hash, occurred_at; None for the first): its position, its
+    time (the trail's times never go backwards; PC clocks differ by ms) and its hash."""
+    seq, prev = (last.seq + 1, last.hash) if last is not None else (1, GENESIS)
+    linked = {**fields, "seq": seq}
+    if last is not None and last.occurred_at is not None and linked["occurred_at"] < last.occurred_at:
+        linked["occurred_at"] = last.occurred_at
+    return {**linked, "prev_hash": prev, "hash": chain_hash(prev, linked)}

@@ -7,6 +7,7 @@ once the hospital exists. A refused field is shown beside the field, on its page
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.model import Hospital
 from ecmo_desktop.i18n import N_, _
-from ecmo_desktop.services.auth import SetupResult
 from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.context import UiContext
 from ecmo_desktop.ui.widgets.fit import ScreenFit
@@ -34,6 +34,10 @@ CITIES = ("呼和浩特市", "包头市", "乌海市", "赤峰市", "通辽市",
           "乌兰察布市", "兴安盟", "锡林郭勒盟", "阿拉善盟")
 
 PAGE_INTRO, PAGE_HOSPITAL, PAGE_ADMIN = 0, 1, 2
+
+
+if TYPE_CHECKING:  # the services module (and its ports) load behind the login window (issue 15)
+    from ecmo_desktop.services.auth import SetupResult
 
 
 class _Page(QWizardPage):

@@ -31,8 +31,11 @@ class LoginDialog(FormDialog):
         self.hospital.setObjectName("login_hospital")
         self.hospital.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.insertWidget(1, self.hospital)
-        # which hospital's database this is, before anyone logs in (read off the GUI thread)
-        ui.tasks.run_op(ui.services.auth.hospital_name, self.hospital.setText, parent=self)
+        # which hospital's database this is, before anyone logs in (read off the GUI thread, once the
+        # database is open: it may still be opening behind this window, app.py)
+        self.hospital.setText(_("正在打开数据库…"))
+        services = ui.services
+        ui.tasks.run_op(lambda: services.auth.hospital_name(), self.hospital.setText, parent=self)
         self.set_intro(_("请使用您本人的账户登录。账户不得借给他人使用。"))
         self.username = QLineEdit(username or ui.settings.load().last_username)
         self.password = QLineEdit()
@@ -50,8 +53,8 @@ class LoginDialog(FormDialog):
 
     def on_submit(self) -> None:
         username, password = self.username.text(), self.password.text()
-        auth = self.ui.services.auth
-        self.submit(lambda: auth.login(username, password), self._logged_in)
+        services = self.ui.services  # looked up on the worker: queued behind the opening of the database
+        self.submit(lambda: services.auth.login(username, password), self._logged_in)
 
     def _logged_in(self, user: CurrentUser) -> None:
         self.user = user
