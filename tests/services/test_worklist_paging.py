@@ -16,7 +16,7 @@ from ecmo_desktop.domain.errors import NotAuthenticated
 from ecmo_desktop.domain.records import WorkItem
 from ecmo_desktop.domain.worklist import KIND_ORDER, WorkKey
 from tests.conftest import Seeded
-from tests.services.records_kit import START
+from tests.kit.records import START
 from tests.services.test_records_worklist import _ward
 
 

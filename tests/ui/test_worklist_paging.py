@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from tests.ui.test_records_support import new_run, start_run
 
 from ecmo_desktop.ui.home import worklist_page
 from ecmo_desktop.ui.home.worklist_page import WorklistPage
 from ecmo_desktop.ui.main_window import NAV_WORKLIST, MainWindow
+from tests.kit.ui_records import new_run, start_run
 from tests.ui.conftest import login_as, wait_tasks
 
 PAGE = 4
