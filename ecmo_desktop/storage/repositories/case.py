@@ -13,12 +13,13 @@ the clinical record any more and are left out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.case import (
     CannulaInfo,
@@ -42,7 +43,7 @@ from ecmo_desktop.domain.case import (
     WeaningTrialInfo,
     assign_devices,
 )
-from ecmo_desktop.storage import mapping
+from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
 from ecmo_desktop.storage.orm.people import HospitalRow, PatientRow
 from ecmo_desktop.storage.orm.records import (
@@ -59,6 +60,14 @@ from ecmo_desktop.storage.orm.records import (
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 from ecmo_desktop.storage.repositories.staff import StaffDirectory
+
+PAGE = 2000  # runs per page of ``iter_case_facts``
+
+# the run and patient columns of the read model, selected as plain columns (no ORM objects: 50,000 runs)
+_RUN_FIELDS = tuple(f.name for f in fields(Run))
+_PATIENT_FIELDS = tuple(f.name for f in fields(Patient))
+_RUN_COLUMNS = tuple(getattr(RunRow, name) for name in _RUN_FIELDS)
+_PATIENT_COLUMNS = tuple(getattr(PatientRow, name).label(f"p_{name}") for name in _PATIENT_FIELDS)
 
 
 class SqlCaseRepository(Repository):
@@ -115,38 +124,52 @@ class SqlCaseRepository(Repository):
     def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
                    hospital_id: int | None = None) -> list[CaseFacts]:
         """Every run that went on flow in [started_from, started_to), with all its records."""
-        stmt = (select(RunRow, PatientRow, HospitalRow)
+        return list(self.iter_case_facts(started_from=started_from, started_to=started_to, hospital_id=hospital_id))
+
+    def iter_case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
+                        hospital_id: int | None = None, page: int = PAGE) -> Iterator[CaseFacts]:
+        """``case_facts`` as a stream in first-flow order, ``page`` runs at a time.
+
+        Why a stream: the QC report and the export of 50,000 runs then hold one page of runs with
+        their records at a time (memory does not grow with the period), and a page costs one keyset
+        query for the runs (plain columns, no ORM objects) and one per child table.
+        """
+        stmt = (select(*_RUN_COLUMNS, *_PATIENT_COLUMNS, HospitalRow.name.label("h_name"),
+                       HospitalRow.code.label("h_code"), HospitalRow.city.label("h_city"))
                 .join(PatientRow, PatientRow.id == RunRow.patient_id)
                 .join(HospitalRow, HospitalRow.id == RunRow.hospital_id)
-                .where(RunRow.started_at.is_not(None)))
-        if started_from is not None:
-            stmt = stmt.where(RunRow.started_at >= started_from)
-        if started_to is not None:
-            stmt = stmt.where(RunRow.started_at < started_to)
-        if hospital_id is not None:
-            stmt = stmt.where(RunRow.hospital_id == hospital_id)
-        rows = list(self.session.execute(stmt.order_by(RunRow.started_at, RunRow.id)))
-        if not rows:
-            return []
-        run_ids = [r.RunRow.id for r in rows]
-        children = _Children(self.session)
-        children.load(run_ids, sorted({r.RunRow.patient_id for r in rows}))
-        cases: list[CaseFacts] = []
-        for r in rows:
-            run_row: RunRow = r.RunRow
-            hosp: HospitalRow = r.HospitalRow
-            rid = run_row.id
-            cases.append(CaseFacts(
-                run=mapping.run(run_row), patient=mapping.patient(r.PatientRow), hospital_name=hosp.name,
-                hospital_code=hosp.code, hospital_city=hosp.city,
-                decisions=tuple(children.decisions[rid]), consents=tuple(children.consents[rid]),
-                procedures=tuple(children.procedures[rid]), daily=tuple(children.daily[rid]),
-                complications=tuple(children.complications[rid]),
-                weaning_trials=tuple(children.trials[rid]), follow_ups=tuple(children.follow_ups[rid]),
-                devices=tuple(children.devices[rid]), equipment=tuple(children.equipment[rid]),
-                other_run_starts=tuple(sorted(s for other_id, s in children.patient_starts[run_row.patient_id]
-                                              if other_id != rid))))
-        return cases
+                .order_by(RunRow.started_at, RunRow.id).limit(page))
+        staff = StaffDirectory(self.session)
+        after: tuple[datetime, int] | None = None
+        n_run, n_patient = len(_RUN_FIELDS), len(_PATIENT_FIELDS)
+        while True:
+            rows = self.session.execute(stmt.where(*_period(RunRow, started_from, started_to, hospital_id, after))).all()
+            if not rows:
+                return
+            last = (rows[-1].started_at, rows[-1].id)
+            # the page's runs as a subquery (same period, between the two keys): no long IN lists
+            inner = aliased(RunRow)
+            page_ids = select(inner.id).where(*_period(inner, started_from, started_to, hospital_id, after, last))
+            inner = aliased(RunRow)
+            page_patients = select(inner.patient_id).where(
+                *_period(inner, started_from, started_to, hospital_id, after, last))
+            after = last
+            children = _Children(self.session, staff)
+            children.load(page_ids, page_patients)
+            for r in rows:
+                rid = r.id
+                yield CaseFacts(
+                    run=Run(*r[:n_run]), patient=Patient(*r[n_run:n_run + n_patient]),
+                    hospital_name=r.h_name, hospital_code=r.h_code, hospital_city=r.h_city,
+                    decisions=tuple(children.decisions[rid]), consents=tuple(children.consents[rid]),
+                    procedures=tuple(children.procedures[rid]), daily=tuple(children.daily[rid]),
+                    complications=tuple(children.complications[rid]),
+                    weaning_trials=tuple(children.trials[rid]), follow_ups=tuple(children.follow_ups[rid]),
+                    devices=tuple(children.devices[rid]), equipment=tuple(children.equipment[rid]),
+                    other_run_starts=tuple(sorted(s for other_id, s in children.patient_starts[r.patient_id]
+                                                  if other_id != rid)))
+            if len(rows) < page:
+                return
 
     def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]:
         """The members of staff named by ``ids`` that exist (the export lists them once)."""
@@ -272,11 +295,39 @@ def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
+RunSet = Sequence[int] | Select[Any]  # run ids, or a query giving them
+
+
+def _in(column: Any, ids: Sequence[int] | Select[Any], size: int = 500) -> list[Any]:
+    """``column IN (…)`` conditions: one per chunk of ids, or one with the subquery."""
+    if isinstance(ids, Select):
+        return [column.in_(ids)]
+    return [column.in_(chunk) for chunk in _chunks(ids, size)]
+
+
+def _period(run: Any, started_from: datetime | None, started_to: datetime | None, hospital_id: int | None,
+            after: tuple[datetime, int] | None, last: tuple[datetime, int] | None = None) -> list[Any]:
+    """The runs on flow in [started_from, started_to) (at the hospital), keyed (started_at, id) in (after, last]."""
+    where = [run.started_at.is_not(None)]
+    if started_from is not None:
+        where.append(run.started_at >= started_from)
+    if started_to is not None:
+        where.append(run.started_at < started_to)
+    if hospital_id is not None:
+        where.append(run.hospital_id == hospital_id)
+    # the plain range on started_at first: both planners then walk the started_at index, not the table
+    if after is not None:
+        where += [run.started_at >= after[0], or_(run.started_at > after[0], run.id > after[1])]
+    if last is not None:
+        where += [run.started_at <= last[0], or_(run.started_at < last[0], run.id <= last[1])]
+    return where
+
+
 class _LiveRows:
     """The live (not voided) records and device bindings of a set of runs, one query per table per chunk
     of run ids, each list ordered by run, then time, then id."""
 
-    def __init__(self, session: Session, run_ids: Sequence[int]) -> None:
+    def __init__(self, session: Session, run_ids: RunSet) -> None:
         self.session = session
         self.decisions = self._rows(DecisionRow, run_ids, DecisionRow.decided_at)
         self.consents = self._rows(ConsentRow, run_ids, ConsentRow.signed_on_paper_at)
@@ -286,17 +337,17 @@ class _LiveRows:
         self.trials = self._rows(WeaningTrialRow, run_ids, WeaningTrialRow.started_at)
         self.follow_ups = self._rows(FollowUpRow, run_ids, FollowUpRow.due_date)
         self.usages: list[Any] = []  # (UsageRow, ItemRow, ProductRow)
-        for chunk in _chunks(run_ids):
+        for in_chunk in _in(UsageRow.run_id, run_ids):
             self.usages.extend(self.session.execute(
                 select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
                 .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .where(UsageRow.run_id.in_(chunk), UsageRow.voided_at.is_(None))
+                .where(in_chunk, UsageRow.voided_at.is_(None))
                 .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)))
 
-    def _rows(self, model: Any, run_ids: Sequence[int], order: Any) -> list[Any]:
+    def _rows(self, model: Any, run_ids: RunSet, order: Any) -> list[Any]:
         rows: list[Any] = []
-        for chunk in _chunks(run_ids):
-            rows.extend(self.session.scalars(select(model).where(model.run_id.in_(chunk), model.voided_at.is_(None))
+        for in_chunk in _in(model.run_id, run_ids):
+            rows.extend(self.session.scalars(select(model).where(in_chunk, model.voided_at.is_(None))
                                              .order_by(model.run_id, order, model.id)))
         return rows
 
@@ -304,8 +355,9 @@ class _LiveRows:
 class _Children:
     """The records of a set of runs as case facts, grouped by run id."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, staff: StaffDirectory) -> None:
         self.session = session
+        self.staff = staff
         self.decisions: dict[int, list[DecisionInfo]] = defaultdict(list)
         self.consents: dict[int, list[ConsentInfo]] = defaultdict(list)
         self.procedures: dict[int, list[ProcedureInfo]] = defaultdict(list)
@@ -317,21 +369,21 @@ class _Children:
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
 
-    def load(self, run_ids: Sequence[int], patient_ids: Sequence[int]) -> None:
+    def load(self, run_ids: RunSet, patient_ids: RunSet) -> None:
         live = _LiveRows(self.session, run_ids)
         decisions, consents, procedures, daily = live.decisions, live.consents, live.procedures, live.daily
         complications, trials, follow_ups, usages = live.complications, live.trials, live.follow_ups, live.usages
         links: list[Any] = []
-        for chunk in _chunks(run_ids):
+        for in_chunk in _in(RunEquipmentRow.run_id, run_ids):
             links.extend(self.session.execute(
                 select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(RunEquipmentRow.run_id.in_(chunk)).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
-        for chunk in _chunks(patient_ids):
+                .where(in_chunk).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
+        for in_chunk in _in(RunRow.patient_id, patient_ids):
             for rid, pid, started in self.session.execute(
                     select(RunRow.id, RunRow.patient_id, RunRow.started_at)
-                    .where(RunRow.patient_id.in_(chunk), RunRow.started_at.is_not(None))):
+                    .where(in_chunk, RunRow.started_at.is_not(None))):
                 self.patient_starts[pid].append((rid, started))
-        staff = StaffDirectory(self.session)
+        staff = self.staff
 
         for d in decisions:
             self.decisions[d.run_id].append(_decision(d, staff, {}))
