@@ -13,12 +13,12 @@ the clinical record any more and are left out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.case import (
@@ -140,34 +140,39 @@ class SqlCaseRepository(Repository):
                 .join(HospitalRow, HospitalRow.id == RunRow.hospital_id)
                 .order_by(RunRow.started_at, RunRow.id).limit(page))
         staff = StaffDirectory(self.session)
-        after: tuple[datetime, int] | None = None
+        # built once, run per page with the keys bound: building and caching a statement costs more
+        # than running it when the child tables are empty (a register of imported runs)
+        stmt = stmt.where(*_period(RunRow, started_to, hospital_id))
+        inner = aliased(RunRow)
+        page_ids = select(inner.id).where(*_page(inner, hospital_id))
+        inner = aliased(RunRow)
+        page_patients = select(inner.patient_id).where(*_page(inner, hospital_id))
+        statements: dict[str, Any] = {}
+        params: dict[str, Any] = {"lo": started_from or _EPOCH, "after_at": _EPOCH, "after_id": 0}
         n_run, n_patient = len(_RUN_FIELDS), len(_PATIENT_FIELDS)
         while True:
-            rows = self.session.execute(stmt.where(*_period(RunRow, started_from, started_to, hospital_id, after))).all()
+            rows = self.session.execute(stmt, params).all()
             if not rows:
                 return
-            last = (rows[-1].started_at, rows[-1].id)
-            # the page's runs as a subquery (same period, between the two keys): no long IN lists
-            inner = aliased(RunRow)
-            page_ids = select(inner.id).where(*_period(inner, started_from, started_to, hospital_id, after, last))
-            inner = aliased(RunRow)
-            page_patients = select(inner.patient_id).where(
-                *_period(inner, started_from, started_to, hospital_id, after, last))
-            after = last
+            params.update(first_at=rows[0].started_at, first_id=rows[0].id, last_at=rows[-1].started_at,
+                          last_id=rows[-1].id)
             children = _Children(self.session, staff)
-            children.load(page_ids, page_patients)
+            children.load(page_ids, page_patients, params, statements)
+            params.update(lo=params["last_at"], after_at=params["last_at"], after_id=params["last_id"])
+            empty: tuple[Any, ...] = ()
+            get = _Children.get
             for r in rows:
                 rid = r.id
+                starts = children.patient_starts.get(r.patient_id)
                 yield CaseFacts(
                     run=Run(*r[:n_run]), patient=Patient(*r[n_run:n_run + n_patient]),
                     hospital_name=r.h_name, hospital_code=r.h_code, hospital_city=r.h_city,
-                    decisions=tuple(children.decisions[rid]), consents=tuple(children.consents[rid]),
-                    procedures=tuple(children.procedures[rid]), daily=tuple(children.daily[rid]),
-                    complications=tuple(children.complications[rid]),
-                    weaning_trials=tuple(children.trials[rid]), follow_ups=tuple(children.follow_ups[rid]),
-                    devices=tuple(children.devices[rid]), equipment=tuple(children.equipment[rid]),
-                    other_run_starts=tuple(sorted(s for other_id, s in children.patient_starts[r.patient_id]
-                                                  if other_id != rid)))
+                    decisions=get(children.decisions, rid), consents=get(children.consents, rid),
+                    procedures=get(children.procedures, rid), daily=get(children.daily, rid),
+                    complications=get(children.complications, rid), weaning_trials=get(children.trials, rid),
+                    follow_ups=get(children.follow_ups, rid), devices=get(children.devices, rid),
+                    equipment=get(children.equipment, rid),
+                    other_run_starts=tuple(sorted(s for other_id, s in starts if other_id != rid)) if starts else empty)
             if len(rows) < page:
                 return
 
@@ -305,30 +310,46 @@ def _in(column: Any, ids: Sequence[int] | Select[Any], size: int = 500) -> list[
     return [column.in_(chunk) for chunk in _chunks(ids, size)]
 
 
-def _period(run: Any, started_from: datetime | None, started_to: datetime | None, hospital_id: int | None,
-            after: tuple[datetime, int] | None, last: tuple[datetime, int] | None = None) -> list[Any]:
-    """The runs on flow in [started_from, started_to) (at the hospital), keyed (started_at, id) in (after, last]."""
-    where = [run.started_at.is_not(None)]
-    if started_from is not None:
-        where.append(run.started_at >= started_from)
+def _period(run: Any, started_to: datetime | None, hospital_id: int | None) -> list[Any]:
+    """The runs on flow before ``started_to`` (at the hospital) from ``lo`` on, keyed (started_at, id) after
+    ``after_at``/``after_id`` (bound per page). One lower bound on started_at, so both planners walk
+    the started_at index from the page on, not from the start of the period."""
+    where = [run.started_at.is_not(None), run.started_at >= bindparam("lo", type_=RunRow.started_at.type),
+             or_(run.started_at > bindparam("after_at", type_=RunRow.started_at.type),
+                 run.id > bindparam("after_id"))]
     if started_to is not None:
         where.append(run.started_at < started_to)
     if hospital_id is not None:
         where.append(run.hospital_id == hospital_id)
-    # the plain range on started_at first: both planners then walk the started_at index, not the table
-    if after is not None:
-        where += [run.started_at >= after[0], or_(run.started_at > after[0], run.id > after[1])]
-    if last is not None:
-        where += [run.started_at <= last[0], or_(run.started_at < last[0], run.id <= last[1])]
     return where
+
+
+def _page(run: Any, hospital_id: int | None) -> list[Any]:
+    """The runs of one page: keyed (started_at, id) from ``first_at``/``first_id`` to ``last_at``/``last_id``."""
+    first_at, last_at = (bindparam(n, type_=RunRow.started_at.type) for n in ("first_at", "last_at"))
+    where = [run.started_at >= first_at, or_(run.started_at > first_at, run.id >= bindparam("first_id")),
+             run.started_at <= last_at, or_(run.started_at < last_at, run.id <= bindparam("last_id"))]
+    if hospital_id is not None:
+        where.append(run.hospital_id == hospital_id)
+    return where
+
+
+_OTHER = aliased(RunRow)
+# the patient has another run on flow (most have one run, whose start is not needed)
+_HAS_OTHER_RUN = (select(_OTHER.id).where(_OTHER.patient_id == RunRow.patient_id, _OTHER.id != RunRow.id,
+                                          _OTHER.started_at.is_not(None)).exists())
+_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)  # before any run: the key the first page starts after
 
 
 class _LiveRows:
     """The live (not voided) records and device bindings of a set of runs, one query per table per chunk
     of run ids, each list ordered by run, then time, then id."""
 
-    def __init__(self, session: Session, run_ids: RunSet) -> None:
+    def __init__(self, session: Session, run_ids: RunSet, params: dict[str, Any] | None = None,
+                 statements: dict[str, Any] | None = None) -> None:
         self.session = session
+        self.params = params
+        self.statements = statements if statements is not None else {}
         self.decisions = self._rows(DecisionRow, run_ids, DecisionRow.decided_at)
         self.consents = self._rows(ConsentRow, run_ids, ConsentRow.signed_on_paper_at)
         self.procedures = self._rows(ProcedureRow, run_ids, ProcedureRow.started_at)
@@ -337,18 +358,25 @@ class _LiveRows:
         self.trials = self._rows(WeaningTrialRow, run_ids, WeaningTrialRow.started_at)
         self.follow_ups = self._rows(FollowUpRow, run_ids, FollowUpRow.due_date)
         self.usages: list[Any] = []  # (UsageRow, ItemRow, ProductRow)
-        for in_chunk in _in(UsageRow.run_id, run_ids):
-            self.usages.extend(self.session.execute(
+        for n, in_chunk in enumerate(_in(UsageRow.run_id, run_ids)):
+            self.usages.extend(self.session.execute(self._statement(f"usage{n}", lambda c=in_chunk: (
                 select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
                 .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .where(in_chunk, UsageRow.voided_at.is_(None))
-                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)))
+                .where(c, UsageRow.voided_at.is_(None))
+                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id))), self.params))
+
+    def _statement(self, key: str, build: Callable[[], Any]) -> Any:
+        """A statement built once per ``statements`` cache (a subquery of bound keys), else every time."""
+        if key not in self.statements:
+            self.statements[key] = build()
+        return self.statements[key]
 
     def _rows(self, model: Any, run_ids: RunSet, order: Any) -> list[Any]:
         rows: list[Any] = []
-        for in_chunk in _in(model.run_id, run_ids):
-            rows.extend(self.session.scalars(select(model).where(in_chunk, model.voided_at.is_(None))
-                                             .order_by(model.run_id, order, model.id)))
+        for n, in_chunk in enumerate(_in(model.run_id, run_ids)):
+            rows.extend(self.session.scalars(self._statement(f"{model.__tablename__}{n}", lambda c=in_chunk: (
+                select(model).where(c, model.voided_at.is_(None)).order_by(model.run_id, order, model.id))),
+                self.params))
         return rows
 
 
@@ -369,19 +397,27 @@ class _Children:
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
 
-    def load(self, run_ids: RunSet, patient_ids: RunSet) -> None:
-        live = _LiveRows(self.session, run_ids)
+    @staticmethod
+    def get(records: dict[int, list[Any]], run_id: int) -> tuple[Any, ...]:
+        """The run's records as a tuple (no entry made for a run without any: most imported runs)."""
+        found = records.get(run_id)
+        return tuple(found) if found else ()
+
+    def load(self, run_ids: RunSet, patient_ids: RunSet, params: dict[str, Any] | None = None,
+             statements: dict[str, Any] | None = None) -> None:
+        live = _LiveRows(self.session, run_ids, params, statements)
+        build = live._statement
         decisions, consents, procedures, daily = live.decisions, live.consents, live.procedures, live.daily
         complications, trials, follow_ups, usages = live.complications, live.trials, live.follow_ups, live.usages
         links: list[Any] = []
-        for in_chunk in _in(RunEquipmentRow.run_id, run_ids):
-            links.extend(self.session.execute(
+        for n, in_chunk in enumerate(_in(RunEquipmentRow.run_id, run_ids)):
+            links.extend(self.session.execute(build(f"links{n}", lambda c=in_chunk: (
                 select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(in_chunk).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
-        for in_chunk in _in(RunRow.patient_id, patient_ids):
-            for rid, pid, started in self.session.execute(
+                .where(c).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id))), params))
+        for n, in_chunk in enumerate(_in(RunRow.patient_id, patient_ids)):
+            for rid, pid, started in self.session.execute(build(f"starts{n}", lambda c=in_chunk: (
                     select(RunRow.id, RunRow.patient_id, RunRow.started_at)
-                    .where(in_chunk, RunRow.started_at.is_not(None))):
+                    .where(c, RunRow.started_at.is_not(None), _HAS_OTHER_RUN))), params):
                 self.patient_starts[pid].append((rid, started))
         staff = self.staff
 
