@@ -359,23 +359,23 @@ class _LiveRows:
         self.follow_ups = self._rows(FollowUpRow, run_ids, FollowUpRow.due_date)
         self.usages: list[Any] = []  # (UsageRow, ItemRow, ProductRow)
         for n, in_chunk in enumerate(_in(UsageRow.run_id, run_ids)):
-            self.usages.extend(self.session.execute(self._statement(f"usage{n}", lambda c=in_chunk: (
+            self.usages.extend(self.session.execute(self._statement(f"usage{n}", lambda c: (
                 select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
                 .join(ProductRow, ProductRow.id == ItemRow.product_id)
                 .where(c, UsageRow.voided_at.is_(None))
-                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id))), self.params))
+                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)), in_chunk), self.params))
 
-    def _statement(self, key: str, build: Callable[[], Any]) -> Any:
-        """A statement built once per ``statements`` cache (a subquery of bound keys), else every time."""
+    def _statement(self, key: str, build: Callable[[Any], Any], condition: Any) -> Any:
+        """``build(condition)``, once per ``statements`` cache (the page subquery has its keys bound)."""
         if key not in self.statements:
-            self.statements[key] = build()
+            self.statements[key] = build(condition)
         return self.statements[key]
 
     def _rows(self, model: Any, run_ids: RunSet, order: Any) -> list[Any]:
         rows: list[Any] = []
         for n, in_chunk in enumerate(_in(model.run_id, run_ids)):
-            rows.extend(self.session.scalars(self._statement(f"{model.__tablename__}{n}", lambda c=in_chunk: (
-                select(model).where(c, model.voided_at.is_(None)).order_by(model.run_id, order, model.id))),
+            rows.extend(self.session.scalars(self._statement(f"{model.__tablename__}{n}", lambda c: (
+                select(model).where(c, model.voided_at.is_(None)).order_by(model.run_id, order, model.id)), in_chunk),
                 self.params))
         return rows
 
@@ -411,13 +411,14 @@ class _Children:
         complications, trials, follow_ups, usages = live.complications, live.trials, live.follow_ups, live.usages
         links: list[Any] = []
         for n, in_chunk in enumerate(_in(RunEquipmentRow.run_id, run_ids)):
-            links.extend(self.session.execute(build(f"links{n}", lambda c=in_chunk: (
+            links.extend(self.session.execute(build(f"links{n}", lambda c: (
                 select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(c).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id))), params))
+                .where(c).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)), in_chunk), params))
         for n, in_chunk in enumerate(_in(RunRow.patient_id, patient_ids)):
-            for rid, pid, started in self.session.execute(build(f"starts{n}", lambda c=in_chunk: (
-                    select(RunRow.id, RunRow.patient_id, RunRow.started_at)
-                    .where(c, RunRow.started_at.is_not(None), _HAS_OTHER_RUN))), params):
+            starts: Iterable[tuple[int, int, datetime]] = self.session.execute(build(f"starts{n}", lambda c: (
+                select(RunRow.id, RunRow.patient_id, RunRow.started_at)
+                .where(c, RunRow.started_at.is_not(None), _HAS_OTHER_RUN)), in_chunk), params).tuples()
+            for rid, pid, started in starts:
                 self.patient_starts[pid].append((rid, started))
         staff = self.staff
 
