@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from reportlab.lib import colors
@@ -63,8 +63,9 @@ class DocumentPlan:
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # translated notices for the person printing (e.g. template fell back)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
+        """Computed once per plan: the footer, the stored row, its meta and the audit row all print it."""
         return content_hash({"kind": self.kind, "subject_id": self.subject_id, "content": self.content})
 
 

@@ -342,166 +342,8 @@ def _median_indicator(values: Sequence[float], unit: str) -> dict[str, Any]:
     return {"value": _median(values), "n": len(values), "unit": unit}
 
 
-def _years(cases: Iterable[CaseFacts]) -> dict[str, int]:
-    counts = Counter(str(c.year) for c in cases if c.year is not None)
-    return {y: counts[y] for y in sorted(counts)}
-
-
 def _sorted_counts(counter: Counter[str]) -> list[str]:
     return sorted(counter, key=lambda k: (-counter[k], k))
-
-
-def _outcomes(cases: Sequence[CaseFacts], window_hours: int) -> dict[str, Any]:
-    s28 = [survived_28d(c) for c in cases]
-    dis = [discharged_alive(c) for c in cases]
-    wean = [weaning_success(c, window_hours) for c in cases]
-    known28 = [v for v in s28 if v is not None]
-    known_dis = [v for v in dis if v is not None]
-    ended_runs = [v for v in wean if v is not None]
-    return {
-        "survived_28d": sum(known28), "known_28d": len(known28), "survival_28d": _rate(sum(known28), len(known28)),
-        "discharged_alive": sum(known_dis), "known_discharge": len(known_dis),
-        "survival_to_discharge": _rate(sum(known_dis), len(known_dis)),
-        "runs_ended": len(ended_runs), "weaned_successfully": sum(ended_runs),
-        "weaning_success_rate": _rate(sum(ended_runs), len(ended_runs)),
-    }
-
-
-def _by_mode(cases: Sequence[CaseFacts], window_hours: int) -> dict[str, dict[str, Any]]:
-    modes = Counter(c.run.mode for c in cases)
-    result: dict[str, dict[str, Any]] = {}
-    for mode in _sorted_counts(modes):
-        members = [c for c in cases if c.run.mode == mode]
-        indications = Counter(c.run.indication for c in members)
-        result[mode] = {
-            "runs": len(members), "share": _rate(len(members), len(cases)),
-            **_outcomes(members, window_hours),
-            "indications": {i: {"runs": indications[i], "share": _rate(indications[i], len(members))}
-                            for i in _sorted_counts(indications)},
-        }
-    return result
-
-
-def _complications(charted: Sequence[CaseFacts]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    timed = [c for c in charted if c.duration_hours is not None]
-    hours = sum(c.duration_hours or 0.0 for c in timed)
-    runs_with: Counter[str] = Counter()
-    events_all: Counter[str] = Counter()
-    events_timed: Counter[str] = Counter()
-    for c in charted:
-        runs_with.update(c.complication_codes)
-        codes = [x.code for x in c.complications]
-        events_all.update(codes)
-        if c.duration_hours is not None:
-            events_timed.update(codes)
-    table = {code: {"runs": runs_with[code], "events": events_all[code], "rate": _rate(runs_with[code], len(charted)),
-                    "per_1000_hours": events_timed[code] * 1000 / hours if hours else None}
-             for code in _sorted_counts(runs_with)}
-    return table, {"runs": len(charted), "runs_with_duration": len(timed), "ecmo_hours": hours}
-
-
-def _group_indicator(charted: Sequence[CaseFacts], codes: frozenset[str], hours: float) -> dict[str, Any]:
-    runs = sum(1 for c in charted if c.complication_codes & codes)
-    events = sum(1 for c in charted if c.duration_hours is not None for x in c.complications if x.code in codes)
-    return _rate_indicator(runs, len(charted),
-                           per_1000_hours=events * 1000 / hours if hours else None,
-                           per_1000_days=events * 1000 / (hours / 24) if hours else None)
-
-
-def _follow_up_completeness(charted: Sequence[CaseFacts], as_of: date) -> dict[str, Any]:
-    due = [f for c in charted for f in c.follow_ups if f.due_date <= as_of]
-    done = [f for f in due if f.done]
-    kinds = {k.value: {"due": sum(1 for f in due if f.kind == k.value), "done": sum(1 for f in done if f.kind == k.value)}
-             for k in FollowUpKind}
-    return _rate_indicator(len(done), len(due), by_kind={k: v for k, v in kinds.items() if v["due"]})
-
-
-def _indicators(cases: Sequence[CaseFacts], window_hours: int, as_of: date) -> dict[str, dict[str, Any]]:
-    charted = [c for c in cases if c.charted]
-    hours = sum(c.duration_hours or 0.0 for c in charted if c.duration_hours is not None)
-    outcomes = _outcomes(cases, window_hours)
-    durations = sorted(c.duration_hours for c in cases if c.duration_hours is not None)
-    q1, q3 = _quartiles(durations)
-    r1 = [item for c in charted for item in r1_items(c)]
-    r2 = [v for v in (r2_met(c) for c in charted) if v is not None]
-    cannulated = [c for c in charted if c.procedures_of(ProcedureKind.CANNULATION.value)]
-    indicators: dict[str, dict[str, Any]] = {
-        "decision_to_flow_minutes": _median_indicator(
-            sorted(v for v in map(decision_to_flow_minutes, cases) if v is not None), "minutes"),
-        "ecpr_low_flow_minutes": _median_indicator(
-            sorted(v for v in map(low_flow_minutes, cases) if v is not None), "minutes"),
-        "duration_hours": {**_median_indicator(durations, "hours"), "q1": q1, "q3": q3},
-        "cannulation_complication_rate": _rate_indicator(sum(map(cannulation_complication, cannulated)),
-                                                         len(cannulated)),
-    }
-    for group in ("bleeding", "thrombosis", "limb_ischaemia", "stroke_ich", "infection", "haemolysis"):
-        indicators[f"{group}_rate"] = _group_indicator(charted, COMPLICATION_GROUPS[group], hours)
-    changes = sum(len(c.procedures_of(ProcedureKind.CIRCUIT_CHANGE.value)) for c in charted)
-    indicators["circuit_changes_per_run"] = {"value": _rate(changes, len(charted)), "numerator": changes,
-                                             "denominator": len(charted)}
-    indicators["weaning_success_rate"] = _rate_indicator(outcomes["weaned_successfully"], outcomes["runs_ended"],
-                                                         window_hours=window_hours)
-    indicators["survival_28d"] = _rate_indicator(outcomes["survived_28d"], outcomes["known_28d"])
-    indicators["survival_to_discharge"] = _rate_indicator(outcomes["discharged_alive"], outcomes["known_discharge"])
-    indicators["consent_rate"] = _rate_indicator(sum(map(consent_met, charted)), len(charted))
-    indicators["r1_compliance_rate"] = _rate_indicator(sum(r1), len(r1))
-    indicators["r2_compliance_rate"] = _rate_indicator(sum(r2), len(r2))
-    indicators["device_traceability_rate"] = _rate_indicator(sum(c.all_devices_scanned for c in charted),
-                                                             len(charted))
-    indicators["follow_up_completeness"] = _follow_up_completeness(charted, as_of)
-    return indicators
-
-
-def _r15(cases: Sequence[CaseFacts], window_hours: int) -> dict[str, dict[str, Any]]:
-    years: dict[str, list[CaseFacts]] = defaultdict(list)
-    for c in cases:
-        if c.year is not None:
-            years[str(c.year)].append(c)
-    result: dict[str, dict[str, Any]] = {}
-    for year in sorted(years):
-        members = years[year]
-        wean = [v for v in (weaning_success(c, window_hours) for c in members) if v is not None]
-        rate = _rate(sum(wean), len(wean))
-        meets_volume = len(members) >= R15_MIN_RUNS
-        meets_weaning = rate is not None and rate >= R15_MIN_WEANING
-        result[year] = {"runs": len(members), "runs_ended": len(wean), "weaned_successfully": sum(wean),
-                        "weaning_success_rate": rate, "meets_volume": meets_volume, "meets_weaning": meets_weaning,
-                        "meets_r15": meets_volume and meets_weaning}
-    return result
-
-
-def _unknowns(cases: Sequence[CaseFacts]) -> dict[str, Any]:
-    aa = [c for c in cases if against_advice(c)]
-    return {
-        "survival_28d": sum(1 for c in cases if survived_28d(c) is None),
-        "discharge": sum(1 for c in cases if discharged_alive(c) is None),
-        "against_advice": {"runs": len(aa), "unknown_discharge": sum(1 for c in aa if discharged_alive(c) is None),
-                           "unknown_28d": sum(1 for c in aa if survived_28d(c) is None)},
-    }
-
-
-def _figures(cases: Sequence[CaseFacts], window_hours: int, as_of: date) -> dict[str, Any]:
-    """The figures that are reported for the whole scope and again for each hospital."""
-    outcomes = _outcomes(cases, window_hours)
-    complications, base = _complications([c for c in cases if c.charted])
-    indications = Counter(c.run.indication for c in cases)
-    return {
-        "runs": len(cases),
-        "runs_charted": sum(1 for c in cases if c.charted),
-        "by_year": _years(cases),
-        "by_mode": _by_mode(cases, window_hours),
-        "indications": {i: {"runs": indications[i], "share": _rate(indications[i], len(cases))}
-                        for i in _sorted_counts(indications)},
-        "ecpr_runs": sum(1 for c in cases if c.run.ecpr),
-        "weaning_success_rate": outcomes["weaning_success_rate"],
-        "survival_28d": outcomes["survival_28d"],
-        "survival_to_discharge": outcomes["survival_to_discharge"],
-        "complications": complications,
-        "complication_base": base,
-        "indicators": _indicators(cases, window_hours, as_of),
-        "outcome_unknown": _unknowns(cases),
-        "r15": _r15(cases, window_hours),
-    }
 
 
 def _equipment(equipment: Sequence[EquipmentFact], period: Period) -> dict[str, Any]:
@@ -564,28 +406,308 @@ def compute_report(cases: Iterable[CaseFacts], equipment: Iterable[EquipmentFact
     """All figures for the runs whose first flow falls in ``period`` (and at ``hospital`` if named).
 
     ``as_of`` is the day follow-ups must have fallen due by to count in follow-up completeness.
+    ``cases`` may be a stream in any order: each run is looked at once and only tallies are kept
+    (:class:`_Tally`), so 50,000 runs cost what they cost to read, in memory that does not grow with them.
     """
-    scope = [c for c in cases if c.run.started_at is not None and period.contains(local_date(c.run.started_at))
-             and (hospital is None or c.hospital_name == hospital)]
-    scope.sort(key=lambda c: (c.run.started_at, c.hospital_name, c.patient.mrn))
+    whole = _Tally(window_hours, as_of)
+    hospitals: dict[str, _Tally] = {}
+    cities: Counter[str] = Counter()
+    for seq, c in enumerate(cases):
+        if c.run.started_at is None or not period.contains(local_date(c.run.started_at)):
+            continue
+        if hospital is not None and c.hospital_name != hospital:
+            continue
+        run = _RunFigures(c, window_hours, as_of, seq)
+        whole.add(run)
+        per = hospitals.get(c.hospital_name)
+        if per is None:
+            per = hospitals[c.hospital_name] = _Tally(window_hours, as_of)
+        per.add(run)
+        cities[c.hospital_city or UNKNOWN_CITY] += 1
     kit = [e for e in equipment if hospital is None or e.hospital_name == hospital]
-    figures = _figures(scope, window_hours, as_of)
-    hospitals: dict[str, list[CaseFacts]] = defaultdict(list)
-    for c in scope:
-        hospitals[c.hospital_name].append(c)
-    cities = Counter(c.hospital_city or UNKNOWN_CITY for c in scope)
-    r15 = {name: _r15(members, window_hours) for name, members in sorted(hospitals.items())}
-    by_hospital = {}
-    for name, members in sorted(hospitals.items()):
-        per = _figures(members, window_hours, as_of)
-        per.pop("r15")
-        by_hospital[name] = per
-    figures.pop("r15")
+    figures = whole.figures()
+    names = sorted(hospitals)
+    r15 = {name: hospitals[name].r15() for name in names}
+    by_hospital = {name: hospitals[name].figures() for name in names}
     return QcReport(date_from=period.date_from, date_to=period.date_to, hospital=hospital, as_of=as_of,
                     weaning_window_hours=window_hours,
-                    by_hospital_year={name: _years(members) for name, members in sorted(hospitals.items())},
+                    by_hospital_year={name: hospitals[name].years() for name in names},
                     by_city={k: cities[k] for k in sorted(cities)}, r15=r15, by_hospital=by_hospital,
                     **_equipment(kit, period), **figures)
+
+
+class _RunFigures:
+    """What the report counts of one run, each rule evaluated once (a run feeds its hospital and the whole)."""
+
+    __slots__ = (
+        "against_advice",
+        "cannulated",
+        "cannulation_complication",
+        "charted",
+        "circuit_changes",
+        "codes",
+        "consent",
+        "decision_to_flow",
+        "dis",
+        "duration",
+        "ecpr",
+        "events",
+        "follow_ups",
+        "indication",
+        "key",
+        "low_flow",
+        "mode",
+        "r1",
+        "r2",
+        "s28",
+        "traceable",
+        "wean",
+        "year",
+    )
+
+    def __init__(self, c: CaseFacts, window_hours: int, as_of: date, seq: int) -> None:
+        # the order the figures were always summed in: first flow, hospital, MRN, then as read
+        self.key = (c.run.started_at, c.hospital_name, c.patient.mrn, seq)
+        self.year = c.year
+        self.mode = c.run.mode
+        self.indication = c.run.indication
+        self.ecpr = c.run.ecpr
+        self.charted = c.charted
+        self.duration = c.duration_hours
+        self.s28 = survived_28d(c)
+        self.dis = discharged_alive(c)
+        self.wean = weaning_success(c, window_hours)
+        self.against_advice = against_advice(c)
+        self.decision_to_flow = decision_to_flow_minutes(c)
+        self.low_flow = low_flow_minutes(c)
+        self.codes = c.complication_codes if self.charted else frozenset()
+        self.events = [x.code for x in c.complications] if self.charted else []
+        self.r1 = r1_items(c) if self.charted else []
+        self.r2 = r2_met(c) if self.charted else None
+        self.cannulated = self.charted and bool(c.procedures_of(ProcedureKind.CANNULATION.value))
+        self.cannulation_complication = self.cannulated and cannulation_complication(c)
+        self.circuit_changes = len(c.procedures_of(ProcedureKind.CIRCUIT_CHANGE.value)) if self.charted else 0
+        self.consent = self.charted and consent_met(c)
+        self.traceable = self.charted and c.all_devices_scanned
+        self.follow_ups = [(f.kind, f.done) for f in c.follow_ups if f.due_date <= as_of] if self.charted else []
+
+
+class _Outcomes:
+    """Running 28-day survival, survival to discharge and weaning counts (``_outcomes`` of a stream)."""
+
+    __slots__ = ("alive", "ended", "known28", "known_dis", "survived", "weaned")
+
+    def __init__(self) -> None:
+        self.survived = self.known28 = self.alive = self.known_dis = self.ended = self.weaned = 0
+
+    def add(self, run: _RunFigures) -> None:
+        if run.s28 is not None:
+            self.known28 += 1
+            self.survived += run.s28
+        if run.dis is not None:
+            self.known_dis += 1
+            self.alive += run.dis
+        if run.wean is not None:
+            self.ended += 1
+            self.weaned += run.wean
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "survived_28d": self.survived, "known_28d": self.known28, "survival_28d": _rate(self.survived, self.known28),
+            "discharged_alive": self.alive, "known_discharge": self.known_dis,
+            "survival_to_discharge": _rate(self.alive, self.known_dis),
+            "runs_ended": self.ended, "weaned_successfully": self.weaned,
+            "weaning_success_rate": _rate(self.weaned, self.ended),
+        }
+
+
+_GROUPS = ("bleeding", "thrombosis", "limb_ischaemia", "stroke_ich", "infection", "haemolysis")
+
+
+class _Tally:
+    """The figures of one scope (the whole report, or one hospital) as running counts.
+
+    Only the values a median needs and the charted runs' hours (summed at the end in the report's
+    run order, so the total is the same float whatever order the runs came in) grow with the runs.
+    """
+
+    def __init__(self, window_hours: int, as_of: date) -> None:
+        self.window_hours = window_hours
+        self.as_of = as_of
+        self.runs = self.charted = self.ecpr = 0
+        self.year_counts: Counter[str] = Counter()
+        self.modes: Counter[str] = Counter()
+        self.mode_outcomes: dict[str, _Outcomes] = defaultdict(_Outcomes)
+        self.mode_indications: dict[str, Counter[str]] = defaultdict(Counter)
+        self.indications: Counter[str] = Counter()
+        self.outcomes = _Outcomes()
+        self.runs_with: Counter[str] = Counter()
+        self.events_all: Counter[str] = Counter()
+        self.events_timed: Counter[str] = Counter()
+        self.timed_hours: list[tuple[Any, float]] = []  # (run order, hours) of charted runs with a duration
+        self.durations: list[float] = []
+        self.decision_to_flow: list[float] = []
+        self.low_flow: list[float] = []
+        self.r1_met = self.r1_all = self.r2_met = self.r2_all = 0
+        self.cannulated = self.cannulation_complications = self.circuit_changes = 0
+        self.consents = self.traceable = 0
+        self.group_runs: Counter[str] = Counter()
+        self.group_events: Counter[str] = Counter()
+        self.fu_due: Counter[str] = Counter()
+        self.fu_done: Counter[str] = Counter()
+        self.unknown28 = self.unknown_dis = self.aa = self.aa_unknown_dis = self.aa_unknown28 = 0
+        self.r15_runs: Counter[str] = Counter()
+        self.r15_ended: Counter[str] = Counter()
+        self.r15_weaned: Counter[str] = Counter()
+
+    def add(self, run: _RunFigures) -> None:
+        self.runs += 1
+        if run.year is not None:
+            year = str(run.year)
+            self.year_counts[year] += 1
+            self.r15_runs[year] += 1
+            if run.wean is not None:
+                self.r15_ended[year] += 1
+                self.r15_weaned[year] += run.wean
+        self.modes[run.mode] += 1
+        self.mode_outcomes[run.mode].add(run)
+        self.mode_indications[run.mode][run.indication] += 1
+        self.indications[run.indication] += 1
+        self.ecpr += bool(run.ecpr)
+        self.outcomes.add(run)
+        if run.duration is not None:
+            self.durations.append(run.duration)
+        if run.decision_to_flow is not None:
+            self.decision_to_flow.append(run.decision_to_flow)
+        if run.low_flow is not None:
+            self.low_flow.append(run.low_flow)
+        if run.s28 is None:
+            self.unknown28 += 1
+        if run.dis is None:
+            self.unknown_dis += 1
+        if run.against_advice:
+            self.aa += 1
+            self.aa_unknown_dis += run.dis is None
+            self.aa_unknown28 += run.s28 is None
+        if run.charted:
+            self._add_charted(run)
+
+    def _add_charted(self, run: _RunFigures) -> None:
+        self.charted += 1
+        self.runs_with.update(run.codes)
+        self.events_all.update(run.events)
+        timed = run.duration is not None
+        if timed:
+            assert run.duration is not None
+            self.events_timed.update(run.events)
+            self.timed_hours.append((run.key, run.duration))
+        for group in _GROUPS:
+            codes = COMPLICATION_GROUPS[group]
+            if run.codes & codes:
+                self.group_runs[group] += 1
+            if timed:
+                self.group_events[group] += sum(1 for code in run.events if code in codes)
+        self.r1_all += len(run.r1)
+        self.r1_met += sum(run.r1)
+        if run.r2 is not None:
+            self.r2_all += 1
+            self.r2_met += run.r2
+        if run.cannulated:
+            self.cannulated += 1
+            self.cannulation_complications += run.cannulation_complication
+        self.circuit_changes += run.circuit_changes
+        self.consents += run.consent
+        self.traceable += run.traceable
+        for kind, done in run.follow_ups:
+            self.fu_due[kind] += 1
+            self.fu_done[kind] += done
+
+    def years(self) -> dict[str, int]:
+        return {y: self.year_counts[y] for y in sorted(self.year_counts)}
+
+    def figures(self) -> dict[str, Any]:
+        """The figures reported for the whole scope and again for each hospital (the keys in their order)."""
+        outcomes = self.outcomes.as_dict()
+        hours = sum(h for _, h in sorted(self.timed_hours, key=lambda item: item[0]))
+        complications = {code: {"runs": self.runs_with[code], "events": self.events_all[code],
+                                "rate": _rate(self.runs_with[code], self.charted),
+                                "per_1000_hours": self.events_timed[code] * 1000 / hours if hours else None}
+                         for code in _sorted_counts(self.runs_with)}
+        return {
+            "runs": self.runs,
+            "runs_charted": self.charted,
+            "by_year": self.years(),
+            "by_mode": self._by_mode(),
+            "indications": {i: {"runs": self.indications[i], "share": _rate(self.indications[i], self.runs)}
+                            for i in _sorted_counts(self.indications)},
+            "ecpr_runs": self.ecpr,
+            "weaning_success_rate": outcomes["weaning_success_rate"],
+            "survival_28d": outcomes["survival_28d"],
+            "survival_to_discharge": outcomes["survival_to_discharge"],
+            "complications": complications,
+            "complication_base": {"runs": self.charted, "runs_with_duration": len(self.timed_hours),
+                                  "ecmo_hours": hours},
+            "indicators": self._indicators(outcomes, hours),
+            "outcome_unknown": {
+                "survival_28d": self.unknown28, "discharge": self.unknown_dis,
+                "against_advice": {"runs": self.aa, "unknown_discharge": self.aa_unknown_dis,
+                                   "unknown_28d": self.aa_unknown28}},
+        }
+
+    def _by_mode(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for mode in _sorted_counts(self.modes):
+            runs, indications = self.modes[mode], self.mode_indications[mode]
+            result[mode] = {
+                "runs": runs, "share": _rate(runs, self.runs),
+                **self.mode_outcomes[mode].as_dict(),
+                "indications": {i: {"runs": indications[i], "share": _rate(indications[i], runs)}
+                                for i in _sorted_counts(indications)},
+            }
+        return result
+
+    def _indicators(self, outcomes: dict[str, Any], hours: float) -> dict[str, dict[str, Any]]:
+        durations = sorted(self.durations)
+        q1, q3 = _quartiles(durations)
+        indicators: dict[str, dict[str, Any]] = {
+            "decision_to_flow_minutes": _median_indicator(sorted(self.decision_to_flow), "minutes"),
+            "ecpr_low_flow_minutes": _median_indicator(sorted(self.low_flow), "minutes"),
+            "duration_hours": {**_median_indicator(durations, "hours"), "q1": q1, "q3": q3},
+            "cannulation_complication_rate": _rate_indicator(self.cannulation_complications, self.cannulated),
+        }
+        for group in _GROUPS:
+            events = self.group_events[group]
+            indicators[f"{group}_rate"] = _rate_indicator(
+                self.group_runs[group], self.charted, per_1000_hours=events * 1000 / hours if hours else None,
+                per_1000_days=events * 1000 / (hours / 24) if hours else None)
+        indicators["circuit_changes_per_run"] = {"value": _rate(self.circuit_changes, self.charted),
+                                                 "numerator": self.circuit_changes, "denominator": self.charted}
+        indicators["weaning_success_rate"] = _rate_indicator(outcomes["weaned_successfully"], outcomes["runs_ended"],
+                                                             window_hours=self.window_hours)
+        indicators["survival_28d"] = _rate_indicator(outcomes["survived_28d"], outcomes["known_28d"])
+        indicators["survival_to_discharge"] = _rate_indicator(outcomes["discharged_alive"],
+                                                              outcomes["known_discharge"])
+        indicators["consent_rate"] = _rate_indicator(self.consents, self.charted)
+        indicators["r1_compliance_rate"] = _rate_indicator(self.r1_met, self.r1_all)
+        indicators["r2_compliance_rate"] = _rate_indicator(self.r2_met, self.r2_all)
+        indicators["device_traceability_rate"] = _rate_indicator(self.traceable, self.charted)
+        kinds = {k.value: {"due": self.fu_due[k.value], "done": self.fu_done[k.value]} for k in FollowUpKind}
+        indicators["follow_up_completeness"] = _rate_indicator(
+            sum(self.fu_done.values()), sum(self.fu_due.values()),
+            by_kind={k: v for k, v in kinds.items() if v["due"]})
+        return indicators
+
+    def r15(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for year in sorted(self.r15_runs):
+            runs, ended, weaned = self.r15_runs[year], self.r15_ended[year], self.r15_weaned[year]
+            rate = _rate(weaned, ended)
+            meets_volume = runs >= R15_MIN_RUNS
+            meets_weaning = rate is not None and rate >= R15_MIN_WEANING
+            result[year] = {"runs": runs, "runs_ended": ended, "weaned_successfully": weaned,
+                            "weaning_success_rate": rate, "meets_volume": meets_volume, "meets_weaning": meets_weaning,
+                            "meets_r15": meets_volume and meets_weaning}
+        return result
 
 
 # ---- definitions (shown in the UI and the documents; docs/qc-indicators.md says the same) -------

@@ -403,7 +403,7 @@ class ExchangeService(Service):
                 hospital_id = found.id
             period = Period(date_from, date_to)
             start, end = period.bounds()
-            cases = uow.cases.case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
+            cases = uow.cases.iter_case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
             equipment = uow.exchange.equipment(hospital_id=hospital_id)
             return compute_report(cases, equipment, period=period, as_of=min(date_to, today),
                                   window_hours=self._window(uow), hospital=name)

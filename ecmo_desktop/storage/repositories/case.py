@@ -13,12 +13,13 @@ the clinical record any more and are left out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.case import (
     CannulaInfo,
@@ -42,7 +43,7 @@ from ecmo_desktop.domain.case import (
     WeaningTrialInfo,
     assign_devices,
 )
-from ecmo_desktop.storage import mapping
+from ecmo_desktop.domain.model import Patient, Run
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
 from ecmo_desktop.storage.orm.people import HospitalRow, PatientRow
 from ecmo_desktop.storage.orm.records import (
@@ -59,6 +60,14 @@ from ecmo_desktop.storage.orm.records import (
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 from ecmo_desktop.storage.repositories.staff import StaffDirectory
+
+PAGE = 2000  # runs per page of ``iter_case_facts``
+
+# the run and patient columns of the read model, selected as plain columns (no ORM objects: 50,000 runs)
+_RUN_FIELDS = tuple(f.name for f in fields(Run))
+_PATIENT_FIELDS = tuple(f.name for f in fields(Patient))
+_RUN_COLUMNS = tuple(getattr(RunRow, name) for name in _RUN_FIELDS)
+_PATIENT_COLUMNS = tuple(getattr(PatientRow, name).label(f"p_{name}") for name in _PATIENT_FIELDS)
 
 
 class SqlCaseRepository(Repository):
@@ -115,38 +124,57 @@ class SqlCaseRepository(Repository):
     def case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
                    hospital_id: int | None = None) -> list[CaseFacts]:
         """Every run that went on flow in [started_from, started_to), with all its records."""
-        stmt = (select(RunRow, PatientRow, HospitalRow)
+        return list(self.iter_case_facts(started_from=started_from, started_to=started_to, hospital_id=hospital_id))
+
+    def iter_case_facts(self, *, started_from: datetime | None = None, started_to: datetime | None = None,
+                        hospital_id: int | None = None, page: int = PAGE) -> Iterator[CaseFacts]:
+        """``case_facts`` as a stream in first-flow order, ``page`` runs at a time.
+
+        Why a stream: the QC report and the export of 50,000 runs then hold one page of runs with
+        their records at a time (memory does not grow with the period), and a page costs one keyset
+        query for the runs (plain columns, no ORM objects) and one per child table.
+        """
+        stmt = (select(*_RUN_COLUMNS, *_PATIENT_COLUMNS, HospitalRow.name.label("h_name"),
+                       HospitalRow.code.label("h_code"), HospitalRow.city.label("h_city"))
                 .join(PatientRow, PatientRow.id == RunRow.patient_id)
                 .join(HospitalRow, HospitalRow.id == RunRow.hospital_id)
-                .where(RunRow.started_at.is_not(None)))
-        if started_from is not None:
-            stmt = stmt.where(RunRow.started_at >= started_from)
-        if started_to is not None:
-            stmt = stmt.where(RunRow.started_at < started_to)
-        if hospital_id is not None:
-            stmt = stmt.where(RunRow.hospital_id == hospital_id)
-        rows = list(self.session.execute(stmt.order_by(RunRow.started_at, RunRow.id)))
-        if not rows:
-            return []
-        run_ids = [r.RunRow.id for r in rows]
-        children = _Children(self.session)
-        children.load(run_ids, sorted({r.RunRow.patient_id for r in rows}))
-        cases: list[CaseFacts] = []
-        for r in rows:
-            run_row: RunRow = r.RunRow
-            hosp: HospitalRow = r.HospitalRow
-            rid = run_row.id
-            cases.append(CaseFacts(
-                run=mapping.run(run_row), patient=mapping.patient(r.PatientRow), hospital_name=hosp.name,
-                hospital_code=hosp.code, hospital_city=hosp.city,
-                decisions=tuple(children.decisions[rid]), consents=tuple(children.consents[rid]),
-                procedures=tuple(children.procedures[rid]), daily=tuple(children.daily[rid]),
-                complications=tuple(children.complications[rid]),
-                weaning_trials=tuple(children.trials[rid]), follow_ups=tuple(children.follow_ups[rid]),
-                devices=tuple(children.devices[rid]), equipment=tuple(children.equipment[rid]),
-                other_run_starts=tuple(sorted(s for other_id, s in children.patient_starts[run_row.patient_id]
-                                              if other_id != rid))))
-        return cases
+                .order_by(RunRow.started_at, RunRow.id).limit(page))
+        staff = StaffDirectory(self.session)
+        # built once, run per page with the keys bound: building and caching a statement costs more
+        # than running it when the child tables are empty (a register of imported runs)
+        stmt = stmt.where(*_period(RunRow, started_to, hospital_id))
+        inner = aliased(RunRow)
+        page_ids = select(inner.id).where(*_page(inner, hospital_id))
+        inner = aliased(RunRow)
+        page_patients = select(inner.patient_id).where(*_page(inner, hospital_id))
+        statements: dict[str, Any] = {}
+        params: dict[str, Any] = {"lo": started_from or _EPOCH, "after_at": _EPOCH, "after_id": 0}
+        n_run, n_patient = len(_RUN_FIELDS), len(_PATIENT_FIELDS)
+        while True:
+            rows = self.session.execute(stmt, params).all()
+            if not rows:
+                return
+            params.update(first_at=rows[0].started_at, first_id=rows[0].id, last_at=rows[-1].started_at,
+                          last_id=rows[-1].id)
+            children = _Children(self.session, staff)
+            children.load(page_ids, page_patients, params, statements)
+            params.update(lo=params["last_at"], after_at=params["last_at"], after_id=params["last_id"])
+            empty: tuple[Any, ...] = ()
+            get = _Children.get
+            for r in rows:
+                rid = r.id
+                starts = children.patient_starts.get(r.patient_id)
+                yield CaseFacts(
+                    run=Run(*r[:n_run]), patient=Patient(*r[n_run:n_run + n_patient]),
+                    hospital_name=r.h_name, hospital_code=r.h_code, hospital_city=r.h_city,
+                    decisions=get(children.decisions, rid), consents=get(children.consents, rid),
+                    procedures=get(children.procedures, rid), daily=get(children.daily, rid),
+                    complications=get(children.complications, rid), weaning_trials=get(children.trials, rid),
+                    follow_ups=get(children.follow_ups, rid), devices=get(children.devices, rid),
+                    equipment=get(children.equipment, rid),
+                    other_run_starts=tuple(sorted(s for other_id, s in starts if other_id != rid)) if starts else empty)
+            if len(rows) < page:
+                return
 
     def staff_refs(self, ids: Iterable[int]) -> dict[int, StaffRef]:
         """The members of staff named by ``ids`` that exist (the export lists them once)."""
@@ -272,12 +300,56 @@ def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
+RunSet = Sequence[int] | Select[Any]  # run ids, or a query giving them
+
+
+def _in(column: Any, ids: Sequence[int] | Select[Any], size: int = 500) -> list[Any]:
+    """``column IN (…)`` conditions: one per chunk of ids, or one with the subquery."""
+    if isinstance(ids, Select):
+        return [column.in_(ids)]
+    return [column.in_(chunk) for chunk in _chunks(ids, size)]
+
+
+def _period(run: Any, started_to: datetime | None, hospital_id: int | None) -> list[Any]:
+    """The runs on flow before ``started_to`` (at the hospital) from ``lo`` on, keyed (started_at, id) after
+    ``after_at``/``after_id`` (bound per page). One lower bound on started_at, so both planners walk
+    the started_at index from the page on, not from the start of the period."""
+    where = [run.started_at.is_not(None), run.started_at >= bindparam("lo", type_=RunRow.started_at.type),
+             or_(run.started_at > bindparam("after_at", type_=RunRow.started_at.type),
+                 run.id > bindparam("after_id"))]
+    if started_to is not None:
+        where.append(run.started_at < started_to)
+    if hospital_id is not None:
+        where.append(run.hospital_id == hospital_id)
+    return where
+
+
+def _page(run: Any, hospital_id: int | None) -> list[Any]:
+    """The runs of one page: keyed (started_at, id) from ``first_at``/``first_id`` to ``last_at``/``last_id``."""
+    first_at, last_at = (bindparam(n, type_=RunRow.started_at.type) for n in ("first_at", "last_at"))
+    where = [run.started_at >= first_at, or_(run.started_at > first_at, run.id >= bindparam("first_id")),
+             run.started_at <= last_at, or_(run.started_at < last_at, run.id <= bindparam("last_id"))]
+    if hospital_id is not None:
+        where.append(run.hospital_id == hospital_id)
+    return where
+
+
+_OTHER = aliased(RunRow)
+# the patient has another run on flow (most have one run, whose start is not needed)
+_HAS_OTHER_RUN = (select(_OTHER.id).where(_OTHER.patient_id == RunRow.patient_id, _OTHER.id != RunRow.id,
+                                          _OTHER.started_at.is_not(None)).exists())
+_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)  # before any run: the key the first page starts after
+
+
 class _LiveRows:
     """The live (not voided) records and device bindings of a set of runs, one query per table per chunk
     of run ids, each list ordered by run, then time, then id."""
 
-    def __init__(self, session: Session, run_ids: Sequence[int]) -> None:
+    def __init__(self, session: Session, run_ids: RunSet, params: dict[str, Any] | None = None,
+                 statements: dict[str, Any] | None = None) -> None:
         self.session = session
+        self.params = params
+        self.statements = statements if statements is not None else {}
         self.decisions = self._rows(DecisionRow, run_ids, DecisionRow.decided_at)
         self.consents = self._rows(ConsentRow, run_ids, ConsentRow.signed_on_paper_at)
         self.procedures = self._rows(ProcedureRow, run_ids, ProcedureRow.started_at)
@@ -286,26 +358,34 @@ class _LiveRows:
         self.trials = self._rows(WeaningTrialRow, run_ids, WeaningTrialRow.started_at)
         self.follow_ups = self._rows(FollowUpRow, run_ids, FollowUpRow.due_date)
         self.usages: list[Any] = []  # (UsageRow, ItemRow, ProductRow)
-        for chunk in _chunks(run_ids):
-            self.usages.extend(self.session.execute(
+        for n, in_chunk in enumerate(_in(UsageRow.run_id, run_ids)):
+            self.usages.extend(self.session.execute(self._statement(f"usage{n}", lambda c: (
                 select(UsageRow, ItemRow, ProductRow).join(ItemRow, ItemRow.id == UsageRow.item_id)
                 .join(ProductRow, ProductRow.id == ItemRow.product_id)
-                .where(UsageRow.run_id.in_(chunk), UsageRow.voided_at.is_(None))
-                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)))
+                .where(c, UsageRow.voided_at.is_(None))
+                .order_by(UsageRow.run_id, UsageRow.bound_at, UsageRow.id)), in_chunk), self.params))
 
-    def _rows(self, model: Any, run_ids: Sequence[int], order: Any) -> list[Any]:
+    def _statement(self, key: str, build: Callable[[Any], Any], condition: Any) -> Any:
+        """``build(condition)``, once per ``statements`` cache (the page subquery has its keys bound)."""
+        if key not in self.statements:
+            self.statements[key] = build(condition)
+        return self.statements[key]
+
+    def _rows(self, model: Any, run_ids: RunSet, order: Any) -> list[Any]:
         rows: list[Any] = []
-        for chunk in _chunks(run_ids):
-            rows.extend(self.session.scalars(select(model).where(model.run_id.in_(chunk), model.voided_at.is_(None))
-                                             .order_by(model.run_id, order, model.id)))
+        for n, in_chunk in enumerate(_in(model.run_id, run_ids)):
+            rows.extend(self.session.scalars(self._statement(f"{model.__tablename__}{n}", lambda c: (
+                select(model).where(c, model.voided_at.is_(None)).order_by(model.run_id, order, model.id)), in_chunk),
+                self.params))
         return rows
 
 
 class _Children:
     """The records of a set of runs as case facts, grouped by run id."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, staff: StaffDirectory) -> None:
         self.session = session
+        self.staff = staff
         self.decisions: dict[int, list[DecisionInfo]] = defaultdict(list)
         self.consents: dict[int, list[ConsentInfo]] = defaultdict(list)
         self.procedures: dict[int, list[ProcedureInfo]] = defaultdict(list)
@@ -317,21 +397,30 @@ class _Children:
         self.equipment: dict[int, list[RunEquipmentFact]] = defaultdict(list)
         self.patient_starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
 
-    def load(self, run_ids: Sequence[int], patient_ids: Sequence[int]) -> None:
-        live = _LiveRows(self.session, run_ids)
+    @staticmethod
+    def get(records: dict[int, list[Any]], run_id: int) -> tuple[Any, ...]:
+        """The run's records as a tuple (no entry made for a run without any: most imported runs)."""
+        found = records.get(run_id)
+        return tuple(found) if found else ()
+
+    def load(self, run_ids: RunSet, patient_ids: RunSet, params: dict[str, Any] | None = None,
+             statements: dict[str, Any] | None = None) -> None:
+        live = _LiveRows(self.session, run_ids, params, statements)
+        build = live._statement
         decisions, consents, procedures, daily = live.decisions, live.consents, live.procedures, live.daily
         complications, trials, follow_ups, usages = live.complications, live.trials, live.follow_ups, live.usages
         links: list[Any] = []
-        for chunk in _chunks(run_ids):
-            links.extend(self.session.execute(
+        for n, in_chunk in enumerate(_in(RunEquipmentRow.run_id, run_ids)):
+            links.extend(self.session.execute(build(f"links{n}", lambda c: (
                 select(RunEquipmentRow, EquipmentRow).join(EquipmentRow, EquipmentRow.id == RunEquipmentRow.equipment_id)
-                .where(RunEquipmentRow.run_id.in_(chunk)).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)))
-        for chunk in _chunks(patient_ids):
-            for rid, pid, started in self.session.execute(
-                    select(RunRow.id, RunRow.patient_id, RunRow.started_at)
-                    .where(RunRow.patient_id.in_(chunk), RunRow.started_at.is_not(None))):
+                .where(c).order_by(RunEquipmentRow.from_at, RunEquipmentRow.id)), in_chunk), params))
+        for n, in_chunk in enumerate(_in(RunRow.patient_id, patient_ids)):
+            starts: Iterable[tuple[int, int, datetime]] = self.session.execute(build(f"starts{n}", lambda c: (
+                select(RunRow.id, RunRow.patient_id, RunRow.started_at)
+                .where(c, RunRow.started_at.is_not(None), _HAS_OTHER_RUN)), in_chunk), params).tuples()
+            for rid, pid, started in starts:
                 self.patient_starts[pid].append((rid, started))
-        staff = StaffDirectory(self.session)
+        staff = self.staff
 
         for d in decisions:
             self.decisions[d.run_id].append(_decision(d, staff, {}))
