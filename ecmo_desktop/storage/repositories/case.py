@@ -330,7 +330,8 @@ class _Children:
             for rid, pid, started in self.session.execute(
                     select(RunRow.id, RunRow.patient_id, RunRow.started_at)
                     .where(RunRow.patient_id.in_(chunk), RunRow.started_at.is_not(None))):
-                self.patient_starts[pid].append((rid, started))
+                if started is not None:  # always, by the query; narrows the column's type
+                    self.patient_starts[pid].append((rid, started))
         staff = StaffDirectory(self.session)
 
         for d in decisions:
