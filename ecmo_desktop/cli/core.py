@@ -121,7 +121,7 @@ def _users(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
                                          department=args.department or "", years_in_practice=args.years,
                                          roles=args.role, initial_password=password,
                                          ecmo_trained=args.trained)
-            data = {"user": _staff_json(staff)}
+            data: dict[str, Any] = {"user": _staff_json(staff)}
             return EXIT_OK, data, _("已创建用户 {username}").format(username=staff.username)
         staff_list = c.staff.list_staff(include_inactive=True)
         data = {"users": [_staff_json(s) for s in staff_list]}
@@ -365,10 +365,10 @@ def _demo(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         summary = DemoGenerator(c, seed=args.seed).generate(args.cases, years=args.years)
     finally:
         c.close()
-    data = {"cases": summary.cases, "staff": summary.staff, "password": summary.password, "users": "admin, zhangwei, …",
-            "password_hashing": demo_hash_note()}
-    return EXIT_OK, data, _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data) \
-        + "\n" + data["password_hashing"]
+    note = demo_hash_note()
+    data: dict[str, Any] = {"cases": summary.cases, "staff": summary.staff, "password": summary.password,
+                            "users": "admin, zhangwei, …", "password_hashing": note}
+    return EXIT_OK, data, _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data) + "\n" + note
 
 
 @command("demo", N_("生成演示病例（用于试用和性能测试）"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import zxingcpp
 from barcode.charsets import code128 as code128_charset
@@ -257,11 +258,12 @@ class DataMatrixBarcode(Flowable):
         try:
             symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.DataMatrix, gs1=gs1,
                                              force_square=True, **options)
-            image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))
+            # zxingcpp's stub gives Image only __array_interface__; it also has the buffer protocol
+            image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))  # type: ignore[arg-type]
         except (ValueError, RuntimeError, UnicodeError) as exc:
             raise BarcodeError(N_("DataMatrix 条码无法生成：{detail}"), detail=str(exc)) from exc
         self.matrix: tuple[tuple[bool, ...], ...] = tuple(
-            tuple(v < 128 for v in row) for row in image.tolist())
+            tuple(v < 128 for v in row) for row in cast("list[list[int]]", image.tolist()))  # 2-D: rows
         self.gs1 = gs1
         self.module = module_mm * mm
         self.quiet = quiet_zone_modules

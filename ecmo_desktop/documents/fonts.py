@@ -262,7 +262,8 @@ class FontSet:
         """Split arbitrary user text into drawable runs, cleaning it on the way (see module doc)."""
         runs: list[TextRun] = []
         main = self.main
-        cur_font, buf = main, []
+        cur_font = main
+        buf: list[str] = []
 
         def push(font: str, piece: str) -> None:
             nonlocal cur_font, buf

@@ -310,12 +310,12 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
                 cells.append(field_value(spec.key, value) + arrow(spec.key, value) if value is not None else "")
             sections.setdefault(spec.section, []).append(cells)
             order.append(spec.section)
-    for spec in choices_for(DAILY):
-        if any(spec.key in e.checks for e in entries):
-            sections.setdefault(spec.section, []).append(
-                [field_label(spec.key)] + [field_value(spec.key, e.checks[spec.key]) if spec.key in e.checks else ""
-                                           for e in entries])
-            order.append(spec.section)
+    for choice in choices_for(DAILY):
+        if any(choice.key in e.checks for e in entries):
+            sections.setdefault(choice.section, []).append(
+                [field_label(choice.key)] + [field_value(choice.key, e.checks[choice.key])
+                                             if choice.key in e.checks else "" for e in entries])
+            order.append(choice.section)
     for key in DERIVED:
         if any(key in d for d in derived):
             sections.setdefault(N_("计算值"), []).append(
@@ -338,9 +338,10 @@ def _entries_table(entries: Sequence[DailyEntryInfo]) -> Table:
     column = (FRAME_WIDTH - label_width) / ENTRIES_PER_TABLE
     style = _compact_style()
     fit = column - 6  # the cell's padding
-    cells = [[text if r and c and plain_fits(text, fit, style.fontSize) else Paragraph(markup_with_fallback(text), style)
-              for c, text in enumerate(row)] for r, row in enumerate([header, *rows])]
-    table = Table(cells, colWidths=[label_width] + [column] * len(entries), repeatRows=1, hAlign="LEFT",
+    table_cells = [[text if r and c and plain_fits(text, fit, style.fontSize)
+                    else Paragraph(markup_with_fallback(text), style)
+                    for c, text in enumerate(row)] for r, row in enumerate([header, *rows])]
+    table = Table(table_cells, colWidths=[label_width] + [column] * len(entries), repeatRows=1, hAlign="LEFT",
                   style=standard_table_style(1))
     table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), style.fontSize),
                                ("LEADING", (0, 0), (-1, -1), style.leading),

@@ -201,12 +201,12 @@ def compare(replay: TrailReplay, current: Mapping[str, Mapping[int, Mapping[str,
                 problems.append(TrailProblem(spec.table, row_id, "changed", key, normalise(expected),
                                              normalise(stored[key]), row.seq_of[key]))
     for table, rows in current.items():
-        entity = by_table.get(table)
-        if entity is None:
+        table_entity = by_table.get(table)
+        if table_entity is None:
             continue
         runs = (run_of or {}).get(table, {})
         for row_id in rows:
-            seen = replay.rows.get((entity, row_id))
+            seen = replay.rows.get((table_entity, row_id))
             if seen is not None and seen.created:
                 continue
             if table == "patient" and row_id in replay.imported_patients:

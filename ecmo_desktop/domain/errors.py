@@ -8,8 +8,9 @@ form field at fault and ``rule`` the regulation id (R1–R15) when a rule refuse
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ecmo_desktop.i18n import N_, _
@@ -48,7 +49,7 @@ class EcmoError(Exception):
 class FieldError:
     field: str  # msgid of the field label, e.g. N_("血流量")
     message: str  # msgid
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # ``field`` is the column above
 
     def user_message(self) -> str:
         try:

@@ -238,17 +238,22 @@ def read_catalogue(data: bytes) -> CatalogueFile:
         product = ProductInput(category=category or "", name=cells["name"], manufacturer=cells.get("manufacturer", ""),
                                model=cells.get("model", ""), gtin=gtin, udi_di=cells.get("udi_di", "").upper() or None,
                                nmpa_number=cells.get("nmpa_number", ""), single_use=single_use)
-        key = ((("gtin", product.gtin) if product.gtin else ("udi", product.udi_di)) if (product.gtin or product.udi_di)
-               else ("name", product.name, product.manufacturer, product.model))
-        if key in seen:
-            first_line, first = seen[key]
-            if first == product:
-                notices.append(CsvProblem(line, "", N_("与第 {first} 行完全相同，已忽略"), {"first": first_line}))
+        product_key: tuple[str, ...]
+        if product.gtin:
+            product_key = ("gtin", product.gtin)
+        elif product.udi_di:
+            product_key = ("udi", product.udi_di)
+        else:
+            product_key = ("name", product.name, product.manufacturer, product.model)
+        if product_key in seen:
+            first_row, first_product = seen[product_key]
+            if first_product == product:
+                notices.append(CsvProblem(line, "", N_("与第 {first} 行完全相同，已忽略"), {"first": first_row}))
             else:
                 problems.append(CsvProblem(line, "", N_("与第 {first} 行是同一产品（同一产品标识）但内容不同，请合并后再导入"),
-                                           {"first": first_line}))
+                                           {"first": first_row}))
             continue
-        seen[key] = (line, product)
+        seen[product_key] = (line, product)
         if not product.nmpa_number:
             notices.append(CsvProblem(line, names.get("nmpa_number", ""),
                                       N_("“{name}”没有注册证编号：床旁扫码时会提示并要求填写理由（R5）"),

@@ -381,7 +381,8 @@ def _age(patient: dict[str, Any], started: str | None) -> int | str:
         birth = date.fromisoformat(patient["birth_date"])
         day = local_date(datetime.fromisoformat(started))
         return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-    return patient.get("age_years") if patient.get("age_years") is not None else ""
+    age_years = patient.get("age_years")
+    return age_years if age_years is not None else ""
 
 
 def _json_cell(value: Any) -> str:

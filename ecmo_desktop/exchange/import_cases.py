@@ -290,14 +290,14 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> tuple[dict
         m = _BRACKETED.match(unicodedata.normalize("NFKC", raw).strip())
         if m:
             candidates.extend([m.group(1), m.group(2)])
-        col = next((lookup[k] for k in map(norm_header, candidates) if k in lookup), None)
-        if col is None:
+        matched = next((lookup[k] for k in map(norm_header, candidates) if k in lookup), None)
+        if matched is None:
             continue
-        if col.key in found:
+        if matched.key in found:
             errors.append(RowError(1, raw, N_("与第 {n} 列重复（都是“{field}”）"),
-                                   {"n": found[col.key] + 1, "field": col.key}))
+                                   {"n": found[matched.key] + 1, "field": matched.key}))
             continue
-        found[col.key] = index
+        found[matched.key] = index
     for col in columns:
         if col.required and col.key not in found:
             errors.append(RowError(1, col.display, N_("缺少必需的列")))
@@ -627,6 +627,7 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
         if c.errors:
             errors.extend(c.errors)
             continue
+        assert start is not None  # required: a blank start is an error above
         rows.append(CaseRow(row=number, hospital=hospital, city=city, mrn=mrn, name=name, sex=sex,
                             birth_date=birth, age=age, started_at=start, mode=mode, ecpr=ecpr, indication=indication,
                             ended_at=end, end_reason=end_reason, survived_28d=survived, discharged_alive=discharged,

@@ -288,7 +288,7 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     homography = cv2.getPerspectiveTransform(src, quad)
 
-    frame = _background(rng).astype(np.float32)
+    frame = _background(rng).astype(np.float32)  # float32 throughout (asarray below: no copy, says so to mypy)
     size = (FRAME_WIDTH, FRAME_HEIGHT)
     warped = cv2.warpPerspective(label, homography, size, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(coverage, homography, size, flags=cv2.INTER_LINEAR)
@@ -300,13 +300,13 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
     if params["glare"]:
         _glare(frame, quad, params["glare"], rng)
     if params["blur"] > 0.3:
-        frame = cv2.GaussianBlur(frame, (0, 0), params["blur"])
+        frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), params["blur"]), np.float32)
     motion = int(params["motion"])
     if motion:
         kernel = np.zeros((motion, motion), np.float32)
         kernel[motion // 2, :] = 1.0 / motion
         rot = cv2.getRotationMatrix2D(((motion - 1) / 2, (motion - 1) / 2), float(rng.uniform(0, 180)), 1)
-        frame = cv2.filter2D(frame, -1, cv2.warpAffine(kernel, rot, (motion, motion)))
+        frame = np.asarray(cv2.filter2D(frame, -1, cv2.warpAffine(kernel, rot, (motion, motion))), np.float32)
     frame += sensor.standard_normal(frame.shape, dtype=np.float32) * np.float32(params["noise"])
 
     tint = rng.uniform(0.9, 1.1, 3).astype(np.float32)
@@ -315,6 +315,8 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
     if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 BGR image
         raise RuntimeError("JPEG encode failed")
     image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    if image is None:  # pragma: no cover - it decodes what it just encoded
+        raise RuntimeError("JPEG decode failed")
     rounded = {key: round(float(value), 2) for key, value in params.items()}
     return Sample(kind, KINDS[kind], expected, image, rounded)
 

@@ -39,6 +39,7 @@ Budget = Literal["live", "thorough"]
 
 FORMATS = (zxingcpp.DataMatrix, zxingcpp.QRCode, zxingcpp.Code128, zxingcpp.EAN13, zxingcpp.EAN8,
            zxingcpp.UPCA, zxingcpp.UPCE)
+_FORMAT_SET = zxingcpp.BarcodeFormats(FORMATS)  # what read_barcodes takes (it converts a tuple on every call)
 LINEAR_SYMBOLOGIES = frozenset({"Code128", "EAN13", "EAN8", "UPCA", "UPCE"})
 _ZBAR_NAMES = {"CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8"}
 
@@ -137,7 +138,7 @@ def _box(view: _View, position: Any) -> tuple[float, float, float, float]:
 
 def _zxing(view: _View, *, invert: bool = False, downscale: bool = True, rotate: bool = True) -> list[_Read]:
     """One zxing-cpp call restricted to the label symbologies, in plain text mode (GS as ASCII 29)."""
-    results = zxingcpp.read_barcodes(view.image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain,
+    results = zxingcpp.read_barcodes(view.image, formats=_FORMAT_SET, text_mode=zxingcpp.TextMode.Plain,
                                      try_invert=invert, try_downscale=downscale, try_rotate=rotate)
     return [_Read(DecodedSymbol(r.format.name, _clean(r.text)), _box(view, r.position))
             for r in results if r.valid]

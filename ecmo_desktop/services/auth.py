@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -47,7 +47,13 @@ DEMO_SETTING = "demo"
 # hash protects nothing there, and the demo's ~50 hashes and verifies took ~12 s of its ~28 s. Never used
 # for a database that is not demo-marked (``hash_password(demo=...)`` is given the database's mark, and a
 # login on a real database rehashes any such hash with the production parameters).
-DEMO_HASH_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+class HashParameters(TypedDict):
+    time_cost: int
+    memory_cost: int  # KiB
+    parallelism: int
+
+
+DEMO_HASH_PARAMETERS: HashParameters = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 _demo_hasher = PasswordHasher(**DEMO_HASH_PARAMETERS)
 
 

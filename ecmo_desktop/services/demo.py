@@ -13,7 +13,7 @@ from typing import Any
 
 from ecmo_desktop.domain.enums import Indication, Mode, Sex
 from ecmo_desktop.domain.errors import EcmoError, PermissionDenied
-from ecmo_desktop.domain.model import CurrentUser
+from ecmo_desktop.domain.model import CurrentUser, Run
 from ecmo_desktop.i18n import N_
 from ecmo_desktop.services.base import ServiceContext
 from ecmo_desktop.services.clock import Clock, FakeClock
@@ -271,7 +271,7 @@ class DemoGenerator:
             mrn=mrn, name=random_name(rng), sex=sex.value, birth_date=birth_for_age(rng, age, start.date()),
             height_cm=height, weight_kg=weight, ward=rng.choice(WARDS), bed=str(rng.randint(1, 24))))
         self.act_as(rng.choice(team.doctors + team.attendings))
-        run = self.s.runs.open_run(patient.id, RunInput(
+        run: Run = self.s.runs.open_run(patient.id, RunInput(
             mode=mode.value, indication=indication.value, ecpr=indication == Indication.CARDIAC_ARREST,
             emergency=indication == Indication.CARDIAC_ARREST or rng.random() < 0.35,
             diagnosis=indication.label))

@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ecmo_desktop.domain.devices import EquipmentInput, ProductInput, VerdictKind, gs1_check_digit
+from ecmo_desktop.domain.devices import (
+    EquipmentInput,
+    ProductInput,
+    ScanVerdict,
+    VerdictKind,
+    gs1_check_digit,
+)
 from ecmo_desktop.domain.enums import Mode, RunStatus
 from ecmo_desktop.domain.errors import EcmoError
 
@@ -292,7 +298,7 @@ class DeviceDemo:
             reason = NO_NMPA_REASON if product.serialised else NO_NMPA_REASON + "；" + ATTESTATION
         elif not product.serialised:
             reason = ATTESTATION
-        verdict = self.g.s.devices.bind_scan(run_id, code, procedure_id=procedure_id, override_reason=reason,
+        verdict: ScanVerdict = self.g.s.devices.bind_scan(run_id, code, procedure_id=procedure_id, override_reason=reason,
                                              expected_category=product.category)
         if verdict.kind is not VerdictKind.BOUND or verdict.usage is None:
             raise EcmoError(verdict.message, **verdict.params)

@@ -206,8 +206,9 @@ class ExchangeService(Service):
             result = self.import_export(path, dry_run=True, all_or_nothing=False)
             check_import_file(path)
             document = read_export(path.read_bytes())
-            rows = tuple((i, (c.hospital_name, c.patient.mrn, c.patient.name, _cell(c.run.started_at), c.run.mode,
-                              c.run.indication)) for i, c in document.cases[:PREVIEW_ROWS])
+            rows: tuple[tuple[int, tuple[str, ...]], ...] = tuple(
+                (i, (c.hospital_name, c.patient.mrn, c.patient.name, _cell(c.run.started_at), c.run.mode,
+                     c.run.indication)) for i, c in document.cases[:PREVIEW_ROWS])
             return ImportPreview(EXPORT, ("hospital", "mrn", "name", "ecmo_start", "mode", "indication"), rows, (),
                                  result)
         table = read_table(path)

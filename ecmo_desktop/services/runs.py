@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 
 from ecmo_desktop.domain.enums import Indication, Mode, RunStatus, Sex
 from ecmo_desktop.domain.errors import FieldError, IntegrityConflict, ValidationError
@@ -45,7 +46,7 @@ class RunDetail:
     hospital: Hospital
 
 
-def _choice(value: str, enum: type, field: str) -> str:
+def _choice(value: str, enum: type[Enum], field: str) -> str:
     if value not in enum._value2member_map_:
         raise ValidationError(FieldError(field, N_("请选择")))
     return value

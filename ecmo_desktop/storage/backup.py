@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -68,6 +69,7 @@ from ecmo_desktop.paths import backup_dir, data_dir
 from ecmo_desktop.storage.engine import create_db_engine, sqlite_path, sqlite_url_for, write_intent
 from ecmo_desktop.storage.migrate import copy_sqlite_file, current_revision, head_revision
 from ecmo_desktop.storage.orm import Base
+from ecmo_desktop.storage.orm.audit import AuditRow
 
 FORMAT = "ecmo-ward-backup/3"
 # /2 (rows only) is still read; /1 had no seal and is refused
@@ -232,8 +234,8 @@ def table_digests(engine: Engine) -> dict[str, dict[str, Any]]:
         return {table.name: _digest(conn, table) for table in _tables()}
 
 
-def _audit_head(conn: Any) -> str | None:
-    return conn.execute(text("SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1")).scalar()
+def _audit_head(conn: Connection) -> str | None:
+    return conn.scalar(select(AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1))
 
 
 def file_sha256(path: Path) -> str:
@@ -563,7 +565,8 @@ def _table_lines(zf: zipfile.ZipFile, table: Table) -> Iterator[str]:
 
 
 def _expected(manifest: dict[str, Any], table: Table) -> dict[str, Any]:
-    return manifest["tables"].get(table.name, {"rows": 0, "sha256": hashlib.sha256().hexdigest()})
+    tables: dict[str, dict[str, Any]] = manifest["tables"]
+    return tables.get(table.name, {"rows": 0, "sha256": hashlib.sha256().hexdigest()})
 
 
 def verify_backup(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
@@ -720,7 +723,9 @@ def _copy_into_sqlite(engine: Engine, unpacked: Path, manifest: dict[str, Any]) 
         with write_intent():
             raw = engine.raw_connection()
             try:
-                src.backup(raw.driver_connection)
+                target = raw.driver_connection
+                assert isinstance(target, sqlite3.Connection)  # the pysqlite driver's (an SQLite engine)
+                src.backup(target)
             finally:
                 raw.close()
     finally:

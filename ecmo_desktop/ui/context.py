@@ -33,18 +33,31 @@ if TYPE_CHECKING:  # annotations only: the login window must not wait for every 
 
 
 class Services(Protocol):
-    ctx: ServiceContext
-    auth: AuthService
-    staff: StaffService
-    runs: RunService
-    audit: AuditService
-    exchange: ExchangeService
-    records: RecordService
-    worklist: WorklistService
-    compliance: ComplianceService
-    documents: DocumentService
-    devices: DeviceService
-    equipment: EquipmentService
+    # read-only members: Container builds most services lazily (cached_property)
+    @property
+    def ctx(self) -> ServiceContext: ...
+    @property
+    def auth(self) -> AuthService: ...
+    @property
+    def staff(self) -> StaffService: ...
+    @property
+    def runs(self) -> RunService: ...
+    @property
+    def audit(self) -> AuditService: ...
+    @property
+    def exchange(self) -> ExchangeService: ...
+    @property
+    def records(self) -> RecordService: ...
+    @property
+    def worklist(self) -> WorklistService: ...
+    @property
+    def compliance(self) -> ComplianceService: ...
+    @property
+    def documents(self) -> DocumentService: ...
+    @property
+    def devices(self) -> DeviceService: ...
+    @property
+    def equipment(self) -> EquipmentService: ...
 
     @property
     def backend(self) -> str:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, text
+from sqlalchemy.orm import Session
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.errors import EcmoError
@@ -170,9 +171,9 @@ class SqlAuditRepository(Repository):
                         if parent is not None:
                             getattr(parent, rel.key).append(SimpleNamespace(**row._mapping))
             out[entity] = {}
-            for record_id, row in found.items():
+            for record_id, holder in found.items():
                 try:
-                    out[entity][record_id] = MAPPERS[entity](row, people)
+                    out[entity][record_id] = MAPPERS[entity](holder, people)
                 except (EcmoError, KeyError, ValueError, TypeError, AttributeError):
                     continue  # a row edited into something the mapper cannot read: reported as unreadable
         return out
@@ -209,8 +210,8 @@ class SqlAuditRepository(Repository):
 class _Lookup:
     """Staff names, titles, memberships and privileges for the record mappers, read once."""
 
-    def __init__(self, session: Any) -> None:
-        self._staff = {r.id: (r.full_name, r.title) for r in session.execute(
+    def __init__(self, session: Session) -> None:
+        self._staff = {staff_id: (full_name, title) for staff_id, full_name, title in session.execute(
             select(StaffRow.id, StaffRow.full_name, StaffRow.title))}
         self._members: dict[int, list[ExpertMembership]] = {}
         for m in session.scalars(select(ExpertMembershipRow)):

@@ -73,7 +73,7 @@ def _in_use() -> Exists:
 
 
 @functools.cache
-def _scan_statement(by: str) -> Select[Any]:
+def _scan_statement(by: str) -> Select[*tuple[Any, ...]]:
     """The scan-context query for an item named by ``key``, by ``id`` or not at all (``none``).
 
     Six tables, not nine: PostgreSQL spends far longer planning a join than running this one, so the
@@ -97,7 +97,7 @@ def _scan_statement(by: str) -> Select[Any]:
 
 
 @functools.cache
-def _trace_statement(filters: frozenset[str], include_voided: bool) -> Select[Any]:
+def _trace_statement(filters: frozenset[str], include_voided: bool) -> Select[*tuple[Any, ...]]:
     """The trace query for one combination of filters (bound parameters named like the filters)."""
     binder = aliased(StaffRow)
     u, i, p = UsageRow, ItemRow, ProductRow
@@ -127,7 +127,7 @@ def _trace_statement(filters: frozenset[str], include_voided: bool) -> Select[An
 
 
 @functools.cache
-def _stock_statement(filters: frozenset[str]) -> Select[Any]:
+def _stock_statement(filters: frozenset[str]) -> Select[ItemRow, ProductRow, ReceivingRow | None, str | None]:
     """Items no binding holds, soonest expiry first, for one combination of filters."""
     stmt = (select(ItemRow, ProductRow, ReceivingRow, StaffRow.full_name)
             .join(ProductRow, ProductRow.id == ItemRow.product_id)
@@ -146,7 +146,7 @@ def _stock_statement(filters: frozenset[str]) -> Select[Any]:
 
 
 @functools.cache
-def _receiving_items_statement() -> Select[Any]:
+def _receiving_items_statement() -> Select[ItemRow, ProductRow, UsageRow | None, int | None, int | None, str | None, str | None]:
     """A delivery's items, newest first, each with the one binding that explains its state.
 
     The binding is picked by a correlated subquery (SQLite has no LATERAL): the one that holds the
@@ -434,7 +434,7 @@ class SqlDeviceRepository(Repository):
 
     def lot_recalled(self, lot: str) -> bool:
         """Whether any active recall names this lot (of any product): one indexed look-up."""
-        return self.session.scalar(select(exists().where(RecallRow.lot == lot, RecallRow.lifted_at.is_(None))))
+        return bool(self.session.scalar(select(exists().where(RecallRow.lot == lot, RecallRow.lifted_at.is_(None)))))
 
     def add_recall(self, *, product_id: int | None, lot: str, reason: str, recalled_at: datetime,
                    recorded_by_id: int) -> Recall:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 
 from ecmo_desktop.domain.documents import ArchiveCandidate, ArchiveQuery, GeneratedDocument
 from ecmo_desktop.domain.errors import NotFound
@@ -107,8 +107,10 @@ class SqlDocumentRepository(Repository):
         list it in ``meta["barcode_failed_usage_ids"]``. The JSON lists are read in Python, so the
         same code runs on SQLite and PostgreSQL.
         """
-        metas = [m or {} for m in self.session.scalars(select(DocumentRow.meta).where(
-            DocumentRow.run_id == run_id, DocumentRow.kind == OPERATION_NOTE_KIND, DocumentRow.sha256 != ""))]
+        # annotated: select() of a column typed dict[str, Any] matches its overloads ambiguously (the Any)
+        stmt: Select[dict[str, Any]] = select(DocumentRow.meta).where(
+            DocumentRow.run_id == run_id, DocumentRow.kind == OPERATION_NOTE_KIND, DocumentRow.sha256 != "")
+        metas: list[dict[str, Any]] = [m or {} for m in self.session.scalars(stmt)]
         printed: set[int] = set()
         for meta in metas:
             failed = {int(u) for u in meta.get("barcode_failed_usage_ids", ())}

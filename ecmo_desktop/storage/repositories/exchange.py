@@ -157,20 +157,20 @@ class SqlExchangeRepository(Repository):
             if d.supplement_of_id is not None and d.supplement_of_id in decision_ids:
                 decision_ids[d.id].supplement_of_id = decision_ids[d.supplement_of_id].id
 
-        for c in case.consents:
-            self.session.add(record(ConsentRow, c, explained_by_id=staff(c.explained_by), signer_name=c.signer_name,
-                                    relationship_to_patient=c.relationship, signed_on_paper_at=c.signed_on_paper_at,
-                                    refused=c.refused, notes=c.notes))
+        for cs in case.consents:
+            self.session.add(record(ConsentRow, cs, explained_by_id=staff(cs.explained_by), signer_name=cs.signer_name,
+                                    relationship_to_patient=cs.relationship, signed_on_paper_at=cs.signed_on_paper_at,
+                                    refused=cs.refused, notes=cs.notes))
 
         procedure_rows: dict[int, ProcedureRow] = {}
-        for p in case.procedures:
-            row = record(ProcedureRow, p, kind=p.kind, started_at=p.started_at, flow_at=p.flow_at, ended_at=p.ended_at,
-                         location=p.location, technique=p.technique, guidance=p.guidance, mode_before=p.mode_before,
-                         mode_after=p.mode_after, reason=p.reason, settings=dict(p.settings),
-                         immediate_complications=list(p.immediate_complications), notes=p.notes,
-                         staff=_unique_staff_rows(p.staff, staff))
-            self.session.add(row)
-            procedure_rows[p.id] = row
+        for pr in case.procedures:
+            prow = record(ProcedureRow, pr, kind=pr.kind, started_at=pr.started_at, flow_at=pr.flow_at,
+                          ended_at=pr.ended_at, location=pr.location, technique=pr.technique, guidance=pr.guidance,
+                          mode_before=pr.mode_before, mode_after=pr.mode_after, reason=pr.reason,
+                          settings=dict(pr.settings), immediate_complications=list(pr.immediate_complications),
+                          notes=pr.notes, staff=_unique_staff_rows(pr.staff, staff))
+            self.session.add(prow)
+            procedure_rows[pr.id] = prow
         self.session.flush()
 
         usage_rows: dict[int, UsageRow] = {}
@@ -187,9 +187,9 @@ class SqlExchangeRepository(Repository):
             self.session.flush()
             usage_rows[u.id] = urow
 
-        for p in case.procedures:
-            prow = procedure_rows[p.id]
-            for cann in p.cannulae:
+        for pr in case.procedures:
+            prow = procedure_rows[pr.id]
+            for cann in pr.cannulae:
                 usage = usage_rows.get(cann.device_usage_id) if cann.device_usage_id is not None else None
                 self.session.add(CannulaRow(procedure_id=prow.id, position=cann.position, role=cann.role,
                                             vessel=cann.vessel, side=cann.side, size_fr=cann.size_fr,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -151,7 +152,7 @@ class SqlStaffRepository(Repository):
     def has_signed_anything(self, staff_id: int) -> bool:
         return bool(self.session.scalar(select(exists().where(SignatureRow.signer_id == staff_id))))
 
-    def privileges(self, staff_id: int) -> list[Privilege]:
+    def privileges(self, staff_id: int) -> builtins.list[Privilege]:
         rows = self.session.scalars(select(PrivilegeRow).where(PrivilegeRow.staff_id == staff_id)
                                     .order_by(PrivilegeRow.granted_at))
         return [mapping.privilege(r) for r in rows]
@@ -171,7 +172,7 @@ class SqlStaffRepository(Repository):
         self.session.flush()
         return mapping.privilege(row)
 
-    def memberships(self, staff_id: int | None = None) -> list[ExpertMembership]:
+    def memberships(self, staff_id: int | None = None) -> builtins.list[ExpertMembership]:
         stmt = select(ExpertMembershipRow).order_by(ExpertMembershipRow.joined_at)
         if staff_id is not None:
             stmt = stmt.where(ExpertMembershipRow.staff_id == staff_id)
@@ -190,7 +191,7 @@ class SqlStaffRepository(Repository):
         self.session.flush()
         return mapping.membership(row)
 
-    def trainings(self, staff_id: int | None = None) -> list[TrainingRecord]:
+    def trainings(self, staff_id: int | None = None) -> builtins.list[TrainingRecord]:
         stmt = select(TrainingRow).order_by(TrainingRow.start_date)
         if staff_id is not None:
             stmt = stmt.where(TrainingRow.staff_id == staff_id)

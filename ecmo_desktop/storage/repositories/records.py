@@ -65,7 +65,7 @@ from ecmo_desktop.storage.repositories.base import Repository
 from ecmo_desktop.storage.repositories.staff import StaffDirectory
 from ecmo_desktop.storage.repositories.worklist import WorklistQueries
 
-ROWS: dict[str, type[Any]] = {
+ROWS: dict[str, type[ClinicalRecord]] = {
     "decision": DecisionRow, "consent": ConsentRow, "procedure": ProcedureRow, "daily_entry": DailyEntryRow,
     "complication": ComplicationRow, "weaning_trial": WeaningTrialRow, "follow_up": FollowUpRow,
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, or_, select
 
@@ -13,6 +13,8 @@ from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.orm.people import PatientRow
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
+
+Ts = TypeVarTuple("Ts")  # the columns of a statement the search filters add conditions to
 
 
 def _escape_like(text: str) -> str:
@@ -46,7 +48,7 @@ class SqlRunRepository(Repository):
                                                         RunRow.started_at == started_at)).first()
         return mapping.run(row) if row else None
 
-    def _filtered(self, stmt: Select[Any], query: RunQuery) -> Select[Any]:
+    def _filtered(self, stmt: Select[*Ts], query: RunQuery) -> Select[*Ts]:
         text = query.text.strip()
         if text:
             like = _escape_like(text)
