@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
+import sqlite3
 import sys
 import zipfile
 from pathlib import Path
@@ -102,11 +102,11 @@ def backup_account(path: Path, args: argparse.Namespace) -> CurrentUser:
     username = require_username(args)
     password = read_secret(_("{user} 的密码：").format(user=username))
     key = username_key(username)
+    from ecmo_desktop.storage.backup import backup_accounts
+
     try:
-        with zipfile.ZipFile(path) as zf:
-            staff = [json.loads(line) for line in zf.read("tables/staff.jsonl").decode("utf-8").splitlines()]
-            roles_rows = [json.loads(line) for line in zf.read("tables/staff_role.jsonl").decode("utf-8").splitlines()]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        staff, roles_rows = backup_accounts(path)
+    except (OSError, KeyError, ValueError, sqlite3.Error, zipfile.BadZipFile) as exc:
         raise EcmoError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path)) from exc
     row = next((s for s in staff if s.get("username_key") == key), None)
     if row is None or not password_matches(str(row.get("password_hash") or ""), password):

@@ -37,7 +37,9 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sqlite3
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -562,6 +564,31 @@ def _table_lines(zf: zipfile.ZipFile, table: Table) -> Iterator[str]:
     with zf.open(name) as raw:
         for line in io.TextIOWrapper(raw, encoding="utf-8", newline="\n"):
             yield line.rstrip("\n")
+
+
+def backup_accounts(path: Path, keys: BackupKeys | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``staff`` and ``staff_role`` rows inside a backup of either format, checked against the
+    signed manifest: who may restore it onto a new, empty database (an administrator inside it)."""
+    manifest = read_manifest(path, keys)
+    tables = {t.name: t for t in _tables()}
+    with zipfile.ZipFile(path) as zf:
+        if not _is_file(manifest):
+            return list(_zip_rows(zf, manifest, tables["staff"])), list(_zip_rows(zf, manifest, tables["staff_role"]))
+        folder = Path(tempfile.mkdtemp(prefix="ecmo-accounts-"))
+        try:
+            unpacked = folder / "backup.sqlite3"
+            with open(unpacked, "wb") as sink:
+                _database_member(zf, manifest, sink)
+            conn = sqlite3.connect(f"{unpacked.resolve().as_uri()}?mode=ro", uri=True)
+            conn.row_factory = sqlite3.Row
+            try:
+                staff = [dict(r) for r in conn.execute("SELECT * FROM staff")]
+                roles = [dict(r) for r in conn.execute("SELECT * FROM staff_role")]
+            finally:
+                conn.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return staff, roles
 
 
 def _expected(manifest: dict[str, Any], table: Table) -> dict[str, Any]:
