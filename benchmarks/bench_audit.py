@@ -53,8 +53,15 @@ def seed(url: str, events: int, signatures: int) -> None:
     from ecmo_desktop.services.base import Service
 
     c = build_container(url, workstation="bench")
-    c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="基准医院",
+        hospital_code="B001",
+        city="呼和浩特市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
     hospital = c.runs.hospital()
     assert hospital is not None
@@ -69,14 +76,39 @@ def seed(url: str, events: int, signatures: int) -> None:
     with c.uow() as uow:
         for i in range((signatures + 499) // 500):
             now = c.ctx.now()
-            patient = uow.patients.add(hospital_id=hospital.id, age_years=None, now=now, created_by_id=user.id,
-                                       mrn=f"S{i:07d}", name=f"签名{i}", sex="M", height_cm=None, weight_kg=70.0,
-                                       ward="EICU", bed="2", birth_date=None)
+            patient = uow.patients.add(
+                hospital_id=hospital.id,
+                age_years=None,
+                now=now,
+                created_by_id=user.id,
+                mrn=f"S{i:07d}",
+                name=f"签名{i}",
+                sex="M",
+                height_cm=None,
+                weight_kg=70.0,
+                ward="EICU",
+                bed="2",
+                birth_date=None,
+            )
             svc._audit(uow, "create", "patient", patient.id, after=patient, patient_id=patient.id)
-            run = uow.runs.add(hospital_id=hospital.id, patient_id=patient.id, run_number=1, mode="VA", ecpr=False,
-                               indication="ami", indication_other="", diagnosis="", status="on_ecmo",
-                               emergency=False, attending_id=user.id, ward="EICU", bed="2", created_at=now,
-                               created_by_id=user.id, source="app")
+            run = uow.runs.add(
+                hospital_id=hospital.id,
+                patient_id=patient.id,
+                run_number=1,
+                mode="VA",
+                ecpr=False,
+                indication="ami",
+                indication_other="",
+                diagnosis="",
+                status="on_ecmo",
+                emergency=False,
+                attending_id=user.id,
+                ward="EICU",
+                bed="2",
+                created_at=now,
+                created_by_id=user.id,
+                source="app",
+            )
             svc._audit(uow, "create", "ecmo_run", run.id, after=run, run_id=run.id, patient_id=patient.id)
             runs.append(run)
             written += 2
@@ -89,21 +121,58 @@ def seed(url: str, events: int, signatures: int) -> None:
                 run = runs[signed // 500]
                 now = c.ctx.now()
                 at = now - timedelta(hours=signed % 500)
-                rec = uow.records.add("daily_entry", run_id=run.id, status="draft", created_at=now, updated_at=now,
-                                      created_by_id=user.id, updated_by_id=user.id, recorded_at=at, ecmo_day=1,
-                                      author_role="doctor", mode="VA",
-                                      values={"flow_lpm": 3.5 + (signed % 10) / 10, "sweep_lpm": 2.0, "act_s": 180},
-                                      checks={"limb_perfusion": "ok"}, notes=f"运行平稳 {signed}")
-                svc._audit(uow, "create", "daily_entry", rec.id, after=canonical_content(rec), run_id=run.id,
-                           patient_id=run.patient_id)
-                done = uow.records.update("daily_entry", rec.id, expected_version=rec.version, status="signed",
-                                          signed_at=now, signed_by_id=user.id)
-                sig = uow.records.add_signature(entity="daily_entry", entity_id=rec.id, record_version=done.version,
-                                                signer_id=user.id, signer_name=staff.full_name, meaning="author",
-                                                signed_at=now, content_hash=content_hash(done))
-                svc._audit(uow, "sign", "daily_entry", rec.id, after={"meaning": "author",
-                           "content_hash": sig.content_hash, "version": done.version},
-                           run_id=run.id, patient_id=run.patient_id)
+                rec = uow.records.add(
+                    "daily_entry",
+                    run_id=run.id,
+                    status="draft",
+                    created_at=now,
+                    updated_at=now,
+                    created_by_id=user.id,
+                    updated_by_id=user.id,
+                    recorded_at=at,
+                    ecmo_day=1,
+                    author_role="doctor",
+                    mode="VA",
+                    values={"flow_lpm": 3.5 + (signed % 10) / 10, "sweep_lpm": 2.0, "act_s": 180},
+                    checks={"limb_perfusion": "ok"},
+                    notes=f"运行平稳 {signed}",
+                )
+                svc._audit(
+                    uow,
+                    "create",
+                    "daily_entry",
+                    rec.id,
+                    after=canonical_content(rec),
+                    run_id=run.id,
+                    patient_id=run.patient_id,
+                )
+                done = uow.records.update(
+                    "daily_entry",
+                    rec.id,
+                    expected_version=rec.version,
+                    status="signed",
+                    signed_at=now,
+                    signed_by_id=user.id,
+                )
+                sig = uow.records.add_signature(
+                    entity="daily_entry",
+                    entity_id=rec.id,
+                    record_version=done.version,
+                    signer_id=user.id,
+                    signer_name=staff.full_name,
+                    meaning="author",
+                    signed_at=now,
+                    content_hash=content_hash(done),
+                )
+                svc._audit(
+                    uow,
+                    "sign",
+                    "daily_entry",
+                    rec.id,
+                    after={"meaning": "author", "content_hash": sig.content_hash, "version": done.version},
+                    run_id=run.id,
+                    patient_id=run.patient_id,
+                )
                 signed += 1
                 written += 2
             uow.commit()
@@ -111,18 +180,38 @@ def seed(url: str, events: int, signatures: int) -> None:
         with c.uow() as uow:
             for _ in range(500):
                 n += 1
-                patient = uow.patients.add(hospital_id=hospital.id, age_years=None, now=c.ctx.now(),
-                                           created_by_id=user.id, mrn=f"B{n:07d}", name=f"患者{n}", sex="F",
-                                           height_cm=None, weight_kg=60.0, ward="EICU", bed="1", birth_date=None)
+                patient = uow.patients.add(
+                    hospital_id=hospital.id,
+                    age_years=None,
+                    now=c.ctx.now(),
+                    created_by_id=user.id,
+                    mrn=f"B{n:07d}",
+                    name=f"患者{n}",
+                    sex="F",
+                    height_cm=None,
+                    weight_kg=60.0,
+                    ward="EICU",
+                    bed="1",
+                    birth_date=None,
+                )
                 svc._audit(uow, "create", "patient", patient.id, after=patient, patient_id=patient.id)
                 for ward in ("CCU", "急诊ICU"):
                     uow.patients.update(patient.id, ward=ward)
-                    svc._audit(uow, "update", "patient", patient.id, before={"ward": None}, after={"ward": ward},
-                               patient_id=patient.id)
+                    svc._audit(
+                        uow,
+                        "update",
+                        "patient",
+                        patient.id,
+                        before={"ward": None},
+                        after={"ward": ward},
+                        patient_id=patient.id,
+                    )
                 svc._audit(uow, "login", "staff", user.id)
                 written += 4
             uow.commit()
-    print(f"seeded {written:,} events ({n:,} patients, {signed:,} signatures) in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"seeded {written:,} events ({n:,} patients, {signed:,} signatures) in {time.perf_counter() - t0:.1f} s"
+    )
     c.close()
 
 
@@ -169,7 +258,9 @@ def main() -> int:
         c.auth.login("admin", PASSWORD)
         tasks = TaskRunner()
         t = time.perf_counter()
-        model = AuditEventModel(tasks, lambda o, n, a=c.audit: a.recent(offset=o, limit=n), columns=BROWSER_COLUMNS)
+        model = AuditEventModel(
+            tasks, lambda o, n, a=c.audit: a.recent(offset=o, limit=n), columns=BROWSER_COLUMNS
+        )
         view = QTableView()
         view.setModel(model)
         view.resize(1200, 800)
@@ -188,15 +279,23 @@ def main() -> int:
         c.close()
     load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     fl = statistics.median(floor)
-    print(f"events: {len(rows):,}  (rows replayed: {result.rows_checked:,}, signatures: {result.signatures.checked:,}); "
-          f"{args.repeat} rounds interleaved, median / p95, × floor = median ÷ median floor of the same run")
-    for name, values, goal in (("verify (chain + replay + signatures)", verify, "goal < 5 s"),
-                               ("verify_chain alone", chain, ""),
-                               ("floor (read seq, hash of every row)", floor, "")):
-        print(f"{name:<38} median {statistics.median(values):6.2f} s  p95 {_p95(values):6.2f} s  "
-              f"× floor {statistics.median(values) / fl:6.1f}   {goal}")
-    print(f"audit browser first page painted:      median {statistics.median(browser) * 1000:.0f} ms  "
-          f"p95 {_p95(browser) * 1000:.0f} ms   goal ≤ 2 s")
+    print(
+        f"events: {len(rows):,}  (rows replayed: {result.rows_checked:,}, signatures: {result.signatures.checked:,}); "
+        f"{args.repeat} rounds interleaved, median / p95, × floor = median ÷ median floor of the same run"
+    )
+    for name, values, goal in (
+        ("verify (chain + replay + signatures)", verify, "goal < 5 s"),
+        ("verify_chain alone", chain, ""),
+        ("floor (read seq, hash of every row)", floor, ""),
+    ):
+        print(
+            f"{name:<38} median {statistics.median(values):6.2f} s  p95 {_p95(values):6.2f} s  "
+            f"× floor {statistics.median(values) / fl:6.1f}   {goal}"
+        )
+    print(
+        f"audit browser first page painted:      median {statistics.median(browser) * 1000:.0f} ms  "
+        f"p95 {_p95(browser) * 1000:.0f} ms   goal ≤ 2 s"
+    )
     print(f"load before: {load_before}\nload after:  {load}")
     return 0
 

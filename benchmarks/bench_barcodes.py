@@ -28,7 +28,7 @@ from ecmo_desktop.documents.layout import DocumentHeader, build_pdf, data_table,
 
 T = TypeVar("T")
 
-UDI = "0106901234567892" "17271231" "10LOT2024A" + GS + "21SN000123"
+UDI = "01069012345678921727123110LOT2024A" + GS + "21SN000123"
 UDI_PLAIN = UDI.replace(GS, "")  # reportlab's encoders take no FNC1: same length, plain text
 SERIAL = "ECMO-2024-0105-000123"
 
@@ -60,22 +60,46 @@ def symbols_pdf(make: Callable[[int], Flowable], count: int) -> bytes:
 
 def header() -> DocumentHeader:
     return DocumentHeader(
-        hospital_name="某某大学附属第一医院", title="ECMO 器械使用记录", patient_name="张三", mrn="ZY20240105001",
-        sex="男", age="45岁", ward="心脏重症监护病区", bed="12", printed_at=datetime(2024, 1, 5, 6, 30, tzinfo=UTC),
-        printed_by="李医生", document_id="DOC-2024-000123", content_hash="0" * 64, audit_anchor="#10234 9f3ac2")
+        hospital_name="某某大学附属第一医院",
+        title="ECMO 器械使用记录",
+        patient_name="张三",
+        mrn="ZY20240105001",
+        sex="男",
+        age="45岁",
+        ward="心脏重症监护病区",
+        bed="12",
+        printed_at=datetime(2024, 1, 5, 6, 30, tzinfo=UTC),
+        printed_by="李医生",
+        document_id="DOC-2024-000123",
+        content_hash="0" * 64,
+        audit_anchor="#10234 9f3ac2",
+    )
 
 
 def document_story(pages: int, with_barcodes: bool) -> list[Flowable]:
     story: list[Flowable] = []
     for page in range(pages):
-        story.append(text_paragraph(f"第 {page + 1} 件器械：膜式氧合器，型号 HLS 7.0，注册证号 国械注进20173452024，"
-                                    f"批号 LOT2024A，序列号 SN{page:06d}，有效期至 2027-12-31。"))
-        story.append(data_table([["项目", "内容"], ["名称", "膜式氧合器"], ["批号", "LOT2024A"],
-                                 ["序列号", f"SN{page:06d}"]], [40 * mm, 80 * mm]))
+        story.append(
+            text_paragraph(
+                f"第 {page + 1} 件器械：膜式氧合器，型号 HLS 7.0，注册证号 国械注进20173452024，"
+                f"批号 LOT2024A，序列号 SN{page:06d}，有效期至 2027-12-31。"
+            )
+        )
+        story.append(
+            data_table(
+                [["项目", "内容"], ["名称", "膜式氧合器"], ["批号", "LOT2024A"], ["序列号", f"SN{page:06d}"]],
+                [40 * mm, 80 * mm],
+            )
+        )
         if with_barcodes:
-            story += [Spacer(0, 3 * mm), Code128Barcode(f"SN{page:06d}"), Spacer(0, 3 * mm),
-                      Code128Barcode("0106901234567892" "10L" + f"{page:04d}", gs1=True), Spacer(0, 3 * mm),
-                      DataMatrixBarcode(UDI + f"{page:04d}", gs1=True)]
+            story += [
+                Spacer(0, 3 * mm),
+                Code128Barcode(f"SN{page:06d}"),
+                Spacer(0, 3 * mm),
+                Code128Barcode("010690123456789210L" + f"{page:04d}", gs1=True),
+                Spacer(0, 3 * mm),
+                DataMatrixBarcode(UDI + f"{page:04d}", gs1=True),
+            ]
         story.append(PageBreak())
     return story
 
@@ -102,30 +126,49 @@ def main() -> None:
     print(f"Per symbol (up to {n} symbols in one PDF, 24 a page, best of {args.runs}):")
     cases: list[tuple[str, int, Callable[[int], Flowable]]] = [
         ("vector Code128 (this project)", n, lambda i: Code128Barcode(f"{SERIAL}{i}", human_readable=False)),
-        ("vector GS1-128 (this project)", n, lambda i: Code128Barcode("0106901234567892" f"10L{i:04d}",
-                                                                       gs1=True, human_readable=False)),
-        ("reportlab Code128 widget", n, lambda i: createBarcodeDrawing(
-            "Code128", value=f"{SERIAL}{i}", barWidth=0.25 * mm, barHeight=12 * mm, humanReadable=False)),
+        (
+            "vector GS1-128 (this project)",
+            n,
+            lambda i: Code128Barcode(f"010690123456789210L{i:04d}", gs1=True, human_readable=False),
+        ),
+        (
+            "reportlab Code128 widget",
+            n,
+            lambda i: createBarcodeDrawing(
+                "Code128", value=f"{SERIAL}{i}", barWidth=0.25 * mm, barHeight=12 * mm, humanReadable=False
+            ),
+        ),
         ("vector GS1 DataMatrix (this project)", n, lambda i: DataMatrixBarcode(f"{UDI}{i:04d}", gs1=True)),
         ("vector DataMatrix (this project)", n, lambda i: DataMatrixBarcode(f"{UDI_PLAIN}{i:04d}")),
-        ("reportlab ECC200DataMatrix widget", max(1, n // 10), lambda i: createBarcodeDrawing(
-            "ECC200DataMatrix", value=f"{UDI_PLAIN}{i:04d}", barWidth=0.5 * mm)),
+        (
+            "reportlab ECC200DataMatrix widget",
+            max(1, n // 10),
+            lambda i: createBarcodeDrawing(
+                "ECC200DataMatrix", value=f"{UDI_PLAIN}{i:04d}", barWidth=0.5 * mm
+            ),
+        ),
     ]
     for label, count, make in cases:
         seconds, pdf = best_of(args.runs, lambda make=make, count=count: symbols_pdf(make, count))
-        print(f"  {label:<38} {seconds / count * 1000:8.3f} ms/symbol   {len(pdf) / count:8.0f} bytes/symbol"
-              f"   (n={count})")
+        print(
+            f"  {label:<38} {seconds / count * 1000:8.3f} ms/symbol   {len(pdf) / count:8.0f} bytes/symbol"
+            f"   (n={count})"
+        )
 
     pages = args.pages
     print(f"\n{pages}-page document through build_pdf (best of {args.runs}):")
     results = {}
     for with_barcodes in (False, True):
         label = "3 barcodes per page" if with_barcodes else "text only"
-        seconds, pdf = best_of(args.runs, lambda wb=with_barcodes: build_pdf(header(), document_story(pages, wb)))
+        seconds, pdf = best_of(
+            args.runs, lambda wb=with_barcodes: build_pdf(header(), document_story(pages, wb))
+        )
         peak = peak_memory_mib(lambda wb=with_barcodes: build_pdf(header(), document_story(pages, wb)))
         results[with_barcodes] = seconds
-        print(f"  {label:<22} {seconds / pages * 1000:7.2f} ms/page   {len(pdf) / 1024:8.1f} KiB   "
-              f"peak Python memory {peak:6.1f} MiB")
+        print(
+            f"  {label:<22} {seconds / pages * 1000:7.2f} ms/page   {len(pdf) / 1024:8.1f} KiB   "
+            f"peak Python memory {peak:6.1f} MiB"
+        )
     print(f"  ratio with/without barcodes: {results[True] / results[False]:.2f}x")
 
 

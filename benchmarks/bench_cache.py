@@ -81,7 +81,9 @@ def cached_postgresql(key: str, build: Builder, base_url: str) -> Iterator[tuple
     template = f"ecmo_bcache_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     try:
         with engine.connect() as conn:
-            exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": template}).first()
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": template}
+            ).first()
             if exists and _rebuild():
                 conn.exec_driver_sql(f"DROP DATABASE {template} WITH (FORCE)")
                 exists = None

@@ -57,10 +57,16 @@ def zxing_alone(frame: np.ndarray) -> list[DecodedSymbol]:
 
 def pyzbar_alone(frame: np.ndarray) -> list[DecodedSymbol]:
     assert pyzbar is not None
-    symbols = [pyzbar.ZBarSymbol.CODE128, pyzbar.ZBarSymbol.EAN13, pyzbar.ZBarSymbol.EAN8,
-               pyzbar.ZBarSymbol.QRCODE]
-    return [DecodedSymbol(d.type, d.data.decode("utf-8", "replace"))
-            for d in pyzbar.decode(to_gray(frame), symbols=symbols)]
+    symbols = [
+        pyzbar.ZBarSymbol.CODE128,
+        pyzbar.ZBarSymbol.EAN13,
+        pyzbar.ZBarSymbol.EAN8,
+        pyzbar.ZBarSymbol.QRCODE,
+    ]
+    return [
+        DecodedSymbol(d.type, d.data.decode("utf-8", "replace"))
+        for d in pyzbar.decode(to_gray(frame), symbols=symbols)
+    ]
 
 
 def opencv_detectors() -> Decoder | None:
@@ -88,8 +94,10 @@ def opencv_detectors() -> Decoder | None:
 
 def _stats(name: str, wall: list[float], cpu: list[float]) -> str:
     w, c = np.array(wall) * 1000, np.array(cpu) * 1000
-    return (f"  {name:34s} {np.median(w):7.1f} {np.percentile(w, 95):7.1f} {np.median(c):7.1f} "
-            f"{np.percentile(c, 95):7.1f} {c.mean():7.1f}  (n={len(c)})")
+    return (
+        f"  {name:34s} {np.median(w):7.1f} {np.percentile(w, 95):7.1f} {np.median(c):7.1f} "
+        f"{np.percentile(c, 95):7.1f} {c.mean():7.1f}  (n={len(c)})"
+    )
 
 
 def timing(samples: list[Sample], blanks: list[np.ndarray], frames_in_view: int = 6) -> None:
@@ -111,12 +119,19 @@ def timing(samples: list[Sample], blanks: list[np.ndarray], frames_in_view: int 
         wall[name].append(time.perf_counter() - w0)
         return out
 
-    camera, zxing, single = "camera (LiveDecoder), code", "zxing-cpp alone, code", "decode_frame (1 frame), code"
+    camera, zxing, single = (
+        "camera (LiveDecoder), code",
+        "zxing-cpp alone, code",
+        "decode_frame (1 frame), code",
+    )
     for i, sample in enumerate(samples):
         live = LiveDecoder()
         for frame in range(frames_in_view):
             read = False
-            order = [(camera, partial(live.decode, sample.image)), (zxing, partial(zxing_alone, sample.image))]
+            order = [
+                (camera, partial(live.decode, sample.image)),
+                (zxing, partial(zxing_alone, sample.image)),
+            ]
             for name, run in order if (i + frame) % 2 else order[::-1]:  # neither always gets a warm cache
                 out = timed(name, run)
                 read = read or (name == camera and sample.expected in [s.text for s in out])
@@ -129,18 +144,24 @@ def timing(samples: list[Sample], blanks: list[np.ndarray], frames_in_view: int 
     for j, frame_image in enumerate(blanks):
         live = LiveDecoder()
         for k in range(8):
-            order = [(empty_camera, partial(live.decode, frame_image)),
-                     (empty_zxing, partial(zxing_alone, frame_image))]
+            order = [
+                (empty_camera, partial(live.decode, frame_image)),
+                (empty_zxing, partial(zxing_alone, frame_image)),
+            ]
             for name, run in order if (j + k) % 2 else order[::-1]:
                 timed(name, run)
     n = len(samples)
-    print(f"Time per 1280×720 frame, {n} corpus frames held in view + {len(blanks)} empty scenes × 8 frames, "
-          f"interleaved (ms); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"Time per 1280×720 frame, {n} corpus frames held in view + {len(blanks)} empty scenes × 8 frames, "
+        f"interleaved (ms); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"  {'':34s} {'wall50':>7s} {'wall95':>7s} {'cpu50':>7s} {'cpu95':>7s} {'cpu mean':>7s}")
     for name in (camera, zxing, single, empty_camera, empty_zxing):
         print(_stats(name, wall[name], cpu[name]))
-    print(f"  camera p95 / zxing-cpp alone p95 (cpu, frames with a code): "
-          f"{np.percentile(cpu[camera], 95) / np.percentile(cpu[zxing], 95):.2f}")
+    print(
+        f"  camera p95 / zxing-cpp alone p95 (cpu, frames with a code): "
+        f"{np.percentile(cpu[camera], 95) / np.percentile(cpu[zxing], 95):.2f}"
+    )
     print(f"  camera reads within 1..{frames_in_view} frames: {within} of {n}")
 
 
@@ -162,13 +183,16 @@ def rates(samples: list[Sample], decoders: dict[str, Decoder]) -> None:
                 if symbol.text != sample.expected:
                     wrong[name] += 1
                     trusted_wrong[name] += trusted_on_one_frame(
-                        DecodedSymbol(_family_name(symbol.symbology), symbol.text))
+                        DecodedSymbol(_family_name(symbol.symbology), symbol.text)
+                    )
     n = len(samples)
     width = max(len(k) for k in decoders) + 2
     print(f"\nDecode rate per label family, {n} frames ({n // len(KINDS)} per family)")
     print(f"  {'':16s}" + "".join(f"{name:>{width}s}" for name in decoders))
     for kind in KINDS:
-        print(f"  {kind:16s}" + "".join(f"{hits[name][kind] / totals[kind]:>{width}.0%}" for name in decoders))
+        print(
+            f"  {kind:16s}" + "".join(f"{hits[name][kind] / totals[kind]:>{width}.0%}" for name in decoders)
+        )
     print(f"  {'all':16s}" + "".join(f"{sum(hits[name].values()) / n:>{width}.1%}" for name in decoders))
     print(f"  {'wrong reads':16s}" + "".join(f"{wrong[name]:>{width}d}" for name in decoders))
     print(f"  {'…trusted alone':16s}" + "".join(f"{trusted_wrong[name]:>{width}d}" for name in decoders))
@@ -177,8 +201,16 @@ def rates(samples: list[Sample], decoders: dict[str, Decoder]) -> None:
 
 def _family_name(symbology: str) -> str:
     """pyzbar / OpenCV type names → the pipeline's, so the trust rule treats them alike."""
-    return {"CODE128": "Code128", "EAN13": "EAN13", "EAN_13": "EAN13", "EAN8": "EAN8", "EAN_8": "EAN8",
-            "UPC_A": "UPCA", "UPC_E": "UPCE", "QRCODE": "QRCode"}.get(symbology, symbology)
+    return {
+        "CODE128": "Code128",
+        "EAN13": "EAN13",
+        "EAN_13": "EAN13",
+        "EAN8": "EAN8",
+        "EAN_8": "EAN8",
+        "UPC_A": "UPCA",
+        "UPC_E": "UPCE",
+        "QRCODE": "QRCode",
+    }.get(symbology, symbology)
 
 
 def main() -> None:
@@ -189,9 +221,11 @@ def main() -> None:
 
     t0 = time.perf_counter()
     samples = list(iter_corpus(args.per_kind, seed=args.seed))
-    print(f"corpus: {len(samples)} frames rendered in {time.perf_counter() - t0:.1f} s "
-          f"(zxing-cpp {version('zxing-cpp')}, OpenCV {cv2.__version__}, "
-          f"pyzbar {version('pyzbar') if pyzbar_available() else 'absent'})\n")
+    print(
+        f"corpus: {len(samples)} frames rendered in {time.perf_counter() - t0:.1f} s "
+        f"(zxing-cpp {version('zxing-cpp')}, OpenCV {cv2.__version__}, "
+        f"pyzbar {version('pyzbar') if pyzbar_available() else 'absent'})\n"
+    )
     timing(samples, [f for seed in (7, 8, 9) for f in blank_frames(seed)])
 
     decoders: dict[str, Decoder] = {

@@ -52,7 +52,9 @@ from ecmo_desktop.ui.models.run_list_model import COLUMNS, RunListModel  # noqa:
 from ecmo_desktop.ui.tasks import TaskRunner  # noqa: E402
 
 PASSWORD = "Bench2026pass"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建国红梅宁宇浩然子轩欣怡"
 MODES = ("VA", "VA", "VA", "VV", "VV", "VAV")
 STATUSES = ("ended", "ended", "ended", "ended", "on_ecmo", "planned", "cancelled")
@@ -60,8 +62,15 @@ STATUSES = ("ended", "ended", "ended", "ended", "on_ecmo", "planned", "cancelled
 
 def seed(url: str, runs: int) -> dict[str, int]:
     c = build_container(url, workstation="bench")
-    c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="基准医院",
+        hospital_code="B001",
+        city="呼和浩特市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
     hospital = c.runs.hospital()
     assert hospital is not None
@@ -76,24 +85,53 @@ def seed(url: str, runs: int) -> dict[str, int]:
             patients = []
             for i in range(base, base + n):
                 name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-                patients.append({"hospital_id": hospital.id, "mrn": f"ZY{i:08d}", "name": name,
-                                 "sex": rng.choice("MF"), "birth_date": None, "age_years": rng.randint(16, 85),
-                                 "height_cm": None, "weight_kg": round(rng.uniform(45, 100), 1), "ward": "EICU",
-                                 "bed": str(rng.randint(1, 30)), "created_at": start, "version": 1})
+                patients.append(
+                    {
+                        "hospital_id": hospital.id,
+                        "mrn": f"ZY{i:08d}",
+                        "name": name,
+                        "sex": rng.choice("MF"),
+                        "birth_date": None,
+                        "age_years": rng.randint(16, 85),
+                        "height_cm": None,
+                        "weight_kg": round(rng.uniform(45, 100), 1),
+                        "ward": "EICU",
+                        "bed": str(rng.randint(1, 30)),
+                        "created_at": start,
+                        "version": 1,
+                    }
+                )
             session.execute(insert(PatientRow), patients)
-            ids = session.scalars(select(PatientRow.id).where(PatientRow.mrn >= f"ZY{base:08d}",
-                                                              PatientRow.mrn < f"ZY{base + n:08d}")
-                                  .order_by(PatientRow.mrn)).all()
+            ids = session.scalars(
+                select(PatientRow.id)
+                .where(PatientRow.mrn >= f"ZY{base:08d}", PatientRow.mrn < f"ZY{base + n:08d}")
+                .order_by(PatientRow.mrn)
+            ).all()
             rows = []
             for j, pid in enumerate(ids):
                 started = start + timedelta(minutes=(base + j) * 100)
                 status = rng.choice(STATUSES)
-                rows.append({"hospital_id": hospital.id, "patient_id": pid, "run_number": 1,
-                             "mode": rng.choice(MODES), "ecpr": False, "indication": "ami", "indication_other": "",
-                             "diagnosis": "", "status": status, "emergency": False, "ward": "EICU",
-                             "bed": str(rng.randint(1, 30)), "started_outside": False, "created_at": started,
-                             "started_at": None if status in ("planned", "cancelled") else started,
-                             "source": "import", "version": 1})
+                rows.append(
+                    {
+                        "hospital_id": hospital.id,
+                        "patient_id": pid,
+                        "run_number": 1,
+                        "mode": rng.choice(MODES),
+                        "ecpr": False,
+                        "indication": "ami",
+                        "indication_other": "",
+                        "diagnosis": "",
+                        "status": status,
+                        "emergency": False,
+                        "ward": "EICU",
+                        "bed": str(rng.randint(1, 30)),
+                        "started_outside": False,
+                        "created_at": started,
+                        "started_at": None if status in ("planned", "cancelled") else started,
+                        "source": "import",
+                        "version": 1,
+                    }
+                )
             session.execute(insert(RunRow), rows)
             uow.commit()
     print(f"seeded {runs:,} patients + runs in {time.perf_counter() - t0:.1f} s")
@@ -110,11 +148,16 @@ def db_pages(c: Container, runs: int, repeat: int) -> dict[str, list[float]]:
     """The first page against the page at offset ``runs - 200`` by key and by OFFSET, interleaved."""
     deep = max(0, runs - 200)
     before_id = c.runs.search_runs("", offset=deep - 1, limit=1)[0].run_id if deep else None
-    times: dict[str, list[float]] = {"first page (floor)": [], f"page at {deep:,}, by key": [],
-                                     f"page at {deep:,}, by OFFSET": []}
-    steps = [("first page (floor)", lambda: c.runs.search_runs("", limit=200)),
-             (f"page at {deep:,}, by key", lambda: c.runs.search_runs("", limit=200, before_id=before_id)),
-             (f"page at {deep:,}, by OFFSET", lambda: c.runs.search_runs("", offset=deep, limit=200))]
+    times: dict[str, list[float]] = {
+        "first page (floor)": [],
+        f"page at {deep:,}, by key": [],
+        f"page at {deep:,}, by OFFSET": [],
+    }
+    steps = [
+        ("first page (floor)", lambda: c.runs.search_runs("", limit=200)),
+        (f"page at {deep:,}, by key", lambda: c.runs.search_runs("", limit=200, before_id=before_id)),
+        (f"page at {deep:,}, by OFFSET", lambda: c.runs.search_runs("", offset=deep, limit=200)),
+    ]
     pages = {}
     for i in range(repeat):
         for name, step in steps if i % 2 else steps[::-1]:
@@ -183,8 +226,10 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     cache = cached_sqlite(cache_key("caselist", runs=args.runs), lambda url: seed(url, args.runs), _TMP)
     url, _meta, hit = cache.__enter__()
-    print(f"database: {'from the cache' if hit else 'seeded'}; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"database: {'from the cache' if hit else 'seeded'}; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     c = build_container(url, workstation="bench")
     c.auth.login("admin", PASSWORD)
     tasks = TaskRunner()
@@ -224,18 +269,24 @@ def main() -> int:
         print()
         print(f"runs in database                      {args.runs:>10,}")
         print(f"floor: bare table, 200 static rows    {floor_ms:>10.1f} ms")
-        print(f"open: model + view, first page shown  {median_ms(opens):>10.1f} ms   "
-              f"(×{median_ms(opens) / floor_ms:.1f} the floor)")
+        print(
+            f"open: model + view, first page shown  {median_ms(opens):>10.1f} ms   "
+            f"(×{median_ms(opens) / floor_ms:.1f} the floor)"
+        )
         print(f"search 住院号 prefix (count + page)    {median_ms(searches_mrn):>10.1f} ms")
         print(f"search name fragment (LIKE '%x%')     {median_ms(searches_name):>10.1f} ms")
         print(f"fetchMore: one page of 200            {median_ms(pages):>10.1f} ms  (median of {len(pages)})")
-        print(f"fetchMore: first 10 / last 10 pages   {median_ms(pages[:10]):>10.1f} / {median_ms(pages[-10:]):.1f} ms")
+        print(
+            f"fetchMore: first 10 / last 10 pages   {median_ms(pages[:10]):>10.1f} / {median_ms(pages[-10:]):.1f} ms"
+        )
         print(f"scroll to the end: all {args.runs:,} rows    {scroll_total * 1000:>10.1f} ms")
         print("database, one page of 200, interleaved (median / p95):")
         first = db["first page (floor)"]
         for name, values in db.items():
-            print(f"  {name:<28} {median_ms(values):7.2f} / {pct(values, 0.95) * 1000:6.2f} ms   "
-                  f"×{statistics.median(values) / statistics.median(first):.2f} the first page")
+            print(
+                f"  {name:<28} {median_ms(values):7.2f} / {pct(values, 0.95) * 1000:6.2f} ms   "
+                f"×{statistics.median(values) / statistics.median(first):.2f} the first page"
+            )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         view.close()
     finally:

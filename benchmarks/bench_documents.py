@@ -39,8 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEMO_PASSWORD = "Ward2026demo"
-LOREM = ("体外膜肺氧合（ECMO）是将静脉血引出体外，经膜式氧合器进行气体交换后再输回体内的生命支持技术。"
-         "Extracorporeal membrane oxygenation supports the heart and lungs. ") * 4
+LOREM = (
+    "体外膜肺氧合（ECMO）是将静脉血引出体外，经膜式氧合器进行气体交换后再输回体内的生命支持技术。"
+    "Extracorporeal membrane oxygenation supports the heart and lungs. "
+) * 4
 
 
 class _Quiet:
@@ -65,7 +67,11 @@ def demo_database(path: Path, cases: int) -> None:
     from ecmo_desktop.container import build_container
     from ecmo_desktop.services.demo import DemoGenerator
 
-    print(f"building a demo database of {cases} runs at {path} (about 1.7 s a run) …", file=sys.stderr, flush=True)
+    print(
+        f"building a demo database of {cases} runs at {path} (about 1.7 s a run) …",
+        file=sys.stderr,
+        flush=True,
+    )
     c = build_container(str(path))
     try:
         DemoGenerator(c, seed=2026).generate(cases)
@@ -83,9 +89,21 @@ def text_floor(page_counts: list[int]) -> tuple[float, float]:
 
     body = getSampleStyleSheet()["BodyText"]
     cjk = document_styles().body
-    header = DocumentHeader(hospital_name="某医院", title="文本", patient_name="王某", mrn="ZY1", sex="男", age="45岁",
-                            ward="EICU", bed="1", printed_at=datetime.now(UTC), printed_by="某人", document_id="DOC-1",
-                            content_hash="0" * 64, audit_anchor="#1 " + "0" * 64)
+    header = DocumentHeader(
+        hospital_name="某医院",
+        title="文本",
+        patient_name="王某",
+        mrn="ZY1",
+        sex="男",
+        age="45岁",
+        ward="EICU",
+        bed="1",
+        printed_at=datetime.now(UTC),
+        printed_by="某人",
+        document_id="DOC-1",
+        content_hash="0" * 64,
+        audit_anchor="#1 " + "0" * 64,
+    )
 
     def story(pages: int, style: object, per_page: int) -> list[object]:
         out: list[object] = []
@@ -109,7 +127,9 @@ def text_floor(page_counts: list[int]) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--db", type=Path, help="demo SQLite database to use (made if missing)")
     parser.add_argument("--notes", type=int, default=50, help="operation notes to time")
@@ -139,8 +159,14 @@ def main() -> int:
     runs = [r.run_id for r in c.runs.search_runs("", limit=1000)][: args.cases]
     with c.uow(write=False) as uow:
         dossiers = {run_id: uow.cases.load(run_id) for run_id in runs}
-    busiest = max(dossiers.values(), key=lambda d: (d.run.end_reason == "weaned", sum(len(p.devices) for p in d.procedures),
-                                                    len(d.daily_entries)))
+    busiest = max(
+        dossiers.values(),
+        key=lambda d: (
+            d.run.end_reason == "weaned",
+            sum(len(p.devices) for p in d.procedures),
+            len(d.daily_entries),
+        ),
+    )
     note_proc = max(busiest.procedures, key=lambda p: len(p.devices))
     template = load_consent_template()
     ctx = PrintContext(datetime.now(UTC), "基准", "DOC-000001-v1", "#1 " + "0" * 64)
@@ -168,13 +194,19 @@ def main() -> int:
                 pages_per_note = printed.document.page_count
 
     print(f"\nfonts: first load {_ms(font_load)}; first operation note (cold) {_ms(first_note)}")
-    print(f"\noperation note ({len(note_proc.devices)} devices, {pages_per_note} pages, {len(runs)}-run demo), "
-          f"{args.notes} of each, interleaved; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs:")
+    print(
+        f"\noperation note ({len(note_proc.devices)} devices, {pages_per_note} pages, {len(runs)}-run demo), "
+        f"{args.notes} of each, interleaved; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs:"
+    )
     for label, values in (("layout only (floor)", times), ("service generate", service_times)):
-        print(f"  {label:<20} median {_ms(statistics.median(values))}  p95 {_ms(pct(values, 0.95))}   per page "
-              f"median {_ms(statistics.median(values) / pages_per_note)}  p95 {_ms(pct(values, 0.95) / pages_per_note)}")
-    print(f"  service / layout    ×{statistics.median(service_times) / statistics.median(times):.2f}   "
-          f"(goal: ≤ 30 ms/page through the service; the service also reads the dossier, hashes, stores, audits)")
+        print(
+            f"  {label:<20} median {_ms(statistics.median(values))}  p95 {_ms(pct(values, 0.95))}   per page "
+            f"median {_ms(statistics.median(values) / pages_per_note)}  p95 {_ms(pct(values, 0.95) / pages_per_note)}"
+        )
+    print(
+        f"  service / layout    ×{statistics.median(service_times) / statistics.median(times):.2f}   "
+        f"(goal: ≤ 30 ms/page through the service; the service also reads the dossier, hashes, stores, audits)"
+    )
     if not args.no_archive:
         archive(c, runs, dossiers, template, ctx, work)
     if args.screenshots:
@@ -205,12 +237,18 @@ def archive(c: Any, runs: list[int], dossiers: dict[int, Any], template: Any, ct
     plain, ours = text_floor(pages)
 
     print(f"\narchive of {len(result.done)} runs ({total_pages} pages, {len(result.failed)} failed):")
-    print(f"  batch_archive       {batch_seconds:.1f} s = {batch_seconds * 1000 / total_pages:.1f} ms/page   (goal < 30 ms/page)")
+    print(
+        f"  batch_archive       {batch_seconds:.1f} s = {batch_seconds * 1000 / total_pages:.1f} ms/page   (goal < 30 ms/page)"
+    )
     print(f"  layout only         {layout_seconds * 1000 / total_pages:.1f} ms/page")
-    print(f"  floor, plain text   {plain * 1000 / total_pages:.1f} ms/page   (reportlab, Helvetica, same page counts)")
+    print(
+        f"  floor, plain text   {plain * 1000 / total_pages:.1f} ms/page   (reportlab, Helvetica, same page counts)"
+    )
     print(f"  floor, our page     {ours * 1000 / total_pages:.1f} ms/page   (CJK text on the project's page)")
-    print(f"  ratio archive/plain {batch_seconds / plain:.1f}×   layout/plain {layout_seconds / plain:.1f}×   "
-          f"layout/our page {layout_seconds / ours:.1f}×")
+    print(
+        f"  ratio archive/plain {batch_seconds / plain:.1f}×   layout/plain {layout_seconds / plain:.1f}×   "
+        f"layout/our page {layout_seconds / ours:.1f}×"
+    )
 
 
 def screenshots(c: object, dossier: object, procedure_id: int, folder: Path, work: Path) -> None:
@@ -224,9 +262,15 @@ def screenshots(c: object, dossier: object, procedure_id: int, folder: Path, wor
     docs = c.documents  # type: ignore[attr-defined]
     run_id = dossier.run.id  # type: ignore[attr-defined]
     days = dossier.days()  # type: ignore[attr-defined]
-    wanted = [("consent", None, 2), ("opnote", procedure_id, 2), ("decision", None, 1),
-              ("daily", day_subject(days[min(2, len(days) - 1)]) if days else None, 2), ("weaning", None, 1),
-              ("followup", None, 1), ("archive", None, 3)]
+    wanted = [
+        ("consent", None, 2),
+        ("opnote", procedure_id, 2),
+        ("decision", None, 1),
+        ("daily", day_subject(days[min(2, len(days) - 1)]) if days else None, 2),
+        ("weaning", None, 1),
+        ("followup", None, 1),
+        ("archive", None, 3),
+    ]
     for kind, subject, page_count in wanted:
         try:
             printed = docs.generate(kind, run_id, subject)
@@ -236,10 +280,16 @@ def screenshots(c: object, dossier: object, procedure_id: int, folder: Path, wor
         _png(printed.pdf, folder / f"doc-{kind}", page_count, work)
     lot = next((d.lot for d in dossier.devices if d.lot), None)  # type: ignore[attr-defined]
     if lot:
-        rows = [[r.patient_name, r.mrn, r.product_name, r.lot or "", r.serial or "", r.bound_at]
-                for r in c.devices.trace_lot(lot)][:40]  # type: ignore[attr-defined]
-        printed = docs.export_trace(f"批号 {lot} 追溯清单", ["患者", "住院号", "器械", "批号", "序列号", "绑定时间"], rows,
-                                    description="按批号查询：该批号器械绑定的全部患者（召回时通知）")
+        rows = [
+            [r.patient_name, r.mrn, r.product_name, r.lot or "", r.serial or "", r.bound_at]
+            for r in c.devices.trace_lot(lot)
+        ][:40]  # type: ignore[attr-defined]
+        printed = docs.export_trace(
+            f"批号 {lot} 追溯清单",
+            ["患者", "住院号", "器械", "批号", "序列号", "绑定时间"],
+            rows,
+            description="按批号查询：该批号器械绑定的全部患者（召回时通知）",
+        )
         _png(printed.pdf, folder / "doc-recall", 1, work)
     print(f"screenshots in {folder}")
 
@@ -249,7 +299,9 @@ def _png(pdf: bytes, prefix: Path, pages: int, work: Path) -> None:
     source.write_bytes(pdf)
     for old in prefix.parent.glob(prefix.name + "-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", str(pages), str(source), str(prefix)], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", str(pages), str(source), str(prefix)], check=True
+    )
     for png in sorted(prefix.parent.glob(prefix.name + "-*.png")):  # pdftoppm pads page numbers: -01, -1 …
         number = int(png.stem.rsplit("-", 1)[1])
         png.rename(prefix.parent / f"{prefix.name}-{number}.png")

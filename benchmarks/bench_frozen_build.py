@@ -46,9 +46,21 @@ def build(out: Path) -> Path:
     if shutil.which("pyinstaller") is None and not (Path(sys.executable).parent / "pyinstaller").exists():
         raise SystemExit("pyinstaller is not installed (pip install pyinstaller)")
     exe = shutil.which("pyinstaller") or str(Path(sys.executable).parent / "pyinstaller")
-    subprocess.run([exe, "--noconfirm", "--log-level", "WARN", "--distpath", str(out / "dist"),
-                    "--workpath", str(out / "build"), str(ROOT / "packaging" / "ecmo_ward.spec")],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            exe,
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(out / "dist"),
+            "--workpath",
+            str(out / "build"),
+            str(ROOT / "packaging" / "ecmo_ward.spec"),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     return out / "dist" / APP
 
 
@@ -60,8 +72,11 @@ def _free_display(start: int = 91) -> str:
 
 
 def _clean_env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "ECMO_DATABASE_URL", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "ECMO_DATABASE_URL", "PYTHONPATH")
+    }
     env["ECMO_DATA_DIR"] = str(data)
     env["ECMO_CONFIG_DIR"] = str(data / "config")
     return env
@@ -75,15 +90,21 @@ class Check:
 
 
 def check_version(exe: Path, data: Path) -> Check:
-    run = subprocess.run([str(exe), "--version", "--lang", "en"], env=_clean_env(data), capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [str(exe), "--version", "--lang", "en"],
+        env=_clean_env(data),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     ok = run.returncode == 0 and "ECMO Ward" in run.stdout and "Qt" in run.stdout and "SQLite" in run.stdout
     return Check("--version", ok, (run.stdout or run.stderr).strip())
 
 
 def check_no_screen(exe: Path, data: Path) -> Check:
-    run = subprocess.run([str(exe), "--lang", "en"], env=_clean_env(data), capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [str(exe), "--lang", "en"], env=_clean_env(data), capture_output=True, text=True, timeout=120
+    )
     ok = run.returncode == 3 and "DISPLAY" in run.stderr
     return Check("no screen → message, exit 3", ok, f"exit {run.returncode}: {run.stderr.strip()[:200]}")
 
@@ -92,13 +113,19 @@ def check_window(exe: Path, data: Path, display: str, timeout: float) -> Check:
     """Start on Xvfb and wait for a visible window of the process (xdotool, _NET_WM_PID)."""
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         return Check("window on Xvfb", False, "Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     app = None
     env = {**_clean_env(data), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
     try:
         for _ in range(100):
-            if subprocess.run(["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode == 0:
+            if (
+                subprocess.run(["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode
+                == 0
+            ):
                 break
             time.sleep(0.1)
         data.mkdir(parents=True, exist_ok=True)
@@ -109,15 +136,23 @@ def check_window(exe: Path, data: Path, display: str, timeout: float) -> Check:
         deadline = start + timeout
         while time.perf_counter() < deadline:
             if app.poll() is not None:
-                return Check("window on Xvfb", False,
-                             f"exited {app.returncode} before a window: {log.read_text(errors='replace')[-500:]}")
-            found = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(app.pid)], env=env,
-                                   capture_output=True, text=True)
+                return Check(
+                    "window on Xvfb",
+                    False,
+                    f"exited {app.returncode} before a window: {log.read_text(errors='replace')[-500:]}",
+                )
+            found = subprocess.run(
+                ["xdotool", "search", "--onlyvisible", "--pid", str(app.pid)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             wid = found.stdout.split()
             if wid:
                 elapsed = time.perf_counter() - start
-                name = subprocess.run(["xdotool", "getwindowname", wid[-1]], env=env, capture_output=True,
-                                      text=True).stdout.strip()
+                name = subprocess.run(
+                    ["xdotool", "getwindowname", wid[-1]], env=env, capture_output=True, text=True
+                ).stdout.strip()
                 return Check("window on Xvfb", True, f"'{name}' after {elapsed:.1f} s")
             time.sleep(0.2)
         return Check("window on Xvfb", False, f"no window within {timeout:.0f} s")
@@ -135,11 +170,16 @@ def check_window(exe: Path, data: Path, display: str, timeout: float) -> Check:
 def run_checks(dist: Path, display: str | None = None, timeout: float = 90) -> list[Check]:
     exe = dist / APP
     if not exe.is_file():
-        raise SystemExit(f"{exe} not found: build first (pyinstaller packaging/ecmo_ward.spec) or use --build")
+        raise SystemExit(
+            f"{exe} not found: build first (pyinstaller packaging/ecmo_ward.spec) or use --build"
+        )
     with tempfile.TemporaryDirectory(prefix="ecmo-frozen-") as tmp:
         data = Path(tmp)
-        return [check_version(exe, data / "v"), check_no_screen(exe, data / "n"),
-                check_window(exe, data / "w", display or _free_display(), timeout)]
+        return [
+            check_version(exe, data / "v"),
+            check_no_screen(exe, data / "n"),
+            check_window(exe, data / "w", display or _free_display(), timeout),
+        ]
 
 
 def main() -> int:
@@ -156,8 +196,10 @@ def main() -> int:
             dist = build(Path(tmp))
             print(f"build: {time.perf_counter() - t:.0f} s")
         total = size_of(dist)
-        print(f"size of {dist}: {total / 2**20:.0f} MiB ({total / 1e6:.0f} MB) in "
-              f"{sum(1 for p in dist.rglob('*') if p.is_file())} files")
+        print(
+            f"size of {dist}: {total / 2**20:.0f} MiB ({total / 1e6:.0f} MB) in "
+            f"{sum(1 for p in dist.rglob('*') if p.is_file())} files"
+        )
         for name, size in biggest_parts(dist):
             print(f"  {size / 2**20:7.1f} MiB  {name}")
         checks = run_checks(dist, args.display, args.timeout)

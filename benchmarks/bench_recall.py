@@ -81,8 +81,14 @@ class RawQuery:
         else:
             import psycopg
 
-            self.conn = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                                        dbname=u.database, autocommit=True)
+            self.conn = psycopg.connect(
+                host=u.host,
+                port=u.port,
+                user=u.username,
+                password=u.password,
+                dbname=u.database,
+                autocommit=True,
+            )
             self.sql = FLOOR_SQL.format(p="%s")
 
     def run(self, lot: str) -> int:
@@ -101,17 +107,23 @@ def bench(world: World, queries: int, warmup: int = 20) -> dict[str, list[float]
     raw = RawQuery(world)
     rng = random.Random(11)
     lots = [lot_of(rng.randrange(world.usages)) for _ in range(warmup + queries)]
-    times: dict[str, list[float]] = {SCREEN: [], "screen as before: 3 calls": [], "trace_lot alone": [],
-                                     FLOOR: []}
+    times: dict[str, list[float]] = {
+        SCREEN: [],
+        "screen as before: 3 calls": [],
+        "trace_lot alone": [],
+        FLOOR: [],
+    }
 
     def before(lot: str) -> Any:
         recalled = any(r.lot == lot for r in devices.list_recalls(active_only=True))
         return devices.trace_lot(lot, gtin=GTIN), devices.lot_stock(lot, gtin=GTIN), recalled
 
-    steps: list[tuple[str, Any]] = [(SCREEN, lambda lot: devices.lot_view(lot, gtin=GTIN)),
-                                    ("screen as before: 3 calls", before),
-                                    ("trace_lot alone", lambda lot: devices.trace_lot(lot, gtin=GTIN)),
-                                    (FLOOR, raw.run)]
+    steps: list[tuple[str, Any]] = [
+        (SCREEN, lambda lot: devices.lot_view(lot, gtin=GTIN)),
+        ("screen as before: 3 calls", before),
+        ("trace_lot alone", lambda lot: devices.trace_lot(lot, gtin=GTIN)),
+        (FLOOR, raw.run),
+    ]
     for i, lot in enumerate(lots):
         out: dict[str, Any] = {}
         for name, step in steps if i % 2 else steps[::-1]:  # alternate the order: no one always goes first
@@ -140,16 +152,20 @@ def main() -> None:
         # the scan benchmark's database (same size and spare count), so one cache serves both
         with seeded(backend, args.usages, args.spare, args.pg_url) as (url, meta, hit):
             world = open_world(url, backend, meta, user="admin")
-            print(f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
-                  f"load average before timing: {load_average()}")
+            print(
+                f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
+                f"load average before timing: {load_average()}"
+            )
             times = bench(world, args.queries)
             print(f"  load average after timing: {load_average()}")
             for name, values in times.items():
                 print(summary(name, values))
             screen, floor = times[SCREEN], times[FLOOR]
-            print(f"  screen p95 / floor p95 = {pct(screen, 0.95) / pct(floor, 0.95):.1f}×   screen p50 − floor p50 = "
-                  f"{(statistics.median(screen) - statistics.median(floor)) * 1000:.2f} ms   "
-                  f"goal p95 ≤ 10 ms: {'met' if pct(screen, 0.95) <= 0.010 else 'NOT met'}")
+            print(
+                f"  screen p95 / floor p95 = {pct(screen, 0.95) / pct(floor, 0.95):.1f}×   screen p50 − floor p50 = "
+                f"{(statistics.median(screen) - statistics.median(floor)) * 1000:.2f} ms   "
+                f"goal p95 ≤ 10 ms: {'met' if pct(screen, 0.95) <= 0.010 else 'NOT met'}"
+            )
             world.c.close()
     shutil.rmtree(_TMP, ignore_errors=True)
 

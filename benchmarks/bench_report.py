@@ -65,25 +65,47 @@ def _env() -> dict[str, str]:
 
 
 def service_once(url: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", SERVICE, url, PASSWORD, DATE_FROM, DATE_TO], env=_env(),
-                         check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", SERVICE, url, PASSWORD, DATE_FROM, DATE_TO],
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def cli_once(url: str) -> dict[str, float]:
     """Wall time and the child's peak RSS of ``report --json`` (RUSAGE_CHILDREN of a fresh waiter)."""
-    waiter = ("import resource, subprocess, sys, time, json\n"
-              "t = time.perf_counter()\n"
-              "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
-              "assert p.returncode == 0, p.returncode\n"
-              "data = json.loads(p.stdout)\n"
-              "print(json.dumps({'seconds': time.perf_counter() - t, "
-              "'rss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-              "'runs': data.get('runs', data.get('result', {}).get('runs'))}))\n")
-    cmd = [sys.executable, "-m", "ecmo_desktop", "report", "--json", "--db", url, "--user", "admin",
-           "--from", DATE_FROM, "--to", DATE_TO]
-    out = subprocess.run([sys.executable, "-c", waiter, *cmd], env=_env(), check=True, capture_output=True,
-                         text=True, cwd=ROOT)
+    waiter = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+        "assert p.returncode == 0, p.returncode\n"
+        "data = json.loads(p.stdout)\n"
+        "print(json.dumps({'seconds': time.perf_counter() - t, "
+        "'rss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+        "'runs': data.get('runs', data.get('result', {}).get('runs'))}))\n"
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "ecmo_desktop",
+        "report",
+        "--json",
+        "--db",
+        url,
+        "--user",
+        "admin",
+        "--from",
+        DATE_FROM,
+        "--to",
+        DATE_TO,
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", waiter, *cmd], env=_env(), check=True, capture_output=True, text=True, cwd=ROOT
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -97,41 +119,61 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, ru_maxrss in KiB "
-          f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} KiB)")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, ru_maxrss in KiB "
+        f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} KiB)"
+    )
     big = cached_sqlite(cache_key("caselist", runs=args.runs), lambda url: seed(url, args.runs), _TMP)
     small = cached_sqlite(cache_key("caselist", runs=2), lambda url: seed(url, 2), _TMP)
     try:
         big_url, _meta, hit_big = big.__enter__()
         small_url, _meta, hit_small = small.__enter__()
-        print(f"databases: {args.runs:,} runs {'cached' if hit_big else 'seeded'}, 2 runs "
-              f"{'cached' if hit_small else 'seeded'}")
+        print(
+            f"databases: {args.runs:,} runs {'cached' if hit_big else 'seeded'}, 2 runs "
+            f"{'cached' if hit_small else 'seeded'}"
+        )
         load_before = os.getloadavg()
-        samples: dict[str, list[dict[str, float]]] = {k: [] for k in ("service big", "service floor", "cli big",
-                                                                       "cli floor")}
-        steps = [("service big", lambda: service_once(big_url)), ("service floor", lambda: service_once(small_url)),
-                 ("cli big", lambda: cli_once(big_url)), ("cli floor", lambda: cli_once(small_url))]
+        samples: dict[str, list[dict[str, float]]] = {
+            k: [] for k in ("service big", "service floor", "cli big", "cli floor")
+        }
+        steps = [
+            ("service big", lambda: service_once(big_url)),
+            ("service floor", lambda: service_once(small_url)),
+            ("cli big", lambda: cli_once(big_url)),
+            ("cli floor", lambda: cli_once(small_url)),
+        ]
         for i in range(args.repeat):
             for name, step in steps if i % 2 == 0 else steps[::-1]:
                 samples[name].append(step())
         load_after = os.getloadavg()
-        print(f"load average before {load_before[0]:.2f} / after {load_after[0]:.2f} "
-              f"(5-min {load_after[1]:.2f})")
-        print(f"{'measure':<16}{'runs':>8}{'median s':>10}{'p95 s':>8}{'peak RSS MiB':>14}{'RSS before call':>17}")
+        print(
+            f"load average before {load_before[0]:.2f} / after {load_after[0]:.2f} "
+            f"(5-min {load_after[1]:.2f})"
+        )
+        print(
+            f"{'measure':<16}{'runs':>8}{'median s':>10}{'p95 s':>8}{'peak RSS MiB':>14}{'RSS before call':>17}"
+        )
         for name, values in samples.items():
             secs = [v["seconds"] for v in values]
             rss = statistics.median(v["rss_kib"] for v in values) / 1024
-            before = (f"{statistics.median(v['rss_before_kib'] for v in values) / 1024:>14.1f}"
-                      if "rss_before_kib" in values[0] else f"{'':>14}")
-            print(f"{name:<16}{int(values[0]['runs']):>8,}{statistics.median(secs):>10.2f}{pct(secs, 0.95):>8.2f}"
-                  f"{rss:>14.1f}   {before}")
+            before = (
+                f"{statistics.median(v['rss_before_kib'] for v in values) / 1024:>14.1f}"
+                if "rss_before_kib" in values[0]
+                else f"{'':>14}"
+            )
+            print(
+                f"{name:<16}{int(values[0]['runs']):>8,}{statistics.median(secs):>10.2f}{pct(secs, 0.95):>8.2f}"
+                f"{rss:>14.1f}   {before}"
+            )
         for kind in ("service", "cli"):
             big_s = statistics.median(v["seconds"] for v in samples[f"{kind} big"])
             floor_s = statistics.median(v["seconds"] for v in samples[f"{kind} floor"])
             big_m = statistics.median(v["rss_kib"] for v in samples[f"{kind} big"]) / 1024
             floor_m = statistics.median(v["rss_kib"] for v in samples[f"{kind} floor"]) / 1024
-            print(f"{kind}: {big_s:.2f} s vs floor {floor_s:.2f} s (+{big_s - floor_s:.2f} s, ×{big_s / floor_s:.1f}); "
-                  f"peak RSS {big_m:.0f} MiB vs {floor_m:.0f} MiB (+{big_m - floor_m:.0f} MiB)")
+            print(
+                f"{kind}: {big_s:.2f} s vs floor {floor_s:.2f} s (+{big_s - floor_s:.2f} s, ×{big_s / floor_s:.1f}); "
+                f"peak RSS {big_m:.0f} MiB vs {floor_m:.0f} MiB (+{big_m - floor_m:.0f} MiB)"
+            )
     finally:
         small.__exit__(None, None, None)
         big.__exit__(None, None, None)

@@ -132,21 +132,42 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int = CHUNK) -> Iterator[list[
         yield batch
 
 
-def seed_world(url: str, backend: str, usages: int, spare: int, *,
-               progress: Callable[[str], None] = print) -> dict[str, Any]:
+def seed_world(
+    url: str, backend: str, usages: int, spare: int, *, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Accounts and the catalogue through the services; everything at volume through bulk INSERTs.
 
     Returns what ``open_world`` needs to find its way in the database (it is cached, bench_cache.py)."""
     t0 = time.perf_counter()
     c = build_container(url, workstation="bench")
-    c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B001", city="呼和浩特市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="基准医院",
+        hospital_code="B001",
+        city="呼和浩特市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
-    nurse = c.staff.create_staff(username="nurse", full_name="陈静", title="nurse_senior", roles=["nurse"],
-                                 initial_password=PASSWORD, ecmo_trained=True)
-    product = c.devices.add_product(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器",
-                                                 manufacturer="Maquet", model="BE-PLS 2050", gtin=GTIN,
-                                                 nmpa_number="国械注进20173450123"))
+    nurse = c.staff.create_staff(
+        username="nurse",
+        full_name="陈静",
+        title="nurse_senior",
+        roles=["nurse"],
+        initial_password=PASSWORD,
+        ecmo_trained=True,
+    )
+    product = c.devices.add_product(
+        ProductInput(
+            category="oxygenator",
+            name="Quadrox-iD Adult 氧合器",
+            manufacturer="Maquet",
+            model="BE-PLS 2050",
+            gtin=GTIN,
+            nmpa_number="国械注进20173450123",
+        )
+    )
     hospital = c.runs.hospital()
     assert hospital is not None
     runs = max(OPEN_RUNS, usages // USAGES_PER_RUN)
@@ -156,35 +177,83 @@ def seed_world(url: str, backend: str, usages: int, spare: int, *,
     with engine.begin() as conn:
         conn.execute(text("UPDATE staff SET must_change_password = :f"), {"f": False})
         progress(f"  seeding {runs:,} patients and runs …")
-        for batch in _chunks({"hospital_id": hospital.id, "mrn": f"B{i:07d}", "name": f"患者{i}", "sex": "MF"[i % 2],
-                              "ward": "EICU", "bed": str(i % 24), "created_at": start, "version": 1}
-                             for i in range(runs)):
+        for batch in _chunks(
+            {
+                "hospital_id": hospital.id,
+                "mrn": f"B{i:07d}",
+                "name": f"患者{i}",
+                "sex": "MF"[i % 2],
+                "ward": "EICU",
+                "bed": str(i % 24),
+                "created_at": start,
+                "version": 1,
+            }
+            for i in range(runs)
+        ):
             conn.execute(insert(PatientRow), batch)
         first_patient = conn.scalar(select(PatientRow.id).order_by(PatientRow.id).limit(1))
-        for batch in _chunks({"hospital_id": hospital.id, "patient_id": first_patient + i, "run_number": 1,
-                              "mode": "VA", "indication": "ami", "status": "on_ecmo" if i >= runs - OPEN_RUNS else "ended",
-                              "created_at": start + timedelta(hours=i), "started_at": start + timedelta(hours=i),
-                              "source": "import", "version": 1} for i in range(runs)):
+        for batch in _chunks(
+            {
+                "hospital_id": hospital.id,
+                "patient_id": first_patient + i,
+                "run_number": 1,
+                "mode": "VA",
+                "indication": "ami",
+                "status": "on_ecmo" if i >= runs - OPEN_RUNS else "ended",
+                "created_at": start + timedelta(hours=i),
+                "started_at": start + timedelta(hours=i),
+                "source": "import",
+                "version": 1,
+            }
+            for i in range(runs)
+        ):
             conn.execute(insert(RunRow), batch)
         run_ids = list(conn.scalars(select(RunRow.id).order_by(RunRow.id)))
         receivings = (usages + spare) // 1000 + 1
-        conn.execute(insert(ReceivingRow), [{"supplier": "国药控股内蒙古有限公司", "received_at": start,
-                                             "received_by_id": nurse.id, "delivery_note": f"RK{i}"}
-                                            for i in range(receivings)])
+        conn.execute(
+            insert(ReceivingRow),
+            [
+                {
+                    "supplier": "国药控股内蒙古有限公司",
+                    "received_at": start,
+                    "received_by_id": nurse.id,
+                    "delivery_note": f"RK{i}",
+                }
+                for i in range(receivings)
+            ],
+        )
         receiving_ids = list(conn.scalars(select(ReceivingRow.id).order_by(ReceivingRow.id)))
         progress(f"  seeding {usages + spare:,} items …")
-        for batch in _chunks({"product_id": product.id, "item_key": f"gs1:{GTIN}:B{i:07d}", "serial": f"B{i:07d}",
-                              "lot": lot_of(i), "expiry": EXPIRY, "raw_code": code_for(f"B{i:07d}", lot_of(i)),
-                              "symbology": "gs1", "receiving_id": receiving_ids[i // 1000], "created_at": start}
-                             for i in range(usages + spare)):
+        for batch in _chunks(
+            {
+                "product_id": product.id,
+                "item_key": f"gs1:{GTIN}:B{i:07d}",
+                "serial": f"B{i:07d}",
+                "lot": lot_of(i),
+                "expiry": EXPIRY,
+                "raw_code": code_for(f"B{i:07d}", lot_of(i)),
+                "symbology": "gs1",
+                "receiving_id": receiving_ids[i // 1000],
+                "created_at": start,
+            }
+            for i in range(usages + spare)
+        ):
             conn.execute(insert(ItemRow), batch)
         first_item = conn.scalar(select(ItemRow.id).order_by(ItemRow.id).limit(1))
         progress(f"  seeding {usages:,} usages …")
-        for batch in _chunks({"item_id": first_item + i, "run_id": run_ids[i // USAGES_PER_RUN], "single_use": True,
-                              "bound_at": start + timedelta(minutes=i), "bound_by_id": nurse.id,
-                              "scanned_text": code_for(f"B{i:07d}", lot_of(i)), "warnings": "",
-                              "removed_at": start + timedelta(minutes=i, days=3) if rng.random() < 0.1 else None}
-                             for i in range(usages)):
+        for batch in _chunks(
+            {
+                "item_id": first_item + i,
+                "run_id": run_ids[i // USAGES_PER_RUN],
+                "single_use": True,
+                "bound_at": start + timedelta(minutes=i),
+                "bound_by_id": nurse.id,
+                "scanned_text": code_for(f"B{i:07d}", lot_of(i)),
+                "warnings": "",
+                "removed_at": start + timedelta(minutes=i, days=3) if rng.random() < 0.1 else None,
+            }
+            for i in range(usages)
+        ):
             conn.execute(insert(UsageRow), batch)
         progress(f"  seeding {usages:,} audit rows (hash chain) …")
         head = conn.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).one()
@@ -194,10 +263,22 @@ def seed_world(url: str, backend: str, usages: int, spare: int, *,
         def audit_rows() -> Iterator[dict[str, Any]]:
             for i in range(usages):
                 state["seq"] += 1
-                fields = {"seq": state["seq"], "occurred_at": start + timedelta(minutes=i), "actor_id": nurse.id,
-                          "actor_name": "陈静", "workstation": "bench", "action": "bind", "entity": "device_usage",
-                          "entity_id": first_usage + i, "run_id": run_ids[i // USAGES_PER_RUN], "patient_id": None,
-                          "before": None, "after": jsonable({"serial": f"B{i:07d}"}), "reason": None, "success": True}
+                fields = {
+                    "seq": state["seq"],
+                    "occurred_at": start + timedelta(minutes=i),
+                    "actor_id": nurse.id,
+                    "actor_name": "陈静",
+                    "workstation": "bench",
+                    "action": "bind",
+                    "entity": "device_usage",
+                    "entity_id": first_usage + i,
+                    "run_id": run_ids[i // USAGES_PER_RUN],
+                    "patient_id": None,
+                    "before": None,
+                    "after": jsonable({"serial": f"B{i:07d}"}),
+                    "reason": None,
+                    "success": True,
+                }
                 digest = chain_hash(state["prev"], fields)
                 state["prev"] = digest
                 yield {**fields, "prev_hash": "", "hash": digest}
@@ -219,8 +300,13 @@ def seed_world(url: str, backend: str, usages: int, spare: int, *,
             # flush the bulk load now: a ward's server is not in the middle of writing 3M fresh rows
             conn.exec_driver_sql("CHECKPOINT")
     c.close()
-    return {"nurse_id": nurse.id, "open_runs": run_ids[-OPEN_RUNS:], "usages": usages, "spare": spare,
-            "seed_seconds": time.perf_counter() - t0}
+    return {
+        "nurse_id": nurse.id,
+        "open_runs": run_ids[-OPEN_RUNS:],
+        "usages": usages,
+        "spare": spare,
+        "seed_seconds": time.perf_counter() - t0,
+    }
 
 
 def open_world(url: str, backend: str, meta: dict[str, Any], *, user: str = "nurse") -> World:
@@ -229,12 +315,23 @@ def open_world(url: str, backend: str, meta: dict[str, Any], *, user: str = "nur
     c.auth.login(user, PASSWORD)
     usages, spare = meta["usages"], meta["spare"]
     spare_codes = [code_for(f"B{i:07d}", lot_of(i)) for i in range(usages, usages + spare)]
-    return World(c, url, backend, meta["nurse_id"], meta["open_runs"], spare_codes, usages,
-                 (usages + ITEMS_PER_LOT - 1) // ITEMS_PER_LOT, meta["seed_seconds"])
+    return World(
+        c,
+        url,
+        backend,
+        meta["nurse_id"],
+        meta["open_runs"],
+        spare_codes,
+        usages,
+        (usages + ITEMS_PER_LOT - 1) // ITEMS_PER_LOT,
+        meta["seed_seconds"],
+    )
 
 
 @contextmanager
-def seeded(backend: str, usages: int, spare: int, pg_url: str | None) -> Iterator[tuple[str, dict[str, Any], bool]]:
+def seeded(
+    backend: str, usages: int, spare: int, pg_url: str | None
+) -> Iterator[tuple[str, dict[str, Any], bool]]:
     """A private copy of the seeded database (built once per schema revision and size, then cached)."""
     key = cache_key("scan", backend=backend, usages=usages, spare=spare)
 
@@ -264,8 +361,9 @@ class Floor:
         else:
             import psycopg
 
-            self.conn = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                                        dbname=u.database)
+            self.conn = psycopg.connect(
+                host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
+            )
             self.conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, note text)")
             self.conn.commit()
 
@@ -297,16 +395,22 @@ def load_average() -> str:
 
 def summary(name: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"  {name:<34} p50 {statistics.median(ms):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms   "
-            f"p99 {pct(ms, 0.99):7.2f} ms   max {max(ms):7.2f} ms   (n={len(ms)})")
+    return (
+        f"  {name:<34} p50 {statistics.median(ms):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms   "
+        f"p99 {pct(ms, 0.99):7.2f} ms   max {max(ms):7.2f} ms   (n={len(ms)})"
+    )
 
 
 def bench_scans(world: World, scans: int, warmup: int = 20) -> dict[str, list[float]]:
     devices = world.c.devices
     floor = Floor(world.url, world.backend)
     rng = random.Random(7)
-    times: dict[str, list[float]] = {"bind (bound)": [], "floor: bare committed INSERT": [],
-                                     "re-scan (blocked_reused)": [], "parse only": []}
+    times: dict[str, list[float]] = {
+        "bind (bound)": [],
+        "floor: bare committed INSERT": [],
+        "re-scan (blocked_reused)": [],
+        "parse only": [],
+    }
     codes = list(world.spare_codes)
     bound: list[str] = []
     for i in range(warmup + scans):
@@ -360,11 +464,16 @@ def count_round_trips(world: World, code: str) -> dict[str, int]:
     def bump(key: str) -> Callable[..., None]:
         def inner(*_a: Any) -> None:
             counts[key] += 1
+
         return inner
 
-    hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", bump("begin")),
-             (engine, "commit", bump("commit")), (engine, "rollback", bump("rollback")),
-             (engine.pool, "checkout", bump("checkout"))]
+    hooks = [
+        (engine, "before_cursor_execute", statement),
+        (engine, "begin", bump("begin")),
+        (engine, "commit", bump("commit")),
+        (engine, "rollback", bump("rollback")),
+        (engine.pool, "checkout", bump("checkout")),
+    ]
     if trace is not None:
         hooks += [(engine.pool, "checkout", traced), (engine.pool, "checkin", untraced)]
     for target, name, fn in hooks:
@@ -394,8 +503,10 @@ def main() -> None:
         print(f"\n== {backend}: {args.usages:,} usages")
         with seeded(backend, args.usages, args.scans + 40, args.pg_url) as (url, meta, hit):
             world = open_world(url, backend, meta)
-            print(f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
-                  f"load average before timing: {load_average()}")
+            print(
+                f"  {'from the cache (seeded' if hit else '(seeded'} in {world.seed_seconds:.0f} s); "
+                f"load average before timing: {load_average()}"
+            )
             times = bench_scans(world, args.scans)
             trips = count_round_trips(world, world.spare_codes[-1])
             print("  one bind sends: " + ", ".join(f"{k} {v}" for k, v in trips.items()))
@@ -404,8 +515,10 @@ def main() -> None:
                 print(summary(name, values))
             bind = times["bind (bound)"]
             floor = times["floor: bare committed INSERT"]
-            print(f"  bind p95 / floor p95 = {pct(bind, 0.95) / pct(floor, 0.95):.1f}×   "
-                  f"goal p95 < 10 ms: {'met' if pct(bind, 0.95) < 0.010 else 'NOT met'}")
+            print(
+                f"  bind p95 / floor p95 = {pct(bind, 0.95) / pct(floor, 0.95):.1f}×   "
+                f"goal p95 < 10 ms: {'met' if pct(bind, 0.95) < 0.010 else 'NOT met'}"
+            )
             world.c.close()
     shutil.rmtree(_TMP, ignore_errors=True)
 

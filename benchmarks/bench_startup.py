@@ -77,8 +77,12 @@ class Bench:
         self.data = work / "data"
         self.db = work / "ward.sqlite3"
         self.env = dict(os.environ)
-        self.env.update(PYTHONPATH=str(self.app_dir), ECMO_DATA_DIR=str(self.data), ECMO_PASSWORD=PASSWORD,
-                        ECMO_LANG="zh_CN")
+        self.env.update(
+            PYTHONPATH=str(self.app_dir),
+            ECMO_DATA_DIR=str(self.data),
+            ECMO_PASSWORD=PASSWORD,
+            ECMO_LANG="zh_CN",
+        )
         self.env.pop("ECMO_DATABASE_URL", None)
         self.env.pop("PYTHONPYCACHEPREFIX", None)  # the copy's own __pycache__ folders are used
         if display:
@@ -93,22 +97,52 @@ class Bench:
         """A compiled copy of the package (resources and migrations linked) and a small real database."""
         self.app_dir.mkdir(parents=True)
         self.data.mkdir()
-        shutil.copytree(ROOT / "ecmo_desktop", self.app_dir / "ecmo_desktop",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "ecmo_desktop", self.app_dir / "ecmo_desktop", ignore=shutil.ignore_patterns("__pycache__")
+        )
         for name in ("resources", "db"):
             (self.app_dir / name).symlink_to(ROOT / name)
-        subprocess.run([self.py, "-m", "compileall", "-q", str(self.app_dir / "ecmo_desktop"),
-                        str(ROOT / "db" / "migrations")], check=True, cwd=self.work, env=self.env)
+        subprocess.run(
+            [
+                self.py,
+                "-m",
+                "compileall",
+                "-q",
+                str(self.app_dir / "ecmo_desktop"),
+                str(ROOT / "db" / "migrations"),
+            ],
+            check=True,
+            cwd=self.work,
+            env=self.env,
+        )
         admin = self.work / "admin.json"
-        admin.write_text(json.dumps({"username": "admin", "full_name": "管理员", "password": PASSWORD_FIRST}),
-                         encoding="utf-8")
-        self._cli("init-db", "--db", str(self.db), "--hospital", "基准医院", "--city", "呼和浩特市", "--admin-from", str(admin))
+        admin.write_text(
+            json.dumps({"username": "admin", "full_name": "管理员", "password": PASSWORD_FIRST}),
+            encoding="utf-8",
+        )
+        self._cli(
+            "init-db",
+            "--db",
+            str(self.db),
+            "--hospital",
+            "基准医院",
+            "--city",
+            "呼和浩特市",
+            "--admin-from",
+            str(admin),
+        )
         env = dict(self.env, ECMO_PASSWORD=PASSWORD_FIRST, ECMO_NEW_PASSWORD=PASSWORD)
         self._cli("users", "password", "--db", str(self.db), "--user", "admin", env=env)
 
     def _cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.py, "-m", "ecmo_desktop", *args], check=True, cwd=self.work,
-                              env=env or self.env, capture_output=True, text=True)
+        return subprocess.run(
+            [self.py, "-m", "ecmo_desktop", *args],
+            check=True,
+            cwd=self.work,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+        )
 
     def demo_seconds(self, cases: int) -> tuple[float, str]:
         """One ``demo`` run into a new database (its accounts use the demo hashing, said in its output)."""
@@ -119,8 +153,15 @@ class Bench:
     # ---- one measurement each ---------------------------------------------------------------------
     def run_process(self, args: list[str]) -> float:
         start = time.perf_counter()
-        subprocess.run([self.py, *args], check=True, cwd=self.work, env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [self.py, *args],
+            check=True,
+            cwd=self.work,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
         return time.perf_counter() - start
 
     def run_probe(self, args: list[str], *, login: bool) -> dict[str, float]:
@@ -130,8 +171,15 @@ class Bench:
         if login:
             env["ECMO_BENCH_STARTUP_LOGIN"] = f"admin\t{PASSWORD}"
         start = time.time()
-        subprocess.run([self.py, *args], check=True, cwd=self.work, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [self.py, *args],
+            check=True,
+            cwd=self.work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
         marks = {}
         for line in probe.read_text(encoding="utf-8").splitlines():
             name, stamp = line.split()
@@ -143,8 +191,15 @@ class Bench:
         """The bare PySide6 window, timed like the app (the script writes its own mark)."""
         probe = self.work / f"floor-{time.monotonic_ns()}.txt"
         start = time.time()
-        subprocess.run([self.py, "-c", FLOOR_WINDOW, str(probe)], check=True, cwd=self.work, env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [self.py, "-c", FLOOR_WINDOW, str(probe)],
+            check=True,
+            cwd=self.work,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
         stamp = float(probe.read_text(encoding="utf-8").split()[1])
         probe.unlink()
         return stamp - start
@@ -155,8 +210,9 @@ class Bench:
             "floor: python -c pass": lambda: self.run_process(["-c", "pass"]),
             "cli: --version": lambda: self.run_process(["-m", "ecmo_desktop", "--version"]),
             "cli: parse-code": lambda: self.run_process(["-m", "ecmo_desktop", "parse-code", PARSE_CODE]),
-            "cli: verify": lambda: self.run_process(["-m", "ecmo_desktop", "verify", "--db", str(self.db),
-                                                     "--user", "admin"]),
+            "cli: verify": lambda: self.run_process(
+                ["-m", "ecmo_desktop", "verify", "--db", str(self.db), "--user", "admin"]
+            ),
             "floor: bare window": self.run_floor_window,
             "gui: login window": lambda: self.run_probe(gui, login=False)["login_painted"],
             "gui: main window": lambda: self.run_probe(gui, login=True)["main_painted"],
@@ -169,10 +225,19 @@ class Bench:
     def importtime(self, args: list[str], *, login: bool = False) -> list[tuple[int, int, str]]:
         env = dict(self.env)
         if login:
-            env.update(ECMO_BENCH_STARTUP_PROBE=str(self.work / "probe-importtime.txt"),
-                       ECMO_BENCH_STARTUP_LOGIN=f"admin\t{PASSWORD}")
-        run = subprocess.run([self.py, "-X", "importtime", *args], cwd=self.work, env=env, capture_output=True,
-                             text=True, check=True, timeout=120)
+            env.update(
+                ECMO_BENCH_STARTUP_PROBE=str(self.work / "probe-importtime.txt"),
+                ECMO_BENCH_STARTUP_LOGIN=f"admin\t{PASSWORD}",
+            )
+        run = subprocess.run(
+            [self.py, "-X", "importtime", *args],
+            cwd=self.work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         rows = []
         for line in run.stderr.splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
@@ -189,18 +254,31 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(ordered, n=20, method="inclusive")[-1]
 
 
-FLOORS = {"cli: --version": "floor: python -c pass", "cli: parse-code": "floor: python -c pass",
-          "cli: verify": "floor: python -c pass", "gui: login window": "floor: bare window",
-          "gui: main window": "floor: bare window"}
-GOALS = {"gui: login window": 1.5, "gui: main window": 3.0, "cli: --version": 3.0, "cli: parse-code": 3.0,
-         "cli: verify": 3.0}
+FLOORS = {
+    "cli: --version": "floor: python -c pass",
+    "cli: parse-code": "floor: python -c pass",
+    "cli: verify": "floor: python -c pass",
+    "gui: login window": "floor: bare window",
+    "gui: main window": "floor: bare window",
+}
+GOALS = {
+    "gui: login window": 1.5,
+    "gui: main window": 3.0,
+    "cli: --version": 3.0,
+    "cli: parse-code": 3.0,
+    "cli: verify": 3.0,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (default 9)")
-    parser.add_argument("--xvfb", metavar="DISPLAY", help="start Xvfb on this display (e.g. :28) instead of offscreen")
-    parser.add_argument("--demo-cases", type=int, default=3, help="time one demo run with this many cases (0: skip)")
+    parser.add_argument(
+        "--xvfb", metavar="DISPLAY", help="start Xvfb on this display (e.g. :28) instead of offscreen"
+    )
+    parser.add_argument(
+        "--demo-cases", type=int, default=3, help="time one demo run with this many cases (0: skip)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -208,8 +286,11 @@ def main() -> int:
     xvfb: subprocess.Popen[bytes] | None = None
     try:
         if args.xvfb:
-            xvfb = subprocess.Popen(["Xvfb", args.xvfb, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            xvfb = subprocess.Popen(
+                ["Xvfb", args.xvfb, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1.0)
         bench = Bench(work, args.xvfb)
         bench.prepare()
@@ -219,7 +300,9 @@ def main() -> int:
             bench.measure_round(results)
         load_after = load()
         gui_imports = bench.importtime(["-m", "ecmo_desktop", "--db", str(bench.db)], login=True)
-        verify_imports = bench.importtime(["-m", "ecmo_desktop", "verify", "--db", str(bench.db), "--user", "admin"])
+        verify_imports = bench.importtime(
+            ["-m", "ecmo_desktop", "verify", "--db", str(bench.db), "--user", "admin"]
+        )
         demo = bench.demo_seconds(args.demo_cases) if args.demo_cases else None
     finally:
         if xvfb is not None:
@@ -238,27 +321,44 @@ def main() -> int:
             row["goal_ratio"] = GOALS[name]
             row["goal_met"] = row["ratio_median"] <= GOALS[name]
         summary[name] = row
-    report = {"load_before": load_before, "load_after": load_after, "rounds": args.repeat,
-              "platform": f"xvfb {args.xvfb}" if args.xvfb else "offscreen", "figures": summary,
-              "importtime_gui_to_main_window": _top(gui_imports), "importtime_verify": _top(verify_imports),
-              "demo": {"cases": args.demo_cases, "seconds": demo[0], "says": demo[1]} if demo else None}
+    report = {
+        "load_before": load_before,
+        "load_after": load_after,
+        "rounds": args.repeat,
+        "platform": f"xvfb {args.xvfb}" if args.xvfb else "offscreen",
+        "figures": summary,
+        "importtime_gui_to_main_window": _top(gui_imports),
+        "importtime_verify": _top(verify_imports),
+        "demo": {"cases": args.demo_cases, "seconds": demo[0], "says": demo[1]} if demo else None,
+    }
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     print(f"start-up, {args.repeat} interleaved rounds, {report['platform']}")
     print(f"load before: {load_before}\nload after:  {load_after}\n")
     print(f"{'measure':<24}{'median':>9}{'p95':>9}   {'floor':<22}{'× median':>9}{'× p95':>8}{'goal':>7}")
-    order = ["floor: python -c pass", "floor: bare window", "cli: --version", "cli: parse-code", "cli: verify",
-             "gui: login window", "gui: main window"]
+    order = [
+        "floor: python -c pass",
+        "floor: bare window",
+        "cli: --version",
+        "cli: parse-code",
+        "cli: verify",
+        "gui: login window",
+        "gui: main window",
+    ]
     for name in order:
         row = summary[name]
         line = f"{name:<24}{row['median_s']:>8.3f}s{row['p95_s']:>8.3f}s   "
         if "floor" in row:
-            line += (f"{row['floor'].removeprefix('floor: '):<22}{row['ratio_median']:>8.2f}×{row['ratio_p95']:>7.2f}×"
-                     f"{'≤' + format(row['goal_ratio'], 'g') + '×':>7} {'met' if row['goal_met'] else 'MISSED'}")
+            line += (
+                f"{row['floor'].removeprefix('floor: '):<22}{row['ratio_median']:>8.2f}×{row['ratio_p95']:>7.2f}×"
+                f"{'≤' + format(row['goal_ratio'], 'g') + '×':>7} {'met' if row['goal_met'] else 'MISSED'}"
+            )
         print(line)
-    for title, rows in (("start → main window", report["importtime_gui_to_main_window"]),
-                        ("verify", report["importtime_verify"])):
+    for title, rows in (
+        ("start → main window", report["importtime_gui_to_main_window"]),
+        ("verify", report["importtime_verify"]),
+    ):
         print(f"\n-X importtime, {title}: top 15 by self time (total {rows['total_ms']:.0f} ms of imports)")
         for item in rows["top"]:
             print(f"  {item['self_ms']:>7.1f} ms self {item['cumulative_ms']:>8.1f} ms cum  {item['module']}")
@@ -270,8 +370,13 @@ def main() -> int:
 def _top(rows: list[tuple[int, int, str]]) -> dict[str, object]:
     total = sum(own for own, _cum, _name in rows)
     top = sorted(rows, key=lambda r: r[0], reverse=True)[:15]
-    return {"total_ms": total / 1000, "top": [{"module": name.strip(), "self_ms": own / 1000,
-                                                "cumulative_ms": cum / 1000} for own, cum, name in top]}
+    return {
+        "total_ms": total / 1000,
+        "top": [
+            {"module": name.strip(), "self_ms": own / 1000, "cumulative_ms": cum / 1000}
+            for own, cum, name in top
+        ],
+    }
 
 
 if __name__ == "__main__":

@@ -23,16 +23,24 @@ from ecmo_desktop.domain.codes import parse_code
 
 
 def run_properties(examples: int) -> None:
-    tests = [props.test_arbitrary_text_only_raises_code_error, props.test_glued_scheme_fragments_only_raise_code_error,
-             props.test_undecodable_camera_bytes_only_raise_code_error,
-             props.test_hibc_with_valid_check_only_raises_code_error, props.test_gs1_round_trip]
+    tests = [
+        props.test_arbitrary_text_only_raises_code_error,
+        props.test_glued_scheme_fragments_only_raise_code_error,
+        props.test_undecodable_camera_bytes_only_raise_code_error,
+        props.test_hibc_with_valid_check_only_raises_code_error,
+        props.test_gs1_round_trip,
+    ]
     for test in tests:
         inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
         # the suite pins a small example count on each test; raise it for this run only
         current = test._hypothesis_internal_use_settings  # type: ignore[attr-defined]
         test._hypothesis_internal_use_settings = settings(  # type: ignore[attr-defined]
-            current, max_examples=examples, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck))
+            current,
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         t0 = time.monotonic()
         test()
         print(f"{inner.__name__}: {examples} examples, 0 unhandled exceptions, {time.monotonic() - t0:.1f} s")

@@ -51,12 +51,25 @@ def run(backend: str, collisions: int, pg_url: str | None) -> None:
     url, cleanup = _fresh(backend, pg_url)
     try:
         c = build_container(url, workstation="bench")
-        c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B", city="市", admin_username="admin",
-                               admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+        c.auth.first_run_setup(
+            hospital_name="基准医院",
+            hospital_code="B",
+            city="市",
+            admin_username="admin",
+            admin_full_name="管理员",
+            admin_password=PASSWORD,
+            admin_password_repeat=PASSWORD,
+        )
         c.auth.login("admin", PASSWORD)
         for username, name in (("zhangwei", "张伟"), ("lina", "李娜")):
-            c.staff.create_staff(username=username, full_name=name, title="chief", years_in_practice=20,
-                                 roles=["doctor"], initial_password=PASSWORD)
+            c.staff.create_staff(
+                username=username,
+                full_name=name,
+                title="chief",
+                years_in_practice=20,
+                roles=["doctor"],
+                initial_password=PASSWORD,
+            )
         with c.uow() as uow:
             uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
             uow.commit()
@@ -79,12 +92,14 @@ def run(backend: str, collisions: int, pg_url: str | None) -> None:
             tally, notes = check(url, steps, got)
             losers = sorted(g[5] for g in got if g[3] != "ok")
             winners = sorted(g[5] for g in got if g[3] == "ok")
-            print(f"{backend:10} {kind:9} collisions={tally.collisions} one_winner={tally.one_winner} "
-                  f"both_won={tally.both_won} none_won={tally.none_won} "
-                  f"silent_overwrites={tally.silent_overwrites} bad_signatures={tally.bad_signatures} "
-                  f"errors={tally.errors}  wall={elapsed:.1f}s  winner median={statistics.median(winners)*1000:.0f}ms "
-                  f"loser median={statistics.median(losers)*1000:.0f}ms p95={losers[int(len(losers)*.95)]*1000:.0f}ms",
-                  flush=True)
+            print(
+                f"{backend:10} {kind:9} collisions={tally.collisions} one_winner={tally.one_winner} "
+                f"both_won={tally.both_won} none_won={tally.none_won} "
+                f"silent_overwrites={tally.silent_overwrites} bad_signatures={tally.bad_signatures} "
+                f"errors={tally.errors}  wall={elapsed:.1f}s  winner median={statistics.median(winners) * 1000:.0f}ms "
+                f"loser median={statistics.median(losers) * 1000:.0f}ms p95={losers[int(len(losers) * 0.95)] * 1000:.0f}ms",
+                flush=True,
+            )
             for note in notes[:5]:
                 print("   ", note)
         c.ctx.user = None
@@ -103,7 +118,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--collisions", type=int, default=1000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL")
+    )
     args = parser.parse_args()
     print(f"load: {os.getloadavg()}")
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):

@@ -61,22 +61,40 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
     pc1 = pc2 = None
     try:
         pc1 = build_container(url, workstation="pc-1")
-        pc1.auth.first_run_setup(hospital_name="基准医院", hospital_code="B", city="市", admin_username="admin",
-                                 admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+        pc1.auth.first_run_setup(
+            hospital_name="基准医院",
+            hospital_code="B",
+            city="市",
+            admin_username="admin",
+            admin_full_name="管理员",
+            admin_password=PASSWORD,
+            admin_password_repeat=PASSWORD,
+        )
         pc1.auth.login("admin", PASSWORD)
-        pc1.staff.create_staff(username="zhangwei", full_name="张伟", title="chief", years_in_practice=20,
-                               roles=["doctor"], initial_password=PASSWORD)
+        pc1.staff.create_staff(
+            username="zhangwei",
+            full_name="张伟",
+            title="chief",
+            years_in_practice=20,
+            roles=["doctor"],
+            initial_password=PASSWORD,
+        )
         with pc1.uow() as uow:
             uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
             uow.commit()
         pc2 = build_container(url, workstation="pc-2", migrate=False)
         pc2.auth.login("zhangwei", PASSWORD)
         tasks = TaskRunner()
-        ui = UiContext(services=pc1, tasks=tasks,  # type: ignore[arg-type]
-                       settings=SettingsStore(Path(tempfile.mkdtemp()) / "settings.json"))
+        ui = UiContext(
+            services=pc1,
+            tasks=tasks,  # type: ignore[arg-type]
+            settings=SettingsStore(Path(tempfile.mkdtemp()) / "settings.json"),
+        )
         feed = ChangeFeed(ui)
         seen: list[float] = []
-        feed.applied.connect(lambda names: seen.append(time.monotonic()) if Change.patients() in names else None)
+        feed.applied.connect(
+            lambda names: seen.append(time.monotonic()) if Change.patients() in names else None
+        )
         committed: list[float] = []
         done = threading.Event()
 
@@ -91,8 +109,9 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
         threading.Thread(target=other_pc, daemon=True).start()
         loop = QEventLoop()
         timer = QTimer()
-        timer.timeout.connect(lambda: loop.quit() if done.is_set() and len(seen) >= 1
-                              and seen[-1] >= committed[-1] else None)
+        timer.timeout.connect(
+            lambda: loop.quit() if done.is_set() and len(seen) >= 1 and seen[-1] >= committed[-1] else None
+        )
         timer.start(50)
         QTimer.singleShot(int((saves * 1.3 + 15) * 1000), loop.quit)
         loop.exec()
@@ -102,10 +121,12 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
             if after:
                 latencies.append(after[0] - t)
         mode = "LISTEN/NOTIFY" if feed.listening else "poll every 2 s"
-        print(f"{backend:10} ({mode}): {len(latencies)}/{len(committed)} saves seen by the other PC; latency "
-              f"median {statistics.median(latencies) * 1000:.0f} ms, p95 "
-              f"{sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
-              flush=True)
+        print(
+            f"{backend:10} ({mode}): {len(latencies)}/{len(committed)} saves seen by the other PC; latency "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, p95 "
+            f"{sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
+            flush=True,
+        )
         feed.deleteLater()
         QCoreApplication.processEvents()
         tasks.shutdown()
@@ -125,7 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL")
+    )
     args = parser.parse_args()
     print(f"load: {os.getloadavg()}")
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):

@@ -29,19 +29,38 @@ PASSWORD = "Ward2026pass"
 
 def spawn(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.storage.crash_worker", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.storage.crash_worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def prepare(url: str) -> None:
     from ecmo_desktop.container import build_container
 
     c = build_container(url)
-    c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B", city="市", admin_username="admin",
-                           admin_full_name="管理员", admin_password="Ward2026pass", admin_password_repeat="Ward2026pass")
+    c.auth.first_run_setup(
+        hospital_name="基准医院",
+        hospital_code="B",
+        city="市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password="Ward2026pass",
+        admin_password_repeat="Ward2026pass",
+    )
     c.auth.login("admin", "Ward2026pass")
-    c.staff.create_staff(username="zhangwei", full_name="张伟", title="chief", years_in_practice=20,
-                             roles=["doctor"], initial_password="Ward2026pass")
+    c.staff.create_staff(
+        username="zhangwei",
+        full_name="张伟",
+        title="chief",
+        years_in_practice=20,
+        roles=["doctor"],
+        initial_password="Ward2026pass",
+    )
     c.close()
 
 
@@ -72,9 +91,12 @@ def rel1(url: str, cycles: int) -> None:
         audited = {(r[0], r[1]) for r in conn.execute(text("SELECT entity, entity_id FROM audit_event"))}
     lost = sum(1 for p, r in acked if p not in patients or runs.get(r) != p)
     orphans = sum(1 for p in patients if ("patient", p) not in audited) + sum(
-        1 for r in runs if ("ecmo_run", r) not in audited)
-    print(f"REL-1 {cycles} cycles in {time.monotonic() - t0:.1f} s: acked={len(acked)} corrupt={corrupt} "
-          f"lost={lost} orphans={orphans}")
+        1 for r in runs if ("ecmo_run", r) not in audited
+    )
+    print(
+        f"REL-1 {cycles} cycles in {time.monotonic() - t0:.1f} s: acked={len(acked)} corrupt={corrupt} "
+        f"lost={lost} orphans={orphans}"
+    )
 
 
 def rel6(url: str, n: int) -> None:
@@ -98,10 +120,23 @@ def prepare_ward(url: str, items: int) -> tuple[list[int], list[str], object]:
 
     c = build_container(url, workstation="bench")
     c.auth.login("admin", PASSWORD)
-    c.devices.add_product(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器", manufacturer="Maquet",
-                                       gtin=OXY_GTIN, nmpa_number="国械注进20173450123"))
-    c.staff.create_staff(username="chenjing", full_name="陈静", title="nurse_senior", years_in_practice=8,
-                         roles=["nurse"], initial_password=PASSWORD + "x")
+    c.devices.add_product(
+        ProductInput(
+            category="oxygenator",
+            name="Quadrox-iD Adult 氧合器",
+            manufacturer="Maquet",
+            gtin=OXY_GTIN,
+            nmpa_number="国械注进20173450123",
+        )
+    )
+    c.staff.create_staff(
+        username="chenjing",
+        full_name="陈静",
+        title="nurse_senior",
+        years_in_practice=8,
+        roles=["nurse"],
+        initial_password=PASSWORD + "x",
+    )
     c.ctx.user = None
     c.auth.login("zhangwei", PASSWORD)
     c.auth.change_password(PASSWORD, PASSWORD + "z", PASSWORD + "z")
@@ -132,13 +167,20 @@ def rel4(url: str, races: int) -> None:
     by_code: dict[str, list[tuple[object, ...]]] = {}
     for g in got:
         by_code.setdefault(str(g[1]), []).append(g)
-    single = sum(1 for pair in by_code.values() if sorted(str(g[3]) for g in pair) == ["blocked_reused", "bound"])
-    via_index = sum(1 for i, code in enumerate(codes) if i % 2 == 1
-                    and any(g[6] for g in by_code.get(code, []) if g[3] == "blocked_reused"))
+    single = sum(
+        1 for pair in by_code.values() if sorted(str(g[3]) for g in pair) == ["blocked_reused", "bound"]
+    )
+    via_index = sum(
+        1
+        for i, code in enumerate(codes)
+        if i % 2 == 1 and any(g[6] for g in by_code.get(code, []) if g[3] == "blocked_reused")
+    )
     errors = [g[7] for g in got if g[3] == "error"]
-    print(f"REL-4 {races} races in {time.monotonic() - t0:.1f} s: exactly one winner in {single}, "
-          f"losers refused by the index without pre-check {via_index}/{races // 2}, errors={len(errors)}"
-          + (f" (first: {errors[0]})" if errors else ""))
+    print(
+        f"REL-4 {races} races in {time.monotonic() - t0:.1f} s: exactly one winner in {single}, "
+        f"losers refused by the index without pre-check {via_index}/{races // 2}, errors={len(errors)}"
+        + (f" (first: {errors[0]})" if errors else "")
+    )
 
 
 def _fresh_url(backend: str, pg_url: str | None) -> tuple[str, object]:
@@ -170,8 +212,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--cycles", type=int, default=500, help="REL-1 kill -9 cycles per backend (0: skip)")
-    parser.add_argument("--races", type=int, default=1000, help="REL-4 two-process races per backend (0: skip)")
-    parser.add_argument("--writes", type=int, default=500, help="REL-6 transactions per process (SQLite; 0: skip)")
+    parser.add_argument(
+        "--races", type=int, default=1000, help="REL-4 two-process races per backend (0: skip)"
+    )
+    parser.add_argument(
+        "--writes", type=int, default=500, help="REL-6 transactions per process (SQLite; 0: skip)"
+    )
     parser.add_argument("--pg-url", default=os.environ.get("ECMO_TEST_PG_URL"))
     args = parser.parse_args()
     os.environ.setdefault("ECMO_DATA_DIR", tempfile.mkdtemp())

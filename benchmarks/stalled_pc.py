@@ -50,7 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--saves", type=int, default=300)
-    parser.add_argument("--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("ECMO_BENCH_PG_URL") or os.environ.get("ECMO_TEST_PG_URL")
+    )
     args = parser.parse_args()
     if not args.pg_url:
         raise SystemExit("give --pg-url or set ECMO_BENCH_PG_URL / ECMO_TEST_PG_URL")
@@ -61,16 +63,31 @@ def main() -> None:
     from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS, LOCK_TIMEOUT_MS
     from ecmo_desktop.storage.orm.people import StaffRow
 
-    print(f"load: {os.getloadavg()}  AUDIT_LOCK_IDLE_MS={AUDIT_LOCK_IDLE_MS} LOCK_TIMEOUT_MS={LOCK_TIMEOUT_MS}")
+    print(
+        f"load: {os.getloadavg()}  AUDIT_LOCK_IDLE_MS={AUDIT_LOCK_IDLE_MS} LOCK_TIMEOUT_MS={LOCK_TIMEOUT_MS}"
+    )
     url, admin, name = _database(args.pg_url)
     try:
         c = build_container(url, workstation="bench")
-        c.auth.first_run_setup(hospital_name="基准医院", hospital_code="B", city="市", admin_username="admin",
-                               admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+        c.auth.first_run_setup(
+            hospital_name="基准医院",
+            hospital_code="B",
+            city="市",
+            admin_username="admin",
+            admin_full_name="管理员",
+            admin_password=PASSWORD,
+            admin_password_repeat=PASSWORD,
+        )
         c.auth.login("admin", PASSWORD)
         for username, full in (("zhangwei", "张伟"), ("lina", "李娜")):
-            c.staff.create_staff(username=username, full_name=full, title="chief", years_in_practice=20,
-                                 roles=["doctor"], initial_password=PASSWORD)
+            c.staff.create_staff(
+                username=username,
+                full_name=full,
+                title="chief",
+                years_in_practice=20,
+                roles=["doctor"],
+                initial_password=PASSWORD,
+            )
         with c.uow() as uow:
             uow.session.query(StaffRow).update({StaffRow.must_change_password: False})
             uow.commit()
@@ -94,14 +111,19 @@ def main() -> None:
             t0 = time.monotonic()
             login("lina")
             t1 = time.monotonic()
-            c.records.update_daily_entry(mid, DailyEntryInput(recorded_at=mat, values={"hr": 77}), expected_version=mv)
+            c.records.update_daily_entry(
+                mid, DailyEntryInput(recorded_at=mat, values={"hr": 77}), expected_version=mv
+            )
             t2 = time.monotonic()
             os.kill(pid, signal.SIGCONT)
             resume.set()
             first, second = queue.get(timeout=120), queue.get(timeout=120)
             pc.join(120)
-            print(f"round {r + 1}: other PC's login waited {t1 - t0:.2f} s, its save {t2 - t1:.2f} s; "
-                  f"frozen PC on waking: {first[1]} ({first[2]}), next save: {second[1]}", flush=True)
+            print(
+                f"round {r + 1}: other PC's login waited {t1 - t0:.2f} s, its save {t2 - t1:.2f} s; "
+                f"frozen PC on waking: {first[1]} ({first[2]}), next save: {second[1]}",
+                flush=True,
+            )
 
         held: list[float] = []
         whole: list[float] = []
@@ -117,18 +139,21 @@ def main() -> None:
             mark["c"] = 1.0
 
         login("zhangwei")
-        for entry_id, version, at, _ in entries[2 * args.rounds:]:
+        for entry_id, version, at, _ in entries[2 * args.rounds :]:
             mark.clear()
             s0 = time.monotonic()
-            c.records.update_daily_entry(entry_id, DailyEntryInput(recorded_at=at, values={"hr": 88}),
-                                         expected_version=version)
+            c.records.update_daily_entry(
+                entry_id, DailyEntryInput(recorded_at=at, values={"hr": 88}), expected_version=version
+            )
             end = time.monotonic()
             whole.append(end - s0)
             if "t" in mark:
                 held.append(end - mark["t"])
-        print(f"audit lock held per save (lock statement → commit done), {len(held)} saves: "
-              f"median {statistics.median(held) * 1000:.1f} ms, p95 {_pct(held, .95) * 1000:.1f} ms, "
-              f"max {max(held) * 1000:.1f} ms; whole save median {statistics.median(whole) * 1000:.1f} ms")
+        print(
+            f"audit lock held per save (lock statement → commit done), {len(held)} saves: "
+            f"median {statistics.median(held) * 1000:.1f} ms, p95 {_pct(held, 0.95) * 1000:.1f} ms, "
+            f"max {max(held) * 1000:.1f} ms; whole save median {statistics.median(whole) * 1000:.1f} ms"
+        )
         c.close()
     finally:
         with admin.connect() as conn:

@@ -68,7 +68,9 @@ def _rehash_from(conn: sqlite3.Connection, seq: int) -> None:
     """Recompute every link from ``seq`` on, as an intruder who knows the algorithm would."""
     from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash
 
-    prev_row = conn.execute("SELECT hash FROM audit_event WHERE seq < ? ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+    prev_row = conn.execute(
+        "SELECT hash FROM audit_event WHERE seq < ? ORDER BY seq DESC LIMIT 1", (seq,)
+    ).fetchone()
     prev = prev_row[0] if prev_row else GENESIS
     for s in [x for x in _seqs(conn) if x >= seq]:
         digest = chain_hash(prev, _chained(_event(conn, s)))
@@ -82,32 +84,71 @@ def _append(conn: sqlite3.Connection, fields: dict[str, Any]) -> None:
 
     last = _event(conn, _seqs(conn)[-1])
     now = datetime.now(UTC)
-    full = {"seq": last["seq"] + 1, "occurred_at": now, "actor_id": 2, "actor_name": "张伟", "workstation": "ward-pc",
-            "action": "login", "entity": "staff", "entity_id": 2, "run_id": None, "patient_id": None,
-            "before": None, "after": None, "reason": None, "success": True, **fields}
+    full = {
+        "seq": last["seq"] + 1,
+        "occurred_at": now,
+        "actor_id": 2,
+        "actor_name": "张伟",
+        "workstation": "ward-pc",
+        "action": "login",
+        "entity": "staff",
+        "entity_id": 2,
+        "run_id": None,
+        "patient_id": None,
+        "before": None,
+        "after": None,
+        "reason": None,
+        "success": True,
+        **fields,
+    }
     full["before"], full["after"] = jsonable(full["before"]), jsonable(full["after"])
     digest = chain_hash(last["hash"], full)
-    conn.execute("INSERT INTO audit_event (seq, occurred_at, actor_id, actor_name, workstation, action, entity, "
-                 "entity_id, run_id, patient_id, before, after, reason, success, prev_hash, hash) "
-                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 (full["seq"], now.replace(tzinfo=None).isoformat(sep=" "), full["actor_id"], full["actor_name"],
-                  full["workstation"], full["action"], full["entity"], full["entity_id"], full["run_id"],
-                  full["patient_id"], json.dumps(full["before"], ensure_ascii=False) if full["before"] else None,
-                  json.dumps(full["after"], ensure_ascii=False) if full["after"] else None, full["reason"],
-                  int(full["success"]), last["hash"], digest))
+    conn.execute(
+        "INSERT INTO audit_event (seq, occurred_at, actor_id, actor_name, workstation, action, entity, "
+        "entity_id, run_id, patient_id, before, after, reason, success, prev_hash, hash) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            full["seq"],
+            now.replace(tzinfo=None).isoformat(sep=" "),
+            full["actor_id"],
+            full["actor_name"],
+            full["workstation"],
+            full["action"],
+            full["entity"],
+            full["entity_id"],
+            full["run_id"],
+            full["patient_id"],
+            json.dumps(full["before"], ensure_ascii=False) if full["before"] else None,
+            json.dumps(full["after"], ensure_ascii=False) if full["after"] else None,
+            full["reason"],
+            int(full["success"]),
+            last["hash"],
+            digest,
+        ),
+    )
 
 
 # ---- audit-table tamperings -----------------------------------------------------------------------------
 def audit_edit_field(conn: sqlite3.Connection, rng: random.Random) -> None:
     seq = rng.choice(_seqs(conn))
-    column, value = rng.choice([("actor_name", "某人"), ("workstation", "pc-x"), ("reason", "改"),
-                                ("action", "view"), ("success", 0), ("occurred_at", "2020-01-01 00:00:00")])
+    column, value = rng.choice(
+        [
+            ("actor_name", "某人"),
+            ("workstation", "pc-x"),
+            ("reason", "改"),
+            ("action", "view"),
+            ("success", 0),
+            ("occurred_at", "2020-01-01 00:00:00"),
+        ]
+    )
     conn.execute(f"UPDATE audit_event SET {column} = ? WHERE seq = ?", (value, seq))
 
 
 def audit_edit_image(conn: sqlite3.Connection, rng: random.Random) -> None:
     # an object image (a stored JSON null would make json_set a no-op, not a tampering)
-    seq = rng.choice([r[0] for r in conn.execute("SELECT seq FROM audit_event WHERE json_type(after) = 'object'")])
+    seq = rng.choice(
+        [r[0] for r in conn.execute("SELECT seq FROM audit_event WHERE json_type(after) = 'object'")]
+    )
     conn.execute("UPDATE audit_event SET after = json_set(after, '$.tampered', 1) WHERE seq = ?", (seq,))
 
 
@@ -126,9 +167,11 @@ def audit_swap_rows(conn: sqlite3.Connection, rng: random.Random) -> None:
 
 def audit_append_bad_hash(conn: sqlite3.Connection, rng: random.Random) -> None:
     last = _seqs(conn)[-1]
-    conn.execute("INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
-                 "prev_hash, hash) VALUES (?, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', 1, ?, ?)",
-                 (last + 1, "0" * 64, f"{rng.getrandbits(256):064x}"))
+    conn.execute(
+        "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
+        "prev_hash, hash) VALUES (?, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', 1, ?, ?)",
+        (last + 1, "0" * 64, f"{rng.getrandbits(256):064x}"),
+    )
 
 
 def audit_truncate_tail(conn: sqlite3.Connection, rng: random.Random) -> None:
@@ -154,8 +197,16 @@ def clinical_patient_rename(conn: sqlite3.Connection, rng: random.Random) -> Non
 
 
 def clinical_record_field(conn: sqlite3.Connection, rng: random.Random) -> None:
-    table, column = rng.choice([("daily_entry", "notes"), ("procedure", "notes"), ("decision", "rationale"),
-                                ("weaning_trial", "notes"), ("follow_up", "notes"), ("consent", "notes")])
+    table, column = rng.choice(
+        [
+            ("daily_entry", "notes"),
+            ("procedure", "notes"),
+            ("decision", "rationale"),
+            ("weaning_trial", "notes"),
+            ("follow_up", "notes"),
+            ("consent", "notes"),
+        ]
+    )
     ids = _ids(conn, table)
     conn.execute(f"UPDATE {table} SET {column} = '改过' WHERE id = ?", (rng.choice(ids),))
 
@@ -167,13 +218,19 @@ def clinical_usage_moved(conn: sqlite3.Connection, rng: random.Random) -> None:
 
 
 def clinical_run_outcome(conn: sqlite3.Connection, rng: random.Random) -> None:
-    conn.execute("UPDATE ecmo_run SET end_reason = CASE end_reason WHEN 'died' THEN 'weaned' ELSE 'died' END "
-                 "WHERE id = ?", (rng.choice(_ids(conn, "ecmo_run")),))
+    conn.execute(
+        "UPDATE ecmo_run SET end_reason = CASE end_reason WHEN 'died' THEN 'weaned' ELSE 'died' END "
+        "WHERE id = ?",
+        (rng.choice(_ids(conn, "ecmo_run")),),
+    )
 
 
 def clinical_row_inserted(conn: sqlite3.Connection, rng: random.Random) -> None:
-    conn.execute("INSERT INTO lot_recall (product_id, lot, reason, recalled_at, recorded_by_id) "
-                 "VALUES (1, ?, 'x', '2026-01-01 00:00:00', 1)", (f"L{rng.randrange(10**6)}",))
+    conn.execute(
+        "INSERT INTO lot_recall (product_id, lot, reason, recalled_at, recorded_by_id) "
+        "VALUES (1, ?, 'x', '2026-01-01 00:00:00', 1)",
+        (f"L{rng.randrange(10**6)}",),
+    )
 
 
 def clinical_row_deleted(conn: sqlite3.Connection, rng: random.Random) -> None:
@@ -183,33 +240,64 @@ def clinical_row_deleted(conn: sqlite3.Connection, rng: random.Random) -> None:
 
 def clinical_child_row(conn: sqlite3.Connection, rng: random.Random) -> None:
     """A cannula's size: a child row, covered by the procedure's signature (not by the replay)."""
-    conn.execute("UPDATE cannula SET size_fr = size_fr + 2 WHERE id = ?", (rng.choice(_ids(conn, "cannula")),))
+    conn.execute(
+        "UPDATE cannula SET size_fr = size_fr + 2 WHERE id = ?", (rng.choice(_ids(conn, "cannula")),)
+    )
 
 
 def clinical_edit_with_forged_event(conn: sqlite3.Connection, rng: random.Random) -> None:
     """Rename a patient *and* append a well-formed audit event saying the app did it."""
     patient = rng.choice(_ids(conn, "patient"))
     conn.execute("UPDATE patient SET name = '王某某' WHERE id = ?", (patient,))
-    _append(conn, {"action": "update", "entity": "patient", "entity_id": patient, "patient_id": patient,
-                   "before": {"name": "?"}, "after": {"name": "王某某"}})
+    _append(
+        conn,
+        {
+            "action": "update",
+            "entity": "patient",
+            "entity_id": patient,
+            "patient_id": patient,
+            "before": {"name": "?"},
+            "after": {"name": "王某某"},
+        },
+    )
 
 
 def clinical_unaudited_column(conn: sqlite3.Connection, rng: random.Random) -> None:
     """A column no audit image carries (an account's last login): outside what the record proves."""
-    conn.execute("UPDATE staff SET last_login_at = '2020-01-01 00:00:00' WHERE id = ?",
-                 (rng.choice(_ids(conn, "staff")),))
+    conn.execute(
+        "UPDATE staff SET last_login_at = '2020-01-01 00:00:00' WHERE id = ?",
+        (rng.choice(_ids(conn, "staff")),),
+    )
 
 
-KINDS: dict[str, Tamper] = {f.__name__: f for f in (
-    audit_edit_field, audit_edit_image, audit_delete_row, audit_swap_rows, audit_append_bad_hash,
-    audit_truncate_tail, audit_rewrite_and_rehash, audit_append_wellformed,
-    clinical_patient_rename, clinical_record_field, clinical_usage_moved, clinical_run_outcome,
-    clinical_row_inserted, clinical_row_deleted, clinical_child_row, clinical_edit_with_forged_event,
-    clinical_unaudited_column)}
+KINDS: dict[str, Tamper] = {
+    f.__name__: f
+    for f in (
+        audit_edit_field,
+        audit_edit_image,
+        audit_delete_row,
+        audit_swap_rows,
+        audit_append_bad_hash,
+        audit_truncate_tail,
+        audit_rewrite_and_rehash,
+        audit_append_wellformed,
+        clinical_patient_rename,
+        clinical_record_field,
+        clinical_usage_moved,
+        clinical_run_outcome,
+        clinical_row_inserted,
+        clinical_row_deleted,
+        clinical_child_row,
+        clinical_edit_with_forged_event,
+        clinical_unaudited_column,
+    )
+}
 
 
 # what no check in the database can see; each is named in docs/threat-model.md with what covers it
-UNDETECTABLE = frozenset({"audit_append_wellformed", "clinical_edit_with_forged_event", "clinical_unaudited_column"})
+UNDETECTABLE = frozenset(
+    {"audit_append_wellformed", "clinical_edit_with_forged_event", "clinical_unaudited_column"}
+)
 
 
 def prepare(source: Path | None, folder: Path) -> tuple[Path, str]:
@@ -252,8 +340,9 @@ def caught_by(path: Path, anchor: str) -> str:
     return "undetected"
 
 
-def run(n: int, seed: int, source: Path | None = None,
-        kinds: dict[str, Tamper] | None = None) -> dict[str, Counter[str]]:
+def run(
+    n: int, seed: int, source: Path | None = None, kinds: dict[str, Tamper] | None = None
+) -> dict[str, Counter[str]]:
     kinds = kinds or KINDS
     rng = random.Random(seed)
     results: dict[str, Counter[str]] = {k: Counter() for k in kinds}
@@ -279,7 +368,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--db", type=Path, help="an SQLite ward database (default: the upgraded 0001 fixture)")
+    parser.add_argument(
+        "--db", type=Path, help="an SQLite ward database (default: the upgraded 0001 fixture)"
+    )
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     results = run(args.n, args.seed, args.db)
@@ -287,13 +378,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'kind':34} {'n':>5} {'chain':>6} {'anchor':>6} {'replay':>6} {'sig':>6} {'undetected':>10}")
     for kind, counts in results.items():
         total.update(counts)
-        print(f"{kind:34} {sum(counts.values()):5} {counts['chain']:6} {counts['anchor']:6} {counts['replay']:6} "
-              f"{counts['signature']:6} {counts['undetected']:10}")
+        print(
+            f"{kind:34} {sum(counts.values()):5} {counts['chain']:6} {counts['anchor']:6} {counts['replay']:6} "
+            f"{counts['signature']:6} {counts['undetected']:10}"
+        )
     detected = sum(total.values()) - total["undetected"]
-    print(f"{'all':34} {sum(total.values()):5} {total['chain']:6} {total['anchor']:6} {total['replay']:6} "
-          f"{total['signature']:6} {total['undetected']:10}")
-    print(f"detected {detected}/{sum(total.values())} in {time.monotonic() - t0:.0f} s; undetected kinds: "
-          f"{', '.join(k for k, c in results.items() if c['undetected']) or 'none'}")
+    print(
+        f"{'all':34} {sum(total.values()):5} {total['chain']:6} {total['anchor']:6} {total['replay']:6} "
+        f"{total['signature']:6} {total['undetected']:10}"
+    )
+    print(
+        f"detected {detected}/{sum(total.values())} in {time.monotonic() - t0:.0f} s; undetected kinds: "
+        f"{', '.join(k for k, c in results.items() if c['undetected']) or 'none'}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,9 +47,14 @@ def main(argv: list[str] | None = None) -> int:
             from ecmo_desktop.i18n import _, requested_language, set_language
 
             set_language(requested_language(args) or "zh_CN")
-            print(_("ECMO Ward 需要图形界面，但没有找到屏幕（DISPLAY 和 WAYLAND_DISPLAY 均未设置）。\n"
+            print(
+                _(
+                    "ECMO Ward 需要图形界面，但没有找到屏幕（DISPLAY 和 WAYLAND_DISPLAY 均未设置）。\n"
                     "请在桌面会话中启动；无屏幕的服务器上可用虚拟屏幕：ECMO_XVFB=1 bash scripts/run.sh，"
-                    "或 xvfb-run -a ecmo-ward。命令行功能见 ecmo-desktop --help。"), file=sys.stderr)
+                    "或 xvfb-run -a ecmo-ward。命令行功能见 ecmo-desktop --help。"
+                ),
+                file=sys.stderr,
+            )
             return EXIT_NO_DISPLAY
         from ecmo_desktop.app import main as gui_main
 

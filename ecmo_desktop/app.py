@@ -55,8 +55,15 @@ INTEGRITY_POLL_MS = 250
 STARTUP_PROBE_ENV = "ECMO_BENCH_STARTUP_PROBE"
 STARTUP_PROBE_LOGIN_ENV = "ECMO_BENCH_STARTUP_LOGIN"
 # Fonts that draw Chinese well, best first (Debian ward PCs, Windows, macOS, Noto everywhere).
-CJK_FAMILIES = ("WenQuanYi Micro Hei", "Microsoft YaHei", "Microsoft YaHei UI", "PingFang SC",
-                "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
+CJK_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "Microsoft YaHei UI",
+    "PingFang SC",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "SimHei",
+)
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -90,7 +97,7 @@ def describe_database(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     if host.startswith("["):  # IPv6
-        name, port = host[: host.index("]") + 1], host[host.index("]") + 1:].lstrip(":")
+        name, port = host[: host.index("]") + 1], host[host.index("]") + 1 :].lstrip(":")
     else:
         name, _colon, port = host.partition(":")
     database = unquote(parts.path.lstrip("/"))
@@ -108,7 +115,11 @@ def open_failure_text(url: str, exc: BaseException) -> str:
     else:
         head = _("无法连接数据库：\n{db}").format(db=describe_database(url))
         tail = _("请检查网络和数据库服务器，或联系管理员。")
-    why = exc.user_message() if isinstance(exc, EcmoError) else _("意外错误：{error}").format(error=str(exc)[:300])
+    why = (
+        exc.user_message()
+        if isinstance(exc, EcmoError)
+        else _("意外错误：{error}").format(error=str(exc)[:300])
+    )
     return f"{head}\n\n{why}\n\n{tail}"
 
 
@@ -177,12 +188,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = database_url(args.db)
     opening = OpeningContainer(url)
     tasks = TaskRunner(default_error=show_error_from_task)
-    ui = UiContext(services=cast(Services, opening), tasks=tasks, settings=settings,
-                   database_label=describe_database(url))
+    ui = UiContext(
+        services=cast(Services, opening),
+        tasks=tasks,
+        settings=settings,
+        database_label=describe_database(url),
+    )
     session = SessionController(ui)
     session.finished.connect(app.exit)
     app.setQuitOnLastWindowClosed(False)
-    probe = StartupProbe(app, session, os.environ[STARTUP_PROBE_ENV]) if os.environ.get(STARTUP_PROBE_ENV) else None
+    probe = (
+        StartupProbe(app, session, os.environ[STARTUP_PROBE_ENV])
+        if os.environ.get(STARTUP_PROBE_ENV)
+        else None
+    )
     background: list[Any] = []  # the integrity check and its poll, once the file is open
 
     def opened(container: Container) -> None:
@@ -194,8 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def failed(exc: BaseException) -> None:
         log.error("cannot open database %s", describe_database(url), exc_info=not isinstance(exc, EcmoError))
         session.shutdown()  # the login window goes; what was queued behind the opening is dropped
-        box = QMessageBox(QMessageBox.Icon.Critical, _("无法打开数据库"), open_failure_text(url, exc),
-                          QMessageBox.StandardButton.Ok)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            _("无法打开数据库"),
+            open_failure_text(url, exc),
+            QMessageBox.StandardButton.Ok,
+        )
         if not isinstance(exc, EcmoError):
             box.setDetailedText(details_of(exc))
         box.exec()
@@ -280,19 +303,25 @@ class FirstPaintGate(QObject):
         app.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (not self.ready.is_set() and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
-                and watched.isWindow()):
+        if (
+            not self.ready.is_set()
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.isWindow()
+        ):
             QTimer.singleShot(0, self.ready.set)  # after this paint has reached the screen
         return False
 
 
 def integrity_failure_text(url: str, problem: str) -> str:
     """What the user is told when the background integrity check finds the file damaged."""
-    return "\n\n".join([
-        _("后台完整性检查发现数据库文件有问题：\n{db}").format(db=describe_database(url)),
-        problem,
-        _("请停止录入，关闭程序，并联系管理员从备份恢复。启动后保存的内容也请在恢复后核对。"),
-    ])
+    return "\n\n".join(
+        [
+            _("后台完整性检查发现数据库文件有问题：\n{db}").format(db=describe_database(url)),
+            problem,
+            _("请停止录入，关闭程序，并联系管理员从备份恢复。启动后保存的内容也请在恢复后核对。"),
+        ]
+    )
 
 
 def watch_integrity_check(check: BackgroundIntegrityCheck, url: str) -> QTimer:
@@ -308,8 +337,13 @@ def watch_integrity_check(check: BackgroundIntegrityCheck, url: str) -> QTimer:
         if check.problem is None:
             return
         log.error("integrity check failed: %s", check.problem)
-        box = QMessageBox(QMessageBox.Icon.Critical, _("数据库文件损坏"), integrity_failure_text(url, check.problem),
-                          QMessageBox.StandardButton.Ok, QApplication.activeWindow())
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            _("数据库文件损坏"),
+            integrity_failure_text(url, check.problem),
+            QMessageBox.StandardButton.Ok,
+            QApplication.activeWindow(),
+        )
         box.exec()
 
     timer.timeout.connect(poll)

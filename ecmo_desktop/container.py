@@ -59,8 +59,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # not used by the command line any more (every command logs in as --user, cli/auth.py); kept for tests
-SYSTEM_USER = CurrentUser(id=0, username="system", full_name="命令行", title="other",
-                          roles=frozenset({"admin", "records"}))
+SYSTEM_USER = CurrentUser(
+    id=0, username="system", full_name="命令行", title="other", roles=frozenset({"admin", "records"})
+)
 
 
 def resolve_database_url(explicit: str | None = None) -> str:
@@ -199,9 +200,16 @@ class Container:
             self.session_marker = None
 
 
-def build_container(url: str | None = None, *, clock: Clock | None = None, workstation: str | None = None,
-                    migrate: bool = True, read_only: bool = False, full_check: bool = False,
-                    ctx: ServiceContext | None = None) -> Container:
+def build_container(
+    url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    workstation: str | None = None,
+    migrate: bool = True,
+    read_only: bool = False,
+    full_check: bool = False,
+    ctx: ServiceContext | None = None,
+) -> Container:
     """Open (checking the file first), migrate and wire everything for one database.
 
     An SQLite file gets the light check (header, length, schema, revision) unless the last process
@@ -225,8 +233,11 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
         marker = SessionMarker(path)
         stale = marker.stale()
         if stale:
-            log.warning("%s was not closed cleanly (%d marker(s)): full integrity check before opening",
-                        path, len(stale))
+            log.warning(
+                "%s was not closed cleanly (%d marker(s)): full integrity check before opening",
+                path,
+                len(stale),
+            )
         checked = "full" if (stale or full_check) else "light"
         check_sqlite_file(path, integrity=checked == "full")
     engine = create_db_engine(db_url)
@@ -244,8 +255,9 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
         ctx = ServiceContext(clock=clock, workstation=workstation)
     elif clock is not None:
         ctx.clock = clock
-    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration,
-                          integrity_checked=checked)
+    container = Container(
+        url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx, migration=migration, integrity_checked=checked
+    )
     if marker is not None:
         marker.create()
         marker.clear(stale)  # the check those markers asked for has passed
@@ -258,8 +270,9 @@ def build_container(url: str | None = None, *, clock: Clock | None = None, works
     return container
 
 
-def _read_only_container(db_url: str, path: Path | None, *, clock: Clock | None,
-                         workstation: str | None) -> Container:
+def _read_only_container(
+    db_url: str, path: Path | None, *, clock: Clock | None, workstation: str | None
+) -> Container:
     if path is not None and (not path.exists() or path.stat().st_size == 0):
         raise StorageError(N_("{path} 不存在或为空，不是 ECMO Ward 数据库"), path=str(path))
     engine = create_read_only_engine(db_url)
@@ -274,11 +287,18 @@ def _read_only_container(db_url: str, path: Path | None, *, clock: Clock | None,
         raise StorageError(N_("数据库中没有 ECMO Ward 架构版本，不是 ECMO Ward 数据库"))
     if revision != head:
         engine.dispose()
-        raise StorageError(N_("数据库架构版本为 {revision}，需先升级到 {head}（启动程序或运行 init-db）后再校验"),
-                           revision=revision, head=head)
+        raise StorageError(
+            N_("数据库架构版本为 {revision}，需先升级到 {head}（启动程序或运行 init-db）后再校验"),
+            revision=revision,
+            head=head,
+        )
     ctx = ServiceContext(clock=clock, workstation=workstation)
-    container = Container(url=db_url, uow=UnitOfWorkFactory(engine), ctx=ctx,
-                          migration=MigrationResult(revision, head, None),
-                          integrity_checked="full" if path is not None else None)
+    container = Container(
+        url=db_url,
+        uow=UnitOfWorkFactory(engine),
+        ctx=ctx,
+        migration=MigrationResult(revision, head, None),
+        integrity_checked="full" if path is not None else None,
+    )
     container.auth.policy()
     return container

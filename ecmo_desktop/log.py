@@ -102,8 +102,11 @@ def install_excepthooks(reporter: Reporter | None = None) -> None:
         if args.exc_value is None or issubclass(args.exc_type, SystemExit):
             return
         name = args.thread.name if args.thread else "?"
-        log.error("uncaught exception in thread %s", name,
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        log.error(
+            "uncaught exception in thread %s",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
         mark_logged(args.exc_value)
         report(args.exc_value)
 

@@ -52,23 +52,44 @@ def _validated(s: Settings) -> Settings:
     """Replace each wrong-typed or out-of-range value by its default, one field at a time."""
     d = Settings()
     language = s.language if isinstance(s.language, str) and s.language in LANGUAGES else d.language
-    camera = s.camera_index if isinstance(s.camera_index, int) and not isinstance(s.camera_index, bool) \
-        and 0 <= s.camera_index <= 16 else d.camera_index
-    geometry = s.window_geometry if isinstance(s.window_geometry, str) and len(s.window_geometry) < 10_000 \
+    camera = (
+        s.camera_index
+        if isinstance(s.camera_index, int)
+        and not isinstance(s.camera_index, bool)
+        and 0 <= s.camera_index <= 16
+        else d.camera_index
+    )
+    geometry = (
+        s.window_geometry
+        if isinstance(s.window_geometry, str) and len(s.window_geometry) < 10_000
         else d.window_geometry
-    username = s.last_username if isinstance(s.last_username, str) and len(s.last_username) <= 64 \
+    )
+    username = (
+        s.last_username
+        if isinstance(s.last_username, str) and len(s.last_username) <= 64
         else d.last_username
+    )
     subs = s.scanner_gs_substitutes
     if isinstance(subs, (list, tuple)) and all(isinstance(x, str) and 0 < len(x) <= 16 for x in subs):
         subs = tuple(subs)
     else:
         subs = d.scanner_gs_substitutes
     low, high = BURST_GAP_RANGE_MS
-    gap = s.scanner_burst_gap_ms if isinstance(s.scanner_burst_gap_ms, int) \
-        and not isinstance(s.scanner_burst_gap_ms, bool) and low <= s.scanner_burst_gap_ms <= high \
+    gap = (
+        s.scanner_burst_gap_ms
+        if isinstance(s.scanner_burst_gap_ms, int)
+        and not isinstance(s.scanner_burst_gap_ms, bool)
+        and low <= s.scanner_burst_gap_ms <= high
         else d.scanner_burst_gap_ms
-    return Settings(language=language, camera_index=camera, window_geometry=geometry, last_username=username,
-                    scanner_gs_substitutes=subs, scanner_burst_gap_ms=gap)
+    )
+    return Settings(
+        language=language,
+        camera_index=camera,
+        window_geometry=geometry,
+        last_username=username,
+        scanner_gs_substitutes=subs,
+        scanner_burst_gap_ms=gap,
+    )
 
 
 def config_dir() -> Path:
@@ -96,7 +117,9 @@ class SettingsStore:
         version = raw.get("schema_version")
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             # a newer program wrote it: read what we know, but never overwrite it with less
-            log.warning("settings schema version %r is not %d; reading known keys only", version, SCHEMA_VERSION)
+            log.warning(
+                "settings schema version %r is not %d; reading known keys only", version, SCHEMA_VERSION
+            )
         known = {f.name for f in fields(Settings)}
         values = {k: v for k, v in raw.items() if k in known}
         try:

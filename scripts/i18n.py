@@ -30,10 +30,15 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 def extract() -> Catalog:
     template = Catalog(project="ECMO Ward", locale=None)
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT / "ecmo_desktop"), method_map=[("**.py", "python")], keywords=KEYWORDS,
-            comment_tags=("i18n:",), strip_comment_tags=True):
-        template.add(message, None, [(f"ecmo_desktop/{filename}", lineno)], auto_comments=comments,
-                     context=context)
+        str(ROOT / "ecmo_desktop"),
+        method_map=[("**.py", "python")],
+        keywords=KEYWORDS,
+        comment_tags=("i18n:",),
+        strip_comment_tags=True,
+    ):
+        template.add(
+            message, None, [(f"ecmo_desktop/{filename}", lineno)], auto_comments=comments, context=context
+        )
     for path, lineno, message in fstring_calls():
         if message not in template:
             template.add(message, None, [(path, lineno)])
@@ -54,9 +59,14 @@ def fstring_calls() -> list[tuple[str, int, str]]:
             if not isinstance(node, ast.JoinedStr):
                 continue
             for call in ast.walk(node):
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in ("_", "N_")
-                        and len(call.args) == 1 and isinstance(call.args[0], ast.Constant)
-                        and isinstance(call.args[0].value, str)):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id in ("_", "N_")
+                    and len(call.args) == 1
+                    and isinstance(call.args[0], ast.Constant)
+                    and isinstance(call.args[0].value, str)
+                ):
                     found.append((str(path.relative_to(ROOT)), call.lineno, call.args[0].value))
     return found
 
@@ -96,9 +106,13 @@ def mo_content(data: bytes) -> dict[tuple[str | None, object], object]:
     catalog = read_mo(io.BytesIO(data))
     content: dict[tuple[str | None, object], object] = {
         # plural entries come back from read_mo as lists: make them hashable and comparable
-        (message.context, tuple(message.id) if isinstance(message.id, list | tuple) else message.id):
-            tuple(message.string) if isinstance(message.string, list | tuple) else message.string
-        for message in catalog if message.id
+        (message.context, tuple(message.id) if isinstance(message.id, list | tuple) else message.id): tuple(
+            message.string
+        )
+        if isinstance(message.string, list | tuple)
+        else message.string
+        for message in catalog
+        if message.id
     }
     content[(None, "<Plural-Forms>")] = catalog.plural_forms
     return content

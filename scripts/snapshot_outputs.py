@@ -40,7 +40,9 @@ def make_db(target: Path, cases: int = CASES) -> None:
         # make it now, so every dump of a copy pseudonymises alike
         c.auth.login(RECORDS, DEMO_PASSWORD)
         with tempfile.TemporaryDirectory() as tmp:
-            c.exchange.export(date(2000, 1, 1), date(2000, 1, 2), "json", deidentify=True, out=Path(tmp) / "x.json")
+            c.exchange.export(
+                date(2000, 1, 1), date(2000, 1, 2), "json", deidentify=True, out=Path(tmp) / "x.json"
+            )
     finally:
         c.close()
 
@@ -81,7 +83,9 @@ def dump(db: Path, out: Path) -> None:
                 for deid in (False, True):
                     folder = Path(tmp) / f"export-{fmt}-{deid}"
                     folder.mkdir()
-                    result = c.exchange.export(first, last, fmt, deidentify=deid, out=folder / f"export.{fmt}")
+                    result = c.exchange.export(
+                        first, last, fmt, deidentify=deid, out=folder / f"export.{fmt}"
+                    )
                     for f in sorted(result.files):
                         f = Path(f)
                         target = out / f"export-{'deid' if deid else 'full'}-{f.name}"
@@ -90,8 +94,9 @@ def dump(db: Path, out: Path) -> None:
                         else:
                             target.write_bytes(f.read_bytes())
             report = c.exchange.report(first, last)
-            (out / "report.json").write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=1,
-                                                        default=str), encoding="utf-8")
+            (out / "report.json").write_text(
+                json.dumps(report.as_dict(), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+            )
             path = c.exchange.save_report(report, "xlsx", Path(tmp) / "report.xlsx")
             (out / "report.xlsx.txt").write_text(_xlsx_text(path), encoding="utf-8")
         finally:
@@ -105,7 +110,9 @@ def _xlsx_text(path: Path) -> str:
     lines = []
     for ws in wb.worksheets:
         lines.append(f"## {ws.title}")
-        lines += [json.dumps(list(row), ensure_ascii=False, default=str) for row in ws.iter_rows(values_only=True)]
+        lines += [
+            json.dumps(list(row), ensure_ascii=False, default=str) for row in ws.iter_rows(values_only=True)
+        ]
     return "\n".join(lines)
 
 

@@ -50,8 +50,13 @@ def shot(name: str) -> None:
     h = struct.unpack(">25I", data[:100])
     width, height, bytes_per_line = h[4], h[5], h[12]
     start = h[0] + h[19] * 12
-    image = QImage(data[start:start + bytes_per_line * height], width, height, bytes_per_line,
-                   QImage.Format.Format_RGB32)
+    image = QImage(
+        data[start : start + bytes_per_line * height],
+        width,
+        height,
+        bytes_per_line,
+        QImage.Format.Format_RGB32,
+    )
     image.copy().save(str(args.out / f"{name}.png"))
     log.append(f"picture {name}.png")
 
@@ -97,6 +102,7 @@ def log_in(dialog: Any) -> None:
     shot("01-login")
     QTest.keyClick(password, Qt.Key.Key_Return)
     from ecmo_desktop.ui.main_window import MainWindow
+
     wait_for(lambda: visible(MainWindow), main_window)
 
 
@@ -109,17 +115,23 @@ def main_window(window: Any) -> None:
 def cases(window: Any) -> None:
     shot("02-worklist")
     item, _page = window._pages["cases"]
-    QTest.mouseClick(window.nav.viewport(), Qt.MouseButton.LeftButton, pos=window.nav.visualItemRect(item).center())
+    QTest.mouseClick(
+        window.nav.viewport(), Qt.MouseButton.LeftButton, pos=window.nav.visualItemRect(item).center()
+    )
     later(2000, lambda: open_case(window))
 
 
 def open_case(window: Any) -> None:
     shot("03-cases")
-    table = next(t for t in window.page("cases").findChildren(QTableView) if t.isVisible() and t.model().rowCount())
-    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
-                     pos=table.visualRect(table.model().index(0, 1)).center())
+    table = next(
+        t for t in window.page("cases").findChildren(QTableView) if t.isVisible() and t.model().rowCount()
+    )
+    QTest.mouseClick(
+        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(table.model().index(0, 1)).center()
+    )
     QTest.keyClick(table, Qt.Key.Key_Return)
     from ecmo_desktop.ui.case_view import CaseView
+
     wait_for(lambda: visible(CaseView), documents)
 
 
@@ -143,8 +155,12 @@ def documents(view: Any) -> None:
 def print_it(view: Any, tab: Any, printed: Any) -> None:
     log.append(f"generated {printed.document.document_number} {printed.document.title}")
     shot("05-documents")
-    tab.printed.connect(lambda pages: (log.append(f"sent {pages} pages: {tab.notice.text()}"),
-                                       later(1000, lambda: (shot("07-printed"), dialogs(view)))))
+    tab.printed.connect(
+        lambda pages: (
+            log.append(f"sent {pages} pages: {tab.notice.text()}"),
+            later(1000, lambda: (shot("07-printed"), dialogs(view))),
+        )
+    )
     later(300, answer_print_dialog)
     QTest.mouseClick(tab.print_button, Qt.MouseButton.LeftButton)  # returns when the print dialog closes
 
@@ -170,9 +186,11 @@ def dialogs(view: Any) -> None:
     from ecmo_desktop.ui.records.decision_tab import DecisionDialog
 
     case = case_records(view)
-    todo = [("08-daily-dialog", lambda: DailyEntryDialog(case, view)),
-            ("09-procedure-dialog", lambda: ProcedureDialog(case, "cannulation", view)),
-            ("10-decision-dialog", lambda: DecisionDialog(case, "start", view))]
+    todo = [
+        ("08-daily-dialog", lambda: DailyEntryDialog(case, view)),
+        ("09-procedure-dialog", lambda: ProcedureDialog(case, "cannulation", view)),
+        ("10-decision-dialog", lambda: DecisionDialog(case, "start", view)),
+    ]
 
     def next_one() -> None:
         if not todo:
@@ -185,7 +203,9 @@ def dialogs(view: Any) -> None:
 
         def picture() -> None:
             ok = dialog.ok_button
-            log.append(f"{name}: {dialog.geometry().getRect()}, 保存 at {ok.mapToGlobal(ok.rect().topLeft()).toTuple()}")
+            log.append(
+                f"{name}: {dialog.geometry().getRect()}, 保存 at {ok.mapToGlobal(ok.rect().topLeft()).toTuple()}"
+            )
             shot(name)
             dialog.done(0)
             later(300, next_one)
@@ -197,6 +217,7 @@ def dialogs(view: Any) -> None:
 
 def start() -> None:
     from ecmo_desktop.ui.dialogs.login import LoginDialog
+
     wait_for(lambda: visible(LoginDialog), log_in)
 
 

@@ -186,8 +186,9 @@ def _seeded_template(backend: str, request: pytest.FixtureRequest) -> Path | str
 
 
 @pytest.fixture
-def seeded_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-                  seeded_templates: dict[str, Path | str]) -> Iterator[str]:
+def seeded_db_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, seeded_templates: dict[str, Path | str]
+) -> Iterator[str]:
     if backend not in seeded_templates:
         seeded_templates[backend] = _seeded_template(backend, request)
     with copy_of(seeded_templates[backend], tmp_path, filename="seeded.sqlite3") as url:

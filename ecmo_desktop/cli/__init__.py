@@ -29,11 +29,14 @@ Handler = Callable[[argparse.Namespace], tuple[int, dict[str, Any], str]]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 
-def command(name: str, help_text: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
-                                                    Callable[[argparse.ArgumentParser], None]]:
+def command(
+    name: str, help_text: str
+) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]]:
     """Register a subcommand: the decorated function adds arguments; ``handler`` does the work."""
 
-    def decorate(add_args: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser], None]:
+    def decorate(
+        add_args: Callable[[argparse.ArgumentParser], None],
+    ) -> Callable[[argparse.ArgumentParser], None]:
         handler: Handler = add_args.handler  # type: ignore[attr-defined]
         _COMMANDS[name] = (handler, add_args, help_text)
         return add_args
@@ -41,8 +44,9 @@ def command(name: str, help_text: str) -> Callable[[Callable[[argparse.ArgumentP
     return decorate
 
 
-def _with_handler(handler: Handler) -> Callable[[Callable[[argparse.ArgumentParser], None]],
-                                               Callable[[argparse.ArgumentParser], None]]:
+def _with_handler(
+    handler: Handler,
+) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]]:
     def attach(fn: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser], None]:
         fn.handler = handler  # type: ignore[attr-defined]
         return fn
@@ -89,14 +93,20 @@ def _load_commands() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help=_("数据库 URL 或 SQLite 文件路径（默认：用户数据文件夹；也可用 ECMO_DATABASE_URL）"))
+    common.add_argument(
+        "--db", help=_("数据库 URL 或 SQLite 文件路径（默认：用户数据文件夹；也可用 ECMO_DATABASE_URL）")
+    )
     common.add_argument("--json", action="store_true", help=_("输出 JSON"))
     common.add_argument("--lang", choices=["zh_CN", "en"], help=_("消息语言"))
     parser = argparse.ArgumentParser(prog="ecmo-desktop", description=_("ECMO Ward 命令行工具"))
     # Answered by ecmo_desktop.__main__ (the full report asks Qt for its version; this package may
     # not import Qt); here it is listed in --help, and a direct call still gets the short answer.
-    parser.add_argument("--version", action="version", version=f"ECMO Ward {__version__}",
-                        help=_("显示版本、Python/Qt/SQLAlchemy/SQLite 版本、架构版本和数据文件夹"))
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"ECMO Ward {__version__}",
+        help=_("显示版本、Python/Qt/SQLAlchemy/SQLite 版本、架构版本和数据文件夹"),
+    )
     # Read before the parser is built (its help texts are translated when built); also accepted here.
     parser.add_argument("--lang", dest="top_lang", choices=["zh_CN", "en"], help=_("消息语言"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,14 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EcmoError as exc:
         message = exc.user_message().replace("\n", "；")
         if args.json:
-            print(json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False))
+            print(
+                json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False)
+            )
         else:
             print(_("错误：{message}").format(message=message), file=sys.stderr)
         return EXIT_ERROR
     except (OSError, ValueError) as exc:
         message = str(exc).replace("\n", " ")
         if args.json:
-            print(json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False))
+            print(
+                json.dumps({"error": {"reason": type(exc).__name__, "message": message}}, ensure_ascii=False)
+            )
         else:
             print(_("错误：{message}").format(message=message), file=sys.stderr)
         return EXIT_ERROR

@@ -57,13 +57,21 @@ def read_new_password(prompt_user: str) -> str:
 def require_username(args: argparse.Namespace) -> str:
     username = getattr(args, "user", None)
     if not username:
-        raise AuthenticationFailed(N_("此命令须以具名账户执行：请加 --user 用户名（密码取自环境变量 {env} 或终端输入）"),
-                                   env=PASSWORD_ENV)
+        raise AuthenticationFailed(
+            N_("此命令须以具名账户执行：请加 --user 用户名（密码取自环境变量 {env} 或终端输入）"),
+            env=PASSWORD_ENV,
+        )
     return str(username)
 
 
-def login_user(container: Any, args: argparse.Namespace, *, allow_initial_password: bool = False,
-               password: str | None = None, read_only: bool = False) -> CurrentUser:
+def login_user(
+    container: Any,
+    args: argparse.Namespace,
+    *,
+    allow_initial_password: bool = False,
+    password: str | None = None,
+    read_only: bool = False,
+) -> CurrentUser:
     """Log ``--user`` in on ``container``; an account that must still change its initial password is refused.
 
     ``read_only``: check the password without writing anything (no audit row, no failure count).
@@ -76,8 +84,9 @@ def login_user(container: Any, args: argparse.Namespace, *, allow_initial_passwo
     user: CurrentUser = check(username, password)
     if user.must_change_password and not allow_initial_password:
         container.ctx.user = None
-        raise PermissionDenied(N_("该账户须先修改初始密码：ecmo-desktop users password --user {user}"),
-                               user=username)
+        raise PermissionDenied(
+            N_("该账户须先修改初始密码：ecmo-desktop users password --user {user}"), user=username
+        )
     return user
 
 

@@ -33,14 +33,21 @@ def _first_admin(args: argparse.Namespace) -> tuple[str, str, str]:
         try:
             data = json.loads(Path(args.admin_from).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise EcmoError(N_("无法读取管理员文件 {path}：{detail}"), path=args.admin_from, detail=str(exc)[:200]) from exc
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("username", "full_name",
-                                                                                         "password")):
+            raise EcmoError(
+                N_("无法读取管理员文件 {path}：{detail}"), path=args.admin_from, detail=str(exc)[:200]
+            ) from exc
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("username", "full_name", "password")
+        ):
             raise EcmoError(N_("管理员文件须为 JSON 对象，含 username、full_name 和 password"))
         return data["username"], data["full_name"], data["password"]
     if not sys.stdin.isatty():
-        raise EcmoError(N_("请用 --admin-from 文件提供首个管理员（JSON：username、full_name、password），"
-                           "或在终端中运行以输入"))
+        raise EcmoError(
+            N_(
+                "请用 --admin-from 文件提供首个管理员（JSON：username、full_name、password），"
+                "或在终端中运行以输入"
+            )
+        )
     username = args.admin or input(_("管理员用户名：")).strip()
     full_name = args.admin_name or input(_("管理员姓名：")).strip()
     return username, full_name, read_new_password(username)
@@ -51,11 +58,15 @@ def _init_db(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 
     c = open_container(args, must_exist=False, login=False)
     try:
-        result = {"database": c.url if c.backend != "sqlite" else c.url.removeprefix("sqlite:///"),
-                  "backend": c.backend, "from_revision": c.migration.from_revision,
-                  "revision": c.migration.to_revision,
-                  "backup": str(c.migration.backup) if c.migration.backup else None,
-                  "initialised": c.auth.is_initialised(), "demo": False}
+        result = {
+            "database": c.url if c.backend != "sqlite" else c.url.removeprefix("sqlite:///"),
+            "backend": c.backend,
+            "from_revision": c.migration.from_revision,
+            "revision": c.migration.to_revision,
+            "backup": str(c.migration.backup) if c.migration.backup else None,
+            "initialised": c.auth.is_initialised(),
+            "demo": False,
+        }
         if result["initialised"]:
             if args.hospital or args.demo or args.admin_from:
                 raise EcmoError(N_("医院信息已设置，不能重复初始化"))
@@ -69,10 +80,16 @@ def _init_db(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             result.update(initialised=True, demo=True)
         elif args.hospital:
             username, full_name, password = _first_admin(args)
-            c.auth.first_run_setup(hospital_name=args.hospital, hospital_code=args.code or "H001",
-                                   city=args.city or "", admin_username=username, admin_full_name=full_name,
-                                   admin_password=password, admin_password_repeat=password,
-                                   must_change_password=True)
+            c.auth.first_run_setup(
+                hospital_name=args.hospital,
+                hospital_code=args.code or "H001",
+                city=args.city or "",
+                admin_username=username,
+                admin_full_name=full_name,
+                admin_password=password,
+                admin_password_repeat=password,
+                must_change_password=True,
+            )
             result.update(initialised=True, admin=username)
     finally:
         c.close()
@@ -96,9 +113,14 @@ def _init_db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--city", help=_("城市/盟市"))
     p.add_argument("--admin", help=_("管理员用户名（在终端中输入时）"))
     p.add_argument("--admin-name", help=_("管理员姓名（在终端中输入时）"))
-    p.add_argument("--admin-from", metavar="FILE",
-                   help=_("首个管理员：JSON 文件，含 username、full_name、password（首次登录须修改密码）"))
-    p.add_argument("--demo", action="store_true", help=_("创建演示数据库（标记为演示数据，可用 demo 命令添加病例）"))
+    p.add_argument(
+        "--admin-from",
+        metavar="FILE",
+        help=_("首个管理员：JSON 文件，含 username、full_name、password（首次登录须修改密码）"),
+    )
+    p.add_argument(
+        "--demo", action="store_true", help=_("创建演示数据库（标记为演示数据，可用 demo 命令添加病例）")
+    )
 
 
 # ---- users -----------------------------------------------------------------------------------------
@@ -117,37 +139,69 @@ def _users(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             if not (args.username and args.name and args.role):
                 raise EcmoError(N_("创建用户需要 --username、--name 和 --role"))
             password = read_new_password(args.username)
-            staff = c.staff.create_staff(username=args.username, full_name=args.name, title=args.title,
-                                         department=args.department or "", years_in_practice=args.years,
-                                         roles=args.role, initial_password=password,
-                                         ecmo_trained=args.trained)
+            staff = c.staff.create_staff(
+                username=args.username,
+                full_name=args.name,
+                title=args.title,
+                department=args.department or "",
+                years_in_practice=args.years,
+                roles=args.role,
+                initial_password=password,
+                ecmo_trained=args.trained,
+            )
             data: dict[str, Any] = {"user": _staff_json(staff)}
             return EXIT_OK, data, _("已创建用户 {username}").format(username=staff.username)
         staff_list = c.staff.list_staff(include_inactive=True)
         data = {"users": [_staff_json(s) for s in staff_list]}
-        lines = [f"{s.username}\t{s.full_name}\t{','.join(sorted(s.roles))}\t{'' if s.active else _('已停用')}"
-                 for s in staff_list]
+        lines = [
+            f"{s.username}\t{s.full_name}\t{','.join(sorted(s.roles))}\t{'' if s.active else _('已停用')}"
+            for s in staff_list
+        ]
         return EXIT_OK, data, "\n".join(lines)
     finally:
         c.close()
 
 
 def _staff_json(s: Any) -> dict[str, Any]:
-    return {"id": s.id, "username": s.username, "full_name": s.full_name, "title": s.title,
-            "department": s.department, "years_in_practice": s.years_in_practice, "roles": sorted(s.roles),
-            "active": s.active, "locked": s.locked, "must_change_password": s.must_change_password}
+    return {
+        "id": s.id,
+        "username": s.username,
+        "full_name": s.full_name,
+        "title": s.title,
+        "department": s.department,
+        "years_in_practice": s.years_in_practice,
+        "roles": sorted(s.roles),
+        "active": s.active,
+        "locked": s.locked,
+        "must_change_password": s.must_change_password,
+    }
 
 
 @command("users", N_("用户管理：create 创建，list 列出，password 修改自己的密码"))
 @_with_handler(_users)
 def _users_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["create", "list", "password"])
-    p.add_argument("--username", help=_("新用户的用户名（初始密码取自 ECMO_NEW_PASSWORD 或终端输入，首次登录须修改）"))
+    p.add_argument(
+        "--username", help=_("新用户的用户名（初始密码取自 ECMO_NEW_PASSWORD 或终端输入，首次登录须修改）")
+    )
     p.add_argument("--name", help=_("姓名"))
     p.add_argument("--role", action="append", choices=["doctor", "nurse", "perfusionist", "records", "admin"])
-    p.add_argument("--title", default="other",
-                   choices=["resident", "attending", "associate_chief", "chief", "nurse", "nurse_senior",
-                            "nurse_associate_chief", "nurse_chief", "technician", "other"])
+    p.add_argument(
+        "--title",
+        default="other",
+        choices=[
+            "resident",
+            "attending",
+            "associate_chief",
+            "chief",
+            "nurse",
+            "nurse_senior",
+            "nurse_associate_chief",
+            "nurse_chief",
+            "technician",
+            "other",
+        ],
+    )
     p.add_argument("--department")
     p.add_argument("--years", type=int, default=0)
     p.add_argument("--trained", action="store_true", help=_("已接受 ECMO 培训并考核合格"))
@@ -169,27 +223,67 @@ def _verify(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     finally:
         c.close()
     chain = result.chain
-    differences = [{"table": p.table, "row": p.row_id, "kind": p.kind, "field": p.field, "expected": p.expected,
-                    "actual": p.actual, "seq": p.seq} for p in result.trail]
-    signatures = [{"table": p.entity, "row": p.entity_id, "signature": p.signature_id, "problem": _(p.message)}
-                  for p in result.signatures.problems]
-    data = {"ok": result.ok, "checked": chain.checked, "head": chain.head_hash, "first_bad_seq": chain.first_bad_seq,
-            "problem": chain.problem, "rows_checked": result.rows_checked, "differences": differences,
-            "signatures_checked": result.signatures.checked, "signature_problems": signatures}
+    differences = [
+        {
+            "table": p.table,
+            "row": p.row_id,
+            "kind": p.kind,
+            "field": p.field,
+            "expected": p.expected,
+            "actual": p.actual,
+            "seq": p.seq,
+        }
+        for p in result.trail
+    ]
+    signatures = [
+        {"table": p.entity, "row": p.entity_id, "signature": p.signature_id, "problem": _(p.message)}
+        for p in result.signatures.problems
+    ]
+    data = {
+        "ok": result.ok,
+        "checked": chain.checked,
+        "head": chain.head_hash,
+        "first_bad_seq": chain.first_bad_seq,
+        "problem": chain.problem,
+        "rows_checked": result.rows_checked,
+        "differences": differences,
+        "signatures_checked": result.signatures.checked,
+        "signature_problems": signatures,
+    }
     if result.ok:
-        return EXIT_OK, data, _("审计链完整：已校验 {n} 条，链头 {head}；{rows} 行记录与审计轨迹一致；{sigs} 个签名有效").format(
-            n=chain.checked, head=chain.head_hash[:16], rows=result.rows_checked, sigs=result.signatures.checked)
+        return (
+            EXIT_OK,
+            data,
+            _(
+                "审计链完整：已校验 {n} 条，链头 {head}；{rows} 行记录与审计轨迹一致；{sigs} 个签名有效"
+            ).format(
+                n=chain.checked,
+                head=chain.head_hash[:16],
+                rows=result.rows_checked,
+                sigs=result.signatures.checked,
+            ),
+        )
     lines: list[str] = []
     if chain.problem == "anchor_mismatch":
         lines.append(_("审计链与外部锚点不一致：记录可能被整体改写或截断"))
     elif not chain.ok:
-        lines.append(_("审计链在第 {seq} 条处断开（{problem}）：该记录在程序之外被修改").format(
-            seq=chain.first_bad_seq, problem=chain.problem))
-    kinds = {"changed": _("与审计轨迹不符"), "no_create_event": _("没有创建记录的审计事件"),
-             "row_missing": _("审计轨迹中的记录已不存在")}
+        lines.append(
+            _("审计链在第 {seq} 条处断开（{problem}）：该记录在程序之外被修改").format(
+                seq=chain.first_bad_seq, problem=chain.problem
+            )
+        )
+    kinds = {
+        "changed": _("与审计轨迹不符"),
+        "no_create_event": _("没有创建记录的审计事件"),
+        "row_missing": _("审计轨迹中的记录已不存在"),
+    }
     for d in differences[:MAX_LISTED]:
         where = f"{d['table']} #{d['row']}" + (f" {d['field']}" if d["field"] else "")
-        detail = "" if d["kind"] != "changed" else _("（审计轨迹第 {seq} 条：{expected!r}，现为：{actual!r}）").format(**d)
+        detail = (
+            ""
+            if d["kind"] != "changed"
+            else _("（审计轨迹第 {seq} 条：{expected!r}，现为：{actual!r}）").format(**d)
+        )
         lines.append(f"{where}: {kinds[d['kind']]}{detail}")
     if len(differences) > MAX_LISTED:
         lines.append(_("……另有 {n} 处不符（--json 列出全部）").format(n=len(differences) - MAX_LISTED))
@@ -212,8 +306,13 @@ def _backup(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     finally:
         c.close()
     rows = sum(t["rows"] for t in manifest["tables"].values())
-    data = {"file": str(args.out), "rows": rows, "audit_head": manifest.get("audit_head"),
-            "schema_revision": manifest.get("schema_revision"), "backend": manifest.get("backend")}
+    data = {
+        "file": str(args.out),
+        "rows": rows,
+        "audit_head": manifest.get("audit_head"),
+        "schema_revision": manifest.get("schema_revision"),
+        "backend": manifest.get("backend"),
+    }
     return EXIT_OK, data, _("已备份 {rows} 行到 {file}").format(**data)
 
 
@@ -262,8 +361,10 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             finally:
                 c.close()
             if not verification.ok:
-                raise StorageError(N_("恢复出的数据库审计链校验失败（{problem}），原数据库未改动"),
-                                   problem=verification.problem)
+                raise StorageError(
+                    N_("恢复出的数据库审计链校验失败（{problem}），原数据库未改动"),
+                    problem=verification.problem,
+                )
             saved = swap_in_sqlite(staging, path)
         except BaseException:
             discard_staging(staging)
@@ -287,8 +388,13 @@ def _restore(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             verification = c.audit.verify_chain(expected_head=manifest.get("audit_head"))
         finally:
             c.close()
-    data = {"file": str(source), "database": url, "previous_database_moved_to": moved,
-            "audit_ok": verification.ok, "rows": sum(t["rows"] for t in manifest["tables"].values())}
+    data = {
+        "file": str(source),
+        "database": url,
+        "previous_database_moved_to": moved,
+        "audit_ok": verification.ok,
+        "rows": sum(t["rows"] for t in manifest["tables"].values()),
+    }
     if not verification.ok:
         return EXIT_ERROR, data, _("已恢复，但审计链校验失败")
     return EXIT_OK, data, _("已从 {file} 恢复 {rows} 行；审计链完整").format(**data)
@@ -319,7 +425,9 @@ def _restorer(args: argparse.Namespace, source: Path, path: Path | None) -> Any:
     return backup_account(source, args)
 
 
-@command("restore", N_("从备份文件恢复（先恢复到新文件并校验，再替换原数据库；原数据库的副本保存在备份文件夹）"))
+@command(
+    "restore", N_("从备份文件恢复（先恢复到新文件并校验，再替换原数据库；原数据库的副本保存在备份文件夹）")
+)
 @_with_handler(_restore)
 def _restore_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help=_("备份文件（.ecmobak）"))
@@ -334,7 +442,11 @@ def _backup_key(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
                 raise EcmoError(N_("导出备份密钥需要 --out"))
             key_id = c.backups.export_key(Path(args.out))
             data = {"key_id": key_id, "file": args.out}
-            return EXIT_OK, data, _("已导出备份密钥 {key_id} 到 {file}；请与备份分开、妥善保管").format(**data)
+            return (
+                EXIT_OK,
+                data,
+                _("已导出备份密钥 {key_id} 到 {file}；请与备份分开、妥善保管").format(**data),
+            )
         if not args.file:
             raise EcmoError(N_("导入备份密钥需要密钥文件路径"))
         key_id = c.backups.import_key(Path(args.file))
@@ -366,9 +478,18 @@ def _demo(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     finally:
         c.close()
     note = demo_hash_note()
-    data: dict[str, Any] = {"cases": summary.cases, "staff": summary.staff, "password": summary.password,
-                            "users": "admin, zhangwei, …", "password_hashing": note}
-    return EXIT_OK, data, _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data) + "\n" + note
+    data: dict[str, Any] = {
+        "cases": summary.cases,
+        "staff": summary.staff,
+        "password": summary.password,
+        "users": "admin, zhangwei, …",
+        "password_hashing": note,
+    }
+    return (
+        EXIT_OK,
+        data,
+        _("已生成 {cases} 个演示病例；所有演示账户的密码为 {password}").format(**data) + "\n" + note,
+    )
 
 
 @command("demo", N_("生成演示病例（用于试用和性能测试）"))
@@ -377,5 +498,3 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cases", type=int, default=30)
     p.add_argument("--years", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
-
-

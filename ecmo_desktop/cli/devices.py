@@ -46,8 +46,12 @@ def _parse_code(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 @_with_handler(_parse_code)
 def _parse_code_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="?", help=_("条码内容（“-” 从标准输入读取）；以“-”开头的内容也按条码处理"))
-    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
-                   help=_("扫码枪代替 GS 分隔符发送的字符（如 ~）；默认用本机设置"))
+    p.add_argument(
+        "--gs-substitute",
+        action="append",
+        metavar="TEXT",
+        help=_("扫码枪代替 GS 分隔符发送的字符（如 ~）；默认用本机设置"),
+    )
 
 
 # ---- scanner (per-PC setting) ---------------------------------------------------------------------
@@ -62,20 +66,30 @@ def _scanner(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         chosen = tuple(dict.fromkeys([*DEFAULT_GS_SUBSTITUTES, *args.gs_substitute]))
         for stand_in in args.gs_substitute:
             if not stand_in or len(stand_in) > 16 or any(c.isalnum() for c in stand_in):
-                raise EcmoError(N_("GS 替代字符“{text}”无效：须为 1–16 个非字母数字字符（如 ~），否则会破坏条码数据"),
-                                text=stand_in)
+                raise EcmoError(
+                    N_("GS 替代字符“{text}”无效：须为 1–16 个非字母数字字符（如 ~），否则会破坏条码数据"),
+                    text=stand_in,
+                )
         settings = store.update(scanner_gs_substitutes=chosen)
     else:
         settings = store.load()
     data = {"gs_substitutes": list(settings.scanner_gs_substitutes), "settings_file": str(store.path)}
-    return EXIT_OK, data, _("本机扫码枪 GS 替代字符：{subs}").format(subs=" ".join(settings.scanner_gs_substitutes))
+    return (
+        EXIT_OK,
+        data,
+        _("本机扫码枪 GS 替代字符：{subs}").format(subs=" ".join(settings.scanner_gs_substitutes)),
+    )
 
 
 @command("scanner", N_("本机扫码枪设置：查看或设置代替 GS 分隔符的字符（如 ~）"))
 @_with_handler(_scanner)
 def _scanner_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gs-substitute", action="append", metavar="TEXT",
-                   help=_("扫码枪代替 GS 分隔符发送的字符（可重复）；内置的 <GS> {GS} ^] 始终有效"))
+    p.add_argument(
+        "--gs-substitute",
+        action="append",
+        metavar="TEXT",
+        help=_("扫码枪代替 GS 分隔符发送的字符（可重复）；内置的 <GS> {GS} ^] 始终有效"),
+    )
 
 
 # ---- decode-image ----------------------------------------------------------------------------------
@@ -124,7 +138,11 @@ def _catalogue(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     notices = [n.user_message() for n in parsed.notices]
     if not parsed.ok:
         problems = [p.user_message() for p in parsed.problems]
-        data = {"error": {"reason": "invalid_file", "message": problems[0]}, "problems": problems, "notices": notices}
+        data = {
+            "error": {"reason": "invalid_file", "message": problems[0]},
+            "problems": problems,
+            "notices": notices,
+        }
         return EXIT_REFUSED, data, "\n".join([_("文件未导入，请修改后重试："), *problems])
     if args.dry_run:
         data = {"file": str(path), "rows": len(parsed.rows), "notices": notices, "dry_run": True}
@@ -134,8 +152,14 @@ def _catalogue(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         result = c.devices.import_catalogue(parsed.rows)
     finally:
         c.close()
-    data = {"file": str(path), "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-            "notices": notices, "encoding": parsed.encoding}
+    data = {
+        "file": str(path),
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "notices": notices,
+        "encoding": parsed.encoding,
+    }
     summary = _("已导入：新增 {created}，更新 {updated}，未变 {unchanged}").format(**data)
     return EXIT_OK, data, "\n".join([summary, *notices])
 
@@ -164,14 +188,21 @@ def _trace(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             lines = []
             for h in histories:
                 lines.append(f"{h.product.name} {h.item.serial} {_('批号')} {h.item.lot or '-'}")
-                lines.extend(f"  {e.at.isoformat()} {e.kind} {e.patient_name or ''} {e.mrn or ''} {e.detail}"
-                             for e in h.events)
+                lines.extend(
+                    f"  {e.at.isoformat()} {e.kind} {e.patient_name or ''} {e.mrn or ''} {e.detail}"
+                    for e in h.events
+                )
             return EXIT_OK, data, "\n".join(lines) or _("未找到该序列号的器械")
         if args.lot is not None:
             rows = c.devices.trace_lot(args.lot, gtin=args.gtin, include_voided=args.include_voided)
             stock = c.devices.lot_stock(args.lot, gtin=args.gtin)
-            data = {"lot": args.lot, "gtin": args.gtin, "uses": [_jsonable(r) for r in rows],
-                    "patients": len({r.patient_id for r in rows}), "in_stock": [_jsonable(s) for s in stock]}
+            data = {
+                "lot": args.lot,
+                "gtin": args.gtin,
+                "uses": [_jsonable(r) for r in rows],
+                "patients": len({r.patient_id for r in rows}),
+                "in_stock": [_jsonable(s) for s in stock],
+            }
         else:
             rows = c.devices.trace_run(int(args.run), include_voided=args.include_voided)
             data = {"run_id": int(args.run), "devices": [_jsonable(r) for r in rows]}
@@ -180,8 +211,11 @@ def _trace(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     if args.csv:
         atomic_write_bytes(Path(args.csv), write_trace(rows))
         data["csv"] = args.csv
-    lines = [f"{r.patient_name}\t{r.mrn}\t{r.product_name}\t{r.lot or '-'}\t{r.serial or '-'}\t"
-             f"{r.bound_at.isoformat()}{'  ' + _('已作废') if r.voided else ''}" for r in rows]
+    lines = [
+        f"{r.patient_name}\t{r.mrn}\t{r.product_name}\t{r.lot or '-'}\t{r.serial or '-'}\t"
+        f"{r.bound_at.isoformat()}{'  ' + _('已作废') if r.voided else ''}"
+        for r in rows
+    ]
     return EXIT_OK, data, "\n".join(lines) or _("没有使用记录")
 
 

@@ -34,11 +34,23 @@ def _day(text: str) -> date:
 
 
 def _doc_json(doc: Any) -> dict[str, Any]:
-    return {"id": doc.id, "number": doc.document_number, "run": doc.run_id, "kind": doc.kind,
-            "subject_id": doc.subject_id, "version": doc.version, "title": doc.title, "pages": doc.page_count,
-            "bytes": doc.size_bytes, "sha256": doc.sha256, "content_hash": doc.content_hash,
-            "audit_anchor": doc.audit_anchor, "created_at": doc.created_at.isoformat(),
-            "created_by": doc.created_by_name, "warnings": doc.meta.get("warnings", [])}
+    return {
+        "id": doc.id,
+        "number": doc.document_number,
+        "run": doc.run_id,
+        "kind": doc.kind,
+        "subject_id": doc.subject_id,
+        "version": doc.version,
+        "title": doc.title,
+        "pages": doc.page_count,
+        "bytes": doc.size_bytes,
+        "sha256": doc.sha256,
+        "content_hash": doc.content_hash,
+        "audit_anchor": doc.audit_anchor,
+        "created_at": doc.created_at.isoformat(),
+        "created_by": doc.created_by_name,
+        "warnings": doc.meta.get("warnings", []),
+    }
 
 
 # ---- print -----------------------------------------------------------------------------------------
@@ -63,13 +75,19 @@ def _print(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         c.close()
     write_pdf(out, printed.pdf)
     doc = printed.document
-    lines = [_("已生成 {title}（{number}，{pages} 页）→ {path}").format(
-        title=doc.title, number=doc.document_number, pages=doc.page_count, path=out)]
+    lines = [
+        _("已生成 {title}（{number}，{pages} 页）→ {path}").format(
+            title=doc.title, number=doc.document_number, pages=doc.page_count, path=out
+        )
+    ]
     lines += [_("注意：{w}").format(w=w) for w in printed.warnings]
     return EXIT_OK, {"document": _doc_json(doc), "out": str(out)}, "\n".join(lines)
 
 
-@command("print", N_("生成并保存一份文档（知情同意书、手术记录、讨论记录、日常记录、撤机记录、随访记录、病历归档）"))
+@command(
+    "print",
+    N_("生成并保存一份文档（知情同意书、手术记录、讨论记录、日常记录、撤机记录、随访记录、病历归档）"),
+)
 @_with_handler(_print)
 def _print_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=PRINT_KINDS)
@@ -97,20 +115,31 @@ def _archive(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     first, last = _day(getattr(args, "from")), _day(args.to)
     if last < first:
         raise EcmoError(N_("结束日期不能早于开始日期"))
-    query = ArchiveQuery(started_from=datetime.combine(first, time(0), BEIJING),
-                         started_to=datetime.combine(last + timedelta(days=1), time(0), BEIJING),
-                         statuses=tuple(args.status or ()), discharged_only=args.discharged,
-                         not_archived_only=args.not_archived)
+    query = ArchiveQuery(
+        started_from=datetime.combine(first, time(0), BEIJING),
+        started_to=datetime.combine(last + timedelta(days=1), time(0), BEIJING),
+        statuses=tuple(args.status or ()),
+        discharged_only=args.discharged,
+        not_archived_only=args.not_archived,
+    )
     c = open_container(args)
     try:
         runs = c.documents.archive_candidates(query, limit=5000)
         result = c.documents.batch_archive([r.run_id for r in runs], Path(args.out), _StderrProgress())
     finally:
         c.close()
-    data = {"runs": len(runs), "archived": [{"run": i.run_id, "path": str(i.path) if i.path else None,
-                                             "document": _doc_json(i.document) if i.document else None}
-                                            for i in result.done],
-            "failed": [{"run": i.run_id, "error": i.error} for i in result.failed]}
+    data = {
+        "runs": len(runs),
+        "archived": [
+            {
+                "run": i.run_id,
+                "path": str(i.path) if i.path else None,
+                "document": _doc_json(i.document) if i.document else None,
+            }
+            for i in result.done
+        ],
+        "failed": [{"run": i.run_id, "error": i.error} for i in result.failed],
+    }
     lines = [_("已归档 {n}/{total} 个病例到 {out}").format(n=len(result.done), total=len(runs), out=args.out)]
     lines += [_("病例 {run}：{error}").format(run=i.run_id, error=i.error) for i in result.failed]
     return (EXIT_ERROR if result.failed else EXIT_OK), data, "\n".join(lines)
@@ -122,8 +151,12 @@ def _archive_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", required=True, help=_("上机日期起（YYYY-MM-DD，北京时间）"))
     p.add_argument("--to", required=True, help=_("上机日期止（含当日）"))
     p.add_argument("--out", required=True, help=_("输出文件夹"))
-    p.add_argument("--status", action="append", choices=["planned", "on_ecmo", "ended", "cancelled"],
-                   help=_("只归档该状态的病例（可重复）"))
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=["planned", "on_ecmo", "ended", "cancelled"],
+        help=_("只归档该状态的病例（可重复）"),
+    )
     p.add_argument("--discharged", action="store_true", help=_("只归档已出院患者"))
     p.add_argument("--not-archived", action="store_true", help=_("只归档尚未归档过的病例"))
 
@@ -139,8 +172,11 @@ def _reprint(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     finally:
         c.close()
     write_pdf(Path(args.out), data)
-    return EXIT_OK, {"document": _doc_json(doc), "out": args.out}, _("已输出原件 {number} → {out}").format(
-        number=doc.document_number, out=args.out)
+    return (
+        EXIT_OK,
+        {"document": _doc_json(doc), "out": args.out},
+        _("已输出原件 {number} → {out}").format(number=doc.document_number, out=args.out),
+    )
 
 
 @command("reprint", N_("输出已保存文档的原件（与首次打印逐字节相同）"))
@@ -157,12 +193,23 @@ def _documents(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         r8 = c.documents.r8_status(args.run)
     finally:
         c.close()
-    lines = [f"{d.document_number}\t{d.title}\t{d.page_count}\t{d.created_by_name}\t{d.sha256[:12]}" for d in docs]
-    r8_text = {None: _("R8：尚未生成手术记录"), True: _("R8：全部已绑定器械均已打印条码"),
-               False: _("R8：{n} 件已绑定器械未在手术记录中打印").format(n=len(r8.missing))}[r8.complete]
-    data = {"documents": [_doc_json(d) for d in docs],
-            "r8": {"operation_notes": r8.operation_notes, "bound": list(r8.bound), "missing": list(r8.missing),
-                   "complete": r8.complete}}
+    lines = [
+        f"{d.document_number}\t{d.title}\t{d.page_count}\t{d.created_by_name}\t{d.sha256[:12]}" for d in docs
+    ]
+    r8_text = {
+        None: _("R8：尚未生成手术记录"),
+        True: _("R8：全部已绑定器械均已打印条码"),
+        False: _("R8：{n} 件已绑定器械未在手术记录中打印").format(n=len(r8.missing)),
+    }[r8.complete]
+    data = {
+        "documents": [_doc_json(d) for d in docs],
+        "r8": {
+            "operation_notes": r8.operation_notes,
+            "bound": list(r8.bound),
+            "missing": list(r8.missing),
+            "complete": r8.complete,
+        },
+    }
     return EXIT_OK, data, "\n".join([*lines, r8_text])
 
 

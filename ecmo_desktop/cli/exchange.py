@@ -32,22 +32,31 @@ def _import_answer(result: Any) -> tuple[int, dict[str, Any], str]:
         head = _("未导入：发现 {n} 处错误（全部正确后才会导入）；已存在跳过 {skipped} 条")
     else:
         head = _("已导入 {imported} 条，已存在跳过 {skipped} 条，错误 {n} 处")
-    text = "\n".join([head.format(imported=result.imported, skipped=result.skipped, n=len(result.errors)), *lines])
+    text = "\n".join(
+        [head.format(imported=result.imported, skipped=result.skipped, n=len(result.errors)), *lines]
+    )
     return (EXIT_ERROR if result.errors else EXIT_OK), data, text
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help=_("文件（.csv、.xlsx 或导出的 .json）"))
     p.add_argument("--dry-run", action="store_true", help=_("只检查，不写入"))
-    p.add_argument("--partial", action="store_true", help=_("跳过有错误的行，导入其余各行（默认：有任何错误则全部不导入）"))
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help=_("跳过有错误的行，导入其余各行（默认：有任何错误则全部不导入）"),
+    )
 
 
 def _import(kind: str) -> Any:
     def handler(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
         c = open_container(args)
         try:
-            method = {"cases": c.exchange.import_cases, "equipment": c.exchange.import_equipment,
-                      "export": c.exchange.import_export}[kind]
+            method = {
+                "cases": c.exchange.import_cases,
+                "equipment": c.exchange.import_equipment,
+                "export": c.exchange.import_export,
+            }[kind]
             result = method(Path(args.file), dry_run=args.dry_run, all_or_nothing=not args.partial)
         finally:
             c.close()
@@ -87,14 +96,17 @@ def _report(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     data = report.as_dict()
     rate = report.weaning_success_rate
     text = _("{start} 至 {end}：{runs} 例，成功撤机率 {rate}").format(
-        start=args.date_from, end=args.date_to, runs=report.runs, rate="-" if rate is None else f"{rate:.1%}")
+        start=args.date_from, end=args.date_to, runs=report.runs, rate="-" if rate is None else f"{rate:.1%}"
+    )
     return EXIT_OK, data, text
 
 
 @command("report", N_("质控报告（年度例数、模式与适应证、结局、并发症、合规指标）"))
 @_with_handler(_report)
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="date_from", type=_date, required=True, help=_("开始日期（首次转流，含当日）"))
+    p.add_argument(
+        "--from", dest="date_from", type=_date, required=True, help=_("开始日期（首次转流，含当日）")
+    )
     p.add_argument("--to", dest="date_to", type=_date, required=True, help=_("结束日期（含当日）"))
     p.add_argument("--hospital", help=_("只统计这家医院（名称）"))
     p.add_argument("--out", help=_("同时保存为 .xlsx 或 .pdf"))
@@ -104,23 +116,42 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 def _export(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     c = open_container(args)
     try:
-        result = c.exchange.export(args.date_from, args.date_to, args.format, deidentify=args.deidentify,
-                                   out=Path(args.out), dates=args.dates)
+        result = c.exchange.export(
+            args.date_from,
+            args.date_to,
+            args.format,
+            deidentify=args.deidentify,
+            out=Path(args.out),
+            dates=args.dates,
+        )
     finally:
         c.close()
-    text = _("已导出 {runs} 例到 {files}").format(runs=result.runs, files=join_names(str(f) for f in result.files))
+    text = _("已导出 {runs} 例到 {files}").format(
+        runs=result.runs, files=join_names(str(f) for f in result.files)
+    )
     return EXIT_OK, result.as_dict(), text
 
 
 @command("export", N_("导出病例数据（json/csv/xlsx，可去标识化），格式见 docs/export-schema.md"))
 @_with_handler(_export)
 def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="date_from", type=_date, required=True, help=_("开始日期（首次转流，含当日）"))
+    p.add_argument(
+        "--from", dest="date_from", type=_date, required=True, help=_("开始日期（首次转流，含当日）")
+    )
     p.add_argument("--to", dest="date_to", type=_date, required=True, help=_("结束日期（含当日）"))
     p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
-    p.add_argument("--deidentify", action="store_true",
-                   help=_("去标识化（HIPAA Safe Harbor、GB/T 37964-2019）：假名、年龄代替出生日期、日期按患者偏移，"
-                          "去除病区床号、自由文本和器械序列号，人员以假名表示"))
-    p.add_argument("--dates", choices=["shift", "month"], default="shift",
-                   help=_("去标识化时的日期处理：shift 按每位患者的秘密偏移平移（保留间隔），month 只保留年月"))
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help=_(
+            "去标识化（HIPAA Safe Harbor、GB/T 37964-2019）：假名、年龄代替出生日期、日期按患者偏移，"
+            "去除病区床号、自由文本和器械序列号，人员以假名表示"
+        ),
+    )
+    p.add_argument(
+        "--dates",
+        choices=["shift", "month"],
+        default="shift",
+        help=_("去标识化时的日期处理：shift 按每位患者的秘密偏移平移（保留间隔），month 只保留年月"),
+    )
     p.add_argument("--out", required=True, help=_("输出文件"))

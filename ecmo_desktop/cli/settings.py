@@ -36,5 +36,8 @@ def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 @_with_handler(_settings)
 def _settings_args(p: argparse.ArgumentParser) -> None:
     low, high = IDLE_LOCK_MINUTES
-    p.add_argument("--idle-lock-minutes", metavar="N",
-                   help=_("无人操作多少分钟后自动锁屏（{low}–{high}）").format(low=low, high=high))
+    p.add_argument(
+        "--idle-lock-minutes",
+        metavar="N",
+        help=_("无人操作多少分钟后自动锁屏（{low}–{high}）").format(low=low, high=high),
+    )

@@ -76,8 +76,9 @@ def set_language(language: str) -> None:
         if language == DEFAULT_LANGUAGE:
             _current = gettext.NullTranslations()
         else:
-            _current = gettext.translation(DOMAIN, localedir=str(i18n_dir()), languages=[language],
-                                           fallback=True)
+            _current = gettext.translation(
+                DOMAIN, localedir=str(i18n_dir()), languages=[language], fallback=True
+            )
         _language = language
 
 

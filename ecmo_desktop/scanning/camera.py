@@ -78,8 +78,15 @@ class CameraSource:
     can stand in for OpenCV. The requested size is a hint; ``read`` returns what the camera gives.
     """
 
-    def __init__(self, index: int, *, width: int = 1280, height: int = 720, backend: int | None = None,
-                 capture_factory: Callable[[int, int], Capture] = cv2.VideoCapture) -> None:
+    def __init__(
+        self,
+        index: int,
+        *,
+        width: int = 1280,
+        height: int = 720,
+        backend: int | None = None,
+        capture_factory: Callable[[int, int], Capture] = cv2.VideoCapture,
+    ) -> None:
         self.index = index
         self.width = width
         self.height = height
@@ -131,8 +138,12 @@ class CameraSource:
         self.close()
 
 
-def list_cameras(max_index: int = 5, *, backend: int | None = None,
-                 capture_factory: Callable[[int, int], Capture] = cv2.VideoCapture) -> list[CameraInfo]:
+def list_cameras(
+    max_index: int = 5,
+    *,
+    backend: int | None = None,
+    capture_factory: Callable[[int, int], Capture] = cv2.VideoCapture,
+) -> list[CameraInfo]:
     """Cameras at indices ``0..max_index-1`` that open and deliver a frame (slow: call off the GUI).
 
     An index that fails is skipped silently: on a ward PC without a camera this returns ``[]``
@@ -176,8 +187,9 @@ class ConfirmationFilter:
     applies the single-use rule R6).
     """
 
-    def __init__(self, *, release_after: int = 15,
-                 trusted: Callable[[DecodedSymbol], bool] = trusted_on_one_frame) -> None:
+    def __init__(
+        self, *, release_after: int = 15, trusted: Callable[[DecodedSymbol], bool] = trusted_on_one_frame
+    ) -> None:
         if release_after < 1:
             raise ValueError("release_after must be at least 1 frame")
         self.release_after = release_after

@@ -164,8 +164,9 @@ def _module_matrix(barcode: zxingcpp.Barcode, *, linear: bool, rng: np.random.Ge
     return ink
 
 
-def _label(ink_modules: np.ndarray, module_px: float, rng: np.random.Generator,
-           paper: float, ink_level: float) -> tuple[np.ndarray, np.ndarray]:
+def _label(
+    ink_modules: np.ndarray, module_px: float, rng: np.random.Generator, paper: float, ink_level: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Grey label (symbol plus printed text lines) at frame scale, and its coverage mask."""
     big = np.kron(ink_modules, np.ones((_SUPERSAMPLE, _SUPERSAMPLE), np.uint8)).astype(np.float32)
     sh, sw = big.shape
@@ -183,10 +184,18 @@ def _label(ink_modules: np.ndarray, module_px: float, rng: np.random.Generator,
         words = f"{rng.choice(['REF', 'LOT', 'EXP', 'SN', 'STERILE', 'UDI', 'CE'])} {_alnum(rng, 3, 9)}"
         scale = line_h / 30.0
         y = margin + h + (row + 1) * line_h - line_h // 5
-        cv2.putText(text_layer, words, (margin, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255,
-                    max(1, int(scale * 2)), cv2.LINE_AA)
+        cv2.putText(
+            text_layer,
+            words,
+            (margin, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            255,
+            max(1, int(scale * 2)),
+            cv2.LINE_AA,
+        )
     ink_layer = text_layer.astype(np.float32) / 255.0
-    ink_layer[margin:margin + h, margin:margin + w] = symbol
+    ink_layer[margin : margin + h, margin : margin + w] = symbol
     label = label * (1 - ink_layer) + ink_level * ink_layer
     return label, np.ones_like(label)
 
@@ -205,13 +214,17 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     for _ in range(int(rng.integers(1, 4))):
         pts = rng.integers(0, [FRAME_WIDTH, FRAME_HEIGHT], size=(4, 2)).astype(np.int32)
         cv2.polylines(bg, [pts], False, float(rng.uniform(20, 240)), int(rng.integers(4, 18)), cv2.LINE_AA)
-    mottle = cv2.resize(rng.normal(0, 12, (9, 16)).astype(np.float32), (FRAME_WIDTH, FRAME_HEIGHT),
-                        interpolation=cv2.INTER_CUBIC)
+    mottle = cv2.resize(
+        rng.normal(0, 12, (9, 16)).astype(np.float32),
+        (FRAME_WIDTH, FRAME_HEIGHT),
+        interpolation=cv2.INTER_CUBIC,
+    )
     return bg + mottle
 
 
-def _destination_quad(w: int, h: int, rotation_deg: float, perspective: float,
-                      rng: np.random.Generator) -> np.ndarray:
+def _destination_quad(
+    w: int, h: int, rotation_deg: float, perspective: float, rng: np.random.Generator
+) -> np.ndarray:
     """Corners of the label in the frame: rotated, perspective-jittered, kept inside the frame."""
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32) - [w / 2, h / 2]
     theta = math.radians(rotation_deg)
@@ -260,8 +273,9 @@ def draw_params(kind: str, rng: np.random.Generator) -> dict[str, float]:
     }
 
 
-def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Generator | None = None,
-                  **overrides: float) -> Sample:
+def render_sample(
+    kind: str, rng: np.random.Generator, *, sensor: np.random.Generator | None = None, **overrides: float
+) -> Sample:
     """Render one degraded frame of ``kind``; ``overrides`` pin chosen entries of ``draw_params``.
 
     ``rng`` decides the scene (payload, label, pose, light, blur); ``sensor`` (default: ``rng``)
@@ -276,8 +290,12 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
 
     # keep the whole label in view: a real user frames the code, and a cropped symbol has no answer
     long_side = max(modules.shape) * 1.25 + 12
-    if linear and abs(math.sin(math.radians(params["rotation"]))) > 0.7 \
-            and 0.8 * FRAME_HEIGHT / long_side < 2.0 and "rotation" not in overrides:
+    if (
+        linear
+        and abs(math.sin(math.radians(params["rotation"]))) > 0.7
+        and 0.8 * FRAME_HEIGHT / long_side < 2.0
+        and "rotation" not in overrides
+    ):
         params["rotation"] -= 90.0  # nobody holds a long GS1-128 upright in front of a 16:9 camera
     upright = abs(math.sin(math.radians(params["rotation"]))) > 0.7
     room = 0.8 * FRAME_HEIGHT if upright or not linear else 0.85 * FRAME_WIDTH
@@ -288,7 +306,9 @@ def render_sample(kind: str, rng: np.random.Generator, *, sensor: np.random.Gene
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     homography = cv2.getPerspectiveTransform(src, quad)
 
-    frame = _background(rng).astype(np.float32)  # float32 throughout (asarray below: no copy, says so to mypy)
+    frame = _background(rng).astype(
+        np.float32
+    )  # float32 throughout (asarray below: no copy, says so to mypy)
     size = (FRAME_WIDTH, FRAME_HEIGHT)
     warped = cv2.warpPerspective(label, homography, size, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(coverage, homography, size, flags=cv2.INTER_LINEAR)
@@ -328,20 +348,23 @@ def corpus_frame(index: int, kind: str, frame: int = 0, *, seed: int = DEFAULT_S
     """Frame ``frame`` of scene ``index`` of ``kind``: the same scene for every ``frame``, each
     frame with its own sensor noise."""
     k = tuple(KINDS).index(kind)
-    return render_sample(kind, np.random.default_rng([seed, index, k]),
-                         sensor=np.random.default_rng([seed, index, k, frame]))
+    return render_sample(
+        kind, np.random.default_rng([seed, index, k]), sensor=np.random.default_rng([seed, index, k, frame])
+    )
 
 
-def iter_corpus(per_kind: int, *, seed: int = DEFAULT_SEED, kinds: tuple[str, ...] = tuple(KINDS)
-                ) -> Iterator[Sample]:
+def iter_corpus(
+    per_kind: int, *, seed: int = DEFAULT_SEED, kinds: tuple[str, ...] = tuple(KINDS)
+) -> Iterator[Sample]:
     """``per_kind`` scenes of every kind, interleaved, each as its frame 0 (see ``corpus_frame``)."""
     for index in range(per_kind):
         for kind in kinds:
             yield corpus_frame(index, kind, seed=seed)
 
 
-def iter_sequences(per_kind: int, *, frames: int = 2, seed: int = DEFAULT_SEED,
-                   kinds: tuple[str, ...] = tuple(KINDS)) -> Iterator[list[Sample]]:
+def iter_sequences(
+    per_kind: int, *, frames: int = 2, seed: int = DEFAULT_SEED, kinds: tuple[str, ...] = tuple(KINDS)
+) -> Iterator[list[Sample]]:
     """Runs of ``frames`` consecutive frames of one still scene (only sensor noise differs)."""
     for index in range(per_kind):
         for kind in kinds:

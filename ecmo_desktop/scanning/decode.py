@@ -37,8 +37,15 @@ except (ImportError, OSError):  # pragma: no cover - depends on the machine
 
 Budget = Literal["live", "thorough"]
 
-FORMATS = (zxingcpp.DataMatrix, zxingcpp.QRCode, zxingcpp.Code128, zxingcpp.EAN13, zxingcpp.EAN8,
-           zxingcpp.UPCA, zxingcpp.UPCE)
+FORMATS = (
+    zxingcpp.DataMatrix,
+    zxingcpp.QRCode,
+    zxingcpp.Code128,
+    zxingcpp.EAN13,
+    zxingcpp.EAN8,
+    zxingcpp.UPCA,
+    zxingcpp.UPCE,
+)
 _FORMAT_SET = zxingcpp.BarcodeFormats(FORMATS)  # what read_barcodes takes (it converts a tuple on every call)
 LINEAR_SYMBOLOGIES = frozenset({"Code128", "EAN13", "EAN8", "UPCA", "UPCE"})
 _ZBAR_NAMES = {"CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8"}
@@ -129,8 +136,12 @@ class _Read:
 
 
 def _box(view: _View, position: Any) -> tuple[float, float, float, float]:
-    corners = np.array([[p.x, p.y, 1.0] for p in (position.top_left, position.top_right,
-                                                  position.bottom_right, position.bottom_left)])
+    corners = np.array(
+        [
+            [p.x, p.y, 1.0]
+            for p in (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+        ]
+    )
     mapped = corners @ view.to_frame.T
     (x0, y0), (x1, y1) = mapped.min(axis=0), mapped.max(axis=0)
     return float(x0), float(y0), float(x1), float(y1)
@@ -138,10 +149,19 @@ def _box(view: _View, position: Any) -> tuple[float, float, float, float]:
 
 def _zxing(view: _View, *, invert: bool = False, downscale: bool = True, rotate: bool = True) -> list[_Read]:
     """One zxing-cpp call restricted to the label symbologies, in plain text mode (GS as ASCII 29)."""
-    results = zxingcpp.read_barcodes(view.image, formats=_FORMAT_SET, text_mode=zxingcpp.TextMode.Plain,
-                                     try_invert=invert, try_downscale=downscale, try_rotate=rotate)
-    return [_Read(DecodedSymbol(r.format.name, _clean(r.text)), _box(view, r.position))
-            for r in results if r.valid]
+    results = zxingcpp.read_barcodes(
+        view.image,
+        formats=_FORMAT_SET,
+        text_mode=zxingcpp.TextMode.Plain,
+        try_invert=invert,
+        try_downscale=downscale,
+        try_rotate=rotate,
+    )
+    return [
+        _Read(DecodedSymbol(r.format.name, _clean(r.text)), _box(view, r.position))
+        for r in results
+        if r.valid
+    ]
 
 
 def _zbar(view: _View) -> list[_Read]:
@@ -240,8 +260,9 @@ def _crop(gray: np.ndarray, region: _Region, *, level: bool) -> _View:
         matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
         matrix[0, 2] += out_w / 2 - cx
         matrix[1, 2] += out_h / 2 - cy
-        image = cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+        image = cv2.warpAffine(
+            gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         return _View(image, cv2.invertAffineTransform(matrix))
     half = math.hypot(length, width) / 2 + pad
     x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
@@ -307,8 +328,11 @@ class _Collector:
             key = (read.symbol.symbology, read.symbol.text)
             votes[key] = votes.get(key, 0) + 1
             first.setdefault(key, read.symbol)
-        return [symbol for key, symbol in first.items()
-                if all(votes[rival] < votes[key] for rival in self.rivals.get(key, ()))]
+        return [
+            symbol
+            for key, symbol in first.items()
+            if all(votes[rival] < votes[key] for rival in self.rivals.get(key, ()))
+        ]
 
 
 def _same_place(a: _Read, b: _Read) -> bool:
@@ -340,10 +364,22 @@ class _Plan:
 
 
 _PLANS: dict[str, _Plan] = {
-    "live": _Plan(regions=3, retry_regions=2, enlarge_max_pixels=120_000, invert=False, stop_early=True,
-                  frame_retries=False),
-    "thorough": _Plan(regions=8, retry_regions=8, enlarge_max_pixels=1 << 62, invert=True, stop_early=False,
-                      frame_retries=True),
+    "live": _Plan(
+        regions=3,
+        retry_regions=2,
+        enlarge_max_pixels=120_000,
+        invert=False,
+        stop_early=True,
+        frame_retries=False,
+    ),
+    "thorough": _Plan(
+        regions=8,
+        retry_regions=8,
+        enlarge_max_pixels=1 << 62,
+        invert=True,
+        stop_early=False,
+        frame_retries=True,
+    ),
 }
 
 
@@ -406,14 +442,18 @@ def _attempts(gray: np.ndarray, plan: _Plan, regions: list[_Region]) -> Iterator
         tilted = _is_tilted_bar(region)
         yield _Step(_crop_pixels(gray, region, level=tilted) * mp, partial(_zxing_crop, gray, region, tilted))
         if tilted:
-            yield _Step(_crop_pixels(gray, region, level=False) * mp, partial(_zxing_crop, gray, region, False))
+            yield _Step(
+                _crop_pixels(gray, region, level=False) * mp, partial(_zxing_crop, gray, region, False)
+            )
     if not regions:  # nothing label-like: a label filling the view, read at half size first
         yield _Step(gray.size / 4 * mp, partial(_half_frame, gray))
     # live: one scale, one direction — zxing-cpp's downscaled and 90° retries of the whole frame cost as
     # much again and read nothing on the corpus that the crops (each tried both ways) miss
     thorough = plan.frame_retries
-    yield _Step(gray.size * mp * (1.0 if thorough else 0.5),
-                partial(_zxing, _View.whole(gray), invert=plan.invert, downscale=thorough, rotate=thorough))
+    yield _Step(
+        gray.size * mp * (1.0 if thorough else 0.5),
+        partial(_zxing, _View.whole(gray), invert=plan.invert, downscale=thorough, rotate=thorough),
+    )
     for region in regions[: plan.retry_regions]:
         pixels = _crop_pixels(gray, region, level=_is_tilted_bar(region))
         yield _Step(pixels * mp, partial(_retry, gray, region, "binarised"))
@@ -584,6 +624,7 @@ def decode_files_json(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict[
         for symbol in symbols:
             status, fields = parse_code_json(symbol.text)
             parsed, error = (fields, None) if status == 0 else (None, fields.get("error", fields))
-            entry["codes"].append({"symbology": symbol.symbology, "text": symbol.text,
-                                   "parsed": parsed, "error": error})
+            entry["codes"].append(
+                {"symbology": symbol.symbology, "text": symbol.text, "parsed": parsed, "error": error}
+            )
         yield entry

@@ -28,9 +28,21 @@ class RecordVerification:
     def ok(self) -> bool:
         return self.chain.ok and not self.trail and self.signatures.ok
 
+
 # session bookkeeping in the trail that changes nothing another PC shows
-_QUIET_ACTIONS = frozenset({"login", "logout", "login_failed", "screen_lock", "screen_unlock", "reauth_failed",
-                            "print", "export", "verify"})
+_QUIET_ACTIONS = frozenset(
+    {
+        "login",
+        "logout",
+        "login_failed",
+        "screen_lock",
+        "screen_unlock",
+        "reauth_failed",
+        "print",
+        "export",
+        "verify",
+    }
+)
 CHANGES_LIMIT = 500
 
 
@@ -55,8 +67,11 @@ class AuditService(Service):
             rows = uow.audit.changes_since(seq, limit=CHANGES_LIMIT)
             if not rows:
                 return ChangeBatch(seq, ())
-            found = {(entity, entity_id, run_id) for _s, action, entity, entity_id, run_id in rows
-                     if action not in _QUIET_ACTIONS}
+            found = {
+                (entity, entity_id, run_id)
+                for _s, action, entity, entity_id, run_id in rows
+                if action not in _QUIET_ACTIONS
+            }
             return ChangeBatch(rows[-1][0], tuple(sorted(found, key=str)), more=len(rows) == CHANGES_LIMIT)
 
         return self._read(work)
@@ -115,9 +130,12 @@ class AuditService(Service):
         return self._read(lambda uow: uow.audit.count_for_run(run_id))
 
     @requires(Action.VIEW_AUDIT)
-    def recent(self, *, offset: int = 0, limit: int = 200, actor_id: int | None = None,
-               entity: str | None = None) -> list[AuditEvent]:
-        return self._read(lambda uow: uow.audit.query(offset=offset, limit=limit, actor_id=actor_id, entity=entity))
+    def recent(
+        self, *, offset: int = 0, limit: int = 200, actor_id: int | None = None, entity: str | None = None
+    ) -> list[AuditEvent]:
+        return self._read(
+            lambda uow: uow.audit.query(offset=offset, limit=limit, actor_id=actor_id, entity=entity)
+        )
 
     @requires(Action.VIEW_CASES)
     def head_hash(self) -> str | None:
@@ -151,12 +169,18 @@ def _check_signatures(uow: UnitOfWork) -> SignatureCheck:
         elif content_hash(rec) != signed_hash:
             problems.append(SignatureProblem(entity, entity_id, rec.run_id, sig_id, N_("签名后内容被改动")))
         elif not rec.locked:
-            problems.append(SignatureProblem(entity, entity_id, rec.run_id, sig_id,
-                                             N_("记录未处于签名锁定状态，但签名仍有效")))
+            problems.append(
+                SignatureProblem(
+                    entity, entity_id, rec.run_id, sig_id, N_("记录未处于签名锁定状态，但签名仍有效")
+                )
+            )
     for ref in uow.records.signed_records():
         if (ref.entity, ref.entity_id) not in seen:
-            problems.append(SignatureProblem(ref.entity, ref.entity_id, ref.run_id, None,
-                                             N_("记录标记为已签名，但没有有效签名")))
+            problems.append(
+                SignatureProblem(
+                    ref.entity, ref.entity_id, ref.run_id, None, N_("记录标记为已签名，但没有有效签名")
+                )
+            )
     return SignatureCheck(ok=not problems, checked=len(signatures), problems=tuple(problems))
 
 

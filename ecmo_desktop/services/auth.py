@@ -39,10 +39,14 @@ _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal usernames.
 # Precomputed with the production parameters (computing it at import cost ~250 ms on every start and
 # every CLI command); ``_dummy_hash`` falls back to hashing once if ``_hasher`` has other parameters.
-_PRECOMPUTED_DUMMY = "$argon2id$v=19$m=65536,t=3,p=4$sZwQH0C4Q0wxB8EQMKM9qA$sgsk2OF/BLzWfK3l2UKM2rqHOP1MEIrhnSfwnL0QPlk"
+_PRECOMPUTED_DUMMY = (
+    "$argon2id$v=19$m=65536,t=3,p=4$sZwQH0C4Q0wxB8EQMKM9qA$sgsk2OF/BLzWfK3l2UKM2rqHOP1MEIrhnSfwnL0QPlk"
+)
 _dummy_cache: dict[tuple[int, int, int, int, int], str] = {}
 # hospital.settings key set once, at the set-up of a demo database (never by the settings dialogs)
 DEMO_SETTING = "demo"
+
+
 # Accounts of a demo-marked database only: the demo's accounts share a printed password, so a costly
 # hash protects nothing there, and the demo's ~50 hashes and verifies took ~12 s of its ~28 s. Never used
 # for a database that is not demo-marked (``hash_password(demo=...)`` is given the database's mark, and a
@@ -67,8 +71,13 @@ def _dummy_hash() -> str:
     cached = _dummy_cache.get(key)
     if cached is None:
         pre = extract_parameters(_PRECOMPUTED_DUMMY)
-        if (pre.time_cost, pre.memory_cost, pre.parallelism, pre.hash_len, pre.salt_len) == key \
-                and pre.type == _hasher.type:
+        if (
+            pre.time_cost,
+            pre.memory_cost,
+            pre.parallelism,
+            pre.hash_len,
+            pre.salt_len,
+        ) == key and pre.type == _hasher.type:
             cached = _PRECOMPUTED_DUMMY
         else:
             cached = _hasher.hash("not-a-real-password-0")
@@ -88,7 +97,10 @@ def is_demo_hash(stored_hash: str) -> bool:
     except (InvalidHashError, ValueError):
         return False
     return (params.time_cost, params.memory_cost, params.parallelism) == (
-        DEMO_HASH_PARAMETERS["time_cost"], DEMO_HASH_PARAMETERS["memory_cost"], DEMO_HASH_PARAMETERS["parallelism"])
+        DEMO_HASH_PARAMETERS["time_cost"],
+        DEMO_HASH_PARAMETERS["memory_cost"],
+        DEMO_HASH_PARAMETERS["parallelism"],
+    )
 
 
 def is_demo_database(uow: UnitOfWork) -> bool:
@@ -117,9 +129,19 @@ class AuthService(Service):
         return self._read(lambda uow: uow.hospitals.local() is not None)
 
     @requires(Action.PUBLIC)
-    def first_run_setup(self, *, hospital_name: str, hospital_code: str, city: str, admin_username: str,
-                        admin_full_name: str, admin_password: str, admin_password_repeat: str,
-                        must_change_password: bool = False, demo: bool = False) -> SetupResult:
+    def first_run_setup(
+        self,
+        *,
+        hospital_name: str,
+        hospital_code: str,
+        city: str,
+        admin_username: str,
+        admin_full_name: str,
+        admin_password: str,
+        admin_password_repeat: str,
+        must_change_password: bool = False,
+        demo: bool = False,
+    ) -> SetupResult:
         """Create the hospital profile and the first administrator; refused once set up.
 
         ``must_change_password``: the password was not chosen at this screen (a file, a command line),
@@ -133,8 +155,9 @@ class AuthService(Service):
         full_name = clean_text(admin_full_name, N_("姓名"), required=True, max_length=100)
         if admin_password != admin_password_repeat:
             raise ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致")))
-        check_password_strength(admin_password, username=username,
-                                min_length=SecurityPolicy().min_password_length)
+        check_password_strength(
+            admin_password, username=username, min_length=SecurityPolicy().min_password_length
+        )
         pw_hash = hash_password(admin_password, demo=demo)
 
         def work(uow: UnitOfWork) -> SetupResult:
@@ -146,11 +169,19 @@ class AuthService(Service):
             if demo:
                 settings[DEMO_SETTING] = True
             uow.hospitals.update(hospital.id, settings=settings)
-            admin = uow.staff.add(username=username, username_key=username_key(username), full_name=full_name,
-                                  title=Title.OTHER.value, department="", years_in_practice=0,
-                                  roles=[Role.ADMIN.value], password_hash=pw_hash,
-                                  must_change_password=must_change_password,
-                                  ecmo_trained=False, now=now)
+            admin = uow.staff.add(
+                username=username,
+                username_key=username_key(username),
+                full_name=full_name,
+                title=Title.OTHER.value,
+                department="",
+                years_in_practice=0,
+                roles=[Role.ADMIN.value],
+                password_hash=pw_hash,
+                must_change_password=must_change_password,
+                ecmo_trained=False,
+                now=now,
+            )
             actor = CurrentUser(admin.id, admin.username, admin.full_name, admin.title, admin.roles)
             self._audit(uow, "create", "hospital", hospital.id, after=hospital, actor=actor)
             self._audit(uow, "create", "staff", admin.id, after=_public(admin), actor=actor)
@@ -185,15 +216,24 @@ class AuthService(Service):
             staff = uow.staff.by_username_key(key) if key else None
             if staff is None:
                 password_matches(_dummy_hash(), password or "")
-                self._audit(uow, "login_failed", "staff", None, after={"username": (username or "")[:64]},
-                            success=False, actor_name=(username or "")[:64] or "-")
+                self._audit(
+                    uow,
+                    "login_failed",
+                    "staff",
+                    None,
+                    after={"username": (username or "")[:64]},
+                    success=False,
+                    actor_name=(username or "")[:64] or "-",
+                )
                 uow.commit()
                 outcome.append(AuthenticationFailed())
                 return None
             auth = uow.staff.auth(staff.id)
             actor = CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles)
             if not auth.active:
-                self._audit(uow, "login_failed", "staff", staff.id, reason="inactive", success=False, actor=actor)
+                self._audit(
+                    uow, "login_failed", "staff", staff.id, reason="inactive", success=False, actor=actor
+                )
                 uow.commit()
                 outcome.append(AuthenticationFailed(N_("账户已停用，请联系管理员")))
                 return None
@@ -201,10 +241,15 @@ class AuthService(Service):
                 minutes = policy.lockout_minutes
                 if auth.locked_until is not None and not auth.locked_by_admin:
                     minutes = max(1, int((auth.locked_until - now).total_seconds() // 60) + 1)
-                self._audit(uow, "login_failed", "staff", staff.id, reason="locked", success=False, actor=actor)
+                self._audit(
+                    uow, "login_failed", "staff", staff.id, reason="locked", success=False, actor=actor
+                )
                 uow.commit()
-                outcome.append(AccountLocked(minutes=minutes) if not auth.locked_by_admin
-                               else AccountLocked(N_("账户已被锁定，请联系管理员解锁")))
+                outcome.append(
+                    AccountLocked(minutes=minutes)
+                    if not auth.locked_by_admin
+                    else AccountLocked(N_("账户已被锁定，请联系管理员解锁"))
+                )
                 return None
             if not password_matches(auth.password_hash, password or ""):
                 failed = auth.failed_logins + 1
@@ -212,14 +257,24 @@ class AuthService(Service):
                 if failed >= policy.max_failed_logins:
                     locked_until = now + timedelta(minutes=policy.lockout_minutes)
                 uow.staff.set_auth(staff.id, failed_logins=failed, locked_until=locked_until)
-                self._audit(uow, "login_failed", "staff", staff.id, after={"failed_logins": failed},
-                            reason="bad_password", success=False, actor=actor)
+                self._audit(
+                    uow,
+                    "login_failed",
+                    "staff",
+                    staff.id,
+                    after={"failed_logins": failed},
+                    reason="bad_password",
+                    success=False,
+                    actor=actor,
+                )
                 if locked_until is not None:
-                    self._audit(uow, "account_locked", "staff", staff.id, after={"until": locked_until},
-                                actor=actor)
+                    self._audit(
+                        uow, "account_locked", "staff", staff.id, after={"until": locked_until}, actor=actor
+                    )
                 uow.commit()
-                outcome.append(AccountLocked(minutes=policy.lockout_minutes) if locked_until
-                               else AuthenticationFailed())
+                outcome.append(
+                    AccountLocked(minutes=policy.lockout_minutes) if locked_until else AuthenticationFailed()
+                )
                 return None
             fields: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
             # a real database brings every hash up to the production parameters (a demo one never
@@ -229,8 +284,14 @@ class AuthService(Service):
             uow.staff.set_auth(staff.id, **fields)
             self._audit(uow, "login", "staff", staff.id, actor=actor)
             uow.commit()
-            return CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles,
-                               must_change_password=staff.must_change_password)
+            return CurrentUser(
+                staff.id,
+                staff.username,
+                staff.full_name,
+                staff.title,
+                staff.roles,
+                must_change_password=staff.must_change_password,
+            )
 
         user = self._transact(work)
         if user is None:
@@ -260,8 +321,14 @@ class AuthService(Service):
                 return AccountLocked(N_("账户已被锁定，请联系管理员解锁"))
             if not password_matches(auth.password_hash, password or ""):
                 return AuthenticationFailed()
-            return CurrentUser(staff.id, staff.username, staff.full_name, staff.title, staff.roles,
-                               must_change_password=staff.must_change_password)
+            return CurrentUser(
+                staff.id,
+                staff.username,
+                staff.full_name,
+                staff.title,
+                staff.roles,
+                must_change_password=staff.must_change_password,
+            )
 
         outcome = self._read(work)
         if isinstance(outcome, BaseException):
@@ -324,13 +391,19 @@ class AuthService(Service):
                     uow.commit()
                 return
             failed = auth.failed_logins + 1
-            locked_until = (now + timedelta(minutes=self.ctx.policy.lockout_minutes)
-                            if failed >= self.ctx.policy.max_failed_logins else None)
+            locked_until = (
+                now + timedelta(minutes=self.ctx.policy.lockout_minutes)
+                if failed >= self.ctx.policy.max_failed_logins
+                else None
+            )
             uow.staff.set_auth(user.id, failed_logins=failed, locked_until=locked_until)
             self._audit(uow, "reauth_failed", "staff", user.id, success=False)
             uow.commit()
-            failure.append(AccountLocked(minutes=self.ctx.policy.lockout_minutes) if locked_until
-                           else AuthenticationFailed(N_("密码错误")))
+            failure.append(
+                AccountLocked(minutes=self.ctx.policy.lockout_minutes)
+                if locked_until
+                else AuthenticationFailed(N_("密码错误"))
+            )
 
         self._transact(work)
         if failure:
@@ -341,8 +414,9 @@ class AuthService(Service):
         user = self.ctx.require_user()
         if new_password != new_password_repeat:
             raise ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致")))
-        check_password_strength(new_password, username=user.username,
-                                min_length=self.ctx.policy.min_password_length)
+        check_password_strength(
+            new_password, username=user.username, min_length=self.ctx.policy.min_password_length
+        )
         if old_password == new_password:
             raise ValidationError(FieldError(N_("新密码"), N_("不能与原密码相同")))
         self.verify_password(old_password)
@@ -399,8 +473,14 @@ class AuthService(Service):
             new = replace(old, idle_lock_minutes=value)
             settings["policy"] = {**dict(settings.get("policy") or {}), **new.as_settings()}
             uow.hospitals.update(hospital.id, settings=settings)
-            self._audit(uow, "set_policy", "hospital", hospital.id,
-                        before={"idle_lock_minutes": old.idle_lock_minutes}, after={"idle_lock_minutes": value})
+            self._audit(
+                uow,
+                "set_policy",
+                "hospital",
+                hospital.id,
+                before={"idle_lock_minutes": old.idle_lock_minutes},
+                after={"idle_lock_minutes": value},
+            )
             uow.commit()
             return new
 
@@ -416,6 +496,12 @@ class AuthService(Service):
 
 def _public(staff: Staff) -> dict[str, object]:
     """What of an account goes into the audit (never a password hash)."""
-    return {"username": staff.username, "full_name": staff.full_name, "title": staff.title,
-            "department": staff.department, "years_in_practice": staff.years_in_practice,
-            "roles": sorted(staff.roles), "active": staff.active}
+    return {
+        "username": staff.username,
+        "full_name": staff.full_name,
+        "title": staff.title,
+        "department": staff.department,
+        "years_in_practice": staff.years_in_practice,
+        "roles": sorted(staff.roles),
+        "active": staff.active,
+    }

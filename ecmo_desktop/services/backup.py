@@ -29,9 +29,18 @@ class BackupService(Service):
         manifest = self._port.make_backup(out)
 
         def done(uow: UnitOfWork) -> None:
-            self._audit(uow, "backup_written", "database", None,
-                        after={"file": str(out), "sha256": manifest["file_sha256"],
-                               "audit_head": manifest.get("audit_head"), "key_id": manifest.get("key_id")})
+            self._audit(
+                uow,
+                "backup_written",
+                "database",
+                None,
+                after={
+                    "file": str(out),
+                    "sha256": manifest["file_sha256"],
+                    "audit_head": manifest.get("audit_head"),
+                    "key_id": manifest.get("key_id"),
+                },
+            )
             uow.commit()
 
         self._transact(done)
@@ -52,9 +61,18 @@ class BackupService(Service):
         manifest = self._port.restore(path, replace=replace)
 
         def work(uow: UnitOfWork) -> None:
-            self._audit(uow, "restore", "database", None,
-                        after={"file": str(path), "created_at": manifest.get("created_at"),
-                               "audit_head": manifest.get("audit_head"), "replaced": replace})
+            self._audit(
+                uow,
+                "restore",
+                "database",
+                None,
+                after={
+                    "file": str(path),
+                    "created_at": manifest.get("created_at"),
+                    "audit_head": manifest.get("audit_head"),
+                    "replaced": replace,
+                },
+            )
             uow.commit()
 
         self._transact(work)
@@ -71,7 +89,9 @@ class BackupService(Service):
         key_id = self._port.export_key(out)
 
         def work(uow: UnitOfWork) -> None:
-            self._audit(uow, "export_backup_key", "database", None, after={"file": str(out), "key_id": key_id})
+            self._audit(
+                uow, "export_backup_key", "database", None, after={"file": str(out), "key_id": key_id}
+            )
             uow.commit()
 
         self._transact(work)
@@ -83,7 +103,9 @@ class BackupService(Service):
         key_id = self._port.import_key(source)
 
         def work(uow: UnitOfWork) -> None:
-            self._audit(uow, "import_backup_key", "database", None, after={"file": str(source), "key_id": key_id})
+            self._audit(
+                uow, "import_backup_key", "database", None, after={"file": str(source), "key_id": key_id}
+            )
             uow.commit()
 
         self._transact(work)

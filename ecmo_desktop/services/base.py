@@ -70,7 +70,9 @@ def snapshot(value: Any) -> Any:
     return value
 
 
-def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def diff(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that changed, so an audit row says what was edited, old and new."""
     before = before or {}
     after = after or {}
@@ -84,17 +86,39 @@ class Service:
         self._uow = uow
         self.ctx = ctx
 
-    def _audit(self, uow: UnitOfWork, action: str, entity: str, entity_id: int | None, *,
-               before: Any = None, after: Any = None, run_id: int | None = None,
-               patient_id: int | None = None, reason: str | None = None, success: bool = True,
-               actor: CurrentUser | None = None, actor_name: str | None = None) -> None:
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        *,
+        before: Any = None,
+        after: Any = None,
+        run_id: int | None = None,
+        patient_id: int | None = None,
+        reason: str | None = None,
+        success: bool = True,
+        actor: CurrentUser | None = None,
+        actor_name: str | None = None,
+    ) -> None:
         """Write the audit row inside the caller's transaction (AUD-1): no change without its row."""
         who = actor or self.ctx.user
-        uow.audit.append(occurred_at=self.ctx.now(), actor_id=who.id if who else None,
-                         actor_name=actor_name or (who.full_name if who else "-"),
-                         workstation=self.ctx.workstation, action=action, entity=entity, entity_id=entity_id,
-                         run_id=run_id, patient_id=patient_id, before=snapshot(before), after=snapshot(after),
-                         reason=reason, success=success)
+        uow.audit.append(
+            occurred_at=self.ctx.now(),
+            actor_id=who.id if who else None,
+            actor_name=actor_name or (who.full_name if who else "-"),
+            workstation=self.ctx.workstation,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            run_id=run_id,
+            patient_id=patient_id,
+            before=snapshot(before),
+            after=snapshot(after),
+            reason=reason,
+            success=success,
+        )
 
     def _transact(self, work: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
         """Run ``work`` in a fresh unit of work; retry the whole action on a transient conflict (REL-5)."""

@@ -35,8 +35,9 @@ class ServerClock:
     the time never waits for the network; until the server has answered once, the local clock is used.
     """
 
-    def __init__(self, server_now: Callable[[], datetime], *, local: Clock | None = None,
-                 resync_s: float = 300.0) -> None:
+    def __init__(
+        self, server_now: Callable[[], datetime], *, local: Clock | None = None, resync_s: float = 300.0
+    ) -> None:
         self._server_now = server_now
         self._local = local or SystemClock()
         self._resync_s = resync_s
@@ -71,8 +72,10 @@ class ServerClock:
             self._offset = server - (before + (after - before) / 2)
             self._synced_at = self._local.monotonic()
             if abs(self._offset) > timedelta(seconds=30):
-                log.warning("this PC's clock is %.0f s off the database server's; using the server's",
-                            self._offset.total_seconds())
+                log.warning(
+                    "this PC's clock is %.0f s off the database server's; using the server's",
+                    self._offset.total_seconds(),
+                )
 
 
 class FakeClock:
@@ -96,4 +99,3 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         self._mono += (moment - self._now).total_seconds()
         self._now = moment
-

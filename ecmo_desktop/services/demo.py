@@ -24,8 +24,10 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 WARDS = ["EICU", "CCU", "心外ICU", "呼吸ICU", "急诊ICU"]
 DEMO_PASSWORD = "Ward2026demo"
 # what the demo's output says about its accounts' password hashes (services/auth.py DEMO_HASH_PARAMETERS)
-DEMO_HASH_NOTE = N_("演示账户的密码哈希使用低成本参数（argon2id t={t}，m={m} KiB，p={p}），仅限演示数据库；"
-                    "真实数据库的账户始终使用完整参数")
+DEMO_HASH_NOTE = N_(
+    "演示账户的密码哈希使用低成本参数（argon2id t={t}，m={m} KiB，p={p}），仅限演示数据库；"
+    "真实数据库的账户始终使用完整参数"
+)
 
 
 def demo_hash_note() -> str:
@@ -35,16 +37,26 @@ def demo_hash_note() -> str:
 
     return _(DEMO_HASH_NOTE).format(t=P["time_cost"], m=P["memory_cost"], p=P["parallelism"])
 
+
 # mode mix and indications roughly as regional surveys report them (VA dominates in China)
 MODE_WEIGHTS = [(Mode.VA, 0.62), (Mode.VV, 0.30), (Mode.VAV, 0.05), (Mode.VVA, 0.03)]
-VA_INDICATIONS = [Indication.AMI, Indication.MYOCARDITIS, Indication.POSTCARDIOTOMY, Indication.CARDIOGENIC_OTHER,
-                  Indication.CARDIAC_ARREST, Indication.PE, Indication.SEPSIS]
+VA_INDICATIONS = [
+    Indication.AMI,
+    Indication.MYOCARDITIS,
+    Indication.POSTCARDIOTOMY,
+    Indication.CARDIOGENIC_OTHER,
+    Indication.CARDIAC_ARREST,
+    Indication.PE,
+    Indication.SEPSIS,
+]
 VV_INDICATIONS = [Indication.ARDS, Indication.COVID19, Indication.ARDS, Indication.BRIDGE]
 
 
 class DemoRefused(EcmoError):
-    default_message = N_("此数据库不是演示数据库：演示数据只能写入新数据库或用 init-db --demo 创建的数据库，"
-                         "不能与真实病历混在一起")
+    default_message = N_(
+        "此数据库不是演示数据库：演示数据只能写入新数据库或用 init-db --demo 创建的数据库，"
+        "不能与真实病历混在一起"
+    )
 
 
 @dataclass
@@ -150,7 +162,9 @@ class DemoGenerator:
         self._device_demo = DeviceDemo(self)
         self.course_steps.append(self._devices_course)
 
-    def _devices_course(self, run_id: int, start: datetime, mode: Mode, indication: Indication, clock: Any) -> None:
+    def _devices_course(
+        self, run_id: int, start: datetime, mode: Mode, indication: Indication, clock: Any
+    ) -> None:
         """Catalogue and stock on first use, then the circuit of this case (services/demo_devices.py)."""
         self._device_demo.course_step(run_id, start, mode, indication, clock)
 
@@ -163,10 +177,16 @@ class DemoGenerator:
         a real record (``DemoRefused`` otherwise).
         """
         if not self.s.auth.is_initialised():
-            self.s.auth.first_run_setup(hospital_name="内蒙古自治区人民医院（演示）", hospital_code="NM-DEMO",
-                                        city="呼和浩特市", admin_username="admin", admin_full_name="系统管理员",
-                                        admin_password=DEMO_PASSWORD, admin_password_repeat=DEMO_PASSWORD,
-                                        demo=True)
+            self.s.auth.first_run_setup(
+                hospital_name="内蒙古自治区人民医院（演示）",
+                hospital_code="NM-DEMO",
+                city="呼和浩特市",
+                admin_username="admin",
+                admin_full_name="系统管理员",
+                admin_password=DEMO_PASSWORD,
+                admin_password_repeat=DEMO_PASSWORD,
+                demo=True,
+            )
             self.s.auth.login("admin", DEMO_PASSWORD)
         else:
             if not self.s.auth.is_demo():
@@ -198,17 +218,27 @@ class DemoGenerator:
             for username, name, title, years, roles, group in plan:
                 staff = existing.get(username)
                 if staff is None:
-                    staff = self.s.staff.create_staff(username=username, full_name=name, title=title,
-                                                      years_in_practice=years, roles=roles,
-                                                      initial_password=DEMO_PASSWORD + "x", ecmo_trained=True)
+                    staff = self.s.staff.create_staff(
+                        username=username,
+                        full_name=name,
+                        title=title,
+                        years_in_practice=years,
+                        roles=roles,
+                        initial_password=DEMO_PASSWORD + "x",
+                        ecmo_trained=True,
+                    )
                     self._first_login(staff.id, username)
                     if group in ("doctors", "attendings"):
                         self.s.staff.grant_privilege(staff.id, note="演示：科室授权")
                     if group == "doctors":
                         self.s.staff.add_expert(staff.id)
-                        self.s.staff.add_training(staff.id, institution="北京安贞医院ECMO培训中心",
-                                                  start_date=since.date() - timedelta(days=400),
-                                                  end_date=since.date() - timedelta(days=300), assessed=True)
+                        self.s.staff.add_training(
+                            staff.id,
+                            institution="北京安贞医院ECMO培训中心",
+                            start_date=since.date() - timedelta(days=400),
+                            end_date=since.date() - timedelta(days=300),
+                            assessed=True,
+                        )
                 getattr(team, group).append(staff.id)
             if team.doctors:
                 self.s.staff.set_ecmo_lead(team.doctors[0])
@@ -257,7 +287,9 @@ class DemoGenerator:
             self.ctx.user = None
         return DemoSummary(created, staff_count, DEMO_PASSWORD, {"years": years, "password_hashing": "demo"})
 
-    def open_case(self, index: int, team: DemoStaff, start: datetime, mode: Mode, indication: Indication) -> int:
+    def open_case(
+        self, index: int, team: DemoStaff, start: datetime, mode: Mode, indication: Indication
+    ) -> int:
         from ecmo_desktop.services.runs import PatientInput, RunInput
 
         rng = self.rng
@@ -267,12 +299,27 @@ class DemoGenerator:
         height = rng.randint(150, 185) if sex == Sex.MALE else rng.randint(148, 172)
         weight = round(rng.uniform(48, 95), 1)
         mrn = f"{start.year % 100:02d}{index + 1:06d}"
-        patient = self.s.runs.register_patient(PatientInput(
-            mrn=mrn, name=random_name(rng), sex=sex.value, birth_date=birth_for_age(rng, age, start.date()),
-            height_cm=height, weight_kg=weight, ward=rng.choice(WARDS), bed=str(rng.randint(1, 24))))
+        patient = self.s.runs.register_patient(
+            PatientInput(
+                mrn=mrn,
+                name=random_name(rng),
+                sex=sex.value,
+                birth_date=birth_for_age(rng, age, start.date()),
+                height_cm=height,
+                weight_kg=weight,
+                ward=rng.choice(WARDS),
+                bed=str(rng.randint(1, 24)),
+            )
+        )
         self.act_as(rng.choice(team.doctors + team.attendings))
-        run: Run = self.s.runs.open_run(patient.id, RunInput(
-            mode=mode.value, indication=indication.value, ecpr=indication == Indication.CARDIAC_ARREST,
-            emergency=indication == Indication.CARDIAC_ARREST or rng.random() < 0.35,
-            diagnosis=indication.label))
+        run: Run = self.s.runs.open_run(
+            patient.id,
+            RunInput(
+                mode=mode.value,
+                indication=indication.value,
+                ecpr=indication == Indication.CARDIAC_ARREST,
+                emergency=indication == Indication.CARDIAC_ARREST or rng.random() < 0.35,
+                diagnosis=indication.label,
+            ),
+        )
         return run.id

@@ -64,33 +64,145 @@ class DemoProduct:
 IMPORTER = "国药控股内蒙古有限公司"
 DOMESTIC = "华润医药商业集团内蒙古有限公司"
 PRODUCTS: tuple[DemoProduct, ...] = (
-    DemoProduct("quadrox", "oxygenator", "Quadrox-iD Adult 膜式氧合器", "Maquet Cardiopulmonary GmbH", "BE-PLS 2050",
-                "0403769120501", "国械注进20173450123", True, IMPORTER, "QX"),
-    DemoProduct("hilite", "oxygenator", "Hilite 7000LT 膜式氧合器", "Medos Medizintechnik AG", "HILITE 7000 LT",
-                "0426011270002", "国械注进20163450456", True, IMPORTER, "HL"),
-    DemoProduct("hanuo", "oxygenator", "一次性使用膜式氧合器", "汉诺医疗科技有限公司", "HN-OX-A", "0695812300011",
-                "国械注准20233100456", True, DOMESTIC, "HN"),
-    DemoProduct("rotaflow", "pump_head", "RotaFlow 一次性离心泵头", "Maquet Cardiopulmonary GmbH", "RF-32",
-                "0403769120518", "国械注进20163451234", True, IMPORTER, "RF"),
-    DemoProduct("saiteng", "pump_head", "一次性使用离心泵泵头", "赛腾医疗科技有限公司", "ST-CP-01", "0695733100025",
-                "国械注准20213100456", True, DOMESTIC, "ST"),
-    DemoProduct("tubing", "tubing_pack", "ECMO 体外循环管路套包（肝素涂层）", "山东威高新生医疗器械有限公司", "WG-ECMO-A",
-                "0692090100033", "国械注准20153100789", True, DOMESTIC, "WG"),
-    DemoProduct("drain25", "drainage_cannula", "Bio-Medicus NextGen 股静脉引流插管 25Fr", "Medtronic", "96880-125",
-                "0064316901254", "国械注进20193770001", True, IMPORTER, "MV"),
-    DemoProduct("drain23", "drainage_cannula", "HLS 股静脉引流插管 23Fr", "Maquet Cardiopulmonary GmbH", "BE-PVL 2355",
-                "0403769123557", "国械注进20183770101", False, IMPORTER, "HV"),
-    DemoProduct("return17", "return_cannula", "Bio-Medicus NextGen 股动脉插管 17Fr", "Medtronic", "96820-117",
-                "0064316901179", "国械注进20193770002", True, IMPORTER, "MA"),
-    DemoProduct("return15", "return_cannula", "HLS 股动脉插管 15Fr", "Maquet Cardiopulmonary GmbH", "BE-PAL 1515",
-                "0403769115156", "国械注进20183770102", False, IMPORTER, "HA"),
-    DemoProduct("distal8", "distal_perfusion_cannula", "远端灌注插管 8Fr", "宁波某医疗器械有限公司", "DP-08",
-                "0695900108083", "", False, DOMESTIC, "DP"),
+    DemoProduct(
+        "quadrox",
+        "oxygenator",
+        "Quadrox-iD Adult 膜式氧合器",
+        "Maquet Cardiopulmonary GmbH",
+        "BE-PLS 2050",
+        "0403769120501",
+        "国械注进20173450123",
+        True,
+        IMPORTER,
+        "QX",
+    ),
+    DemoProduct(
+        "hilite",
+        "oxygenator",
+        "Hilite 7000LT 膜式氧合器",
+        "Medos Medizintechnik AG",
+        "HILITE 7000 LT",
+        "0426011270002",
+        "国械注进20163450456",
+        True,
+        IMPORTER,
+        "HL",
+    ),
+    DemoProduct(
+        "hanuo",
+        "oxygenator",
+        "一次性使用膜式氧合器",
+        "汉诺医疗科技有限公司",
+        "HN-OX-A",
+        "0695812300011",
+        "国械注准20233100456",
+        True,
+        DOMESTIC,
+        "HN",
+    ),
+    DemoProduct(
+        "rotaflow",
+        "pump_head",
+        "RotaFlow 一次性离心泵头",
+        "Maquet Cardiopulmonary GmbH",
+        "RF-32",
+        "0403769120518",
+        "国械注进20163451234",
+        True,
+        IMPORTER,
+        "RF",
+    ),
+    DemoProduct(
+        "saiteng",
+        "pump_head",
+        "一次性使用离心泵泵头",
+        "赛腾医疗科技有限公司",
+        "ST-CP-01",
+        "0695733100025",
+        "国械注准20213100456",
+        True,
+        DOMESTIC,
+        "ST",
+    ),
+    DemoProduct(
+        "tubing",
+        "tubing_pack",
+        "ECMO 体外循环管路套包（肝素涂层）",
+        "山东威高新生医疗器械有限公司",
+        "WG-ECMO-A",
+        "0692090100033",
+        "国械注准20153100789",
+        True,
+        DOMESTIC,
+        "WG",
+    ),
+    DemoProduct(
+        "drain25",
+        "drainage_cannula",
+        "Bio-Medicus NextGen 股静脉引流插管 25Fr",
+        "Medtronic",
+        "96880-125",
+        "0064316901254",
+        "国械注进20193770001",
+        True,
+        IMPORTER,
+        "MV",
+    ),
+    DemoProduct(
+        "drain23",
+        "drainage_cannula",
+        "HLS 股静脉引流插管 23Fr",
+        "Maquet Cardiopulmonary GmbH",
+        "BE-PVL 2355",
+        "0403769123557",
+        "国械注进20183770101",
+        False,
+        IMPORTER,
+        "HV",
+    ),
+    DemoProduct(
+        "return17",
+        "return_cannula",
+        "Bio-Medicus NextGen 股动脉插管 17Fr",
+        "Medtronic",
+        "96820-117",
+        "0064316901179",
+        "国械注进20193770002",
+        True,
+        IMPORTER,
+        "MA",
+    ),
+    DemoProduct(
+        "return15",
+        "return_cannula",
+        "HLS 股动脉插管 15Fr",
+        "Maquet Cardiopulmonary GmbH",
+        "BE-PAL 1515",
+        "0403769115156",
+        "国械注进20183770102",
+        False,
+        IMPORTER,
+        "HA",
+    ),
+    DemoProduct(
+        "distal8",
+        "distal_perfusion_cannula",
+        "远端灌注插管 8Fr",
+        "宁波某医疗器械有限公司",
+        "DP-08",
+        "0695900108083",
+        "",
+        False,
+        DOMESTIC,
+        "DP",
+    ),
 )
 EQUIPMENT = (
     EquipmentInput(kind="console", model="Cardiohelp", manufacturer="Maquet", serial="CH-90312"),
     EquipmentInput(kind="console", model="Rotaflow II", manufacturer="Maquet", serial="RF2-11873"),
-    EquipmentInput(kind="console", model="HN-ECMO-1", manufacturer="汉诺医疗科技有限公司", serial="HN-2210045"),
+    EquipmentInput(
+        kind="console", model="HN-ECMO-1", manufacturer="汉诺医疗科技有限公司", serial="HN-2210045"
+    ),
     EquipmentInput(kind="heater_cooler", model="HU 35", manufacturer="Maquet", serial="HU35-70021"),
 )
 DELIVERY_UNITS = 6
@@ -117,7 +229,9 @@ class DeviceDemo:
         self.product_ids: dict[str, int] = {}
         self.shelves: dict[str, _Shelf] = {p.key: _Shelf() for p in PRODUCTS}
         self.equipment_ids: list[int] = []
-        self.circuits: dict[int, dict[str, int | None]] = {}  # run → usage ids of its oxygenator and pump head
+        self.circuits: dict[
+            int, dict[str, int | None]
+        ] = {}  # run → usage ids of its oxygenator and pump head
         self.done: set[int] = set()
         self.ready = False
         self.attach()
@@ -132,9 +246,17 @@ class DeviceDemo:
         for product in PRODUCTS:
             found = existing.get(product.gtin)
             if found is None:
-                found = s.devices.add_product(ProductInput(
-                    category=product.category, name=product.name, manufacturer=product.manufacturer,
-                    model=product.model, gtin=product.gtin, nmpa_number=product.nmpa, single_use=True))
+                found = s.devices.add_product(
+                    ProductInput(
+                        category=product.category,
+                        name=product.name,
+                        manufacturer=product.manufacturer,
+                        model=product.model,
+                        gtin=product.gtin,
+                        nmpa_number=product.nmpa,
+                        single_use=True,
+                    )
+                )
             self.product_ids[product.key] = found.id
         known = {e.serial: e for e in s.equipment.list_equipment(include_inactive=True)}
         for item in EQUIPMENT:
@@ -167,7 +289,9 @@ class DeviceDemo:
             s = self.g.s
             lot = f"{product.lot_prefix}{now:%y%m}{shelf.deliveries:02d}"
             expiry = now + timedelta(days=self.rng.randint(540, 1000))
-            rec = s.devices.start_receiving(supplier=product.supplier, delivery_note=f"RK{now:%Y%m%d}{shelf.deliveries:03d}")
+            rec = s.devices.start_receiving(
+                supplier=product.supplier, delivery_note=f"RK{now:%Y%m%d}{shelf.deliveries:03d}"
+            )
             if product.serialised:
                 for n in range(DELIVERY_UNITS):
                     serial = f"{product.lot_prefix}{now:%y%m}{shelf.deliveries:03d}{n + 1:02d}"
@@ -187,8 +311,12 @@ class DeviceDemo:
         records = getattr(self.g.s, "records", None)
         if records is None or getattr(records, "_demo_devices_attached", False):
             return
-        handlers = {"record_cannulation": self._at_cannulation, "record_circuit_change": self._at_circuit_change,
-                    "record_decannulation": self._at_decannulation, "end_ecmo": self._at_end}
+        handlers = {
+            "record_cannulation": self._at_cannulation,
+            "record_circuit_change": self._at_circuit_change,
+            "record_decannulation": self._at_decannulation,
+            "end_ecmo": self._at_end,
+        }
         for name, handler in handlers.items():
             original = getattr(records, name, None)
             if original is None:
@@ -262,15 +390,24 @@ class DeviceDemo:
         clock.set(start + timedelta(minutes=20))
         self._as_perfusionist()
         self._bind_circuit(run_id, mode, None, start)
-        if self.rng.random() < 0.25 and start + timedelta(days=2) < self.g.real_clock.now() \
-                and self.g.course_steps and self.g.course_steps[-1] == self.g._devices_course:
+        if (
+            self.rng.random() < 0.25
+            and start + timedelta(days=2) < self.g.real_clock.now()
+            and self.g.course_steps
+            and self.g.course_steps[-1] == self.g._devices_course
+        ):
             clock.set(start + timedelta(days=self.rng.uniform(2, 6)))
             self._change(run_id, self.circuits[run_id], None)
 
     def _bind_circuit(self, run_id: int, mode: Mode, procedure_id: int | None, at: datetime) -> None:
-        circuit = {"oxygenator": self._bind(run_id, self.rng.choice(["quadrox", "quadrox", "hilite", "hanuo"]),
-                                            procedure_id),
-                   "pump_head": self._bind(run_id, self.rng.choice(["rotaflow", "rotaflow", "saiteng"]), procedure_id)}
+        circuit = {
+            "oxygenator": self._bind(
+                run_id, self.rng.choice(["quadrox", "quadrox", "hilite", "hanuo"]), procedure_id
+            ),
+            "pump_head": self._bind(
+                run_id, self.rng.choice(["rotaflow", "rotaflow", "saiteng"]), procedure_id
+            ),
+        }
         self._bind(run_id, "tubing", procedure_id)
         self._bind(run_id, self.rng.choice(["drain25", "drain23"]), procedure_id)
         if mode != Mode.VV or self.rng.random() < 0.9:
@@ -298,8 +435,13 @@ class DeviceDemo:
             reason = NO_NMPA_REASON if product.serialised else NO_NMPA_REASON + "；" + ATTESTATION
         elif not product.serialised:
             reason = ATTESTATION
-        verdict: ScanVerdict = self.g.s.devices.bind_scan(run_id, code, procedure_id=procedure_id, override_reason=reason,
-                                             expected_category=product.category)
+        verdict: ScanVerdict = self.g.s.devices.bind_scan(
+            run_id,
+            code,
+            procedure_id=procedure_id,
+            override_reason=reason,
+            expected_category=product.category,
+        )
         if verdict.kind is not VerdictKind.BOUND or verdict.usage is None:
             raise EcmoError(verdict.message, **verdict.params)
         return verdict.usage.id

@@ -103,17 +103,27 @@ log = logging.getLogger(__name__)
 # The R6 index as each backend names it in the violation (SQLite names the indexed column).
 R6_CONSTRAINTS = frozenset({"uq_device_usage_single_use", "device_usage.item_id"})
 ITEM_KEY_CONSTRAINTS = frozenset({"uq_device_item_item_key", "device_item.item_key"})
-PRODUCT_DI_CONSTRAINTS = frozenset({"uq_device_product_gtin", "uq_device_product_udi_di", "device_product.gtin",
-                                    "device_product.udi_di"})
+PRODUCT_DI_CONSTRAINTS = frozenset(
+    {"uq_device_product_gtin", "uq_device_product_udi_di", "device_product.gtin", "device_product.udi_di"}
+)
 CLOSED_RUN_STATUSES = frozenset({RunStatus.ENDED.value, RunStatus.CANCELLED.value})
 MAX_QUANTITY = 500
 LOT_ATTEMPTS = 5  # units of one lot taken by other PCs at the same moment before we give up
 
 
 def scanned(parsed: ParsedCode) -> ScannedCode:
-    return ScannedCode(scheme=parsed.scheme, gtin=parsed.gtin, product_id=parsed.product_id, lot=parsed.lot,
-                       serial=parsed.serial, expiry=parsed.expiry, production_date=parsed.production_date,
-                       raw=parsed.raw, item_key=parsed.item_key, device_identifier=parsed.device_identifier)
+    return ScannedCode(
+        scheme=parsed.scheme,
+        gtin=parsed.gtin,
+        product_id=parsed.product_id,
+        lot=parsed.lot,
+        serial=parsed.serial,
+        expiry=parsed.expiry,
+        production_date=parsed.production_date,
+        raw=parsed.raw,
+        item_key=parsed.item_key,
+        device_identifier=parsed.device_identifier,
+    )
 
 
 def _fmt_date(value: date | None) -> str:
@@ -154,10 +164,12 @@ class DeviceService(Service):
         if data.category not in DeviceCategory._value2member_map_:
             errors.append(FieldError(N_("类别"), N_("请选择")))
         values["category"] = data.category
-        for key, label, limit, required in (("name", N_("产品名称"), 200, True),
-                                            ("manufacturer", N_("生产企业"), 200, False),
-                                            ("model", N_("型号"), 100, False),
-                                            ("nmpa_number", N_("注册证编号"), 80, False)):
+        for key, label, limit, required in (
+            ("name", N_("产品名称"), 200, True),
+            ("manufacturer", N_("生产企业"), 200, False),
+            ("model", N_("型号"), 100, False),
+            ("nmpa_number", N_("注册证编号"), 80, False),
+        ):
             try:
                 values[key] = clean_text(getattr(data, key), label, required=required, max_length=limit)
             except ValidationError as exc:
@@ -181,11 +193,18 @@ class DeviceService(Service):
     def _check_di_free(self, uow: UnitOfWork, values: dict[str, Any], own_id: int | None) -> None:
         for key, label in (("gtin", "GTIN"), ("udi_di", "UDI-DI")):
             if values.get(key):
-                other = uow.devices.product_by_identifier(gtin=values[key] if key == "gtin" else None,
-                                                          udi_di=values[key] if key == "udi_di" else None)
+                other = uow.devices.product_by_identifier(
+                    gtin=values[key] if key == "gtin" else None,
+                    udi_di=values[key] if key == "udi_di" else None,
+                )
                 if other is not None and other.id != own_id:
-                    raise ValidationError(FieldError(label, N_("{value} 已属于目录中的产品“{name}”"),
-                                                     {"value": values[key], "name": other.name}))
+                    raise ValidationError(
+                        FieldError(
+                            label,
+                            N_("{value} 已属于目录中的产品“{name}”"),
+                            {"value": values[key], "name": other.name},
+                        )
+                    )
 
     # ---- catalogue ---------------------------------------------------------------------------------
     @requires(Action.VIEW_CASES)
@@ -203,8 +222,9 @@ class DeviceService(Service):
         code = scanned(parsed)
         if parsed.device_identifier is None:
             return code, None
-        return code, self._read(lambda uow: uow.devices.product_by_identifier(gtin=parsed.gtin,
-                                                                              udi_di=parsed.product_id))
+        return code, self._read(
+            lambda uow: uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+        )
 
     @requires(Action.RECEIVE_DEVICE)
     def screen_for_receiving(self, text: str) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
@@ -218,8 +238,11 @@ class DeviceService(Service):
         code = scanned(parsed)
 
         def work(uow: UnitOfWork) -> tuple[ScannedCode, Product | None, ScanVerdict | None]:
-            product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
-                       if parsed.device_identifier is not None else None)
+            product = (
+                uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+                if parsed.device_identifier is not None
+                else None
+            )
             refusal = self._expired_label(uow, parsed, code)
             if refusal is None and product is not None:
                 probe = ScanVerdict(VerdictKind.NOT_RECEIVED, "", code=code, product=product)
@@ -237,8 +260,12 @@ class DeviceService(Service):
         parsed = self._parse(text)
         if parsed.device_identifier is None:
             raise CodeError("no_di", N_("此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"))
-        return ProductInput(category=DeviceCategory.OTHER.value, name="", gtin=parsed.gtin,
-                            udi_di=None if parsed.gtin else parsed.product_id)
+        return ProductInput(
+            category=DeviceCategory.OTHER.value,
+            name="",
+            gtin=parsed.gtin,
+            udi_di=None if parsed.gtin else parsed.product_id,
+        )
 
     @requires(Action.MANAGE_CATALOGUE)
     def add_product(self, data: ProductInput) -> Product:
@@ -268,10 +295,22 @@ class DeviceService(Service):
             request = uow.devices.open_product_request(di)
             while request is not None:
                 done = uow.devices.resolve_product_request(
-                    request.id, status=ProductRequestStatus.ADDED.value, resolved_by_id=user.id,
-                    resolved_at=self.ctx.now(), note="", product_id=product.id)
-                self._audit(uow, "resolve", "device_product_request", request.id, before=request, after=done,
-                            run_id=request.run_id)
+                    request.id,
+                    status=ProductRequestStatus.ADDED.value,
+                    resolved_by_id=user.id,
+                    resolved_at=self.ctx.now(),
+                    note="",
+                    product_id=product.id,
+                )
+                self._audit(
+                    uow,
+                    "resolve",
+                    "device_product_request",
+                    request.id,
+                    before=request,
+                    after=done,
+                    run_id=request.run_id,
+                )
                 request = uow.devices.open_product_request(di)
 
     @requires(Action.BIND_DEVICE)
@@ -292,10 +331,22 @@ class DeviceService(Service):
             existing = uow.devices.open_product_request(di)
             if existing is not None:
                 return existing
-            request = uow.devices.add_product_request(device_identifier=di, raw_code=parsed.raw, run_id=run_id,
-                                                      requested_by_id=user.id, requested_at=self.ctx.now())
-            self._audit(uow, "create", "device_product_request", request.id, after=request, run_id=run_id,
-                        patient_id=run.patient_id)
+            request = uow.devices.add_product_request(
+                device_identifier=di,
+                raw_code=parsed.raw,
+                run_id=run_id,
+                requested_by_id=user.id,
+                requested_at=self.ctx.now(),
+            )
+            self._audit(
+                uow,
+                "create",
+                "device_product_request",
+                request.id,
+                after=request,
+                run_id=run_id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return request
 
@@ -316,10 +367,23 @@ class DeviceService(Service):
             if not request.open:
                 raise ValidationError(FieldError(N_("请求"), N_("该请求已处理")))
             done = uow.devices.resolve_product_request(
-                request_id, status=ProductRequestStatus.DISMISSED.value, resolved_by_id=user.id,
-                resolved_at=self.ctx.now(), note=why, product_id=None)
-            self._audit(uow, "dismiss", "device_product_request", request_id, before=request, after=done,
-                        run_id=request.run_id, reason=why)
+                request_id,
+                status=ProductRequestStatus.DISMISSED.value,
+                resolved_by_id=user.id,
+                resolved_at=self.ctx.now(),
+                note=why,
+                product_id=None,
+            )
+            self._audit(
+                uow,
+                "dismiss",
+                "device_product_request",
+                request_id,
+                before=request,
+                after=done,
+                run_id=request.run_id,
+                reason=why,
+            )
             uow.commit()
             return done
 
@@ -347,8 +411,14 @@ class DeviceService(Service):
 
         def work(uow: UnitOfWork) -> Product:
             product = uow.devices.update_product(product_id, active=active)
-            self._audit(uow, "activate" if active else "deactivate", "device_product", product_id,
-                        after={"active": active}, reason=why)
+            self._audit(
+                uow,
+                "activate" if active else "deactivate",
+                "device_product",
+                product_id,
+                after={"active": active},
+                reason=why,
+            )
             uow.commit()
             return product
 
@@ -380,11 +450,16 @@ class DeviceService(Service):
                 if values["gtin"] or values["udi_di"]:
                     existing = uow.devices.product_by_identifier(gtin=values["gtin"], udi_di=values["udi_di"])
                 else:
-                    existing = uow.devices.product_by_name(name=values["name"], manufacturer=values["manufacturer"],
-                                                           model=values["model"])
+                    existing = uow.devices.product_by_name(
+                        name=values["name"], manufacturer=values["manufacturer"], model=values["model"]
+                    )
                 if existing is None:
-                    product = uow.devices.add_product(now=self.ctx.now(), created_by_id=user.id or None, **values)
-                    self._audit(uow, "create", "device_product", product.id, after=product, reason=N_("目录导入"))
+                    product = uow.devices.add_product(
+                        now=self.ctx.now(), created_by_id=user.id or None, **values
+                    )
+                    self._audit(
+                        uow, "create", "device_product", product.id, after=product, reason=N_("目录导入")
+                    )
                     self._requests_answered(uow, product)
                     created += 1
                 else:
@@ -394,12 +469,24 @@ class DeviceService(Service):
                         products.append(existing)
                         continue
                     product = uow.devices.update_product(existing.id, **values)
-                    self._audit(uow, "update", "device_product", product.id, before=old, after=new,
-                                reason=N_("目录导入"))
+                    self._audit(
+                        uow,
+                        "update",
+                        "device_product",
+                        product.id,
+                        before=old,
+                        after=new,
+                        reason=N_("目录导入"),
+                    )
                     updated += 1
                 products.append(product)
-            self._audit(uow, "import", "device_catalogue", None,
-                        after={"rows": len(cleaned), "created": created, "updated": updated, "unchanged": unchanged})
+            self._audit(
+                uow,
+                "import",
+                "device_catalogue",
+                None,
+                after={"rows": len(cleaned), "created": created, "updated": updated, "unchanged": unchanged},
+            )
             uow.commit()
             return CatalogueImportResult(created, updated, unchanged, tuple(products))
 
@@ -419,8 +506,9 @@ class DeviceService(Service):
 
     # ---- receiving ---------------------------------------------------------------------------------
     @requires(Action.RECEIVE_DEVICE)
-    def start_receiving(self, *, supplier: str, received_at: datetime | None = None,
-                        delivery_note: str = "") -> Receiving:
+    def start_receiving(
+        self, *, supplier: str, received_at: datetime | None = None, delivery_note: str = ""
+    ) -> Receiving:
         """Open a delivery (入库单): supplier, time and the logged-in receiver (R7)."""
         who = clean_text(supplier, N_("供应商"), required=True, max_length=200)
         note = clean_text(delivery_note, N_("随货单号"), max_length=100)
@@ -433,8 +521,9 @@ class DeviceService(Service):
         user = self.ctx.require_user()
 
         def work(uow: UnitOfWork) -> Receiving:
-            rec = uow.devices.add_receiving(supplier=who, received_at=when, received_by_id=user.id,
-                                            delivery_note=note)
+            rec = uow.devices.add_receiving(
+                supplier=who, received_at=when, received_by_id=user.id, delivery_note=note
+            )
             self._audit(uow, "create", "device_receiving", rec.id, after=rec)
             uow.commit()
             return rec
@@ -443,7 +532,9 @@ class DeviceService(Service):
 
     @requires(Action.VIEW_CASES)
     def list_receivings(self, *, offset: int = 0, limit: int = 200) -> list[Receiving]:
-        return self._read(lambda uow: uow.devices.list_receivings(offset=offset, limit=max(1, min(limit, 1000))))
+        return self._read(
+            lambda uow: uow.devices.list_receivings(offset=offset, limit=max(1, min(limit, 1000)))
+        )
 
     @requires(Action.VIEW_CASES)
     def receiving_items(self, receiving_id: int) -> list[ReceivedItemRow]:
@@ -452,6 +543,7 @@ class DeviceService(Service):
 
         ``NotFound`` for an unknown delivery, so a stale id is not mistaken for an empty one.
         """
+
         def work(uow: UnitOfWork) -> list[ReceivedItemRow]:
             rows = uow.devices.receiving_items(receiving_id)
             if not rows:
@@ -462,8 +554,13 @@ class DeviceService(Service):
 
     def _merge(self, label: str, from_code: Any, typed: Any) -> Any:
         if from_code is not None and typed is not None and from_code != typed:
-            raise ValidationError(FieldError(label, N_("条码中为 {code}，与手工输入的 {typed} 不一致"),
-                                             {"code": from_code, "typed": typed}))
+            raise ValidationError(
+                FieldError(
+                    label,
+                    N_("条码中为 {code}，与手工输入的 {typed} 不一致"),
+                    {"code": from_code, "typed": typed},
+                )
+            )
         return from_code if from_code is not None else typed
 
     def _resolve_product(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None) -> Product:
@@ -472,16 +569,27 @@ class DeviceService(Service):
             if product is None:
                 raise UnknownProductError(parsed.device_identifier, scanned(parsed))
             if product_id is not None and product_id != product.id:
-                raise ValidationError(FieldError(N_("产品"), N_("条码属于“{name}”，与所选产品不一致"),
-                                                 {"name": product.name}))
+                raise ValidationError(
+                    FieldError(N_("产品"), N_("条码属于“{name}”，与所选产品不一致"), {"name": product.name})
+                )
             return product
         if product_id is None:
             raise NeedsProductError()
         return uow.devices.get_product(product_id)
 
-    def _receive(self, uow: UnitOfWork, receiving_id: int, parsed: ParsedCode, *, product_id: int | None,
-                 lot: str | None, serial: str | None, expiry: date | None, production_date: date | None,
-                 quantity: int) -> ReceiveResult:
+    def _receive(
+        self,
+        uow: UnitOfWork,
+        receiving_id: int,
+        parsed: ParsedCode,
+        *,
+        product_id: int | None,
+        lot: str | None,
+        serial: str | None,
+        expiry: date | None,
+        production_date: date | None,
+        quantity: int,
+    ) -> ReceiveResult:
         rec = uow.devices.get_receiving(receiving_id)
         product = self._resolve_product(uow, parsed, product_id)
         lot_value = self._merge(N_("批号"), parsed.lot, _optional(lot, N_("批号"), 60))
@@ -495,16 +603,29 @@ class DeviceService(Service):
         if serial_value:
             if quantity != 1:
                 raise ValidationError(FieldError(N_("数量"), N_("有序列号的器械每件单独入库，数量只能为 1")))
-            key = parsed.item_key if parsed.serial and parsed.item_key else canonical_item_key(product, serial_value)
+            key = (
+                parsed.item_key
+                if parsed.serial and parsed.item_key
+                else canonical_item_key(product, serial_value)
+            )
             existing = uow.devices.item_by_key(key)
             if existing is not None:
                 raise self._duplicate_receipt(uow, existing)
         items: list[Item] = []
         for _unit in range(quantity):
             try:
-                item = uow.devices.add_item(product_id=product.id, item_key=key, serial=serial_value, lot=lot_value,
-                                            expiry=expiry_value, production_date=produced, raw_code=parsed.raw,
-                                            symbology=parsed.scheme, receiving_id=rec.id, now=self.ctx.now())
+                item = uow.devices.add_item(
+                    product_id=product.id,
+                    item_key=key,
+                    serial=serial_value,
+                    lot=lot_value,
+                    expiry=expiry_value,
+                    production_date=produced,
+                    raw_code=parsed.raw,
+                    symbology=parsed.scheme,
+                    receiving_id=rec.id,
+                    now=self.ctx.now(),
+                )
             except IntegrityConflict as exc:
                 if exc.constraint in ITEM_KEY_CONSTRAINTS:
                     raise ValidationError(FieldError(N_("序列号"), N_("该器械已入库，不能重复入库"))) from exc
@@ -523,28 +644,54 @@ class DeviceService(Service):
             notes.append(N_("注意：标签无序列号，系统按批号库存数量管理，无法逐件核查重复使用"))
         return ReceiveResult(rec, product, tuple(items), tuple(notes))
 
-    def _check_receivable(self, uow: UnitOfWork, product: Product, lot: str | None, expiry: date | None) -> None:
+    def _check_receivable(
+        self, uow: UnitOfWork, product: Product, lot: str | None, expiry: date | None
+    ) -> None:
         """An expired item or a recalled lot never enters stock (the stock is what the bedside trusts)."""
         if expiry is not None and expiry < self._today():
-            raise ValidationError(FieldError(N_("有效期"), N_("该器械已过期（有效期至 {expiry}），不能入库"),
-                                             {"expiry": expiry.isoformat()}))
+            raise ValidationError(
+                FieldError(
+                    N_("有效期"),
+                    N_("该器械已过期（有效期至 {expiry}），不能入库"),
+                    {"expiry": expiry.isoformat()},
+                )
+            )
         recall = uow.devices.active_recall(product.id, lot) if lot else None
         if recall is not None:
-            raise ValidationError(FieldError(N_("批号"), N_("批号 {lot} 已被召回（{reason}），不能入库"),
-                                             {"lot": lot, "reason": recall.reason}))
+            raise ValidationError(
+                FieldError(
+                    N_("批号"),
+                    N_("批号 {lot} 已被召回（{reason}），不能入库"),
+                    {"lot": lot, "reason": recall.reason},
+                )
+            )
 
     def _duplicate_receipt(self, uow: UnitOfWork, existing: Item) -> ValidationError:
         when, supplier = "-", "-"
         if existing.receiving_id is not None:
             rec = uow.devices.get_receiving(existing.receiving_id)
             when, supplier = format_local(rec.received_at), rec.supplier
-        return ValidationError(FieldError(N_("序列号"), N_("该器械（序列号 {serial}）已于 {when} 从 {supplier} 入库，不能重复入库"),
-                                          {"serial": existing.serial or "-", "when": when, "supplier": supplier}))
+        return ValidationError(
+            FieldError(
+                N_("序列号"),
+                N_("该器械（序列号 {serial}）已于 {when} 从 {supplier} 入库，不能重复入库"),
+                {"serial": existing.serial or "-", "when": when, "supplier": supplier},
+            )
+        )
 
     @requires(Action.RECEIVE_DEVICE)
-    def receive_scan(self, receiving_id: int, text: str, *, product_id: int | None = None, lot: str | None = None,
-                     serial: str | None = None, expiry: date | None = None, production_date: date | None = None,
-                     quantity: int = 1) -> ReceiveResult:
+    def receive_scan(
+        self,
+        receiving_id: int,
+        text: str,
+        *,
+        product_id: int | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        expiry: date | None = None,
+        production_date: date | None = None,
+        quantity: int = 1,
+    ) -> ReceiveResult:
         """Record one scanned item (or ``quantity`` units of a lot-only label) into a delivery.
 
         Lot, serial and expiry come from the code; typed values fill what the label lacks and must
@@ -555,35 +702,64 @@ class DeviceService(Service):
         parsed = self._parse(text)
 
         def work(uow: UnitOfWork) -> ReceiveResult:
-            result = self._receive(uow, receiving_id, parsed, product_id=product_id, lot=lot, serial=serial,
-                                   expiry=expiry, production_date=production_date, quantity=quantity)
+            result = self._receive(
+                uow,
+                receiving_id,
+                parsed,
+                product_id=product_id,
+                lot=lot,
+                serial=serial,
+                expiry=expiry,
+                production_date=production_date,
+                quantity=quantity,
+            )
             uow.commit()
             return result
 
         return self._transact(work)
 
     @requires(Action.TRACE)
-    def stock(self, *, product_id: int | None = None, category: str | None = None,
-              statuses: Sequence[ExpiryStatus | str] = ()) -> list[StockRow]:
+    def stock(
+        self,
+        *,
+        product_id: int | None = None,
+        category: str | None = None,
+        statuses: Sequence[ExpiryStatus | str] = (),
+    ) -> list[StockRow]:
         """Items received and not bound, soonest expiry first, each with its expiry warning."""
         today = self._today()
         wanted = {ExpiryStatus(s) for s in statuses}
         rows = self._read(lambda uow: uow.devices.stock(product_id=product_id, category=category))
-        return [r for r in (self._stock_row(i, p, rec, today) for i, p, rec in rows)
-                if not wanted or r.expiry_status in wanted]
+        return [
+            r
+            for r in (self._stock_row(i, p, rec, today) for i, p, rec in rows)
+            if not wanted or r.expiry_status in wanted
+        ]
 
     @staticmethod
     def _stock_row(item: Item, product: Product, rec: Receiving | None, today: date) -> StockRow:
-        return StockRow(item=item, product=product, supplier=rec.supplier if rec else "",
-                        received_at=rec.received_at if rec else None,
-                        expiry_status=expiry_status(item.expiry, today),
-                        days_left=(item.expiry - today).days if item.expiry else None)
+        return StockRow(
+            item=item,
+            product=product,
+            supplier=rec.supplier if rec else "",
+            received_at=rec.received_at if rec else None,
+            expiry_status=expiry_status(item.expiry, today),
+            days_left=(item.expiry - today).days if item.expiry else None,
+        )
 
     # ---- bedside binding ---------------------------------------------------------------------------
     @requires(Action.BIND_DEVICE)
-    def bind_scan(self, run_id: int, text: str, *, procedure_id: int | None = None,
-                  override_reason: str | None = None, product_id: int | None = None,
-                  expected_category: str | None = None, entry: CodeEntry | str = CodeEntry.MANUAL) -> ScanVerdict:
+    def bind_scan(
+        self,
+        run_id: int,
+        text: str,
+        *,
+        procedure_id: int | None = None,
+        override_reason: str | None = None,
+        product_id: int | None = None,
+        expected_category: str | None = None,
+        entry: CodeEntry | str = CodeEntry.MANUAL,
+    ) -> ScanVerdict:
         """Bind the scanned item to the run (at ``procedure_id``) and say what happened.
 
         Returns a ``ScanVerdict``; only ``bound`` wrote anything (usage + audit, one transaction),
@@ -600,19 +776,47 @@ class DeviceService(Service):
             return ScanVerdict(VerdictKind.INVALID_CODE, err.message, dict(err.params), reason=err.reason)
         how = CodeEntry(entry)
         if parsed.scheme == "plain" and how is CodeEntry.SCANNED:
-            return ScanVerdict(VerdictKind.INVALID_CODE, NOT_UDI_SCANNED, {"code": parsed.raw}, code=scanned(parsed),
-                               reason="not_udi")
+            return ScanVerdict(
+                VerdictKind.INVALID_CODE,
+                NOT_UDI_SCANNED,
+                {"code": parsed.raw},
+                code=scanned(parsed),
+                reason="not_udi",
+            )
         if parsed.scheme == "plain" and how is CodeEntry.TYPED:
-            return ScanVerdict(VerdictKind.CONFIRM_MANUAL, VERDICT_MESSAGES[VerdictKind.CONFIRM_MANUAL],
-                               {"code": parsed.raw}, code=scanned(parsed))
-        return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
-                          expected_category=expected_category, item_id=None)
+            return ScanVerdict(
+                VerdictKind.CONFIRM_MANUAL,
+                VERDICT_MESSAGES[VerdictKind.CONFIRM_MANUAL],
+                {"code": parsed.raw},
+                code=scanned(parsed),
+            )
+        return self._bind(
+            run_id,
+            parsed,
+            text,
+            procedure_id=procedure_id,
+            reason=reason,
+            product_id=product_id,
+            expected_category=expected_category,
+            item_id=None,
+        )
 
     @requires(Action.RECEIVE_DEVICE)
-    def receive_and_bind(self, run_id: int, text: str, *, supplier: str, procedure_id: int | None = None,
-                         override_reason: str | None = None, product_id: int | None = None,
-                         lot: str | None = None, serial: str | None = None, expiry: date | None = None,
-                         expected_category: str | None = None, delivery_note: str = "") -> ScanVerdict:
+    def receive_and_bind(
+        self,
+        run_id: int,
+        text: str,
+        *,
+        supplier: str,
+        procedure_id: int | None = None,
+        override_reason: str | None = None,
+        product_id: int | None = None,
+        lot: str | None = None,
+        serial: str | None = None,
+        expiry: date | None = None,
+        expected_category: str | None = None,
+        delivery_note: str = "",
+    ) -> ScanVerdict:
         """After ``not_received`` and the user's "receive now": record the receipt, then bind it.
 
         The receipt is committed first (the item is physically on the ward either way); the binding
@@ -633,30 +837,67 @@ class DeviceService(Service):
             run = uow.runs.get(run_id)
             if run.status in CLOSED_RUN_STATUSES:
                 raise ValidationError(FieldError(N_("ECMO 病例"), N_("该 ECMO 病例已结束，不能再绑定器械")))
-            rec = uow.devices.add_receiving(supplier=who, received_at=self.ctx.now(), received_by_id=user.id,
-                                            delivery_note=note)
+            rec = uow.devices.add_receiving(
+                supplier=who, received_at=self.ctx.now(), received_by_id=user.id, delivery_note=note
+            )
             self._audit(uow, "create", "device_receiving", rec.id, after=rec, reason=N_("床旁入库"))
-            result = self._receive(uow, rec.id, parsed, product_id=product_id, lot=lot, serial=serial,
-                                   expiry=expiry, production_date=None, quantity=1)
+            result = self._receive(
+                uow,
+                rec.id,
+                parsed,
+                product_id=product_id,
+                lot=lot,
+                serial=serial,
+                expiry=expiry,
+                production_date=None,
+                quantity=1,
+            )
             uow.commit()
             return result.items[0]
 
         item = self._transact(receive)
-        return self._bind(run_id, parsed, text, procedure_id=procedure_id, reason=reason, product_id=product_id,
-                          expected_category=expected_category, item_id=item.id)
+        return self._bind(
+            run_id,
+            parsed,
+            text,
+            procedure_id=procedure_id,
+            reason=reason,
+            product_id=product_id,
+            expected_category=expected_category,
+            item_id=item.id,
+        )
 
     @staticmethod
     def _clean_reason(value: str | None) -> str:
         return clean_text(value, N_("理由"), max_length=500, multiline=True) if value is not None else ""
 
-    def _bind(self, run_id: int, parsed: ParsedCode, text: str, *, procedure_id: int | None, reason: str,
-              product_id: int | None, expected_category: str | None, item_id: int | None) -> ScanVerdict:
+    def _bind(
+        self,
+        run_id: int,
+        parsed: ParsedCode,
+        text: str,
+        *,
+        procedure_id: int | None,
+        reason: str,
+        product_id: int | None,
+        expected_category: str | None,
+        item_id: int | None,
+    ) -> ScanVerdict:
         state: dict[str, Any] = {}
 
         def work(uow: UnitOfWork) -> ScanVerdict:
-            return self._check_and_bind(uow, run_id, parsed, text, procedure_id=procedure_id, reason=reason,
-                                        product_id=product_id, expected_category=expected_category,
-                                        item_id=item_id, state=state)
+            return self._check_and_bind(
+                uow,
+                run_id,
+                parsed,
+                text,
+                procedure_id=procedure_id,
+                reason=reason,
+                product_id=product_id,
+                expected_category=expected_category,
+                item_id=item_id,
+                state=state,
+            )
 
         for _attempt in range(LOT_ATTEMPTS):
             try:
@@ -668,8 +909,9 @@ class DeviceService(Service):
                 if not target.item.serialised and item_id is None:
                     log.info("lot unit %s taken by another workstation; taking the next", target.item.id)
                     continue
-                verdict = self._transact(partial(self._reused_after_conflict, run_id=run_id, parsed=parsed,
-                                                 target=target))
+                verdict = self._transact(
+                    partial(self._reused_after_conflict, run_id=run_id, parsed=parsed, target=target)
+                )
                 if verdict is not None:
                     return verdict
         raise TransientConflict()
@@ -682,18 +924,34 @@ class DeviceService(Service):
         """
         return holder
 
-    def _check_and_bind(self, uow: UnitOfWork, run_id: int, parsed: ParsedCode, text: str, *,
-                        procedure_id: int | None, reason: str, product_id: int | None,
-                        expected_category: str | None, item_id: int | None, state: dict[str, Any]) -> ScanVerdict:
+    def _check_and_bind(
+        self,
+        uow: UnitOfWork,
+        run_id: int,
+        parsed: ParsedCode,
+        text: str,
+        *,
+        procedure_id: int | None,
+        reason: str,
+        product_id: int | None,
+        expected_category: str | None,
+        item_id: int | None,
+        state: dict[str, Any],
+    ) -> ScanVerdict:
         code = scanned(parsed)
-        context = uow.devices.scan_context(run_id, item_key=parsed.item_key if item_id is None else None,
-                                           item_id=item_id)
+        context = uow.devices.scan_context(
+            run_id, item_key=parsed.item_key if item_id is None else None, item_id=item_id
+        )
         run = context.run
         if procedure_id is not None and uow.devices.procedure_run(procedure_id) != run_id:
             raise ValidationError(FieldError(N_("操作记录"), N_("该操作记录不属于此 ECMO 病例")))
         if run.status in CLOSED_RUN_STATUSES:
-            verdict = ScanVerdict(VerdictKind.RUN_CLOSED, VERDICT_MESSAGES[VerdictKind.RUN_CLOSED],
-                                  {"status": RunStatus(run.status).label}, code=code)
+            verdict = ScanVerdict(
+                VerdictKind.RUN_CLOSED,
+                VERDICT_MESSAGES[VerdictKind.RUN_CLOSED],
+                {"status": RunStatus(run.status).label},
+                code=code,
+            )
             return self._refuse(uow, verdict, run, None)
         if context.item is not None and context.product is not None:  # the common case: all read already
             target = _Target(context.product, context.item)
@@ -708,7 +966,9 @@ class DeviceService(Service):
                 return self._refuse(uow, recalled, run, None) if recalled is not None else resolved
             target = resolved
             holder = uow.devices.active_holder(target.item.id) if target.item.serialised else None
-            recall = uow.devices.active_recall(target.product.id, target.item.lot) if target.item.lot else None
+            recall = (
+                uow.devices.active_recall(target.product.id, target.item.lot) if target.item.lot else None
+            )
         state["target"] = target
         product, item = target.product, target.item
         if product.single_use and item.serialised:
@@ -717,9 +977,14 @@ class DeviceService(Service):
                 return self._refuse(uow, self._reused_verdict(holder, run_id, code, target), run, item)
         expiry = min((d for d in (item.expiry, parsed.expiry) if d is not None), default=None)
         if expiry is not None and expiry < self._today():
-            verdict = ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
-                                  {"expiry": expiry.isoformat(), "product": product.name}, code=code,
-                                  product=product, item=item)
+            verdict = ScanVerdict(
+                VerdictKind.BLOCKED_EXPIRED,
+                VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
+                {"expiry": expiry.isoformat(), "product": product.name},
+                code=code,
+                product=product,
+                item=item,
+            )
             return self._refuse(uow, verdict, run, item)
         pending: dict[VerdictKind, dict[str, Any]] = {}
         if recall is not None:
@@ -729,43 +994,94 @@ class DeviceService(Service):
         if product.single_use and not item.serialised:
             pending[VerdictKind.WARN_NO_SERIAL] = {}
         if expected_category and expected_category != product.category:
-            pending[VerdictKind.WRONG_CATEGORY] = {"actual": _category_label(product.category),
-                                                   "expected": _category_label(expected_category)}
+            pending[VerdictKind.WRONG_CATEGORY] = {
+                "actual": _category_label(product.category),
+                "expected": _category_label(expected_category),
+            }
         kinds = tuple(k for k in WARNING_ORDER if k in pending)
         if kinds and not reason:
             first = kinds[0]
-            params = {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-",
-                      **pending[first]}
-            return ScanVerdict(first, VERDICT_MESSAGES[first], params, code=code, product=product, item=item,
-                               recall=recall, pending=kinds)
-        usage = uow.devices.add_usage(item_id=item.id, run_id=run_id, procedure_id=procedure_id,
-                                      single_use=product.single_use, bound_at=self.ctx.now(),
-                                      bound_by_id=self.ctx.require_user().id, scanned_text=parsed.raw,
-                                      override_reason=reason if kinds else None, warnings=[k.value for k in kinds])
-        self._audit(uow, "bind", "device_usage", usage.id, run_id=run_id, patient_id=run.patient_id,
-                    reason=reason if kinds else None,
-                    after={**snapshot(usage), "product": product.name, "lot": item.lot, "serial": item.serial,
-                           "item_key": item.item_key})
+            params = {
+                "product": product.name,
+                "lot": item.lot or "-",
+                "serial": item.serial or "-",
+                **pending[first],
+            }
+            return ScanVerdict(
+                first,
+                VERDICT_MESSAGES[first],
+                params,
+                code=code,
+                product=product,
+                item=item,
+                recall=recall,
+                pending=kinds,
+            )
+        usage = uow.devices.add_usage(
+            item_id=item.id,
+            run_id=run_id,
+            procedure_id=procedure_id,
+            single_use=product.single_use,
+            bound_at=self.ctx.now(),
+            bound_by_id=self.ctx.require_user().id,
+            scanned_text=parsed.raw,
+            override_reason=reason if kinds else None,
+            warnings=[k.value for k in kinds],
+        )
+        self._audit(
+            uow,
+            "bind",
+            "device_usage",
+            usage.id,
+            run_id=run_id,
+            patient_id=run.patient_id,
+            reason=reason if kinds else None,
+            after={
+                **snapshot(usage),
+                "product": product.name,
+                "lot": item.lot,
+                "serial": item.serial,
+                "item_key": item.item_key,
+            },
+        )
         uow.commit()
-        return ScanVerdict(VerdictKind.BOUND, VERDICT_MESSAGES[VerdictKind.BOUND],
-                           {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
-                           code=code, product=product, item=item, usage=usage, recall=recall, overridden=kinds)
+        return ScanVerdict(
+            VerdictKind.BOUND,
+            VERDICT_MESSAGES[VerdictKind.BOUND],
+            {"product": product.name, "lot": item.lot or "-", "serial": item.serial or "-"},
+            code=code,
+            product=product,
+            item=item,
+            usage=usage,
+            recall=recall,
+            overridden=kinds,
+        )
 
     def _expired_label(self, uow: UnitOfWork, parsed: ParsedCode, code: ScannedCode) -> ScanVerdict | None:
         """A label whose own expiry has passed is refused first: nothing else it could lead to
         (adding the product, receiving it, choosing its product) may end on a patient."""
         if parsed.expiry is None or parsed.expiry >= self._today():
             return None
-        product = (uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
-                   if parsed.device_identifier is not None else None)
-        return ScanVerdict(VerdictKind.BLOCKED_EXPIRED, VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
-                           {"expiry": parsed.expiry.isoformat(),
-                            "product": product.name if product else parsed.device_identifier or parsed.raw},
-                           code=code, product=product)
+        product = (
+            uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
+            if parsed.device_identifier is not None
+            else None
+        )
+        return ScanVerdict(
+            VerdictKind.BLOCKED_EXPIRED,
+            VERDICT_MESSAGES[VerdictKind.BLOCKED_EXPIRED],
+            {
+                "expiry": parsed.expiry.isoformat(),
+                "product": product.name if product else parsed.device_identifier or parsed.raw,
+            },
+            code=code,
+            product=product,
+        )
 
     @staticmethod
-    def _recalled_unreceived(uow: UnitOfWork, verdict: ScanVerdict, parsed: ParsedCode,
-                             code: ScannedCode) -> ScanVerdict | None:
+    def _recalled_unreceived(
+        uow: UnitOfWork, verdict: ScanVerdict, parsed: ParsedCode, code: ScannedCode
+    ) -> ScanVerdict | None:
         """A never-received item of a recalled lot: refused rather than offered "receive now?",
         because receiving refuses recalled lots."""
         if verdict.kind is not VerdictKind.NOT_RECEIVED or verdict.product is None or not parsed.lot:
@@ -773,61 +1089,113 @@ class DeviceService(Service):
         recall = uow.devices.active_recall(verdict.product.id, parsed.lot)
         if recall is None:
             return None
-        return ScanVerdict(VerdictKind.BLOCKED_RECALLED, VERDICT_MESSAGES[VerdictKind.BLOCKED_RECALLED],
-                           {"lot": parsed.lot, "recall_reason": recall.reason, "expiry": _fmt_date(parsed.expiry),
-                            "product": verdict.product.name}, code=code, product=verdict.product, recall=recall)
+        return ScanVerdict(
+            VerdictKind.BLOCKED_RECALLED,
+            VERDICT_MESSAGES[VerdictKind.BLOCKED_RECALLED],
+            {
+                "lot": parsed.lot,
+                "recall_reason": recall.reason,
+                "expiry": _fmt_date(parsed.expiry),
+                "product": verdict.product.name,
+            },
+            code=code,
+            product=verdict.product,
+            recall=recall,
+        )
 
-    def _resolve_target(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
-                        code: ScannedCode) -> _Target | ScanVerdict:
+    def _resolve_target(
+        self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None, code: ScannedCode
+    ) -> _Target | ScanVerdict:
         """What a scan names when the context query found no received item by its key."""
         if parsed.device_identifier is None:
             return self._resolve_plain(uow, parsed, product_id, code)
         product = uow.devices.product_by_identifier(gtin=parsed.gtin, udi_di=parsed.product_id)
         if product is None:
-            return ScanVerdict(VerdictKind.UNKNOWN_PRODUCT, VERDICT_MESSAGES[VerdictKind.UNKNOWN_PRODUCT],
-                               {"di": parsed.device_identifier}, code=code)
+            return ScanVerdict(
+                VerdictKind.UNKNOWN_PRODUCT,
+                VERDICT_MESSAGES[VerdictKind.UNKNOWN_PRODUCT],
+                {"di": parsed.device_identifier},
+                code=code,
+            )
         if parsed.item_key is not None:
-            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
-                               {"what": f"{product.name}，序列号 {parsed.serial}"}, code=code, product=product)
+            return ScanVerdict(
+                VerdictKind.NOT_RECEIVED,
+                VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                {"what": f"{product.name}，序列号 {parsed.serial}"},
+                code=code,
+                product=product,
+            )
         found = uow.devices.free_lot_item(product.id, parsed.lot)
         if found is None:
-            return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
-                               {"what": f"{product.name}，批号 {parsed.lot or '-'}，无可用库存"}, code=code,
-                               product=product)
+            return ScanVerdict(
+                VerdictKind.NOT_RECEIVED,
+                VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                {"what": f"{product.name}，批号 {parsed.lot or '-'}，无可用库存"},
+                code=code,
+                product=product,
+            )
         return _Target(product, found)
 
-    def _resolve_plain(self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None,
-                       code: ScannedCode) -> _Target | ScanVerdict:
+    def _resolve_plain(
+        self, uow: UnitOfWork, parsed: ParsedCode, product_id: int | None, code: ScannedCode
+    ) -> _Target | ScanVerdict:
         serial = parsed.serial
-        needs = ScanVerdict(VerdictKind.NEEDS_PRODUCT, VERDICT_MESSAGES[VerdictKind.NEEDS_PRODUCT],
-                            {"serial": serial or parsed.raw}, code=code)
+        needs = ScanVerdict(
+            VerdictKind.NEEDS_PRODUCT,
+            VERDICT_MESSAGES[VerdictKind.NEEDS_PRODUCT],
+            {"serial": serial or parsed.raw},
+            code=code,
+        )
         if not serial:
             return needs
         if product_id is not None:
             product = uow.devices.get_product(product_id)
             found = uow.devices.item_by_key(canonical_item_key(product, serial))
             if found is None:
-                return ScanVerdict(VerdictKind.NOT_RECEIVED, VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
-                                   {"what": f"{product.name}，序列号 {serial}"}, code=code, product=product)
+                return ScanVerdict(
+                    VerdictKind.NOT_RECEIVED,
+                    VERDICT_MESSAGES[VerdictKind.NOT_RECEIVED],
+                    {"what": f"{product.name}，序列号 {serial}"},
+                    code=code,
+                    product=product,
+                )
             return _Target(product, found)
         candidates = [i for i in uow.devices.items_by_serial(serial) if i.item_key is not None]
         if len(candidates) != 1:
             return needs
         return _Target(uow.devices.get_product(candidates[0].product_id), candidates[0])
 
-    def _reused_verdict(self, holder: UsageHolder, run_id: int, code: ScannedCode, target: _Target) -> ScanVerdict:
-        params = {"bound_at": format_local(holder.bound_at), "patient": holder.patient_name, "mrn": holder.mrn,
-                  "run_number": holder.run_number, "bound_by": holder.bound_by_name or "-",
-                  "product": target.product.name, "serial": target.item.serial or "-"}
+    def _reused_verdict(
+        self, holder: UsageHolder, run_id: int, code: ScannedCode, target: _Target
+    ) -> ScanVerdict:
+        params = {
+            "bound_at": format_local(holder.bound_at),
+            "patient": holder.patient_name,
+            "mrn": holder.mrn,
+            "run_number": holder.run_number,
+            "bound_by": holder.bound_by_name or "-",
+            "product": target.product.name,
+            "serial": target.item.serial or "-",
+        }
         message = VERDICT_MESSAGES[VerdictKind.BLOCKED_REUSED]
         if holder.run_id == run_id:
-            message = N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到本病例（患者 {patient}，住院号 {mrn}），"
-                         "请勿重复扫码")
-        return ScanVerdict(VerdictKind.BLOCKED_REUSED, message, params, code=code, product=target.product,
-                           item=target.item, holder=holder)
+            message = N_(
+                "一次性器械不得重复使用：该器械已于 {bound_at} 绑定到本病例（患者 {patient}，住院号 {mrn}），"
+                "请勿重复扫码"
+            )
+        return ScanVerdict(
+            VerdictKind.BLOCKED_REUSED,
+            message,
+            params,
+            code=code,
+            product=target.product,
+            item=target.item,
+            holder=holder,
+        )
 
-    def _reused_after_conflict(self, uow: UnitOfWork, run_id: int, parsed: ParsedCode,
-                               target: _Target) -> ScanVerdict | None:
+    def _reused_after_conflict(
+        self, uow: UnitOfWork, run_id: int, parsed: ParsedCode, target: _Target
+    ) -> ScanVerdict | None:
         """The R6 index refused our INSERT: say who holds the item (None if they let go meanwhile)."""
         holder = uow.devices.active_holder(target.item.id)
         if holder is None:
@@ -838,12 +1206,23 @@ class DeviceService(Service):
 
     def _refuse(self, uow: UnitOfWork, verdict: ScanVerdict, run: RunBrief, item: Item | None) -> ScanVerdict:
         """A blocked binding is an event too (AUD-1 logs failures): audit it, then answer."""
-        after: dict[str, Any] = {"verdict": verdict.kind.value, "scanned": verdict.code.raw if verdict.code else None}
+        after: dict[str, Any] = {
+            "verdict": verdict.kind.value,
+            "scanned": verdict.code.raw if verdict.code else None,
+        }
         if verdict.holder is not None:
             after["held_by_usage"] = verdict.holder.usage_id
             after["held_by_run"] = verdict.holder.run_id
-        self._audit(uow, "bind_refused", "device_item", item.id if item else None, run_id=run.run_id,
-                    patient_id=run.patient_id, after=after, success=False)
+        self._audit(
+            uow,
+            "bind_refused",
+            "device_item",
+            item.id if item else None,
+            run_id=run.run_id,
+            patient_id=run.patient_id,
+            after=after,
+            success=False,
+        )
         uow.commit()
         return verdict
 
@@ -865,12 +1244,25 @@ class DeviceService(Service):
                 raise ValidationError(FieldError(N_("器械使用记录"), N_("该绑定已作废")))
             run = uow.runs.get(before.run_id)
             spent = before.single_use and (before.removed_at is not None or run.status in CLOSED_RUN_STATUSES)
-            after = uow.devices.update_usage(usage_id, voided_at=self.ctx.now(), voided_by_id=user.id,
-                                             void_reason=why, item_spent=spent)
-            self._audit(uow, "void", "device_usage", usage_id, before={"voided_at": None},
-                        after={"voided_at": after.voided_at, "voided_by_id": user.id, "void_reason": why,
-                               "item_spent": spent}, reason=why,
-                        run_id=run.id, patient_id=run.patient_id)
+            after = uow.devices.update_usage(
+                usage_id, voided_at=self.ctx.now(), voided_by_id=user.id, void_reason=why, item_spent=spent
+            )
+            self._audit(
+                uow,
+                "void",
+                "device_usage",
+                usage_id,
+                before={"voided_at": None},
+                after={
+                    "voided_at": after.voided_at,
+                    "voided_by_id": user.id,
+                    "void_reason": why,
+                    "item_spent": spent,
+                },
+                reason=why,
+                run_id=run.id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return after
 
@@ -889,15 +1281,28 @@ class DeviceService(Service):
             if before.voided:
                 raise ValidationError(FieldError(N_("器械使用记录"), N_("该绑定已作废，无需撤除")))
             if before.removed_at is not None:
-                raise ValidationError(FieldError(N_("器械使用记录"), N_("该器械已于 {when} 撤除"),
-                                                 {"when": format_local(before.removed_at)}))
+                raise ValidationError(
+                    FieldError(
+                        N_("器械使用记录"),
+                        N_("该器械已于 {when} 撤除"),
+                        {"when": format_local(before.removed_at)},
+                    )
+                )
             if when < before.bound_at or when > now:
                 raise ValidationError(FieldError(N_("撤除时间"), N_("应在绑定时间与当前时间之间")))
             after = uow.devices.update_usage(usage_id, removed_at=when, removal_reason=why)
             run = uow.runs.get(after.run_id)
-            self._audit(uow, "retire", "device_usage", usage_id, before={"removed_at": None},
-                        after={"removed_at": when, "removal_reason": why}, reason=why, run_id=run.id,
-                        patient_id=run.patient_id)
+            self._audit(
+                uow,
+                "retire",
+                "device_usage",
+                usage_id,
+                before={"removed_at": None},
+                after={"removed_at": when, "removal_reason": why},
+                reason=why,
+                run_id=run.id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return after
 
@@ -920,7 +1325,9 @@ class DeviceService(Service):
             return None
         product = uow.devices.product_by_identifier(gtin=key, udi_di=None)
         if product is None:
-            raise ValidationError(FieldError("GTIN", N_("器械目录中没有 GTIN 为 {gtin} 的产品"), {"gtin": key}))
+            raise ValidationError(
+                FieldError("GTIN", N_("器械目录中没有 GTIN 为 {gtin} 的产品"), {"gtin": key})
+            )
         return product
 
     @requires(Action.RECALL)
@@ -934,9 +1341,16 @@ class DeviceService(Service):
             product = self._product_for_gtin(uow, gtin)
             for r in uow.devices.list_recalls(active_only=True):
                 if r.lot == lot_value and r.product_id == (product.id if product else None):
-                    raise ValidationError(FieldError(N_("批号"), N_("批号 {lot} 已处于召回状态"), {"lot": lot_value}))
-            recall = uow.devices.add_recall(product_id=product.id if product else None, lot=lot_value, reason=why,
-                                            recalled_at=self.ctx.now(), recorded_by_id=user.id)
+                    raise ValidationError(
+                        FieldError(N_("批号"), N_("批号 {lot} 已处于召回状态"), {"lot": lot_value})
+                    )
+            recall = uow.devices.add_recall(
+                product_id=product.id if product else None,
+                lot=lot_value,
+                reason=why,
+                recalled_at=self.ctx.now(),
+                recorded_by_id=user.id,
+            )
             self._audit(uow, "recall", "lot_recall", recall.id, after=recall, reason=why)
             uow.commit()
             return recall
@@ -951,8 +1365,9 @@ class DeviceService(Service):
             if not uow.devices.get_recall(recall_id).active:
                 raise ValidationError(FieldError(N_("召回"), N_("该召回已解除")))
             recall = uow.devices.lift_recall(recall_id, lifted_at=self.ctx.now())
-            self._audit(uow, "lift_recall", "lot_recall", recall_id, after={"lifted_at": recall.lifted_at},
-                        reason=why)
+            self._audit(
+                uow, "lift_recall", "lot_recall", recall_id, after={"lifted_at": recall.lifted_at}, reason=why
+            )
             uow.commit()
             return recall
 
@@ -968,7 +1383,9 @@ class DeviceService(Service):
         """Every patient and run that received the lot (voided wrong scans left out unless asked)."""
         lot_value = clean_text(lot, N_("批号"), required=True, max_length=60)
         key = self._gtin_key(gtin)
-        return self._read(lambda uow: uow.devices.trace(lot=lot_value, gtin=key, include_voided=include_voided))
+        return self._read(
+            lambda uow: uow.devices.trace(lot=lot_value, gtin=key, include_voided=include_voided)
+        )
 
     @requires(Action.TRACE)
     def lot_stock(self, lot: str, *, gtin: str | None = None) -> list[StockRow]:
@@ -981,8 +1398,9 @@ class DeviceService(Service):
         return [self._stock_row(i, p, r, today) for i, p, r in rows]
 
     @requires(Action.TRACE)
-    def lot_view(self, lot: str, *, gtin: str | None = None,
-                 include_voided: bool = False) -> tuple[list[TraceRow], list[StockRow], bool]:
+    def lot_view(
+        self, lot: str, *, gtin: str | None = None, include_voided: bool = False
+    ) -> tuple[list[TraceRow], list[StockRow], bool]:
         """Everything the recall screen shows for one lot — its uses (``trace_lot``), the units still
         on the shelf (``lot_stock``) and whether it is under an active recall — in one read
         transaction: one permission check, one connection, one snapshot, instead of three."""
@@ -992,7 +1410,9 @@ class DeviceService(Service):
 
         def work(uow: UnitOfWork) -> tuple[list[TraceRow], list[StockRow], bool]:
             rows = uow.devices.trace(lot=lot_value, gtin=key, include_voided=include_voided)
-            stock = [self._stock_row(i, p, r, today) for i, p, r in uow.devices.stock(lot=lot_value, gtin=key)]
+            stock = [
+                self._stock_row(i, p, r, today) for i, p, r in uow.devices.stock(lot=lot_value, gtin=key)
+            ]
             return rows, stock, uow.devices.lot_recalled(lot_value)
 
         return self._read(work)
@@ -1001,8 +1421,14 @@ class DeviceService(Service):
         out = []
         for item in items:
             rec = uow.devices.get_receiving(item.receiving_id) if item.receiving_id is not None else None
-            out.append(ItemHistory(item, uow.devices.get_product(item.product_id), rec,
-                                   tuple(uow.devices.item_events(item.id))))
+            out.append(
+                ItemHistory(
+                    item,
+                    uow.devices.get_product(item.product_id),
+                    rec,
+                    tuple(uow.devices.item_events(item.id)),
+                )
+            )
         return out
 
     @requires(Action.TRACE)

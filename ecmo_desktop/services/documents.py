@@ -125,9 +125,20 @@ class DocumentService(Service):
         def work(uow: UnitOfWork) -> bytes:
             doc = uow.documents.get(document_id)
             data = self._checked(uow, doc)
-            self._audit(uow, "reprint", "generated_document", doc.id, run_id=doc.run_id, actor=user,
-                        after={"kind": doc.kind, "version": doc.version, "sha256": doc.sha256,
-                               "document_number": doc.document_number})
+            self._audit(
+                uow,
+                "reprint",
+                "generated_document",
+                doc.id,
+                run_id=doc.run_id,
+                actor=user,
+                after={
+                    "kind": doc.kind,
+                    "version": doc.version,
+                    "sha256": doc.sha256,
+                    "document_number": doc.document_number,
+                },
+            )
             uow.commit()
             return data
 
@@ -145,6 +156,7 @@ class DocumentService(Service):
     @requires(Action.VIEW_CASES)
     def suggested_file_name(self, document_id: int) -> str:
         """What "save as PDF" proposes: patient, run, document, date and version, never ``DOC-000001-v1``."""
+
         def work(uow: UnitOfWork) -> str:
             doc = uow.documents.get(document_id)
             return document_file_name(doc, _label_of(uow, doc.run_id) if doc.run_id is not None else "")
@@ -176,8 +188,9 @@ class DocumentService(Service):
         return self._read(work)
 
     @requires(Action.TRACE)
-    def export_trace(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
-                     description: str = "") -> PrintedDocument:
+    def export_trace(
+        self, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, description: str = ""
+    ) -> PrintedDocument:
         """A recall / trace result table as a stored PDF (rows as plain data; the trace pages supply them)."""
         if len(rows) > MAX_TRACE_ROWS:
             raise EcmoError(N_("结果超过 {n} 行，请缩小查询范围后再导出"), n=MAX_TRACE_ROWS)
@@ -190,8 +203,14 @@ class DocumentService(Service):
         return self._read(lambda uow: uow.documents.archive_candidates(query, limit=max(1, min(limit, 5000))))
 
     @requires(Action.BATCH_ARCHIVE)
-    def batch_archive(self, run_ids: Sequence[int], out_dir: Path | None, progress: Progress, *,
-                      deliver: Callable[[PrintedDocument], None] | None = None) -> BatchResult:
+    def batch_archive(
+        self,
+        run_ids: Sequence[int],
+        out_dir: Path | None,
+        progress: Progress,
+        *,
+        deliver: Callable[[PrintedDocument], None] | None = None,
+    ) -> BatchResult:
         """Generate and store the archive of each run; write each to ``out_dir`` and/or hand it to
         ``deliver`` (the UI prints it). A failing run is reported and the batch goes on; ``cancelled()``
         is checked between runs, so a cancel never leaves a half-stored archive."""
@@ -214,14 +233,18 @@ class DocumentService(Service):
                 printed = self._generate(ARCHIVE, run_id, None)
             except EcmoError as exc:
                 items.append(BatchItem(run_id, error=exc.user_message()))
-                progress.set_progress(n + 1, total, _("病例 {id}：{error}").format(id=run_id, error=exc.user_message()))
+                progress.set_progress(
+                    n + 1, total, _("病例 {id}：{error}").format(id=run_id, error=exc.user_message())
+                )
                 continue
             path: Path | None = None
             error = ""
             try:
                 if out_dir is not None:
-                    path = write_pdf(out_dir / archive_file_name(printed.document, self._patient_label(run_id)),
-                                     printed.pdf)
+                    path = write_pdf(
+                        out_dir / archive_file_name(printed.document, self._patient_label(run_id)),
+                        printed.pdf,
+                    )
                 if deliver is not None:
                     deliver(printed)
             except OSError as exc:
@@ -237,7 +260,9 @@ class DocumentService(Service):
         """The named person printing: the footer prints who, so the command-line operator cannot."""
         user = self.ctx.require_user()
         if user.id == SYSTEM_ACTOR_ID:
-            raise PermissionDenied(N_("打印文档须以具名账户执行（页脚要印出打印人）：命令行请加 --user 用户名"))
+            raise PermissionDenied(
+                N_("打印文档须以具名账户执行（页脚要印出打印人）：命令行请加 --user 用户名")
+            )
         return user
 
     def _patient_label(self, run_id: int) -> str:
@@ -255,31 +280,68 @@ class DocumentService(Service):
         now = self.ctx.now()
 
         def work(uow: UnitOfWork) -> PrintedDocument:
-            version = uow.documents.next_version(run_id, plan.kind, plan.subject_id)  # serialised per document
+            version = uow.documents.next_version(
+                run_id, plan.kind, plan.subject_id
+            )  # serialised per document
             previous = uow.documents.latest(run_id, plan.kind, plan.subject_id)
-            doc_id = uow.documents.add(run_id=run_id, kind=plan.kind, subject_id=plan.subject_id, version=version,
-                                       title=plan.title, created_at=now, created_by_id=user.id)
+            doc_id = uow.documents.add(
+                run_id=run_id,
+                kind=plan.kind,
+                subject_id=plan.subject_id,
+                version=version,
+                title=plan.title,
+                created_at=now,
+                created_by_id=user.id,
+            )
             head = uow.audit.head()
             anchor = f"#{head.seq} {head.hash}" if head else None
             local = uow.hospitals.local()
             hospital = dossier.hospital.name if dossier else getattr(local, "name", "")
             demo = bool(local is not None and (local.settings or {}).get(DEMO_SETTING) is True)
-            rendered = render(plan, dossier, PrintContext(now, user.full_name, document_number(doc_id, version),
-                                                          anchor, hospital, demo))
+            rendered = render(
+                plan,
+                dossier,
+                PrintContext(now, user.full_name, document_number(doc_id, version), anchor, hospital, demo),
+            )
             digest = hashlib.sha256(rendered.pdf).hexdigest()
-            meta = {**plan.meta, "warnings": list(plan.warnings), "workstation": self.ctx.workstation,
-                    "audit_seq": head.seq if head else None, "previous_id": previous.id if previous else None,
-                    "content_changed": previous is None or previous.content_hash != plan.content_hash}
+            meta = {
+                **plan.meta,
+                "warnings": list(plan.warnings),
+                "workstation": self.ctx.workstation,
+                "audit_seq": head.seq if head else None,
+                "previous_id": previous.id if previous else None,
+                "content_changed": previous is None or previous.content_hash != plan.content_hash,
+            }
             if rendered.parts:
                 meta["parts"] = list(rendered.parts)
-            doc = uow.documents.complete(doc_id, pdf=rendered.pdf, sha256=digest, content_hash=plan.content_hash,
-                                         page_count=rendered.page_count, audit_anchor=head.hash if head else None,
-                                         meta=meta)
-            self._audit(uow, "print", "generated_document", doc_id, run_id=run_id, actor=user,
-                        patient_id=dossier.patient.id if dossier else None,
-                        after={"kind": plan.kind, "subject_id": plan.subject_id, "version": version,
-                               "title": plan.title, "pages": rendered.page_count, "sha256": digest,
-                               "content_hash": plan.content_hash, "document_number": doc.document_number})
+            doc = uow.documents.complete(
+                doc_id,
+                pdf=rendered.pdf,
+                sha256=digest,
+                content_hash=plan.content_hash,
+                page_count=rendered.page_count,
+                audit_anchor=head.hash if head else None,
+                meta=meta,
+            )
+            self._audit(
+                uow,
+                "print",
+                "generated_document",
+                doc_id,
+                run_id=run_id,
+                actor=user,
+                patient_id=dossier.patient.id if dossier else None,
+                after={
+                    "kind": plan.kind,
+                    "subject_id": plan.subject_id,
+                    "version": version,
+                    "title": plan.title,
+                    "pages": rendered.page_count,
+                    "sha256": digest,
+                    "content_hash": plan.content_hash,
+                    "document_number": doc.document_number,
+                },
+            )
             uow.commit()
             return PrintedDocument(doc, rendered.pdf)
 
@@ -290,8 +352,10 @@ class DocumentService(Service):
         data = uow.documents.pdf(doc.id)
         if hashlib.sha256(data).hexdigest() != doc.sha256:
             log.error("stored document %s does not match its SHA-256", doc.id)
-            raise StorageError(N_("文档 {number} 的存档内容与其校验值不符，可能已被改动，请联系管理员"),
-                               number=doc.document_number)
+            raise StorageError(
+                N_("文档 {number} 的存档内容与其校验值不符，可能已被改动，请联系管理员"),
+                number=doc.document_number,
+            )
         return data
 
 
@@ -316,8 +380,10 @@ def subject_choices(dossier: CaseDossier) -> dict[str, list[tuple[int, str]]]:
 
     return {
         "opnote": [(p.id, f"{opnote_title(p.kind)} {when(p.started_at)}") for p in dossier.procedures],
-        "decision": [(d.id, f"{_('上机决策') if d.kind == 'start' else _('撤机决策')} {when(d.decided_at)}")
-                     for d in dossier.decisions],
+        "decision": [
+            (d.id, f"{_('上机决策') if d.kind == 'start' else _('撤机决策')} {when(d.decided_at)}")
+            for d in dossier.decisions
+        ],
         "consent": [(c.id, f"{c.signer_name} {when(c.signed_on_paper_at)}") for c in dossier.consents],
         "daily": [(day_subject(day), day.isoformat()) for day in dossier.days()],
         "followup": [(f.id, f"{f.kind} {f.due_date.isoformat()}") for f in dossier.follow_ups],
@@ -326,7 +392,14 @@ def subject_choices(dossier: CaseDossier) -> dict[str, list[tuple[int, str]]]:
 
 # ---- files ------------------------------------------------------------------------------------------------
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 def safe_file_name(text: str, *, max_length: int = 120) -> str:
@@ -353,4 +426,3 @@ def document_file_name(doc: GeneratedDocument, patient_label: str) -> str:
 def write_pdf(path: Path, data: bytes) -> Path:
     """Write atomically (a temporary file, then rename): a crash never leaves half a PDF behind."""
     return atomic_write_bytes(path, data)
-

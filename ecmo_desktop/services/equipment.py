@@ -33,8 +33,11 @@ class EquipmentService(Service):
         if data.kind not in EquipmentKind._value2member_map_:
             errors.append(FieldError(N_("设备类型"), N_("请选择")))
         values["kind"] = data.kind
-        for key, label, limit, required in (("model", N_("型号"), 100, True), ("serial", N_("序列号"), 60, True),
-                                            ("manufacturer", N_("生产企业"), 200, False)):
+        for key, label, limit, required in (
+            ("model", N_("型号"), 100, True),
+            ("serial", N_("序列号"), 60, True),
+            ("manufacturer", N_("生产企业"), 200, False),
+        ):
             try:
                 values[key] = clean_text(getattr(data, key), label, required=required, max_length=limit)
             except ValidationError as exc:
@@ -51,7 +54,9 @@ class EquipmentService(Service):
         return values
 
     def _serial_taken(self, serial: str) -> ValidationError:
-        return ValidationError(FieldError(N_("序列号"), N_("序列号 {serial} 的设备已登记"), {"serial": serial}))
+        return ValidationError(
+            FieldError(N_("序列号"), N_("序列号 {serial} 的设备已登记"), {"serial": serial})
+        )
 
     @requires(Action.VIEW_CASES)
     def list_equipment(self, *, include_inactive: bool = False) -> list[Equipment]:
@@ -82,7 +87,9 @@ class EquipmentService(Service):
         return self._transact(work)
 
     @requires(Action.MANAGE_CATALOGUE)
-    def update_equipment(self, equipment_id: int, data: EquipmentInput, *, expected_version: int) -> Equipment:
+    def update_equipment(
+        self, equipment_id: int, data: EquipmentInput, *, expected_version: int
+    ) -> Equipment:
         values = self._clean(data)
 
         def work(uow: UnitOfWork) -> Equipment:
@@ -107,8 +114,14 @@ class EquipmentService(Service):
             if not active and uow.devices.links(equipment_id=equipment_id, open_only=True):
                 raise ValidationError(FieldError(N_("设备"), N_("设备仍在用于 ECMO 病例，请先解除关联")))
             eq = uow.devices.update_equipment(equipment_id, active=active)
-            self._audit(uow, "activate" if active else "deactivate", "equipment", equipment_id,
-                        after={"active": active}, reason=why)
+            self._audit(
+                uow,
+                "activate" if active else "deactivate",
+                "equipment",
+                equipment_id,
+                after={"active": active},
+                reason=why,
+            )
             uow.commit()
             return eq
 
@@ -133,23 +146,40 @@ class EquipmentService(Service):
                 raise ValidationError(FieldError(N_("ECMO 病例"), N_("该 ECMO 病例已结束，不能再关联设备")))
             eq = uow.devices.get_equipment(equipment_id)
             if not eq.active:
-                raise ValidationError(FieldError(N_("设备"), N_("设备 {serial} 已停用"), {"serial": eq.serial}))
+                raise ValidationError(
+                    FieldError(N_("设备"), N_("设备 {serial} 已停用"), {"serial": eq.serial})
+                )
             for open_link in uow.devices.links(equipment_id=equipment_id, open_only=True):
                 if open_link.run_id == run_id:
                     raise ValidationError(FieldError(N_("设备"), N_("该设备已关联到本病例")))
-                raise ValidationError(FieldError(N_("设备"), N_("设备 {serial} 正在用于患者 {patient}（住院号 {mrn}），请先解除关联"),
-                                                 {"serial": eq.serial, "patient": open_link.patient_name,
-                                                  "mrn": open_link.mrn}))
-            link = uow.devices.add_link(run_id=run_id, equipment_id=equipment_id, from_at=when, linked_by_id=user.id)
-            self._audit(uow, "link", "run_equipment", link.id, run_id=run_id, patient_id=run.patient_id,
-                        after={"equipment_id": equipment_id, "serial": eq.serial, "from_at": when})
+                raise ValidationError(
+                    FieldError(
+                        N_("设备"),
+                        N_("设备 {serial} 正在用于患者 {patient}（住院号 {mrn}），请先解除关联"),
+                        {"serial": eq.serial, "patient": open_link.patient_name, "mrn": open_link.mrn},
+                    )
+                )
+            link = uow.devices.add_link(
+                run_id=run_id, equipment_id=equipment_id, from_at=when, linked_by_id=user.id
+            )
+            self._audit(
+                uow,
+                "link",
+                "run_equipment",
+                link.id,
+                run_id=run_id,
+                patient_id=run.patient_id,
+                after={"equipment_id": equipment_id, "serial": eq.serial, "from_at": when},
+            )
             uow.commit()
             return link
 
         return self._transact(work)
 
     @requires(Action.BIND_DEVICE)
-    def unlink_equipment(self, link_id: int, *, at: datetime | None = None, reason: str = "") -> EquipmentLink:
+    def unlink_equipment(
+        self, link_id: int, *, at: datetime | None = None, reason: str = ""
+    ) -> EquipmentLink:
         """The device stops serving the run at ``at`` (default now); the link is kept with its times."""
         when = self._moment(at, N_("结束时间"))
         why = clean_text(reason, N_("原因"), max_length=500)
@@ -157,13 +187,24 @@ class EquipmentService(Service):
         def work(uow: UnitOfWork) -> EquipmentLink:
             link = uow.devices.get_link(link_id)
             if link.to_at is not None:
-                raise ValidationError(FieldError(N_("设备"), N_("该关联已于 {when} 结束"), {"when": format_local(link.to_at)}))
+                raise ValidationError(
+                    FieldError(N_("设备"), N_("该关联已于 {when} 结束"), {"when": format_local(link.to_at)})
+                )
             if when < link.from_at:
                 raise ValidationError(FieldError(N_("结束时间"), N_("不能早于开始时间")))
             ended = uow.devices.end_link(link_id, to_at=when)
             run = uow.runs.get(link.run_id)
-            self._audit(uow, "unlink", "run_equipment", link_id, run_id=run.id, patient_id=run.patient_id,
-                        before={"to_at": None}, after={"to_at": when}, reason=why or None)
+            self._audit(
+                uow,
+                "unlink",
+                "run_equipment",
+                link_id,
+                run_id=run.id,
+                patient_id=run.patient_id,
+                before={"to_at": None},
+                after={"to_at": when},
+                reason=why or None,
+            )
             uow.commit()
             return ended
 
@@ -177,4 +218,3 @@ class EquipmentService(Service):
     def equipment_history(self, equipment_id: int) -> list[EquipmentLink]:
         """Every run the device served, with patient and times."""
         return self._read(lambda uow: uow.devices.links(equipment_id=equipment_id))
-

@@ -86,9 +86,16 @@ class ImportResult:
         return not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {"imported": self.imported, "skipped": self.skipped, "errors": [e.as_dict() for e in self.errors],
-                "dry_run": self.dry_run, "rows": self.rows, "kind": self.kind,
-                "hospitals_created": list(self.hospitals_created), "equipment_imported": self.equipment_imported}
+        return {
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "errors": [e.as_dict() for e in self.errors],
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "kind": self.kind,
+            "hospitals_created": list(self.hospitals_created),
+            "equipment_imported": self.equipment_imported,
+        }
 
 
 @dataclass(frozen=True)
@@ -111,18 +118,30 @@ class ExportResult:
     sha256: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": [str(f) for f in self.files], "runs": self.runs, "format": self.format,
-                "deidentified": self.deidentified, "sha256": self.sha256}
+        return {
+            "files": [str(f) for f in self.files],
+            "runs": self.runs,
+            "format": self.format,
+            "deidentified": self.deidentified,
+            "sha256": self.sha256,
+        }
 
 
 def qc_printout(report: QcReport) -> QcPrintout:
     """The QC report as the PDF prints it: the workbook's tables and every definition."""
     from ecmo_desktop.documents.qc_report import QcPrintout
 
-    return QcPrintout(date_from=report.date_from, date_to=report.date_to, hospital=report.hospital,
-                      hospitals=len(report.by_hospital), as_of=report.as_of,
-                      weaning_window_hours=report.weaning_window_hours, by_year=report.by_year,
-                      tables=report_tables(report), definitions=[(d.label, d.text) for d in DEFINITIONS.values()])
+    return QcPrintout(
+        date_from=report.date_from,
+        date_to=report.date_to,
+        hospital=report.hospital,
+        hospitals=len(report.by_hospital),
+        as_of=report.as_of,
+        weaning_window_hours=report.weaning_window_hours,
+        by_year=report.by_year,
+        tables=report_tables(report),
+        definitions=[(d.label, d.text) for d in DEFINITIONS.values()],
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -142,7 +161,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour, value.minute) != (0, 0)
+            else value.date().isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -178,20 +201,27 @@ class ExchangeService(Service):
         return self._run_import(CASES, path, parsed, dry_run=dry_run, all_or_nothing=all_or_nothing)
 
     @requires(Action.IMPORT)
-    def import_equipment(self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True) -> ImportResult:
+    def import_equipment(
+        self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True
+    ) -> ImportResult:
         """Import a console register (.csv/.xlsx): hospital, city, model, serial, purchase date."""
         path = Path(path)
         parsed = validate_equipment(read_table(path), now=self.ctx.now())
         return self._run_import(EQUIPMENT, path, parsed, dry_run=dry_run, all_or_nothing=all_or_nothing)
 
     @requires(Action.IMPORT)
-    def import_export(self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True) -> ImportResult:
+    def import_export(
+        self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True
+    ) -> ImportResult:
         """Load another database's JSON export (a regional centre merging its hospitals)."""
         path = Path(path)
         check_import_file(path)
         document = read_export(path.read_bytes())
-        parsed = ParsedFile(rows=(document,), errors=document.errors, total_rows=len(document.cases)
-                            + len({e.row for e in document.errors if e.row > 0}))
+        parsed = ParsedFile(
+            rows=(document,),
+            errors=document.errors,
+            total_rows=len(document.cases) + len({e.row for e in document.errors if e.row > 0}),
+        )
         return self._run_import(EXPORT, path, parsed, dry_run=dry_run, all_or_nothing=all_or_nothing)
 
     @requires(Action.IMPORT)
@@ -207,10 +237,22 @@ class ExchangeService(Service):
             check_import_file(path)
             document = read_export(path.read_bytes())
             rows: tuple[tuple[int, tuple[str, ...]], ...] = tuple(
-                (i, (c.hospital_name, c.patient.mrn, c.patient.name, _cell(c.run.started_at), c.run.mode,
-                     c.run.indication)) for i, c in document.cases[:PREVIEW_ROWS])
-            return ImportPreview(EXPORT, ("hospital", "mrn", "name", "ecmo_start", "mode", "indication"), rows, (),
-                                 result)
+                (
+                    i,
+                    (
+                        c.hospital_name,
+                        c.patient.mrn,
+                        c.patient.name,
+                        _cell(c.run.started_at),
+                        c.run.mode,
+                        c.run.indication,
+                    ),
+                )
+                for i, c in document.cases[:PREVIEW_ROWS]
+            )
+            return ImportPreview(
+                EXPORT, ("hospital", "mrn", "name", "ecmo_start", "mode", "indication"), rows, (), result
+            )
         table = read_table(path)
         now = self.ctx.now()
         parsed = validate_equipment(table, now=now) if kind == EQUIPMENT else validate_cases(table, now=now)
@@ -218,8 +260,9 @@ class ExchangeService(Service):
         rows = tuple((n, tuple(_cell(v) for v in values)) for n, values in table.rows[:PREVIEW_ROWS])
         return ImportPreview(kind, table.headers, rows, parsed.ignored_columns, result)
 
-    def _run_import(self, kind: str, path: Path, parsed: ParsedFile, *, dry_run: bool,
-                    all_or_nothing: bool) -> ImportResult:
+    def _run_import(
+        self, kind: str, path: Path, parsed: ParsedFile, *, dry_run: bool, all_or_nothing: bool
+    ) -> ImportResult:
         user = self.ctx.require_user()
         digest = _sha256(path)
         # a file already known to be refused is only checked against the database, never written
@@ -240,41 +283,76 @@ class ExchangeService(Service):
                     self._import_document(uow, plan, document, now, created_by)
             errors = sorted([*parsed.errors, *plan.errors], key=lambda e: (e.row, e.column))
             refused = bool(errors) and all_or_nothing
-            result = ImportResult(kind=kind, imported=0 if refused else plan.imported,
-                                  skipped=0 if refused else plan.skipped, errors=tuple(errors), dry_run=dry_run,
-                                  rows=parsed.total_rows, hospitals_created=() if refused else tuple(plan.new_hospitals),
-                                  equipment_imported=0 if refused else plan.equipment)
+            result = ImportResult(
+                kind=kind,
+                imported=0 if refused else plan.imported,
+                skipped=0 if refused else plan.skipped,
+                errors=tuple(errors),
+                dry_run=dry_run,
+                rows=parsed.total_rows,
+                hospitals_created=() if refused else tuple(plan.new_hospitals),
+                equipment_imported=0 if refused else plan.equipment,
+            )
             if check_only or refused:
                 return result  # leaving without commit rolls back: nothing of a refused import stays
-            self._audit(uow, "import", "exchange", None, after=self._audit_body(kind, path, digest, result),
-                        reason=_("导入 {file}").format(file=path.name))
+            self._audit(
+                uow,
+                "import",
+                "exchange",
+                None,
+                after=self._audit_body(kind, path, digest, result),
+                reason=_("导入 {file}").format(file=path.name),
+            )
             uow.commit()
             return result
 
         result = self._transact(work, write=not check_only)
-        log.info("import %s %s%s: %d imported, %d skipped, %d errors", kind, path.name, " (dry run)" if dry_run else "",
-                 result.imported, result.skipped, len(result.errors))
+        log.info(
+            "import %s %s%s: %d imported, %d skipped, %d errors",
+            kind,
+            path.name,
+            " (dry run)" if dry_run else "",
+            result.imported,
+            result.skipped,
+            len(result.errors),
+        )
         if result.errors and all_or_nothing and not dry_run:
             self._audit_refusal(kind, path, digest, result)
         return result
 
     @staticmethod
     def _audit_body(kind: str, path: Path, digest: str, result: ImportResult) -> dict[str, Any]:
-        return {"kind": kind, "file": path.name, "sha256": digest, "imported": result.imported,
-                "skipped": result.skipped, "errors": len(result.errors), "rows": result.rows,
-                "hospitals_created": list(result.hospitals_created), "equipment_imported": result.equipment_imported}
+        return {
+            "kind": kind,
+            "file": path.name,
+            "sha256": digest,
+            "imported": result.imported,
+            "skipped": result.skipped,
+            "errors": len(result.errors),
+            "rows": result.rows,
+            "hospitals_created": list(result.hospitals_created),
+            "equipment_imported": result.equipment_imported,
+        }
 
     def _audit_refusal(self, kind: str, path: Path, digest: str, result: ImportResult) -> None:
         def work(uow: UnitOfWork) -> None:
-            self._audit(uow, "import", "exchange", None, after=self._audit_body(kind, path, digest, result),
-                        reason=_("导入被拒绝：{n} 处错误，未写入任何数据").format(n=len(result.errors)), success=False)
+            self._audit(
+                uow,
+                "import",
+                "exchange",
+                None,
+                after=self._audit_body(kind, path, digest, result),
+                reason=_("导入被拒绝：{n} 处错误，未写入任何数据").format(n=len(result.errors)),
+                success=False,
+            )
             uow.commit()
 
         self._transact(work)
 
     # ---- resolving hospitals and patients --------------------------------------------------------
-    def _hospital(self, uow: UnitOfWork, plan: _Plan, name: str, city: str, code: str | None,
-                  now: datetime) -> Hospital | None:
+    def _hospital(
+        self, uow: UnitOfWork, plan: _Plan, name: str, city: str, code: str | None, now: datetime
+    ) -> Hospital | None:
         """The hospital a row belongs to: by code, else by name; created (non-local) when new.
 
         In a dry run a new hospital is not created: ``None`` stands for "will be created".
@@ -297,8 +375,17 @@ class ExchangeService(Service):
         plan.hospitals[key] = hospital
         return hospital
 
-    def _patient(self, uow: UnitOfWork, plan: _Plan, hospital: Hospital | None, facts: Patient, row: int,
-                 now: datetime, created_by: int | None, name_column: str) -> tuple[Patient | None, bool]:
+    def _patient(
+        self,
+        uow: UnitOfWork,
+        plan: _Plan,
+        hospital: Hospital | None,
+        facts: Patient,
+        row: int,
+        now: datetime,
+        created_by: int | None,
+        name_column: str,
+    ) -> tuple[Patient | None, bool]:
         """(patient, ok): the registered patient with this MRN (created unless a dry run), or a row error
         when the MRN is registered under another name (two people, or a typing error: never merged)."""
         if hospital is None:  # a hospital a dry run will create: all its patients are new
@@ -306,45 +393,95 @@ class ExchangeService(Service):
         key = (hospital.id, facts.mrn)
         existing = plan.patients[key] if key in plan.patients else uow.patients.by_mrn(hospital.id, facts.mrn)
         if existing is not None and existing.name != facts.name:
-            plan.errors.append(RowError(row, name_column, N_("住院号 {mrn} 已登记为“{name}”，与本行姓名不一致"),
-                                        {"mrn": facts.mrn, "name": existing.name}))
+            plan.errors.append(
+                RowError(
+                    row,
+                    name_column,
+                    N_("住院号 {mrn} 已登记为“{name}”，与本行姓名不一致"),
+                    {"mrn": facts.mrn, "name": existing.name},
+                )
+            )
             return None, False
         if existing is None and not plan.dry_run:
-            existing = uow.exchange.add_patient(hospital_id=hospital.id, patient=facts, now=now, created_by_id=created_by)
+            existing = uow.exchange.add_patient(
+                hospital_id=hospital.id, patient=facts, now=now, created_by_id=created_by
+            )
         plan.patients[key] = existing
         return existing, True
 
-    def _add_case(self, uow: UnitOfWork, plan: _Plan, case: CaseFacts, row: int, *, hospital_code: str | None,
-                  staff: Callable[[StaffRef], int], now: datetime, created_by: int | None,
-                  name_column: str) -> None:
+    def _add_case(
+        self,
+        uow: UnitOfWork,
+        plan: _Plan,
+        case: CaseFacts,
+        row: int,
+        *,
+        hospital_code: str | None,
+        staff: Callable[[StaffRef], int],
+        now: datetime,
+        created_by: int | None,
+        name_column: str,
+    ) -> None:
         started = case.run.started_at
         assert started is not None
         hospital = self._hospital(uow, plan, case.hospital_name, case.hospital_city, hospital_code, now)
         patient, ok = self._patient(uow, plan, hospital, case.patient, row, now, created_by, name_column)
         if not ok:
             return
-        if hospital is not None and patient is not None and uow.runs.find_natural(hospital.id, patient.id, started):
+        if (
+            hospital is not None
+            and patient is not None
+            and uow.runs.find_natural(hospital.id, patient.id, started)
+        ):
             plan.skipped += 1
             return
         if plan.dry_run or hospital is None or patient is None:
             plan.imported += 1
             return
         try:
-            run = uow.exchange.add_case(case, hospital_id=hospital.id, patient_id=patient.id,
-                                        run_number=uow.exchange.run_count(patient.id) + 1, staff=staff,
-                                        created_by_id=created_by, now=now)
+            run = uow.exchange.add_case(
+                case,
+                hospital_id=hospital.id,
+                patient_id=patient.id,
+                run_number=uow.exchange.run_count(patient.id) + 1,
+                staff=staff,
+                created_by_id=created_by,
+                now=now,
+            )
         except IntegrityConflict as exc:
             plan.errors.append(RowError(row, "devices", exc.message, dict(exc.params)))
             return
         plan.imported += 1
-        self._audit(uow, "import", "ecmo_run", run.id, run_id=run.id, patient_id=patient.id,
-                    after={"hospital": hospital.name, "mrn": patient.mrn, "started_at": started, "mode": run.mode,
-                           "source": run.source})
+        self._audit(
+            uow,
+            "import",
+            "ecmo_run",
+            run.id,
+            run_id=run.id,
+            patient_id=patient.id,
+            after={
+                "hospital": hospital.name,
+                "mrn": patient.mrn,
+                "started_at": started,
+                "mode": run.mode,
+                "source": run.source,
+            },
+        )
 
-    def _import_case_row(self, uow: UnitOfWork, plan: _Plan, row: CaseRow, now: datetime,
-                         created_by: int | None) -> None:
-        self._add_case(uow, plan, row.to_facts(now), row.row, hospital_code=None, staff=_no_staff, now=now,
-                       created_by=created_by, name_column="name")
+    def _import_case_row(
+        self, uow: UnitOfWork, plan: _Plan, row: CaseRow, now: datetime, created_by: int | None
+    ) -> None:
+        self._add_case(
+            uow,
+            plan,
+            row.to_facts(now),
+            row.row,
+            hospital_code=None,
+            staff=_no_staff,
+            now=now,
+            created_by=created_by,
+            name_column="name",
+        )
 
     def _import_equipment_row(self, uow: UnitOfWork, plan: _Plan, row: EquipmentRow, now: datetime) -> None:
         hospital = self._hospital(uow, plan, row.hospital, row.city, None, now)
@@ -353,12 +490,21 @@ class ExchangeService(Service):
             return
         plan.imported += 1
         if hospital is not None and not plan.dry_run:
-            uow.exchange.add_equipment(hospital_id=hospital.id, kind=row.kind, model=row.model,
-                                       manufacturer=row.manufacturer, serial=row.serial,
-                                       purchase_date=row.purchase_date, active=True, notes="", now=now)
+            uow.exchange.add_equipment(
+                hospital_id=hospital.id,
+                kind=row.kind,
+                model=row.model,
+                manufacturer=row.manufacturer,
+                serial=row.serial,
+                purchase_date=row.purchase_date,
+                active=True,
+                notes="",
+                now=now,
+            )
 
-    def _import_document(self, uow: UnitOfWork, plan: _Plan, document: Any, now: datetime,
-                         created_by: int | None) -> None:
+    def _import_document(
+        self, uow: UnitOfWork, plan: _Plan, document: Any, now: datetime, created_by: int | None
+    ) -> None:
         source = document.source.code if document.source else "unknown"
         source_name = document.source.name if document.source else ""
         for e in document.equipment:
@@ -367,24 +513,47 @@ class ExchangeService(Service):
                 continue
             plan.equipment += 1
             if hospital is not None and not plan.dry_run:
-                uow.exchange.add_equipment(hospital_id=hospital.id, kind=e.kind, model=e.model,
-                                           manufacturer=e.manufacturer, serial=e.serial,
-                                           purchase_date=e.purchase_date, active=e.active, notes="", now=now)
+                uow.exchange.add_equipment(
+                    hospital_id=hospital.id,
+                    kind=e.kind,
+                    model=e.model,
+                    manufacturer=e.manufacturer,
+                    serial=e.serial,
+                    purchase_date=e.purchase_date,
+                    active=e.active,
+                    notes="",
+                    now=now,
+                )
 
         def staff(ref: StaffRef) -> int:
             """The placeholder account for the source's staff member ``ref.id`` (made once, found again)."""
             if ref.id in plan.staff:
                 return plan.staff[ref.id]
             known = document.staff.get(ref.id, ref)
-            username = EXTERNAL_STAFF_PREFIX + hashlib.sha256(f"{source}\x1f{ref.id}".encode()).hexdigest()[:24]
+            username = (
+                EXTERNAL_STAFF_PREFIX + hashlib.sha256(f"{source}\x1f{ref.id}".encode()).hexdigest()[:24]
+            )
             plan.staff[ref.id] = uow.exchange.external_staff(
-                username=username, full_name=known.name or _("外院人员"), title=known.title or "other",
-                department=source_name, now=now)
+                username=username,
+                full_name=known.name or _("外院人员"),
+                title=known.title or "other",
+                department=source_name,
+                now=now,
+            )
             return plan.staff[ref.id]
 
         for index, case in document.cases:
-            self._add_case(uow, plan, case, index, hospital_code=case.hospital_code, staff=staff, now=now,
-                           created_by=created_by, name_column="patient.name")
+            self._add_case(
+                uow,
+                plan,
+                case,
+                index,
+                hospital_code=case.hospital_code,
+                staff=staff,
+                now=now,
+                created_by=created_by,
+                name_column="patient.name",
+            )
 
     # ---- the report ------------------------------------------------------------------------------
     @requires(Action.VIEW_QC)
@@ -406,8 +575,14 @@ class ExchangeService(Service):
             start, end = period.bounds()
             cases = uow.cases.iter_case_facts(started_from=start, started_to=end, hospital_id=hospital_id)
             equipment = uow.exchange.equipment(hospital_id=hospital_id)
-            return compute_report(cases, equipment, period=period, as_of=min(date_to, today),
-                                  window_hours=self._window(uow), hospital=name)
+            return compute_report(
+                cases,
+                equipment,
+                period=period,
+                as_of=min(date_to, today),
+                window_hours=self._window(uow),
+                hospital=name,
+            )
 
         return self._read(work)
 
@@ -432,15 +607,32 @@ class ExchangeService(Service):
 
             user = self.ctx.require_user()
             local = self._read(lambda uow: uow.hospitals.local() or _NO_HOSPITAL)
-            write_qc_report_pdf(qc_printout(report), out, printed_at=self.ctx.now(), printed_by=user.full_name,
-                                hospital_name=local.name, demo=(local.settings or {}).get(DEMO_SETTING) is True)
+            write_qc_report_pdf(
+                qc_printout(report),
+                out,
+                printed_at=self.ctx.now(),
+                printed_by=user.full_name,
+                hospital_name=local.name,
+                demo=(local.settings or {}).get(DEMO_SETTING) is True,
+            )
         else:
             raise ValidationError(FieldError(N_("格式"), N_("只支持 xlsx 或 pdf")))
 
         def work(uow: UnitOfWork) -> None:
-            self._audit(uow, "export", "qc_report", None,
-                        after={"format": fmt, "file": out.name, "sha256": _sha256(out),
-                               "from": report.date_from, "to": report.date_to, "hospital": report.hospital})
+            self._audit(
+                uow,
+                "export",
+                "qc_report",
+                None,
+                after={
+                    "format": fmt,
+                    "file": out.name,
+                    "sha256": _sha256(out),
+                    "from": report.date_from,
+                    "to": report.date_to,
+                    "hospital": report.hospital,
+                },
+            )
             uow.commit()
 
         self._transact(work)
@@ -448,8 +640,9 @@ class ExchangeService(Service):
 
     # ---- export ----------------------------------------------------------------------------------
     @requires(Action.EXPORT)
-    def export(self, date_from: date, date_to: date, fmt: str, *, deidentify: bool, out: Path,
-               dates: str = "shift") -> ExportResult:
+    def export(
+        self, date_from: date, date_to: date, fmt: str, *, deidentify: bool, out: Path, dates: str = "shift"
+    ) -> ExportResult:
         """Case-level data of the runs started in the period, as json/csv/xlsx (docs/export-schema.md).
 
         ``dates`` (de-identified only): ``shift`` moves each patient's dates by a secret offset,
@@ -471,18 +664,43 @@ class ExchangeService(Service):
             cases = uow.cases.case_facts(started_from=start, started_to=end)
             attending = uow.cases.staff_refs(c.run.attending_id for c in cases if c.run.attending_id)
             document = build_export(
-                cases, uow.exchange.equipment(), uow.exchange.hospitals(), period=period, exported_at=self.ctx.now(),
-                window_hours=self._window(uow), pseudonyms=pseudonyms, extra_staff=attending, app_version=__version__,
-                source=ExportSource(local.code, local.name, local.city) if local else None)
+                cases,
+                uow.exchange.equipment(),
+                uow.exchange.hospitals(),
+                period=period,
+                exported_at=self.ctx.now(),
+                window_hours=self._window(uow),
+                pseudonyms=pseudonyms,
+                extra_staff=attending,
+                app_version=__version__,
+                source=ExportSource(local.code, local.name, local.city) if local else None,
+            )
             files = write_export(document, fmt, out)
             try:
-                result = ExportResult(files=tuple(files), runs=len(cases), format=fmt, deidentified=deidentify,
-                                      sha256=_sha256(files[0]))
-                self._audit(uow, "export", "exchange", None,
-                            after={"format": fmt, "files": [f.name for f in files], "sha256": result.sha256,
-                                   "runs": result.runs, "from": date_from, "to": date_to, "deidentified": deidentify,
-                                   "dates": dates if deidentify else None},
-                            reason=_("导出病例数据"))
+                result = ExportResult(
+                    files=tuple(files),
+                    runs=len(cases),
+                    format=fmt,
+                    deidentified=deidentify,
+                    sha256=_sha256(files[0]),
+                )
+                self._audit(
+                    uow,
+                    "export",
+                    "exchange",
+                    None,
+                    after={
+                        "format": fmt,
+                        "files": [f.name for f in files],
+                        "sha256": result.sha256,
+                        "runs": result.runs,
+                        "from": date_from,
+                        "to": date_to,
+                        "deidentified": deidentify,
+                        "dates": dates if deidentify else None,
+                    },
+                    reason=_("导出病例数据"),
+                )
                 uow.commit()
             except BaseException:
                 for f in files:  # an export the audit trail does not know about must not stay behind

@@ -87,13 +87,21 @@ class RunService(Service):
             hospital = uow.hospitals.local()
             assert hospital is not None
             if uow.patients.by_mrn(hospital.id, str(values["mrn"])) is not None:
-                raise ValidationError(FieldError(N_("住院号"), N_("住院号 {mrn} 已登记"), {"mrn": values["mrn"]}))
+                raise ValidationError(
+                    FieldError(N_("住院号"), N_("住院号 {mrn} 已登记"), {"mrn": values["mrn"]})
+                )
             try:
-                patient = uow.patients.add(hospital_id=hospital.id, age_years=None, now=self.ctx.now(),
-                                           created_by_id=user.id, **values)  # type: ignore[arg-type]
+                patient = uow.patients.add(
+                    hospital_id=hospital.id,
+                    age_years=None,
+                    now=self.ctx.now(),
+                    created_by_id=user.id,
+                    **values,  # type: ignore[arg-type]
+                )
             except IntegrityConflict as exc:
-                raise ValidationError(FieldError(N_("住院号"), N_("住院号 {mrn} 已登记"),
-                                                 {"mrn": values["mrn"]})) from exc
+                raise ValidationError(
+                    FieldError(N_("住院号"), N_("住院号 {mrn} 已登记"), {"mrn": values["mrn"]})
+                ) from exc
             self._audit(uow, "create", "patient", patient.id, after=patient, patient_id=patient.id)
             uow.commit()
             return patient
@@ -107,7 +115,9 @@ class RunService(Service):
         def work(uow: UnitOfWork) -> Patient:
             before = uow.patients.get(patient_id)
             after = uow.patients.update(patient_id, expected_version=expected_version, **values)
-            self._audit(uow, "update", "patient", patient_id, before=before, after=after, patient_id=patient_id)
+            self._audit(
+                uow, "update", "patient", patient_id, before=before, after=after, patient_id=patient_id
+            )
             uow.commit()
             return after
 
@@ -127,15 +137,22 @@ class RunService(Service):
     def open_run(self, patient_id: int, data: RunInput) -> Run:
         """A new ECMO run for a registered patient, waiting for its decision record."""
         errors: list[FieldError] = []
-        for value, enum, field in ((data.mode, Mode, N_("模式")), (data.indication, Indication, N_("适应证"))):
+        for value, enum, field in (
+            (data.mode, Mode, N_("模式")),
+            (data.indication, Indication, N_("适应证")),
+        ):
             try:
                 _choice(value, enum, field)
             except ValidationError as exc:
                 errors.extend(exc.errors)
         other = ""
         try:
-            other = clean_text(data.indication_other, N_("其他适应证"), max_length=200,
-                               required=data.indication == Indication.OTHER.value)
+            other = clean_text(
+                data.indication_other,
+                N_("其他适应证"),
+                max_length=200,
+                required=data.indication == Indication.OTHER.value,
+            )
             diagnosis = clean_text(data.diagnosis, N_("诊断"), max_length=2000, multiline=True)
         except ValidationError as exc:
             errors.extend(exc.errors)
@@ -149,14 +166,31 @@ class RunService(Service):
             previous = uow.runs.for_patient(patient_id)
             active = [r for r in previous if r.status in (RunStatus.PLANNED.value, RunStatus.ON_ECMO.value)]
             if active:
-                raise ValidationError(FieldError(N_("ECMO 病例"), N_("该患者已有进行中的 ECMO 病例（第 {n} 次）"),
-                                                 {"n": active[-1].run_number}))
-            run = uow.runs.add(hospital_id=patient.hospital_id, patient_id=patient_id,
-                               run_number=len(previous) + 1, mode=data.mode, ecpr=data.ecpr,
-                               indication=data.indication, indication_other=other, diagnosis=diagnosis,
-                               status=RunStatus.PLANNED.value, emergency=data.emergency,
-                               attending_id=data.attending_id or user.id, ward=patient.ward, bed=patient.bed,
-                               created_at=self.ctx.now(), created_by_id=user.id, source="app")
+                raise ValidationError(
+                    FieldError(
+                        N_("ECMO 病例"),
+                        N_("该患者已有进行中的 ECMO 病例（第 {n} 次）"),
+                        {"n": active[-1].run_number},
+                    )
+                )
+            run = uow.runs.add(
+                hospital_id=patient.hospital_id,
+                patient_id=patient_id,
+                run_number=len(previous) + 1,
+                mode=data.mode,
+                ecpr=data.ecpr,
+                indication=data.indication,
+                indication_other=other,
+                diagnosis=diagnosis,
+                status=RunStatus.PLANNED.value,
+                emergency=data.emergency,
+                attending_id=data.attending_id or user.id,
+                ward=patient.ward,
+                bed=patient.bed,
+                created_at=self.ctx.now(),
+                created_by_id=user.id,
+                source="app",
+            )
             self._audit(uow, "create", "ecmo_run", run.id, after=run, run_id=run.id, patient_id=patient_id)
             uow.commit()
             return run
@@ -164,13 +198,23 @@ class RunService(Service):
         return self._transact(work)
 
     @requires(Action.VIEW_CASES)
-    def search_runs(self, text: str = "", *, statuses: tuple[str, ...] = (), offset: int = 0,
-                    limit: int = 200, before_id: int | None = None) -> list[RunListItem]:
+    def search_runs(
+        self,
+        text: str = "",
+        *,
+        statuses: tuple[str, ...] = (),
+        offset: int = 0,
+        limit: int = 200,
+        before_id: int | None = None,
+    ) -> list[RunListItem]:
         """Newest first; ``before_id`` (the last run id shown) fetches the next page by key, as fast
         at the end of 50,000 runs as at the start."""
         query = RunQuery(text=(text or "")[:100], statuses=statuses)
-        return self._read(lambda uow: uow.runs.search(query, offset=offset, limit=max(1, min(limit, 1000)),
-                                                      before_id=before_id))
+        return self._read(
+            lambda uow: uow.runs.search(
+                query, offset=offset, limit=max(1, min(limit, 1000)), before_id=before_id
+            )
+        )
 
     @requires(Action.VIEW_CASES)
     def count_runs(self, text: str = "", *, statuses: tuple[str, ...] = ()) -> int:

@@ -49,17 +49,29 @@ class StaffService(Service):
         return self._read(lambda uow: uow.staff.get(staff_id, at=now))
 
     @requires(Action.MANAGE_STAFF)
-    def create_staff(self, *, username: str, full_name: str, title: str, department: str = "",
-                     years_in_practice: int | str = 0, roles: Sequence[str], initial_password: str,
-                     ecmo_trained: bool = False) -> Staff:
+    def create_staff(
+        self,
+        *,
+        username: str,
+        full_name: str,
+        title: str,
+        department: str = "",
+        years_in_practice: int | str = 0,
+        roles: Sequence[str],
+        initial_password: str,
+        ecmo_trained: bool = False,
+    ) -> Staff:
         """A new account; the person must change the initial password at first login (C5)."""
         name = clean_username(username)
         full = clean_text(full_name, N_("姓名"), required=True, max_length=100)
         dept = clean_text(department, N_("科室"), max_length=100)
-        years = int(parse_number(years_in_practice, N_("从业年限"), low=0, high=60, unit=N_("年"),
-                                 integer=True) or 0)
+        years = int(
+            parse_number(years_in_practice, N_("从业年限"), low=0, high=60, unit=N_("年"), integer=True) or 0
+        )
         role_list = _roles(roles)
-        check_password_strength(initial_password, username=name, min_length=self.ctx.policy.min_password_length)
+        check_password_strength(
+            initial_password, username=name, min_length=self.ctx.policy.min_password_length
+        )
         pw_hash = hash_password(initial_password, demo=self._read(is_demo_database))
         key = username_key(name)
 
@@ -67,12 +79,23 @@ class StaffService(Service):
             if uow.staff.by_username_key(key) is not None:
                 raise ValidationError(FieldError(N_("用户名"), N_("用户名“{name}”已被使用"), {"name": name}))
             try:
-                staff = uow.staff.add(username=name, username_key=key, full_name=full, title=_title(title),
-                                      department=dept, years_in_practice=years, roles=role_list,
-                                      password_hash=pw_hash, must_change_password=True,
-                                      ecmo_trained=ecmo_trained, now=self.ctx.now())
+                staff = uow.staff.add(
+                    username=name,
+                    username_key=key,
+                    full_name=full,
+                    title=_title(title),
+                    department=dept,
+                    years_in_practice=years,
+                    roles=role_list,
+                    password_hash=pw_hash,
+                    must_change_password=True,
+                    ecmo_trained=ecmo_trained,
+                    now=self.ctx.now(),
+                )
             except IntegrityConflict as exc:
-                raise ValidationError(FieldError(N_("用户名"), N_("用户名“{name}”已被使用"), {"name": name})) from exc
+                raise ValidationError(
+                    FieldError(N_("用户名"), N_("用户名“{name}”已被使用"), {"name": name})
+                ) from exc
             self._audit(uow, "create", "staff", staff.id, after=_public(staff))
             uow.commit()
             return staff
@@ -80,13 +103,23 @@ class StaffService(Service):
         return self._transact(work)
 
     @requires(Action.MANAGE_STAFF)
-    def update_staff(self, staff_id: int, *, expected_version: int, full_name: str, title: str,
-                     department: str, years_in_practice: int | str, roles: Sequence[str],
-                     ecmo_trained: bool) -> Staff:
+    def update_staff(
+        self,
+        staff_id: int,
+        *,
+        expected_version: int,
+        full_name: str,
+        title: str,
+        department: str,
+        years_in_practice: int | str,
+        roles: Sequence[str],
+        ecmo_trained: bool,
+    ) -> Staff:
         full = clean_text(full_name, N_("姓名"), required=True, max_length=100)
         dept = clean_text(department, N_("科室"), max_length=100)
-        years = int(parse_number(years_in_practice, N_("从业年限"), low=0, high=60, unit=N_("年"),
-                                 integer=True) or 0)
+        years = int(
+            parse_number(years_in_practice, N_("从业年限"), low=0, high=60, unit=N_("年"), integer=True) or 0
+        )
         role_list = _roles(roles)
         me = self.ctx.require_user()
         if staff_id == me.id and Role.ADMIN.value not in role_list:
@@ -94,8 +127,15 @@ class StaffService(Service):
 
         def work(uow: UnitOfWork) -> Staff:
             before = uow.staff.get(staff_id)
-            uow.staff.update(staff_id, expected_version=expected_version, full_name=full, title=_title(title),
-                             department=dept, years_in_practice=years, ecmo_trained=ecmo_trained)
+            uow.staff.update(
+                staff_id,
+                expected_version=expected_version,
+                full_name=full,
+                title=_title(title),
+                department=dept,
+                years_in_practice=years,
+                ecmo_trained=ecmo_trained,
+            )
             uow.staff.set_roles(staff_id, role_list)
             after = uow.staff.get(staff_id, at=self.ctx.now())
             self._audit(uow, "update", "staff", staff_id, before=_public(before), after=_public(after))
@@ -113,8 +153,14 @@ class StaffService(Service):
 
         def work(uow: UnitOfWork) -> Staff:
             staff = uow.staff.update(staff_id, active=active)
-            self._audit(uow, "activate" if active else "deactivate", "staff", staff_id, reason=why,
-                        after={"active": active})
+            self._audit(
+                uow,
+                "activate" if active else "deactivate",
+                "staff",
+                staff_id,
+                reason=why,
+                after={"active": active},
+            )
             uow.commit()
             return staff
 
@@ -132,13 +178,20 @@ class StaffService(Service):
     @requires(Action.MANAGE_STAFF)
     def reset_password(self, staff_id: int, new_password: str) -> None:
         """A temporary password the person must change at the next login."""
+
         def work(uow: UnitOfWork) -> None:
             staff = uow.staff.get(staff_id)
-            check_password_strength(new_password, username=staff.username,
-                                    min_length=self.ctx.policy.min_password_length)
-            uow.staff.set_auth(staff_id, password_hash=hash_password(new_password, demo=is_demo_database(uow)),
-                               must_change_password=True,
-                               failed_logins=0, locked_until=None, locked_by_admin=False)
+            check_password_strength(
+                new_password, username=staff.username, min_length=self.ctx.policy.min_password_length
+            )
+            uow.staff.set_auth(
+                staff_id,
+                password_hash=hash_password(new_password, demo=is_demo_database(uow)),
+                must_change_password=True,
+                failed_logins=0,
+                locked_until=None,
+                locked_by_admin=False,
+            )
             self._audit(uow, "password_reset", "staff", staff_id)
             uow.commit()
 
@@ -150,8 +203,14 @@ class StaffService(Service):
         return self._read(lambda uow: uow.staff.privileges(staff_id))
 
     @requires(Action.MANAGE_STAFF)
-    def grant_privilege(self, staff_id: int, *, valid_until: datetime | None = None, note: str = "",
-                        granted_at: datetime | None = None) -> Privilege:
+    def grant_privilege(
+        self,
+        staff_id: int,
+        *,
+        valid_until: datetime | None = None,
+        note: str = "",
+        granted_at: datetime | None = None,
+    ) -> Privilege:
         text = clean_text(note, N_("备注"), max_length=500)
         me = self.ctx.require_user()
         start = granted_at or self.ctx.now()
@@ -159,13 +218,16 @@ class StaffService(Service):
         def work(uow: UnitOfWork) -> Privilege:
             staff = uow.staff.get(staff_id)
             if not (staff.title in Title._value2member_map_ and Title(staff.title).is_physician):
-                raise RuleViolation("R3", N_("ECMO 手术权限只能授予医师，{name} 不是医师"), name=staff.full_name)
+                raise RuleViolation(
+                    "R3", N_("ECMO 手术权限只能授予医师，{name} 不是医师"), name=staff.full_name
+                )
             if not staff.active:
                 raise RuleViolation("R3", N_("{name} 的账户已停用，不能授权"), name=staff.full_name)
             if valid_until is not None and valid_until <= start:
                 raise ValidationError(FieldError(N_("有效期至"), N_("必须晚于授权时间")))
-            priv = uow.staff.add_privilege(staff_id, granted_at=start, granted_by_id=me.id,
-                                           valid_until=valid_until, note=text)
+            priv = uow.staff.add_privilege(
+                staff_id, granted_at=start, granted_by_id=me.id, valid_until=valid_until, note=text
+            )
             self._audit(uow, "grant_privilege", "ecmo_privilege", priv.id, after=priv)
             uow.commit()
             return priv
@@ -191,7 +253,9 @@ class StaffService(Service):
         now = self.ctx.now()
 
         def work(uow: UnitOfWork) -> list[tuple[ExpertMembership, Staff]]:
-            return [(m, uow.staff.get(m.staff_id, at=now)) for m in uow.staff.memberships() if m.member_at(now)]
+            return [
+                (m, uow.staff.get(m.staff_id, at=now)) for m in uow.staff.memberships() if m.member_at(now)
+            ]
 
         return self._read(work)
 
@@ -206,7 +270,9 @@ class StaffService(Service):
             if not verdict.passed:
                 raise RuleViolation("R13", verdict.message, **verdict.params)
             if staff.is_expert:
-                raise ValidationError(FieldError(N_("专家组"), N_("{name} 已是专家组成员"), {"name": staff.full_name}))
+                raise ValidationError(
+                    FieldError(N_("专家组"), N_("{name} 已是专家组成员"), {"name": staff.full_name})
+                )
             membership = uow.staff.add_membership(staff_id, joined_at=now, added_by_id=me.id)
             self._audit(uow, "add_expert", "expert_membership", membership.id, after=membership)
             uow.commit()
@@ -237,8 +303,14 @@ class StaffService(Service):
             hospital = uow.hospitals.local()
             assert hospital is not None
             uow.hospitals.update(hospital.id, ecmo_lead_id=staff_id)
-            self._audit(uow, "set_ecmo_lead", "hospital", hospital.id, before={"ecmo_lead_id": hospital.ecmo_lead_id},
-                        after={"ecmo_lead_id": staff_id})
+            self._audit(
+                uow,
+                "set_ecmo_lead",
+                "hospital",
+                hospital.id,
+                before={"ecmo_lead_id": hospital.ecmo_lead_id},
+                after={"ecmo_lead_id": staff_id},
+            )
             uow.commit()
 
         self._transact(work)
@@ -249,8 +321,16 @@ class StaffService(Service):
         return self._read(lambda uow: uow.staff.trainings(staff_id))
 
     @requires(Action.MANAGE_STAFF)
-    def add_training(self, staff_id: int, *, institution: str, start_date: date, end_date: date,
-                     assessed: bool, note: str = "") -> TrainingRecord:
+    def add_training(
+        self,
+        staff_id: int,
+        *,
+        institution: str,
+        start_date: date,
+        end_date: date,
+        assessed: bool,
+        note: str = "",
+    ) -> TrainingRecord:
         inst = clean_text(institution, N_("培训机构"), required=True, max_length=200)
         text = clean_text(note, N_("备注"), max_length=1000, multiline=True)
         if end_date < start_date:
@@ -258,9 +338,16 @@ class StaffService(Service):
         me = self.ctx.require_user()
 
         def work(uow: UnitOfWork) -> TrainingRecord:
-            record = uow.staff.add_training(staff_id, institution=inst, start_date=start_date, end_date=end_date,
-                                            assessed=assessed, note=text, recorded_at=self.ctx.now(),
-                                            recorded_by_id=me.id)
+            record = uow.staff.add_training(
+                staff_id,
+                institution=inst,
+                start_date=start_date,
+                end_date=end_date,
+                assessed=assessed,
+                note=text,
+                recorded_at=self.ctx.now(),
+                recorded_by_id=me.id,
+            )
             self._audit(uow, "create", "training_record", record.id, after=record)
             uow.commit()
             return record

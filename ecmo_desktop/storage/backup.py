@@ -81,8 +81,19 @@ KEY_FORMAT = "ecmo-ward-backup-key/1"
 BATCH = 1000
 _DAMAGED = N_("备份文件 {path} 已损坏，无法读取（{detail}）。请使用另一份备份")
 # what zipfile/zlib/json raise on damaged bytes: every one becomes the message above
-_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError,
-                ValueError, UnicodeDecodeError, NotImplementedError, RuntimeError, TypeError)
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    UnicodeDecodeError,
+    NotImplementedError,
+    RuntimeError,
+    TypeError,
+)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), dict, list})
@@ -104,7 +115,7 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
-        (key, inner), = value.items()
+        ((key, inner),) = value.items()
         if key == "$dt":
             return datetime.fromisoformat(inner)
         if key == "$d":
@@ -127,8 +138,9 @@ def _forward_columns() -> dict[str, list[str]]:
     order = {t.name: i for i, t in enumerate(_tables())}
     out: dict[str, list[str]] = {}
     for table in _tables():
-        cols = sorted({fk.parent.name for fk in table.foreign_keys
-                       if order[fk.column.table.name] >= order[table.name]})
+        cols = sorted(
+            {fk.parent.name for fk in table.foreign_keys if order[fk.column.table.name] >= order[table.name]}
+        )
         if cols:
             out[table.name] = cols
     return out
@@ -265,8 +277,11 @@ class BackupKeys:
 
     def _write(self, path: Path, key: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps({"format": KEY_FORMAT, "key_id": self.key_id(key), "key": key.hex()}),
-                          mode=PRIVATE_FILE)
+        atomic_write_text(
+            path,
+            json.dumps({"format": KEY_FORMAT, "key_id": self.key_id(key), "key": key.hex()}),
+            mode=PRIVATE_FILE,
+        )
 
     @staticmethod
     def _load(path: Path) -> bytes:
@@ -364,22 +379,35 @@ def _check_seal(path: Path, keys: BackupKeys) -> None:
         tail = fh.read(tail_len)
     if not tail.startswith(SEAL_MARK):
         if b"ECMO-WARD-SEAL" not in tail:
-            raise StorageError(N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
-                               path=str(path))
-        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
-    key_id = tail[len(SEAL_MARK):len(SEAL_MARK) + 16].decode("ascii", "replace")
+            raise StorageError(
+                N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
+                path=str(path),
+            )
+        raise StorageError(
+            N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path)
+        )
+    key_id = tail[len(SEAL_MARK) : len(SEAL_MARK) + 16].decode("ascii", "replace")
     key = keys.find(key_id)
     if key is None:
-        raise StorageError(N_("备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
-                              "再用 backup-key import 导入后恢复"), path=str(path), key_id=key_id)
+        raise StorageError(
+            N_(
+                "备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
+                "再用 backup-key import 导入后恢复"
+            ),
+            path=str(path),
+            key_id=key_id,
+        )
     expected = _file_hmac(key, path, size - _SEAL_LEN)
     if not hmac.compare_digest(expected.encode("ascii"), tail[-_SEAL_LEN:]):
-        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
+        raise StorageError(
+            N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path)
+        )
 
 
 # ---- backup -------------------------------------------------------------------------------------------
-def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
-                portable: bool = False) -> dict[str, Any]:
+def make_backup(
+    engine: Engine, out: Path, keys: BackupKeys | None = None, *, portable: bool = False
+) -> dict[str, Any]:
     """Write the backup zip to ``out`` (atomically: a temp file renamed at the end).
 
     An SQLite database file is backed up as a copy of the file (fast); ``portable`` (and any
@@ -392,10 +420,16 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
     if not out.parent.is_dir():
         raise StorageError(N_("文件夹不存在：{path}"), path=str(out.parent))
     source = sqlite_path(str(engine.url)) if engine.dialect.name == "sqlite" and not portable else None
-    manifest: dict[str, Any] = {"format": FORMAT, "app_version": __version__, "backend": engine.dialect.name,
-                                "content": "sqlite" if source is not None else "rows",
-                                "schema_revision": current_revision(engine),
-                                "created_at": datetime.now(UTC).isoformat(), "key_id": key_id, "tables": {}}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "app_version": __version__,
+        "backend": engine.dialect.name,
+        "content": "sqlite" if source is not None else "rows",
+        "schema_revision": current_revision(engine),
+        "created_at": datetime.now(UTC).isoformat(),
+        "key_id": key_id,
+        "tables": {},
+    }
 
     def finish(zf: zipfile.ZipFile) -> None:
         body = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
@@ -435,10 +469,13 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
             conn = sqlite3.connect(str(snapshot))
             try:
                 conn.execute("PRAGMA journal_mode = DELETE")  # the copy stands alone (no WAL beside it)
-                manifest["schema_revision"] = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+                manifest["schema_revision"] = conn.execute(
+                    "SELECT version_num FROM alembic_version"
+                ).fetchone()[0]
                 for table in _tables():
                     manifest["tables"][table.name] = {
-                        "rows": conn.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]}
+                        "rows": conn.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+                    }
                 head = conn.execute("SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
                 manifest["audit_head"] = head[0] if head else None
             finally:
@@ -454,7 +491,9 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
                 manifest["database"] = {"bytes": size, "sha256": h.hexdigest()}
                 finish(zf)
         except sqlite3.Error as exc:
-            raise StorageError(N_("无法读取数据库 {path}：{detail}"), path=str(source), detail=str(exc)) from exc
+            raise StorageError(
+                N_("无法读取数据库 {path}：{detail}"), path=str(source), detail=str(exc)
+            ) from exc
         finally:
             _remove_sqlite(snapshot)
         _seal(tmp, key)
@@ -462,7 +501,9 @@ def make_backup(engine: Engine, out: Path, keys: BackupKeys | None = None, *,
     try:
         atomic_write(out, write_file if source is not None else write_rows)
     except OSError as exc:
-        raise StorageError(N_("无法写入备份文件 {path}：{detail}"), path=str(out), detail=exc.strerror or str(exc)) from exc
+        raise StorageError(
+            N_("无法写入备份文件 {path}：{detail}"), path=str(out), detail=exc.strerror or str(exc)
+        ) from exc
     return {**manifest, "file_sha256": file_sha256(out)}
 
 
@@ -522,16 +563,27 @@ def read_manifest(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") not in (*_READABLE, "ecmo-ward-backup/1"):
         raise StorageError(N_("{path} 不是有效的 ECMO Ward 备份文件"), path=str(path))
     if manifest.get("format") not in _READABLE or signature is None:
-        raise StorageError(N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
-                           path=str(path))
+        raise StorageError(
+            N_("{path} 没有签名（不是本版本制作的备份，或文件末尾已损坏），无法证明未被改动，已拒绝恢复"),
+            path=str(path),
+        )
     key = keys.find(str(manifest.get("key_id")))
     if key is None:
-        raise StorageError(N_("备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
-                              "再用 backup-key import 导入后恢复"), path=str(path), key_id=manifest.get("key_id"))
+        raise StorageError(
+            N_(
+                "备份 {path} 由另一台电脑签名（密钥 {key_id}），本机没有该密钥。请在原电脑上导出备份密钥，"
+                "再用 backup-key import 导入后恢复"
+            ),
+            path=str(path),
+            key_id=manifest.get("key_id"),
+        )
     if not hmac.compare_digest(_sign(key, body), signature):
-        raise StorageError(N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path))
+        raise StorageError(
+            N_("备份 {path} 的签名不符：文件已损坏，或在制作后被改动，已拒绝恢复"), path=str(path)
+        )
     if not isinstance(manifest.get("tables"), dict) or (
-            _is_file(manifest) and not isinstance(manifest.get("database"), dict)):
+        _is_file(manifest) and not isinstance(manifest.get("database"), dict)
+    ):
         raise StorageError(_DAMAGED, path=str(path), detail="manifest")
     return manifest
 
@@ -554,7 +606,9 @@ def _database_member(zf: zipfile.ZipFile, manifest: dict[str, Any], sink: Any = 
                 sink.write(chunk)
     expected = manifest["database"]
     if size != expected.get("bytes") or not hmac.compare_digest(h.hexdigest(), str(expected.get("sha256"))):
-        raise StorageError(N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=DATABASE_MEMBER)
+        raise StorageError(
+            N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=DATABASE_MEMBER
+        )
 
 
 def _table_lines(zf: zipfile.ZipFile, table: Table) -> Iterator[str]:
@@ -566,14 +620,18 @@ def _table_lines(zf: zipfile.ZipFile, table: Table) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
-def backup_accounts(path: Path, keys: BackupKeys | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def backup_accounts(
+    path: Path, keys: BackupKeys | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``staff`` and ``staff_role`` rows inside a backup of either format, checked against the
     signed manifest: who may restore it onto a new, empty database (an administrator inside it)."""
     manifest = read_manifest(path, keys)
     tables = {t.name: t for t in _tables()}
     with zipfile.ZipFile(path) as zf:
         if not _is_file(manifest):
-            return list(_zip_rows(zf, manifest, tables["staff"])), list(_zip_rows(zf, manifest, tables["staff_role"]))
+            return list(_zip_rows(zf, manifest, tables["staff"])), list(
+                _zip_rows(zf, manifest, tables["staff_role"])
+            )
         folder = Path(tempfile.mkdtemp(prefix="ecmo-accounts-"))
         try:
             unpacked = folder / "backup.sqlite3"
@@ -612,7 +670,9 @@ def verify_backup(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
                     n += 1
                 expected = _expected(manifest, table)
                 if n != expected.get("rows") or h.hexdigest() != expected.get("sha256"):
-                    raise StorageError(N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=table.name)
+                    raise StorageError(
+                        N_("备份文件中的表 {table} 已损坏（校验不一致），恢复已取消"), table=table.name
+                    )
     except StorageError:
         raise
     except _READ_ERRORS as exc:
@@ -621,8 +681,9 @@ def verify_backup(path: Path, keys: BackupKeys | None = None) -> dict[str, Any]:
 
 
 # ---- restore ------------------------------------------------------------------------------------------
-def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *,
-                   replace: bool = False) -> dict[str, Any]:
+def restore_backup(
+    engine: Engine, path: Path, keys: BackupKeys | None = None, *, replace: bool = False
+) -> dict[str, Any]:
     """Load a verified backup in one transaction; the tables are read back and compared before commit.
 
     ``replace`` (PostgreSQL) empties the existing tables inside the same transaction, so a failure
@@ -633,8 +694,11 @@ def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *
         manifest = verify_backup(path, keys)
     # (the SQLite file is checked against the signed manifest while it is unpacked, before any use)
     if manifest.get("schema_revision") != head_revision():
-        raise StorageError(N_("备份的数据库版本（{rev}）与当前程序（{head}）不同，请用对应版本的程序恢复后再升级"),
-                           rev=manifest.get("schema_revision"), head=head_revision())
+        raise StorageError(
+            N_("备份的数据库版本（{rev}）与当前程序（{head}）不同，请用对应版本的程序恢复后再升级"),
+            rev=manifest.get("schema_revision"),
+            head=head_revision(),
+        )
     postgres = engine.dialect.name == "postgresql"
     if replace and not postgres:
         raise StorageError(N_("SQLite 数据库请恢复到新文件后替换（restore 命令会这样做）"))
@@ -642,8 +706,10 @@ def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *
         with engine.connect() as conn:
             for table in _tables():
                 if conn.execute(select(func.count()).select_from(table)).scalar():
-                    raise StorageError(N_("目标数据库不是空的（表 {table} 已有数据），为防止覆盖，已停止恢复"),
-                                       table=table.name)
+                    raise StorageError(
+                        N_("目标数据库不是空的（表 {table} 已有数据），为防止覆盖，已停止恢复"),
+                        table=table.name,
+                    )
     try:
         if _is_file(manifest):
             _restore_file(engine, path, manifest, replace=replace)
@@ -660,13 +726,16 @@ def restore_backup(engine: Engine, path: Path, keys: BackupKeys | None = None, *
                 if _digest(conn, table) != {k: _expected(manifest, table)[k] for k in ("rows", "sha256")}:
                     raise StorageError(N_("恢复后的表 {table} 与备份不一致，恢复已取消"), table=table.name)
     except sqlite3.Error as exc:
-        raise StorageError(N_("备份无法载入数据库（{detail}），恢复已取消，原数据库未改动"),
-                           detail=str(exc)[:300]) from exc
+        raise StorageError(
+            N_("备份无法载入数据库（{detail}），恢复已取消，原数据库未改动"), detail=str(exc)[:300]
+        ) from exc
     except StorageError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(N_("备份无法载入数据库（{detail}），恢复已取消，原数据库未改动"),
-                           detail=str(getattr(exc, "orig", exc)).splitlines()[0][:300]) from exc
+        raise StorageError(
+            N_("备份无法载入数据库（{detail}），恢复已取消，原数据库未改动"),
+            detail=str(getattr(exc, "orig", exc)).splitlines()[0][:300],
+        ) from exc
     except _READ_ERRORS as exc:
         raise StorageError(_DAMAGED, path=str(path), detail=str(exc)) from exc
     return manifest
@@ -715,9 +784,10 @@ def _load(conn: Any, rows_of: Any) -> None:
     for table, values in later:
         pk = [c.name for c in table.primary_key.columns]
         where = [table.c[c] == bindparam(f"k_{c}") for c in pk]
-        conn.execute(update(table).where(*where).values(**{c: v for c, v in values.items()
-                                                             if not c.startswith("k_")}),
-                     {k: v for k, v in values.items() if k.startswith("k_")})
+        conn.execute(
+            update(table).where(*where).values(**{c: v for c, v in values.items() if not c.startswith("k_")}),
+            {k: v for k, v in values.items() if k.startswith("k_")},
+        )
 
 
 def _restore_file(engine: Engine, path: Path, manifest: dict[str, Any], *, replace: bool) -> None:
@@ -801,13 +871,21 @@ def _reset_sequences(conn: Any) -> None:
     """Explicit ids were inserted: move each serial sequence past the highest id."""
     for table in _tables():
         for column in table.primary_key.columns:
-            if column.autoincrement is True or (column.autoincrement == "auto" and len(table.primary_key.columns) == 1
-                                                and column.type.python_type is int):
-                seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                   {"t": table.name, "c": column.name}).scalar()
+            if column.autoincrement is True or (
+                column.autoincrement == "auto"
+                and len(table.primary_key.columns) == 1
+                and column.type.python_type is int
+            ):
+                seq = conn.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
+                ).scalar()
                 if seq:
-                    conn.execute(text(f"SELECT setval('{seq}', COALESCE((SELECT MAX({column.name}) FROM "
-                                      f"{table.name}), 0) + 1, false)"))
+                    conn.execute(
+                        text(
+                            f"SELECT setval('{seq}', COALESCE((SELECT MAX({column.name}) FROM "
+                            f"{table.name}), 0) + 1, false)"
+                        )
+                    )
 
 
 # ---- SQLite: restore into a new file, then swap it in -------------------------------------------------
@@ -839,8 +917,10 @@ def swap_in_sqlite(staging: Path, path: Path) -> Path | None:
     finally:
         conn.close()
     if rows != [("ok",)] or fk:
-        raise StorageError(N_("恢复出的数据库未通过完整性检查（{detail}），原数据库未改动"),
-                           detail="; ".join(str(r[0]) for r in rows[:3]) if rows != [("ok",)] else "foreign keys")
+        raise StorageError(
+            N_("恢复出的数据库未通过完整性检查（{detail}），原数据库未改动"),
+            detail="; ".join(str(r[0]) for r in rows[:3]) if rows != [("ok",)] else "foreign keys",
+        )
     saved: Path | None = None
     if path.exists() and path.stat().st_size > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -852,7 +932,9 @@ def swap_in_sqlite(staging: Path, path: Path) -> Path | None:
         finally:
             live.close()
         if busy and busy[0]:
-            raise StorageError(N_("数据库 {path} 正被其他程序使用，请先关闭 ECMO Ward 再恢复"), path=str(path))
+            raise StorageError(
+                N_("数据库 {path} 正被其他程序使用，请先关闭 ECMO Ward 再恢复"), path=str(path)
+            )
     with open(staging, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(staging, path)

@@ -54,9 +54,11 @@ KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT = 3
 TCP_USER_TIMEOUT_MS = 30_000
 PG_TIMEOUTS = {
-    "lock_timeout": LOCK_TIMEOUT_MS, "statement_timeout": STATEMENT_TIMEOUT_MS,
+    "lock_timeout": LOCK_TIMEOUT_MS,
+    "statement_timeout": STATEMENT_TIMEOUT_MS,
     "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_MS,
-    "tcp_keepalives_idle": KEEPALIVE_IDLE_S, "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
+    "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
+    "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
     "tcp_keepalives_count": KEEPALIVE_COUNT,
 }
 
@@ -86,11 +88,13 @@ def parse_database_url(url: str) -> URL:
     try:
         u = make_url(url)
     except (ArgumentError, ValueError, TypeError) as exc:
-        raise StorageError(N_("数据库地址“{url}”无效。支持：{schemes}"), url=_redact(url),
-                           schemes=_SCHEMES_TEXT) from exc
+        raise StorageError(
+            N_("数据库地址“{url}”无效。支持：{schemes}"), url=_redact(url), schemes=_SCHEMES_TEXT
+        ) from exc
     if u.get_backend_name() not in SUPPORTED_SCHEMES:
-        raise StorageError(N_("不支持的数据库类型“{scheme}”。支持：{schemes}"), scheme=u.drivername,
-                           schemes=_SCHEMES_TEXT)
+        raise StorageError(
+            N_("不支持的数据库类型“{scheme}”。支持：{schemes}"), scheme=u.drivername, schemes=_SCHEMES_TEXT
+        )
     return u
 
 
@@ -110,8 +114,15 @@ def sqlite_path(url: str) -> Path | None:
 
 
 # f_type values of statfs for network and FUSE file systems (Linux), see statfs(2)
-_REMOTE_FS_TYPES = {0x6969: "nfs", 0xFF534D42: "cifs", 0xFE534D42: "smb2", 0x517B: "smb",
-                    0x65735546: "fuse", 0x01021997: "v9fs", 0x564C: "ncp"}
+_REMOTE_FS_TYPES = {
+    0x6969: "nfs",
+    0xFF534D42: "cifs",
+    0xFE534D42: "smb2",
+    0x517B: "smb",
+    0x65735546: "fuse",
+    0x01021997: "v9fs",
+    0x564C: "ncp",
+}
 
 
 def classify_path(path: Path) -> str:
@@ -141,8 +152,9 @@ def _linux_fs_type(path: Path) -> str | None:
                 if len(parts) < 3:
                     continue
                 mount_point, kind = parts[1], parts[2]
-                if (str(target) == mount_point or str(target).startswith(mount_point.rstrip("/") + "/")) \
-                        and len(mount_point) > len(best):
+                if (
+                    str(target) == mount_point or str(target).startswith(mount_point.rstrip("/") + "/")
+                ) and len(mount_point) > len(best):
                     best, fstype = mount_point, kind
     except OSError:
         return None
@@ -150,8 +162,14 @@ def _linux_fs_type(path: Path) -> str | None:
         return None
     for name in ("nfs", "cifs", "smb", "fuse.sshfs", "9p", "ncpfs"):
         if fstype.startswith(name):
-            return {"nfs": "nfs", "cifs": "cifs", "smb": "smb2", "fuse.sshfs": "fuse", "9p": "v9fs",
-                    "ncpfs": "ncp"}[name]
+            return {
+                "nfs": "nfs",
+                "cifs": "cifs",
+                "smb": "smb2",
+                "fuse.sshfs": "fuse",
+                "9p": "v9fs",
+                "ncpfs": "ncp",
+            }[name]
     return fstype
 
 
@@ -179,8 +197,11 @@ def create_read_only_engine(url: str) -> Engine:
         if path is None:
             raise StorageError(N_("只读校验需要一个数据库文件"))
         ro_url = f"sqlite:///file:{path.resolve().as_posix()}?mode=ro&uri=true"
-        engine = create_engine(ro_url, poolclass=NullPool,
-                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        engine = create_engine(
+            ro_url,
+            poolclass=NullPool,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _ro_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -193,8 +214,11 @@ def create_read_only_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, poolclass=NullPool)  # a fresh connection every time: nothing to ping
     except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
-        raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
-                           scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
+        raise StorageError(
+            N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
+            scheme=parse_database_url(url).drivername,
+            schemes=_SCHEMES_TEXT,
+        ) from exc
 
     @event.listens_for(engine, "connect")
     def _ro_pg(dbapi_conn: Any, _record: Any) -> None:
@@ -212,19 +236,31 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             if check_location and classify_path(path.parent if not path.exists() else path) == "remote":
-                raise StorageError(N_("数据库文件位于网络驱动器（{path}）。SQLite 不能放在共享盘上，多台电脑共用请使用 PostgreSQL 模式"),
-                                   path=str(path))
+                raise StorageError(
+                    N_(
+                        "数据库文件位于网络驱动器（{path}）。SQLite 不能放在共享盘上，多台电脑共用请使用 PostgreSQL 模式"
+                    ),
+                    path=str(path),
+                )
             if not path.parent.is_dir():  # a typo in a path must not silently create a new folder tree
-                raise StorageError(N_("数据库所在的文件夹不存在：{path}（不会自动创建，请检查路径）"), path=str(path.parent))
-        engine = create_engine(url, poolclass=NullPool if path is None else None,
-                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+                raise StorageError(
+                    N_("数据库所在的文件夹不存在：{path}（不会自动创建，请检查路径）"), path=str(path.parent)
+                )
+        engine = create_engine(
+            url,
+            poolclass=NullPool if path is None else None,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
         _configure_sqlite(engine)
         return engine
     try:
         engine = create_engine(url, pool_size=5, max_overflow=5, connect_args=_pg_connect_args(url))
     except ImportError as exc:  # e.g. postgresql+asyncpg: a driver this program does not ship
-        raise StorageError(N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
-                           scheme=parse_database_url(url).drivername, schemes=_SCHEMES_TEXT) from exc
+        raise StorageError(
+            N_("不支持的数据库驱动“{scheme}”。支持：{schemes}"),
+            scheme=parse_database_url(url).drivername,
+            schemes=_SCHEMES_TEXT,
+        ) from exc
     _track_connections(engine)
     event.listen(engine.pool, "checkout", _drop_closed)
     return engine
@@ -314,6 +350,12 @@ def _pg_connect_args(url: str) -> dict[str, Any]:
     given = make_url(url).query.get("options")
     if given:  # settings written into the URL by the site come last and win
         server = f"{server} {given if isinstance(given, str) else ' '.join(given)}"
-    return {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
-            "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
-            "tcp_user_timeout": TCP_USER_TIMEOUT_MS, "options": server}
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": KEEPALIVE_INTERVAL_S,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        "options": server,
+    }

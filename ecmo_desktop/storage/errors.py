@@ -51,10 +51,13 @@ def translate(exc: BaseException) -> EcmoError | None:
         if sqlstate == "57014":  # statement_timeout
             return StorageError(N_("数据库服务器处理超时，数据未保存，请稍后重试"))
         server_side = not isinstance(orig, sqlite3.Error)
-        if (exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError)
-                or (sqlstate or "").startswith(("08", "57P"))
-                or sqlstate == "25P03"  # this session idled too long in a transaction and was ended
-                or (server_side and sqlstate is None and isinstance(exc, sa_exc.OperationalError))):
+        if (
+            exc.connection_invalidated
+            or isinstance(exc, sa_exc.InterfaceError)
+            or (sqlstate or "").startswith(("08", "57P"))
+            or sqlstate == "25P03"  # this session idled too long in a transaction and was ended
+            or (server_side and sqlstate is None and isinstance(exc, sa_exc.OperationalError))
+        ):
             return ServerUnreachable()  # never the driver's English text (issue 11 §3)
         name = getattr(orig, "sqlite_errorname", "") if isinstance(orig, sqlite3.Error) else ""
         text = str(orig)

@@ -74,7 +74,9 @@ def head_revision() -> str:
             (revisions if name == "revision" else parents).update(values)
     heads = revisions - parents
     if len(heads) != 1:
-        raise StorageError(N_("程序的数据库迁移脚本不完整（架构版本头：{heads}）"), heads=", ".join(sorted(heads)) or "-")
+        raise StorageError(
+            N_("程序的数据库迁移脚本不完整（架构版本头：{heads}）"), heads=", ".join(sorted(heads)) or "-"
+        )
     return heads.pop()
 
 
@@ -87,14 +89,21 @@ def check_sqlite_file(path: Path, *, writable: bool = True, integrity: bool = Tr
     ``writable=False`` is for callers that only read (they accept a read-only medium)."""
     if not path.exists():
         if Path(str(path) + "-wal").exists():
-            raise StorageError(N_("数据库文件 {path} 缺失，但存在其日志文件（-wal）。请从备份恢复，或联系管理员"),
-                               path=str(path))
+            raise StorageError(
+                N_("数据库文件 {path} 缺失，但存在其日志文件（-wal）。请从备份恢复，或联系管理员"),
+                path=str(path),
+            )
         return
     if not path.is_file():
         raise StorageError(N_("{path} 不是普通文件，不能作为数据库"), path=str(path))
     if writable and _read_only_location(path):
-        raise StorageError(N_("数据库文件 {path} 位于只读位置或没有写权限（只读U盘/光盘、只读共享或文件属性）。"
-                              "这不是数据损坏：请把它复制到可写的文件夹，或检查权限后再打开"), path=str(path))
+        raise StorageError(
+            N_(
+                "数据库文件 {path} 位于只读位置或没有写权限（只读U盘/光盘、只读共享或文件属性）。"
+                "这不是数据损坏：请把它复制到可写的文件夹，或检查权限后再打开"
+            ),
+            path=str(path),
+        )
     size = path.stat().st_size
     if size == 0:
         return  # an empty file is a new database
@@ -104,11 +113,15 @@ def check_sqlite_file(path: Path, *, writable: bool = True, integrity: bool = Tr
         raise StorageError(N_("{path} 不是 ECMO Ward 数据库文件（文件头无效）。请从备份恢复"), path=str(path))
     problem = _header_problem(header, size)
     if problem:
-        raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=problem)
+        raise StorageError(
+            N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=problem
+        )
     rows = _run_check(path, "PRAGMA quick_check" if integrity else "SELECT 'ok' FROM sqlite_master LIMIT 0")
     if integrity and rows != [("ok",)]:
         detail = "; ".join(str(r[0]) for r in rows[:3])
-        raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=detail)
+        raise StorageError(
+            N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=detail
+        )
 
 
 def _header_problem(header: bytes, size: int) -> str | None:
@@ -142,10 +155,17 @@ def _run_check(path: Path, sql: str, *, holder: list[sqlite3.Connection] | None 
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         code = getattr(exc, "sqlite_errorcode", None)
         if code is not None and code & 0xFF not in _DAMAGE_CODES:  # busy, locked, cannot open, read-only …
-            raise StorageError(N_("无法打开数据库文件 {path}（{detail}）。文件未必损坏：请检查它是否被其他程序占用、"
-                                  "所在位置是否可写"), path=str(path), detail=str(exc)) from exc
-        raise StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path),
-                           detail=str(exc)) from exc
+            raise StorageError(
+                N_(
+                    "无法打开数据库文件 {path}（{detail}）。文件未必损坏：请检查它是否被其他程序占用、"
+                    "所在位置是否可写"
+                ),
+                path=str(path),
+                detail=str(exc),
+            ) from exc
+        raise StorageError(
+            N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"), path=str(path), detail=str(exc)
+        ) from exc
 
 
 class BackgroundIntegrityCheck:
@@ -185,8 +205,11 @@ class BackgroundIntegrityCheck:
             rows = _run_check(self.path, "PRAGMA quick_check", holder=self._conns)
             if rows != [("ok",)]:
                 detail = "; ".join(str(r[0]) for r in rows[:3])
-                self.problem = StorageError(N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"),
-                                            path=str(self.path), detail=detail).user_message()
+                self.problem = StorageError(
+                    N_("数据库文件 {path} 已损坏（{detail}）。请从备份恢复"),
+                    path=str(self.path),
+                    detail=detail,
+                ).user_message()
         except StorageError as exc:
             if not self._cancelled:
                 self.problem = exc.user_message()
@@ -280,8 +303,10 @@ def current_revision(engine: Engine) -> str | None:
             raise
         return None
     if len(rows) > 1:
-        raise StorageError(N_("数据库记录了多个架构版本（{revisions}），无法确定其版本"),
-                           revisions=", ".join(sorted(str(r[0]) for r in rows)))
+        raise StorageError(
+            N_("数据库记录了多个架构版本（{revisions}），无法确定其版本"),
+            revisions=", ".join(sorted(str(r[0]) for r in rows)),
+        )
     return str(rows[0][0]) if rows else None
 
 
@@ -298,8 +323,11 @@ def sqlite_backup(engine: Engine, target: Path) -> Path:
 def copy_sqlite_file(source: Path, target: Path, *, read_only: bool = False) -> None:
     """Copy an SQLite file page by page through the online backup API (consistent even while others
     use it); ``read_only`` opens the source so that nothing — not even a journal — is written to it."""
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) if read_only \
+    src = (
+        sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        if read_only
         else sqlite3.connect(str(source))
+    )
     try:
         dst = sqlite3.connect(str(target))
         try:
@@ -325,8 +353,10 @@ def upgrade_to_head(engine: Engine) -> MigrationResult:
         try:
             script.get_revision(current)
         except Exception as exc:
-            raise StorageError(N_("数据库由更新版本的 ECMO Ward 创建（版本 {revision}），请升级程序后再打开"),
-                               revision=current) from exc
+            raise StorageError(
+                N_("数据库由更新版本的 ECMO Ward 创建（版本 {revision}），请升级程序后再打开"),
+                revision=current,
+            ) from exc
     if current is None:
         tables = set(inspect(engine).get_table_names())
         if tables - {"alembic_version"}:

@@ -41,10 +41,15 @@ class ChangeListener:
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True, connect_timeout=engine_mod.CONNECT_TIMEOUT_S,
-                                     keepalives=1, keepalives_idle=engine_mod.KEEPALIVE_IDLE_S,
-                                     keepalives_interval=engine_mod.KEEPALIVE_INTERVAL_S,
-                                     keepalives_count=engine_mod.KEEPALIVE_COUNT) as conn:
+                with psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=engine_mod.CONNECT_TIMEOUT_S,
+                    keepalives=1,
+                    keepalives_idle=engine_mod.KEEPALIVE_IDLE_S,
+                    keepalives_interval=engine_mod.KEEPALIVE_INTERVAL_S,
+                    keepalives_count=engine_mod.KEEPALIVE_COUNT,
+                ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._wake()  # (re)connected: whatever happened meanwhile is read now
                     while not self._stop.is_set():

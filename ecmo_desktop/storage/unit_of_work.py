@@ -52,8 +52,9 @@ class SqlUnitOfWork:
         self.documents = SqlDocumentRepository(s)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self.session.rollback()
         except Exception:  # noqa: BLE001 - after SQLITE_FULL the transaction is already gone (S7)

@@ -116,8 +116,14 @@ class CaptureThread(QThread):
     opened = Signal()
     failed = Signal(str)  # translated: no camera, or it stopped delivering
 
-    def __init__(self, source: CameraSource, slot: FrameSlot, *, frame_interval_ms: float = FRAME_INTERVAL_MS,
-                 preview_width: int = PREVIEW_WIDTH) -> None:
+    def __init__(
+        self,
+        source: CameraSource,
+        slot: FrameSlot,
+        *,
+        frame_interval_ms: float = FRAME_INTERVAL_MS,
+        preview_width: int = PREVIEW_WIDTH,
+    ) -> None:
         super().__init__()
         self.setObjectName("ecmo-camera-capture")
         self._source = source
@@ -179,8 +185,12 @@ class DecodeThread(QThread):
     decoded = Signal(list)  # texts read in the frame just decoded (the preview overlay)
     scanned = Signal(str)  # a confirmed code
 
-    def __init__(self, slot: FrameSlot, confirm: ConfirmationFilter,
-                 decode: Callable[[np.ndarray], list[DecodedSymbol]] | None = None) -> None:
+    def __init__(
+        self,
+        slot: FrameSlot,
+        confirm: ConfirmationFilter,
+        decode: Callable[[np.ndarray], list[DecodedSymbol]] | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("ecmo-camera-decode")
         self._slot = slot
@@ -214,7 +224,7 @@ class DecodeThread(QThread):
 
 
 class ImageScan(QObject):
-    """"打开图片…": choose a photo or screenshot of a label, decode it thoroughly off the GUI thread."""
+    """ "打开图片…": choose a photo or screenshot of a label, decode it thoroughly off the GUI thread."""
 
     scanned = Signal(str)
     failed = Signal(str)  # translated
@@ -239,8 +249,12 @@ class ImageScan(QObject):
         if self.busy or not path:
             return
         self.busy = True
-        run_cpu(lambda _op: decode_file(path), lambda symbols: self._decoded(path, symbols), self._error,
-                parent=self)
+        run_cpu(
+            lambda _op: decode_file(path),
+            lambda symbols: self._decoded(path, symbols),
+            self._error,
+            parent=self,
+        )
 
     def _decoded(self, path: str, symbols: list[DecodedSymbol]) -> None:
         self.busy = False
@@ -267,8 +281,11 @@ class ImageScan(QObject):
 
     def _error(self, exc: BaseException) -> None:
         self.busy = False
-        message = exc.user_message() if isinstance(exc, EcmoError) else _("无法识别图片：{error}").format(
-            error=str(exc)[:200])
+        message = (
+            exc.user_message()
+            if isinstance(exc, EcmoError)
+            else _("无法识别图片：{error}").format(error=str(exc)[:200])
+        )
         self.failed.emit(message)
         self.finished.emit()
 
@@ -280,8 +297,14 @@ class CameraView(QWidget):
     image_scanned = Signal(str)
     closed = Signal()  # the person switched the camera off here
 
-    def __init__(self, settings: SettingsStore, *, capture_factory: Any = None,
-                 frame_interval_ms: float = FRAME_INTERVAL_MS, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: SettingsStore,
+        *,
+        capture_factory: Any = None,
+        frame_interval_ms: float = FRAME_INTERVAL_MS,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("camera_view")
         self.settings = settings
@@ -346,8 +369,12 @@ class CameraView(QWidget):
         if chosen not in indexes:
             self.camera_combo.addItem(_("摄像头 {index}").format(index=chosen), chosen)
         for info in found:
-            self.camera_combo.addItem(_("摄像头 {index}（{width}×{height}）").format(
-                index=info.index, width=info.width, height=info.height), info.index)
+            self.camera_combo.addItem(
+                _("摄像头 {index}（{width}×{height}）").format(
+                    index=info.index, width=info.width, height=info.height
+                ),
+                info.index,
+            )
         self.camera_combo.setCurrentIndex(max(0, self.camera_combo.findData(chosen)))
 
     def probe(self) -> None:
@@ -364,8 +391,11 @@ class CameraView(QWidget):
         def done(found: list[CameraInfo]) -> None:
             self.probe_button.setEnabled(True)
             self._fill_combo(found)
-            self.status.setText(ngettext("找到 {n} 个摄像头", "找到 {n} 个摄像头", len(found)).format(n=len(found)) if found
-                                else _("没有找到摄像头。仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。"))
+            self.status.setText(
+                ngettext("找到 {n} 个摄像头", "找到 {n} 个摄像头", len(found)).format(n=len(found))
+                if found
+                else _("没有找到摄像头。仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。")
+            )
             if running and found:
                 self.start()
 
@@ -393,8 +423,11 @@ class CameraView(QWidget):
         if self.capture is not None:
             return
         index = self.settings.load().camera_index
-        source = CameraSource(index) if self.capture_factory is None \
+        source = (
+            CameraSource(index)
+            if self.capture_factory is None
             else CameraSource(index, capture_factory=self.capture_factory)
+        )
         slot = FrameSlot()
         capture = CaptureThread(source, slot, frame_interval_ms=self.frame_interval_ms)
         decoder = DecodeThread(slot, ConfirmationFilter())
@@ -424,12 +457,16 @@ class CameraView(QWidget):
                 thread.wait()
 
     def _opened(self, index: int) -> None:
-        self.status.setText(_("摄像头 {index} 已打开：把条码放在画面中央，识别后自动提交").format(index=index))
+        self.status.setText(
+            _("摄像头 {index} 已打开：把条码放在画面中央，识别后自动提交").format(index=index)
+        )
 
     def _failed(self, message: str) -> None:
         self.stop()
         self.error = message
-        text = _("{error}。仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。").format(error=message.rstrip("。"))
+        text = _("{error}。仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。").format(
+            error=message.rstrip("。")
+        )
         self.preview.clear()
         self.preview.setText(text)
         self.status.setText(text)
@@ -443,8 +480,13 @@ class CameraView(QWidget):
         if self.overlay:
             self._draw_overlay(image)
         pixmap = QPixmap.fromImage(image)
-        self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation))
+        self.preview.setPixmap(
+            pixmap.scaled(
+                self.preview.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
     def _draw_overlay(self, image: QImage) -> None:
         """The code being read, printed across the bottom of the picture."""
@@ -455,13 +497,17 @@ class CameraView(QWidget):
             font.setBold(True)
             painter.setFont(font)
             line = painter.fontMetrics().height() + 6
-            box = QRect(0, image.height() - line * len(self.overlay) - 6, image.width(), line * len(self.overlay) + 6)
+            box = QRect(
+                0, image.height() - line * len(self.overlay) - 6, image.width(), line * len(self.overlay) + 6
+            )
             painter.fillRect(box, QColor(0, 0, 0, 170))
             painter.setPen(QColor("#a5d6a7"))
             for n, text in enumerate(self.overlay):
-                painter.drawText(QRect(8, box.y() + 3 + n * line, image.width() - 16, line),
-                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                                 _("识别到：{code}").format(code=readable_text(text)))
+                painter.drawText(
+                    QRect(8, box.y() + 3 + n * line, image.width() - 16, line),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                    _("识别到：{code}").format(code=readable_text(text)),
+                )
         finally:
             painter.end()
 

@@ -17,8 +17,15 @@ SEARCH_DELAY_MS = 300  # typing "张" then "三" runs one query, not two
 
 
 class CaseListPage(QWidget):
-    def __init__(self, ui: UiContext, *, open_case: Callable[[int], object], register_patient: Callable[[], object],
-                 new_run: Callable[[], object], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        *,
+        open_case: Callable[[int], object],
+        register_patient: Callable[[], object],
+        new_run: Callable[[], object],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ui = ui
         self._open_case = open_case
@@ -92,15 +99,20 @@ class CaseListPage(QWidget):
         self.search.selectAll()
 
     def _update_count(self) -> None:
-        self.count_label.setText(ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total))
+        self.count_label.setText(
+            ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total)
+        )
         if self._open_on_load and not self.model.loading:
             self._open_found()
         text = self.model.search_text
         if self.model.total:
             self.empty_label.hide()
             return
-        self.empty_label.setText(_("没有住院号以“{text}”开头或姓名包含“{text}”的病例。").format(text=text) if text
-                                 else _("还没有 ECMO 病例。"))
+        self.empty_label.setText(
+            _("没有住院号以“{text}”开头或姓名包含“{text}”的病例。").format(text=text)
+            if text
+            else _("还没有 ECMO 病例。")
+        )
         self.empty_label.show()
 
     def _activated(self, index: QModelIndex) -> None:

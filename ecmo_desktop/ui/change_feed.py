@@ -21,8 +21,19 @@ from ecmo_desktop.ui.tasks import OFFLINE, RECONNECTING
 
 POLL_MS = 2_000  # SQLite, and PostgreSQL while the server is out of reach
 SAFETY_POLL_MS = 15_000  # PostgreSQL with LISTEN/NOTIFY: in case a notification was lost
-RECORD_ENTITIES = frozenset({"decision", "consent", "procedure", "daily_entry", "complication", "weaning_trial",
-                             "follow_up", "record_version", "signature"})
+RECORD_ENTITIES = frozenset(
+    {
+        "decision",
+        "consent",
+        "procedure",
+        "daily_entry",
+        "complication",
+        "weaning_trial",
+        "follow_up",
+        "record_version",
+        "signature",
+    }
+)
 
 
 def changes_for(batch: ChangeBatch) -> frozenset[Change]:

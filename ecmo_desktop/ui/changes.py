@@ -72,5 +72,6 @@ def record_changes(run_id: int) -> tuple[Change, ...]:
 
 
 # every change kind that is not about one run: what other PCs may have changed when too much happened
-EVERYTHING = frozenset({Change.runs(), Change.patients(), Change.staff(), Change.hospital(), Change.records(),
-                        Change.devices()})
+EVERYTHING = frozenset(
+    {Change.runs(), Change.patients(), Change.staff(), Change.hospital(), Change.records(), Change.devices()}
+)

@@ -61,7 +61,7 @@ class Services(Protocol):
 
     @property
     def backend(self) -> str:
-        """"sqlite" or "postgresql"."""
+        """ "sqlite" or "postgresql"."""
 
     def abort_waits(self) -> int:
         """Cut the connections to a server that does not answer (PostgreSQL); 0 on SQLite."""

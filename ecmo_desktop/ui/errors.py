@@ -71,8 +71,9 @@ def details_of(exc: BaseException) -> str:
 
 
 def _open_boxes() -> int:
-    return sum(1 for w in QApplication.topLevelWidgets()
-               if w.objectName() == ERROR_BOX_NAME and w.isVisible())
+    return sum(
+        1 for w in QApplication.topLevelWidgets() if w.objectName() == ERROR_BOX_NAME and w.isVisible()
+    )
 
 
 def show_error(parent: QWidget | None, exc: BaseException, details: str = "") -> QMessageBox | None:
@@ -83,8 +84,13 @@ def show_error(parent: QWidget | None, exc: BaseException, details: str = "") ->
     if _open_boxes() >= MAX_OPEN_BOXES:
         log.warning("too many error boxes open; not showing: %r", exc)
         return None
-    box = QMessageBox(QMessageBox.Icon.Warning if known else QMessageBox.Icon.Critical,
-                      error_title(exc), error_text(exc), QMessageBox.StandardButton.Ok, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning if known else QMessageBox.Icon.Critical,
+        error_title(exc),
+        error_text(exc),
+        QMessageBox.StandardButton.Ok,
+        parent,
+    )
     box.setObjectName(ERROR_BOX_NAME)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if not known:

@@ -18,12 +18,36 @@ from ecmo_desktop.services.clock import Clock
 
 _T = QEvent.Type
 # events that prove a person is at the PC
-ACTIVITY = frozenset({_T.KeyPress, _T.MouseButtonPress, _T.MouseButtonDblClick, _T.MouseMove, _T.Wheel,
-                      _T.TouchBegin, _T.TabletPress, _T.InputMethod})
+ACTIVITY = frozenset(
+    {
+        _T.KeyPress,
+        _T.MouseButtonPress,
+        _T.MouseButtonDblClick,
+        _T.MouseMove,
+        _T.Wheel,
+        _T.TouchBegin,
+        _T.TabletPress,
+        _T.InputMethod,
+    }
+)
 # everything that could carry input to a widget (blocked outside the lock screen while locked)
-INPUT = ACTIVITY | frozenset({_T.KeyRelease, _T.ShortcutOverride, _T.Shortcut, _T.MouseButtonRelease,
-                              _T.TouchUpdate, _T.TouchEnd, _T.TabletMove, _T.TabletRelease, _T.ContextMenu,
-                              _T.InputMethodQuery, _T.Drop, _T.DragEnter, _T.DragMove})
+INPUT = ACTIVITY | frozenset(
+    {
+        _T.KeyRelease,
+        _T.ShortcutOverride,
+        _T.Shortcut,
+        _T.MouseButtonRelease,
+        _T.TouchUpdate,
+        _T.TouchEnd,
+        _T.TabletMove,
+        _T.TabletRelease,
+        _T.ContextMenu,
+        _T.InputMethodQuery,
+        _T.Drop,
+        _T.DragEnter,
+        _T.DragMove,
+    }
+)
 _SHORTCUTS = frozenset({_T.Shortcut, _T.ShortcutOverride})
 
 
@@ -33,8 +57,14 @@ class IdleMonitor(QObject):
     timed_out = Signal()
     lock_key = Signal()  # Ctrl+L pressed anywhere, even inside a modal dialog
 
-    def __init__(self, clock: Clock, minutes: Callable[[], int], *, interval_ms: int = 500,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        minutes: Callable[[], int],
+        *,
+        interval_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._clock = clock
         self._minutes = minutes
@@ -92,8 +122,13 @@ class IdleMonitor(QObject):
             return not self._inside_guard(watched, guard, shortcut=kind in _SHORTCUTS)
         if kind in ACTIVITY:
             self._last = self._clock.monotonic()
-        if kind == _T.KeyPress and self._armed and isinstance(event, QKeyEvent) \
-                and event.key() == Qt.Key.Key_L and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+        if (
+            kind == _T.KeyPress
+            and self._armed
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_L
+            and event.modifiers() == Qt.KeyboardModifier.ControlModifier
+        ):
             # the menu's QAction cannot fire while a modal dialog shadows the main window
             self.lock_key.emit()
             return True

@@ -39,15 +39,18 @@ class LockScreen(QWidget):
     switch_requested = Signal(str, str)
 
     def __init__(self, user: CurrentUser, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint
-                         | Qt.WindowType.WindowStaysOnTopHint)
+        super().__init__(
+            parent,
+            Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint,
+        )
         self.user = user
         self.setObjectName("lock_screen")
         self.setWindowTitle(_("屏幕已锁定"))
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setAutoFillBackground(True)
-        self.setStyleSheet("#lock_screen { background: #263238; } #lock_card { background: #fafafa;"
-                           " border-radius: 8px; }")
+        self.setStyleSheet(
+            "#lock_screen { background: #263238; } #lock_card { background: #fafafa; border-radius: 8px; }"
+        )
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         card = QFrame()
@@ -67,8 +70,11 @@ class LockScreen(QWidget):
         font.setBold(True)
         title.setFont(font)
         column.addWidget(title)
-        who = QLabel(_("{name}（{roles}）已离开。点击密码框输入密码即可解锁，打开的窗口和未保存的内容都保持原样。").format(
-            name=user.full_name, roles=role_names(user)))
+        who = QLabel(
+            _(
+                "{name}（{roles}）已离开。点击密码框输入密码即可解锁，打开的窗口和未保存的内容都保持原样。"
+            ).format(name=user.full_name, roles=role_names(user))
+        )
         who.setWordWrap(True)
         column.addWidget(who)
         self.message = error_label()
@@ -80,8 +86,12 @@ class LockScreen(QWidget):
         form.addRow(_("用户名"), self.username)
         form.addRow(_("密码"), self.password)
         column.addLayout(form)
-        other = QLabel(_("其他工作人员可输入自己的用户名和密码登录：{name} 未保存的内容将被封存，"
-                         "只在其本人再次登录后恢复。").format(name=user.full_name))
+        other = QLabel(
+            _(
+                "其他工作人员可输入自己的用户名和密码登录：{name} 未保存的内容将被封存，"
+                "只在其本人再次登录后恢复。"
+            ).format(name=user.full_name)
+        )
         other.setWordWrap(True)
         other.setStyleSheet("color: #555;")
         column.addWidget(other)

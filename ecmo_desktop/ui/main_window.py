@@ -52,8 +52,13 @@ from ecmo_desktop.ui.tasks import OFFLINE, ONLINE, RECONNECTING
 from ecmo_desktop.ui.widgets.fit import ScreenFit
 
 NAV_WORKLIST, NAV_CASES, NAV_DEVICES, NAV_QC, NAV_ADMIN = "worklist", "cases", "devices", "qc", "admin"
-NAV_TITLES = {NAV_WORKLIST: N_("工作列表"), NAV_CASES: N_("病例"), NAV_DEVICES: N_("器械"), NAV_QC: N_("质控"),
-              NAV_ADMIN: N_("管理")}
+NAV_TITLES = {
+    NAV_WORKLIST: N_("工作列表"),
+    NAV_CASES: N_("病例"),
+    NAV_DEVICES: N_("器械"),
+    NAV_QC: N_("质控"),
+    NAV_ADMIN: N_("管理"),
+}
 
 
 def icon(name: str) -> QIcon:
@@ -86,12 +91,14 @@ class MainWindow(ScreenFit, QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setIconSize(QSize(22, 22))
         self.nav.setFixedWidth(max(132, self.nav.fontMetrics().horizontalAdvance("工作列表") + 72))
-        self.nav.setStyleSheet("#nav { background: #eceff1; border: none; border-right: 1px solid #cfd8dc;"
-                               " outline: 0; }"
-                               "#nav::item { padding: 10px 8px; border-left: 4px solid transparent; }"
-                               "#nav::item:selected { background: #d0e2f7; color: #0d47a1;"
-                               " border-left: 4px solid #1565c0; }"
-                               "#nav::item:hover:!selected { background: #e1e8ed; }")
+        self.nav.setStyleSheet(
+            "#nav { background: #eceff1; border: none; border-right: 1px solid #cfd8dc;"
+            " outline: 0; }"
+            "#nav::item { padding: 10px 8px; border-left: 4px solid transparent; }"
+            "#nav::item:selected { background: #d0e2f7; color: #0d47a1;"
+            " border-left: 4px solid #1565c0; }"
+            "#nav::item:hover:!selected { background: #e1e8ed; }"
+        )
         self.stack = QStackedWidget()
         row.addWidget(self.nav)
         row.addWidget(self.stack, 1)
@@ -99,16 +106,33 @@ class MainWindow(ScreenFit, QMainWindow):
         self.nav.currentRowChanged.connect(self._nav_changed)
 
         self.worklist = WorklistPage(ui, open_case=self.open_case)
-        self.cases = CaseListPage(ui, open_case=self.open_case, register_patient=self.register_patient,
-                                  new_run=self.new_run)
+        self.cases = CaseListPage(
+            ui, open_case=self.open_case, register_patient=self.register_patient, new_run=self.new_run
+        )
         self.add_page(NAV_WORKLIST, _(NAV_TITLES[NAV_WORKLIST]), self.worklist, None, icon_name="worklist")
         self.add_page(NAV_CASES, _(NAV_TITLES[NAV_CASES]), self.cases, None, icon_name="cases")
-        self.add_page(NAV_DEVICES, _(NAV_TITLES[NAV_DEVICES]), LazyPage(lambda: DevicesPage(ui)), DEVICES_PAGE_ROLES, icon_name="devices")
+        self.add_page(
+            NAV_DEVICES,
+            _(NAV_TITLES[NAV_DEVICES]),
+            LazyPage(lambda: DevicesPage(ui)),
+            DEVICES_PAGE_ROLES,
+            icon_name="devices",
+        )
         self.add_page(NAV_QC, _(NAV_TITLES[NAV_QC]), LazyPage(lambda: QcPage(ui)), QC_ROLES, icon_name="qc")
-        self.add_page("archive", _("病历归档"), LazyPage(lambda: ArchivePage(ui)),
-                      {Role.RECORDS.value, Role.ADMIN.value}, icon_name="archive")
-        self.add_page(NAV_ADMIN, _(NAV_TITLES[NAV_ADMIN]), LazyPage(lambda: AdminPage(ui)), {Role.ADMIN.value},
-                      icon_name="admin")
+        self.add_page(
+            "archive",
+            _("病历归档"),
+            LazyPage(lambda: ArchivePage(ui)),
+            {Role.RECORDS.value, Role.ADMIN.value},
+            icon_name="archive",
+        )
+        self.add_page(
+            NAV_ADMIN,
+            _(NAV_TITLES[NAV_ADMIN]),
+            LazyPage(lambda: AdminPage(ui)),
+            {Role.ADMIN.value},
+            icon_name="admin",
+        )
         self._build_menus()
         self._build_status_bar()
         geometry = ui.settings.load().window_geometry
@@ -126,12 +150,20 @@ class MainWindow(ScreenFit, QMainWindow):
             return
         area = screen.availableGeometry()
         width, height = min(1400, int(area.width() * 0.9)), min(900, int(area.height() * 0.9))
-        self.setGeometry(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2,
-                         width, height)
+        self.setGeometry(
+            area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2, width, height
+        )
 
     # ---- pages ----------------------------------------------------------------------------------
-    def add_page(self, key: str, title: str, widget: QWidget, roles: Iterable[str] | None = None, *,
-                 icon_name: str | None = None) -> bool:
+    def add_page(
+        self,
+        key: str,
+        title: str,
+        widget: QWidget,
+        roles: Iterable[str] | None = None,
+        *,
+        icon_name: str | None = None,
+    ) -> bool:
         """Register a navigation page; returns False (page not added) when the user's roles lack it."""
         if key in self._pages:
             raise ValueError(f"page {key!r} registered twice")
@@ -230,8 +262,9 @@ class MainWindow(ScreenFit, QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.user_label = QLabel(_("用户：{name}（{roles}）").format(name=self.user.full_name,
-                                                                 roles=role_names(self.user)))
+        self.user_label = QLabel(
+            _("用户：{name}（{roles}）").format(name=self.user.full_name, roles=role_names(self.user))
+        )
         self.db_label = QLabel(_("数据库：{db}").format(db=self.ui.database_label))
         self.hospital_label = QLabel()
         self.connection_label = QLabel()
@@ -243,8 +276,11 @@ class MainWindow(ScreenFit, QMainWindow):
         self.ui.tasks.connection_changed.connect(self._show_connection)
 
     def _show_connection(self, state: str) -> None:
-        text, color = {ONLINE: (_("● 在线"), "#2e7d32"), OFFLINE: (_("● 离线：无法连接数据库"), "#c62828"),
-                       RECONNECTING: (_("● 正在重新连接…"), "#ef6c00")}.get(state, (state, "#555"))
+        text, color = {
+            ONLINE: (_("● 在线"), "#2e7d32"),
+            OFFLINE: (_("● 离线：无法连接数据库"), "#c62828"),
+            RECONNECTING: (_("● 正在重新连接…"), "#ef6c00"),
+        }.get(state, (state, "#555"))
         self.connection_label.setText(text)
         self.connection_label.setStyleSheet(f"color: {color};")
 
@@ -261,9 +297,13 @@ class MainWindow(ScreenFit, QMainWindow):
         self.ui.settings.update(language=code)
         if code == current_language():
             return
-        box = QMessageBox(QMessageBox.Icon.Information, _("切换语言"),
-                          _("界面语言已设为 {name}，重新启动程序后生效。").format(name=LANGUAGES[code]),
-                          QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            _("切换语言"),
+            _("界面语言已设为 {name}，重新启动程序后生效。").format(name=LANGUAGES[code]),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
@@ -276,10 +316,15 @@ class MainWindow(ScreenFit, QMainWindow):
 
     def about(self) -> QMessageBox:
         """Non-blocking: a nested event loop must not be running when the session changes hands."""
-        box = QMessageBox(QMessageBox.Icon.Information, _("关于 ECMO Ward"), _(
-            "ECMO Ward {version}\n\nECMO 病例记录与一次性耗材追溯（离线桌面版）。\n"
-            "数据库：{db}").format(version=__version__, db=self.ui.database_label),
-            QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            _("关于 ECMO Ward"),
+            _("ECMO Ward {version}\n\nECMO 病例记录与一次性耗材追溯（离线桌面版）。\n数据库：{db}").format(
+                version=__version__, db=self.ui.database_label
+            ),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setIconPixmap(self.windowIcon().pixmap(64, 64))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
@@ -297,8 +342,10 @@ class MainWindow(ScreenFit, QMainWindow):
             self.case_views[run_id] = view
             frame = self.geometry()
             offset = 28 * (len(self.case_views) - 1)
-            view.move(frame.x() + max(0, (frame.width() - view.width()) // 2) + offset,
-                      frame.y() + max(0, (frame.height() - view.height()) // 2) + offset)
+            view.move(
+                frame.x() + max(0, (frame.width() - view.width()) // 2) + offset,
+                frame.y() + max(0, (frame.height() - view.height()) // 2) + offset,
+            )
             view.destroyed.connect(lambda _o=None, r=run_id: self.case_views.pop(r, None))
         view.show()
         view.raise_()
@@ -317,8 +364,9 @@ class MainWindow(ScreenFit, QMainWindow):
         return dialog
 
     def _registered(self, patient: Patient, then_new_run: bool) -> None:
-        self.statusBar().showMessage(_("已登记患者 {name}（{mrn}）").format(name=patient.name, mrn=patient.mrn),
-                                     8000)
+        self.statusBar().showMessage(
+            _("已登记患者 {name}（{mrn}）").format(name=patient.name, mrn=patient.mrn), 8000
+        )
         if then_new_run:
             self.new_run(patient)
 
@@ -341,8 +389,10 @@ class MainWindow(ScreenFit, QMainWindow):
         return [w for w in self.findChildren(QWidget) if isinstance(w, DraftCapable) and w.isVisible()]
 
     def restore_drafts(self, drafts: dict[str, Draft]) -> None:
-        openers = {PatientDialog.draft_key: lambda d: self.register_patient(d),
-                   NewRunDialog.draft_key: lambda d: self.new_run(None, d)}
+        openers = {
+            PatientDialog.draft_key: lambda d: self.register_patient(d),
+            NewRunDialog.draft_key: lambda d: self.new_run(None, d),
+        }
         for key, data in drafts.items():
             opener = openers.get(key)
             if opener is not None:

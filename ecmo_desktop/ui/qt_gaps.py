@@ -27,8 +27,9 @@ GAPS_ZH: dict[tuple[str, str], str] = {
 class QtGapsTranslator(QTranslator):
     """Answers Qt's own untranslated strings from ``GAPS_ZH``; anything else falls through."""
 
-    def translate(self, context: str, source: str, disambiguation: str | None = None,
-                  n: int = -1) -> str | None:
+    def translate(
+        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
+    ) -> str | None:
         return GAPS_ZH.get((context, source))  # None is a null string: Qt asks the next translator
 
     def isEmpty(self) -> bool:

@@ -87,10 +87,14 @@ DISCARD_PAUSE_MS = 1000.0
 """After a refused IME scan the rest of that scan is discarded until Enter or a pause this long."""
 
 IME_HINT = N_("请切换到英文输入法后重新扫码")
-SPLIT_HINT = N_("扫码中断：条码分 {parts} 段到达（中间停顿超过 {gap} 毫秒），可能不完整，未绑定任何器械。请重新扫码。"
-                "如果每次都这样，说明扫码枪发送较慢：请在“系统 → 本机设置”中调大“扫码枪按键间隔上限”（目前 {gap} 毫秒）")
+SPLIT_HINT = N_(
+    "扫码中断：条码分 {parts} 段到达（中间停顿超过 {gap} 毫秒），可能不完整，未绑定任何器械。请重新扫码。"
+    "如果每次都这样，说明扫码枪发送较慢：请在“系统 → 本机设置”中调大“扫码枪按键间隔上限”（目前 {gap} 毫秒）"
+)
 MIXED_HINT = N_("扫码时混入了键盘输入的字符，条码可能不完整，未绑定任何器械。请重新扫码，扫码时不要触碰键盘")
-DIALOG_SCAN_HINT = N_("对话框打开时扫到了条码：它没有填入对话框，也没有绑定或入库。请先完成或取消此对话框，再重新扫码")
+DIALOG_SCAN_HINT = N_(
+    "对话框打开时扫到了条码：它没有填入对话框，也没有绑定或入库。请先完成或取消此对话框，再重新扫码"
+)
 
 
 class ScanSource(StrEnum):
@@ -104,8 +108,12 @@ class ScanSource(StrEnum):
         return _(_SOURCE_LABELS[self])
 
 
-_SOURCE_LABELS = {ScanSource.SCANNER: N_("扫码"), ScanSource.TYPED: N_("手工输入"),
-                  ScanSource.CAMERA: N_("摄像头"), ScanSource.IMAGE: N_("图片")}
+_SOURCE_LABELS = {
+    ScanSource.SCANNER: N_("扫码"),
+    ScanSource.TYPED: N_("手工输入"),
+    ScanSource.CAMERA: N_("摄像头"),
+    ScanSource.IMAGE: N_("图片"),
+}
 
 
 class EntryKind(StrEnum):
@@ -146,8 +154,9 @@ class ScanInput:
         return shown_text(self.text)
 
 
-def classify(times: Sequence[float], *, burst_gap_ms: float = BURST_GAP_MS,
-             min_burst: int = MIN_BURST_KEYS) -> EntryKind:
+def classify(
+    times: Sequence[float], *, burst_gap_ms: float = BURST_GAP_MS, min_burst: int = MIN_BURST_KEYS
+) -> EntryKind:
     """Scanner burst, hand typing, or a split/mixed entry, from the arrival times (ms) of its keys.
 
     The keys are cut into runs wherever a gap exceeds ``burst_gap_ms``. One run long enough to be
@@ -228,13 +237,22 @@ class VerdictBanner(QFrame):
         self.action_buttons: list[QPushButton] = []
         self.hide()
 
-    def show_result(self, level: Level, title: str, message: str, *, detail: str = "",
-                    actions: Sequence[tuple[str, str, Callable[[], None]]] = ()) -> None:
+    def show_result(
+        self,
+        level: Level,
+        title: str,
+        message: str,
+        *,
+        detail: str = "",
+        actions: Sequence[tuple[str, str, Callable[[], None]]] = (),
+    ) -> None:
         """Show a result at once; ``actions`` are (object name, button text, slot)."""
         self.level = level
         background, border, ink = BANNER_COLOURS[level]
-        self.setStyleSheet(f"#verdict_banner {{ background: {background}; border: 2px solid {border};"
-                           f" border-radius: 6px; }} #verdict_title {{ color: {ink}; }}")
+        self.setStyleSheet(
+            f"#verdict_banner {{ background: {background}; border: 2px solid {border};"
+            f" border-radius: 6px; }} #verdict_title {{ color: {ink}; }}"
+        )
         self.title.setText(f"{_LEVEL_MARKS[level]} {title}")
         self.message.setText(message)
         self.message.setVisible(bool(message))
@@ -288,8 +306,15 @@ class ScanBar(QWidget):
     repeated = Signal(object)
     refused = Signal(str)  # a translated reason the bar itself refused an entry (IME, split)
 
-    def __init__(self, settings: SettingsStore, *, placeholder: str = "", camera: bool = True,
-                 clock: Callable[[], float] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: SettingsStore,
+        *,
+        placeholder: str = "",
+        camera: bool = True,
+        clock: Callable[[], float] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("scan_bar")
         self.settings = settings
@@ -314,8 +339,11 @@ class ScanBar(QWidget):
         self.field.setPlaceholderText(placeholder or _("请扫码（扫码枪或摄像头），或手工输入条码后按回车"))
         self.field.setClearButtonEnabled(True)
         self.field.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)  # keep a Chinese IME off
-        self.field.setInputMethodHints(Qt.InputMethodHint.ImhLatinOnly | Qt.InputMethodHint.ImhNoPredictiveText
-                                       | Qt.InputMethodHint.ImhPreferLatin)
+        self.field.setInputMethodHints(
+            Qt.InputMethodHint.ImhLatinOnly
+            | Qt.InputMethodHint.ImhNoPredictiveText
+            | Qt.InputMethodHint.ImhPreferLatin
+        )
         font = QFont(self.field.font())
         font.setPointSizeF(font.pointSizeF() * 1.3)
         self.field.setFont(font)
@@ -355,13 +383,23 @@ class ScanBar(QWidget):
             self.camera_button.setChecked(False)
             self.field.setPlaceholderText(reason)
 
-    def show_result(self, level: Level, title: str, message: str, *, scan: ScanInput | None = None,
-                    detail: str = "", actions: Sequence[tuple[str, str, Callable[[], None]]] = (),
-                    sound: bool = True) -> None:
+    def show_result(
+        self,
+        level: Level,
+        title: str,
+        message: str,
+        *,
+        scan: ScanInput | None = None,
+        detail: str = "",
+        actions: Sequence[tuple[str, str, Callable[[], None]]] = (),
+        sound: bool = True,
+    ) -> None:
         """Show a result at once, with the code as it came in (source and visible separators)."""
         lines = [detail] if detail else []
         if scan is not None:
-            lines.append(_("{source}：{code}").format(source=scan.source.label, code=readable_text(scan.text)))
+            lines.append(
+                _("{source}：{code}").format(source=scan.source.label, code=readable_text(scan.text))
+            )
         self.banner.show_result(level, title, message, detail="\n".join(lines), actions=actions)
         if sound and level is not Level.INFO:
             self.sound(level)
@@ -480,8 +518,12 @@ class ScanBar(QWidget):
         self._clear_entry()
         self._discarding = True
         message = _(IME_HINT)
-        self.show_result(Level.WARN, _("请切换到英文输入法"), message,
-                         detail=_("扫码时输入法处于中文状态，条码未被接受，未绑定任何器械。"))
+        self.show_result(
+            Level.WARN,
+            _("请切换到英文输入法"),
+            message,
+            detail=_("扫码时输入法处于中文状态，条码未被接受，未绑定任何器械。"),
+        )
         self.refused.emit(message)
 
     def _finish(self) -> None:
@@ -540,7 +582,9 @@ class ScanBar(QWidget):
             if self.camera_view is None:
                 self.camera_view = CameraView(self.settings, capture_factory=self.capture_factory)
                 self.camera_view.scanned.connect(lambda text: self.submit_external(text, ScanSource.CAMERA))
-                self.camera_view.image_scanned.connect(lambda text: self.submit_external(text, ScanSource.IMAGE))
+                self.camera_view.image_scanned.connect(
+                    lambda text: self.submit_external(text, ScanSource.IMAGE)
+                )
                 self.camera_view.closed.connect(lambda: self.camera_button.setChecked(False))
                 self.camera_area.addWidget(self.camera_view)
             self.camera_view.show()
@@ -558,7 +602,8 @@ class ScanBar(QWidget):
             self._image_scan = ImageScan(self)
             self._image_scan.scanned.connect(lambda text: self.submit_external(text, ScanSource.IMAGE))
             self._image_scan.failed.connect(
-                lambda message: self.show_result(Level.BLOCKED, _("图片中未能识别条码"), message))
+                lambda message: self.show_result(Level.BLOCKED, _("图片中未能识别条码"), message)
+            )
         if path is None:
             self._image_scan.choose()
         else:
@@ -584,8 +629,9 @@ class ScanBar(QWidget):
     def scan_in_dialog(self, text: str, dialog: QWidget) -> None:
         """A scan arrived while a dialog over this bar had the keyboard: it was not typed; say so."""
         message = _(DIALOG_SCAN_HINT)
-        self.show_result(Level.WARN, _("扫码未处理：请先关闭对话框"), message,
-                         scan=ScanInput(text, ScanSource.SCANNER))
+        self.show_result(
+            Level.WARN, _("扫码未处理：请先关闭对话框"), message, scan=ScanInput(text, ScanSource.SCANNER)
+        )
         errors = getattr(dialog, "errors", None)
         if errors is not None and hasattr(errors, "show_general"):
             errors.show_general(message)
@@ -676,9 +722,12 @@ class DialogScanGuard(QObject):
             self.flush()
             return False
         text = event.text()
-        if not text or event.isAutoRepeat() or event.modifiers() & ~(
-                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier) \
-                or not all(c.isprintable() or c in SHOWN_CONTROLS for c in text):
+        if (
+            not text
+            or event.isAutoRepeat()
+            or event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+            or not all(c.isprintable() or c in SHOWN_CONTROLS for c in text)
+        ):
             self.flush()
             return False  # Tab, arrows, Backspace, Esc, shortcuts: a person's keys, at once
         copy = QKeyEvent(event.type(), key, event.modifiers(), text, event.isAutoRepeat(), event.count())
@@ -689,8 +738,10 @@ class DialogScanGuard(QObject):
         return True
 
     def _is_burst(self) -> bool:
-        return len(self._held) >= MIN_BURST_KEYS and classify(
-            [at for _w, _e, at in self._held], burst_gap_ms=self._gap) is EntryKind.SCAN
+        return (
+            len(self._held) >= MIN_BURST_KEYS
+            and classify([at for _w, _e, at in self._held], burst_gap_ms=self._gap) is EntryKind.SCAN
+        )
 
     def _recognised(self, bar: ScanBar, dialog: QWidget) -> None:
         text = "".join(e.text() for _w, e, _at in self._held)
@@ -704,10 +755,17 @@ class DialogScanGuard(QObject):
         held, self._held = self._held, []
         if not held:
             return
-        if len(held) >= MIN_BURST_KEYS and classify([at for _w, _e, at in held],
-                                                    burst_gap_ms=self._gap) is EntryKind.SCAN:
+        if (
+            len(held) >= MIN_BURST_KEYS
+            and classify([at for _w, _e, at in held], burst_gap_ms=self._gap) is EntryKind.SCAN
+        ):
             bar, dialog = self._bar, self._dialog
-            if bar is not None and dialog is not None and shiboken6.isValid(bar) and shiboken6.isValid(dialog):
+            if (
+                bar is not None
+                and dialog is not None
+                and shiboken6.isValid(bar)
+                and shiboken6.isValid(dialog)
+            ):
                 bar.scan_in_dialog("".join(e.text() for _w, e, _at in held), dialog)
             return
         self._replaying = True

@@ -59,8 +59,14 @@ class SessionController(QObject):
     logged_out = Signal()
     finished = Signal(int)  # the application should exit with this code
 
-    def __init__(self, ui: UiContext, *, idle_interval_ms: int = 500, policy_refresh_ms: int = POLICY_REFRESH_MS,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        *,
+        idle_interval_ms: int = 500,
+        policy_refresh_ms: int = POLICY_REFRESH_MS,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ui = ui
         ctx = ui.services.ctx
@@ -68,8 +74,9 @@ class SessionController(QObject):
         self.policy_timer = QTimer(self)
         self.policy_timer.setInterval(policy_refresh_ms)
         self.policy_timer.timeout.connect(self._refresh_policy)
-        self.idle = IdleMonitor(ctx.clock, lambda: ctx.policy.idle_lock_minutes, interval_ms=idle_interval_ms,
-                                parent=self)
+        self.idle = IdleMonitor(
+            ctx.clock, lambda: ctx.policy.idle_lock_minutes, interval_ms=idle_interval_ms, parent=self
+        )
         self.idle.timed_out.connect(lambda: self.lock(idle=True))
         self.idle.lock_key.connect(lambda: self.lock(idle=False))
         self.main_window: MainWindow | None = None
@@ -204,8 +211,9 @@ class SessionController(QObject):
         screen = self.lock_screen
         assert screen is not None
         auth = self.ui.services.auth
-        self.ui.tasks.run_op(lambda: auth.unlock_screen(password), lambda _r: self._unlocked(), screen.failed,
-                             parent=screen)
+        self.ui.tasks.run_op(
+            lambda: auth.unlock_screen(password), lambda _r: self._unlocked(), screen.failed, parent=screen
+        )
 
     def _unlocked(self) -> None:
         self._release_lock()
@@ -313,8 +321,11 @@ class SessionController(QObject):
             window.close()
             window.deleteLater()
         if user is not None:
-            self.ui.tasks.run_op(self.ui.services.auth.logout, lambda _r: self.finished.emit(code),
-                                 lambda exc: _log_only(exc, then=lambda: self.finished.emit(code)))
+            self.ui.tasks.run_op(
+                self.ui.services.auth.logout,
+                lambda _r: self.finished.emit(code),
+                lambda exc: _log_only(exc, then=lambda: self.finished.emit(code)),
+            )
         else:
             self.finished.emit(code)
 

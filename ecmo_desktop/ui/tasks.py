@@ -161,8 +161,9 @@ class _Mailbox(QObject):
 class _Lane:
     """Worker threads taking jobs from one queue; long jobs step only when no short job waits."""
 
-    def __init__(self, name: str, deliver: Callable[[Job], None], threads: int = 1, *,
-                 log_failures: bool = True) -> None:
+    def __init__(
+        self, name: str, deliver: Callable[[Job], None], threads: int = 1, *, log_failures: bool = True
+    ) -> None:
         self.name = name
         self.log_failures = log_failures
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -229,8 +230,11 @@ class TaskRunner(QObject):
     connection_changed = Signal(str)  # ONLINE / OFFLINE / RECONNECTING
     session_ended = Signal(object)  # the NotAuthenticated/SessionEnded that ended the session
 
-    def __init__(self, default_error: Callable[[QWidget | None, BaseException, str], None] | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        default_error: Callable[[QWidget | None, BaseException, str], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._pending = 0
@@ -257,9 +261,15 @@ class TaskRunner(QObject):
         """Jobs submitted whose callbacks have not run yet (tests wait until this is 0)."""
         return self._pending
 
-    def run_op(self, fn: Callable[[], Any], on_success: SuccessHandler | None = None,
-               on_error: ErrorHandler | None = None, *, parent: QObject | None = None,
-               changes: Iterable[Change] = ()) -> Job | None:
+    def run_op(
+        self,
+        fn: Callable[[], Any],
+        on_success: SuccessHandler | None = None,
+        on_error: ErrorHandler | None = None,
+        *,
+        parent: QObject | None = None,
+        changes: Iterable[Change] = (),
+    ) -> Job | None:
         """Run ``fn`` on the worker; then ``on_success(result)`` or ``on_error(exc)`` on the GUI thread.
 
         Without ``on_error`` the failure goes to the standard error path (a message box over
@@ -275,9 +285,16 @@ class TaskRunner(QObject):
         self._submit(job)
         return job
 
-    def run_long(self, work: Callable[[Operation], Steps], on_success: SuccessHandler | None = None,
-                 on_error: ErrorHandler | None = None, *, parent: QObject | None = None,
-                 on_progress: ProgressHandler | None = None, changes: Iterable[Change] = ()) -> Operation | None:
+    def run_long(
+        self,
+        work: Callable[[Operation], Steps],
+        on_success: SuccessHandler | None = None,
+        on_error: ErrorHandler | None = None,
+        *,
+        parent: QObject | None = None,
+        on_progress: ProgressHandler | None = None,
+        changes: Iterable[Change] = (),
+    ) -> Operation | None:
         """Run long work on the serial worker, one item per turn; returns its handle (cancel, progress).
 
         ``work(operation)`` is a generator function: it does one item (one short transaction) between
@@ -290,18 +307,34 @@ class TaskRunner(QObject):
             return None
         operation = Operation()
         if on_progress is not None:
+
             def progress(done: int, total: int, text: str) -> None:
                 if parent is None or shiboken6.isValid(parent):
                     on_progress(done, total, text)
+
             operation.progress.connect(progress, Qt.ConnectionType.QueuedConnection)
-        job = Job(next(self._ids), None, on_success, on_error, parent, _change_set(changes), work(operation),
-                  operation)
+        job = Job(
+            next(self._ids),
+            None,
+            on_success,
+            on_error,
+            parent,
+            _change_set(changes),
+            work(operation),
+            operation,
+        )
         self._long[job.id] = operation
         self._submit(job)
         return operation
 
-    def run_cpu(self, fn: Callable[[Operation], Any], on_success: SuccessHandler | None = None,
-                on_error: ErrorHandler | None = None, *, parent: QObject | None = None) -> Operation:
+    def run_cpu(
+        self,
+        fn: Callable[[Operation], Any],
+        on_success: SuccessHandler | None = None,
+        on_error: ErrorHandler | None = None,
+        *,
+        parent: QObject | None = None,
+    ) -> Operation:
         """Work that touches no database or service, beside the serial worker (see ``run_cpu``)."""
         return run_cpu(fn, on_success, on_error, parent=parent)
 
@@ -421,8 +454,13 @@ def cpu_lane() -> _CpuLane:
     return _cpu
 
 
-def run_cpu(fn: Callable[[Operation], Any], on_success: SuccessHandler | None = None,
-            on_error: ErrorHandler | None = None, *, parent: QObject | None = None) -> Operation:
+def run_cpu(
+    fn: Callable[[Operation], Any],
+    on_success: SuccessHandler | None = None,
+    on_error: ErrorHandler | None = None,
+    *,
+    parent: QObject | None = None,
+) -> Operation:
     """Run ``fn(operation)`` on the CPU lane; callbacks on the GUI thread, skipped once ``parent`` is gone.
 
     Only for work that touches no database and no service (those go through ``TaskRunner``, serial).
@@ -431,7 +469,8 @@ def run_cpu(fn: Callable[[Operation], Any], on_success: SuccessHandler | None = 
     """
     operation = Operation()
     lane = cpu_lane()
-    job = Job(next(lane._ids), lambda: fn(operation), on_success, on_error, parent, frozenset(),
-              operation=operation)
+    job = Job(
+        next(lane._ids), lambda: fn(operation), on_success, on_error, parent, frozenset(), operation=operation
+    )
     lane.submit(job)
     return operation

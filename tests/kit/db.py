@@ -22,7 +22,10 @@ import pytest
 
 PASSWORD = "Ward2026pass"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing: where the seeded hospital's clock starts
-ALL_BACKENDS = ["sqlite", "postgresql"]  # module-scoped kits always list both; PostgreSQL skips without a server
+ALL_BACKENDS = [
+    "sqlite",
+    "postgresql",
+]  # module-scoped kits always list both; PostgreSQL skips without a server
 SEED_KEYS = ("admin", "doctor", "nurse", "perfusionist", "records", "expert2", "expert3", "attending")
 
 
@@ -109,8 +112,9 @@ def template_for(request: pytest.FixtureRequest, backend: str) -> Path | str:
 
 
 @contextmanager
-def copy_of(template: Path | str, directory: Path, *, filename: str = "ecmo.sqlite3",
-            prefix: str = "ecmo_t") -> Iterator[str]:
+def copy_of(
+    template: Path | str, directory: Path, *, filename: str = "ecmo.sqlite3", prefix: str = "ecmo_t"
+) -> Iterator[str]:
     """The URL of a fresh copy of ``template``: a file in ``directory`` (SQLite, a ``Path``) or a new
     database named ``prefix_<random>`` (PostgreSQL, a template database's name), dropped on exit."""
     if isinstance(template, Path):
@@ -128,8 +132,14 @@ def copy_of(template: Path | str, directory: Path, *, filename: str = "ecmo.sqli
         pg_drop(name)
 
 
-def fresh_db_url(request: pytest.FixtureRequest, backend: str, directory: Path, *, filename: str = "ecmo.sqlite3",
-                 prefix: str = "ecmo_t") -> str:
+def fresh_db_url(
+    request: pytest.FixtureRequest,
+    backend: str,
+    directory: Path,
+    *,
+    filename: str = "ecmo.sqlite3",
+    prefix: str = "ecmo_t",
+) -> str:
     """``copy_of`` the migrated template, kept until ``request``'s scope ends (for plain helper functions)."""
     copy = copy_of(template_for(request, backend), directory, filename=filename, prefix=prefix)
     url = copy.__enter__()
@@ -165,13 +175,27 @@ def seed(c: Any) -> dict[str, int]:
     """Set up the hospital: an administrator, three expert-group physicians (``doctor`` 张伟 among them)
     who joined at the clock's time with privileges granted a year earlier, an attending, a nurse, a
     perfusionist and a records clerk. Returns their staff ids by ``SEED_KEYS``; nobody stays logged in."""
-    c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H001", city="呼和浩特", admin_username="admin",
-                           admin_full_name="系统管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="示范医院",
+        hospital_code="H001",
+        city="呼和浩特",
+        admin_username="admin",
+        admin_full_name="系统管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
 
     def mk(username: str, name: str, title: str, years: int, roles: list[str], trained: bool = True) -> int:
-        s = c.staff.create_staff(username=username, full_name=name, title=title, years_in_practice=years,
-                                 roles=roles, initial_password=PASSWORD, ecmo_trained=trained)
+        s = c.staff.create_staff(
+            username=username,
+            full_name=name,
+            title=title,
+            years_in_practice=years,
+            roles=roles,
+            initial_password=PASSWORD,
+            ecmo_trained=trained,
+        )
         return s.id
 
     doctor = mk("zhangwei", "张伟", "associate_chief", 15, ["doctor"])
@@ -188,8 +212,16 @@ def seed(c: Any) -> dict[str, int]:
         c.staff.grant_privilege(sid, granted_at=start - timedelta(days=365))
     c.ctx.user = None
     passwords_already_changed(c)
-    return {"admin": 1, "doctor": doctor, "nurse": nurse, "perfusionist": perf, "records": records,
-            "expert2": e2, "expert3": e3, "attending": attending}
+    return {
+        "admin": 1,
+        "doctor": doctor,
+        "nurse": nurse,
+        "perfusionist": perf,
+        "records": records,
+        "expert2": e2,
+        "expert3": e3,
+        "attending": attending,
+    }
 
 
 @dataclass
@@ -207,15 +239,30 @@ class Seeded:
 
     @classmethod
     def of(cls, container: object, ids: dict[str, int]) -> Seeded:
-        return cls(container, ids["admin"], ids["doctor"], ids["nurse"], ids["perfusionist"], ids["records"],
-                   [ids["doctor"], ids["expert2"], ids["expert3"]], ids["attending"])
+        return cls(
+            container,
+            ids["admin"],
+            ids["doctor"],
+            ids["nurse"],
+            ids["perfusionist"],
+            ids["records"],
+            [ids["doctor"], ids["expert2"], ids["expert3"]],
+            ids["attending"],
+        )
 
     @property
     def ids(self) -> dict[str, int]:
         """The staff ids by ``SEED_KEYS``, as ``seed`` returned them."""
-        return {"admin": self.admin_id, "doctor": self.doctor_id, "nurse": self.nurse_id,
-                "perfusionist": self.perfusionist_id, "records": self.records_id, "expert2": self.experts[1],
-                "expert3": self.experts[2], "attending": self.attending_id}
+        return {
+            "admin": self.admin_id,
+            "doctor": self.doctor_id,
+            "nurse": self.nurse_id,
+            "perfusionist": self.perfusionist_id,
+            "records": self.records_id,
+            "expert2": self.experts[1],
+            "expert3": self.experts[2],
+            "attending": self.attending_id,
+        }
 
     def login(self, username: str) -> None:
         c = self.container
@@ -267,8 +314,9 @@ class OnSharedDB:
 
 
 @contextmanager
-def shared_hospital(request: pytest.FixtureRequest, directory: Path, *, prefix: str
-                    ) -> Iterator[tuple[Any, Any, dict[str, int]]]:
+def shared_hospital(
+    request: pytest.FixtureRequest, directory: Path, *, prefix: str
+) -> Iterator[tuple[Any, Any, dict[str, int]]]:
     """(container, clock, seeded ids) of a new seeded database on ``request.param``'s backend, for a
     module-scoped fixture: a PostgreSQL database costs seconds to create and drop, so modules share one
     and each test makes its own patients and runs. The clock starts at ``START``."""

@@ -41,7 +41,9 @@ CANNULA_GTIN = gtin("0690123400004")  # lot-only labels
 UNKNOWN_GTIN = gtin("0690123499999")
 
 
-def label(gtin14: str, *, serial: str | None = None, lot: str | None = None, expiry: date | None = None) -> str:
+def label(
+    gtin14: str, *, serial: str | None = None, lot: str | None = None, expiry: date | None = None
+) -> str:
     """A GS1 element string: (01) GTIN, (17) expiry, (10) lot, (21) serial, GS after variable fields."""
     text = "01" + gtin14
     if expiry is not None:
@@ -100,19 +102,53 @@ class Ward(OnSharedDB):
 def _catalogue(c: Any) -> dict[str, Any]:
     add = c.devices.add_product
     return {
-        "oxy": add(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器", manufacturer="Maquet",
-                                model="BE-PLS 2050", gtin=OXY_GTIN, nmpa_number="国械注进20173450123")),
-        "pump": add(ProductInput(category="pump_head", name="RotaFlow 离心泵头", manufacturer="Maquet", model="RF-32",
-                                 gtin=PUMP_GTIN, nmpa_number="国械注进20163451234")),
-        "no_nmpa": add(ProductInput(category="connector", name="Y 型连接管", manufacturer="某厂", model="Y-38",
-                                    gtin=NO_NMPA_GTIN, nmpa_number="")),
-        "cannula": add(ProductInput(category="drainage_cannula", name="股静脉引流插管 25Fr", manufacturer="Medtronic",
-                                    model="96670-125", gtin=CANNULA_GTIN, nmpa_number="国械注进20193770001")),
+        "oxy": add(
+            ProductInput(
+                category="oxygenator",
+                name="Quadrox-iD Adult 氧合器",
+                manufacturer="Maquet",
+                model="BE-PLS 2050",
+                gtin=OXY_GTIN,
+                nmpa_number="国械注进20173450123",
+            )
+        ),
+        "pump": add(
+            ProductInput(
+                category="pump_head",
+                name="RotaFlow 离心泵头",
+                manufacturer="Maquet",
+                model="RF-32",
+                gtin=PUMP_GTIN,
+                nmpa_number="国械注进20163451234",
+            )
+        ),
+        "no_nmpa": add(
+            ProductInput(
+                category="connector",
+                name="Y 型连接管",
+                manufacturer="某厂",
+                model="Y-38",
+                gtin=NO_NMPA_GTIN,
+                nmpa_number="",
+            )
+        ),
+        "cannula": add(
+            ProductInput(
+                category="drainage_cannula",
+                name="股静脉引流插管 25Fr",
+                manufacturer="Medtronic",
+                model="96670-125",
+                gtin=CANNULA_GTIN,
+                nmpa_number="国械注进20193770001",
+            )
+        ),
     }
 
 
 @pytest.fixture(name="ward_db", scope="module", params=ALL_BACKENDS)
-def ward_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WardDB]:
+def ward_db_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WardDB]:
     with shared_hospital(request, tmp_path_factory.mktemp("devices"), prefix="ecmo_dev") as (c, clock, ids):
         c.auth.login("admin", PASSWORD)
         products = _catalogue(c)
@@ -162,13 +198,19 @@ def received_while_valid(c: Any, receiving_id: int, text: str, **kwargs: Any) ->
         clock.set(now)
 
 
-def audit_rows(c: Any, *, action: str | None = None, entity: str | None = None, run_id: int | None = None,
-               since: int = 0) -> list[Any]:
+def audit_rows(
+    c: Any, *, action: str | None = None, entity: str | None = None, run_id: int | None = None, since: int = 0
+) -> list[Any]:
     """Audit events after sequence ``since`` matching the filters."""
     with c.uow(write=False) as uow:
         events = [e for e in uow.audit.iterate() if e.seq > since]
-    return [e for e in events if (action is None or e.action == action) and (entity is None or e.entity == entity)
-            and (run_id is None or e.run_id == run_id)]
+    return [
+        e
+        for e in events
+        if (action is None or e.action == action)
+        and (entity is None or e.entity == entity)
+        and (run_id is None or e.run_id == run_id)
+    ]
 
 
 def audit_head(c: Any) -> int:

@@ -76,9 +76,16 @@ class DocDB(SharedDB):
         """The ``PRODUCTS``, entered by the administrator."""
         self.login("admin")
         for category, (product, model, code) in PRODUCTS.items():
-            self.products[category] = self.c.devices.add_product(ProductInput(
-                category=category, name=product, manufacturer=manufacturer, model=model, gtin=code,
-                nmpa_number=f"国械注进2017345{code[-4:]}"))
+            self.products[category] = self.c.devices.add_product(
+                ProductInput(
+                    category=category,
+                    name=product,
+                    manufacturer=manufacturer,
+                    model=model,
+                    gtin=code,
+                    nmpa_number=f"国械注进2017345{code[-4:]}",
+                )
+            )
 
 
 @dataclass
@@ -96,7 +103,9 @@ class Case:
 
 
 @pytest.fixture(name="doc_db", scope="module", params=ALL_BACKENDS)
-def doc_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocDB]:
+def doc_db_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DocDB]:
     with shared_hospital(request, tmp_path_factory.mktemp("documents"), prefix="ecmo_doc") as (c, clock, ids):
         db = DocDB(c, clock, str(request.param), ids)
         with fast_hashing():  # module scope: the autouse fast-hash fixture is not active
@@ -113,41 +122,102 @@ class DocWard(OnSharedDB):
     def sign(self, entity: str, record_id: int) -> None:
         self.c.records.sign(entity, record_id, PASSWORD)
 
-    def chart_case(self, *, devices: int = 5, daily: int = 6, name: str | None = None,
-                   notes: str = "超声引导下经皮穿刺置管，预充排气后转流，过程顺利。", finish: bool = True) -> Case:
+    def chart_case(
+        self,
+        *,
+        devices: int = 5,
+        daily: int = 6,
+        name: str | None = None,
+        notes: str = "超声引导下经皮穿刺置管，预充排气后转流，过程顺利。",
+        finish: bool = True,
+    ) -> Case:
         """A whole run, charted in ward order with the clock moving forward."""
         n = next(_cases)
         t0 = START + timedelta(hours=6 * n)  # well before the labels expire
         self.clock.set(t0)
         c = self.c
-        team = (PhysicianInput(self.ids["attending"], "attending"), PhysicianInput(self.ids["expert2"], "expert"),
-                PhysicianInput(self.ids["expert3"], "expert"))
+        team = (
+            PhysicianInput(self.ids["attending"], "attending"),
+            PhysicianInput(self.ids["expert2"], "expert"),
+            PhysicianInput(self.ids["expert3"], "expert"),
+        )
         self.login("zhangwei")
-        patient = c.runs.register_patient(PatientInput(
-            mrn=f"ZY{n:04d}{uuid.uuid4().hex[:4].upper()}", name=name or f"王建国{n}", sex="M",
-            birth_date=date(1978, 4, 9), weight_kg=72, height_cm=175, ward="EICU", bed=str(n % 30 + 1)))
-        run = c.runs.open_run(patient.id, RunInput(mode="VA", indication="ami", diagnosis="急性前壁心肌梗死 心源性休克",
-                                                   attending_id=self.ids["attending"]))
+        patient = c.runs.register_patient(
+            PatientInput(
+                mrn=f"ZY{n:04d}{uuid.uuid4().hex[:4].upper()}",
+                name=name or f"王建国{n}",
+                sex="M",
+                birth_date=date(1978, 4, 9),
+                weight_kg=72,
+                height_cm=175,
+                ward="EICU",
+                bed=str(n % 30 + 1),
+            )
+        )
+        run = c.runs.open_run(
+            patient.id,
+            RunInput(
+                mode="VA",
+                indication="ami",
+                diagnosis="急性前壁心肌梗死 心源性休克",
+                attending_id=self.ids["attending"],
+            ),
+        )
         self.clock.set(t0 + timedelta(hours=1))
-        decision = c.records.record_decision(run.id, DecisionInput(
-            kind="start", decided_at=t0 + timedelta(minutes=10), physicians=team, indication="ami", mode_planned="VA",
-            rationale="药物及 IABP 支持下仍休克，乳酸进行性升高。",
-            pre_ecmo={"ph": 7.18, "lactate": 7.4, "map": 52, "vent_fio2": 1.0, "pao2": 61, "vent_mode": "pc"}))
+        decision = c.records.record_decision(
+            run.id,
+            DecisionInput(
+                kind="start",
+                decided_at=t0 + timedelta(minutes=10),
+                physicians=team,
+                indication="ami",
+                mode_planned="VA",
+                rationale="药物及 IABP 支持下仍休克，乳酸进行性升高。",
+                pre_ecmo={
+                    "ph": 7.18,
+                    "lactate": 7.4,
+                    "map": 52,
+                    "vent_fio2": 1.0,
+                    "pao2": 61,
+                    "vent_mode": "pc",
+                },
+            ),
+        )
         self.sign("decision", decision.id)
-        consent = c.records.record_consent(run.id, ConsentInput(
-            explained_by_id=self.ids["doctor"], signer_name="李秀英", relationship="spouse",
-            signed_at=t0 + timedelta(minutes=20)))
+        consent = c.records.record_consent(
+            run.id,
+            ConsentInput(
+                explained_by_id=self.ids["doctor"],
+                signer_name="李秀英",
+                relationship="spouse",
+                signed_at=t0 + timedelta(minutes=20),
+            ),
+        )
         self.sign("consent", consent.id)
         self.clock.set(t0 + timedelta(hours=2))
-        cannulation = c.records.record_cannulation(run.id, ProcedureInput(
-            started_at=t0 + timedelta(minutes=30), flow_at=t0 + timedelta(minutes=50),
-            ended_at=t0 + timedelta(minutes=75), location="icu", technique="percutaneous", guidance="ultrasound",
-            staff=(StaffInput(self.ids["doctor"], "operator"), StaffInput(self.ids["attending"], "assistant"),
-                   StaffInput(self.ids["perfusionist"], "perfusionist")),
-            cannulae=(CannulaInput("drainage", "femoral_vein", "R", 23, 55, 45, "RA/IVC"),
-                      CannulaInput("return", "femoral_artery", "L", 17, 23, 15)),
-            settings={"rpm": 3300, "blood_flow": "3.8", "sweep": 3.5, "fdo2": 1.0, "heparin_bolus": 80},
-            immediate_complications=("site_bleeding",), notes=notes))
+        cannulation = c.records.record_cannulation(
+            run.id,
+            ProcedureInput(
+                started_at=t0 + timedelta(minutes=30),
+                flow_at=t0 + timedelta(minutes=50),
+                ended_at=t0 + timedelta(minutes=75),
+                location="icu",
+                technique="percutaneous",
+                guidance="ultrasound",
+                staff=(
+                    StaffInput(self.ids["doctor"], "operator"),
+                    StaffInput(self.ids["attending"], "assistant"),
+                    StaffInput(self.ids["perfusionist"], "perfusionist"),
+                ),
+                cannulae=(
+                    CannulaInput("drainage", "femoral_vein", "R", 23, 55, 45, "RA/IVC"),
+                    CannulaInput("return", "femoral_artery", "L", 17, 23, 15),
+                ),
+                settings={"rpm": 3300, "blood_flow": "3.8", "sweep": 3.5, "fdo2": 1.0, "heparin_bolus": 80},
+                immediate_complications=("site_bleeding",),
+                notes=notes,
+            ),
+        )
         self.sign("procedure", cannulation.id)
 
         labels, lots, serials = [], [], []
@@ -169,42 +239,109 @@ class DocWard(OnSharedDB):
         for k in range(daily):
             at = t0 + timedelta(hours=3 + k * (120 / max(daily, 1)))
             self.clock.set(at + timedelta(minutes=5))
-            entry = c.records.record_daily_entry(run.id, DailyEntryInput(
-                recorded_at=at, values={"blood_flow": round(3.2 + (k % 4) * 0.3, 2), "sweep": 3 + k % 3, "rpm": 3200,
-                                        "act": 170 + (k % 5) * 10, "aptt": 50 + k % 9, "lactate": max(1.0, 7 - k),
-                                        "map": 68, "hr": 96, "p_pre_oxy": 210, "p_post_oxy": 175},
-                checks={"limb_perfusion": "normal", "circuit_check": "ok"}, notes=f"第{k + 1}次记录：循环稳定。"))
+            entry = c.records.record_daily_entry(
+                run.id,
+                DailyEntryInput(
+                    recorded_at=at,
+                    values={
+                        "blood_flow": round(3.2 + (k % 4) * 0.3, 2),
+                        "sweep": 3 + k % 3,
+                        "rpm": 3200,
+                        "act": 170 + (k % 5) * 10,
+                        "aptt": 50 + k % 9,
+                        "lactate": max(1.0, 7 - k),
+                        "map": 68,
+                        "hr": 96,
+                        "p_pre_oxy": 210,
+                        "p_post_oxy": 175,
+                    },
+                    checks={"limb_perfusion": "normal", "circuit_check": "ok"},
+                    notes=f"第{k + 1}次记录：循环稳定。",
+                ),
+            )
             if k % 2 == 0:
                 self.sign("daily_entry", entry.id)
             entry_times.append(at)
         if not finish:
-            return Case(run.id, patient.id, patient.mrn, patient.name, cannulation.id, None, labels, lots, serials,
-                        entry_times)
+            return Case(
+                run.id,
+                patient.id,
+                patient.mrn,
+                patient.name,
+                cannulation.id,
+                None,
+                labels,
+                lots,
+                serials,
+                entry_times,
+            )
         self.login("zhangwei")
         day5 = t0 + timedelta(days=5)
         self.clock.set(day5)
-        c.records.record_complication(run.id, ComplicationInput(code="B-CANN", onset_at=t0 + timedelta(days=1),
-                                                                severity="mild", treatment="局部压迫止血"))
-        wean = c.records.record_decision(run.id, DecisionInput(kind="wean", decided_at=day5 - timedelta(hours=2),
-                                                               physicians=team, rationale="心功能恢复。"))
+        c.records.record_complication(
+            run.id,
+            ComplicationInput(
+                code="B-CANN", onset_at=t0 + timedelta(days=1), severity="mild", treatment="局部压迫止血"
+            ),
+        )
+        wean = c.records.record_decision(
+            run.id,
+            DecisionInput(
+                kind="wean", decided_at=day5 - timedelta(hours=2), physicians=team, rationale="心功能恢复。"
+            ),
+        )
         self.sign("decision", wean.id)
-        trial = c.records.record_weaning_trial(run.id, WeaningTrialInput(
-            started_at=day5 - timedelta(hours=4), ended_at=day5 - timedelta(hours=3), flow_to="1.5",
-            values={"map": 74, "lactate": 1.1, "lvef": 45}, passed=True, notes="流量 1.5 L/min 观察 1 小时稳定。"))
+        trial = c.records.record_weaning_trial(
+            run.id,
+            WeaningTrialInput(
+                started_at=day5 - timedelta(hours=4),
+                ended_at=day5 - timedelta(hours=3),
+                flow_to="1.5",
+                values={"map": 74, "lactate": 1.1, "lvef": 45},
+                passed=True,
+                notes="流量 1.5 L/min 观察 1 小时稳定。",
+            ),
+        )
         self.sign("weaning_trial", trial.id)
         self.clock.set(day5 + timedelta(hours=2))
-        decannulation = c.records.record_decannulation(run.id, ProcedureInput(
-            started_at=day5, ended_at=day5 + timedelta(minutes=40), location="icu", technique="cutdown",
-            staff=(StaffInput(self.ids["doctor"], "operator"),), reason="撤机试验通过"))
+        decannulation = c.records.record_decannulation(
+            run.id,
+            ProcedureInput(
+                started_at=day5,
+                ended_at=day5 + timedelta(minutes=40),
+                location="icu",
+                technique="cutdown",
+                staff=(StaffInput(self.ids["doctor"], "operator"),),
+                reason="撤机试验通过",
+            ),
+        )
         self.sign("procedure", decannulation.id)
         c.records.end_ecmo(run.id, EndInput(ended_at=day5 + timedelta(minutes=30), reason="weaned"))
         self.clock.set(t0 + timedelta(days=31))
         follow = {f.kind: f for f in c.records.chart(run.id).follow_ups}
-        c.records.record_follow_up(follow["d28"].id, FollowUpInput(status="done", done_at=t0 + timedelta(days=30),
-                                                                   vital_status="alive", contact_method="phone",
-                                                                   cpc=1, mrs=1))
-        return Case(run.id, patient.id, patient.mrn, patient.name, cannulation.id, decannulation.id, labels, lots,
-                    serials, entry_times)
+        c.records.record_follow_up(
+            follow["d28"].id,
+            FollowUpInput(
+                status="done",
+                done_at=t0 + timedelta(days=30),
+                vital_status="alive",
+                contact_method="phone",
+                cpc=1,
+                mrs=1,
+            ),
+        )
+        return Case(
+            run.id,
+            patient.id,
+            patient.mrn,
+            patient.name,
+            cannulation.id,
+            decannulation.id,
+            labels,
+            lots,
+            serials,
+            entry_times,
+        )
 
 
 @pytest.fixture(name="dw")

@@ -39,7 +39,9 @@ class RecDB(SharedDB):
 
 
 @pytest.fixture(name="rec_db", scope="module", params=ALL_BACKENDS)
-def rec_db_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecDB]:
+def rec_db_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RecDB]:
     with shared_hospital(request, tmp_path_factory.mktemp("records"), prefix="ecmo_rec") as (c, clock, ids):
         yield RecDB(c, clock, str(request.param), ids)
 
@@ -56,53 +58,104 @@ class RecWard(OnSharedDB):
     # ---- building blocks ---------------------------------------------------------------------------------
     def team(self) -> tuple[PhysicianInput, ...]:
         """A team meeting R1: the patient's attending and two expert-group members."""
-        return (PhysicianInput(self.ids["attending"], "attending"), PhysicianInput(self.ids["expert2"], "expert"),
-                PhysicianInput(self.ids["expert3"], "expert"))
+        return (
+            PhysicianInput(self.ids["attending"], "attending"),
+            PhysicianInput(self.ids["expert2"], "expert"),
+            PhysicianInput(self.ids["expert3"], "expert"),
+        )
 
     def new_run(self, *, mode: str = "VA", emergency: bool = False, indication: str = "ami") -> Any:
         self.login("zhangwei")
         n = next(_counter)
-        patient = self.c.runs.register_patient(PatientInput(mrn=f"R{n:05d}{uuid.uuid4().hex[:4]}", name=f"患者{n}",
-                                                            sex="M", weight_kg=70, height_cm=172, bed=str(n % 30)))
-        return self.c.runs.open_run(patient.id, RunInput(mode=mode, indication=indication, emergency=emergency,
-                                                         attending_id=self.ids["attending"]))
+        patient = self.c.runs.register_patient(
+            PatientInput(
+                mrn=f"R{n:05d}{uuid.uuid4().hex[:4]}",
+                name=f"患者{n}",
+                sex="M",
+                weight_kg=70,
+                height_cm=172,
+                bed=str(n % 30),
+            )
+        )
+        return self.c.runs.open_run(
+            patient.id,
+            RunInput(
+                mode=mode, indication=indication, emergency=emergency, attending_id=self.ids["attending"]
+            ),
+        )
 
-    def decide(self, run_id: int, *, emergency: bool = False, at: datetime | None = None,
-               physicians: tuple[PhysicianInput, ...] | None = None, kind: str = "start",
-               supplement_of_id: int | None = None, mode: str | None = None) -> Any:
+    def decide(
+        self,
+        run_id: int,
+        *,
+        emergency: bool = False,
+        at: datetime | None = None,
+        physicians: tuple[PhysicianInput, ...] | None = None,
+        kind: str = "start",
+        supplement_of_id: int | None = None,
+        mode: str | None = None,
+    ) -> Any:
         self.login("zhangwei")
         if physicians is None:
             physicians = (PhysicianInput(self.ids["doctor"], "expert"),) if emergency else self.team()
-        return self.c.records.record_decision(run_id, DecisionInput(
-            kind=kind, decided_at=at or self.at(hours=-2), physicians=physicians, emergency=emergency,
-            mode_planned=mode if kind == "start" else None, supplement_of_id=supplement_of_id,
-            pre_ecmo={"ph": 7.21, "lactate": 6.5, "pao2": 58, "vent_fio2": 1.0, "vent_mode": "pc"}))
+        return self.c.records.record_decision(
+            run_id,
+            DecisionInput(
+                kind=kind,
+                decided_at=at or self.at(hours=-2),
+                physicians=physicians,
+                emergency=emergency,
+                mode_planned=mode if kind == "start" else None,
+                supplement_of_id=supplement_of_id,
+                pre_ecmo={"ph": 7.21, "lactate": 6.5, "pao2": 58, "vent_fio2": 1.0, "vent_mode": "pc"},
+            ),
+        )
 
     def consent(self, run_id: int, *, at: datetime | None = None, refused: bool = False) -> Any:
         self.login("zhangwei")
-        return self.c.records.record_consent(run_id, ConsentInput(
-            explained_by_id=self.ids["doctor"], signer_name="王某", relationship="spouse",
-            signed_at=at or self.at(hours=-1, minutes=-30), refused=refused))
+        return self.c.records.record_consent(
+            run_id,
+            ConsentInput(
+                explained_by_id=self.ids["doctor"],
+                signer_name="王某",
+                relationship="spouse",
+                signed_at=at or self.at(hours=-1, minutes=-30),
+                refused=refused,
+            ),
+        )
 
-    def procedure_input(self, *, started: datetime, flow: datetime | None = None, operator: str = "doctor",
-                        **extra: Any) -> ProcedureInput:
+    def procedure_input(
+        self, *, started: datetime, flow: datetime | None = None, operator: str = "doctor", **extra: Any
+    ) -> ProcedureInput:
         values: dict[str, Any] = {
-            "started_at": started, "flow_at": flow, "location": "icu", "technique": "percutaneous",
+            "started_at": started,
+            "flow_at": flow,
+            "location": "icu",
+            "technique": "percutaneous",
             "guidance": "ultrasound",
-            "staff": (StaffInput(self.ids[operator], "operator"), StaffInput(self.ids["attending"], "assistant"),
-                      StaffInput(self.ids["perfusionist"], "perfusionist")),
-            "cannulae": (CannulaInput("drainage", "femoral_vein", "R", 23, 55, 45),
-                         CannulaInput("return", "femoral_artery", "L", "17", 23, 15),
-                         CannulaInput("distal_perfusion", "superficial_femoral", "L", 8)),
+            "staff": (
+                StaffInput(self.ids[operator], "operator"),
+                StaffInput(self.ids["attending"], "assistant"),
+                StaffInput(self.ids["perfusionist"], "perfusionist"),
+            ),
+            "cannulae": (
+                CannulaInput("drainage", "femoral_vein", "R", 23, 55, 45),
+                CannulaInput("return", "femoral_artery", "L", "17", 23, 15),
+                CannulaInput("distal_perfusion", "superficial_femoral", "L", 8),
+            ),
             "settings": {"rpm": 3200, "blood_flow": "3.8", "sweep": 3.5, "fdo2": 1.0, "heparin_bolus": 80},
         }
         values.update(extra)
         return ProcedureInput(**values)
 
-    def cannulate(self, run_id: int, *, at: datetime | None = None, operator: str = "doctor", **extra: Any) -> Any:
+    def cannulate(
+        self, run_id: int, *, at: datetime | None = None, operator: str = "doctor", **extra: Any
+    ) -> Any:
         self.login("zhangwei")
         started = at or self.at(hours=-1)
-        data = self.procedure_input(started=started, flow=started + timedelta(minutes=25), operator=operator, **extra)
+        data = self.procedure_input(
+            started=started, flow=started + timedelta(minutes=25), operator=operator, **extra
+        )
         return self.c.records.record_cannulation(run_id, data)
 
     def on_ecmo(self, *, emergency: bool = False, mode: str = "VA", at: datetime | None = None) -> Any:

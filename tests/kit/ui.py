@@ -20,13 +20,27 @@ from ecmo_desktop.ui.session import SessionController
 from ecmo_desktop.ui.tasks import TaskRunner
 from tests.kit.db import PASSWORD
 
-__all__ = ["PASSWORD", "click", "closed", "login_as", "make_ui", "open_registration", "sign_in", "type_text", "visible_texts",
-           "wait_tasks"]
+__all__ = [
+    "PASSWORD",
+    "click",
+    "closed",
+    "login_as",
+    "make_ui",
+    "open_registration",
+    "sign_in",
+    "type_text",
+    "visible_texts",
+    "wait_tasks",
+]
 
 
 def make_ui(container: object, tasks: TaskRunner, settings_store: SettingsStore) -> UiContext:
-    return UiContext(services=container, tasks=tasks, settings=settings_store,  # type: ignore[arg-type]
-                     database_label="SQLite：test.sqlite3")
+    return UiContext(
+        services=container,
+        tasks=tasks,
+        settings=settings_store,  # type: ignore[arg-type]
+        database_label="SQLite：test.sqlite3",
+    )
 
 
 def wait_tasks(qtbot: Any, tasks: TaskRunner) -> None:

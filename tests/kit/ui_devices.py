@@ -39,17 +39,48 @@ def make_ward(seeded: Any, *, admin_also_nurse: bool = False) -> Ward:
     c = seeded.container
     seeded.login("admin")
     add = c.devices.add_product
-    oxy = add(ProductInput(category="oxygenator", name="Quadrox-iD 氧合器", manufacturer="Maquet", model="BE-PLS 2050",
-                           gtin=OXY_GTIN, nmpa_number="国械注进20173450123"))
-    no_nmpa = add(ProductInput(category="connector", name="Y 型连接管", manufacturer="某厂", model="Y-38",
-                               gtin=NO_NMPA_GTIN, nmpa_number=""))
-    cannula = add(ProductInput(category="drainage_cannula", name="股静脉引流插管 25Fr", manufacturer="Medtronic",
-                               model="96670-125", gtin=CANNULA_GTIN, nmpa_number="国械注进20193770001"))
+    oxy = add(
+        ProductInput(
+            category="oxygenator",
+            name="Quadrox-iD 氧合器",
+            manufacturer="Maquet",
+            model="BE-PLS 2050",
+            gtin=OXY_GTIN,
+            nmpa_number="国械注进20173450123",
+        )
+    )
+    no_nmpa = add(
+        ProductInput(
+            category="connector",
+            name="Y 型连接管",
+            manufacturer="某厂",
+            model="Y-38",
+            gtin=NO_NMPA_GTIN,
+            nmpa_number="",
+        )
+    )
+    cannula = add(
+        ProductInput(
+            category="drainage_cannula",
+            name="股静脉引流插管 25Fr",
+            manufacturer="Medtronic",
+            model="96670-125",
+            gtin=CANNULA_GTIN,
+            nmpa_number="国械注进20193770001",
+        )
+    )
     if admin_also_nurse:
         me = c.staff.get_staff(seeded.admin_id)
-        c.staff.update_staff(me.id, expected_version=me.version, full_name=me.full_name, title=me.title,
-                             department=me.department, years_in_practice=me.years_in_practice,
-                             roles=["admin", "nurse"], ecmo_trained=True)
+        c.staff.update_staff(
+            me.id,
+            expected_version=me.version,
+            full_name=me.full_name,
+            title=me.title,
+            department=me.department,
+            years_in_practice=me.years_in_practice,
+            roles=["admin", "nurse"],
+            ecmo_trained=True,
+        )
     seeded.login("zhangwei")
     p1 = c.runs.register_patient(PatientInput(mrn="ZY100001", name="王建国", sex="M"))
     p2 = c.runs.register_patient(PatientInput(mrn="ZY100002", name="李秀英", sex="F"))

@@ -30,14 +30,25 @@ from tests.kit.ui import PASSWORD, click, closed, type_text, wait_tasks
 _mrn = iter(range(1, 10_000))
 
 
-def new_run(c: Any, *, mode: str = "VA", indication: str = "ami", attending_id: int | None = None,
-            emergency: bool = False, weight: str = "70") -> int:
+def new_run(
+    c: Any,
+    *,
+    mode: str = "VA",
+    indication: str = "ami",
+    attending_id: int | None = None,
+    emergency: bool = False,
+    weight: str = "70",
+) -> int:
     """A registered patient with a planned run (through the services, as the logged-in doctor)."""
     n = next(_mrn)
-    patient = c.runs.register_patient(PatientInput(mrn=f"RW{n:05d}", name=f"测试患者{n}", sex="M", weight_kg=weight,
-                                                   ward="EICU", bed=str(n)))
-    return c.runs.open_run(patient.id, RunInput(mode=mode, indication=indication, attending_id=attending_id,
-                                                emergency=emergency)).id
+    patient = c.runs.register_patient(
+        PatientInput(
+            mrn=f"RW{n:05d}", name=f"测试患者{n}", sex="M", weight_kg=weight, ward="EICU", bed=str(n)
+        )
+    )
+    return c.runs.open_run(
+        patient.id, RunInput(mode=mode, indication=indication, attending_id=attending_id, emergency=emergency)
+    ).id
 
 
 def start_run(seeded: Any, run_id: int, *, minutes_after: int = 30) -> None:
@@ -45,19 +56,39 @@ def start_run(seeded: Any, run_id: int, *, minutes_after: int = 30) -> None:
     c, clock = seeded.container, seeded.container.ctx.clock
     e2, _e3 = seeded.experts[1], seeded.experts[2]
     now = clock.now()
-    d = c.records.record_decision(run_id, DecisionInput(
-        kind="start", decided_at=now, physicians=(PhysicianInput(seeded.attending_id, "attending"),
-                                                  PhysicianInput(seeded.doctor_id, "expert"),
-                                                  PhysicianInput(e2, "expert"))))
+    d = c.records.record_decision(
+        run_id,
+        DecisionInput(
+            kind="start",
+            decided_at=now,
+            physicians=(
+                PhysicianInput(seeded.attending_id, "attending"),
+                PhysicianInput(seeded.doctor_id, "expert"),
+                PhysicianInput(e2, "expert"),
+            ),
+        ),
+    )
     c.records.sign("decision", d.id, PASSWORD)
-    c.records.record_consent(run_id, ConsentInput(explained_by_id=seeded.doctor_id, signer_name="家属",
-                                                  relationship="spouse", signed_at=now))
+    c.records.record_consent(
+        run_id,
+        ConsentInput(
+            explained_by_id=seeded.doctor_id, signer_name="家属", relationship="spouse", signed_at=now
+        ),
+    )
     clock.advance(timedelta(minutes=minutes_after))
-    c.records.record_cannulation(run_id, ProcedureInput(
-        started_at=clock.now() - timedelta(minutes=10), flow_at=clock.now(), location="icu",
-        staff=(StaffInput(seeded.doctor_id, "operator"),),
-        cannulae=(CannulaInput("drainage", "femoral_vein", "R", "23"), CannulaInput("return", "femoral_artery", "L",
-                                                                                   "17"))))
+    c.records.record_cannulation(
+        run_id,
+        ProcedureInput(
+            started_at=clock.now() - timedelta(minutes=10),
+            flow_at=clock.now(),
+            location="icu",
+            staff=(StaffInput(seeded.doctor_id, "operator"),),
+            cannulae=(
+                CannulaInput("drainage", "femoral_vein", "R", "23"),
+                CannulaInput("return", "femoral_artery", "L", "17"),
+            ),
+        ),
+    )
 
 
 def open_case(qtbot: Any, ui: Any, run_id: int) -> CaseView:
@@ -134,5 +165,20 @@ def select_record(qtbot: Any, tab_widget: RecordTab, table: QTableView, predicat
     raise AssertionError("no such record in the list")
 
 
-__all__ = ["choose", "click", "click_row", "closed", "dialog_of", "new_run", "open_case", "record_tab", "save", "save_refused",
-           "select_record", "sign_current", "start_run", "tab", "type_text"]
+__all__ = [
+    "choose",
+    "click",
+    "click_row",
+    "closed",
+    "dialog_of",
+    "new_run",
+    "open_case",
+    "record_tab",
+    "save",
+    "save_refused",
+    "select_record",
+    "sign_current",
+    "start_run",
+    "tab",
+    "type_text",
+]

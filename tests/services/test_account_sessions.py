@@ -32,8 +32,13 @@ def other_pc(seeded_db_url: str, seeded: Seeded, clock: Any) -> Any:
 def test_an_initial_password_must_be_changed_before_any_write(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("admin")
-    c.staff.create_staff(username="newdoc", full_name="新医生", title="resident", roles=["doctor"],
-                         initial_password="Initial2026a")
+    c.staff.create_staff(
+        username="newdoc",
+        full_name="新医生",
+        title="resident",
+        roles=["doctor"],
+        initial_password="Initial2026a",
+    )
     c.ctx.user = None
     c.auth.login("newdoc", "Initial2026a")
     with pytest.raises(PasswordChangeRequired) as exc:

@@ -18,31 +18,61 @@ from tests.conftest import PASSWORD, Seeded
 
 def _audit_actions(c) -> list[tuple[str, bool]]:  # type: ignore[no-untyped-def]
     with c.uow.engine.connect() as conn:
-        return [(r[0], bool(r[1])) for r in conn.execute(text("SELECT action, success FROM audit_event ORDER BY seq"))]
+        return [
+            (r[0], bool(r[1]))
+            for r in conn.execute(text("SELECT action, success FROM audit_event ORDER BY seq"))
+        ]
 
 
 def test_first_run_creates_hospital_and_admin_once(container) -> None:  # type: ignore[no-untyped-def]
     c = container
     assert not c.auth.is_initialised()
-    result = c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H1", city="包头", admin_username="Admin",
-                                    admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    result = c.auth.first_run_setup(
+        hospital_name="示范医院",
+        hospital_code="H1",
+        city="包头",
+        admin_username="Admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     assert result.hospital.city == "包头" and result.admin.has_role("admin")
     assert c.auth.is_initialised()
     with pytest.raises(PermissionDenied):
-        c.auth.first_run_setup(hospital_name="另一家", hospital_code="H2", city="x", admin_username="evil",
-                               admin_full_name="x", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+        c.auth.first_run_setup(
+            hospital_name="另一家",
+            hospital_code="H2",
+            city="x",
+            admin_username="evil",
+            admin_full_name="x",
+            admin_password=PASSWORD,
+            admin_password_repeat=PASSWORD,
+        )
     user = c.auth.login("admin", PASSWORD)  # usernames are case-insensitive
     assert user.username == "admin"
 
 
-@pytest.mark.parametrize(("pw", "repeat", "field"), [
-    ("short1", "short1", "密码"), ("onlyletters", "onlyletters", "密码"), ("12345678901", "12345678901", "密码"),
-    (PASSWORD, PASSWORD + "x", "确认密码"), ("admin2026xx", "admin2026xx", "密码"),
-])
+@pytest.mark.parametrize(
+    ("pw", "repeat", "field"),
+    [
+        ("short1", "short1", "密码"),
+        ("onlyletters", "onlyletters", "密码"),
+        ("12345678901", "12345678901", "密码"),
+        (PASSWORD, PASSWORD + "x", "确认密码"),
+        ("admin2026xx", "admin2026xx", "密码"),
+    ],
+)
 def test_first_run_password_rules(container, pw: str, repeat: str, field: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError) as info:
-        container.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                                       admin_full_name="管", admin_password=pw, admin_password_repeat=repeat)
+        container.auth.first_run_setup(
+            hospital_name="医院",
+            hospital_code="H",
+            city="市",
+            admin_username="admin",
+            admin_full_name="管",
+            admin_password=pw,
+            admin_password_repeat=repeat,
+        )
     assert info.value.errors[0].field == field
     assert not container.auth.is_initialised()
 
@@ -92,8 +122,13 @@ def test_usernames_are_unique_across_case_and_width(seeded: Seeded, variant: str
     """ACC-1: 'ＺＨＡＮＧＷＥＩ' (full-width) and 'ZHANGWEI' are the existing zhangwei."""
     seeded.login("admin")
     with pytest.raises(ValidationError) as info:
-        seeded.container.staff.create_staff(username=variant, full_name="另一个张伟", title="attending",
-                                            roles=["doctor"], initial_password=PASSWORD)
+        seeded.container.staff.create_staff(
+            username=variant,
+            full_name="另一个张伟",
+            title="attending",
+            roles=["doctor"],
+            initial_password=PASSWORD,
+        )
     assert "已被使用" in info.value.user_message()
 
 
@@ -109,8 +144,13 @@ def test_no_account_deletion_only_deactivation(seeded: Seeded) -> None:
 def test_new_accounts_must_change_initial_password(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("admin")
-    c.staff.create_staff(username="newdoc", full_name="新医生", title="resident", roles=["doctor"],
-                         initial_password="Initial2026a")
+    c.staff.create_staff(
+        username="newdoc",
+        full_name="新医生",
+        title="resident",
+        roles=["doctor"],
+        initial_password="Initial2026a",
+    )
     c.ctx.user = None
     user = c.auth.login("newdoc", "Initial2026a")
     assert user.must_change_password
@@ -143,12 +183,20 @@ def test_passwords_are_argon2id_above_owasp_minimum(seeded: Seeded) -> None:
     assert int(params["m"]) >= 19456 and int(params["t"]) >= 2 and int(params["p"]) >= 1
     c = seeded.container
     seeded.login("admin")
-    c.staff.create_staff(username="jsq", full_name="金丝雀", title="nurse", roles=["nurse"],
-                         initial_password="Canary2026pw!")
+    c.staff.create_staff(
+        username="jsq", full_name="金丝雀", title="nurse", roles=["nurse"], initial_password="Canary2026pw!"
+    )
     with c.uow.engine.connect() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type='table'" if c.backend == "sqlite" else
-            "SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                    if c.backend == "sqlite"
+                    else "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+                )
+            )
+        ]
         for table in tables:
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 assert "Canary2026pw!" not in str(row)
@@ -176,7 +224,9 @@ def test_switch_user_logs_the_previous_user_out_only_on_success(seeded: Seeded) 
     user = c.auth.switch_user("zhangwei", PASSWORD)
     assert c.ctx.user == user
     with c.uow.engine.connect() as conn:
-        rows = conn.execute(text("SELECT action, actor_name, reason FROM audit_event ORDER BY seq DESC LIMIT 2")).all()
+        rows = conn.execute(
+            text("SELECT action, actor_name, reason FROM audit_event ORDER BY seq DESC LIMIT 2")
+        ).all()
     assert [tuple(r) for r in rows] == [("logout", "陈静", "switch_user"), ("login", "张伟", None)]
 
 

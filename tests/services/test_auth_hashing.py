@@ -33,8 +33,9 @@ def test_importing_auth_hashes_nothing(tmp_path: Path) -> None:
         "print(json.dumps(len(calls)))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ECMO_DATA_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == 0
 
@@ -45,7 +46,11 @@ def test_the_precomputed_dummy_has_the_production_parameters() -> None:
     hasher = auth._hasher
     assert auth._dummy_hash() == auth._PRECOMPUTED_DUMMY
     assert (params.time_cost, params.memory_cost, params.parallelism, params.type) == (
-        hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.type)
+        hasher.time_cost,
+        hasher.memory_cost,
+        hasher.parallelism,
+        hasher.type,
+    )
     assert not auth._hasher.check_needs_rehash(auth._dummy_hash())
 
 
@@ -55,11 +60,19 @@ def test_other_hasher_parameters_get_a_matching_dummy(monkeypatch: pytest.Monkey
     assert (params.time_cost, params.memory_cost, params.parallelism) == (2, 8192, 1)
 
 
-def test_an_unknown_username_costs_one_verify_against_the_dummy(container: Any,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_username_costs_one_verify_against_the_dummy(
+    container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     c = container
-    c.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="医院",
+        hospital_code="H",
+        city="市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     seen: list[str] = []
     real = auth.password_matches
     monkeypatch.setattr(auth, "password_matches", lambda h, p: (seen.append(h), real(h, p))[1])
@@ -95,11 +108,19 @@ def test_demo_accounts_are_cheap_and_real_ones_are_not(db_url: str, tmp_path: Pa
 
     real = build_container(f"sqlite:///{tmp_path / 'real.sqlite3'}")
     try:
-        real.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                                  admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+        real.auth.first_run_setup(
+            hospital_name="医院",
+            hospital_code="H",
+            city="市",
+            admin_username="admin",
+            admin_full_name="管理员",
+            admin_password=PASSWORD,
+            admin_password_repeat=PASSWORD,
+        )
         real.auth.login("admin", PASSWORD)
-        real.staff.create_staff(username="lina", full_name="李娜", title="nurse", roles=["nurse"],
-                                initial_password=PASSWORD + "x")
+        real.staff.create_staff(
+            username="lina", full_name="李娜", title="nurse", roles=["nurse"], initial_password=PASSWORD + "x"
+        )
         real.auth.change_password(PASSWORD, PASSWORD + "y", PASSWORD + "y")
         for h in _hashes(real).values():
             params = extract_parameters(h)
@@ -111,8 +132,15 @@ def test_demo_accounts_are_cheap_and_real_ones_are_not(db_url: str, tmp_path: Pa
 
 def test_a_cheap_hash_in_a_real_database_is_replaced_at_login(container: Any) -> None:
     c = container
-    c.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="医院",
+        hospital_code="H",
+        city="市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     with c.uow() as uow:
         admin = uow.staff.by_username_key("admin")
         uow.staff.set_auth(admin.id, password_hash=auth.hash_password(PASSWORD, demo=True))

@@ -27,8 +27,9 @@ def _writer(url: str, stop_after: int, started) -> None:  # type: ignore[no-unty
     c.close()
 
 
-def test_backup_during_writes_restores_identically(seeded: Seeded, seeded_db_url: str, backend: str,
-                                                   request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_backup_during_writes_restores_identically(
+    seeded: Seeded, seeded_db_url: str, backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     c = seeded.container
     ctx = multiprocessing.get_context("fork")
     started = ctx.Event()
@@ -78,8 +79,9 @@ def test_restore_refuses_non_empty_database_and_bad_files(seeded: Seeded, tmp_pa
         c.backups.restore_into_empty(bad)
 
 
-def test_corrupted_table_in_backup_is_detected(seeded: Seeded, tmp_path: Path, request: pytest.FixtureRequest,
-                                               backend: str) -> None:
+def test_corrupted_table_in_backup_is_detected(
+    seeded: Seeded, tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     import zipfile
 
     c = seeded.container
@@ -100,6 +102,8 @@ def test_corrupted_table_in_backup_is_detected(seeded: Seeded, tmp_path: Path, r
     target.ctx.user = SYSTEM_USER
     with pytest.raises(StorageError) as info:
         target.backups.restore_into_empty(tampered)
-    assert "签名" in info.value.user_message()  # the rewritten file has lost its seal: refused before any table is read
+    assert (
+        "签名" in info.value.user_message()
+    )  # the rewritten file has lost its seal: refused before any table is read
     assert target.runs.count_runs() == 0  # nothing half-restored
     target.close()

@@ -50,8 +50,13 @@ def _fill_every_table(c: Any) -> None:
         if entry.signed_by_id is None:
             continue
         gen.act_as(entry.signed_by_id)
-        c.records.amend_daily_entry(entry.id, DailyEntryInput(recorded_at=entry.recorded_at, values=entry.values,
-                                                              checks=entry.checks, notes="更正"), reason="录入错误")
+        c.records.amend_daily_entry(
+            entry.id,
+            DailyEntryInput(
+                recorded_at=entry.recorded_at, values=entry.values, checks=entry.checks, notes="更正"
+            ),
+            reason="录入错误",
+        )
         break
     # a bedside request for a product the catalogue lacks (issue 9): GTIN 0690000000099 + check digit
     body = "0690000000099"
@@ -84,8 +89,9 @@ def _empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     return target
 
 
-def test_every_table_round_trips_including_the_circular_ecmo_lead(full: Any, backend: str, tmp_path: Path,
-                                                                  request: pytest.FixtureRequest) -> None:
+def test_every_table_round_trips_including_the_circular_ecmo_lead(
+    full: Any, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     out = tmp_path / "ward.ecmobak"
     manifest = full.backups.backup(out)
     source = full.backups.digests()  # the backup's own "backup_written" row came after it: audit aside
@@ -105,8 +111,9 @@ def _same_tables(backup: Path, manifest: dict[str, Any], source: dict[str, Any],
     assert target.audit.verify_chain(expected_head=manifest["audit_head"]).ok
 
 
-def test_backup_of_an_sqlite_file_restores_on_postgresql_and_as_rows(full: Any, backend: str, tmp_path: Path,
-                                                                     request: pytest.FixtureRequest) -> None:
+def test_backup_of_an_sqlite_file_restores_on_postgresql_and_as_rows(
+    full: Any, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Portability: the file an SQLite backup carries loads into PostgreSQL (the ward moving to a server),
     every canonical row compared before commit; and the JSON-lines form still comes from SQLite on request."""
     if backend != "sqlite":
@@ -156,7 +163,10 @@ def _rewrite(src: Path, dst: Path, edit: Any, *, resign: bool, keys: BackupKeys 
             h = hashlib.sha256()
             for line in lines:
                 h.update(line.encode("utf-8") + b"\n")
-            manifest["tables"][name[len("tables/"):-len(".jsonl")]] = {"rows": len(lines), "sha256": h.hexdigest()}
+            manifest["tables"][name[len("tables/") : -len(".jsonl")]] = {
+                "rows": len(lines),
+                "sha256": h.hexdigest(),
+            }
     body = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
     members["manifest.json"] = body
     key_id, key = (keys or BackupKeys()).current()
@@ -193,7 +203,9 @@ def test_backup_edited_with_recomputed_hashes_is_refused(seeded: Any, tmp_path: 
     assert "签名" in info.value.user_message()
 
 
-def test_backup_key_of_another_installation_is_needed_and_can_be_imported(seeded: Any, tmp_path: Path) -> None:
+def test_backup_key_of_another_installation_is_needed_and_can_be_imported(
+    seeded: Any, tmp_path: Path
+) -> None:
     from ecmo_desktop.storage.backup import verify_backup
 
     c = seeded.container
@@ -243,8 +255,10 @@ def test_damaged_bytes_are_refused_with_a_message(seeded: Any, tmp_path: Path) -
 
 # ---- restore over an existing database, through the command line ---------------------------------
 def _sqlite_state(path: Path) -> dict[str, str | None]:
-    return {s: (file_sha256(Path(str(path) + s)) if Path(str(path) + s).exists() else None)
-            for s in ("", "-wal", "-shm")}
+    return {
+        s: (file_sha256(Path(str(path) + s)) if Path(str(path) + s).exists() else None)
+        for s in ("", "-wal", "-shm")
+    }
 
 
 def _bad_backups(good: Path, tmp_path: Path) -> list[Path]:
@@ -261,7 +275,9 @@ def _bad_backups(good: Path, tmp_path: Path) -> list[Path]:
             scratch = tmp_path / "dangling.sqlite3"
             scratch.write_bytes(data)
             conn = sqlite3.connect(scratch)
-            conn.execute("UPDATE staff_role SET staff_id = 987654 WHERE rowid = (SELECT max(rowid) FROM staff_role)")
+            conn.execute(
+                "UPDATE staff_role SET staff_id = 987654 WHERE rowid = (SELECT max(rowid) FROM staff_role)"
+            )
             conn.commit()
             conn.close()
             return scratch.read_bytes()
@@ -269,17 +285,23 @@ def _bad_backups(good: Path, tmp_path: Path) -> list[Path]:
             return data
         rows = [json.loads(line) for line in data.decode().splitlines()]
         rows[-1]["staff_id"] = 987654
-        return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
-                       for r in rows).encode()
+        return "".join(
+            json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for r in rows
+        ).encode()
 
     late = tmp_path / "late-failure.ecmobak"
     _rewrite(good, late, dangling, resign=True)
     return [flipped, edited, late, tmp_path / "missing.ecmobak", tmp_path]
 
 
-def test_failed_restore_leaves_the_sqlite_file_byte_identical(seeded: Any, seeded_db_url: str, backend: str,
-                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_restore_leaves_the_sqlite_file_byte_identical(
+    seeded: Any,
+    seeded_db_url: str,
+    backend: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     if backend != "sqlite":
         pytest.skip("the PostgreSQL counterpart is the next test")
@@ -318,9 +340,14 @@ def table_digests_for(url: str) -> dict[str, dict[str, Any]]:
         engine.dispose()
 
 
-def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url: str, backend: str,
-                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_restore_over_postgres_changes_nothing(
+    seeded: Any,
+    seeded_db_url: str,
+    backend: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     if backend != "postgresql":
         pytest.skip("the SQLite counterpart is the previous test")
@@ -341,9 +368,13 @@ def test_failed_restore_over_postgres_changes_nothing(seeded: Any, seeded_db_url
         assert json.loads(out)["error"]["message"], bad
         now = table_digests_for(seeded_db_url)
         # nothing changed, except the audit rows of the safety backup taken before a late failure
-        assert {k: v for k, v in now.items() if k != "audit_event"} == \
-            {k: v for k, v in before.items() if k != "audit_event"}, bad
-        assert now["audit_event"]["rows"] in (before["audit_event"]["rows"], before["audit_event"]["rows"] + 2)
+        assert {k: v for k, v in now.items() if k != "audit_event"} == {
+            k: v for k, v in before.items() if k != "audit_event"
+        }, bad
+        assert now["audit_event"]["rows"] in (
+            before["audit_event"]["rows"],
+            before["audit_event"]["rows"] + 2,
+        )
         before = now
     assert cli_main(["restore", str(good), "--db", seeded_db_url, "--user", "admin", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

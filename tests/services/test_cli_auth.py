@@ -23,8 +23,9 @@ FIXTURES = ROOT / "tests" / "fixtures" / "legacy"
 def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
     """command → (arguments, an account allowed to run it, an account the GUI would refuse)."""
     csv = tmp / "catalogue.csv"
-    csv.write_bytes("类别;产品名称;生产企业;GTIN;注册证编号\n氧合器;Quadrox-iD;Maquet;06901234567892;国械注进1\n"
-                    .encode())
+    csv.write_bytes(
+        "类别;产品名称;生产企业;GTIN;注册证编号\n氧合器;Quadrox-iD;Maquet;06901234567892;国械注进1\n".encode()
+    )
     return {
         "init-db": ([], "admin", "chenjing"),
         "users": (["list"], "chenjing", None),
@@ -36,7 +37,11 @@ def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
         "catalogue": (["import", str(csv)], "admin", "chenjing"),
         "trace": (["--lot", "NOLOT"], "chenjing", None),
         "print": (["archive", "--run", "1", "--out", str(tmp / "p.pdf")], None, "admin"),
-        "archive": (["--from", "2020-01-01", "--to", "2020-01-02", "--out", str(tmp / "arch")], "sunli", "chenjing"),
+        "archive": (
+            ["--from", "2020-01-01", "--to", "2020-01-02", "--out", str(tmp / "arch")],
+            "sunli",
+            "chenjing",
+        ),
         "reprint": (["--document", "1", "--out", str(tmp / "r.pdf")], None, "admin"),
         "documents": (["--run", "1"], None, None),
         "compliance": (["--run", "1"], None, None),
@@ -45,14 +50,20 @@ def _table(tmp: Path) -> dict[str, tuple[list[str], str | None, str | None]]:
         "import-equipment": ([str(FIXTURES / "regional_equipment.csv"), "--dry-run"], "sunli", "chenjing"),
         "import-export": ([str(tmp / "none.json"), "--dry-run"], None, "chenjing"),
         "report": (["--from", "2020-01-01", "--to", "2020-12-31"], "zhangwei", "chenjing"),
-        "export": (["--from", "2020-01-01", "--to", "2020-12-31", "--out", str(tmp / "e.json")], "sunli", "chenjing"),
+        "export": (
+            ["--from", "2020-01-01", "--to", "2020-12-31", "--out", str(tmp / "e.json")],
+            "sunli",
+            "chenjing",
+        ),
         # covered by their own tests below: restore (replaces the database), demo (refuses real data)
         "restore": ([], None, None),
         "demo": ([], None, None),
     }
 
 
-def _run(capsys: pytest.CaptureFixture[str], name: str, args: list[str], db: str, *extra: str) -> tuple[int, Any]:
+def _run(
+    capsys: pytest.CaptureFixture[str], name: str, args: list[str], db: str, *extra: str
+) -> tuple[int, Any]:
     code = main([name, *args, "--db", db, "--json", *extra])
     out = capsys.readouterr().out.strip().splitlines()
     return code, json.loads(out[-1]) if out and out[-1].startswith("{") else {}
@@ -70,7 +81,8 @@ def test_every_command_is_covered_or_exempt(tmp_path: Path) -> None:
 
 
 def test_each_command_refuses_without_user_wrong_password_or_permission(
-        seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     c: Any = seeded.container
     db = c.url
     host = socket.gethostname()[:100]
@@ -110,8 +122,9 @@ def test_each_command_refuses_without_user_wrong_password_or_permission(
             assert login.workstation == host and login.actor_id is not None and login.actor_id > 0
 
 
-def test_users_create_names_the_administrator(seeded: Seeded, capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_users_create_names_the_administrator(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     c: Any = seeded.container
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     monkeypatch.setenv("ECMO_NEW_PASSWORD", "Initial-Pass-2026")
@@ -122,7 +135,11 @@ def test_users_create_names_the_administrator(seeded: Seeded, capsys: pytest.Cap
     assert code == 0 and data["user"]["must_change_password"] is True
     event = _last_audit(c)
     assert (event.action, event.entity, event.actor_name, event.workstation) == (
-        "create", "staff", "系统管理员", socket.gethostname()[:100])
+        "create",
+        "staff",
+        "系统管理员",
+        socket.gethostname()[:100],
+    )
     # the new account must replace its initial password before it can do anything else
     monkeypatch.setenv("ECMO_PASSWORD", "Initial-Pass-2026")
     code, data = _run(capsys, "users", ["list"], c.url, "--user", "newdoc")
@@ -135,7 +152,8 @@ def test_users_create_names_the_administrator(seeded: Seeded, capsys: pytest.Cap
 
 
 def test_password_is_asked_on_the_terminal_when_not_in_the_environment(
-        seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     c: Any = seeded.container
     monkeypatch.delenv("ECMO_PASSWORD", raising=False)
     asked: list[str] = []
@@ -166,8 +184,9 @@ def test_password_is_never_an_argument(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_restore_acts_as_an_administrator(seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_acts_as_an_administrator(
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     c: Any = seeded.container
     monkeypatch.setenv("ECMO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
@@ -176,8 +195,10 @@ def test_restore_acts_as_an_administrator(seeded: Seeded, tmp_path: Path, capsys
     # onto a new database: checked against the administrator accounts inside the backup
     fresh = str(tmp_path / "fresh.sqlite3")
     assert _run(capsys, "restore", [str(backup)], fresh)[1]["error"]["reason"] == "AuthenticationFailed"
-    assert _run(capsys, "restore", [str(backup)], fresh, "--user", "chenjing")[1]["error"]["reason"] == \
-        "PermissionDenied"
+    assert (
+        _run(capsys, "restore", [str(backup)], fresh, "--user", "chenjing")[1]["error"]["reason"]
+        == "PermissionDenied"
+    )
     monkeypatch.setenv("ECMO_PASSWORD", "wrong-password")
     assert _run(capsys, "restore", [str(backup)], fresh, "--user", "admin")[0] == 1
     assert not Path(fresh).exists() or Path(fresh).stat().st_size == 0
@@ -189,8 +210,11 @@ def test_restore_acts_as_an_administrator(seeded: Seeded, tmp_path: Path, capsys
     restored = build_container(fresh)
     try:
         event = _last_audit(restored)
-        assert (event.action, event.actor_name, event.workstation) == ("restore", "系统管理员",
-                                                                       socket.gethostname()[:100])
+        assert (event.action, event.actor_name, event.workstation) == (
+            "restore",
+            "系统管理员",
+            socket.gethostname()[:100],
+        )
     finally:
         restored.close()
     # over an existing database: only its own administrator may replace it
@@ -200,15 +224,20 @@ def test_restore_acts_as_an_administrator(seeded: Seeded, tmp_path: Path, capsys
 
 
 def test_init_db_creates_the_first_admin_from_a_file_forced_to_change_the_password(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = str(tmp_path / "new.sqlite3")
     admin = tmp_path / "admin.json"
-    admin.write_text(json.dumps({"username": "boss", "full_name": "王主任", "password": "First-Pass-2026"}),
-                     encoding="utf-8")
+    admin.write_text(
+        json.dumps({"username": "boss", "full_name": "王主任", "password": "First-Pass-2026"}),
+        encoding="utf-8",
+    )
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
     code, data = _run(capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特"], db)
     assert code == 1 and "--admin-from" in data["error"]["message"]  # no file, no terminal: refused
-    code, data = _run(capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特", "--admin-from", str(admin)], db)
+    code, data = _run(
+        capsys, "init-db", ["--hospital", "测试医院", "--city", "呼和浩特", "--admin-from", str(admin)], db
+    )
     assert code == 0 and data["initialised"] is True and data["admin"] == "boss"
     monkeypatch.setenv("ECMO_PASSWORD", "First-Pass-2026")
     code, data = _run(capsys, "users", ["list"], db, "--user", "boss")
@@ -219,7 +248,8 @@ def test_init_db_creates_the_first_admin_from_a_file_forced_to_change_the_passwo
 
 
 def test_init_db_asks_for_the_first_admin_on_the_terminal(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.container import build_container
 
     db = str(tmp_path / "new.sqlite3")

@@ -48,20 +48,32 @@ def test_demo_charts_every_record_kind_consistently(container: Any) -> None:
 def test_demo_command_fills_a_new_database(tmp_path: Path) -> None:
     db = tmp_path / "demo.sqlite3"
     env = {"PYTHONPATH": str(ROOT), "ECMO_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "ecmo_desktop", "demo", "--cases", "3", "--db", str(db), "--json"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "ecmo_desktop", "demo", "--cases", "3", "--db", str(db), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["cases"] == 3 and data["password"]
     assert "argon2id t=1" in data["password_hashing"] and "仅限演示数据库" in data["password_hashing"]
-    verify = subprocess.run([sys.executable, "-m", "ecmo_desktop", "verify", "--db", str(db), "--json",
-                             "--user", "admin"], cwd=ROOT, env={**env, "ECMO_PASSWORD": data["password"]},
-                            capture_output=True, text=True, timeout=120)
+    verify = subprocess.run(
+        [sys.executable, "-m", "ecmo_desktop", "verify", "--db", str(db), "--json", "--user", "admin"],
+        cwd=ROOT,
+        env={**env, "ECMO_PASSWORD": data["password"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert verify.returncode == 0 and json.loads(verify.stdout)["ok"] is True
 
 
-def test_demo_refuses_a_real_wards_database(seeded: Any, capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_refuses_a_real_wards_database(
+    seeded: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 10 §3: demo on a production database created accounts and fake patients, then stopped halfway."""
     from ecmo_desktop.cli import main
     from tests.conftest import PASSWORD
@@ -73,7 +85,9 @@ def test_demo_refuses_a_real_wards_database(seeded: Any, capsys: pytest.CaptureF
     for extra in ([], ["--user", "admin"]):
         code = main(["demo", "--cases", "1", "--db", c.url, "--json", *extra])
         answer = json.loads(capsys.readouterr().out)
-        assert code == 1 and answer["error"]["reason"] == "DemoRefused" and "演示" in answer["error"]["message"]
+        assert (
+            code == 1 and answer["error"]["reason"] == "DemoRefused" and "演示" in answer["error"]["message"]
+        )
     with c.uow(write=False) as uow:
         assert uow.audit.head().seq == head  # nothing written: no accounts, no patients, no login
     assert not c.auth.is_demo()
@@ -82,14 +96,17 @@ def test_demo_refuses_a_real_wards_database(seeded: Any, capsys: pytest.CaptureF
 
 
 def test_init_db_demo_marks_the_database_and_demo_adds_to_it_as_a_named_admin(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.cli import main
     from ecmo_desktop.container import build_container
 
     db = str(tmp_path / "demo.sqlite3")
     assert main(["init-db", "--demo", "--db", db, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["demo"] is True
-    code = main(["demo", "--cases", "1", "--years", "1", "--db", db, "--json"])  # existing data: a login first
+    code = main(
+        ["demo", "--cases", "1", "--years", "1", "--db", db, "--json"]
+    )  # existing data: a login first
     assert code == 1 and "--user" in json.loads(capsys.readouterr().out)["error"]["message"]
     monkeypatch.setenv("ECMO_PASSWORD", "Ward2026demo")
     assert main(["demo", "--cases", "1", "--years", "1", "--db", db, "--json", "--user", "admin"]) == 0
@@ -103,7 +120,9 @@ def test_init_db_demo_marks_the_database_and_demo_adds_to_it_as_a_named_admin(
     finally:
         c.close()
     out = tmp_path / "archive.pdf"
-    code = main(["print", "archive", "--run", str(runs[0].run_id), "--out", str(out), "--db", db, "--user", "sunli"])
+    code = main(
+        ["print", "archive", "--run", str(runs[0].run_id), "--out", str(out), "--db", db, "--user", "sunli"]
+    )
     assert code == 0
     import io
 

@@ -43,8 +43,14 @@ from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
 def item_usages(c: Any, item_id: int) -> int:
     """Non-voided bindings of one item, on any run."""
     with c.uow(write=False) as uow:
-        return int(uow.session.scalar(select(func.count()).select_from(UsageRow).where(
-            UsageRow.item_id == item_id, UsageRow.voided_at.is_(None))) or 0)
+        return int(
+            uow.session.scalar(
+                select(func.count())
+                .select_from(UsageRow)
+                .where(UsageRow.item_id == item_id, UsageRow.voided_at.is_(None))
+            )
+            or 0
+        )
 
 
 def oxy(w: Ward, serial: str = "SN1", lot: str = "L2401", expiry: date = LATER) -> str:
@@ -61,7 +67,8 @@ def test_bound_writes_the_usage_and_one_audit_row(ward: Ward) -> None:
     assert "Quadrox-iD" in verdict.user_message() and ward.t("SN1") in verdict.user_message()
     new = audit_rows(ward.c, since=since)
     assert [(e.action, e.entity, e.entity_id, e.run_id, e.patient_id, e.success) for e in new] == [
-        ("bind", "device_usage", verdict.usage.id, ward.run1.id, ward.patient1.id, True)]
+        ("bind", "device_usage", verdict.usage.id, ward.run1.id, ward.patient1.id, True)
+    ]
     assert new[0].after is not None and new[0].after["serial"] == ward.t("SN1")
     assert item_usages(ward.c, item.id) == 1
 
@@ -75,9 +82,17 @@ def test_reuse_on_another_patient_is_blocked_naming_who_holds_it(ward: Ward) -> 
     assert verdict.kind.blocked and not verdict.needs_override
     assert verdict.holder is not None
     assert (verdict.holder.patient_name, verdict.holder.mrn, verdict.holder.run_id) == (
-        "王建国", ward.patient1.mrn, ward.run1.id)
+        "王建国",
+        ward.patient1.mrn,
+        ward.run1.id,
+    )
     text = verdict.user_message()
-    assert text.startswith("[R6]") and "王建国" in text and ward.patient1.mrn in text and "2026-03-02 09:00" in text
+    assert (
+        text.startswith("[R6]")
+        and "王建国" in text
+        and ward.patient1.mrn in text
+        and "2026-03-02 09:00" in text
+    )
     refused = audit_rows(ward.c, since=since)
     assert [(e.action, e.success, e.run_id) for e in refused] == [("bind_refused", False, ward.run2.id)]
     # an override reason cannot lift R6
@@ -95,7 +110,9 @@ def test_scanning_twice_on_the_same_run_is_blocked_as_a_repeat(ward: Ward) -> No
     assert run_usages(ward.c, ward.run1.id) == 1
 
 
-def test_the_database_index_decides_when_the_precheck_is_skipped(ward: Ward, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_database_index_decides_when_the_precheck_is_skipped(
+    ward: Ward, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Negative control for REL-4: with the friendly look-up gone, R6 still holds (the index)."""
     item = receive(ward, oxy(ward)).items[0]
     assert ward.c.devices.bind_scan(ward.run1.id, oxy(ward)).bound
@@ -110,10 +127,14 @@ def test_the_database_index_decides_when_the_precheck_is_skipped(ward: Ward, mon
 
 def test_expired_item_is_blocked_and_the_expiry_day_itself_is_still_usable(ward: Ward) -> None:
     yesterday = date.fromordinal(TODAY.toordinal() - 1)
-    received_while_valid(ward.c, ward.receiving.id, oxy(ward, "OLD", expiry=yesterday))  # expired on the shelf
+    received_while_valid(
+        ward.c, ward.receiving.id, oxy(ward, "OLD", expiry=yesterday)
+    )  # expired on the shelf
     receive(ward, oxy(ward, "NOW", expiry=TODAY))
     since = audit_head(ward.c)
-    verdict = ward.c.devices.bind_scan(ward.run1.id, oxy(ward, "OLD", expiry=yesterday), override_reason="无其他库存")
+    verdict = ward.c.devices.bind_scan(
+        ward.run1.id, oxy(ward, "OLD", expiry=yesterday), override_reason="无其他库存"
+    )
     assert verdict.kind is VerdictKind.BLOCKED_EXPIRED and verdict.kind.blocked
     assert "2026-03-01" in verdict.user_message()
     assert [(e.action, e.success) for e in audit_rows(ward.c, since=since)] == [("bind_refused", False)]
@@ -136,7 +157,9 @@ def test_product_without_nmpa_number_warns_then_binds_with_a_reason(ward: Ward) 
     assert bound.bound and bound.overridden == (VerdictKind.WARN_NO_NMPA,)
     assert bound.usage is not None and bound.usage.override_reason == "注册证在办理中，科主任同意"
     assert bound.usage.warnings == ("warn_no_nmpa",)
-    assert [(e.action, e.reason) for e in audit_rows(ward.c, since=since)] == [("bind", "注册证在办理中，科主任同意")]
+    assert [(e.action, e.reason) for e in audit_rows(ward.c, since=since)] == [
+        ("bind", "注册证在办理中，科主任同意")
+    ]
 
 
 def test_recalled_lot_warns_and_binds_only_with_a_reason(ward: Ward) -> None:
@@ -147,7 +170,9 @@ def test_recalled_lot_warns_and_binds_only_with_a_reason(ward: Ward) -> None:
     assert verdict.kind is VerdictKind.WARN_RECALLED and verdict.recall == recall
     assert ward.t("BAD") in verdict.user_message() and "膜肺渗漏" in verdict.user_message()
     assert run_usages(ward.c, ward.run1.id) == 0
-    bound = ward.c.devices.bind_scan(ward.run1.id, oxy(ward, "R1", lot="BAD"), override_reason="无替代品，已告知家属")
+    bound = ward.c.devices.bind_scan(
+        ward.run1.id, oxy(ward, "R1", lot="BAD"), override_reason="无替代品，已告知家属"
+    )
     assert bound.bound and bound.usage is not None and bound.usage.warnings == ("warn_recalled",)
     ward.c.devices.lift_recall(recall.id, reason="厂家撤回通知")
     assert ward.c.devices.bind_scan(ward.run2.id, oxy(ward, "R2", lot="BAD")).bound
@@ -233,7 +258,10 @@ def test_void_then_rebind_elsewhere_and_void_needs_a_reason(ward: Ward) -> None:
     with pytest.raises(ValidationError):
         ward.c.devices.void_usage(bound.usage.id, "再次作废")
     assert ward.c.devices.bind_scan(ward.run2.id, oxy(ward)).bound
-    assert [(e.action, e.reason) for e in audit_rows(ward.c, since=since)] == [("void", "扫错患者"), ("bind", None)]
+    assert [(e.action, e.reason) for e in audit_rows(ward.c, since=since)] == [
+        ("void", "扫错患者"),
+        ("bind", None),
+    ]
     rows = ward.c.devices.trace_run(ward.run1.id)
     assert len(rows) == 1 and rows[0].voided  # amended, never deleted
 
@@ -269,11 +297,15 @@ def test_lot_only_labels_take_received_units_one_by_one_with_an_attestation(ward
 
 def test_hand_typed_serials_bind_to_the_unique_received_item_or_ask_for_the_product(ward: Ward) -> None:
     serial = ward.t("PX-0042")
-    ward.c.devices.receive_scan(ward.receiving.id, serial, product_id=ward.pump.id, lot=ward.t("PL1"), expiry=LATER)
+    ward.c.devices.receive_scan(
+        ward.receiving.id, serial, product_id=ward.pump.id, lot=ward.t("PL1"), expiry=LATER
+    )
     verdict = ward.c.devices.bind_scan(ward.run1.id, serial.lower())  # typed without CapsLock: upper-cased
     assert verdict.bound and verdict.product is not None and verdict.product.id == ward.pump.id
     # the same label scanned as GS1 later is the same item (one R6 identity)
-    again = ward.c.devices.bind_scan(ward.run2.id, label(PUMP_GTIN, serial=serial, lot=ward.t("PL1"), expiry=LATER))
+    again = ward.c.devices.bind_scan(
+        ward.run2.id, label(PUMP_GTIN, serial=serial, lot=ward.t("PL1"), expiry=LATER)
+    )
     assert again.kind is VerdictKind.BLOCKED_REUSED
     twin = ward.t("AMB-77")
     ward.c.devices.receive_scan(ward.receiving.id, twin, product_id=ward.pump.id)
@@ -296,13 +328,21 @@ def test_binding_at_a_procedure_must_be_a_procedure_of_that_run(ward: Ward) -> N
     receive(ward, oxy(ward))
     now = ward.c.ctx.now()
     with ward.c.uow() as uow:
-        row = ProcedureRow(run_id=ward.run1.id, kind="cannulation", started_at=now, location="icu",
-                           created_at=now, updated_at=now)
+        row = ProcedureRow(
+            run_id=ward.run1.id,
+            kind="cannulation",
+            started_at=now,
+            location="icu",
+            created_at=now,
+            updated_at=now,
+        )
         uow.session.add(row)
         uow.session.flush()
         procedure_id = row.id
         uow.commit()
-    assert [(p.id, p.kind) for p in ward.c.devices.binding_procedures(ward.run1.id)] == [(procedure_id, "cannulation")]
+    assert [(p.id, p.kind) for p in ward.c.devices.binding_procedures(ward.run1.id)] == [
+        (procedure_id, "cannulation")
+    ]
     assert ward.c.devices.binding_procedures(ward.run2.id) == []
     with pytest.raises(ValidationError):
         ward.c.devices.bind_scan(ward.run2.id, oxy(ward), procedure_id=procedure_id)
@@ -318,7 +358,9 @@ def test_records_staff_cannot_bind(ward: Ward) -> None:
         ward.c.devices.bind_scan(ward.run1.id, oxy(ward))
 
 
-def test_a_transient_conflict_is_retried_without_binding_twice(ward: Ward, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_conflict_is_retried_without_binding_twice(
+    ward: Ward, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """REL-5: the usage and its audit row roll back together, so the whole retried attempt is safe."""
     item = receive(ward, oxy(ward)).items[0]
     original = SqlAuditRepository.append

@@ -34,19 +34,26 @@ def test_products_are_validated_unique_and_audited(ward: Ward) -> None:
     fields = {e.field for e in bad.value.errors}
     assert {"类别", "产品名称", "GTIN"} <= fields
     with pytest.raises(ValidationError, match="Quadrox-iD"):
-        ward.c.devices.add_product(ProductInput(category="oxygenator", name="别名", gtin=OXY_GTIN[1:]))  # EAN-13 form
+        ward.c.devices.add_product(
+            ProductInput(category="oxygenator", name="别名", gtin=OXY_GTIN[1:])
+        )  # EAN-13 form
     since = audit_head(ward.c)
     g = gtin(f"06903{ward.tag[1:]:0>8}")
     created = ward.c.devices.add_product(ProductInput(category="tubing_pack", name="管路套包", gtin=g[1:]))
     assert created.gtin == g and not created.has_nmpa
-    updated = ward.c.devices.update_product(created.id, ProductInput(category="tubing_pack", name="管路套包",
-                                                                     gtin=g, nmpa_number="国械注准20153100789"),
-                                            expected_version=created.version)
+    updated = ward.c.devices.update_product(
+        created.id,
+        ProductInput(category="tubing_pack", name="管路套包", gtin=g, nmpa_number="国械注准20153100789"),
+        expected_version=created.version,
+    )
     assert updated.has_nmpa and updated.version == created.version + 1
     with pytest.raises(ConcurrencyConflict):
         ward.c.devices.update_product(created.id, created.as_input(), expected_version=created.version)
     events = audit_rows(ward.c, since=since)
-    assert [(e.action, e.entity) for e in events] == [("create", "device_product"), ("update", "device_product")]
+    assert [(e.action, e.entity) for e in events] == [
+        ("create", "device_product"),
+        ("update", "device_product"),
+    ]
     assert events[1].before is not None and events[1].after is not None
     assert (events[1].before["nmpa_number"], events[1].after["nmpa_number"]) == ("", "国械注准20153100789")
     assert "name" not in events[1].after  # only what changed
@@ -68,9 +75,11 @@ def test_a_scanned_label_prefills_a_new_product(ward: Ward) -> None:
 def test_catalogue_csv_import_creates_updates_and_is_all_or_nothing(ward: Ward) -> None:
     ward.login("admin")
     g1, g2 = gtin(f"06902{ward.tag[1:]:0>6}01"), gtin(f"06902{ward.tag[1:]:0>6}02")
-    text = (f"类别,产品名称,生产企业,型号,GTIN,注册证编号,一次性\n"
-            f"氧合器,Hilite 7000LT,Medos,7000LT,{g1},国械注进20163450456,是\n"
-            f"引流插管,股静脉插管,赛腾医疗,ST-21,{g2},,是\n")
+    text = (
+        f"类别,产品名称,生产企业,型号,GTIN,注册证编号,一次性\n"
+        f"氧合器,Hilite 7000LT,Medos,7000LT,{g1},国械注进20163450456,是\n"
+        f"引流插管,股静脉插管,赛腾医疗,ST-21,{g2},,是\n"
+    )
     parsed = read_catalogue(text.encode("gbk"))
     assert parsed.ok
     since = audit_head(ward.c)
@@ -80,7 +89,9 @@ def test_catalogue_csv_import_creates_updates_and_is_all_or_nothing(ward: Ward) 
     again = ward.c.devices.import_catalogue(read_catalogue(changed.encode()).rows)
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
     actions = [(e.action, e.entity) for e in audit_rows(ward.c, since=since)]
-    assert actions.count(("create", "device_product")) == 2 and actions.count(("update", "device_product")) == 1
+    assert (
+        actions.count(("create", "device_product")) == 2 and actions.count(("update", "device_product")) == 1
+    )
     assert actions.count(("import", "device_catalogue")) == 2
     # export → import of everything is a no-op
     exported = read_catalogue(write_catalogue(ward.c.devices.export_catalogue()))
@@ -90,8 +101,12 @@ def test_catalogue_csv_import_creates_updates_and_is_all_or_nothing(ward: Ward) 
     # a bad row refuses the whole import before anything is written
     head = audit_head(ward.c)
     with pytest.raises(ValidationError, match="第 2 行"):
-        ward.c.devices.import_catalogue([ProductInput(category="oxygenator", name="好"),
-                                         ProductInput(category="oxygenator", name="", gtin="123")])
+        ward.c.devices.import_catalogue(
+            [
+                ProductInput(category="oxygenator", name="好"),
+                ProductInput(category="oxygenator", name="", gtin="123"),
+            ]
+        )
     assert audit_head(ward.c) == head
 
 
@@ -100,7 +115,9 @@ def test_receiving_records_the_source_and_refuses_a_second_receipt(ward: Ward) -
     result = receive(ward, code)
     item = result.items[0]
     assert (item.serial, item.lot, item.expiry, item.symbology) == (ward.t("RC1"), ward.t("L1"), LATER, "gs1")
-    assert result.receiving.supplier == "国药控股内蒙古有限公司" and result.receiving.received_by_name == "陈静"
+    assert (
+        result.receiving.supplier == "国药控股内蒙古有限公司" and result.receiving.received_by_name == "陈静"
+    )
     with pytest.raises(ValidationError) as dup:
         receive(ward, code)
     text = dup.value.user_message()
@@ -128,17 +145,26 @@ def test_stock_lists_unbound_items_with_expiry_warnings(ward: Ward) -> None:
     receive(ward, label(OXY_GTIN, serial=ward.t("ST-SOON"), lot="S", expiry=soon))
     with pytest.raises(ValidationError, match="已过期（有效期至 2026-03-01），不能入库"):
         receive(ward, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past))  # never into stock
-    received_while_valid(ward.c, ward.receiving.id, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past))
+    received_while_valid(
+        ward.c, ward.receiving.id, label(OXY_GTIN, serial=ward.t("ST-OLD"), lot="S", expiry=past)
+    )
     receive(ward, label(OXY_GTIN, serial=ward.t("ST-USED"), lot="S", expiry=LATER))
     lot_only = receive(ward, label(CANNULA_GTIN, lot=ward.t("SC"), expiry=date(2026, 3, 31)), quantity=3)
     assert len(lot_only.items) == 3
-    assert ward.c.devices.bind_scan(ward.run1.id, label(OXY_GTIN, serial=ward.t("ST-USED"), lot="S",
-                                                        expiry=LATER)).bound
-    mine = {r.item.serial or r.item.lot: r for r in ward.c.devices.stock()
-            if r.item.receiving_id == ward.receiving.id}
+    assert ward.c.devices.bind_scan(
+        ward.run1.id, label(OXY_GTIN, serial=ward.t("ST-USED"), lot="S", expiry=LATER)
+    ).bound
+    mine = {
+        r.item.serial or r.item.lot: r
+        for r in ward.c.devices.stock()
+        if r.item.receiving_id == ward.receiving.id
+    }
     assert set(mine) == {ward.t("ST-OK"), ward.t("ST-SOON"), ward.t("ST-OLD"), ward.t("SC")}
     assert mine[ward.t("ST-OK")].expiry_status is ExpiryStatus.OK
-    assert (mine[ward.t("ST-SOON")].expiry_status, mine[ward.t("ST-SOON")].days_left) == (ExpiryStatus.EXPIRING, 30)
+    assert (mine[ward.t("ST-SOON")].expiry_status, mine[ward.t("ST-SOON")].days_left) == (
+        ExpiryStatus.EXPIRING,
+        30,
+    )
     assert mine[ward.t("ST-OLD")].expiry_status is ExpiryStatus.EXPIRED
     units = [r for r in ward.c.devices.stock(category="drainage_cannula") if r.item.lot == ward.t("SC")]
     assert len(units) == 3 and all(r.expiry_status is ExpiryStatus.EXPIRING for r in units)

@@ -27,8 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("ECMO_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "ecmo_desktop", *args], capture_output=True, text=True,
-                          encoding="utf-8", cwd=ROOT, env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ecmo_desktop", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_parse_code_prints_one_contract_object_and_exits_0() -> None:
@@ -38,15 +46,22 @@ def test_parse_code_prints_one_contract_object_and_exits_0() -> None:
     assert len(lines) == 1
     payload = json.loads(lines[0])
     assert list(payload) == CONTRACT_KEYS
-    assert (payload["scheme"], payload["gtin"], payload["lot"], payload["serial"]) == ("gs1", OXY_GTIN, "12345", "ABC")
+    assert (payload["scheme"], payload["gtin"], payload["lot"], payload["serial"]) == (
+        "gs1",
+        OXY_GTIN,
+        "12345",
+        "ABC",
+    )
     assert payload["raw"] == "01" + OXY_GTIN + "1012345\x1d21ABC"
 
 
 WRONG_CHECK = "01" + OXY_GTIN[:-1] + str((int(OXY_GTIN[-1]) + 1) % 10)
 
 
-@pytest.mark.parametrize(("text", "reason"), [(WRONG_CHECK, "invalid_check_digit"), ("氧合器", "invalid_character"),
-                                              ("  ", "empty")])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [(WRONG_CHECK, "invalid_check_digit"), ("氧合器", "invalid_character"), ("  ", "empty")],
+)
 def test_parse_code_refusals_exit_2_with_reason_and_message(text: str, reason: str) -> None:
     done = run_cli("parse-code", text, "--json")
     assert done.returncode == 2
@@ -59,10 +74,15 @@ def test_parse_code_refusals_exit_2_with_reason_and_message(text: str, reason: s
 
 def test_decode_image_prints_one_line_per_file_in_order(tmp_path: Path) -> None:
     code = label(OXY_GTIN, serial="IMG1", lot="L7")
-    image = np.asarray(zxingcpp.write_barcode_to_image(
-        zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.DataMatrix), scale=6))
+    image = np.asarray(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.DataMatrix), scale=6
+        )
+    )
     good = tmp_path / "标签.png"
-    ok, buffer = cv2.imencode(".png", cv2.copyMakeBorder(image, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=255))
+    ok, buffer = cv2.imencode(
+        ".png", cv2.copyMakeBorder(image, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=255)
+    )
     assert ok
     good.write_bytes(buffer.tobytes())
     bad = tmp_path / "not-an-image.png"
@@ -82,9 +102,13 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_catalogue_import_export_and_trace_commands(seeded: Seeded, seeded_db_url: str, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalogue_import_export_and_trace_commands(
+    seeded: Seeded,
+    seeded_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from tests.conftest import PASSWORD
 
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
@@ -94,8 +118,12 @@ def test_catalogue_import_export_and_trace_commands(seeded: Seeded, seeded_db_ur
     code, payload = _cli(capsys, "catalogue", "import", str(bad), *db)
     assert code == 2 and "科学计数法" in payload["problems"][0]
     good = tmp_path / "good.csv"
-    good.write_bytes((f"类别;产品名称;生产企业;GTIN;注册证编号\n氧合器;Quadrox-iD;Maquet;{OXY_GTIN};国械注进20173450123\n"
-                      f"离心泵头;RotaFlow;Maquet;{PUMP_GTIN};\n").encode("gb18030"))
+    good.write_bytes(
+        (
+            f"类别;产品名称;生产企业;GTIN;注册证编号\n氧合器;Quadrox-iD;Maquet;{OXY_GTIN};国械注进20173450123\n"
+            f"离心泵头;RotaFlow;Maquet;{PUMP_GTIN};\n"
+        ).encode("gb18030")
+    )
     code, payload = _cli(capsys, "catalogue", "import", str(good), *db)
     assert code == 0 and (payload["created"], payload["updated"], payload["unchanged"]) == (2, 0, 0)
     assert len(payload["notices"]) == 1  # the pump head has no NMPA number

@@ -22,7 +22,9 @@ def test_demo_cases_get_a_circuit_bound_once_per_item(container: Any) -> None:
     for run in runs:
         rows = [r for r in c.devices.trace_run(run.run_id) if not r.voided]
         categories = Counter(r.category for r in rows)
-        assert categories["oxygenator"] >= 1 and categories["pump_head"] >= 1 and categories["tubing_pack"] == 1
+        assert (
+            categories["oxygenator"] >= 1 and categories["pump_head"] >= 1 and categories["tubing_pack"] == 1
+        )
         assert categories["drainage_cannula"] == 1
         assert all(r.nmpa_number or "warn_no_nmpa" in r.warnings for r in rows)  # R5 overridden with a reason
         assert all(r.serial or "warn_no_serial" in r.warnings for r in rows)

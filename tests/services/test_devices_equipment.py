@@ -20,8 +20,13 @@ from tests.kit.devices import (  # noqa: F401 - the *_fixture names are fixtures
 
 
 def console(w: Ward, serial: str = "CON") -> EquipmentInput:
-    return EquipmentInput(kind="console", model="Cardiohelp", manufacturer="Maquet", serial=w.t(serial),
-                          purchase_date=date(2021, 6, 1))
+    return EquipmentInput(
+        kind="console",
+        model="Cardiohelp",
+        manufacturer="Maquet",
+        serial=w.t(serial),
+        purchase_date=date(2021, 6, 1),
+    )
 
 
 def test_equipment_register_is_validated_unique_and_audited(ward: Ward) -> None:
@@ -32,13 +37,21 @@ def test_equipment_register_is_validated_unique_and_audited(ward: Ward) -> None:
     with pytest.raises(ValidationError, match="已登记"):
         ward.c.equipment.add_equipment(console(ward))
     with pytest.raises(ValidationError) as bad:
-        ward.c.equipment.add_equipment(EquipmentInput(kind="pump", model="", serial="",
-                                                      purchase_date=date(2099, 1, 1)))
+        ward.c.equipment.add_equipment(
+            EquipmentInput(kind="pump", model="", serial="", purchase_date=date(2099, 1, 1))
+        )
     assert {e.field for e in bad.value.errors} == {"设备类型", "型号", "序列号", "购置日期"}
-    moved = ward.c.equipment.update_equipment(eq.id, EquipmentInput(kind="console", model="Cardiohelp-i",
-                                                                    manufacturer="Maquet", serial=eq.serial,
-                                                                    purchase_date=eq.purchase_date),
-                                              expected_version=eq.version)
+    moved = ward.c.equipment.update_equipment(
+        eq.id,
+        EquipmentInput(
+            kind="console",
+            model="Cardiohelp-i",
+            manufacturer="Maquet",
+            serial=eq.serial,
+            purchase_date=eq.purchase_date,
+        ),
+        expected_version=eq.version,
+    )
     assert moved.model == "Cardiohelp-i"
     with pytest.raises(ConcurrencyConflict):
         ward.c.equipment.update_equipment(eq.id, console(ward), expected_version=eq.version)
@@ -53,7 +66,9 @@ def test_equipment_register_is_validated_unique_and_audited(ward: Ward) -> None:
 def test_a_console_serves_one_run_at_a_time_and_keeps_its_history(ward: Ward) -> None:
     ward.login("admin")
     eq = ward.c.equipment.add_equipment(console(ward))
-    heater = ward.c.equipment.add_equipment(EquipmentInput(kind="heater_cooler", model="HCU 40", serial=ward.t("HCU")))
+    heater = ward.c.equipment.add_equipment(
+        EquipmentInput(kind="heater_cooler", model="HCU 40", serial=ward.t("HCU"))
+    )
     ward.login("zhaolei")
     link = ward.c.equipment.link_equipment(ward.run1.id, eq.id)
     ward.c.equipment.link_equipment(ward.run1.id, heater.id)
@@ -75,11 +90,16 @@ def test_a_console_serves_one_run_at_a_time_and_keeps_its_history(ward: Ward) ->
     second = ward.c.equipment.link_equipment(ward.run2.id, eq.id)
     history = ward.c.equipment.equipment_history(eq.id)
     assert [(h.run_id, h.patient_name, h.current) for h in history] == [
-        (ward.run1.id, "王建国", False), (ward.run2.id, "李秀英", True)]
+        (ward.run1.id, "王建国", False),
+        (ward.run2.id, "李秀英", True),
+    ]
     assert {lk.equipment.kind for lk in ward.c.equipment.run_equipment(ward.run1.id) if lk.equipment} == {
-        "console", "heater_cooler"}
-    assert [(e.action, e.run_id) for e in audit_rows(ward.c, entity="run_equipment", run_id=ward.run2.id)] == [
-        ("link", ward.run2.id)]
+        "console",
+        "heater_cooler",
+    }
+    assert [
+        (e.action, e.run_id) for e in audit_rows(ward.c, entity="run_equipment", run_id=ward.run2.id)
+    ] == [("link", ward.run2.id)]
     ward.c.equipment.unlink_equipment(second.id)
     ward.login("admin")
     retired = ward.c.equipment.set_equipment_active(eq.id, False, reason="报废")
@@ -111,8 +131,14 @@ def test_the_equipment_list_names_the_run_each_device_serves_now(ward: Ward) -> 
     listed = {e.id: e for e in ward.c.equipment.list_equipment()}
     current = listed[eq.id].current_run
     assert current is not None and listed[spare.id].current_run is None
-    assert (current.link_id, current.run_id, current.run_number, current.patient_name, current.mrn,
-            current.since) == (now.id, ward.run2.id, 1, "李秀英", ward.patient2.mrn, ward.db.clock.now())
+    assert (
+        current.link_id,
+        current.run_id,
+        current.run_number,
+        current.patient_name,
+        current.mrn,
+        current.since,
+    ) == (now.id, ward.run2.id, 1, "李秀英", ward.patient2.mrn, ward.db.clock.now())
     assert len([e for e in ward.c.equipment.list_equipment() if e.id == eq.id]) == 1  # one row per device
 
     ward.c.equipment.unlink_equipment(now.id)
@@ -128,6 +154,9 @@ def test_the_run_search_carries_the_patients_ecmo_number(ward: Ward) -> None:
     assert found[ward.run1.id].run_number == ward.run1.run_number == 1
     set_status(ward.c, ward.run1.id, "ended")
     again = ward.c.runs.open_run(ward.patient1.id, RunInput(mode="VA", indication="ami"))
-    numbers = {r.run_id: r.run_number for r in ward.c.runs.search_runs(text=ward.patient1.mrn)
-               if r.patient_id == ward.patient1.id}
+    numbers = {
+        r.run_id: r.run_number
+        for r in ward.c.runs.search_runs(text=ward.patient1.mrn)
+        if r.patient_id == ward.patient1.id
+    }
     assert numbers == {ward.run1.id: 1, again.id: 2}

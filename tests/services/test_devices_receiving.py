@@ -26,9 +26,15 @@ def oxy(w: Ward, serial: str) -> str:
 
 def states(w: Ward) -> dict[str | None, tuple[ItemState, int | None, str, str]]:
     """Serial → (state, run id, patient, MRN) of the test's delivery, as the service reports it."""
-    return {r.item.serial: (r.state, r.use.run_id if r.use else None, r.use.patient_name if r.use else "",
-                            r.use.mrn if r.use else "")
-            for r in w.c.devices.receiving_items(w.receiving.id)}
+    return {
+        r.item.serial: (
+            r.state,
+            r.use.run_id if r.use else None,
+            r.use.patient_name if r.use else "",
+            r.use.mrn if r.use else "",
+        )
+        for r in w.c.devices.receiving_items(w.receiving.id)
+    }
 
 
 def test_a_delivery_lists_its_items_with_where_each_is_now(ward: Ward) -> None:
@@ -64,9 +70,15 @@ def test_a_delivery_lists_its_items_with_where_each_is_now(ward: Ward) -> None:
 def test_lot_only_units_and_a_reusable_item_back_from_a_run(ward: Ward) -> None:
     receive(ward, label(ward.db.cannula.gtin, lot=ward.t("C"), expiry=LATER), quantity=2)
     ward.login("admin")
-    reusable = ward.c.devices.add_product(ProductInput(
-        category="other", name="超声流量探头", gtin=gtin(f"069012370{int(ward.tag[1:]):04d}"),
-        nmpa_number="国械注进20200000001", single_use=False))
+    reusable = ward.c.devices.add_product(
+        ProductInput(
+            category="other",
+            name="超声流量探头",
+            gtin=gtin(f"069012370{int(ward.tag[1:]):04d}"),
+            nmpa_number="国械注进20200000001",
+            single_use=False,
+        )
+    )
     ward.login("chenjing")
     probe = label(reusable.gtin or "", serial=ward.t("P"), lot=ward.t("PL"), expiry=LATER)
     receive(ward, probe)
@@ -77,7 +89,9 @@ def test_lot_only_units_and_a_reusable_item_back_from_a_run(ward: Ward) -> None:
 
     rows = ward.c.devices.receiving_items(ward.receiving.id)
     assert [(r.item.lot, r.state) for r in rows if r.item.serial is None] == [
-        (ward.t("C"), ItemState.IN_STOCK), (ward.t("C"), ItemState.IN_STOCK)]
+        (ward.t("C"), ItemState.IN_STOCK),
+        (ward.t("C"), ItemState.IN_STOCK),
+    ]
     back = next(r for r in rows if r.item.serial == ward.t("P"))
     # a reusable device taken off the circuit is in stock again; its last run is still named
     assert back.state is ItemState.IN_STOCK and back.use is not None and back.use.run_id == ward.run1.id

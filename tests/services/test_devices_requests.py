@@ -43,7 +43,8 @@ def test_a_nurse_requests_the_admin_adds_it_and_the_request_closes(ward: Ward) -
     assert request.requested_by_name == "陈静"
     created = audit_rows(ward.c, entity="device_product_request", since=since)
     assert [(e.action, e.entity_id, e.run_id, e.patient_id) for e in created] == [
-        ("create", request.id, ward.run1.id, ward.patient1.id)]
+        ("create", request.id, ward.run1.id, ward.patient1.id)
+    ]
     # the same product scanned again (another bed, another nurse): the same open request, nothing new
     again = ward.c.devices.request_product(ward.run2.id, label(new_gtin, serial=ward.t("NQ2"), lot="LQ"))
     assert again.id == request.id
@@ -58,15 +59,23 @@ def test_a_nurse_requests_the_admin_adds_it_and_the_request_closes(ward: Ward) -
     ward.login("admin")
     listed = [i for i in _requests(ward) if i.entity_id == request.id]
     assert len(listed) == 1 and listed[0].run_id == ward.run1.id and new_gtin in listed[0].text()
-    product = ward.c.devices.add_product(ProductInput(category="tubing_pack", name="ECMO 管路套包",
-                                                      gtin=new_gtin, nmpa_number="国械注准20203100001"))
+    product = ward.c.devices.add_product(
+        ProductInput(
+            category="tubing_pack", name="ECMO 管路套包", gtin=new_gtin, nmpa_number="国械注准20203100001"
+        )
+    )
     closed = next(r for r in ward.c.devices.product_requests(open_only=False) if r.id == request.id)
     assert (closed.status, closed.product_id) == (ProductRequestStatus.ADDED.value, product.id)
     assert closed.resolved_at is not None and closed.resolved_by_id is not None
-    assert [e.action for e in audit_rows(ward.c, entity="device_product_request", since=since)] == ["create", "resolve"]
+    assert [e.action for e in audit_rows(ward.c, entity="device_product_request", since=since)] == [
+        "create",
+        "resolve",
+    ]
     assert [i for i in _requests(ward) if i.entity_id == request.id] == []
     ward.login("chenjing")
-    assert ward.c.devices.bind_scan(ward.run1.id, code).kind is VerdictKind.NOT_RECEIVED  # known now (R7 next)
+    assert (
+        ward.c.devices.bind_scan(ward.run1.id, code).kind is VerdictKind.NOT_RECEIVED
+    )  # known now (R7 next)
 
 
 def test_the_admin_declines_with_a_reason_and_refusals(ward: Ward) -> None:

@@ -23,7 +23,14 @@ from tests.kit.documents import DocWard, doc_db_fixture, dw_fixture, pdf_text, s
 __all__ = ["doc_db_fixture", "dw_fixture"]
 
 HEADINGS = {
-    "consent": ["体外膜肺氧合治疗知情同意书", "治疗目的", "替代治疗方案", "可能出现的风险及并发症", "费用", "拒绝治疗声明"],
+    "consent": [
+        "体外膜肺氧合治疗知情同意书",
+        "治疗目的",
+        "替代治疗方案",
+        "可能出现的风险及并发症",
+        "费用",
+        "拒绝治疗声明",
+    ],
     "opnote": ["ECMO置管手术记录", "手术概况", "手术人员", "插管", "使用器械及条码（R8）"],
     "decision": ["ECMO上机/撤机讨论记录", "参与讨论的医师", "规范要求核对（R1/R2）"],
     "daily": ["ECMO日常管理记录", "趋势", "记录明细"],
@@ -50,7 +57,8 @@ def test_every_document_names_the_patient_and_carries_its_headings(dw: DocWard, 
     doc = printed.document
     assert (doc.kind, doc.run_id, doc.version, doc.created_by_name) == (kind, case.run_id, 1, "孙丽")
     assert doc.sha256 == hashlib.sha256(printed.pdf).hexdigest() and doc.page_count == len(
-        pypdf.PdfReader(io.BytesIO(printed.pdf)).pages)
+        pypdf.PdfReader(io.BytesIO(printed.pdf)).pages
+    )
     assert f"内容校验：{doc.content_hash[:12]}" in text
 
 
@@ -61,7 +69,13 @@ def test_operation_note_prints_every_bound_device_and_signatures(dw: DocWard) ->
     text = squeeze(pdf_text(printed.pdf))
     for lot, serial in zip(case.lots, case.serials, strict=True):
         assert lot in text and serial in text
-    for product in ("Quadrox-iD成人氧合器", "RotaFlow离心泵头", "国械注进20173450011", "BE-PLS2050", "2027-12-31"):
+    for product in (
+        "Quadrox-iD成人氧合器",
+        "RotaFlow离心泵头",
+        "国械注进20173450011",
+        "BE-PLS2050",
+        "2027-12-31",
+    ):
         assert product in text
     assert "签名人：张伟副主任医师" in text and "签名含义：书写" in text  # SIG-1
     meta = printed.document.meta
@@ -109,7 +123,9 @@ def test_a_stored_pdf_changed_behind_the_apps_back_is_refused(dw: DocWard) -> No
     printed = dw.c.documents.generate("consent", case.run_id)
     tampered = printed.pdf.replace(b"/Producer", b"/Produced", 1)
     with dw.c.uow() as uow:
-        uow.session.execute(update(DocumentRow).where(DocumentRow.id == printed.document.id).values(pdf=tampered))
+        uow.session.execute(
+            update(DocumentRow).where(DocumentRow.id == printed.document.id).values(pdf=tampered)
+        )
         uow.commit()
     with pytest.raises(StorageError):
         dw.c.documents.reprint(printed.document.id)
@@ -184,7 +200,9 @@ class _Progress:
         return self.cancel_after is not None and len(self.reports) > self.cancel_after
 
 
-def test_batch_archive_writes_each_run_reports_failures_and_can_be_cancelled(dw: DocWard, tmp_path: Path) -> None:
+def test_batch_archive_writes_each_run_reports_failures_and_can_be_cancelled(
+    dw: DocWard, tmp_path: Path
+) -> None:
     cases = [dw.chart_case(devices=1, daily=1) for _ in range(3)]
     dw.login("sunli")
     progress = _Progress()
@@ -192,7 +210,9 @@ def test_batch_archive_writes_each_run_reports_failures_and_can_be_cancelled(dw:
     assert [i.run_id for i in result.done] == [c.run_id for c in cases]
     assert [i.run_id for i in result.failed] == [999_999] and not result.cancelled
     for item in result.done:
-        assert item.path is not None and item.path.read_bytes() == dw.c.documents.document_pdf(item.document.id)
+        assert item.path is not None and item.path.read_bytes() == dw.c.documents.document_pdf(
+            item.document.id
+        )
         assert item.path.name.endswith(f"{item.document.document_number}.pdf")
     assert progress.reports[0] == (0, 4, "") and progress.reports[-1][:2] == (4, 4)
 
@@ -257,9 +277,14 @@ def test_nul_and_lone_surrogates_stored_by_an_old_import_still_print(dw: DocWard
 
     case = dw.chart_case(devices=1, daily=1, finish=False)
     with dw.c.uow() as uow:
-        uow.session.execute(update(PatientRow).where(PatientRow.id == case.patient_id).values(name="刘\x00四"))
-        uow.session.execute(update(ProcedureRow).where(ProcedureRow.id == case.cannulation_id)
-                            .values(notes="旧系统导入\x00\x07备注"))
+        uow.session.execute(
+            update(PatientRow).where(PatientRow.id == case.patient_id).values(name="刘\x00四")
+        )
+        uow.session.execute(
+            update(ProcedureRow)
+            .where(ProcedureRow.id == case.cannulation_id)
+            .values(notes="旧系统导入\x00\x07备注")
+        )
         uow.commit()
     dw.login("sunli")
     printed = dw.c.documents.generate("opnote", case.run_id)

@@ -36,9 +36,15 @@ def source(seeded, clock):
 def regional(container):
     """An empty database set up for a regional QC centre (its own local hospital, no runs)."""
     c = container
-    c.auth.first_run_setup(hospital_name="自治区ECMO质控中心", hospital_code="QC-NM", city="呼和浩特",
-                           admin_username="admin", admin_full_name="质控管理员", admin_password=PASSWORD,
-                           admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="自治区ECMO质控中心",
+        hospital_code="QC-NM",
+        city="呼和浩特",
+        admin_username="admin",
+        admin_full_name="质控管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
     return c
 
@@ -71,7 +77,12 @@ def test_export_then_import_into_an_empty_database_gives_the_same_report(source,
     dry = regional.exchange.import_export(out, dry_run=True)
     assert (dry.imported, dry.skipped, dry.errors, dry.equipment_imported) == (22, 0, (), 9)
     imported = regional.exchange.import_export(out)
-    assert (imported.imported, imported.skipped, imported.errors, imported.equipment_imported) == (22, 0, (), 9)
+    assert (imported.imported, imported.skipped, imported.errors, imported.equipment_imported) == (
+        22,
+        0,
+        (),
+        9,
+    )
     for period in (LEGACY, APP, ALL):
         assert regional.exchange.report(*period).as_dict() == source.exchange.report(*period).as_dict()
 
@@ -79,8 +90,10 @@ def test_export_then_import_into_an_empty_database_gives_the_same_report(source,
     assert (again.imported, again.skipped, again.equipment_imported) == (0, 22, 0)
     with regional.uow(write=False) as uow:
         hospitals = {h.name: h.is_local for h in uow.session.scalars(select(HospitalRow))}
-        placeholders = [(s.username, s.full_name, s.active, s.password_hash) for s in uow.session.scalars(
-            select(StaffRow).where(StaffRow.username_key.like("EXT:%")))]
+        placeholders = [
+            (s.username, s.full_name, s.active, s.password_hash)
+            for s in uow.session.scalars(select(StaffRow).where(StaffRow.username_key.like("EXT:%")))
+        ]
     assert hospitals["自治区ECMO质控中心"] is True and hospitals["示范医院"] is False
     assert {name for _u, name, _a, _h in placeholders} >= {"张伟", "李娜", "刘洋"}
     assert {(active, pw) for _u, _n, active, pw in placeholders} == {(False, "!")}
@@ -101,11 +114,30 @@ def test_import_cases_accepts_the_json_export_and_the_runs_sheet(source, regiona
 def test_a_legacy_register_round_trips_through_the_csv_export(source, regional, tmp_path):
     files = source.exchange.export(*LEGACY, "csv", deidentify=False, out=tmp_path / "legacy.csv").files
     assert regional.exchange.import_cases(files[0]).imported == 20
-    assert regional.exchange.import_equipment(next(f for f in files if f.name == "legacy.equipment.csv")).imported == 9
+    assert (
+        regional.exchange.import_equipment(
+            next(f for f in files if f.name == "legacy.equipment.csv")
+        ).imported
+        == 9
+    )
     mine, theirs = regional.exchange.report(*LEGACY).as_dict(), source.exchange.report(*LEGACY).as_dict()
-    for key in ("runs", "by_year", "by_hospital_year", "by_city", "by_mode", "indications", "ecpr_runs",
-                "weaning_success_rate", "survival_28d", "survival_to_discharge", "equipment_by_city",
-                "equipment_by_hospital", "equipment_by_hospital_year", "r15", "outcome_unknown"):
+    for key in (
+        "runs",
+        "by_year",
+        "by_hospital_year",
+        "by_city",
+        "by_mode",
+        "indications",
+        "ecpr_runs",
+        "weaning_success_rate",
+        "survival_28d",
+        "survival_to_discharge",
+        "equipment_by_city",
+        "equipment_by_hospital",
+        "equipment_by_hospital_year",
+        "r15",
+        "outcome_unknown",
+    ):
         assert mine[key] == theirs[key], key
 
 
@@ -117,8 +149,14 @@ def source_identifiers(c) -> dict[str, set[str]]:
     from ecmo_desktop.domain.time import BEIJING
     from ecmo_desktop.storage.orm.runs import RunRow
 
-    found: dict[str, set[str]] = {"names": set(), "mrns": set(), "birth dates": set(), "timestamps": set(),
-                                  "ward/bed": set(), "staff": set()}
+    found: dict[str, set[str]] = {
+        "names": set(),
+        "mrns": set(),
+        "birth dates": set(),
+        "timestamps": set(),
+        "ward/bed": set(),
+        "staff": set(),
+    }
 
     def moment(value) -> None:
         if value is None:
@@ -152,7 +190,9 @@ def marked_source(source):
     from ecmo_desktop.storage.orm.runs import RunRow
 
     with source.uow() as uow:
-        uow.session.query(PatientRow).update({PatientRow.ward: "心外重症监护七病区", PatientRow.bed: "B17-床"})
+        uow.session.query(PatientRow).update(
+            {PatientRow.ward: "心外重症监护七病区", PatientRow.bed: "B17-床"}
+        )
         uow.session.query(RunRow).update({RunRow.ward: "心外重症监护七病区", RunRow.bed: "B17-床"})
         local = uow.session.scalars(select(HospitalRow).where(HospitalRow.is_local.is_(True))).one()
         local.settings = {**local.settings, "exchange": {"pseudonym_key": FIXED_KEY}}
@@ -191,8 +231,13 @@ def test_pseudonyms_are_stable_and_the_deidentified_export_still_imports(source,
     for run in a["runs"]:  # … by one offset per patient, so every interval survives
         r = run["run"]
         if r["started_at"] and r["ended_at"]:
-            hours = (datetime.fromisoformat(r["ended_at"]) - datetime.fromisoformat(r["started_at"])) / timedelta(hours=1)
-            assert run["outcome"]["duration_hours"] is None or abs(hours - run["outcome"]["duration_hours"]) < 0.01
+            hours = (
+                datetime.fromisoformat(r["ended_at"]) - datetime.fromisoformat(r["started_at"])
+            ) / timedelta(hours=1)
+            assert (
+                run["outcome"]["duration_hours"] is None
+                or abs(hours - run["outcome"]["duration_hours"]) < 0.01
+            )
     with source.uow(write=False) as uow:
         key = uow.hospitals.local().settings["exchange"]["pseudonym_key"]
     assert len(key) == 64
@@ -233,8 +278,25 @@ def test_exports_are_audited_and_only_records_and_admin_may_export(source, seede
 def test_cli_export_and_import_export(source, regional, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     out = tmp_path / "cli.json"
-    code = cli_main(["export", "--from", "2020-01-01", "--to", "2026-12-31", "--format", "json", "--deidentify",
-                     "--out", str(out), "--db", source.url, "--json", "--user", "sunli"])
+    code = cli_main(
+        [
+            "export",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "json",
+            "--deidentify",
+            "--out",
+            str(out),
+            "--db",
+            source.url,
+            "--json",
+            "--user",
+            "sunli",
+        ]
+    )
     answer = json.loads(capsys.readouterr().out)
     assert code == 0 and answer["runs"] == 22 and answer["deidentified"] is True
     code = cli_main(["import-export", str(out), "--db", regional.url, "--json", "--user", "admin"])
@@ -250,6 +312,8 @@ def test_a_damaged_export_imports_nothing(source, regional, tmp_path):
     out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     result = regional.exchange.import_export(out)
     assert result.imported == 0
-    assert [e.as_dict() for e in result.errors] == [{"row": 4, "column": "run.indication", "message": "未知的取值“flu”"}]
+    assert [e.as_dict() for e in result.errors] == [
+        {"row": 4, "column": "run.indication", "message": "未知的取值“flu”"}
+    ]
     assert regional.exchange.report(*LEGACY).runs == 0
     assert (FIXTURES / "regional_cases.csv").exists()

@@ -21,15 +21,21 @@ def _runs(c: Any) -> int:
         return int(uow.session.scalar(select(func.count()).select_from(RunRow)))
 
 
-def test_hostile_files_are_refused_and_nothing_is_written(seeded: Seeded, seeded_db_url: str, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_files_are_refused_and_nothing_is_written(
+    seeded: Seeded,
+    seeded_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     c: Any = seeded.container
     seeded.login("admin")
     before = _runs(c)
     cell = tmp_path / "cell.csv"
-    cell.write_text("hospital,mrn,name,sex,ecmo_start,mode,indication\nH,1," + "x" * 200_000 + ",M,2024-01-01,VA,ami\n",
-                    encoding="utf-8")
+    cell.write_text(
+        "hospital,mrn,name,sex,ecmo_start,mode,indication\nH,1," + "x" * 200_000 + ",M,2024-01-01,VA,ami\n",
+        encoding="utf-8",
+    )
     deep = tmp_path / "deep.json"
     deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(FileUnreadable) as info:

@@ -52,7 +52,10 @@ def test_every_public_service_method_declares_its_action() -> None:
 def _calls(s: Seeded) -> list[tuple[Action, Callable[[Any], Any]]]:
     return [
         (Action.VIEW_CASES, lambda c: c.runs.search_runs("")),
-        (Action.REGISTER_PATIENT, lambda c: c.runs.register_patient(PatientInput(mrn="P9", name="甲", sex="M"))),
+        (
+            Action.REGISTER_PATIENT,
+            lambda c: c.runs.register_patient(PatientInput(mrn="P9", name="甲", sex="M")),
+        ),
         (Action.OPEN_RUN, lambda c: c.runs.open_run(999_999, RunInput(mode="VA", indication="ami"))),
         (Action.MANAGE_STAFF, lambda c: c.staff.unlock_account(s.nurse_id)),
         (Action.VERIFY, lambda c: c.audit.verify_chain()),
@@ -64,8 +67,13 @@ def _calls(s: Seeded) -> list[tuple[Action, Callable[[Any], Any]]]:
 @pytest.mark.parametrize("role", [*ROLES, "anonymous", "deactivated"])
 def test_role_matrix(seeded: Seeded, role: str) -> None:
     c = seeded.container
-    ids = {"doctor": seeded.doctor_id, "nurse": seeded.nurse_id, "perfusionist": seeded.perfusionist_id,
-           "records": seeded.records_id, "admin": seeded.admin_id}
+    ids = {
+        "doctor": seeded.doctor_id,
+        "nurse": seeded.nurse_id,
+        "perfusionist": seeded.perfusionist_id,
+        "records": seeded.records_id,
+        "admin": seeded.admin_id,
+    }
     if role == "deactivated":
         seeded.login("admin")
         c.staff.set_active(seeded.attending_id, False, reason="离职")
@@ -73,10 +81,14 @@ def test_role_matrix(seeded: Seeded, role: str) -> None:
         if role == "anonymous":
             c.ctx.user = None
         elif role == "deactivated":
-            c.ctx.user = CurrentUser(seeded.attending_id, "liuyang", "刘洋", "attending", frozenset({"doctor"}))
+            c.ctx.user = CurrentUser(
+                seeded.attending_id, "liuyang", "刘洋", "attending", frozenset({"doctor"})
+            )
         else:
             c.ctx.user = CurrentUser(ids[role], role, role, "other", frozenset({role}))
-        expected_allowed = role not in ("anonymous", "deactivated") and any(r.value == role for r in ALLOWED[action])
+        expected_allowed = role not in ("anonymous", "deactivated") and any(
+            r.value == role for r in ALLOWED[action]
+        )
         try:
             call(c)
             outcome = "allowed"

@@ -28,14 +28,22 @@ def _whole_process_case(rw: RecWard, day: int) -> int:
     rw.c.records.record_daily_entry(run.id, DailyEntryInput(recorded_at=base, values={"hr": 90}))
     rw.clock.set(base + timedelta(days=3))
     rw.decide(run.id, kind="wean", at=base + timedelta(days=3, hours=-2))
-    rw.c.records.record_decannulation(run.id, rw.procedure_input(started=base + timedelta(days=3, hours=-1),
-                                                                 cannulae=(), reason="撤机"))
+    rw.c.records.record_decannulation(
+        run.id, rw.procedure_input(started=base + timedelta(days=3, hours=-1), cannulae=(), reason="撤机")
+    )
     rw.c.records.end_ecmo(run.id, EndInput(ended_at=base + timedelta(days=3), reason="weaned"))
     rw.clock.set(base + timedelta(days=4))
     discharge = next(f for f in rw.c.records.chart(run.id).follow_ups if f.kind == "discharge")
     rw.login("liuyang")
-    rw.c.records.record_follow_up(discharge.id, FollowUpInput(status="done", done_at=base + timedelta(days=4),
-                                                              vital_status="alive", discharge_disposition="home"))
+    rw.c.records.record_follow_up(
+        discharge.id,
+        FollowUpInput(
+            status="done",
+            done_at=base + timedelta(days=4),
+            vital_status="alive",
+            discharge_disposition="home",
+        ),
+    )
     return run.id
 
 
@@ -44,27 +52,51 @@ def test_hospital_status_r11_to_r14(seeded: Seeded) -> None:
     c = rw.c
     rw.login("zhangwei")
     status = c.compliance.hospital_status()
-    assert (status.staffing.status, status.lead.status, status.expert_group.status) == ("pass", "fail", "pass")
+    assert (status.staffing.status, status.lead.status, status.expert_group.status) == (
+        "pass",
+        "fail",
+        "pass",
+    )
     assert "尚未指定" in status.lead.text()
     attending = next(t for t in status.training if t.staff_id == seeded.attending_id)
-    assert (attending.months_trained, attending.whole_process_cases, attending.result.status) == (0, 0, "fail")
+    assert (attending.months_trained, attending.whole_process_cases, attending.result.status) == (
+        0,
+        0,
+        "fail",
+    )
 
     rw.login("admin")
     with pytest.raises(RuleViolation) as exc:  # R12: the lead needs associate-chief title or higher
         c.staff.set_ecmo_lead(seeded.attending_id)
     assert exc.value.rule == "R12"
     c.staff.set_ecmo_lead(seeded.doctor_id)
-    c.staff.add_training(seeded.attending_id, institution="北京安贞医院", start_date=date(2025, 9, 1),
-                         end_date=date(2025, 12, 15), assessed=True)
+    c.staff.add_training(
+        seeded.attending_id,
+        institution="北京安贞医院",
+        start_date=date(2025, 9, 1),
+        end_date=date(2025, 12, 15),
+        assessed=True,
+    )
     membership = next(m for m, s in c.staff.expert_group() if s.id == seeded.experts[2])
     c.staff.remove_expert(membership.id, reason="退休")
     for sid in (seeded.doctor_id, seeded.experts[1], seeded.experts[2]):
         staff = c.staff.get_staff(sid)
-        c.staff.update_staff(sid, expected_version=staff.version, full_name=staff.full_name, title=staff.title,
-                             department=staff.department, years_in_practice=staff.years_in_practice,
-                             roles=sorted(staff.roles), ecmo_trained=False)
+        c.staff.update_staff(
+            sid,
+            expected_version=staff.version,
+            full_name=staff.full_name,
+            title=staff.title,
+            department=staff.department,
+            years_in_practice=staff.years_in_practice,
+            roles=sorted(staff.roles),
+            ecmo_trained=False,
+        )
     status = c.compliance.hospital_status()
-    assert (status.staffing.status, status.lead.status, status.expert_group.status) == ("fail", "pass", "fail")
+    assert (status.staffing.status, status.lead.status, status.expert_group.status) == (
+        "fail",
+        "pass",
+        "fail",
+    )
     attending = next(t for t in status.training if t.staff_id == seeded.attending_id)
     assert attending.months_trained == pytest.approx(3.5, abs=0.1) and attending.result.status == "fail"
 
@@ -93,17 +125,32 @@ def test_run_checklist_through_a_whole_course(seeded: Seeded) -> None:
     assert rules == {"R1", "R2", "R3", "R4", "R6", "R8", "R9"}
     start = rw.c.compliance.run_checklist(run.id)
     assert [start.status_of(r) for r in ("R1", "R2", "R3", "R4", "R6", "R8", "R9")] == [
-        "pending", "n/a", "pending", "pending", "pending", "pending", "pending"]
+        "pending",
+        "n/a",
+        "pending",
+        "pending",
+        "pending",
+        "pending",
+        "pending",
+    ]
     d = rw.decide(run.id, at=WARD_TIME - timedelta(hours=2))
     rw.consent(run.id)
     proc = rw.cannulate(run.id)
     for entity, rid in (("decision", d.id), ("procedure", proc.id)):
         rw.c.records.sign(entity, rid, PASSWORD)
     rw.clock.set(WARD_TIME + timedelta(days=2))
-    wean = rw.decide(run.id, kind="wean", at=WARD_TIME + timedelta(days=2, hours=-3),
-                     physicians=(PhysicianInput(seeded.doctor_id, "expert"),))
-    rw.c.records.record_decannulation(run.id, rw.procedure_input(started=WARD_TIME + timedelta(days=2, hours=-1),
-                                                                 cannulae=(), reason="撤机", operator="attending"))
+    wean = rw.decide(
+        run.id,
+        kind="wean",
+        at=WARD_TIME + timedelta(days=2, hours=-3),
+        physicians=(PhysicianInput(seeded.doctor_id, "expert"),),
+    )
+    rw.c.records.record_decannulation(
+        run.id,
+        rw.procedure_input(
+            started=WARD_TIME + timedelta(days=2, hours=-1), cannulae=(), reason="撤机", operator="attending"
+        ),
+    )
     rw.c.records.end_ecmo(run.id, EndInput(ended_at=WARD_TIME + timedelta(days=2), reason="weaned"))
     checklist = rw.c.compliance.run_checklist(run.id)
     r1 = [r for r in checklist.results if r.rule == "R1"]
@@ -117,14 +164,18 @@ def test_run_checklist_through_a_whole_course(seeded: Seeded) -> None:
     assert r9.status == "fail" and "28天" in r9.text() and "出院" not in r9.text()
 
 
-def test_cli_compliance_json(seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_compliance_json(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.cli import main
     from tests.conftest import PASSWORD
 
     monkeypatch.setenv("ECMO_PASSWORD", PASSWORD)
     rw = _ward(seeded)
     run = rw.on_ecmo(emergency=True)
-    code = main(["compliance", "--run", str(run.id), "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
+    code = main(
+        ["compliance", "--run", str(run.id), "--json", "--db", seeded.container.url, "--user", "chenjing"]
+    )  # type: ignore[attr-defined]
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["run"] == run.id
     assert {r["rule"] for r in out["rules"]} == {"R1", "R2", "R3", "R4", "R6", "R8", "R9"}
@@ -135,5 +186,7 @@ def test_cli_compliance_json(seeded: Seeded, capsys: pytest.CaptureFixture[str],
     code = main(["worklist", "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
     items = json.loads(capsys.readouterr().out)["items"]
     assert code == 0 and {"missing_consent", "unsigned_record"} <= {i["kind"] for i in items}
-    code = main(["compliance", "--run", "999999", "--json", "--db", seeded.container.url, "--user", "chenjing"])  # type: ignore[attr-defined]
+    code = main(
+        ["compliance", "--run", "999999", "--json", "--db", seeded.container.url, "--user", "chenjing"]
+    )  # type: ignore[attr-defined]
     assert code == 1 and "error" in json.loads(capsys.readouterr().out)

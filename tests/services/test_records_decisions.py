@@ -30,20 +30,35 @@ def test_r1_signing_a_compliant_decision(rw: RecWard) -> None:
     assert after.decided_at == d.decided_at and after.emergency is False
 
 
-@pytest.mark.parametrize(("team", "missing"), [
-    (("attending", "expert2"), "至少 3 名医师"),
-    (("doctor", "expert2", "expert3"), "经治医师"),
-    (("attending", "expert2", "attending2"), "2 名专家组成员"),
-])
-def test_r1_signing_a_non_compliant_decision_is_refused(rw: RecWard, team: tuple[str, ...], missing: str) -> None:
-    roles = {"attending": "attending", "doctor": "other", "expert2": "expert", "expert3": "expert",
-             "attending2": "expert"}
+@pytest.mark.parametrize(
+    ("team", "missing"),
+    [
+        (("attending", "expert2"), "至少 3 名医师"),
+        (("doctor", "expert2", "expert3"), "经治医师"),
+        (("attending", "expert2", "attending2"), "2 名专家组成员"),
+    ],
+)
+def test_r1_signing_a_non_compliant_decision_is_refused(
+    rw: RecWard, team: tuple[str, ...], missing: str
+) -> None:
+    roles = {
+        "attending": "attending",
+        "doctor": "other",
+        "expert2": "expert",
+        "expert3": "expert",
+        "attending2": "expert",
+    }
     ids = dict(rw.ids)
     if "attending2" in team:  # a physician who claims to be an expert but is not a member
         rw.login("admin")
-        ids["attending2"] = rw.c.staff.create_staff(username=f"att{rw.clock.monotonic():.0f}", full_name="周医生",
-                                                    title="attending", years_in_practice=6, roles=["doctor"],
-                                                    initial_password=PASSWORD).id
+        ids["attending2"] = rw.c.staff.create_staff(
+            username=f"att{rw.clock.monotonic():.0f}",
+            full_name="周医生",
+            title="attending",
+            years_in_practice=6,
+            roles=["doctor"],
+            initial_password=PASSWORD,
+        ).id
     run = rw.new_run()
     d = rw.decide(run.id, physicians=tuple(PhysicianInput(ids[k], roles[k]) for k in team))
     with pytest.raises(RuleViolation) as exc:
@@ -66,11 +81,16 @@ def test_r1_expert_membership_is_judged_at_the_time_of_the_decision(rw: RecWard)
 def test_weaning_decision_follows_r1_when_not_emergency(rw: RecWard) -> None:
     run = rw.on_ecmo()
     rw.clock.advance(timedelta(days=3))
-    bad = rw.decide(run.id, kind="wean", at=rw.at(days=3), physicians=(PhysicianInput(rw.ids["doctor"], "expert"),))
+    bad = rw.decide(
+        run.id, kind="wean", at=rw.at(days=3), physicians=(PhysicianInput(rw.ids["doctor"], "expert"),)
+    )
     with pytest.raises(RuleViolation):
         rw.c.records.sign("decision", bad.id, PASSWORD)
-    wean = rw.c.records.amend_decision(bad.id, DecisionInput(kind="wean", decided_at=rw.at(days=3),
-                                                             physicians=rw.team()), reason="补全决策医师")
+    wean = rw.c.records.amend_decision(
+        bad.id,
+        DecisionInput(kind="wean", decided_at=rw.at(days=3), physicians=rw.team()),
+        reason="补全决策医师",
+    )
     assert rw.c.records.sign("decision", wean.id, PASSWORD).record.locked
 
 
@@ -99,12 +119,23 @@ def test_pre_ecmo_values_are_validated_by_name(rw: RecWard) -> None:
     run = rw.new_run()
     rw.login("zhangwei")
     with pytest.raises(ValidationError) as exc:
-        rw.c.records.record_decision(run.id, DecisionInput(kind="start", decided_at=rw.at(hours=-1),
-                                                           physicians=rw.team(), pre_ecmo={"ph": "8.3"}))
+        rw.c.records.record_decision(
+            run.id,
+            DecisionInput(
+                kind="start", decided_at=rw.at(hours=-1), physicians=rw.team(), pre_ecmo={"ph": "8.3"}
+            ),
+        )
     assert "pH" in exc.value.user_message()
     with pytest.raises(ValidationError) as exc:
-        rw.c.records.record_decision(run.id, DecisionInput(kind="start", decided_at=rw.at(hours=-1),
-                                                           physicians=rw.team(), pre_ecmo={"cpr_minutes": "abc"}))
+        rw.c.records.record_decision(
+            run.id,
+            DecisionInput(
+                kind="start",
+                decided_at=rw.at(hours=-1),
+                physicians=rw.team(),
+                pre_ecmo={"cpr_minutes": "abc"},
+            ),
+        )
     assert "心肺复苏持续时间" in exc.value.user_message()
 
 
@@ -112,8 +143,9 @@ def test_nurse_cannot_record_a_decision(rw: RecWard) -> None:
     run = rw.new_run()
     rw.login("chenjing")
     with pytest.raises(PermissionDenied):
-        rw.c.records.record_decision(run.id, DecisionInput(kind="start", decided_at=rw.at(hours=-1),
-                                                           physicians=rw.team()))
+        rw.c.records.record_decision(
+            run.id, DecisionInput(kind="start", decided_at=rw.at(hours=-1), physicians=rw.team())
+        )
 
 
 # ---- R2 ---------------------------------------------------------------------------------------------------
@@ -182,8 +214,12 @@ def test_r2_supplement_must_meet_r1_and_belong_to_the_emergency(rw: RecWard) -> 
     run = rw.new_run(emergency=True)
     d = rw.decide(run.id, emergency=True, at=rw.at(hours=-2))
     rw.cannulate(run.id, at=rw.at(hours=-1, minutes=-30))
-    thin = rw.decide(run.id, at=rw.at(hours=-1), supplement_of_id=d.id,
-                     physicians=(PhysicianInput(rw.ids["doctor"], "expert"),))
+    thin = rw.decide(
+        run.id,
+        at=rw.at(hours=-1),
+        supplement_of_id=d.id,
+        physicians=(PhysicianInput(rw.ids["doctor"], "expert"),),
+    )
     with pytest.raises(RuleViolation) as exc:
         rw.c.records.sign("decision", thin.id, PASSWORD)
     assert exc.value.rule == "R1"

@@ -88,9 +88,14 @@ def test_cannulation_starts_ecmo(rw: RecWard) -> None:
 
 def test_r3_operator_without_privilege_is_refused(rw: RecWard) -> None:
     rw.login("admin")
-    resident = rw.c.staff.create_staff(username=f"res{rw.clock.monotonic():.0f}", full_name="住院医师甲",
-                                       title="resident", years_in_practice=2, roles=["doctor"],
-                                       initial_password=PASSWORD)
+    resident = rw.c.staff.create_staff(
+        username=f"res{rw.clock.monotonic():.0f}",
+        full_name="住院医师甲",
+        title="resident",
+        years_in_practice=2,
+        roles=["doctor"],
+        initial_password=PASSWORD,
+    )
     rw.ids["resident"] = resident.id
     run = rw.new_run()
     rw.decide(run.id)
@@ -136,25 +141,39 @@ def test_cannula_and_settings_validation_names_the_field(rw: RecWard) -> None:
     with pytest.raises(ValidationError) as exc:
         rw.cannulate(run.id, staff=(StaffInput(rw.ids["attending"], "assistant"),))
     assert "术者" in exc.value.user_message()
-    proc = rw.cannulate(run.id, cannulae=(CannulaInput("drainage", "femoral_vein", "R", 17),
-                                          CannulaInput("return", "femoral_artery", "L", 17)))
+    proc = rw.cannulate(
+        run.id,
+        cannulae=(
+            CannulaInput("drainage", "femoral_vein", "R", 17),
+            CannulaInput("return", "femoral_artery", "L", 17),
+        ),
+    )
     assert proc.abnormal == ("cannula1.size_fr",)
 
 
 def test_mode_change_keeps_the_timeline(rw: RecWard) -> None:
     run = rw.on_ecmo(mode="VV", at=rw.at(hours=-2))
     rw.clock.advance(timedelta(days=2))
-    proc = rw.c.records.record_mode_change(run.id, rw.procedure_input(
-        started=rw.at(days=2), mode_after="VVA", reason="循环衰竭，加做动脉回输",
-        cannulae=(CannulaInput("return", "femoral_artery", "L", 17),), settings={}))
+    proc = rw.c.records.record_mode_change(
+        run.id,
+        rw.procedure_input(
+            started=rw.at(days=2),
+            mode_after="VVA",
+            reason="循环衰竭，加做动脉回输",
+            cannulae=(CannulaInput("return", "femoral_artery", "L", 17),),
+            settings={},
+        ),
+    )
     assert proc.mode_before == "VV" and proc.mode_after == "VVA"
     assert rw.c.runs.run_detail(run.id).run.mode == "VVA"
     timeline = rw.c.records.mode_timeline(run.id)
     assert [(s.mode, s.to_at is None) for s in timeline] == [("VV", False), ("VVA", True)]
     assert timeline[0].to_at == timeline[1].from_at == rw.at(days=2)
     with pytest.raises(ValidationError) as exc:
-        rw.c.records.record_mode_change(run.id, rw.procedure_input(started=rw.at(days=2, hours=1),
-                                                                    mode_after="VVA", reason="x", settings={}))
+        rw.c.records.record_mode_change(
+            run.id,
+            rw.procedure_input(started=rw.at(days=2, hours=1), mode_after="VVA", reason="x", settings={}),
+        )
     assert "相同" in exc.value.user_message()
 
 
@@ -164,8 +183,9 @@ def test_circuit_change_needs_a_reason_and_a_privileged_operator(rw: RecWard) ->
     with pytest.raises(ValidationError) as exc:
         rw.c.records.record_circuit_change(run.id, rw.procedure_input(started=rw.at(days=1), cannulae=()))
     assert "原因" in exc.value.user_message()
-    proc = rw.c.records.record_circuit_change(run.id, rw.procedure_input(
-        started=rw.at(days=1), cannulae=(), reason="氧合器血栓，跨膜压升高"))
+    proc = rw.c.records.record_circuit_change(
+        run.id, rw.procedure_input(started=rw.at(days=1), cannulae=(), reason="氧合器血栓，跨膜压升高")
+    )
     assert proc.kind == "circuit_change"
     assert rw.c.compliance.run_checklist(run.id).status_of("R3") == "pass"
 
@@ -177,16 +197,26 @@ def test_weaned_run_ends_after_decannulation_and_gets_its_follow_up_schedule(rw:
     with pytest.raises(ValidationError) as exc:
         rw.c.records.end_ecmo(run.id, EndInput(ended_at=rw.at(days=6), reason="weaned"))
     assert "拔管" in exc.value.user_message()
-    rw.c.records.record_decannulation(run.id, rw.procedure_input(started=rw.at(days=6, hours=-1), cannulae=(),
-                                                                 reason="心功能恢复，撤机试验通过",
-                                                                 technique="cutdown"))
+    rw.c.records.record_decannulation(
+        run.id,
+        rw.procedure_input(
+            started=rw.at(days=6, hours=-1),
+            cannulae=(),
+            reason="心功能恢复，撤机试验通过",
+            technique="cutdown",
+        ),
+    )
     ended = rw.c.records.end_ecmo(run.id, EndInput(ended_at=rw.at(days=6), reason="weaned"))
     assert (ended.status, ended.end_reason, ended.ended_at) == ("ended", "weaned", rw.at(days=6))
     chart = rw.c.records.chart(run.id)
     # ECMO start 2026-03-02 11:00 Beijing; end 2026-03-08; listed by due date
     assert [(f.kind, f.due_date, f.fu_status) for f in chart.follow_ups] == [
-        ("discharge", date(2026, 3, 8), "due"), ("d28", date(2026, 3, 30), "due"), ("d90", date(2026, 5, 31), "due"),
-        ("d180", date(2026, 8, 29), "due"), ("y1", date(2027, 3, 2), "due")]
+        ("discharge", date(2026, 3, 8), "due"),
+        ("d28", date(2026, 3, 30), "due"),
+        ("d90", date(2026, 5, 31), "due"),
+        ("d180", date(2026, 8, 29), "due"),
+        ("y1", date(2027, 3, 2), "due"),
+    ]
     with pytest.raises(ValidationError):
         rw.c.records.record_circuit_change(run.id, rw.procedure_input(started=rw.at(days=6), reason="x"))
 
@@ -195,7 +225,11 @@ def test_death_on_ecmo_closes_every_follow_up(rw: RecWard) -> None:
     run = rw.on_ecmo()
     rw.clock.advance(timedelta(days=2))
     ended = rw.c.records.end_ecmo(run.id, EndInput(ended_at=rw.at(days=2), reason="died"))
-    assert ended.date_of_death == rw.at(days=2) and ended.discharged_alive is False and ended.survived_28d is False
+    assert (
+        ended.date_of_death == rw.at(days=2)
+        and ended.discharged_alive is False
+        and ended.survived_28d is False
+    )
     follow_ups = rw.c.records.chart(run.id).follow_ups
     assert {(f.fu_status, f.vital_status) for f in follow_ups} == {("done", "dead")}
     assert [f.discharge_disposition for f in follow_ups if f.kind == "discharge"] == ["died"]
@@ -224,8 +258,9 @@ def test_correcting_the_first_flow_time_moves_the_run_and_its_derived_values(rw:
     rw.decide(run.id, emergency=True, at=flow - timedelta(minutes=40))
     proc = rw.cannulate(run.id, at=flow - timedelta(minutes=25))
     rw.login("chenjing")
-    entry = rw.c.records.record_daily_entry(run.id, DailyEntryInput(recorded_at=flow + timedelta(minutes=30),
-                                                                    values={"hr": 100}))
+    entry = rw.c.records.record_daily_entry(
+        run.id, DailyEntryInput(recorded_at=flow + timedelta(minutes=30), values={"hr": 100})
+    )
     assert entry.ecmo_day == 1  # 00:20 the next Beijing day
     rw.c.records.sign("daily_entry", entry.id, PASSWORD)
     rw.login("zhangwei")
@@ -238,8 +273,11 @@ def test_correcting_the_first_flow_time_moves_the_run_and_its_derived_values(rw:
     assert rw.c.records.get_record("daily_entry", entry.id).ecmo_day == 1
     assert rw.c.records.supplement_status(run.id).deadline == earlier + timedelta(hours=12)
     later = flow + timedelta(minutes=15)  # 00:05 Beijing: the entry is now on day 0
-    rw.c.records.amend_procedure(proc.id, rw.procedure_input(started=flow - timedelta(minutes=45), flow=later),
-                                 reason="再次核对监护记录")
+    rw.c.records.amend_procedure(
+        proc.id,
+        rw.procedure_input(started=flow - timedelta(minutes=45), flow=later),
+        reason="再次核对监护记录",
+    )
     assert rw.c.records.get_record("daily_entry", entry.id).ecmo_day == 0
     rw.login("admin")
     check = rw.c.records.verify_signatures(run_id=run.id)

@@ -19,9 +19,15 @@ from tests.kit.records import (  # noqa: F401 - the *_fixture names are fixtures
 
 def _privileged_doctor(rw: RecWard, key: str) -> int:
     rw.login("admin")
-    doc = rw.c.staff.create_staff(username=f"{key}{rw.clock.monotonic():.0f}", full_name=f"医师{key}",
-                                  title="attending", years_in_practice=8, roles=["doctor"],
-                                  initial_password=PASSWORD, ecmo_trained=True)
+    doc = rw.c.staff.create_staff(
+        username=f"{key}{rw.clock.monotonic():.0f}",
+        full_name=f"医师{key}",
+        title="attending",
+        years_in_practice=8,
+        roles=["doctor"],
+        initial_password=PASSWORD,
+        ecmo_trained=True,
+    )
     rw.c.staff.grant_privilege(doc.id, granted_at=rw.at(days=-30))
     rw.ids[key] = doc.id
     return doc.id
@@ -36,7 +42,11 @@ def test_a_deactivated_doctor_with_a_valid_privilege_is_refused_as_operator(rw: 
     rw.consent(run.id)
     with pytest.raises(RuleViolation) as exc:
         rw.cannulate(run.id, operator="gone")
-    assert exc.value.rule == "R3" and "医师gone" in exc.value.user_message() and "停用" in exc.value.user_message()
+    assert (
+        exc.value.rule == "R3"
+        and "医师gone" in exc.value.user_message()
+        and "停用" in exc.value.user_message()
+    )
     assert rw.c.runs.run_detail(run.id).run.status == "planned"
 
 

@@ -17,8 +17,9 @@ from tests.kit.records import (  # noqa: F401 - the *_fixture names are fixtures
 
 def _entry(rw: RecWard, run_id: int, user: str = "chenjing", hr: int = 90) -> object:
     rw.login(user)
-    return rw.c.records.record_daily_entry(run_id, DailyEntryInput(recorded_at=rw.at(minutes=-1),
-                                                                   values={"hr": hr, "map": 70}, notes="平稳"))
+    return rw.c.records.record_daily_entry(
+        run_id, DailyEntryInput(recorded_at=rw.at(minutes=-1), values={"hr": hr, "map": 70}, notes="平稳")
+    )
 
 
 def test_sign_lock_amend_cycle(rw: RecWard) -> None:
@@ -29,8 +30,12 @@ def test_sign_lock_amend_cycle(rw: RecWard) -> None:
         rw.c.records.sign("consent", consent.id, "wrong-password")
     signed = rw.c.records.sign("consent", consent.id, PASSWORD)
     assert signed.record.locked and signed.record.signed_by_name == "张伟"
-    data = ConsentInput(explained_by_id=rw.ids["doctor"], signer_name="王某某", relationship="child",
-                        signed_at=consent.signed_on_paper_at)
+    data = ConsentInput(
+        explained_by_id=rw.ids["doctor"],
+        signer_name="王某某",
+        relationship="child",
+        signed_at=consent.signed_on_paper_at,
+    )
     with pytest.raises(RecordLocked):
         rw.c.records.update_consent(consent.id, data, expected_version=signed.record.version)
     with pytest.raises(RecordLocked):
@@ -82,8 +87,11 @@ def test_nurse_signs_only_her_own_daily_entries(rw: RecWard) -> None:
     doctors = _entry(rw, run.id, "zhangwei")
     rw.login("chenjing")
     with pytest.raises(PermissionDenied):  # nor amend what a doctor wrote
-        rw.c.records.amend_daily_entry(doctors.id, DailyEntryInput(recorded_at=rw.at(), values={}),  # type: ignore[attr-defined]
-                                       reason="x")
+        rw.c.records.amend_daily_entry(
+            doctors.id,
+            DailyEntryInput(recorded_at=rw.at(), values={}),  # type: ignore[attr-defined]
+            reason="x",
+        )
     rw.login("zhangwei")
     review = rw.c.records.sign("daily_entry", by_perfusionist.id, PASSWORD)  # type: ignore[attr-defined]
     assert review.signature.meaning == "review"
@@ -103,13 +111,16 @@ def test_raw_sql_change_after_signing_is_detected(rw: RecWard) -> None:
     assert rw.c.records.verify_signatures(run_id=run.id).ok
     with rw.c.uow() as uow:
         uow.session.execute(text("UPDATE daily_entry SET notes = '改过' WHERE id = :id"), {"id": entry.id})  # type: ignore[attr-defined]
-        uow.session.execute(text("UPDATE cannula SET size_fr = 25 WHERE procedure_id = :id AND position = 0"),
-                            {"id": proc.id})
+        uow.session.execute(
+            text("UPDATE cannula SET size_fr = 25 WHERE procedure_id = :id AND position = 0"), {"id": proc.id}
+        )
         uow.commit()
     check = rw.c.records.verify_signatures(run_id=run.id)
     assert not check.ok
-    assert sorted((p.entity, p.message) for p in check.problems) == [("daily_entry", "签名后内容被改动"),
-                                                                     ("procedure", "签名后内容被改动")]
+    assert sorted((p.entity, p.message) for p in check.problems) == [
+        ("daily_entry", "签名后内容被改动"),
+        ("procedure", "签名后内容被改动"),
+    ]
 
 
 def test_raw_sql_unlock_without_signature_is_detected(rw: RecWard) -> None:
@@ -144,8 +155,10 @@ def test_no_false_alarms_on_many_untouched_signed_records(seeded: Seeded) -> Non
     check = rw.c.records.verify_signatures()
     assert check.ok and check.checked == 3 * (3 + 12)
     with rw.c.uow() as uow:
-        uow.session.execute(text("UPDATE decision SET rationale = :v WHERE run_id = :r"),
-                            {"v": "事后补写的依据", "r": runs[1].id})
+        uow.session.execute(
+            text("UPDATE decision SET rationale = :v WHERE run_id = :r"),
+            {"v": "事后补写的依据", "r": runs[1].id},
+        )
         uow.commit()
     check = rw.c.records.verify_signatures()
     assert [(p.entity, p.run_id) for p in check.problems] == [("decision", runs[1].id)]
@@ -164,6 +177,11 @@ def test_signature_binds_the_content_the_signer_was_shown(rw: RecWard) -> None:
         rw.c.records.sign("daily_entry", entry.id, PASSWORD, shown_hash="0" * 64)  # type: ignore[attr-defined]
     assert not rw.c.records.get_record("daily_entry", entry.id).locked  # type: ignore[attr-defined]
     assert rw.c.records.signatures("daily_entry", entry.id) == []  # type: ignore[attr-defined]
-    signed = rw.c.records.sign("daily_entry", entry.id, PASSWORD, shown_hash=shown,  # type: ignore[attr-defined]
-                               expected_version=entry.version)  # type: ignore[attr-defined]
+    signed = rw.c.records.sign(
+        "daily_entry",
+        entry.id,
+        PASSWORD,
+        shown_hash=shown,  # type: ignore[attr-defined]
+        expected_version=entry.version,
+    )  # type: ignore[attr-defined]
     assert signed.signature.content_hash == shown

@@ -14,8 +14,18 @@ from tests.conftest import Seeded
 def test_register_and_open_run_round_trip(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("zhangwei")
-    p = c.runs.register_patient(PatientInput(mrn=" zy-0012 ", name="  王𠀀  ", sex="F", birth_date=date(1980, 2, 29),
-                                             height_cm="１６５", weight_kg="58.5", ward="EICU", bed="3"))
+    p = c.runs.register_patient(
+        PatientInput(
+            mrn=" zy-0012 ",
+            name="  王𠀀  ",
+            sex="F",
+            birth_date=date(1980, 2, 29),
+            height_cm="１６５",
+            weight_kg="58.5",
+            ward="EICU",
+            bed="3",
+        )
+    )
     assert (p.mrn, p.name, p.height_cm, p.weight_kg) == ("ZY-0012", "王𠀀", 165.0, 58.5)
     run = c.runs.open_run(p.id, RunInput(mode="VA", indication="myocarditis", emergency=True))
     detail = c.runs.run_detail(run.id)
@@ -25,23 +35,26 @@ def test_register_and_open_run_round_trip(seeded: Seeded) -> None:
     assert c.runs.find_patient("zy-0012").id == p.id  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("field", "kwargs", "message"), [
-    ("住院号", {"mrn": ""}, "必填"),
-    ("住院号", {"mrn": "ZY 01"}, "字母、数字"),
-    ("姓名", {"name": "   "}, "必填"),
-    ("姓名", {"name": "张\x00三"}, "控制字符"),
-    ("姓名", {"name": "张\u202e三"}, "控制字符"),
-    ("姓名", {"name": "张\ud800"}, "控制字符"),
-    ("姓名", {"name": "王" * 101}, "100"),
-    ("性别", {"sex": "X"}, "请选择"),
-    ("体重", {"weight_kg": "0"}, "超出允许范围"),
-    ("体重", {"weight_kg": "abc"}, "不是有效数字"),
-    ("体重", {"weight_kg": "70,5"}, "小数点"),
-    ("体重", {"weight_kg": "nan"}, "不是有效数字"),
-    ("体重", {"weight_kg": "1e309"}, "不是有效数字"),
-    ("身高", {"height_cm": "300"}, "超出允许范围"),
-    ("出生日期", {"birth_date": date(2030, 1, 1)}, "不能晚于今天"),
-])
+@pytest.mark.parametrize(
+    ("field", "kwargs", "message"),
+    [
+        ("住院号", {"mrn": ""}, "必填"),
+        ("住院号", {"mrn": "ZY 01"}, "字母、数字"),
+        ("姓名", {"name": "   "}, "必填"),
+        ("姓名", {"name": "张\x00三"}, "控制字符"),
+        ("姓名", {"name": "张\u202e三"}, "控制字符"),
+        ("姓名", {"name": "张\ud800"}, "控制字符"),
+        ("姓名", {"name": "王" * 101}, "100"),
+        ("性别", {"sex": "X"}, "请选择"),
+        ("体重", {"weight_kg": "0"}, "超出允许范围"),
+        ("体重", {"weight_kg": "abc"}, "不是有效数字"),
+        ("体重", {"weight_kg": "70,5"}, "小数点"),
+        ("体重", {"weight_kg": "nan"}, "不是有效数字"),
+        ("体重", {"weight_kg": "1e309"}, "不是有效数字"),
+        ("身高", {"height_cm": "300"}, "超出允许范围"),
+        ("出生日期", {"birth_date": date(2030, 1, 1)}, "不能晚于今天"),
+    ],
+)
 def test_patient_validation_names_the_field(seeded: Seeded, field: str, kwargs: dict, message: str) -> None:
     c = seeded.container
     seeded.login("chenjing")
@@ -88,10 +101,13 @@ def test_stale_edit_is_refused_not_overwritten(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("chenjing")
     p = c.runs.register_patient(PatientInput(mrn="V1", name="丁", sex="M", weight_kg="70"))
-    c.runs.update_patient(p.id, PatientInput(mrn="V1", name="丁", sex="M", weight_kg="72"), expected_version=p.version)
+    c.runs.update_patient(
+        p.id, PatientInput(mrn="V1", name="丁", sex="M", weight_kg="72"), expected_version=p.version
+    )
     with pytest.raises(ConcurrencyConflict) as info:
-        c.runs.update_patient(p.id, PatientInput(mrn="V1", name="丁", sex="M", weight_kg="68"),
-                              expected_version=p.version)
+        c.runs.update_patient(
+            p.id, PatientInput(mrn="V1", name="丁", sex="M", weight_kg="68"), expected_version=p.version
+        )
     assert "已被他人修改" in info.value.user_message()
     assert c.runs.find_patient("V1").weight_kg == 72  # type: ignore[union-attr]
 
@@ -100,7 +116,9 @@ def test_case_list_pages_and_searches(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("zhangwei")
     for i in range(25):
-        p = c.runs.register_patient(PatientInput(mrn=f"L{i:03d}", name=("赵" if i % 5 == 0 else "钱") + f"{i}", sex="M"))
+        p = c.runs.register_patient(
+            PatientInput(mrn=f"L{i:03d}", name=("赵" if i % 5 == 0 else "钱") + f"{i}", sex="M")
+        )
         c.runs.open_run(p.id, RunInput(mode="VA" if i % 2 else "VV", indication="ami"))
     assert c.runs.count_runs() == 25
     page1 = c.runs.search_runs("", offset=0, limit=10)
@@ -119,7 +137,9 @@ def test_case_list_pages_by_key_like_by_offset(seeded: Seeded) -> None:
     c = seeded.container
     seeded.login("zhangwei")
     for i in range(23):
-        p = c.runs.register_patient(PatientInput(mrn=f"K{i:03d}", name=("赵" if i % 3 == 0 else "钱") + f"{i}", sex="M"))
+        p = c.runs.register_patient(
+            PatientInput(mrn=f"K{i:03d}", name=("赵" if i % 3 == 0 else "钱") + f"{i}", sex="M")
+        )
         c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
     for text in ("", "赵"):
         by_offset = [r.run_id for k in range(0, 30, 5) for r in c.runs.search_runs(text, offset=k, limit=5)]

@@ -61,8 +61,10 @@ def test_pcs_with_wrong_clocks_stamp_with_the_servers(seeded_db_url: str, seeded
 def test_audit_times_never_go_backwards_between_pcs(seeded_db_url: str, seeded: Seeded) -> None:
     ahead = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     behind = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # an hour slow, e.g. SQLite on a PC in transit
-    pcs = [build_container(seeded_db_url, clock=clock, migrate=False, workstation=name)
-           for clock, name in ((ahead, "a"), (behind, "b"))]
+    pcs = [
+        build_container(seeded_db_url, clock=clock, migrate=False, workstation=name)
+        for clock, name in ((ahead, "a"), (behind, "b"))
+    ]
     try:
         for c in pcs:
             c.auth.login("zhangwei", PASSWORD)

@@ -34,7 +34,11 @@ def test_admin_sets_the_idle_lock_from_the_cli(seeded, capsys, cli_env) -> None:
     code, data = run(capsys, "settings", "--user", "chenjing", "--db", c.url)  # anyone may look
     assert code == EXIT_OK and data["policy"]["idle_lock_minutes"] == 10
     code, data = run(capsys, "settings", "--idle-lock-minutes", "5", "--user", "admin", "--db", c.url)
-    assert code == EXIT_OK and data["policy"]["idle_lock_minutes"] == 5 and data["before"]["idle_lock_minutes"] == 10
+    assert (
+        code == EXIT_OK
+        and data["policy"]["idle_lock_minutes"] == 5
+        and data["before"]["idle_lock_minutes"] == 10
+    )
     assert c.auth.policy().idle_lock_minutes == 5  # hospital-wide: another connection reads it
     events = _policy_events(c)
     assert len(events) == 1 and events[0].actor_name == "系统管理员"

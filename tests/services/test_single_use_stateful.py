@@ -188,9 +188,13 @@ def make_machine(db: WardDB) -> type[RuleBasedStateMachine]:
             with c.uow(write=False) as uow:
                 rows = uow.session.execute(
                     select(UsageRow.item_id, func.count(func.distinct(UsageRow.run_id)))
-                    .where(UsageRow.item_id.in_(list(self.codes)), UsageRow.single_use,
-                           (UsageRow.voided_at.is_(None)) | UsageRow.item_spent)
-                    .group_by(UsageRow.item_id)).all()
+                    .where(
+                        UsageRow.item_id.in_(list(self.codes)),
+                        UsageRow.single_use,
+                        (UsageRow.voided_at.is_(None)) | UsageRow.item_spent,
+                    )
+                    .group_by(UsageRow.item_id)
+                ).all()
             assert all(n <= 1 for _item, n in rows), rows
 
         def teardown(self) -> None:
@@ -206,7 +210,14 @@ def make_machine(db: WardDB) -> type[RuleBasedStateMachine]:
 
 def test_single_use_items_are_never_in_use_on_two_runs(ward_db: WardDB) -> None:
     machine = make_machine(ward_db)
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=40, stateful_step_count=25, deadline=None, derandomize=True, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
-
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=25,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

@@ -68,9 +68,17 @@ def test_the_index_alone_refuses_a_spent_item(ward: Ward, monkeypatch: pytest.Mo
     ward.c.devices.retire_usage(bound.usage.id, "更换氧合器")
     ward.c.devices.void_usage(bound.usage.id, "记录有误")
     with pytest.raises(IntegrityConflict) as caught, ward.c.uow() as uow:
-        uow.session.execute(insert(UsageRow).values(item_id=item.id, run_id=ward.run2.id, single_use=True,
-                                                    bound_at=ward.db.clock.now(), bound_by_id=bound.usage.bound_by_id,
-                                                    scanned_text="raw", warnings=""))
+        uow.session.execute(
+            insert(UsageRow).values(
+                item_id=item.id,
+                run_id=ward.run2.id,
+                single_use=True,
+                bound_at=ward.db.clock.now(),
+                bound_by_id=bound.usage.bound_by_id,
+                scanned_text="raw",
+                warnings="",
+            )
+        )
         uow.flush()
     assert caught.value.constraint in R6_CONSTRAINTS
     monkeypatch.setattr(DeviceService, "_precheck_reuse", lambda self, holder: None)

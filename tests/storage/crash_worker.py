@@ -18,7 +18,9 @@ def save_loop(url: str) -> None:
     i = 0
     while True:
         i += 1
-        p = c.runs.register_patient(PatientInput(mrn=f"K{c.ctx.now().timestamp():.0f}X{i}", name="崩溃测试", sex="M"))
+        p = c.runs.register_patient(
+            PatientInput(mrn=f"K{c.ctx.now().timestamp():.0f}X{i}", name="崩溃测试", sex="M")
+        )
         run = c.runs.open_run(p.id, RunInput(mode="VA", indication="ami"))
         print(f"{p.id} {run.id}", flush=True)  # acknowledged only after commit() returned
 
@@ -42,16 +44,23 @@ def busy_writer(url: str, n: int, deferred: str) -> None:
                 raw.execute("BEGIN DEFERRED")
                 raw.execute("SELECT count(*) FROM hospital").fetchall()
                 time.sleep(0.001)
-                raw.execute("INSERT INTO hospital (name, code, city, is_local, settings, created_at) "
-                            "VALUES ('x', ?, '', 0, '{}', '2026-01-01')", (f"D{i}-{time.time_ns()}",))
+                raw.execute(
+                    "INSERT INTO hospital (name, code, city, is_local, settings, created_at) "
+                    "VALUES ('x', ?, '', 0, '{}', '2026-01-01')",
+                    (f"D{i}-{time.time_ns()}",),
+                )
                 raw.execute("COMMIT")
                 raw.close()
             else:
                 with write_intent(), engine.begin() as conn:
                     conn.execute(text("SELECT count(*) FROM hospital")).scalar()
-                    conn.execute(text("INSERT INTO hospital (name, code, city, is_local, settings, created_at) "
-                                      "VALUES ('x', :c, '', false, '{}', '2026-01-01')"),
-                                 {"c": f"I{i}-{time.time_ns()}"})
+                    conn.execute(
+                        text(
+                            "INSERT INTO hospital (name, code, city, is_local, settings, created_at) "
+                            "VALUES ('x', :c, '', false, '{}', '2026-01-01')"
+                        ),
+                        {"c": f"I{i}-{time.time_ns()}"},
+                    )
             ok += 1
         except Exception:  # noqa: BLE001 - counted and reported to the parent
             errors += 1

@@ -18,8 +18,16 @@ def bind_raw(url: str, item_id: int, run_id: int, staff_id: int, barrier: Any, r
     try:
         barrier.wait(timeout=30)
         with factory() as uow:
-            uow.session.add(UsageRow(item_id=item_id, run_id=run_id, single_use=True, bound_at=datetime.now(UTC),
-                                     bound_by_id=staff_id, scanned_text="x"))
+            uow.session.add(
+                UsageRow(
+                    item_id=item_id,
+                    run_id=run_id,
+                    single_use=True,
+                    bound_at=datetime.now(UTC),
+                    bound_by_id=staff_id,
+                    scanned_text="x",
+                )
+            )
             uow.commit()
         results.put("won")
     except IntegrityConflict as exc:

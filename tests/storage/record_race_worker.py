@@ -79,11 +79,19 @@ def workstation(url: str, user: Any, steps: list[Step], barriers: tuple[Any, Any
             t0 = time.monotonic()
             try:
                 if step.action == "edit":
-                    c.records.update_daily_entry(step.entry_id, DailyEntryInput(
-                        recorded_at=step.recorded_at, values={"hr": step.hr}), expected_version=step.version)
+                    c.records.update_daily_entry(
+                        step.entry_id,
+                        DailyEntryInput(recorded_at=step.recorded_at, values={"hr": step.hr}),
+                        expected_version=step.version,
+                    )
                 else:
-                    c.records.sign("daily_entry", step.entry_id, PASSWORD, expected_version=step.version,
-                                   shown_hash=step.shown_hash)
+                    c.records.sign(
+                        "daily_entry",
+                        step.entry_id,
+                        PASSWORD,
+                        expected_version=step.version,
+                        shown_hash=step.shown_hash,
+                    )
                 outcome, detail = "ok", ""
             except ConcurrencyConflict:
                 outcome, detail = "conflict", ""
@@ -118,14 +126,16 @@ def prepare(c: Any, trials: int, login: Any, mrn: str = "RACE1") -> list[tuple[i
         uow.commit()
     out = []
     for i in range(trials):
-        e = c.records.record_daily_entry(run.id, DailyEntryInput(
-            recorded_at=started + timedelta(seconds=i + 1), values={"hr": 80}))
+        e = c.records.record_daily_entry(
+            run.id, DailyEntryInput(recorded_at=started + timedelta(seconds=i + 1), values={"hr": 80})
+        )
         out.append((e.id, e.version, e.recorded_at, content_hash(e)))
     return out
 
 
-def plan(entries: list[tuple[int, int, datetime, str]], kind: str, pg: bool, first_trial: int = 0
-         ) -> tuple[list[Step], list[Step]]:
+def plan(
+    entries: list[tuple[int, int, datetime, str]], kind: str, pg: bool, first_trial: int = 0
+) -> tuple[list[Step], list[Step]]:
     """Both PCs' steps: roles and who goes first alternate; PostgreSQL alternates ordered/together."""
     a: list[Step] = []
     b: list[Step] = []
@@ -149,8 +159,10 @@ def race(url: str, users: tuple[Any, Any], steps: tuple[list[Step], list[Step]])
     ctx = multiprocessing.get_context("fork")
     barriers = (ctx.Barrier(2), ctx.Barrier(2), ctx.Barrier(2))
     results = ctx.Queue()
-    procs = [ctx.Process(target=workstation, args=(url, user, s, barriers, results))
-             for user, s in zip(users, steps, strict=True)]
+    procs = [
+        ctx.Process(target=workstation, args=(url, user, s, barriers, results))
+        for user, s in zip(users, steps, strict=True)
+    ]
     for p in procs:
         p.start()
     got = [results.get(timeout=WAIT * 3) for _ in range(sum(len(s) for s in steps))]
@@ -170,11 +182,19 @@ class Tally:
     errors: int = 0
 
     def clean(self) -> bool:
-        return (self.one_winner == self.collisions and not self.both_won and not self.none_won
-                and not self.silent_overwrites and not self.bad_signatures and not self.errors)
+        return (
+            self.one_winner == self.collisions
+            and not self.both_won
+            and not self.none_won
+            and not self.silent_overwrites
+            and not self.bad_signatures
+            and not self.errors
+        )
 
 
-def check(url: str, steps: tuple[list[Step], list[Step]], got: list[tuple[Any, ...]]) -> tuple[Tally, list[str]]:
+def check(
+    url: str, steps: tuple[list[Step], list[Step]], got: list[tuple[Any, ...]]
+) -> tuple[Tally, list[str]]:
     """Compare every collision's outcome with what is stored."""
     from ecmo_desktop.domain.records import content_hash
     from ecmo_desktop.storage.engine import create_db_engine
@@ -202,12 +222,25 @@ def check(url: str, steps: tuple[list[Step], list[Step]], got: list[tuple[Any, .
                 winners = [k for k, v in outs.items() if v == "ok"]
                 step = t["steps"][0]
                 rec = uow.records.get("daily_entry", step.entry_id)
-                sigs = [x for x in uow.session.scalars(select(SignatureRow).where(
-                    SignatureRow.entity == "daily_entry", SignatureRow.entity_id == step.entry_id,
-                    SignatureRow.state == "valid"))]
-                events = list(uow.session.scalars(select(AuditRow.action).where(
-                    AuditRow.entity == "daily_entry", AuditRow.entity_id == step.entry_id,
-                    AuditRow.action.in_(("update", "sign")))))
+                sigs = [
+                    x
+                    for x in uow.session.scalars(
+                        select(SignatureRow).where(
+                            SignatureRow.entity == "daily_entry",
+                            SignatureRow.entity_id == step.entry_id,
+                            SignatureRow.state == "valid",
+                        )
+                    )
+                ]
+                events = list(
+                    uow.session.scalars(
+                        select(AuditRow.action).where(
+                            AuditRow.entity == "daily_entry",
+                            AuditRow.entity_id == step.entry_id,
+                            AuditRow.action.in_(("update", "sign")),
+                        )
+                    )
+                )
                 if len(winners) == 2:
                     tally.both_won += 1
                 elif not winners:
@@ -218,14 +251,24 @@ def check(url: str, steps: tuple[list[Step], list[Step]], got: list[tuple[Any, .
                 # what is stored must be exactly the winner's save (or the original when nobody won)
                 expected_hr = hr if action == "edit" else 80
                 expected_status = "signed" if action == "sign" else "draft"
-                if (rec.values.get("hr") != expected_hr or rec.status != expected_status
-                        or rec.version != step.version + len(winners) or len(events) != len(winners)):
+                if (
+                    rec.values.get("hr") != expected_hr
+                    or rec.status != expected_status
+                    or rec.version != step.version + len(winners)
+                    or len(events) != len(winners)
+                ):
                     tally.silent_overwrites += 1
-                    notes.append(f"trial {trial} {outs}: stored hr={rec.values.get('hr')} status={rec.status} "
-                                 f"v{rec.version} events={events}")
+                    notes.append(
+                        f"trial {trial} {outs}: stored hr={rec.values.get('hr')} status={rec.status} "
+                        f"v{rec.version} events={events}"
+                    )
                 if action == "sign":
-                    if (len(sigs) != 1 or sigs[0].content_hash != step.shown_hash
-                            or sigs[0].content_hash != content_hash(rec) or sigs[0].record_version != rec.version):
+                    if (
+                        len(sigs) != 1
+                        or sigs[0].content_hash != step.shown_hash
+                        or sigs[0].content_hash != content_hash(rec)
+                        or sigs[0].record_version != rec.version
+                    ):
                         tally.bad_signatures += 1
                         notes.append(f"trial {trial}: signature does not bind what the signer saw")
                 elif sigs:

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 
-def frozen_save(url: str, user: Any, entry_id: int, version: int, recorded_at: datetime, queue: Any,
-                resume: Any) -> None:
+def frozen_save(
+    url: str, user: Any, entry_id: int, version: int, recorded_at: datetime, queue: Any, resume: Any
+) -> None:
     from ecmo_desktop.container import build_container
     from ecmo_desktop.domain.errors import EcmoError
     from ecmo_desktop.domain.records import DailyEntryInput
@@ -37,8 +38,11 @@ def frozen_save(url: str, user: Any, entry_id: int, version: int, recorded_at: d
     SqlAuditRepository.append = append  # type: ignore[method-assign]
     try:
         try:
-            c.records.update_daily_entry(entry_id, DailyEntryInput(recorded_at=recorded_at, values={"hr": 66}),
-                                         expected_version=version)
+            c.records.update_daily_entry(
+                entry_id,
+                DailyEntryInput(recorded_at=recorded_at, values={"hr": 66}),
+                expected_version=version,
+            )
             queue.put(("first", "saved", ""))
         except EcmoError as exc:
             queue.put(("first", type(exc).__name__, exc.user_message()))
@@ -46,8 +50,11 @@ def frozen_save(url: str, user: Any, entry_id: int, version: int, recorded_at: d
             queue.put(("first", "crash", f"{type(exc).__name__}: {exc}"))
         try:  # awake again: the next save on this PC works (a fresh connection replaces the dead one)
             fresh = c.records.get_record("daily_entry", entry_id)
-            c.records.update_daily_entry(entry_id, DailyEntryInput(recorded_at=recorded_at, values={"hr": 67}),
-                                         expected_version=fresh.version)
+            c.records.update_daily_entry(
+                entry_id,
+                DailyEntryInput(recorded_at=recorded_at, values={"hr": 67}),
+                expected_version=fresh.version,
+            )
             queue.put(("second", "saved", ""))
         except Exception as exc:  # noqa: BLE001
             queue.put(("second", type(exc).__name__, str(exc)))

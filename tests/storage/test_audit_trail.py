@@ -33,7 +33,10 @@ def _raw(c, sql: str, **params) -> None:  # type: ignore[no-untyped-def]
 
 def test_audit_rows_cannot_be_updated_or_deleted(seeded: Seeded) -> None:
     c = seeded.container
-    for sql in ("UPDATE audit_event SET actor_name = 'x' WHERE seq = 1", "DELETE FROM audit_event WHERE seq = 1"):
+    for sql in (
+        "UPDATE audit_event SET actor_name = 'x' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+    ):
         with pytest.raises(Exception, match="append-only"), c.uow.engine.begin() as conn:
             conn.execute(text(sql))
     with c.uow() as uow:  # and through the ORM
@@ -77,9 +80,14 @@ def test_tampering_is_detected_at_the_first_bad_link(seeded: Seeded, tamper: str
         _raw(c, "UPDATE audit_event SET seq = :b WHERE seq = :p", b=victim + 1, p=parked)
         expected = victim
     else:  # a forged row appended with a made-up hash
-        _raw(c, "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
-                "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', true, :p, :h)",
-             s=total + 1, p=GENESIS, h="f" * 64)
+        _raw(
+            c,
+            "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
+            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', true, :p, :h)",
+            s=total + 1,
+            p=GENESIS,
+            h="f" * 64,
+        )
         expected = total + 1
     result = c.audit.verify_chain()
     assert not result.ok
@@ -109,10 +117,22 @@ def test_random_tamperings_all_detected() -> None:
     events: list[AuditEvent] = []
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for seq in range(1, 301):
-        fields = {"seq": seq, "occurred_at": start + timedelta(minutes=seq), "actor_id": seq % 7,
-                  "actor_name": "张伟", "workstation": "pc", "action": "update", "entity": "patient",
-                  "entity_id": seq, "run_id": None, "patient_id": seq, "before": {"w": seq},
-                  "after": {"w": seq + 1}, "reason": None, "success": True}
+        fields = {
+            "seq": seq,
+            "occurred_at": start + timedelta(minutes=seq),
+            "actor_id": seq % 7,
+            "actor_name": "张伟",
+            "workstation": "pc",
+            "action": "update",
+            "entity": "patient",
+            "entity_id": seq,
+            "run_id": None,
+            "patient_id": seq,
+            "before": {"w": seq},
+            "after": {"w": seq + 1},
+            "reason": None,
+            "success": True,
+        }
         h = chain_hash(prev, fields)
         events.append(AuditEvent(**fields, prev_hash=prev, hash=h))
         prev = h
@@ -123,8 +143,14 @@ def test_random_tamperings_all_detected() -> None:
     for _ in range(1000):
         i = rng.randrange(len(events))
         field = rng.choice(["actor_name", "action", "entity_id", "after", "occurred_at", "success"])
-        value = {"actor_name": "某人", "action": "delete", "entity_id": -1, "after": {"w": -1},
-                 "occurred_at": events[i].occurred_at + timedelta(seconds=1), "success": False}[field]
+        value = {
+            "actor_name": "某人",
+            "action": "delete",
+            "entity_id": -1,
+            "after": {"w": -1},
+            "occurred_at": events[i].occurred_at + timedelta(seconds=1),
+            "success": False,
+        }[field]
         tampered = list(events)
         tampered[i] = replace(events[i], **{field: value})
         result = verify_events(tampered)
@@ -137,9 +163,14 @@ def test_rows_below_seq_1_are_refused_by_the_schema(seeded: Seeded, seq: int) ->
     """Migration 0002: the chain starts at 1 (SQLite trigger, PostgreSQL CHECK), triggers off or not."""
     c = seeded.container
     with pytest.raises(Exception, match=r"seq|check"):
-        _raw(c, "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
-                "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, :h)",
-             s=seq, p=GENESIS, h="e" * 64)
+        _raw(
+            c,
+            "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
+            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, :h)",
+            s=seq,
+            p=GENESIS,
+            h="e" * 64,
+        )
 
 
 def test_a_row_below_seq_1_left_from_before_is_verified_and_reported(seeded: Seeded) -> None:
@@ -151,9 +182,14 @@ def test_a_row_below_seq_1_left_from_before_is_verified_and_reported(seeded: See
             conn.execute(text("DROP TRIGGER audit_event_seq_positive"))
         else:
             conn.execute(text("ALTER TABLE audit_event DROP CONSTRAINT ck_audit_event_seq_positive"))
-        conn.execute(text("INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, "
-                          "success, prev_hash, hash) VALUES (0, '2026-01-01 00:00:00', 'x', 'x', 'create', "
-                          "'patient', true, :p, :h)"), {"p": GENESIS, "h": "e" * 64})
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, "
+                "success, prev_hash, hash) VALUES (0, '2026-01-01 00:00:00', 'x', 'x', 'create', "
+                "'patient', true, :p, :h)"
+            ),
+            {"p": GENESIS, "h": "e" * 64},
+        )
     seeded.login("admin")
     result = c.audit.verify_chain()
     assert not result.ok and result.first_bad_seq == 0 and result.problem == "seq_not_positive"

@@ -19,8 +19,12 @@ def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return str(json.loads(capsys.readouterr().out)["error"]["message"])
 
 
-@pytest.mark.parametrize("url", ["mysql://u:secret@host/db", "postgresql+asyncpg://u@host/db", "oracle://h/db"])
-def test_unsupported_database_urls_name_the_supported_schemes(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "url", ["mysql://u:secret@host/db", "postgresql+asyncpg://u@host/db", "oracle://h/db"]
+)
+def test_unsupported_database_urls_name_the_supported_schemes(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     message = _error(capsys, "verify", "--db", url, "--user", "admin")
     assert "sqlite" in message and "postgresql" in message
     assert "secret" not in message
@@ -44,22 +48,44 @@ def read_only_mount(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A tmpfs remounted read-only: the only read-only medium root cannot write through (REL-8)."""
     mnt = tmp_path / "ro"
     mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("needs root with the right to mount a tmpfs (a chmod does not stop root)")
     yield mnt
     subprocess.run(["umount", str(mnt)], check=False)
 
 
-def test_a_database_on_a_read_only_medium_is_not_called_damaged(read_only_mount: Path,
-                                                               capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_on_a_read_only_medium_is_not_called_damaged(
+    read_only_mount: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = read_only_mount / "ward.sqlite3"
     admin = read_only_mount.parent / "admin.json"
-    admin.write_text(json.dumps({"username": "admin", "full_name": "管理员", "password": "First-Pass-2026"}),
-                     encoding="utf-8")
-    assert cli_main(["init-db", "--db", str(db), "--hospital", "测试医院", "--city", "呼和浩特",
-                     "--admin-from", str(admin), "--json"]) == 0
+    admin.write_text(
+        json.dumps({"username": "admin", "full_name": "管理员", "password": "First-Pass-2026"}),
+        encoding="utf-8",
+    )
+    assert (
+        cli_main(
+            [
+                "init-db",
+                "--db",
+                str(db),
+                "--hospital",
+                "测试医院",
+                "--city",
+                "呼和浩特",
+                "--admin-from",
+                str(admin),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_mount)], check=True)
     monkeypatch.setenv("ECMO_PASSWORD", "First-Pass-2026")

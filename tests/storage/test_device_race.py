@@ -37,8 +37,15 @@ def _ward(seeded: Seeded, runs: int, items: int) -> tuple[list[int], list[str], 
     """Runs on ECMO (one per workstation), received items; returns run ids, patient names, codes."""
     c: Any = seeded.container
     seeded.login("admin")
-    c.devices.add_product(ProductInput(category="oxygenator", name="Quadrox-iD Adult 氧合器", manufacturer="Maquet",
-                                       gtin=OXY_GTIN, nmpa_number="国械注进20173450123"))
+    c.devices.add_product(
+        ProductInput(
+            category="oxygenator",
+            name="Quadrox-iD Adult 氧合器",
+            manufacturer="Maquet",
+            gtin=OXY_GTIN,
+            nmpa_number="国械注进20173450123",
+        )
+    )
     seeded.login("zhangwei")
     run_ids, names = [], []
     for i in range(runs):
@@ -56,8 +63,9 @@ def _ward(seeded: Seeded, runs: int, items: int) -> tuple[list[int], list[str], 
     return run_ids, names, codes, user
 
 
-def _workstation(url: str, run_id: int, user: Any, plan: list[tuple[str, bool]], barrier: Any,
-                 results: Any) -> None:
+def _workstation(
+    url: str, run_id: int, user: Any, plan: list[tuple[str, bool]], barrier: Any, results: Any
+) -> None:
     """One ward PC: for each (code, bypass_precheck), wait for the others, then scan."""
     from ecmo_desktop.container import build_container
 
@@ -91,12 +99,16 @@ def _workstation(url: str, run_id: int, user: Any, plan: list[tuple[str, bool]],
         c.close()
 
 
-def _run(url: str, run_ids: list[int], user: Any, plans: list[list[tuple[str, bool]]]) -> list[tuple[Any, ...]]:
+def _run(
+    url: str, run_ids: list[int], user: Any, plans: list[list[tuple[str, bool]]]
+) -> list[tuple[Any, ...]]:
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(len(run_ids))
     results = ctx.Queue()
-    procs = [ctx.Process(target=_workstation, args=(url, run_id, user, plan, barrier, results))
-             for run_id, plan in zip(run_ids, plans, strict=True)]
+    procs = [
+        ctx.Process(target=_workstation, args=(url, run_id, user, plan, barrier, results))
+        for run_id, plan in zip(run_ids, plans, strict=True)
+    ]
     for p in procs:
         p.start()
     expected = sum(len(plan) for plan in plans)
@@ -113,15 +125,20 @@ def _bound_rows(url: str) -> tuple[int, int]:
     engine = create_db_engine(url)
     try:
         with engine.connect() as conn:
-            total = conn.scalar(select(func.count()).select_from(UsageRow).where(UsageRow.voided_at.is_(None)))
-            distinct = conn.scalar(select(func.count(func.distinct(UsageRow.item_id)))
-                                   .where(UsageRow.voided_at.is_(None)))
+            total = conn.scalar(
+                select(func.count()).select_from(UsageRow).where(UsageRow.voided_at.is_(None))
+            )
+            distinct = conn.scalar(
+                select(func.count(func.distinct(UsageRow.item_id))).where(UsageRow.voided_at.is_(None))
+            )
     finally:
         engine.dispose()
     return int(total or 0), int(distinct or 0)
 
 
-def test_two_workstations_scanning_the_same_item_exactly_one_binds(seeded_db_url: str, seeded: Seeded) -> None:
+def test_two_workstations_scanning_the_same_item_exactly_one_binds(
+    seeded_db_url: str, seeded: Seeded
+) -> None:
     run_ids, names, codes, user = _ward(seeded, runs=2, items=TRIALS)
     plan = [(code, i % 2 == 1) for i, code in enumerate(codes)]  # odd trials: no pre-check (negative control)
     got = _run(seeded_db_url, run_ids, user, [plan, plan])
@@ -153,7 +170,9 @@ def test_contention_four_workstations_binding_from_a_shared_pool(seeded_db_url: 
     assert kinds <= {"bound", "blocked_reused"}, kinds
     bound_codes = [g[1] for g in got if g[3] == "bound"]
     assert len(bound_codes) == len(set(bound_codes))  # no item bound twice
-    assert all(g[5] in run_ids and g[4] for g in got if g[3] == "blocked_reused")  # every refusal names a holder
+    assert all(
+        g[5] in run_ids and g[4] for g in got if g[3] == "blocked_reused"
+    )  # every refusal names a holder
     assert _bound_rows(seeded_db_url) == (len(bound_codes), len(bound_codes))
     assert len(set(bound_codes)) == len({g[1] for g in got})  # every item that was tried ended up bound once
     c: Any = seeded.container

@@ -45,7 +45,7 @@ def _damaged_fixtures(base: Path, good: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
     zeroed = bytearray(data)
     page = 4096
-    zeroed[page: 2 * page] = bytes(page)  # a zeroed page (the schema's first table page)
+    zeroed[page : 2 * page] = bytes(page)  # a zeroed page (the schema's first table page)
     out["zeroed_page"] = base / "zeroed.sqlite3"
     out["zeroed_page"].write_bytes(bytes(zeroed))
     out["truncated"] = base / "truncated.sqlite3"
@@ -96,11 +96,24 @@ def test_unc_paths_are_remote(path: str) -> None:
     assert classify_path(Path(path)) == "remote"
 
 
-@pytest.mark.parametrize(("fstype", "expected"), [
-    ("nfs4", "remote"), ("cifs", "remote"), ("smb3", "remote"), ("fuse.sshfs", "remote"), ("9p", "remote"),
-    ("ext4", "local"), ("xfs", "local"), ("tmpfs", "local"), ("overlay", "local"), ("btrfs", "local"),
-])
-def test_linux_mounts_classified(fstype: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("fstype", "expected"),
+    [
+        ("nfs4", "remote"),
+        ("cifs", "remote"),
+        ("smb3", "remote"),
+        ("fuse.sshfs", "remote"),
+        ("9p", "remote"),
+        ("ext4", "local"),
+        ("xfs", "local"),
+        ("tmpfs", "local"),
+        ("overlay", "local"),
+        ("btrfs", "local"),
+    ],
+)
+def test_linux_mounts_classified(
+    fstype: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mounts = tmp_path / "mounts"
     mounts.write_text(f"rootfs / ext4 rw 0 0\nsrv:/x {tmp_path} {fstype} rw 0 0\n", encoding="utf-8")
     real_open = open
@@ -128,8 +141,15 @@ def test_read_only_database_gives_clear_message(sqlite_url: str, tmp_path: Path)
     from ecmo_desktop.services.runs import PatientInput
 
     c = build_container(sqlite_url)
-    c.auth.first_run_setup(hospital_name="医院", hospital_code="H", city="市", admin_username="admin",
-                           admin_full_name="管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c.auth.first_run_setup(
+        hospital_name="医院",
+        hospital_code="H",
+        city="市",
+        admin_username="admin",
+        admin_full_name="管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
     from sqlalchemy import event
 
@@ -138,7 +158,9 @@ def test_read_only_database_gives_clear_message(sqlite_url: str, tmp_path: Path)
         dbapi_conn.execute("PRAGMA query_only = 1")
 
     c.uow.engine.dispose()
-    c.ctx.user = c.ctx.user.__class__(c.ctx.user.id, "admin", "管理员", "other", frozenset({"doctor", "admin"}))
+    c.ctx.user = c.ctx.user.__class__(
+        c.ctx.user.id, "admin", "管理员", "other", frozenset({"doctor", "admin"})
+    )
     with pytest.raises(StorageError) as info:
         c.runs.register_patient(PatientInput(mrn="A1", name="张三", sex="M"))
     assert "只读" in info.value.user_message()

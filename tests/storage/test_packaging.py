@@ -18,12 +18,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_wheel_carries_migrations_and_creates_a_database(tmp_path: Path) -> None:
     wheel_dir = tmp_path / "wheel"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
-                            "-w", str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-v",
+            "-w",
+            str(wheel_dir),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     # A deprecation today is a failed build once setuptools removes it (a fresh clone gets the newest).
     output = build.stdout + build.stderr
-    assert "DeprecationWarning" not in output, output[output.find("DeprecationWarning") - 300:][:1500]
+    assert "DeprecationWarning" not in output, output[output.find("DeprecationWarning") - 300 :][:1500]
     wheel = next(wheel_dir.glob("ecmo_ward-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "ecmo_desktop/_data/db/migrations/env.py" in names
@@ -41,7 +56,8 @@ def test_wheel_carries_migrations_and_creates_a_database(tmp_path: Path) -> None
         f"raise SystemExit(main(['init-db', '--db', {str(db)!r}, '--json']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site), "ECMO_DATA_DIR": str(tmp_path / "data")}
-    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["revision"]

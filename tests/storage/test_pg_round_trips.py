@@ -49,9 +49,21 @@ def server_round_trips(engine: Engine) -> Iterator[Callable[[], int]]:
 
 
 def _append(uow: Any, name: str) -> AuditEvent:
-    return uow.audit.append(occurred_at=datetime.now(UTC), actor_id=None, actor_name=name, workstation="pc",
-                           action="test", entity="test", entity_id=None, run_id=None, patient_id=None,
-                           before=None, after={"who": name}, reason=None, success=True)
+    return uow.audit.append(
+        occurred_at=datetime.now(UTC),
+        actor_id=None,
+        actor_name=name,
+        workstation="pc",
+        action="test",
+        entity="test",
+        entity_id=None,
+        run_id=None,
+        patient_id=None,
+        before=None,
+        after={"who": name},
+        reason=None,
+        success=True,
+    )
 
 
 def test_the_account_check_is_one_round_trip_and_an_audit_append_two(container: Any) -> None:
@@ -89,8 +101,9 @@ def test_a_stale_head_under_the_lock_is_read_again_and_the_chain_stays_sequentia
         thread.start()
         with engine.connect() as probe:  # until b is really waiting for the lock
             deadline = time.monotonic() + 10
-            while not probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                         "AND NOT granted")).scalar():
+            while not probe.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar():
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
         first.commit()

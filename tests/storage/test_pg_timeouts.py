@@ -72,8 +72,10 @@ def test_an_unreachable_server_is_told_without_driver_text(db_url: str) -> None:
     accepted: list[socket.socket] = []
     threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
     try:
-        for url in (f"postgresql+psycopg://postgres@127.0.0.1:{port}/x",
-                    f"postgresql+psycopg://postgres@127.0.0.1:{silent_port}/x"):
+        for url in (
+            f"postgresql+psycopg://postgres@127.0.0.1:{port}/x",
+            f"postgresql+psycopg://postgres@127.0.0.1:{silent_port}/x",
+        ):
             engine = create_db_engine(url)
             try:
                 with pytest.raises(ServerUnreachable) as exc, UnitOfWorkFactory(engine)() as u:
@@ -184,8 +186,9 @@ def test_a_read_is_retried_once_after_a_lost_connection(db_url: str) -> None:
     build_container(db_url).close()  # migrated
     listener, port = _blip_proxy(int(url.port or 5432), drop_first=2)  # the clock sync, then a read
     try:
-        c = build_container(url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False),
-                            migrate=False)  # its first connection is cut: the start-up read is retried
+        c = build_container(
+            url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False), migrate=False
+        )  # its first connection is cut: the start-up read is retried
         try:
             assert c.auth.is_initialised() is False
             c.ctx.user = None

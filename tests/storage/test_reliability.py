@@ -28,11 +28,19 @@ CYCLES = int(os.environ.get("ECMO_CRASH_CYCLES", "6"))
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.storage.crash_worker", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.storage.crash_worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def test_kill_minus_nine_never_loses_acknowledged_saves(seeded: Seeded, seeded_db_url: str, backend: str) -> None:
+def test_kill_minus_nine_never_loses_acknowledged_saves(
+    seeded: Seeded, seeded_db_url: str, backend: str
+) -> None:
     """REL-1: kill the saving process at random moments; every acknowledged save is there, whole."""
     rng = random.Random(3)
     acked: list[tuple[int, int]] = []
@@ -108,6 +116,10 @@ def test_disk_full_gives_a_clear_message_and_keeps_earlier_data(seeded: Seeded, 
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         patients = {r[0] for r in conn.execute(text("SELECT id FROM patient"))}
-        audited = {r[0] for r in conn.execute(text("SELECT entity_id FROM audit_event WHERE entity='patient'"))}
+        audited = {
+            r[0] for r in conn.execute(text("SELECT entity_id FROM audit_event WHERE entity='patient'"))
+        }
     assert patients <= audited  # nothing half-saved
-    c.runs.register_patient(PatientInput(mrn="AFTER", name="恢复", sex="M"))  # space freed: saving works again
+    c.runs.register_patient(
+        PatientInput(mrn="AFTER", name="恢复", sex="M")
+    )  # space freed: saving works again

@@ -28,8 +28,9 @@ def _setup(url: str, items: int) -> tuple[list[int], list[int], int]:
     with factory() as uow:
         s = uow.session
         h = HospitalRow(name="医院", code="H", city="市", created_at=now, settings={})
-        staff = StaffRow(username="n", username_key="n", full_name="护士", title="nurse", password_hash="x",
-                         created_at=now)
+        staff = StaffRow(
+            username="n", username_key="n", full_name="护士", title="nurse", password_hash="x", created_at=now
+        )
         s.add_all([h, staff])
         s.flush()
         runs = []
@@ -37,17 +38,30 @@ def _setup(url: str, items: int) -> tuple[list[int], list[int], int]:
             p = PatientRow(hospital_id=h.id, mrn=f"M{i}", name=f"患者{i}", sex="M", created_at=now)
             s.add(p)
             s.flush()
-            r = RunRow(hospital_id=h.id, patient_id=p.id, mode="VA", indication="ami", status="on_ecmo",
-                       created_at=now)
+            r = RunRow(
+                hospital_id=h.id,
+                patient_id=p.id,
+                mode="VA",
+                indication="ami",
+                status="on_ecmo",
+                created_at=now,
+            )
             s.add(r)
             runs.append(r)
-        prod = ProductRow(category="oxygenator", name="氧合器", gtin="06901234567892", single_use=True, created_at=now)
+        prod = ProductRow(
+            category="oxygenator", name="氧合器", gtin="06901234567892", single_use=True, created_at=now
+        )
         s.add(prod)
         s.flush()
         ids = []
         for i in range(items):
-            it = ItemRow(product_id=prod.id, item_key=f"gs1:06901234567892:SN{i}", serial=f"SN{i}", raw_code="x",
-                         created_at=now)
+            it = ItemRow(
+                product_id=prod.id,
+                item_key=f"gs1:06901234567892:SN{i}",
+                serial=f"SN{i}",
+                raw_code="x",
+                created_at=now,
+            )
             s.add(it)
             s.flush()
             ids.append(it.id)
@@ -64,7 +78,9 @@ def test_two_processes_binding_the_same_item_exactly_one_wins(db_url: str) -> No
     for item in items:
         barrier = ctx.Barrier(2)
         results = ctx.Queue()
-        procs = [ctx.Process(target=bind_raw, args=(db_url, item, run, staff, barrier, results)) for run in runs]
+        procs = [
+            ctx.Process(target=bind_raw, args=(db_url, item, run, staff, barrier, results)) for run in runs
+        ]
         for p in procs:
             p.start()
         for p in procs:
@@ -87,12 +103,36 @@ def test_voided_binding_frees_the_item_and_reusable_items_bind_twice(db_url: str
     factory = UnitOfWorkFactory(engine)
     now = datetime.now(UTC)
     with factory() as uow:
-        first = UsageRow(item_id=items[0], run_id=runs[0], single_use=True, bound_at=now, bound_by_id=staff,
-                         scanned_text="x", voided_at=now, void_reason="扫错患者")
+        first = UsageRow(
+            item_id=items[0],
+            run_id=runs[0],
+            single_use=True,
+            bound_at=now,
+            bound_by_id=staff,
+            scanned_text="x",
+            voided_at=now,
+            void_reason="扫错患者",
+        )
         uow.session.add(first)
-        uow.session.add(UsageRow(item_id=items[0], run_id=runs[1], single_use=True, bound_at=now,
-                                 bound_by_id=staff, scanned_text="x"))
-        uow.session.add(UsageRow(item_id=items[0], run_id=runs[0], single_use=False, bound_at=now,
-                                 bound_by_id=staff, scanned_text="x"))
+        uow.session.add(
+            UsageRow(
+                item_id=items[0],
+                run_id=runs[1],
+                single_use=True,
+                bound_at=now,
+                bound_by_id=staff,
+                scanned_text="x",
+            )
+        )
+        uow.session.add(
+            UsageRow(
+                item_id=items[0],
+                run_id=runs[0],
+                single_use=False,
+                bound_at=now,
+                bound_by_id=staff,
+                scanned_text="x",
+            )
+        )
         uow.commit()
     engine.dispose()

@@ -27,15 +27,18 @@ LIVENESS = 90.0  # far above the few seconds expected: only a stalled ward fails
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_frozen_pc_holding_the_audit_lock_does_not_stall_the_others(seeded_db_url: str,
-                                                                     seeded: Seeded) -> None:
+def test_a_frozen_pc_holding_the_audit_lock_does_not_stall_the_others(
+    seeded_db_url: str, seeded: Seeded
+) -> None:
     c: Any = seeded.container
     (frozen_id, frozen_v, frozen_at, _), (mine_id, mine_v, mine_at, _) = prepare(c, 2, seeded.login)
     user = c.ctx.user
     c.uow.engine.dispose()
     ctx = multiprocessing.get_context("fork")
     queue, resume = ctx.Queue(), ctx.Event()
-    pc = ctx.Process(target=frozen_save, args=(seeded_db_url, user, frozen_id, frozen_v, frozen_at, queue, resume))
+    pc = ctx.Process(
+        target=frozen_save, args=(seeded_db_url, user, frozen_id, frozen_v, frozen_at, queue, resume)
+    )
     pc.start()
     try:
         kind, pid = queue.get(timeout=LIVENESS)
@@ -48,8 +51,9 @@ def test_a_frozen_pc_holding_the_audit_lock_does_not_stall_the_others(seeded_db_
             try:
                 c.ctx.user = None
                 c.auth.login("lina", PASSWORD)  # a login writes to the audit trail too
-                done["saved"] = c.records.update_daily_entry(mine_id, DailyEntryInput(
-                    recorded_at=mine_at, values={"hr": 77}), expected_version=mine_v)
+                done["saved"] = c.records.update_daily_entry(
+                    mine_id, DailyEntryInput(recorded_at=mine_at, values={"hr": 77}), expected_version=mine_v
+                )
             except Exception as exc:  # noqa: BLE001 - reported below
                 done["error"] = exc
 

@@ -48,7 +48,9 @@ def test_the_light_head_revision_is_alembics() -> None:
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def test_opening_at_the_head_loads_neither_alembic_nor_reportlab(sqlite_template: Path, tmp_path: Path) -> None:
+def test_opening_at_the_head_loads_neither_alembic_nor_reportlab(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     """A fresh interpreter: what opening a container imports (the login needs only auth)."""
     db = _copy(sqlite_template, tmp_path / "ward.sqlite3")
     code = (
@@ -64,8 +66,9 @@ def test_opening_at_the_head_loads_neither_alembic_nor_reportlab(sqlite_template
         "c.close()\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ECMO_DATA_DIR": str(tmp_path / "data")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result == {"before": [], "after": True, "checked": "light"}
@@ -80,15 +83,19 @@ def test_a_new_database_is_still_created_with_alembic(tmp_path: Path) -> None:
         c.close()
 
 
-def test_an_unclean_shutdown_makes_the_next_open_check_everything(sqlite_template: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unclean_shutdown_makes_the_next_open_check_everything(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = _copy(sqlite_template, tmp_path / "ward.sqlite3")
     data = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ECMO_DATA_DIR": str(data)}
-    crash = (f"import os\nfrom ecmo_desktop.container import build_container\nbuild_container({str(db)!r})\n"
-             "os._exit(9)  # no close: the process dies with the database open\n")
-    out = subprocess.run([sys.executable, "-c", crash], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    crash = (
+        f"import os\nfrom ecmo_desktop.container import build_container\nbuild_container({str(db)!r})\n"
+        "os._exit(9)  # no close: the process dies with the database open\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", crash], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 9, out.stderr
     monkeypatch.setenv("ECMO_DATA_DIR", str(data))
     assert len(SessionMarker(db).stale()) == 1
@@ -105,7 +112,8 @@ def test_an_unclean_shutdown_makes_the_next_open_check_everything(sqlite_templat
 
 
 def test_damage_inside_a_table_is_found_in_the_background_and_refused_after_a_crash(
-        sqlite_template: Path, tmp_path: Path) -> None:
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     db = _copy(sqlite_template, tmp_path / "ward.sqlite3")
     _zero_table_page(db, "complication")
     c = build_container(str(db))  # the light check cannot see it: the start is not held up

@@ -16,7 +16,9 @@ THREAT_MODEL = Path(__file__).resolve().parents[2] / "docs" / "threat-model.md"
 def test_every_tampering_is_detected_except_the_named_ones() -> None:
     results = run(2 * len(KINDS), seed=3)
     undetected = {kind for kind, counts in results.items() if counts["undetected"]}
-    partly = {kind for kind, counts in results.items() if counts["undetected"] and set(counts) != {"undetected"}}
+    partly = {
+        kind for kind, counts in results.items() if counts["undetected"] and set(counts) != {"undetected"}
+    }
     assert all(sum(c.values()) == 2 for c in results.values())
     assert undetected == UNDETECTABLE, results
     assert not partly  # a kind is either always caught or never: no luck involved

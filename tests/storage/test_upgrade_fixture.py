@@ -30,8 +30,13 @@ ANCHOR = re.compile(r"审计链锚点：#\d+ [0-9a-f]{64}")
 def _counts(path: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                             "AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'"
+            )
+        ]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     finally:
         conn.close()
@@ -42,8 +47,9 @@ def _mask(pages: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("fixture", sorted(FOLDER.glob("demo_*.sqlite3")), ids=lambda p: p.stem)
-def test_a_released_database_upgrades_verifies_and_prints_the_same(fixture: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_released_database_upgrades_verifies_and_prints_the_same(
+    fixture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.services.demo import DEMO_PASSWORD
 
     revision = fixture.stem.removeprefix("demo_")
@@ -53,11 +59,15 @@ def test_a_released_database_upgrades_verifies_and_prints_the_same(fixture: Path
     shutil.copyfile(fixture, db)
     before = _counts(db)
 
-    c = build_container(str(db), clock=FakeClock(datetime.fromisoformat(expected["print_at"])), workstation="ward")
+    c = build_container(
+        str(db), clock=FakeClock(datetime.fromisoformat(expected["print_at"])), workstation="ward"
+    )
     try:
         assert (c.migration.from_revision, c.migration.to_revision) == (revision, head_revision())
         backup = c.migration.backup
-        assert backup is not None and backup.exists()  # the copy was taken before the upgrade touched the file
+        assert (
+            backup is not None and backup.exists()
+        )  # the copy was taken before the upgrade touched the file
         assert _counts(backup) == before
         conn = sqlite3.connect(backup)
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == revision

@@ -125,16 +125,23 @@ def test_untouched_upgraded_fixture_verifies_clean(upgraded: Path, tmp_path: Pat
     assert result.ok and result.trail == () and result.signatures.checked > 50 and result.rows_checked > 100
 
 
-@pytest.mark.parametrize(("sql", "expected"), [
-    ("UPDATE patient SET name = '王某某' WHERE id = 2", ("patient", 2, "changed", "name")),
-    ("UPDATE device_usage SET run_id = 3 WHERE id = 1", ("device_usage", 1, "changed", "run_id")),
-    ("UPDATE ecmo_run SET end_reason = 'weaned' WHERE id = 1", ("ecmo_run", 1, "changed", "end_reason")),
-    ("UPDATE daily_entry SET notes = '改过' WHERE id = 3", ("daily_entry", 3, "changed", "notes")),
-    ("INSERT INTO lot_recall (product_id, lot, reason, recalled_at, recorded_by_id) "
-     "VALUES (1, 'X1', 'x', '2026-01-01 00:00:00', 1)", ("lot_recall", 1, "no_create_event", None)),
-])
-def test_a_clinical_row_edited_behind_the_apps_back_is_reported(upgraded: Path, tmp_path: Path, sql: str,
-                                                                 expected: tuple[str, int, str, str | None]) -> None:
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE patient SET name = '王某某' WHERE id = 2", ("patient", 2, "changed", "name")),
+        ("UPDATE device_usage SET run_id = 3 WHERE id = 1", ("device_usage", 1, "changed", "run_id")),
+        ("UPDATE ecmo_run SET end_reason = 'weaned' WHERE id = 1", ("ecmo_run", 1, "changed", "end_reason")),
+        ("UPDATE daily_entry SET notes = '改过' WHERE id = 3", ("daily_entry", 3, "changed", "notes")),
+        (
+            "INSERT INTO lot_recall (product_id, lot, reason, recalled_at, recorded_by_id) "
+            "VALUES (1, 'X1', 'x', '2026-01-01 00:00:00', 1)",
+            ("lot_recall", 1, "no_create_event", None),
+        ),
+    ],
+)
+def test_a_clinical_row_edited_behind_the_apps_back_is_reported(
+    upgraded: Path, tmp_path: Path, sql: str, expected: tuple[str, int, str, str | None]
+) -> None:
     db = _copy(upgraded, tmp_path)
     _raw(db, sql)
     result = _verify(db)
@@ -148,11 +155,13 @@ def test_a_signed_record_changed_is_reported_by_its_signature(upgraded: Path, tm
     result = _verify(db)
     assert not result.signatures.ok
     assert [(p.entity, p.entity_id, p.message) for p in result.signatures.problems] == [
-        ("consent", 1, "签名后内容被改动")]
+        ("consent", 1, "签名后内容被改动")
+    ]
 
 
-def test_cli_verify_names_table_row_and_field(upgraded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_verify_names_table_row_and_field(
+    upgraded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = _copy(upgraded, tmp_path)
     monkeypatch.setenv("ECMO_PASSWORD", DEMO_PASSWORD)  # the 0001 fixture was filled by the demo
     assert cli_main(["verify", "--db", str(db), "--user", "admin"]) == 0

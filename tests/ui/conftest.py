@@ -22,6 +22,7 @@ from tests.kit.ui import PASSWORD, login_as, make_ui, visible_texts, wait_tasks
 # the helpers live in tests/kit/ui.py; many UI tests import them from here
 __all__ = ["PASSWORD", "login_as", "make_ui", "visible_texts", "wait_tasks"]
 
+
 @pytest.fixture
 def backend() -> str:
     """Override the parametrised backend: widget behaviour does not depend on the database."""

@@ -193,8 +193,13 @@ def test_nurse_sees_no_admin_page_and_the_service_refuses_anyway(qtbot, ui) -> N
     assert not window.cases.register_button.isHidden()
     assert window.cases.new_run_button.isHidden()  # only doctors open runs
     with pytest.raises(PermissionDenied):
-        ui.services.staff.create_staff(username="sneaky", full_name="某人", title="other", roles=["admin"],
-                                       initial_password="Sneaky2026x")
+        ui.services.staff.create_staff(
+            username="sneaky",
+            full_name="某人",
+            title="other",
+            roles=["admin"],
+            initial_password="Sneaky2026x",
+        )
     with pytest.raises(PermissionDenied):
         ui.services.audit.recent()
 

@@ -49,7 +49,8 @@ def test_admin_sets_the_idle_lock_and_the_running_window_uses_it(qtbot, ui, cloc
     assert ui.services.auth.policy().idle_lock_minutes == 3
     events = [e for e in ui.services.audit.recent(limit=20) if e.action == "set_policy"]
     assert [(e.actor_name, e.before, e.after) for e in events] == [
-        ("系统管理员", {"idle_lock_minutes": 10}, {"idle_lock_minutes": 3})]
+        ("系统管理员", {"idle_lock_minutes": 10}, {"idle_lock_minutes": 3})
+    ]
     clock.advance(timedelta(minutes=3) - timedelta(seconds=1))
     session.idle.check()
     assert not session.is_locked

@@ -48,7 +48,7 @@ def test_damaged_database_is_named_in_chinese_and_left_untouched(tmp_path, shown
     before = path.read_bytes()
     code = app_module.main(["ecmo-ward", "--db", str(path)])
     assert code == app_module.EXIT_DATABASE
-    (title, text), = shown_boxes
+    ((title, text),) = shown_boxes
     assert title == "无法打开数据库"
     assert str(path) in text and "不是 ECMO Ward 数据库文件" in text
     assert "程序没有改动这个文件" in text
@@ -56,22 +56,26 @@ def test_damaged_database_is_named_in_chinese_and_left_untouched(tmp_path, shown
     assert sorted(p.name for p in path.parent.iterdir()) == ["ecmo.sqlite3"]  # no -wal/-shm created
 
 
-def test_newer_schema_is_refused_with_upgrade_advice(tmp_path, sqlite_template, shown_boxes, restore_app) -> None:
+def test_newer_schema_is_refused_with_upgrade_advice(
+    tmp_path, sqlite_template, shown_boxes, restore_app
+) -> None:
     path = tmp_path / "newer.sqlite3"
     shutil.copyfile(sqlite_template, path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed2099'")
     before = path.read_bytes()
     assert app_module.main(["ecmo-ward", "--db", f"sqlite:///{path}"]) == app_module.EXIT_DATABASE
-    (_title, text), = shown_boxes
+    ((_title, text),) = shown_boxes
     assert "更新版本的 ECMO Ward" in text and str(path) in text
     assert path.read_bytes() == before
 
 
 def test_unreachable_postgresql_is_named_without_the_password(shown_boxes, restore_app) -> None:
     url = "postgresql+psycopg://ward:Secret2026pw@127.0.0.1:1/ecmo"
-    assert app_module.main(["--db", url]) == app_module.EXIT_DATABASE  # as __main__ passes it: no program name
-    (_title, text), = shown_boxes
+    assert (
+        app_module.main(["--db", url]) == app_module.EXIT_DATABASE
+    )  # as __main__ passes it: no program name
+    ((_title, text),) = shown_boxes
     assert "PostgreSQL：127.0.0.1:1/ecmo" in text
     assert "Secret2026pw" not in text
 
@@ -110,21 +114,31 @@ def test_program_name_is_optional() -> None:
 
 def test_describe_database() -> None:
     assert app_module.describe_database("sqlite:////data/ecmo.sqlite3") == "SQLite：/data/ecmo.sqlite3"
-    assert app_module.describe_database("postgresql+psycopg://u:pw@db.ward:5432/ecmo") == \
-        "PostgreSQL：db.ward:5432/ecmo"
+    assert (
+        app_module.describe_database("postgresql+psycopg://u:pw@db.ward:5432/ecmo")
+        == "PostgreSQL：db.ward:5432/ecmo"
+    )
 
 
 # ---- the error path ------------------------------------------------------------------------------
 def _boxes() -> list[QMessageBox]:
-    return [w for w in QApplication.topLevelWidgets()
-            if isinstance(w, QMessageBox) and w.objectName() == ERROR_BOX_NAME and w.isVisible()]
+    return [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.objectName() == ERROR_BOX_NAME and w.isVisible()
+    ]
 
 
 def test_known_errors_show_their_own_words_and_rule_id() -> None:
-    assert error_text(RuleViolation("R13", "{name} 临床工作 {years} 年，专家组成员须 8 年以上", name="王芳",
-                                    years=5)) == "[R13] 王芳 临床工作 5 年，专家组成员须 8 年以上"
-    assert error_text(StorageError("磁盘空间已满，数据未保存。之前已保存的数据不受影响，请释放空间后重试")) \
-        .startswith("磁盘空间已满")
+    assert (
+        error_text(
+            RuleViolation("R13", "{name} 临床工作 {years} 年，专家组成员须 8 年以上", name="王芳", years=5)
+        )
+        == "[R13] 王芳 临床工作 5 年，专家组成员须 8 年以上"
+    )
+    assert error_text(
+        StorageError("磁盘空间已满，数据未保存。之前已保存的数据不受影响，请释放空间后重试")
+    ).startswith("磁盘空间已满")
     assert error_text(ValidationError("必填", field="体重")) == "体重：必填"
     assert "意外错误" in error_text(KeyError("x"))
 
@@ -150,6 +164,7 @@ def test_worker_thread_exception_is_logged_and_shown_on_the_gui_thread(qtbot, tm
     reporter = ExceptionReporter()
     install_excepthooks(reporter)
     try:
+
         def crash() -> None:
             raise RuntimeError("worker exploded")
 
@@ -182,8 +197,9 @@ def test_settings_default_roundtrip_and_env_override(tmp_path, monkeypatch) -> N
     store = SettingsStore()
     assert store.load() == Settings()
     assert store.load().language == "zh_CN"
-    saved = store.update(language="en", camera_index=2, last_username="zhangwei",
-                         scanner_gs_substitutes=("<GS>", "~"))
+    saved = store.update(
+        language="en", camera_index=2, last_username="zhangwei", scanner_gs_substitutes=("<GS>", "~")
+    )
     assert SettingsStore().load() == saved
     raw = json.loads((tmp_path / "cfg" / "settings.json").read_text(encoding="utf-8"))
     assert raw["schema_version"] == SCHEMA_VERSION and raw["scanner_gs_substitutes"] == ["<GS>", "~"]
@@ -191,8 +207,18 @@ def test_settings_default_roundtrip_and_env_override(tmp_path, monkeypatch) -> N
 
 def test_settings_bad_values_fall_back_one_field_at_a_time(tmp_path) -> None:
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"schema_version": 1, "language": "fr", "camera_index": "two",
-                                "last_username": "lina", "scanner_gs_substitutes": [1, 2]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "language": "fr",
+                "camera_index": "two",
+                "last_username": "lina",
+                "scanner_gs_substitutes": [1, 2],
+            }
+        ),
+        encoding="utf-8",
+    )
     settings = SettingsStore(path).load()
     assert (settings.language, settings.camera_index, settings.last_username) == ("zh_CN", 0, "lina")
     assert settings.scanner_gs_substitutes == Settings().scanner_gs_substitutes
@@ -218,8 +244,14 @@ def test_keys_of_a_newer_version_survive_a_save(tmp_path) -> None:
 def test_settings_never_hold_clinical_fields() -> None:
     from dataclasses import fields
 
-    assert {f.name for f in fields(Settings)} == {"language", "camera_index", "window_geometry", "last_username",
-                                                  "scanner_gs_substitutes", "scanner_burst_gap_ms"}
+    assert {f.name for f in fields(Settings)} == {
+        "language",
+        "camera_index",
+        "window_geometry",
+        "last_username",
+        "scanner_gs_substitutes",
+        "scanner_burst_gap_ms",
+    }
 
 
 def _log_text(path) -> str:
@@ -250,7 +282,9 @@ def test_an_error_box_that_points_to_the_log_has_written_the_traceback_there_onc
 
     # an operation's failure is logged by the worker; the box then does not log it a second time
     boxes: list[QMessageBox | None] = []
-    runner = TaskRunner(default_error=lambda parent, error, details: boxes.append(show_error(parent, error, details)))
+    runner = TaskRunner(
+        default_error=lambda parent, error, details: boxes.append(show_error(parent, error, details))
+    )
     try:
         runner.run_op(lambda: 1 / 0)
         qtbot.waitUntil(lambda: runner.pending == 0 and len(boxes) == 1)

@@ -38,22 +38,45 @@ def _seed(sqlite_template: Path) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="ecmo-ui-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     path = folder / "cases.sqlite3"
     shutil.copyfile(sqlite_template, path)
-    c = build_container(f"sqlite:///{path}", clock=FakeClock(datetime(2026, 3, 1, 0, 0, tzinfo=UTC)),
-                        workstation="seed")
-    c.auth.first_run_setup(hospital_name="示范医院", hospital_code="H001", city="呼和浩特市", admin_username="admin",
-                           admin_full_name="系统管理员", admin_password=PASSWORD, admin_password_repeat=PASSWORD)
+    c = build_container(
+        f"sqlite:///{path}", clock=FakeClock(datetime(2026, 3, 1, 0, 0, tzinfo=UTC)), workstation="seed"
+    )
+    c.auth.first_run_setup(
+        hospital_name="示范医院",
+        hospital_code="H001",
+        city="呼和浩特市",
+        admin_username="admin",
+        admin_full_name="系统管理员",
+        admin_password=PASSWORD,
+        admin_password_repeat=PASSWORD,
+    )
     c.auth.login("admin", PASSWORD)
-    c.staff.create_staff(username="liuyang", full_name="刘洋", title="attending", years_in_practice=6,
-                         roles=["doctor"], initial_password=PASSWORD)
-    c.staff.create_staff(username="chenjing", full_name="陈静", title="nurse", years_in_practice=6,
-                         roles=["nurse"], initial_password=PASSWORD)
+    c.staff.create_staff(
+        username="liuyang",
+        full_name="刘洋",
+        title="attending",
+        years_in_practice=6,
+        roles=["doctor"],
+        initial_password=PASSWORD,
+    )
+    c.staff.create_staff(
+        username="chenjing",
+        full_name="陈静",
+        title="nurse",
+        years_in_practice=6,
+        roles=["nurse"],
+        initial_password=PASSWORD,
+    )
     c.ctx.user = None
     passwords_already_changed(c)
     c.auth.login("liuyang", PASSWORD)
     for i in range(N_RUNS):
         name = f"王{i}号" if i in WANG else f"患者{i:03d}"
-        patient = c.runs.register_patient(PatientInput(mrn=f"ZY{i:06d}", name=name, sex="MF"[i % 2],
-                                                       weight_kg="70", ward="EICU", bed=str(i % 30 + 1)))
+        patient = c.runs.register_patient(
+            PatientInput(
+                mrn=f"ZY{i:06d}", name=name, sex="MF"[i % 2], weight_kg="70", ward="EICU", bed=str(i % 30 + 1)
+            )
+        )
         c.runs.open_run(patient.id, RunInput(mode="VA" if i % 3 else "VV", indication="ami"))
     c.close()
     yield path
@@ -64,8 +87,9 @@ def _seed(sqlite_template: Path) -> Iterator[Path]:
 def case_ui(case_db: Path, tmp_path: Path, tasks, settings_store) -> Iterator:
     target = tmp_path / "cases.sqlite3"
     shutil.copyfile(case_db, target)
-    c = build_container(f"sqlite:///{target}", clock=FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
-                        workstation="test-pc")
+    c = build_container(
+        f"sqlite:///{target}", clock=FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)), workstation="test-pc"
+    )
     yield make_ui(c, tasks, settings_store)
     wait_tasks_quiet(tasks)
     c.close()
@@ -80,7 +104,9 @@ def wait_tasks_quiet(tasks) -> None:
 
 
 def _page(qtbot, ui) -> CaseListPage:
-    page = CaseListPage(ui, open_case=lambda run_id: None, register_patient=lambda: None, new_run=lambda: None)
+    page = CaseListPage(
+        ui, open_case=lambda run_id: None, register_patient=lambda: None, new_run=lambda: None
+    )
     qtbot.addWidget(page)
     page.resize(1000, 600)
     page.show()

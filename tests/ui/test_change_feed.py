@@ -16,10 +16,25 @@ from ecmo_desktop.ui.tasks import TaskRunner
 
 
 def test_other_pcs_changes_in_the_vocabulary_local_saves_use() -> None:
-    batch = ChangeBatch(head=9, changes=(("daily_entry", 1, 7), ("generated_document", 2, 7), ("staff", 3, None),
-                                         ("lot_recall", 4, None), ("patient", 5, None)))
-    assert changes_for(batch) == {Change.records(), Change.run(7), Change.runs(), Change.documents(7),
-                                  Change.staff(), Change.devices(), Change.patients()}
+    batch = ChangeBatch(
+        head=9,
+        changes=(
+            ("daily_entry", 1, 7),
+            ("generated_document", 2, 7),
+            ("staff", 3, None),
+            ("lot_recall", 4, None),
+            ("patient", 5, None),
+        ),
+    )
+    assert changes_for(batch) == {
+        Change.records(),
+        Change.run(7),
+        Change.runs(),
+        Change.documents(7),
+        Change.staff(),
+        Change.devices(),
+        Change.patients(),
+    }
     assert changes_for(ChangeBatch(head=9, changes=(), more=True)) == EVERYTHING
 
 
@@ -44,7 +59,9 @@ def test_a_notification_after_the_feed_is_gone_is_harmless(qtbot: Any, tasks: Ta
         reads.append(seq)
         return ChangeBatch(head=1, changes=())
 
-    services = SimpleNamespace(watch_changes=watch_changes, audit=SimpleNamespace(changes_since=changes_since))
+    services = SimpleNamespace(
+        watch_changes=watch_changes, audit=SimpleNamespace(changes_since=changes_since)
+    )
     ui = SimpleNamespace(services=services, tasks=tasks, user=object())
     feed = ChangeFeed(ui)  # type: ignore[arg-type]
     qtbot.waitUntil(lambda: tasks.pending == 0 and len(reads) == 1)

@@ -30,9 +30,16 @@ def _forwarders(tree: ast.Module) -> dict[str, int]:
             continue
         names = [a.arg for a in fn.args.args]
         for node in ast.walk(fn):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
-                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr in SIGNALS
-                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in names):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "connect"
+                and isinstance(node.func.value, ast.Attribute)
+                and node.func.value.attr in SIGNALS
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in names
+            ):
                 found[fn.name] = names.index(node.args[0].id)
     return found
 
@@ -53,8 +60,13 @@ def offending_connections(source: str, name: str) -> list[str]:
             continue
         func = node.func
         slot: ast.expr | None = None
-        if (isinstance(func, ast.Attribute) and func.attr == "connect" and isinstance(func.value, ast.Attribute)
-                and func.value.attr in SIGNALS and node.args):
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "connect"
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr in SIGNALS
+            and node.args
+        ):
             slot = node.args[0]
         elif isinstance(func, ast.Name) and func.id in forwarders and len(node.args) > forwarders[func.id]:
             slot = node.args[forwarders[func.id]]
@@ -72,13 +84,18 @@ def offending_connections(source: str, name: str) -> list[str]:
 
 
 def test_no_checked_flag_reaches_an_optional_parameter() -> None:
-    found = [hit for path in sorted(UI.rglob("*.py"))
-             for hit in offending_connections(path.read_text(encoding="utf-8"), str(path.relative_to(UI)))]
-    assert found == [], "connect a no-argument slot (or lambda _checked=False: …) instead:\n" + "\n".join(found)
+    found = [
+        hit
+        for path in sorted(UI.rglob("*.py"))
+        for hit in offending_connections(path.read_text(encoding="utf-8"), str(path.relative_to(UI)))
+    ]
+    assert found == [], "connect a no-argument slot (or lambda _checked=False: …) instead:\n" + "\n".join(
+        found
+    )
 
 
 def test_the_check_finds_the_print_button_mistake() -> None:
-    source = '''
+    source = """
 class Tab:
     def __init__(self):
         self.print_button.clicked.connect(self.print_selected)
@@ -90,6 +107,8 @@ class Tab:
     def save(self, path: str | None = None): ...
 def _button(text, slot):
     b.clicked.connect(slot)
-'''
+"""
     assert [hit.split(": ", 1)[1] for hit in offending_connections(source, "t.py")] == [
-        "self.print_selected", "self.save"]
+        "self.print_selected",
+        "self.save",
+    ]

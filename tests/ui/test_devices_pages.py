@@ -33,7 +33,8 @@ def column(model: Any, n: int) -> list[str]:
 
 
 def test_admin_adds_products_by_form_and_from_a_scanned_label_and_round_trips_csv(
-        qtbot: Any, ui: Any, seeded: Any, tmp_path: Path) -> None:
+    qtbot: Any, ui: Any, seeded: Any, tmp_path: Path
+) -> None:
     make_ward(seeded)
     log_in(ui, qtbot, "admin")
     _page, tab = open_page(qtbot, ui, "catalogue")
@@ -81,7 +82,10 @@ def test_admin_adds_products_by_form_and_from_a_scanned_label_and_round_trips_cs
     bad = tmp_path / "坏.csv"
     bad.write_text("类别,产品名称,GTIN\n氧合器,某氧合器,6.90123E+12\n", encoding="utf-8")
     tab.import_csv(str(bad))
-    assert tab.dialog.objectName() == "catalogue_message" and "文件有误，未导入任何产品" in tab.dialog.windowTitle()
+    assert (
+        tab.dialog.objectName() == "catalogue_message"
+        and "文件有误，未导入任何产品" in tab.dialog.windowTitle()
+    )
     assert tab.dialog.text().startswith("第 2 行“GTIN”：“6.90123E+12”是被 Excel 改成科学计数法的数字")
     wait_tasks(qtbot, ui.tasks)
     assert tab.model.rowCount() == 5  # nothing imported
@@ -146,7 +150,8 @@ def test_stock_colours_expired_red_and_expiring_amber(qtbot: Any, ui: Any, seede
 
 
 def test_trace_by_lot_shows_the_patients_then_a_recall_makes_the_scan_warn(
-        qtbot: Any, ui: Any, seeded: Any, tmp_path: Path) -> None:
+    qtbot: Any, ui: Any, seeded: Any, tmp_path: Path
+) -> None:
     ward = make_ward(seeded)
     for serial in ("R1", "R2", "R3"):
         receive(ward, oxy_label(serial, "LR1"))
@@ -196,8 +201,9 @@ def test_trace_by_lot_shows_the_patients_then_a_recall_makes_the_scan_warn(
     scan_keys(bedside.scan_bar.field, oxy_label("R3", "LR1"), start=30_000_000.0)
     wait_banner(qtbot, ui, bedside.scan_bar, Level.WARN)
     assert bedside.scan_bar.banner.title_text() == "⚠ 该批号已召回"
-    assert bedside.scan_bar.banner.message.text() == ("批号 LR1 已被召回（厂家通知：氧合膜渗漏风险）；"
-                                                      "如确需使用，请填写理由")
+    assert bedside.scan_bar.banner.message.text() == (
+        "批号 LR1 已被召回（厂家通知：氧合膜渗漏风险）；如确需使用，请填写理由"
+    )
     assert bedside.scan_bar.banner.action("action_override") is not None
 
 
@@ -234,7 +240,8 @@ def test_equipment_is_registered_linked_to_a_run_and_unlinked(qtbot: Any, ui: An
 
 
 def test_picking_an_earlier_delivery_lists_its_items_and_where_each_is_now(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     for serial in ("E1", "E2", "E3", "E4"):
         receive(ward, oxy_label(serial, "LE"))
@@ -271,13 +278,16 @@ def test_picking_an_earlier_delivery_lists_its_items_and_where_each_is_now(
 
     tab.receivings_table.selectRow(column(tab.receivings, 2).index("DN-1"))
     qtbot.waitUntil(lambda: tab.item_loads == loads + 3, timeout=10_000)
-    scan_keys(tab.scan_bar.field, oxy_label("E5", "LE"))  # scanning into the earlier delivery adds to its list
+    scan_keys(
+        tab.scan_bar.field, oxy_label("E5", "LE")
+    )  # scanning into the earlier delivery adds to its list
     wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
     assert column(tab.items, 2)[:2] == ["E5", "E4"] and column(tab.items, 4)[0] == "在库"
 
 
 def test_a_catalogue_export_that_fails_on_a_full_disk_leaves_the_previous_file_whole(
-        qtbot: Any, ui: Any, seeded: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     make_ward(seeded)
     log_in(ui, qtbot, "admin")
     _page, tab = open_page(qtbot, ui, "catalogue")
@@ -291,8 +301,9 @@ def test_a_catalogue_export_that_fails_on_a_full_disk_leaves_the_previous_file_w
 
     monkeypatch.setattr("os.fsync", full_disk)
     tab.export_csv(str(target))
-    qtbot.waitUntil(lambda: tab.dialog is not None and tab.dialog.objectName() == "catalogue_message",
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: tab.dialog is not None and tab.dialog.objectName() == "catalogue_message", timeout=10_000
+    )
     assert tab.dialog.windowTitle() == "导出失败" and "No space left on device" in tab.dialog.text()
     assert target.read_bytes() == b"the previous export"
     assert [p.name for p in target.parent.iterdir()] == ["目录.csv"]

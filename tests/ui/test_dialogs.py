@@ -28,8 +28,15 @@ def _registration(qtbot, ui) -> PatientDialog:
 
 
 def _kept(dialog: PatientDialog) -> tuple[str, ...]:
-    return (dialog.mrn.text(), dialog.name.text(), str(dialog.sex.currentData()), dialog.birth.text(),
-            dialog.height_edit.text(), dialog.ward.text(), dialog.bed.text())
+    return (
+        dialog.mrn.text(),
+        dialog.name.text(),
+        str(dialog.sex.currentData()),
+        dialog.birth.text(),
+        dialog.height_edit.text(),
+        dialog.ward.text(),
+        dialog.bed.text(),
+    )
 
 
 KEPT = ("ZY20260001", "张三", "M", "1960-05-12", "172", "EICU", "7")
@@ -64,7 +71,11 @@ def test_weight_zero_and_abc_are_refused_beside_the_weight_field(qtbot, ui, erro
         qtbot.keyClick(dialog.weight, Qt.Key.Key_Return)
     patient = signal.args[0]
     assert (patient.mrn, patient.name, patient.weight_kg, patient.birth_date.isoformat()) == (
-        "ZY20260001", "张三", 72.5, "1960-05-12")
+        "ZY20260001",
+        "张三",
+        72.5,
+        "1960-05-12",
+    )
     assert signal.args[1] is False  # a nurse cannot open runs, so no new-run dialog follows
     assert not dialog.isVisible()
 
@@ -122,8 +133,9 @@ def test_escape_cancels_the_registration(qtbot, ui) -> None:
 
 def test_new_run_for_a_patient_found_by_mrn(qtbot, ui, error_sink) -> None:
     login_as(ui, qtbot, "liuyang")
-    ui.services.runs.register_patient(PatientInput(mrn="ZY20260002", name="王五", sex="M", weight_kg="80",
-                                                   ward="CCU", bed="3"))
+    ui.services.runs.register_patient(
+        PatientInput(mrn="ZY20260002", name="王五", sex="M", weight_kg="80", ward="CCU", bed="3")
+    )
     dialog = NewRunDialog(ui)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -153,7 +165,13 @@ def test_new_run_for_a_patient_found_by_mrn(qtbot, ui, error_sink) -> None:
         dialog.ok_button.click()
     run = signal.args[0]
     assert (run.mode, run.indication, run.indication_other, run.ecpr, run.status, run.ward) == (
-        "VA", "other", "羊水栓塞", True, "planned", "CCU")
+        "VA",
+        "other",
+        "羊水栓塞",
+        True,
+        "planned",
+        "CCU",
+    )
     assert error_sink.errors == []
 
 

@@ -27,15 +27,20 @@ from ecmo_desktop.ui.documents.printing import LoadedPdf, make_printer, print_pd
 from tests.ui.conftest import login_as, wait_tasks
 
 PRINTER = os.environ.get("ECMO_TEST_PRINTER")
-pytestmark = pytest.mark.skipif(not PRINTER, reason="ECMO_TEST_PRINTER is not set: no CUPS-PDF queue to print to "
-                                                    "(scripts/test.sh sets one up when CUPS works)")
+pytestmark = pytest.mark.skipif(
+    not PRINTER,
+    reason="ECMO_TEST_PRINTER is not set: no CUPS-PDF queue to print to "
+    "(scripts/test.sh sets one up when CUPS works)",
+)
 
 
 def jobs() -> set[str]:
     """Every job CUPS knows for the test queue, pending or completed."""
     if shutil.which("lpstat") is None:
         pytest.skip("lpstat (CUPS client) is not installed")
-    out = subprocess.run(["lpstat", "-W", "all", "-o", str(PRINTER)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["lpstat", "-W", "all", "-o", str(PRINTER)], capture_output=True, text=True, check=False
+    )
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
 
@@ -81,14 +86,17 @@ def answer_print_dialog(qtbot: Any, printer: str, seen: list[str]) -> None:
     as the person at the desk does; ``seen`` gets the dialog's title."""
 
     def answer() -> None:
-        dialog = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, QPrintDialog) and w.isVisible()), None)
+        dialog = next(
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, QPrintDialog) and w.isVisible()), None
+        )
         if dialog is None:
             QTimer.singleShot(20, answer)
             return
         seen.append(dialog.windowTitle())
         combo = dialog.findChild(QComboBox, "printers")
-        assert combo is not None and combo.findText(printer) >= 0, [combo.itemText(i) for i in range(combo.count())]
+        assert combo is not None and combo.findText(printer) >= 0, [
+            combo.itemText(i) for i in range(combo.count())
+        ]
         combo.setCurrentIndex(combo.findText(printer))
         ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
@@ -110,12 +118,14 @@ def page_image(data: bytes, width: int = 300) -> np.ndarray:
     painter.drawImage(0, 0, rendered)
     painter.end()
     grey = paper.convertToFormat(QImage.Format.Format_Grayscale8)
-    pixels = np.array(grey.constBits(), dtype=np.uint8).reshape(grey.height(), grey.bytesPerLine())[:, :grey.width()]
+    pixels = np.array(grey.constBits(), dtype=np.uint8).reshape(grey.height(), grey.bytesPerLine())[
+        :, : grey.width()
+    ]
     rows, cols = np.where(pixels < 160)
     assert rows.size, "the page is blank"
-    crop = grey.copy(int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1),
-                     int(rows.max() - rows.min() + 1)).scaled(60, 85, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                        Qt.TransformationMode.SmoothTransformation)
+    crop = grey.copy(
+        int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1)
+    ).scaled(60, 85, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
     crop = crop.convertToFormat(QImage.Format.Format_Grayscale8)
     return np.array(crop.constBits(), dtype=np.uint8).reshape(85, crop.bytesPerLine())[:, :60].astype(float)
 
@@ -126,7 +136,8 @@ def same_page(a: bytes, b: bytes) -> float:
 
 
 def test_print_button_prints_through_the_print_dialog_to_the_cups_pdf_queue(
-        qtbot: Any, ui: UiContext, case: Any) -> None:
+    qtbot: Any, ui: UiContext, case: Any
+) -> None:
     """Issue 9.7: the button used to hand ``checked=False`` to ``print_selected`` as its printer."""
     outdir = os.environ.get("ECMO_TEST_PRINTER_OUTDIR")
     if not outdir:
@@ -171,9 +182,9 @@ def test_print_button_prints_through_the_print_dialog_to_the_cups_pdf_queue(
     assert same_page(other.pdf, printed.pdf) < 0.6
 
 
-def test_an_unexpected_print_failure_is_in_the_log_the_box_names(qtbot: Any, seeded: Any, case: Any,
-                                                                settings_store: Any, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_print_failure_is_in_the_log_the_box_names(
+    qtbot: Any, seeded: Any, case: Any, settings_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The print thread's failure reached the error box ("details are in the log") but never the log."""
     from ecmo_desktop.log import setup_logging
     from ecmo_desktop.ui.documents import tab as tab_module
@@ -202,8 +213,14 @@ def test_an_unexpected_print_failure_is_in_the_log_the_box_names(qtbot: Any, see
         qtbot.mouseClick(tab.print_button, Qt.MouseButton.LeftButton)
 
         def box() -> Any:
-            return next((w for w in QApplication.topLevelWidgets()
-                         if w.objectName() == ERROR_BOX_NAME and w.isVisible()), None)
+            return next(
+                (
+                    w
+                    for w in QApplication.topLevelWidgets()
+                    if w.objectName() == ERROR_BOX_NAME and w.isVisible()
+                ),
+                None,
+            )
 
         qtbot.waitUntil(lambda: box() is not None, timeout=30_000)
         assert "详细信息已写入日志" in box().text() and tab.notice.text() == "打印未完成"
@@ -211,7 +228,11 @@ def test_an_unexpected_print_failure_is_in_the_log_the_box_names(qtbot: Any, see
         for handler in logging.getLogger().handlers:
             handler.flush()
         text = log_path.read_text(encoding="utf-8")
-        assert "Traceback" in text and "driver_crash" in text and "the printer driver crashed (simulated)" in text
+        assert (
+            "Traceback" in text
+            and "driver_crash" in text
+            and "the printer driver crashed (simulated)" in text
+        )
     finally:
         wait_tasks(qtbot, runner)
         runner.shutdown()

@@ -20,21 +20,28 @@ from tests.kit.documents import Case, charted
 from tests.ui.conftest import login_as, wait_tasks
 
 
-def test_generate_preview_and_save_the_stored_original(qtbot: Any, ui: UiContext, case: Case, tmp_path: Path) -> None:
+def test_generate_preview_and_save_the_stored_original(
+    qtbot: Any, ui: UiContext, case: Case, tmp_path: Path
+) -> None:
     login_as(ui, qtbot, "chenjing")
     tab = DocumentsTab(ui, case.run_id)
     qtbot.addWidget(tab)
     wait_tasks(qtbot, ui.tasks)
     assert tab.model.rowCount() == 0 and "R8：尚未生成手术记录" in tab.r8_label.text()
     tab.kind.setCurrentIndex(tab.kind.findData("opnote"))
-    assert [tab.subject.itemData(i) for i in range(tab.subject.count())][1:] == [case.cannulation_id,
-                                                                                 case.decannulation_id]
+    assert [tab.subject.itemData(i) for i in range(tab.subject.count())][1:] == [
+        case.cannulation_id,
+        case.decannulation_id,
+    ]
     with qtbot.waitSignal(tab.generated, timeout=20_000) as generated:
         tab.generate_button.click()
     printed = generated.args[0]
     wait_tasks(qtbot, ui.tasks)
     assert tab.model.rowCount() == 1 and tab.current() is not None
-    assert tab.preview_document() is not None and tab.preview_document().pageCount() == printed.document.page_count
+    assert (
+        tab.preview_document() is not None
+        and tab.preview_document().pageCount() == printed.document.page_count
+    )
     assert "R8：已绑定的 3 件器械均已打印" in tab.r8_label.text()
 
     target = tmp_path / "副本.pdf"
@@ -43,15 +50,17 @@ def test_generate_preview_and_save_the_stored_original(qtbot: Any, ui: UiContext
     assert target.read_bytes() == printed.pdf
 
 
-def test_template_warning_is_shown_to_the_person_printing(qtbot: Any, ui: UiContext, case: Case,
-                                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_template_warning_is_shown_to_the_person_printing(
+    qtbot: Any, ui: UiContext, case: Case, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from ecmo_desktop.documents import consent
     from ecmo_desktop.paths import resource_path
 
     broken = tmp_path / "consent_zh.json"
     broken.write_text('{"schema": 1,', "utf-8")
-    monkeypatch.setattr(consent, "template_candidates",
-                        lambda: [broken, resource_path("templates", "consent_zh.json")])
+    monkeypatch.setattr(
+        consent, "template_candidates", lambda: [broken, resource_path("templates", "consent_zh.json")]
+    )
     login_as(ui, qtbot, "zhangwei")
     tab = DocumentsTab(ui, case.run_id)
     qtbot.addWidget(tab)
@@ -81,7 +90,9 @@ def _page(qtbot: Any, ui: UiContext) -> ArchivePage:
     return page
 
 
-def test_archive_page_batch_to_a_folder(qtbot: Any, ui: UiContext, seeded: Any, clock: Any, tmp_path: Path) -> None:
+def test_archive_page_batch_to_a_folder(
+    qtbot: Any, ui: UiContext, seeded: Any, clock: Any, tmp_path: Path
+) -> None:
     cases = charted(seeded, clock, 3)
     login_as(ui, qtbot, "sunli")
     page = _page(qtbot, ui)
@@ -102,8 +113,9 @@ def test_archive_page_batch_to_a_folder(qtbot: Any, ui: UiContext, seeded: Any, 
     assert all(r.archive_id is not None for r in page.model.rows())  # the list shows them archived now
 
 
-def test_archive_page_cancel_stops_between_runs(qtbot: Any, ui: UiContext, seeded: Any, clock: Any,
-                                                tmp_path: Path) -> None:
+def test_archive_page_cancel_stops_between_runs(
+    qtbot: Any, ui: UiContext, seeded: Any, clock: Any, tmp_path: Path
+) -> None:
     charted(seeded, clock, 3)
     login_as(ui, qtbot, "sunli")
     page = _page(qtbot, ui)
@@ -113,8 +125,9 @@ def test_archive_page_cancel_stops_between_runs(qtbot: Any, ui: UiContext, seede
     operation = page.operation
     assert operation is not None
     # cancel as soon as the first archive is stored, from the worker itself: deterministic, no timing
-    operation.progress.connect(lambda done, total, text: done == 1 and operation.cancel(),
-                               Qt.ConnectionType.DirectConnection)
+    operation.progress.connect(
+        lambda done, total, text: done == 1 and operation.cancel(), Qt.ConnectionType.DirectConnection
+    )
     with qtbot.waitSignal(page.finished, timeout=120_000) as finished:
         pass
     result: BatchResult = finished.args[0]
@@ -123,8 +136,9 @@ def test_archive_page_cancel_stops_between_runs(qtbot: Any, ui: UiContext, seede
     assert page.start_button.isEnabled() and "已取消" in page.progress_label.text()
 
 
-def test_cancel_button_sets_the_flag_the_batch_checks(qtbot: Any, ui: UiContext, seeded: Any, clock: Any,
-                                                      tmp_path: Path) -> None:
+def test_cancel_button_sets_the_flag_the_batch_checks(
+    qtbot: Any, ui: UiContext, seeded: Any, clock: Any, tmp_path: Path
+) -> None:
     charted(seeded, clock, 1)
     login_as(ui, qtbot, "sunli")
     page = _page(qtbot, ui)
@@ -180,8 +194,9 @@ def test_case_view_has_the_documents_tab(qtbot: Any, ui: UiContext, case: Case) 
     wait_tasks(qtbot, ui.tasks)
 
 
-def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, ui: UiContext, case: Case,
-                                                                   seeded: Any, tmp_path: Path) -> None:
+def test_save_button_proposes_a_named_file_in_the_documents_folder(
+    qtbot: Any, ui: UiContext, case: Case, seeded: Any, tmp_path: Path
+) -> None:
     """Issue 9.20 (and 9.7: the button handed ``checked=False`` to ``save_selected`` as its path)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit
@@ -205,8 +220,9 @@ def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, u
     target = tmp_path / "opnote-copy.pdf"  # typed: QTest presses keys for ASCII only
 
     def answer() -> None:
-        dialog = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, QFileDialog) and w.isVisible()), None)
+        dialog = next(
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible()), None
+        )
         if dialog is None:
             QTimer.singleShot(20, answer)
             return
@@ -227,7 +243,10 @@ def test_save_button_proposes_a_named_file_in_the_documents_folder(qtbot: Any, u
     suggested = Path(proposed[0])
     assert suggested.parent == documents_folder()
     day = printed.document.created_at.astimezone(BEIJING).date().isoformat()
-    assert suggested.name == f"{patient.mrn}_{patient.name}_第{run.run_number}次ECMO_{printed.document.title}_{day}_v1.pdf"
+    assert (
+        suggested.name
+        == f"{patient.mrn}_{patient.name}_第{run.run_number}次ECMO_{printed.document.title}_{day}_v1.pdf"
+    )
     assert "DOC-" not in suggested.name
 
 
@@ -238,12 +257,27 @@ def test_suggested_file_names_are_valid_on_windows() -> None:
     from ecmo_desktop.domain.documents import GeneratedDocument
     from ecmo_desktop.services.documents import document_file_name, safe_file_name
 
-    doc = GeneratedDocument(id=7, run_id=1, kind="opnote", subject_id=None, version=2, title='置管/撤管: "记录"?',
-                            size_bytes=1, sha256="", content_hash="", page_count=1, audit_anchor=None,
-                            created_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC), created_by_id=1,
-                            created_by_name="", meta={})
+    doc = GeneratedDocument(
+        id=7,
+        run_id=1,
+        kind="opnote",
+        subject_id=None,
+        version=2,
+        title='置管/撤管: "记录"?',
+        size_bytes=1,
+        sha256="",
+        content_hash="",
+        page_count=1,
+        audit_anchor=None,
+        created_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC),
+        created_by_id=1,
+        created_by_name="",
+        meta={},
+    )
     name = document_file_name(doc, "ZY01<2>_王*五|_第1次ECMO")
-    assert name == "ZY01_2__王_五__第1次ECMO_置管_撤管_ _记录___2026-03-02_v2.pdf"  # 01:30 on 2 March in Beijing
+    assert (
+        name == "ZY01_2__王_五__第1次ECMO_置管_撤管_ _记录___2026-03-02_v2.pdf"
+    )  # 01:30 on 2 March in Beijing
     assert not set(name) & set('\\/:*?"<>|')
     assert safe_file_name("CON") == "_CON" and safe_file_name("nul.txt") == "_nul.txt"
     assert safe_file_name("名字. ") == "名字"

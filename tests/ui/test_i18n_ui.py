@@ -39,11 +39,18 @@ def test_qt_file_dialog_and_standard_buttons_are_chinese_in_chinese_mode(qtbot, 
     qtbot.addWidget(dialog)
     dialog.show()
     labels = [label.text() for label in dialog.findChildren(QLabel) if label.isVisible()]
-    assert "查找范围(&L)：" in labels and "文件类型(&T)：" in labels, labels  # were "Look in:", "Files of type:"
+    assert "查找范围(&L)：" in labels and "文件类型(&T)：" in labels, (
+        labels
+    )  # were "Look in:", "Files of type:"
     assert not any(text.isascii() and text.strip("&: ") for text in labels), labels
-    box = QMessageBox(QMessageBox.Icon.Question, "标题", "正文",
-                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                      | QMessageBox.StandardButton.Cancel)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "标题",
+        "正文",
+        QMessageBox.StandardButton.Save
+        | QMessageBox.StandardButton.Discard
+        | QMessageBox.StandardButton.Cancel,
+    )
     qtbot.addWidget(box)
     assert box.button(QMessageBox.StandardButton.Cancel).text() == "取消"
     assert box.button(QMessageBox.StandardButton.Discard).text() == "丢弃"

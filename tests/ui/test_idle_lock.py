@@ -48,7 +48,8 @@ def test_input_resets_the_idle_timer(qtbot, ui, clock, session_factory) -> None:
 
 
 def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
-        qtbot, ui, clock, session_factory) -> None:
+    qtbot, ui, clock, session_factory
+) -> None:
     session = session_factory(ui)
     sign_in(qtbot, session, "zhangwei")
     dialog = open_registration(qtbot, session)
@@ -91,7 +92,9 @@ def test_keys_while_locked_go_nowhere_and_same_user_unlock_restores_everything(
     assert [action for action, _name, _reason in actions].count("reauth_failed") == 1  # only the typed one
 
 
-def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(qtbot, ui, clock, session_factory) -> None:
+def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(
+    qtbot, ui, clock, session_factory
+) -> None:
     session = session_factory(ui)
     sign_in(qtbot, session, "zhangwei")
     first_window = session.main_window
@@ -132,7 +135,10 @@ def test_other_user_login_seals_the_draft_and_its_author_gets_it_back(qtbot, ui,
     restored = [w for w in session.main_window.draftables() if isinstance(w, PatientDialog)]
     assert len(restored) == 1
     assert (restored[0].mrn.text(), restored[0].name.text(), restored[0].weight.text()) == (
-        "ZY20260001", "张三", "72")
+        "ZY20260001",
+        "张三",
+        "72",
+    )
     assert not ui.drafts.users()  # restored once, then gone from the sealed store
 
     actions = _audit_actions(ui, qtbot)

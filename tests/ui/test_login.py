@@ -19,7 +19,9 @@ def _submit_login(qtbot, dialog: LoginDialog, username: str, password: str) -> N
     wait_tasks(qtbot, dialog.ui.tasks)
 
 
-def test_first_run_wizard_creates_hospital_and_admin_then_shows_login(qtbot, empty_ui, session_factory) -> None:
+def test_first_run_wizard_creates_hospital_and_admin_then_shows_login(
+    qtbot, empty_ui, session_factory
+) -> None:
     session = session_factory(empty_ui)
     session.start()
     qtbot.waitUntil(lambda: session.wizard is not None and session.wizard.isVisible())

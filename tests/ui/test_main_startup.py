@@ -72,8 +72,9 @@ def _close_login_when(condition, seen: list[str]) -> QTimer:  # type: ignore[no-
     return timer
 
 
-def test_a_damaged_table_is_reported_after_the_login_window_is_up(seeded, backend, shown_boxes,
-                                                                  restore_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_table_is_reported_after_the_login_window_is_up(
+    seeded, backend, shown_boxes, restore_app
+) -> None:  # type: ignore[no-untyped-def]
     path = _sqlite_seeded(seeded, backend)
     _zero_table_page(path, "complication")  # the start reads no such row: only the full check sees it
     seen: list[str] = []
@@ -81,7 +82,7 @@ def test_a_damaged_table_is_reported_after_the_login_window_is_up(seeded, backen
     code = app_module.main(["ecmo-ward", "--db", str(path), "--lang", "zh_CN"])
     timer.stop()
     assert code == 0 and seen == ["ECMO Ward 登录"]  # the start was not refused: the login window came up
-    (title, text), = shown_boxes
+    ((title, text),) = shown_boxes
     assert title == "数据库文件损坏"
     assert str(path) in text and "已损坏" in text and "从备份恢复" in text
 
@@ -107,8 +108,9 @@ def test_a_sound_database_starts_without_a_box(seeded, backend, shown_boxes, res
     assert any(finished) and shown_boxes == []
 
 
-def test_the_startup_probe_logs_in_through_the_login_window(seeded, backend, tmp_path, monkeypatch,
-                                                            restore_app) -> None:  # type: ignore[no-untyped-def]
+def test_the_startup_probe_logs_in_through_the_login_window(
+    seeded, backend, tmp_path, monkeypatch, restore_app
+) -> None:  # type: ignore[no-untyped-def]
     seeded.container.close()
     probe = tmp_path / "probe.txt"
     monkeypatch.setenv(app_module.STARTUP_PROBE_ENV, str(probe))
@@ -153,25 +155,43 @@ def test_the_login_window_is_painted_before_the_database_layer_loads(seeded, bac
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ECMO_DATA_DIR": str(tmp_path)}
     root = Path(__file__).resolve().parents[2]
     env["PYTHONPATH"] = str(root)
-    run = subprocess.run([sys.executable, "-c", _FIRST_PAINT_PROBE, str(path)], env=env, cwd=root,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", _FIRST_PAINT_PROBE, str(path)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().splitlines()[-1] == \
-        "0 [[], '正在打开数据库…'] ['ecmo_desktop.container', 'sqlalchemy']"
+    assert (
+        run.stdout.strip().splitlines()[-1]
+        == "0 [[], '正在打开数据库…'] ['ecmo_desktop.container', 'sqlalchemy']"
+    )
 
 
-@pytest.mark.parametrize("url", [
-    "sqlite:////data/ecmo ward/ecmo.sqlite3", "sqlite:///relative.sqlite3", "sqlite://", "sqlite:///:memory:",
-    "postgresql+psycopg://ward:Secret99@db.example:5433/ecmo", "postgresql://db.example/ecmo",
-    "postgresql+psycopg://ward@/ecmo", "postgresql+psycopg://ward:p%40ss@[::1]:5432/ecmo?sslmode=require",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////data/ecmo ward/ecmo.sqlite3",
+        "sqlite:///relative.sqlite3",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql+psycopg://ward:Secret99@db.example:5433/ecmo",
+        "postgresql://db.example/ecmo",
+        "postgresql+psycopg://ward@/ecmo",
+        "postgresql+psycopg://ward:p%40ss@[::1]:5432/ecmo?sslmode=require",
+    ],
+)
 def test_the_database_label_is_what_sqlalchemy_would_say(url: str) -> None:
     """Parsed without SQLAlchemy (not loaded yet when the login window shows it), the same text."""
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        expected = f"SQLite：{u.database}" if u.database and u.database != ":memory:" else "SQLite：内存数据库"
+        expected = (
+            f"SQLite：{u.database}" if u.database and u.database != ":memory:" else "SQLite：内存数据库"
+        )
     else:
         expected = f"PostgreSQL：{u.host or 'localhost'}{f':{u.port}' if u.port else ''}/{u.database or ''}"
     label = app_module.describe_database(url)
@@ -179,8 +199,9 @@ def test_the_database_label_is_what_sqlalchemy_would_say(url: str) -> None:
 
 
 @pytest.mark.parametrize("given", [None, "ward.sqlite3", "sqlite:///x/y.sqlite3", "postgresql://h/db"])
-def test_the_database_url_is_resolved_as_the_container_does(given: str | None, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_database_url_is_resolved_as_the_container_does(
+    given: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecmo_desktop.container import resolve_database_url
 
     monkeypatch.chdir(tmp_path)

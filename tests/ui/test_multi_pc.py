@@ -66,7 +66,8 @@ def test_another_pcs_new_run_appears_keeping_the_selection(qtbot, ui, other, ses
 
 
 def test_an_account_deactivated_elsewhere_closes_its_window_and_keeps_its_draft(
-        qtbot, ui, other, seeded, session_factory) -> None:
+    qtbot, ui, other, seeded, session_factory
+) -> None:
     session: SessionController = session_factory(ui)
     sign_in(qtbot, session, "chenjing")
     open_registration(qtbot, session)  # typing a patient in, not yet saved
@@ -79,15 +80,19 @@ def test_an_account_deactivated_elsewhere_closes_its_window_and_keeps_its_draft(
     assert "ZY20260001" not in visible_texts()  # the patient left the screen
     assert "停用" in session.login_dialog.errors.general.text()
     assert ui.drafts.has(seeded.nurse_id)  # … and is kept for her
-    assert not [w for w in QApplication.topLevelWidgets()
-                if isinstance(w, QMessageBox) and shiboken6.isValid(w) and w.isVisible()]
+    assert not [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and shiboken6.isValid(w) and w.isVisible()
+    ]
 
     other.staff.set_active(seeded.nurse_id, True, reason="返岗")  # reactivated: no silent resumption
     assert ui.services.ctx.user is None
 
 
-def test_background_refresh_failures_show_offline_not_boxes(qtbot, ui, session_factory, error_sink,
-                                                           monkeypatch) -> None:
+def test_background_refresh_failures_show_offline_not_boxes(
+    qtbot, ui, session_factory, error_sink, monkeypatch
+) -> None:
     session: SessionController = session_factory(ui)
     sign_in(qtbot, session, "zhangwei")
     window = session.main_window
@@ -102,7 +107,9 @@ def test_background_refresh_failures_show_offline_not_boxes(qtbot, ui, session_f
     window.worklist.refresh()  # the worklist's timer firing
     window.cases.model.reload_in_place()  # a change broadcast
     monkeypatch.setattr(ui.services.runs, "hospital", down)
-    ui.tasks.run_op(ui.services.runs.hospital, lambda _h: None, parent=window)  # a load without its own handler
+    ui.tasks.run_op(
+        ui.services.runs.hospital, lambda _h: None, parent=window
+    )  # a load without its own handler
     wait_tasks(qtbot, ui.tasks)
     assert error_sink.errors == []  # not one modal box
     monkeypatch.undo()

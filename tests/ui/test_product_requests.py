@@ -45,8 +45,11 @@ def _worklist(qtbot: Any, ui: Any) -> WorklistPage:
 
 
 def _request_rows(page: WorklistPage) -> list[int]:
-    return [r for r in range(page.model.rowCount())
-            if (i := page.model.item(r)) is not None and i.kind == WorkKind.PRODUCT_REQUEST.value]
+    return [
+        r
+        for r in range(page.model.rowCount())
+        if (i := page.model.item(r)) is not None and i.kind == WorkKind.PRODUCT_REQUEST.value
+    ]
 
 
 def _open_row(qtbot: Any, page: WorklistPage, row: int) -> None:
@@ -106,7 +109,9 @@ def test_the_nurse_requests_and_the_admin_adds_it_from_the_worklist(qtbot: Any, 
     tab.clock_ms[0] += 60_000  # a minute later, not a repeat of the same presentation
     scan_keys(tab.scan_bar.field, code, start=9_000_000.0)
     wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
-    assert last_verdict(tab, code).kind is VerdictKind.NOT_RECEIVED  # in the catalogue now: receive, then bind
+    assert (
+        last_verdict(tab, code).kind is VerdictKind.NOT_RECEIVED
+    )  # in the catalogue now: receive, then bind
 
 
 def test_the_admin_declines_a_request_with_a_reason(qtbot: Any, ui: Any, seeded: Any) -> None:
@@ -126,5 +131,7 @@ def test_the_admin_declines_a_request_with_a_reason(qtbot: Any, ui: Any, seeded:
     finish_dialog(qtbot, ui, reason)
     qtbot.waitUntil(lambda: not answer.isVisible(), timeout=10_000)
     qtbot.waitUntil(lambda: _request_rows(page) == [], timeout=10_000)
-    [done] = [r for r in ui.services.devices.product_requests(open_only=False) if r.device_identifier == other]
+    [done] = [
+        r for r in ui.services.devices.product_requests(open_only=False) if r.device_identifier == other
+    ]
     assert (done.status, done.resolution_note) == ("dismissed", "非 ECMO 耗材，由普通库房管理")

@@ -33,11 +33,19 @@ def _runs(ui) -> int:
 def test_preview_lists_every_bad_row_and_nothing_is_imported(qtbot, ui, tmp_path):
     wizard = _wizard(qtbot, ui)
     path = tmp_path / "bad.csv"
-    path.write_text("\n".join([HEADER,
-                               "甲医院,A1,王一,男,2024-01-01 10:00,VA,ami,",
-                               "甲医院,A2,王二,男,2024-02-30,VA,ami,",
-                               "甲医院,A3,王三,男,2024-01-03,VX,发烧,",
-                               "甲医院,A1,王一,男,2024-01-01 10:00,VA,ami,"]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "甲医院,A1,王一,男,2024-01-01 10:00,VA,ami,",
+                "甲医院,A2,王二,男,2024-02-30,VA,ami,",
+                "甲医院,A3,王三,男,2024-01-03,VX,发烧,",
+                "甲医院,A1,王一,男,2024-01-01 10:00,VA,ami,",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     _preview(qtbot, wizard, path)
     model = wizard.rows_model
     assert model.rowCount() == 4 and model.columnCount() == 9

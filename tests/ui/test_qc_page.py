@@ -40,19 +40,29 @@ def test_page_shows_the_figures_and_charts(qtbot, ui):
     page = _page(qtbot, ui)
     assert page.report is not None and page.report.runs == 20
     assert "20 例" in page.status.text() and "57.9%" in page.status.text() and "24 小时" in page.status.text()
-    summary = {page.models["summary"].index(r, 0).data(): page.models["summary"].index(r, 1).data()
-               for r in range(page.models["summary"].rowCount())}
+    summary = {
+        page.models["summary"].index(r, 0).data(): page.models["summary"].index(r, 1).data()
+        for r in range(page.models["summary"].rowCount())
+    }
     assert summary["ECMO 例数"] == "20" and summary["ECPR 例数"] == "3" and summary["成功撤机率"] == "57.9%"
     years = page.models["by_year"]
     assert _column(years, 0) == ["2020", "2021", "2022", "2023", "2024"]
     assert _column(years, 1) == ["3", "3", "4", "4", "6"]
     modes = page.models["by_mode"]
-    assert _column(modes, 0) == ["VA", "VV", "VAV", "VVA", "other"] and _column(modes, 1) == ["13", "4", "1", "1", "1"]
+    assert _column(modes, 0) == ["VA", "VV", "VAV", "VVA", "other"] and _column(modes, 1) == [
+        "13",
+        "4",
+        "1",
+        "1",
+        "1",
+    ]
     assert modes.headerData(2, Qt.Orientation.Horizontal) == "占比"
     indicators = page.models["indicators"]
     keys = _column(indicators, 0)
     row = keys.index("weaning_success_rate")
-    assert indicators.index(row, 2).data() == "57.9%" and indicators.index(row, 3).data() == "11"  # not 0.5789
+    assert (
+        indicators.index(row, 2).data() == "57.9%" and indicators.index(row, 3).data() == "11"
+    )  # not 0.5789
     per_run = keys.index("circuit_changes_per_run")
     assert not indicators.index(per_run, 2).data().endswith("%")  # a count per run, not a proportion
     assert all(v.endswith("%") or v == "-" for v in _column(modes, 2))  # 占比
@@ -85,7 +95,12 @@ def test_hospital_filter_and_export_to_xlsx_and_pdf(qtbot, ui, tmp_path):
     wait_tasks(qtbot, ui.tasks)
     wb = openpyxl.load_workbook(tmp_path / "qc.xlsx")
     assert "by_year" in wb.sheetnames and "definitions" in wb.sheetnames
-    assert list(wb["by_year"].iter_rows(values_only=True)) == [("年份", "例数"), ("2022", 2), ("2023", 1), ("2024", 1)]
+    assert list(wb["by_year"].iter_rows(values_only=True)) == [
+        ("年份", "例数"),
+        ("2022", 2),
+        ("2023", 1),
+        ("2024", 1),
+    ]
     assert (tmp_path / "qc.pdf").read_bytes().startswith(b"%PDF")
     assert "已保存" in page.status.text()
 

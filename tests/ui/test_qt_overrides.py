@@ -22,9 +22,15 @@ def test_no_ui_class_shadows_qobject_event_with_another_meaning() -> None:
     for module in pkgutil.walk_packages(ecmo_desktop.ui.__path__, "ecmo_desktop.ui."):
         loaded = importlib.import_module(module.name)
         for _name, cls in inspect.getmembers(loaded, inspect.isclass):
-            if not issubclass(cls, QObject) or cls.__module__ != loaded.__name__ or "event" not in cls.__dict__:
+            if (
+                not issubclass(cls, QObject)
+                or cls.__module__ != loaded.__name__
+                or "event" not in cls.__dict__
+            ):
                 continue
             params = list(inspect.signature(cls.__dict__["event"]).parameters.values())[1:]
             if len(params) != 1 or "QEvent" not in str(params[0].annotation):
-                wrong.append(f"{cls.__module__}.{cls.__qualname__}.event{inspect.signature(cls.__dict__['event'])}")
+                wrong.append(
+                    f"{cls.__module__}.{cls.__qualname__}.event{inspect.signature(cls.__dict__['event'])}"
+                )
     assert wrong == []

@@ -138,8 +138,11 @@ def picker_names(combo) -> list[str]:
     """The names a person can pick in the open list (hidden and disabled entries are not offered)."""
     view = combo.view()
     model = combo.model()
-    return [combo.itemText(i).split("（")[0] for i in range(combo.count())
-            if combo.itemData(i) and not view.isRowHidden(i) and model.item(i).isEnabled()]
+    return [
+        combo.itemText(i).split("（")[0]
+        for i in range(combo.count())
+        if combo.itemData(i) and not view.isRowHidden(i) and model.item(i).isEnabled()
+    ]
 
 
 def test_physician_pickers_are_in_pinyin_order_and_offer_nobody_twice(qtbot, ui, seeded) -> None:
@@ -176,7 +179,11 @@ def test_weaning_decision_starts_with_the_start_decisions_team(qtbot, ui, seeded
     click(qtbot, weaning.decision_button)
     dialog = dialog_of(weaning)
     team = [(row[0].value(), row[1].value()) for row in dialog.physicians.rows]
-    assert team == [(seeded.attending_id, "attending"), (seeded.doctor_id, "expert"), (seeded.experts[1], "expert")]
+    assert team == [
+        (seeded.attending_id, "attending"),
+        (seeded.doctor_id, "expert"),
+        (seeded.experts[1], "expert"),
+    ]
     assert dialog.verdict.text().startswith("[R1]") and "签名时将被拒绝" not in dialog.verdict.text()
 
 
@@ -199,4 +206,8 @@ def test_a_typed_text_that_is_no_date_keeps_the_old_date_visibly(qtbot) -> None:
     qtbot.mouseClick(box.lineEdit(), Qt.MouseButton.LeftButton)
     qtbot.keyClicks(box, "2026-1-5")
     qtbot.keyClick(box, Qt.Key.Key_Tab)
-    assert box.date().toPython() == date(2026, 1, 5) and box.toolTip() == "" and box.lineEdit().styleSheet() == ""
+    assert (
+        box.date().toPython() == date(2026, 1, 5)
+        and box.toolTip() == ""
+        and box.lineEdit().styleSheet() == ""
+    )

@@ -110,6 +110,10 @@ def test_emergency_vv_supplement_countdown_turns_overdue(qtbot, ui, seeded, cloc
     save(qtbot, ui, dialog)
     select_record(qtbot, decisions, decisions.decision_table, lambda r: r.supplement_of_id is not None)
     sign_current(qtbot, ui, decisions)
-    qtbot.waitUntil(lambda: all(i.kind not in ("supplement_due", "supplement_overdue") or i.run_id != run_id
-                                for i in page.model.items))
+    qtbot.waitUntil(
+        lambda: all(
+            i.kind not in ("supplement_due", "supplement_overdue") or i.run_id != run_id
+            for i in page.model.items
+        )
+    )
     assert overview.status_of("R2") == "fail"

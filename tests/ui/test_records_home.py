@@ -37,10 +37,14 @@ def test_worklist_is_home_and_opens_the_case_at_the_unsigned_record(qtbot, ui, s
     titles = [page.model.index(r, 0).data() for r in page.model.group_rows()]
     assert titles == ["待签名的记录（3）"]  # consent, cannulation, the nurse's entry; the decision is signed
     click(qtbot, page.mine)  # only what I wrote
-    qtbot.waitUntil(lambda: [page.model.index(r, 0).data() for r in page.model.group_rows()]
-                    == ["待签名的记录（2）"])
-    row = next(r for r in range(page.model.rowCount())
-               if (i := page.model.item(r)) is not None and i.entity == "consent")
+    qtbot.waitUntil(
+        lambda: [page.model.index(r, 0).data() for r in page.model.group_rows()] == ["待签名的记录（2）"]
+    )
+    row = next(
+        r
+        for r in range(page.model.rowCount())
+        if (i := page.model.item(r)) is not None and i.entity == "consent"
+    )
     item = page.model.item(row)
     assert item is not None and item.kind == WorkKind.UNSIGNED_RECORD.value
     assert page.model.index(row, 4).data() == "知情同意未签名"
@@ -73,9 +77,16 @@ def test_staffing_panel_on_the_admin_page(qtbot, ui, seeded, clock) -> None:
     names = {panel.training.index(r, 0).data() for r in range(panel.training.rowCount())}
     assert names == {"张伟", "李娜", "王芳", "刘洋"}
     staff = ui.services.staff
-    ui.tasks.run_op(lambda: staff.add_training(seeded.doctor_id, institution="ECMO 培训中心",
-                                               start_date=date(2025, 6, 1), end_date=date(2025, 9, 30),
-                                               assessed=True), changes=(Change.staff(),))
+    ui.tasks.run_op(
+        lambda: staff.add_training(
+            seeded.doctor_id,
+            institution="ECMO 培训中心",
+            start_date=date(2025, 6, 1),
+            end_date=date(2025, 9, 30),
+            assessed=True,
+        ),
+        changes=(Change.staff(),),
+    )
     qtbot.waitUntil(lambda: panel.training.index(panel.training.row_of(seeded.doctor_id), 2).data() == "4")
     wait_tasks(qtbot, ui.tasks)
     row = panel.training.row_of(seeded.doctor_id)

@@ -44,8 +44,12 @@ def test_nurse_adds_and_signs_her_own_daily_entry_but_cannot_decide(qtbot, ui, s
     assert all(b.isHidden() for b in procedures.kind_buttons.values())
     assert tab(view, "weaning").end_button.isHidden()
     with pytest.raises(PermissionDenied):  # and the service refuses on its own
-        c.records.record_decision(run_id, DecisionInput(kind="wean", decided_at=clock.now(),
-                                                        physicians=(PhysicianInput(seeded.doctor_id, "expert"),)))
+        c.records.record_decision(
+            run_id,
+            DecisionInput(
+                kind="wean", decided_at=clock.now(), physicians=(PhysicianInput(seeded.doctor_id, "expert"),)
+            ),
+        )
 
     daily = tab(view, "daily")
     click(qtbot, daily.new_button)
@@ -70,8 +74,14 @@ def test_nurse_adds_and_signs_her_own_daily_entry_but_cannot_decide(qtbot, ui, s
 def test_operator_without_privilege_is_refused_beside_the_staff_list(qtbot, ui, seeded, clock) -> None:
     c = seeded.container
     seeded.login("admin")
-    newcomer = c.staff.create_staff(username="zhouqi", full_name="周琪", title="attending", years_in_practice=6,
-                                    roles=["doctor"], initial_password=PASSWORD)
+    newcomer = c.staff.create_staff(
+        username="zhouqi",
+        full_name="周琪",
+        title="attending",
+        years_in_practice=6,
+        roles=["doctor"],
+        initial_password=PASSWORD,
+    )
     seeded.login("zhangwei")
     run_id = new_run(c, attending_id=seeded.attending_id)
     c.ctx.user = None

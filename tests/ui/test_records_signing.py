@@ -58,7 +58,9 @@ def test_sign_then_amend_requires_reason_and_keeps_old_version(qtbot, ui, seeded
     type_text(qtbot, amend.number_field("blood_flow").edit, "3.8")
     save_refused(qtbot, ui, amend)
     reason_message = amend.message_for("更正原因")
-    assert reason_message is not None and reason_message.isVisibleTo(amend) and reason_message.text() == "必填"
+    assert (
+        reason_message is not None and reason_message.isVisibleTo(amend) and reason_message.text() == "必填"
+    )
     assert amend.number_field("blood_flow").text() == "3.8"
     type_text(qtbot, amend.reason, "录入错误，血流量应为 3.8 L/min")
     save(qtbot, ui, amend)
@@ -72,8 +74,9 @@ def test_sign_then_amend_requires_reason_and_keeps_old_version(qtbot, ui, seeded
     assert history.versions.rowCount() == 1
     assert history.versions.index(0, 3).data() == "录入错误，血流量应为 3.8 L/min"
     assert "血流量 3.2 L/min" in history.version_text.toPlainText()
-    assert [history.signatures.index(i, 4).data() for i in range(history.signatures.rowCount())] == \
-        ["已作废（记录已更正）"]
+    assert [history.signatures.index(i, 4).data() for i in range(history.signatures.rowCount())] == [
+        "已作废（记录已更正）"
+    ]
     history.reject()
     sign_current(qtbot, ui, daily)  # signed again, as corrected
     assert c.records.get_record("daily_entry", entry.id).locked
@@ -85,7 +88,9 @@ def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) ->
     run_id = new_run(c, attending_id=seeded.attending_id)
     start_run(seeded, run_id)
     clock.advance(timedelta(hours=1))
-    entry = c.records.record_daily_entry(run_id, DailyEntryInput(recorded_at=clock.now(), values={"act": "170"}))
+    entry = c.records.record_daily_entry(
+        run_id, DailyEntryInput(recorded_at=clock.now(), values={"act": "170"})
+    )
     view = open_case(qtbot, ui, run_id)
     daily = tab(view, "daily")
     select_record(qtbot, daily, daily.table, lambda r: r.id == entry.id)
@@ -93,8 +98,11 @@ def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) ->
     dialog = dialog_of(daily)
     type_text(qtbot, dialog.number_field("act").edit, "190")
     # meanwhile on another ward PC (same service layer, another save of the same record)
-    c.records.update_daily_entry(entry.id, DailyEntryInput(recorded_at=entry.recorded_at, values={"act": "200"}),
-                                 expected_version=entry.version)
+    c.records.update_daily_entry(
+        entry.id,
+        DailyEntryInput(recorded_at=entry.recorded_at, values={"act": "200"}),
+        expected_version=entry.version,
+    )
     save_refused(qtbot, ui, dialog)
     assert dialog.conflict.isVisibleTo(dialog) and "已被他人修改" in dialog.conflict_label.text()
     assert dialog.number_field("act").text() == "190"  # still what this person typed
@@ -110,13 +118,14 @@ def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) ->
 LONG_TEXT = {
     "zh_CN": "置管侧下肢远端缺血，足背动脉搏动减弱，皮温降低，经血管外科会诊后于股浅动脉放置远端灌注管，术后下肢血运逐渐恢复，继续观察",
     "en": "Distal limb ischaemia on the cannulated side, weak dorsalis pedis pulse, cool skin; distal perfusion cannula "
-          "SFA-0123456789-ABCDEFGHIJ placed after vascular surgery review",
+    "SFA-0123456789-ABCDEFGHIJ placed after vascular surgery review",
 }
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot, ui, seeded, clock,
-                                                                          language: str) -> None:
+def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(
+    qtbot, ui, seeded, clock, language: str
+) -> None:
     """Issue 9.14: the line naming the record could be cut off (the form shrank and scrolled it away)."""
     from PySide6.QtWidgets import QApplication
 
@@ -139,8 +148,12 @@ def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot
         login_as(ui, qtbot, "zhangwei")
         run_id = new_run(c, attending_id=seeded.attending_id)
         start_run(seeded, run_id)
-        record = c.records.record_complication(run_id, ComplicationInput(
-            code="O-OTHER", onset_at=clock.now(), severity="moderate", other_text=LONG_TEXT[language]))
+        record = c.records.record_complication(
+            run_id,
+            ComplicationInput(
+                code="O-OTHER", onset_at=clock.now(), severity="moderate", other_text=LONG_TEXT[language]
+            ),
+        )
         view = open_case(qtbot, ui, run_id)
         complications = tab(view, "complications")
         select_record(qtbot, complications, complications.table, lambda r: r.id == record.id)
@@ -152,14 +165,17 @@ def test_the_signer_sees_the_whole_record_name_even_in_the_smallest_dialog(qtbot
             dialog.resize(size)
             QApplication.processEvents()
             assert what.height() >= what.heightForWidth(what.width()), size  # every wrapped line has room
-            assert what.visibleRegion().boundingRect() == what.rect(), size  # nothing clipped or scrolled away
+            assert what.visibleRegion().boundingRect() == what.rect(), (
+                size
+            )  # nothing clipped or scrolled away
             assert dialog.ok_button.visibleRegion().boundingRect() == dialog.ok_button.rect()
     finally:
         set_language("zh_CN")
 
 
 def test_amending_a_signed_procedure_keeps_its_reason_apart_from_the_amendment_reason(
-        qtbot, ui, seeded, clock) -> None:
+    qtbot, ui, seeded, clock
+) -> None:
     """A procedure's own 原因 field once replaced the dialog's 更正原因 field, so an amendment crashed."""
     c = seeded.container
     login_as(ui, qtbot, "zhangwei")

@@ -45,8 +45,10 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     dialog = dialog_of(decisions)
     assert not dialog.emergency.isChecked()
     rows = dialog.physicians.rows
-    assert [(r[0].value(), r[1].value()) for r in rows] == [(seeded.doctor_id, "expert"),
-                                                            (seeded.attending_id, "attending")]
+    assert [(r[0].value(), r[1].value()) for r in rows] == [
+        (seeded.doctor_id, "expert"),
+        (seeded.attending_id, "attending"),
+    ]
     assert "签名时将被拒绝" in dialog.verdict.text()  # two physicians: R1 not met yet
     click(qtbot, dialog.physicians.add_button)
     choose(dialog.physicians.rows[2][0], seeded.experts[1])
@@ -59,7 +61,9 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     save(qtbot, ui, dialog)
     decision = c.records.chart(run_id).decisions[0]
     assert decision.pre_ecmo["lactate"] == 8.5 and "lactate" in decision.abnormal
-    assert decisions.current() is not None and decisions.current().id == decision.id  # the new record is selected
+    assert (
+        decisions.current() is not None and decisions.current().id == decision.id
+    )  # the new record is selected
     sign_current(qtbot, ui, decisions)
     assert decisions.panel.lock.isVisibleTo(decisions.panel)
     qtbot.waitUntil(lambda: "（书写）" in decisions.panel.status.text())
@@ -263,8 +267,10 @@ def test_whole_va_run_through_the_widgets(qtbot, ui, seeded, clock) -> None:
     statuses = {r.rule: overview.status_of(r.rule) for r in overview.rules.rows()}
     assert statuses["R1"] == "pass" and statuses["R3"] == "pass" and statuses["R4"] == "pass"
     assert statuses["R2"] == "n/a" and statuses["R9"] == "pass"
-    shown = {overview.rules.index(i, 0).data().split(" ")[0]: overview.rules.index(i, 1).data()
-             for i in range(overview.rules.rowCount())}
+    shown = {
+        overview.rules.index(i, 0).data().split(" ")[0]: overview.rules.index(i, 1).data()
+        for i in range(overview.rules.rowCount())
+    }
     assert shown["R1"] == shown["R3"] == shown["R4"] == "通过" and shown["R2"] == "不适用"
     events = [e.what for e in overview.events.rows()]
     assert events[0] == "上机决策" and "置管上机（首次转流）" in events and "ECMO 结束" in events

@@ -85,8 +85,10 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     assert dialog.emergency.isChecked()  # the run was opened as an emergency
     assert dialog.indication.value() == "ards" and dialog.mode.value() == "VV"
     rows = dialog.physicians.rows
-    assert [(r[0].value(), r[1].value()) for r in rows] == [(seeded.doctor_id, "expert"),
-                                                            (seeded.attending_id, "attending")]
+    assert [(r[0].value(), r[1].value()) for r in rows] == [
+        (seeded.doctor_id, "expert"),
+        (seeded.attending_id, "attending"),
+    ]
     click(qtbot, rows[1][3])  # the attending is not on the ward tonight: the decider alone
     assert len(dialog.physicians.rows) == 1
     assert dialog.verdict.text() == "[R2] 紧急上机由专家组成员 张伟（副主任医师及以上）决定"
@@ -136,7 +138,9 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     assert run.status == RunStatus.ON_ECMO.value and run.mode == "VV"
     cannulation = next(p for p in c.records.chart(run_id).procedures if p.kind == "cannulation")
     assert [(k.role, k.vessel, k.side) for k in cannulation.cannulae] == [
-        ("drainage", "femoral_vein", "R"), ("return", "internal_jugular", "R")]
+        ("drainage", "femoral_vein", "R"),
+        ("return", "internal_jugular", "R"),
+    ]
     select_record(qtbot, procedures, procedures.table, lambda r: r.kind == "cannulation")
     sign_current(qtbot, ui, procedures)
     assert "VV（2026-03-02 09:20 起）" in procedures.mode_label.text()
@@ -176,7 +180,9 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     dialog = dialog_of(daily)
     assert dialog.day_label.text() == "ECMO 第 0 天（上机当日）"
     assert dialog.mode.value() == "VV"
-    assert not dialog.fields.row_visible("lvot_vti") and not dialog.fields.row_visible("spo2_lower")  # VA only
+    assert not dialog.fields.row_visible("lvot_vti") and not dialog.fields.row_visible(
+        "spo2_lower"
+    )  # VA only
     assert "64 mL/kg/min" not in dialog.flow_index.text()
     type_text(qtbot, dialog.number_field("blood_flow").edit, "4.5")
     qtbot.waitUntil(lambda: dialog.flow_index.text() == "64 mL/kg/min")  # 4.5 L/min for 70 kg
@@ -187,12 +193,21 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     type_text(qtbot, dialog.number_field("post_oxy_pao2").edit, "460")
     type_text(qtbot, dialog.number_field("post_oxy_paco2").edit, "30")
     show_page(qtbot, dialog, "呼吸与血气")
-    for key, value in (("vent_fio2", "0.3"), ("peep", "10"), ("pplat", "22"), ("tidal_volume", "260"),
-                       ("resp_rate", "10"), ("pao2", "84"), ("paco2", "41")):
+    for key, value in (
+        ("vent_fio2", "0.3"),
+        ("peep", "10"),
+        ("pplat", "22"),
+        ("tidal_volume", "260"),
+        ("resp_rate", "10"),
+        ("pao2", "84"),
+        ("paco2", "41"),
+    ):
         type_text(qtbot, dialog.number_field(key).edit, value)
     qtbot.waitUntil(lambda: dialog.derived["pf_ratio"].text() == "280")
-    assert all(dialog.number_field(k).state == "ok" for k in ("vent_fio2", "peep", "pplat", "resp_rate", "sweep",
-                                                               "post_oxy_pao2"))
+    assert all(
+        dialog.number_field(k).state == "ok"
+        for k in ("vent_fio2", "peep", "pplat", "resp_rate", "sweep", "post_oxy_pao2")
+    )
     assert dialog.derived["driving_pressure"].text() == "12" and dialog.derived["delta_p"].text() == "25"
     assert dialog.derived["pf_ratio"].isReadOnly() and AMBER in dialog.derived["pf_ratio"].styleSheet()
     save(qtbot, ui, dialog)
@@ -214,8 +229,10 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     assert "补充完整的多学科决策" in dialog.intro.text() and "2026-03-02 21:20 前" in dialog.intro.text()
     assert not dialog.emergency.isVisibleTo(dialog)
     rows = dialog.physicians.rows
-    assert [(r[0].value(), r[1].value()) for r in rows] == [(seeded.doctor_id, "expert"),
-                                                            (seeded.attending_id, "attending")]
+    assert [(r[0].value(), r[1].value()) for r in rows] == [
+        (seeded.doctor_id, "expert"),
+        (seeded.attending_id, "attending"),
+    ]
     assert "签名时将被拒绝" in dialog.verdict.text()  # two physicians do not meet R1
     click(qtbot, dialog.physicians.add_button)
     choose(dialog.physicians.rows[2][0], seeded.experts[1])
@@ -325,7 +342,13 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     assert "lvot_vti" not in dialog.values.numbers  # VA only, not offered on a VV trial
     type_text(qtbot, dialog.targets["sweep"].edit, "0")
     type_text(qtbot, dialog.targets["blood_flow"].edit, "4")
-    for key, value in (("vent_fio2", "0.4"), ("peep", "8"), ("resp_rate", "18"), ("pao2", "88"), ("paco2", "43")):
+    for key, value in (
+        ("vent_fio2", "0.4"),
+        ("peep", "8"),
+        ("resp_rate", "18"),
+        ("pao2", "88"),
+        ("paco2", "43"),
+    ):
         type_text(qtbot, dialog.values.numbers[key].edit, value)
     choose(dialog.passed, "yes")
     click(qtbot, dialog.ended_at.check)
@@ -399,10 +422,13 @@ def test_whole_emergency_vv_run_through_the_widgets(qtbot, ui, seeded, clock, er
     # ---- the checklist ---------------------------------------------------------------------------------
     overview = tab(view, "overview")
     statuses = {r.rule: overview.status_of(r.rule) for r in overview.rules.rows()}
-    assert {rule: statuses[rule] for rule in ("R1", "R2", "R3", "R4")} == dict.fromkeys(("R1", "R2", "R3", "R4"),
-                                                                                          "pass")
-    shown = {overview.rules.index(i, 0).data().split(" ")[0]: overview.rules.index(i, 1).data()
-             for i in range(overview.rules.rowCount())}
+    assert {rule: statuses[rule] for rule in ("R1", "R2", "R3", "R4")} == dict.fromkeys(
+        ("R1", "R2", "R3", "R4"), "pass"
+    )
+    shown = {
+        overview.rules.index(i, 0).data().split(" ")[0]: overview.rules.index(i, 1).data()
+        for i in range(overview.rules.rowCount())
+    }
     assert shown["R2"] == shown["R4"] == "通过"
     texts = [r.text() for r in overview.rules.rows()]
     assert "已在上机后 12 小时内补充多学科决策" in texts and "紧急上机，知情同意已于上机后补签" in texts

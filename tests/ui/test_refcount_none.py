@@ -51,8 +51,9 @@ def test_key_press_override_returning_none_keeps_none_alive(qtbot) -> None:
     edit.show()
     before = sys.getrefcount(None)
     for _ in range(CALLS):
-        QApplication.sendEvent(edit, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier,
-                                               "a"))
+        QApplication.sendEvent(
+            edit, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier, "a")
+        )
         if len(edit.text()) > 100:
             edit.clear()
     after = sys.getrefcount(None)

@@ -102,7 +102,9 @@ def test_human_typing_is_submitted_as_typed_and_only_on_enter(bar: ScanBar) -> N
     assert record.submitted == []  # no auto-submit of a half-typed code
     assert bar.field.text() == "(01)06901234567892(21)SN001"  # the person sees what they type
     send_enter(bar.field, at)
-    assert [(s.text, s.source) for s in record.submitted] == [("(01)06901234567892(21)SN001", ScanSource.TYPED)]
+    assert [(s.text, s.source) for s in record.submitted] == [
+        ("(01)06901234567892(21)SN001", ScanSource.TYPED)
+    ]
 
 
 def test_a_code_split_across_two_bursts_is_refused_not_bound(bar: ScanBar) -> None:
@@ -139,7 +141,9 @@ def test_ime_composition_is_refused_and_full_width_digits_are_normalised(bar: Sc
     assert record.refused and record.refused[0] == "请切换到英文输入法后重新扫码"
     send_enter(bar.field, 1_010.0)
     assert record.submitted == []
-    QApplication.sendEvent(bar.field, _commit("０１０６９０１２３４５６７８９２"))  # full-width, as an IME types it
+    QApplication.sendEvent(
+        bar.field, _commit("０１０６９０１２３４５６７８９２")
+    )  # full-width, as an IME types it
     assert bar.field.text() == "0106901234567892"
     send_enter(bar.field, 5_000.0)
     assert [s.text for s in record.submitted] == ["0106901234567892"]
@@ -187,7 +191,8 @@ def test_escape_clears_and_backspace_edits_are_taken_from_the_field(bar: ScanBar
 
 
 def test_held_key_is_a_person_and_configured_gs_substitutes_become_gs(
-        bar: ScanBar, settings_store: SettingsStore) -> None:
+    bar: ScanBar, settings_store: SettingsStore
+) -> None:
     record = Recorder(bar)
     settings_store.update(scanner_gs_substitutes=("~",))
     at = type_keys(bar.field, "0106901234567892" + "10LOT42~21SN001", start=1_000.0, gap=SCANNER_GAP)
@@ -218,4 +223,3 @@ def _commit(text: str) -> QInputMethodEvent:
     event = QInputMethodEvent()
     event.setCommitString(text)
     return event
-

@@ -69,14 +69,22 @@ def _catalogue_and_receive(seeded: Any, ward: Any, text: str) -> None:
     parsed = parse_code(text, today=date(2026, 3, 2))
     assert parsed.gtin and parsed.serial and parsed.expiry and parsed.expiry > date(2026, 3, 2)
     seeded.login("admin")
-    ward.c.devices.add_product(ProductInput(category="oxygenator", name="HLS 氧合器", manufacturer="Maquet",
-                                            gtin=parsed.gtin, nmpa_number="国械注进20163450999"))
+    ward.c.devices.add_product(
+        ProductInput(
+            category="oxygenator",
+            name="HLS 氧合器",
+            manufacturer="Maquet",
+            gtin=parsed.gtin,
+            nmpa_number="国械注进20163450999",
+        )
+    )
     seeded.login("chenjing")
     receive(ward, text)
 
 
-def test_camera_binds_a_datamatrix_once_after_confirmation(qtbot: Any, ui: Any, seeded: Any,
-                                                           scene: tuple[str, list[np.ndarray]]) -> None:
+def test_camera_binds_a_datamatrix_once_after_confirmation(
+    qtbot: Any, ui: Any, seeded: Any, scene: tuple[str, list[np.ndarray]]
+) -> None:
     text, frames = scene
     ward = make_ward(seeded)
     _catalogue_and_receive(seeded, ward, text)
@@ -94,7 +102,9 @@ def test_camera_binds_a_datamatrix_once_after_confirmation(qtbot: Any, ui: Any, 
     wait_tasks(qtbot, ui.tasks)
     parsed = parse_code(text, today=date(2026, 3, 2))
     rows = run_rows(ui, ward.run1)
-    assert [(r.lot, r.serial) for r in rows] == [(parsed.lot, parsed.serial)]  # bound once, lot and serial apart
+    assert [(r.lot, r.serial) for r in rows] == [
+        (parsed.lot, parsed.serial)
+    ]  # bound once, lot and serial apart
     assert view.overlay == [text] and view.shown_frames >= 1  # the code is drawn on the live picture
     assert view.preview.pixmap() is not None and not view.preview.pixmap().isNull()
     tab.scan_bar.camera_button.click()  # switched off: both workers stop and the device is released
@@ -115,15 +125,18 @@ def test_no_camera_says_so_and_the_scanner_still_works(qtbot: Any, ui: Any, seed
     view = tab.scan_bar.camera_view
     qtbot.waitUntil(lambda: bool(view.error), timeout=10_000)
     assert not view.running
-    assert view.status.text() == ("无法打开摄像头 0：未连接、被其他程序占用或没有访问权限。"
-                                  "仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。")
+    assert view.status.text() == (
+        "无法打开摄像头 0：未连接、被其他程序占用或没有访问权限。"
+        "仍可使用扫码枪扫码，或用“打开图片…”识别照片中的条码。"
+    )
     scan_keys(tab.scan_bar.field, code)
     wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
     assert [r.serial for r in run_rows(ui, ward.run1)] == ["SN51"]
 
 
-def test_open_a_still_image_decodes_and_binds(qtbot: Any, ui: Any, seeded: Any, tmp_path: Path,
-                                              scene: tuple[str, list[np.ndarray]]) -> None:
+def test_open_a_still_image_decodes_and_binds(
+    qtbot: Any, ui: Any, seeded: Any, tmp_path: Path, scene: tuple[str, list[np.ndarray]]
+) -> None:
     text, frames = scene
     ward = make_ward(seeded)
     _catalogue_and_receive(seeded, ward, text)
@@ -145,7 +158,8 @@ def test_open_a_still_image_decodes_and_binds(qtbot: Any, ui: Any, seeded: Any, 
 
 
 def test_the_camera_is_chosen_from_the_ones_found_and_kept_in_settings(
-        qtbot: Any, settings_store: Any, scene: tuple[str, list[np.ndarray]]) -> None:
+    qtbot: Any, settings_store: Any, scene: tuple[str, list[np.ndarray]]
+) -> None:
     _text, frames = scene
     opened: list[int] = []
 

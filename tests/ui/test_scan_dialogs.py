@@ -54,7 +54,8 @@ def test_enter_in_the_delivery_note_field_receives_and_binds(qtbot: Any, ui: Any
 
 
 def test_a_scan_into_the_open_receive_now_dialog_is_not_typed_and_does_not_submit(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     log_in(ui, qtbot, "chenjing")
     tab = open_tab(qtbot, ui, ward.run1)
@@ -85,7 +86,9 @@ def test_a_scan_into_the_open_receive_now_dialog_is_not_typed_and_does_not_submi
     assert receiving.delivery_note == "DN-8"
 
 
-def test_enter_and_a_stray_scan_in_the_missing_fields_form_at_receiving(qtbot: Any, ui: Any, seeded: Any) -> None:
+def test_enter_and_a_stray_scan_in_the_missing_fields_form_at_receiving(
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     log_in(ui, qtbot, "chenjing")
     _page, desk = open_page(qtbot, ui, "receiving")
@@ -107,7 +110,8 @@ def test_enter_and_a_stray_scan_in_the_missing_fields_form_at_receiving(qtbot: A
 
 
 def test_enter_in_the_product_chooser_and_the_reason_dialog_press_their_default_button(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     receive(ward, oxy_label("TYPED9", "L3"))
     receive(ward, label(NO_NMPA_GTIN, serial="Y9", lot="LY9"))

@@ -65,7 +65,9 @@ def test_typed_garbage_asks_first_and_no_clears_it(qtbot: Any, ui: Any, seeded: 
     assert run_rows(ui, ward.run1) == []
 
 
-def test_a_typed_serial_binds_once_confirmed_as_a_hand_copied_number(qtbot: Any, ui: Any, seeded: Any) -> None:
+def test_a_typed_serial_binds_once_confirmed_as_a_hand_copied_number(
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     receive(ward, oxy_label("HANDSN77", "L5"))
     log_in(ui, qtbot, "chenjing")
@@ -99,7 +101,10 @@ def test_the_receiving_desk_applies_the_same_rule(qtbot: Any, ui: Any, seeded: A
     wait_tasks(qtbot, ui.tasks)
     scan_keys(desk.scan_bar.field, GARBAGE)
     wait_banner(qtbot, ui, desk.scan_bar, Level.BLOCKED)
-    assert "不是医疗器械 UDI 条码" in desk.scan_bar.banner.message.text() and desk.scan_bar.banner.action_buttons == []
+    assert (
+        "不是医疗器械 UDI 条码" in desk.scan_bar.banner.message.text()
+        and desk.scan_bar.banner.action_buttons == []
+    )
     assert desk.dialog is None
     at = type_keys(desk.scan_bar.field, "ASDF98765", start=200_000.0, gap=HUMAN_GAP)
     send_enter(desk.scan_bar.field, at)
@@ -111,7 +116,8 @@ def test_the_receiving_desk_applies_the_same_rule(qtbot: Any, ui: Any, seeded: A
 
 # ---- point 18: the burst gap is a setting; incomplete scan vs mixed vs slow typing ------------------------
 def test_the_burst_gap_is_set_in_workstation_settings_and_used_by_the_bar(
-        qtbot: Any, ui: Any, settings_store: SettingsStore) -> None:
+    qtbot: Any, ui: Any, settings_store: SettingsStore
+) -> None:
     login_as(ui, qtbot, "chenjing")
     window = MainWindow(ui, ui.user)
     qtbot.addWidget(window)
@@ -140,7 +146,8 @@ def test_the_burst_gap_is_set_in_workstation_settings_and_used_by_the_bar(
 
 
 def test_incomplete_scan_mixed_typing_and_slow_typing_say_different_things(
-        qtbot: Any, settings_store: SettingsStore) -> None:
+    qtbot: Any, settings_store: SettingsStore
+) -> None:
     bar = ScanBar(settings_store)
     qtbot.addWidget(bar)
     bar.show()

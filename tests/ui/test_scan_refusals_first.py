@@ -38,7 +38,8 @@ def _stock_serials(ward: Any) -> list[str | None]:
 
 
 def test_an_expired_never_received_label_is_refused_at_the_bedside_without_receive_now(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     log_in(ui, qtbot, "chenjing")
     tab = open_tab(qtbot, ui, ward.run1)
@@ -58,7 +59,8 @@ def test_an_expired_never_received_label_is_refused_at_the_bedside_without_recei
 
 
 def test_a_recalled_lot_never_received_is_refused_at_the_bedside_and_at_receiving(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     receive(ward, oxy_label("R0", "LRC"))
     ward.c.devices.recall_lot("LRC", reason="厂家召回：氧合膜渗漏")
@@ -84,7 +86,8 @@ def test_a_recalled_lot_never_received_is_refused_at_the_bedside_and_at_receivin
 
 
 def test_an_expired_label_is_refused_at_receiving_before_the_missing_fields_form(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     log_in(ui, qtbot, "chenjing")
     _page, desk = open_page(qtbot, ui, "receiving")
@@ -98,7 +101,9 @@ def test_an_expired_label_is_refused_at_receiving_before_the_missing_fields_form
     assert banner.message.text() == "器械已过期（有效期至 2026-02-28），不得使用"
     assert not isinstance(desk.dialog, MissingFieldsDialog) and banner.action_buttons == []
     # an unknown product's expired label: no "add to catalogue?" either
-    scan_keys(desk.scan_bar.field, label(UNKNOWN_GTIN, serial="U9", lot="LU9", expiry=PAST), start=8_000_000.0)
+    scan_keys(
+        desk.scan_bar.field, label(UNKNOWN_GTIN, serial="U9", lot="LU9", expiry=PAST), start=8_000_000.0
+    )
     wait_tasks(qtbot, ui.tasks)
     assert "LU9" in banner.detail.text()
     assert banner.title_text() == "✖ 器械已过期，禁止使用" and banner.action("action_add_product") is None

@@ -20,8 +20,9 @@ from tests.kit.ui_scan import scan_keys
 from tests.ui.conftest import PASSWORD, wait_tasks
 
 
-def test_scans_at_a_locked_pc_go_nowhere_and_bind_after_unlock(qtbot: Any, ui: Any, seeded: Any,
-                                                               session_factory: Any) -> None:
+def test_scans_at_a_locked_pc_go_nowhere_and_bind_after_unlock(
+    qtbot: Any, ui: Any, seeded: Any, session_factory: Any
+) -> None:
     ward = make_ward(seeded)
     code = oxy_label("SN41")
     receive(ward, code)

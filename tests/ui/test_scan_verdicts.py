@@ -45,7 +45,9 @@ def test_a_wedge_scan_with_gs_binds_with_lot_and_serial_apart(qtbot: Any, ui: An
     banner = tab.scan_bar.banner
     assert banner.title_text() == "✔ 已绑定"
     assert banner.message.text() == "已绑定：Quadrox-iD 氧合器（批号 L2401，序列号 SN1）"
-    assert banner.detail.text() == f"有效期 2027-12-31\n扫码：{code.replace(GS, '<GS>')}"  # a scan, GS readable
+    assert (
+        banner.detail.text() == f"有效期 2027-12-31\n扫码：{code.replace(GS, '<GS>')}"
+    )  # a scan, GS readable
     assert sounds.levels == [Level.OK]
     rows = run_rows(ui, ward.run1)
     assert [(r.lot, r.serial, r.product_name) for r in rows] == [("L2401", "SN1", "Quadrox-iD 氧合器")]
@@ -56,7 +58,8 @@ def test_a_wedge_scan_with_gs_binds_with_lot_and_serial_apart(qtbot: Any, ui: An
 
 
 def test_reuse_is_blocked_naming_the_patient_and_a_repeat_within_a_second_binds_once(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     code = oxy_label("SN7", "L2401")
     receive(ward, code)
@@ -86,7 +89,8 @@ def test_reuse_is_blocked_naming_the_patient_and_a_repeat_within_a_second_binds_
 
 
 def test_a_bound_code_scanned_twice_within_a_second_says_bound_and_binds_once(
-        qtbot: Any, ui: Any, seeded: Any) -> None:
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded)
     code = oxy_label("SN8", "L2401")
     receive(ward, code)
@@ -146,10 +150,13 @@ def test_no_nmpa_needs_a_reason_then_binds_with_it(qtbot: Any, ui: Any, seeded: 
     assert "已填写理由放行：无注册证编号（R5）" in banner.detail.text()
     rows = run_rows(ui, ward.run1)
     assert [(r.serial, r.override_reason, r.warnings) for r in rows] == [
-        ("Y1", "科室应急备用，注册证复印件待补", ("warn_no_nmpa",))]
+        ("Y1", "科室应急备用，注册证复印件待补", ("warn_no_nmpa",))
+    ]
 
 
-def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(qtbot: Any, ui: Any, seeded: Any) -> None:
+def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(
+    qtbot: Any, ui: Any, seeded: Any
+) -> None:
     ward = make_ward(seeded, admin_also_nurse=True)
     code = label(UNKNOWN_GTIN, serial="NEW1", lot="LN1", expiry=date(2027, 3, 31))
     log_in(ui, qtbot, "admin")  # admin and nurse: may manage the catalogue and bind
@@ -158,7 +165,9 @@ def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(qtbot: Any
     wait_banner(qtbot, ui, tab.scan_bar, Level.WARN)
     banner = tab.scan_bar.banner
     assert banner.title_text() == "⚠ 器械目录中没有此产品"
-    assert banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），需先添加到器械目录才能入库和绑定"
+    assert (
+        banner.message.text() == f"器械目录中没有此产品（{UNKNOWN_GTIN}），需先添加到器械目录才能入库和绑定"
+    )
     assert banner.action("action_add_product").text() == "添加到器械目录…"
     click(qtbot, banner.action("action_add_product"))
     qtbot.waitUntil(lambda: isinstance(tab.dialog, ProductDialog) and tab.dialog.isVisible())
@@ -179,7 +188,9 @@ def test_unknown_product_admin_adds_it_then_receives_now_and_it_binds(qtbot: Any
     assert receive_dialog.lot is None and receive_dialog.expiry is None  # the label carries them
     finish_dialog(qtbot, ui, receive_dialog)
     wait_banner(qtbot, ui, tab.scan_bar, Level.OK)
-    assert [(r.product_name, r.lot, r.serial) for r in run_rows(ui, ward.run1)] == [("ECMO 管路套包", "LN1", "NEW1")]
+    assert [(r.product_name, r.lot, r.serial) for r in run_rows(ui, ward.run1)] == [
+        ("ECMO 管路套包", "LN1", "NEW1")
+    ]
 
 
 def test_unknown_product_for_a_nurse_and_an_unreadable_code(qtbot: Any, ui: Any, seeded: Any) -> None:
@@ -207,7 +218,9 @@ def test_procedure_default_void_retire_and_console_link(qtbot: Any, ui: Any, see
 
     ward = make_ward(seeded)
     seeded.login("admin")
-    console = ward.c.equipment.add_equipment(EquipmentInput(kind="console", model="Rotaflow II", serial="RF-0001"))
+    console = ward.c.equipment.add_equipment(
+        EquipmentInput(kind="console", model="Rotaflow II", serial="RF-0001")
+    )
     seeded.login("zhangwei")
     start_run(seeded, ward.run1)  # decision, consent and a cannulation procedure
     seeded.login("chenjing")
@@ -250,7 +263,9 @@ def test_procedure_default_void_retire_and_console_link(qtbot: Any, ui: Any, see
     assert tab.equipment_model.text(0, 2) == "RF-0001" and tab.equipment_model.text(0, 4) == "使用中"
     rows = run_rows(ui, ward.run1)
     assert [(r.serial, r.void_reason, r.removal_reason) for r in rows] == [
-        ("SN21", "扫错", None), ("SN22", None, "更换氧合器")]
+        ("SN21", "扫错", None),
+        ("SN22", None, "更换氧合器"),
+    ]
     assert {r.procedure_id for r in rows} == {tab.procedures[-1].id}
     assert console.id == ward.c.equipment.run_equipment(ward.run1)[0].equipment_id
 

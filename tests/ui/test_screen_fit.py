@@ -54,17 +54,30 @@ def fits(size: QSize) -> bool:
 def buttons_of(dialog: QDialog) -> list[QWidget]:
     """The buttons that close or advance the dialog: its button boxes', or a wizard's."""
     if isinstance(dialog, QWizard):
-        kinds = (QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton,
-                 QWizard.WizardButton.FinishButton, QWizard.WizardButton.CancelButton)
+        kinds = (
+            QWizard.WizardButton.BackButton,
+            QWizard.WizardButton.NextButton,
+            QWizard.WizardButton.FinishButton,
+            QWizard.WizardButton.CancelButton,
+        )
         return [b for k in kinds if (b := dialog.button(k)) is not None and b.isVisible()]
-    return [b for box in dialog.findChildren(QDialogButtonBox) if box.isVisible()
-            for b in box.buttons() if b.isVisible()]
+    return [
+        b
+        for box in dialog.findChildren(QDialogButtonBox)
+        if box.isVisible()
+        for b in box.buttons()
+        if b.isVisible()
+    ]
 
 
 def check_window(window: QWidget) -> list[str]:
     problems = []
-    for what, size in (("sizeHint", window.sizeHint()), ("minimumSizeHint", window.minimumSizeHint()),
-                       ("minimumSize", window.minimumSize()), ("size", window.size())):
+    for what, size in (
+        ("sizeHint", window.sizeHint()),
+        ("minimumSizeHint", window.minimumSizeHint()),
+        ("minimumSize", window.minimumSize()),
+        ("size", window.size()),
+    ):
         if not fits(size):
             problems.append(f"{what} {size.width()}×{size.height()} > {BUDGET.width()}×{BUDGET.height()}")
     if not WARD_AREA.contains(window.geometry()):
@@ -78,7 +91,9 @@ def env(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> dict[str, Any]:
     (case,) = charted(seeded, clock)
     c = seeded.container
     login_as(ui, qtbot, "admin")
-    equipment = c.equipment.add_equipment(EquipmentInput(kind="console", model="Rotaflow", serial="FIT-CONSOLE-1"))
+    equipment = c.equipment.add_equipment(
+        EquipmentInput(kind="console", model="Rotaflow", serial="FIT-CONSOLE-1")
+    )
     login_as(ui, qtbot, "zhangwei")
     view = open_case(qtbot, ui, case.run_id)
     records = case_records(view)
@@ -90,8 +105,19 @@ def env(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> dict[str, Any]:
     code, _product = c.devices.find_product_for_code(text)
     verdict = c.devices.bind_scan(case.run_id, text)
     clock.advance(timedelta(minutes=1))
-    return {"ui": ui, "view": view, "case": records, "chart": chart, "products": products, "staff": staff,
-            "run_id": case.run_id, "text": text, "code": code, "verdict": verdict, "equipment": equipment}
+    return {
+        "ui": ui,
+        "view": view,
+        "case": records,
+        "chart": chart,
+        "products": products,
+        "staff": staff,
+        "run_id": case.run_id,
+        "text": text,
+        "code": code,
+        "verdict": verdict,
+        "equipment": equipment,
+    }
 
 
 def _record_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
@@ -105,16 +131,23 @@ def _record_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
     from ecmo_desktop.ui.records.weaning_tab import EndDialog, WeaningTrialDialog
 
     return {
-        "records.cannulation_tab.ProcedureDialog": lambda e: ProcedureDialog(e["case"], "cannulation", e["view"]),
+        "records.cannulation_tab.ProcedureDialog": lambda e: ProcedureDialog(
+            e["case"], "cannulation", e["view"]
+        ),
         "records.complications_tab.ComplicationDialog": lambda e: ComplicationDialog(e["case"], e["view"]),
         "records.daily_tab.DailyEntryDialog": lambda e: DailyEntryDialog(
-            e["case"], e["view"], record=e["chart"].daily_entries[0], amend=True),
+            e["case"], e["view"], record=e["chart"].daily_entries[0], amend=True
+        ),
         "records.decision_tab.DecisionDialog": lambda e: DecisionDialog(e["case"], "start", e["view"]),
         "records.decision_tab.ConsentDialog": lambda e: ConsentDialog(e["case"], e["view"]),
-        "records.followup_tab.FollowUpDialog": lambda e: FollowUpDialog(e["case"], e["chart"].follow_ups[0], e["view"]),
+        "records.followup_tab.FollowUpDialog": lambda e: FollowUpDialog(
+            e["case"], e["chart"].follow_ups[0], e["view"]
+        ),
         "records.forms.RecordDialog": lambda e: RecordDialog(e["case"], "—", e["view"]),
         "records.signing.SignDialog": lambda e: SignDialog(e["case"], e["chart"].daily_entries[0], e["view"]),
-        "records.signing.HistoryDialog": lambda e: HistoryDialog(e["case"], e["chart"].daily_entries[0], e["view"]),
+        "records.signing.HistoryDialog": lambda e: HistoryDialog(
+            e["case"], e["chart"].daily_entries[0], e["view"]
+        ),
         "records.weaning_tab.WeaningTrialDialog": lambda e: WeaningTrialDialog(e["case"], e["view"]),
         "records.weaning_tab.EndDialog": lambda e: EndDialog(e["case"], e["view"], amend=True),
     }
@@ -143,32 +176,62 @@ def _shell_factories() -> dict[str, Callable[[dict[str, Any]], QDialog]]:
 
     return {
         "admin.dialogs.StaffDialog": lambda e: admin.StaffDialog(e["ui"], e["staff"][1]),
-        "admin.dialogs.StaffReasonDialog": lambda e: admin.StaffReasonDialog(e["ui"], "停用", "说明原因", nothing),
+        "admin.dialogs.StaffReasonDialog": lambda e: admin.StaffReasonDialog(
+            e["ui"], "停用", "说明原因", nothing
+        ),
         "admin.dialogs.ResetPasswordDialog": lambda e: admin.ResetPasswordDialog(e["ui"], e["staff"][1]),
         "admin.dialogs.GrantPrivilegeDialog": lambda e: admin.GrantPrivilegeDialog(e["ui"], e["staff"][1]),
         "admin.dialogs.TrainingDialog": lambda e: admin.TrainingDialog(e["ui"], e["staff"][1]),
-        "admin.dialogs.StaffChoiceDialog": lambda e: admin.StaffChoiceDialog(e["ui"], "添加", "选择", e["staff"],
-                                                                              nothing),
-        "devices.common.ReasonDialog": lambda e: ReasonDialog(e["ui"], "作废", "说明原因", "原因", nothing,
-                                                                    nothing),
+        "admin.dialogs.StaffChoiceDialog": lambda e: admin.StaffChoiceDialog(
+            e["ui"], "添加", "选择", e["staff"], nothing
+        ),
+        "devices.common.ReasonDialog": lambda e: ReasonDialog(
+            e["ui"], "作废", "说明原因", "原因", nothing, nothing
+        ),
         "devices.common.ProductDialog": lambda e: ProductDialog(e["ui"], product=e["products"][0]),
-        "devices.common.ProductChooserDialog": lambda e: ProductChooserDialog(e["ui"], e["products"], nothing),
+        "devices.common.ProductChooserDialog": lambda e: ProductChooserDialog(
+            e["ui"], e["products"], nothing
+        ),
         "devices.equipment_tab.EquipmentDialog": lambda e: EquipmentDialog(e["ui"]),
         "devices.equipment_tab.LinkToRunDialog": lambda e: LinkToRunDialog(e["ui"], e["equipment"]),
-        "devices.receiving_tab.StartReceivingDialog": lambda e: StartReceivingDialog(e["ui"], ["国药器械"], nothing),
-        "devices.receiving_tab.MissingFieldsDialog": lambda e: MissingFieldsDialog(e["ui"], e["code"],
-                                                                                   e["products"][0], 1, nothing),
+        "devices.receiving_tab.StartReceivingDialog": lambda e: StartReceivingDialog(
+            e["ui"], ["国药器械"], nothing
+        ),
+        "devices.receiving_tab.MissingFieldsDialog": lambda e: MissingFieldsDialog(
+            e["ui"], e["code"], e["products"][0], 1, nothing
+        ),
         "devices.run_devices_tab.LinkEquipmentDialog": lambda e: LinkEquipmentDialog(e["ui"], e["run_id"]),
-        "devices.trace_tab.RecallDialog": lambda e: RecallDialog(e["ui"], "FIT-LOT-1", PRODUCTS["oxygenator"][2]),
+        "devices.trace_tab.RecallDialog": lambda e: RecallDialog(
+            e["ui"], "FIT-LOT-1", PRODUCTS["oxygenator"][2]
+        ),
         "devices.verdicts.ReceiveNowDialog": lambda e: ReceiveNowDialog(
-            e["ui"], e["run_id"], e["text"], e["verdict"], procedure_id=None, product_id=None,
-            suppliers=["国药器械"], on_verdict=nothing),
+            e["ui"],
+            e["run_id"],
+            e["text"],
+            e["verdict"],
+            procedure_id=None,
+            product_id=None,
+            suppliers=["国药器械"],
+            on_verdict=nothing,
+        ),
         "devices.requests.ProductRequestDialog": lambda e: ProductRequestDialog(
-            e["ui"], ProductRequest(id=1, device_identifier="06900000000994", raw_code="0106900000000994",
-                                    run_id=e["run_id"], requested_by_id=1, requested_by_name="孙丽",
-                                    requested_at=datetime(2026, 3, 2, 8, tzinfo=UTC), status="open",
-                                    resolved_by_id=None, resolved_at=None, resolution_note="", product_id=None),
-            patient="ZY0001 王建国"),
+            e["ui"],
+            ProductRequest(
+                id=1,
+                device_identifier="06900000000994",
+                raw_code="0106900000000994",
+                run_id=e["run_id"],
+                requested_by_id=1,
+                requested_by_name="孙丽",
+                requested_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
+                status="open",
+                resolved_by_id=None,
+                resolved_at=None,
+                resolution_note="",
+                product_id=None,
+            ),
+            patient="ZY0001 王建国",
+        ),
         "dialogs.workstation.WorkstationSettingsDialog": lambda e: WorkstationSettingsDialog(e["ui"]),
         "dialogs.first_run.FirstRunWizard": lambda e: FirstRunWizard(e["ui"]),
         "dialogs.login.LoginDialog": lambda e: LoginDialog(e["ui"]),
@@ -190,8 +253,9 @@ def test_every_dialog_class_has_a_factory_here() -> None:
     assert FACTORIES.keys() - names == set()
 
 
-def test_every_dialog_fits_1366x768_with_its_buttons_on_screen(qtbot: Any, env: dict[str, Any],
-                                                               ward_screen: QRect) -> None:
+def test_every_dialog_fits_1366x768_with_its_buttons_on_screen(
+    qtbot: Any, env: dict[str, Any], ward_screen: QRect
+) -> None:
     problems: dict[str, list[str]] = {}
     for cls in dialog_classes():
         name = f"{cls.__module__}.{cls.__qualname__}"
@@ -217,7 +281,9 @@ def test_every_dialog_fits_1366x768_with_its_buttons_on_screen(qtbot: Any, env: 
     assert problems == {}
 
 
-def test_the_case_window_and_main_window_fit_1366x768(qtbot: Any, env: dict[str, Any], ward_screen: QRect) -> None:
+def test_the_case_window_and_main_window_fit_1366x768(
+    qtbot: Any, env: dict[str, Any], ward_screen: QRect
+) -> None:
     from ecmo_desktop.ui.case_view import CaseView
     from ecmo_desktop.ui.main_window import MainWindow
 

@@ -42,8 +42,9 @@ def _daily_dialog(qtbot: Any, ui: Any, seeded: Any, clock: Any) -> Any:
     return dialog
 
 
-def test_a_save_waiting_on_a_busy_database_says_so(qtbot, ui, seeded, clock, seeded_db_url,
-                                                   monkeypatch) -> None:
+def test_a_save_waiting_on_a_busy_database_says_so(
+    qtbot, ui, seeded, clock, seeded_db_url, monkeypatch
+) -> None:
     monkeypatch.setattr(forms, "SLOW_SAVE_MS", 200)
     dialog = _daily_dialog(qtbot, ui, seeded, clock)
     holder = sqlite3.connect(seeded_db_url.removeprefix("sqlite:///"), isolation_level=None)
@@ -61,15 +62,20 @@ def test_a_save_waiting_on_a_busy_database_says_so(qtbot, ui, seeded, clock, see
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_save_on_a_frozen_server_can_be_abandoned_keeping_the_data(qtbot, ui, seeded, clock, seeded_db_url,
-                                                                     monkeypatch) -> None:
+def test_a_save_on_a_frozen_server_can_be_abandoned_keeping_the_data(
+    qtbot, ui, seeded, clock, seeded_db_url, monkeypatch
+) -> None:
     monkeypatch.setattr(forms, "SLOW_SAVE_MS", 300)
     dialog = _daily_dialog(qtbot, ui, seeded, clock)
     wait_tasks(qtbot, ui.tasks)
     admin = create_engine(seeded_db_url)
     with admin.connect() as conn:  # freeze every server process of this database: no answer, no refusal
-        pids = [int(r[0]) for r in conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        pids = [
+            int(r[0])
+            for r in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
     assert pids
     with open(f"/proc/{pids[0]}/status", encoding="ascii") as status:  # … and the postmaster: no new ones
         pids.append(int(next(line.split()[1] for line in status if line.startswith("PPid:"))))

@@ -32,8 +32,11 @@ def test_operations_run_in_order_on_one_worker_thread(qtbot, tasks) -> None:
 def test_callbacks_run_on_the_gui_thread_and_changes_are_broadcast(qtbot, tasks) -> None:
     where: list[bool] = []
     with qtbot.waitSignal(tasks.changed) as changed:
-        tasks.run_op(lambda: 1, lambda _r: where.append(threading.current_thread() is threading.main_thread()),
-                     changes=(Change.runs(),))
+        tasks.run_op(
+            lambda: 1,
+            lambda _r: where.append(threading.current_thread() is threading.main_thread()),
+            changes=(Change.runs(),),
+        )
     assert where == [True] and changed.args == [frozenset({Change.runs()})]
 
 

@@ -55,9 +55,14 @@ def test_progress_reaches_the_gui_thread_in_order_then_the_result(qtbot: Any, ta
 
     results: list[str] = []
     with qtbot.waitSignal(tasks.changed) as changed:
-        op = tasks.run_long(work, results.append, changes=(Change.runs(),),
-                           on_progress=lambda d, t, x: seen.append((d, t, x, threading.current_thread()
-                                                                    is threading.main_thread())))
+        op = tasks.run_long(
+            work,
+            results.append,
+            changes=(Change.runs(),),
+            on_progress=lambda d, t, x: seen.append(
+                (d, t, x, threading.current_thread() is threading.main_thread())
+            ),
+        )
     assert op is not None
     wait_tasks(qtbot, tasks)
     assert results == ["all three"] and changed.args == [frozenset({Change.runs()})]
@@ -118,12 +123,21 @@ def test_a_write_never_interleaves_with_long_work(qtbot: Any, tasks: TaskRunner)
     wait_tasks(qtbot, tasks)
     assert saved == ["saved"] and calls.most == 1
     # the write ran between two items, not after the whole batch
-    assert calls.log == ["archive0+", "archive0-", "write+", "write-", "archive1+", "archive1-", "archive2+",
-                         "archive2-"]
+    assert calls.log == [
+        "archive0+",
+        "archive0-",
+        "write+",
+        "write-",
+        "archive1+",
+        "archive1-",
+        "archive2+",
+        "archive2-",
+    ]
 
 
-def test_a_failing_item_ends_the_work_through_the_error_path(qtbot: Any, tasks: TaskRunner,
-                                                             error_sink: Any) -> None:
+def test_a_failing_item_ends_the_work_through_the_error_path(
+    qtbot: Any, tasks: TaskRunner, error_sink: Any
+) -> None:
     def work(_op: Operation) -> Steps:
         yield
         raise ZeroDivisionError("item 2")
@@ -131,7 +145,9 @@ def test_a_failing_item_ends_the_work_through_the_error_path(qtbot: Any, tasks: 
     ok: list[Any] = []
     op = tasks.run_long(work, ok.append)
     wait_tasks(qtbot, tasks)
-    assert ok == [] and isinstance(error_sink.errors[0], ZeroDivisionError) and op is not None and not op.running
+    assert (
+        ok == [] and isinstance(error_sink.errors[0], ZeroDivisionError) and op is not None and not op.running
+    )
 
 
 def test_no_callback_once_the_owner_is_gone(qtbot: Any, tasks: TaskRunner) -> None:
@@ -177,8 +193,10 @@ def test_cpu_lane_runs_beside_the_serial_worker(qtbot: Any, tasks: TaskRunner) -
     gate = threading.Event()
     tasks.run_op(lambda: gate.wait(10))  # the serial worker is busy until the gate opens
     got: list[tuple[str, bool]] = []
-    run_cpu(lambda _op: threading.current_thread().name,
-            lambda name: got.append((name, threading.current_thread() is threading.main_thread())))
+    run_cpu(
+        lambda _op: threading.current_thread().name,
+        lambda name: got.append((name, threading.current_thread() is threading.main_thread())),
+    )
     qtbot.waitUntil(lambda: bool(got), timeout=5_000)
     assert got == [("ecmo-cpu-worker", True)] and tasks.pending == 1
     gate.set()
@@ -199,8 +217,9 @@ def test_cpu_lane_skips_a_gone_owner_and_reports_failures(qtbot: Any, qapp: Any)
     assert called == [] and isinstance(failures[0], ZeroDivisionError)
 
 
-def test_a_ward_save_during_a_batch_runs_between_two_archives(qtbot: Any, ui: Any, seeded: Any, clock: Any,
-                                                             tmp_path: Path, monkeypatch: Any) -> None:
+def test_a_ward_save_during_a_batch_runs_between_two_archives(
+    qtbot: Any, ui: Any, seeded: Any, clock: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     """The records staff click 开始归档; a nurse's save waits for the archive in hand, not the batch."""
     charted(seeded, clock, 2)
     login_as(ui, qtbot, "sunli")
@@ -256,9 +275,9 @@ def test_a_ward_save_during_a_batch_runs_between_two_archives(qtbot: Any, ui: An
     assert page.progress.value() == 2 and not page.running
 
 
-def test_a_batch_whose_page_goes_away_finishes_the_run_in_hand_and_stops(qtbot: Any, ui: Any, seeded: Any,
-                                                                       clock: Any, tmp_path: Path,
-                                                                       monkeypatch: Any) -> None:
+def test_a_batch_whose_page_goes_away_finishes_the_run_in_hand_and_stops(
+    qtbot: Any, ui: Any, seeded: Any, clock: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     """Logout or lock deletes the page mid-batch: the archive in hand is completed, no further one starts."""
     charted(seeded, clock, 3)
     login_as(ui, qtbot, "sunli")

@@ -22,9 +22,20 @@ EAN13 = G2[1:]  # the same GTIN as a 13-digit EAN, as Excel leaves it after stri
 
 
 def product(i: int, **kw: object) -> Product:
-    base: dict[str, object] = dict(id=i, category="oxygenator", name=f"氧合器{i}", manufacturer="Maquet",
-                                   model=f"M-{i}", gtin=None, udi_di=None, nmpa_number="国械注进20173450123",
-                                   single_use=True, active=True, version=1, created_at=NOW)
+    base: dict[str, object] = dict(
+        id=i,
+        category="oxygenator",
+        name=f"氧合器{i}",
+        manufacturer="Maquet",
+        model=f"M-{i}",
+        gtin=None,
+        udi_di=None,
+        nmpa_number="国械注进20173450123",
+        single_use=True,
+        active=True,
+        version=1,
+        created_at=NOW,
+    )
     base.update(kw)
     return Product(**base)  # type: ignore[arg-type]
 
@@ -43,9 +54,20 @@ def messages(result: object) -> str:
 def test_round_trip_keeps_every_field_and_guards_formulas() -> None:
     products = [
         product(1, gtin=G1),
-        product(2, category="drainage_cannula", name="=HYPERLINK(\"http://x\")", manufacturer="美敦力", model="-25Fr",
-                gtin=None, udi_di="+H123PCN1", nmpa_number="", single_use=False),
-        product(3, category="tubing_pack", name="管路套包，含接头", manufacturer='厂"家"', model="T 1", gtin=G2),
+        product(
+            2,
+            category="drainage_cannula",
+            name='=HYPERLINK("http://x")',
+            manufacturer="美敦力",
+            model="-25Fr",
+            gtin=None,
+            udi_di="+H123PCN1",
+            nmpa_number="",
+            single_use=False,
+        ),
+        product(
+            3, category="tubing_pack", name="管路套包，含接头", manufacturer='厂"家"', model="T 1", gtin=G2
+        ),
     ]
     data = write_catalogue(products)
     assert data.startswith("\ufeff".encode())
@@ -88,14 +110,17 @@ def test_blank_nmpa_number_is_accepted_with_a_notice() -> None:
     assert "R5" in result.notices[0].user_message()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("gtin_cell", "words"), [
-    ("6.90123E+12", "科学计数法"),
-    ("6.90123E12", "科学计数法"),
-    ("6901234000016.0", "当作数字"),
-    ("12345678905", "前导零"),
-    (G1[:-1] + str((int(G1[-1]) + 1) % 10), "校验位"),
-    ("69012A", "只能包含数字"),
-])
+@pytest.mark.parametrize(
+    ("gtin_cell", "words"),
+    [
+        ("6.90123E+12", "科学计数法"),
+        ("6.90123E12", "科学计数法"),
+        ("6901234000016.0", "当作数字"),
+        ("12345678905", "前导零"),
+        (G1[:-1] + str((int(G1[-1]) + 1) % 10), "校验位"),
+        ("69012A", "只能包含数字"),
+    ],
+)
 def test_excel_mangled_and_wrong_gtins_are_refused_with_a_message(gtin_cell: str, words: str) -> None:
     result = read(HEADER + f"氧合器,A,厂,M,{gtin_cell},国械注进20173450123,是\n")
     assert not result.ok and result.rows == ()  # type: ignore[attr-defined]
@@ -115,14 +140,17 @@ def test_a_model_that_looks_like_a_number_is_kept_but_excel_notation_is_not() ->
     assert not bad.ok and "科学计数法" in messages(bad)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("", "文件为空"),
-    ("产品名称,型号\n氧合器,M\n", "缺少必需的列“类别”"),
-    (HEADER, "没有产品行"),
-    (HEADER + "膜肺,A,厂,M,,,是\n", "不是有效的器械类别"),
-    (HEADER + "氧合器,,厂,M,,,是\n", "必填"),
-    (HEADER + "氧合器,A,厂,M,,,也许\n", "应为“是”或“否”"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "文件为空"),
+        ("产品名称,型号\n氧合器,M\n", "缺少必需的列“类别”"),
+        (HEADER, "没有产品行"),
+        (HEADER + "膜肺,A,厂,M,,,是\n", "不是有效的器械类别"),
+        (HEADER + "氧合器,,厂,M,,,是\n", "必填"),
+        (HEADER + "氧合器,A,厂,M,,,也许\n", "应为“是”或“否”"),
+    ],
+)
 def test_structural_problems_refuse_the_file(text: str, words: str) -> None:
     result = read(text)
     assert not result.ok and words in messages(result)  # type: ignore[attr-defined]
@@ -140,14 +168,40 @@ def test_undecodable_bytes_are_refused() -> None:
 
 
 def test_trace_csv_has_one_line_per_use_and_guards_cells() -> None:
-    row = TraceRow(usage_id=1, bound_at=NOW, bound_by_name="陈静", procedure_id=None, override_reason="急用",
-                   warnings=("warn_no_nmpa",), removed_at=None, removal_reason=None, voided_at=None, void_reason=None,
-                   item_id=1, item_key="gs1:x:1", serial="SN1", lot="L1", expiry=date(2027, 12, 31), raw_code="x",
-                   symbology="gs1", product_id=1, product_name="氧合器", category="oxygenator", manufacturer="Maquet",
-                   model="M", gtin=G1, udi_di=None, nmpa_number="", run_id=1, run_number=1, run_status="on_ecmo",
-                   patient_id=1, patient_name="=王建国", mrn="A1001")
+    row = TraceRow(
+        usage_id=1,
+        bound_at=NOW,
+        bound_by_name="陈静",
+        procedure_id=None,
+        override_reason="急用",
+        warnings=("warn_no_nmpa",),
+        removed_at=None,
+        removal_reason=None,
+        voided_at=None,
+        void_reason=None,
+        item_id=1,
+        item_key="gs1:x:1",
+        serial="SN1",
+        lot="L1",
+        expiry=date(2027, 12, 31),
+        raw_code="x",
+        symbology="gs1",
+        product_id=1,
+        product_name="氧合器",
+        category="oxygenator",
+        manufacturer="Maquet",
+        model="M",
+        gtin=G1,
+        udi_di=None,
+        nmpa_number="",
+        run_id=1,
+        run_number=1,
+        run_status="on_ecmo",
+        patient_id=1,
+        patient_name="=王建国",
+        mrn="A1001",
+    )
     text = write_trace([row]).decode("utf-8-sig")
     lines = text.strip().split("\r\n")
     assert len(lines) == 2 and lines[0].startswith("患者姓名,住院号")
     assert "'=王建国" in lines[1] and "2026-03-02 09:00" in lines[1] and "warn_no_nmpa：急用" in lines[1]
-

@@ -24,37 +24,100 @@ from ecmo_desktop.domain.errors import CodeError
 TODAY = date(2025, 6, 1)
 GTIN = "06901234567892"  # EAN-13 6901234567892 padded; check digit 2
 IME_HINT = "请切换到英文输入法后重新扫码"
-REASONS = {"empty", "too_long", "invalid_character", "invalid_check_digit", "invalid_date", "invalid_length",
-           "truncated", "duplicate_ai", "concatenated_scans", "unrecognized"}
+REASONS = {
+    "empty",
+    "too_long",
+    "invalid_character",
+    "invalid_check_digit",
+    "invalid_date",
+    "invalid_length",
+    "truncated",
+    "duplicate_ai",
+    "concatenated_scans",
+    "unrecognized",
+}
 CONTRACT_KEYS = ["scheme", "gtin", "product_id", "lot", "serial", "expiry", "production_date", "raw"]
 
 
-def gs1(gtin: str | None = GTIN, *, lot: str | None = None, serial: str | None = None,
-        expiry: str | None = None, production: str | None = None) -> dict[str, Any]:
-    return {"scheme": "gs1", "gtin": gtin, "product_id": gtin, "lot": lot, "serial": serial,
-            "expiry": expiry, "production_date": production}
+def gs1(
+    gtin: str | None = GTIN,
+    *,
+    lot: str | None = None,
+    serial: str | None = None,
+    expiry: str | None = None,
+    production: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "scheme": "gs1",
+        "gtin": gtin,
+        "product_id": gtin,
+        "lot": lot,
+        "serial": serial,
+        "expiry": expiry,
+        "production_date": production,
+    }
 
 
-def hibc(product_id: str | None = "A123PROD1", *, lot: str | None = None, serial: str | None = None,
-         expiry: str | None = None, production: str | None = None) -> dict[str, Any]:
-    return {"scheme": "hibc", "gtin": None, "product_id": product_id, "lot": lot, "serial": serial,
-            "expiry": expiry, "production_date": production}
+def hibc(
+    product_id: str | None = "A123PROD1",
+    *,
+    lot: str | None = None,
+    serial: str | None = None,
+    expiry: str | None = None,
+    production: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "scheme": "hibc",
+        "gtin": None,
+        "product_id": product_id,
+        "lot": lot,
+        "serial": serial,
+        "expiry": expiry,
+        "production_date": production,
+    }
 
 
-def ma(*, lot: str | None = None, serial: str | None = None, expiry: str | None = None,
-       production: str | None = None, product_id: str = "MA.156.M0.100001.1001") -> dict[str, Any]:
-    return {"scheme": "ma", "gtin": None, "product_id": product_id, "lot": lot, "serial": serial,
-            "expiry": expiry, "production_date": production}
+def ma(
+    *,
+    lot: str | None = None,
+    serial: str | None = None,
+    expiry: str | None = None,
+    production: str | None = None,
+    product_id: str = "MA.156.M0.100001.1001",
+) -> dict[str, Any]:
+    return {
+        "scheme": "ma",
+        "gtin": None,
+        "product_id": product_id,
+        "lot": lot,
+        "serial": serial,
+        "expiry": expiry,
+        "production_date": production,
+    }
 
 
 def gtin_only(scheme: str, gtin: str) -> dict[str, Any]:
-    return {"scheme": scheme, "gtin": gtin, "product_id": gtin, "lot": None, "serial": None,
-            "expiry": None, "production_date": None}
+    return {
+        "scheme": scheme,
+        "gtin": gtin,
+        "product_id": gtin,
+        "lot": None,
+        "serial": None,
+        "expiry": None,
+        "production_date": None,
+    }
 
 
 def plain(serial: str) -> dict[str, Any]:
-    return {"scheme": "plain", "gtin": None, "product_id": None, "lot": None, "serial": serial,
-            "expiry": None, "production_date": None}
+    return {
+        "scheme": "plain",
+        "gtin": None,
+        "product_id": None,
+        "lot": None,
+        "serial": serial,
+        "expiry": None,
+        "production_date": None,
+    }
 
 
 FULL = gs1(lot="12345", serial="ABC", expiry="2025-12-31")
@@ -82,8 +145,11 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     ("gs1-gtin8-padded", "0100000096385074", gs1("00000096385074")),
     ("gs1-gtin12-padded", "0100036000291452", gs1("00036000291452")),
     ("gs1-gtin14-indicator", "011069012345678417261130", gs1("10690123456784", expiry="2026-11-30")),
-    ("gs1-production-and-expiry", "0106901234567892112401151727011510L1", gs1(lot="L1", expiry="2027-01-15",
-                                                                                production="2024-01-15")),
+    (
+        "gs1-production-and-expiry",
+        "0106901234567892112401151727011510L1",
+        gs1(lot="L1", expiry="2027-01-15", production="2024-01-15"),
+    ),
     ("gs1-dd00-month-end", "010690123456789217250200", gs1(expiry="2025-02-28")),
     ("gs1-dd00-leap-february", "010690123456789217240200", gs1(expiry="2024-02-29")),
     ("gs1-leap-day", "010690123456789211240229", gs1(production="2024-02-29")),
@@ -102,7 +168,11 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     # --- GS1 bracketed human-readable form ---------------------------------------------------------
     ("hri", "(01)06901234567892(17)251231(10)12345(21)ABC", FULL),
     ("hri-spaces", "(01) 06901234567892 (17) 251231 (10) 12345 (21) ABC", FULL),
-    ("hri-fullwidth", "（０１）０６９０１２３４５６７８９２（１７）２５１２３１（１０）１２３４５（２１）ＡＢＣ", FULL),
+    (
+        "hri-fullwidth",
+        "（０１）０６９０１２３４５６７８９２（１７）２５１２３１（１０）１２３４５（２１）ＡＢＣ",
+        FULL,
+    ),
     ("hri-]Q3", "]Q3(01)06901234567892(21)S1", gs1(serial="S1")),
     ("hri-capslock-]q3", "]q3(01)06901234567892(21)s1", gs1(serial="S1")),
     ("hri-gtin13-unpadded", "(01)6901234567892(10)X", gs1(lot="X")),
@@ -111,10 +181,16 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     ("hri-lot-with-parenthesis", "(01)06901234567892(10)A(B)", gs1(lot="A(B)")),
     ("hri-run-on-fixed-fields", "(01)0690123456789217251231", gs1(expiry="2025-12-31")),
     # --- GS1 Digital Link (QR with a URL) ----------------------------------------------------------
-    ("digital-link", "https://id.gs1.org/01/09506000134352/10/ABC?17=251231",
-     gs1("09506000134352", lot="ABC", expiry="2025-12-31")),
-    ("digital-link-short-gtin-serial", "https://example.com/dl/01/9506000134352/21/S%2F1?11=240101&x=1",
-     gs1("09506000134352", serial="S/1", production="2024-01-01")),
+    (
+        "digital-link",
+        "https://id.gs1.org/01/09506000134352/10/ABC?17=251231",
+        gs1("09506000134352", lot="ABC", expiry="2025-12-31"),
+    ),
+    (
+        "digital-link-short-gtin-serial",
+        "https://example.com/dl/01/9506000134352/21/S%2F1?11=240101&x=1",
+        gs1("09506000134352", serial="S/1", production="2024-01-01"),
+    ),
     # --- EAN / UPC / bare GTIN --------------------------------------------------------------------
     ("ean13", "6901234567892", gtin_only("ean13", GTIN)),
     ("ean13-]E0", "]E06901234567892", gtin_only("ean13", GTIN)),
@@ -124,10 +200,16 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     ("gtin14-itf", "]I110690123456784", gtin_only("gs1", "10690123456784")),
     # --- HIBC -------------------------------------------------------------------------------------
     ("hibc-primary", "+A123BJC5D6E71G", hibc("A123BJC5D6E71")),
-    ("hibc-concatenated-julian", "+A123BJC5D6E71/$$52001510X3C", hibc("A123BJC5D6E71", lot="10X3",
-                                                                       expiry="2020-01-15")),
-    ("hibc-yymmdd-serial-mfg", "+A123PROD1/$$3251231LOT1/S999/16D202401016",
-     hibc(lot="LOT1", serial="999", expiry="2025-12-31", production="2024-01-01")),
+    (
+        "hibc-concatenated-julian",
+        "+A123BJC5D6E71/$$52001510X3C",
+        hibc("A123BJC5D6E71", lot="10X3", expiry="2020-01-15"),
+    ),
+    (
+        "hibc-yymmdd-serial-mfg",
+        "+A123PROD1/$$3251231LOT1/S999/16D202401016",
+        hibc(lot="LOT1", serial="999", expiry="2025-12-31", production="2024-01-01"),
+    ),
     ("hibc-$+serial", "+A123PROD1/$+SER123+", hibc(serial="SER123")),
     ("hibc-$lot", "+A123PROD1/$LOT98", hibc(lot="LOT9")),
     ("hibc-$$+dated-serial", "+A123PROD1/$$+3270315SN0042/", hibc(serial="SN0042", expiry="2027-03-15")),
@@ -146,10 +228,16 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     ("hibc-space-check-char", "+A123PRODK1 \r\n", hibc("A123PRODK1")),
     ("hibc-]A0", "]A0+A123PROD1I", hibc()),
     # --- MA (IDcode) ------------------------------------------------------------------------------
-    ("ma-full", "MA.156.M0.100001.1001.S12345.M210101.L2101.E230101.C3",
-     ma(lot="2101", serial="12345", expiry="2023-01-01", production="2021-01-01")),
-    ("ma-8-digit-dates", "MA.156.M0.100001.1001.L88A.M20240131.E20270131",
-     ma(lot="88A", expiry="2027-01-31", production="2024-01-31")),
+    (
+        "ma-full",
+        "MA.156.M0.100001.1001.S12345.M210101.L2101.E230101.C3",
+        ma(lot="2101", serial="12345", expiry="2023-01-01", production="2021-01-01"),
+    ),
+    (
+        "ma-8-digit-dates",
+        "MA.156.M0.100001.1001.L88A.M20240131.E20270131",
+        ma(lot="88A", expiry="2027-01-31", production="2024-01-31"),
+    ),
     ("ma-di-only", "MA.156.M0.100001.1001", ma()),
     ("ma-validity-as-expiry", "MA.156.M0.100001.1001.V20240101", ma(expiry="2024-01-01")),
     ("ma-expiry-wins-over-validity", "MA.156.M0.100001.1001.E20230228.V20240101", ma(expiry="2023-02-28")),
@@ -225,7 +313,11 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     # --- lengths ----------------------------------------------------------------------------------
     ("gs1-lot-21", "010690123456789210ABCDEFGHIJKLMNOPQRSTU", "invalid_length"),
     ("hri-serial-21", "(01)06901234567892(21)ABCDEFGHIJKLMNOPQRSTU", "invalid_length"),
-    ("gs1-missing-gs-between-lot-and-serial", "010690123456789210LOT1234567890121SERIAL123", "invalid_length"),
+    (
+        "gs1-missing-gs-between-lot-and-serial",
+        "010690123456789210LOT1234567890121SERIAL123",
+        "invalid_length",
+    ),
     ("hibc-lot-19", "+A123PROD1/$$3251231ABCDEFGHIJKLMNOPQRS+", "invalid_length"),
     ("plain-too-short", "A1", "invalid_length"),
     ("plain-41-chars", "A" * 40 + "1", "invalid_length"),
@@ -249,8 +341,11 @@ CASES: list[tuple[str, str, dict[str, Any] | str]] = [
     ("hibc-14D-conflicts", "+A123PROD1/$$3251231LOT/14D20260101$", "duplicate_ai"),
     ("ma-serial-twice", "MA.156.M0.100001.1001.S1.S2", "duplicate_ai"),
     ("gs1-twice-with-gs", "0106901234567892\x1d0106901234567892", "concatenated_scans"),
-    ("gs1-twice-no-gs", "0106901234567892172512311012345" "0106901234567892172512311012345",
-     "concatenated_scans"),
+    (
+        "gs1-twice-no-gs",
+        "01069012345678921725123110123450106901234567892172512311012345",
+        "concatenated_scans",
+    ),
     ("gs1-twice-swallowed-by-lot", "010690123456789210AB0106901234567892", "concatenated_scans"),
     ("gs1-secondary-twice", "17251231\x1d10A\x1d17251231\x1d10A", "concatenated_scans"),
     ("hri-twice", "(01)06901234567892(10)A(01)06901234567892(10)A", "concatenated_scans"),
@@ -309,28 +404,34 @@ def test_table(text: str, expected: dict[str, Any] | str) -> None:
         assert _fields(parse_code(text, today=TODAY)) == expected
 
 
-@pytest.mark.parametrize(("text", "raw"), [
-    ("]C1<GS>0106901234567892{FNC1}10ABC<gs>21xyz\r\n", "0106901234567892\x1d10ABC\x1d21xyz"),
-    ("]D20106901234567892\x1d21abc", "0106901234567892\x1d21ABC"),
-    ("０１０６９０１２３４５６７８９２", "0106901234567892"),
-    ("  (01)06901234567892(10)A \t", "(01)06901234567892(10)A"),
-    ("+a123prod1i", "+A123PROD1I"),
-    ("ma.156.m0.100001.1001.s1", "MA.156.M0.100001.1001.S1"),
-    ("abc123\n", "abc123"),
-])
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [
+        ("]C1<GS>0106901234567892{FNC1}10ABC<gs>21xyz\r\n", "0106901234567892\x1d10ABC\x1d21xyz"),
+        ("]D20106901234567892\x1d21abc", "0106901234567892\x1d21ABC"),
+        ("０１０６９０１２３４５６７８９２", "0106901234567892"),
+        ("  (01)06901234567892(10)A \t", "(01)06901234567892(10)A"),
+        ("+a123prod1i", "+A123PROD1I"),
+        ("ma.156.m0.100001.1001.s1", "MA.156.M0.100001.1001.S1"),
+        ("abc123\n", "abc123"),
+    ],
+)
 def test_raw_is_the_cleaned_scan(text: str, raw: str) -> None:
     assert parse_code(text, today=TODAY).raw == raw
     assert normalise_scan(text) == raw
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("\ufeff]d2{FNC1}0106901234567892<GS>10A\r\n", "0106901234567892\x1d10A"),
-    ("\x1d\x1d0106901234567892\x1d", "0106901234567892"),
-    ("<RS><EOT>", "\x1e\x04"),
-    ("ＡＢＣ\u3000", "ABC"),
-    ("]E06901234567892", "6901234567892"),
-    ("plain text", "plain text"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\ufeff]d2{FNC1}0106901234567892<GS>10A\r\n", "0106901234567892\x1d10A"),
+        ("\x1d\x1d0106901234567892\x1d", "0106901234567892"),
+        ("<RS><EOT>", "\x1e\x04"),
+        ("ＡＢＣ\u3000", "ABC"),
+        ("]E06901234567892", "6901234567892"),
+        ("plain text", "plain text"),
+    ],
+)
 def test_normalise_scan(text: str, expected: str) -> None:
     assert normalise_scan(text) == expected
 
@@ -367,20 +468,23 @@ def test_other_characters_do_not_blame_the_input_method(text: str) -> None:
     assert str(caught.value).encode("utf-8")  # no lone surrogate leaks into the message
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("0106901234567893", "应为 2，实为 3"),
-    ("01690123456789217251231", "补一个前导 0"),
-    ("6901234567893", "EAN-13"),
-    ("+A123BJC5D6E71X", "应为“G”"),
-    ("010690123456789217991301", "月份 13"),
-    ("(01)06901234567892(17)250230", "2025 年 2 月只有 28 天"),
-    ("010690123456789210ABCDEFGHIJKLMNOPQRSTU", "缺少分隔符"),
-    ("0106901234567892\x1d10A\x1d10B", "(10)"),
-    ("(01)06901234567892(23)X", "(23)"),
-    ("0106901234", "只读到 8 位"),
-    ("https://www.example.com/", "网址"),
-    ("x" * 20_000, "20000"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("0106901234567893", "应为 2，实为 3"),
+        ("01690123456789217251231", "补一个前导 0"),
+        ("6901234567893", "EAN-13"),
+        ("+A123BJC5D6E71X", "应为“G”"),
+        ("010690123456789217991301", "月份 13"),
+        ("(01)06901234567892(17)250230", "2025 年 2 月只有 28 天"),
+        ("010690123456789210ABCDEFGHIJKLMNOPQRSTU", "缺少分隔符"),
+        ("0106901234567892\x1d10A\x1d10B", "(10)"),
+        ("(01)06901234567892(23)X", "(23)"),
+        ("0106901234", "只读到 8 位"),
+        ("https://www.example.com/", "网址"),
+        ("x" * 20_000, "20000"),
+    ],
+)
 def test_messages_name_the_problem(text: str, fragment: str) -> None:
     with pytest.raises(CodeError) as caught:
         parse_code(text, today=TODAY)
@@ -397,23 +501,33 @@ def test_item_key_needs_device_identifier_and_serial() -> None:
 
 
 def test_same_item_same_key_whatever_the_form() -> None:
-    forms = ["0106901234567892\x1d21S1", "]d20106901234567892<GS>21S1\r\n", "(01)06901234567892(21)S1",
-             "(01)6901234567892(21)S1", "https://id.gs1.org/01/06901234567892/21/S1"]
+    forms = [
+        "0106901234567892\x1d21S1",
+        "]d20106901234567892<GS>21S1\r\n",
+        "(01)06901234567892(21)S1",
+        "(01)6901234567892(21)S1",
+        "https://id.gs1.org/01/06901234567892/21/S1",
+    ]
     assert {parse_code(f, today=TODAY).item_key for f in forms} == {f"gs1:{GTIN}:S1"}
     # HIBC: the primary alone and the concatenated form name the same product
-    assert parse_code("+A123PROD1I", today=TODAY).device_identifier == parse_code(
-        "+A123PROD1/$+SER123+", today=TODAY).device_identifier
+    assert (
+        parse_code("+A123PROD1I", today=TODAY).device_identifier
+        == parse_code("+A123PROD1/$+SER123+", today=TODAY).device_identifier
+    )
 
 
-@pytest.mark.parametrize(("text", "validated", "identifier"), [
-    ("0106901234567892", True, GTIN),
-    ("]C117251231", False, None),
-    ("+A123PROD1I", True, "A123PROD1"),
-    ("MA.156.M0.100001.1001.C3", False, "MA.156.M0.100001.1001"),
-    ("6901234567892", True, GTIN),
-    ("036000291452", True, "00036000291452"),
-    ("SN-2024-0001", False, None),
-])
+@pytest.mark.parametrize(
+    ("text", "validated", "identifier"),
+    [
+        ("0106901234567892", True, GTIN),
+        ("]C117251231", False, None),
+        ("+A123PROD1I", True, "A123PROD1"),
+        ("MA.156.M0.100001.1001.C3", False, "MA.156.M0.100001.1001"),
+        ("6901234567892", True, GTIN),
+        ("036000291452", True, "00036000291452"),
+        ("SN-2024-0001", False, None),
+    ],
+)
 def test_validation_flag_and_device_identifier(text: str, validated: bool, identifier: str | None) -> None:
     result = parse_code(text, today=TODAY)
     assert result.is_validated is validated

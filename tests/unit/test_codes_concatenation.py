@@ -24,12 +24,15 @@ def _reason(text: str, **kw: object) -> str:
     return info.value.reason
 
 
-@pytest.mark.parametrize("glued", [
-    MA + GS1,  # the MA lot would swallow the GS1 scan: accepted as one MA code before
-    MA + "01" + GTIN,  # even a bare GTIN
-    GS1[:-6] + "10A" + "MA.156.M0.1.2",  # an MA code inside a GS1 lot
-    "01" + GTIN + "10AB" + "+A123BJC5D6E71G",  # no: HIBC check fails, but must never pass as one code
-])
+@pytest.mark.parametrize(
+    "glued",
+    [
+        MA + GS1,  # the MA lot would swallow the GS1 scan: accepted as one MA code before
+        MA + "01" + GTIN,  # even a bare GTIN
+        GS1[:-6] + "10A" + "MA.156.M0.1.2",  # an MA code inside a GS1 lot
+        "01" + GTIN + "10AB" + "+A123BJC5D6E71G",  # no: HIBC check fails, but must never pass as one code
+    ],
+)
 def test_concatenated_scans_are_refused_whatever_the_schemes(glued: str) -> None:
     status, payload = parse_code_json(glued, today=TODAY)
     assert status == 2, payload
@@ -58,7 +61,9 @@ def test_gs_substitute_is_an_optional_parameter() -> None:
     assert apply_gs_substitutes("A~B", ("~",)) == "A" + GS + "B"
 
 
-def test_parse_code_cli_takes_codes_starting_with_a_dash_and_the_gs_option(capsys: pytest.CaptureFixture[str]) -> None:
+def test_parse_code_cli_takes_codes_starting_with_a_dash_and_the_gs_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import json
 
     assert cli_main(["parse-code", "-1+1", "--json"]) == 2
@@ -67,9 +72,9 @@ def test_parse_code_cli_takes_codes_starting_with_a_dash_and_the_gs_option(capsy
     assert json.loads(capsys.readouterr().out)["serial"] == "SN1"
 
 
-def test_the_gs_substitute_is_a_per_pc_setting_used_by_parse_code(capsys: pytest.CaptureFixture[str],
-                                                                  tmp_path: object, seeded: Seeded,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gs_substitute_is_a_per_pc_setting_used_by_parse_code(
+    capsys: pytest.CaptureFixture[str], tmp_path: object, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     monkeypatch.setenv("ECMO_CONFIG_DIR", str(tmp_path))

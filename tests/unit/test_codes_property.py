@@ -21,18 +21,96 @@ from ecmo_desktop.domain.codes import parse_code, parse_code_json
 from ecmo_desktop.domain.errors import CodeError
 
 TODAY = date(2025, 6, 1)  # GS1 year window: 1976 … 2075
-REASONS = {"empty", "too_long", "invalid_character", "invalid_check_digit", "invalid_date", "invalid_length",
-           "truncated", "duplicate_ai", "concatenated_scans", "unrecognized"}
+REASONS = {
+    "empty",
+    "too_long",
+    "invalid_character",
+    "invalid_check_digit",
+    "invalid_date",
+    "invalid_length",
+    "truncated",
+    "duplicate_ai",
+    "concatenated_scans",
+    "unrecognized",
+}
 CONTRACT_KEYS = ["scheme", "gtin", "product_id", "lot", "serial", "expiry", "production_date", "raw"]
 GS1_CHARSET = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 
 FRAGMENTS = [
-    "01", "06901234567892", "0690123456789", "17", "251231", "250230", "991301", "11", "10", "21", "240",
-    "(01)", "(17)", "(10)", "(21)", "(23)", "(", ")", "\x1d", "<GS>", "{FNC1}", "^]", "]d2", "]C1", "]Q3",
-    "]e0", "]D2", "+", "*", "$", "$$", "$+", "$$+", "/", "/S", "/16D", "/14D", "A123", "PROD1", "MA.156.",
-    "ma.156.", "M0.", "100001.", ".S", ".L", ".E", ".M", ".V", ".C", ".", "[)>\x1e05\x1d", "\x1e", "\x04",
-    "\x00", "\r\n", "\t", " ", "\u3000", "https://id.gs1.org/", "/01/", "?17=", "%1D", "%", "批号", "。",
-    "０１", "\ud800", "\udfff", "😀", "é", "0", "9", "Z", "z",
+    "01",
+    "06901234567892",
+    "0690123456789",
+    "17",
+    "251231",
+    "250230",
+    "991301",
+    "11",
+    "10",
+    "21",
+    "240",
+    "(01)",
+    "(17)",
+    "(10)",
+    "(21)",
+    "(23)",
+    "(",
+    ")",
+    "\x1d",
+    "<GS>",
+    "{FNC1}",
+    "^]",
+    "]d2",
+    "]C1",
+    "]Q3",
+    "]e0",
+    "]D2",
+    "+",
+    "*",
+    "$",
+    "$$",
+    "$+",
+    "$$+",
+    "/",
+    "/S",
+    "/16D",
+    "/14D",
+    "A123",
+    "PROD1",
+    "MA.156.",
+    "ma.156.",
+    "M0.",
+    "100001.",
+    ".S",
+    ".L",
+    ".E",
+    ".M",
+    ".V",
+    ".C",
+    ".",
+    "[)>\x1e05\x1d",
+    "\x1e",
+    "\x04",
+    "\x00",
+    "\r\n",
+    "\t",
+    " ",
+    "\u3000",
+    "https://id.gs1.org/",
+    "/01/",
+    "?17=",
+    "%1D",
+    "%",
+    "批号",
+    "。",
+    "０１",
+    "\ud800",
+    "\udfff",
+    "😀",
+    "é",
+    "0",
+    "9",
+    "Z",
+    "z",
 ]
 
 anything = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=80)
@@ -89,8 +167,9 @@ def slot(*choices: str) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(choices), st.text(alphabet=CODE39, max_size=4))
 
 
-hibc_primary = st.tuples(slot("A123", "H629", "1234"), slot("PROD", "BJC5D6E7", "X"), slot("1", "0", "A")).map(
-    "".join)
+hibc_primary = st.tuples(
+    slot("A123", "H629", "1234"), slot("PROD", "BJC5D6E7", "X"), slot("1", "0", "A")
+).map("".join)
 hibc_secondary = st.tuples(
     slot("$", "$$", "$+", "$$+", ""),
     slot("", "8", "810", "9", "900010"),
@@ -166,16 +245,25 @@ def render_raw(elements: list[tuple[str, str]], separator: str) -> str:
 
 
 def expected_fields(fields: dict[str, str | date]) -> dict[str, object]:
-    return {"gtin": fields["gtin"], "product_id": fields["gtin"], "lot": fields.get("lot"),
-            "serial": fields.get("serial"), "expiry": fields.get("expiry"),
-            "production_date": fields.get("production_date")}
+    return {
+        "gtin": fields["gtin"],
+        "product_id": fields["gtin"],
+        "lot": fields.get("lot"),
+        "serial": fields.get("serial"),
+        "expiry": fields.get("expiry"),
+        "production_date": fields.get("production_date"),
+    }
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(gs1_items(), st.sampled_from(["\x1d", "<GS>", "{FNC1}", "^]", "\u241d"]),
-       st.sampled_from(["", "\r\n", "\n", "\t", "  "]))
-def test_gs1_round_trip(item: tuple[dict[str, str | date], list[tuple[str, str]]], separator: str,
-                        suffix: str) -> None:
+@given(
+    gs1_items(),
+    st.sampled_from(["\x1d", "<GS>", "{FNC1}", "^]", "\u241d"]),
+    st.sampled_from(["", "\r\n", "\n", "\t", "  "]),
+)
+def test_gs1_round_trip(
+    item: tuple[dict[str, str | date], list[tuple[str, str]]], separator: str, suffix: str
+) -> None:
     fields, elements = item
     raw = render_raw(elements, "\x1d")
     forms = [
@@ -188,8 +276,14 @@ def test_gs1_round_trip(item: tuple[dict[str, str | date], list[tuple[str, str]]
     for form in forms:
         result = parse_code(form, today=TODAY)
         assert result.scheme == "gs1"
-        got = {"gtin": result.gtin, "product_id": result.product_id, "lot": result.lot,
-               "serial": result.serial, "expiry": result.expiry, "production_date": result.production_date}
+        got = {
+            "gtin": result.gtin,
+            "product_id": result.product_id,
+            "lot": result.lot,
+            "serial": result.serial,
+            "expiry": result.expiry,
+            "production_date": result.production_date,
+        }
         assert got == expected, form
         assert result.is_validated
         assert result.item_key == (f"gs1:{fields['gtin']}:{fields['serial']}" if "serial" in fields else None)

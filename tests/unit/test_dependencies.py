@@ -23,11 +23,24 @@ NOT_IMPORTED = {
     "pytest-xdist": ("scripts/test.sh", "-n 2"),
     "pytest-qt": ("tests/ui/conftest.py", "qtbot"),
     "pytest-timeout": ("pyproject.toml", 'timeout_method = "thread"'),
-    "defusedxml": ("ecmo_desktop/exchange/import_cases.py", "openpyxl.DEFUSEDXML"),  # openpyxl parses through it
+    "defusedxml": (
+        "ecmo_desktop/exchange/import_cases.py",
+        "openpyxl.DEFUSEDXML",
+    ),  # openpyxl parses through it
     "setuptools": ("tests/storage/test_packaging.py", "--no-build-isolation"),
 }
 # Test tools whose next major (or, for ruff, minor) release may fail a clean checkout.
-MUST_BE_BOUNDED = {"pytest", "pytest-qt", "pytest-xdist", "pytest-timeout", "hypothesis", "import-linter", "ruff", "babel", "mypy"}
+MUST_BE_BOUNDED = {
+    "pytest",
+    "pytest-qt",
+    "pytest-xdist",
+    "pytest-timeout",
+    "hypothesis",
+    "import-linter",
+    "ruff",
+    "babel",
+    "mypy",
+}
 
 
 def _name(requirement: str) -> str:

@@ -24,19 +24,29 @@ SCREEN_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ECMO_DATABASE_URL", "LC_ALL", "LC_MESSAGES",
-                                                            "LANGUAGE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ECMO_DATABASE_URL", "LC_ALL", "LC_MESSAGES", "LANGUAGE")
+    }
     env.update(ECMO_DATA_DIR=str(tmp_path / "data"), LANG="C.UTF-8", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
 
 
 def _run(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ecmo_desktop", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ecmo_desktop", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # ---- --version ---------------------------------------------------------------------------------------
+
 
 def test_version_names_every_component_the_schema_and_the_data_folder(tmp_path: Path) -> None:
     from ecmo_desktop.storage.migrate import head_revision
@@ -77,11 +87,19 @@ def test_version_hides_a_server_password(tmp_path: Path) -> None:
 
 
 def test_version_loads_neither_qt_bindings_nor_the_database_libraries(tmp_path: Path) -> None:
-    probe = ("import sys\nfrom ecmo_desktop.__main__ import main\nassert main(['--version']) == 0\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'PySide6',"
-             " 'shiboken6')))\n")
-    run = subprocess.run([sys.executable, "-c", probe], env=_env(tmp_path), cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    probe = (
+        "import sys\nfrom ecmo_desktop.__main__ import main\nassert main(['--version']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'PySide6',"
+        " 'shiboken6')))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
@@ -97,6 +115,7 @@ def test_version_reads_qt_without_pyside_as_pyside_reports_it() -> None:
 
 
 # ---- --help in English ---------------------------------------------------------------------------------
+
 
 def _subcommands(env: dict[str, str]) -> list[str]:
     run = _run(["--help"], env)
@@ -126,6 +145,7 @@ def test_help_stays_chinese_by_default(tmp_path: Path) -> None:
 
 # ---- no screen -----------------------------------------------------------------------------------------
 
+
 def _no_screen_env(tmp_path: Path) -> dict[str, str]:
     env = _env(tmp_path)
     for var in SCREEN_VARS:
@@ -141,13 +161,21 @@ def test_window_without_a_screen_says_so_instead_of_a_qt_abort(tmp_path: Path) -
     assert "xcb" not in run.stderr and "Aborted" not in run.stderr
 
 
-@pytest.mark.skipif(not (ROOT / ".venv" / ".ecmo-install.sha256").is_file(),
-                    reason="needs the checkout's .venv, which bash scripts/test.sh sets up")
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".ecmo-install.sha256").is_file(),
+    reason="needs the checkout's .venv, which bash scripts/test.sh sets up",
+)
 def test_run_sh_without_a_screen_exits_with_a_message(tmp_path: Path) -> None:
     env = _no_screen_env(tmp_path)
     env.pop("ECMO_XVFB", None)
-    run = subprocess.run(["bash", "scripts/run.sh"], env={**env, "ECMO_SKIP_APT": "1"}, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        env={**env, "ECMO_SKIP_APT": "1"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 3, (run.returncode, run.stderr[-2000:])
     assert "no screen found" in run.stderr and "ECMO_XVFB=1" in run.stderr
     assert "xcb" not in run.stderr
@@ -155,13 +183,20 @@ def test_run_sh_without_a_screen_exits_with_a_message(tmp_path: Path) -> None:
 
 # ---- scripts/setup_env.sh: per-run temporary files, the real error -----------------------------------
 
+
 def _source_setup(script: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir(exist_ok=True)
     env = {**_env(tmp_path), "TMPDIR": str(tmpdir), "ECMO_SKIP_APT": "1", **extra}
     env.pop("ECMO_VERBOSE", None)
-    return subprocess.run(["bash", "-c", f"set -euo pipefail\nsource scripts/setup_env.sh\n{script}"],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\nsource scripts/setup_env.sh\n{script}"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_setup_logs_in_its_own_temp_folder_not_fixed_names_left_by_another_user(tmp_path: Path) -> None:
@@ -170,8 +205,9 @@ def test_setup_logs_in_its_own_temp_folder_not_fixed_names_left_by_another_user(
     for name in ("ecmo-venv.log", "ecmo-apt-update.log", "ecmo-apt-install.log"):
         (tmpdir / name).mkdir(parents=True)
     venv = tmp_path / "venv"
-    run = _source_setup(f'ECMO_VENV={venv}\necmo_ensure_venv\necho "log dir: $ECMO_LOG_DIR"', tmp_path,
-                        PYTHON=sys.executable)
+    run = _source_setup(
+        f'ECMO_VENV={venv}\necmo_ensure_venv\necho "log dir: $ECMO_LOG_DIR"', tmp_path, PYTHON=sys.executable
+    )
     assert run.returncode == 0, run.stderr
     assert (venv / "bin" / "python").exists()
     log_dir = run.stdout.split("log dir: ", 1)[1].strip()

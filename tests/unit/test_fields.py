@@ -33,7 +33,11 @@ def _form(spec: FieldSpec) -> str:
 
 
 def _step(spec: FieldSpec) -> float:
-    return 1.0 if spec.range.integer else max((spec.range.high - spec.range.low) / 100, 10 ** -(spec.decimals + 1))
+    return (
+        1.0
+        if spec.range.integer
+        else max((spec.range.high - spec.range.low) / 100, 10 ** -(spec.decimals + 1))
+    )
 
 
 def _inside(spec: FieldSpec) -> float:
@@ -77,12 +81,55 @@ def test_catalogue_is_consistent() -> None:
 
 def test_the_issue_fields_are_in_the_daily_form() -> None:
     daily = {f.key for f in fields_for("daily")} | {c.key for c in choices_for("daily")}
-    wanted = {"rpm", "blood_flow", "sweep", "fdo2", "p_pre_oxy", "p_post_oxy", "p_drainage", "hr", "map", "cvp",
-              "spo2", "temperature", "vent_mode", "vent_fio2", "peep", "tidal_volume", "resp_rate", "pplat", "ph",
-              "pao2", "paco2", "lactate", "svo2", "post_oxy_pao2", "hb", "plt", "fibrinogen", "act", "aptt",
-              "anti_xa", "pfhb", "ldh", "tbil", "creatinine", "anticoagulant", "heparin_dose", "rbc_units",
-              "urine_output", "crrt", "lvef", "av_opening", "lv_distension", "limb_perfusion", "cannula_site",
-              "differential_hypoxaemia", "circuit_check", "oxygenator_check"}
+    wanted = {
+        "rpm",
+        "blood_flow",
+        "sweep",
+        "fdo2",
+        "p_pre_oxy",
+        "p_post_oxy",
+        "p_drainage",
+        "hr",
+        "map",
+        "cvp",
+        "spo2",
+        "temperature",
+        "vent_mode",
+        "vent_fio2",
+        "peep",
+        "tidal_volume",
+        "resp_rate",
+        "pplat",
+        "ph",
+        "pao2",
+        "paco2",
+        "lactate",
+        "svo2",
+        "post_oxy_pao2",
+        "hb",
+        "plt",
+        "fibrinogen",
+        "act",
+        "aptt",
+        "anti_xa",
+        "pfhb",
+        "ldh",
+        "tbil",
+        "creatinine",
+        "anticoagulant",
+        "heparin_dose",
+        "rbc_units",
+        "urine_output",
+        "crrt",
+        "lvef",
+        "av_opening",
+        "lv_distension",
+        "limb_perfusion",
+        "cannula_site",
+        "differential_hypoxaemia",
+        "circuit_check",
+        "oxygenator_check",
+    }
     assert wanted <= daily, wanted - daily
 
 
@@ -110,8 +157,11 @@ def test_normal_value_is_accepted_and_not_flagged(spec: FieldSpec) -> None:
     assert isinstance(parsed.values[spec.key], int) == spec.range.integer
 
 
-@pytest.mark.parametrize("spec", [s for s in NUMERIC_FIELDS if _outside_normal(s) is not None],
-                         ids=[s.key for s in NUMERIC_FIELDS if _outside_normal(s) is not None])
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in NUMERIC_FIELDS if _outside_normal(s) is not None],
+    ids=[s.key for s in NUMERIC_FIELDS if _outside_normal(s) is not None],
+)
 def test_out_of_normal_value_is_accepted_and_flagged(spec: FieldSpec) -> None:
     value = _outside_normal(spec)
     parsed = parse_values(_form(spec), {spec.key: value})
@@ -157,8 +207,18 @@ def test_integer_fields_refuse_fractions() -> None:
 
 
 def test_derived_values() -> None:
-    out = derive({"p_pre_oxy": 260, "p_post_oxy": 230, "pao2": 90, "vent_fio2": 0.3, "pplat": 24, "peep": 10,
-                  "norepinephrine": 0.1, "dobutamine": 5})
+    out = derive(
+        {
+            "p_pre_oxy": 260,
+            "p_post_oxy": 230,
+            "pao2": 90,
+            "vent_fio2": 0.3,
+            "pplat": 24,
+            "peep": 10,
+            "norepinephrine": 0.1,
+            "dobutamine": 5,
+        }
+    )
     assert out == {"delta_p": 30, "pf_ratio": 300.0, "driving_pressure": 14, "vis": 15.0}
     with pytest.raises(ValidationError) as exc:
         derive({"p_pre_oxy": 100, "p_post_oxy": 150})

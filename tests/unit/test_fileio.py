@@ -35,7 +35,9 @@ def test_the_target_is_untouched_when_writing_fails_midway(tmp_path: Path) -> No
     assert os.listdir(tmp_path) == ["export.csv"]  # the temporary file is gone too
 
 
-def test_the_target_is_untouched_when_flushing_to_disk_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_target_is_untouched_when_flushing_to_disk_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "settings.json"
     target.write_text("{}", encoding="utf-8")
 

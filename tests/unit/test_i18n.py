@@ -73,8 +73,9 @@ def _placeholders(text: str) -> list[str] | None:
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
-        fields.append("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-                      + "}")
+        fields.append(
+            "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        )
     return sorted(fields)
 
 
@@ -85,10 +86,13 @@ def _label(message: Message) -> str:
 
 # ---- (1) scripts/i18n.py --check --------------------------------------------------------------------
 
+
 def test_every_msgid_has_an_english_translation(catalog: Catalog) -> None:
     missing = script.untranslated(catalog)
-    assert not missing, (f"{len(missing)} msgid(s) without a (non-fuzzy) English translation; run "
-                         "scripts/i18n.py and translate:\n" + "\n".join(missing[:50]))
+    assert not missing, (
+        f"{len(missing)} msgid(s) without a (non-fuzzy) English translation; run "
+        "scripts/i18n.py and translate:\n" + "\n".join(missing[:50])
+    )
 
 
 def test_compiled_mo_matches_the_po() -> None:
@@ -132,6 +136,7 @@ def test_check_command_passes(capsys: pytest.CaptureFixture[str], monkeypatch: p
 
 # ---- (2) placeholders --------------------------------------------------------------------------------
 
+
 def test_translations_keep_exactly_the_msgid_placeholders(catalog: Catalog) -> None:
     problems = []
     for message in _entries(catalog):
@@ -149,12 +154,17 @@ def test_translations_keep_exactly_the_msgid_placeholders(catalog: Catalog) -> N
 
 
 def test_menu_accelerators_are_kept(catalog: Catalog) -> None:
-    problems = [_label(m) for m in _entries(catalog) for msgid, msgstr in _pairs(m)
-                if msgstr and re.search(r"&\w", msgid) and not re.search(r"&\w", msgstr)]
+    problems = [
+        _label(m)
+        for m in _entries(catalog)
+        for msgid, msgstr in _pairs(m)
+        if msgstr and re.search(r"&\w", msgid) and not re.search(r"&\w", msgstr)
+    ]
     assert not problems, "menu accelerator (&X) lost in translation:\n" + "\n".join(problems)
 
 
 # ---- (3) switching language at run time --------------------------------------------------------------
+
 
 @pytest.fixture
 def english() -> Iterator[None]:
@@ -172,7 +182,8 @@ def test_switching_to_english_and_back(english: None) -> None:
     assert Sex.FEMALE.label == "Female"
     assert AuthenticationFailed().user_message() == "Incorrect username or password"
     assert AccountLocked(minutes=15).user_message() == (
-        "Account locked; try again in 15 minutes or ask the administrator to unlock it")
+        "Account locked; try again in 15 minutes or ask the administrator to unlock it"
+    )
     assert FieldError("住院号", "必填").user_message().startswith("MRN")
     assert _("住院号") == "MRN"
 
@@ -195,9 +206,14 @@ def test_unknown_language_falls_back_to_chinese() -> None:
 
 # ---- (4) no Chinese left in the English --------------------------------------------------------------
 
+
 def test_no_cjk_characters_in_translations(catalog: Catalog) -> None:
-    problems = [f"{_label(m)} → {msgstr!r}" for m in _entries(catalog) for _msgid, msgstr in _pairs(m)
-                if CJK.search(msgstr)]
+    problems = [
+        f"{_label(m)} → {msgstr!r}"
+        for m in _entries(catalog)
+        for _msgid, msgstr in _pairs(m)
+        if CJK.search(msgstr)
+    ]
     assert not problems, "English translations still containing CJK characters:\n" + "\n".join(problems)
 
 
@@ -210,9 +226,15 @@ def test_every_marked_string_in_the_code_is_in_the_catalogue(catalog: Catalog) -
     missing = []
     for path in sorted((ROOT / "ecmo_desktop").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-                    and node.args[0].value not in ids):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and node.args[0].value not in ids
+            ):
                 missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.args[0].value}")
     assert missing == []
 

@@ -69,9 +69,13 @@ class UsageRow(Base):
 
     __tablename__ = "device_usage"
     __table_args__ = (
-        Index("uq_device_usage_single_use", "item_id", unique=True,
-              sqlite_where=text("single_use = 1 AND (voided_at IS NULL OR item_spent = 1)"),
-              postgresql_where=text("single_use AND (voided_at IS NULL OR item_spent)")),
+        Index(
+            "uq_device_usage_single_use",
+            "item_id",
+            unique=True,
+            sqlite_where=text("single_use = 1 AND (voided_at IS NULL OR item_spent = 1)"),
+            postgresql_where=text("single_use AND (voided_at IS NULL OR item_spent)"),
+        ),
         Index("ix_device_usage_run", "run_id"),
         Index("ix_device_usage_item", "item_id"),
     )

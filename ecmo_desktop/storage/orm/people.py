@@ -18,8 +18,12 @@ class HospitalRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(50), unique=True)
     city: Mapped[str] = mapped_column(String(100), default="")
-    is_local: Mapped[bool] = mapped_column(Boolean, default=True)  # False for hospitals imported by a regional centre
-    ecmo_lead_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", use_alter=True, name="fk_hospital_ecmo_lead_id_staff"), nullable=True)
+    is_local: Mapped[bool] = mapped_column(
+        Boolean, default=True
+    )  # False for hospitals imported by a regional centre
+    ecmo_lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", use_alter=True, name="fk_hospital_ecmo_lead_id_staff"), nullable=True
+    )
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 

@@ -62,7 +62,8 @@ class DecisionRow(ClinicalRecord, Base):
     supplement_of_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"))
 
     physicians: Mapped[list[DecisionPhysicianRow]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="DecisionPhysicianRow.position")
+        cascade="all, delete-orphan", lazy="selectin", order_by="DecisionPhysicianRow.position"
+    )
 
 
 class DecisionPhysicianRow(Base):
@@ -107,8 +108,9 @@ class ProcedureRow(ClinicalRecord, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
 
     staff: Mapped[list[ProcedureStaffRow]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    cannulae: Mapped[list[CannulaRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                      order_by="CannulaRow.position")
+    cannulae: Mapped[list[CannulaRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="CannulaRow.position"
+    )
 
 
 class ProcedureStaffRow(Base):

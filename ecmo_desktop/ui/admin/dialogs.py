@@ -43,7 +43,7 @@ def to_date(edit: QDateEdit) -> date:
 
 
 def end_of_day_utc(day: date) -> datetime:
-    """"Valid until 3 March" means through the whole of that day, Beijing time."""
+    """ "Valid until 3 March" means through the whole of that day, Beijing time."""
     return datetime.combine(day + timedelta(days=1), time(0), BEIJING).astimezone(UTC)
 
 
@@ -92,21 +92,32 @@ class StaffDialog(FormDialog):
 
     def on_submit(self) -> None:
         staff_service = self.ui.services.staff
-        values: dict[str, Any] = {"full_name": self.full_name.text(), "title": str(self.title.currentData() or ""),
-                                  "department": self.department.text(), "years_in_practice": self.years.text(),
-                                  "roles": self.selected_roles(), "ecmo_trained": self.trained.isChecked()}
+        values: dict[str, Any] = {
+            "full_name": self.full_name.text(),
+            "title": str(self.title.currentData() or ""),
+            "department": self.department.text(),
+            "years_in_practice": self.years.text(),
+            "roles": self.selected_roles(),
+            "ecmo_trained": self.trained.isChecked(),
+        }
         if self.staff is None:
             assert self.password is not None and self.password_repeat is not None
             if self.password.text() != self.password_repeat.text():
                 self.show_failure(ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致"))))
                 return
             username, password = self.username.text(), self.password.text()
-            self.submit(lambda: staff_service.create_staff(username=username, initial_password=password, **values),
-                        self._saved, changes=STAFF_CHANGES)
+            self.submit(
+                lambda: staff_service.create_staff(username=username, initial_password=password, **values),
+                self._saved,
+                changes=STAFF_CHANGES,
+            )
         else:
             staff_id, version = self.staff.id, self.staff.version
-            self.submit(lambda: staff_service.update_staff(staff_id, expected_version=version, **values),
-                        self._saved, changes=STAFF_CHANGES)
+            self.submit(
+                lambda: staff_service.update_staff(staff_id, expected_version=version, **values),
+                self._saved,
+                changes=STAFF_CHANGES,
+            )
 
     def _saved(self, staff: Staff) -> None:
         self.saved = staff
@@ -116,9 +127,17 @@ class StaffDialog(FormDialog):
 class StaffReasonDialog(FormDialog):
     """Asks for the reason an action needs (deactivation, revocation, removal) and runs it."""
 
-    def __init__(self, ui: UiContext, title: str, intro: str, action: Callable[[str], Any],
-                 parent: QWidget | None = None, *, ok_text: str | None = None,
-                 changes: tuple[Change, ...] = STAFF_CHANGES) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        title: str,
+        intro: str,
+        action: Callable[[str], Any],
+        parent: QWidget | None = None,
+        *,
+        ok_text: str | None = None,
+        changes: tuple[Change, ...] = STAFF_CHANGES,
+    ) -> None:
         super().__init__(ui, title, parent, ok_text=ok_text)
         self.setObjectName("reason_dialog")
         self._action = action
@@ -147,8 +166,11 @@ class ResetPasswordDialog(FormDialog):
             self.show_failure(ValidationError(FieldError(N_("确认密码"), N_("两次输入的密码不一致"))))
             return
         staff_service, staff_id, password = self.ui.services.staff, self.staff.id, self.password.text()
-        self.submit(lambda: staff_service.reset_password(staff_id, password), lambda _r: self.accept(),
-                    changes=STAFF_CHANGES)
+        self.submit(
+            lambda: staff_service.reset_password(staff_id, password),
+            lambda _r: self.accept(),
+            changes=STAFF_CHANGES,
+        )
 
 
 class GrantPrivilegeDialog(FormDialog):
@@ -157,15 +179,23 @@ class GrantPrivilegeDialog(FormDialog):
     def __init__(self, ui: UiContext, staff: Staff, parent: QWidget | None = None) -> None:
         super().__init__(ui, _("授予 ECMO 手术权限"), parent, ok_text=_("授予"))
         self.staff = staff
-        self.set_intro(_("授予 {name}（{title}）ECMO 置管/撤机手术权限。").format(
-            name=staff.full_name, title=title_label(staff.title)))
+        self.set_intro(
+            _("授予 {name}（{title}）ECMO 置管/撤机手术权限。").format(
+                name=staff.full_name, title=title_label(staff.title)
+            )
+        )
         today = to_local(ui.services.ctx.now()).date()
         self.limited = QCheckBox(_("设定有效期"))
         self.limited.setChecked(True)
         self.form.addRow("", self.limited)
-        self.valid_until = self.add_field(N_("有效期至"), date_edit(today.replace(year=today.year + 1)
-                                                                 if not (today.month == 2 and today.day == 29)
-                                                                 else today + timedelta(days=365)))
+        self.valid_until = self.add_field(
+            N_("有效期至"),
+            date_edit(
+                today.replace(year=today.year + 1)
+                if not (today.month == 2 and today.day == 29)
+                else today + timedelta(days=365)
+            ),
+        )
         self.note = self.add_field(N_("备注"), QLineEdit())
         self.note.setPlaceholderText(_("例如：院内资质审核文号"))
         self.limited.toggled.connect(self.valid_until.setEnabled)
@@ -174,8 +204,11 @@ class GrantPrivilegeDialog(FormDialog):
     def on_submit(self) -> None:
         until = end_of_day_utc(to_date(self.valid_until)) if self.limited.isChecked() else None
         staff_service, staff_id, note = self.ui.services.staff, self.staff.id, self.note.text()
-        self.submit(lambda: staff_service.grant_privilege(staff_id, valid_until=until, note=note),
-                    lambda _r: self.accept(), changes=STAFF_CHANGES)
+        self.submit(
+            lambda: staff_service.grant_privilege(staff_id, valid_until=until, note=note),
+            lambda _r: self.accept(),
+            changes=STAFF_CHANGES,
+        )
 
 
 class TrainingDialog(FormDialog):
@@ -199,25 +232,44 @@ class TrainingDialog(FormDialog):
 
     def on_submit(self) -> None:
         staff_service, staff_id = self.ui.services.staff, self.staff.id
-        add = partial(staff_service.add_training, staff_id, institution=self.institution.text(),
-                      start_date=to_date(self.start), end_date=to_date(self.end),
-                      assessed=self.assessed.isChecked(), note=self.note.toPlainText())
+        add = partial(
+            staff_service.add_training,
+            staff_id,
+            institution=self.institution.text(),
+            start_date=to_date(self.start),
+            end_date=to_date(self.end),
+            assessed=self.assessed.isChecked(),
+            note=self.note.toPlainText(),
+        )
         self.submit(add, lambda _r: self.accept(), changes=STAFF_CHANGES)
 
 
 class StaffChoiceDialog(FormDialog):
     """Pick a person and run an action on them (add to the expert group, make ECMO lead)."""
 
-    def __init__(self, ui: UiContext, title: str, intro: str, staff: list[Staff],
-                 action: Callable[[int], Any], parent: QWidget | None = None, *, ok_text: str | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        title: str,
+        intro: str,
+        staff: list[Staff],
+        action: Callable[[int], Any],
+        parent: QWidget | None = None,
+        *,
+        ok_text: str | None = None,
+    ) -> None:
         super().__init__(ui, title, parent, ok_text=ok_text)
         self.setObjectName("staff_choice_dialog")
         self._action = action
         self.set_intro(intro)
         self.choice = QComboBox()
         for s in staff:
-            self.choice.addItem(_("{name}（{title}，{years} 年）").format(
-                name=s.full_name, title=title_label(s.title), years=s.years_in_practice), s.id)
+            self.choice.addItem(
+                _("{name}（{title}，{years} 年）").format(
+                    name=s.full_name, title=title_label(s.title), years=s.years_in_practice
+                ),
+                s.id,
+            )
         self.add_field(N_("人员"), self.choice)
         self.setMinimumWidth(460)
 

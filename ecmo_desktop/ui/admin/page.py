@@ -80,7 +80,13 @@ class StaffTab(QWidget):
         self.active_button = _button(_("停用…"), self.toggle_active)
         self.unlock_button = _button(_("解锁账户"), self.unlock)
         self.reset_button = _button(_("重置密码…"), self.reset_password)
-        for b in (self.new_button, self.edit_button, self.active_button, self.unlock_button, self.reset_button):
+        for b in (
+            self.new_button,
+            self.edit_button,
+            self.active_button,
+            self.unlock_button,
+            self.reset_button,
+        ):
             bar.addWidget(b)
         bar.addStretch(1)
         self.message = QLabel()
@@ -106,12 +112,16 @@ class StaffTab(QWidget):
         pbar.addStretch(1)
         pcol.addLayout(pbar)
         now = ui.services.ctx.now
-        self.privileges: ListTableModel[Privilege] = ListTableModel([
-            (N_("授权时间"), lambda p: format_local(p.granted_at)),
-            (N_("有效期至"), lambda p: format_local(p.valid_until) or _("长期")),
-            (N_("状态"), lambda p: _privilege_state(p, now())),
-            (N_("撤销时间"), lambda p: format_local(p.revoked_at)),
-            (N_("备注"), lambda p: p.note)], self)
+        self.privileges: ListTableModel[Privilege] = ListTableModel(
+            [
+                (N_("授权时间"), lambda p: format_local(p.granted_at)),
+                (N_("有效期至"), lambda p: format_local(p.valid_until) or _("长期")),
+                (N_("状态"), lambda p: _privilege_state(p, now())),
+                (N_("撤销时间"), lambda p: format_local(p.revoked_at)),
+                (N_("备注"), lambda p: p.note),
+            ],
+            self,
+        )
         self.privilege_table = make_table(self.privileges)
         set_column_widths(self.privilege_table, [17, 17, 8, 17])
         pcol.addWidget(self.privilege_table)
@@ -123,12 +133,16 @@ class StaffTab(QWidget):
         tbar.addWidget(self.training_button)
         tbar.addStretch(1)
         tcol.addLayout(tbar)
-        self.trainings: ListTableModel[TrainingRecord] = ListTableModel([
-            (N_("培训机构"), lambda t: t.institution),
-            (N_("开始日期"), lambda t: t.start_date.isoformat()),
-            (N_("结束日期"), lambda t: t.end_date.isoformat()),
-            (N_("考核"), lambda t: _("合格") if t.assessed else _("未考核/不合格")),
-            (N_("备注"), lambda t: t.note)], self)
+        self.trainings: ListTableModel[TrainingRecord] = ListTableModel(
+            [
+                (N_("培训机构"), lambda t: t.institution),
+                (N_("开始日期"), lambda t: t.start_date.isoformat()),
+                (N_("结束日期"), lambda t: t.end_date.isoformat()),
+                (N_("考核"), lambda t: _("合格") if t.assessed else _("未考核/不合格")),
+                (N_("备注"), lambda t: t.note),
+            ],
+            self,
+        )
         self.training_table = make_table(self.trainings)
         set_column_widths(self.training_table, [20, 11, 11, 12])
         tcol.addWidget(self.training_table)
@@ -168,10 +182,15 @@ class StaffTab(QWidget):
             self.privileges.set_rows([])
             self.trainings.set_rows([])
             return
-        self.details_box.setTitle(_("{name}（{title}）").format(name=staff.full_name, title=title_label(staff.title)))
+        self.details_box.setTitle(
+            _("{name}（{title}）").format(name=staff.full_name, title=title_label(staff.title))
+        )
         service, staff_id = self.ui.services.staff, staff.id
-        self.ui.tasks.run_op(lambda: (service.privileges(staff_id), service.trainings(staff_id)),
-                             lambda result: self._details(staff_id, result), parent=self)
+        self.ui.tasks.run_op(
+            lambda: (service.privileges(staff_id), service.trainings(staff_id)),
+            lambda result: self._details(staff_id, result),
+            parent=self,
+        )
 
     def _details(self, staff_id: int, result: tuple[list[Privilege], list[TrainingRecord]]) -> None:
         if staff_id != self.selected_id:
@@ -182,8 +201,15 @@ class StaffTab(QWidget):
 
     def _update_buttons(self) -> None:
         staff = self.current()
-        for b in (self.edit_button, self.active_button, self.unlock_button, self.reset_button, self.grant_button,
-                  self.revoke_button, self.training_button):
+        for b in (
+            self.edit_button,
+            self.active_button,
+            self.unlock_button,
+            self.reset_button,
+            self.grant_button,
+            self.revoke_button,
+            self.training_button,
+        ):
             b.setEnabled(staff is not None)
         if staff is not None:
             self.active_button.setText(_("停用…") if staff.active else _("启用…"))
@@ -220,10 +246,16 @@ class StaffTab(QWidget):
         else:
             title = _("停用账户")
             intro = _("停用后 {name} 不能再登录；其已有的记录和签名保留（账户不会被删除）。").format(
-                name=staff.full_name)
-        dialog = StaffReasonDialog(self.ui, title, intro, lambda reason: service.set_active(staff_id, activate,
-                                                                                       reason=reason), self,
-                              ok_text=title)
+                name=staff.full_name
+            )
+        dialog = StaffReasonDialog(
+            self.ui,
+            title,
+            intro,
+            lambda reason: service.set_active(staff_id, activate, reason=reason),
+            self,
+            ok_text=title,
+        )
         dialog.open()
         return dialog
 
@@ -232,9 +264,12 @@ class StaffTab(QWidget):
         if staff is None:
             return
         service, staff_id, name = self.ui.services.staff, staff.id, staff.full_name
-        self.ui.tasks.run_op(lambda: service.unlock_account(staff_id),
-                             lambda _r: self.message.setText(_("已解锁 {name} 的账户").format(name=name)),
-                             parent=self, changes=(Change.staff(),))
+        self.ui.tasks.run_op(
+            lambda: service.unlock_account(staff_id),
+            lambda _r: self.message.setText(_("已解锁 {name} 的账户").format(name=name)),
+            parent=self,
+            changes=(Change.staff(),),
+        )
 
     def reset_password(self) -> ResetPasswordDialog | None:
         staff = self.current()
@@ -262,11 +297,16 @@ class StaffTab(QWidget):
             self.message.setText(_("{name} 当前没有有效的 ECMO 手术权限").format(name=staff.full_name))
             return None
         service, privilege_id = self.ui.services.staff, active[0].id
-        dialog = StaffReasonDialog(self.ui, _("撤销 ECMO 手术权限"),
-                              _("撤销 {name} 自 {since} 起的 ECMO 手术权限。").format(
-                                  name=staff.full_name, since=format_local(active[0].granted_at)),
-                              lambda reason: service.revoke_privilege(privilege_id, reason=reason), self,
-                              ok_text=_("撤销"))
+        dialog = StaffReasonDialog(
+            self.ui,
+            _("撤销 ECMO 手术权限"),
+            _("撤销 {name} 自 {since} 起的 ECMO 手术权限。").format(
+                name=staff.full_name, since=format_local(active[0].granted_at)
+            ),
+            lambda reason: service.revoke_privilege(privilege_id, reason=reason),
+            self,
+            ok_text=_("撤销"),
+        )
         dialog.open()
         return dialog
 
@@ -303,36 +343,50 @@ class ExpertTab(QWidget):
         bar.addWidget(self.remove_button)
         bar.addStretch(1)
         layout.addLayout(bar)
-        self.members: ListTableModel[tuple[ExpertMembership, Staff]] = ListTableModel([
-            (N_("姓名"), lambda m: m[1].full_name),
-            (N_("职称"), lambda m: title_label(m[1].title)),
-            (N_("从业年限"), lambda m: str(m[1].years_in_practice)),
-            (N_("科室"), lambda m: m[1].department),
-            (N_("加入时间"), lambda m: format_local(m[0].joined_at))], self)
+        self.members: ListTableModel[tuple[ExpertMembership, Staff]] = ListTableModel(
+            [
+                (N_("姓名"), lambda m: m[1].full_name),
+                (N_("职称"), lambda m: title_label(m[1].title)),
+                (N_("从业年限"), lambda m: str(m[1].years_in_practice)),
+                (N_("科室"), lambda m: m[1].department),
+                (N_("加入时间"), lambda m: format_local(m[0].joined_at)),
+            ],
+            self,
+        )
         self.table = make_table(self.members)
         self.table.setObjectName("expert_table")
         set_column_widths(self.table, [10, 12, 8, 12])
         layout.addWidget(self.table, 1)
 
-    def show_group(self, group: list[tuple[ExpertMembership, Staff]], staff: list[Staff],
-                   hospital: Hospital | None) -> None:
+    def show_group(
+        self, group: list[tuple[ExpertMembership, Staff]], staff: list[Staff], hospital: Hospital | None
+    ) -> None:
         self.staff = staff
         self.members.set_rows(group)
         verdict = expert_group_complete([s for _m, s in group])
         color = "#2e7d32" if verdict.passed else "#b71c1c"
         self.rule_label.setText(f"<span style='color:{color}'>[{verdict.rule}] {verdict.text()}</span>")
         lead = next((s for s in staff if hospital and s.id == hospital.ecmo_lead_id), None)
-        self.lead_label.setText(_("ECMO 技术负责人：{name}").format(
-            name=f"{lead.full_name}（{title_label(lead.title)}）" if lead else _("未设定")))
+        self.lead_label.setText(
+            _("ECMO 技术负责人：{name}").format(
+                name=f"{lead.full_name}（{title_label(lead.title)}）" if lead else _("未设定")
+            )
+        )
         self.remove_button.setEnabled(bool(group))
 
     def add_member(self) -> StaffChoiceDialog:
         members = {s.id for _m, s in self.members.rows()}
         candidates = [s for s in self.staff if s.active and s.id not in members]
         service = self.ui.services.staff
-        dialog = StaffChoiceDialog(self.ui, _("添加专家组成员"),
-                                   _("专家组成员须具有副高及以上职称且临床工作 8 年以上（R13）。"), candidates,
-                                   service.add_expert, self, ok_text=_("添加"))
+        dialog = StaffChoiceDialog(
+            self.ui,
+            _("添加专家组成员"),
+            _("专家组成员须具有副高及以上职称且临床工作 8 年以上（R13）。"),
+            candidates,
+            service.add_expert,
+            self,
+            ok_text=_("添加"),
+        )
         dialog.open()
         return dialog
 
@@ -343,18 +397,29 @@ class ExpertTab(QWidget):
             return None
         membership, staff = entry
         service = self.ui.services.staff
-        dialog = StaffReasonDialog(self.ui, _("移出专家组"), _("将 {name} 移出 ECMO 专家组。").format(name=staff.full_name),
-                              lambda reason: service.remove_expert(membership.id, reason=reason), self,
-                              ok_text=_("移出"))
+        dialog = StaffReasonDialog(
+            self.ui,
+            _("移出专家组"),
+            _("将 {name} 移出 ECMO 专家组。").format(name=staff.full_name),
+            lambda reason: service.remove_expert(membership.id, reason=reason),
+            self,
+            ok_text=_("移出"),
+        )
         dialog.open()
         return dialog
 
     def choose_lead(self) -> StaffChoiceDialog:
         candidates = [s for s in self.staff if s.active]
         service = self.ui.services.staff
-        dialog = StaffChoiceDialog(self.ui, _("设定 ECMO 技术负责人"),
-                                   _("技术负责人须为副主任医师及以上职称（R12）。"), candidates,
-                                   service.set_ecmo_lead, self, ok_text=_("设定"))
+        dialog = StaffChoiceDialog(
+            self.ui,
+            _("设定 ECMO 技术负责人"),
+            _("技术负责人须为副主任医师及以上职称（R12）。"),
+            candidates,
+            service.set_ecmo_lead,
+            self,
+            ok_text=_("设定"),
+        )
         dialog.open()
         return dialog
 
@@ -377,8 +442,11 @@ class AuditTab(QWidget):
         layout.addLayout(bar)
         audit = ui.services.audit
         self.model: AuditEventModel = AuditEventModel(
-            ui.tasks, lambda offset, limit: audit.recent(offset=offset, limit=limit), columns=BROWSER_COLUMNS,
-            parent=self)
+            ui.tasks,
+            lambda offset, limit: audit.recent(offset=offset, limit=limit),
+            columns=BROWSER_COLUMNS,
+            parent=self,
+        )
         self.table = make_table(self.model, stretch_column=BROWSER_COLUMNS.index(CHANGE))
         self.table.setObjectName("audit_table")
         set_column_widths(self.table, [6, 19, 9, 9, 11, 12, 40, 12, 5])
@@ -404,16 +472,24 @@ class AuditTab(QWidget):
         details: list[str] = []
         if not chain.ok:
             text = _("审计链被破坏：第 {seq} 条起不一致（{problem}）").format(
-                seq=chain.first_bad_seq if chain.first_bad_seq is not None else "?", problem=chain.problem or "")
+                seq=chain.first_bad_seq if chain.first_bad_seq is not None else "?",
+                problem=chain.problem or "",
+            )
         elif result.trail or not result.signatures.ok:
-            details = [f"{p.table} #{p.row_id}" + (f" {p.field}" if p.field else "") for p in result.trail[:20]]
+            details = [
+                f"{p.table} #{p.row_id}" + (f" {p.field}" if p.field else "") for p in result.trail[:20]
+            ]
             details += [f"{p.entity} #{p.entity_id}: {_(p.message)}" for p in result.signatures.problems[:20]]
             text = _("记录与审计轨迹不符：{n} 处（{first}）").format(
-                n=len(result.trail) + len(result.signatures.problems), first=details[0])
+                n=len(result.trail) + len(result.signatures.problems), first=details[0]
+            )
         else:
             text = _("审计链完整：已核对 {n} 条，末条哈希 {head}…；{rows} 行记录与审计轨迹一致").format(
-                n=chain.checked, head=chain.head_hash[:16], rows=result.rows_checked)
-        self.result_label.setStyleSheet("color: #2e7d32;" if result.ok else "color: #b71c1c; font-weight: bold;")
+                n=chain.checked, head=chain.head_hash[:16], rows=result.rows_checked
+            )
+        self.result_label.setStyleSheet(
+            "color: #2e7d32;" if result.ok else "color: #b71c1c; font-weight: bold;"
+        )
         self.result_label.setText(text)
         self.result_label.setToolTip("\n".join(details))
 
@@ -457,7 +533,9 @@ class AdminPage(QWidget):
 
         self.ui.tasks.run_op(work, self._loaded, parent=self)
 
-    def _loaded(self, result: tuple[list[Staff], list[tuple[ExpertMembership, Staff]], Hospital | None]) -> None:
+    def _loaded(
+        self, result: tuple[list[Staff], list[tuple[ExpertMembership, Staff]], Hospital | None]
+    ) -> None:
         staff, group, hospital = result
         self.staff_tab.set_staff(staff)
         self.expert_tab.show_group(group, staff, hospital)

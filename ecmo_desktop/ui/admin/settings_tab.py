@@ -49,8 +49,11 @@ class SettingsTab(QWidget):
         self.message.setObjectName("idle_lock_message")
         column.addWidget(self.message)
         low, high = IDLE_LOCK_MINUTES
-        hint = QLabel(_("无人操作超过此时间，本院所有电脑自动锁屏（可设 {low}–{high} 分钟；修改记入审计日志）").format(
-            low=low, high=high))
+        hint = QLabel(
+            _("无人操作超过此时间，本院所有电脑自动锁屏（可设 {low}–{high} 分钟；修改记入审计日志）").format(
+                low=low, high=high
+            )
+        )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #555;")
         column.addWidget(hint)
@@ -76,8 +79,13 @@ class SettingsTab(QWidget):
         auth = self.ui.services.auth
         self.save_button.setEnabled(False)
         self.message.hide()
-        self.ui.tasks.run_op(lambda: auth.set_idle_lock_minutes(text), self._saved, self._failed, parent=self,
-                             changes=(Change.hospital(),))
+        self.ui.tasks.run_op(
+            lambda: auth.set_idle_lock_minutes(text),
+            self._saved,
+            self._failed,
+            parent=self,
+            changes=(Change.hospital(),),
+        )
 
     def _saved(self, policy: SecurityPolicy) -> None:
         self.save_button.setEnabled(True)

@@ -28,15 +28,19 @@ from ecmo_desktop.ui.records.display import (
 from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
-RULE_TITLES = {"R11": N_("R11 培训合格人员（≥3 名，其中医师 ≥2 名）"),
-               "R12": N_("R12 ECMO 技术负责人（副主任医师及以上）"),
-               "R13": N_("R13 专家组（≥3 名，副高及以上且临床工作 ≥8 年）")}
+RULE_TITLES = {
+    "R11": N_("R11 培训合格人员（≥3 名，其中医师 ≥2 名）"),
+    "R12": N_("R12 ECMO 技术负责人（副主任医师及以上）"),
+    "R13": N_("R13 专家组（≥3 名，副高及以上且临床工作 ≥8 年）"),
+}
 
 
 def rule_line(result: RuleResult) -> str:
     colour = STATUS_COLOR.get(result.status, "#757575")
-    return (f"<b>{esc(_(RULE_TITLES.get(result.rule, result.rule)))}</b>：<span style='color:{colour}'>"
-            f"{esc(_(STATUS_TEXT.get(result.status, result.status)))}</span> — {esc(result.text())}")
+    return (
+        f"<b>{esc(_(RULE_TITLES.get(result.rule, result.rule)))}</b>：<span style='color:{colour}'>"
+        f"{esc(_(STATUS_TEXT.get(result.status, result.status)))}</span> — {esc(result.text())}"
+    )
 
 
 class StaffingPanel(QWidget):
@@ -57,19 +61,37 @@ class StaffingPanel(QWidget):
         self.rules_label.setObjectName("staffing_rules")
         self.rules_label.setWordWrap(True)
         layout.addWidget(self.rules_label)
-        layout.addWidget(heading(_("R14 医师培训：培训 ≥{m} 个月、全程参与管理 ≥{n} 例、主治医师及以上").format(
-            m=TRAINING_MONTHS_MIN, n=WHOLE_PROCESS_CASES_MIN)))
-        self.training: ListTableModel[TrainingStatus] = ListTableModel([
-            Column(N_("医师"), lambda t: t.full_name),
-            Column(N_("职称"), lambda t: title_text(t.title)),
-            Column(N_("培训月数"), lambda t: number_text(t.months_trained),
-                   foreground=lambda t: RED if t.months_trained < TRAINING_MONTHS_MIN else None),
-            Column(N_("全程参与例数"), lambda t: str(t.whole_process_cases),
-                   foreground=lambda t: RED if t.whole_process_cases < WHOLE_PROCESS_CASES_MIN else None),
-            Column(N_("结果"), lambda t: _(STATUS_TEXT.get(t.result.status, t.result.status)),
-                   foreground=lambda t: GREEN if t.result.passed else RED),
-            Column(N_("说明"), lambda t: t.result.text(), tooltip=lambda t: t.result.text())],
-            key=lambda t: t.staff_id, parent=self)
+        layout.addWidget(
+            heading(
+                _("R14 医师培训：培训 ≥{m} 个月、全程参与管理 ≥{n} 例、主治医师及以上").format(
+                    m=TRAINING_MONTHS_MIN, n=WHOLE_PROCESS_CASES_MIN
+                )
+            )
+        )
+        self.training: ListTableModel[TrainingStatus] = ListTableModel(
+            [
+                Column(N_("医师"), lambda t: t.full_name),
+                Column(N_("职称"), lambda t: title_text(t.title)),
+                Column(
+                    N_("培训月数"),
+                    lambda t: number_text(t.months_trained),
+                    foreground=lambda t: RED if t.months_trained < TRAINING_MONTHS_MIN else None,
+                ),
+                Column(
+                    N_("全程参与例数"),
+                    lambda t: str(t.whole_process_cases),
+                    foreground=lambda t: RED if t.whole_process_cases < WHOLE_PROCESS_CASES_MIN else None,
+                ),
+                Column(
+                    N_("结果"),
+                    lambda t: _(STATUS_TEXT.get(t.result.status, t.result.status)),
+                    foreground=lambda t: GREEN if t.result.passed else RED,
+                ),
+                Column(N_("说明"), lambda t: t.result.text(), tooltip=lambda t: t.result.text()),
+            ],
+            key=lambda t: t.staff_id,
+            parent=self,
+        )
         self.table = make_table(self.training)
         self.table.setObjectName("training_table")
         set_column_widths(self.table, [10, 12, 8, 11, 7])
@@ -91,6 +113,7 @@ class StaffingPanel(QWidget):
 
     def _loaded(self, status: HospitalCompliance) -> None:
         self.status = status
-        self.rules_label.setText("<br>".join(rule_line(r) for r in (status.staffing, status.lead,
-                                                                     status.expert_group)))
+        self.rules_label.setText(
+            "<br>".join(rule_line(r) for r in (status.staffing, status.lead, status.expert_group))
+        )
         self.training.set_rows(status.training)

@@ -52,8 +52,10 @@ def ecmo_day(started_at: datetime | None, ended_at: datetime | None, now: dateti
 
 def banner_parts(detail: RunDetail, now: datetime) -> list[str]:
     run, patient = detail.run, detail.patient
-    parts = [_("住院号 {mrn}").format(mrn=patient.mrn),
-             Sex(patient.sex).label if patient.sex in Sex._value2member_map_ else patient.sex]
+    parts = [
+        _("住院号 {mrn}").format(mrn=patient.mrn),
+        Sex(patient.sex).label if patient.sex in Sex._value2member_map_ else patient.sex,
+    ]
     age = patient.age_on(to_local(run.started_at or now).date())
     if age is not None:
         parts.append(_("{n}岁").format(n=age))
@@ -78,11 +80,19 @@ class SummaryTab(QWidget):
         self.form = QFormLayout(self)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._values: dict[str, QLabel] = {}
-        for key, label in (("number", N_("第几次 ECMO")), ("mode", N_("模式")), ("indication", N_("适应证")),
-                           ("flags", N_("特殊情况")), ("diagnosis", N_("诊断")), ("attending", N_("经治医师")),
-                           ("created", N_("建档时间")),
-                           ("decided", N_("上机决策时间")), ("started", N_("上机时间")),
-                           ("ended", N_("撤机时间")), ("hospital", N_("医院"))):
+        for key, label in (
+            ("number", N_("第几次 ECMO")),
+            ("mode", N_("模式")),
+            ("indication", N_("适应证")),
+            ("flags", N_("特殊情况")),
+            ("diagnosis", N_("诊断")),
+            ("attending", N_("经治医师")),
+            ("created", N_("建档时间")),
+            ("decided", N_("上机决策时间")),
+            ("started", N_("上机时间")),
+            ("ended", N_("撤机时间")),
+            ("hospital", N_("医院")),
+        ):
             value = QLabel("—")
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -94,18 +104,28 @@ class SummaryTab(QWidget):
 
     def show_detail(self, detail: RunDetail, attending: Staff | None = None) -> None:
         run = detail.run
-        indication = Indication(run.indication).label if run.indication in Indication._value2member_map_ \
+        indication = (
+            Indication(run.indication).label
+            if run.indication in Indication._value2member_map_
             else run.indication
+        )
         if run.indication == Indication.OTHER.value and run.indication_other:
             indication = f"{indication}：{run.indication_other}"
         flags = [text for on, text in ((run.ecpr, "ECPR"), (run.emergency, _("紧急上机"))) if on]
         mode = Mode(run.mode).label if run.mode in Mode._value2member_map_ else run.mode
-        values = {"number": str(run.run_number), "mode": mode, "indication": indication,
-                  "flags": join_names(flags) or _("无"), "diagnosis": run.diagnosis or "—",
-                  "attending": f"{attending.full_name}（{title_label(attending.title)}）" if attending else "—",
-                  "created": format_local(run.created_at), "decided": format_local(run.decided_at) or "—",
-                  "started": format_local(run.started_at) or _("尚未上机"),
-                  "ended": format_local(run.ended_at) or "—", "hospital": detail.hospital.name}
+        values = {
+            "number": str(run.run_number),
+            "mode": mode,
+            "indication": indication,
+            "flags": join_names(flags) or _("无"),
+            "diagnosis": run.diagnosis or "—",
+            "attending": f"{attending.full_name}（{title_label(attending.title)}）" if attending else "—",
+            "created": format_local(run.created_at),
+            "decided": format_local(run.decided_at) or "—",
+            "started": format_local(run.started_at) or _("尚未上机"),
+            "ended": format_local(run.ended_at) or "—",
+            "hospital": detail.hospital.name,
+        }
         for key, text in values.items():
             self._values[key].setText(text)
 
@@ -126,8 +146,9 @@ class CaseView(ScreenFit, QWidget):
         layout = QVBoxLayout(self)
         banner = QFrame()
         banner.setObjectName("case_banner")
-        banner.setStyleSheet("#case_banner { background: #e3f2fd; border: 1px solid #90caf9;"
-                             " border-radius: 4px; }")
+        banner.setStyleSheet(
+            "#case_banner { background: #e3f2fd; border: 1px solid #90caf9; border-radius: 4px; }"
+        )
         row = QHBoxLayout(banner)
         self.name_label = QLabel()
         font = QFont(self.name_label.font())
@@ -139,8 +160,9 @@ class CaseView(ScreenFit, QWidget):
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.facts_label, 1)
         self.status_label = QLabel()
-        self.status_label.setStyleSheet("font-weight: bold; padding: 2px 8px; border-radius: 3px;"
-                                        " background: #1565c0; color: white;")
+        self.status_label.setStyleSheet(
+            "font-weight: bold; padding: 2px 8px; border-radius: 3px; background: #1565c0; color: white;"
+        )
         row.addWidget(self.status_label)
         layout.addWidget(banner)
         self.tabs = QTabWidget()
@@ -151,8 +173,12 @@ class CaseView(ScreenFit, QWidget):
         self.history: AuditEventModel | None = None
         if ui.can(Action.VIEW_AUDIT):
             audit = ui.services.audit
-            self.history = AuditEventModel(ui.tasks, lambda offset, limit: audit.events_for_run(
-                run_id, offset=offset, limit=limit), columns=RUN_HISTORY_COLUMNS, parent=self)
+            self.history = AuditEventModel(
+                ui.tasks,
+                lambda offset, limit: audit.events_for_run(run_id, offset=offset, limit=limit),
+                columns=RUN_HISTORY_COLUMNS,
+                parent=self,
+            )
             self.history_table = make_table(self.history, stretch_column=RUN_HISTORY_COLUMNS.index(CHANGE))
             set_column_widths(self.history_table, [19, 9, 11, 14, 50, 16])
             self.add_tab(self.history_table, _(HISTORY_TAB_TITLE))
@@ -200,13 +226,20 @@ class CaseView(ScreenFit, QWidget):
         status = RunStatus(run.status).label if run.status in RunStatus._value2member_map_ else run.status
         self.status_label.setText(status)
         self.summary.show_detail(detail, attending)
-        self.setWindowTitle(_("{name}（{mrn}）第 {n} 次 ECMO").format(name=patient.name, mrn=patient.mrn,
-                                                                   n=run.run_number))
+        self.setWindowTitle(
+            _("{name}（{mrn}）第 {n} 次 ECMO").format(name=patient.name, mrn=patient.mrn, n=run.run_number)
+        )
         self.loaded.emit(detail)
 
 
-RECORD_TABS: tuple[type[RecordTab], ...] = (DecisionTab, CannulationTab, DailyTab, ComplicationsTab, WeaningTab,
-                                            FollowUpTab)
+RECORD_TABS: tuple[type[RecordTab], ...] = (
+    DecisionTab,
+    CannulationTab,
+    DailyTab,
+    ComplicationsTab,
+    WeaningTab,
+    FollowUpTab,
+)
 CASE_VIEW_SIZE = (1320, 820)  # the record tabs need room for a list beside the selected record
 
 

@@ -69,25 +69,31 @@ class CatalogueTab(DevicesTab):
         tools.addWidget(self.show_inactive)
         layout.addLayout(tools)
         if self.can_manage:
-            layout.addWidget(QLabel(_("扫描标签添加产品：产品标识（GTIN/UDI-DI）自动填入，其余按包装和注册证填写")))
+            layout.addWidget(
+                QLabel(_("扫描标签添加产品：产品标识（GTIN/UDI-DI）自动填入，其余按包装和注册证填写"))
+            )
         self.scan_bar = ScanBar(ui.settings, placeholder=_("扫描器械标签，查找或添加目录中的产品"))
         self.scan_bar.submitted.connect(self.scanned)
         self.scan_bar.repeated.connect(self.scanned)
         layout.addWidget(self.scan_bar)
         self.count_label = QLabel()
         layout.addWidget(self.count_label)
-        self.model: DeviceTableModel[Product] = DeviceTableModel([
-            (N_("类别"), lambda p: category_text(p.category)),
-            (N_("产品名称"), lambda p: p.name),
-            (N_("生产企业"), lambda p: p.manufacturer),
-            (N_("型号"), lambda p: p.model),
-            ("GTIN", lambda p: p.gtin or ""),
-            ("UDI-DI", lambda p: p.udi_di or ""),
-            (N_("注册证编号"), lambda p: p.nmpa_number or _("无（扫码需填写理由）")),
-            (N_("一次性"), lambda p: _("是") if p.single_use else _("否")),
-            (N_("状态"), lambda p: _("在用") if p.active else _("已停用")),
-        ], background=lambda p: EXPIRING_BACKGROUND if not p.has_nmpa else None,
-            foreground=lambda p: MUTED_TEXT if not p.active else None, parent=self)
+        self.model: DeviceTableModel[Product] = DeviceTableModel(
+            [
+                (N_("类别"), lambda p: category_text(p.category)),
+                (N_("产品名称"), lambda p: p.name),
+                (N_("生产企业"), lambda p: p.manufacturer),
+                (N_("型号"), lambda p: p.model),
+                ("GTIN", lambda p: p.gtin or ""),
+                ("UDI-DI", lambda p: p.udi_di or ""),
+                (N_("注册证编号"), lambda p: p.nmpa_number or _("无（扫码需填写理由）")),
+                (N_("一次性"), lambda p: _("是") if p.single_use else _("否")),
+                (N_("状态"), lambda p: _("在用") if p.active else _("已停用")),
+            ],
+            background=lambda p: EXPIRING_BACKGROUND if not p.has_nmpa else None,
+            foreground=lambda p: MUTED_TEXT if not p.active else None,
+            parent=self,
+        )
         self.table = make_table(self.model, stretch_column=1)
         self.table.setObjectName("catalogue_table")
         set_column_widths(self.table, [10, 28, 16, 14, 16, 14, 22, 6, 6])
@@ -98,7 +104,9 @@ class CatalogueTab(DevicesTab):
 
     def reload(self) -> None:
         devices, inactive = self.devices, self.show_inactive.isChecked()
-        self.ui.tasks.run_op(lambda: devices.list_products(include_inactive=inactive), self._loaded, parent=self)
+        self.ui.tasks.run_op(
+            lambda: devices.list_products(include_inactive=inactive), self._loaded, parent=self
+        )
 
     def _loaded(self, products: list[Product]) -> None:
         self.loads += 1
@@ -107,7 +115,9 @@ class CatalogueTab(DevicesTab):
         if selected is not None:
             self.select_product(selected.id)
         missing = sum(1 for p in products if not p.has_nmpa)
-        self.count_label.setText(_("共 {n} 个产品；{m} 个没有注册证编号（黄色，R5）").format(n=len(products), m=missing))
+        self.count_label.setText(
+            _("共 {n} 个产品；{m} 个没有注册证编号（黄色，R5）").format(n=len(products), m=missing)
+        )
         self._selection_changed()
 
     def selected(self) -> Product | None:
@@ -136,8 +146,9 @@ class CatalogueTab(DevicesTab):
     def add_product(self, initial: ProductInput | None = None) -> ProductDialog | None:
         if not self.can_manage:
             return None
-        return self._open(ProductDialog(self.ui, initial=initial, parent=self,
-                                        on_saved=lambda p: self._saved(p)))
+        return self._open(
+            ProductDialog(self.ui, initial=initial, parent=self, on_saved=lambda p: self._saved(p))
+        )
 
     def _saved(self, product: Product) -> None:
         self.scan_bar.show_result(Level.OK, _("已保存到器械目录"), product.name)
@@ -155,10 +166,19 @@ class CatalogueTab(DevicesTab):
         devices, active = self.devices, not product.active
         title = _("启用产品") if active else _("停用产品")
         intro = _("“{name}”将{what}。产品不会被删除，已入库和已使用的器械仍可追溯。").format(
-            name=product.name, what=_("重新启用") if active else _("从目录中停用"))
-        return self._open(ReasonDialog(self.ui, title, intro, N_("原因"),
-                                       lambda reason: devices.set_product_active(product.id, active, reason=reason),
-                                       lambda _r: None, self))
+            name=product.name, what=_("重新启用") if active else _("从目录中停用")
+        )
+        return self._open(
+            ReasonDialog(
+                self.ui,
+                title,
+                intro,
+                N_("原因"),
+                lambda reason: devices.set_product_active(product.id, active, reason=reason),
+                lambda _r: None,
+                self,
+            )
+        )
 
     # ---- a scanned label ------------------------------------------------------------------------
     def scanned(self, scan: ScanInput) -> None:
@@ -169,18 +189,35 @@ class CatalogueTab(DevicesTab):
             if product is not None:
                 self.show_inactive.setChecked(self.show_inactive.isChecked() or not product.active)
                 self.select_product(product.id)
-                self.scan_bar.show_result(Level.OK, _("目录中已有此产品"), product.name, scan=scan,
-                                          detail=_("注册证编号：{n}").format(n=product.nmpa_number or _("无")))
+                self.scan_bar.show_result(
+                    Level.OK,
+                    _("目录中已有此产品"),
+                    product.name,
+                    scan=scan,
+                    detail=_("注册证编号：{n}").format(n=product.nmpa_number or _("无")),
+                )
                 return
             if code.device_identifier is None:
-                self.scan_bar.show_result(Level.WARN, _("条码不含产品标识"), _(
-                    "此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"), scan=scan)
+                self.scan_bar.show_result(
+                    Level.WARN,
+                    _("条码不含产品标识"),
+                    _("此条码不含产品标识（GTIN/UDI-DI），不能用来建立目录条目"),
+                    scan=scan,
+                )
                 return
-            actions = [("action_add_product", _("添加到目录？"), lambda: self.add_from_code(text))] \
-                if self.can_manage else []
-            self.scan_bar.show_result(Level.WARN, _("器械目录中没有此产品"), _(
-                "产品标识 {di} 不在目录中").format(di=code.device_identifier), scan=scan, actions=actions,
-                detail="" if self.can_manage else _("请联系管理员将此产品加入器械目录"))
+            actions = (
+                [("action_add_product", _("添加到目录？"), lambda: self.add_from_code(text))]
+                if self.can_manage
+                else []
+            )
+            self.scan_bar.show_result(
+                Level.WARN,
+                _("器械目录中没有此产品"),
+                _("产品标识 {di} 不在目录中").format(di=code.device_identifier),
+                scan=scan,
+                actions=actions,
+                detail="" if self.can_manage else _("请联系管理员将此产品加入器械目录"),
+            )
 
         def failed(exc: BaseException) -> None:
             self.scan_bar.show_result(Level.BLOCKED, _("无法识别的条码"), error_text(exc), scan=scan)
@@ -217,15 +254,17 @@ class CatalogueTab(DevicesTab):
         notices = "\n".join(n.user_message() for n in parsed.notices[:MAX_PROBLEMS_SHOWN])
 
         def done(result: CatalogueImportResult) -> None:
-            text = _("新增 {c} 个，更新 {u} 个，未变 {n} 个").format(c=result.created, u=result.updated,
-                                                                n=result.unchanged)
+            text = _("新增 {c} 个，更新 {u} 个，未变 {n} 个").format(
+                c=result.created, u=result.updated, n=result.unchanged
+            )
             self.scan_bar.show_result(Level.OK, _("目录已导入"), text, detail=notices, sound=False)
 
         def failed(exc: BaseException) -> None:
             self._message(QMessageBox.Icon.Warning, _("未导入"), error_text(exc))
 
-        self.ui.tasks.run_op(lambda: devices.import_catalogue(rows), done, failed, parent=self,
-                             changes=DEVICE_CHANGES)
+        self.ui.tasks.run_op(
+            lambda: devices.import_catalogue(rows), done, failed, parent=self, changes=DEVICE_CHANGES
+        )
 
     def export_csv(self, path: str | None = None) -> None:
         path = path or self.choose_save(self, _("导出器械目录"), "器械目录.csv", _(CSV_FILTER))
@@ -239,12 +278,18 @@ class CatalogueTab(DevicesTab):
             return len(products)
 
         def done(n: int) -> None:
-            self.scan_bar.show_result(Level.OK, _("已导出"), _("{n} 个产品已写入 {file}").format(n=n, file=target),
-                                      sound=False)
+            self.scan_bar.show_result(
+                Level.OK, _("已导出"), _("{n} 个产品已写入 {file}").format(n=n, file=target), sound=False
+            )
 
         def failed(exc: BaseException) -> None:
-            self._message(QMessageBox.Icon.Warning, _("导出失败"), error_text(exc) if isinstance(exc, EcmoError)
-                          else _("无法写入文件：{error}").format(error=exc))
+            self._message(
+                QMessageBox.Icon.Warning,
+                _("导出失败"),
+                error_text(exc)
+                if isinstance(exc, EcmoError)
+                else _("无法写入文件：{error}").format(error=exc),
+            )
 
         self.ui.tasks.run_op(work, done, failed, parent=self)
 

@@ -92,8 +92,12 @@ def usage_status(row: TraceRow) -> str:
     return _(USAGE_IN_USE)
 
 
-EXPIRY_LABELS = {ExpiryStatus.OK: N_("正常"), ExpiryStatus.EXPIRING: N_("30 天内过期"),
-                 ExpiryStatus.EXPIRED: N_("已过期"), ExpiryStatus.UNKNOWN: N_("无有效期")}
+EXPIRY_LABELS = {
+    ExpiryStatus.OK: N_("正常"),
+    ExpiryStatus.EXPIRING: N_("30 天内过期"),
+    ExpiryStatus.EXPIRED: N_("已过期"),
+    ExpiryStatus.UNKNOWN: N_("无有效期"),
+}
 
 
 def expiry_colours(status: ExpiryStatus) -> tuple[QColor | None, QColor | None]:
@@ -117,10 +121,15 @@ class DevicesTab(LazyTab):
 class DeviceTableModel(ListTableModel[T]):
     """``ListTableModel`` plus per-row colours and tooltips (expiry warnings, voided bindings)."""
 
-    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], *,
-                 background: Callable[[T], QColor | None] | None = None,
-                 foreground: Callable[[T], QColor | None] | None = None,
-                 tooltip: Callable[[T], str] | None = None, parent: Any = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, Callable[[T], str]]],
+        *,
+        background: Callable[[T], QColor | None] | None = None,
+        foreground: Callable[[T], QColor | None] | None = None,
+        tooltip: Callable[[T], str] | None = None,
+        parent: Any = None,
+    ) -> None:
         super().__init__(columns, parent)
         self._background = background
         self._foreground = foreground
@@ -196,9 +205,20 @@ class ReasonDialog(FormDialog):
     verdict rather than an error; the service still checks it again.
     """
 
-    def __init__(self, ui: UiContext, title: str, intro: str, field: str, action: Callable[[str], Any],
-                 on_done: Callable[[Any], None], parent: QWidget | None = None, *, ok_text: str | None = None,
-                 required: bool = True, initial: str = "") -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        title: str,
+        intro: str,
+        field: str,
+        action: Callable[[str], Any],
+        on_done: Callable[[Any], None],
+        parent: QWidget | None = None,
+        *,
+        ok_text: str | None = None,
+        required: bool = True,
+        initial: str = "",
+    ) -> None:
         super().__init__(ui, title, parent, ok_text=ok_text)
         self.setObjectName("reason_dialog")
         self.set_intro(intro)
@@ -229,15 +249,25 @@ class ReasonDialog(FormDialog):
 class ProductDialog(FormDialog):
     """Add or edit one catalogue product; field errors land beside their field (service msgids)."""
 
-    def __init__(self, ui: UiContext, *, product: Product | None = None, initial: ProductInput | None = None,
-                 parent: QWidget | None = None, on_saved: Callable[[Product], None] | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        *,
+        product: Product | None = None,
+        initial: ProductInput | None = None,
+        parent: QWidget | None = None,
+        on_saved: Callable[[Product], None] | None = None,
+    ) -> None:
         super().__init__(ui, _("编辑产品") if product else _("添加产品到器械目录"), parent, ok_text=_("保存"))
         self.setObjectName("product_dialog")
         self.product = product
         self.saved: Product | None = None
         self._on_saved = on_saved
-        data = product.as_input() if product else initial or ProductInput(category=DeviceCategory.OTHER.value,
-                                                                          name="")
+        data = (
+            product.as_input()
+            if product
+            else initial or ProductInput(category=DeviceCategory.OTHER.value, name="")
+        )
         self.category = QComboBox()
         for value, label in DeviceCategory.choices():
             self.category.addItem(label, value)
@@ -255,15 +285,25 @@ class ProductDialog(FormDialog):
         self.add_field(N_("一次性"), self.single_use)
         self.errors.alias("GTIN/UDI-DI", "GTIN")
         if initial is not None and product is None and (initial.gtin or initial.udi_di):
-            self.set_intro(_("产品标识已从扫描的标签中读出；类别、名称和注册证编号不在 UDI 标签上，请按包装和注册证填写。"))
+            self.set_intro(
+                _(
+                    "产品标识已从扫描的标签中读出；类别、名称和注册证编号不在 UDI 标签上，请按包装和注册证填写。"
+                )
+            )
         self.setMinimumWidth(560)
         (self.name if not data.name else self.nmpa).setFocus()
 
     def data(self) -> ProductInput:
-        return ProductInput(category=str(self.category.currentData()), name=self.name.text(),
-                            manufacturer=self.manufacturer.text(), model=self.model.text(),
-                            gtin=self.gtin.text() or None, udi_di=self.udi_di.text() or None,
-                            nmpa_number=self.nmpa.text(), single_use=self.single_use.isChecked())
+        return ProductInput(
+            category=str(self.category.currentData()),
+            name=self.name.text(),
+            manufacturer=self.manufacturer.text(),
+            model=self.model.text(),
+            gtin=self.gtin.text() or None,
+            udi_di=self.udi_di.text() or None,
+            nmpa_number=self.nmpa.text(),
+            single_use=self.single_use.isChecked(),
+        )
 
     def on_submit(self) -> None:
         devices = self.ui.services.devices
@@ -271,8 +311,11 @@ class ProductDialog(FormDialog):
         if product is None:
             self.submit(lambda: devices.add_product(data), self._done, changes=DEVICE_CHANGES)
         else:
-            self.submit(lambda: devices.update_product(product.id, data, expected_version=product.version),
-                        self._done, changes=DEVICE_CHANGES)
+            self.submit(
+                lambda: devices.update_product(product.id, data, expected_version=product.version),
+                self._done,
+                changes=DEVICE_CHANGES,
+            )
 
     def _done(self, product: Product) -> None:
         self.saved = product
@@ -284,8 +327,15 @@ class ProductDialog(FormDialog):
 class ProductChooserDialog(FormDialog):
     """Pick the product a hand-typed serial (no DI on it) belongs to."""
 
-    def __init__(self, ui: UiContext, products: Sequence[Product], on_chosen: Callable[[Product], None],
-                 parent: QWidget | None = None, *, intro: str = "") -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        products: Sequence[Product],
+        on_chosen: Callable[[Product], None],
+        parent: QWidget | None = None,
+        *,
+        intro: str = "",
+    ) -> None:
         super().__init__(ui, _("选择产品"), parent, ok_text=_("确定"))
         self.setObjectName("product_chooser")
         if intro:

@@ -51,13 +51,16 @@ def current_run_text(equipment: Equipment) -> str:
     if use is None:
         return ""
     return _("{patient}（{mrn}）第 {n} 次 ECMO，自 {since}").format(
-        patient=use.patient_name, mrn=use.mrn, n=use.run_number, since=time_text(use.since))
+        patient=use.patient_name, mrn=use.mrn, n=use.run_number, since=time_text(use.since)
+    )
 
 
 class EquipmentDialog(FormDialog):
     """Register or edit one console / heater-cooler (optimistic version check on edit)."""
 
-    def __init__(self, ui: UiContext, equipment: Equipment | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, equipment: Equipment | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(ui, _("编辑设备") if equipment else _("登记设备"), parent, ok_text=_("保存"))
         self.setObjectName("equipment_dialog")
         self.equipment = equipment
@@ -70,27 +73,37 @@ class EquipmentDialog(FormDialog):
         self.add_field(N_("设备类型"), self.kind)
         self.model = self.add_field(N_("型号"), QLineEdit(equipment.model if equipment else ""))
         self.manufacturer = self.add_field(
-            N_("生产企业"), QLineEdit(equipment.manufacturer if equipment else ""))
+            N_("生产企业"), QLineEdit(equipment.manufacturer if equipment else "")
+        )
         self.serial = self.add_field(N_("序列号"), QLineEdit(equipment.serial if equipment else ""))
-        self.purchase = self.add_field(N_("购置日期"), OptionalDate(
-            _("已知"), equipment.purchase_date if equipment else None))
+        self.purchase = self.add_field(
+            N_("购置日期"), OptionalDate(_("已知"), equipment.purchase_date if equipment else None)
+        )
         self.notes = reason_edit(2)
         self.notes.setPlainText(equipment.notes if equipment else "")
         self.add_field(N_("备注"), self.notes)
         self.setMinimumWidth(480)
 
     def data(self) -> EquipmentInput:
-        return EquipmentInput(kind=str(self.kind.currentData()), model=self.model.text(), serial=self.serial.text(),
-                              manufacturer=self.manufacturer.text(), purchase_date=self.purchase.value(),
-                              notes=self.notes.toPlainText())
+        return EquipmentInput(
+            kind=str(self.kind.currentData()),
+            model=self.model.text(),
+            serial=self.serial.text(),
+            manufacturer=self.manufacturer.text(),
+            purchase_date=self.purchase.value(),
+            notes=self.notes.toPlainText(),
+        )
 
     def on_submit(self) -> None:
         service, data, eq = self.ui.services.equipment, self.data(), self.equipment
         if eq is None:
             self.submit(lambda: service.add_equipment(data), self._done, changes=DEVICE_CHANGES)
         else:
-            self.submit(lambda: service.update_equipment(eq.id, data, expected_version=eq.version), self._done,
-                        changes=DEVICE_CHANGES)
+            self.submit(
+                lambda: service.update_equipment(eq.id, data, expected_version=eq.version),
+                self._done,
+                changes=DEVICE_CHANGES,
+            )
 
     def _done(self, equipment: Equipment) -> None:
         self.saved = equipment
@@ -104,21 +117,37 @@ class LinkToRunDialog(FormDialog):
         super().__init__(ui, _("关联到病例"), parent, ok_text=_("关联"))
         self.setObjectName("link_run_dialog")
         self.equipment = equipment
-        self.set_intro(_("{kind} {model}（序列号 {serial}）从现在起用于所选病例。").format(
-            kind=equipment_kind_text(equipment.kind), model=equipment.model, serial=equipment.serial))
+        self.set_intro(
+            _("{kind} {model}（序列号 {serial}）从现在起用于所选病例。").format(
+                kind=equipment_kind_text(equipment.kind), model=equipment.model, serial=equipment.serial
+            )
+        )
         self.runs = QComboBox()
         self.add_field(N_("ECMO 病例"), self.runs)
         self.ok_button.setEnabled(False)
         runs = ui.services.runs
-        ui.tasks.run_op(lambda: runs.search_runs(statuses=(RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)),
-                        self._loaded, parent=self)
+        ui.tasks.run_op(
+            lambda: runs.search_runs(statuses=(RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)),
+            self._loaded,
+            parent=self,
+        )
         self.setMinimumWidth(480)
 
     def _loaded(self, items: list[RunListItem]) -> None:
         for r in items:
-            self.runs.addItem(_("{patient}（{mrn}）第 {n} 次 ECMO，{status} {ward} {bed}").format(
-                patient=r.patient_name, mrn=r.mrn, n=r.run_number, status=run_status_text(r.status), ward=r.ward,
-                bed=r.bed).strip(), r.run_id)
+            self.runs.addItem(
+                _("{patient}（{mrn}）第 {n} 次 ECMO，{status} {ward} {bed}")
+                .format(
+                    patient=r.patient_name,
+                    mrn=r.mrn,
+                    n=r.run_number,
+                    status=run_status_text(r.status),
+                    ward=r.ward,
+                    bed=r.bed,
+                )
+                .strip(),
+                r.run_id,
+            )
         self.ok_button.setEnabled(self.runs.count() > 0)
         if not self.runs.count():
             self.errors.show_general(_("目前没有待上机或运行中的 ECMO 病例"))
@@ -128,8 +157,11 @@ class LinkToRunDialog(FormDialog):
         if run_id is None:
             return
         service, eq_id = self.ui.services.equipment, self.equipment.id
-        self.submit(lambda: service.link_equipment(int(run_id), eq_id), lambda _r: self.accept(),
-                    changes=DEVICE_CHANGES)
+        self.submit(
+            lambda: service.link_equipment(int(run_id), eq_id),
+            lambda _r: self.accept(),
+            changes=DEVICE_CHANGES,
+        )
 
 
 class EquipmentTab(DevicesTab):
@@ -161,16 +193,20 @@ class EquipmentTab(DevicesTab):
         tools.addWidget(self.show_inactive)
         layout.addLayout(tools)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        self.model: DeviceTableModel[Equipment] = DeviceTableModel([
-            (N_("设备类型"), lambda e: equipment_kind_text(e.kind)),
-            (N_("型号"), lambda e: e.model),
-            (N_("生产企业"), lambda e: e.manufacturer),
-            (N_("序列号"), lambda e: e.serial),
-            (N_("购置日期"), lambda e: date_text(e.purchase_date)),
-            (N_("状态"), lambda e: _("在用") if e.active else _("已停用")),
-            (N_("当前用于"), current_run_text),
-            (N_("备注"), lambda e: e.notes),
-        ], foreground=lambda e: MUTED_TEXT if not e.active else None, parent=self)
+        self.model: DeviceTableModel[Equipment] = DeviceTableModel(
+            [
+                (N_("设备类型"), lambda e: equipment_kind_text(e.kind)),
+                (N_("型号"), lambda e: e.model),
+                (N_("生产企业"), lambda e: e.manufacturer),
+                (N_("序列号"), lambda e: e.serial),
+                (N_("购置日期"), lambda e: date_text(e.purchase_date)),
+                (N_("状态"), lambda e: _("在用") if e.active else _("已停用")),
+                (N_("当前用于"), current_run_text),
+                (N_("备注"), lambda e: e.notes),
+            ],
+            foreground=lambda e: MUTED_TEXT if not e.active else None,
+            parent=self,
+        )
         self.table = make_table(self.model)
         self.table.setObjectName("equipment_list")
         set_column_widths(self.table, [10, 20, 18, 18, 11, 7, 34, 30])
@@ -181,13 +217,16 @@ class EquipmentTab(DevicesTab):
         column.setContentsMargins(0, 0, 0, 0)
         self.history_label = QLabel(_("选择一台设备查看它服务过的病例"))
         column.addWidget(self.history_label)
-        self.history: DeviceTableModel[EquipmentLink] = DeviceTableModel([
-            (N_("患者"), lambda k: k.patient_name),
-            (N_("住院号"), lambda k: k.mrn),
-            (N_("ECMO次序"), lambda k: str(k.run_number)),
-            (N_("开始"), lambda k: time_text(k.from_at)),
-            (N_("结束"), lambda k: time_text(k.to_at) if k.to_at else _("使用中")),
-        ], parent=self)
+        self.history: DeviceTableModel[EquipmentLink] = DeviceTableModel(
+            [
+                (N_("患者"), lambda k: k.patient_name),
+                (N_("住院号"), lambda k: k.mrn),
+                (N_("ECMO次序"), lambda k: str(k.run_number)),
+                (N_("开始"), lambda k: time_text(k.from_at)),
+                (N_("结束"), lambda k: time_text(k.to_at) if k.to_at else _("使用中")),
+            ],
+            parent=self,
+        )
         self.history_table = make_table(self.history)
         self.history_table.setObjectName("equipment_history")
         set_column_widths(self.history_table, [10, 12, 8, 16, 16])
@@ -199,7 +238,9 @@ class EquipmentTab(DevicesTab):
 
     def reload(self) -> None:
         service, inactive = self.service, self.show_inactive.isChecked()
-        self.ui.tasks.run_op(lambda: service.list_equipment(include_inactive=inactive), self._loaded, parent=self)
+        self.ui.tasks.run_op(
+            lambda: service.list_equipment(include_inactive=inactive), self._loaded, parent=self
+        )
 
     def _loaded(self, items: list[Equipment]) -> None:
         self.loads += 1
@@ -227,18 +268,27 @@ class EquipmentTab(DevicesTab):
             return
         self._history_request += 1
         request, service = self._history_request, self.service
-        self.ui.tasks.run_op(lambda: service.equipment_history(eq.id),
-                             lambda links: self._history_loaded(request, eq, links), parent=self)
+        self.ui.tasks.run_op(
+            lambda: service.equipment_history(eq.id),
+            lambda links: self._history_loaded(request, eq, links),
+            parent=self,
+        )
 
     def _history_loaded(self, request: int, eq: Equipment, links: list[EquipmentLink]) -> None:
         if request != self._history_request:
             return
         self.history.set_rows(links)
         current = next((k for k in links if k.current), None)
-        self.history_label.setText(_("{model}（序列号 {serial}）服务过 {n} 个病例{now}").format(
-            model=eq.model, serial=eq.serial, n=len(links),
-            now=_("，当前用于 {patient}（{mrn}）").format(patient=current.patient_name, mrn=current.mrn)
-            if current else ""))
+        self.history_label.setText(
+            _("{model}（序列号 {serial}）服务过 {n} 个病例{now}").format(
+                model=eq.model,
+                serial=eq.serial,
+                n=len(links),
+                now=_("，当前用于 {patient}（{mrn}）").format(patient=current.patient_name, mrn=current.mrn)
+                if current
+                else "",
+            )
+        )
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -267,11 +317,19 @@ class EquipmentTab(DevicesTab):
         if eq is None or not self.can_manage:
             return None
         service, active = self.service, not eq.active
-        return self._open(ReasonDialog(
-            self.ui, _("启用设备") if active else _("停用设备"),
-            _("{model}（序列号 {serial}）将{what}；设备记录和使用历史保留。").format(
-                model=eq.model, serial=eq.serial, what=_("重新启用") if active else _("停用")), N_("原因"),
-            lambda reason: service.set_equipment_active(eq.id, active, reason=reason), lambda _r: None, self))
+        return self._open(
+            ReasonDialog(
+                self.ui,
+                _("启用设备") if active else _("停用设备"),
+                _("{model}（序列号 {serial}）将{what}；设备记录和使用历史保留。").format(
+                    model=eq.model, serial=eq.serial, what=_("重新启用") if active else _("停用")
+                ),
+                N_("原因"),
+                lambda reason: service.set_equipment_active(eq.id, active, reason=reason),
+                lambda _r: None,
+                self,
+            )
+        )
 
     def link_selected(self) -> LinkToRunDialog | None:
         eq = self.selected()
@@ -282,8 +340,18 @@ class EquipmentTab(DevicesTab):
         if link is None or not link.current or not self.can_link:
             return None
         service = self.service
-        return self._open(ReasonDialog(
-            self.ui, _("解除设备关联"), _("该设备从现在起不再用于 {patient}（{mrn}）。").format(
-                patient=link.patient_name, mrn=link.mrn), N_("原因"),
-            lambda reason: service.unlink_equipment(link.id, reason=reason), lambda _r: None, self,
-            ok_text=_("解除关联"), required=False))
+        return self._open(
+            ReasonDialog(
+                self.ui,
+                _("解除设备关联"),
+                _("该设备从现在起不再用于 {patient}（{mrn}）。").format(
+                    patient=link.patient_name, mrn=link.mrn
+                ),
+                N_("原因"),
+                lambda reason: service.unlink_equipment(link.id, reason=reason),
+                lambda _r: None,
+                self,
+                ok_text=_("解除关联"),
+                required=False,
+            )
+        )

@@ -20,8 +20,13 @@ from ecmo_desktop.ui.devices.stock_tab import StockTab
 from ecmo_desktop.ui.devices.trace_tab import TraceTab
 
 DEVICES_PAGE_ROLES = frozenset({"nurse", "perfusionist", "doctor", "admin"})
-TAB_TITLES = {"catalogue": N_("目录"), "receiving": N_("入库"), "stock": N_("库存"), "trace": N_("召回/追溯"),
-              "equipment": N_("设备")}
+TAB_TITLES = {
+    "catalogue": N_("目录"),
+    "receiving": N_("入库"),
+    "stock": N_("库存"),
+    "trace": N_("召回/追溯"),
+    "equipment": N_("设备"),
+}
 
 
 class DevicesPage(QWidget):

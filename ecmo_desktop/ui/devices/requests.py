@@ -24,16 +24,28 @@ from ecmo_desktop.ui.widgets.form import FormDialog
 class ProductRequestDialog(FormDialog):
     """One open request: who scanned what, when, for which run; add the product or decline."""
 
-    def __init__(self, ui: UiContext, request: ProductRequest, *, patient: str = "",
-                 on_done: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        request: ProductRequest,
+        *,
+        patient: str = "",
+        on_done: Callable[[], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(ui, _("床旁请求添加产品"), parent, ok_text=_("添加到器械目录…"))
         self.setObjectName("product_request_dialog")
         self.request = request
         self._on_done = on_done
         self.child: Any = None  # the product form or the reason dialog opened from here (tests reach it)
-        self.set_intro(_("{who} 于 {when} 在床旁扫描了器械目录中没有的产品（{patient}）。只有器械目录中的产品才能入库"
-                         "和绑定：请按包装和注册证把它加入目录，或说明不予添加的原因（记入审计记录）。").format(
-            who=request.requested_by_name, when=format_local(request.requested_at), patient=patient or "-"))
+        self.set_intro(
+            _(
+                "{who} 于 {when} 在床旁扫描了器械目录中没有的产品（{patient}）。只有器械目录中的产品才能入库"
+                "和绑定：请按包装和注册证把它加入目录，或说明不予添加的原因（记入审计记录）。"
+            ).format(
+                who=request.requested_by_name, when=format_local(request.requested_at), patient=patient or "-"
+            )
+        )
         self.add_field(N_("产品标识"), QLabel(request.device_identifier))
         code = QLabel(request.raw_code.replace("\x1d", "<GS>"))
         code.setWordWrap(True)
@@ -48,18 +60,31 @@ class ProductRequestDialog(FormDialog):
     def on_submit(self) -> None:
         """Open the product form pre-filled from the label; saving it also closes the request."""
         di = self.request.device_identifier
-        initial = ProductInput(category="other", name="", gtin=di if di.isdigit() and len(di) == 14 else None,
-                               udi_di=None if di.isdigit() and len(di) == 14 else di)
-        self.child = ProductDialog(self.ui, initial=initial, parent=self, on_saved=lambda _p: self._finished())
+        initial = ProductInput(
+            category="other",
+            name="",
+            gtin=di if di.isdigit() and len(di) == 14 else None,
+            udi_di=None if di.isdigit() and len(di) == 14 else di,
+        )
+        self.child = ProductDialog(
+            self.ui, initial=initial, parent=self, on_saved=lambda _p: self._finished()
+        )
         self.child.open()
 
     def dismiss(self) -> None:
         devices, request_id = self.ui.services.devices, self.request.id
         self.child = ReasonDialog(
-            self.ui, _("不予添加"), _("说明为何不把 {di} 加入器械目录（如：非 ECMO 耗材、标签错误）。").format(
-                di=self.request.device_identifier), N_("原因"),
-            lambda reason: devices.dismiss_product_request(request_id, reason), lambda _r: self._finished(), self,
-            ok_text=_("不予添加"))
+            self.ui,
+            _("不予添加"),
+            _("说明为何不把 {di} 加入器械目录（如：非 ECMO 耗材、标签错误）。").format(
+                di=self.request.device_identifier
+            ),
+            N_("原因"),
+            lambda reason: devices.dismiss_product_request(request_id, reason),
+            lambda _r: self._finished(),
+            self,
+            ok_text=_("不予添加"),
+        )
         self.child.open()
 
     def _finished(self) -> None:

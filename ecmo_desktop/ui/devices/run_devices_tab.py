@@ -79,8 +79,13 @@ class _Attempt:
     """One code being bound: what was scanned and at which procedure (and product, for plain codes);
     ``entry`` is how it came (scanned, typed, or confirmed as a hand-copied number)."""
 
-    def __init__(self, scan: ScanInput, procedure_id: int | None, product_id: int | None = None,
-                 entry: CodeEntry | None = None) -> None:
+    def __init__(
+        self,
+        scan: ScanInput,
+        procedure_id: int | None,
+        product_id: int | None = None,
+        entry: CodeEntry | None = None,
+    ) -> None:
         self.scan = scan
         self.procedure_id = procedure_id
         self.product_id = product_id
@@ -104,7 +109,9 @@ class LinkEquipmentDialog(FormDialog):
 
     def _loaded(self, items: list[Any]) -> None:
         for eq in items:
-            self.combo.addItem(f"{equipment_kind_text(eq.kind)} {eq.model}（{_('序列号')} {eq.serial}）", eq.id)
+            self.combo.addItem(
+                f"{equipment_kind_text(eq.kind)} {eq.model}（{_('序列号')} {eq.serial}）", eq.id
+            )
         self.ok_button.setEnabled(self.combo.count() > 0)
         if not self.combo.count():
             self.errors.show_general(_("尚未登记任何设备：请管理员在“器械 → 设备”中登记。"))
@@ -115,8 +122,11 @@ class LinkEquipmentDialog(FormDialog):
         if equipment_id is None:
             return
         equipment, run_id = self.ui.services.equipment, self.run_id
-        self.submit(lambda: equipment.link_equipment(run_id, int(equipment_id)), lambda _r: self.accept(),
-                    changes=DEVICE_CHANGES)
+        self.submit(
+            lambda: equipment.link_equipment(run_id, int(equipment_id)),
+            lambda _r: self.accept(),
+            changes=DEVICE_CHANGES,
+        )
 
 
 class RunDevicesTab(LazyTab):
@@ -149,7 +159,9 @@ class RunDevicesTab(LazyTab):
         top.addWidget(hint, 1)
         layout.addLayout(top)
 
-        self.scan_bar = ScanBar(ui.settings, placeholder=_("扫描器械条码（扫码枪或摄像头），或手工输入后按回车"))
+        self.scan_bar = ScanBar(
+            ui.settings, placeholder=_("扫描器械条码（扫码枪或摄像头），或手工输入后按回车")
+        )
         self.scan_bar.submitted.connect(self.bind)
         self.scan_bar.repeated.connect(self._repeated)
         if not self.can_bind:
@@ -164,25 +176,38 @@ class RunDevicesTab(LazyTab):
         self.summary = QLabel()
         self.summary.setObjectName("devices_summary")
         actions.addWidget(self.summary, 1)
-        self.void_button = self._button(_("作废（扫错）…"), "void_button", self.void_selected,
-                                        _("误扫的绑定标记为作废（保留记录），器械可重新使用"))
-        self.retire_button = self._button(_("撤除…"), "retire_button", self.retire_selected,
-                                          _("更换管路或撤机时撤除；一次性器械撤除后不能再绑定"))
+        self.void_button = self._button(
+            _("作废（扫错）…"),
+            "void_button",
+            self.void_selected,
+            _("误扫的绑定标记为作废（保留记录），器械可重新使用"),
+        )
+        self.retire_button = self._button(
+            _("撤除…"),
+            "retire_button",
+            self.retire_selected,
+            _("更换管路或撤机时撤除；一次性器械撤除后不能再绑定"),
+        )
         actions.addWidget(self.void_button)
         actions.addWidget(self.retire_button)
         column.addLayout(actions)
-        self.model: DeviceTableModel[TraceRow] = DeviceTableModel([
-            (N_("产品"), lambda r: r.product_name),
-            (N_("类别"), lambda r: category_text(r.category)),
-            (N_("批号"), lambda r: r.lot or "—"),
-            (N_("序列号"), lambda r: r.serial or "—"),
-            (N_("有效期"), lambda r: date_text(r.expiry)),
-            (N_("绑定时间"), lambda r: time_text(r.bound_at)),
-            (N_("绑定人"), lambda r: r.bound_by_name),
-            (N_("操作"), self._procedure_label),
-            (N_("状态"), usage_status),
-        ], foreground=lambda r: MUTED_TEXT if not (r.voided_at is None and r.removed_at is None) else None,
-            background=self._expiry_background, tooltip=_usage_tooltip, parent=self)
+        self.model: DeviceTableModel[TraceRow] = DeviceTableModel(
+            [
+                (N_("产品"), lambda r: r.product_name),
+                (N_("类别"), lambda r: category_text(r.category)),
+                (N_("批号"), lambda r: r.lot or "—"),
+                (N_("序列号"), lambda r: r.serial or "—"),
+                (N_("有效期"), lambda r: date_text(r.expiry)),
+                (N_("绑定时间"), lambda r: time_text(r.bound_at)),
+                (N_("绑定人"), lambda r: r.bound_by_name),
+                (N_("操作"), self._procedure_label),
+                (N_("状态"), usage_status),
+            ],
+            foreground=lambda r: MUTED_TEXT if not (r.voided_at is None and r.removed_at is None) else None,
+            background=self._expiry_background,
+            tooltip=_usage_tooltip,
+            parent=self,
+        )
         self.table = make_table(self.model, stretch_column=0)
         self.table.setObjectName("devices_table")
         set_column_widths(self.table, [26, 9, 12, 14, 11, 16, 8, 22, 7])
@@ -195,19 +220,23 @@ class RunDevicesTab(LazyTab):
         eq_column.setContentsMargins(0, 0, 0, 0)
         eq_actions = QHBoxLayout()
         eq_actions.addWidget(QLabel(_("ECMO 主机 / 变温水箱")), 1)
-        self.link_button = self._button(_("关联设备…"), "link_button", self.link_equipment,
-                                        _("记录本病例使用的 ECMO 主机或变温水箱"))
+        self.link_button = self._button(
+            _("关联设备…"), "link_button", self.link_equipment, _("记录本病例使用的 ECMO 主机或变温水箱")
+        )
         self.unlink_button = self._button(_("解除关联…"), "unlink_button", self.unlink_selected, "")
         eq_actions.addWidget(self.link_button)
         eq_actions.addWidget(self.unlink_button)
         eq_column.addLayout(eq_actions)
-        self.equipment_model: DeviceTableModel[Link] = DeviceTableModel([
-            (N_("设备"), lambda k: equipment_kind_text(k.equipment.kind) if k.equipment else "—"),
-            (N_("型号"), lambda k: k.equipment.model if k.equipment else "—"),
-            (N_("序列号"), lambda k: k.equipment.serial if k.equipment else "—"),
-            (N_("开始"), lambda k: time_text(k.from_at)),
-            (N_("结束"), lambda k: time_text(k.to_at) if k.to_at else _("使用中")),
-        ], parent=self)
+        self.equipment_model: DeviceTableModel[Link] = DeviceTableModel(
+            [
+                (N_("设备"), lambda k: equipment_kind_text(k.equipment.kind) if k.equipment else "—"),
+                (N_("型号"), lambda k: k.equipment.model if k.equipment else "—"),
+                (N_("序列号"), lambda k: k.equipment.serial if k.equipment else "—"),
+                (N_("开始"), lambda k: time_text(k.from_at)),
+                (N_("结束"), lambda k: time_text(k.to_at) if k.to_at else _("使用中")),
+            ],
+            parent=self,
+        )
         self.equipment_table = make_table(self.equipment_model)
         self.equipment_table.setObjectName("equipment_table")
         set_column_widths(self.equipment_table, [10, 20, 18, 16, 16])
@@ -235,8 +264,11 @@ class RunDevicesTab(LazyTab):
         devices, equipment, run_id = self.services.devices, self.services.equipment, self.run_id
 
         def work() -> tuple[list[ProcedureRef], list[TraceRow], list[Link]]:
-            return (devices.binding_procedures(run_id), devices.trace_run(run_id, include_voided=True),
-                    equipment.run_equipment(run_id))
+            return (
+                devices.binding_procedures(run_id),
+                devices.trace_run(run_id, include_voided=True),
+                equipment.run_equipment(run_id),
+            )
 
         self.ui.tasks.run_op(work, lambda result: self._loaded(*result), parent=self)
 
@@ -245,7 +277,9 @@ class RunDevicesTab(LazyTab):
         self.procedures = procedures
         self._fill_procedures()
         selected = self.selected_usage()
-        wanted = self._show_usage if self._show_usage is not None else (selected.usage_id if selected else None)
+        wanted = (
+            self._show_usage if self._show_usage is not None else (selected.usage_id if selected else None)
+        )
         self._show_usage = None
         self.model.set_rows(rows)
         for n, row in enumerate(rows):
@@ -254,7 +288,9 @@ class RunDevicesTab(LazyTab):
                 self.table.scrollTo(self.model.index(n, 0))
         self.equipment_model.set_rows(links)
         in_use = sum(1 for r in rows if r.voided_at is None and r.removed_at is None)
-        self.summary.setText(_("在用 {n} 件；共绑定 {total} 次（含已撤除、已作废）").format(n=in_use, total=len(rows)))
+        self.summary.setText(
+            _("在用 {n} 件；共绑定 {total} 次（含已撤除、已作废）").format(n=in_use, total=len(rows))
+        )
         self._selection_changed()
 
     def _fill_procedures(self) -> None:
@@ -318,10 +354,19 @@ class RunDevicesTab(LazyTab):
         self._in_flight.add(text)
         self.scan_bar.show_result(Level.INFO, _("正在核对…"), "", scan=attempt.scan)
         self.ui.tasks.run_op(
-            lambda: devices.bind_scan(run_id, text, procedure_id=procedure_id, override_reason=reason,
-                                      product_id=product_id, entry=entry),
-            lambda verdict: self.show_verdict(attempt, verdict), lambda exc: self._failed(attempt, exc),
-            parent=self, changes=DEVICE_CHANGES)
+            lambda: devices.bind_scan(
+                run_id,
+                text,
+                procedure_id=procedure_id,
+                override_reason=reason,
+                product_id=product_id,
+                entry=entry,
+            ),
+            lambda verdict: self.show_verdict(attempt, verdict),
+            lambda exc: self._failed(attempt, exc),
+            parent=self,
+            changes=DEVICE_CHANGES,
+        )
 
     def _failed(self, attempt: _Attempt, exc: BaseException) -> None:
         self._in_flight.discard(attempt.scan.text)
@@ -342,12 +387,19 @@ class RunDevicesTab(LazyTab):
             hint = _("器械目录由管理员维护：点“请管理员添加”记入管理员的待办事项，并电话联系管理员")
             detail = f"{detail}\n{hint}" if detail else hint
         if verdict.kind is VerdictKind.CONFIRM_MANUAL:  # typed slowly — or a scanner slower than the setting
-            hint = _("如果刚才是用扫码枪扫的：按键间隔超过了本机设置的 {gap} 毫秒，被当成了手工输入。"
-                     "请按 Esc 清空，在“系统 → 本机设置”中调大“扫码枪按键间隔上限”后重新扫码").format(
-                gap=f"{self.scan_bar.burst_gap_ms():g}")
+            hint = _(
+                "如果刚才是用扫码枪扫的：按键间隔超过了本机设置的 {gap} 毫秒，被当成了手工输入。"
+                "请按 Esc 清空，在“系统 → 本机设置”中调大“扫码枪按键间隔上限”后重新扫码"
+            ).format(gap=f"{self.scan_bar.burst_gap_ms():g}")
             detail = f"{detail}\n{hint}" if detail else hint
-        self.scan_bar.show_result(verdict_level(verdict), title, verdict.user_message(), scan=attempt.scan,
-                                  detail=detail, actions=self._actions(attempt, verdict))
+        self.scan_bar.show_result(
+            verdict_level(verdict),
+            title,
+            verdict.user_message(),
+            scan=attempt.scan,
+            detail=detail,
+            actions=self._actions(attempt, verdict),
+        )
         self.scan_bar.focus_field()
 
     def _repeated(self, scan: ScanInput) -> None:
@@ -371,8 +423,10 @@ class RunDevicesTab(LazyTab):
             return [("action_choose_product", _("选择产品…"), lambda: self.choose_product(attempt))]
         if kind is VerdictKind.CONFIRM_MANUAL:
             confirmed = _Attempt(attempt.scan, attempt.procedure_id, attempt.product_id, CodeEntry.MANUAL)
-            return [("action_confirm_manual", _("是手工编号，继续"), lambda: self._bind(confirmed)),
-                    ("action_not_manual", _("不是，清空"), self._dismiss)]
+            return [
+                ("action_confirm_manual", _("是手工编号，继续"), lambda: self._bind(confirmed)),
+                ("action_not_manual", _("不是，清空"), self._dismiss),
+            ]
         return []
 
     def _dismiss(self) -> None:
@@ -382,7 +436,9 @@ class RunDevicesTab(LazyTab):
     def show_dialog(self, dialog: QDialog) -> QDialog:
         """Open a dialog over the case; when it closes the scan bar takes the keyboard again."""
         self.dialog = dialog
-        dialog.finished.connect(lambda _result: QTimer.singleShot(0, self.scan_bar, self.scan_bar.focus_field))
+        dialog.finished.connect(
+            lambda _result: QTimer.singleShot(0, self.scan_bar, self.scan_bar.focus_field)
+        )
         dialog.open()
         return dialog
 
@@ -391,12 +447,24 @@ class RunDevicesTab(LazyTab):
         devices, run_id = self.services.devices, self.run_id
         text, procedure_id, product_id = attempt.scan.text, attempt.procedure_id, attempt.product_id
         dialog = ReasonDialog(
-            self.ui, _("填写理由后继续绑定"),
+            self.ui,
+            _("填写理由后继续绑定"),
             _("{message}\n\n需说明：{names}。理由将与绑定一起记入病历和审计记录。").format(
-                message=verdict.user_message(), names=names), N_("理由"),
-            lambda reason: devices.bind_scan(run_id, text, procedure_id=procedure_id, override_reason=reason,
-                                             product_id=product_id, entry=attempt.entry),
-            lambda result: self.show_verdict(attempt, result), self, ok_text=_("绑定"))
+                message=verdict.user_message(), names=names
+            ),
+            N_("理由"),
+            lambda reason: devices.bind_scan(
+                run_id,
+                text,
+                procedure_id=procedure_id,
+                override_reason=reason,
+                product_id=product_id,
+                entry=attempt.entry,
+            ),
+            lambda result: self.show_verdict(attempt, result),
+            self,
+            ok_text=_("绑定"),
+        )
         dialog.setObjectName("override_dialog")
         return self.show_dialog(dialog)
 
@@ -405,8 +473,9 @@ class RunDevicesTab(LazyTab):
         devices, text = self.services.devices, attempt.scan.text
 
         def opened(initial: Any) -> None:
-            dialog = ProductDialog(self.ui, initial=initial, parent=self,
-                                   on_saved=lambda _product: self._bind(attempt))
+            dialog = ProductDialog(
+                self.ui, initial=initial, parent=self, on_saved=lambda _product: self._bind(attempt)
+            )
             self.show_dialog(dialog)
 
         self.ui.tasks.run_op(lambda: devices.product_input_from_code(text), opened, parent=self)
@@ -417,15 +486,27 @@ class RunDevicesTab(LazyTab):
 
         def done(request: ProductRequest) -> None:
             self.scan_bar.show_result(
-                Level.WARN, _("已通知管理员，请电话联系"),
-                _("已把产品 {di} 记入管理员的待办事项（{when} {who} 提出）。请电话联系管理员把它加入器械目录，"
-                  "加入后重新扫码即可入库和绑定。在此之前，此器械不能绑定。").format(
-                    di=request.device_identifier, when=format_local(request.requested_at),
-                    who=request.requested_by_name), scan=scan)
+                Level.WARN,
+                _("已通知管理员，请电话联系"),
+                _(
+                    "已把产品 {di} 记入管理员的待办事项（{when} {who} 提出）。请电话联系管理员把它加入器械目录，"
+                    "加入后重新扫码即可入库和绑定。在此之前，此器械不能绑定。"
+                ).format(
+                    di=request.device_identifier,
+                    when=format_local(request.requested_at),
+                    who=request.requested_by_name,
+                ),
+                scan=scan,
+            )
             self.scan_bar.focus_field()
 
-        self.ui.tasks.run_op(lambda: devices.request_product(run_id, scan.text), done,
-                             lambda exc: self._failed(attempt, exc), parent=self, changes=DEVICE_CHANGES)
+        self.ui.tasks.run_op(
+            lambda: devices.request_product(run_id, scan.text),
+            done,
+            lambda exc: self._failed(attempt, exc),
+            parent=self,
+            changes=DEVICE_CHANGES,
+        )
 
     def receive_now(self, attempt: _Attempt, verdict: ScanVerdict) -> None:
         devices = self.services.devices
@@ -434,10 +515,17 @@ class RunDevicesTab(LazyTab):
             return list(dict.fromkeys(r.supplier for r in devices.list_receivings(limit=100)))
 
         def opened(names: list[str]) -> None:
-            dialog = ReceiveNowDialog(self.ui, self.run_id, attempt.scan.text, verdict,
-                                      procedure_id=attempt.procedure_id, product_id=attempt.product_id,
-                                      suppliers=names, on_verdict=lambda v: self.show_verdict(attempt, v),
-                                      parent=self)
+            dialog = ReceiveNowDialog(
+                self.ui,
+                self.run_id,
+                attempt.scan.text,
+                verdict,
+                procedure_id=attempt.procedure_id,
+                product_id=attempt.product_id,
+                suppliers=names,
+                on_verdict=lambda v: self.show_verdict(attempt, v),
+                parent=self,
+            )
             self.show_dialog(dialog)
 
         self.ui.tasks.run_op(suppliers, opened, parent=self)
@@ -449,8 +537,9 @@ class RunDevicesTab(LazyTab):
             def chosen(product: Any) -> None:
                 self._bind(_Attempt(attempt.scan, attempt.procedure_id, product.id, attempt.entry))
 
-            dialog = ProductChooserDialog(self.ui, products, chosen, self, intro=_(
-                "手工输入的编号不含产品信息，请选择它属于哪个产品。"))
+            dialog = ProductChooserDialog(
+                self.ui, products, chosen, self, intro=_("手工输入的编号不含产品信息，请选择它属于哪个产品。")
+            )
             self.show_dialog(dialog)
 
         self.ui.tasks.run_op(devices.list_products, opened, parent=self)
@@ -467,8 +556,9 @@ class RunDevicesTab(LazyTab):
     def _selection_changed(self, *_args: QItemSelection) -> None:
         row = self.selected_usage()
         self.void_button.setEnabled(self.can_bind and row is not None and row.voided_at is None)
-        self.retire_button.setEnabled(self.can_bind and row is not None and row.voided_at is None
-                                      and row.removed_at is None)
+        self.retire_button.setEnabled(
+            self.can_bind and row is not None and row.voided_at is None and row.removed_at is None
+        )
         link = self.selected_link()
         self.unlink_button.setEnabled(self.can_bind and link is not None and link.to_at is None)
 
@@ -477,11 +567,19 @@ class RunDevicesTab(LazyTab):
         if row is None or not self.void_button.isEnabled():
             return None
         devices = self.services.devices
-        dialog = ReasonDialog(self.ui, _("作废绑定（扫错）"), _(
-            "作废“{product}”（序列号 {serial}）的这次绑定：记录保留并标记为作废，器械可重新绑定。").format(
-            product=row.product_name, serial=row.serial or "-"), N_("作废原因"),
-            lambda reason: devices.void_usage(row.usage_id, reason), lambda _r: None, self, ok_text=_("作废"),
-            initial=_("扫错"))
+        dialog = ReasonDialog(
+            self.ui,
+            _("作废绑定（扫错）"),
+            _("作废“{product}”（序列号 {serial}）的这次绑定：记录保留并标记为作废，器械可重新绑定。").format(
+                product=row.product_name, serial=row.serial or "-"
+            ),
+            N_("作废原因"),
+            lambda reason: devices.void_usage(row.usage_id, reason),
+            lambda _r: None,
+            self,
+            ok_text=_("作废"),
+            initial=_("扫错"),
+        )
         return self.show_dialog(dialog)
 
     def retire_selected(self) -> QDialog | None:
@@ -489,11 +587,19 @@ class RunDevicesTab(LazyTab):
         if row is None or not self.retire_button.isEnabled():
             return None
         devices = self.services.devices
-        dialog = ReasonDialog(self.ui, _("撤除器械"), _(
-            "从管路中撤除“{product}”（序列号 {serial}）。一次性器械撤除后不能再绑定（R6）。").format(
-            product=row.product_name, serial=row.serial or "-"), N_("撤除原因"),
-            lambda reason: devices.retire_usage(row.usage_id, reason), lambda _r: None, self, ok_text=_("撤除"),
-            initial=_("更换管路"))
+        dialog = ReasonDialog(
+            self.ui,
+            _("撤除器械"),
+            _("从管路中撤除“{product}”（序列号 {serial}）。一次性器械撤除后不能再绑定（R6）。").format(
+                product=row.product_name, serial=row.serial or "-"
+            ),
+            N_("撤除原因"),
+            lambda reason: devices.retire_usage(row.usage_id, reason),
+            lambda _r: None,
+            self,
+            ok_text=_("撤除"),
+            initial=_("更换管路"),
+        )
         return self.show_dialog(dialog)
 
     def link_equipment(self) -> QDialog | None:
@@ -506,9 +612,17 @@ class RunDevicesTab(LazyTab):
         if link is None or not self.unlink_button.isEnabled():
             return None
         equipment = self.services.equipment
-        dialog = ReasonDialog(self.ui, _("解除设备关联"), _("该设备从现在起不再用于本病例。"), N_("原因"),
-                              lambda reason: equipment.unlink_equipment(link.id, reason=reason), lambda _r: None,
-                              self, ok_text=_("解除关联"), required=False)
+        dialog = ReasonDialog(
+            self.ui,
+            _("解除设备关联"),
+            _("该设备从现在起不再用于本病例。"),
+            N_("原因"),
+            lambda reason: equipment.unlink_equipment(link.id, reason=reason),
+            lambda _r: None,
+            self,
+            ok_text=_("解除关联"),
+            required=False,
+        )
         return self.show_dialog(dialog)
 
 

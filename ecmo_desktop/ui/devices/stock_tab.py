@@ -66,18 +66,22 @@ class StockTab(DevicesTab):
         layout.addLayout(filters)
         for combo in (self.status_combo, self.category_combo):
             combo.currentIndexChanged.connect(lambda _i: self.reload())
-        self.model: DeviceTableModel[StockRow] = DeviceTableModel([
-            (N_("产品"), lambda r: r.product.name),
-            (N_("类别"), lambda r: category_text(r.product.category)),
-            (N_("批号"), lambda r: r.item.lot or "—"),
-            (N_("序列号"), lambda r: r.item.serial or _("（无序列号）")),
-            (N_("有效期"), lambda r: date_text(r.item.expiry)),
-            (N_("剩余"), days_text),
-            (N_("状态"), lambda r: _(EXPIRY_LABELS[r.expiry_status])),
-            (N_("供应商"), lambda r: r.supplier),
-            (N_("入库时间"), lambda r: time_text(r.received_at)),
-        ], background=lambda r: expiry_colours(r.expiry_status)[0],
-            foreground=lambda r: expiry_colours(r.expiry_status)[1], parent=self)
+        self.model: DeviceTableModel[StockRow] = DeviceTableModel(
+            [
+                (N_("产品"), lambda r: r.product.name),
+                (N_("类别"), lambda r: category_text(r.product.category)),
+                (N_("批号"), lambda r: r.item.lot or "—"),
+                (N_("序列号"), lambda r: r.item.serial or _("（无序列号）")),
+                (N_("有效期"), lambda r: date_text(r.item.expiry)),
+                (N_("剩余"), days_text),
+                (N_("状态"), lambda r: _(EXPIRY_LABELS[r.expiry_status])),
+                (N_("供应商"), lambda r: r.supplier),
+                (N_("入库时间"), lambda r: time_text(r.received_at)),
+            ],
+            background=lambda r: expiry_colours(r.expiry_status)[0],
+            foreground=lambda r: expiry_colours(r.expiry_status)[1],
+            parent=self,
+        )
         self.table = make_table(self.model, stretch_column=0)
         self.table.setObjectName("stock_table")
         set_column_widths(self.table, [26, 10, 14, 16, 11, 11, 10, 22, 16])
@@ -90,11 +94,15 @@ class StockTab(DevicesTab):
         devices = self.devices
         status, category = self.status_combo.currentData(), self.category_combo.currentData()
         statuses = (status,) if status else ()
-        self.ui.tasks.run_op(lambda: devices.stock(category=category, statuses=statuses), self._loaded, parent=self)
+        self.ui.tasks.run_op(
+            lambda: devices.stock(category=category, statuses=statuses), self._loaded, parent=self
+        )
 
     def _loaded(self, rows: list[StockRow]) -> None:
         self.loads += 1
         self.model.set_rows(rows)
         expired = sum(1 for r in rows if r.expiry_status is ExpiryStatus.EXPIRED)
         expiring = sum(1 for r in rows if r.expiry_status is ExpiryStatus.EXPIRING)
-        self.summary.setText(_("共 {n} 件；已过期 {e} 件，30 天内过期 {s} 件").format(n=len(rows), e=expired, s=expiring))
+        self.summary.setText(
+            _("共 {n} 件；已过期 {e} 件，30 天内过期 {s} 件").format(n=len(rows), e=expired, s=expiring)
+        )

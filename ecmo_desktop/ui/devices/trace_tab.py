@@ -54,10 +54,26 @@ from ecmo_desktop.ui.widgets.form import FormDialog
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
 MODE_LOT, MODE_SERIAL, MODE_PATIENT = "lot", "serial", "patient"
-MODES = ((MODE_LOT, N_("按批号（召回）")), (MODE_SERIAL, N_("按序列号")), (MODE_PATIENT, N_("按住院号（患者）")))
+MODES = (
+    (MODE_LOT, N_("按批号（召回）")),
+    (MODE_SERIAL, N_("按序列号")),
+    (MODE_PATIENT, N_("按住院号（患者）")),
+)
 EVENT_KINDS = {"received": N_("入库"), "bound": N_("绑定"), "voided": N_("作废"), "retired": N_("撤除")}
-PDF_COLUMNS = (N_("患者姓名"), N_("住院号"), N_("ECMO次序"), N_("产品名称"), N_("型号"), N_("注册证编号"), N_("批号"),
-               N_("序列号"), N_("有效期"), N_("绑定时间"), N_("绑定人"), N_("状态"))
+PDF_COLUMNS = (
+    N_("患者姓名"),
+    N_("住院号"),
+    N_("ECMO次序"),
+    N_("产品名称"),
+    N_("型号"),
+    N_("注册证编号"),
+    N_("批号"),
+    N_("序列号"),
+    N_("有效期"),
+    N_("绑定时间"),
+    N_("绑定人"),
+    N_("状态"),
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +85,20 @@ class HistoryLine:
 
 
 def pdf_row(r: TraceRow) -> list[object]:
-    return [r.patient_name, r.mrn, r.run_number, r.product_name, r.model, r.nmpa_number, r.lot, r.serial, r.expiry,
-            r.bound_at, r.bound_by_name, usage_status(r)]
+    return [
+        r.patient_name,
+        r.mrn,
+        r.run_number,
+        r.product_name,
+        r.model,
+        r.nmpa_number,
+        r.lot,
+        r.serial,
+        r.expiry,
+        r.bound_at,
+        r.bound_by_name,
+        usage_status(r),
+    ]
 
 
 class RecallDialog(FormDialog):
@@ -163,33 +191,45 @@ class TraceTab(DevicesTab):
             head.addWidget(b)
         column.addLayout(head)
         self.stack = QStackedWidget()
-        self.trace_model: DeviceTableModel[TraceRow] = DeviceTableModel([
-            (N_("患者"), lambda r: r.patient_name),
-            (N_("住院号"), lambda r: r.mrn),
-            (N_("ECMO次序"), lambda r: str(r.run_number)),
-            (N_("病例状态"), lambda r: run_status_text(r.run_status)),
-            (N_("产品"), lambda r: r.product_name),
-            (N_("批号"), lambda r: r.lot or "—"),
-            (N_("序列号"), lambda r: r.serial or "—"),
-            (N_("有效期"), lambda r: date_text(r.expiry)),
-            (N_("绑定时间"), lambda r: time_text(r.bound_at)),
-            (N_("绑定人"), lambda r: r.bound_by_name),
-            (N_("状态"), usage_status),
-        ], foreground=lambda r: MUTED_TEXT if r.voided else None, parent=self)
+        self.trace_model: DeviceTableModel[TraceRow] = DeviceTableModel(
+            [
+                (N_("患者"), lambda r: r.patient_name),
+                (N_("住院号"), lambda r: r.mrn),
+                (N_("ECMO次序"), lambda r: str(r.run_number)),
+                (N_("病例状态"), lambda r: run_status_text(r.run_status)),
+                (N_("产品"), lambda r: r.product_name),
+                (N_("批号"), lambda r: r.lot or "—"),
+                (N_("序列号"), lambda r: r.serial or "—"),
+                (N_("有效期"), lambda r: date_text(r.expiry)),
+                (N_("绑定时间"), lambda r: time_text(r.bound_at)),
+                (N_("绑定人"), lambda r: r.bound_by_name),
+                (N_("状态"), usage_status),
+            ],
+            foreground=lambda r: MUTED_TEXT if r.voided else None,
+            parent=self,
+        )
         self.trace_table = make_table(self.trace_model, stretch_column=4)
         self.trace_table.setObjectName("trace_table")
         set_column_widths(self.trace_table, [8, 10, 7, 9, 24, 12, 14, 11, 16, 8, 7])
         self.stack.addWidget(self.trace_table)
-        self.history_model: DeviceTableModel[HistoryLine] = DeviceTableModel([
-            (N_("器械"), lambda h: f"{h.history.product.name} · {h.history.item.serial or h.history.item.lot or '-'}"),
-            (N_("时间"), lambda h: time_text(h.event.at)),
-            (N_("事件"), lambda h: _(EVENT_KINDS.get(h.event.kind, h.event.kind))),
-            (N_("操作人"), lambda h: h.event.by_name),
-            (N_("患者"), lambda h: h.event.patient_name or ""),
-            (N_("住院号"), lambda h: h.event.mrn or ""),
-            (N_("ECMO次序"), lambda h: str(h.event.run_number) if h.event.run_number else ""),
-            (N_("说明"), lambda h: h.event.detail),
-        ], parent=self)
+        self.history_model: DeviceTableModel[HistoryLine] = DeviceTableModel(
+            [
+                (
+                    N_("器械"),
+                    lambda h: (
+                        f"{h.history.product.name} · {h.history.item.serial or h.history.item.lot or '-'}"
+                    ),
+                ),
+                (N_("时间"), lambda h: time_text(h.event.at)),
+                (N_("事件"), lambda h: _(EVENT_KINDS.get(h.event.kind, h.event.kind))),
+                (N_("操作人"), lambda h: h.event.by_name),
+                (N_("患者"), lambda h: h.event.patient_name or ""),
+                (N_("住院号"), lambda h: h.event.mrn or ""),
+                (N_("ECMO次序"), lambda h: str(h.event.run_number) if h.event.run_number else ""),
+                (N_("说明"), lambda h: h.event.detail),
+            ],
+            parent=self,
+        )
         self.history_table = make_table(self.history_model, stretch_column=7)
         self.history_table.setObjectName("history_table")
         set_column_widths(self.history_table, [28, 16, 6, 8, 8, 10, 7, 30])
@@ -206,13 +246,22 @@ class TraceTab(DevicesTab):
         self.lift_button.setVisible(self.can_recall)
         recall_head.addWidget(self.lift_button)
         recall_column.addLayout(recall_head)
-        self.recall_model: DeviceTableModel[Recall] = DeviceTableModel([
-            (N_("批号"), lambda r: r.lot),
-            (N_("产品"), self._recall_product),
-            (N_("召回原因"), lambda r: r.reason),
-            (N_("召回时间"), lambda r: time_text(r.recalled_at)),
-            (N_("状态"), lambda r: _("召回中") if r.active else _("已解除 {when}").format(when=time_text(r.lifted_at))),
-        ], foreground=lambda r: MUTED_TEXT if not r.active else None, parent=self)
+        self.recall_model: DeviceTableModel[Recall] = DeviceTableModel(
+            [
+                (N_("批号"), lambda r: r.lot),
+                (N_("产品"), self._recall_product),
+                (N_("召回原因"), lambda r: r.reason),
+                (N_("召回时间"), lambda r: time_text(r.recalled_at)),
+                (
+                    N_("状态"),
+                    lambda r: (
+                        _("召回中") if r.active else _("已解除 {when}").format(when=time_text(r.lifted_at))
+                    ),
+                ),
+            ],
+            foreground=lambda r: MUTED_TEXT if not r.active else None,
+            parent=self,
+        )
         self.recall_table = make_table(self.recall_model, stretch_column=2)
         self.recall_table.setObjectName("recall_table")
         set_column_widths(self.recall_table, [14, 24, 40, 16, 20])
@@ -232,8 +281,9 @@ class TraceTab(DevicesTab):
     def _mode_changed(self, *_args: Any) -> None:
         mode = self.mode.currentData()
         self.gtin.setVisible(mode == MODE_LOT)
-        self.query.setPlaceholderText({MODE_LOT: _("批号"), MODE_SERIAL: _("序列号"),
-                                       MODE_PATIENT: _("住院号")}.get(mode, ""))
+        self.query.setPlaceholderText(
+            {MODE_LOT: _("批号"), MODE_SERIAL: _("序列号"), MODE_PATIENT: _("住院号")}.get(mode, "")
+        )
 
     def set_mode(self, mode: str) -> None:
         self.mode.setCurrentIndex(max(0, self.mode.findData(mode)))
@@ -288,9 +338,16 @@ class TraceTab(DevicesTab):
         if recall is None or not self.lift_button.isEnabled():
             return None
         devices = self.devices
-        self.dialog = ReasonDialog(self.ui, _("解除召回"), _("解除批号 {lot} 的召回：此后扫描该批号不再警示。").format(
-            lot=recall.lot), N_("解除原因"), lambda reason: devices.lift_recall(recall.id, reason=reason),
-            lambda _r: None, self, ok_text=_("解除召回"))
+        self.dialog = ReasonDialog(
+            self.ui,
+            _("解除召回"),
+            _("解除批号 {lot} 的召回：此后扫描该批号不再警示。").format(lot=recall.lot),
+            N_("解除原因"),
+            lambda reason: devices.lift_recall(recall.id, reason=reason),
+            lambda _r: None,
+            self,
+            ok_text=_("解除召回"),
+        )
         self.dialog.open()
         return self.dialog
 
@@ -306,8 +363,12 @@ class TraceTab(DevicesTab):
             # one service call, one read transaction: uses, shelf stock and the recall flag
             self._run(lambda: devices.lot_view(text, gtin=gtin), lambda result: self._show_lot(text, *result))
         elif mode == MODE_SERIAL:
-            self._run(lambda: devices.trace_serial(text), lambda h: self._show_histories(_("序列号 {s}").format(s=text), h))
+            self._run(
+                lambda: devices.trace_serial(text),
+                lambda h: self._show_histories(_("序列号 {s}").format(s=text), h),
+            )
         else:
+
             def patient_work() -> tuple[Any, list[TraceRow]]:
                 patient = runs.find_patient(text)
                 return patient, devices.trace_patient(patient.id) if patient is not None else []
@@ -320,13 +381,23 @@ class TraceTab(DevicesTab):
         def done(histories: list[ItemHistory]) -> None:
             self._show_histories(scan.shown, histories)
             if histories:
-                self.scan_bar.show_result(Level.OK, _("已找到"), ngettext("{n} 件器械", "{n} 件器械", len(histories)).format(n=len(histories)), scan=scan,
-                                          sound=False)
+                self.scan_bar.show_result(
+                    Level.OK,
+                    _("已找到"),
+                    ngettext("{n} 件器械", "{n} 件器械", len(histories)).format(n=len(histories)),
+                    scan=scan,
+                    sound=False,
+                )
             else:
                 self.scan_bar.show_result(Level.WARN, _("没有记录"), _("该器械从未入库或绑定"), scan=scan)
 
-        self._run(lambda: devices.trace_code(text), done,
-                  lambda exc: self.scan_bar.show_result(Level.BLOCKED, _("无法识别的条码"), error_text(exc), scan=scan))
+        self._run(
+            lambda: devices.trace_code(text),
+            done,
+            lambda exc: self.scan_bar.show_result(
+                Level.BLOCKED, _("无法识别的条码"), error_text(exc), scan=scan
+            ),
+        )
 
     def _run(self, work: Any, done: Any, failed: Any = None) -> None:
         def on_failed(exc: BaseException) -> None:
@@ -352,7 +423,8 @@ class TraceTab(DevicesTab):
     def _show_lot(self, lot: str, rows: list[TraceRow], stock: list[StockRow], recalled: bool) -> None:
         patients = len({r.patient_id for r in rows})
         text = _("批号 {lot}：已用于 {p} 名患者（{n} 次绑定）；库存中尚有 {s} 件未使用").format(
-            lot=lot, p=patients, n=len(rows), s=len(stock))
+            lot=lot, p=patients, n=len(rows), s=len(stock)
+        )
         if recalled:
             text += _("（该批号召回中）")
         self._show_rows(rows, text, _("批号 {lot}").format(lot=lot))
@@ -361,8 +433,13 @@ class TraceTab(DevicesTab):
         if patient is None:
             self._show_rows([], _("没有住院号为 {mrn} 的患者").format(mrn=mrn), mrn)
             return
-        self._show_rows(rows, _("患者 {name}（住院号 {mrn}）：共绑定器械 {n} 次").format(
-            name=patient.name, mrn=patient.mrn, n=len(rows)), _("患者 {name}").format(name=patient.name))
+        self._show_rows(
+            rows,
+            _("患者 {name}（住院号 {mrn}）：共绑定器械 {n} 次").format(
+                name=patient.name, mrn=patient.mrn, n=len(rows)
+            ),
+            _("患者 {name}").format(name=patient.name),
+        )
 
     def _show_histories(self, what: str, histories: list[ItemHistory]) -> None:
         self.rows = []
@@ -375,12 +452,22 @@ class TraceTab(DevicesTab):
         else:
             parts = []
             for h in histories:
-                source = _("{supplier} {when} 入库").format(supplier=h.receiving.supplier,
-                                                          when=time_text(h.receiving.received_at)) \
-                    if h.receiving else _("无入库记录")
-                parts.append(_("{product}（批号 {lot}，序列号 {serial}，有效期 {expiry}）：{source}").format(
-                    product=h.product.name, lot=h.item.lot or "-", serial=h.item.serial or "-",
-                    expiry=date_text(h.item.expiry), source=source))
+                source = (
+                    _("{supplier} {when} 入库").format(
+                        supplier=h.receiving.supplier, when=time_text(h.receiving.received_at)
+                    )
+                    if h.receiving
+                    else _("无入库记录")
+                )
+                parts.append(
+                    _("{product}（批号 {lot}，序列号 {serial}，有效期 {expiry}）：{source}").format(
+                        product=h.product.name,
+                        lot=h.item.lot or "-",
+                        serial=h.item.serial or "-",
+                        expiry=date_text(h.item.expiry),
+                        source=source,
+                    )
+                )
             self.result_label.setText("\n".join(parts))
         self._update_buttons()
 
@@ -393,10 +480,14 @@ class TraceTab(DevicesTab):
         if not path:
             return
         target = Path(path)
-        self.ui.tasks.run_op(lambda: atomic_write_bytes(target, write_trace(rows)),
-                             lambda _n: self.result_label.setText(_("已导出 {n} 行到 {file}").format(n=len(rows),
-                                                                                               file=target)),
-                             lambda exc: self._message(_("导出失败"), error_text(exc)), parent=self)
+        self.ui.tasks.run_op(
+            lambda: atomic_write_bytes(target, write_trace(rows)),
+            lambda _n: self.result_label.setText(
+                _("已导出 {n} 行到 {file}").format(n=len(rows), file=target)
+            ),
+            lambda exc: self._message(_("导出失败"), error_text(exc)),
+            parent=self,
+        )
 
     def export_pdf(self, path: str | None = None) -> None:
         rows, documents = list(self.rows), self.documents
@@ -416,9 +507,14 @@ class TraceTab(DevicesTab):
             atomic_write_bytes(target, printed.pdf)
             return str(printed.document.document_number)
 
-        self.ui.tasks.run_op(work, lambda number: self.result_label.setText(
-            _("已生成追溯清单 {number}（已存档）：{file}").format(number=number, file=target)),
-            lambda exc: self._message(_("导出失败"), error_text(exc)), parent=self)
+        self.ui.tasks.run_op(
+            work,
+            lambda number: self.result_label.setText(
+                _("已生成追溯清单 {number}（已存档）：{file}").format(number=number, file=target)
+            ),
+            lambda exc: self._message(_("导出失败"), error_text(exc)),
+            parent=self,
+        )
 
     def _message(self, title: str, text: str) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)

@@ -43,8 +43,10 @@ PRESENTATION: dict[VerdictKind, tuple[Level, str]] = {
     VerdictKind.INVALID_CODE: (Level.BLOCKED, N_("无法识别的条码")),
 }
 WARNING_NAMES: dict[VerdictKind, str] = {
-    VerdictKind.WARN_RECALLED: N_("批号已召回"), VerdictKind.WARN_NO_NMPA: N_("无注册证编号（R5）"),
-    VerdictKind.WARN_NO_SERIAL: N_("无序列号（R6 无法核查）"), VerdictKind.WRONG_CATEGORY: N_("类别不符"),
+    VerdictKind.WARN_RECALLED: N_("批号已召回"),
+    VerdictKind.WARN_NO_NMPA: N_("无注册证编号（R5）"),
+    VerdictKind.WARN_NO_SERIAL: N_("无序列号（R6 无法核查）"),
+    VerdictKind.WRONG_CATEGORY: N_("类别不符"),
 }
 
 
@@ -62,39 +64,72 @@ def verdict_detail(verdict: ScanVerdict) -> str:
     item, product = verdict.item, verdict.product
     if verdict.kind is VerdictKind.BLOCKED_REUSED and verdict.holder is not None:
         h = verdict.holder
-        lines.append(_("占用它的病例：{patient}（住院号 {mrn}）第 {n} 次 ECMO，{status}；一次性器械撤除后也不得再次使用").format(
-            patient=h.patient_name, mrn=h.mrn, n=h.run_number, status=run_status_text(h.run_status)))
+        lines.append(
+            _(
+                "占用它的病例：{patient}（住院号 {mrn}）第 {n} 次 ECMO，{status}；一次性器械撤除后也不得再次使用"
+            ).format(patient=h.patient_name, mrn=h.mrn, n=h.run_number, status=run_status_text(h.run_status))
+        )
     if verdict.bound and item is not None:
         lines.append(_("有效期 {expiry}").format(expiry=date_text(item.expiry)))
     elif product is not None and item is not None:
-        lines.append(_("{product}：批号 {lot}，序列号 {serial}，有效期 {expiry}").format(
-            product=product.name, lot=item.lot or "-", serial=item.serial or "-", expiry=date_text(item.expiry)))
+        lines.append(
+            _("{product}：批号 {lot}，序列号 {serial}，有效期 {expiry}").format(
+                product=product.name,
+                lot=item.lot or "-",
+                serial=item.serial or "-",
+                expiry=date_text(item.expiry),
+            )
+        )
     elif verdict.code is not None and verdict.kind is not VerdictKind.INVALID_CODE:
         code = verdict.code
-        lines.append(_("条码内容：产品标识 {di}，批号 {lot}，序列号 {serial}，有效期 {expiry}").format(
-            di=code.device_identifier or "-", lot=code.lot or "-", serial=code.serial or "-",
-            expiry=date_text(code.expiry)))
+        lines.append(
+            _("条码内容：产品标识 {di}，批号 {lot}，序列号 {serial}，有效期 {expiry}").format(
+                di=code.device_identifier or "-",
+                lot=code.lot or "-",
+                serial=code.serial or "-",
+                expiry=date_text(code.expiry),
+            )
+        )
     if len(verdict.pending) > 1:
-        lines.append(_("需说明的情况：{items}").format(items=join_names(_(WARNING_NAMES[k]) for k in verdict.pending)))
+        lines.append(
+            _("需说明的情况：{items}").format(items=join_names(_(WARNING_NAMES[k]) for k in verdict.pending))
+        )
     if verdict.bound and verdict.overridden:
-        lines.append(_("已填写理由放行：{items}").format(items=join_names(_(WARNING_NAMES[k]) for k in verdict.overridden)))
+        lines.append(
+            _("已填写理由放行：{items}").format(
+                items=join_names(_(WARNING_NAMES[k]) for k in verdict.overridden)
+            )
+        )
     return "\n".join(lines)
 
 
 class ReceiveNowDialog(FormDialog):
-    """"现在入库？": record the receipt of the scanned item (supplier, missing label data) and bind it."""
+    """ "现在入库？": record the receipt of the scanned item (supplier, missing label data) and bind it."""
 
-    def __init__(self, ui: UiContext, run_id: int, text: str, verdict: ScanVerdict, *,
-                 procedure_id: int | None, product_id: int | None, suppliers: list[str],
-                 on_verdict: Callable[[ScanVerdict], None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ui: UiContext,
+        run_id: int,
+        text: str,
+        verdict: ScanVerdict,
+        *,
+        procedure_id: int | None,
+        product_id: int | None,
+        suppliers: list[str],
+        on_verdict: Callable[[ScanVerdict], None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(ui, _("床旁入库并绑定"), parent, ok_text=_("入库并绑定"))
         self.setObjectName("receive_now_dialog")
         self.run_id, self.text, self.procedure_id, self.product_id = run_id, text, procedure_id, product_id
         self._on_verdict = on_verdict
         code = verdict.code
         what = verdict.product.name if verdict.product else (code.device_identifier if code else "")
-        self.set_intro(_("“{what}”尚无入库记录（R7：来源可追溯）。填写供应商后，系统先登记入库，再按全部规则核对并绑定。").format(
-            what=what))
+        self.set_intro(
+            _(
+                "“{what}”尚无入库记录（R7：来源可追溯）。填写供应商后，系统先登记入库，再按全部规则核对并绑定。"
+            ).format(what=what)
+        )
         self.supplier = QComboBox()
         self.supplier.setEditable(True)
         self.supplier.addItems(suppliers)
@@ -130,6 +165,18 @@ class ReceiveNowDialog(FormDialog):
             self.accept()
             self._on_verdict(verdict)
 
-        self.submit(lambda: devices.receive_and_bind(run_id, text, supplier=supplier, procedure_id=procedure_id,
-                                                     product_id=product_id, lot=lot, serial=serial, expiry=expiry,
-                                                     delivery_note=note), done, changes=DEVICE_CHANGES)
+        self.submit(
+            lambda: devices.receive_and_bind(
+                run_id,
+                text,
+                supplier=supplier,
+                procedure_id=procedure_id,
+                product_id=product_id,
+                lot=lot,
+                serial=serial,
+                expiry=expiry,
+                delivery_note=note,
+            ),
+            done,
+            changes=DEVICE_CHANGES,
+        )

@@ -30,8 +30,20 @@ from ecmo_desktop.ui.widgets.fit import ScreenFit
 from ecmo_desktop.ui.widgets.form import FieldErrors, error_label
 
 # Inner Mongolia's leagues and cities; any other city can be typed in.
-CITIES = ("呼和浩特市", "包头市", "乌海市", "赤峰市", "通辽市", "鄂尔多斯市", "呼伦贝尔市", "巴彦淖尔市",
-          "乌兰察布市", "兴安盟", "锡林郭勒盟", "阿拉善盟")
+CITIES = (
+    "呼和浩特市",
+    "包头市",
+    "乌海市",
+    "赤峰市",
+    "通辽市",
+    "鄂尔多斯市",
+    "呼伦贝尔市",
+    "巴彦淖尔市",
+    "乌兰察布市",
+    "兴安盟",
+    "锡林郭勒盟",
+    "阿拉善盟",
+)
 
 PAGE_INTRO, PAGE_HOSPITAL, PAGE_ADMIN = 0, 1, 2
 
@@ -70,11 +82,15 @@ class FirstRunWizard(ScreenFit, QWizard):
         self._field_pages: dict[str, int] = {}
 
         intro = _Page(_("欢迎使用 ECMO Ward"), _("这台电脑上的数据库还没有设置。"))
-        text = QLabel(_("接下来请：\n"
-                        "1. 填写本院信息；\n"
-                        "2. 创建第一位系统管理员；\n"
-                        "3. 以管理员登录，在“管理”中为医生、护士等创建各自的账户，授予 ECMO 手术权限并设置专家组。\n\n"
-                        "每位工作人员都应使用自己的账户登录，不得共用账户。"))
+        text = QLabel(
+            _(
+                "接下来请：\n"
+                "1. 填写本院信息；\n"
+                "2. 创建第一位系统管理员；\n"
+                "3. 以管理员登录，在“管理”中为医生、护士等创建各自的账户，授予 ECMO 手术权限并设置专家组。\n\n"
+                "每位工作人员都应使用自己的账户登录，不得共用账户。"
+            )
+        )
         text.setWordWrap(True)
         intro.column.addWidget(text)
         intro.column.addSpacing(16)
@@ -149,12 +165,19 @@ class FirstRunWizard(ScreenFit, QWizard):
         self._busy = True
         self.button(QWizard.WizardButton.FinishButton).setEnabled(False)
         self.errors.clear()
-        setup = partial(self.ui.services.auth.first_run_setup, hospital_name=self.hospital_name.text(),
-                        hospital_code=self.hospital_code.text(), city=self.city.currentText(),
-                        admin_username=self.username.text(), admin_full_name=self.full_name.text(),
-                        admin_password=self.password.text(), admin_password_repeat=self.password_repeat.text())
-        self.ui.tasks.run_op(setup, self._succeeded, self._failed, parent=self,
-                             changes=(Change.hospital(), Change.staff()))
+        setup = partial(
+            self.ui.services.auth.first_run_setup,
+            hospital_name=self.hospital_name.text(),
+            hospital_code=self.hospital_code.text(),
+            city=self.city.currentText(),
+            admin_username=self.username.text(),
+            admin_full_name=self.full_name.text(),
+            admin_password=self.password.text(),
+            admin_password_repeat=self.password_repeat.text(),
+        )
+        self.ui.tasks.run_op(
+            setup, self._succeeded, self._failed, parent=self, changes=(Change.hospital(), Change.staff())
+        )
 
     def _succeeded(self, result: SetupResult) -> None:
         self._busy = False

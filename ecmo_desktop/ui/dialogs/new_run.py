@@ -45,7 +45,9 @@ class NewRunDialog(FormDialog, DraftCapable):
     draft_key = "new_run"
     opened = Signal(object)  # Run
 
-    def __init__(self, ui: UiContext, parent: QWidget | None = None, *, patient: Patient | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, parent: QWidget | None = None, *, patient: Patient | None = None
+    ) -> None:
         super().__init__(ui, _("新建 ECMO 病例"), parent, ok_text=_("新建病例"))
         self.setObjectName("new_run_dialog")
         self.patient = patient
@@ -103,13 +105,19 @@ class NewRunDialog(FormDialog, DraftCapable):
         mrn = self.mrn.text()
         runs = self.ui.services.runs
         self.errors.clear()
-        self.ui.tasks.run_op(lambda: runs.find_patient(mrn), self._show_patient, self.show_failure, parent=self)
+        self.ui.tasks.run_op(
+            lambda: runs.find_patient(mrn), self._show_patient, self.show_failure, parent=self
+        )
 
     def _input(self) -> RunInput:
-        return RunInput(mode=str(self.mode.currentData() or ""), indication=str(self.indication.currentData() or ""),
-                        indication_other=self.indication_other.text() if self.indication_other.isEnabled() else "",
-                        ecpr=self.ecpr.isChecked(), emergency=self.emergency.isChecked(),
-                        diagnosis=self.diagnosis.toPlainText())
+        return RunInput(
+            mode=str(self.mode.currentData() or ""),
+            indication=str(self.indication.currentData() or ""),
+            indication_other=self.indication_other.text() if self.indication_other.isEnabled() else "",
+            ecpr=self.ecpr.isChecked(),
+            emergency=self.emergency.isChecked(),
+            diagnosis=self.diagnosis.toPlainText(),
+        )
 
     def on_submit(self) -> None:
         data = self._input()
@@ -118,7 +126,9 @@ class NewRunDialog(FormDialog, DraftCapable):
         mrn = self.mrn.text()
 
         def work() -> Run:
-            patient = known if known is not None and known.mrn == mrn.strip().upper() else runs.find_patient(mrn)
+            patient = (
+                known if known is not None and known.mrn == mrn.strip().upper() else runs.find_patient(mrn)
+            )
             if patient is None:
                 raise ValidationError(FieldError(N_("住院号"), N_("未找到该住院号的患者，请先登记患者")))
             return runs.open_run(patient.id, data)
@@ -131,10 +141,15 @@ class NewRunDialog(FormDialog, DraftCapable):
         self.opened.emit(run)
 
     def draft(self) -> Draft:
-        return {"mrn": self.mrn.text(), "mode": self.mode.currentData() or "",
-                "indication": self.indication.currentData() or "", "indication_other": self.indication_other.text(),
-                "ecpr": self.ecpr.isChecked(), "emergency": self.emergency.isChecked(),
-                "diagnosis": self.diagnosis.toPlainText()}
+        return {
+            "mrn": self.mrn.text(),
+            "mode": self.mode.currentData() or "",
+            "indication": self.indication.currentData() or "",
+            "indication_other": self.indication_other.text(),
+            "ecpr": self.ecpr.isChecked(),
+            "emergency": self.emergency.isChecked(),
+            "diagnosis": self.diagnosis.toPlainText(),
+        }
 
     def restore_draft(self, data: Draft) -> None:
         if self.patient is None:

@@ -27,8 +27,11 @@ class ChangePasswordDialog(FormDialog):
         self.new = self.add_field(N_("新密码"), password_edit())
         self.repeat = self.add_field(N_("确认密码"), password_edit())
         self.errors.alias(N_("密码"), N_("新密码"))
-        self.new.setToolTip(_("至少 {n} 位，须同时包含字母和数字，且不能包含用户名").format(
-            n=ui.services.ctx.policy.min_password_length))
+        self.new.setToolTip(
+            _("至少 {n} 位，须同时包含字母和数字，且不能包含用户名").format(
+                n=ui.services.ctx.policy.min_password_length
+            )
+        )
         self.setMinimumWidth(420)
 
     def on_submit(self) -> None:

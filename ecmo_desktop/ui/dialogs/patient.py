@@ -87,9 +87,16 @@ class PatientDialog(FormDialog, DraftCapable):
         except ValidationError as exc:
             self.show_failure(exc)
             return
-        data = PatientInput(mrn=self.mrn.text(), name=self.name.text(), sex=str(self.sex.currentData() or ""),
-                            birth_date=birth, height_cm=self.height_edit.text(), weight_kg=self.weight.text(),
-                            ward=self.ward.text(), bed=self.bed.text())
+        data = PatientInput(
+            mrn=self.mrn.text(),
+            name=self.name.text(),
+            sex=str(self.sex.currentData() or ""),
+            birth_date=birth,
+            height_cm=self.height_edit.text(),
+            weight_kg=self.weight.text(),
+            ward=self.ward.text(),
+            bed=self.bed.text(),
+        )
         runs = self.ui.services.runs
         self.submit(lambda: runs.register_patient(data), self._registered, changes=(Change.patients(),))
 
@@ -99,14 +106,28 @@ class PatientDialog(FormDialog, DraftCapable):
         self.registered.emit(patient, self.then_new_run.isChecked() and self._can_open_run)
 
     def draft(self) -> Draft:
-        return {"mrn": self.mrn.text(), "name": self.name.text(), "sex": self.sex.currentData() or "",
-                "birth": self.birth.text(), "height": self.height_edit.text(), "weight": self.weight.text(),
-                "ward": self.ward.text(), "bed": self.bed.text(), "then_new_run": self.then_new_run.isChecked()}
+        return {
+            "mrn": self.mrn.text(),
+            "name": self.name.text(),
+            "sex": self.sex.currentData() or "",
+            "birth": self.birth.text(),
+            "height": self.height_edit.text(),
+            "weight": self.weight.text(),
+            "ward": self.ward.text(),
+            "bed": self.bed.text(),
+            "then_new_run": self.then_new_run.isChecked(),
+        }
 
     def restore_draft(self, data: Draft) -> None:
-        edits: dict[str, QLineEdit] = {"mrn": self.mrn, "name": self.name, "birth": self.birth,
-                                       "height": self.height_edit, "weight": self.weight, "ward": self.ward,
-                                       "bed": self.bed}
+        edits: dict[str, QLineEdit] = {
+            "mrn": self.mrn,
+            "name": self.name,
+            "birth": self.birth,
+            "height": self.height_edit,
+            "weight": self.weight,
+            "ward": self.ward,
+            "bed": self.bed,
+        }
         for key, edit in edits.items():
             edit.setText(str(data.get(key, "")))
         select_value(self.sex, str(data.get("sex", "")))

@@ -65,7 +65,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("上机时间", lambda r: format_local(r.started_at)),
     ("撤机时间", lambda r: format_local(r.ended_at)),
     ("出院时间", lambda r: format_local(r.discharged_at)),
-    ("最近归档", lambda r: (f"v{r.archive_version} {format_local(r.archived_at)}" if r.archive_id else "—")),
+    ("最近归档", lambda r: f"v{r.archive_version} {format_local(r.archived_at)}" if r.archive_id else "—"),
 ]
 
 
@@ -105,8 +105,9 @@ class CandidateModel(ListTableModel[ArchiveCandidate]):
     def set_all(self, on: bool) -> None:
         self.checked = {r.run_id for r in self.rows()} if on else set()
         if self.rowCount():
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0),
-                                  [Qt.ItemDataRole.CheckStateRole])
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, 0), [Qt.ItemDataRole.CheckStateRole]
+            )
 
     def chosen(self) -> list[int]:
         return [r.run_id for r in self.rows() if r.run_id in self.checked]
@@ -126,8 +127,9 @@ class _OneRun:
         return False  # the batch checks before each run; the run in hand is always finished
 
 
-def archive_batch(service: DocumentService, run_ids: Sequence[int], out_dir: Path | None,
-                  printer_name: str | None) -> Callable[[Operation], Steps]:
+def archive_batch(
+    service: DocumentService, run_ids: Sequence[int], out_dir: Path | None, printer_name: str | None
+) -> Callable[[Operation], Steps]:
     """The batch as long work for ``TaskRunner.run_long``: one run per step, cancel checked before each."""
 
     def work(operation: Operation) -> Steps:
@@ -135,10 +137,15 @@ def archive_batch(service: DocumentService, run_ids: Sequence[int], out_dir: Pat
         total = len(ids)
         deliver: Callable[[PrintedDocument], None] | None = None
         if printer_name:
+
             def deliver(printed: PrintedDocument) -> None:
-                print_pdf(printed.pdf, make_printer(printer_name),
-                          title=f"{printed.document.title} {printed.document.document_number}",
-                          cancelled=operation.cancelled)
+                print_pdf(
+                    printed.pdf,
+                    make_printer(printer_name),
+                    title=f"{printed.document.title} {printed.document.document_number}",
+                    cancelled=operation.cancelled,
+                )
+
         # the whole batch's refusals (too many runs, no output folder) come before any run
         service.batch_archive(ids, out_dir, _Refused(), deliver=deliver)
         items: list[BatchItem] = []
@@ -146,8 +153,9 @@ def archive_batch(service: DocumentService, run_ids: Sequence[int], out_dir: Pat
         for n, run_id in enumerate(ids):
             if operation.cancelled():
                 return BatchResult(tuple(items), True, total)
-            items.extend(service.batch_archive([run_id], out_dir, _OneRun(operation, n, total),
-                                               deliver=deliver).items)
+            items.extend(
+                service.batch_archive([run_id], out_dir, _OneRun(operation, n, total), deliver=deliver).items
+            )
             yield
         return BatchResult(tuple(items), False, total)
 
@@ -192,8 +200,16 @@ class ArchivePage(QWidget):
         self.find_button = QPushButton(_("查询"))
         self.find_button.clicked.connect(self.search)
         filters = QHBoxLayout()
-        for widget in (QLabel(_("上机日期")), self.date_from, QLabel("—"), self.date_to, self.status, self.discharged,
-                       self.not_archived, self.find_button):
+        for widget in (
+            QLabel(_("上机日期")),
+            self.date_from,
+            QLabel("—"),
+            self.date_to,
+            self.status,
+            self.discharged,
+            self.not_archived,
+            self.find_button,
+        ):
             filters.addWidget(widget)
         filters.addStretch(1)
 
@@ -266,10 +282,13 @@ class ArchivePage(QWidget):
         last = self.date_to.date().toPython()
         assert isinstance(first, date) and isinstance(last, date)
         status = self.status.currentData()
-        return ArchiveQuery(started_from=datetime.combine(first, time(0), BEIJING),
-                            started_to=datetime.combine(last + timedelta(days=1), time(0), BEIJING),
-                            statuses=(status,) if status else (), discharged_only=self.discharged.isChecked(),
-                            not_archived_only=self.not_archived.isChecked())
+        return ArchiveQuery(
+            started_from=datetime.combine(first, time(0), BEIJING),
+            started_to=datetime.combine(last + timedelta(days=1), time(0), BEIJING),
+            statuses=(status,) if status else (),
+            discharged_only=self.discharged.isChecked(),
+            not_archived_only=self.not_archived.isChecked(),
+        )
 
     def search(self) -> None:
         query, service = self.query(), self.service
@@ -280,7 +299,9 @@ class ArchivePage(QWidget):
         self._count()
 
     def _count(self, *_args: object) -> None:
-        self.count_label.setText(_("共 {n} 例，已选 {m} 例").format(n=self.model.rowCount(), m=len(self.model.chosen())))
+        self.count_label.setText(
+            _("共 {n} 例，已选 {m} 例").format(n=self.model.rowCount(), m=len(self.model.chosen()))
+        )
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, _("选择归档文件夹"), self.folder.text())
@@ -306,8 +327,13 @@ class ArchivePage(QWidget):
             if not self.folder.text().strip():
                 return
             out_dir = Path(self.folder.text().strip())
-        operation = self.ui.tasks.run_long(archive_batch(self.service, runs, out_dir, printer), self._done,
-                                           self._failed, parent=self, on_progress=self._progress)
+        operation = self.ui.tasks.run_long(
+            archive_batch(self.service, runs, out_dir, printer),
+            self._done,
+            self._failed,
+            parent=self,
+            on_progress=self._progress,
+        )
         if operation is None:
             return
         self.operation = operation

@@ -59,8 +59,9 @@ def make_printer(name: str | None = None) -> QPrinter:
     return printer
 
 
-def print_pdf(data: bytes, printer: QPrinter, *, title: str = "",
-              cancelled: Callable[[], bool] = lambda: False) -> int:
+def print_pdf(
+    data: bytes, printer: QPrinter, *, title: str = "", cancelled: Callable[[], bool] = lambda: False
+) -> int:
     """Print every page of ``data`` on ``printer``; returns the pages printed.
 
     Raises ``PrintFailed`` when the printer cannot be opened (offline, no driver). ``cancelled`` is
@@ -84,7 +85,9 @@ def print_pdf(data: bytes, printer: QPrinter, *, title: str = "",
                     raise PrintFailed(detail=N_("打印机拒绝新页"))
                 area = printer.pageLayout().paintRectPixels(printer.resolution())
                 points = pdf.document.pagePointSize(page)
-                pixels = QSize(max(1, round(points.width() * dpi / 72)), max(1, round(points.height() * dpi / 72)))
+                pixels = QSize(
+                    max(1, round(points.width() * dpi / 72)), max(1, round(points.height() * dpi / 72))
+                )
                 image = pdf.document.render(page, pixels)
                 scale = min(area.width() / pixels.width(), area.height() / pixels.height())
                 width, height = round(pixels.width() * scale), round(pixels.height() * scale)

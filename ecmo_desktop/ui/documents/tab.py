@@ -156,8 +156,9 @@ class DocumentsTab(QWidget):
 
         self.ui.tasks.run_op(work, lambda result: self._show(*result), parent=self)
 
-    def _show(self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]],
-              r8: R8Status) -> None:
+    def _show(
+        self, documents: list[GeneratedDocument], subjects: dict[str, list[tuple[int, str]]], r8: R8Status
+    ) -> None:
         current = self.current()
         selected = self._select_after or (current.id if current else None)
         self._select_after = None
@@ -171,7 +172,12 @@ class DocumentsTab(QWidget):
             self.select(selected)
 
     def _changed(self, changes: frozenset[Change]) -> None:
-        if changes & {Change.run(self.run_id), Change.documents(self.run_id), Change.devices(), Change.records()}:
+        if changes & {
+            Change.run(self.run_id),
+            Change.documents(self.run_id),
+            Change.devices(),
+            Change.records(),
+        }:
             self.reload()
 
     def _fill_subjects(self) -> None:
@@ -215,8 +221,13 @@ class DocumentsTab(QWidget):
             self.generate_button.setEnabled(True)
             self.ui.tasks.default_error(self, exc)
 
-        self.ui.tasks.run_op(lambda: service.generate(kind, run_id, subject), done, failed, parent=self,
-                             changes=(Change.documents(run_id),))
+        self.ui.tasks.run_op(
+            lambda: service.generate(kind, run_id, subject),
+            done,
+            failed,
+            parent=self,
+            changes=(Change.documents(run_id),),
+        )
 
     def _selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         doc = self.current()
@@ -225,8 +236,9 @@ class DocumentsTab(QWidget):
         if doc is None:
             return
         service = self.service
-        self.ui.tasks.run_op(lambda: service.document_pdf(doc.id), lambda data: self._show_pdf(doc, data),
-                             parent=self)
+        self.ui.tasks.run_op(
+            lambda: service.document_pdf(doc.id), lambda data: self._show_pdf(doc, data), parent=self
+        )
 
     def _show_pdf(self, doc: GeneratedDocument, data: bytes) -> None:
         old = self._pdf
@@ -260,8 +272,12 @@ class DocumentsTab(QWidget):
 
         def send(data: bytes) -> None:
             self.notice.setText(_("正在打印 {number}…").format(number=doc.document_number))
-            self.ui.tasks.run_cpu(print_stored(data, printer, f"{doc.title} {doc.document_number}"), self._printed,
-                                  self._print_failed, parent=self)
+            self.ui.tasks.run_cpu(
+                print_stored(data, printer, f"{doc.title} {doc.document_number}"),
+                self._printed,
+                self._print_failed,
+                parent=self,
+            )
 
         self.ui.tasks.run_op(lambda: service.reprint(doc.id), send, parent=self)
 
@@ -282,8 +298,9 @@ class DocumentsTab(QWidget):
         if path:
             self._write(doc, Path(path))
             return
-        self.ui.tasks.run_op(lambda: service.suggested_file_name(doc.id),
-                             lambda name: self._ask_where(doc, name), parent=self)
+        self.ui.tasks.run_op(
+            lambda: service.suggested_file_name(doc.id), lambda name: self._ask_where(doc, name), parent=self
+        )
 
     def _ask_where(self, doc: GeneratedDocument, name: str) -> None:
         dialog = QFileDialog(self, _("另存为 PDF"), str(documents_folder() / name), _("PDF 文件 (*.pdf)"))
@@ -297,6 +314,8 @@ class DocumentsTab(QWidget):
 
     def _write(self, doc: GeneratedDocument, target: Path) -> None:
         service = self.service
-        self.ui.tasks.run_op(lambda: write_pdf(target, service.reprint(doc.id)),
-                             lambda written: self.notice.setText(_("已保存：{path}").format(path=written)),
-                             parent=self)
+        self.ui.tasks.run_op(
+            lambda: write_pdf(target, service.reprint(doc.id)),
+            lambda written: self.notice.setText(_("已保存：{path}").format(path=written)),
+            parent=self,
+        )

@@ -24,7 +24,9 @@ ACTIVE_STATUSES = (RunStatus.ON_ECMO.value, RunStatus.PLANNED.value)
 class RunsOverview(QWidget):
     """The run table of the home page (``home.worklist_page.WorklistPage`` shows it below the due items)."""
 
-    def __init__(self, ui: UiContext, *, open_case: Callable[[int], None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, *, open_case: Callable[[int], None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ui = ui
         self._open_case = open_case
@@ -38,7 +40,9 @@ class RunsOverview(QWidget):
         refresh.clicked.connect(lambda: self.model.refresh())
         bar.addWidget(refresh)
         self.column.addLayout(bar)
-        self.model: RunListModel = RunListModel(ui.tasks, ui.services.runs, statuses=ACTIVE_STATUSES, parent=self)
+        self.model: RunListModel = RunListModel(
+            ui.tasks, ui.services.runs, statuses=ACTIVE_STATUSES, parent=self
+        )
         self.table = make_table(self.model)
         self.table.setObjectName("worklist_table")
         set_column_widths(self.table, [14, 10, 5, 5, 8, 11, 17, 14])
@@ -57,7 +61,9 @@ class RunsOverview(QWidget):
         self.column.addWidget(widget, stretch)
 
     def _update(self) -> None:
-        self.count_label.setText(ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total))
+        self.count_label.setText(
+            ngettext("共 {n} 例", "共 {n} 例", self.model.total).format(n=self.model.total)
+        )
         self.empty_label.setVisible(self.model.total == 0)
 
     def _activated(self, index: QModelIndex) -> None:

@@ -39,8 +39,13 @@ def as_column(column: Column[T] | tuple[str, Callable[[T], str]]) -> Column[T]:
 class ListTableModel(QAbstractTableModel, Generic[T]):
     translate_headers = True  # False where the titles arrive translated (the QC report's tables)
 
-    def __init__(self, columns: Sequence[Column[T] | tuple[str, Callable[[T], str]]],
-                 parent: QObject | None = None, *, key: Callable[[T], Any] | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column[T] | tuple[str, Callable[[T], str]]],
+        parent: QObject | None = None,
+        *,
+        key: Callable[[T], Any] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._columns: list[Column[T]] = [as_column(c) for c in columns]
         self._rows: list[T] = []
@@ -69,10 +74,14 @@ class ListTableModel(QAbstractTableModel, Generic[T]):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
         return 0 if parent.isValid() else len(self._columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self._columns):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self._columns)
+        ):
             title = self._columns[section].title
             return _(title) if self.translate_headers else title
         return None

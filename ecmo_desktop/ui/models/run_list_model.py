@@ -24,8 +24,16 @@ from ecmo_desktop.ui.changes import Change
 from ecmo_desktop.ui.tasks import TaskRunner
 
 PAGE_SIZE = 200
-COLUMNS = (N_("住院号"), N_("姓名"), N_("性别"), N_("年龄"), N_("模式"), N_("状态"), N_("上机时间"),
-           N_("病区/床号"))
+COLUMNS = (
+    N_("住院号"),
+    N_("姓名"),
+    N_("性别"),
+    N_("年龄"),
+    N_("模式"),
+    N_("状态"),
+    N_("上机时间"),
+    N_("病区/床号"),
+)
 COL_MRN, COL_NAME, COL_SEX, COL_AGE, COL_MODE, COL_STATUS, COL_STARTED, COL_WARD = range(len(COLUMNS))
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,8 +45,15 @@ class RunListModel(QAbstractTableModel):
     loaded = Signal()  # a page (or a new search's first page) arrived
     failed = Signal(object)
 
-    def __init__(self, tasks: TaskRunner, runs: RunService, *, statuses: tuple[str, ...] = (),
-                 page_size: int = PAGE_SIZE, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        runs: RunService,
+        *,
+        statuses: tuple[str, ...] = (),
+        page_size: int = PAGE_SIZE,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self._runs = runs
@@ -85,11 +100,17 @@ class RunListModel(QAbstractTableModel):
         runs = self._runs
 
         def work() -> tuple[int, list[RunListItem]]:
-            return (runs.count_runs(text, statuses=statuses),
-                    runs.search_runs(text, statuses=statuses, offset=0, limit=limit))
+            return (
+                runs.count_runs(text, statuses=statuses),
+                runs.search_runs(text, statuses=statuses, offset=0, limit=limit),
+            )
 
-        self._tasks.run_op(work, lambda result: self._first_page(generation, result),
-                           lambda exc: self._failed(generation, exc), parent=self)
+        self._tasks.run_op(
+            work,
+            lambda result: self._first_page(generation, result),
+            lambda exc: self._failed(generation, exc),
+            parent=self,
+        )
 
     def _first_page(self, generation: int, result: tuple[int, list[RunListItem]]) -> None:
         if generation != self._generation:
@@ -114,9 +135,12 @@ class RunListModel(QAbstractTableModel):
         # by key, not by offset: the page after the last row shown (ids descend), as fast at row 49,800 as at 0
         offset, limit, before = len(self._rows), self._page, self._rows[-1].run_id if self._rows else None
         runs = self._runs
-        self._tasks.run_op(lambda: runs.search_runs(text, statuses=statuses, limit=limit, before_id=before),
-                           lambda items: self._more(generation, offset, items),
-                           lambda exc: self._failed(generation, exc), parent=self)
+        self._tasks.run_op(
+            lambda: runs.search_runs(text, statuses=statuses, limit=limit, before_id=before),
+            lambda items: self._more(generation, offset, items),
+            lambda exc: self._failed(generation, exc),
+            parent=self,
+        )
 
     def _more(self, generation: int, offset: int, items: list[RunListItem]) -> None:
         if generation != self._generation or offset != len(self._rows):
@@ -157,11 +181,17 @@ class RunListModel(QAbstractTableModel):
         runs = self._runs
 
         def work() -> tuple[int, list[RunListItem]]:
-            return (runs.count_runs(text, statuses=statuses),
-                    runs.search_runs(text, statuses=statuses, offset=0, limit=limit))
+            return (
+                runs.count_runs(text, statuses=statuses),
+                runs.search_runs(text, statuses=statuses, offset=0, limit=limit),
+            )
 
-        self._tasks.run_op(work, lambda result: self._replaced(generation, result),
-                           lambda exc: self._failed(generation, exc), parent=self)
+        self._tasks.run_op(
+            work,
+            lambda result: self._replaced(generation, result),
+            lambda exc: self._failed(generation, exc),
+            parent=self,
+        )
 
     def _replaced(self, generation: int, result: tuple[int, list[RunListItem]]) -> None:
         if generation != self._generation:
@@ -174,9 +204,13 @@ class RunListModel(QAbstractTableModel):
         self._rows = list(items)
         self._total = max(total, len(items))
         where = {item.run_id: row for row, item in enumerate(self._rows)}
-        self.changePersistentIndexList(persistent, [
-            self.index(where[run_id], old.column()) if run_id in where else QModelIndex()
-            for old, run_id in zip(persistent, ids, strict=True)])
+        self.changePersistentIndexList(
+            persistent,
+            [
+                self.index(where[run_id], old.column()) if run_id in where else QModelIndex()
+                for old, run_id in zip(persistent, ids, strict=True)
+            ],
+        )
         self.layoutChanged.emit()
         self.loaded.emit()
         if self._again:
@@ -193,10 +227,14 @@ class RunListModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self._headers):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self._headers)
+        ):
             return self._headers[section]
         return None
 

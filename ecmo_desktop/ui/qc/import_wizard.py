@@ -85,8 +85,9 @@ class ImportWizard(ScreenFit, QDialog):
         self.rows_model = ReportTableModel([])
         self.rows_table = make_table(self.rows_model)
         self.rows_model.setParent(self.rows_table)
-        self.errors_model: ListTableModel[Any] = ListTableModel([
-            (N_("行"), lambda e: str(e.row)), (N_("列"), lambda e: e.column), (N_("原因"), lambda e: e.text)])
+        self.errors_model: ListTableModel[Any] = ListTableModel(
+            [(N_("行"), lambda e: str(e.row)), (N_("列"), lambda e: e.column), (N_("原因"), lambda e: e.text)]
+        )
         self.errors_table = make_table(self.errors_model)
         self.errors_model.setParent(self.errors_table)
         self.errors_table.setStyleSheet("QTableView { color: #b71c1c; }")
@@ -127,7 +128,9 @@ class ImportWizard(ScreenFit, QDialog):
 
     def _update_buttons(self) -> None:
         p = self.preview
-        ready = p is not None and (p.result.imported > 0 and (not p.result.errors or self.partial.isChecked()))
+        ready = p is not None and (
+            p.result.imported > 0 and (not p.result.errors or self.partial.isChecked())
+        )
         self.import_button.setEnabled(bool(ready) and self.result is None)
 
     def run_preview(self) -> None:
@@ -136,8 +139,9 @@ class ImportWizard(ScreenFit, QDialog):
             return
         path, kind = Path(text), self.kind.currentData()
         self.summary.setText(_("正在检查…"))
-        self.ui.tasks.run_op(lambda: self.exchange.preview_import(path, kind), self.show_preview, self._failed,
-                             parent=self)
+        self.ui.tasks.run_op(
+            lambda: self.exchange.preview_import(path, kind), self.show_preview, self._failed, parent=self
+        )
 
     def show_preview(self, preview: Any) -> None:
         self._clear()
@@ -146,7 +150,8 @@ class ImportWizard(ScreenFit, QDialog):
         self.errors_model.set_rows(list(preview.result.errors))
         r = preview.result
         text = _("共 {rows} 行：可导入 {imported} 条，已存在将跳过 {skipped} 条，错误 {errors} 处。").format(
-            rows=r.rows, imported=r.imported, skipped=r.skipped, errors=len(r.errors))
+            rows=r.rows, imported=r.imported, skipped=r.skipped, errors=len(r.errors)
+        )
         if r.errors:
             text += _("有错误时默认不导入任何数据；请修改文件后重新预览，或勾选下方选项只导入正确的行。")
         if preview.ignored_columns:
@@ -160,12 +165,20 @@ class ImportWizard(ScreenFit, QDialog):
         if self.preview is None:
             return
         path, kind = Path(self.path.text().strip()), self.preview.kind
-        method = {"cases": self.exchange.import_cases, "equipment": self.exchange.import_equipment,
-                  "export": self.exchange.import_export}[kind]
+        method = {
+            "cases": self.exchange.import_cases,
+            "equipment": self.exchange.import_equipment,
+            "export": self.exchange.import_export,
+        }[kind]
         partial = self.partial.isChecked()
         self.import_button.setEnabled(False)
-        self.ui.tasks.run_op(lambda: method(path, all_or_nothing=not partial), self.show_result, self._failed,
-                             parent=self, changes=(Change.runs(),))
+        self.ui.tasks.run_op(
+            lambda: method(path, all_or_nothing=not partial),
+            self.show_result,
+            self._failed,
+            parent=self,
+            changes=(Change.runs(),),
+        )
 
     def show_result(self, result: Any) -> None:
         self.result = result
@@ -173,8 +186,11 @@ class ImportWizard(ScreenFit, QDialog):
         if result.errors and not result.imported:
             self.summary.setText(_("未导入：{n} 处错误").format(n=len(result.errors)))
         else:
-            self.summary.setText(_("已导入 {imported} 条，已存在跳过 {skipped} 条，错误 {errors} 处").format(
-                imported=result.imported, skipped=result.skipped, errors=len(result.errors)))
+            self.summary.setText(
+                _("已导入 {imported} 条，已存在跳过 {skipped} 条，错误 {errors} 处").format(
+                    imported=result.imported, skipped=result.skipped, errors=len(result.errors)
+                )
+            )
             self.imported.emit(result)
         self._update_buttons()
 

@@ -48,16 +48,31 @@ from ecmo_desktop.ui.qc.report_model import ReportTableModel
 from ecmo_desktop.ui.widgets.dates import TypedDateEdit
 from ecmo_desktop.ui.widgets.table import make_table
 
-QC_ROLES = frozenset(role.value for role in ALLOWED[Action.VIEW_QC])  # who sees the page (the service checks too)
+QC_ROLES = frozenset(
+    role.value for role in ALLOWED[Action.VIEW_QC]
+)  # who sees the page (the service checks too)
 
 # tab → (sections of report_tables shown in it, the DEFINITIONS keys explained above them)
 TABS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    (N_("概览"), ("summary",), ("runs", "runs_charted", "weaning_success_rate", "survival_28d",
-                                "survival_to_discharge", "outcome_unknown")),
+    (
+        N_("概览"),
+        ("summary",),
+        (
+            "runs",
+            "runs_charted",
+            "weaning_success_rate",
+            "survival_28d",
+            "survival_to_discharge",
+            "outcome_unknown",
+        ),
+    ),
     (N_("年度与医院"), ("by_year", "by_hospital_year"), ("by_year", "by_hospital_year", "by_city")),
     (N_("模式与适应证"), ("by_mode", "mode_indications"), ("by_mode", "indications")),
-    (N_("设备"), ("equipment", "equipment_purchases"), ("equipment_by_city", "equipment_by_hospital",
-                                                        "equipment_by_hospital_year")),
+    (
+        N_("设备"),
+        ("equipment", "equipment_purchases"),
+        ("equipment_by_city", "equipment_by_hospital", "equipment_by_hospital_year"),
+    ),
     (N_("并发症"), ("complications",), ("complications", "complication_base")),
     (N_("质控指标"), ("indicators", "r15"), ("indicators", "r15")),
 )
@@ -114,8 +129,15 @@ class QcPage(QWidget):
         self.import_button = QPushButton(_("导入历史数据…"))
         self.import_button.clicked.connect(self.open_import_wizard)
         self.import_button.setVisible(ui.can(Action.IMPORT))
-        for w in (QLabel(_("首次转流日期")), self.date_from, QLabel("–"), self.date_to, QLabel(_("医院")),
-                  self.hospital, self.refresh_button):
+        for w in (
+            QLabel(_("首次转流日期")),
+            self.date_from,
+            QLabel("–"),
+            self.date_to,
+            QLabel(_("医院")),
+            self.hospital,
+            self.refresh_button,
+        ):
             bar.addWidget(w)
         bar.addStretch(1)
         for w in (self.import_button, self.xlsx_button, self.pdf_button):
@@ -133,7 +155,11 @@ class QcPage(QWidget):
         self.mode_chart.setTitle(_("模式构成"))
         self.hospital_chart = QChart()
         self.hospital_chart.setTitle(_("各医院年度例数"))
-        charts = {"summary": self.year_chart, "by_mode": self.mode_chart, "by_hospital_year": self.hospital_chart}
+        charts = {
+            "summary": self.year_chart,
+            "by_mode": self.mode_chart,
+            "by_hospital_year": self.hospital_chart,
+        }
         for title, sections, definitions in TABS:
             self.tabs.addTab(self._tab(sections, definitions, charts), _(title))
         self._set_enabled(False)
@@ -184,8 +210,9 @@ class QcPage(QWidget):
         end = date(last.year(), last.month(), last.day())
         hospital = self.hospital.currentData()
         self.status.setText(_("正在统计…"))
-        self.ui.tasks.run_op(lambda: self.exchange.report(start, end, hospital), self.show_report,
-                             self._failed, parent=self)
+        self.ui.tasks.run_op(
+            lambda: self.exchange.report(start, end, hospital), self.show_report, self._failed, parent=self
+        )
 
     def _failed(self, exc: BaseException) -> None:
         from ecmo_desktop.ui.errors import error_text
@@ -207,9 +234,15 @@ class QcPage(QWidget):
                 table.setColumnHidden(0, True)  # the machine key: the JSON's name, not for the ward
         self._charts(report)
         rate = report.weaning_success_rate
-        self.status.setText(_("{start} 至 {end}：{runs} 例，成功撤机率 {rate}（撤机后 {hours} 小时判定）").format(
-            start=report.date_from.isoformat(), end=report.date_to.isoformat(), runs=report.runs,
-            rate="-" if rate is None else f"{rate:.1%}", hours=report.weaning_window_hours))
+        self.status.setText(
+            _("{start} 至 {end}：{runs} 例，成功撤机率 {rate}（撤机后 {hours} 小时判定）").format(
+                start=report.date_from.isoformat(),
+                end=report.date_to.isoformat(),
+                runs=report.runs,
+                rate="-" if rate is None else f"{rate:.1%}",
+                hours=report.weaning_window_hours,
+            )
+        )
         self._set_enabled(True)
         self.report_shown.emit(report)
 
@@ -283,8 +316,11 @@ class QcPage(QWidget):
         report = self.report
         if report is None:
             return
-        self.ui.tasks.run_op(lambda: self.exchange.save_report(report, fmt, path),
-                             lambda out: self.status.setText(_("已保存：{path}").format(path=out)), parent=self)
+        self.ui.tasks.run_op(
+            lambda: self.exchange.save_report(report, fmt, path),
+            lambda out: self.status.setText(_("已保存：{path}").format(path=out)),
+            parent=self,
+        )
 
     def open_import_wizard(self) -> Any:
         from ecmo_desktop.ui.qc.import_wizard import ImportWizard

@@ -77,7 +77,9 @@ class _TypedMixin(_DateEditMixin):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         edit: QLineEdit = self.lineEdit()
         text = event.text()
-        plain = not event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        plain = not event.modifiers() & ~(
+            Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
+        )
         typing = plain and len(text) == 1 and TYPED.fullmatch(text) is not None
         whole = edit.hasSelectedText() and edit.selectedText() == edit.text()
         if typing and (whole or self._free or self._fresh):
@@ -148,8 +150,11 @@ class _TypedMixin(_DateEditMixin):
             self.setToolTip("")
             return
         edit.setStyleSheet(REFUSED_STYLE)
-        self.setToolTip(_("无法识别“{typed}”，日期未改变；请按 {format} 输入").format(
-            typed=typed, format=self.displayFormat()))
+        self.setToolTip(
+            _("无法识别“{typed}”，日期未改变；请按 {format} 输入").format(
+                typed=typed, format=self.displayFormat()
+            )
+        )
 
     # Reading the value from Python reads what is typed (Qt's own calls are not affected).
     def date(self) -> QDate:

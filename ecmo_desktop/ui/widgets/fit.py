@@ -23,7 +23,11 @@ def screen_area(widget: QWidget | None = None) -> QRect:
     """The free area (without task bar) of the screen ``widget`` is on, or of the primary screen."""
     screen = widget.screen() if widget is not None else None
     screen = screen or QGuiApplication.primaryScreen()
-    return screen.availableGeometry() if screen is not None else QRect(0, 0, WARD_SCREEN.width(), WARD_SCREEN.height())
+    return (
+        screen.availableGeometry()
+        if screen is not None
+        else QRect(0, 0, WARD_SCREEN.width(), WARD_SCREEN.height())
+    )
 
 
 def window_budget(widget: QWidget | None = None) -> QSize:

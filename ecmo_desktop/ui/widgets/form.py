@@ -195,9 +195,13 @@ class UnsavedInputGuard(_DialogMixin):
         dialog: QDialog = self
         if dialog.findChild(QMessageBox, DISCARD_QUESTION) is not None:
             return False  # already asking
-        box = QMessageBox(QMessageBox.Icon.Question, _("放弃未保存的内容？"),
-                          _("本窗口中有尚未保存的内容，关闭后这些内容将丢失。"),
-                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.No, dialog)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            _("放弃未保存的内容？"),
+            _("本窗口中有尚未保存的内容，关闭后这些内容将丢失。"),
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.No,
+            dialog,
+        )
         box.setObjectName(DISCARD_QUESTION)
         box.button(QMessageBox.StandardButton.Discard).setText(_("放弃并关闭"))
         box.button(QMessageBox.StandardButton.No).setText(_("继续编辑"))
@@ -229,8 +233,9 @@ class DialogBase(ScreenFit, UnsavedInputGuard, QDialog):
     Subclasses put their body between the message line and the buttons with ``add_body``.
     """
 
-    def __init__(self, ui: UiContext, title: str, parent: QWidget | None = None, *,
-                 ok_text: str | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, title: str, parent: QWidget | None = None, *, ok_text: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.ui = ui
         self.busy = False
@@ -247,8 +252,9 @@ class DialogBase(ScreenFit, UnsavedInputGuard, QDialog):
         # parented at once: a default button registers with its dialog only when it has one, and an
         # unregistered default is lost for good the first time it gains and loses focus (Enter then
         # does nothing)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
-                                        self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text or _("确定"))
         self.ok_button.setDefault(True)
@@ -298,8 +304,9 @@ class FormDialog(DialogBase):
     stays open with everything typed. Only unexpected failures go to the global error box.
     """
 
-    def __init__(self, ui: UiContext, title: str, parent: QWidget | None = None, *,
-                 ok_text: str | None = None) -> None:
+    def __init__(
+        self, ui: UiContext, title: str, parent: QWidget | None = None, *, ok_text: str | None = None
+    ) -> None:
         super().__init__(ui, title, parent, ok_text=ok_text)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -307,8 +314,15 @@ class FormDialog(DialogBase):
         self.add_body(self.form)
         self.errors = FieldErrors(self.general_error)
 
-    def add_field(self, label: str, widget: _W, *, field: str | None = None,
-                  form: QFormLayout | None = None, unit: str = "") -> _W:
+    def add_field(
+        self,
+        label: str,
+        widget: _W,
+        *,
+        field: str | None = None,
+        form: QFormLayout | None = None,
+        unit: str = "",
+    ) -> _W:
         """Add a row: translated ``label`` (a msgid), the widget (with its unit beside it, so nobody
         has to guess kg or g), an error line under it."""
         box = QWidget()
@@ -331,8 +345,9 @@ class FormDialog(DialogBase):
         self.errors.bind(field or label, widget, message)
         return widget
 
-    def submit(self, fn: Callable[[], Any], on_success: Callable[[Any], None], *,
-               changes: tuple[Change, ...] = ()) -> None:
+    def submit(
+        self, fn: Callable[[], Any], on_success: Callable[[Any], None], *, changes: tuple[Change, ...] = ()
+    ) -> None:
         if self.busy:
             return  # a double click on OK must not save twice
         self.set_busy(True)

@@ -28,8 +28,13 @@ class _HeaderTips(QObject):
         return False
 
 
-def make_table(model: QAbstractItemModel, parent: QWidget | None = None, *, stretch_last: bool = True,
-               stretch_column: int | None = None) -> QTableView:
+def make_table(
+    model: QAbstractItemModel,
+    parent: QWidget | None = None,
+    *,
+    stretch_last: bool = True,
+    stretch_column: int | None = None,
+) -> QTableView:
     """A read-only row-selecting table; ``stretch_column`` takes the spare width (else the last)."""
     view = QTableView(parent)
     view.setModel(model)

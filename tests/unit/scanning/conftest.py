@@ -41,5 +41,11 @@ def live_outcomes(corpus: list[Sample]) -> list[Outcome]:
 @pytest.fixture(scope="session")
 def single_call_reads(corpus: list[Sample]) -> int:
     """Frames one plain zxing-cpp call reads: the baseline the pipeline must beat."""
-    return sum(s.expected in [r.text for r in zxingcpp.read_barcodes(
-        s.image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)] for s in corpus)
+    return sum(
+        s.expected
+        in [
+            r.text
+            for r in zxingcpp.read_barcodes(s.image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+        ]
+        for s in corpus
+    )

@@ -35,7 +35,9 @@ PLAIN_QR = DecodedSymbol("QRCode", "SN:ABC;MODEL:X1")
 class FakeCapture:
     """Behaves like ``cv2.VideoCapture`` for one index: opened or not, frames or a failure."""
 
-    def __init__(self, opened: bool = True, frames: int = 1_000, shape: tuple[int, int] = (720, 1280)) -> None:
+    def __init__(
+        self, opened: bool = True, frames: int = 1_000, shape: tuple[int, int] = (720, 1280)
+    ) -> None:
         self.opened = opened
         self.frames = frames
         self.shape = shape
@@ -72,8 +74,9 @@ def factory_for(devices: dict[int, FakeCapture]):
 
 def test_camera_delivers_frames_at_the_requested_size_and_releases() -> None:
     device = FakeCapture()
-    with CameraSource(1, width=1280, height=720, backend=cv2.CAP_ANY,
-                      capture_factory=factory_for({1: device})) as camera:
+    with CameraSource(
+        1, width=1280, height=720, backend=cv2.CAP_ANY, capture_factory=factory_for({1: device})
+    ) as camera:
         assert camera.is_open
         assert camera.read().shape == (720, 1280, 3)
     assert device.released and not camera.is_open
@@ -122,20 +125,23 @@ def test_list_cameras_on_a_pc_without_any_is_empty() -> None:
 # ---------------------------------------------------------------- single-frame trust
 
 
-@pytest.mark.parametrize("symbol, trusted", [
-    (GS1, True),
-    (DecodedSymbol("Code128", GS1.text), True),
-    (HIBC, True),
-    (DecodedSymbol("DataMatrix", HIBC.text), True),
-    (GS1_BAD_CHECK, False),
-    (DecodedSymbol("Code128", HIBC_DATA + "Z"), False),  # wrong mod-43 character
-    (EAN, False),  # its only check is the one the symbology already used
-    (EAN_MISREAD, False),
-    (DecodedSymbol("Code128", EAN.text), False),  # a bare GTIN-13 parses as EAN, not GS1
-    (PLAIN_QR, False),
-    (DecodedSymbol("QRCode", "ABC-12345"), False),  # a plain serial has no check at all
-    (DecodedSymbol("DataMatrix", "\x00\xff"), False),
-])
+@pytest.mark.parametrize(
+    "symbol, trusted",
+    [
+        (GS1, True),
+        (DecodedSymbol("Code128", GS1.text), True),
+        (HIBC, True),
+        (DecodedSymbol("DataMatrix", HIBC.text), True),
+        (GS1_BAD_CHECK, False),
+        (DecodedSymbol("Code128", HIBC_DATA + "Z"), False),  # wrong mod-43 character
+        (EAN, False),  # its only check is the one the symbology already used
+        (EAN_MISREAD, False),
+        (DecodedSymbol("Code128", EAN.text), False),  # a bare GTIN-13 parses as EAN, not GS1
+        (PLAIN_QR, False),
+        (DecodedSymbol("QRCode", "ABC-12345"), False),  # a plain serial has no check at all
+        (DecodedSymbol("DataMatrix", "\x00\xff"), False),
+    ],
+)
 def test_which_reads_are_trusted_on_one_frame(symbol: DecodedSymbol, trusted: bool) -> None:
     assert trusted_on_one_frame(symbol) is trusted
 

@@ -10,8 +10,13 @@ from ecmo_desktop.domain.codes import parse_code
 from ecmo_desktop.domain.errors import CodeError
 from ecmo_desktop.scanning.corpus import KINDS, corpus_frame, make_payload
 
-SCHEMES = {"GS1 DataMatrix": "gs1", "GS1-128": "gs1", "EAN-13": "ean13", "HIBC Code128": "hibc",
-           "HIBC DataMatrix": "hibc"}
+SCHEMES = {
+    "GS1 DataMatrix": "gs1",
+    "GS1-128": "gs1",
+    "EAN-13": "ean13",
+    "HIBC Code128": "hibc",
+    "HIBC DataMatrix": "hibc",
+}
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -31,8 +36,11 @@ def test_payloads_round_trip_and_are_valid_codes(kind: str) -> None:
 
 
 def test_same_seed_same_pixels_and_frames_differ_only_by_noise() -> None:
-    first, again, second = (corpus_frame(3, "GS1-128"), corpus_frame(3, "GS1-128"),
-                            corpus_frame(3, "GS1-128", frame=1))
+    first, again, second = (
+        corpus_frame(3, "GS1-128"),
+        corpus_frame(3, "GS1-128"),
+        corpus_frame(3, "GS1-128", frame=1),
+    )
     assert np.array_equal(first.image, again.image)
     assert first.expected == second.expected and first.params == second.params
     difference = np.abs(first.image.astype(int) - second.image.astype(int))

@@ -24,8 +24,16 @@ from ecmo_desktop.scanning.decode import (
 
 GS1_HRI = "(01)06912345678902(10)LOT7A(17)281231(21)SN0042"
 GS1_PLAIN = "0106912345678902" + "10LOT7A\x1d" + "17281231" + "21SN0042"
-CLEAN = {"module_px": 4.0, "rotation": 0.0, "perspective": 0.0, "glare": 0.0, "blur": 0.0, "motion": 0,
-         "noise": 1.0, "jpeg": 95}
+CLEAN = {
+    "module_px": 4.0,
+    "rotation": 0.0,
+    "perspective": 0.0,
+    "glare": 0.0,
+    "blur": 0.0,
+    "motion": 0,
+    "noise": 1.0,
+    "jpeg": 95,
+}
 
 
 def _on_paper(barcode: zxingcpp.Barcode, scale: int = 4) -> np.ndarray:
@@ -33,7 +41,7 @@ def _on_paper(barcode: zxingcpp.Barcode, scale: int = 4) -> np.ndarray:
     symbol = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale))
     frame = np.full((720, 1280), 255, np.uint8)
     y, x = (720 - symbol.shape[0]) // 2, (1280 - symbol.shape[1]) // 2
-    frame[y:y + symbol.shape[0], x:x + symbol.shape[1]] = symbol
+    frame[y : y + symbol.shape[0], x : x + symbol.shape[1]] = symbol
     return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
 
 
@@ -46,8 +54,10 @@ def test_clean_label_of_every_family_decodes_exactly(kind: str, budget: str) -> 
     assert all(s.text == sample.expected for s in symbols)
 
 
-@pytest.mark.parametrize("fmt, name", [(zxingcpp.DataMatrix, "DataMatrix"), (zxingcpp.Code128, "Code128"),
-                                       (zxingcpp.QRCode, "QRCode")])
+@pytest.mark.parametrize(
+    "fmt, name",
+    [(zxingcpp.DataMatrix, "DataMatrix"), (zxingcpp.Code128, "Code128"), (zxingcpp.QRCode, "QRCode")],
+)
 def test_gs1_separator_arrives_as_ascii_29(fmt: zxingcpp.BarcodeFormat, name: str) -> None:
     """Plain text mode: FNC1 becomes GS, exactly what a wedge scanner types; no ``]d2`` prefix."""
     image = _on_paper(zxingcpp.create_barcode(GS1_HRI, fmt, gs1=True), scale=3)
@@ -56,7 +66,9 @@ def test_gs1_separator_arrives_as_ascii_29(fmt: zxingcpp.BarcodeFormat, name: st
 
 def test_tilted_gs1_128_is_levelled_before_decoding() -> None:
     """At 9° a long Code 128 no longer fits one scan line; the pipeline levels the crop."""
-    sample = render_sample("GS1-128", np.random.default_rng(11), **(CLEAN | {"rotation": 9.0, "module_px": 2.6}))
+    sample = render_sample(
+        "GS1-128", np.random.default_rng(11), **(CLEAN | {"rotation": 9.0, "module_px": 2.6})
+    )
     assert DecodedSymbol("Code128", sample.expected) in decode_frame(sample.image)
 
 
@@ -76,9 +88,10 @@ def test_chinese_qr_text_is_kept() -> None:
     assert decode_frame(image) == [DecodedSymbol("QRCode", "氧合器 SN:A123")]
 
 
-@pytest.mark.parametrize("data, text", [("ECMO-序列号".encode(), "ECMO-序列号"),
-                                        ("膜肺".encode("gb18030"), "膜肺"),
-                                        (b"\xff\xfe", "\xff\xfe")])
+@pytest.mark.parametrize(
+    "data, text",
+    [("ECMO-序列号".encode(), "ECMO-序列号"), ("膜肺".encode("gb18030"), "膜肺"), (b"\xff\xfe", "\xff\xfe")],
+)
 def test_zbar_bytes_become_text(data: bytes, text: str) -> None:
     assert decode._bytes_to_text(data) == text
 
@@ -97,14 +110,19 @@ def test_tiny_and_odd_shaped_images_return_nothing(shape: tuple[int, ...]) -> No
 def test_grey_bgra_and_float_frames_decode_like_bgr() -> None:
     sample = render_sample("HIBC DataMatrix", np.random.default_rng(3), **CLEAN)
     gray = cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY)
-    variants = [gray, gray[:, :, None], cv2.cvtColor(sample.image, cv2.COLOR_BGR2BGRA),
-                sample.image.astype(np.float32) / 255.0]
+    variants = [
+        gray,
+        gray[:, :, None],
+        cv2.cvtColor(sample.image, cv2.COLOR_BGR2BGRA),
+        sample.image.astype(np.float32) / 255.0,
+    ]
     for image in variants:
         assert [s.text for s in decode_frame(image)] == [sample.expected]
 
 
-@pytest.mark.parametrize("bad", [np.zeros((0, 0), np.uint8), np.zeros(10, np.uint8),
-                                 np.zeros((4, 4, 2), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((0, 0), np.uint8), np.zeros(10, np.uint8), np.zeros((4, 4, 2), np.uint8)]
+)
 def test_non_images_are_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError):
         decode_frame(bad)
@@ -130,8 +148,9 @@ def _read(symbology: str, text: str, box: tuple[float, float, float, float]) -> 
 def test_rival_ean_readings_of_one_symbol_are_settled_by_majority() -> None:
     found = decode._Collector()
     right, wrong = "6938969152147", "0940869152147"  # both carry a valid check digit
-    assert not found.add([_read("EAN13", wrong, (182, 148, 382, 172)),
-                          _read("EAN13", right, (177, 184, 383, 217))])
+    assert not found.add(
+        [_read("EAN13", wrong, (182, 148, 382, 172)), _read("EAN13", right, (177, 184, 383, 217))]
+    )
     assert found.result() == []  # a tie withholds both
     assert found.add([_read("EAN13", right, (177, 194, 382, 207))])
     assert found.result() == [DecodedSymbol("EAN13", right)]
@@ -139,10 +158,14 @@ def test_rival_ean_readings_of_one_symbol_are_settled_by_majority() -> None:
 
 def test_separate_codes_are_not_rivals() -> None:
     found = decode._Collector()
-    found.add([_read("Code128", "+A123BJC5D6E71", (100, 100, 500, 140)),
-               _read("Code128", "+$$3281231LOT1Z", (100, 160, 500, 200)),  # stacked just below
-               _read("EAN13", "6938969152147", (600, 100, 800, 180)),
-               _read("EAN13", "6901234567892", (900, 100, 1100, 180))])  # side by side
+    found.add(
+        [
+            _read("Code128", "+A123BJC5D6E71", (100, 100, 500, 140)),
+            _read("Code128", "+$$3281231LOT1Z", (100, 160, 500, 200)),  # stacked just below
+            _read("EAN13", "6938969152147", (600, 100, 800, 180)),
+            _read("EAN13", "6901234567892", (900, 100, 1100, 180)),
+        ]
+    )  # side by side
     assert len(found.result()) == 4
 
 
@@ -157,8 +180,10 @@ def _png(path: Path, image: np.ndarray) -> Path:
 
 
 def test_decode_file_reads_a_png_with_a_chinese_name(tmp_path: Path) -> None:
-    path = _png(tmp_path / "氧合器 标签.png", _on_paper(zxingcpp.create_barcode(GS1_HRI, zxingcpp.DataMatrix,
-                                                                                  gs1=True)))
+    path = _png(
+        tmp_path / "氧合器 标签.png",
+        _on_paper(zxingcpp.create_barcode(GS1_HRI, zxingcpp.DataMatrix, gs1=True)),
+    )
     assert decode_file(path) == [DecodedSymbol("DataMatrix", GS1_PLAIN)]
 
 
@@ -177,7 +202,9 @@ def test_missing_file_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_decode_files_json_lines(tmp_path: Path) -> None:
-    gs1 = _png(tmp_path / "gs1.png", _on_paper(zxingcpp.create_barcode(GS1_HRI, zxingcpp.DataMatrix, gs1=True)))
+    gs1 = _png(
+        tmp_path / "gs1.png", _on_paper(zxingcpp.create_barcode(GS1_HRI, zxingcpp.DataMatrix, gs1=True))
+    )
     qr = _png(tmp_path / "qr.png", _on_paper(zxingcpp.create_barcode("SN:ABC;MODEL:X1", zxingcpp.QRCode)))
     empty = _png(tmp_path / "empty.png", np.full((100, 100, 3), 255, np.uint8))
     broken = tmp_path / "broken.jpg"
@@ -188,8 +215,9 @@ def test_decode_files_json_lines(tmp_path: Path) -> None:
     assert [line["file"] for line in lines] == [str(gs1), str(qr), str(empty), str(broken)]
     first = lines[0]
     assert set(first) == {"file", "codes"}
-    assert first["codes"] == [{"symbology": "DataMatrix", "text": GS1_PLAIN,
-                               "parsed": parse_code_json(GS1_PLAIN)[1], "error": None}]
+    assert first["codes"] == [
+        {"symbology": "DataMatrix", "text": GS1_PLAIN, "parsed": parse_code_json(GS1_PLAIN)[1], "error": None}
+    ]
     assert first["codes"][0]["parsed"]["gtin"] == "06912345678902"
     assert "\\u001d" in json.dumps(first)  # GS survives the JSON line as an escape
 

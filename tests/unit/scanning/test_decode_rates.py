@@ -50,8 +50,9 @@ def test_live_decode_rate_per_label_family(live_outcomes: list[Outcome], kind: s
     assert rate >= LIVE_FLOORS[kind], f"{kind}: {rate:.0%} read, floor {LIVE_FLOORS[kind]:.0%}"
 
 
-def test_pipeline_reads_clearly_more_than_one_zxing_call(live_outcomes: list[Outcome],
-                                                         single_call_reads: int) -> None:
+def test_pipeline_reads_clearly_more_than_one_zxing_call(
+    live_outcomes: list[Outcome], single_call_reads: int
+) -> None:
     pipeline = sum(o.read for o in live_outcomes)
     # measured: 83 against 69 of 96
     assert pipeline >= single_call_reads + 0.1 * len(live_outcomes)
@@ -60,8 +61,11 @@ def test_pipeline_reads_clearly_more_than_one_zxing_call(live_outcomes: list[Out
 def test_thorough_budget_reads_at_least_what_live_reads(live_outcomes: list[Outcome]) -> None:
     """Still images get every strategy: only frames the live plan missed need rerunning."""
     missed = [o for o in live_outcomes if not o.read]
-    rescued = [o for o in missed if o.sample.expected in
-               [s.text for s in decode_frame(o.sample.image, budget="thorough")]]
+    rescued = [
+        o
+        for o in missed
+        if o.sample.expected in [s.text for s in decode_frame(o.sample.image, budget="thorough")]
+    ]
     assert missed, "the corpus got too easy to tell the budgets apart"
     assert rescued  # measured: 2 of 13
 
@@ -92,9 +96,9 @@ def test_two_frame_binding_never_binds_a_wrong_code(live_outcomes: list[Outcome]
     assert all(count >= SEQUENCES_PER_KIND - 2 for count in bound.values()), dict(bound)
 
 
-def test_camera_spreads_the_plan_over_frames_and_loses_no_read(corpus: list[Sample],
-                                                               live_outcomes: list[Outcome],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_camera_spreads_the_plan_over_frames_and_loses_no_read(
+    corpus: list[Sample], live_outcomes: list[Outcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``LiveDecoder`` (what the camera runs) gives no frame more than its work budget — or one step
     no bigger than a call over the whole frame — and every code the single-frame live plan reads it
     reads too, within a few frames of the label in view, and again on the frame after."""
@@ -108,6 +112,7 @@ def test_camera_spreads_the_plan_over_frames_and_loses_no_read(corpus: list[Samp
             def counted() -> Any:
                 spent[-1].append(cost)
                 return run()
+
             return original(cost, counted)
 
     monkeypatch.setattr(decode, "_Step", Counted)

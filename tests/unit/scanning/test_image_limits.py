@@ -18,14 +18,24 @@ from ecmo_desktop.scanning.decode import MAX_IMAGE_PIXELS, ImageReadError, Image
 
 def _png_header_bomb(path: Path, width: int, height: int) -> None:
     """A valid PNG of black rows declaring ``width``×``height`` (a few hundred KB on disk)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     comp = zlib.compressobj(9)
     row = b"\x00" * (width + 1)
     data = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", data)
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("side", [8000, 30000])  # 64 MP (under Pillow's own guard) and 900 MP
@@ -38,7 +48,9 @@ def test_a_pixel_bomb_is_refused_from_its_header(tmp_path: Path, side: int) -> N
     assert str(MAX_IMAGE_PIXELS // 1_000_000) in info.value.user_message()
 
 
-def test_a_fifo_and_a_folder_are_refused_not_waited_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_fifo_and_a_folder_are_refused_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fifo = tmp_path / "camera.png"
     os.mkfifo(fifo)
     good = tmp_path / "ok.png"
