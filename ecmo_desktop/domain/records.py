@@ -17,18 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ecmo_desktop.domain.case import (
-    CannulaInfo,
-    ComplicationInfo,
-    ConsentInfo,
-    DailyEntryInfo,
-    DecisionInfo,
-    FollowUpInfo,
-    ProcedureInfo,
-    RecordInfo,
-    TeamMember,
-    WeaningTrialInfo,
-)
+from ecmo_desktop.domain import case
 from ecmo_desktop.domain.case import DecisionPhysician as DecisionPhysician
 from ecmo_desktop.domain.enums import Labelled, _labels
 from ecmo_desktop.domain.errors import EcmoError
@@ -262,16 +251,16 @@ class FollowUpInput:
 # ---- outputs ------------------------------------------------------------------------------------------
 # The records the services return are the case read model's classes (domain/case.py): one class per
 # record kind for the services, the UI, the documents and the export. These are their service names.
-RecordBase = RecordInfo
-Decision = DecisionInfo
-Consent = ConsentInfo
-ProcedureStaff = TeamMember
-Cannula = CannulaInfo
-Procedure = ProcedureInfo
-DailyEntry = DailyEntryInfo
-Complication = ComplicationInfo
-WeaningTrial = WeaningTrialInfo
-FollowUp = FollowUpInfo
+RecordBase = case.RecordInfo
+Decision = case.DecisionInfo
+Consent = case.ConsentInfo
+ProcedureStaff = case.TeamMember
+Cannula = case.CannulaInfo
+Procedure = case.ProcedureInfo
+DailyEntry = case.DailyEntryInfo
+Complication = case.ComplicationInfo
+WeaningTrial = case.WeaningTrialInfo
+FollowUp = case.FollowUpInfo
 
 AnyRecord = Decision | Consent | Procedure | DailyEntry | Complication | WeaningTrial | FollowUp
 
