@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from ecmo_desktop.domain.case import (
+    CannulaInfo,
     ConsentInfo,
     DeviceInfo,
     PhysicianInfo,
@@ -25,11 +26,13 @@ from ecmo_desktop.domain.case import (
 # Fields of the case read model a document does not print as such, so not hashed: a record's signer
 # is printed (and hashed) from its signatures, a device item by its label. Keeping them out keeps
 # the hash of unchanged records what it has always been.
-_NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id"})
+_NOT_PRINTED = frozenset({"signed_at", "signed_by", "device_item_id", "run_id", "created_by_id", "updated_at"})
 # Values that carry a member of staff are hashed as printed: the name and the title.
 _AS_PRINTED: dict[type, tuple[str, ...]] = {
     PhysicianInfo: ("staff_id", "name", "title", "role", "expert_at_decision"),
     TeamMember: ("staff_id", "name", "title", "role", "privileged"),
+    CannulaInfo: ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position",
+                  "device_usage_id", "removed_at"),
     DeviceInfo: ("usage_id", "item_id", "procedure_id", "product_name", "category", "model", "manufacturer",
                  "nmpa_number", "gtin", "udi_di", "lot", "serial", "expiry", "production_date", "raw_code",
                  "scanned_text", "symbology", "single_use", "bound_at", "bound_by_name", "override_reason",

@@ -1,14 +1,15 @@
 """The one read model of an ECMO case: the run, its patient and hospital, every record of the seven
 kinds with the names its signers signed under and its signatures, its devices and its cannulae.
 
-Why one model outside the clinical-record services' dataclasses (``records.py``): a printed document
-must show *names as they were signed*, every device with its label data and scanned text, and the
-signatures of every record; the QC report and the export must work on *any* database of this schema
-(charted here, imported from spreadsheets, assembled from other hospitals' exports). Both are facts
-spread over a dozen tables that no single service returns together, so ``storage/repositories/case.py``
-fills these classes straight from the tables in one read transaction and ``documents/`` and
-``exchange/`` read them. What a PDF hashes and what an export writes is defined by those packages,
-field by field where it matters, not by these classes.
+These record classes are also the ones the clinical-record services and the UI read (``records.py``
+gives them their service names: ``Decision`` is ``DecisionInfo`` …): one class per record kind, filled
+by one mapper per kind (``storage/mapping_records.py``). A printed document must show *names as they
+were signed*, every device with its label data and scanned text, and the signatures of every record;
+the QC report and the export must work on *any* database of this schema (charted here, imported from
+spreadsheets, assembled from other hospitals' exports), so ``storage/repositories/case.py`` fills a
+whole case straight from the tables in one read transaction and ``documents/`` and ``exchange/`` read
+it. What a PDF hashes, what an export writes and what a signature binds is defined field by field by
+those packages and by ``records.canonical_content``, never by the set of fields of these classes.
 
 Voided records and voided device bindings are left out by the repository: they are not part of the
 clinical record any more (their history stays in the audit). Times are aware UTC;
@@ -19,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
+from ecmo_desktop.domain.fields import CANNULA_NORMAL_FR, FIELDS, derive_unchecked, derived_abnormal
 from ecmo_desktop.domain.model import Patient, Run
-from ecmo_desktop.domain.records import DecisionPhysician
 from ecmo_desktop.domain.time import local_date
 
 SIGNED = "signed"
@@ -116,7 +118,10 @@ class RecordInfo:
 
     ``signatures`` are the signature rows (what a document prints; only ``load`` of one run reads
     them); ``signed_at``/``signed_by`` are the record's own columns (what the QC report and the
-    export carry, also for imported records that came without signature rows).
+    export carry, also for imported records that came without signature rows). ``run_id``,
+    ``created_by_id`` and ``updated_at`` are what the services need (who may edit, what to refresh);
+    a record built from an export without them has their defaults. ``abnormal`` (field keys outside
+    their normal range, a highlight only) is computed from the stored values, never stored.
     """
 
     id: int
@@ -127,6 +132,27 @@ class RecordInfo:
     signatures: tuple[SignatureInfo, ...] = ()
     signed_at: datetime | None = None
     signed_by: StaffRef | None = None
+    run_id: int = 0
+    created_by_id: int | None = None
+    updated_at: datetime | None = None
+
+    ENTITY = ""  # the record kind (table name used in signatures, versions and the audit)
+
+    @property
+    def entity(self) -> str:
+        return self.ENTITY
+
+    @property
+    def signed_by_id(self) -> int | None:
+        return self.signed_by.id if self.signed_by else None
+
+    @property
+    def signed_by_name(self) -> str:
+        return self.signed_by.display_name if self.signed_by else ""
+
+    @property
+    def abnormal(self) -> tuple[str, ...]:
+        return ()
 
     @property
     def signed(self) -> bool:
@@ -155,8 +181,32 @@ class StaffInRole:
         return self.staff.display_name
 
     @property
+    def full_name(self) -> str:
+        """The services' name for ``name`` (the name as looked up, ``#id`` when blank)."""
+        return self.name
+
+    @property
     def title(self) -> str:
         return self.staff.title
+
+
+@dataclass(frozen=True)
+class DecisionPhysician:
+    """A physician as the rules R1/R2 (``domain.rules``) see them: also built by the decision form's preview."""
+
+    staff_id: int
+    full_name: str
+    title: str
+    role: str
+    expert_at_decision: bool  # member of the expert group at ``decided_at`` (R1/R2/R13)
+
+
+def _abnormal(values: dict[str, Any] | None, *extra: str) -> tuple[str, ...]:
+    """The keys of ``values`` outside their normal range (the field catalogue decides), then ``extra``."""
+    keys = [k for k, v in (values or {}).items()
+            if k in FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and FIELDS[k].range.is_abnormal(float(v))]
+    return (*keys, *extra)
 
 
 @dataclass(frozen=True)
@@ -191,6 +241,12 @@ class DecisionInfo(RecordInfo):
     supplement_of_id: int | None
     physicians: tuple[PhysicianInfo, ...]
 
+    ENTITY = "decision"
+
+    @property
+    def abnormal(self) -> tuple[str, ...]:
+        return _abnormal(self.pre_ecmo)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ConsentInfo(RecordInfo):
@@ -200,6 +256,12 @@ class ConsentInfo(RecordInfo):
     signed_on_paper_at: datetime
     refused: bool
     notes: str
+
+    ENTITY = "consent"
+
+    @property
+    def explained_by_id(self) -> int:
+        return self.explained_by.id
 
     @property
     def explained_by_name(self) -> str:
@@ -215,6 +277,10 @@ class TeamMember(StaffInRole):
     """A member of a procedure's team; ``role`` is a StaffRoleInProcedure code (operator, assistant …)."""
 
     privileged: bool = False  # held a valid ECMO privilege when the procedure started (R3)
+
+    @property
+    def privileged_at_start(self) -> bool:
+        return self.privileged
 
 
 # the order an operation note lists its team in
@@ -233,6 +299,7 @@ class CannulaInfo:
     tip_position: str
     device_usage_id: int | None
     removed_at: datetime | None
+    id: int | None = None  # the cannula row (None in a record read from an export)
 
 
 @dataclass(frozen=True)
@@ -299,8 +366,10 @@ class ComplicationInfo(RecordInfo):
     resolution: str
     adverse_event: bool
     procedure_id: int | None
-    device_label: str  # "name lot/serial" of the linked device item, or ""
     device_item_id: int | None
+    device_label: str = ""  # "name lot/serial" of the linked device item (filled by the case loader), or ""
+
+    ENTITY = "complication"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -318,10 +387,22 @@ class ProcedureInfo(RecordInfo):
     settings: dict[str, Any]
     immediate_complications: tuple[Any, ...]
     notes: str
-    devices: tuple[DeviceInfo, ...]  # bound at this procedure (R8), see ``assign_devices``
+    devices: tuple[DeviceInfo, ...] = ()  # bound at this procedure (R8), see ``assign_devices`` (case loader only)
     inferred_device_ids: tuple[int, ...] = ()  # usage ids placed here by binding time, not by the binder
-    staff: tuple[TeamMember, ...] = ()  # by role, then staff id
+    staff: tuple[TeamMember, ...] = ()  # operators first, then by role and staff id
     cannulae: tuple[CannulaInfo, ...] = ()
+
+    ENTITY = "procedure"
+
+    @property
+    def operators(self) -> tuple[TeamMember, ...]:
+        return tuple(s for s in self.staff if s.role == "operator")
+
+    @property
+    def abnormal(self) -> tuple[str, ...]:
+        odd_sizes = [f"cannula{c.position + 1}.size_fr" for c in self.cannulae if c.role in CANNULA_NORMAL_FR
+                     and not CANNULA_NORMAL_FR[c.role][0] <= c.size_fr <= CANNULA_NORMAL_FR[c.role][1]]
+        return _abnormal(self.settings, *odd_sizes)
 
     @property
     def team(self) -> tuple[TeamMember, ...]:
@@ -332,12 +413,23 @@ class ProcedureInfo(RecordInfo):
 @dataclass(frozen=True, kw_only=True)
 class DailyEntryInfo(RecordInfo):
     recorded_at: datetime
-    ecmo_day: int
-    author_role: str
+    ecmo_day: int  # day 0 = Beijing calendar day of first flow
+    author_role: str  # doctor | nurse | perfusionist
     mode: str | None
     values: dict[str, Any]
     checks: dict[str, Any]
     notes: str
+
+    ENTITY = "daily_entry"
+
+    @cached_property
+    def derived(self) -> dict[str, float]:
+        """ΔP, P/F, driving pressure, VIS: computed from ``values`` (the daily tab reads them per cell)."""
+        return derive_unchecked(self.values)
+
+    @cached_property
+    def abnormal(self) -> tuple[str, ...]:
+        return _abnormal(self.values, *derived_abnormal(self.derived))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -350,6 +442,12 @@ class WeaningTrialInfo(RecordInfo):
     values: dict[str, Any]
     passed: bool | None
     notes: str
+
+    ENTITY = "weaning_trial"
+
+    @property
+    def abnormal(self) -> tuple[str, ...]:
+        return _abnormal(self.values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,6 +465,13 @@ class FollowUpInfo(RecordInfo):
     mrs: int | None
     eq5d_index: float | None
     notes: str
+
+    ENTITY = "follow_up"
+
+    @property
+    def abnormal(self) -> tuple[str, ...]:
+        scores = {"cpc": self.cpc, "mrs": self.mrs, "eq5d_index": self.eq5d_index}
+        return _abnormal({k: v for k, v in scores.items() if v is not None})
 
     @property
     def done(self) -> bool:

@@ -2,8 +2,9 @@
 
 Inputs carry what a person typed (numbers may still be text such as ``"7.35"``; the service parses
 them against the field catalogue in ``fields.py``). Outputs are frozen snapshots with ids, never
-database rows; every signable record shares ``RecordBase`` (status, version, who wrote and signed
-it) so the UI can treat "locked", "needs signing" and "amended" the same way everywhere.
+database rows: the case read model's record classes (``case.py``), here under their service names;
+every signable record shares ``RecordBase`` (status, version, who wrote and signed it) so the UI can
+treat "locked", "needs signing" and "amended" the same way everywhere.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ecmo_desktop.domain.enums import Labelled, RecordStatus, _labels
+from ecmo_desktop.domain import case
+from ecmo_desktop.domain.case import DecisionPhysician as DecisionPhysician
+from ecmo_desktop.domain.enums import Labelled, _labels
 from ecmo_desktop.domain.errors import EcmoError
 from ecmo_desktop.domain.time import local_date
 from ecmo_desktop.i18n import N_, _
@@ -246,185 +249,18 @@ class FollowUpInput:
 
 
 # ---- outputs ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
-class RecordBase:
-    """What every signable record shares; ``status`` is draft or signed (signed = locked)."""
-
-    id: int
-    run_id: int
-    status: str
-    version: int
-    created_at: datetime
-    created_by_id: int | None
-    created_by_name: str
-    updated_at: datetime
-    signed_at: datetime | None
-    signed_by_id: int | None
-    signed_by_name: str
-    abnormal: tuple[str, ...] = ()  # field keys outside their normal range (highlight only)
-
-    ENTITY = ""
-
-    @property
-    def entity(self) -> str:
-        return self.ENTITY
-
-    @property
-    def locked(self) -> bool:
-        return self.status == RecordStatus.SIGNED.value
-
-
-@dataclass(frozen=True)
-class DecisionPhysician:
-    staff_id: int
-    full_name: str
-    title: str
-    role: str
-    expert_at_decision: bool  # member of the expert group at ``decided_at`` (R1/R2/R13)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Decision(RecordBase):
-    kind: str
-    emergency: bool
-    decided_at: datetime
-    mode_planned: str | None
-    indication: str | None
-    indication_other: str
-    rationale: str
-    physicians: tuple[DecisionPhysician, ...]
-    pre_ecmo: dict[str, Any]
-    contraindications: dict[str, bool]
-    supplement_deadline: datetime | None
-    supplement_of_id: int | None
-
-    ENTITY = "decision"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Consent(RecordBase):
-    explained_by_id: int
-    explained_by_name: str
-    signer_name: str
-    relationship: str
-    signed_on_paper_at: datetime
-    refused: bool
-    notes: str
-
-    ENTITY = "consent"
-
-
-@dataclass(frozen=True)
-class ProcedureStaff:
-    staff_id: int
-    full_name: str
-    title: str
-    role: str
-    privileged_at_start: bool  # held an ECMO privilege when the procedure started (R3)
-
-
-@dataclass(frozen=True)
-class Cannula:
-    id: int
-    position: int
-    role: str
-    vessel: str
-    side: str
-    size_fr: float
-    length_cm: float | None
-    depth_cm: float | None
-    tip_position: str
-    device_usage_id: int | None
-    removed_at: datetime | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Procedure(RecordBase):
-    kind: str
-    started_at: datetime
-    flow_at: datetime | None
-    ended_at: datetime | None
-    location: str
-    technique: str | None
-    guidance: str | None
-    mode_before: str | None
-    mode_after: str | None
-    reason: str
-    settings: dict[str, Any]
-    immediate_complications: tuple[str, ...]
-    notes: str
-    staff: tuple[ProcedureStaff, ...]
-    cannulae: tuple[Cannula, ...]
-
-    ENTITY = "procedure"
-
-    @property
-    def operators(self) -> tuple[ProcedureStaff, ...]:
-        return tuple(s for s in self.staff if s.role == "operator")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DailyEntry(RecordBase):
-    recorded_at: datetime
-    ecmo_day: int  # day 0 = Beijing calendar day of first flow
-    author_role: str  # doctor | nurse | perfusionist
-    mode: str | None
-    values: dict[str, Any]
-    checks: dict[str, Any]
-    derived: dict[str, float]  # ΔP, P/F, driving pressure, VIS: computed from ``values``
-    notes: str
-
-    ENTITY = "daily_entry"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Complication(RecordBase):
-    code: str
-    other_text: str
-    onset_at: datetime
-    severity: str
-    treatment: str
-    resolved_at: datetime | None
-    resolution: str
-    adverse_event: bool
-    device_item_id: int | None
-    procedure_id: int | None
-
-    ENTITY = "complication"
-
-
-@dataclass(frozen=True, kw_only=True)
-class WeaningTrial(RecordBase):
-    started_at: datetime
-    ended_at: datetime | None
-    flow_to: float | None
-    sweep_to: float | None
-    fdo2_to: float | None
-    values: dict[str, Any]
-    passed: bool | None
-    notes: str
-
-    ENTITY = "weaning_trial"
-
-
-@dataclass(frozen=True, kw_only=True)
-class FollowUp(RecordBase):
-    kind: str
-    due_date: date
-    fu_status: str  # due | done | lost
-    done_at: datetime | None
-    contact_method: str | None
-    vital_status: str | None
-    date_of_death: date | None
-    cause_of_death: str | None
-    discharge_disposition: str | None
-    cpc: int | None
-    mrs: int | None
-    eq5d_index: float | None
-    notes: str
-
-    ENTITY = "follow_up"
-
+# The records the services return are the case read model's classes (domain/case.py): one class per
+# record kind for the services, the UI, the documents and the export. These are their service names.
+RecordBase = case.RecordInfo
+Decision = case.DecisionInfo
+Consent = case.ConsentInfo
+ProcedureStaff = case.TeamMember
+Cannula = case.CannulaInfo
+Procedure = case.ProcedureInfo
+DailyEntry = case.DailyEntryInfo
+Complication = case.ComplicationInfo
+WeaningTrial = case.WeaningTrialInfo
+FollowUp = case.FollowUpInfo
 
 AnyRecord = Decision | Consent | Procedure | DailyEntry | Complication | WeaningTrial | FollowUp
 
@@ -581,11 +417,27 @@ class RecordRef:
 
 
 # ---- canonical content (what a signature binds, what a version keeps) ------------------------------------
-# bookkeeping, not content: changes to these never invalidate a signature
-# (derived values are recomputed when the run's start time is corrected: ECMO day, R2 deadline)
-_NOT_CONTENT = frozenset({"status", "version", "updated_at", "signed_at", "signed_by_id", "signed_by_name",
-                          "created_by_name", "abnormal", "derived", "explained_by_name", "ecmo_day",
-                          "supplement_deadline"})
+# What a signature binds, per record kind, in this order: the clinical content, not bookkeeping (status,
+# version, times of update and signing, names looked up, abnormal flags, values derived from the
+# run's start time such as the ECMO day and the R2 deadline). Listed here, not taken from the
+# dataclasses' fields, so a field added to the read model for a reader never invalidates a signature.
+_BASE_CONTENT = ("id", "run_id", "created_at", "created_by_id")
+CONTENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "decision": (*_BASE_CONTENT, "kind", "emergency", "decided_at", "mode_planned", "indication",
+                 "indication_other", "rationale", "physicians", "pre_ecmo", "contraindications", "supplement_of_id"),
+    "consent": (*_BASE_CONTENT, "explained_by_id", "signer_name", "relationship", "signed_on_paper_at", "refused",
+                "notes"),
+    "procedure": (*_BASE_CONTENT, "kind", "started_at", "flow_at", "ended_at", "location", "technique", "guidance",
+                  "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
+                  "cannulae"),
+    "daily_entry": (*_BASE_CONTENT, "recorded_at", "author_role", "mode", "values", "checks", "notes"),
+    "complication": (*_BASE_CONTENT, "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
+                     "resolution", "adverse_event", "device_item_id", "procedure_id"),
+    "weaning_trial": (*_BASE_CONTENT, "started_at", "ended_at", "flow_to", "sweep_to", "fdo2_to", "values", "passed",
+                      "notes"),
+    "follow_up": (*_BASE_CONTENT, "kind", "due_date", "fu_status", "done_at", "contact_method", "vital_status",
+                  "date_of_death", "cause_of_death", "discharge_disposition", "cpc", "mrs", "eq5d_index", "notes"),
+}
 # per child row: only what was decided and signed (names and privilege flags are looked up, and a
 # cannula's device link and removal time are set later by the device workflow)
 _CHILD_CONTENT = {"physicians": ("staff_id", "role"), "staff": ("staff_id", "role"),
@@ -613,15 +465,13 @@ def _plain(value: Any) -> Any:
 def canonical_content(record: AnyRecord) -> dict[str, Any]:
     """The record's clinical content as plain JSON values, independent of backend and row order."""
     out: dict[str, Any] = {"entity": record.entity}
-    for f in fields(record):
-        if f.name in _NOT_CONTENT:
-            continue
-        value = getattr(record, f.name)
-        if f.name in _CHILD_CONTENT:
-            keys = _CHILD_CONTENT[f.name]
+    for name in CONTENT_FIELDS[record.entity]:
+        value = getattr(record, name)
+        if name in _CHILD_CONTENT:
+            keys = _CHILD_CONTENT[name]
             rows = [{k: _plain(getattr(child, k)) for k in keys} for child in value]
             value = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
-        out[f.name] = _plain(value)
+        out[name] = _plain(value)
     return out
 
 

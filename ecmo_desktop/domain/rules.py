@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ecmo_desktop.domain.enums import DeciderRole, Title
 from ecmo_desktop.domain.model import Staff, TrainingRecord
-from ecmo_desktop.domain.records import Consent, DecisionPhysician, ProcedureStaff, ecmo_day
+from ecmo_desktop.domain.records import Consent, ProcedureStaff, ecmo_day
 from ecmo_desktop.i18n import N_, _, join_names
 
 PASS, FAIL, PENDING, NOT_APPLICABLE = "pass", "fail", "pending", "n/a"
@@ -96,14 +96,30 @@ def _title(value: str) -> Title:
     return Title(value) if value in Title._value2member_map_ else Title.OTHER
 
 
-def _distinct(physicians: Sequence[DecisionPhysician]) -> list[DecisionPhysician]:
-    seen: dict[int, DecisionPhysician] = {}
+class Decider(Protocol):
+    """A physician of a decision as R1/R2 see them: the read model's ``PhysicianInfo`` of a stored
+    decision, or the decision form's ``DecisionPhysician`` preview."""
+
+    @property
+    def staff_id(self) -> int: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def expert_at_decision(self) -> bool: ...
+
+
+def _distinct(physicians: Sequence[Decider]) -> list[Decider]:
+    seen: dict[int, Decider] = {}
     for p in physicians:
         seen.setdefault(p.staff_id, p)
     return list(seen.values())
 
 
-def joint_decision(physicians: Sequence[DecisionPhysician]) -> RuleResult:
+def joint_decision(physicians: Sequence[Decider]) -> RuleResult:
     """R1: a non-emergency start or weaning plan is made by ≥3 physicians, ≥1 the patient's attending
     (经治医师) and ≥2 members of the expert group at the time of the decision.
 
@@ -129,7 +145,7 @@ def joint_decision(physicians: Sequence[DecisionPhysician]) -> RuleResult:
                       {"n": len(people), "a": len(attendings), "e": len(experts)})
 
 
-def emergency_decider(physicians: Sequence[DecisionPhysician]) -> RuleResult:
+def emergency_decider(physicians: Sequence[Decider]) -> RuleResult:
     """R2: an emergency start may be decided by one expert-group physician of associate-chief title or higher."""
     qualified = [p for p in _distinct(physicians) if p.expert_at_decision
                  and _title(p.title).is_physician and _title(p.title).is_associate_senior_or_higher]

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ecmo_desktop.domain.case import (
+    CannulaInfo,
     CaseFacts,
     ComplicationInfo,
     ConsentInfo,
@@ -235,6 +236,8 @@ RECORD_FIELDS: dict[type, tuple[str, ...]] = {
                     "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
                     "cannulae", "signed_at", "signed_by"),
     TeamMember: ("staff", "role"),
+    CannulaInfo: ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position",
+                  "device_usage_id", "removed_at"),
     DeviceInfo: ("id", "item_id", "procedure_id", "single_use", "bound_at", "bound_by", "scanned_text",
                  "override_reason", "warnings", "removed_at", "removal_reason", "category", "product_name",
                  "manufacturer", "model", "gtin", "udi_di", "nmpa_number", "item_key", "serial", "lot", "expiry",
@@ -256,6 +259,14 @@ RECORD_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+def _exported(value: Any, name: str) -> Any:
+    """A field as schema version 1 writes it: a procedure's team by role, then staff id (the read
+    model lists operators first, as the forms show them)."""
+    if name == "staff" and isinstance(value, ProcedureInfo):
+        return sorted(value.staff, key=lambda m: (m.role, m.staff_id))
+    return getattr(value, name)
+
+
 def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
     """A fact as JSON values: times ISO 8601 UTC, dates ISO, staff as ids (listed once in ``staff``)."""
     if isinstance(value, StaffRef):
@@ -263,7 +274,7 @@ def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
         return value.id
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = RECORD_FIELDS.get(type(value)) or [f.name for f in dataclasses.fields(value)]
-        return {name: _plain(getattr(value, name), staff) for name in names}
+        return {name: _plain(_exported(value, name), staff) for name in names}
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):

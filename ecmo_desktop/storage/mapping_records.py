@@ -1,35 +1,33 @@
 """Row → dataclass mapping for the clinical record (decisions … follow-ups, signatures, versions).
 
-Names, titles, expert membership and privileges come from a ``People`` lookup the repository
-caches per unit of work, so mapping a run's chart does not query staff once per row. Abnormal
-keys are computed here from the stored values (the catalogue decides), never stored.
+One mapper per record kind, shared by the clinical-record repository (one record, signatures not
+read) and the case loader (``repositories/case.py``: a run or a period, with the signature rows).
+Names, titles, expert membership and privileges come from a ``People`` lookup (the one
+``StaffDirectory``) cached per unit of work, so mapping a run's chart does not query staff once
+per row. Abnormal keys and derived values are computed by the read model from the stored values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from ecmo_desktop.domain.fields import (
-    CANNULA_NORMAL_FR,
-    FIELDS,
-    derive_unchecked,
-    derived_abnormal,
+from ecmo_desktop.domain.case import (
+    CannulaInfo,
+    ComplicationInfo,
+    ConsentInfo,
+    DailyEntryInfo,
+    DecisionInfo,
+    FollowUpInfo,
+    PhysicianInfo,
+    ProcedureInfo,
+    SignatureInfo,
+    StaffRef,
+    TeamMember,
+    WeaningTrialInfo,
 )
-from ecmo_desktop.domain.records import (
-    Cannula,
-    Complication,
-    Consent,
-    DailyEntry,
-    Decision,
-    DecisionPhysician,
-    FollowUp,
-    Procedure,
-    ProcedureStaff,
-    RecordVersion,
-    Signature,
-    WeaningTrial,
-)
+from ecmo_desktop.domain.records import RecordVersion, Signature
 from ecmo_desktop.storage.orm.records import (
     ClinicalRecord,
     ComplicationRow,
@@ -45,93 +43,91 @@ from ecmo_desktop.storage.orm.records import (
 
 
 class People(Protocol):
+    def ref(self, staff_id: int) -> StaffRef: ...
     def name(self, staff_id: int | None) -> str: ...
-    def title(self, staff_id: int) -> str: ...
     def expert_at(self, staff_id: int, moment: datetime) -> bool: ...
     def privileged_at(self, staff_id: int, moment: datetime) -> bool: ...
 
 
-def _abnormal(values: dict[str, Any] | None, *extra: str) -> tuple[str, ...]:
-    keys = [k for k, v in (values or {}).items()
-            if k in FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
-            and FIELDS[k].range.is_abnormal(float(v))]
-    return (*keys, *extra)
+# the signature rows of records, by (entity, record id): only the case loader reads them
+Signatures = Mapping[tuple[str, int], tuple[SignatureInfo, ...]]
+_NONE: Signatures = {}
 
 
-def _base(row: ClinicalRecord, people: People) -> dict[str, Any]:
+def _base(entity: str, row: ClinicalRecord, people: People, signatures: Signatures) -> dict[str, Any]:
     return {"id": row.id, "run_id": row.run_id, "status": row.status, "version": row.version,
             "created_at": row.created_at, "created_by_id": row.created_by_id,
             "created_by_name": people.name(row.created_by_id), "updated_at": row.updated_at,
-            "signed_at": row.signed_at, "signed_by_id": row.signed_by_id,
-            "signed_by_name": people.name(row.signed_by_id) if row.signed_by_id else ""}
+            "signatures": signatures.get((entity, row.id), ()), "signed_at": row.signed_at,
+            "signed_by": people.ref(row.signed_by_id) if row.signed_by_id else None}
 
 
-def decision(row: DecisionRow, people: People) -> Decision:
-    physicians = tuple(DecisionPhysician(staff_id=p.staff_id, full_name=people.name(p.staff_id),
-                                         title=people.title(p.staff_id), role=p.role,
-                                         expert_at_decision=people.expert_at(p.staff_id, row.decided_at))
-                       for p in sorted(row.physicians, key=lambda p: (p.position, p.staff_id)))
-    return Decision(**_base(row, people), abnormal=_abnormal(row.pre_ecmo), kind=row.kind, emergency=row.emergency,
-                    decided_at=row.decided_at, mode_planned=row.mode_planned, indication=row.indication,
-                    indication_other=row.indication_other, rationale=row.rationale, physicians=physicians,
-                    pre_ecmo=dict(row.pre_ecmo or {}), contraindications=dict(row.contraindications or {}),
-                    supplement_deadline=row.supplement_deadline, supplement_of_id=row.supplement_of_id)
+def decision(d: DecisionRow, people: People, signatures: Signatures = _NONE) -> DecisionInfo:
+    return DecisionInfo(
+        **_base("decision", d, people, signatures), kind=d.kind, emergency=d.emergency, decided_at=d.decided_at,
+        mode_planned=d.mode_planned, indication=d.indication, indication_other=d.indication_other or "",
+        rationale=d.rationale or "", pre_ecmo=dict(d.pre_ecmo or {}), contraindications=dict(d.contraindications or {}),
+        supplement_deadline=d.supplement_deadline, supplement_of_id=d.supplement_of_id,
+        physicians=tuple(PhysicianInfo(staff=people.ref(ph.staff_id), role=ph.role, position=ph.position,
+                                       expert_at_decision=people.expert_at(ph.staff_id, d.decided_at))
+                         for ph in sorted(d.physicians, key=lambda ph: (ph.position, ph.staff_id))))
 
 
-def consent(row: ConsentRow, people: People) -> Consent:
-    return Consent(**_base(row, people), explained_by_id=row.explained_by_id,
-                   explained_by_name=people.name(row.explained_by_id), signer_name=row.signer_name,
-                   relationship=row.relationship_to_patient, signed_on_paper_at=row.signed_on_paper_at,
-                   refused=row.refused, notes=row.notes)
+def consent(c: ConsentRow, people: People, signatures: Signatures = _NONE) -> ConsentInfo:
+    return ConsentInfo(
+        **_base("consent", c, people, signatures), explained_by=people.ref(c.explained_by_id),
+        signer_name=c.signer_name, relationship=c.relationship_to_patient, signed_on_paper_at=c.signed_on_paper_at,
+        refused=c.refused, notes=c.notes or "")
 
 
-def procedure(row: ProcedureRow, people: People) -> Procedure:
-    staff = tuple(ProcedureStaff(staff_id=s.staff_id, full_name=people.name(s.staff_id), title=people.title(s.staff_id),
-                                 role=s.role, privileged_at_start=people.privileged_at(s.staff_id, row.started_at))
-                  for s in sorted(row.staff, key=lambda s: (s.role != "operator", s.role, s.staff_id)))
-    cannulae = tuple(Cannula(id=c.id, position=c.position, role=c.role, vessel=c.vessel, side=c.side,
-                             size_fr=c.size_fr, length_cm=c.length_cm, depth_cm=c.depth_cm,
-                             tip_position=c.tip_position, device_usage_id=c.device_usage_id, removed_at=c.removed_at)
-                     for c in row.cannulae)
-    odd_sizes = [f"cannula{c.position + 1}.size_fr" for c in cannulae if c.role in CANNULA_NORMAL_FR
-                 and not CANNULA_NORMAL_FR[c.role][0] <= c.size_fr <= CANNULA_NORMAL_FR[c.role][1]]
-    return Procedure(**_base(row, people), abnormal=_abnormal(row.settings, *odd_sizes), kind=row.kind,
-                     started_at=row.started_at, flow_at=row.flow_at, ended_at=row.ended_at, location=row.location,
-                     technique=row.technique, guidance=row.guidance, mode_before=row.mode_before,
-                     mode_after=row.mode_after, reason=row.reason, settings=dict(row.settings or {}),
-                     immediate_complications=tuple(row.immediate_complications or ()), notes=row.notes,
-                     staff=staff, cannulae=cannulae)
+def procedure(p: ProcedureRow, people: People, signatures: Signatures = _NONE) -> ProcedureInfo:
+    """A procedure without its devices: the documents place them (``assign_devices``), the export lists them per run.
+
+    The team: operators first, then by role and staff id (the order the forms and services show)."""
+    return ProcedureInfo(
+        **_base("procedure", p, people, signatures), kind=p.kind, started_at=p.started_at, flow_at=p.flow_at,
+        ended_at=p.ended_at, location=p.location, technique=p.technique, guidance=p.guidance,
+        mode_before=p.mode_before, mode_after=p.mode_after, reason=p.reason or "", settings=dict(p.settings or {}),
+        immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes or "", devices=(),
+        staff=tuple(TeamMember(people.ref(s.staff_id), s.role, people.privileged_at(s.staff_id, p.started_at))
+                    for s in sorted(p.staff, key=lambda s: (s.role != "operator", s.role, s.staff_id))),
+        cannulae=tuple(CannulaInfo(c.position, c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm,
+                                   c.tip_position or "", c.device_usage_id, c.removed_at, id=c.id)
+                       for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))))
 
 
-def daily_entry(row: DailyEntryRow, people: People) -> DailyEntry:
-    values = dict(row.values or {})
-    derived = derive_unchecked(values)
-    return DailyEntry(**_base(row, people), abnormal=_abnormal(values, *derived_abnormal(derived)),
-                      recorded_at=row.recorded_at, ecmo_day=row.ecmo_day, author_role=row.author_role, mode=row.mode,
-                      values=values, checks=dict(row.checks or {}), derived=derived, notes=row.notes)
+def daily_entry(e: DailyEntryRow, people: People, signatures: Signatures = _NONE) -> DailyEntryInfo:
+    return DailyEntryInfo(
+        **_base("daily_entry", e, people, signatures), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day,
+        author_role=e.author_role, mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}),
+        notes=e.notes or "")
 
 
-def complication(row: ComplicationRow, people: People) -> Complication:
-    return Complication(**_base(row, people), code=row.code, other_text=row.other_text, onset_at=row.onset_at,
-                        severity=row.severity, treatment=row.treatment, resolved_at=row.resolved_at,
-                        resolution=row.resolution, adverse_event=row.adverse_event,
-                        device_item_id=row.device_item_id, procedure_id=row.procedure_id)
+def complication(c: ComplicationRow, people: People, signatures: Signatures = _NONE,
+                 device_labels: Mapping[int, str] | None = None) -> ComplicationInfo:
+    """``device_labels``: "name LOT x SN y" by device item id (the case loader's; the services show none)."""
+    label = (device_labels or {}).get(c.device_item_id, "") if c.device_item_id else ""
+    return ComplicationInfo(
+        **_base("complication", c, people, signatures), code=c.code, other_text=c.other_text or "",
+        onset_at=c.onset_at, severity=c.severity, treatment=c.treatment or "", resolved_at=c.resolved_at,
+        resolution=c.resolution or "", adverse_event=c.adverse_event, procedure_id=c.procedure_id,
+        device_item_id=c.device_item_id, device_label=label)
 
 
-def weaning_trial(row: WeaningTrialRow, people: People) -> WeaningTrial:
-    values = dict(row.values or {})
-    return WeaningTrial(**_base(row, people), abnormal=_abnormal(values), started_at=row.started_at,
-                        ended_at=row.ended_at, flow_to=row.flow_to, sweep_to=row.sweep_to, fdo2_to=row.fdo2_to,
-                        values=values, passed=row.passed, notes=row.notes)
+def weaning_trial(t: WeaningTrialRow, people: People, signatures: Signatures = _NONE) -> WeaningTrialInfo:
+    return WeaningTrialInfo(
+        **_base("weaning_trial", t, people, signatures), started_at=t.started_at, ended_at=t.ended_at,
+        flow_to=t.flow_to, sweep_to=t.sweep_to, fdo2_to=t.fdo2_to, values=dict(t.values or {}), passed=t.passed,
+        notes=t.notes or "")
 
 
-def follow_up(row: FollowUpRow, people: People) -> FollowUp:
-    scores = {"cpc": row.cpc, "mrs": row.mrs, "eq5d_index": row.eq5d_index}
-    return FollowUp(**_base(row, people), abnormal=_abnormal({k: v for k, v in scores.items() if v is not None}),
-                    kind=row.kind, due_date=row.due_date, fu_status=row.fu_status, done_at=row.done_at,
-                    contact_method=row.contact_method, vital_status=row.vital_status, date_of_death=row.date_of_death,
-                    cause_of_death=row.cause_of_death, discharge_disposition=row.discharge_disposition,
-                    cpc=row.cpc, mrs=row.mrs, eq5d_index=row.eq5d_index, notes=row.notes)
+def follow_up(f: FollowUpRow, people: People, signatures: Signatures = _NONE) -> FollowUpInfo:
+    return FollowUpInfo(
+        **_base("follow_up", f, people, signatures), kind=f.kind, due_date=f.due_date, fu_status=f.fu_status,
+        done_at=f.done_at, contact_method=f.contact_method, vital_status=f.vital_status,
+        date_of_death=f.date_of_death, cause_of_death=f.cause_of_death,
+        discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs, eq5d_index=f.eq5d_index,
+        notes=f.notes or "")
 
 
 def signature(row: SignatureRow) -> Signature:

@@ -115,7 +115,7 @@ def test_the_daily_entry_knows_its_ecmo_day() -> None:
 
 
 BASE: dict[str, Any] = dict(run_id=1, status="draft", version=1, created_at=START, created_by_id=1,
-                            created_by_name="", updated_at=START, signed_at=None, signed_by_id=None, signed_by_name="")
+                            created_by_name="", updated_at=START, signed_at=None)
 
 
 def test_alive_at_follow_up_after_a_recorded_death_is_refused() -> None:

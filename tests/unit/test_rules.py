@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from ecmo_desktop.domain.case import PhysicianInfo, SignatureInfo, StaffRef
 from ecmo_desktop.domain.compliance import follow_up_schedule, follow_up_state
 from ecmo_desktop.domain.model import Staff, TrainingRecord
 from ecmo_desktop.domain.records import (
@@ -122,8 +123,8 @@ def test_r2_result_texts() -> None:
 
 # ---- R3 ---------------------------------------------------------------------------------------------------
 def test_r3_operators_must_be_privileged() -> None:
-    ok = ProcedureStaff(1, "张伟", "associate_chief", "operator", True)
-    no = ProcedureStaff(2, "刘洋", "attending", "operator", False)
+    ok = ProcedureStaff(StaffRef(1, "张伟", "associate_chief"), "operator", True)
+    no = ProcedureStaff(StaffRef(2, "刘洋", "attending"), "operator", False)
     assert privileged_operators([ok]).status == PASS
     result = privileged_operators([ok, no])
     assert result.status == FAIL and "刘洋" in result.text()
@@ -133,8 +134,7 @@ def test_r3_operators_must_be_privileged() -> None:
 # ---- R4 ---------------------------------------------------------------------------------------------------
 def _consent(at: datetime, *, refused: bool = False) -> Consent:
     return Consent(id=1, run_id=1, status="draft", version=1, created_at=at, created_by_id=1, created_by_name="",
-                   updated_at=at, signed_at=None, signed_by_id=None, signed_by_name="", explained_by_id=1,
-                   explained_by_name="", signer_name="李某", relationship="spouse", signed_on_paper_at=at,
+                   updated_at=at, signed_at=None, explained_by=StaffRef(1, "", "attending"), signer_name="李某", relationship="spouse", signed_on_paper_at=at,
                    refused=refused, notes="")
 
 
@@ -204,7 +204,7 @@ def test_follow_up_schedule_counts_from_first_flow_in_beijing_days() -> None:
 
 def test_follow_up_state() -> None:
     fu = FollowUp(id=1, run_id=1, status="draft", version=1, created_at=T0, created_by_id=1, created_by_name="",
-                  updated_at=T0, signed_at=None, signed_by_id=None, signed_by_name="", kind="d28",
+                  updated_at=T0, signed_at=None, kind="d28",
                   due_date=date(2026, 4, 1), fu_status="due", done_at=None, contact_method=None, vital_status=None,
                   date_of_death=None, cause_of_death=None, discharge_disposition=None, cpc=None, mrs=None,
                   eq5d_index=None, notes="")
@@ -222,22 +222,33 @@ def test_ecmo_day_uses_beijing_calendar_days() -> None:
     assert ecmo_day(start, start + timedelta(days=3)) == 3
 
 
+PINNED_DECISION_HASH = "8f96e8ba3f7a0b4c83451ec8c8ad6e8e8cece05bee0c496f957e808d4badb5ee"
+
+
+def physician(staff_id: int, role: str, *, name: str = "", expert: bool = False) -> PhysicianInfo:
+    return PhysicianInfo(StaffRef(staff_id, name or f"医师{staff_id}", "associate_chief"), role, expert)
+
+
 def test_content_hash_ignores_bookkeeping_and_names() -> None:
     from ecmo_desktop.domain.records import Decision
 
     d = Decision(id=5, run_id=1, status="draft", version=1, created_at=T0, created_by_id=1, created_by_name="甲",
-                 updated_at=T0, signed_at=None, signed_by_id=None, signed_by_name="", kind="start",
+                 updated_at=T0, signed_at=None, kind="start",
                  emergency=False, decided_at=T0, mode_planned="VA", indication="ami", indication_other="",
-                 rationale="", physicians=(doc(1, "attending"), doc(2, "expert", expert=True)),
+                 rationale="", physicians=(physician(1, "attending"), physician(2, "expert", expert=True)),
                  pre_ecmo={"ph": 7.2, "hr": 120.0}, contraindications={}, supplement_deadline=None,
                  supplement_of_id=None)
-    same = replace(d, status="signed", version=3, signed_by_id=1, created_by_name="乙",
-                   physicians=(replace(d.physicians[1], full_name="改名"), d.physicians[0]),
-                   pre_ecmo={"hr": 120, "ph": 7.2}, decided_at=T0.astimezone().astimezone(UTC))
+    same = replace(d, status="signed", version=3, signed_by=StaffRef(1, "甲", "attending"), created_by_name="乙",
+                   physicians=(physician(2, "expert", name="改名"), d.physicians[0]),
+                   pre_ecmo={"hr": 120, "ph": 7.2}, decided_at=T0.astimezone().astimezone(UTC),
+                   signatures=(SignatureInfo("甲", "attending", "author", T0, "valid", 1),))
     assert content_hash(same) == content_hash(d)
     assert content_hash(replace(d, pre_ecmo={"ph": 7.21, "hr": 120})) != content_hash(d)
-    assert content_hash(replace(d, physicians=(doc(1, "other"), d.physicians[1]))) != content_hash(d)
+    assert content_hash(replace(d, physicians=(physician(1, "other"), d.physicians[1]))) != content_hash(d)
     assert canonical_content(d)["entity"] == "decision"
+    # what a signature binds is the listed content, never the read model's other fields: the hash of
+    # this decision as the services' own dataclass computed it before the read models were merged
+    assert content_hash(d) == PINNED_DECISION_HASH
 
 
 def test_28_day_survival_counts_beijing_days_from_first_flow() -> None:

@@ -8,21 +8,20 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, text
-from sqlalchemy.orm import Session
 
 from ecmo_desktop.domain.audit_chain import GENESIS, chain_hash, jsonable
 from ecmo_desktop.domain.errors import EcmoError
-from ecmo_desktop.domain.model import AuditEvent, ExpertMembership, Privilege
+from ecmo_desktop.domain.model import AuditEvent
 from ecmo_desktop.storage import mapping
 from ecmo_desktop.storage.engine import AUDIT_LOCK_IDLE_MS
 from ecmo_desktop.storage.notify import CHANNEL
 from ecmo_desktop.storage.orm.audit import AuditRow
 from ecmo_desktop.storage.orm.base import Base, UTCDateTime
-from ecmo_desktop.storage.orm.people import ExpertMembershipRow, PrivilegeRow, StaffRow
 from ecmo_desktop.storage.orm.records import SignatureRow
 from ecmo_desktop.storage.orm.runs import RunRow
 from ecmo_desktop.storage.repositories.base import Repository
 from ecmo_desktop.storage.repositories.records import MAPPERS, ROWS
+from ecmo_desktop.storage.repositories.staff import StaffDirectory
 
 _PG_AUDIT_LOCK = 7_286_001  # advisory lock id: one appender at a time across ward PCs
 
@@ -140,7 +139,7 @@ class SqlAuditRepository(Repository):
         from plain rows: ``verify`` hashes every signed record's content, and ORM objects (identity
         map, select-in children) cost more than the hashing itself. A row the mapper cannot read is
         left out (the check then reports its signature as unreadable)."""
-        people = _Lookup(self.session)
+        people = StaffDirectory(self.session)
         out: dict[str, dict[int, Any]] = {}
         for entity, wanted_ids in ids.items():
             model = ROWS.get(entity)
@@ -205,34 +204,6 @@ class SqlAuditRepository(Repository):
             stmt = stmt.where(AuditRow.occurred_at < until)
         rows = self.session.scalars(stmt.order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
         return [mapping.audit(r) for r in rows]
-
-
-class _Lookup:
-    """Staff names, titles, memberships and privileges for the record mappers, read once."""
-
-    def __init__(self, session: Session) -> None:
-        self._staff = {staff_id: (full_name, title) for staff_id, full_name, title in session.execute(
-            select(StaffRow.id, StaffRow.full_name, StaffRow.title))}
-        self._members: dict[int, list[ExpertMembership]] = {}
-        for m in session.scalars(select(ExpertMembershipRow)):
-            self._members.setdefault(m.staff_id, []).append(mapping.membership(m))
-        self._privileges: dict[int, list[Privilege]] = {}
-        for p in session.scalars(select(PrivilegeRow)):
-            self._privileges.setdefault(p.staff_id, []).append(mapping.privilege(p))
-
-    def name(self, staff_id: int | None) -> str:
-        if staff_id is None:
-            return ""
-        return self._staff.get(staff_id, ("", ""))[0] or f"#{staff_id}"
-
-    def title(self, staff_id: int) -> str:
-        return self._staff.get(staff_id, ("", "other"))[1]
-
-    def expert_at(self, staff_id: int, moment: datetime) -> bool:
-        return any(m.member_at(moment) for m in self._members.get(staff_id, ()))
-
-    def privileged_at(self, staff_id: int, moment: datetime) -> bool:
-        return any(p.valid_at(moment) for p in self._privileges.get(staff_id, ()))
 
 
 def _iterate_sqlite(conn: Any, table: Any, batch: int) -> Iterator[AuditEvent]:

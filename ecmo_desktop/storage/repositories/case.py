@@ -22,7 +22,6 @@ from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ecmo_desktop.domain.case import (
-    CannulaInfo,
     CaseDossier,
     CaseFacts,
     ComplicationInfo,
@@ -33,21 +32,26 @@ from ecmo_desktop.domain.case import (
     FollowUpInfo,
     HospitalInfo,
     PatientInfo,
-    PhysicianInfo,
     ProcedureInfo,
     RunEquipmentFact,
     RunInfo,
     SignatureInfo,
     StaffRef,
-    TeamMember,
     WeaningTrialInfo,
     assign_devices,
 )
 from ecmo_desktop.domain.model import Patient, Run
+from ecmo_desktop.storage.mapping_records import Signatures
+from ecmo_desktop.storage.mapping_records import complication as _complication
+from ecmo_desktop.storage.mapping_records import consent as _consent
+from ecmo_desktop.storage.mapping_records import daily_entry as _daily
+from ecmo_desktop.storage.mapping_records import decision as _decision
+from ecmo_desktop.storage.mapping_records import follow_up as _follow_up
+from ecmo_desktop.storage.mapping_records import procedure as _procedure
+from ecmo_desktop.storage.mapping_records import weaning_trial as _trial
 from ecmo_desktop.storage.orm.devices import EquipmentRow, ItemRow, ProductRow, RunEquipmentRow, UsageRow
 from ecmo_desktop.storage.orm.people import HospitalRow, PatientRow
 from ecmo_desktop.storage.orm.records import (
-    ClinicalRecord,
     ComplicationRow,
     ConsentRow,
     DailyEntryRow,
@@ -84,9 +88,6 @@ class SqlCaseRepository(Repository):
         signatures = self._signatures(staff, {
             "decision": decisions, "consent": consents, "procedure": procedures, "daily_entry": entries,
             "complication": complications, "weaning_trial": trials, "follow_up": follow_ups})
-
-        def base(entity: str, row: ClinicalRecord) -> dict[str, Any]:
-            return _base(entity, row, staff, signatures)
 
         devices = self._devices(rows.usages, staff)
         cannula_usage: dict[int, int] = {}
@@ -211,47 +212,6 @@ def _device_labels(session: Session, item_ids: list[int]) -> dict[int, str]:
     return out
 
 
-Signatures = dict[tuple[str, int], tuple[SignatureInfo, ...]]
-
-
-def _base(entity: str, row: ClinicalRecord, staff: StaffDirectory, signatures: Signatures) -> dict[str, Any]:
-    return {"id": row.id, "status": row.status, "version": row.version, "created_at": row.created_at,
-            "created_by_name": staff.name(row.created_by_id), "signatures": signatures.get((entity, row.id), ()),
-            "signed_at": row.signed_at, "signed_by": staff.ref(row.signed_by_id) if row.signed_by_id else None}
-
-
-def _decision(d: DecisionRow, staff: StaffDirectory, signatures: Signatures) -> DecisionInfo:
-    return DecisionInfo(
-        **_base("decision", d, staff, signatures), kind=d.kind, emergency=d.emergency, decided_at=d.decided_at,
-        mode_planned=d.mode_planned, indication=d.indication, indication_other=d.indication_other or "",
-        rationale=d.rationale or "", pre_ecmo=dict(d.pre_ecmo or {}), contraindications=dict(d.contraindications or {}),
-        supplement_deadline=d.supplement_deadline, supplement_of_id=d.supplement_of_id,
-        physicians=tuple(PhysicianInfo(staff=staff.ref(ph.staff_id), role=ph.role, position=ph.position,
-                                       expert_at_decision=staff.expert_at(ph.staff_id, d.decided_at))
-                         for ph in sorted(d.physicians, key=lambda ph: (ph.position, ph.staff_id))))
-
-
-def _consent(c: ConsentRow, staff: StaffDirectory, signatures: Signatures) -> ConsentInfo:
-    return ConsentInfo(
-        **_base("consent", c, staff, signatures), explained_by=staff.ref(c.explained_by_id),
-        signer_name=c.signer_name, relationship=c.relationship_to_patient, signed_on_paper_at=c.signed_on_paper_at,
-        refused=c.refused, notes=c.notes or "")
-
-
-def _procedure(p: ProcedureRow, staff: StaffDirectory, signatures: Signatures) -> ProcedureInfo:
-    """A procedure without its devices: the documents place them (``assign_devices``), the export lists them per run."""
-    return ProcedureInfo(
-        **_base("procedure", p, staff, signatures), kind=p.kind, started_at=p.started_at, flow_at=p.flow_at,
-        ended_at=p.ended_at, location=p.location, technique=p.technique, guidance=p.guidance,
-        mode_before=p.mode_before, mode_after=p.mode_after, reason=p.reason or "", settings=dict(p.settings or {}),
-        immediate_complications=tuple(p.immediate_complications or ()), notes=p.notes or "", devices=(),
-        staff=tuple(TeamMember(staff.ref(s.staff_id), s.role, staff.privileged_at(s.staff_id, p.started_at))
-                    for s in sorted(p.staff, key=lambda s: (s.role, s.staff_id))),
-        cannulae=tuple(CannulaInfo(c.position, c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm,
-                                   c.tip_position or "", c.device_usage_id, c.removed_at)
-                       for c in sorted(p.cannulae, key=lambda c: (c.position, c.id))))
-
-
 def _device(u: UsageRow, i: ItemRow, p: ProductRow, staff: StaffDirectory) -> DeviceInfo:
     return DeviceInfo(
         id=u.id, item_id=i.id, procedure_id=u.procedure_id, single_use=u.single_use, bound_at=u.bound_at,
@@ -260,39 +220,6 @@ def _device(u: UsageRow, i: ItemRow, p: ProductRow, staff: StaffDirectory) -> De
         product_name=p.name, manufacturer=p.manufacturer or "", model=p.model or "", gtin=p.gtin, udi_di=p.udi_di,
         nmpa_number=p.nmpa_number or "", item_key=i.item_key, serial=i.serial, lot=i.lot, expiry=i.expiry,
         production_date=i.production_date, raw_code=i.raw_code or "", symbology=i.symbology)
-
-
-def _daily(e: DailyEntryRow, staff: StaffDirectory, signatures: Signatures) -> DailyEntryInfo:
-    return DailyEntryInfo(
-        **_base("daily_entry", e, staff, signatures), recorded_at=e.recorded_at, ecmo_day=e.ecmo_day,
-        author_role=e.author_role, mode=e.mode, values=dict(e.values or {}), checks=dict(e.checks or {}),
-        notes=e.notes or "")
-
-
-def _complication(c: ComplicationRow, staff: StaffDirectory, signatures: Signatures,
-                  device_labels: dict[int, str]) -> ComplicationInfo:
-    return ComplicationInfo(
-        **_base("complication", c, staff, signatures), code=c.code, other_text=c.other_text or "",
-        onset_at=c.onset_at, severity=c.severity, treatment=c.treatment or "", resolved_at=c.resolved_at,
-        resolution=c.resolution or "", adverse_event=c.adverse_event, procedure_id=c.procedure_id,
-        device_item_id=c.device_item_id,
-        device_label=device_labels.get(c.device_item_id, "") if c.device_item_id else "")
-
-
-def _trial(t: WeaningTrialRow, staff: StaffDirectory, signatures: Signatures) -> WeaningTrialInfo:
-    return WeaningTrialInfo(
-        **_base("weaning_trial", t, staff, signatures), started_at=t.started_at, ended_at=t.ended_at,
-        flow_to=t.flow_to, sweep_to=t.sweep_to, fdo2_to=t.fdo2_to, values=dict(t.values or {}), passed=t.passed,
-        notes=t.notes or "")
-
-
-def _follow_up(f: FollowUpRow, staff: StaffDirectory, signatures: Signatures) -> FollowUpInfo:
-    return FollowUpInfo(
-        **_base("follow_up", f, staff, signatures), kind=f.kind, due_date=f.due_date, fu_status=f.fu_status,
-        done_at=f.done_at, contact_method=f.contact_method, vital_status=f.vital_status,
-        date_of_death=f.date_of_death, cause_of_death=f.cause_of_death,
-        discharge_disposition=f.discharge_disposition, cpc=f.cpc, mrs=f.mrs, eq5d_index=f.eq5d_index,
-        notes=f.notes or "")
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
