@@ -45,7 +45,9 @@ def _p95(values: list[float]) -> float:
 
 
 def seed(url: str, events: int, signatures: int) -> None:
-    """``signatures`` signed daily entries (create + sign events, 2 each) then patient events up to ``events``."""
+    """``signatures`` signed daily entries (create + sign events, 2 each) then patient events up to
+    ``events``.
+    """
     from datetime import timedelta
 
     from ecmo_desktop.container import build_container
@@ -210,7 +212,8 @@ def seed(url: str, events: int, signatures: int) -> None:
                 written += 4
             uow.commit()
     print(
-        f"seeded {written:,} events ({n:,} patients, {signed:,} signatures) in {time.perf_counter() - t0:.1f} s"
+        f"seeded {written:,} events ({n:,} patients, {signed:,} signatures) in "
+        f"{time.perf_counter() - t0:.1f} s"
     )
     c.close()
 
@@ -280,7 +283,8 @@ def main() -> int:
     load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     fl = statistics.median(floor)
     print(
-        f"events: {len(rows):,}  (rows replayed: {result.rows_checked:,}, signatures: {result.signatures.checked:,}); "
+        f"events: {len(rows):,}  (rows replayed: {result.rows_checked:,}, signatures: "
+        f"{result.signatures.checked:,}); "
         f"{args.repeat} rounds interleaved, median / p95, × floor = median ÷ median floor of the same run"
     )
     for name, values, goal in (

@@ -86,7 +86,9 @@ def _p95(values: list[float]) -> float:
 
 
 def build(path: Path, size_mb: int, data_dir: Path) -> None:
-    """A migrated database filled to about ``size_mb`` with raw inserts (no audit chain: not verified here)."""
+    """A migrated database filled to about ``size_mb`` with raw inserts
+    (no audit chain: not verified here).
+    """
     import sqlite3
 
     os.environ["ECMO_DATA_DIR"] = str(data_dir)
@@ -247,7 +249,8 @@ def main() -> None:
                     Path(str(target) + suffix).unlink(missing_ok=True)
                 results[op].append(res)
                 print(
-                    f"round {r + 1} {op}: {res['seconds']:.1f} s (CPU {res['cpu']:.1f} s), peak {res['maxrss_kb'] / 1024:.0f} MB",
+                    f"round {r + 1} {op}: {res['seconds']:.1f} s (CPU {res['cpu']:.1f} s), peak "
+                    f"{res['maxrss_kb'] / 1024:.0f} MB",
                     flush=True,
                 )
         idle_cpu = _child("idle", data_dir=str(data_dir))["cpu"]  # interpreter start and imports
@@ -272,13 +275,15 @@ def main() -> None:
         )
         for op, (sec, p95, cpu, mem) in med.items():
             print(
-                f"{op:<15}{sec:>10.1f}{p95:>8.1f}{sec / med['copy'][0]:>9.1f}{sec / med['sqlite_backup'][0]:>17.1f}"
+                f"{op:<15}{sec:>10.1f}{p95:>8.1f}"
+                f"{sec / med['copy'][0]:>9.1f}{sec / med['sqlite_backup'][0]:>17.1f}"
                 f"{cpu:>8.1f}{mem:>11.0f}"
             )
         print("CPU s = user + system time of the process (less sensitive to other load than wall time)")
         print(
             f"load average before {load_before[0]:.1f} / after {os.getloadavg()[0]:.1f} (1 min); "
-            f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()}"
+            "uptime: "
+            + subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
         )
     finally:
         if not args.dir:

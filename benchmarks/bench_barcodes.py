@@ -34,7 +34,9 @@ SERIAL = "ECMO-2024-0105-000123"
 
 
 def best_of(runs: int, work: Callable[[], T]) -> tuple[float, T]:
-    """Fastest wall time of ``runs`` runs in seconds (the least disturbed by other processes), and a result."""
+    """Fastest wall time of ``runs`` runs in seconds (the least disturbed
+    by other processes), and a result.
+    """
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()

@@ -277,7 +277,8 @@ def main() -> int:
         print(f"search name fragment (LIKE '%x%')     {median_ms(searches_name):>10.1f} ms")
         print(f"fetchMore: one page of 200            {median_ms(pages):>10.1f} ms  (median of {len(pages)})")
         print(
-            f"fetchMore: first 10 / last 10 pages   {median_ms(pages[:10]):>10.1f} / {median_ms(pages[-10:]):.1f} ms"
+            f"fetchMore: first 10 / last 10 pages   {median_ms(pages[:10]):>10.1f} / "
+            f"{median_ms(pages[-10:]):.1f} ms"
         )
         print(f"scroll to the end: all {args.runs:,} rows    {scroll_total * 1000:>10.1f} ms")
         print("database, one page of 200, interleaved (median / p95):")

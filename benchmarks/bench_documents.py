@@ -1,6 +1,7 @@
 """Document generation speed, beside a text-only reportlab floor; optionally the look of every document.
 
-    .venv/bin/python benchmarks/bench_documents.py [--cases 100] [--db demo.sqlite3] [--screenshots docs/screenshots]
+    .venv/bin/python benchmarks/bench_documents.py [--cases 100] [--db demo.sqlite3] [--screenshots
+    docs/screenshots]
 
 Builds (or reuses, with ``--db``) a demo database of ``--cases`` runs charted through the services
 (``ecmo-desktop demo``: decisions, consent, procedures with bound devices, daily entries, weaning,
@@ -201,11 +202,13 @@ def main() -> int:
     for label, values in (("layout only (floor)", times), ("service generate", service_times)):
         print(
             f"  {label:<20} median {_ms(statistics.median(values))}  p95 {_ms(pct(values, 0.95))}   per page "
-            f"median {_ms(statistics.median(values) / pages_per_note)}  p95 {_ms(pct(values, 0.95) / pages_per_note)}"
+            f"median {_ms(statistics.median(values) / pages_per_note)}  p95 "
+            f"{_ms(pct(values, 0.95) / pages_per_note)}"
         )
     print(
         f"  service / layout    ×{statistics.median(service_times) / statistics.median(times):.2f}   "
-        f"(goal: ≤ 30 ms/page through the service; the service also reads the dossier, hashes, stores, audits)"
+        f"(goal: ≤ 30 ms/page through the service; the service also reads the dossier, hashes, stores, "
+        f"audits)"
     )
     if not args.no_archive:
         archive(c, runs, dossiers, template, ctx, work)
@@ -238,11 +241,13 @@ def archive(c: Any, runs: list[int], dossiers: dict[int, Any], template: Any, ct
 
     print(f"\narchive of {len(result.done)} runs ({total_pages} pages, {len(result.failed)} failed):")
     print(
-        f"  batch_archive       {batch_seconds:.1f} s = {batch_seconds * 1000 / total_pages:.1f} ms/page   (goal < 30 ms/page)"
+        f"  batch_archive       {batch_seconds:.1f} s = {batch_seconds * 1000 / total_pages:.1f} ms/page   "
+        f"(goal < 30 ms/page)"
     )
     print(f"  layout only         {layout_seconds * 1000 / total_pages:.1f} ms/page")
     print(
-        f"  floor, plain text   {plain * 1000 / total_pages:.1f} ms/page   (reportlab, Helvetica, same page counts)"
+        f"  floor, plain text   {plain * 1000 / total_pages:.1f} ms/page   (reportlab, Helvetica, same page "
+        f"counts)"
     )
     print(f"  floor, our page     {ours * 1000 / total_pages:.1f} ms/page   (CJK text on the project's page)")
     print(

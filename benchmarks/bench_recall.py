@@ -59,7 +59,8 @@ except ImportError:  # pragma: no cover - python -m benchmarks.bench_recall
     )
 
 FLOOR_SQL = """
-SELECT u.id, u.bound_at, i.serial, i.lot, i.expiry, p.name, p.nmpa_number, r.run_number, pa.name, pa.mrn, s.full_name
+SELECT u.id, u.bound_at, i.serial, i.lot, i.expiry, p.name, p.nmpa_number, r.run_number, pa.name,
+pa.mrn, s.full_name
 FROM device_item i
 JOIN device_product p ON p.id = i.product_id
 JOIN device_usage u ON u.item_id = i.id
@@ -162,7 +163,8 @@ def main() -> None:
                 print(summary(name, values))
             screen, floor = times[SCREEN], times[FLOOR]
             print(
-                f"  screen p95 / floor p95 = {pct(screen, 0.95) / pct(floor, 0.95):.1f}×   screen p50 − floor p50 = "
+                f"  screen p95 / floor p95 = {pct(screen, 0.95) / pct(floor, 0.95):.1f}×   screen p50 − "
+                f"floor p50 = "
                 f"{(statistics.median(screen) - statistics.median(floor)) * 1000:.2f} ms   "
                 f"goal p95 ≤ 10 ms: {'met' if pct(screen, 0.95) <= 0.010 else 'NOT met'}"
             )

@@ -1,4 +1,5 @@
-"""The QC report at 50,000 runs: the service call and ``report --json``, time and peak memory, against a 2-run floor.
+"""The QC report at 50,000 runs: the service call and ``report --json``, time and peak memory, against a
+2-run floor.
 
 Both databases are the case-list benchmark's (``bench_case_list.seed``, cached by ``bench_cache.py``):
 50,000 patients with one run each (imported register rows, ~70 % on flow), and the same seed with 2
@@ -151,7 +152,8 @@ def main() -> int:
             f"(5-min {load_after[1]:.2f})"
         )
         print(
-            f"{'measure':<16}{'runs':>8}{'median s':>10}{'p95 s':>8}{'peak RSS MiB':>14}{'RSS before call':>17}"
+            f"{'measure':<16}{'runs':>8}{'median s':>10}{'p95 s':>8}"
+            f"{'peak RSS MiB':>14}{'RSS before call':>17}"
         )
         for name, values in samples.items():
             secs = [v["seconds"] for v in values]
@@ -162,7 +164,8 @@ def main() -> int:
                 else f"{'':>14}"
             )
             print(
-                f"{name:<16}{int(values[0]['runs']):>8,}{statistics.median(secs):>10.2f}{pct(secs, 0.95):>8.2f}"
+                f"{name:<16}{int(values[0]['runs']):>8,}"
+                f"{statistics.median(secs):>10.2f}{pct(secs, 0.95):>8.2f}"
                 f"{rss:>14.1f}   {before}"
             )
         for kind in ("service", "cli"):
@@ -171,7 +174,8 @@ def main() -> int:
             big_m = statistics.median(v["rss_kib"] for v in samples[f"{kind} big"]) / 1024
             floor_m = statistics.median(v["rss_kib"] for v in samples[f"{kind} floor"]) / 1024
             print(
-                f"{kind}: {big_s:.2f} s vs floor {floor_s:.2f} s (+{big_s - floor_s:.2f} s, ×{big_s / floor_s:.1f}); "
+                f"{kind}: {big_s:.2f} s vs floor {floor_s:.2f} s (+{big_s - floor_s:.2f} s, "
+                f"×{big_s / floor_s:.1f}); "
                 f"peak RSS {big_m:.0f} MiB vs {floor_m:.0f} MiB (+{big_m - floor_m:.0f} MiB)"
             )
     finally:

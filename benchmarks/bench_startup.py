@@ -6,7 +6,8 @@ Real processes, started the way a user starts them:
   painted; floor: a bare PySide6 ``QWidget`` until it is first painted (same event filter, same clock);
 * **start → main window after login**: the same start, logged in through the login window's own
   fields and button, until the main window is first painted; floor: the bare window again;
-* **light CLI commands**: ``--version``, ``parse-code``, ``verify`` of a small database; floor: ``python -c pass``;
+* **light CLI commands**: ``--version``, ``parse-code``, ``verify`` of a small database; floor: ``python
+-c pass``;
 * the ``-X importtime`` top 15 (self time) of the start to the main window and of ``verify``.
 
 The GUI timings come from a benchmark-only hook (``ECMO_BENCH_STARTUP_PROBE`` in ``ecmo_desktop/app.py``:
@@ -48,7 +49,8 @@ app = QApplication(sys.argv[:1])
 class Probe(QObject):
     done = False
     def eventFilter(self, watched, event):
-        if not self.done and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget) and watched.isWindow():
+        if not self.done and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget) and
+        watched.isWindow():
             self.done = True
             with open(out, "a", encoding="utf-8") as fh:
                 fh.write(f"floor_painted {time.time():.6f}\n")
@@ -351,7 +353,8 @@ def main() -> int:
         line = f"{name:<24}{row['median_s']:>8.3f}s{row['p95_s']:>8.3f}s   "
         if "floor" in row:
             line += (
-                f"{row['floor'].removeprefix('floor: '):<22}{row['ratio_median']:>8.2f}×{row['ratio_p95']:>7.2f}×"
+                f"{row['floor'].removeprefix('floor: '):<22}"
+                f"{row['ratio_median']:>8.2f}×{row['ratio_p95']:>7.2f}×"
                 f"{'≤' + format(row['goal_ratio'], 'g') + '×':>7} {'met' if row['goal_met'] else 'MISSED'}"
             )
         print(line)

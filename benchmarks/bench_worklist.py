@@ -277,7 +277,8 @@ def bench(url: str, backend: str, repeat: int) -> None:
         print(f"  {'UI floor: bare table of ' + str(first_rows) + ' rows':<46} {ms(floor_ui)}")
         print(
             f"  {'UI first screen: WorklistPage loaded+painted':<46} {ms(page_ui)}   "
-            f"×{statistics.median(page_ui) / base:6.1f} count floor, ×{statistics.median(page_ui) / ui_base:.1f} UI floor"
+            f"×{statistics.median(page_ui) / base:6.1f} count floor, "
+            f"×{statistics.median(page_ui) / ui_base:.1f} UI floor"
         )
         print(
             f"  walk all {pages} pages of {BIG} ({counts[BIG]:,} items)    {walk * 1000:8.1f} ms total, "

@@ -96,8 +96,10 @@ def run(backend: str, collisions: int, pg_url: str | None) -> None:
                 f"{backend:10} {kind:9} collisions={tally.collisions} one_winner={tally.one_winner} "
                 f"both_won={tally.both_won} none_won={tally.none_won} "
                 f"silent_overwrites={tally.silent_overwrites} bad_signatures={tally.bad_signatures} "
-                f"errors={tally.errors}  wall={elapsed:.1f}s  winner median={statistics.median(winners) * 1000:.0f}ms "
-                f"loser median={statistics.median(losers) * 1000:.0f}ms p95={losers[int(len(losers) * 0.95)] * 1000:.0f}ms",
+                f"errors={tally.errors}  wall={elapsed:.1f}s  winner "
+                f"median={statistics.median(winners) * 1000:.0f}ms "
+                f"loser median={statistics.median(losers) * 1000:.0f}ms "
+                f"p95={losers[int(len(losers) * 0.95)] * 1000:.0f}ms",
                 flush=True,
             )
             for note in notes[:5]:

@@ -124,7 +124,8 @@ def run(backend: str, saves: int, pg_url: str | None) -> None:
         print(
             f"{backend:10} ({mode}): {len(latencies)}/{len(committed)} saves seen by the other PC; latency "
             f"median {statistics.median(latencies) * 1000:.0f} ms, p95 "
-            f"{sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
+            f"{sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, max "
+            f"{max(latencies) * 1000:.0f} ms",
             flush=True,
         )
         feed.deleteLater()

@@ -379,7 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     for kind, counts in results.items():
         total.update(counts)
         print(
-            f"{kind:34} {sum(counts.values()):5} {counts['chain']:6} {counts['anchor']:6} {counts['replay']:6} "
+            f"{kind:34} {sum(counts.values()):5} {counts['chain']:6} {counts['anchor']:6} "
+            f"{counts['replay']:6} "
             f"{counts['signature']:6} {counts['undetected']:10}"
         )
     detected = sum(total.values()) - total["undetected"]

@@ -81,7 +81,8 @@ class Container:
     ctx: ServiceContext
     migration: MigrationResult
     # how the SQLite file was checked on open: "full" (quick_check, after an unclean shutdown or for
-    # verify), "light" (header and schema; the full check is due: ``start_integrity_check``), None (PostgreSQL)
+    # verify), "light" (header and schema; the full check is due: ``start_integrity_check``), None
+    # (PostgreSQL)
     integrity_checked: str | None = None
     session_marker: SessionMarker | None = None
     auth: AuthService = field(init=False)

@@ -204,7 +204,8 @@ def dialogs(view: Any) -> None:
         def picture() -> None:
             ok = dialog.ok_button
             log.append(
-                f"{name}: {dialog.geometry().getRect()}, 保存 at {ok.mapToGlobal(ok.rect().topLeft()).toTuple()}"
+                f"{name}: {dialog.geometry().getRect()}, 保存 at "
+                f"{ok.mapToGlobal(ok.rect().topLeft()).toTuple()}"
             )
             shot(name)
             dialog.done(0)

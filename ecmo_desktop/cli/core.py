@@ -28,7 +28,9 @@ from ecmo_desktop.i18n import N_, _
 
 # ---- init-db ---------------------------------------------------------------------------------------
 def _first_admin(args: argparse.Namespace) -> tuple[str, str, str]:
-    """The first administrator of a new database: from ``--admin-from FILE`` (JSON) or asked on the terminal."""
+    """The first administrator of a new database: from ``--admin-from
+    FILE`` (JSON) or asked on the terminal.
+    """
     if args.admin_from:
         try:
             data = json.loads(Path(args.admin_from).read_text(encoding="utf-8"))

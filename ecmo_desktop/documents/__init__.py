@@ -42,8 +42,17 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "barcodes": ("BarcodeError", "Code128Barcode", "DataMatrixBarcode", "barcode_for_scanned_code"),
     "fonts": ("FontSet", "FontsMissingError", "draw_string", "markup_with_fallback", "register_fonts"),
-    "layout": ("Bookmark", "DocumentHeader", "build_pdf", "data_table", "document_styles", "signature_block",
-               "standard_table_style", "text_flowables", "text_paragraph"),
+    "layout": (
+        "Bookmark",
+        "DocumentHeader",
+        "build_pdf",
+        "data_table",
+        "document_styles",
+        "signature_block",
+        "standard_table_style",
+        "text_flowables",
+        "text_paragraph",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -69,8 +69,13 @@ from ecmo_desktop.i18n import N_, _, join_names, ngettext
 ARCHIVE = "archive"
 # kinds a person can print for a run, with their label (the CLI and the documents tab offer these)
 KINDS: dict[str, str] = {
-    "consent": N_("知情同意书"), "opnote": N_("手术记录"), "decision": N_("上机/撤机讨论记录"),
-    "daily": N_("日常管理记录"), "weaning": N_("撤机记录"), "followup": N_("随访记录"), ARCHIVE: N_("病历归档"),
+    "consent": N_("知情同意书"),
+    "opnote": N_("手术记录"),
+    "decision": N_("上机/撤机讨论记录"),
+    "daily": N_("日常管理记录"),
+    "weaning": N_("撤机记录"),
+    "followup": N_("随访记录"),
+    ARCHIVE: N_("病历归档"),
 }
 _TOC_FONT = 9
 
@@ -82,8 +87,14 @@ class RenderedDocument:
     parts: tuple[dict[str, object], ...] = ()  # archive only: kind, subject_id, title, first page
 
 
-def plan_document(kind: str, dossier: CaseDossier, subject_id: int | None, *, as_of: datetime,
-                  template: LoadedTemplate | None = None) -> DocumentPlan:
+def plan_document(
+    kind: str,
+    dossier: CaseDossier,
+    subject_id: int | None,
+    *,
+    as_of: datetime,
+    template: LoadedTemplate | None = None,
+) -> DocumentPlan:
     """The plan of one document kind for ``dossier``; ``subject_id`` picks the record (or day) when
     the kind has several, and ``as_of`` is the time rule statuses (R2's 12 hours) are judged at."""
     if kind == "consent":
@@ -129,8 +140,12 @@ def archive_parts(dossier: CaseDossier, template: LoadedTemplate, *, as_of: date
 def archive_plan(dossier: CaseDossier, template: LoadedTemplate, *, as_of: datetime) -> ArchivePlan:
     parts = tuple(archive_parts(dossier, template, as_of=as_of))
     title = _("ECMO病历归档")
-    content = {"dossier": plain(dossier), "parts": [{"kind": p.kind, "subject_id": p.subject_id,
-                                                     "content_hash": p.content_hash} for p in parts]}
+    content = {
+        "dossier": plain(dossier),
+        "parts": [
+            {"kind": p.kind, "subject_id": p.subject_id, "content_hash": p.content_hash} for p in parts
+        ],
+    }
     warnings = tuple(dict.fromkeys(w for p in parts for w in p.warnings))
     device_ids = [u for p in parts if p.kind == "opnote" for u in p.meta.get("device_usage_ids", ())]
     pages: dict[int, int] = {}
@@ -139,8 +154,17 @@ def archive_plan(dossier: CaseDossier, template: LoadedTemplate, *, as_of: datet
         pages.clear()
         return _archive_story(dossier, parts, pages)
 
-    return ArchivePlan(ARCHIVE, None, title, content, story, meta={"device_usage_ids": device_ids},
-                       warnings=warnings, parts=parts, pages=pages)
+    return ArchivePlan(
+        ARCHIVE,
+        None,
+        title,
+        content,
+        story,
+        meta={"device_usage_ids": device_ids},
+        warnings=warnings,
+        parts=parts,
+        pages=pages,
+    )
 
 
 @dataclass(frozen=True)
@@ -157,8 +181,10 @@ def render(plan: DocumentPlan, dossier: CaseDossier | None, ctx: PrintContext) -
     pdf = build_pdf(header, plan.story(0), bookmarks=True, subject=plan.title, keywords=[plan.kind])
     parts: tuple[dict[str, object], ...] = ()
     if isinstance(plan, ArchivePlan):
-        parts = tuple({"kind": p.kind, "subject_id": p.subject_id, "title": p.title, "page": plan.pages.get(i)}
-                      for i, p in enumerate(plan.parts))
+        parts = tuple(
+            {"kind": p.kind, "subject_id": p.subject_id, "title": p.title, "page": plan.pages.get(i)}
+            for i, p in enumerate(plan.parts)
+        )
     return RenderedDocument(pdf, count_pages(pdf), parts)
 
 
@@ -167,7 +193,9 @@ def count_pages(pdf: bytes) -> int:
 
 
 # ---- the archive's own pages ---------------------------------------------------------------------------
-def _archive_story(dossier: CaseDossier, parts: tuple[DocumentPlan, ...], pages: dict[int, int]) -> list[Flowable]:
+def _archive_story(
+    dossier: CaseDossier, parts: tuple[DocumentPlan, ...], pages: dict[int, int]
+) -> list[Flowable]:
     out = _cover(dossier)
     out.append(PageBreak())
     out += _contents(parts)
@@ -182,42 +210,84 @@ def _cover(d: CaseDossier) -> list[Flowable]:
     styles = document_styles()
     p, r = d.patient, d.run
     indication = label(Indication, r.indication) + (f"（{r.indication_other}）" if r.indication_other else "")
-    hours = number((r.ended_at - r.started_at).total_seconds() / 3600, 1) if r.started_at and r.ended_at else DASH
+    hours = (
+        number((r.ended_at - r.started_at).total_seconds() / 3600, 1) if r.started_at and r.ended_at else DASH
+    )
     flags = join_names(t for on, t in ((r.ecpr, "ECPR"), (r.emergency, _("紧急上机"))) if on) or _("无")
-    big = styles.title.clone("EcmoCoverTitle", fontSize=22, leading=30, spaceBefore=18 * mm, spaceAfter=4 * mm)
+    big = styles.title.clone(
+        "EcmoCoverTitle", fontSize=22, leading=30, spaceBefore=18 * mm, spaceAfter=4 * mm
+    )
     sub = styles.title.clone("EcmoCoverSub", fontSize=13, leading=18, spaceAfter=12 * mm)
     return [
         Paragraph(markup_with_fallback(_("ECMO病历归档")), big),
         Paragraph(markup_with_fallback(d.hospital.name), sub),
-        kv_table([(_("姓名"), p.name), (_("性别"), sex_label(p.sex)),
-                  (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))), (_("住院号"), p.mrn),
-                  (_("出生日期"), day_text(p.birth_date)),
-                  (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH)]),
+        kv_table(
+            [
+                (_("姓名"), p.name),
+                (_("性别"), sex_label(p.sex)),
+                (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))),
+                (_("住院号"), p.mrn),
+                (_("出生日期"), day_text(p.birth_date)),
+                (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH),
+            ]
+        ),
         Spacer(0, 6 * mm),
-        kv_table([(_("第几次 ECMO"), str(r.run_number)), (_("ECMO 模式"), mode_label(r.mode)),
-                  (_("适应证"), indication), (_("特殊情况"), flags),
-                  (_("临床诊断"), r.diagnosis or DASH), (_("经治医师"), r.attending_name or DASH),
-                  (_("上机时间"), when(r.started_at)), (_("撤机时间"), when(r.ended_at)),
-                  (_("ECMO 持续时间（小时）"), hours), (_("撤机结局"), label(EndReason, r.end_reason)),
-                  (_("病例状态"), label(RunStatus, r.status)), (_("出院时间"), when(p.discharged_at)),
-                  (_("出院去向"), label(DischargeDisposition, p.discharge_disposition)),
-                  (_("绑定器械"), ngettext("{n} 件", "{n} 件", len(d.devices)).format(n=len(d.devices)))]),
+        kv_table(
+            [
+                (_("第几次 ECMO"), str(r.run_number)),
+                (_("ECMO 模式"), mode_label(r.mode)),
+                (_("适应证"), indication),
+                (_("特殊情况"), flags),
+                (_("临床诊断"), r.diagnosis or DASH),
+                (_("经治医师"), r.attending_name or DASH),
+                (_("上机时间"), when(r.started_at)),
+                (_("撤机时间"), when(r.ended_at)),
+                (_("ECMO 持续时间（小时）"), hours),
+                (_("撤机结局"), label(EndReason, r.end_reason)),
+                (_("病例状态"), label(RunStatus, r.status)),
+                (_("出院时间"), when(p.discharged_at)),
+                (_("出院去向"), label(DischargeDisposition, p.discharge_disposition)),
+                (_("绑定器械"), ngettext("{n} 件", "{n} 件", len(d.devices)).format(n=len(d.devices))),
+            ]
+        ),
     ]
 
 
 def _contents(parts: tuple[DocumentPlan, ...]) -> list[Flowable]:
     styles = document_styles()
-    rows = [[Paragraph(markup_with_fallback(_("序号")), styles.table_header),
-             Paragraph(markup_with_fallback(_("内容")), styles.table_header),
-             Paragraph(markup_with_fallback(_("页码")), styles.table_header.clone("EcmoTocPageHead", alignment=TA_RIGHT))]]
+    rows = [
+        [
+            Paragraph(markup_with_fallback(_("序号")), styles.table_header),
+            Paragraph(markup_with_fallback(_("内容")), styles.table_header),
+            Paragraph(
+                markup_with_fallback(_("页码")),
+                styles.table_header.clone("EcmoTocPageHead", alignment=TA_RIGHT),
+            ),
+        ]
+    ]
     for i, part in enumerate(parts):
-        rows.append([Paragraph(str(i + 1), styles.table_cell),
-                     _Link(Paragraph(markup_with_fallback(_part_title(part)), styles.table_cell), i),
-                     _TocPageNumber(i)])
-    table = Table(rows, colWidths=[14 * mm, FRAME_WIDTH - 34 * mm, 20 * mm], repeatRows=1, hAlign="LEFT",
-                  style=TableStyle([cell_font(), ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
-                                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                                    ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+        rows.append(
+            [
+                Paragraph(str(i + 1), styles.table_cell),
+                _Link(Paragraph(markup_with_fallback(_part_title(part)), styles.table_cell), i),
+                _TocPageNumber(i),
+            ]
+        )
+    table = Table(
+        rows,
+        colWidths=[14 * mm, FRAME_WIDTH - 34 * mm, 20 * mm],
+        repeatRows=1,
+        hAlign="LEFT",
+        style=TableStyle(
+            [
+                cell_font(),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        ),
+    )
     return [Paragraph(markup_with_fallback(_("目录")), styles.title), table]
 
 
@@ -228,8 +298,9 @@ def _part_title(part: DocumentPlan) -> str:
         return f"{part.title}（{when_text}）"
     days = part.meta.get("days") or []
     if part.kind == "daily" and days:
-        return _("{title}（{first} 至 {last}，共 {n} 天）").format(title=part.title, first=days[0], last=days[-1],
-                                                            n=len(days))
+        return _("{title}（{first} 至 {last}，共 {n} 天）").format(
+            title=part.title, first=days[0], last=days[-1], n=len(days)
+        )
     return part.title
 
 
@@ -299,5 +370,6 @@ class _Link(Flowable):
 
     def draw(self) -> None:
         self.inner.drawOn(self.canv, 0, 0)
-        self.canv.linkRect("", _part_key(self.index), (0, 0, self.width, self.height), relative=1, thickness=0)
-
+        self.canv.linkRect(
+            "", _part_key(self.index), (0, 0, self.width, self.height), relative=1, thickness=0
+        )

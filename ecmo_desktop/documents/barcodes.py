@@ -55,8 +55,31 @@ class BarcodeError(EcmoError):
 
 # Length of the AI itself, by its first two digits (GS1 General Specifications, section 3).
 _AI_LENGTH: dict[str, int] = {
-    **{p: 2 for p in ("00", "01", "02", "03", "04", "10", "11", "12", "13", "14", "15", "16", "17",
-                      "18", "19", "20", "21", "22", "30", "37")},
+    **{
+        p: 2
+        for p in (
+            "00",
+            "01",
+            "02",
+            "03",
+            "04",
+            "10",
+            "11",
+            "12",
+            "13",
+            "14",
+            "15",
+            "16",
+            "17",
+            "18",
+            "19",
+            "20",
+            "21",
+            "22",
+            "30",
+            "37",
+        )
+    },
     **{f"{n}": 2 for n in range(90, 100)},
     **{p: 3 for p in ("23", "24", "25", "40", "41", "42", "71")},
     **{p: 4 for p in ("31", "32", "33", "34", "35", "36", "39", "43", "70", "72", "80", "81", "82")},
@@ -64,9 +87,15 @@ _AI_LENGTH: dict[str, int] = {
 # Data length of the AIs with a predefined length (GS1 General Specifications, figure 7.8.5-1);
 # every other field is variable and ends at a GS or at the end of the string.
 _FIXED_DATA: dict[str, int] = {
-    "00": 18, "01": 14, "02": 14, "03": 14, "04": 16,
+    "00": 18,
+    "01": 14,
+    "02": 14,
+    "03": 14,
+    "04": 16,
     **{f"{n}": 6 for n in range(11, 20)},
-    "20": 2, **{f"{n}": 6 for n in range(31, 37)}, "41": 13,
+    "20": 2,
+    **{f"{n}": 6 for n in range(31, 37)},
+    "41": 13,
 }
 # GS1 AI encodable character set 82.
 _CSET82 = frozenset("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
@@ -92,15 +121,15 @@ def gs1_elements(text: str) -> tuple[tuple[str, str], ...]:
     elements: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text):
-        prefix = text[pos:pos + 2]
+        prefix = text[pos : pos + 2]
         ai_len = _AI_LENGTH.get(prefix)
-        ai = text[pos:pos + ai_len] if ai_len else ""
+        ai = text[pos : pos + ai_len] if ai_len else ""
         if not ai_len or len(ai) != ai_len or not (ai.isascii() and ai.isdigit()):
             raise _gs1_error(pos + 1)
         pos += ai_len
         fixed = _FIXED_DATA.get(prefix)
         if fixed:
-            data = text[pos:pos + fixed]
+            data = text[pos : pos + fixed]
             if len(data) != fixed or not (data.isascii() and data.isdigit()):
                 raise _gs1_error(pos + 1)
             pos += fixed
@@ -147,8 +176,7 @@ class _StartCodeFix:
     """
 
     def _try_to_optimize(self, encoded: list[int]) -> list[int]:
-        if (len(encoded) > 1 and encoded[0] == code128_charset.START_CODES["C"]
-                and encoded[1] in _TO_A_OR_B):
+        if len(encoded) > 1 and encoded[0] == code128_charset.START_CODES["C"] and encoded[1] in _TO_A_OR_B:
             encoded[:2] = [code128_charset.TO[encoded[1]]]
         return encoded
 
@@ -162,6 +190,7 @@ class _Gs1_128(_StartCodeFix, Gs1_128):
 
 
 # --- drawing -----------------------------------------------------------------------------------
+
 
 def _runs(bits: Sequence[bool]) -> Iterator[tuple[int, int]]:
     """(start, length) of each run of dark modules."""
@@ -179,8 +208,17 @@ def _runs(bits: Sequence[bool]) -> Iterator[tuple[int, int]]:
 class Code128Barcode(Flowable):
     """A Code 128 or GS1-128 symbol drawn as bars, with a 10-module quiet zone on each side."""
 
-    def __init__(self, text: str, *, gs1: bool = False, bar_height_mm: float = 12.0, module_mm: float = 0.25,
-                 human_readable: bool = True, font_size: float = 7.0, quiet_zone_modules: int = 10) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        gs1: bool = False,
+        bar_height_mm: float = 12.0,
+        module_mm: float = 0.25,
+        human_readable: bool = True,
+        font_size: float = 7.0,
+        quiet_zone_modules: int = 10,
+    ) -> None:
         super().__init__()
         if not text:
             raise BarcodeError(N_("条码内容为空"))
@@ -189,15 +227,20 @@ class Code128Barcode(Flowable):
             data = _gs1_canonical(elements)
             data_len = len(data.replace(GS, ""))
             if data_len > GS1_128_MAX_DATA:
-                raise BarcodeError(N_("GS1-128 条码最多容纳 {limit} 个字符，实际 {count} 个"),
-                                   limit=GS1_128_MAX_DATA, count=data_len)
+                raise BarcodeError(
+                    N_("GS1-128 条码最多容纳 {limit} 个字符，实际 {count} 个"),
+                    limit=GS1_128_MAX_DATA,
+                    count=data_len,
+                )
             self.text = data
             self.hri = gs1_human_readable(elements)
             self.modules = _Gs1_128(data.replace(GS, _FNC1)).build()[0]
         else:
             bad = next((ch for ch in text if ord(ch) > 0x7F), None)
             if bad is not None:  # python-barcode would silently read some Latin-1 letters as FNC codes
-                raise BarcodeError(N_("条码内容含有 Code 128 无法编码的字符：{char}"), char=f"U+{ord(bad):04X}")
+                raise BarcodeError(
+                    N_("条码内容含有 Code 128 无法编码的字符：{char}"), char=f"U+{ord(bad):04X}"
+                )
             self.text = text
             self.hri = text
             self.modules = _Code128(text).build()[0]
@@ -229,8 +272,15 @@ class Code128Barcode(Flowable):
             path.rect(x0 + start * self.module, self.text_height, length * self.module, self.bar_height)
         canv.drawPath(path, stroke=0, fill=1)
         if self.human_readable:
-            draw_string(canv, self.width / 2, self.font_size * 0.25, self.hri, font_size=self.font_size,
-                        align="centre", max_width=self.width)
+            draw_string(
+                canv,
+                self.width / 2,
+                self.font_size * 0.25,
+                self.hri,
+                font_size=self.font_size,
+                align="centre",
+                max_width=self.width,
+            )
         canv.restoreState()
 
 
@@ -241,8 +291,9 @@ class DataMatrixBarcode(Flowable):
     hospitals cannot read.
     """
 
-    def __init__(self, text: str, *, gs1: bool = False, module_mm: float = 0.5,
-                 quiet_zone_modules: int = 2) -> None:
+    def __init__(
+        self, text: str, *, gs1: bool = False, module_mm: float = 0.5, quiet_zone_modules: int = 2
+    ) -> None:
         super().__init__()
         if not text:
             raise BarcodeError(N_("条码内容为空"))
@@ -256,14 +307,16 @@ class DataMatrixBarcode(Flowable):
         # when it can, and readers then guess a code page ("×" came back as Shift-JIS "ﾗ").
         options = {} if content.isascii() else {"eci": "UTF-8"}
         try:
-            symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.DataMatrix, gs1=gs1,
-                                             force_square=True, **options)
+            symbol = zxingcpp.create_barcode(
+                content, zxingcpp.BarcodeFormat.DataMatrix, gs1=gs1, force_square=True, **options
+            )
             # zxingcpp's stub gives Image only __array_interface__; it also has the buffer protocol
             image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))  # type: ignore[arg-type]
         except (ValueError, RuntimeError, UnicodeError) as exc:
             raise BarcodeError(N_("DataMatrix 条码无法生成：{detail}"), detail=str(exc)) from exc
         self.matrix: tuple[tuple[bool, ...], ...] = tuple(
-            tuple(v < 128 for v in row) for row in cast("list[list[int]]", image.tolist()))  # 2-D: rows
+            tuple(v < 128 for v in row) for row in cast("list[list[int]]", image.tolist())
+        )  # 2-D: rows
         self.gs1 = gs1
         self.module = module_mm * mm
         self.quiet = quiet_zone_modules
@@ -296,7 +349,15 @@ class DataMatrixBarcode(Flowable):
 # --- choosing a symbol for a scanned code ------------------------------------------------------
 
 _SYMBOLOGY_ID = re.compile(r"\][A-Za-z][0-9A-Za-z]")
-_TWO_D_IDS = ("]d", "]Q", "]z", "]L", "]U", "]J", "]h")  # DataMatrix, QR, Aztec, PDF417, MaxiCode, DotCode, Han Xin
+_TWO_D_IDS = (
+    "]d",
+    "]Q",
+    "]z",
+    "]L",
+    "]U",
+    "]J",
+    "]h",
+)  # DataMatrix, QR, Aztec, PDF417, MaxiCode, DotCode, Han Xin
 _GS1_IDS = frozenset({"]C1", "]d2", "]Q3", "]e0", "]e1", "]e2", "]J1", "]z1"})
 _TWO_D_NAMES = ("matrix", "qr", "aztec", "pdf417", "maxi", "dotcode", "hanxin", "han xin")
 _GTIN_FIRST = re.compile(r"01\d{14}")
@@ -320,8 +381,9 @@ def _hint_gs1(hint: str | None) -> bool | None:
     return True if "gs1" in hint.lower() else None
 
 
-def barcode_for_scanned_code(raw: str, symbology_hint: str | None = None, *,
-                             max_linear_width_mm: float = 80.0) -> Flowable:
+def barcode_for_scanned_code(
+    raw: str, symbology_hint: str | None = None, *, max_linear_width_mm: float = 80.0
+) -> Flowable:
     """A symbol that reproduces a scanned device code, chosen the way the code came in.
 
     ``raw`` is the code as stored (``ParsedCode.raw``: GS as ASCII 29). ``symbology_hint`` is an AIM
@@ -352,8 +414,11 @@ def barcode_for_scanned_code(raw: str, symbology_hint: str | None = None, *,
             elements = gs1_elements(text)
         except BarcodeError:
             elements = None
-        if elements and gs1_hint is None and not (
-                GS in text or text.startswith("(") or _GTIN_FIRST.match(text)):
+        if (
+            elements
+            and gs1_hint is None
+            and not (GS in text or text.startswith("(") or _GTIN_FIRST.match(text))
+        ):
             elements = None
 
     if elements:

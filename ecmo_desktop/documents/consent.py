@@ -59,8 +59,16 @@ PLACEHOLDERS = ("patient", "diagnosis", "mode", "hospital")
 REQUIRED_SECTIONS = ("purpose", "alternatives", "risks", "cost")
 # what the risk section must still mention, however a hospital rewords it (the form's minimum)
 REQUIRED_RISKS: tuple[tuple[str, ...], ...] = (
-    ("出血",), ("血栓", "栓塞"), ("肢体缺血",), ("感染",), ("溶血",), ("神经",), ("血管损伤",),
-    ("故障",), ("死亡",))
+    ("出血",),
+    ("血栓", "栓塞"),
+    ("肢体缺血",),
+    ("感染",),
+    ("溶血",),
+    ("神经",),
+    ("血管损伤",),
+    ("故障",),
+    ("死亡",),
+)
 MAX_TEXT = 5000
 MAX_FILE = 200_000
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -123,9 +131,13 @@ def load_consent_template(paths: Sequence[Path] | None = None) -> LoadedTemplate
             continue
         problem = None
         if problems:
-            problem = _("以下知情同意书模板无效，已改用 {used}：{problems}").format(used=path, problems="；".join(problems))
+            problem = _("以下知情同意书模板无效，已改用 {used}：{problems}").format(
+                used=path, problems="；".join(problems)
+            )
         return LoadedTemplate(template, str(path), hashlib.sha256(data).hexdigest(), problem)
-    raise ConsentTemplateError(problem="；".join(problems) or _("找不到模板文件 {name}").format(name=TEMPLATE_FILE))
+    raise ConsentTemplateError(
+        problem="；".join(problems) or _("找不到模板文件 {name}").format(name=TEMPLATE_FILE)
+    )
 
 
 def parse_template(data: bytes) -> ConsentTemplate:
@@ -137,14 +149,19 @@ def parse_template(data: bytes) -> ConsentTemplate:
     except UnicodeDecodeError as exc:
         raise ConsentTemplateError(problem=_("文件不是 UTF-8 编码")) from exc
     except json.JSONDecodeError as exc:
-        raise ConsentTemplateError(problem=_("JSON 格式错误：第 {line} 行第 {col} 列（{msg}）").format(
-            line=exc.lineno, col=exc.colno, msg=exc.msg)) from exc
+        raise ConsentTemplateError(
+            problem=_("JSON 格式错误：第 {line} 行第 {col} 列（{msg}）").format(
+                line=exc.lineno, col=exc.colno, msg=exc.msg
+            )
+        ) from exc
     if not isinstance(raw, dict):
         raise _bad(_("顶层应为对象"))
     known = {"schema", "template_version", "title", "intro", "sections", "consent_statement", "refusal"}
     unknown = sorted(k for k in raw if k not in known and not str(k).startswith("_"))
     if unknown:
-        raise _bad(_("未知的字段：{keys}（注释字段请以下划线开头）").format(keys=join_names(map(str, unknown))))
+        raise _bad(
+            _("未知的字段：{keys}（注释字段请以下划线开头）").format(keys=join_names(map(str, unknown)))
+        )
     if raw.get("schema") != 1:
         raise _bad(_("schema 应为 1"))
     sections_raw = raw.get("sections")
@@ -156,11 +173,14 @@ def parse_template(data: bytes) -> ConsentTemplate:
         if not isinstance(item, dict):
             raise _bad(_("{where}应为对象").format(where=where))
         items = item.get("items", [])
-        sections.append(Section(
-            id=_text(item.get("id"), f"{where}.id", max_length=40),
-            heading=_text(item.get("heading"), f"{where}.heading", max_length=60),
-            paragraphs=_texts(item.get("paragraphs"), f"{where}.paragraphs"),
-            items=_texts(items, f"{where}.items") if items else ()))
+        sections.append(
+            Section(
+                id=_text(item.get("id"), f"{where}.id", max_length=40),
+                heading=_text(item.get("heading"), f"{where}.heading", max_length=60),
+                paragraphs=_texts(item.get("paragraphs"), f"{where}.paragraphs"),
+                items=_texts(items, f"{where}.items") if items else (),
+            )
+        )
     ids = [s.id for s in sections]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
@@ -183,7 +203,8 @@ def parse_template(data: bytes) -> ConsentTemplate:
         sections=tuple(sections),
         consent_statement=_text(raw.get("consent_statement"), "consent_statement"),
         refusal_heading=_text(refusal.get("heading"), "refusal.heading", max_length=60),
-        refusal_statement=_text(refusal.get("statement"), "refusal.statement"))
+        refusal_statement=_text(refusal.get("statement"), "refusal.statement"),
+    )
 
 
 def _bad(problem: str) -> ConsentTemplateError:
@@ -197,8 +218,11 @@ def _text(value: Any, where: str, *, required: bool = True, max_length: int = MA
         raise _bad(_("{where} 超过 {n} 个字符").format(where=where, n=max_length))
     for name in _PLACEHOLDER.findall(value):
         if name not in PLACEHOLDERS:
-            raise _bad(_("{where} 含未知占位符 {{{name}}}，可用：{known}").format(
-                where=where, name=name, known=join_names("{" + p + "}" for p in PLACEHOLDERS)))
+            raise _bad(
+                _("{where} 含未知占位符 {{{name}}}，可用：{known}").format(
+                    where=where, name=name, known=join_names("{" + p + "}" for p in PLACEHOLDERS)
+                )
+            )
     return value
 
 
@@ -225,40 +249,74 @@ def consent_plan(dossier: CaseDossier, loaded: LoadedTemplate, consent_id: int |
     else:
         consent = dossier.consents[-1] if dossier.consents else None
     t = loaded.template
-    content = {"hospital": plain(dossier.hospital), "patient": plain(dossier.patient), "run": plain(dossier.run),
-               "consent": plain(consent), "template": {"version": t.template_version, "sha256": loaded.sha256}}
+    content = {
+        "hospital": plain(dossier.hospital),
+        "patient": plain(dossier.patient),
+        "run": plain(dossier.run),
+        "consent": plain(consent),
+        "template": {"version": t.template_version, "sha256": loaded.sha256},
+    }
 
     def story(level: int) -> list[Flowable]:
         return _story(dossier, t, loaded, consent, level)
 
-    return DocumentPlan(KIND, consent.id if consent else None, t.title, content, story,
-                        meta={"template_version": t.template_version, "template_sha256": loaded.sha256,
-                              "consent_id": consent.id if consent else None,
-                              "when": when(consent.signed_on_paper_at) if consent else None},
-                        warnings=(loaded.problem,) if loaded.problem else ())
+    return DocumentPlan(
+        KIND,
+        consent.id if consent else None,
+        t.title,
+        content,
+        story,
+        meta={
+            "template_version": t.template_version,
+            "template_sha256": loaded.sha256,
+            "consent_id": consent.id if consent else None,
+            "when": when(consent.signed_on_paper_at) if consent else None,
+        },
+        warnings=(loaded.problem,) if loaded.problem else (),
+    )
 
 
-def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: ConsentInfo | None,
-           level: int) -> list[Flowable]:
+def _story(
+    d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: ConsentInfo | None, level: int
+) -> list[Flowable]:
     p, r = d.patient, d.run
     indication = label(Indication, r.indication)
     if r.indication_other:
         indication = f"{indication}（{r.indication_other}）"
     mode = mode_label(r.mode) + (_("（紧急）") if r.emergency else "")
-    values = {"patient": p.name, "diagnosis": r.diagnosis.strip() or indication, "mode": mode_label(r.mode),
-              "hospital": d.hospital.name}
-    out: list[Flowable] = [*title_block(t.title, level, key=f"consent-{r.id}-{consent.id if consent else 0}"),
-                           paragraph(_("模板版本：{version}　SHA-256：{sha}").format(
-                               version=t.template_version, sha=loaded.sha256[:16]), small=True, align="right")]
+    values = {
+        "patient": p.name,
+        "diagnosis": r.diagnosis.strip() or indication,
+        "mode": mode_label(r.mode),
+        "hospital": d.hospital.name,
+    }
+    out: list[Flowable] = [
+        *title_block(t.title, level, key=f"consent-{r.id}-{consent.id if consent else 0}"),
+        paragraph(
+            _("模板版本：{version}　SHA-256：{sha}").format(
+                version=t.template_version, sha=loaded.sha256[:16]
+            ),
+            small=True,
+            align="right",
+        ),
+    ]
     out += heading(_("患者基本信息"), level)
-    out.append(kv_table([
-        (_("姓名"), p.name), (_("性别"), sex_label(p.sex)),
-        (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))), (_("住院号"), p.mrn),
-        (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH),
-        (_("经治医师"), r.attending_name or DASH),
-        (_("临床诊断"), r.diagnosis or DASH), (_("适应证"), indication),
-        (_("拟行治疗"), mode), (_("第几次 ECMO"), str(r.run_number)),
-    ]))
+    out.append(
+        kv_table(
+            [
+                (_("姓名"), p.name),
+                (_("性别"), sex_label(p.sex)),
+                (_("年龄"), age_text(p, local_date(r.started_at or r.created_at))),
+                (_("住院号"), p.mrn),
+                (_("病区/床号"), " ".join(x for x in (r.ward or p.ward, r.bed or p.bed) if x) or DASH),
+                (_("经治医师"), r.attending_name or DASH),
+                (_("临床诊断"), r.diagnosis or DASH),
+                (_("适应证"), indication),
+                (_("拟行治疗"), mode),
+                (_("第几次 ECMO"), str(r.run_number)),
+            ]
+        )
+    )
     if t.intro:
         out.append(paragraph(fill(t.intro, values)))
     for n, section in enumerate(t.sections):
@@ -272,9 +330,22 @@ def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: 
     out.append(paragraph(fill(t.consent_statement, values)))
     out.append(_signer_lines(consent if agreed else None))
     out += heading(_("谈话医师"), level)
-    doctor = f"{consent.explained_by_name} {title_label(consent.explained_by_title)}".strip() if consent else ""
-    out.append(handwriting_lines([[_("谈话医师签名："), doctor, _("日期时间："),
-                                   when(consent.signed_on_paper_at) if consent else ""]], [0.18, 0.34, 0.16, 0.32]))
+    doctor = (
+        f"{consent.explained_by_name} {title_label(consent.explained_by_title)}".strip() if consent else ""
+    )
+    out.append(
+        handwriting_lines(
+            [
+                [
+                    _("谈话医师签名："),
+                    doctor,
+                    _("日期时间："),
+                    when(consent.signed_on_paper_at) if consent else "",
+                ]
+            ],
+            [0.18, 0.34, 0.16, 0.32],
+        )
+    )
 
     out += heading(fill(t.refusal_heading, values), level)
     out.append(paragraph(fill(t.refusal_statement, values)))
@@ -283,12 +354,21 @@ def _story(d: CaseDossier, t: ConsentTemplate, loaded: LoadedTemplate, consent: 
     if consent is not None:
         out += heading(_("知情同意记录（电子）"), level)
         relationship = label(ConsentRelationship, consent.relationship)
-        out.append(kv_table([
-            (_("签署人"), consent.signer_name), (_("与患者关系"), relationship),
-            (_("纸质签署时间"), when(consent.signed_on_paper_at)),
-            (_("谈话医师"), f"{consent.explained_by_name} {title_label(consent.explained_by_title)}".strip()),
-            (_("患方意见"), _("拒绝 ECMO 治疗") if consent.refused else _("同意 ECMO 治疗")),
-            (_("记录人"), consent.created_by_name or DASH)]))
+        out.append(
+            kv_table(
+                [
+                    (_("签署人"), consent.signer_name),
+                    (_("与患者关系"), relationship),
+                    (_("纸质签署时间"), when(consent.signed_on_paper_at)),
+                    (
+                        _("谈话医师"),
+                        f"{consent.explained_by_name} {title_label(consent.explained_by_title)}".strip(),
+                    ),
+                    (_("患方意见"), _("拒绝 ECMO 治疗") if consent.refused else _("同意 ECMO 治疗")),
+                    (_("记录人"), consent.created_by_name or DASH),
+                ]
+            )
+        )
         if consent.notes.strip():
             out.append(paragraph(_("备注：{notes}").format(notes=consent.notes)))
         out += signatures(consent)
@@ -299,10 +379,26 @@ def _signer_lines(consent: ConsentInfo | None) -> Flowable:
     name = consent.signer_name if consent else ""
     relationship = label(ConsentRelationship, consent.relationship) if consent else ""
     signed = when(consent.signed_on_paper_at) if consent else ""
-    return handwriting_lines([
-        [_("患者签名："), name if consent and consent.relationship == "self" else "", _("日期时间："),
-         signed if consent and consent.relationship == "self" else ""],
-        [_("授权委托人签名："), name if consent and consent.relationship != "self" else "", _("与患者关系："),
-         relationship if consent and consent.relationship != "self" else ""],
-        [_("委托人联系电话："), "", _("日期时间："), signed if consent and consent.relationship != "self" else ""],
-    ], [0.18, 0.34, 0.16, 0.32])
+    return handwriting_lines(
+        [
+            [
+                _("患者签名："),
+                name if consent and consent.relationship == "self" else "",
+                _("日期时间："),
+                signed if consent and consent.relationship == "self" else "",
+            ],
+            [
+                _("授权委托人签名："),
+                name if consent and consent.relationship != "self" else "",
+                _("与患者关系："),
+                relationship if consent and consent.relationship != "self" else "",
+            ],
+            [
+                _("委托人联系电话："),
+                "",
+                _("日期时间："),
+                signed if consent and consent.relationship != "self" else "",
+            ],
+        ],
+        [0.18, 0.34, 0.16, 0.32],
+    )

@@ -6,7 +6,8 @@ PostScript-outline CJK fonts (Noto/Source Han). Fonts are looked for in ``resour
 frozen build carries its own files, so output does not depend on the PC), then the Debian system
 paths, then the Windows font folders. The main face draws ordinary text; characters it lacks (CJK
 Extension A/B+ surnames such as 𠀀 𡃁 𪚥, rare symbols) are drawn, one run at a time, with the first
-fallback face that has them. Characters no face can draw are printed as ``[U+hhhh]`` (e.g. ``[U+1FAC0]``) so the record
+fallback face that has them. Characters no face can draw are printed as ``[U+hhhh]`` (e.g.
+``[U+1FAC0]``) so the record
 keeps the information instead of an empty box; control and invisible format characters are dropped.
 
 Fonts are parsed once per process (0.1–0.2 s each); fallback faces are only parsed when a
@@ -53,8 +54,10 @@ __all__ = [
 class FontsMissingError(EcmoError):
     """No embeddable Chinese font exists on this PC, so no document can be printed."""
 
-    default_message = N_("找不到可嵌入 PDF 的中文字体，无法生成文档。请安装文泉驿微米黑字体"
-                         "（wqy-microhei.ttc）或将字体文件放入 resources/fonts/ 目录。已查找：{searched}")
+    default_message = N_(
+        "找不到可嵌入 PDF 的中文字体，无法生成文档。请安装文泉驿微米黑字体"
+        "（wqy-microhei.ttc）或将字体文件放入 resources/fonts/ 目录。已查找：{searched}"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ _DEBIAN_DIRS: tuple[str, ...] = (
 def font_search_dirs() -> list[Path]:
     """Folders searched for font files, best first: bundled, Debian, Windows (system, then per-user)."""
     dirs: list[Path] = []
-    with contextlib.suppress(FileNotFoundError):  # a damaged install without resources/ still finds system fonts
+    with contextlib.suppress(
+        FileNotFoundError
+    ):  # a damaged install without resources/ still finds system fonts
         dirs.append(resource_path("fonts"))
     dirs.extend(Path(d) for d in _DEBIAN_DIRS)
     windir = os.environ.get("WINDIR") or os.environ.get("SYSTEMROOT") or r"C:\Windows"
@@ -135,13 +140,26 @@ def _utf16_hex(cp: int) -> str:
 
 def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
     lines = [
-        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
-        "/CIDSystemInfo", f"<< /Registry ({fontname})", f"/Ordering ({fontname})", "/Supplement 0",
-        ">> def", f"/CMapName /{fontname} def", "/CMapType 2 def",
-        "1 begincodespacerange", f"<00> <{len(subset) - 1:02X}>", "endcodespacerange",
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo",
+        f"<< /Registry ({fontname})",
+        f"/Ordering ({fontname})",
+        "/Supplement 0",
+        ">> def",
+        f"/CMapName /{fontname} def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        f"<00> <{len(subset) - 1:02X}>",
+        "endcodespacerange",
         f"{len(subset)} beginbfchar",
         *(f"<{i:02X}> <{_utf16_hex(cp)}>" for i, cp in enumerate(subset)),
-        "endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end",
+        "endbfchar",
+        "endcmap",
+        "CMapName currentdict /CMap defineresource pop",
+        "end",
+        "end",
     ]
     return "\n".join(lines)
 
@@ -221,8 +239,7 @@ class TextRun:
 
 # Invisible characters that fonts do not draw and reportlab would print as boxes: variation
 # selectors and Mongolian free variation selectors (category Mn, so not caught by Cf).
-_IGNORABLE = frozenset(
-    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), *range(0x180B, 0x1810)])
+_IGNORABLE = frozenset([*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), *range(0x180B, 0x1810)])
 _LINE_BREAKS = frozenset("\n\u2028\u2029\x85")
 
 
@@ -326,8 +343,11 @@ def load_font_set(dirs: Sequence[Path]) -> FontSet:
             break
     if main is None:
         raise FontsMissingError(searched="; ".join(str(d) for d in dirs))
-    fallbacks = tuple(FontFace(path, cand.subfont, cand.planes) for path, cand in _find(dirs, FALLBACK_FONTS)
-                      if (path, cand.subfont) != (main.path, main.subfont))
+    fallbacks = tuple(
+        FontFace(path, cand.subfont, cand.planes)
+        for path, cand in _find(dirs, FALLBACK_FONTS)
+        if (path, cand.subfont) != (main.path, main.subfont)
+    )
     return FontSet(main, fallbacks)
 
 
@@ -346,7 +366,9 @@ def register_fonts() -> FontSet:
 
 
 def clean_text(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` as it will print: controls dropped, undrawable characters as ``[U+hhhh]`` (e.g. ``[U+1FAC0]``)."""
+    """``text`` as it will print: controls dropped, undrawable characters as ``[U+hhhh]`` (e.g.
+    ``[U+1FAC0]``).
+    """
     return "".join(run.text for run in register_fonts().runs(text, keep_newlines=keep_newlines))
 
 
@@ -371,13 +393,23 @@ def markup_with_fallback(text: str) -> str:
 
 def string_width(text: str, font_size: float) -> float:
     """Width in points of ``text`` as :func:`draw_string` would draw it."""
-    return sum(pdfmetrics.stringWidth(run.text, run.font, font_size)
-               for run in register_fonts().runs(text, keep_newlines=False))
+    return sum(
+        pdfmetrics.stringWidth(run.text, run.font, font_size)
+        for run in register_fonts().runs(text, keep_newlines=False)
+    )
 
 
-def draw_string(canvas: Canvas, x: float, y: float, text: str, *, font_size: float,
-                align: Literal["left", "right", "centre"] = "left", max_width: float | None = None,
-                min_font_size: float = 5.0) -> float:
+def draw_string(
+    canvas: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    *,
+    font_size: float,
+    align: Literal["left", "right", "centre"] = "left",
+    max_width: float | None = None,
+    min_font_size: float = 5.0,
+) -> float:
     """Draw one line of user text on a canvas with font fallback; returns the width drawn.
 
     For canvas-drawn headers and footers, where no Paragraph does the work. With ``max_width`` the

@@ -122,8 +122,9 @@ def document_styles() -> DocumentStyles:
     font = register_fonts().main
 
     def style(name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
-        return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading, wordWrap="CJK",
-                              textColor=colors.black, **kw)
+        return ParagraphStyle(
+            name, fontName=font, fontSize=size, leading=leading, wordWrap="CJK", textColor=colors.black, **kw
+        )
 
     return DocumentStyles(
         title=style("EcmoTitle", 15, 20, alignment=TA_CENTER, spaceAfter=4 * mm),
@@ -155,7 +156,9 @@ def _chunks(line: str, size: int) -> list[str]:
     """``line`` in pieces of at most ``size`` characters, cut after a space or punctuation if one is near."""
     pieces: list[str] = []
     while len(line) > size:
-        cut = max((i + 1 for i in range(size - 1, size * 9 // 10, -1) if line[i] in _BREAK_AFTER), default=size)
+        cut = max(
+            (i + 1 for i in range(size - 1, size * 9 // 10, -1) if line[i] in _BREAK_AFTER), default=size
+        )
         pieces.append(line[:cut])
         line = line[cut:]
     pieces.append(line)
@@ -178,11 +181,15 @@ def text_flowables(text: str, style: ParagraphStyle | None = None) -> list[Flowa
     last = base.clone(f"{base.name}-last", spaceBefore=0)
     flowables: list[Flowable] = []
     for i, piece in enumerate(pieces):
-        piece_style = base if len(pieces) == 1 else first if i == 0 else last if i == len(pieces) - 1 else inner
+        piece_style = (
+            base if len(pieces) == 1 else first if i == 0 else last if i == len(pieces) - 1 else inner
+        )
         if piece.strip():
             flowables.append(Paragraph(markup_with_fallback(piece), piece_style))
         else:
-            flowables.append(Spacer(0, piece_style.leading + piece_style.spaceBefore + piece_style.spaceAfter))
+            flowables.append(
+                Spacer(0, piece_style.leading + piece_style.spaceBefore + piece_style.spaceAfter)
+            )
     return flowables
 
 
@@ -203,37 +210,62 @@ def standard_table_style(header_rows: int = 1) -> TableStyle:
     return TableStyle(commands)
 
 
-def data_table(rows: Sequence[Sequence[str | Flowable | None]], col_widths: Sequence[float] | None = None,
-               *, header_rows: int = 1) -> Table:
+def data_table(
+    rows: Sequence[Sequence[str | Flowable | None]],
+    col_widths: Sequence[float] | None = None,
+    *,
+    header_rows: int = 1,
+) -> Table:
     """A table in the standard style; text cells become wrapping, escaped Paragraphs with fallback.
 
     Plain strings in a reportlab Table are drawn without fallback or wrapping, so they are never
     passed through. Header rows repeat on every page the table spans.
     """
     styles = document_styles()
-    cells = [[cell if isinstance(cell, Flowable) else
-              Paragraph(markup_with_fallback("" if cell is None else str(cell)),
-                        styles.table_header if r < header_rows else styles.table_cell)
-              for cell in row] for r, row in enumerate(rows)]
-    return Table(cells, colWidths=list(col_widths) if col_widths else None, repeatRows=header_rows,
-                 style=standard_table_style(header_rows), hAlign="LEFT")
+    cells = [
+        [
+            cell
+            if isinstance(cell, Flowable)
+            else Paragraph(
+                markup_with_fallback("" if cell is None else str(cell)),
+                styles.table_header if r < header_rows else styles.table_cell,
+            )
+            for cell in row
+        ]
+        for r, row in enumerate(rows)
+    ]
+    return Table(
+        cells,
+        colWidths=list(col_widths) if col_widths else None,
+        repeatRows=header_rows,
+        style=standard_table_style(header_rows),
+        hAlign="LEFT",
+    )
 
 
 def signature_block(name: str, time: datetime, meaning: str) -> Flowable:
     """A signature as SIG-1 requires: printed name, date and time, and meaning (书写/审阅/确认/审批)."""
     style = document_styles().signature
-    cells = [[
-        Paragraph(markup_with_fallback(f"{_('签名人')}：{name}"), style),
-        Paragraph(markup_with_fallback(f"{_('签名时间')}：{beijing_time(time)}"), style),
-        Paragraph(markup_with_fallback(f"{_('签名含义')}：{meaning}"), style),
-    ]]
-    table = Table(cells, colWidths=[0.38 * _frame_width(), 0.34 * _frame_width(), 0.28 * _frame_width()],
-                  style=TableStyle([
-                      ("BOX", (0, 0), (-1, -1), 0.6, colors.black),
-                      ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                      ("TOPPADDING", (0, 0), (-1, -1), 4),
-                      ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-                  ]), hAlign="LEFT")
+    cells = [
+        [
+            Paragraph(markup_with_fallback(f"{_('签名人')}：{name}"), style),
+            Paragraph(markup_with_fallback(f"{_('签名时间')}：{beijing_time(time)}"), style),
+            Paragraph(markup_with_fallback(f"{_('签名含义')}：{meaning}"), style),
+        ]
+    ]
+    table = Table(
+        cells,
+        colWidths=[0.38 * _frame_width(), 0.34 * _frame_width(), 0.28 * _frame_width()],
+        style=TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.6, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        ),
+        hAlign="LEFT",
+    )
     return KeepTogether([Spacer(0, 1.5 * mm), table])
 
 
@@ -305,8 +337,9 @@ def _pdf_date(moment: datetime) -> str:
     return local.strftime("D:%Y%m%d%H%M%S+08'00'")
 
 
-def _decorate_page(canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: DocumentHeader,
-                   outline_title: str | None) -> None:
+def _decorate_page(
+    canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: DocumentHeader, outline_title: str | None
+) -> None:
     """Header and footer of one page (drawn before the page's flowables)."""
     page = canv.getPageNumber()
     canv.ecmo_page_count = max(canv.ecmo_page_count, page)
@@ -328,18 +361,35 @@ def _decorate_page(canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: Docum
         mark = _("演示数据")
         draw_string(canv, left, y, mark, font_size=13, max_width=usable / 5)
         draw_string(canv, right, y, mark, font_size=13, align="right", max_width=usable / 5)
-        draw_string(canv, width / 2, MARGIN_BOTTOM - 5 * mm + 1.5 * mm,
-                    _("演示数据，不是病历"), font_size=_FOOTER_SIZE, align="centre", max_width=usable)
+        draw_string(
+            canv,
+            width / 2,
+            MARGIN_BOTTOM - 5 * mm + 1.5 * mm,
+            _("演示数据，不是病历"),
+            font_size=_FOOTER_SIZE,
+            align="centre",
+            max_width=usable,
+        )
         usable_title = usable * 3 / 5
     else:
         usable_title = usable
-    draw_string(canv, width / 2, y, header.hospital_name, font_size=13, align="centre", max_width=usable_title)
+    draw_string(
+        canv, width / 2, y, header.hospital_name, font_size=13, align="centre", max_width=usable_title
+    )
     y -= 6.5 * mm
     draw_string(canv, width / 2, y, header.title, font_size=11.5, align="centre", max_width=usable)
     y -= 6 * mm
-    identity = "    ".join(f"{label}：{value}" for label, value in (
-        (_("姓名"), header.patient_name), (_("住院号"), header.mrn), (_("性别"), header.sex),
-        (_("年龄"), header.age), (_("病区"), header.ward), (_("床号"), header.bed)))
+    identity = "    ".join(
+        f"{label}：{value}"
+        for label, value in (
+            (_("姓名"), header.patient_name),
+            (_("住院号"), header.mrn),
+            (_("性别"), header.sex),
+            (_("年龄"), header.age),
+            (_("病区"), header.ward),
+            (_("床号"), header.bed),
+        )
+    )
     draw_string(canv, left, y, identity, font_size=9, max_width=usable)
     y -= 2.5 * mm
     canv.setLineWidth(0.6)
@@ -350,22 +400,36 @@ def _decorate_page(canv: _DocumentCanvas, doc: BaseDocTemplate, *, header: Docum
     canv.setLineWidth(0.4)
     canv.line(left, rule_y, right, rule_y)
     line1 = rule_y - 4 * mm
-    printed = _("打印时间：{time}（北京时间）  打印人：{who}").format(time=beijing_time(header.printed_at),
-                                                              who=header.printed_by)
+    printed = _("打印时间：{time}（北京时间）  打印人：{who}").format(
+        time=beijing_time(header.printed_at), who=header.printed_by
+    )
     draw_string(canv, left, line1, printed, font_size=_FOOTER_SIZE, max_width=half)
     ident = _("文档编号：{id}  内容校验：{hash}").format(id=header.document_id, hash=header.short_hash)
     draw_string(canv, right, line1, ident, font_size=_FOOTER_SIZE, align="right", max_width=half)
     line2 = line1 - 3.6 * mm
     if header.audit_anchor:
-        draw_string(canv, left, line2, _("审计链锚点：{anchor}").format(anchor=header.audit_anchor), font_size=_FOOTER_SIZE,
-                    max_width=usable)
+        draw_string(
+            canv,
+            left,
+            line2,
+            _("审计链锚点：{anchor}").format(anchor=header.audit_anchor),
+            font_size=_FOOTER_SIZE,
+            max_width=usable,
+        )
     canv.translate(width / 2, line2 - 3.6 * mm)
     canv.doForm(_page_number_form(page))  # "X / Y", drawn when Y is known (see _DocumentCanvas.save)
     canv.restoreState()
 
 
-def build_pdf(header: DocumentHeader, story: Sequence[Flowable], *, bookmarks: bool = True,
-              title: str | None = None, subject: str | None = None, keywords: Sequence[str] = ()) -> bytes:
+def build_pdf(
+    header: DocumentHeader,
+    story: Sequence[Flowable],
+    *,
+    bookmarks: bool = True,
+    title: str | None = None,
+    subject: str | None = None,
+    keywords: Sequence[str] = (),
+) -> bytes:
     """Lay ``story`` out on the standard page and return the PDF bytes.
 
     ``bookmarks``: give the PDF an outline with the document title at the top and the story's
@@ -378,18 +442,37 @@ def build_pdf(header: DocumentHeader, story: Sequence[Flowable], *, bookmarks: b
     doc_title = clean_text(header.title if title is None else title)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
-        buf, pagesize=PAGE_SIZE,
-        leftMargin=MARGIN_LEFT, rightMargin=MARGIN_RIGHT, topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM,
-        title=doc_title, author=clean_text(header.hospital_name), subject=clean_text(subject or ""),
+        buf,
+        pagesize=PAGE_SIZE,
+        leftMargin=MARGIN_LEFT,
+        rightMargin=MARGIN_RIGHT,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=doc_title,
+        author=clean_text(header.hospital_name),
+        subject=clean_text(subject or ""),
         creator="ECMO Ward",
         keywords=[clean_text(k) for k in (header.document_id, f"sha256:{header.content_hash}", *keywords)],
-        invariant=1, initialFontName=fonts.main, lang="zh-CN",
+        invariant=1,
+        initialFontName=fonts.main,
+        lang="zh-CN",
     )
-    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        doc.leftMargin,
+        doc.bottomMargin,
+        doc.width,
+        doc.height,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     on_page = partial(_decorate_page, header=header, outline_title=doc_title if bookmarks else None)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page)])
     flowables = list(story) or [Spacer(0, 0)]  # reportlab consumes the list; an empty story still gets a page
-    doc.build(flowables, canvasmaker=partial(_DocumentCanvas, pdf_date=_pdf_date(header.printed_at),
-                                             outline=bookmarks))
+    doc.build(
+        flowables,
+        canvasmaker=partial(_DocumentCanvas, pdf_date=_pdf_date(header.printed_at), outline=bookmarks),
+    )
     return buf.getvalue()

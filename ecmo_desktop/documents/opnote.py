@@ -91,17 +91,31 @@ def opnote_plan(dossier: CaseDossier, procedure_id: int | None = None) -> Docume
     printed = [d.usage_id for d in procedure.devices]
     symbols = {d.usage_id: _symbol(d, _barcode_width()) for d in procedure.devices}  # encoded once per plan
     failed = [usage_id for usage_id, (symbol, _problem) in symbols.items() if symbol is None]
-    content = {"hospital": plain(dossier.hospital), "patient": plain(dossier.patient), "run": plain(dossier.run),
-               "procedure": plain(procedure),
-               "complications": plain([c for c in dossier.complications if c.procedure_id == procedure.id])}
+    content = {
+        "hospital": plain(dossier.hospital),
+        "patient": plain(dossier.patient),
+        "run": plain(dossier.run),
+        "procedure": plain(procedure),
+        "complications": plain([c for c in dossier.complications if c.procedure_id == procedure.id]),
+    }
 
     def story(level: int) -> list[Flowable]:
         return _story(dossier, procedure, title, level, symbols)
 
-    return DocumentPlan(KIND, procedure.id, title, content, story,
-                        meta={"procedure_id": procedure.id, "procedure_kind": procedure.kind,
-                              "when": when(procedure.started_at),
-                              "device_usage_ids": printed, "barcode_failed_usage_ids": failed})
+    return DocumentPlan(
+        KIND,
+        procedure.id,
+        title,
+        content,
+        story,
+        meta={
+            "procedure_id": procedure.id,
+            "procedure_kind": procedure.kind,
+            "when": when(procedure.started_at),
+            "device_usage_ids": printed,
+            "barcode_failed_usage_ids": failed,
+        },
+    )
 
 
 def _pick(dossier: CaseDossier, procedure_id: int | None) -> ProcedureInfo:
@@ -115,8 +129,9 @@ def _pick(dossier: CaseDossier, procedure_id: int | None) -> ProcedureInfo:
     return next((p for p in dossier.procedures if p.kind == "cannulation"), dossier.procedures[0])
 
 
-def _story(d: CaseDossier, p: ProcedureInfo, title: str, level: int,
-           symbols: dict[int, tuple[Flowable | None, str]]) -> list[Flowable]:
+def _story(
+    d: CaseDossier, p: ProcedureInfo, title: str, level: int, symbols: dict[int, tuple[Flowable | None, str]]
+) -> list[Flowable]:
     r = d.run
     out: list[Flowable] = [*title_block(title, level, key=f"opnote-{p.id}")]
     section = iter(range(20))
@@ -125,40 +140,89 @@ def _story(d: CaseDossier, p: ProcedureInfo, title: str, level: int,
     mode = mode_label(p.mode_after or r.mode)
     if p.mode_before and p.mode_after and p.mode_before != p.mode_after:
         mode = f"{mode_label(p.mode_before)} → {mode_label(p.mode_after)}"
-    pairs = [(_("手术名称"), label(ProcedureKind, p.kind)), (_("ECMO 模式"), mode),
-             (_("开始时间"), when(p.started_at)),
-             (_("首次转流时间") if p.kind == "cannulation" else _("结束转流时间") if p.kind == "decannulation"
-              else _("恢复转流时间"), when(p.flow_at)),
-             (_("结束时间"), when(p.ended_at)), (_("手术地点"), label(Location, p.location)),
-             (_("置管技术") if p.kind != "decannulation" else _("拔管技术"), label(Technique, p.technique)),
-             (_("引导方式"), label(Guidance, p.guidance)),
-             (_("术前诊断"), r.diagnosis or indication), (_("适应证"), indication)]
+    pairs = [
+        (_("手术名称"), label(ProcedureKind, p.kind)),
+        (_("ECMO 模式"), mode),
+        (_("开始时间"), when(p.started_at)),
+        (
+            _("首次转流时间")
+            if p.kind == "cannulation"
+            else _("结束转流时间")
+            if p.kind == "decannulation"
+            else _("恢复转流时间"),
+            when(p.flow_at),
+        ),
+        (_("结束时间"), when(p.ended_at)),
+        (_("手术地点"), label(Location, p.location)),
+        (_("置管技术") if p.kind != "decannulation" else _("拔管技术"), label(Technique, p.technique)),
+        (_("引导方式"), label(Guidance, p.guidance)),
+        (_("术前诊断"), r.diagnosis or indication),
+        (_("适应证"), indication),
+    ]
     if p.reason.strip():
         pairs.append((_("手术原因"), p.reason))
     out.append(kv_table(pairs))
 
     out += heading(numbered(next(section), _("手术人员")), level)
-    out.append(grid([_("角色"), _("姓名"), _("职称"), _("ECMO 技术授权（R3）")],
-                    [[label(StaffRoleInProcedure, m.role), m.name, title_label(m.title) or DASH,
-                      (_("有效") if m.privileged else _("无有效授权")) if m.role == "operator" else DASH]
-                     for m in p.team] or [[DASH, DASH, DASH, DASH]], [0.2, 0.3, 0.25, 0.25]))
+    out.append(
+        grid(
+            [_("角色"), _("姓名"), _("职称"), _("ECMO 技术授权（R3）")],
+            [
+                [
+                    label(StaffRoleInProcedure, m.role),
+                    m.name,
+                    title_label(m.title) or DASH,
+                    (_("有效") if m.privileged else _("无有效授权")) if m.role == "operator" else DASH,
+                ]
+                for m in p.team
+            ]
+            or [[DASH, DASH, DASH, DASH]],
+            [0.2, 0.3, 0.25, 0.25],
+        )
+    )
 
     device_no = {dev.usage_id: n for n, dev in enumerate(p.devices, start=1)}
     if p.cannulae:
         out += heading(numbered(next(section), _("插管")), level)
-        out.append(grid([_("序号"), _("用途"), _("血管"), _("侧别"), _("型号（Fr）"), _("长度（cm）"),
-                         _("置入深度（cm）"), _("尖端位置"), _("器械")],
-                        [[str(c.position + 1), label(CannulaRole, c.role), label(Vessel, c.vessel), label(Side, c.side),
-                          number(c.size_fr, 0), number(c.length_cm), number(c.depth_cm), c.tip_position or DASH,
-                          (f"#{device_no[c.device_usage_id]}" if c.device_usage_id in device_no else DASH)
-                          + (_("（{t} 拔除）").format(t=when(c.removed_at)) if c.removed_at else "")]
-                         for c in p.cannulae],
-                        [0.06, 0.12, 0.13, 0.07, 0.1, 0.1, 0.12, 0.14, 0.16]))
+        out.append(
+            grid(
+                [
+                    _("序号"),
+                    _("用途"),
+                    _("血管"),
+                    _("侧别"),
+                    _("型号（Fr）"),
+                    _("长度（cm）"),
+                    _("置入深度（cm）"),
+                    _("尖端位置"),
+                    _("器械"),
+                ],
+                [
+                    [
+                        str(c.position + 1),
+                        label(CannulaRole, c.role),
+                        label(Vessel, c.vessel),
+                        label(Side, c.side),
+                        number(c.size_fr, 0),
+                        number(c.length_cm),
+                        number(c.depth_cm),
+                        c.tip_position or DASH,
+                        (f"#{device_no[c.device_usage_id]}" if c.device_usage_id in device_no else DASH)
+                        + (_("（{t} 拔除）").format(t=when(c.removed_at)) if c.removed_at else ""),
+                    ]
+                    for c in p.cannulae
+                ],
+                [0.06, 0.12, 0.13, 0.07, 0.1, 0.1, 0.12, 0.14, 0.16],
+            )
+        )
 
     if p.settings:
-        out += heading(numbered(next(section), _("初始参数") if p.kind != "decannulation" else _("撤机前参数")), level)
-        keys = [f.key for f in fields_for(PROC)] + sorted(k for k in p.settings if k not in
-                                                          {f.key for f in fields_for(PROC)})
+        out += heading(
+            numbered(next(section), _("初始参数") if p.kind != "decannulation" else _("撤机前参数")), level
+        )
+        keys = [f.key for f in fields_for(PROC)] + sorted(
+            k for k in p.settings if k not in {f.key for f in fields_for(PROC)}
+        )
         table = values_table(p.settings, keys)
         if table is not None:
             out.append(table)
@@ -174,7 +238,8 @@ def _story(d: CaseDossier, p: ProcedureInfo, title: str, level: int,
     for c in linked:
         spec = COMPLICATIONS.get(c.code)
         name = _(spec.label) if spec else c.code
-        text = f"{name}{'：' + c.other_text if c.other_text else ''}（{label(Severity, c.severity)}，{when(c.onset_at)}）"
+        other = "：" + c.other_text if c.other_text else ""
+        text = f"{name}{other}（{label(Severity, c.severity)}，{when(c.onset_at)}）"
         if c.treatment.strip():
             text += _("；处理：{t}").format(t=c.treatment)
         out.append(paragraph(text))
@@ -191,8 +256,12 @@ def _story(d: CaseDossier, p: ProcedureInfo, title: str, level: int,
     return out
 
 
-def device_table(devices: tuple[DeviceInfo, ...], *, inferred: set[int] | None = None,
-                 symbols: dict[int, tuple[Flowable | None, str]] | None = None) -> list[Flowable]:
+def device_table(
+    devices: tuple[DeviceInfo, ...],
+    *,
+    inferred: set[int] | None = None,
+    symbols: dict[int, tuple[Flowable | None, str]] | None = None,
+) -> list[Flowable]:
     """Every device with its label data and a scannable barcode (R8); rows split across pages.
 
     ``symbols`` are barcodes already made for these usage ids (the plan makes them once, because a
@@ -212,26 +281,59 @@ def device_table(devices: tuple[DeviceInfo, ...], *, inferred: set[int] | None =
             if hri:
                 code_cell.append(Paragraph(markup_with_fallback(hri), styles.small))
         else:
-            code_cell.append(Paragraph(markup_with_fallback(_("条码无法生成：{reason}").format(reason=problem)),
-                                       styles.small))
-            code_cell.append(Paragraph(markup_with_fallback(_("原始扫码内容：{raw}").format(
-                raw=dev.barcode_text.replace("\x1d", "<GS>") or DASH)), styles.small))
+            code_cell.append(
+                Paragraph(
+                    markup_with_fallback(_("条码无法生成：{reason}").format(reason=problem)), styles.small
+                )
+            )
+            code_cell.append(
+                Paragraph(
+                    markup_with_fallback(
+                        _("原始扫码内容：{raw}").format(raw=dev.barcode_text.replace("\x1d", "<GS>") or DASH)
+                    ),
+                    styles.small,
+                )
+            )
         category = label(DeviceCategory, dev.category)
-        product = [f"{dev.product_name}", f"{_('型号')}：{dev.model or DASH}", f"{_('生产企业')}：{dev.manufacturer or DASH}",
-                   f"{_('类别')}：{category}"]
+        product = [
+            f"{dev.product_name}",
+            f"{_('型号')}：{dev.model or DASH}",
+            f"{_('生产企业')}：{dev.manufacturer or DASH}",
+            f"{_('类别')}：{category}",
+        ]
         if dev.removed_at:
             product.append(_("{t} 撤除").format(t=when(dev.removed_at)))
-        ident = [f"{_('批号')}：", dev.lot or DASH, f"{_('序列号')}：", dev.serial or DASH,
-                 f"{_('有效期')}：{day_text(dev.expiry)}"]
+        ident = [
+            f"{_('批号')}：",
+            dev.lot or DASH,
+            f"{_('序列号')}：",
+            dev.serial or DASH,
+            f"{_('有效期')}：{day_text(dev.expiry)}",
+        ]
         marker = "*" if inferred and dev.usage_id in inferred else ""
-        rows.append([f"{n}{marker}", "\n".join(product), dev.nmpa_number or _("无注册证编号"), "\n".join(ident),
-                     stack(code_cell)])
-    table = grid([_("序号"), _("器械名称/型号/生产企业"), _("注册证编号"), _("批号/序列号/有效期"), _("条码")],
-                 rows, DEVICE_WIDTHS)
+        rows.append(
+            [
+                f"{n}{marker}",
+                "\n".join(product),
+                dev.nmpa_number or _("无注册证编号"),
+                "\n".join(ident),
+                stack(code_cell),
+            ]
+        )
+    table = grid(
+        [_("序号"), _("器械名称/型号/生产企业"), _("注册证编号"), _("批号/序列号/有效期"), _("条码")],
+        rows,
+        DEVICE_WIDTHS,
+    )
     out: list[Flowable] = [table]
     if inferred and any(d.usage_id in inferred for d in devices):
         out.append(paragraph(_("* 绑定时未指定操作，按绑定时间归入本次操作。"), small=True))
-    out.append(paragraph(_("共 {n} 件器械；条码由床旁扫码内容重新生成，可直接扫描核对。").format(n=len(devices)), small=True))
+    out.append(
+        paragraph(
+            _("共 {n} 件器械；条码由床旁扫码内容重新生成，可直接扫描核对。").format(n=len(devices)),
+            small=True,
+        )
+    )
     return out
 
 

@@ -81,19 +81,44 @@ class PrintContext:
     demo: bool = False  # the database is demo data: every page is marked 演示数据
 
 
-def make_header(dossier: CaseDossier | None, title: str, ctx: PrintContext, content_digest: str) -> DocumentHeader:
+def make_header(
+    dossier: CaseDossier | None, title: str, ctx: PrintContext, content_digest: str
+) -> DocumentHeader:
     """The running header and footer of a document about ``dossier``'s patient (or none: lists)."""
     if dossier is None:
-        return DocumentHeader(hospital_name=ctx.hospital_name, title=title, patient_name=_("多名患者，见表"), mrn=DASH, sex=DASH,
-                              age=DASH, ward=DASH, bed=DASH, printed_at=ctx.printed_at, printed_by=ctx.printed_by,
-                              document_id=ctx.document_number, content_hash=content_digest,
-                              audit_anchor=ctx.audit_anchor, demo=ctx.demo)
+        return DocumentHeader(
+            hospital_name=ctx.hospital_name,
+            title=title,
+            patient_name=_("多名患者，见表"),
+            mrn=DASH,
+            sex=DASH,
+            age=DASH,
+            ward=DASH,
+            bed=DASH,
+            printed_at=ctx.printed_at,
+            printed_by=ctx.printed_by,
+            document_id=ctx.document_number,
+            content_hash=content_digest,
+            audit_anchor=ctx.audit_anchor,
+            demo=ctx.demo,
+        )
     p, r = dossier.patient, dossier.run
     return DocumentHeader(
-        hospital_name=dossier.hospital.name, title=title, patient_name=p.name, mrn=p.mrn, sex=sex_label(p.sex),
-        age=age_text(p, local_date(r.started_at or ctx.printed_at)), ward=r.ward or p.ward or DASH,
-        bed=r.bed or p.bed or DASH, printed_at=ctx.printed_at, printed_by=ctx.printed_by,
-        document_id=ctx.document_number, content_hash=content_digest, audit_anchor=ctx.audit_anchor, demo=ctx.demo)
+        hospital_name=dossier.hospital.name,
+        title=title,
+        patient_name=p.name,
+        mrn=p.mrn,
+        sex=sex_label(p.sex),
+        age=age_text(p, local_date(r.started_at or ctx.printed_at)),
+        ward=r.ward or p.ward or DASH,
+        bed=r.bed or p.bed or DASH,
+        printed_at=ctx.printed_at,
+        printed_by=ctx.printed_by,
+        document_id=ctx.document_number,
+        content_hash=content_digest,
+        audit_anchor=ctx.audit_anchor,
+        demo=ctx.demo,
+    )
 
 
 # ---- values as printed ------------------------------------------------------------------------------
@@ -204,15 +229,20 @@ def heading(text: str, level: int, *, sub: bool = False) -> list[Flowable]:
     the page to the next page, leaving the page half empty); a conditional page break keeps it from
     being stranded at the foot of a page instead.
     """
-    return [CondPageBreak(HEADING_ROOM), Bookmark(text, level=level + (1 if sub else 0)),
-            Paragraph(markup_with_fallback(text), _heading_styles()[1 if sub else 0])]
+    return [
+        CondPageBreak(HEADING_ROOM),
+        Bookmark(text, level=level + (1 if sub else 0)),
+        Paragraph(markup_with_fallback(text), _heading_styles()[1 if sub else 0]),
+    ]
 
 
 @cache
 def _heading_styles() -> tuple[ParagraphStyle, ParagraphStyle]:
     styles = document_styles()
-    return (styles.heading1.clone("EcmoSection", keepWithNext=0),
-            styles.heading2.clone("EcmoSubsection", keepWithNext=0))
+    return (
+        styles.heading1.clone("EcmoSection", keepWithNext=0),
+        styles.heading2.clone("EcmoSubsection", keepWithNext=0),
+    )
 
 
 def numbered(index: int, text: str) -> str:
@@ -236,24 +266,32 @@ def kv_table(pairs: Sequence[tuple[str, str]], *, columns: int = 2, label_width:
     """Label–value pairs in ``columns`` column pairs: the header block of a record."""
     rows: list[list[str | Flowable | None]] = []
     for start in range(0, len(pairs), columns):
-        chunk = list(pairs[start:start + columns])
+        chunk = list(pairs[start : start + columns])
         chunk += [("", "")] * (columns - len(chunk))
         rows.append([part for pair in chunk for part in pair])
     value_width = FRAME_WIDTH / columns - label_width
     table = spaced(table_of(rows, [label_width, value_width] * columns, header_rows=0))
-    table.setStyle(TableStyle([("BACKGROUND", (c, 0), (c, -1), colors.Color(0.94, 0.94, 0.94))
-                               for c in range(0, 2 * columns, 2)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (c, 0), (c, -1), colors.Color(0.94, 0.94, 0.94))
+                for c in range(0, 2 * columns, 2)
+            ]
+        )
+    )
     return table
 
 
-def grid(header: Sequence[str], rows: Sequence[Sequence[str | Flowable | None]],
-         widths: Sequence[float]) -> Table:
+def grid(
+    header: Sequence[str], rows: Sequence[Sequence[str | Flowable | None]], widths: Sequence[float]
+) -> Table:
     """A data table whose widths are given as fractions of the frame (they must add up to 1)."""
     return spaced(table_of([list(header), *[list(r) for r in rows]], [w * FRAME_WIDTH for w in widths]))
 
 
-def table_of(rows: Sequence[Sequence[str | Flowable | None]], widths: Sequence[float], *,
-             header_rows: int = 1) -> Table:
+def table_of(
+    rows: Sequence[Sequence[str | Flowable | None]], widths: Sequence[float], *, header_rows: int = 1
+) -> Table:
     """``layout.data_table``'s look, faster: a cell that ``plain_fits`` is drawn as a plain string.
 
     Most cells of a record are short values and labels in the main face; a Paragraph for each (markup
@@ -271,11 +309,19 @@ def table_of(rows: Sequence[Sequence[str | Flowable | None]], widths: Sequence[f
                 out.append(cell)
                 continue
             text = "" if cell is None else str(cell)
-            out.append(text if plain_fits(text, widths[c] - CELL_PADDING, style.fontSize)
-                       else Paragraph(markup_with_fallback(text), style))
+            out.append(
+                text
+                if plain_fits(text, widths[c] - CELL_PADDING, style.fontSize)
+                else Paragraph(markup_with_fallback(text), style)
+            )
         cells.append(out)
-    table = Table(cells, colWidths=list(widths), repeatRows=header_rows, style=standard_table_style(header_rows),
-                  hAlign="LEFT")
+    table = Table(
+        cells,
+        colWidths=list(widths),
+        repeatRows=header_rows,
+        style=standard_table_style(header_rows),
+        hAlign="LEFT",
+    )
     table.setStyle(TableStyle([("LEADING", (0, 0), (-1, -1), styles.table_cell.leading)]))
     return table
 
@@ -287,8 +333,10 @@ def plain_fits(text: str, width: float, font_size: float) -> bool:
         return False
     fonts = register_fonts()
     main = fonts.main
-    return (all(ch.isprintable() and fonts.font_for(ch) == main for ch in text)
-            and pdfmetrics.stringWidth(text, main, font_size) <= width)
+    return (
+        all(ch.isprintable() and fonts.font_for(ch) == main for ch in text)
+        and pdfmetrics.stringWidth(text, main, font_size) <= width
+    )
 
 
 def spaced(table: Table) -> Table:
@@ -314,10 +362,20 @@ def embed_table_fonts(flowable: Flowable) -> Flowable:
 
 def stack(flowables: Sequence[Flowable], *, align: str = "LEFT") -> Table:
     """Several flowables in one table cell (reportlab cells take one flowable; a list is printed as text)."""
-    table = Table([[f] for f in flowables], hAlign=align, style=TableStyle([
-        cell_font(), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-        ("ALIGN", (0, 0), (-1, -1), align)]))
+    table = Table(
+        [[f] for f in flowables],
+        hAlign=align,
+        style=TableStyle(
+            [
+                cell_font(),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ("ALIGN", (0, 0), (-1, -1), align),
+            ]
+        ),
+    )
     return table
 
 
@@ -336,11 +394,24 @@ def signatures(record: RecordInfo, *, compact: bool = False) -> list[Flowable]:
     earlier signatures stay visible, they are never silently dropped.
     """
     if not record.signatures:
-        return [paragraph(_("【未签名】本记录为草稿，尚未电子签名（记录人：{name}，{time}）").format(
-            name=record.created_by_name or DASH, time=when(record.created_at)), small=compact)]
+        return [
+            paragraph(
+                _("【未签名】本记录为草稿，尚未电子签名（记录人：{name}，{time}）").format(
+                    name=record.created_by_name or DASH, time=when(record.created_at)
+                ),
+                small=compact,
+            )
+        ]
     if compact:
-        rows = [[f"{s.signer_name} {title_label(s.signer_title)}".strip(), when(s.signed_at),
-                 meaning_label(s.meaning), signature_state(s)] for s in record.signatures]
+        rows = [
+            [
+                f"{s.signer_name} {title_label(s.signer_title)}".strip(),
+                when(s.signed_at),
+                meaning_label(s.meaning),
+                signature_state(s),
+            ]
+            for s in record.signatures
+        ]
         return [grid([_("签名人"), _("签名时间"), _("签名含义"), _("状态")], rows, [0.34, 0.26, 0.16, 0.24])]
     out: list[Flowable] = []
     for s in record.signatures:
@@ -350,8 +421,14 @@ def signatures(record: RecordInfo, *, compact: bool = False) -> list[Flowable]:
         name = f"{s.signer_name} {title_label(s.signer_title)}".strip()
         out.append(embed_table_fonts(signature_block(name, s.signed_at, meaning)))
         if s.state != "valid":
-            out.append(paragraph(_("该签名针对本记录第 {n} 版，记录其后已更正，签名随之失效（原签名保留可查）。").format(
-                n=s.record_version), small=True))
+            out.append(
+                paragraph(
+                    _("该签名针对本记录第 {n} 版，记录其后已更正，签名随之失效（原签名保留可查）。").format(
+                        n=s.record_version
+                    ),
+                    small=True,
+                )
+            )
     return out
 
 
@@ -363,28 +440,39 @@ def handwriting_lines(rows: Sequence[Sequence[str]], widths: Sequence[float]) ->
     """
     styles = document_styles()
     cells = [[Paragraph(markup_with_fallback(text), styles.signature) for text in row] for row in rows]
-    commands: list[tuple[Any, ...]] = [cell_font(), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                                       ("TOPPADDING", (0, 0), (-1, -1), 8),
-                                       ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
+    commands: list[tuple[Any, ...]] = [
+        cell_font(),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("TOPPADDING", (0, 0), (-1, -1), 8),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
     for r, row in enumerate(rows):
         for c in range(1, len(row), 2):
             commands.append(("LINEBELOW", (c, r), (c, r), 0.6, colors.black))
-    table = Table(cells, colWidths=[w * FRAME_WIDTH for w in widths], rowHeights=[11 * mm] * len(rows),
-                  style=TableStyle(commands), hAlign="LEFT")
+    table = Table(
+        cells,
+        colWidths=[w * FRAME_WIDTH for w in widths],
+        rowHeights=[11 * mm] * len(rows),
+        style=TableStyle(commands),
+        hAlign="LEFT",
+    )
     return KeepTogether([Spacer(0, 2 * mm), table])
 
 
 def values_table(values: dict[str, Any], keys: Iterable[str], *, columns: int = 2) -> Table | None:
     """Catalogue values (numbers and coded choices) that are present, as label–value pairs."""
-    pairs = [(field_label(key), field_value(key, values[key]) + arrow(key, values[key]))
-             for key in keys if key in values and values[key] not in (None, "")]
+    pairs = [
+        (field_label(key), field_value(key, values[key]) + arrow(key, values[key]))
+        for key in keys
+        if key in values and values[key] not in (None, "")
+    ]
     if not pairs:
         return None
     return kv_table(pairs, columns=columns, label_width=44 * mm if columns == 2 else 50 * mm)
 
 
 def arrow(key: str, value: Any) -> str:
-    """" ↑" / " ↓" after a value outside its normal range, as the screen highlights it."""
+    """ " ↑" / " ↓" after a value outside its normal range, as the screen highlights it."""
     if not is_abnormal(key, value):
         return ""
     spec = FIELDS.get(key)

@@ -38,9 +38,14 @@ __all__ = ["QcPrintout", "build_qc_report_pdf", "write_qc_report_pdf"]
 
 _MARGIN = 16 * mm
 _SECTIONS: tuple[tuple[str, str], ...] = (
-    ("by_year", N_("年度例数")), ("by_hospital_year", N_("各医院年度例数")), ("by_mode", N_("按模式（VA/VV/其他）")),
-    ("mode_indications", N_("各模式的适应证")), ("equipment", N_("ECMO 主机数")),
-    ("equipment_purchases", N_("年度购置主机")), ("complications", N_("并发症")), ("indicators", N_("质控指标")),
+    ("by_year", N_("年度例数")),
+    ("by_hospital_year", N_("各医院年度例数")),
+    ("by_mode", N_("按模式（VA/VV/其他）")),
+    ("mode_indications", N_("各模式的适应证")),
+    ("equipment", N_("ECMO 主机数")),
+    ("equipment_purchases", N_("年度购置主机")),
+    ("complications", N_("并发症")),
+    ("indicators", N_("质控指标")),
     ("r15", N_("R15：年度例数与成功撤机率")),
 )
 
@@ -80,7 +85,9 @@ class _Canvas(Canvas):
             width = A4[0]
             self.setLineWidth(0.4)
             self.line(_MARGIN, 14 * mm, width - _MARGIN, 14 * mm)
-            draw_string(self, _MARGIN, 10 * mm, self._footer, font_size=7.5, max_width=width - 2 * _MARGIN - 30 * mm)
+            draw_string(
+                self, _MARGIN, 10 * mm, self._footer, font_size=7.5, max_width=width - 2 * _MARGIN - 30 * mm
+            )
             draw_string(self, width - _MARGIN, 10 * mm, f"{number} / {total}", font_size=7.5, align="right")
             super().showPage()
         super().save()
@@ -91,10 +98,33 @@ def _header(canvas: Canvas, doc: BaseDocTemplate, *, hospital: str, title: str, 
     canvas.saveState()
     if demo:  # figures of a demo database must never pass for a ward's QC report
         for x, align in ((_MARGIN, "left"), (width - _MARGIN, "right")):
-            draw_string(canvas, x, height - 12 * mm, _("演示数据"), font_size=12.5, align=align,  # type: ignore[arg-type]
-                        max_width=(width - 2 * _MARGIN) / 5)
-    draw_string(canvas, width / 2, height - 12 * mm, hospital, font_size=12.5, align="centre", max_width=width - 2 * _MARGIN)
-    draw_string(canvas, width / 2, height - 18.5 * mm, title, font_size=11, align="centre", max_width=width - 2 * _MARGIN)
+            draw_string(
+                canvas,
+                x,
+                height - 12 * mm,
+                _("演示数据"),
+                font_size=12.5,
+                align=align,  # type: ignore[arg-type]
+                max_width=(width - 2 * _MARGIN) / 5,
+            )
+    draw_string(
+        canvas,
+        width / 2,
+        height - 12 * mm,
+        hospital,
+        font_size=12.5,
+        align="centre",
+        max_width=width - 2 * _MARGIN,
+    )
+    draw_string(
+        canvas,
+        width / 2,
+        height - 18.5 * mm,
+        title,
+        font_size=11,
+        align="centre",
+        max_width=width - 2 * _MARGIN,
+    )
     canvas.setLineWidth(0.6)
     canvas.line(_MARGIN, height - 21 * mm, width - _MARGIN, height - 21 * mm)
     canvas.restoreState()
@@ -132,8 +162,9 @@ def _year_chart(report: QcPrintout, width: float) -> Flowable | None:
     return drawing
 
 
-def build_qc_report_pdf(report: QcPrintout, *, printed_at: datetime, printed_by: str, hospital_name: str,
-                        demo: bool = False) -> bytes:
+def build_qc_report_pdf(
+    report: QcPrintout, *, printed_at: datetime, printed_by: str, hospital_name: str, demo: bool = False
+) -> bytes:
     """The QC report as PDF bytes (A4, embedded CJK fonts, definitions included)."""
     fonts = register_fonts()
     styles = document_styles()
@@ -141,15 +172,28 @@ def build_qc_report_pdf(report: QcPrintout, *, printed_at: datetime, printed_by:
     period = f"{report.date_from.isoformat()} – {report.date_to.isoformat()}"
     scope = report.hospital or (hospital_name if report.hospitals <= 1 else _("全部医院"))
     footer = _("统计期：{period}  打印时间：{time}（北京时间）  打印人：{who}").format(
-        period=period, time=beijing_time(printed_at), who=printed_by)
+        period=period, time=beijing_time(printed_at), who=printed_by
+    )
     width = A4[0] - 2 * _MARGIN
     tables = report.tables
     story: list[Flowable] = [
         Paragraph(markup_with_fallback(title), styles.title),
-        Paragraph(markup_with_fallback(_("范围：{scope}；统计期：{period}（首次转流日期，北京时间）").format(
-            scope=scope, period=period)), styles.body),
-        Paragraph(markup_with_fallback(_("成功撤机判定窗口：撤机后 {hours} 小时内无死亡、无再次 ECMO；随访统计截至 {as_of}").format(
-            hours=report.weaning_window_hours, as_of=report.as_of.isoformat())), styles.body),
+        Paragraph(
+            markup_with_fallback(
+                _("范围：{scope}；统计期：{period}（首次转流日期，北京时间）").format(
+                    scope=scope, period=period
+                )
+            ),
+            styles.body,
+        ),
+        Paragraph(
+            markup_with_fallback(
+                _("成功撤机判定窗口：撤机后 {hours} 小时内无死亡、无再次 ECMO；随访统计截至 {as_of}").format(
+                    hours=report.weaning_window_hours, as_of=report.as_of.isoformat()
+                )
+            ),
+            styles.body,
+        ),
         _table(*tables["summary"], width),
     ]
     chart = _year_chart(report, width)
@@ -167,22 +211,55 @@ def build_qc_report_pdf(report: QcPrintout, *, printed_at: datetime, printed_by:
         story.append(Paragraph(markup_with_fallback(f"{_(label)}：{_(text)}"), styles.small))
 
     buf = io.BytesIO()
-    doc = BaseDocTemplate(buf, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN, topMargin=26 * mm,
-                          bottomMargin=20 * mm, title=clean_text(title), author=clean_text(hospital_name),
-                          subject=clean_text(period), creator="ECMO Ward", invariant=1,
-                          initialFontName=fonts.main, lang="zh-CN")
-    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, leftPadding=0, rightPadding=0,
-                  topPadding=0, bottomPadding=0)
-    doc.addPageTemplates([PageTemplate(id="qc", frames=[frame],
-                                       onPage=partial(_header, hospital=hospital_name, title=title,
-                                                      demo=demo))])
+    doc = BaseDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=26 * mm,
+        bottomMargin=20 * mm,
+        title=clean_text(title),
+        author=clean_text(hospital_name),
+        subject=clean_text(period),
+        creator="ECMO Ward",
+        invariant=1,
+        initialFontName=fonts.main,
+        lang="zh-CN",
+    )
+    frame = Frame(
+        doc.leftMargin,
+        doc.bottomMargin,
+        doc.width,
+        doc.height,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    doc.addPageTemplates(
+        [
+            PageTemplate(
+                id="qc",
+                frames=[frame],
+                onPage=partial(_header, hospital=hospital_name, title=title, demo=demo),
+            )
+        ]
+    )
     pdf_date = printed_at.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
     doc.build(story, canvasmaker=partial(_Canvas, pdf_date=pdf_date, footer=footer))
     return buf.getvalue()
 
 
-def write_qc_report_pdf(report: QcPrintout, out: Path, *, printed_at: datetime, printed_by: str,
-                        hospital_name: str, demo: bool = False) -> Path:
-    data = build_qc_report_pdf(report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name,
-                               demo=demo)
+def write_qc_report_pdf(
+    report: QcPrintout,
+    out: Path,
+    *,
+    printed_at: datetime,
+    printed_by: str,
+    hospital_name: str,
+    demo: bool = False,
+) -> Path:
+    data = build_qc_report_pdf(
+        report, printed_at=printed_at, printed_by=printed_by, hospital_name=hospital_name, demo=demo
+    )
     return atomic_write_bytes(out, data)

@@ -49,8 +49,9 @@ def column_widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list
     return [s / scale for s in shares]
 
 
-def recall_plan(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
-                description: str = "") -> DocumentPlan:
+def recall_plan(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, description: str = ""
+) -> DocumentPlan:
     """A stored, printable trace table; every row must have one value per column."""
     if not columns or len(columns) > MAX_COLUMNS:
         raise EcmoError(N_("追溯清单应有 1–{n} 列"), n=MAX_COLUMNS)

@@ -17,8 +17,22 @@ from ecmo_desktop.domain.model import AuditEvent, ChainVerification
 
 GENESIS = "0" * 64
 
-CHAINED_FIELDS = ("seq", "occurred_at", "actor_id", "actor_name", "workstation", "action", "entity",
-                  "entity_id", "run_id", "patient_id", "before", "after", "reason", "success")
+CHAINED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "workstation",
+    "action",
+    "entity",
+    "entity_id",
+    "run_id",
+    "patient_id",
+    "before",
+    "after",
+    "reason",
+    "success",
+)
 
 
 def _default(value: Any) -> Any:
@@ -50,8 +64,9 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
     return {k: getattr(event, k) for k in CHAINED_FIELDS}
 
 
-def verify_events(events: Iterable[AuditEvent], *, start_prev: str = GENESIS,
-                  start_seq: int = 1) -> ChainVerification:
+def verify_events(
+    events: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: int = 1
+) -> ChainVerification:
     """Walk the chain in seq order; report the first link that does not hold."""
     prev = start_prev
     expected_seq = start_seq

@@ -39,8 +39,12 @@ _RECORD_CREATES = frozenset({"create"})
 # entity name in the trail → how to replay it. Of an account (staff) only what the app audits as
 # an edit is compared: login counters and lock times are events, not record edits.
 TRACKED: dict[str, TableSpec] = {
-    "hospital": TableSpec("hospital", frozenset({"create"}), frozenset({"settings"})),  # holds secrets: not logged
-    "staff": TableSpec("staff", frozenset({"create"}), frozenset({"failed_logins", "until", "username", "roles"})),
+    "hospital": TableSpec(
+        "hospital", frozenset({"create"}), frozenset({"settings"})
+    ),  # holds secrets: not logged
+    "staff": TableSpec(
+        "staff", frozenset({"create"}), frozenset({"failed_logins", "until", "username", "roles"})
+    ),
     "expert_membership": TableSpec("expert_membership", frozenset({"add_expert"})),
     "training_record": TableSpec("training_record", frozenset({"create"})),
     "device_product": TableSpec("device_product", frozenset({"create"})),
@@ -57,8 +61,11 @@ TRACKED: dict[str, TableSpec] = {
     "weaning_trial": TableSpec("weaning_trial", _RECORD_CREATES, _RECORD_SKIP),
     "follow_up": TableSpec("follow_up", _RECORD_CREATES, _RECORD_SKIP),
     "device_item": TableSpec("device_item", frozenset({"receive"})),
-    "device_usage": TableSpec("device_usage", frozenset({"bind"}),
-                              frozenset({"product", "lot", "serial", "item_key", "single_use_item"})),
+    "device_usage": TableSpec(
+        "device_usage",
+        frozenset({"bind"}),
+        frozenset({"product", "lot", "serial", "item_key", "single_use_item"}),
+    ),
     "ecmo_privilege": TableSpec("ecmo_privilege", frozenset({"grant_privilege"})),
     "lot_recall": TableSpec("lot_recall", frozenset({"recall"})),
 }
@@ -151,8 +158,11 @@ def normalise(value: Any) -> Any:
                 return value
         try:
             if value[:1].isdigit() or value[:1] == "-":
-                return normalise(float(value)) if any(ch in value for ch in ".eE") or value.lstrip("-").isdigit() \
+                return (
+                    normalise(float(value))
+                    if any(ch in value for ch in ".eE") or value.lstrip("-").isdigit()
                     else value
+                )
         except ValueError:
             return value
         return value
@@ -180,8 +190,12 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(isinstance(b, (list, dict)) and not b and a is None)
 
 
-def compare(replay: TrailReplay, current: Mapping[str, Mapping[int, Mapping[str, Any]]],
-            *, run_of: Mapping[str, Mapping[int, int | None]] | None = None) -> list[TrailProblem]:
+def compare(
+    replay: TrailReplay,
+    current: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    *,
+    run_of: Mapping[str, Mapping[int, int | None]] | None = None,
+) -> list[TrailProblem]:
     """What differs between the trail's replay and the stored rows (``current``: table → id → columns).
 
     ``run_of`` (table → id → run id) lets rows written by a case import count as created by it.
@@ -198,8 +212,17 @@ def compare(replay: TrailReplay, current: Mapping[str, Mapping[int, Mapping[str,
             if key not in stored:
                 continue  # an after-image field the table does not keep (looked up or derived)
             if not _same(expected, stored[key]):
-                problems.append(TrailProblem(spec.table, row_id, "changed", key, normalise(expected),
-                                             normalise(stored[key]), row.seq_of[key]))
+                problems.append(
+                    TrailProblem(
+                        spec.table,
+                        row_id,
+                        "changed",
+                        key,
+                        normalise(expected),
+                        normalise(stored[key]),
+                        row.seq_of[key],
+                    )
+                )
     for table, rows in current.items():
         table_entity = by_table.get(table)
         if table_entity is None:
@@ -221,8 +244,9 @@ def replay_tables() -> tuple[str, ...]:
     return tuple(spec.table for spec in TRACKED.values())
 
 
-def baseline_changes(problems: Iterable[TrailProblem], current: Mapping[str, Mapping[int, Mapping[str, Any]]]
-                     ) -> list[tuple[str, int, dict[str, Any] | None, dict[str, Any]]]:
+def baseline_changes(
+    problems: Iterable[TrailProblem], current: Mapping[str, Mapping[int, Mapping[str, Any]]]
+) -> list[tuple[str, int, dict[str, Any] | None, dict[str, Any]]]:
     """(entity, row id, before, after) per row whose stored state the trail does not explain.
 
     Used once, by the upgrade that introduced replay (0002): releases before it changed some rows
@@ -236,7 +260,8 @@ def baseline_changes(problems: Iterable[TrailProblem], current: Mapping[str, Map
         entity = entity_of.get(p.table)
         stored = current.get(p.table, {}).get(p.row_id)
         if entity is None or stored is None:
-            continue  # a row the trail names but the table lost cannot be baselined: verify keeps reporting it
+            # a row the trail names but the table lost cannot be baselined: verify keeps reporting it
+            continue
         before, after = out.setdefault((entity, p.row_id), ({}, {}))
         if p.kind == "no_create_event":
             after.update({k: v for k, v in stored.items()})

@@ -192,7 +192,9 @@ class StaffInRole:
 
 @dataclass(frozen=True)
 class DecisionPhysician:
-    """A physician as the rules R1/R2 (``domain.rules``) see them: also built by the decision form's preview."""
+    """A physician as the rules R1/R2 (``domain.rules``) see them: also
+    built by the decision form's preview.
+    """
 
     staff_id: int
     full_name: str
@@ -203,9 +205,14 @@ class DecisionPhysician:
 
 def _abnormal(values: dict[str, Any] | None, *extra: str) -> tuple[str, ...]:
     """The keys of ``values`` outside their normal range (the field catalogue decides), then ``extra``."""
-    keys = [k for k, v in (values or {}).items()
-            if k in FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
-            and FIELDS[k].range.is_abnormal(float(v))]
+    keys = [
+        k
+        for k, v in (values or {}).items()
+        if k in FIELDS
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and FIELDS[k].range.is_abnormal(float(v))
+    ]
     return (*keys, *extra)
 
 
@@ -223,7 +230,9 @@ class PhysicianInfo(StaffInRole):
 
     def decider(self) -> DecisionPhysician:
         """The physician as R1/R2 (``domain.rules``) see them."""
-        return DecisionPhysician(self.staff.id, self.name, self.staff.title, self.role, self.expert_at_decision)
+        return DecisionPhysician(
+            self.staff.id, self.name, self.staff.title, self.role, self.expert_at_decision
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,7 +361,9 @@ class DeviceInfo:
         A usage without a captured code, or one whose item carries neither lot nor serial, cannot
         be traced back to its delivery, so the run's traceability is incomplete.
         """
-        return bool(self.scanned_text.strip()) and bool((self.serial or "").strip() or (self.lot or "").strip())
+        return bool(self.scanned_text.strip()) and bool(
+            (self.serial or "").strip() or (self.lot or "").strip()
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -387,7 +398,9 @@ class ProcedureInfo(RecordInfo):
     settings: dict[str, Any]
     immediate_complications: tuple[Any, ...]
     notes: str
-    devices: tuple[DeviceInfo, ...] = ()  # bound at this procedure (R8), see ``assign_devices`` (case loader only)
+    devices: tuple[
+        DeviceInfo, ...
+    ] = ()  # bound at this procedure (R8), see ``assign_devices`` (case loader only)
     inferred_device_ids: tuple[int, ...] = ()  # usage ids placed here by binding time, not by the binder
     staff: tuple[TeamMember, ...] = ()  # operators first, then by role and staff id
     cannulae: tuple[CannulaInfo, ...] = ()
@@ -400,8 +413,12 @@ class ProcedureInfo(RecordInfo):
 
     @property
     def abnormal(self) -> tuple[str, ...]:
-        odd_sizes = [f"cannula{c.position + 1}.size_fr" for c in self.cannulae if c.role in CANNULA_NORMAL_FR
-                     and not CANNULA_NORMAL_FR[c.role][0] <= c.size_fr <= CANNULA_NORMAL_FR[c.role][1]]
+        odd_sizes = [
+            f"cannula{c.position + 1}.size_fr"
+            for c in self.cannulae
+            if c.role in CANNULA_NORMAL_FR
+            and not CANNULA_NORMAL_FR[c.role][0] <= c.size_fr <= CANNULA_NORMAL_FR[c.role][1]
+        ]
         return _abnormal(self.settings, *odd_sizes)
 
     @property
@@ -507,12 +524,14 @@ class CaseDossier:
     def entries_on(self, day: date) -> tuple[DailyEntryInfo, ...]:
         return tuple(e for e in self.daily_entries if local_date(e.recorded_at) == day)
 
+
 # ---- devices per procedure (R8) --------------------------------------------------------------------
 OPERATION_KINDS = ("cannulation", "circuit_change", "mode_change", "decannulation")
 
 
-def assign_devices(procedures: list[ProcedureInfo], devices: tuple[DeviceInfo, ...],
-                   cannula_usage: dict[int, int]) -> list[ProcedureInfo]:
+def assign_devices(
+    procedures: list[ProcedureInfo], devices: tuple[DeviceInfo, ...], cannula_usage: dict[int, int]
+) -> list[ProcedureInfo]:
     """Each active binding placed on exactly one procedure's operation note.
 
     A binding names its procedure, or a cannula of a procedure points at it; a binding made without
@@ -545,7 +564,6 @@ def _replace(p: ProcedureInfo, **changes: Any) -> ProcedureInfo:
     values = {f.name: getattr(p, f.name) for f in fields(p)}
     values.update(changes)
     return ProcedureInfo(**values)
-
 
 
 # ---- the case as the QC report and the export count it ----------------------------------------------
@@ -622,8 +640,16 @@ class CaseFacts:
 
     @property
     def has_records(self) -> bool:
-        return bool(self.decisions or self.consents or self.procedures or self.daily or self.complications
-                    or self.weaning_trials or self.follow_ups or self.devices)
+        return bool(
+            self.decisions
+            or self.consents
+            or self.procedures
+            or self.daily
+            or self.complications
+            or self.weaning_trials
+            or self.follow_ups
+            or self.devices
+        )
 
     @property
     def charted(self) -> bool:

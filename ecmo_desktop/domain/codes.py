@@ -90,7 +90,14 @@ from biip.gs1_element_strings import GS1ElementString
 from ecmo_desktop.domain.errors import CodeError
 from ecmo_desktop.i18n import N_
 
-__all__ = ["MAX_CODE_LENGTH", "ParsedCode", "apply_gs_substitutes", "normalise_scan", "parse_code", "parse_code_json"]
+__all__ = [
+    "MAX_CODE_LENGTH",
+    "ParsedCode",
+    "apply_gs_substitutes",
+    "normalise_scan",
+    "parse_code",
+    "parse_code_json",
+]
 
 MAX_CODE_LENGTH = 512
 """Longest accepted code after clean-up; real UDI payloads stay under 150 characters."""
@@ -105,9 +112,22 @@ _INNER_SYMBOLOGY_RE = re.compile(r"\][A-Za-z][0-9]")
 _GS1_SYMBOLOGIES = frozenset({"d2", "C1", "Q3", "e0", "e1", "e2", "J1"})
 _CAPSLOCK_SYMBOLOGIES = {"D2": "d2", "c1": "C1", "q3": "Q3"}
 _SUBSTITUTES = {
-    "<GS>": GS, "{GS}": GS, "[GS]": GS, "<FNC1>": GS, "{FNC1}": GS, "[FNC1]": GS, "^]": GS,
-    "\u241d": GS, "<RS>": RS, "{RS}": RS, "[RS]": RS, "\u241e": RS, "<EOT>": EOT, "{EOT}": EOT,
-    "[EOT]": EOT, "\u2404": EOT,
+    "<GS>": GS,
+    "{GS}": GS,
+    "[GS]": GS,
+    "<FNC1>": GS,
+    "{FNC1}": GS,
+    "[FNC1]": GS,
+    "^]": GS,
+    "\u241d": GS,
+    "<RS>": RS,
+    "{RS}": RS,
+    "[RS]": RS,
+    "\u241e": RS,
+    "<EOT>": EOT,
+    "{EOT}": EOT,
+    "[EOT]": EOT,
+    "\u2404": EOT,
 }
 _SUBSTITUTE_RE = re.compile("|".join(re.escape(k) for k in _SUBSTITUTES), re.IGNORECASE)
 _MA_INVERTED_RE = re.compile(r"ma\.\d{3}\.")
@@ -123,7 +143,9 @@ _MAX_LENGTH_RE = re.compile(r"\.\.(\d+)\]?$")
 _PLAIN_RE = re.compile(r"[A-Z0-9](?:[A-Z0-9./-]*[A-Z0-9])?")
 _PLAIN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-./")
 
-_GS1_CHARSET = frozenset("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+_GS1_CHARSET = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
 _DIGITS = frozenset("0123456789")
 _DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17"})
 _CHECKED_AIS = {"00": "SSCC", "01": "GTIN", "02": "GTIN", "03": "GTIN"}
@@ -241,15 +263,23 @@ def parse_code(text: str, *, today: date | None = None, gs_substitutes: Sequence
     if not isinstance(text, str):
         raise CodeError("unrecognized", N_("条码内容不是文本，无法识别"))
     if len(text) > 4 * MAX_CODE_LENGTH:  # refuse a huge paste before any per-character work
-        raise CodeError("too_long", N_("条码内容过长（{length} 个字符，上限 {limit}），可能误粘贴了其他文本"),
-                        length=len(text), limit=MAX_CODE_LENGTH)
+        raise CodeError(
+            "too_long",
+            N_("条码内容过长（{length} 个字符，上限 {limit}），可能误粘贴了其他文本"),
+            length=len(text),
+            limit=MAX_CODE_LENGTH,
+        )
     scan = _clean(apply_gs_substitutes(text, gs_substitutes))
     s = scan.text
     if not s:
         raise CodeError("empty", N_("条码内容为空，请重新扫码"))
     if len(s) > MAX_CODE_LENGTH:
-        raise CodeError("too_long", N_("条码内容过长（{length} 个字符，上限 {limit}），可能误粘贴了其他文本"),
-                        length=len(s), limit=MAX_CODE_LENGTH)
+        raise CodeError(
+            "too_long",
+            N_("条码内容过长（{length} 个字符，上限 {limit}），可能误粘贴了其他文本"),
+            length=len(s),
+            limit=MAX_CODE_LENGTH,
+        )
     _screen_characters(s)
     reference = today or date.today()
     try:
@@ -267,8 +297,9 @@ def parse_code(text: str, *, today: date | None = None, gs_substitutes: Sequence
     return result
 
 
-def parse_code_json(text: str, *, today: date | None = None,
-                    gs_substitutes: Sequence[str] = ()) -> tuple[int, dict[str, Any]]:
+def parse_code_json(
+    text: str, *, today: date | None = None, gs_substitutes: Sequence[str] = ()
+) -> tuple[int, dict[str, Any]]:
     """``(0, contract dict)`` or ``(2, {"error": {...}})`` for the CLI; never raises.
 
     It needs no blind ``except``: ``parse_code`` raises only ``CodeError``, which the property
@@ -281,6 +312,7 @@ def parse_code_json(text: str, *, today: date | None = None,
 
 
 # --- wedge clean-up and screening -------------------------------------------------------------
+
 
 def _clean(text: str) -> _Scan:
     s = unicodedata.normalize("NFKC", text)
@@ -306,8 +338,9 @@ def _clean(text: str) -> _Scan:
 def _screen_characters(s: str) -> None:
     """Refuse what no scheme can hold, with the most helpful message for each kind of character."""
     if _LINE_BREAK_RE.search(s):
-        raise CodeError("concatenated_scans",
-                        N_("扫码内容包含换行或制表符，可能是两次扫码连在一起，请清空后逐个扫描"))
+        raise CodeError(
+            "concatenated_scans", N_("扫码内容包含换行或制表符，可能是两次扫码连在一起，请清空后逐个扫描")
+        )
     if _INNER_SYMBOLOGY_RE.search(s):
         raise _concatenated()
     envelope = s.startswith("[)>" + RS)
@@ -317,15 +350,27 @@ def _screen_characters(s: str) -> None:
         if c == GS or (envelope and c in (RS, EOT)):
             continue
         if ord(c) < 0x20 or ord(c) == 0x7F:
-            raise CodeError("invalid_character",
-                            N_("条码第 {position} 个字符是不可见的控制字符 {code}，无法识别"),
-                            position=position, code=_show(c))
+            raise CodeError(
+                "invalid_character",
+                N_("条码第 {position} 个字符是不可见的控制字符 {code}，无法识别"),
+                position=position,
+                code=_show(c),
+            )
         if _looks_like_ime(c):
-            raise CodeError("invalid_character",
-                            N_("条码中出现了中文或全角字符“{char}”（第 {position} 个字符），请切换到英文输入法后重新扫码"),
-                            char=c, position=position)
-        raise CodeError("invalid_character", N_("条码第 {position} 个字符{char}不是条码中允许的字符"),
-                        position=position, char=_show(c))
+            raise CodeError(
+                "invalid_character",
+                N_(
+                    "条码中出现了中文或全角字符“{char}”（第 {position} 个字符），请切换到英文输入法后重新扫码"
+                ),
+                char=c,
+                position=position,
+            )
+        raise CodeError(
+            "invalid_character",
+            N_("条码第 {position} 个字符{char}不是条码中允许的字符"),
+            position=position,
+            char=_show(c),
+        )
 
 
 def _looks_like_ime(c: str) -> bool:
@@ -389,13 +434,16 @@ def _parse_structured(scan: _Scan, reference: date) -> ParsedCode | None:
         if len(s) in _GTIN_KINDS:
             return _parse_gtin_digits(s)
         if s.startswith("01") and len(s) < 16:
-            raise CodeError("truncated",
-                            N_("条码不完整：GS1 (01) 后应有 14 位数字，只读到 {actual} 位，请重新扫码"),
-                            actual=len(s) - 2)
+            raise CodeError(
+                "truncated",
+                N_("条码不完整：GS1 (01) 后应有 14 位数字，只读到 {actual} 位，请重新扫码"),
+                actual=len(s) - 2,
+            )
     return None
 
 
 # --- GS1 ----------------------------------------------------------------------------------------
+
 
 @cache
 def _ai_regex(ai: GS1ApplicationIdentifier) -> re.Pattern[str]:
@@ -426,15 +474,16 @@ def _parse_gs1_bracketed(s: str, reference: date) -> ParsedCode:
         if _exact_ai(digits) is None:
             raise CodeError("unrecognized", N_("未知的 GS1 应用标识符 ({ai})"), ai=digits)
         end = matches[i + 1].start() if i + 1 < len(matches) else len(compact)
-        value = compact[match.end():end]
+        value = compact[match.end() : end]
         if not value:
             raise CodeError("truncated", N_("条码不完整：GS1 字段 ({ai}) 没有数据"), ai=digits)
         if digits == "01" and value.isdigit() and len(value) < 14:
             if len(value) in (8, 12, 13) and gs1_standard_check_digit(value[:-1]) == int(value[-1]):
                 value = value.zfill(14)  # an unpadded GTIN-8/12/13 written by hand: its check digit proves it
             else:
-                raise CodeError("invalid_length", N_("GS1 字段 (01) 应为 14 位数字，实为 {actual} 位"),
-                                actual=len(value))
+                raise CodeError(
+                    "invalid_length", N_("GS1 字段 (01) 应为 14 位数字，实为 {actual} 位"), actual=len(value)
+                )
         parts.append(digits + value)
     return _parse_gs1(GS.join(parts), s, reference)
 
@@ -448,7 +497,7 @@ def _parse_digital_link(s: str, reference: date) -> ParsedCode:
     segments = url.path.split("/")
     if "01" not in segments:
         raise not_udi
-    pairs = segments[segments.index("01"):]
+    pairs = segments[segments.index("01") :]
     gtin = unquote(pairs[1]) if len(pairs) > 1 else ""
     if not (gtin.isdigit() and len(gtin) in _GTIN_KINDS):
         raise not_udi
@@ -464,8 +513,12 @@ def _parse_digital_link(s: str, reference: date) -> ParsedCode:
             raise CodeError("truncated", N_("条码不完整：GS1 字段 ({ai}) 没有数据"), ai=key)
         for c in value:
             if c not in _GS1_CHARSET:
-                raise CodeError("invalid_character", N_("GS1 字段 ({ai}) 中的字符{char}不在 GS1 字符集内"),
-                                ai=key, char=_show(c))
+                raise CodeError(
+                    "invalid_character",
+                    N_("GS1 字段 ({ai}) 中的字符{char}不在 GS1 字符集内"),
+                    ai=key,
+                    char=_show(c),
+                )
         parts.append(key + (value.zfill(14) if key == "01" else value))
     return _parse_gs1(GS.join(parts), s, reference)
 
@@ -476,9 +529,11 @@ def _parse_envelope(s: str, reference: date) -> ParsedCode:
         raise CodeError("unrecognized", N_("无法识别的 ISO/IEC 15434 条码信封"))
     data_format = s[4:6]
     if data_format != "05":
-        raise CodeError("unrecognized",
-                        N_("不支持 ISO/IEC 15434 格式 {format}（只支持格式 05，即 GS1 应用标识符）"),
-                        format=data_format)
+        raise CodeError(
+            "unrecognized",
+            N_("不支持 ISO/IEC 15434 格式 {format}（只支持格式 05，即 GS1 应用标识符）"),
+            format=data_format,
+        )
     inner = s[6:].removesuffix(EOT).removesuffix(RS)
     if RS in inner or EOT in inner:
         raise CodeError("unrecognized", N_("ISO/IEC 15434 信封中含有多段数据，无法识别"))
@@ -496,8 +551,13 @@ def _parse_gs1(data: str, raw: str, reference: date) -> ParsedCode:
         if ai in values:
             if ai == "01" or ai == first_ai:
                 raise _concatenated()
-            raise CodeError("duplicate_ai", N_("GS1 字段 ({ai}) 出现了两次：“{first}”与“{second}”"),
-                            ai=ai, first=values[ai], second=value)
+            raise CodeError(
+                "duplicate_ai",
+                N_("GS1 字段 ({ai}) 出现了两次：“{first}”与“{second}”"),
+                ai=ai,
+                first=values[ai],
+                second=value,
+            )
         values[ai] = value
         first_ai = first_ai or ai
     gtin = values.get("01")
@@ -522,7 +582,7 @@ def _gs1_elements(data: str, reference: date) -> list[tuple[str, str]]:
         rest = data[pos:]
         segment = rest.split(GS, 1)[0]
         ai = _lookup_ai(segment, pos, pos + len(segment) == len(data))
-        body = segment[len(ai.ai):]
+        body = segment[len(ai.ai) :]
         _precheck_field(ai, body, reference)
         match = _ai_regex(ai).match(segment)
         if match is None:
@@ -535,7 +595,7 @@ def _gs1_elements(data: str, reference: date) -> list[tuple[str, str]]:
         except (ParseError, ValueError, ArithmeticError):
             raise _field_mismatch(ai, body) from None
         _check_identifier(ai.ai, element)
-        elements.append((ai.ai, segment[len(ai.ai):consumed]))
+        elements.append((ai.ai, segment[len(ai.ai) : consumed]))
         pos += consumed
     return elements
 
@@ -549,10 +609,18 @@ def _lookup_ai(segment: str, pos: int, last: bool) -> GS1ApplicationIdentifier:
     if lead and last and len(segment) < 4 and segment.isdigit():
         raise CodeError("truncated", N_("条码不完整：末尾的“{text}”不是完整的 GS1 字段"), text=segment)
     if lead:
-        raise CodeError("unrecognized", N_("未知的 GS1 应用标识符：第 {position} 个字符起为“{text}…”"),
-                        position=pos + 1, text=segment[:4])
-    raise CodeError("unrecognized", N_("GS1 条码第 {position} 个字符起的内容“{text}”无法识别"),
-                    position=pos + 1, text=segment[:8])
+        raise CodeError(
+            "unrecognized",
+            N_("未知的 GS1 应用标识符：第 {position} 个字符起为“{text}…”"),
+            position=pos + 1,
+            text=segment[:4],
+        )
+    raise CodeError(
+        "unrecognized",
+        N_("GS1 条码第 {position} 个字符起的内容“{text}”无法识别"),
+        position=pos + 1,
+        text=segment[:8],
+    )
 
 
 def _precheck_field(ai: GS1ApplicationIdentifier, body: str, reference: date) -> None:
@@ -566,12 +634,22 @@ def _precheck_field(ai: GS1ApplicationIdentifier, body: str, reference: date) ->
     head = body[:length]
     for i, c in enumerate(head):
         if c not in _DIGITS:
-            raise CodeError("invalid_character",
-                            N_("GS1 字段 ({ai}) 应为 {length} 位数字，但第 {position} 位是{char}"),
-                            ai=ai.ai, length=length, position=i + 1, char=_show(c))
+            raise CodeError(
+                "invalid_character",
+                N_("GS1 字段 ({ai}) 应为 {length} 位数字，但第 {position} 位是{char}"),
+                ai=ai.ai,
+                length=length,
+                position=i + 1,
+                char=_show(c),
+            )
     if len(head) < length:
-        raise CodeError("truncated", N_("条码不完整：GS1 字段 ({ai}) 应有 {expected} 位数字，只读到 {actual} 位"),
-                        ai=ai.ai, expected=length, actual=len(head))
+        raise CodeError(
+            "truncated",
+            N_("条码不完整：GS1 字段 ({ai}) 应有 {expected} 位数字，只读到 {actual} 位"),
+            ai=ai.ai,
+            expected=length,
+            actual=len(head),
+        )
     if ai.ai in _DATE_AIS:
         _gs1_date(ai.ai, head, reference)
 
@@ -580,20 +658,37 @@ def _field_mismatch(ai: GS1ApplicationIdentifier, body: str) -> CodeError:
     allowed = _field_charset(ai)
     for c in body:
         if c not in allowed:
-            return CodeError("invalid_character", N_("GS1 字段 ({ai}) 中的字符{char}不允许（格式 {format}）"),
-                             ai=ai.ai, char=_show(c), format=ai.format)
-    return CodeError("unrecognized", N_("GS1 字段 ({ai}) 的内容“{value}”不符合格式 {format}"),
-                     ai=ai.ai, value=body[:30], format=ai.format)
+            return CodeError(
+                "invalid_character",
+                N_("GS1 字段 ({ai}) 中的字符{char}不允许（格式 {format}）"),
+                ai=ai.ai,
+                char=_show(c),
+                format=ai.format,
+            )
+    return CodeError(
+        "unrecognized",
+        N_("GS1 字段 ({ai}) 的内容“{value}”不符合格式 {format}"),
+        ai=ai.ai,
+        value=body[:30],
+        format=ai.format,
+    )
 
 
 def _field_overflow(ai: GS1ApplicationIdentifier, following: str) -> CodeError:
     if following in _field_charset(ai):
         limit = _MAX_LENGTH_RE.search(ai.format)
-        return CodeError("invalid_length",
-                         N_("GS1 字段 ({ai}) 超过最大长度 {limit} 个字符；若其后还有其他字段，可能缺少分隔符 GS"),
-                         ai=ai.ai, limit=limit.group(1) if limit else "?")
-    return CodeError("invalid_character", N_("GS1 字段 ({ai}) 中的字符{char}不在 GS1 字符集内"),
-                     ai=ai.ai, char=_show(following))
+        return CodeError(
+            "invalid_length",
+            N_("GS1 字段 ({ai}) 超过最大长度 {limit} 个字符；若其后还有其他字段，可能缺少分隔符 GS"),
+            ai=ai.ai,
+            limit=limit.group(1) if limit else "?",
+        )
+    return CodeError(
+        "invalid_character",
+        N_("GS1 字段 ({ai}) 中的字符{char}不在 GS1 字符集内"),
+        ai=ai.ai,
+        char=_show(following),
+    )
 
 
 def _check_identifier(ai: str, element: GS1ElementString) -> None:
@@ -606,19 +701,35 @@ def _check_identifier(ai: str, element: GS1ElementString) -> None:
     expected = gs1_standard_check_digit(value[:-1])
     if expected != int(value[-1]):
         if ai == "01" and gs1_standard_check_digit(value[:12]) == int(value[12]):
-            raise CodeError("invalid_check_digit",
-                            N_("GTIN 校验位错误：应为 {expected}，实为 {actual}（13 位的 EAN 码在 (01) 后应补一个前导 0）"),
-                            expected=expected, actual=value[-1])
-        raise CodeError("invalid_check_digit", N_("{kind} 校验位错误：应为 {expected}，实为 {actual}"),
-                        kind=kind, expected=expected, actual=value[-1])
+            raise CodeError(
+                "invalid_check_digit",
+                N_(
+                    "GTIN 校验位错误：应为 {expected}，实为 {actual}（13 位的 EAN 码在 (01) 后应补一个前导 "
+                    "0）"
+                ),
+                expected=expected,
+                actual=value[-1],
+            )
+        raise CodeError(
+            "invalid_check_digit",
+            N_("{kind} 校验位错误：应为 {expected}，实为 {actual}"),
+            kind=kind,
+            expected=expected,
+            actual=value[-1],
+        )
     raise CodeError("unrecognized", N_("{kind} {value} 无效"), kind=kind, value=value)
 
 
 def _parse_gtin_digits(s: str) -> ParsedCode:
     expected = gs1_standard_check_digit(s[:-1])
     if expected != int(s[-1]):
-        raise CodeError("invalid_check_digit", N_("{kind} 校验位错误：应为 {expected}，实为 {actual}"),
-                        kind=_GTIN_KINDS[len(s)], expected=expected, actual=s[-1])
+        raise CodeError(
+            "invalid_check_digit",
+            N_("{kind} 校验位错误：应为 {expected}，实为 {actual}"),
+            kind=_GTIN_KINDS[len(s)],
+            expected=expected,
+            actual=s[-1],
+        )
     gtin = s.zfill(14)
     if gtin == "0" * 14:
         raise CodeError("unrecognized", N_("GTIN 全为 0，不是有效的产品标识"))
@@ -626,6 +737,7 @@ def _parse_gtin_digits(s: str) -> ParsedCode:
 
 
 # --- dates --------------------------------------------------------------------------------------
+
 
 def _window_year(yy: int, reference: date) -> int:
     """GS1 GenSpecs 7.12: a two-digit year lies from 49 years back to 50 years ahead of today."""
@@ -640,19 +752,34 @@ def _window_year(yy: int, reference: date) -> int:
 
 def _make_date(where: str, value: str, year: int, month: int, day: int, *, day_zero: bool) -> date:
     if not 1 <= month <= 12:
-        raise CodeError("invalid_date", N_("日期无效：{where} {value} 的月份 {month:02d} 不在 01–12 之间"),
-                        where=where, value=value, month=month)
+        raise CodeError(
+            "invalid_date",
+            N_("日期无效：{where} {value} 的月份 {month:02d} 不在 01–12 之间"),
+            where=where,
+            value=value,
+            month=month,
+        )
     if year < 1:
-        raise CodeError("invalid_date", N_("日期无效：{where} {value} 的年份不能为 0000"),
-                        where=where, value=value)
+        raise CodeError(
+            "invalid_date", N_("日期无效：{where} {value} 的年份不能为 0000"), where=where, value=value
+        )
     last = calendar.monthrange(year, month)[1]
     if day == 0 and day_zero:
         return date(year, month, last)
     if day == 0:
-        raise CodeError("invalid_date", N_("日期无效：{where} {value} 的日不能为 00"), where=where, value=value)
+        raise CodeError(
+            "invalid_date", N_("日期无效：{where} {value} 的日不能为 00"), where=where, value=value
+        )
     if day > last:
-        raise CodeError("invalid_date", N_("日期无效：{where} {value}，{year} 年 {month} 月只有 {days} 天"),
-                        where=where, value=value, year=year, month=month, days=last)
+        raise CodeError(
+            "invalid_date",
+            N_("日期无效：{where} {value}，{year} 年 {month} 月只有 {days} 天"),
+            where=where,
+            value=value,
+            year=year,
+            month=month,
+            days=last,
+        )
     return date(year, month, day)
 
 
@@ -665,11 +792,21 @@ def _gs1_date(ai: str, value: str, reference: date) -> date:
 def _digits(where: str, value: str, length: int) -> str:
     head = value[:length]
     if len(head) < length:
-        raise CodeError("truncated", N_("条码不完整：{where} 的日期应有 {expected} 位数字，只有 {actual} 位"),
-                        where=where, expected=length, actual=len(head))
+        raise CodeError(
+            "truncated",
+            N_("条码不完整：{where} 的日期应有 {expected} 位数字，只有 {actual} 位"),
+            where=where,
+            expected=length,
+            actual=len(head),
+        )
     if not head.isdigit():
-        raise CodeError("invalid_date", N_("日期无效：{where} 的日期“{value}”应为 {expected} 位数字"),
-                        where=where, value=head, expected=length)
+        raise CodeError(
+            "invalid_date",
+            N_("日期无效：{where} 的日期“{value}”应为 {expected} 位数字"),
+            where=where,
+            value=head,
+            expected=length,
+        )
     return head
 
 
@@ -678,18 +815,26 @@ def _julian(where: str, value: str, reference: date) -> date:
     day_of_year = int(value[2:5])
     days = 366 if calendar.isleap(year) else 365
     if not 1 <= day_of_year <= days:
-        raise CodeError("invalid_date", N_("日期无效：{where} {value}，{year} 年只有 {days} 天"),
-                        where=where, value=value, year=year, days=days)
+        raise CodeError(
+            "invalid_date",
+            N_("日期无效：{where} {value}，{year} 年只有 {days} 天"),
+            where=where,
+            value=value,
+            year=year,
+            days=days,
+        )
     return date(year, 1, 1) + timedelta(days=day_of_year - 1)
 
 
 def _hour(where: str, value: str) -> None:
     if int(value) > 23:
-        raise CodeError("invalid_date", N_("日期无效：{where} 的小时 {hour} 不在 00–23 之间"),
-                        where=where, hour=value)
+        raise CodeError(
+            "invalid_date", N_("日期无效：{where} 的小时 {hour} 不在 00–23 之间"), where=where, hour=value
+        )
 
 
 # --- HIBC ---------------------------------------------------------------------------------------
+
 
 def _mod43(data: str) -> str:
     return _CODE39[sum(_CODE39_VALUE[c] for c in data) % 43]
@@ -699,8 +844,12 @@ def _parse_hibc(s: str, trailing_space: bool, reference: date) -> ParsedCode:
     t = s[1:-1] if s.startswith("*+") and s.endswith("*") and len(s) > 2 else s
     for i, c in enumerate(t):
         if c not in _CODE39_VALUE:
-            raise CodeError("invalid_character", N_("HIBC 条码中不允许字符{char}（第 {position} 个字符）"),
-                            char=_show(c), position=i + 1)
+            raise CodeError(
+                "invalid_character",
+                N_("HIBC 条码中不允许字符{char}（第 {position} 个字符）"),
+                char=_show(c),
+                position=i + 1,
+            )
     if len(t) < 4:
         raise CodeError("truncated", N_("HIBC 条码不完整，请重新扫码"))
     data, check = t[:-1], t[-1]
@@ -708,10 +857,16 @@ def _parse_hibc(s: str, trailing_space: bool, reference: date) -> ParsedCode:
         if _mod43(t) == " " and trailing_space:  # the check character was a space the trim removed
             data, s = t, s + " "
         elif _mod43(t) == " ":
-            raise CodeError("truncated", N_("HIBC 条码不完整：末尾的校验字符应为空格，可能在输入时被删除，请重新扫码"))
+            raise CodeError(
+                "truncated", N_("HIBC 条码不完整：末尾的校验字符应为空格，可能在输入时被删除，请重新扫码")
+            )
         else:
-            raise CodeError("invalid_check_digit", N_("HIBC 校验字符错误：应为{expected}，实为{actual}"),
-                            expected=_show(_mod43(data)), actual=_show(check))
+            raise CodeError(
+                "invalid_check_digit",
+                N_("HIBC 校验字符错误：应为{expected}，实为{actual}"),
+                expected=_show(_mod43(data)),
+                actual=_show(check),
+            )
     body = data[1:]
     if body[:1].isalpha():
         primary, separator, secondary = body.partition("/")
@@ -731,11 +886,15 @@ def _hibc_primary(primary: str) -> str:
         raise CodeError("truncated", N_("HIBC 主数据不完整：应为 厂商代码(4) + 产品编号 + 包装单位(1)"))
     lic, pcn, unit = primary[:4], primary[4:-1], primary[-1]
     if not (lic[0].isalpha() and lic.isalnum()):
-        raise CodeError("unrecognized", N_("HIBC 厂商代码 {lic} 无效：应为 1 个字母加 3 个字母或数字"),
-                        lic=_show_text(lic))
+        raise CodeError(
+            "unrecognized",
+            N_("HIBC 厂商代码 {lic} 无效：应为 1 个字母加 3 个字母或数字"),
+            lic=_show_text(lic),
+        )
     if not unit.isdigit():
-        raise CodeError("unrecognized", N_("HIBC 主数据最后一位（包装单位）应为数字，实为{char}"),
-                        char=_show(unit))
+        raise CodeError(
+            "unrecognized", N_("HIBC 主数据最后一位（包装单位）应为数字，实为{char}"), char=_show(unit)
+        )
     for c in pcn:
         if not c.isalnum():
             raise CodeError("invalid_character", N_("HIBC 产品编号中不允许字符{char}"), char=_show(c))
@@ -744,8 +903,9 @@ def _hibc_primary(primary: str) -> str:
     return lic + pcn + unit
 
 
-def _hibc_secondary(secondary: str, reference: date
-                    ) -> tuple[str | None, str | None, date | None, date | None]:
+def _hibc_secondary(
+    secondary: str, reference: date
+) -> tuple[str | None, str | None, date | None, date | None]:
     main, *supplements = secondary.split("/")
     expiry: date | None = None
     if main.startswith("$$"):
@@ -771,9 +931,17 @@ def _hibc_secondary(secondary: str, reference: date
         elif item.startswith(("16D", "14D")):
             digits = _digits("HIBC /" + item[:3], item[3:], 8)
             if len(item) != 11:
-                raise CodeError("invalid_length", N_("HIBC 数据项 {what} 应为 8 位日期 YYYYMMDD"), what="/" + item[:3])
-            when = _make_date("HIBC /" + item[:3], digits, int(digits[:4]), int(digits[4:6]), int(digits[6:]),
-                              day_zero=False)
+                raise CodeError(
+                    "invalid_length", N_("HIBC 数据项 {what} 应为 8 位日期 YYYYMMDD"), what="/" + item[:3]
+                )
+            when = _make_date(
+                "HIBC /" + item[:3],
+                digits,
+                int(digits[:4]),
+                int(digits[4:6]),
+                int(digits[6:]),
+                day_zero=False,
+            )
             if item.startswith("16D"):
                 produced = when
             elif expiry is not None and expiry != when:
@@ -789,9 +957,9 @@ def _hibc_dated(rest: str, reference: date) -> tuple[date | None, str]:
     """``$$`` forms: optional quantity (8QQ / 9QQQQQ), then a date flag and the date."""
     if rest[:1] in ("8", "9"):
         quantity = 2 if rest[0] == "8" else 5
-        if not rest[1:1 + quantity].isdigit() or len(rest) < 1 + quantity:
+        if not rest[1 : 1 + quantity].isdigit() or len(rest) < 1 + quantity:
             raise CodeError("unrecognized", N_("HIBC 数量字段应为 {length} 位数字"), length=quantity)
-        rest = rest[1 + quantity:]
+        rest = rest[1 + quantity :]
     flag = rest[:1]
     if not flag:
         raise CodeError("truncated", N_("HIBC 条码不完整：缺少有效期"))
@@ -810,13 +978,13 @@ def _hibc_dated(rest: str, reference: date) -> tuple[date | None, str]:
         if flag == "4":
             _hour(where, v[6:])
         year = _window_year(int(v[:2]), reference)
-        return _make_date(where, v, year, int(v[2:4]), int(v[4:6]), day_zero=False), rest[1 + length:]
+        return _make_date(where, v, year, int(v[2:4]), int(v[4:6]), day_zero=False), rest[1 + length :]
     if flag in "56":
         length = 5 if flag == "5" else 7
         v = _digits(where, rest[1:], length)
         if flag == "6":
             _hour(where, v[5:])
-        return _julian(where, v[:5], reference), rest[1 + length:]
+        return _julian(where, v[:5], reference), rest[1 + length :]
     if flag == "7":
         return None, rest[1:]
     raise CodeError("unrecognized", N_("HIBC 有效期格式标志{flag}无法识别"), flag=_show(flag))
@@ -835,6 +1003,7 @@ def _show_text(text: str) -> str:
 
 
 # --- MA (IDcode) --------------------------------------------------------------------------------
+
 
 def _parse_ma(s: str, reference: date) -> ParsedCode:
     parts = s.split(".")
@@ -860,15 +1029,27 @@ def _parse_ma(s: str, reference: date) -> ParsedCode:
             raise CodeError("truncated", N_("MA 码不完整：数据段 .{letter} 没有内容"), letter=letter)
         segments[letter] = value
     dates = {k: _ma_date(k, v, reference) for k, v in segments.items() if k in _MA_DATE_SEGMENTS}
-    return ParsedCode("ma", None, ".".join(head), segments.get("L"), segments.get("S"),
-                      dates.get("E") or dates.get("V"), dates.get("M"), s)
+    return ParsedCode(
+        "ma",
+        None,
+        ".".join(head),
+        segments.get("L"),
+        segments.get("S"),
+        dates.get("E") or dates.get("V"),
+        dates.get("M"),
+        s,
+    )
 
 
 def _ma_date(letter: str, value: str, reference: date) -> date:
     where = f"MA .{letter}"
     if not value.isdigit() or len(value) not in (6, 8):
-        raise CodeError("invalid_date", N_("日期无效：{where} 的日期“{value}”应为 6 位（YYMMDD）或 8 位（YYYYMMDD）数字"),
-                        where=where, value=value[:12])
+        raise CodeError(
+            "invalid_date",
+            N_("日期无效：{where} 的日期“{value}”应为 6 位（YYMMDD）或 8 位（YYYYMMDD）数字"),
+            where=where,
+            value=value[:12],
+        )
     if len(value) == 6:
         year, rest = _window_year(int(value[:2]), reference), value[2:]
     else:
@@ -878,18 +1059,31 @@ def _ma_date(letter: str, value: str, reference: date) -> date:
 
 # --- plain --------------------------------------------------------------------------------------
 
+
 def _parse_plain(s: str) -> ParsedCode:
     code = s[1:-1] if len(s) > 2 and s.startswith("*") and s.endswith("*") else s
     code = code.upper()
     for i, c in enumerate(code):
         if c not in _PLAIN_CHARS:
-            raise CodeError("invalid_character",
-                            N_("无法识别的条码：第 {position} 个字符{char}不属于任何条码格式（手工输入的编码只能包含字母、数字和 - . /）"),
-                            position=i + 1, char=_show(c))
+            raise CodeError(
+                "invalid_character",
+                N_(
+                    "无法识别的条码：第 {position} "
+                    "个字符{char}不属于任何条码格式（手工输入的编码只能包含字母、数字和 - . /）"
+                ),
+                position=i + 1,
+                char=_show(c),
+            )
     if not _PLAIN_MIN <= len(code) <= _PLAIN_MAX:
-        raise CodeError("invalid_length", N_("手工输入的编码应为 {low}–{high} 个字符，实为 {length} 个"),
-                        low=_PLAIN_MIN, high=_PLAIN_MAX, length=len(code))
+        raise CodeError(
+            "invalid_length",
+            N_("手工输入的编码应为 {low}–{high} 个字符，实为 {length} 个"),
+            low=_PLAIN_MIN,
+            high=_PLAIN_MAX,
+            length=len(code),
+        )
     if not _PLAIN_RE.fullmatch(code) or not any(c in _DIGITS for c in code):
-        raise CodeError("unrecognized",
-                        N_("无法识别的条码：不是 GS1、HIBC、MA 或 EAN/UPC 码，也不像器械标签上的编号"))
+        raise CodeError(
+            "unrecognized", N_("无法识别的条码：不是 GS1、HIBC、MA 或 EAN/UPC 码，也不像器械标签上的编号")
+        )
     return ParsedCode("plain", None, None, None, code, None, None, s)

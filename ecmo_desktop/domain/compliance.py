@@ -40,7 +40,11 @@ from ecmo_desktop.i18n import N_, _, join_names
 RUN_RULES = ("R1", "R2", "R3", "R4", "R6", "R8", "R9")
 
 # ---- follow-up schedule (R9) ------------------------------------------------------------------------
-FOLLOW_UP_OFFSETS_DAYS = {FollowUpKind.D28.value: 28, FollowUpKind.D90.value: 90, FollowUpKind.D180.value: 180}
+FOLLOW_UP_OFFSETS_DAYS = {
+    FollowUpKind.D28.value: 28,
+    FollowUpKind.D90.value: 90,
+    FollowUpKind.D180.value: 180,
+}
 # a follow-up shows as due this many days before its date, and overdue this many days after it
 DUE_SOON_DAYS = 7
 GRACE_DAYS = {FollowUpKind.DISCHARGE.value: 60}
@@ -57,11 +61,13 @@ def _add_year(day: date) -> date:
 def follow_up_schedule(started_at: datetime, ended_at: datetime) -> list[tuple[str, date]]:
     """Due dates, counted from ECMO start (first flow, Beijing calendar days), discharge from the end."""
     start = local_date(started_at)
-    plan = [(FollowUpKind.D28.value, start + timedelta(days=28)),
-            (FollowUpKind.DISCHARGE.value, local_date(ended_at)),
-            (FollowUpKind.D90.value, start + timedelta(days=90)),
-            (FollowUpKind.D180.value, start + timedelta(days=180)),
-            (FollowUpKind.Y1.value, _add_year(start))]
+    plan = [
+        (FollowUpKind.D28.value, start + timedelta(days=28)),
+        (FollowUpKind.DISCHARGE.value, local_date(ended_at)),
+        (FollowUpKind.D90.value, start + timedelta(days=90)),
+        (FollowUpKind.D180.value, start + timedelta(days=180)),
+        (FollowUpKind.Y1.value, _add_year(start)),
+    ]
     return plan
 
 
@@ -127,8 +133,9 @@ def primary_start(decisions: Sequence[Decision]) -> Decision | None:
 
 def supplement_of(decisions: Sequence[Decision], emergency: Decision) -> Decision | None:
     """The earliest-decided supplement of an emergency start that meets R1."""
-    candidates = [d for d in decisions if d.supplement_of_id == emergency.id
-                  and joint_decision(d.physicians).passed]
+    candidates = [
+        d for d in decisions if d.supplement_of_id == emergency.id and joint_decision(d.physicians).passed
+    ]
     return min(candidates, key=lambda d: d.decided_at) if candidates else None
 
 
@@ -145,7 +152,9 @@ def _r1(run: Run, chart: RunChart) -> list[RuleResult]:
         status = PENDING if run.status == RunStatus.PLANNED.value else FAIL
         out.append(RuleResult("R1", status, N_("尚未记录上机决策")))
     elif start.emergency:
-        out.append(RuleResult("R1", NOT_APPLICABLE, N_("紧急上机：上机决策适用 R2，12 小时内补充的决策须符合 R1")))
+        out.append(
+            RuleResult("R1", NOT_APPLICABLE, N_("紧急上机：上机决策适用 R2，12 小时内补充的决策须符合 R1"))
+        )
     else:
         out.append(_signed(joint_decision(start.physicians), start.locked, N_("上机决策")))
     weans = [d for d in chart.decisions if d.kind == DecisionKind.WEAN.value]
@@ -169,12 +178,22 @@ def _r2(chart: RunChart, started_at: datetime | None, now: datetime) -> list[Rul
     out = [_signed(emergency_decider(start.physicians), start.locked, N_("紧急上机决策"))]
     supplement = supplement_of(chart.decisions, start)
     deadline = start.supplement_deadline or supplement_deadline(started_at)
-    out.append(supplement_result(deadline, supplement.decided_at if supplement else None,
-                                 bool(supplement and supplement.locked), now))
+    out.append(
+        supplement_result(
+            deadline,
+            supplement.decided_at if supplement else None,
+            bool(supplement and supplement.locked),
+            now,
+        )
+    )
     return out
 
 
-_R3_KINDS = (ProcedureKind.CANNULATION.value, ProcedureKind.CIRCUIT_CHANGE.value, ProcedureKind.DECANNULATION.value)
+_R3_KINDS = (
+    ProcedureKind.CANNULATION.value,
+    ProcedureKind.CIRCUIT_CHANGE.value,
+    ProcedureKind.DECANNULATION.value,
+)
 
 
 def _r3(chart: RunChart) -> list[RuleResult]:
@@ -208,8 +227,12 @@ def _r9(run: Run, chart: RunChart, today: date) -> RuleResult:
     n = len(chart.complications)
     adverse = sum(1 for c in chart.complications if c.adverse_event)
     if run.status != RunStatus.ENDED.value:
-        return RuleResult("R9", PENDING, N_("ECMO 进行中：已编码并发症 {n} 项（不良事件 {a} 项）；撤机后建立随访计划"),
-                          {"n": n, "a": adverse})
+        return RuleResult(
+            "R9",
+            PENDING,
+            N_("ECMO 进行中：已编码并发症 {n} 项（不良事件 {a} 项）；撤机后建立随访计划"),
+            {"n": n, "a": adverse},
+        )
     if not chart.follow_ups:
         return RuleResult("R9", FAIL, N_("撤机后未建立随访计划"))
     overdue = [f for f in chart.follow_ups if follow_up_state(f, today) == "overdue"]
@@ -217,17 +240,26 @@ def _r9(run: Run, chart: RunChart, today: date) -> RuleResult:
         names = join_names(FollowUpKind(f.kind).label for f in overdue)
         return RuleResult("R9", FAIL, N_("随访逾期未完成：{kinds}"), {"kinds": names})
     done = sum(1 for f in chart.follow_ups if f.fu_status != FollowUpStatus.DUE.value)
-    return RuleResult("R9", PASS, N_("随访 {done}/{total} 已完成或已结案；并发症 {n} 项（不良事件 {a} 项）"),
-                      {"done": done, "total": len(chart.follow_ups), "n": n, "a": adverse})
+    return RuleResult(
+        "R9",
+        PASS,
+        N_("随访 {done}/{total} 已完成或已结案；并发症 {n} 项（不良事件 {a} 项）"),
+        {"done": done, "total": len(chart.follow_ups), "n": n, "a": adverse},
+    )
 
 
-def check_run(run: Run, chart: RunChart, *, now: datetime, devices: DeviceFacts | None = None) -> RunCompliance:
+def check_run(
+    run: Run, chart: RunChart, *, now: datetime, devices: DeviceFacts | None = None
+) -> RunCompliance:
     """Every run-level rule, in rule order."""
     start = primary_start(chart.decisions)
     emergency = start.emergency if start is not None else run.emergency
-    results: list[RuleResult] = [*_r1(run, chart), *_r2(chart, run.started_at, now), *_r3(chart),
-                                 consent_result(emergency=emergency, consents=chart.consents,
-                                                started_at=run.started_at),
-                                 *_r6_r8(devices), _r9(run, chart, local_date(now))]
+    results: list[RuleResult] = [
+        *_r1(run, chart),
+        *_r2(chart, run.started_at, now),
+        *_r3(chart),
+        consent_result(emergency=emergency, consents=chart.consents, started_at=run.started_at),
+        *_r6_r8(devices),
+        _r9(run, chart, local_date(now)),
+    ]
     return RunCompliance(run.id, tuple(results))
-

@@ -30,11 +30,14 @@ INFECT, METAB, ADVERSE, OTHER = N_("感染"), N_("代谢"), N_("不良事件"), 
 
 
 def _m(code: str, label: str, english: str, *, adverse: bool = False) -> ComplicationCode:
-    return ComplicationCode(code, MECH, label, english, "mechanical", retires_device=True, adverse_event=adverse)
+    return ComplicationCode(
+        code, MECH, label, english, "mechanical", retires_device=True, adverse_event=adverse
+    )
 
 
-def _p(code: str, group: str, label: str, english: str, qc: str, *, adverse: bool = False,
-       text: bool = False) -> ComplicationCode:
+def _p(
+    code: str, group: str, label: str, english: str, qc: str, *, adverse: bool = False, text: bool = False
+) -> ComplicationCode:
     return ComplicationCode(code, group, label, english, qc, adverse_event=adverse, needs_text=text)
 
 
@@ -56,7 +59,9 @@ COMPLICATION_LIST: tuple[ComplicationCode, ...] = (
     _p("B-RETRO", BLEED, N_("腹膜后出血"), "retroperitoneal bleeding", "bleeding"),
     _p("B-THOR", BLEED, N_("血胸/心包填塞"), "haemothorax or tamponade", "bleeding"),
     _p("B-DIC", BLEED, N_("弥散性血管内凝血"), "DIC", "bleeding"),
-    _p("B-HEMOLYSIS", BLEED, N_("溶血（游离血红蛋白>500 mg/L）"), "haemolysis (pfHb >50 mg/dL)", "haemolysis"),
+    _p(
+        "B-HEMOLYSIS", BLEED, N_("溶血（游离血红蛋白>500 mg/L）"), "haemolysis (pfHb >50 mg/dL)", "haemolysis"
+    ),
     _p("B-HIT", BLEED, N_("肝素诱导的血小板减少症"), "HIT (confirmed)", "bleeding"),
     _p("T-DVT", THROMB, N_("深静脉血栓"), "DVT", "thrombosis"),
     _p("T-ART", THROMB, N_("动脉血栓栓塞"), "arterial thromboembolism", "thrombosis"),
@@ -90,10 +95,25 @@ COMPLICATION_LIST: tuple[ComplicationCode, ...] = (
     _p("I-OTHER", INFECT, N_("其他感染"), "other infection", "infection", text=True),
     _p("X-GLU", METAB, N_("血糖异常（<2.2 或 >13.3 mmol/L）"), "glucose <2.2 or >13.3 mmol/L", "metabolic"),
     _p("X-PH", METAB, N_("pH 异常（<7.20 或 >7.60）"), "pH <7.20 or >7.60", "metabolic"),
-    _p("X-LIVER", METAB, N_("高胆红素血症/急性肝损伤"), "hyperbilirubinaemia / acute liver injury", "metabolic"),
+    _p(
+        "X-LIVER",
+        METAB,
+        N_("高胆红素血症/急性肝损伤"),
+        "hyperbilirubinaemia / acute liver injury",
+        "metabolic",
+    ),
     _p("A-DECANN", ADVERSE, N_("意外脱管"), "accidental decannulation", "adverse_event", adverse=True),
-    _p("A-DEVICE", ADVERSE, N_("器械误用（错误器械绑定）"), "wrong device bound", "adverse_event", adverse=True),
-    _p("A-POWER", ADVERSE, N_("断电或气源故障"), "power or gas-supply failure", "adverse_event", adverse=True),
+    _p(
+        "A-DEVICE",
+        ADVERSE,
+        N_("器械误用（错误器械绑定）"),
+        "wrong device bound",
+        "adverse_event",
+        adverse=True,
+    ),
+    _p(
+        "A-POWER", ADVERSE, N_("断电或气源故障"), "power or gas-supply failure", "adverse_event", adverse=True
+    ),
     _p("A-TRANSPORT", ADVERSE, N_("转运意外"), "transport incident", "adverse_event", adverse=True),
     _p("O-OTHER", OTHER, N_("其他并发症"), "other", "other", text=True),
 )

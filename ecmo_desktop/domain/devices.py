@@ -79,19 +79,35 @@ class VerdictKind(StrEnum):
     @property
     def blocked(self) -> bool:
         """A refusal no reason can lift."""
-        return self in (VerdictKind.BLOCKED_REUSED, VerdictKind.BLOCKED_EXPIRED, VerdictKind.BLOCKED_RECALLED,
-                        VerdictKind.RUN_CLOSED)
+        return self in (
+            VerdictKind.BLOCKED_REUSED,
+            VerdictKind.BLOCKED_EXPIRED,
+            VerdictKind.BLOCKED_RECALLED,
+            VerdictKind.RUN_CLOSED,
+        )
 
 
-OVERRIDABLE = frozenset({VerdictKind.WARN_NO_NMPA, VerdictKind.WARN_RECALLED, VerdictKind.WARN_NO_SERIAL,
-                         VerdictKind.WRONG_CATEGORY})
+OVERRIDABLE = frozenset(
+    {
+        VerdictKind.WARN_NO_NMPA,
+        VerdictKind.WARN_RECALLED,
+        VerdictKind.WARN_NO_SERIAL,
+        VerdictKind.WRONG_CATEGORY,
+    }
+)
 
 # The order warnings are reported in when several apply: the most serious first.
-WARNING_ORDER = (VerdictKind.WARN_RECALLED, VerdictKind.WARN_NO_NMPA, VerdictKind.WARN_NO_SERIAL,
-                 VerdictKind.WRONG_CATEGORY)
+WARNING_ORDER = (
+    VerdictKind.WARN_RECALLED,
+    VerdictKind.WARN_NO_NMPA,
+    VerdictKind.WARN_NO_SERIAL,
+    VerdictKind.WRONG_CATEGORY,
+)
 
 VERDICT_RULES: dict[VerdictKind, str] = {
-    VerdictKind.BLOCKED_REUSED: "R6", VerdictKind.WARN_NO_NMPA: "R5", VerdictKind.WARN_NO_SERIAL: "R6",
+    VerdictKind.BLOCKED_REUSED: "R6",
+    VerdictKind.WARN_NO_NMPA: "R5",
+    VerdictKind.WARN_NO_SERIAL: "R6",
     VerdictKind.NOT_RECEIVED: "R7",
 }
 
@@ -206,9 +222,16 @@ class Product:
         return self.gtin or self.udi_di
 
     def as_input(self) -> ProductInput:
-        return ProductInput(category=self.category, name=self.name, manufacturer=self.manufacturer,
-                            model=self.model, gtin=self.gtin, udi_di=self.udi_di, nmpa_number=self.nmpa_number,
-                            single_use=self.single_use)
+        return ProductInput(
+            category=self.category,
+            name=self.name,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            gtin=self.gtin,
+            udi_di=self.udi_di,
+            nmpa_number=self.nmpa_number,
+            single_use=self.single_use,
+        )
 
 
 @dataclass(frozen=True)
@@ -631,25 +654,39 @@ class EquipmentLink:
 
 VERDICT_MESSAGES: dict[VerdictKind, str] = {
     VerdictKind.BOUND: N_("已绑定：{product}（批号 {lot}，序列号 {serial}）"),
-    VerdictKind.BLOCKED_REUSED: N_("一次性器械不得重复使用：该器械已于 {bound_at} 绑定到患者 {patient}"
-                                   "（住院号 {mrn}）第 {run_number} 次 ECMO，操作人 {bound_by}"),
+    VerdictKind.BLOCKED_REUSED: N_(
+        "一次性器械不得重复使用：该器械已于 {bound_at} 绑定到患者 {patient}"
+        "（住院号 {mrn}）第 {run_number} 次 ECMO，操作人 {bound_by}"
+    ),
     VerdictKind.BLOCKED_EXPIRED: N_("器械已过期（有效期至 {expiry}），不得使用"),
-    VerdictKind.BLOCKED_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}），不能入库，也不得使用（有效期至 {expiry}）"),
+    VerdictKind.BLOCKED_RECALLED: N_(
+        "批号 {lot} 已被召回（{recall_reason}），不能入库，也不得使用（有效期至 {expiry}）"
+    ),
     VerdictKind.RUN_CLOSED: N_("该 ECMO 病例已{status}，不能再绑定器械"),
-    VerdictKind.WARN_NO_NMPA: N_("产品“{product}”在器械目录中没有国家药监局注册证编号；如确需使用，请填写理由"),
+    VerdictKind.WARN_NO_NMPA: N_(
+        "产品“{product}”在器械目录中没有国家药监局注册证编号；如确需使用，请填写理由"
+    ),
     VerdictKind.WARN_RECALLED: N_("批号 {lot} 已被召回（{recall_reason}）；如确需使用，请填写理由"),
-    VerdictKind.WARN_NO_SERIAL: N_("该标签没有序列号，系统无法核查是否重复使用；请确认包装完好、未曾使用，并填写说明"),
-    VerdictKind.WRONG_CATEGORY: N_("扫描的是{actual}（{product}），此处需要{expected}；如确需使用，请填写理由"),
+    VerdictKind.WARN_NO_SERIAL: N_(
+        "该标签没有序列号，系统无法核查是否重复使用；请确认包装完好、未曾使用，并填写说明"
+    ),
+    VerdictKind.WRONG_CATEGORY: N_(
+        "扫描的是{actual}（{product}），此处需要{expected}；如确需使用，请填写理由"
+    ),
     VerdictKind.UNKNOWN_PRODUCT: N_("器械目录中没有此产品（{di}），需先添加到器械目录才能入库和绑定"),
     VerdictKind.NOT_RECEIVED: N_("此器械尚未入库（{what}），是否现在入库？"),
     VerdictKind.NEEDS_PRODUCT: N_("手工输入的编号 {serial} 不含产品信息，请先选择产品"),
-    VerdictKind.CONFIRM_MANUAL: N_("“{code}”不是器械 UDI 条码。如果这是您从包装上手工抄录的器械编号（如序列号），"
-                                   "请点“是手工编号”后选择产品；否则请按 Esc 清空，扫描包装上的 UDI 条码"),
+    VerdictKind.CONFIRM_MANUAL: N_(
+        "“{code}”不是器械 UDI 条码。如果这是您从包装上手工抄录的器械编号（如序列号），"
+        "请点“是手工编号”后选择产品；否则请按 Esc 清空，扫描包装上的 UDI 条码"
+    ),
 }
 
 
-NOT_UDI_SCANNED = N_("扫到的条码（{code}）不是医疗器械 UDI 条码，未绑定任何器械。请扫描包装上的 UDI 条码"
-                     "（GS1 DataMatrix / GS1-128 等）；包装上没有可扫的条码时，可手工输入编号")
+NOT_UDI_SCANNED = N_(
+    "扫到的条码（{code}）不是医疗器械 UDI 条码，未绑定任何器械。请扫描包装上的 UDI 条码"
+    "（GS1 DataMatrix / GS1-128 等）；包装上没有可扫的条码时，可手工输入编号"
+)
 
 
 class UnknownProductError(EcmoError):

@@ -71,4 +71,3 @@ class ArchiveQuery:
 def document_number(document_id: int, version: int) -> str:
     """The number printed in the footer: database id and version, e.g. ``DOC-000123-v2``."""
     return f"DOC-{document_id:06d}-v{version}"
-

@@ -40,8 +40,16 @@ class Role(Labelled):
     ADMIN = "admin"
 
 
-_labels(Role, {"doctor": N_("医生"), "nurse": N_("护士"), "perfusionist": N_("体外循环师"),
-               "records": N_("病案室"), "admin": N_("管理员")})
+_labels(
+    Role,
+    {
+        "doctor": N_("医生"),
+        "nurse": N_("护士"),
+        "perfusionist": N_("体外循环师"),
+        "records": N_("病案室"),
+        "admin": N_("管理员"),
+    },
+)
 
 
 class Title(Labelled):
@@ -72,10 +80,21 @@ class Title(Labelled):
         return self in (Title.ATTENDING, Title.ASSOCIATE_CHIEF, Title.CHIEF)
 
 
-_labels(Title, {"resident": N_("住院医师"), "attending": N_("主治医师"), "associate_chief": N_("副主任医师"),
-                "chief": N_("主任医师"), "nurse": N_("护士"), "nurse_senior": N_("主管护师"),
-                "nurse_associate_chief": N_("副主任护师"), "nurse_chief": N_("主任护师"),
-                "technician": N_("技师"), "other": N_("其他")})
+_labels(
+    Title,
+    {
+        "resident": N_("住院医师"),
+        "attending": N_("主治医师"),
+        "associate_chief": N_("副主任医师"),
+        "chief": N_("主任医师"),
+        "nurse": N_("护士"),
+        "nurse_senior": N_("主管护师"),
+        "nurse_associate_chief": N_("副主任护师"),
+        "nurse_chief": N_("主任护师"),
+        "technician": N_("技师"),
+        "other": N_("其他"),
+    },
+)
 
 
 class Sex(Labelled):
@@ -98,8 +117,19 @@ class Mode(Labelled):
     OTHER = "other"
 
 
-_labels(Mode, {"VA": "VA", "VV": "VV", "VAV": "VAV", "VVA": "VVA", "VV-VA": "VV-VA", "V-PA": "V-PA",
-               "ECCO2R": "ECCO2R", "other": N_("其他")})
+_labels(
+    Mode,
+    {
+        "VA": "VA",
+        "VV": "VV",
+        "VAV": "VAV",
+        "VVA": "VVA",
+        "VV-VA": "VV-VA",
+        "V-PA": "V-PA",
+        "ECCO2R": "ECCO2R",
+        "other": N_("其他"),
+    },
+)
 
 
 class Indication(Labelled):
@@ -116,11 +146,22 @@ class Indication(Labelled):
     OTHER = "other"
 
 
-_labels(Indication, {
-    "ami": N_("急性心肌梗死合并心源性休克"), "myocarditis": N_("暴发性心肌炎"),
-    "postcardiotomy": N_("心脏术后心源性休克"), "cardiogenic_other": N_("其他心源性休克"),
-    "cardiac_arrest": N_("心脏骤停/ECPR"), "ards": N_("重症ARDS（肺炎）"), "covid19": N_("新型冠状病毒感染"),
-    "pe": N_("肺栓塞"), "bridge": N_("移植/VAD过渡"), "sepsis": N_("脓毒症"), "other": N_("其他")})
+_labels(
+    Indication,
+    {
+        "ami": N_("急性心肌梗死合并心源性休克"),
+        "myocarditis": N_("暴发性心肌炎"),
+        "postcardiotomy": N_("心脏术后心源性休克"),
+        "cardiogenic_other": N_("其他心源性休克"),
+        "cardiac_arrest": N_("心脏骤停/ECPR"),
+        "ards": N_("重症ARDS（肺炎）"),
+        "covid19": N_("新型冠状病毒感染"),
+        "pe": N_("肺栓塞"),
+        "bridge": N_("移植/VAD过渡"),
+        "sepsis": N_("脓毒症"),
+        "other": N_("其他"),
+    },
+)
 
 
 class RunStatus(Labelled):
@@ -130,8 +171,10 @@ class RunStatus(Labelled):
     CANCELLED = "cancelled"  # decided but never started
 
 
-_labels(RunStatus, {"planned": N_("待上机"), "on_ecmo": N_("ECMO运行中"), "ended": N_("已撤机"),
-                    "cancelled": N_("已取消")})
+_labels(
+    RunStatus,
+    {"planned": N_("待上机"), "on_ecmo": N_("ECMO运行中"), "ended": N_("已撤机"), "cancelled": N_("已取消")},
+)
 
 
 class EndReason(Labelled):
@@ -143,9 +186,17 @@ class EndReason(Labelled):
     COMPLICATION = "complication"
 
 
-_labels(EndReason, {"weaned": N_("成功撤机"), "died": N_("ECMO期间死亡"), "withdrawn": N_("撤除（预后不良/放弃）"),
-                    "bridged": N_("过渡（VAD/移植）"), "transferred": N_("带机转院"),
-                    "complication": N_("因并发症撤除")})
+_labels(
+    EndReason,
+    {
+        "weaned": N_("成功撤机"),
+        "died": N_("ECMO期间死亡"),
+        "withdrawn": N_("撤除（预后不良/放弃）"),
+        "bridged": N_("过渡（VAD/移植）"),
+        "transferred": N_("带机转院"),
+        "complication": N_("因并发症撤除"),
+    },
+)
 
 
 class DecisionKind(Labelled):
@@ -172,8 +223,15 @@ class ProcedureKind(Labelled):
     DECANNULATION = "decannulation"
 
 
-_labels(ProcedureKind, {"cannulation": N_("置管上机"), "circuit_change": N_("更换管路/氧合器"),
-                        "mode_change": N_("模式转换"), "decannulation": N_("撤机拔管")})
+_labels(
+    ProcedureKind,
+    {
+        "cannulation": N_("置管上机"),
+        "circuit_change": N_("更换管路/氧合器"),
+        "mode_change": N_("模式转换"),
+        "decannulation": N_("撤机拔管"),
+    },
+)
 
 
 class Location(Labelled):
@@ -186,8 +244,18 @@ class Location(Labelled):
     OUTSIDE = "outside"
 
 
-_labels(Location, {"icu": "ICU", "ccu": "CCU", "or": N_("手术室"), "cath_lab": N_("导管室"), "ed": N_("急诊"),
-                   "ward": N_("病房"), "outside": N_("院外")})
+_labels(
+    Location,
+    {
+        "icu": "ICU",
+        "ccu": "CCU",
+        "or": N_("手术室"),
+        "cath_lab": N_("导管室"),
+        "ed": N_("急诊"),
+        "ward": N_("病房"),
+        "outside": N_("院外"),
+    },
+)
 
 
 class Technique(Labelled):
@@ -197,8 +265,15 @@ class Technique(Labelled):
     CENTRAL = "central"
 
 
-_labels(Technique, {"percutaneous": N_("经皮穿刺（Seldinger）"), "cutdown": N_("外科切开"),
-                    "hybrid": N_("半切开（杂交）"), "central": N_("中心插管（开胸）")})
+_labels(
+    Technique,
+    {
+        "percutaneous": N_("经皮穿刺（Seldinger）"),
+        "cutdown": N_("外科切开"),
+        "hybrid": N_("半切开（杂交）"),
+        "central": N_("中心插管（开胸）"),
+    },
+)
 
 
 class Guidance(Labelled):
@@ -208,8 +283,10 @@ class Guidance(Labelled):
     NONE = "none"
 
 
-_labels(Guidance, {"ultrasound": N_("超声引导"), "fluoroscopy": N_("透视引导"), "echo": N_("TEE/TTE"),
-                   "none": N_("无")})
+_labels(
+    Guidance,
+    {"ultrasound": N_("超声引导"), "fluoroscopy": N_("透视引导"), "echo": N_("TEE/TTE"), "none": N_("无")},
+)
 
 
 class CannulaRole(Labelled):
@@ -221,8 +298,17 @@ class CannulaRole(Labelled):
     ADDITIONAL = "additional"
 
 
-_labels(CannulaRole, {"drainage": N_("引流管"), "return": N_("回输管"), "distal_perfusion": N_("远端灌注管"),
-                      "dual_lumen": N_("双腔管"), "vent": N_("左心减压管"), "additional": N_("附加插管")})
+_labels(
+    CannulaRole,
+    {
+        "drainage": N_("引流管"),
+        "return": N_("回输管"),
+        "distal_perfusion": N_("远端灌注管"),
+        "dual_lumen": N_("双腔管"),
+        "vent": N_("左心减压管"),
+        "additional": N_("附加插管"),
+    },
+)
 
 
 class Vessel(Labelled):
@@ -238,10 +324,21 @@ class Vessel(Labelled):
     SUPERFICIAL_FEMORAL = "superficial_femoral"
 
 
-_labels(Vessel, {"femoral_vein": N_("股静脉"), "femoral_artery": N_("股动脉"), "internal_jugular": N_("颈内静脉"),
-                 "subclavian_axillary": N_("锁骨下/腋动脉"), "carotid": N_("颈动脉"), "right_atrium": N_("右心房"),
-                 "aorta": N_("主动脉"), "pulmonary_artery": N_("肺动脉"), "left_heart": N_("左房/左室"),
-                 "superficial_femoral": N_("股浅动脉")})
+_labels(
+    Vessel,
+    {
+        "femoral_vein": N_("股静脉"),
+        "femoral_artery": N_("股动脉"),
+        "internal_jugular": N_("颈内静脉"),
+        "subclavian_axillary": N_("锁骨下/腋动脉"),
+        "carotid": N_("颈动脉"),
+        "right_atrium": N_("右心房"),
+        "aorta": N_("主动脉"),
+        "pulmonary_artery": N_("肺动脉"),
+        "left_heart": N_("左房/左室"),
+        "superficial_femoral": N_("股浅动脉"),
+    },
+)
 
 
 class Side(Labelled):
@@ -261,8 +358,16 @@ class StaffRoleInProcedure(Labelled):
     ANAESTHESIA = "anaesthesia"
 
 
-_labels(StaffRoleInProcedure, {"operator": N_("术者"), "assistant": N_("助手"), "perfusionist": N_("体外循环师"),
-                               "nurse": N_("ECMO护士"), "anaesthesia": N_("麻醉/镇静")})
+_labels(
+    StaffRoleInProcedure,
+    {
+        "operator": N_("术者"),
+        "assistant": N_("助手"),
+        "perfusionist": N_("体外循环师"),
+        "nurse": N_("ECMO护士"),
+        "anaesthesia": N_("麻醉/镇静"),
+    },
+)
 
 
 class RecordStatus(Labelled):
@@ -280,7 +385,10 @@ class SignatureMeaning(Labelled):
     APPROVE = "approve"  # 审批
 
 
-_labels(SignatureMeaning, {"author": N_("书写"), "review": N_("审阅"), "confirm": N_("确认"), "approve": N_("审批")})
+_labels(
+    SignatureMeaning,
+    {"author": N_("书写"), "review": N_("审阅"), "confirm": N_("确认"), "approve": N_("审批")},
+)
 
 
 class FollowUpKind(Labelled):
@@ -291,8 +399,10 @@ class FollowUpKind(Labelled):
     Y1 = "y1"
 
 
-_labels(FollowUpKind, {"d28": N_("28天"), "discharge": N_("出院"), "d90": N_("90天"), "d180": N_("180天"),
-                       "y1": N_("1年")})
+_labels(
+    FollowUpKind,
+    {"d28": N_("28天"), "discharge": N_("出院"), "d90": N_("90天"), "d180": N_("180天"), "y1": N_("1年")},
+)
 
 
 class FollowUpStatus(Labelled):
@@ -323,9 +433,18 @@ class DischargeDisposition(Labelled):
     UNKNOWN = "unknown"
 
 
-_labels(DischargeDisposition, {"home": N_("回家"), "other_hospital": N_("转他院"), "rehab": N_("康复/长期护理机构"),
-                               "hospice": N_("安宁疗护"), "against_advice": N_("自动出院/放弃治疗"),
-                               "died": N_("院内死亡"), "unknown": N_("未知")})
+_labels(
+    DischargeDisposition,
+    {
+        "home": N_("回家"),
+        "other_hospital": N_("转他院"),
+        "rehab": N_("康复/长期护理机构"),
+        "hospice": N_("安宁疗护"),
+        "against_advice": N_("自动出院/放弃治疗"),
+        "died": N_("院内死亡"),
+        "unknown": N_("未知"),
+    },
+)
 
 
 class DeviceCategory(Labelled):
@@ -339,10 +458,19 @@ class DeviceCategory(Labelled):
     OTHER = "other"
 
 
-_labels(DeviceCategory, {"oxygenator": N_("氧合器"), "pump_head": N_("离心泵头"), "tubing_pack": N_("管路套包"),
-                         "drainage_cannula": N_("引流插管"), "return_cannula": N_("回输插管"),
-                         "distal_perfusion_cannula": N_("远端灌注插管"), "connector": N_("接头"),
-                         "other": N_("其他")})
+_labels(
+    DeviceCategory,
+    {
+        "oxygenator": N_("氧合器"),
+        "pump_head": N_("离心泵头"),
+        "tubing_pack": N_("管路套包"),
+        "drainage_cannula": N_("引流插管"),
+        "return_cannula": N_("回输插管"),
+        "distal_perfusion_cannula": N_("远端灌注插管"),
+        "connector": N_("接头"),
+        "other": N_("其他"),
+    },
+)
 
 
 class EquipmentKind(Labelled):
@@ -361,5 +489,7 @@ class Severity(Labelled):
     LIFE_THREATENING = "life_threatening"
 
 
-_labels(Severity, {"mild": N_("轻度"), "moderate": N_("中度"), "severe": N_("重度"),
-                   "life_threatening": N_("危及生命")})
+_labels(
+    Severity,
+    {"mild": N_("轻度"), "moderate": N_("中度"), "severe": N_("重度"), "life_threatening": N_("危及生命")},
+)

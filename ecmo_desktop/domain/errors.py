@@ -21,8 +21,15 @@ class EcmoError(Exception):
 
     default_message = N_("操作失败")
 
-    def __init__(self, message: str | None = None, /, *, field: str | None = None,
-                 rule: str | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        /,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+        **params: Any,
+    ) -> None:
         self.message = message or self.default_message
         self.field = field
         self.rule = rule
@@ -64,23 +71,27 @@ class ValidationError(EcmoError):
 
     default_message = N_("输入有误")
 
-    def __init__(self, errors: list[FieldError] | FieldError | str, /, *, field: str | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, errors: list[FieldError] | FieldError | str, /, *, field: str | None = None, **params: Any
+    ) -> None:
         if isinstance(errors, str):
             errors = [FieldError(field or "", errors, params)]
         elif isinstance(errors, FieldError):
             errors = [errors]
         self.errors: list[FieldError] = list(errors)
         first = self.errors[0] if self.errors else None
-        super().__init__(first.message if first else self.default_message,
-                         field=first.field if first else None,
-                         **(dict(first.params) if first else {}))
+        super().__init__(
+            first.message if first else self.default_message,
+            field=first.field if first else None,
+            **(dict(first.params) if first else {}),
+        )
 
     def user_message(self) -> str:
         if not self.errors:
             return _(self.default_message)
-        return "\n".join(e.user_message() if e.field else _(e.message).format(**e.params)
-                         for e in self.errors)
+        return "\n".join(
+            e.user_message() if e.field else _(e.message).format(**e.params) for e in self.errors
+        )
 
 
 class RuleViolation(EcmoError):

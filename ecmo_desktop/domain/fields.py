@@ -64,11 +64,29 @@ _VASO, _SCORE, _CPR, _SET = N_("血管活性药物"), N_("评分"), N_("心肺�
 _CANN, _FU = N_("插管"), N_("随访")
 
 
-def _f(key: str, label: str, unit: str, low: float, high: float, normal_low: float | None,
-       normal_high: float | None, forms: Iterable[str], section: str, *, integer: bool = False,
-       decimals: int | None = None, va_only: bool = False) -> FieldSpec:
-    return FieldSpec(key, Range(label, unit, low, high, normal_low, normal_high, integer), frozenset(forms),
-                     section, va_only, 0 if integer else (1 if decimals is None else decimals))
+def _f(
+    key: str,
+    label: str,
+    unit: str,
+    low: float,
+    high: float,
+    normal_low: float | None,
+    normal_high: float | None,
+    forms: Iterable[str],
+    section: str,
+    *,
+    integer: bool = False,
+    decimals: int | None = None,
+    va_only: bool = False,
+) -> FieldSpec:
+    return FieldSpec(
+        key,
+        Range(label, unit, low, high, normal_low, normal_high, integer),
+        frozenset(forms),
+        section,
+        va_only,
+        0 if integer else (1 if decimals is None else decimals),
+    )
 
 
 ALL_CLINICAL = (PRE, DAILY, WEAN)
@@ -177,7 +195,18 @@ NUMERIC_FIELDS: tuple[FieldSpec, ...] = (
     _f("save_score", N_("SAVE 评分"), "", -35, 17, None, None, (PRE,), _SCORE, integer=True),
     # ---- cardiac arrest (ECPR) -------------------------------------------------------------------
     _f("no_flow_minutes", N_("无血流时间"), N_("分钟"), 0, 60, 0, 5, (PRE,), _CPR, integer=True),
-    _f("cpr_minutes", N_("心肺复苏持续时间（低流量时间）"), N_("分钟"), 0, 300, 0, 60, (PRE,), _CPR, integer=True),
+    _f(
+        "cpr_minutes",
+        N_("心肺复苏持续时间（低流量时间）"),
+        N_("分钟"),
+        0,
+        300,
+        0,
+        60,
+        (PRE,),
+        _CPR,
+        integer=True,
+    ),
     # ---- transfusion (per 24 h) ------------------------------------------------------------------
     _f("rbc_units", N_("红细胞"), "U", 0, 50, None, None, (DAILY,), _TX),
     _f("plt_units", N_("血小板（治疗量）"), N_("治疗量"), 0, 20, None, None, (DAILY,), _TX),
@@ -198,7 +227,10 @@ FIELDS: dict[str, FieldSpec] = {f.key: f for f in NUMERIC_FIELDS}
 
 # typical cannula sizes by role (DOMAIN.md (c1)); outside is highlighted, not refused
 CANNULA_NORMAL_FR: dict[str, tuple[float, float]] = {
-    "drainage": (21, 29), "return": (15, 23), "distal_perfusion": (6, 10), "dual_lumen": (20, 32),
+    "drainage": (21, 29),
+    "return": (15, 23),
+    "distal_perfusion": (6, 10),
+    "dual_lumen": (20, 32),
 }
 
 # ---- computed values -------------------------------------------------------------------------------
@@ -210,63 +242,178 @@ DERIVED: dict[str, Range] = {
 }
 
 # Gaies 2010: dopamine + dobutamine + 100·epinephrine + 10·milrinone + 10 000·vasopressin + 100·norepinephrine
-VIS_WEIGHTS: dict[str, float] = {"dopamine": 1, "dobutamine": 1, "epinephrine": 100, "milrinone": 10,
-                                 "vasopressin": 10000, "norepinephrine": 100}
+VIS_WEIGHTS: dict[str, float] = {
+    "dopamine": 1,
+    "dobutamine": 1,
+    "epinephrine": 100,
+    "milrinone": 10,
+    "vasopressin": 10000,
+    "norepinephrine": 100,
+}
 
 
 # ---- coded fields --------------------------------------------------------------------------------------
 _YES_NO = (("yes", N_("是")), ("no", N_("否")))
 
 
-def _c(key: str, label: str, options: tuple[tuple[str, str], ...], forms: Iterable[str], section: str) -> ChoiceSpec:
+def _c(
+    key: str, label: str, options: tuple[tuple[str, str], ...], forms: Iterable[str], section: str
+) -> ChoiceSpec:
     return ChoiceSpec(key, label, options, frozenset(forms), section)
 
 
-_VENT_MODES = (("none", N_("未机械通气")), ("vc", N_("容量控制")), ("pc", N_("压力控制")), ("simv", "SIMV"),
-               ("psv", N_("压力支持")), ("aprv", "APRV"), ("hfov", N_("高频振荡")), ("niv", N_("无创通气")),
-               ("hfnc", N_("经鼻高流量")), ("bag", N_("简易呼吸器")))
+_VENT_MODES = (
+    ("none", N_("未机械通气")),
+    ("vc", N_("容量控制")),
+    ("pc", N_("压力控制")),
+    ("simv", "SIMV"),
+    ("psv", N_("压力支持")),
+    ("aprv", "APRV"),
+    ("hfov", N_("高频振荡")),
+    ("niv", N_("无创通气")),
+    ("hfnc", N_("经鼻高流量")),
+    ("bag", N_("简易呼吸器")),
+)
 
 CHOICE_FIELDS: tuple[ChoiceSpec, ...] = (
     _c("vent_mode", N_("通气方式"), _VENT_MODES, (PRE, DAILY), _RESP),
     _c("prone", N_("俯卧位"), _YES_NO, (PRE, DAILY), _RESP),
     _c("ino", N_("吸入一氧化氮"), _YES_NO, (PRE,), _RESP),
     _c("nmb", N_("肌松剂"), _YES_NO, (PRE,), _RESP),
-    _c("mcs", N_("已有机械循环辅助"), (("none", N_("无")), ("iabp", "IABP"), ("impella", "Impella"),
-                                      ("other", N_("其他"))), (PRE,), _HD),
+    _c(
+        "mcs",
+        N_("已有机械循环辅助"),
+        (("none", N_("无")), ("iabp", "IABP"), ("impella", "Impella"), ("other", N_("其他"))),
+        (PRE,),
+        _HD,
+    ),
     _c("cardiac_arrest", N_("上机前心脏骤停"), _YES_NO, (PRE,), _CPR),
     _c("arrest_location", N_("心脏骤停地点"), (("ihca", N_("院内")), ("ohca", N_("院外"))), (PRE,), _CPR),
     _c("witnessed", N_("有目击者"), _YES_NO, (PRE,), _CPR),
     _c("bystander_cpr", N_("旁观者心肺复苏"), _YES_NO, (PRE,), _CPR),
-    _c("initial_rhythm", N_("初始心律"), (("vf", N_("室颤")), ("pvt", N_("无脉性室速")), ("pea", N_("无脉电活动")),
-                                         ("asystole", N_("心脏停搏")), ("unknown", N_("不详"))), (PRE,), _CPR),
+    _c(
+        "initial_rhythm",
+        N_("初始心律"),
+        (
+            ("vf", N_("室颤")),
+            ("pvt", N_("无脉性室速")),
+            ("pea", N_("无脉电活动")),
+            ("asystole", N_("心脏停搏")),
+            ("unknown", N_("不详")),
+        ),
+        (PRE,),
+        _CPR,
+    ),
     _c("rosc", N_("曾恢复自主循环"), _YES_NO, (PRE,), _CPR),
-    _c("anticoagulant", N_("抗凝药物"), (("ufh", N_("普通肝素")), ("bivalirudin", N_("比伐芦定")),
-                                        ("argatroban", N_("阿加曲班")), ("none", N_("未抗凝"))), (DAILY,), _ANTI),
-    _c("crrt", "CRRT", (("none", N_("无")), ("circuit", N_("接入ECMO管路")), ("catheter", N_("独立透析导管"))),
-       (DAILY,), _RENAL),
+    _c(
+        "anticoagulant",
+        N_("抗凝药物"),
+        (
+            ("ufh", N_("普通肝素")),
+            ("bivalirudin", N_("比伐芦定")),
+            ("argatroban", N_("阿加曲班")),
+            ("none", N_("未抗凝")),
+        ),
+        (DAILY,),
+        _ANTI,
+    ),
+    _c(
+        "crrt",
+        "CRRT",
+        (("none", N_("无")), ("circuit", N_("接入ECMO管路")), ("catheter", N_("独立透析导管"))),
+        (DAILY,),
+        _RENAL,
+    ),
     _c("av_opening", N_("主动脉瓣开放"), _YES_NO, (DAILY, WEAN), _ECHO),
     _c("lv_distension", N_("左室扩张/云雾影"), _YES_NO, (DAILY, WEAN), _ECHO),
-    _c("lv_unloading", N_("左室减压"), (("none", N_("无")), ("iabp", "IABP"), ("impella", "Impella"),
-                                       ("septostomy", N_("房间隔造口")), ("lv_vent", N_("左心引流管"))), (DAILY,), _ECHO),
-    _c("limb_perfusion", N_("远端肢体灌注"), (("normal", N_("良好")), ("reduced", N_("减弱")),
-                                             ("absent", N_("缺血")), ("na", N_("不适用"))), (DAILY,), _CANN),
-    _c("cannula_site", N_("插管部位"), (("normal", N_("无异常")), ("ooze", N_("渗血")),
-                                       ("bleeding", N_("出血需处理")), ("infection", N_("感染征象"))), (DAILY,), _CANN),
-    _c("differential_hypoxaemia", N_("差异性低氧"), (("no", N_("无")), ("yes", N_("有")), ("na", N_("不适用"))),
-       (DAILY,), _HD),
-    _c("circuit_check", N_("管路检查"), (("ok", N_("无异常")), ("fibrin", N_("纤维蛋白沉积")), ("clot", N_("血栓")),
-                                        ("air", N_("进气")), ("chatter", N_("抖管")), ("leak", N_("渗漏"))),
-       (DAILY,), _CIRC),
-    _c("oxygenator_check", N_("氧合器检查"), (("ok", N_("无异常")), ("fibrin", N_("纤维蛋白沉积")),
-                                             ("clot", N_("血栓")), ("plasma_leak", N_("血浆渗漏")),
-                                             ("dysfunction", N_("氧合功能下降"))), (DAILY,), _CIRC),
-    _c("urine_colour", N_("尿色"), (("normal", N_("正常")), ("tea", N_("浓茶色")), ("cola", N_("可乐色"))),
-       (DAILY,), _HAEM),
-    _c("pupils", N_("瞳孔"), (("normal", N_("等大、对光反射存在")), ("abnormal", N_("异常")),
-                             ("dilated_fixed", N_("散大固定"))), (DAILY,), _NEURO),
+    _c(
+        "lv_unloading",
+        N_("左室减压"),
+        (
+            ("none", N_("无")),
+            ("iabp", "IABP"),
+            ("impella", "Impella"),
+            ("septostomy", N_("房间隔造口")),
+            ("lv_vent", N_("左心引流管")),
+        ),
+        (DAILY,),
+        _ECHO,
+    ),
+    _c(
+        "limb_perfusion",
+        N_("远端肢体灌注"),
+        (("normal", N_("良好")), ("reduced", N_("减弱")), ("absent", N_("缺血")), ("na", N_("不适用"))),
+        (DAILY,),
+        _CANN,
+    ),
+    _c(
+        "cannula_site",
+        N_("插管部位"),
+        (
+            ("normal", N_("无异常")),
+            ("ooze", N_("渗血")),
+            ("bleeding", N_("出血需处理")),
+            ("infection", N_("感染征象")),
+        ),
+        (DAILY,),
+        _CANN,
+    ),
+    _c(
+        "differential_hypoxaemia",
+        N_("差异性低氧"),
+        (("no", N_("无")), ("yes", N_("有")), ("na", N_("不适用"))),
+        (DAILY,),
+        _HD,
+    ),
+    _c(
+        "circuit_check",
+        N_("管路检查"),
+        (
+            ("ok", N_("无异常")),
+            ("fibrin", N_("纤维蛋白沉积")),
+            ("clot", N_("血栓")),
+            ("air", N_("进气")),
+            ("chatter", N_("抖管")),
+            ("leak", N_("渗漏")),
+        ),
+        (DAILY,),
+        _CIRC,
+    ),
+    _c(
+        "oxygenator_check",
+        N_("氧合器检查"),
+        (
+            ("ok", N_("无异常")),
+            ("fibrin", N_("纤维蛋白沉积")),
+            ("clot", N_("血栓")),
+            ("plasma_leak", N_("血浆渗漏")),
+            ("dysfunction", N_("氧合功能下降")),
+        ),
+        (DAILY,),
+        _CIRC,
+    ),
+    _c(
+        "urine_colour",
+        N_("尿色"),
+        (("normal", N_("正常")), ("tea", N_("浓茶色")), ("cola", N_("可乐色"))),
+        (DAILY,),
+        _HAEM,
+    ),
+    _c(
+        "pupils",
+        N_("瞳孔"),
+        (("normal", N_("等大、对光反射存在")), ("abnormal", N_("异常")), ("dilated_fixed", N_("散大固定"))),
+        (DAILY,),
+        _NEURO,
+    ),
     _c("seizure", N_("抽搐"), _YES_NO, (DAILY,), _NEURO),
-    _c("nutrition", N_("营养"), (("en", N_("肠内")), ("pn", N_("肠外")), ("en_pn", N_("肠内+肠外")),
-                                ("npo", N_("禁食"))), (DAILY,), _RENAL),
+    _c(
+        "nutrition",
+        N_("营养"),
+        (("en", N_("肠内")), ("pn", N_("肠外")), ("en_pn", N_("肠内+肠外")), ("npo", N_("禁食"))),
+        (DAILY,),
+        _RENAL,
+    ),
 )
 
 CHOICES: dict[str, ChoiceSpec] = {c.key: c for c in CHOICE_FIELDS}

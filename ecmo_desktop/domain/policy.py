@@ -45,10 +45,18 @@ def check_idle_lock_minutes(value: Any) -> int:
     low, high = IDLE_LOCK_MINUTES
     text = str(value).strip() if value is not None else ""
     if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()):
-        raise ValidationError(FieldError(IDLE_LOCK_FIELD, N_("请输入 {low}–{high} 之间的整数（分钟）"),
-                                         {"low": low, "high": high}))
+        raise ValidationError(
+            FieldError(
+                IDLE_LOCK_FIELD, N_("请输入 {low}–{high} 之间的整数（分钟）"), {"low": low, "high": high}
+            )
+        )
     minutes = int(value)
     if not low <= minutes <= high:
-        raise ValidationError(FieldError(IDLE_LOCK_FIELD, N_("须在 {low}–{high} 分钟之间，输入的是 {value} 分钟"),
-                                         {"low": low, "high": high, "value": minutes}))
+        raise ValidationError(
+            FieldError(
+                IDLE_LOCK_FIELD,
+                N_("须在 {low}–{high} 分钟之间，输入的是 {value} 分钟"),
+                {"low": low, "high": high, "value": minutes},
+            )
+        )
     return minutes

@@ -82,10 +82,16 @@ T = TypeVar("T")
 
 NOTES_MAX = 4000
 # procedures whose operator must hold an ECMO privilege (R3)
-OPERATOR_REQUIRED = (ProcedureKind.CANNULATION.value, ProcedureKind.CIRCUIT_CHANGE.value,
-                     ProcedureKind.DECANNULATION.value)
-REASON_REQUIRED = (ProcedureKind.CIRCUIT_CHANGE.value, ProcedureKind.MODE_CHANGE.value,
-                   ProcedureKind.DECANNULATION.value)
+OPERATOR_REQUIRED = (
+    ProcedureKind.CANNULATION.value,
+    ProcedureKind.CIRCUIT_CHANGE.value,
+    ProcedureKind.DECANNULATION.value,
+)
+REASON_REQUIRED = (
+    ProcedureKind.CIRCUIT_CHANGE.value,
+    ProcedureKind.MODE_CHANGE.value,
+    ProcedureKind.DECANNULATION.value,
+)
 
 StaffPairs = tuple[tuple[int, str], ...]  # (staff_id, role) in the order entered
 
@@ -217,10 +223,19 @@ class FollowUpValues:
     @classmethod
     def of(cls, rec: FollowUp) -> FollowUpValues:
         """The stored result, as the start of a system change (re-dating, closing after a death)."""
-        return cls(fu_status=rec.fu_status, done_at=rec.done_at, contact_method=rec.contact_method,
-                   vital_status=rec.vital_status, date_of_death=rec.date_of_death,
-                   cause_of_death=rec.cause_of_death, discharge_disposition=rec.discharge_disposition,
-                   cpc=rec.cpc, mrs=rec.mrs, eq5d_index=rec.eq5d_index, notes=rec.notes)
+        return cls(
+            fu_status=rec.fu_status,
+            done_at=rec.done_at,
+            contact_method=rec.contact_method,
+            vital_status=rec.vital_status,
+            date_of_death=rec.date_of_death,
+            cause_of_death=rec.cause_of_death,
+            discharge_disposition=rec.discharge_disposition,
+            cpc=rec.cpc,
+            mrs=rec.mrs,
+            eq5d_index=rec.eq5d_index,
+            notes=rec.notes,
+        )
 
 
 @dataclass(frozen=True)
@@ -309,19 +324,35 @@ def _beijing(moment: datetime) -> str:
 
 
 # ---- decisions (R1/R2 are checked when signed) ----------------------------------------------------------
-def decision_values(data: DecisionInput, *, run: Run, now: datetime, staff: StaffLookup,
-                    decisions: Sequence[Decision], supplement_target: Decision | None,
-                    record_id: int | None) -> DecisionValues:
+def decision_values(
+    data: DecisionInput,
+    *,
+    run: Run,
+    now: datetime,
+    staff: StaffLookup,
+    decisions: Sequence[Decision],
+    supplement_target: Decision | None,
+    record_id: int | None,
+) -> DecisionValues:
     """上机/撤机决策. ``decisions``: the run's decisions; ``supplement_target``: the decision named by
     ``data.supplement_of_id`` (None when it does not exist); ``record_id``: the one being edited."""
     e = Errors()
     kind = e.run(lambda: choice(data.kind, DecisionKind, N_("决策类型")))
     decided_at = e.run(lambda: when(data.decided_at, N_("决策时间"), now))
     indication = e.run(lambda: choice(data.indication, Indication, N_("适应证"), required=False))
-    other = e.get(lambda: clean_text(data.indication_other, N_("其他适应证"), max_length=200,
-                                     required=indication == Indication.OTHER.value), "")
+    other = e.get(
+        lambda: clean_text(
+            data.indication_other,
+            N_("其他适应证"),
+            max_length=200,
+            required=indication == Indication.OTHER.value,
+        ),
+        "",
+    )
     mode = e.run(lambda: choice(data.mode_planned, Mode, N_("计划模式"), required=False))
-    rationale = e.get(lambda: clean_text(data.rationale, N_("决策依据"), max_length=NOTES_MAX, multiline=True), "")
+    rationale = e.get(
+        lambda: clean_text(data.rationale, N_("决策依据"), max_length=NOTES_MAX, multiline=True), ""
+    )
     numbers, coded = _split_mixed(data.pre_ecmo)
     parsed = e.run(lambda: parse_values(PRE, numbers))
     choices: dict[str, str] = e.get(lambda: parse_choices(PRE, coded), {})
@@ -334,16 +365,31 @@ def decision_values(data: DecisionInput, *, run: Run, now: datetime, staff: Staf
     if data.supplement_of_id is not None:
         _check_supplement(run, data, kind, decided_at, decisions, supplement_target, record_id, e)
     elif kind == DecisionKind.START.value:
-        existing = [d for d in decisions
-                    if d.kind == DecisionKind.START.value and d.supplement_of_id is None and d.id != record_id]
+        existing = [
+            d
+            for d in decisions
+            if d.kind == DecisionKind.START.value and d.supplement_of_id is None and d.id != record_id
+        ]
         if existing:
-            e.add(N_("决策类型"), N_("本病例已有上机决策；如需修改请更正原记录，紧急上机的补充决策请注明所补充的决策"))
+            e.add(
+                N_("决策类型"),
+                N_("本病例已有上机决策；如需修改请更正原记录，紧急上机的补充决策请注明所补充的决策"),
+            )
     e.raise_if_any()
     values: dict[str, Any] = {**(parsed.values if parsed else {}), **choices}
-    return DecisionValues(kind=_valid(kind), emergency=bool(data.emergency), decided_at=_valid(decided_at),
-                          mode_planned=mode, indication=indication, indication_other=other, rationale=rationale,
-                          pre_ecmo=values, contraindications=contra, supplement_of_id=data.supplement_of_id,
-                          physicians=tuple(physicians))
+    return DecisionValues(
+        kind=_valid(kind),
+        emergency=bool(data.emergency),
+        decided_at=_valid(decided_at),
+        mode_planned=mode,
+        indication=indication,
+        indication_other=other,
+        rationale=rationale,
+        pre_ecmo=values,
+        contraindications=contra,
+        supplement_of_id=data.supplement_of_id,
+        physicians=tuple(physicians),
+    )
 
 
 def _physicians(staff: StaffLookup, physicians: Sequence[PhysicianInput], e: Errors) -> list[tuple[int, str]]:
@@ -371,14 +417,25 @@ def _physicians(staff: StaffLookup, physicians: Sequence[PhysicianInput], e: Err
     return out
 
 
-def _check_supplement(run: Run, data: DecisionInput, kind: str | None, decided_at: datetime | None,
-                      decisions: Sequence[Decision], target: Decision | None, record_id: int | None,
-                      e: Errors) -> None:
+def _check_supplement(
+    run: Run,
+    data: DecisionInput,
+    kind: str | None,
+    decided_at: datetime | None,
+    decisions: Sequence[Decision],
+    target: Decision | None,
+    record_id: int | None,
+    e: Errors,
+) -> None:
     if target is None:
         e.add(N_("补充的决策"), N_("找不到所补充的紧急上机决策"))
         return
-    if not (target.run_id == run.id and target.emergency
-            and target.kind == DecisionKind.START.value and target.supplement_of_id is None):
+    if not (
+        target.run_id == run.id
+        and target.emergency
+        and target.kind == DecisionKind.START.value
+        and target.supplement_of_id is None
+    ):
         e.add(N_("补充的决策"), N_("只能为本病例的紧急上机决策补充多学科决策"))
         return
     if data.emergency or kind != DecisionKind.START.value:
@@ -404,18 +461,26 @@ def consent_values(data: ConsentInput, *, now: datetime, staff: StaffLookup) -> 
     except NotFound:
         e.add(N_("谈话医师"), N_("请选择谈话医师"))
     e.raise_if_any()
-    return ConsentValues(explained_by_id=data.explained_by_id, signer_name=signer,
-                         relationship_to_patient=_valid(relation), signed_on_paper_at=_valid(signed_at),
-                         refused=bool(data.refused), notes=notes)
+    return ConsentValues(
+        explained_by_id=data.explained_by_id,
+        signer_name=signer,
+        relationship_to_patient=_valid(relation),
+        signed_on_paper_at=_valid(signed_at),
+        refused=bool(data.refused),
+        notes=notes,
+    )
 
 
 # ---- procedures (R3) --------------------------------------------------------------------------------------
-def procedure_values(data: ProcedureInput, kind: str, *, run: Run, now: datetime, staff: StaffLookup,
-                     record: Procedure | None) -> ProcedureValues:
+def procedure_values(
+    data: ProcedureInput, kind: str, *, run: Run, now: datetime, staff: StaffLookup, record: Procedure | None
+) -> ProcedureValues:
     """A procedure of ``kind``; ``record`` is the stored one when it is being corrected."""
     e = Errors()
     started = e.run(lambda: when(data.started_at, N_("开始时间"), now))
-    flow = e.run(lambda: when(data.flow_at, N_("首次转流时间"), now, required=kind == ProcedureKind.CANNULATION.value))
+    flow = e.run(
+        lambda: when(data.flow_at, N_("首次转流时间"), now, required=kind == ProcedureKind.CANNULATION.value)
+    )
     ended = e.run(lambda: when(data.ended_at, N_("结束时间"), now, required=False))
     if kind != ProcedureKind.CANNULATION.value and data.flow_at is not None:
         e.add(N_("首次转流时间"), N_("只有置管上机记录首次转流时间"))
@@ -430,8 +495,12 @@ def procedure_values(data: ProcedureInput, kind: str, *, run: Run, now: datetime
     location = e.run(lambda: choice(data.location, Location, N_("操作地点")))
     technique = e.run(lambda: choice(data.technique, Technique, N_("置管方式"), required=False))
     guidance = e.run(lambda: choice(data.guidance, Guidance, N_("引导方式"), required=False))
-    reason = e.get(lambda: clean_text(data.reason, N_("原因"), max_length=2000, multiline=True,
-                                      required=kind in REASON_REQUIRED), "")
+    reason = e.get(
+        lambda: clean_text(
+            data.reason, N_("原因"), max_length=2000, multiline=True, required=kind in REASON_REQUIRED
+        ),
+        "",
+    )
     notes = e.get(lambda: clean_text(data.notes, N_("备注"), max_length=NOTES_MAX, multiline=True), "")
     parsed = e.run(lambda: parse_values(PROC, data.settings))
     immediate = list(dict.fromkeys(data.immediate_complications))
@@ -454,11 +523,23 @@ def procedure_values(data: ProcedureInput, kind: str, *, run: Run, now: datetime
     kept = {s.staff_id for s in record.operators} if record is not None else set()
     people = _procedure_staff(staff, kind, data, started, e, kept_operators=kept)
     e.raise_if_any()
-    return ProcedureValues(kind=kind, started_at=_valid(started), flow_at=flow, ended_at=ended,
-                           location=_valid(location), technique=technique, guidance=guidance,
-                           mode_before=mode_before, mode_after=mode_after, reason=reason,
-                           settings=dict(_valid(parsed).values), immediate_complications=immediate, notes=notes,
-                           staff=tuple(people), cannulae=tuple(cannulae))
+    return ProcedureValues(
+        kind=kind,
+        started_at=_valid(started),
+        flow_at=flow,
+        ended_at=ended,
+        location=_valid(location),
+        technique=technique,
+        guidance=guidance,
+        mode_before=mode_before,
+        mode_after=mode_after,
+        reason=reason,
+        settings=dict(_valid(parsed).values),
+        immediate_complications=immediate,
+        notes=notes,
+        staff=tuple(people),
+        cannulae=tuple(cannulae),
+    )
 
 
 def _cannula(c: CannulaInput, e: Errors) -> CannulaValues | None:
@@ -471,8 +552,16 @@ def _cannula(c: CannulaInput, e: Errors) -> CannulaValues | None:
     tip = e.get(lambda: clean_text(c.tip_position, N_("尖端位置"), max_length=60), "")
     if role is None or vessel is None or side is None or size is None:
         return None  # its errors are recorded
-    return CannulaValues(role=role, vessel=vessel, side=side, size_fr=size, length_cm=length, depth_cm=depth,
-                         tip_position=tip, device_usage_id=c.device_usage_id)
+    return CannulaValues(
+        role=role,
+        vessel=vessel,
+        side=side,
+        size_fr=size,
+        length_cm=length,
+        depth_cm=depth,
+        tip_position=tip,
+        device_usage_id=c.device_usage_id,
+    )
 
 
 def _cannulae(cannulae: Sequence[CannulaInput], e: Errors) -> list[CannulaValues]:
@@ -484,8 +573,15 @@ def _cannulae(cannulae: Sequence[CannulaInput], e: Errors) -> list[CannulaValues
     return out
 
 
-def _procedure_staff(staff: StaffLookup, kind: str, data: ProcedureInput, started: datetime | None,
-                     e: Errors, *, kept_operators: set[int]) -> list[tuple[int, str]]:
+def _procedure_staff(
+    staff: StaffLookup,
+    kind: str,
+    data: ProcedureInput,
+    started: datetime | None,
+    e: Errors,
+    *,
+    kept_operators: set[int],
+) -> list[tuple[int, str]]:
     """The people of a procedure; each operator must hold an ECMO privilege valid at the start (R3)
     on an active account: the privileges of a deactivated account are not valid. An operator
     already on the record being corrected stays (the account was active when recorded)."""
@@ -510,14 +606,21 @@ def _procedure_staff(staff: StaffLookup, kind: str, data: ProcedureInput, starte
         if not _title(person).is_physician:
             raise RuleViolation("R3", N_("术者 {name} 不是医师"), name=person.full_name)
         if not person.active and sid not in kept_operators:
-            raise RuleViolation("R3", N_("术者 {name} 的账户已停用，其 ECMO 技术授权无效"), name=person.full_name)
+            raise RuleViolation(
+                "R3", N_("术者 {name} 的账户已停用，其 ECMO 技术授权无效"), name=person.full_name
+            )
         if not any(p.valid_at(started) for p in staff.privileges(sid)):
-            raise RuleViolation("R3", N_("术者 {name} 在 {at} 没有有效的 ECMO 技术授权"), name=person.full_name,
-                                at=_beijing(started))
+            raise RuleViolation(
+                "R3",
+                N_("术者 {name} 在 {at} 没有有效的 ECMO 技术授权"),
+                name=person.full_name,
+                at=_beijing(started),
+            )
     return pairs
 
 
-# ---- daily management ---------------------------------------------------------------------------------------
+# ---- daily management
+# ---------------------------------------------------------------------------------------
 def daily_values(data: DailyEntryInput, *, run: Run, now: datetime) -> DailyValues:
     """日常管理: out-of-range values are refused by name (out-of-normal ones pass, flagged on reading)."""
     e = Errors()
@@ -537,33 +640,52 @@ def daily_values(data: DailyEntryInput, *, run: Run, now: datetime) -> DailyValu
     e.raise_if_any()
     recorded_at = _valid(at)
     day = ecmo_day(run.started_at, recorded_at) if run.started_at else 0
-    return DailyValues(recorded_at=recorded_at, ecmo_day=day, mode=_valid(mode), values=dict(_valid(parsed).values),
-                       checks=checks, notes=notes)
+    return DailyValues(
+        recorded_at=recorded_at,
+        ecmo_day=day,
+        mode=_valid(mode),
+        values=dict(_valid(parsed).values),
+        checks=checks,
+        notes=notes,
+    )
 
 
-# ---- complications (R9) -------------------------------------------------------------------------------------
-def complication_values(data: ComplicationInput, *, run: Run, now: datetime,
-                        procedure: Procedure | None) -> ComplicationValues:
+# ---- complications (R9)
+# -------------------------------------------------------------------------------------
+def complication_values(
+    data: ComplicationInput, *, run: Run, now: datetime, procedure: Procedure | None
+) -> ComplicationValues:
     """A coded complication; ``procedure`` is the one ``data.procedure_id`` names (None: not found)."""
     e = Errors()
     code = COMPLICATIONS.get(data.code)
     if code is None:
         e.add(N_("并发症"), N_("请选择并发症"))
-    other = e.get(lambda: clean_text(data.other_text, N_("并发症描述"), max_length=200,
-                                     required=bool(code and code.needs_text)), "")
+    other = e.get(
+        lambda: clean_text(
+            data.other_text, N_("并发症描述"), max_length=200, required=bool(code and code.needs_text)
+        ),
+        "",
+    )
     onset = e.run(lambda: when(data.onset_at, N_("发生时间"), now))
     resolved = e.run(lambda: when(data.resolved_at, N_("缓解时间"), now, required=False))
     started = run.started_at
     if started is None:
         e.add(N_("发生时间"), N_("尚未上机"))
     elif onset is not None:
-        e.run(lambda: not_before(onset, started - timedelta(hours=6), N_("发生时间"),
-                                 N_("不能早于上机（首次转流）时间")))
+        e.run(
+            lambda: not_before(
+                onset, started - timedelta(hours=6), N_("发生时间"), N_("不能早于上机（首次转流）时间")
+            )
+        )
     if onset and resolved:
         e.run(lambda: not_before(resolved, onset, N_("缓解时间"), N_("不能早于发生时间")))
     severity = e.run(lambda: choice(data.severity, Severity, N_("严重程度")))
-    treatment = e.get(lambda: clean_text(data.treatment, N_("处理"), max_length=NOTES_MAX, multiline=True), "")
-    resolution = e.get(lambda: clean_text(data.resolution, N_("转归"), max_length=NOTES_MAX, multiline=True), "")
+    treatment = e.get(
+        lambda: clean_text(data.treatment, N_("处理"), max_length=NOTES_MAX, multiline=True), ""
+    )
+    resolution = e.get(
+        lambda: clean_text(data.resolution, N_("转归"), max_length=NOTES_MAX, multiline=True), ""
+    )
     if data.procedure_id is not None:
         if procedure is None:
             e.add(N_("相关操作"), N_("找不到该操作记录"))
@@ -572,13 +694,22 @@ def complication_values(data: ComplicationInput, *, run: Run, now: datetime,
     e.raise_if_any()
     known = _valid(code)
     adverse = known.adverse_event if data.adverse_event is None else bool(data.adverse_event)
-    return ComplicationValues(code=known.code, other_text=other, onset_at=_valid(onset), severity=_valid(severity),
-                              treatment=treatment, resolved_at=resolved, resolution=resolution,
-                              adverse_event=adverse, procedure_id=data.procedure_id,
-                              device_item_id=data.device_item_id)
+    return ComplicationValues(
+        code=known.code,
+        other_text=other,
+        onset_at=_valid(onset),
+        severity=_valid(severity),
+        treatment=treatment,
+        resolved_at=resolved,
+        resolution=resolution,
+        adverse_event=adverse,
+        procedure_id=data.procedure_id,
+        device_item_id=data.device_item_id,
+    )
 
 
-# ---- weaning and the end of support -------------------------------------------------------------------------
+# ---- weaning and the end of support
+# -------------------------------------------------------------------------
 def weaning_values(data: WeaningTrialInput, *, run: Run, now: datetime) -> WeaningValues:
     e = Errors()
     started = e.run(lambda: when(data.started_at, N_("试验开始时间"), now))
@@ -586,7 +717,11 @@ def weaning_values(data: WeaningTrialInput, *, run: Run, now: datetime) -> Weani
     if run.started_at is None:
         e.add(N_("试验开始时间"), N_("尚未上机"))
     elif started is not None:
-        e.run(lambda: not_before(started, run.started_at, N_("试验开始时间"), N_("不能早于上机（首次转流）时间")))
+        e.run(
+            lambda: not_before(
+                started, run.started_at, N_("试验开始时间"), N_("不能早于上机（首次转流）时间")
+            )
+        )
     if started and ended:
         e.run(lambda: not_before(ended, started, N_("试验结束时间"), N_("不能早于开始时间")))
     flow = e.run(lambda: parse_one("blood_flow", data.flow_to))
@@ -597,8 +732,16 @@ def weaning_values(data: WeaningTrialInput, *, run: Run, now: datetime) -> Weani
     choices: dict[str, str] = e.get(lambda: parse_choices(WEAN, coded), {})
     notes = e.get(lambda: clean_text(data.notes, N_("备注"), max_length=NOTES_MAX, multiline=True), "")
     e.raise_if_any()
-    return WeaningValues(started_at=_valid(started), ended_at=ended, flow_to=flow, sweep_to=sweep, fdo2_to=fdo2,
-                         values={**_valid(parsed).values, **choices}, passed=data.passed, notes=notes)
+    return WeaningValues(
+        started_at=_valid(started),
+        ended_at=ended,
+        flow_to=flow,
+        sweep_to=sweep,
+        fdo2_to=fdo2,
+        values={**_valid(parsed).values, **choices},
+        passed=data.passed,
+        notes=notes,
+    )
 
 
 def end_values(data: EndInput, *, now: datetime, with_notes: bool = True) -> EndValues:
@@ -613,8 +756,9 @@ def end_values(data: EndInput, *, now: datetime, with_notes: bool = True) -> End
     return EndValues(ended_at=_valid(ended), reason=_valid(reason), notes=notes)
 
 
-def check_end(end: EndValues, *, started_at: datetime, decannulations: Sequence[Procedure],
-              correcting: bool = False) -> None:
+def check_end(
+    end: EndValues, *, started_at: datetime, decannulations: Sequence[Procedure], correcting: bool = False
+) -> None:
     """The end against the run: not before first flow; "weaned" only after a recorded decannulation
     (when first recorded, not before that decannulation started)."""
     if end.ended_at < started_at:
@@ -628,8 +772,9 @@ def check_end(end: EndValues, *, started_at: datetime, decannulations: Sequence[
 
 
 # ---- follow-up ------------------------------------------------------------------------------------------
-def follow_up_values(data: FollowUpInput, *, run: Run, rec: FollowUp, now: datetime,
-                     follow_ups: Sequence[FollowUp]) -> FollowUpValues:
+def follow_up_values(
+    data: FollowUpInput, *, run: Run, rec: FollowUp, now: datetime, follow_ups: Sequence[FollowUp]
+) -> FollowUpValues:
     """The result of the scheduled follow-up ``rec``; ``follow_ups``: every follow-up of the run."""
     e = Errors()
     status = e.run(lambda: choice(data.status, FollowUpStatus, N_("随访状态")))
@@ -654,8 +799,9 @@ def follow_up_values(data: FollowUpInput, *, run: Run, rec: FollowUp, now: datet
     cause = e.run(lambda: choice(data.cause_of_death, CauseOfDeath, N_("死亡原因"), required=False))
     if cause and vital != VitalStatus.DEAD.value:
         e.add(N_("死亡原因"), N_("生存状态不是死亡时不能填写死亡原因"))
-    disposition = e.run(lambda: choice(data.discharge_disposition, DischargeDisposition, N_("出院去向"),
-                                       required=False))
+    disposition = e.run(
+        lambda: choice(data.discharge_disposition, DischargeDisposition, N_("出院去向"), required=False)
+    )
     if vital == VitalStatus.DEAD.value and rec.kind == FollowUpKind.DISCHARGE.value:
         disposition = disposition or DischargeDisposition.DIED.value
     if disposition and rec.kind != FollowUpKind.DISCHARGE.value:
@@ -672,15 +818,33 @@ def follow_up_values(data: FollowUpInput, *, run: Run, rec: FollowUp, now: datet
     e.raise_if_any()
     if vital == VitalStatus.ALIVE.value and done_at is not None:
         _check_not_dead_before(rec, follow_ups, local_date(done_at))
-    return FollowUpValues(fu_status=_valid(status),
-                          done_at=done_at or (now if status == FollowUpStatus.LOST.value else None),
-                          contact_method=method, vital_status=vital, date_of_death=death, cause_of_death=cause,
-                          discharge_disposition=disposition, cpc=cpc, mrs=mrs, eq5d_index=eq5d, notes=notes)
+    return FollowUpValues(
+        fu_status=_valid(status),
+        done_at=done_at or (now if status == FollowUpStatus.LOST.value else None),
+        contact_method=method,
+        vital_status=vital,
+        date_of_death=death,
+        cause_of_death=cause,
+        discharge_disposition=disposition,
+        cpc=cpc,
+        mrs=mrs,
+        eq5d_index=eq5d,
+        notes=notes,
+    )
 
 
 def _check_not_dead_before(rec: FollowUp, follow_ups: Sequence[FollowUp], day: date) -> None:
     for other in follow_ups:
-        if (other.id != rec.id and other.vital_status == VitalStatus.DEAD.value
-                and other.date_of_death is not None and other.date_of_death < day):
-            raise ValidationError(FieldError(N_("生存状态"), N_("已记录患者于 {date} 死亡，随访时不能为存活"),
-                                             {"date": other.date_of_death.isoformat()}))
+        if (
+            other.id != rec.id
+            and other.vital_status == VitalStatus.DEAD.value
+            and other.date_of_death is not None
+            and other.date_of_death < day
+        ):
+            raise ValidationError(
+                FieldError(
+                    N_("生存状态"),
+                    N_("已记录患者于 {date} 死亡，随访时不能为存活"),
+                    {"date": other.date_of_death.isoformat()},
+                )
+            )

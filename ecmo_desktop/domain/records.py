@@ -54,8 +54,12 @@ class Entity(StrEnum):
 
 
 ENTITY_LABELS: dict[str, str] = {
-    "decision": N_("决策记录"), "consent": N_("知情同意"), "procedure": N_("操作记录"),
-    "daily_entry": N_("日常管理记录"), "complication": N_("并发症"), "weaning_trial": N_("撤机试验"),
+    "decision": N_("决策记录"),
+    "consent": N_("知情同意"),
+    "procedure": N_("操作记录"),
+    "daily_entry": N_("日常管理记录"),
+    "complication": N_("并发症"),
+    "weaning_trial": N_("撤机试验"),
     "follow_up": N_("随访"),
 }
 
@@ -71,9 +75,19 @@ class ConsentRelationship(Labelled):
     OTHER = "other"
 
 
-_labels(ConsentRelationship, {"self": N_("本人"), "spouse": N_("配偶"), "parent": N_("父母"), "child": N_("子女"),
-                              "sibling": N_("兄弟姐妹"), "other_relative": N_("其他近亲属"),
-                              "guardian": N_("监护人"), "other": N_("其他授权人")})
+_labels(
+    ConsentRelationship,
+    {
+        "self": N_("本人"),
+        "spouse": N_("配偶"),
+        "parent": N_("父母"),
+        "child": N_("子女"),
+        "sibling": N_("兄弟姐妹"),
+        "other_relative": N_("其他近亲属"),
+        "guardian": N_("监护人"),
+        "other": N_("其他授权人"),
+    },
+)
 
 
 class ContactMethod(Labelled):
@@ -83,7 +97,9 @@ class ContactMethod(Labelled):
     OTHER = "other"
 
 
-_labels(ContactMethod, {"clinic": N_("门诊"), "phone": N_("电话"), "records": N_("病历记录"), "other": N_("其他")})
+_labels(
+    ContactMethod, {"clinic": N_("门诊"), "phone": N_("电话"), "records": N_("病历记录"), "other": N_("其他")}
+)
 
 
 class CauseOfDeath(Labelled):
@@ -96,9 +112,18 @@ class CauseOfDeath(Labelled):
     OTHER = "other"
 
 
-_labels(CauseOfDeath, {"cardiac": N_("心源性"), "respiratory": N_("呼吸衰竭"), "neurological": N_("神经系统"),
-                       "mof": N_("多器官功能衰竭"), "bleeding": N_("出血"), "sepsis": N_("脓毒症"),
-                       "other": N_("其他")})
+_labels(
+    CauseOfDeath,
+    {
+        "cardiac": N_("心源性"),
+        "respiratory": N_("呼吸衰竭"),
+        "neurological": N_("神经系统"),
+        "mof": N_("多器官功能衰竭"),
+        "bleeding": N_("出血"),
+        "sepsis": N_("脓毒症"),
+        "other": N_("其他"),
+    },
+)
 
 
 # ---- inputs -------------------------------------------------------------------------------------------
@@ -332,8 +357,15 @@ class RunChart:
     follow_ups: tuple[FollowUp, ...]
 
     def all_records(self) -> tuple[AnyRecord, ...]:
-        return (*self.decisions, *self.consents, *self.procedures, *self.daily_entries,
-                *self.complications, *self.weaning_trials, *self.follow_ups)
+        return (
+            *self.decisions,
+            *self.consents,
+            *self.procedures,
+            *self.daily_entries,
+            *self.complications,
+            *self.weaning_trials,
+            *self.follow_ups,
+        )
 
 
 @dataclass(frozen=True)
@@ -372,9 +404,13 @@ class WorkKind(StrEnum):
 
 # lower = more urgent; the worklist sorts by this, then by due time
 WORK_URGENCY: dict[str, int] = {
-    WorkKind.SUPPLEMENT_OVERDUE: 0, WorkKind.SUPPLEMENT_DUE: 1, WorkKind.MISSING_CONSENT: 2,
+    WorkKind.SUPPLEMENT_OVERDUE: 0,
+    WorkKind.SUPPLEMENT_DUE: 1,
+    WorkKind.MISSING_CONSENT: 2,
     WorkKind.PRODUCT_REQUEST: 2,  # a nurse may be waiting at the bedside with the device in hand
-    WorkKind.NO_DAILY_TODAY: 3, WorkKind.FOLLOW_UP_OVERDUE: 4, WorkKind.UNSIGNED_RECORD: 5,
+    WorkKind.NO_DAILY_TODAY: 3,
+    WorkKind.FOLLOW_UP_OVERDUE: 4,
+    WorkKind.UNSIGNED_RECORD: 5,
     WorkKind.FOLLOW_UP_DUE: 6,
 }
 
@@ -423,26 +459,96 @@ class RecordRef:
 # dataclasses' fields, so a field added to the read model for a reader never invalidates a signature.
 _BASE_CONTENT = ("id", "run_id", "created_at", "created_by_id")
 CONTENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "decision": (*_BASE_CONTENT, "kind", "emergency", "decided_at", "mode_planned", "indication",
-                 "indication_other", "rationale", "physicians", "pre_ecmo", "contraindications", "supplement_of_id"),
-    "consent": (*_BASE_CONTENT, "explained_by_id", "signer_name", "relationship", "signed_on_paper_at", "refused",
-                "notes"),
-    "procedure": (*_BASE_CONTENT, "kind", "started_at", "flow_at", "ended_at", "location", "technique", "guidance",
-                  "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
-                  "cannulae"),
+    "decision": (
+        *_BASE_CONTENT,
+        "kind",
+        "emergency",
+        "decided_at",
+        "mode_planned",
+        "indication",
+        "indication_other",
+        "rationale",
+        "physicians",
+        "pre_ecmo",
+        "contraindications",
+        "supplement_of_id",
+    ),
+    "consent": (
+        *_BASE_CONTENT,
+        "explained_by_id",
+        "signer_name",
+        "relationship",
+        "signed_on_paper_at",
+        "refused",
+        "notes",
+    ),
+    "procedure": (
+        *_BASE_CONTENT,
+        "kind",
+        "started_at",
+        "flow_at",
+        "ended_at",
+        "location",
+        "technique",
+        "guidance",
+        "mode_before",
+        "mode_after",
+        "reason",
+        "settings",
+        "immediate_complications",
+        "notes",
+        "staff",
+        "cannulae",
+    ),
     "daily_entry": (*_BASE_CONTENT, "recorded_at", "author_role", "mode", "values", "checks", "notes"),
-    "complication": (*_BASE_CONTENT, "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
-                     "resolution", "adverse_event", "device_item_id", "procedure_id"),
-    "weaning_trial": (*_BASE_CONTENT, "started_at", "ended_at", "flow_to", "sweep_to", "fdo2_to", "values", "passed",
-                      "notes"),
-    "follow_up": (*_BASE_CONTENT, "kind", "due_date", "fu_status", "done_at", "contact_method", "vital_status",
-                  "date_of_death", "cause_of_death", "discharge_disposition", "cpc", "mrs", "eq5d_index", "notes"),
+    "complication": (
+        *_BASE_CONTENT,
+        "code",
+        "other_text",
+        "onset_at",
+        "severity",
+        "treatment",
+        "resolved_at",
+        "resolution",
+        "adverse_event",
+        "device_item_id",
+        "procedure_id",
+    ),
+    "weaning_trial": (
+        *_BASE_CONTENT,
+        "started_at",
+        "ended_at",
+        "flow_to",
+        "sweep_to",
+        "fdo2_to",
+        "values",
+        "passed",
+        "notes",
+    ),
+    "follow_up": (
+        *_BASE_CONTENT,
+        "kind",
+        "due_date",
+        "fu_status",
+        "done_at",
+        "contact_method",
+        "vital_status",
+        "date_of_death",
+        "cause_of_death",
+        "discharge_disposition",
+        "cpc",
+        "mrs",
+        "eq5d_index",
+        "notes",
+    ),
 }
 # per child row: only what was decided and signed (names and privilege flags are looked up, and a
 # cannula's device link and removal time are set later by the device workflow)
-_CHILD_CONTENT = {"physicians": ("staff_id", "role"), "staff": ("staff_id", "role"),
-                  "cannulae": ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm",
-                               "tip_position")}
+_CHILD_CONTENT = {
+    "physicians": ("staff_id", "role"),
+    "staff": ("staff_id", "role"),
+    "cannulae": ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position"),
+}
 
 
 def _plain(value: Any) -> Any:

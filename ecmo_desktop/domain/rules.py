@@ -56,11 +56,19 @@ def expert_eligibility(staff: Staff) -> RuleResult:
     """R13: expert-group members hold an associate-senior title or higher and ≥8 years of practice."""
     title = Title(staff.title) if staff.title in Title._value2member_map_ else Title.OTHER
     if not title.is_associate_senior_or_higher:
-        return RuleResult("R13", FAIL, N_("{name} 的职称为{title}，专家组成员须具有副高及以上职称"),
-                          {"name": staff.full_name, "title": title.label})
+        return RuleResult(
+            "R13",
+            FAIL,
+            N_("{name} 的职称为{title}，专家组成员须具有副高及以上职称"),
+            {"name": staff.full_name, "title": title.label},
+        )
     if staff.years_in_practice < EXPERT_MIN_YEARS:
-        return RuleResult("R13", FAIL, N_("{name} 临床工作 {years} 年，专家组成员须 8 年以上"),
-                          {"name": staff.full_name, "years": staff.years_in_practice})
+        return RuleResult(
+            "R13",
+            FAIL,
+            N_("{name} 临床工作 {years} 年，专家组成员须 8 年以上"),
+            {"name": staff.full_name, "years": staff.years_in_practice},
+        )
     return RuleResult("R13", PASS, N_("{name} 符合专家组成员条件"), {"name": staff.full_name})
 
 
@@ -68,8 +76,12 @@ def lead_eligibility(staff: Staff) -> RuleResult:
     """R12: the ECMO lead is a physician with associate-chief title or higher."""
     title = Title(staff.title) if staff.title in Title._value2member_map_ else Title.OTHER
     if not (title.is_physician and title.is_associate_senior_or_higher):
-        return RuleResult("R12", FAIL, N_("ECMO 技术负责人须具有副主任医师及以上职称，{name} 为{title}"),
-                          {"name": staff.full_name, "title": title.label})
+        return RuleResult(
+            "R12",
+            FAIL,
+            N_("ECMO 技术负责人须具有副主任医师及以上职称，{name} 为{title}"),
+            {"name": staff.full_name, "title": title.label},
+        )
     return RuleResult("R12", PASS, N_("ECMO 技术负责人 {name} 符合职称要求"), {"name": staff.full_name})
 
 
@@ -86,10 +98,18 @@ def staffing(staff: list[Staff]) -> RuleResult:
     trained = [s for s in staff if s.active and s.ecmo_trained]
     physicians = [s for s in trained if s.title in Title._value2member_map_ and Title(s.title).is_physician]
     if len(trained) >= TRAINED_STAFF_MIN and len(physicians) >= TRAINED_PHYSICIANS_MIN:
-        return RuleResult("R11", PASS, N_("经培训考核合格人员 {n} 名，其中医师 {p} 名"),
-                          {"n": len(trained), "p": len(physicians)})
-    return RuleResult("R11", FAIL, N_("经培训考核合格人员 {n} 名（医师 {p} 名），要求至少 3 名且其中医师至少 2 名"),
-                      {"n": len(trained), "p": len(physicians)})
+        return RuleResult(
+            "R11",
+            PASS,
+            N_("经培训考核合格人员 {n} 名，其中医师 {p} 名"),
+            {"n": len(trained), "p": len(physicians)},
+        )
+    return RuleResult(
+        "R11",
+        FAIL,
+        N_("经培训考核合格人员 {n} 名（医师 {p} 名），要求至少 3 名且其中医师至少 2 名"),
+        {"n": len(trained), "p": len(physicians)},
+    )
 
 
 def _title(value: str) -> Title:
@@ -136,23 +156,42 @@ def joint_decision(physicians: Sequence[Decider]) -> RuleResult:
         missing.append(_("须有患者的经治医师参与"))
     if len(experts) < JOINT_DECISION_EXPERTS_MIN:
         missing.append(_("须至少 2 名专家组成员参与（当前 {n} 名）").format(n=len(experts)))
-    not_members = [p.full_name for p in people if p.role == DeciderRole.EXPERT.value and not p.expert_at_decision]
+    not_members = [
+        p.full_name for p in people if p.role == DeciderRole.EXPERT.value and not p.expert_at_decision
+    ]
     if not_members and len(experts) < JOINT_DECISION_EXPERTS_MIN:
         missing.append(_("{names} 在决策时不是专家组成员").format(names=join_names(not_members)))
     if missing:
         return RuleResult("R1", FAIL, N_("多学科决策不符合要求：{missing}"), {"missing": "；".join(missing)})
-    return RuleResult("R1", PASS, N_("{n} 名医师共同决策，含经治医师 {a} 名、专家组成员 {e} 名"),
-                      {"n": len(people), "a": len(attendings), "e": len(experts)})
+    return RuleResult(
+        "R1",
+        PASS,
+        N_("{n} 名医师共同决策，含经治医师 {a} 名、专家组成员 {e} 名"),
+        {"n": len(people), "a": len(attendings), "e": len(experts)},
+    )
 
 
 def emergency_decider(physicians: Sequence[Decider]) -> RuleResult:
-    """R2: an emergency start may be decided by one expert-group physician of associate-chief title or higher."""
-    qualified = [p for p in _distinct(physicians) if p.expert_at_decision
-                 and _title(p.title).is_physician and _title(p.title).is_associate_senior_or_higher]
+    """R2: an emergency start may be decided by one expert-group physician of associate-chief title or
+    higher.
+    """
+    qualified = [
+        p
+        for p in _distinct(physicians)
+        if p.expert_at_decision
+        and _title(p.title).is_physician
+        and _title(p.title).is_associate_senior_or_higher
+    ]
     if qualified:
-        return RuleResult("R2", PASS, N_("紧急上机由专家组成员 {name}（副主任医师及以上）决定"),
-                          {"name": qualified[0].full_name})
-    return RuleResult("R2", FAIL, N_("紧急上机须由 1 名具有副主任医师及以上职称的专家组成员决定，决策医师中没有符合条件者"))
+        return RuleResult(
+            "R2",
+            PASS,
+            N_("紧急上机由专家组成员 {name}（副主任医师及以上）决定"),
+            {"name": qualified[0].full_name},
+        )
+    return RuleResult(
+        "R2", FAIL, N_("紧急上机须由 1 名具有副主任医师及以上职称的专家组成员决定，决策医师中没有符合条件者")
+    )
 
 
 def supplement_deadline(started_at: datetime | None) -> datetime | None:
@@ -160,8 +199,9 @@ def supplement_deadline(started_at: datetime | None) -> datetime | None:
     return None if started_at is None else started_at + timedelta(hours=SUPPLEMENT_HOURS)
 
 
-def supplement_state(deadline: datetime | None, supplemented_at: datetime | None,
-                     now: datetime) -> tuple[str, timedelta | None]:
+def supplement_state(
+    deadline: datetime | None, supplemented_at: datetime | None, now: datetime
+) -> tuple[str, timedelta | None]:
     """('pending' | 'met' | 'overdue', time remaining) of R2's 12-hour supplement.
 
     ``supplemented_at`` is when the supplementing team decided (a decision meeting R1); a
@@ -175,8 +215,9 @@ def supplement_state(deadline: datetime | None, supplemented_at: datetime | None
     return (PENDING if remaining > timedelta(0) else "overdue"), remaining
 
 
-def supplement_result(deadline: datetime | None, supplemented_at: datetime | None, supplement_signed: bool,
-                      now: datetime) -> RuleResult:
+def supplement_result(
+    deadline: datetime | None, supplemented_at: datetime | None, supplement_signed: bool, now: datetime
+) -> RuleResult:
     state, remaining = supplement_state(deadline, supplemented_at, now)
     if deadline is None:
         return RuleResult("R2", PENDING, N_("紧急上机：上机（首次转流）后 12 小时内须补充完整的多学科决策"))
@@ -187,11 +228,19 @@ def supplement_result(deadline: datetime | None, supplemented_at: datetime | Non
     assert remaining is not None
     if state == PENDING:
         minutes = int(remaining.total_seconds() // 60)
-        return RuleResult("R2", PENDING, N_("须在 {hours} 小时 {minutes} 分钟内补充多学科决策"),
-                          {"hours": minutes // 60, "minutes": minutes % 60})
+        return RuleResult(
+            "R2",
+            PENDING,
+            N_("须在 {hours} 小时 {minutes} 分钟内补充多学科决策"),
+            {"hours": minutes // 60, "minutes": minutes % 60},
+        )
     late = int(-remaining.total_seconds() // 60)
-    return RuleResult("R2", FAIL, N_("紧急上机后 12 小时内未补充多学科决策（已超时 {hours} 小时 {minutes} 分钟）"),
-                      {"hours": late // 60, "minutes": late % 60})
+    return RuleResult(
+        "R2",
+        FAIL,
+        N_("紧急上机后 12 小时内未补充多学科决策（已超时 {hours} 小时 {minutes} 分钟）"),
+        {"hours": late // 60, "minutes": late % 60},
+    )
 
 
 def privileged_operators(operators: Sequence[ProcedureStaff], what: str = "") -> RuleResult:
@@ -200,13 +249,23 @@ def privileged_operators(operators: Sequence[ProcedureStaff], what: str = "") ->
         return RuleResult("R3", FAIL, N_("{what}未记录术者"), {"what": _(what) if what else ""})
     lacking = [o.full_name for o in operators if not o.privileged_at_start]
     if lacking:
-        return RuleResult("R3", FAIL, N_("{what}术者 {names} 在操作时无有效的 ECMO 技术授权"),
-                          {"what": _(what) if what else "", "names": join_names(lacking)})
-    return RuleResult("R3", PASS, N_("{what}术者 {names} 均持有有效的 ECMO 技术授权"),
-                      {"what": _(what) if what else "", "names": join_names(o.full_name for o in operators)})
+        return RuleResult(
+            "R3",
+            FAIL,
+            N_("{what}术者 {names} 在操作时无有效的 ECMO 技术授权"),
+            {"what": _(what) if what else "", "names": join_names(lacking)},
+        )
+    return RuleResult(
+        "R3",
+        PASS,
+        N_("{what}术者 {names} 均持有有效的 ECMO 技术授权"),
+        {"what": _(what) if what else "", "names": join_names(o.full_name for o in operators)},
+    )
 
 
-def consent_result(*, emergency: bool, consents: Sequence[Consent], started_at: datetime | None) -> RuleResult:
+def consent_result(
+    *, emergency: bool, consents: Sequence[Consent], started_at: datetime | None
+) -> RuleResult:
     """R4: a non-emergency start needs consent before it; an emergency start is flagged until recorded."""
     given = [c for c in consents if not c.refused]
     if given:
@@ -252,10 +311,18 @@ def training_complete(staff: Staff, months: float, whole_process_cases: int) -> 
     if whole_process_cases < WHOLE_PROCESS_CASES_MIN:
         missing.append(_("全程参与 {n} 例，须至少 5 例").format(n=whole_process_cases))
     if missing:
-        return RuleResult("R14", FAIL, N_("{name} 未达到培训要求：{missing}"),
-                          {"name": staff.full_name, "missing": "；".join(missing)})
-    return RuleResult("R14", PASS, N_("{name} 培训 {months} 个月，全程参与 {n} 例"),
-                      {"name": staff.full_name, "months": months, "n": whole_process_cases})
+        return RuleResult(
+            "R14",
+            FAIL,
+            N_("{name} 未达到培训要求：{missing}"),
+            {"name": staff.full_name, "missing": "；".join(missing)},
+        )
+    return RuleResult(
+        "R14",
+        PASS,
+        N_("{name} 培训 {months} 个月，全程参与 {n} 例"),
+        {"name": staff.full_name, "months": months, "n": whole_process_cases},
+    )
 
 
 def survived_day_28(started_at: datetime, died_at: datetime) -> bool:

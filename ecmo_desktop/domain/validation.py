@@ -22,8 +22,9 @@ _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
 
-def clean_text(value: str | None, field: str, *, required: bool = False, max_length: int = 200,
-               multiline: bool = False) -> str:
+def clean_text(
+    value: str | None, field: str, *, required: bool = False, max_length: int = 200, multiline: bool = False
+) -> str:
     """Trim, drop zero-width characters, refuse control characters; '' when optional and empty."""
     text = "" if value is None else str(value)
     text = _ZERO_WIDTH.sub("", text).replace("\u3000", " ")
@@ -35,15 +36,25 @@ def clean_text(value: str | None, field: str, *, required: bool = False, max_len
     if required and not text:
         raise ValidationError(FieldError(field, N_("必填")))
     if len(text) > max_length:
-        raise ValidationError(FieldError(field, N_("不能超过 {max} 个字符（当前 {n} 个）"), {"max": max_length, "n": len(text)}))
+        raise ValidationError(
+            FieldError(field, N_("不能超过 {max} 个字符（当前 {n} 个）"), {"max": max_length, "n": len(text)})
+        )
     return text
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def parse_number(value: str | float | int | None, field: str, *, low: float, high: float,
-                 unit: str = "", required: bool = False, integer: bool = False) -> float | None:
+def parse_number(
+    value: str | float | int | None,
+    field: str,
+    *,
+    low: float,
+    high: float,
+    unit: str = "",
+    required: bool = False,
+    integer: bool = False,
+) -> float | None:
     """Parse a typed number (full-width digits allowed, comma decimal refused) within hard limits."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -66,11 +77,20 @@ def parse_number(value: str | float | int | None, field: str, *, low: float, hig
         raise ValidationError(FieldError(field, N_("必须是整数")))
     if number < low or number > high:
         if unit:
-            raise ValidationError(FieldError(field, N_("{value} 超出允许范围 {low}–{high} {unit}"),
-                                             {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high),
-                                              "unit": unit}))
-        raise ValidationError(FieldError(field, N_("{value} 超出允许范围 {low}–{high}"),
-                                         {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high)}))
+            raise ValidationError(
+                FieldError(
+                    field,
+                    N_("{value} 超出允许范围 {low}–{high} {unit}"),
+                    {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high), "unit": unit},
+                )
+            )
+        raise ValidationError(
+            FieldError(
+                field,
+                N_("{value} 超出允许范围 {low}–{high}"),
+                {"value": _fmt(number), "low": _fmt(low), "high": _fmt(high)},
+            )
+        )
     return number + 0.0  # normalises -0.0
 
 
@@ -91,14 +111,22 @@ class Range:
     integer: bool = False
 
     def parse(self, value: str | float | int | None, *, required: bool = False) -> float | None:
-        return parse_number(value, self.field, low=self.low, high=self.high, unit=self.unit,
-                            required=required, integer=self.integer)
+        return parse_number(
+            value,
+            self.field,
+            low=self.low,
+            high=self.high,
+            unit=self.unit,
+            required=required,
+            integer=self.integer,
+        )
 
     def is_abnormal(self, value: float | None) -> bool:
         if value is None:
             return False
         return (self.normal_low is not None and value < self.normal_low) or (
-            self.normal_high is not None and value > self.normal_high)
+            self.normal_high is not None and value > self.normal_high
+        )
 
 
 WEIGHT = Range(N_("体重"), "kg", 0.5, 300)
@@ -154,4 +182,3 @@ def check_not_future(moment: datetime | None, now: datetime, field: str, *, slac
     """Clinical times may not lie in the future (a little slack for unsynchronised PC clocks)."""
     if moment is not None and (moment - now).total_seconds() > slack_minutes * 60:
         raise ValidationError(FieldError(field, N_("不能晚于当前时间")))
-

@@ -147,7 +147,10 @@ def _excel_damage(key: str, value: str) -> str | None:
     """
     pattern = _SCIENTIFIC if key in _IDENTIFIER_COLUMNS else _SCIENTIFIC_UNMISTAKABLE
     if pattern.match(value):
-        return N_("“{value}”是被 Excel 改成科学计数法的数字，原来的位数已丢失；请把该列设为“文本”格式，重新填写后再导出")
+        return N_(
+            "“{value}”是被 Excel "
+            "改成科学计数法的数字，原来的位数已丢失；请把该列设为“文本”格式，重新填写后再导出"
+        )
     if key in _IDENTIFIER_COLUMNS and _FLOATY.match(value):
         return N_("“{value}”被 Excel 当作数字保存（带小数点）；请把该列设为“文本”格式后重新导出")
     return None
@@ -166,8 +169,13 @@ def read_catalogue(data: bytes) -> CatalogueFile:
     except StopIteration:
         return CatalogueFile((), (CsvProblem(0, "", N_("文件为空")),), (), encoding, delimiter)
     except csv.Error as exc:
-        return CatalogueFile((), (CsvProblem(1, "", N_("无法读取表头：{detail}"), {"detail": str(exc)}),), (),
-                             encoding, delimiter)
+        return CatalogueFile(
+            (),
+            (CsvProblem(1, "", N_("无法读取表头：{detail}"), {"detail": str(exc)}),),
+            (),
+            encoding,
+            delimiter,
+        )
     columns: dict[str, int] = {}
     names: dict[str, str] = {}
     for index, title in enumerate(header):
@@ -175,7 +183,9 @@ def read_catalogue(data: bytes) -> CatalogueFile:
         if key is None:
             continue
         if key in columns:
-            problems.append(CsvProblem(1, title.strip(), N_("列重复：与“{other}”是同一字段"), {"other": names[key]}))
+            problems.append(
+                CsvProblem(1, title.strip(), N_("列重复：与“{other}”是同一字段"), {"other": names[key]})
+            )
             continue
         columns[key] = index
         names[key] = title.strip()
@@ -207,8 +217,11 @@ def read_catalogue(data: bytes) -> CatalogueFile:
                 row_problems.append(CsvProblem(line, names[key], damage, {"value": value}))
         category = _category(cells["category"])
         if category is None and not any(p.column == names["category"] for p in row_problems):
-            row_problems.append(CsvProblem(line, names["category"], N_("“{value}”不是有效的器械类别"),
-                                           {"value": cells["category"]}))
+            row_problems.append(
+                CsvProblem(
+                    line, names["category"], N_("“{value}”不是有效的器械类别"), {"value": cells["category"]}
+                )
+            )
         if not cells["name"]:
             row_problems.append(CsvProblem(line, names["name"], N_("必填")))
         gtin: str | None = None
@@ -220,8 +233,13 @@ def read_catalogue(data: bytes) -> CatalogueFile:
             except ValueError as exc:
                 message = str(exc)
                 if digits.isdigit() and len(digits) < 14 and len(digits) not in (8, 12, 13):
-                    message = N_("GTIN“{value}”只有 {n} 位：可能被 Excel 去掉了前导零；请把该列设为“文本”格式后重新导出")
-                row_problems.append(CsvProblem(line, names["gtin"], message, {"value": raw_gtin, "n": len(digits)}))
+                    message = N_(
+                        "GTIN“{value}”只有 {n} 位：可能被 Excel "
+                        "去掉了前导零；请把该列设为“文本”格式后重新导出"
+                    )
+                row_problems.append(
+                    CsvProblem(line, names["gtin"], message, {"value": raw_gtin, "n": len(digits)})
+                )
         single_use = True
         raw_single = cells.get("single_use", "").casefold()
         if raw_single:
@@ -230,14 +248,27 @@ def read_catalogue(data: bytes) -> CatalogueFile:
             elif raw_single in _FALSE:
                 single_use = False
             else:
-                row_problems.append(CsvProblem(line, names["single_use"], N_("应为“是”或“否”，实为“{value}”"),
-                                               {"value": cells["single_use"]}))
+                row_problems.append(
+                    CsvProblem(
+                        line,
+                        names["single_use"],
+                        N_("应为“是”或“否”，实为“{value}”"),
+                        {"value": cells["single_use"]},
+                    )
+                )
         if row_problems:
             problems.extend(row_problems)
             continue
-        product = ProductInput(category=category or "", name=cells["name"], manufacturer=cells.get("manufacturer", ""),
-                               model=cells.get("model", ""), gtin=gtin, udi_di=cells.get("udi_di", "").upper() or None,
-                               nmpa_number=cells.get("nmpa_number", ""), single_use=single_use)
+        product = ProductInput(
+            category=category or "",
+            name=cells["name"],
+            manufacturer=cells.get("manufacturer", ""),
+            model=cells.get("model", ""),
+            gtin=gtin,
+            udi_di=cells.get("udi_di", "").upper() or None,
+            nmpa_number=cells.get("nmpa_number", ""),
+            single_use=single_use,
+        )
         product_key: tuple[str, ...]
         if product.gtin:
             product_key = ("gtin", product.gtin)
@@ -248,21 +279,36 @@ def read_catalogue(data: bytes) -> CatalogueFile:
         if product_key in seen:
             first_row, first_product = seen[product_key]
             if first_product == product:
-                notices.append(CsvProblem(line, "", N_("与第 {first} 行完全相同，已忽略"), {"first": first_row}))
+                notices.append(
+                    CsvProblem(line, "", N_("与第 {first} 行完全相同，已忽略"), {"first": first_row})
+                )
             else:
-                problems.append(CsvProblem(line, "", N_("与第 {first} 行是同一产品（同一产品标识）但内容不同，请合并后再导入"),
-                                           {"first": first_row}))
+                problems.append(
+                    CsvProblem(
+                        line,
+                        "",
+                        N_("与第 {first} 行是同一产品（同一产品标识）但内容不同，请合并后再导入"),
+                        {"first": first_row},
+                    )
+                )
             continue
         seen[product_key] = (line, product)
         if not product.nmpa_number:
-            notices.append(CsvProblem(line, names.get("nmpa_number", ""),
-                                      N_("“{name}”没有注册证编号：床旁扫码时会提示并要求填写理由（R5）"),
-                                      {"name": product.name}))
+            notices.append(
+                CsvProblem(
+                    line,
+                    names.get("nmpa_number", ""),
+                    N_("“{name}”没有注册证编号：床旁扫码时会提示并要求填写理由（R5）"),
+                    {"name": product.name},
+                )
+            )
         rows.append(product)
     if not rows and not problems:
         problems.append(CsvProblem(0, "", N_("文件中没有产品行")))
     # a file with any problem yields no rows at all: a catalogue is never half-imported
-    return CatalogueFile(() if problems else tuple(rows), tuple(problems), tuple(notices), encoding, delimiter)
+    return CatalogueFile(
+        () if problems else tuple(rows), tuple(problems), tuple(notices), encoding, delimiter
+    )
 
 
 def _guard(value: object) -> str:
@@ -281,31 +327,86 @@ def _write(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> bytes:
 
 def write_catalogue(products: Iterable[Product]) -> bytes:
     """The catalogue as UTF-8-BOM CSV with Chinese headers that ``read_catalogue`` reads back."""
+
     def row(p: Product) -> list[object]:
-        label = DeviceCategory(p.category)._label_ids().get(p.category, p.category) \
-            if p.category in DeviceCategory._value2member_map_ else p.category
-        return [label, p.name, p.manufacturer, p.model, p.gtin or "", p.udi_di or "", p.nmpa_number,
-                "是" if p.single_use else "否", "在用" if p.active else "停用"]
+        label = (
+            DeviceCategory(p.category)._label_ids().get(p.category, p.category)
+            if p.category in DeviceCategory._value2member_map_
+            else p.category
+        )
+        return [
+            label,
+            p.name,
+            p.manufacturer,
+            p.model,
+            p.gtin or "",
+            p.udi_di or "",
+            p.nmpa_number,
+            "是" if p.single_use else "否",
+            "在用" if p.active else "停用",
+        ]
 
     return _write(EXPORT_HEADERS, (row(p) for p in products))
 
 
-TRACE_HEADERS = ("患者姓名", "住院号", "ECMO次序", "病例状态", "产品名称", "类别", "生产企业", "型号", "GTIN/UDI-DI",
-                 "注册证编号", "批号", "序列号", "有效期", "绑定时间（北京时间）", "绑定人", "撤除时间", "撤除原因",
-                 "作废时间", "作废原因", "警示及理由")
+TRACE_HEADERS = (
+    "患者姓名",
+    "住院号",
+    "ECMO次序",
+    "病例状态",
+    "产品名称",
+    "类别",
+    "生产企业",
+    "型号",
+    "GTIN/UDI-DI",
+    "注册证编号",
+    "批号",
+    "序列号",
+    "有效期",
+    "绑定时间（北京时间）",
+    "绑定人",
+    "撤除时间",
+    "撤除原因",
+    "作废时间",
+    "作废原因",
+    "警示及理由",
+)
 
 
 def trace_table(rows: Iterable[TraceRow]) -> list[list[str]]:
     """Trace rows as display cells (the same columns as ``TRACE_HEADERS``), for CSV and PDF alike."""
     table = []
     for r in rows:
-        category = DeviceCategory(r.category).label if r.category in DeviceCategory._value2member_map_ else r.category
+        category = (
+            DeviceCategory(r.category).label
+            if r.category in DeviceCategory._value2member_map_
+            else r.category
+        )
         warnings = ",".join(r.warnings)
-        table.append([r.patient_name, r.mrn, str(r.run_number), r.run_status, r.product_name, category,
-                      r.manufacturer, r.model, r.gtin or r.udi_di or "", r.nmpa_number, r.lot or "", r.serial or "",
-                      r.expiry.isoformat() if r.expiry else "", format_local(r.bound_at), r.bound_by_name,
-                      format_local(r.removed_at), r.removal_reason or "", format_local(r.voided_at), r.void_reason or "",
-                      f"{warnings}：{r.override_reason}" if warnings else ""])
+        table.append(
+            [
+                r.patient_name,
+                r.mrn,
+                str(r.run_number),
+                r.run_status,
+                r.product_name,
+                category,
+                r.manufacturer,
+                r.model,
+                r.gtin or r.udi_di or "",
+                r.nmpa_number,
+                r.lot or "",
+                r.serial or "",
+                r.expiry.isoformat() if r.expiry else "",
+                format_local(r.bound_at),
+                r.bound_by_name,
+                format_local(r.removed_at),
+                r.removal_reason or "",
+                format_local(r.voided_at),
+                r.void_reason or "",
+                f"{warnings}：{r.override_reason}" if warnings else "",
+            ]
+        )
     return table
 
 

@@ -137,8 +137,15 @@ _FREE_TEXT: dict[type, tuple[str, ...]] = {
     WeaningTrialInfo: ("notes",),
     FollowUpInfo: ("notes",),
     # device identifiers and serial numbers (Safe Harbor #13) and the texts that carry them
-    DeviceInfo: ("scanned_text", "raw_code", "warnings", "override_reason", "removal_reason", "serial",
-                      "item_key"),
+    DeviceInfo: (
+        "scanned_text",
+        "raw_code",
+        "warnings",
+        "override_reason",
+        "removal_reason",
+        "serial",
+        "item_key",
+    ),
 }
 _OPTIONAL_TEXT = {"override_reason", "removal_reason", "serial", "item_key"}
 
@@ -166,18 +173,38 @@ def deidentify(case: CaseFacts, pseudonyms: Pseudonymizer) -> CaseFacts:
     """The case without direct identifiers: pseudonyms for name and MRN, age instead of birth date,
     no ward or bed, no free text, no device serials (dates are moved later, in ``move_dates``)."""
     token = pseudonyms.token(case.hospital_code, case.patient.mrn)
-    patient = dataclasses.replace(case.patient, mrn=token, name=pseudonyms.name(token), birth_date=None,
-                                  age_years=_top_coded_age(case), ward="", bed="")
+    patient = dataclasses.replace(
+        case.patient,
+        mrn=token,
+        name=pseudonyms.name(token),
+        birth_date=None,
+        age_years=_top_coded_age(case),
+        ward="",
+        bed="",
+    )
     run = dataclasses.replace(case.run, diagnosis="", indication_other="", ward="", bed="")
 
     def strip(items: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(dataclasses.replace(x, **{f: None if f in _OPTIONAL_TEXT else ""
-                                               for f in _FREE_TEXT.get(type(x), ())}) for x in items)
+        return tuple(
+            dataclasses.replace(
+                x, **{f: None if f in _OPTIONAL_TEXT else "" for f in _FREE_TEXT.get(type(x), ())}
+            )
+            for x in items
+        )
 
     return dataclasses.replace(
-        case, patient=patient, run=run, decisions=strip(case.decisions), consents=strip(case.consents),
-        procedures=strip(case.procedures), daily=strip(case.daily), complications=strip(case.complications),
-        weaning_trials=strip(case.weaning_trials), follow_ups=strip(case.follow_ups), devices=strip(case.devices))
+        case,
+        patient=patient,
+        run=run,
+        decisions=strip(case.decisions),
+        consents=strip(case.consents),
+        procedures=strip(case.procedures),
+        daily=strip(case.daily),
+        complications=strip(case.complications),
+        weaning_trials=strip(case.weaning_trials),
+        follow_ups=strip(case.follow_ups),
+        devices=strip(case.devices),
+    )
 
 
 def _secrets_of(case: CaseFacts, token: str) -> list[tuple[str, str]]:
@@ -224,38 +251,198 @@ def _iso(moment: datetime) -> str:
 
 # The run and patient fields of schema version 1. Listed here rather than taken from the domain
 # dataclasses, so a new field there does not silently change (or break) the exchanged format.
-RUN_FIELDS = ("id", "run_number", "mode", "ecpr", "indication", "indication_other", "diagnosis", "status",
-              "emergency", "attending_id", "ward", "bed", "created_at", "decided_at", "started_at", "ended_at",
-              "end_reason", "survived_28d", "discharged_alive", "date_of_death", "source")
-PATIENT_FIELDS = ("mrn", "name", "sex", "birth_date", "age_years", "height_cm", "weight_kg", "ward", "bed",
-                  "discharged_at", "discharge_disposition")
+RUN_FIELDS = (
+    "id",
+    "run_number",
+    "mode",
+    "ecpr",
+    "indication",
+    "indication_other",
+    "diagnosis",
+    "status",
+    "emergency",
+    "attending_id",
+    "ward",
+    "bed",
+    "created_at",
+    "decided_at",
+    "started_at",
+    "ended_at",
+    "end_reason",
+    "survived_28d",
+    "discharged_alive",
+    "date_of_death",
+    "source",
+)
+PATIENT_FIELDS = (
+    "mrn",
+    "name",
+    "sex",
+    "birth_date",
+    "age_years",
+    "height_cm",
+    "weight_kg",
+    "ward",
+    "bed",
+    "discharged_at",
+    "discharge_disposition",
+)
 # The same for the records the case read model shares with the documents (which carry more: version,
 # signatures, names as printed); a record kind not listed here is written field by field.
 RECORD_FIELDS: dict[type, tuple[str, ...]] = {
-    ProcedureInfo: ("id", "kind", "status", "started_at", "flow_at", "ended_at", "location", "technique", "guidance",
-                    "mode_before", "mode_after", "reason", "settings", "immediate_complications", "notes", "staff",
-                    "cannulae", "signed_at", "signed_by"),
+    ProcedureInfo: (
+        "id",
+        "kind",
+        "status",
+        "started_at",
+        "flow_at",
+        "ended_at",
+        "location",
+        "technique",
+        "guidance",
+        "mode_before",
+        "mode_after",
+        "reason",
+        "settings",
+        "immediate_complications",
+        "notes",
+        "staff",
+        "cannulae",
+        "signed_at",
+        "signed_by",
+    ),
     TeamMember: ("staff", "role"),
-    CannulaInfo: ("position", "role", "vessel", "side", "size_fr", "length_cm", "depth_cm", "tip_position",
-                  "device_usage_id", "removed_at"),
-    DeviceInfo: ("id", "item_id", "procedure_id", "single_use", "bound_at", "bound_by", "scanned_text",
-                 "override_reason", "warnings", "removed_at", "removal_reason", "category", "product_name",
-                 "manufacturer", "model", "gtin", "udi_di", "nmpa_number", "item_key", "serial", "lot", "expiry",
-                 "production_date", "raw_code", "symbology"),
-    DecisionInfo: ("id", "kind", "emergency", "status", "decided_at", "signed_at", "mode_planned", "indication",
-                   "indication_other", "rationale", "pre_ecmo", "contraindications", "supplement_deadline",
-                   "supplement_of_id", "physicians", "signed_by"),
-    ConsentInfo: ("id", "status", "signed_at", "explained_by", "signer_name", "relationship", "signed_on_paper_at",
-                  "refused", "notes", "signed_by"),
-    DailyEntryInfo: ("id", "status", "recorded_at", "ecmo_day", "author_role", "mode", "values", "checks", "notes",
-                     "signed_at", "signed_by"),
-    ComplicationInfo: ("id", "status", "code", "other_text", "onset_at", "severity", "treatment", "resolved_at",
-                       "resolution", "adverse_event", "device_item_id", "procedure_id", "signed_at", "signed_by"),
-    WeaningTrialInfo: ("id", "status", "started_at", "ended_at", "flow_to", "sweep_to", "fdo2_to", "values", "passed",
-                       "notes", "signed_at", "signed_by"),
-    FollowUpInfo: ("id", "status", "kind", "due_date", "fu_status", "done_at", "contact_method", "vital_status",
-                   "date_of_death", "cause_of_death", "discharge_disposition", "cpc", "mrs", "eq5d_index", "notes",
-                   "signed_at", "signed_by"),
+    CannulaInfo: (
+        "position",
+        "role",
+        "vessel",
+        "side",
+        "size_fr",
+        "length_cm",
+        "depth_cm",
+        "tip_position",
+        "device_usage_id",
+        "removed_at",
+    ),
+    DeviceInfo: (
+        "id",
+        "item_id",
+        "procedure_id",
+        "single_use",
+        "bound_at",
+        "bound_by",
+        "scanned_text",
+        "override_reason",
+        "warnings",
+        "removed_at",
+        "removal_reason",
+        "category",
+        "product_name",
+        "manufacturer",
+        "model",
+        "gtin",
+        "udi_di",
+        "nmpa_number",
+        "item_key",
+        "serial",
+        "lot",
+        "expiry",
+        "production_date",
+        "raw_code",
+        "symbology",
+    ),
+    DecisionInfo: (
+        "id",
+        "kind",
+        "emergency",
+        "status",
+        "decided_at",
+        "signed_at",
+        "mode_planned",
+        "indication",
+        "indication_other",
+        "rationale",
+        "pre_ecmo",
+        "contraindications",
+        "supplement_deadline",
+        "supplement_of_id",
+        "physicians",
+        "signed_by",
+    ),
+    ConsentInfo: (
+        "id",
+        "status",
+        "signed_at",
+        "explained_by",
+        "signer_name",
+        "relationship",
+        "signed_on_paper_at",
+        "refused",
+        "notes",
+        "signed_by",
+    ),
+    DailyEntryInfo: (
+        "id",
+        "status",
+        "recorded_at",
+        "ecmo_day",
+        "author_role",
+        "mode",
+        "values",
+        "checks",
+        "notes",
+        "signed_at",
+        "signed_by",
+    ),
+    ComplicationInfo: (
+        "id",
+        "status",
+        "code",
+        "other_text",
+        "onset_at",
+        "severity",
+        "treatment",
+        "resolved_at",
+        "resolution",
+        "adverse_event",
+        "device_item_id",
+        "procedure_id",
+        "signed_at",
+        "signed_by",
+    ),
+    WeaningTrialInfo: (
+        "id",
+        "status",
+        "started_at",
+        "ended_at",
+        "flow_to",
+        "sweep_to",
+        "fdo2_to",
+        "values",
+        "passed",
+        "notes",
+        "signed_at",
+        "signed_by",
+    ),
+    FollowUpInfo: (
+        "id",
+        "status",
+        "kind",
+        "due_date",
+        "fu_status",
+        "done_at",
+        "contact_method",
+        "vital_status",
+        "date_of_death",
+        "cause_of_death",
+        "discharge_disposition",
+        "cpc",
+        "mrs",
+        "eq5d_index",
+        "notes",
+        "signed_at",
+        "signed_by",
+    ),
 }
 
 
@@ -286,8 +473,17 @@ def _plain(value: Any, staff: dict[int, StaffRef]) -> Any:
     return value
 
 
-_RECORD_LISTS = ("decisions", "consents", "procedures", "daily", "complications", "weaning_trials", "follow_ups",
-                 "devices", "equipment")
+_RECORD_LISTS = (
+    "decisions",
+    "consents",
+    "procedures",
+    "daily",
+    "complications",
+    "weaning_trials",
+    "follow_ups",
+    "devices",
+    "equipment",
+)
 
 
 def case_to_dict(case: CaseFacts, *, window_hours: int, staff: dict[int, StaffRef]) -> dict[str, Any]:
@@ -302,9 +498,12 @@ def case_to_dict(case: CaseFacts, *, window_hours: int, staff: dict[int, StaffRe
         "patient": patient,
         "run": run,
         "outcome": {
-            "survived_28d": survived_28d(case), "discharged_alive": discharged_alive(case),
-            "weaning_success": weaning_success(case, window_hours), "death_date": death.isoformat() if death else None,
-            "duration_hours": case.duration_hours, "discharge_disposition": discharge_disposition(case),
+            "survived_28d": survived_28d(case),
+            "discharged_alive": discharged_alive(case),
+            "weaning_success": weaning_success(case, window_hours),
+            "death_date": death.isoformat() if death else None,
+            "duration_hours": case.duration_hours,
+            "discharge_disposition": discharge_disposition(case),
         },
     }
     for name in _RECORD_LISTS:
@@ -321,10 +520,19 @@ class ExportSource:
     city: str
 
 
-def build_export(cases: Sequence[CaseFacts], equipment: Sequence[EquipmentFact], hospitals: Sequence[HospitalFact],
-                 *, period: Period, exported_at: datetime, window_hours: int, source: ExportSource | None,
-                 pseudonyms: Pseudonymizer | None, extra_staff: Mapping[int, StaffRef] = {},
-                 app_version: str = "") -> dict[str, Any]:
+def build_export(
+    cases: Sequence[CaseFacts],
+    equipment: Sequence[EquipmentFact],
+    hospitals: Sequence[HospitalFact],
+    *,
+    period: Period,
+    exported_at: datetime,
+    window_hours: int,
+    source: ExportSource | None,
+    pseudonyms: Pseudonymizer | None,
+    extra_staff: Mapping[int, StaffRef] = {},
+    app_version: str = "",
+) -> dict[str, Any]:
     """The JSON export document; with ``pseudonyms`` it is de-identified."""
     staff: dict[int, StaffRef] = {}
     runs = []
@@ -337,16 +545,34 @@ def build_export(cases: Sequence[CaseFacts], equipment: Sequence[EquipmentFact],
         token = pseudonyms.token(case.hospital_code, case.patient.mrn)
         secrets = _secrets_of(case, token)
         plain = case_to_dict(deidentify(case, pseudonyms), window_hours=window_hours, staff=staff)
-        runs.append(_scrub(move_dates(plain, days=pseudonyms.day_shift(case.hospital_code, case.patient.mrn),
-                                      mode=pseudonyms.dates), secrets))
+        runs.append(
+            _scrub(
+                move_dates(
+                    plain,
+                    days=pseudonyms.day_shift(case.hospital_code, case.patient.mrn),
+                    mode=pseudonyms.dates,
+                ),
+                secrets,
+            )
+        )
     used = {c.hospital_code for c in cases}
     kit: dict[str, list[dict[str, Any]]] = {}
     for e in equipment:
         kit.setdefault(e.hospital_code, []).append(
-            {"kind": e.kind, "model": e.model, "manufacturer": e.manufacturer, "serial": e.serial,
-             "purchase_date": e.purchase_date.isoformat() if e.purchase_date else None, "active": e.active})
-    hospital_list = [{"code": h.code, "name": h.name, "city": h.city, "equipment": kit.get(h.code, [])}
-                     for h in hospitals if h.code in used or h.code in kit]
+            {
+                "kind": e.kind,
+                "model": e.model,
+                "manufacturer": e.manufacturer,
+                "serial": e.serial,
+                "purchase_date": e.purchase_date.isoformat() if e.purchase_date else None,
+                "active": e.active,
+            }
+        )
+    hospital_list = [
+        {"code": h.code, "name": h.name, "city": h.city, "equipment": kit.get(h.code, [])}
+        for h in hospitals
+        if h.code in used or h.code in kit
+    ]
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
@@ -358,18 +584,41 @@ def build_export(cases: Sequence[CaseFacts], equipment: Sequence[EquipmentFact],
         "deidentified": pseudonyms is not None,
         "pseudonym_scheme": PSEUDONYM_SCHEME if pseudonyms is not None else None,
         "hospitals": hospital_list,
-        "deidentification": None if pseudonyms is None else {
-            "standard": DEIDENTIFICATION_STANDARD, "dates": pseudonyms.dates, "age_top_code": AGE_TOP_CODE,
-            "max_shift_days": MAX_SHIFT_DAYS if pseudonyms.dates == "shift" else None},
-        "staff": [{"id": s.id, "name": pseudonyms.staff_name(s.id) if pseudonyms else s.name, "title": s.title}
-                  for s in sorted(staff.values(), key=lambda s: s.id)],
+        "deidentification": None
+        if pseudonyms is None
+        else {
+            "standard": DEIDENTIFICATION_STANDARD,
+            "dates": pseudonyms.dates,
+            "age_top_code": AGE_TOP_CODE,
+            "max_shift_days": MAX_SHIFT_DAYS if pseudonyms.dates == "shift" else None,
+        },
+        "staff": [
+            {"id": s.id, "name": pseudonyms.staff_name(s.id) if pseudonyms else s.name, "title": s.title}
+            for s in sorted(staff.values(), key=lambda s: s.id)
+        ],
         "runs": runs,
     }
 
 
 # ---- flat tables (CSV / XLSX) --------------------------------------------------------------------
-LEGACY_COLUMNS = ("hospital", "city", "mrn", "name", "sex", "birth_date", "age", "ecmo_start", "mode", "ecpr",
-                  "indication", "ecmo_end", "end_reason", "survived_28d", "discharged_alive", "date_of_death")
+LEGACY_COLUMNS = (
+    "hospital",
+    "city",
+    "mrn",
+    "name",
+    "sex",
+    "birth_date",
+    "age",
+    "ecmo_start",
+    "mode",
+    "ecpr",
+    "indication",
+    "ecmo_end",
+    "end_reason",
+    "survived_28d",
+    "discharged_alive",
+    "date_of_death",
+)
 
 
 def _local(value: str | None, *, with_time: bool = True) -> str:
@@ -418,78 +667,338 @@ def export_tables(document: Mapping[str, Any]) -> dict[str, Table]:
     devices: list[list[Any]] = []
     for case in document["runs"]:
         key, p, r, o = case["key"], case["patient"], case["run"], case["outcome"]
-        runs.append([
-            hospital_names.get(case["hospital"], case["hospital"]), cities.get(case["hospital"], ""), p["mrn"], p["name"],
-            p["sex"], p.get("birth_date") or "", _age(p, r["started_at"]), _local(r["started_at"]), r["mode"],
-            _yes(r["ecpr"]), r["indication"], _local(r.get("ended_at")), r.get("end_reason") or "",
-            _yes_unknown(o["survived_28d"]), _yes_unknown(o["discharged_alive"]), o["death_date"] or "",
-            key, case["hospital"], r["run_number"], r["status"], _yes(r["emergency"]), r["indication_other"],
-            r["diagnosis"], _local(r.get("decided_at")), o["duration_hours"] if o["duration_hours"] is not None else "",
-            _yes(o["weaning_success"]), o["discharge_disposition"] or "", _local(p.get("discharged_at")),
-            ";".join(c["code"] for c in case["complications"]), len(case["devices"]),
-            _yes(bool(case["devices"]) and all(d["scanned_text"].strip() and (d["serial"] or d["lot"])
-                                               for d in case["devices"])),
-            r["source"],
-        ])
+        runs.append(
+            [
+                hospital_names.get(case["hospital"], case["hospital"]),
+                cities.get(case["hospital"], ""),
+                p["mrn"],
+                p["name"],
+                p["sex"],
+                p.get("birth_date") or "",
+                _age(p, r["started_at"]),
+                _local(r["started_at"]),
+                r["mode"],
+                _yes(r["ecpr"]),
+                r["indication"],
+                _local(r.get("ended_at")),
+                r.get("end_reason") or "",
+                _yes_unknown(o["survived_28d"]),
+                _yes_unknown(o["discharged_alive"]),
+                o["death_date"] or "",
+                key,
+                case["hospital"],
+                r["run_number"],
+                r["status"],
+                _yes(r["emergency"]),
+                r["indication_other"],
+                r["diagnosis"],
+                _local(r.get("decided_at")),
+                o["duration_hours"] if o["duration_hours"] is not None else "",
+                _yes(o["weaning_success"]),
+                o["discharge_disposition"] or "",
+                _local(p.get("discharged_at")),
+                ";".join(c["code"] for c in case["complications"]),
+                len(case["devices"]),
+                _yes(
+                    bool(case["devices"])
+                    and all(d["scanned_text"].strip() and (d["serial"] or d["lot"]) for d in case["devices"])
+                ),
+                r["source"],
+            ]
+        )
         for d in case["decisions"]:
-            decisions.append([key, d["id"], d["kind"], _yes(d["emergency"]), d["status"], _local(d["decided_at"]),
-                              _local(d["signed_at"]),
-                              "; ".join(f"{names.get(x['staff'], x['staff'])}({x['role']}"
-                                        f"{', expert' if x['expert_at_decision'] else ''})" for x in d["physicians"]),
-                              d["supplement_of_id"] or "", d["mode_planned"] or "", d["indication"] or "",
-                              _json_cell(d["pre_ecmo"]), d["rationale"]])
+            decisions.append(
+                [
+                    key,
+                    d["id"],
+                    d["kind"],
+                    _yes(d["emergency"]),
+                    d["status"],
+                    _local(d["decided_at"]),
+                    _local(d["signed_at"]),
+                    "; ".join(
+                        f"{names.get(x['staff'], x['staff'])}({x['role']}"
+                        f"{', expert' if x['expert_at_decision'] else ''})"
+                        for x in d["physicians"]
+                    ),
+                    d["supplement_of_id"] or "",
+                    d["mode_planned"] or "",
+                    d["indication"] or "",
+                    _json_cell(d["pre_ecmo"]),
+                    d["rationale"],
+                ]
+            )
         for pr in case["procedures"]:
-            procedures.append([key, pr["id"], pr["kind"], pr["status"], _local(pr["started_at"]), _local(pr["flow_at"]),
-                               _local(pr["ended_at"]), pr["location"], pr["technique"] or "", pr["guidance"] or "",
-                               pr["mode_before"] or "", pr["mode_after"] or "",
-                               "; ".join(f"{names.get(s['staff'], s['staff'])}({s['role']})" for s in pr["staff"]),
-                               _json_cell(pr["immediate_complications"]),
-                               "; ".join(f"{c['role']}/{c['vessel']}/{c['side']}/{c['size_fr']}Fr" for c in pr["cannulae"]),
-                               pr["notes"]])
+            procedures.append(
+                [
+                    key,
+                    pr["id"],
+                    pr["kind"],
+                    pr["status"],
+                    _local(pr["started_at"]),
+                    _local(pr["flow_at"]),
+                    _local(pr["ended_at"]),
+                    pr["location"],
+                    pr["technique"] or "",
+                    pr["guidance"] or "",
+                    pr["mode_before"] or "",
+                    pr["mode_after"] or "",
+                    "; ".join(f"{names.get(s['staff'], s['staff'])}({s['role']})" for s in pr["staff"]),
+                    _json_cell(pr["immediate_complications"]),
+                    "; ".join(
+                        f"{c['role']}/{c['vessel']}/{c['side']}/{c['size_fr']}Fr" for c in pr["cannulae"]
+                    ),
+                    pr["notes"],
+                ]
+            )
         for e in case["daily"]:
-            daily.append([key, e["id"], _local(e["recorded_at"]), e["ecmo_day"], e["mode"] or "", e["author_role"],
-                          e["status"], _json_cell(e["values"]), _json_cell(e["checks"]), e["notes"]])
+            daily.append(
+                [
+                    key,
+                    e["id"],
+                    _local(e["recorded_at"]),
+                    e["ecmo_day"],
+                    e["mode"] or "",
+                    e["author_role"],
+                    e["status"],
+                    _json_cell(e["values"]),
+                    _json_cell(e["checks"]),
+                    e["notes"],
+                ]
+            )
         for c in case["complications"]:
-            complications.append([key, c["id"], c["code"], _local(c["onset_at"]), c["severity"], _yes(c["adverse_event"]),
-                                  _local(c["resolved_at"]), c["status"], c["other_text"]])
+            complications.append(
+                [
+                    key,
+                    c["id"],
+                    c["code"],
+                    _local(c["onset_at"]),
+                    c["severity"],
+                    _yes(c["adverse_event"]),
+                    _local(c["resolved_at"]),
+                    c["status"],
+                    c["other_text"],
+                ]
+            )
         for w in case["weaning_trials"]:
-            trials.append([key, w["id"], _local(w["started_at"]), _local(w["ended_at"]), _yes(w["passed"]),
-                           w["flow_to"] if w["flow_to"] is not None else "", w["sweep_to"] if w["sweep_to"] is not None else "",
-                           w["fdo2_to"] if w["fdo2_to"] is not None else "", _json_cell(w["values"]), w["status"]])
+            trials.append(
+                [
+                    key,
+                    w["id"],
+                    _local(w["started_at"]),
+                    _local(w["ended_at"]),
+                    _yes(w["passed"]),
+                    w["flow_to"] if w["flow_to"] is not None else "",
+                    w["sweep_to"] if w["sweep_to"] is not None else "",
+                    w["fdo2_to"] if w["fdo2_to"] is not None else "",
+                    _json_cell(w["values"]),
+                    w["status"],
+                ]
+            )
         for f in case["follow_ups"]:
-            follow_ups.append([key, f["id"], f["kind"], f["due_date"], f["fu_status"], _local(f["done_at"]),
-                               f["vital_status"] or "", f["date_of_death"] or "", f["discharge_disposition"] or "",
-                               f["cpc"] if f["cpc"] is not None else "", f["mrs"] if f["mrs"] is not None else "",
-                               f["eq5d_index"] if f["eq5d_index"] is not None else "", f["status"]])
+            follow_ups.append(
+                [
+                    key,
+                    f["id"],
+                    f["kind"],
+                    f["due_date"],
+                    f["fu_status"],
+                    _local(f["done_at"]),
+                    f["vital_status"] or "",
+                    f["date_of_death"] or "",
+                    f["discharge_disposition"] or "",
+                    f["cpc"] if f["cpc"] is not None else "",
+                    f["mrs"] if f["mrs"] is not None else "",
+                    f["eq5d_index"] if f["eq5d_index"] is not None else "",
+                    f["status"],
+                ]
+            )
         for u in case["devices"]:
-            devices.append([key, u["id"], u["category"], u["product_name"], u["manufacturer"], u["model"],
-                            u["nmpa_number"], u["gtin"] or "", u["udi_di"] or "", u["lot"] or "", u["serial"] or "",
-                            u["expiry"] or "", _local(u["bound_at"]), _local(u["removed_at"]), _yes(u["single_use"]),
-                            _yes(bool(u["scanned_text"].strip()) and bool(u["serial"] or u["lot"])), u["scanned_text"]])
-    equipment = [[h["name"], h["city"], e["model"], e["serial"], e["purchase_date"] or "", e["kind"], e["manufacturer"],
-                  _yes(e["active"])] for h in document["hospitals"] for e in h["equipment"]]
+            devices.append(
+                [
+                    key,
+                    u["id"],
+                    u["category"],
+                    u["product_name"],
+                    u["manufacturer"],
+                    u["model"],
+                    u["nmpa_number"],
+                    u["gtin"] or "",
+                    u["udi_di"] or "",
+                    u["lot"] or "",
+                    u["serial"] or "",
+                    u["expiry"] or "",
+                    _local(u["bound_at"]),
+                    _local(u["removed_at"]),
+                    _yes(u["single_use"]),
+                    _yes(bool(u["scanned_text"].strip()) and bool(u["serial"] or u["lot"])),
+                    u["scanned_text"],
+                ]
+            )
+    equipment = [
+        [
+            h["name"],
+            h["city"],
+            e["model"],
+            e["serial"],
+            e["purchase_date"] or "",
+            e["kind"],
+            e["manufacturer"],
+            _yes(e["active"]),
+        ]
+        for h in document["hospitals"]
+        for e in h["equipment"]
+    ]
     return {
-        "runs": ((*LEGACY_COLUMNS, "run_key", "hospital_code", "run_number", "status", "emergency", "indication_other",
-                  "diagnosis", "decided_at", "duration_hours", "weaning_success", "discharge_disposition",
-                  "discharged_at", "complications", "devices", "devices_traceable", "source"), runs),
-        "decisions": (("run_key", "id", "kind", "emergency", "status", "decided_at", "signed_at", "physicians",
-                       "supplement_of_id", "mode_planned", "indication", "pre_ecmo", "rationale"), decisions),
-        "procedures": (("run_key", "id", "kind", "status", "started_at", "flow_at", "ended_at", "location", "technique",
-                        "guidance", "mode_before", "mode_after", "staff", "immediate_complications", "cannulae",
-                        "notes"), procedures),
-        "daily": (("run_key", "id", "recorded_at", "ecmo_day", "mode", "author_role", "status", "values", "checks",
-                   "notes"), daily),
-        "complications": (("run_key", "id", "code", "onset_at", "severity", "adverse_event", "resolved_at", "status",
-                           "other_text"), complications),
-        "weaning_trials": (("run_key", "id", "started_at", "ended_at", "passed", "flow_to", "sweep_to", "fdo2_to",
-                            "values", "status"), trials),
-        "follow_ups": (("run_key", "id", "kind", "due_date", "fu_status", "done_at", "vital_status", "date_of_death",
-                        "discharge_disposition", "cpc", "mrs", "eq5d_index", "status"), follow_ups),
-        "devices": (("run_key", "id", "category", "product_name", "manufacturer", "model", "nmpa_number", "gtin",
-                     "udi_di", "lot", "serial", "expiry", "bound_at", "removed_at", "single_use", "traceable",
-                     "scanned_text"), devices),
-        "equipment": (("hospital", "city", "model", "serial", "purchase_date", "kind", "manufacturer", "active"),
-                      equipment),
+        "runs": (
+            (
+                *LEGACY_COLUMNS,
+                "run_key",
+                "hospital_code",
+                "run_number",
+                "status",
+                "emergency",
+                "indication_other",
+                "diagnosis",
+                "decided_at",
+                "duration_hours",
+                "weaning_success",
+                "discharge_disposition",
+                "discharged_at",
+                "complications",
+                "devices",
+                "devices_traceable",
+                "source",
+            ),
+            runs,
+        ),
+        "decisions": (
+            (
+                "run_key",
+                "id",
+                "kind",
+                "emergency",
+                "status",
+                "decided_at",
+                "signed_at",
+                "physicians",
+                "supplement_of_id",
+                "mode_planned",
+                "indication",
+                "pre_ecmo",
+                "rationale",
+            ),
+            decisions,
+        ),
+        "procedures": (
+            (
+                "run_key",
+                "id",
+                "kind",
+                "status",
+                "started_at",
+                "flow_at",
+                "ended_at",
+                "location",
+                "technique",
+                "guidance",
+                "mode_before",
+                "mode_after",
+                "staff",
+                "immediate_complications",
+                "cannulae",
+                "notes",
+            ),
+            procedures,
+        ),
+        "daily": (
+            (
+                "run_key",
+                "id",
+                "recorded_at",
+                "ecmo_day",
+                "mode",
+                "author_role",
+                "status",
+                "values",
+                "checks",
+                "notes",
+            ),
+            daily,
+        ),
+        "complications": (
+            (
+                "run_key",
+                "id",
+                "code",
+                "onset_at",
+                "severity",
+                "adverse_event",
+                "resolved_at",
+                "status",
+                "other_text",
+            ),
+            complications,
+        ),
+        "weaning_trials": (
+            (
+                "run_key",
+                "id",
+                "started_at",
+                "ended_at",
+                "passed",
+                "flow_to",
+                "sweep_to",
+                "fdo2_to",
+                "values",
+                "status",
+            ),
+            trials,
+        ),
+        "follow_ups": (
+            (
+                "run_key",
+                "id",
+                "kind",
+                "due_date",
+                "fu_status",
+                "done_at",
+                "vital_status",
+                "date_of_death",
+                "discharge_disposition",
+                "cpc",
+                "mrs",
+                "eq5d_index",
+                "status",
+            ),
+            follow_ups,
+        ),
+        "devices": (
+            (
+                "run_key",
+                "id",
+                "category",
+                "product_name",
+                "manufacturer",
+                "model",
+                "nmpa_number",
+                "gtin",
+                "udi_di",
+                "lot",
+                "serial",
+                "expiry",
+                "bound_at",
+                "removed_at",
+                "single_use",
+                "traceable",
+                "scanned_text",
+            ),
+            devices,
+        ),
+        "equipment": (
+            ("hospital", "city", "model", "serial", "purchase_date", "kind", "manufacturer", "active"),
+            equipment,
+        ),
     }
 
 
@@ -528,8 +1037,10 @@ def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def csv_paths(path: Path, tables: Iterable[str]) -> dict[str, Path]:
     """runs → the named file; every other table → ``<stem>.<table>.csv`` beside it."""
-    return {name: path if name == "runs" else path.with_name(f"{path.stem}.{name}{path.suffix or '.csv'}")
-            for name in tables}
+    return {
+        name: path if name == "runs" else path.with_name(f"{path.stem}.{name}{path.suffix or '.csv'}")
+        for name in tables
+    }
 
 
 def write_csv(tables: Mapping[str, Table], path: Path) -> list[Path]:
@@ -542,7 +1053,9 @@ def write_csv(tables: Mapping[str, Table], path: Path) -> list[Path]:
     return written
 
 
-def write_xlsx(tables: Mapping[str, Table], path: Path, *, info: Sequence[tuple[str, Any]] = ()) -> list[Path]:
+def write_xlsx(
+    tables: Mapping[str, Table], path: Path, *, info: Sequence[tuple[str, Any]] = ()
+) -> list[Path]:
     import openpyxl
     from openpyxl.styles import Font
 
@@ -574,13 +1087,20 @@ def write_export(document: Mapping[str, Any], fmt: str, path: Path) -> list[Path
     if fmt == "csv":
         return write_csv(tables, path)
     if fmt == "xlsx":
-        info = [("schema", document["schema"]), ("version", document["version"]),
-                ("exported_at", document["exported_at"]), ("period_from", document["period"]["from"]),
-                ("period_to", document["period"]["to"]), ("deidentified", _yes(document["deidentified"])),
-                ("pseudonym_scheme", document["pseudonym_scheme"] or ""),
-                *((f"deidentification_{k}", "" if v is None else v)
-                  for k, v in (document.get("deidentification") or {}).items()),
-                ("weaning_window_hours", document["weaning_window_hours"])]
+        info = [
+            ("schema", document["schema"]),
+            ("version", document["version"]),
+            ("exported_at", document["exported_at"]),
+            ("period_from", document["period"]["from"]),
+            ("period_to", document["period"]["to"]),
+            ("deidentified", _yes(document["deidentified"])),
+            ("pseudonym_scheme", document["pseudonym_scheme"] or ""),
+            *(
+                (f"deidentification_{k}", "" if v is None else v)
+                for k, v in (document.get("deidentification") or {}).items()
+            ),
+            ("weaning_window_hours", document["weaning_window_hours"]),
+        ]
         return write_xlsx(tables, path, info=info)
     raise ValueError(f"unknown export format {fmt!r}")
 
@@ -615,48 +1135,117 @@ def report_tables(report: QcReport) -> dict[str, Table]:
     ]
     years = [[y, n] for y, n in report.by_year.items()]
     hospital_years = [[h, y, n] for h, ys in report.by_hospital_year.items() for y, n in ys.items()]
-    modes = [[m, v["runs"], _pct(v["share"]), v["survived_28d"], v["known_28d"], _pct(v["survival_28d"]),
-              _pct(v["survival_to_discharge"]), _pct(v["weaning_success_rate"])] for m, v in report.by_mode.items()]
+    modes = [
+        [
+            m,
+            v["runs"],
+            _pct(v["share"]),
+            v["survived_28d"],
+            v["known_28d"],
+            _pct(v["survival_28d"]),
+            _pct(v["survival_to_discharge"]),
+            _pct(v["weaning_success_rate"]),
+        ]
+        for m, v in report.by_mode.items()
+    ]
+
     def indication(code: str) -> str:
         return Indication(code).label if code in Indication._value2member_map_ else code
 
-    mode_ind = [[m, i, indication(i), x["runs"], _pct(x["share"])] for m, v in report.by_mode.items()
-                for i, x in v["indications"].items()]
-    equipment = ([[_("城市"), c, n] for c, n in report.equipment_by_city.items()]
-                 + [[_("医院"), h, n] for h, n in report.equipment_by_hospital.items()])
+    mode_ind = [
+        [m, i, indication(i), x["runs"], _pct(x["share"])]
+        for m, v in report.by_mode.items()
+        for i, x in v["indications"].items()
+    ]
+    equipment = [[_("城市"), c, n] for c, n in report.equipment_by_city.items()] + [
+        [_("医院"), h, n] for h, n in report.equipment_by_hospital.items()
+    ]
     purchases = [[h, y, n] for h, ys in report.equipment_by_hospital_year.items() for y, n in ys.items()]
-    complications = [[code, v["runs"], v["events"], _pct(v["rate"]),
-                      "" if v["per_1000_hours"] is None else round(v["per_1000_hours"], 6)]
-                     for code, v in report.complications.items()]
+    complications = [
+        [
+            code,
+            v["runs"],
+            v["events"],
+            _pct(v["rate"]),
+            "" if v["per_1000_hours"] is None else round(v["per_1000_hours"], 6),
+        ]
+        for code, v in report.complications.items()
+    ]
     indicators = []
     for key, v in report.indicators.items():
         label = DEFINITIONS[key].label if key in DEFINITIONS else key
         value = None if v["value"] is None else round(v["value"], 6)
         if value is not None and "denominator" in v and not key.endswith("_per_run"):
             value = Rate(value)  # a part of a whole (circuit changes per run is a count per run)
-        indicators.append([key, _(label), "" if value is None else value,
-                           v.get("numerator", v.get("n", "")), v.get("denominator", ""),
-                           _(DEFINITIONS[key].text) if key in DEFINITIONS else ""])
+        indicators.append(
+            [
+                key,
+                _(label),
+                "" if value is None else value,
+                v.get("numerator", v.get("n", "")),
+                v.get("denominator", ""),
+                _(DEFINITIONS[key].text) if key in DEFINITIONS else "",
+            ]
+        )
+
     def flag(value: bool) -> str:
         return _("是") if value else _("否")
 
-    r15 = [[h, y, v["runs"], v["weaned_successfully"], v["runs_ended"], _pct(v["weaning_success_rate"]),
-            flag(v["meets_volume"]), flag(v["meets_weaning"]), flag(v["meets_r15"])]
-           for h, ys in report.r15.items() for y, v in ys.items()]
+    r15 = [
+        [
+            h,
+            y,
+            v["runs"],
+            v["weaned_successfully"],
+            v["runs_ended"],
+            _pct(v["weaning_success_rate"]),
+            flag(v["meets_volume"]),
+            flag(v["meets_weaning"]),
+            flag(v["meets_r15"]),
+        ]
+        for h, ys in report.r15.items()
+        for y, v in ys.items()
+    ]
     definitions = [[key, _(d.label), _(d.text)] for key, d in DEFINITIONS.items()]
     return {
         "summary": ((_("项目"), _("数值")), summary),
         "by_year": ((_("年份"), _("例数")), years),
         "by_hospital_year": ((_("医院"), _("年份"), _("例数")), hospital_years),
-        "by_mode": ((_("模式"), _("例数"), _("占比"), _("28天存活"), _("28天状态已知"), _("28天存活率"),
-                     _("存活出院率"), _("成功撤机率")), modes),
+        "by_mode": (
+            (
+                _("模式"),
+                _("例数"),
+                _("占比"),
+                _("28天存活"),
+                _("28天状态已知"),
+                _("28天存活率"),
+                _("存活出院率"),
+                _("成功撤机率"),
+            ),
+            modes,
+        ),
         "mode_indications": ((_("模式"), _("适应证"), _("名称"), _("例数"), _("占该模式比例")), mode_ind),
         "equipment": ((_("按"), _("名称"), _("ECMO 主机数")), equipment),
         "equipment_purchases": ((_("医院"), _("购置年份"), _("台数")), purchases),
-        "complications": ((_("代码"), _("例数"), _("事件数"), _("发生率"), _("每1000 ECMO小时")), complications),
+        "complications": (
+            (_("代码"), _("例数"), _("事件数"), _("发生率"), _("每1000 ECMO小时")),
+            complications,
+        ),
         "indicators": (("key", _("指标"), _("数值"), _("分子/例数"), _("分母"), _("定义")), indicators),
-        "r15": ((_("医院"), _("年份"), _("例数"), _("成功撤机"), _("已结束"), _("成功撤机率"), _("≥20例"),
-                 _("≥40%"), _("达标")), r15),
+        "r15": (
+            (
+                _("医院"),
+                _("年份"),
+                _("例数"),
+                _("成功撤机"),
+                _("已结束"),
+                _("成功撤机率"),
+                _("≥20例"),
+                _("≥40%"),
+                _("达标"),
+            ),
+            r15,
+        ),
         "definitions": (("key", _("名称"), _("计算方法")), definitions),
     }
 
@@ -745,7 +1334,9 @@ class _Reader:
         raise TypeError(f"no reader for {hint!r}")
 
     def build(self, cls: Any, raw: Any, path: str, *, schema: Sequence[str] | None = None) -> Any:
-        """``cls`` from a JSON object; with ``schema``, only those fields are read (others get empty values)."""
+        """``cls`` from a JSON object; with ``schema``, only those fields
+        are read (others get empty values).
+        """
         if not isinstance(raw, dict):
             self.fail(path, N_("应为对象"))
             raw = {}
@@ -782,8 +1373,14 @@ def _empty(hint: Any) -> Any:
         return ()
     if origin is dict or hint is dict:
         return {}
-    return {str: "", int: 0, float: 0.0, bool: False, datetime: datetime(1970, 1, 1, tzinfo=UTC),
-            date: date(1970, 1, 1)}.get(hint)
+    return {
+        str: "",
+        int: 0,
+        float: 0.0,
+        bool: False,
+        datetime: datetime(1970, 1, 1, tzinfo=UTC),
+        date: date(1970, 1, 1),
+    }.get(hint)
 
 
 @dataclass(frozen=True)
@@ -801,9 +1398,15 @@ class ExportDocument:
 
 
 _LIST_TYPES: dict[str, type] = {
-    "decisions": DecisionInfo, "consents": ConsentInfo, "procedures": ProcedureInfo, "daily": DailyEntryInfo,
-    "complications": ComplicationInfo, "weaning_trials": WeaningTrialInfo, "follow_ups": FollowUpInfo,
-    "devices": DeviceInfo, "equipment": RunEquipmentFact,
+    "decisions": DecisionInfo,
+    "consents": ConsentInfo,
+    "procedures": ProcedureInfo,
+    "daily": DailyEntryInfo,
+    "complications": ComplicationInfo,
+    "weaning_trials": WeaningTrialInfo,
+    "follow_ups": FollowUpInfo,
+    "devices": DeviceInfo,
+    "equipment": RunEquipmentFact,
 }
 
 
@@ -813,18 +1416,48 @@ def read_export(data: bytes) -> ExportDocument:
     try:
         text = data.decode("utf-8-sig")
         if not json_depth_ok(text):  # json.loads would hit RecursionError on a hostile nesting
-            return ExportDocument(0, None, (), (), (), (RowError(0, "", N_("JSON 嵌套超过上限 {limit} 层"),
-                                                                {"limit": MAX_JSON_DEPTH}),), False)
+            return ExportDocument(
+                0,
+                None,
+                (),
+                (),
+                (),
+                (RowError(0, "", N_("JSON 嵌套超过上限 {limit} 层"), {"limit": MAX_JSON_DEPTH}),),
+                False,
+            )
         doc = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return ExportDocument(0, None, (), (), (), (RowError(0, "", N_("不是有效的 JSON 文件：{detail}"),
-                                                            {"detail": str(exc)[:100]}),), False)
+        return ExportDocument(
+            0,
+            None,
+            (),
+            (),
+            (),
+            (RowError(0, "", N_("不是有效的 JSON 文件：{detail}"), {"detail": str(exc)[:100]}),),
+            False,
+        )
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        return ExportDocument(0, None, (), (), (), (RowError(0, "schema", N_("不是 ECMO Ward 导出文件")),), False)
+        return ExportDocument(
+            0, None, (), (), (), (RowError(0, "schema", N_("不是 ECMO Ward 导出文件")),), False
+        )
     version = doc.get("version")
     if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
-        return ExportDocument(0, None, (), (), (), (RowError(0, "version", N_("不支持的导出格式版本 {version}（本程序支持 1–{max}）"),
-                                                            {"version": version, "max": SCHEMA_VERSION}),), False)
+        return ExportDocument(
+            0,
+            None,
+            (),
+            (),
+            (),
+            (
+                RowError(
+                    0,
+                    "version",
+                    N_("不支持的导出格式版本 {version}（本程序支持 1–{max}）"),
+                    {"version": version, "max": SCHEMA_VERSION},
+                ),
+            ),
+            False,
+        )
     staff: dict[int, StaffRef] = {}
     for s in doc.get("staff") or []:
         if isinstance(s, dict) and isinstance(s.get("id"), int):
@@ -834,23 +1467,42 @@ def read_export(data: bytes) -> ExportDocument:
     header = _Reader(staff, errors, 0)
     for i, h in enumerate(doc.get("hospitals") or []):
         path = f"hospitals[{i}]"
-        if not isinstance(h, dict) or not isinstance(h.get("code"), str) or not isinstance(h.get("name"), str):
+        if (
+            not isinstance(h, dict)
+            or not isinstance(h.get("code"), str)
+            or not isinstance(h.get("name"), str)
+        ):
             header.fail(path, N_("医院须有 code 和 name"))
             continue
-        hospitals[h["code"]] = HospitalFact(name=h["name"], code=h["code"], city=str(h.get("city") or ""), is_local=False)
+        hospitals[h["code"]] = HospitalFact(
+            name=h["name"], code=h["code"], city=str(h.get("city") or ""), is_local=False
+        )
         for j, e in enumerate(h.get("equipment") or []):
             if not isinstance(e, dict) or not e.get("serial") or not e.get("model"):
                 header.fail(f"{path}.equipment[{j}]", N_("设备须有 model 和 serial"))
                 continue
-            purchase = header.value(date | None, e.get("purchase_date"), f"{path}.equipment[{j}].purchase_date")
-            equipment.append(EquipmentFact(hospital_name=h["name"], hospital_code=h["code"], city=str(h.get("city") or ""),
-                                           kind=str(e.get("kind") or "console"), model=str(e["model"]),
-                                           manufacturer=str(e.get("manufacturer") or ""), serial=str(e["serial"]),
-                                           purchase_date=purchase, active=bool(e.get("active", True))))
+            purchase = header.value(
+                date | None, e.get("purchase_date"), f"{path}.equipment[{j}].purchase_date"
+            )
+            equipment.append(
+                EquipmentFact(
+                    hospital_name=h["name"],
+                    hospital_code=h["code"],
+                    city=str(h.get("city") or ""),
+                    kind=str(e.get("kind") or "console"),
+                    model=str(e["model"]),
+                    manufacturer=str(e.get("manufacturer") or ""),
+                    serial=str(e["serial"]),
+                    purchase_date=purchase,
+                    active=bool(e.get("active", True)),
+                )
+            )
     source = None
     src = doc.get("source_hospital")
     if isinstance(src, dict) and isinstance(src.get("code"), str):
-        source = ExportSource(code=src["code"], name=str(src.get("name") or ""), city=str(src.get("city") or ""))
+        source = ExportSource(
+            code=src["code"], name=str(src.get("name") or ""), city=str(src.get("city") or "")
+        )
     cases: list[tuple[int, CaseFacts]] = []
     runs = doc.get("runs")
     if not isinstance(runs, list):
@@ -860,12 +1512,25 @@ def read_export(data: bytes) -> ExportDocument:
         case = _read_case(raw, index, hospitals, staff, errors)
         if case is not None:
             cases.append((index, case))
-    return ExportDocument(version, source, tuple(hospitals.values()), tuple(equipment), tuple(cases), tuple(errors),
-                          bool(doc.get("deidentified")), staff)
+    return ExportDocument(
+        version,
+        source,
+        tuple(hospitals.values()),
+        tuple(equipment),
+        tuple(cases),
+        tuple(errors),
+        bool(doc.get("deidentified")),
+        staff,
+    )
 
 
-def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staff: Mapping[int, StaffRef],
-               errors: list[RowError]) -> CaseFacts | None:
+def _read_case(
+    raw: Any,
+    index: int,
+    hospitals: Mapping[str, HospitalFact],
+    staff: Mapping[int, StaffRef],
+    errors: list[RowError],
+) -> CaseFacts | None:
     before = len(errors)
     reader = _Reader(staff, errors, index)
     if not isinstance(raw, dict):
@@ -873,7 +1538,9 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
         return None
     hospital = hospitals.get(raw.get("hospital"))  # type: ignore[arg-type]
     if hospital is None:
-        reader.fail("hospital", N_("医院代码“{code}”不在 hospitals 列表中"), code=str(raw.get("hospital"))[:50])
+        reader.fail(
+            "hospital", N_("医院代码“{code}”不在 hospitals 列表中"), code=str(raw.get("hospital"))[:50]
+        )
         return None
     patient = reader.build(Patient, raw.get("patient"), "patient", schema=PATIENT_FIELDS)
     run = reader.build(Run, raw.get("run"), "run", schema=RUN_FIELDS)
@@ -899,8 +1566,10 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
         if not isinstance(items, list):
             reader.fail(name, N_("应为列表"))
             items = []
-        lists[name] = tuple(reader.build(cls, item, f"{name}[{i}]", schema=RECORD_FIELDS.get(cls))
-                            for i, item in enumerate(items))
+        lists[name] = tuple(
+            reader.build(cls, item, f"{name}[{i}]", schema=RECORD_FIELDS.get(cls))
+            for i, item in enumerate(items)
+        )
     for i, d in enumerate(lists["decisions"]):
         reader.choice(d.kind, DecisionKind, f"decisions[{i}].kind")
     for i, p in enumerate(lists["procedures"]):
@@ -913,5 +1582,11 @@ def _read_case(raw: Any, index: int, hospitals: Mapping[str, HospitalFact], staf
             reader.fail(f"complications[{i}].code", N_("并发症代码无效"))
     if len(errors) > before:
         return None
-    return CaseFacts(run=run, patient=patient, hospital_name=hospital.name, hospital_code=hospital.code,
-                     hospital_city=hospital.city, **lists)
+    return CaseFacts(
+        run=run,
+        patient=patient,
+        hospital_name=hospital.name,
+        hospital_code=hospital.code,
+        hospital_city=hospital.city,
+        **lists,
+    )

@@ -128,8 +128,11 @@ def check_import_file(path: Path) -> int:
     if not stat.S_ISREG(st.st_mode):
         raise FileUnreadable(detail=_("{path} 不是普通文件（管道、设备或文件夹不能导入）").format(path=path))
     if st.st_size > MAX_IMPORT_BYTES:
-        raise FileUnreadable(detail=_("文件过大（{size} MB，上限 {limit} MB）").format(
-            size=round(st.st_size / 1048576, 1), limit=MAX_IMPORT_BYTES // 1048576))
+        raise FileUnreadable(
+            detail=_("文件过大（{size} MB，上限 {limit} MB）").format(
+                size=round(st.st_size / 1048576, 1), limit=MAX_IMPORT_BYTES // 1048576
+            )
+        )
     return st.st_size
 
 
@@ -143,12 +146,18 @@ def _bounded(records: Iterable[Sequence[Any]]) -> list[list[Any]]:
         while row and (row[-1] is None or row[-1] == ""):
             row.pop()
         if len(row) > MAX_COLUMNS:
-            raise FileUnreadable(detail=_("第 {row} 行有 {n} 列，超过上限 {limit} 列").format(
-                row=number, n=len(row), limit=MAX_COLUMNS))
+            raise FileUnreadable(
+                detail=_("第 {row} 行有 {n} 列，超过上限 {limit} 列").format(
+                    row=number, n=len(row), limit=MAX_COLUMNS
+                )
+            )
         for value in row:
             if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                raise FileUnreadable(detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
-                    row=number, limit=MAX_CELL_CHARS))
+                raise FileUnreadable(
+                    detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
+                        row=number, limit=MAX_CELL_CHARS
+                    )
+                )
         out.append(row)
     return out
 
@@ -159,10 +168,14 @@ def _csv_records(text: str, delimiter: str) -> list[list[Any]]:
         return _bounded(reader)
     except csv.Error as exc:  # e.g. a cell beyond the csv module's own field limit
         if "field limit" in str(exc):
-            raise FileUnreadable(detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
-                row=reader.line_num, limit=MAX_CELL_CHARS)) from exc
-        raise FileUnreadable(detail=_("CSV 第 {row} 行格式错误：{error}").format(row=reader.line_num,
-                                                                              error=exc)) from exc
+            raise FileUnreadable(
+                detail=_("第 {row} 行有一个单元格超过 {limit} 个字符").format(
+                    row=reader.line_num, limit=MAX_CELL_CHARS
+                )
+            ) from exc
+        raise FileUnreadable(
+            detail=_("CSV 第 {row} 行格式错误：{error}").format(row=reader.line_num, error=exc)
+        ) from exc
 
 
 def json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -222,12 +235,18 @@ def _check_xlsx_parts(path: Path) -> None:
         raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件")) from exc
     total = sum(i.file_size for i in infos)
     if total > MAX_XLSX_UNPACKED:
-        raise FileUnreadable(detail=_("Excel 文件解压后过大（{size} MB，上限 {limit} MB）").format(
-            size=total // 1048576, limit=MAX_XLSX_UNPACKED // 1048576))
+        raise FileUnreadable(
+            detail=_("Excel 文件解压后过大（{size} MB，上限 {limit} MB）").format(
+                size=total // 1048576, limit=MAX_XLSX_UNPACKED // 1048576
+            )
+        )
     for info in infos:
         if info.file_size > 1048576 and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
-            raise FileUnreadable(detail=_("Excel 文件的压缩比异常（超过 {limit}:1），可能是恶意构造的文件").format(
-                limit=MAX_XLSX_RATIO))
+            raise FileUnreadable(
+                detail=_("Excel 文件的压缩比异常（超过 {limit}:1），可能是恶意构造的文件").format(
+                    limit=MAX_XLSX_RATIO
+                )
+            )
 
 
 def _read_xlsx(path: Path) -> list[list[Any]]:
@@ -239,8 +258,9 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl and defusedxml raise many types for a bad or hostile file
-        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(
-            error=type(exc).__name__)) from exc
+        raise FileUnreadable(
+            detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(error=type(exc).__name__)
+        ) from exc
     try:
         if not workbook.worksheets:
             raise FileUnreadable(detail=_("Excel 文件中没有工作表"))
@@ -249,8 +269,9 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
     except FileUnreadable:
         raise
     except Exception as exc:  # a hostile sheet (entities, broken XML) fails while rows are read
-        raise FileUnreadable(detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(
-            error=type(exc).__name__)) from exc
+        raise FileUnreadable(
+            detail=_("不是有效的 Excel (.xlsx) 文件（{error}）").format(error=type(exc).__name__)
+        ) from exc
     finally:
         workbook.close()
 
@@ -294,8 +315,14 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> tuple[dict
         if matched is None:
             continue
         if matched.key in found:
-            errors.append(RowError(1, raw, N_("与第 {n} 列重复（都是“{field}”）"),
-                                   {"n": found[matched.key] + 1, "field": matched.key}))
+            errors.append(
+                RowError(
+                    1,
+                    raw,
+                    N_("与第 {n} 列重复（都是“{field}”）"),
+                    {"n": found[matched.key] + 1, "field": matched.key},
+                )
+            )
             continue
         found[matched.key] = index
     for col in columns:
@@ -324,7 +351,9 @@ def cell_text(value: Any) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
-_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_DATE = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$"
+)
 
 
 def parse_local_datetime(value: Any, *, allow_time: bool = True) -> tuple[datetime, bool] | None:
@@ -352,7 +381,9 @@ def parse_local_datetime(value: Any, *, allow_time: bool = True) -> tuple[dateti
     try:
         moment = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=BEIJING)
     except ValueError as exc:
-        raise CellError(N_("“{text}”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"), text=text[:30]) from exc
+        raise CellError(
+            N_("“{text}”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"), text=text[:30]
+        ) from exc
     return moment.astimezone(UTC), hh is not None
 
 
@@ -373,9 +404,16 @@ def _labels_of(enum: Any) -> dict[str, str]:
     return dict(enum._label_ids())
 
 
-_MODES = choice_table([(m.value, [_labels_of(Mode).get(m.value, m.value)]) for m in Mode]
-                       + [("VA", ["V-A", "VA-ECMO"]), ("VV", ["V-V", "VV-ECMO"]), ("VAV", ["V-AV"]),
-                          ("VVA", ["VV-A"]), ("other", ["其它"])])
+_MODES = choice_table(
+    [(m.value, [_labels_of(Mode).get(m.value, m.value)]) for m in Mode]
+    + [
+        ("VA", ["V-A", "VA-ECMO"]),
+        ("VV", ["V-V", "VV-ECMO"]),
+        ("VAV", ["V-AV"]),
+        ("VVA", ["VV-A"]),
+        ("other", ["其它"]),
+    ]
+)
 _INDICATION_ALIASES: dict[str, tuple[str, ...]] = {
     "ami": ("AMI", "急性心肌梗死", "心肌梗死", "急性心梗"),
     "myocarditis": ("心肌炎",),
@@ -389,8 +427,12 @@ _INDICATION_ALIASES: dict[str, tuple[str, ...]] = {
     "sepsis": ("感染性休克",),
     "other": ("其它",),
 }
-_INDICATIONS = choice_table([(i.value, [_labels_of(Indication).get(i.value, i.value),
-                                         *_INDICATION_ALIASES.get(i.value, ())]) for i in Indication])
+_INDICATIONS = choice_table(
+    [
+        (i.value, [_labels_of(Indication).get(i.value, i.value), *_INDICATION_ALIASES.get(i.value, ())])
+        for i in Indication
+    ]
+)
 _END_ALIASES: dict[str, tuple[str, ...]] = {
     "weaned": ("撤机", "成功撤机", "脱机"),
     "died": ("死亡", "ECMO期间死亡", "dead"),
@@ -399,8 +441,12 @@ _END_ALIASES: dict[str, tuple[str, ...]] = {
     "transferred": ("转院", "带机转院", "transfer"),
     "complication": ("并发症",),
 }
-_END_REASONS = choice_table([(e.value, [_labels_of(EndReason).get(e.value, e.value), *_END_ALIASES.get(e.value, ())])
-                              for e in EndReason])
+_END_REASONS = choice_table(
+    [
+        (e.value, [_labels_of(EndReason).get(e.value, e.value), *_END_ALIASES.get(e.value, ())])
+        for e in EndReason
+    ]
+)
 _SEXES = choice_table([("M", ["男", "male", "m"]), ("F", ["女", "female", "f"]), ("U", ["未知", "unknown"])])
 _YES = {"yes", "y", "true", "1", "是", "存活", "alive"}
 _NO = {"no", "n", "false", "0", "否", "死亡", "dead"}
@@ -424,7 +470,9 @@ def parse_yes_no(value: Any, *, allow_unknown: bool = True) -> bool | None:
     if allow_unknown and text in _UNKNOWN:
         return None
     if allow_unknown:
-        raise CellError(N_("“{value}”无法识别，应为 yes/no/unknown（是/否/未知）"), value=cell_text(value)[:30])
+        raise CellError(
+            N_("“{value}”无法识别，应为 yes/no/unknown（是/否/未知）"), value=cell_text(value)[:30]
+        )
     raise CellError(N_("“{value}”无法识别，应为 yes/no（是/否）"), value=cell_text(value)[:30])
 
 
@@ -479,16 +527,49 @@ class CaseRow:
     def to_facts(self, now: datetime) -> CaseFacts:
         """The row as case facts (no records), so one writer stores every kind of import."""
         status = RunStatus.ENDED.value if (self.ended_at or self.end_reason) else RunStatus.ON_ECMO.value
-        patient = Patient(id=0, hospital_id=0, mrn=self.mrn, name=self.name, sex=self.sex, birth_date=self.birth_date,
-                          age_years=None if self.birth_date else self.age, height_cm=None, weight_kg=None, ward="",
-                          bed="", version=1)
-        run = Run(id=0, hospital_id=0, patient_id=0, run_number=1, mode=self.mode, ecpr=self.ecpr,
-                  indication=self.indication, indication_other="", diagnosis="", status=status, emergency=self.ecpr,
-                  attending_id=None, ward="", bed="", created_at=now, decided_at=None, started_at=self.started_at,
-                  ended_at=self.ended_at, end_reason=self.end_reason, version=1, survived_28d=self.survived_28d,
-                  discharged_alive=self.discharged_alive, date_of_death=self.date_of_death, source="import")
-        return CaseFacts(run=run, patient=patient, hospital_name=self.hospital, hospital_code="",
-                         hospital_city=self.city)
+        patient = Patient(
+            id=0,
+            hospital_id=0,
+            mrn=self.mrn,
+            name=self.name,
+            sex=self.sex,
+            birth_date=self.birth_date,
+            age_years=None if self.birth_date else self.age,
+            height_cm=None,
+            weight_kg=None,
+            ward="",
+            bed="",
+            version=1,
+        )
+        run = Run(
+            id=0,
+            hospital_id=0,
+            patient_id=0,
+            run_number=1,
+            mode=self.mode,
+            ecpr=self.ecpr,
+            indication=self.indication,
+            indication_other="",
+            diagnosis="",
+            status=status,
+            emergency=self.ecpr,
+            attending_id=None,
+            ward="",
+            bed="",
+            created_at=now,
+            decided_at=None,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            end_reason=self.end_reason,
+            version=1,
+            survived_28d=self.survived_28d,
+            discharged_alive=self.discharged_alive,
+            date_of_death=self.date_of_death,
+            source="import",
+        )
+        return CaseFacts(
+            run=run, patient=patient, hospital_name=self.hospital, hospital_code="", hospital_city=self.city
+        )
 
 
 @dataclass(frozen=True)
@@ -505,7 +586,9 @@ class ParsedFile:
 class RowChecker:
     """Collects every error of a row (not only the first), each against its column's header."""
 
-    def __init__(self, row: int, values: Sequence[Any], mapping: dict[str, int], headers: Sequence[str]) -> None:
+    def __init__(
+        self, row: int, values: Sequence[Any], mapping: dict[str, int], headers: Sequence[str]
+    ) -> None:
         self.row = row
         self.values = values
         self.mapping = mapping
@@ -563,25 +646,51 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
     patients: dict[tuple[str, str], tuple[int, str]] = {}
     for number, values in table.rows:
         c = RowChecker(number, values, mapping, table.headers)
-        hospital = c.get("hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True)
+        hospital = c.get(
+            "hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True
+        )
         city = c.get("city", lambda v: clean_text(cell_text(v), N_("城市/盟市"), max_length=100)) or ""
         mrn = c.get("mrn", lambda v: clean_mrn(cell_text(v)), required=True)
-        name = c.get("name", lambda v: clean_text(cell_text(v), N_("姓名"), required=True, max_length=100), required=True)
-        sex = c.get("sex", lambda v: coded(v, _SEXES, N_("“{value}”无法识别，应为 M/F（男/女）")), required=True)
+        name = c.get(
+            "name",
+            lambda v: clean_text(cell_text(v), N_("姓名"), required=True, max_length=100),
+            required=True,
+        )
+        sex = c.get(
+            "sex", lambda v: coded(v, _SEXES, N_("“{value}”无法识别，应为 M/F（男/女）")), required=True
+        )
         birth = c.get("birth_date", parse_local_date)
         age = c.get("age", _age)
         start_parsed = c.get("ecmo_start", parse_local_datetime, required=True)
         start = start_parsed[0] if start_parsed else None
-        mode = c.get("mode", lambda v: coded(v, _MODES, N_("未知的模式“{value}”，应为 VA、VV、VAV、VVA 或 other")),
-                     required=True)
+        mode = c.get(
+            "mode",
+            lambda v: coded(v, _MODES, N_("未知的模式“{value}”，应为 VA、VV、VAV、VVA 或 other")),
+            required=True,
+        )
         ecpr_raw = c.raw("ecpr")
-        ecpr = bool(c.get("ecpr", lambda v: parse_yes_no(v, allow_unknown=False))) if cell_text(ecpr_raw) else False
-        indication = c.get("indication", lambda v: coded(v, _INDICATIONS, N_("未知的适应证“{value}”")), required=True)
+        ecpr = (
+            bool(c.get("ecpr", lambda v: parse_yes_no(v, allow_unknown=False)))
+            if cell_text(ecpr_raw)
+            else False
+        )
+        indication = c.get(
+            "indication", lambda v: coded(v, _INDICATIONS, N_("未知的适应证“{value}”")), required=True
+        )
         end_parsed = c.get("ecmo_end", parse_local_datetime)
         end = end_parsed[0] if end_parsed else None
-        end_reason = c.get("end_reason", lambda v: coded(
-            v, _END_REASONS, N_("未知的结局“{value}”，应为 weaned、died、withdrawn、bridged 或 transferred"))
-            if cell_text(v) else None)
+        end_reason = c.get(
+            "end_reason",
+            lambda v: (
+                coded(
+                    v,
+                    _END_REASONS,
+                    N_("未知的结局“{value}”，应为 weaned、died、withdrawn、bridged 或 transferred"),
+                )
+                if cell_text(v)
+                else None
+            ),
+        )
         survived = c.get("survived_28d", parse_yes_no)
         discharged = c.get("discharged_alive", parse_yes_no)
         death_parsed = c.get("date_of_death", parse_local_datetime)
@@ -605,7 +714,11 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
             if local_date(death) < local_date(start):
                 c.fail("date_of_death", N_("死亡日期早于上机时间"))
             elif survived is True and not survived_day_28(start, death):
-                c.fail("survived_28d", N_("标为 28 天存活，但死亡日期在上机后第 {day} 天"), day=ecmo_day(start, death))
+                c.fail(
+                    "survived_28d",
+                    N_("标为 28 天存活，但死亡日期在上机后第 {day} 天"),
+                    day=ecmo_day(start, death),
+                )
         if death is not None and death > slack:
             c.fail("date_of_death", N_("死亡日期不能晚于今天"))
         if end_reason == EndReason.DIED.value and discharged is True:
@@ -620,18 +733,40 @@ def validate_cases(table: Table, *, now: datetime) -> ParsedFile:
             pkey = (norm_header(hospital), mrn)
             earlier = patients.get(pkey)
             if earlier is not None and earlier[1] != name:
-                c.fail("name", N_("住院号 {mrn} 在第 {row} 行的姓名为“{other}”，与本行不一致"),
-                       mrn=mrn, row=earlier[0], other=earlier[1])
+                c.fail(
+                    "name",
+                    N_("住院号 {mrn} 在第 {row} 行的姓名为“{other}”，与本行不一致"),
+                    mrn=mrn,
+                    row=earlier[0],
+                    other=earlier[1],
+                )
             elif earlier is None:
                 patients[pkey] = (number, name)
         if c.errors:
             errors.extend(c.errors)
             continue
         assert start is not None  # required: a blank start is an error above
-        rows.append(CaseRow(row=number, hospital=hospital, city=city, mrn=mrn, name=name, sex=sex,
-                            birth_date=birth, age=age, started_at=start, mode=mode, ecpr=ecpr, indication=indication,
-                            ended_at=end, end_reason=end_reason, survived_28d=survived, discharged_alive=discharged,
-                            date_of_death=death))
+        rows.append(
+            CaseRow(
+                row=number,
+                hospital=hospital,
+                city=city,
+                mrn=mrn,
+                name=name,
+                sex=sex,
+                birth_date=birth,
+                age=age,
+                started_at=start,
+                mode=mode,
+                ecpr=ecpr,
+                indication=indication,
+                ended_at=end,
+                end_reason=end_reason,
+                survived_28d=survived,
+                discharged_alive=discharged,
+                date_of_death=death,
+            )
+        )
     return ParsedFile(tuple(rows), tuple(errors), len(table.rows), ignored, table.headers)
 
 

@@ -41,8 +41,13 @@ EQUIPMENT_COLUMNS: tuple[Column, ...] = (
     Column("manufacturer", ("厂家", "生产厂家", "制造商")),
 )
 
-_KINDS = choice_table([("console", ["ECMO主机", "主机", "ECMO"]), ("heater_cooler", ["变温水箱", "水箱"]),
-                        ("other", ["其他设备", "其他"])])
+_KINDS = choice_table(
+    [
+        ("console", ["ECMO主机", "主机", "ECMO"]),
+        ("heater_cooler", ["变温水箱", "水箱"]),
+        ("other", ["其他设备", "其他"]),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -74,15 +79,32 @@ def validate_equipment(table: Table, *, now: datetime) -> ParsedFile:
     today = local_date(now)
     for number, values in table.rows:
         c = RowChecker(number, values, mapping, table.headers)
-        hospital = c.get("hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True)
+        hospital = c.get(
+            "hospital", lambda v: clean_text(cell_text(v), N_("医院"), required=True), required=True
+        )
         city = c.get("city", lambda v: clean_text(cell_text(v), N_("城市/盟市"), max_length=100)) or ""
-        model = c.get("model", lambda v: clean_text(cell_text(v), N_("型号"), required=True, max_length=100), required=True)
-        serial = c.get("serial", lambda v: clean_text(cell_text(v), N_("序列号"), required=True, max_length=60),
-                       required=True)
+        model = c.get(
+            "model",
+            lambda v: clean_text(cell_text(v), N_("型号"), required=True, max_length=100),
+            required=True,
+        )
+        serial = c.get(
+            "serial",
+            lambda v: clean_text(cell_text(v), N_("序列号"), required=True, max_length=60),
+            required=True,
+        )
         purchase = c.get("purchase_date", parse_local_date)
-        kind = c.get("kind", lambda v: coded(v, _KINDS, N_("未知的设备类型“{value}”")) if cell_text(v)
-                     else EquipmentKind.CONSOLE.value)
-        manufacturer = c.get("manufacturer", lambda v: clean_text(cell_text(v), N_("厂家"), max_length=200)) or ""
+        kind = c.get(
+            "kind",
+            lambda v: (
+                coded(v, _KINDS, N_("未知的设备类型“{value}”"))
+                if cell_text(v)
+                else EquipmentKind.CONSOLE.value
+            ),
+        )
+        manufacturer = (
+            c.get("manufacturer", lambda v: clean_text(cell_text(v), N_("厂家"), max_length=200)) or ""
+        )
         if purchase is not None and purchase > today:
             c.fail("purchase_date", N_("购置日期不能晚于今天"))
         if not c.errors:
@@ -94,8 +116,18 @@ def validate_equipment(table: Table, *, now: datetime) -> ParsedFile:
         if c.errors:
             errors.extend(c.errors)
             continue
-        rows.append(EquipmentRow(row=number, hospital=hospital, city=city, kind=kind or EquipmentKind.CONSOLE.value,
-                                 model=model, manufacturer=manufacturer, serial=serial, purchase_date=purchase))
+        rows.append(
+            EquipmentRow(
+                row=number,
+                hospital=hospital,
+                city=city,
+                kind=kind or EquipmentKind.CONSOLE.value,
+                model=model,
+                manufacturer=manufacturer,
+                serial=serial,
+                purchase_date=purchase,
+            )
+        )
     return ParsedFile(tuple(rows), tuple(errors), len(table.rows), ignored, table.headers)
 
 

@@ -53,8 +53,14 @@ REPORT_VERSION = 1
 
 UNKNOWN_CITY = "-"
 
-ALIVE_DISPOSITIONS = frozenset({DischargeDisposition.HOME.value, DischargeDisposition.OTHER_HOSPITAL.value,
-                                DischargeDisposition.REHAB.value, DischargeDisposition.HOSPICE.value})
+ALIVE_DISPOSITIONS = frozenset(
+    {
+        DischargeDisposition.HOME.value,
+        DischargeDisposition.OTHER_HOSPITAL.value,
+        DischargeDisposition.REHAB.value,
+        DischargeDisposition.HOSPICE.value,
+    }
+)
 
 
 # ---- complication buckets ------------------------------------------------------------------------
@@ -95,8 +101,11 @@ def death_date(case: CaseFacts) -> date | None:
     dates: list[date] = []
     if case.run.date_of_death is not None:
         dates.append(local_date(case.run.date_of_death))
-    dates.extend(f.date_of_death for f in case.follow_ups
-                 if f.date_of_death is not None and f.vital_status == VitalStatus.DEAD.value)
+    dates.extend(
+        f.date_of_death
+        for f in case.follow_ups
+        if f.date_of_death is not None and f.vital_status == VitalStatus.DEAD.value
+    )
     if case.run.end_reason == EndReason.DIED.value and case.run.ended_at is not None:
         dates.append(local_date(case.run.ended_at))
     return min(dates) if dates else None
@@ -120,7 +129,11 @@ def survived_28d(case: CaseFacts) -> bool | None:
     if death is not None:
         return death > horizon
     for f in case.follow_ups:
-        if f.done and f.kind == FollowUpKind.D28.value and f.vital_status in (VitalStatus.ALIVE, VitalStatus.DEAD):
+        if (
+            f.done
+            and f.kind == FollowUpKind.D28.value
+            and f.vital_status in (VitalStatus.ALIVE, VitalStatus.DEAD)
+        ):
             return f.vital_status == VitalStatus.ALIVE.value
     for f in case.follow_ups:
         seen = local_date(f.done_at) if f.done_at else f.due_date
@@ -148,7 +161,9 @@ def _resolved_after_discharge(case: CaseFacts) -> bool | None:
     """A follow-up after a discharge against advice that found the patient alive (True) or dead (False)."""
     discharged = case.patient.discharged_at
     verdict: bool | None = None
-    for f in sorted(case.follow_ups, key=lambda f: (f.done_at or datetime.combine(f.due_date, time(0), BEIJING))):
+    for f in sorted(
+        case.follow_ups, key=lambda f: f.done_at or datetime.combine(f.due_date, time(0), BEIJING)
+    ):
         if not f.done or f.kind == FollowUpKind.DISCHARGE.value:
             continue
         if discharged is not None and f.done_at is not None and f.done_at < discharged:
@@ -177,7 +192,11 @@ def discharged_alive(case: CaseFacts) -> bool | None:
     if disposition == DischargeDisposition.AGAINST_ADVICE.value:
         return _resolved_after_discharge(case)
     for f in case.follow_ups:
-        if f.kind == FollowUpKind.DISCHARGE.value and f.done and f.vital_status in (VitalStatus.ALIVE, VitalStatus.DEAD):
+        if (
+            f.kind == FollowUpKind.DISCHARGE.value
+            and f.done
+            and f.vital_status in (VitalStatus.ALIVE, VitalStatus.DEAD)
+        ):
             return f.vital_status == VitalStatus.ALIVE.value
     return None
 
@@ -232,12 +251,24 @@ def r1_items(case: CaseFacts) -> list[bool]:
     signed = [d for d in case.decisions if d.locked and not d.emergency]
     if not case.run.emergency:
         start = case.run.started_at
-        items.append(any(d.kind == DecisionKind.START.value and joint_decision_met(d)
-                         and (start is None or d.decided_at <= start) for d in signed))
+        items.append(
+            any(
+                d.kind == DecisionKind.START.value
+                and joint_decision_met(d)
+                and (start is None or d.decided_at <= start)
+                for d in signed
+            )
+        )
     if case.run.end_reason == EndReason.WEANED.value:
         end = case.run.ended_at
-        items.append(any(d.kind == DecisionKind.WEAN.value and joint_decision_met(d)
-                         and (end is None or d.decided_at <= end) for d in signed))
+        items.append(
+            any(
+                d.kind == DecisionKind.WEAN.value
+                and joint_decision_met(d)
+                and (end is None or d.decided_at <= end)
+                for d in signed
+            )
+        )
     return items
 
 
@@ -245,16 +276,23 @@ def r2_met(case: CaseFacts) -> bool | None:
     """R2 for an emergency start: a qualified emergency decider, and the full plan within 12 h of flow."""
     if not case.run.emergency:
         return None
-    emergencies = [d for d in case.decisions if d.locked and d.emergency and d.kind == DecisionKind.START.value]
+    emergencies = [
+        d for d in case.decisions if d.locked and d.emergency and d.kind == DecisionKind.START.value
+    ]
     for em in emergencies:
         if not emergency_decider_met(em):
             continue
         deadline = em.supplement_deadline or supplement_deadline(case.run.started_at or em.decided_at)
         assert deadline is not None  # the anchor is never None
         for d in case.decisions:
-            if (d.locked and d.kind == DecisionKind.START.value and not d.emergency
-                    and d.supplement_of_id == em.id
-                    and joint_decision_met(d) and d.decided_at <= deadline):
+            if (
+                d.locked
+                and d.kind == DecisionKind.START.value
+                and not d.emergency
+                and d.supplement_of_id == em.id
+                and joint_decision_met(d)
+                and d.decided_at <= deadline
+            ):
                 return True
     return False
 
@@ -262,8 +300,10 @@ def r2_met(case: CaseFacts) -> bool | None:
 def consent_met(case: CaseFacts) -> bool:
     """R4: a signed, not refused consent — before first flow, or at any time after an emergency start."""
     start = case.run.started_at
-    return any(c.locked and not c.refused and (case.run.emergency or start is None or c.signed_on_paper_at <= start)
-               for c in case.consents)
+    return any(
+        c.locked and not c.refused and (case.run.emergency or start is None or c.signed_on_paper_at <= start)
+        for c in case.consents
+    )
 
 
 def decision_to_flow_minutes(case: CaseFacts) -> float | None:
@@ -335,7 +375,12 @@ def _quartiles(values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def _rate_indicator(numerator: int, denominator: int, **extra: Any) -> dict[str, Any]:
-    return {"value": _rate(numerator, denominator), "numerator": numerator, "denominator": denominator, **extra}
+    return {
+        "value": _rate(numerator, denominator),
+        "numerator": numerator,
+        "denominator": denominator,
+        **extra,
+    }
 
 
 def _median_indicator(values: Sequence[float], unit: str) -> dict[str, Any]:
@@ -349,7 +394,9 @@ def _sorted_counts(counter: Counter[str]) -> list[str]:
 def _equipment(equipment: Sequence[EquipmentFact], period: Period) -> dict[str, Any]:
     """Consoles in service at the end of the period, by city and hospital; purchases per year."""
     consoles = [e for e in equipment if e.kind == EquipmentKind.CONSOLE.value]
-    in_service = [e for e in consoles if e.active and (e.purchase_date is None or e.purchase_date <= period.date_to)]
+    in_service = [
+        e for e in consoles if e.active and (e.purchase_date is None or e.purchase_date <= period.date_to)
+    ]
     cities = Counter(e.city or UNKNOWN_CITY for e in in_service)
     hospitals = Counter(e.hospital_name for e in in_service)
     purchases: dict[str, Counter[str]] = defaultdict(Counter)
@@ -359,7 +406,9 @@ def _equipment(equipment: Sequence[EquipmentFact], period: Period) -> dict[str, 
     return {
         "equipment_by_city": {k: cities[k] for k in sorted(cities)},
         "equipment_by_hospital": {k: hospitals[k] for k in sorted(hospitals)},
-        "equipment_by_hospital_year": {h: {y: purchases[h][y] for y in sorted(purchases[h])} for h in sorted(purchases)},
+        "equipment_by_hospital_year": {
+            h: {y: purchases[h][y] for y in sorted(purchases[h])} for h in sorted(purchases)
+        },
     }
 
 
@@ -401,8 +450,15 @@ class QcReport:
         return {"schema": REPORT_SCHEMA, "version": REPORT_VERSION, **data}
 
 
-def compute_report(cases: Iterable[CaseFacts], equipment: Iterable[EquipmentFact], *, period: Period,
-                   as_of: date, window_hours: int = 24, hospital: str | None = None) -> QcReport:
+def compute_report(
+    cases: Iterable[CaseFacts],
+    equipment: Iterable[EquipmentFact],
+    *,
+    period: Period,
+    as_of: date,
+    window_hours: int = 24,
+    hospital: str | None = None,
+) -> QcReport:
     """All figures for the runs whose first flow falls in ``period`` (and at ``hospital`` if named).
 
     ``as_of`` is the day follow-ups must have fallen due by to count in follow-up completeness.
@@ -429,15 +485,25 @@ def compute_report(cases: Iterable[CaseFacts], equipment: Iterable[EquipmentFact
     names = sorted(hospitals)
     r15 = {name: hospitals[name].r15() for name in names}
     by_hospital = {name: hospitals[name].figures() for name in names}
-    return QcReport(date_from=period.date_from, date_to=period.date_to, hospital=hospital, as_of=as_of,
-                    weaning_window_hours=window_hours,
-                    by_hospital_year={name: hospitals[name].years() for name in names},
-                    by_city={k: cities[k] for k in sorted(cities)}, r15=r15, by_hospital=by_hospital,
-                    **_equipment(kit, period), **figures)
+    return QcReport(
+        date_from=period.date_from,
+        date_to=period.date_to,
+        hospital=hospital,
+        as_of=as_of,
+        weaning_window_hours=window_hours,
+        by_hospital_year={name: hospitals[name].years() for name in names},
+        by_city={k: cities[k] for k in sorted(cities)},
+        r15=r15,
+        by_hospital=by_hospital,
+        **_equipment(kit, period),
+        **figures,
+    )
 
 
 class _RunFigures:
-    """What the report counts of one run, each rule evaluated once (a run feeds its hospital and the whole)."""
+    """What the report counts of one run, each rule evaluated once (a run
+    feeds its hospital and the whole).
+    """
 
     __slots__ = (
         "against_advice",
@@ -489,7 +555,9 @@ class _RunFigures:
         self.circuit_changes = len(c.procedures_of(ProcedureKind.CIRCUIT_CHANGE.value)) if self.charted else 0
         self.consent = self.charted and consent_met(c)
         self.traceable = self.charted and c.all_devices_scanned
-        self.follow_ups = [(f.kind, f.done) for f in c.follow_ups if f.due_date <= as_of] if self.charted else []
+        self.follow_ups = (
+            [(f.kind, f.done) for f in c.follow_ups if f.due_date <= as_of] if self.charted else []
+        )
 
 
 class _Outcomes:
@@ -513,10 +581,14 @@ class _Outcomes:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "survived_28d": self.survived, "known_28d": self.known28, "survival_28d": _rate(self.survived, self.known28),
-            "discharged_alive": self.alive, "known_discharge": self.known_dis,
+            "survived_28d": self.survived,
+            "known_28d": self.known28,
+            "survival_28d": _rate(self.survived, self.known28),
+            "discharged_alive": self.alive,
+            "known_discharge": self.known_dis,
             "survival_to_discharge": _rate(self.alive, self.known_dis),
-            "runs_ended": self.ended, "weaned_successfully": self.weaned,
+            "runs_ended": self.ended,
+            "weaned_successfully": self.weaned,
             "weaning_success_rate": _rate(self.weaned, self.ended),
         }
 
@@ -629,29 +701,44 @@ class _Tally:
         """The figures reported for the whole scope and again for each hospital (the keys in their order)."""
         outcomes = self.outcomes.as_dict()
         hours = sum(h for _, h in sorted(self.timed_hours, key=lambda item: item[0]))
-        complications = {code: {"runs": self.runs_with[code], "events": self.events_all[code],
-                                "rate": _rate(self.runs_with[code], self.charted),
-                                "per_1000_hours": self.events_timed[code] * 1000 / hours if hours else None}
-                         for code in _sorted_counts(self.runs_with)}
+        complications = {
+            code: {
+                "runs": self.runs_with[code],
+                "events": self.events_all[code],
+                "rate": _rate(self.runs_with[code], self.charted),
+                "per_1000_hours": self.events_timed[code] * 1000 / hours if hours else None,
+            }
+            for code in _sorted_counts(self.runs_with)
+        }
         return {
             "runs": self.runs,
             "runs_charted": self.charted,
             "by_year": self.years(),
             "by_mode": self._by_mode(),
-            "indications": {i: {"runs": self.indications[i], "share": _rate(self.indications[i], self.runs)}
-                            for i in _sorted_counts(self.indications)},
+            "indications": {
+                i: {"runs": self.indications[i], "share": _rate(self.indications[i], self.runs)}
+                for i in _sorted_counts(self.indications)
+            },
             "ecpr_runs": self.ecpr,
             "weaning_success_rate": outcomes["weaning_success_rate"],
             "survival_28d": outcomes["survival_28d"],
             "survival_to_discharge": outcomes["survival_to_discharge"],
             "complications": complications,
-            "complication_base": {"runs": self.charted, "runs_with_duration": len(self.timed_hours),
-                                  "ecmo_hours": hours},
+            "complication_base": {
+                "runs": self.charted,
+                "runs_with_duration": len(self.timed_hours),
+                "ecmo_hours": hours,
+            },
             "indicators": self._indicators(outcomes, hours),
             "outcome_unknown": {
-                "survival_28d": self.unknown28, "discharge": self.unknown_dis,
-                "against_advice": {"runs": self.aa, "unknown_discharge": self.aa_unknown_dis,
-                                   "unknown_28d": self.aa_unknown28}},
+                "survival_28d": self.unknown28,
+                "discharge": self.unknown_dis,
+                "against_advice": {
+                    "runs": self.aa,
+                    "unknown_discharge": self.aa_unknown_dis,
+                    "unknown_28d": self.aa_unknown28,
+                },
+            },
         }
 
     def _by_mode(self) -> dict[str, dict[str, Any]]:
@@ -659,10 +746,13 @@ class _Tally:
         for mode in _sorted_counts(self.modes):
             runs, indications = self.modes[mode], self.mode_indications[mode]
             result[mode] = {
-                "runs": runs, "share": _rate(runs, self.runs),
+                "runs": runs,
+                "share": _rate(runs, self.runs),
                 **self.mode_outcomes[mode].as_dict(),
-                "indications": {i: {"runs": indications[i], "share": _rate(indications[i], runs)}
-                                for i in _sorted_counts(indications)},
+                "indications": {
+                    i: {"runs": indications[i], "share": _rate(indications[i], runs)}
+                    for i in _sorted_counts(indications)
+                },
             }
         return result
 
@@ -678,23 +768,33 @@ class _Tally:
         for group in _GROUPS:
             events = self.group_events[group]
             indicators[f"{group}_rate"] = _rate_indicator(
-                self.group_runs[group], self.charted, per_1000_hours=events * 1000 / hours if hours else None,
-                per_1000_days=events * 1000 / (hours / 24) if hours else None)
-        indicators["circuit_changes_per_run"] = {"value": _rate(self.circuit_changes, self.charted),
-                                                 "numerator": self.circuit_changes, "denominator": self.charted}
-        indicators["weaning_success_rate"] = _rate_indicator(outcomes["weaned_successfully"], outcomes["runs_ended"],
-                                                             window_hours=self.window_hours)
+                self.group_runs[group],
+                self.charted,
+                per_1000_hours=events * 1000 / hours if hours else None,
+                per_1000_days=events * 1000 / (hours / 24) if hours else None,
+            )
+        indicators["circuit_changes_per_run"] = {
+            "value": _rate(self.circuit_changes, self.charted),
+            "numerator": self.circuit_changes,
+            "denominator": self.charted,
+        }
+        indicators["weaning_success_rate"] = _rate_indicator(
+            outcomes["weaned_successfully"], outcomes["runs_ended"], window_hours=self.window_hours
+        )
         indicators["survival_28d"] = _rate_indicator(outcomes["survived_28d"], outcomes["known_28d"])
-        indicators["survival_to_discharge"] = _rate_indicator(outcomes["discharged_alive"],
-                                                              outcomes["known_discharge"])
+        indicators["survival_to_discharge"] = _rate_indicator(
+            outcomes["discharged_alive"], outcomes["known_discharge"]
+        )
         indicators["consent_rate"] = _rate_indicator(self.consents, self.charted)
         indicators["r1_compliance_rate"] = _rate_indicator(self.r1_met, self.r1_all)
         indicators["r2_compliance_rate"] = _rate_indicator(self.r2_met, self.r2_all)
         indicators["device_traceability_rate"] = _rate_indicator(self.traceable, self.charted)
         kinds = {k.value: {"due": self.fu_due[k.value], "done": self.fu_done[k.value]} for k in FollowUpKind}
         indicators["follow_up_completeness"] = _rate_indicator(
-            sum(self.fu_done.values()), sum(self.fu_due.values()),
-            by_kind={k: v for k, v in kinds.items() if v["due"]})
+            sum(self.fu_done.values()),
+            sum(self.fu_due.values()),
+            by_kind={k: v for k, v in kinds.items() if v["due"]},
+        )
         return indicators
 
     def r15(self) -> dict[str, dict[str, Any]]:
@@ -704,9 +804,15 @@ class _Tally:
             rate = _rate(weaned, ended)
             meets_volume = runs >= R15_MIN_RUNS
             meets_weaning = rate is not None and rate >= R15_MIN_WEANING
-            result[year] = {"runs": runs, "runs_ended": ended, "weaned_successfully": weaned,
-                            "weaning_success_rate": rate, "meets_volume": meets_volume, "meets_weaning": meets_weaning,
-                            "meets_r15": meets_volume and meets_weaning}
+            result[year] = {
+                "runs": runs,
+                "runs_ended": ended,
+                "weaned_successfully": weaned,
+                "weaning_success_rate": rate,
+                "meets_volume": meets_volume,
+                "meets_weaning": meets_weaning,
+                "meets_r15": meets_volume and meets_weaning,
+            }
         return result
 
 
@@ -718,41 +824,134 @@ class Definition:
 
 
 DEFINITIONS: dict[str, Definition] = {
-    "runs": Definition(N_("ECMO 例数"), N_("首次转流（上机）日期在统计期内的 ECMO 例次；未上机或已取消的不计")),
-    "runs_charted": Definition(N_("有临床记录的例数"), N_("在本程序中记录的例次，或导入时附带临床记录的例次；过程与安全指标以此为分母")),
+    "runs": Definition(
+        N_("ECMO 例数"), N_("首次转流（上机）日期在统计期内的 ECMO 例次；未上机或已取消的不计")
+    ),
+    "runs_charted": Definition(
+        N_("有临床记录的例数"),
+        N_("在本程序中记录的例次，或导入时附带临床记录的例次；过程与安全指标以此为分母"),
+    ),
     "by_year": Definition(N_("年度例数"), N_("按首次转流日期（北京时间）所在年份计数")),
     "by_hospital_year": Definition(N_("各医院年度例数"), N_("按医院和首次转流年份计数")),
     "by_city": Definition(N_("各城市例数"), N_("按医院所在城市/盟市计数")),
-    "by_mode": Definition(N_("按模式"), N_("各模式例数及占全部例数的比例；模式内各适应证的例数及占该模式例数的比例；各模式的 28 天存活率、存活出院率和成功撤机率")),
+    "by_mode": Definition(
+        N_("按模式"),
+        N_(
+            "各模式例数及占全部例数的比例；模式内各适应证的例数及占该模式例数的比例；各模式的 28 "
+            "天存活率、存活出院率和成功撤机率"
+        ),
+    ),
     "indications": Definition(N_("适应证"), N_("各适应证例数及占全部例数的比例")),
-    "equipment_by_city": Definition(N_("各城市 ECMO 主机数"), N_("统计期末在用（未停用，购置日期不晚于统计期末或不详）的 ECMO 主机，按医院所在城市计数")),
+    "equipment_by_city": Definition(
+        N_("各城市 ECMO 主机数"),
+        N_("统计期末在用（未停用，购置日期不晚于统计期末或不详）的 ECMO 主机，按医院所在城市计数"),
+    ),
     "equipment_by_hospital": Definition(N_("各医院 ECMO 主机数"), N_("统计期末在用的 ECMO 主机，按医院计数")),
-    "equipment_by_hospital_year": Definition(N_("各医院年度购置主机数"), N_("购置日期在统计期内的 ECMO 主机，按医院和购置年份计数")),
+    "equipment_by_hospital_year": Definition(
+        N_("各医院年度购置主机数"), N_("购置日期在统计期内的 ECMO 主机，按医院和购置年份计数")
+    ),
     "ecpr_runs": Definition(N_("ECPR 例数"), N_("标记为 ECPR（心肺复苏中上机）的例次")),
-    "weaning_success_rate": Definition(N_("成功撤机率"), N_("成功撤机例数 ÷ 已结束例数。成功撤机：结局为撤机（已拔管），且撤机后窗口期（24 或 48 小时，见报告）内无死亡、无再次 ECMO")),
-    "survival_28d": Definition(N_("28 天存活率"), N_("首次转流后第 28 天仍存活的例数 ÷ 28 天生存状态已知的例数。上机当天为第 0 天，第 28 天及以前死亡计为死亡，第 29 天及以后死亡计为存活")),
-    "survival_to_discharge": Definition(N_("存活出院率"), N_("存活出院（含存活转院）例数 ÷ 出院结局已知的例数。自动出院/放弃治疗未经随访确认者计为未知")),
-    "complications": Definition(N_("并发症"), N_("各并发症代码：发生该并发症的例数、事件数、发生率（例数 ÷ 有临床记录的例数）、每 1000 ECMO 小时事件数（仅计持续时间已知的例次）")),
-    "complication_base": Definition(N_("并发症分母"), N_("有临床记录的例数、其中持续时间已知的例数及其 ECMO 总小时数")),
-    "outcome_unknown": Definition(N_("结局未知"), N_("28 天生存状态未知、出院结局未知的例数；自动出院/放弃治疗的例数及其中结局仍未知的例数")),
-    "r15": Definition(N_("R15 年度例数与成功撤机率"), N_("每家医院每年：例数（要求 ≥20 例）和成功撤机率（要求 ≥40%）")),
-    "indicators": Definition(N_("质控指标"), N_("过程、安全与结局指标：每项给出数值及其分子、分母（或例数 n），定义见各项")),
+    "weaning_success_rate": Definition(
+        N_("成功撤机率"),
+        N_(
+            "成功撤机例数 ÷ 已结束例数。成功撤机：结局为撤机（已拔管），且撤机后窗口期（24 或 48 "
+            "小时，见报告）内无死亡、无再次 ECMO"
+        ),
+    ),
+    "survival_28d": Definition(
+        N_("28 天存活率"),
+        N_(
+            "首次转流后第 28 天仍存活的例数 ÷ 28 天生存状态已知的例数。上机当天为第 0 天，第 28 "
+            "天及以前死亡计为死亡，第 29 天及以后死亡计为存活"
+        ),
+    ),
+    "survival_to_discharge": Definition(
+        N_("存活出院率"),
+        N_("存活出院（含存活转院）例数 ÷ 出院结局已知的例数。自动出院/放弃治疗未经随访确认者计为未知"),
+    ),
+    "complications": Definition(
+        N_("并发症"),
+        N_(
+            "各并发症代码：发生该并发症的例数、事件数、发生率（例数 ÷ 有临床记录的例数）、每 1000 ECMO "
+            "小时事件数（仅计持续时间已知的例次）"
+        ),
+    ),
+    "complication_base": Definition(
+        N_("并发症分母"), N_("有临床记录的例数、其中持续时间已知的例数及其 ECMO 总小时数")
+    ),
+    "outcome_unknown": Definition(
+        N_("结局未知"),
+        N_("28 天生存状态未知、出院结局未知的例数；自动出院/放弃治疗的例数及其中结局仍未知的例数"),
+    ),
+    "r15": Definition(
+        N_("R15 年度例数与成功撤机率"), N_("每家医院每年：例数（要求 ≥20 例）和成功撤机率（要求 ≥40%）")
+    ),
+    "indicators": Definition(
+        N_("质控指标"), N_("过程、安全与结局指标：每项给出数值及其分子、分母（或例数 n），定义见各项")
+    ),
     "by_hospital": Definition(N_("按医院"), N_("上述各项指标按医院分别计算（区域中心汇总多家医院时使用）")),
     # indicators
-    "decision_to_flow_minutes": Definition(N_("决策至转流时间（中位数）"), N_("首次上机决策时间至首次转流时间的分钟数，取中位数；n 为有两项时间的例数")),
-    "ecpr_low_flow_minutes": Definition(N_("ECPR 低流量时间（中位数）"), N_("ECPR 例次上机前记录的心肺复苏持续时间（开始按压至 ECMO 转流，分钟），取中位数")),
-    "duration_hours": Definition(N_("ECMO 持续时间"), N_("首次转流至撤机的小时数：中位数及四分位数（仅计已结束且时间完整的例次）")),
-    "cannulation_complication_rate": Definition(N_("插管并发症发生率"), N_("置管记录有即刻并发症，或记录了插管部位出血、血管损伤/夹层、插管位置问题的例数 ÷ 有置管记录的例数")),
-    "bleeding_rate": Definition(N_("出血发生率"), N_("发生任一出血类并发症的例数 ÷ 有临床记录的例数；另给每 1000 ECMO 小时/天事件数")),
-    "thrombosis_rate": Definition(N_("血栓发生率"), N_("发生深静脉血栓、动脉血栓栓塞或左室/主动脉根部血栓的例数 ÷ 有临床记录的例数")),
-    "limb_ischaemia_rate": Definition(N_("肢体缺血发生率"), N_("发生肢体缺血、骨筋膜室综合征或截肢的例数 ÷ 有临床记录的例数")),
-    "stroke_ich_rate": Definition(N_("脑卒中/颅内出血发生率"), N_("发生缺血性脑卒中或颅内出血的例数 ÷ 有临床记录的例数")),
-    "infection_rate": Definition(N_("感染发生率"), N_("发生任一感染类并发症的例数 ÷ 有临床记录的例数；另给每 1000 ECMO 天事件数")),
-    "haemolysis_rate": Definition(N_("溶血发生率"), N_("发生溶血（游离血红蛋白 >500 mg/L）的例数 ÷ 有临床记录的例数")),
-    "circuit_changes_per_run": Definition(N_("每例更换管路/氧合器次数"), N_("更换管路/氧合器操作记录数 ÷ 有临床记录的例数")),
-    "consent_rate": Definition(N_("知情同意合规率（R4）"), N_("有已签名且未拒绝的知情同意（非紧急上机须在转流前签署，紧急上机可补签）的例数 ÷ 有临床记录的例数")),
-    "r1_compliance_rate": Definition(N_("多学科决策合规率（R1）"), N_("非紧急上机和撤机中，有已签名决策且由 ≥3 名医师（含经治医师、≥2 名决策时为专家组成员）在上机/撤机前作出的比例")),
-    "r2_compliance_rate": Definition(N_("紧急上机合规率（R2）"), N_("紧急上机中，由副主任医师及以上专家组成员决定，且在转流后 12 小时内补充了符合 R1 的已签名决策的比例")),
-    "device_traceability_rate": Definition(N_("器械可追溯完整率"), N_("至少绑定一件器械且每件器械均扫码记录（有条码内容并含批号或序列号）的例数 ÷ 有临床记录的例数")),
-    "follow_up_completeness": Definition(N_("随访完成率"), N_("截至统计日到期的随访中已完成的比例（失访计为未完成）")),
+    "decision_to_flow_minutes": Definition(
+        N_("决策至转流时间（中位数）"),
+        N_("首次上机决策时间至首次转流时间的分钟数，取中位数；n 为有两项时间的例数"),
+    ),
+    "ecpr_low_flow_minutes": Definition(
+        N_("ECPR 低流量时间（中位数）"),
+        N_("ECPR 例次上机前记录的心肺复苏持续时间（开始按压至 ECMO 转流，分钟），取中位数"),
+    ),
+    "duration_hours": Definition(
+        N_("ECMO 持续时间"), N_("首次转流至撤机的小时数：中位数及四分位数（仅计已结束且时间完整的例次）")
+    ),
+    "cannulation_complication_rate": Definition(
+        N_("插管并发症发生率"),
+        N_(
+            "置管记录有即刻并发症，或记录了插管部位出血、血管损伤/夹层、插管位置问题的例数 ÷ 有置管记录的例数"
+        ),
+    ),
+    "bleeding_rate": Definition(
+        N_("出血发生率"), N_("发生任一出血类并发症的例数 ÷ 有临床记录的例数；另给每 1000 ECMO 小时/天事件数")
+    ),
+    "thrombosis_rate": Definition(
+        N_("血栓发生率"), N_("发生深静脉血栓、动脉血栓栓塞或左室/主动脉根部血栓的例数 ÷ 有临床记录的例数")
+    ),
+    "limb_ischaemia_rate": Definition(
+        N_("肢体缺血发生率"), N_("发生肢体缺血、骨筋膜室综合征或截肢的例数 ÷ 有临床记录的例数")
+    ),
+    "stroke_ich_rate": Definition(
+        N_("脑卒中/颅内出血发生率"), N_("发生缺血性脑卒中或颅内出血的例数 ÷ 有临床记录的例数")
+    ),
+    "infection_rate": Definition(
+        N_("感染发生率"), N_("发生任一感染类并发症的例数 ÷ 有临床记录的例数；另给每 1000 ECMO 天事件数")
+    ),
+    "haemolysis_rate": Definition(
+        N_("溶血发生率"), N_("发生溶血（游离血红蛋白 >500 mg/L）的例数 ÷ 有临床记录的例数")
+    ),
+    "circuit_changes_per_run": Definition(
+        N_("每例更换管路/氧合器次数"), N_("更换管路/氧合器操作记录数 ÷ 有临床记录的例数")
+    ),
+    "consent_rate": Definition(
+        N_("知情同意合规率（R4）"),
+        N_("有已签名且未拒绝的知情同意（非紧急上机须在转流前签署，紧急上机可补签）的例数 ÷ 有临床记录的例数"),
+    ),
+    "r1_compliance_rate": Definition(
+        N_("多学科决策合规率（R1）"),
+        N_(
+            "非紧急上机和撤机中，有已签名决策且由 ≥3 名医师（含经治医师、≥2 "
+            "名决策时为专家组成员）在上机/撤机前作出的比例"
+        ),
+    ),
+    "r2_compliance_rate": Definition(
+        N_("紧急上机合规率（R2）"),
+        N_(
+            "紧急上机中，由副主任医师及以上专家组成员决定，且在转流后 12 小时内补充了符合 R1 "
+            "的已签名决策的比例"
+        ),
+    ),
+    "device_traceability_rate": Definition(
+        N_("器械可追溯完整率"),
+        N_("至少绑定一件器械且每件器械均扫码记录（有条码内容并含批号或序列号）的例数 ÷ 有临床记录的例数"),
+    ),
+    "follow_up_completeness": Definition(
+        N_("随访完成率"), N_("截至统计日到期的随访中已完成的比例（失访计为未完成）")
+    ),
 }

@@ -56,9 +56,16 @@ class ComplianceService(Service):
                     continue
                 months = training_months([t for t in trainings if t.staff_id == s.id])
                 cases = sum(1 for phases in participation.get(s.id, {}).values() if phases >= WHOLE_PROCESS)
-                statuses.append(TrainingStatus(s.id, s.full_name, s.title, months, cases,
-                                               training_complete(s, months, cases)))
-            return HospitalCompliance(staffing(staff), lead, expert_group_complete([s for s in staff if s.is_expert]),
-                                      tuple(statuses))
+                statuses.append(
+                    TrainingStatus(
+                        s.id, s.full_name, s.title, months, cases, training_complete(s, months, cases)
+                    )
+                )
+            return HospitalCompliance(
+                staffing(staff),
+                lead,
+                expert_group_complete([s for s in staff if s.is_expert]),
+                tuple(statuses),
+            )
 
         return self._read(work)

@@ -193,7 +193,9 @@ class ExchangeService(Service):
     # ---- imports ---------------------------------------------------------------------------------
     @requires(Action.IMPORT)
     def import_cases(self, path: Path, *, dry_run: bool = False, all_or_nothing: bool = True) -> ImportResult:
-        """Import a legacy register (.csv/.xlsx, one row per run); a .json export goes to ``import_export``."""
+        """Import a legacy register (.csv/.xlsx, one row per run); a .json
+        export goes to ``import_export``.
+        """
         path = Path(path)
         if path.suffix.lower() == ".json":
             return self.import_export(path, dry_run=dry_run, all_or_nothing=all_or_nothing)

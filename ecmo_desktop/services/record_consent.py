@@ -16,19 +16,36 @@ class ConsentRecords(RecordCore):
     @requires(Action.CHART_DOCTOR)
     def record_consent(self, run_id: int, data: ConsentInput) -> Consent:
         """知情同意 (or its refusal): who explained, who signed, their relationship, when."""
-        return self._create(Consent, run_id, lambda uow, run: self._clean_consent(uow, data),
-                            lambda uow, stamp, values: uow.records.add_consent(run_id, stamp, values))
+        return self._create(
+            Consent,
+            run_id,
+            lambda uow, run: self._clean_consent(uow, data),
+            lambda uow, stamp, values: uow.records.add_consent(run_id, stamp, values),
+        )
 
     @requires(Action.CHART_DOCTOR)
     def update_consent(self, consent_id: int, data: ConsentInput, *, expected_version: int) -> Consent:
-        return self._edit(Consent, consent_id, expected_version, None,
-                          lambda uow, run, rec: self._clean_consent(uow, data), _save)
+        return self._edit(
+            Consent,
+            consent_id,
+            expected_version,
+            None,
+            lambda uow, run, rec: self._clean_consent(uow, data),
+            _save,
+        )
 
     @requires(Action.CHART_DOCTOR)
-    def amend_consent(self, consent_id: int, data: ConsentInput, *, reason: str,
-                      expected_version: int | None = None) -> Consent:
-        return self._edit(Consent, consent_id, expected_version, reason,
-                          lambda uow, run, rec: self._clean_consent(uow, data), _save)
+    def amend_consent(
+        self, consent_id: int, data: ConsentInput, *, reason: str, expected_version: int | None = None
+    ) -> Consent:
+        return self._edit(
+            Consent,
+            consent_id,
+            expected_version,
+            reason,
+            lambda uow, run, rec: self._clean_consent(uow, data),
+            _save,
+        )
 
 
 def _save(uow: UnitOfWork, rec: Consent, stamp: Stamp, values: ConsentValues) -> Consent:

@@ -84,9 +84,14 @@ def find(uow: UnitOfWork, kind: type[R], record_id: int | None) -> R | None:
 
 def mode_timeline(procedures: Sequence[Procedure]) -> list[ModeSpan]:
     """The run's modes over time: cannulation starts the first span, each mode change the next."""
-    starts = sorted(((p.flow_at or p.started_at, p) for p in procedures
-                     if p.kind in (ProcedureKind.CANNULATION.value, ProcedureKind.MODE_CHANGE.value)
-                     and p.mode_after), key=lambda x: (x[0], x[1].id))
+    starts = sorted(
+        (
+            (p.flow_at or p.started_at, p)
+            for p in procedures
+            if p.kind in (ProcedureKind.CANNULATION.value, ProcedureKind.MODE_CHANGE.value) and p.mode_after
+        ),
+        key=lambda x: (x[0], x[1].id),
+    )
     spans: list[ModeSpan] = []
     for i, (at, p) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else None
@@ -103,8 +108,15 @@ class RecordCore(Service):
         self._reauth_key = secrets.token_bytes(32)
         self._reauth: dict[int, tuple[bytes, str, float]] = {}
 
-    def _create(self, kind: type[R], run_id: int, clean: Callable[[UnitOfWork, Run], V],
-                save: Callable[[UnitOfWork, Stamp, V], R], *, sync: bool = False) -> R:
+    def _create(
+        self,
+        kind: type[R],
+        run_id: int,
+        clean: Callable[[UnitOfWork, Run], V],
+        save: Callable[[UnitOfWork, Stamp, V], R],
+        *,
+        sync: bool = False,
+    ) -> R:
         """A new draft record of a run that is not cancelled (``sync``: it moves the run's facts)."""
         user = self.ctx.require_user()
 
@@ -117,21 +129,39 @@ class RecordCore(Service):
             if sync:
                 self._sync_run(uow, run_id)
                 rec = load(uow, kind, rec.id)
-            self._audit(uow, "create", kind.ENTITY, rec.id, after=canonical_content(rec), run_id=run_id,
-                        patient_id=run.patient_id)
+            self._audit(
+                uow,
+                "create",
+                kind.ENTITY,
+                rec.id,
+                after=canonical_content(rec),
+                run_id=run_id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return rec
 
         return self._transact(work)
 
-    def _edit(self, kind: type[R], record_id: int, expected_version: int | None, reason: str | None,
-              clean: Callable[[UnitOfWork, Run, R], V], save: Callable[[UnitOfWork, R, Stamp, V], R], *,
-              after: Callable[[UnitOfWork, Run, R, R], None] | None = None) -> R:
+    def _edit(
+        self,
+        kind: type[R],
+        record_id: int,
+        expected_version: int | None,
+        reason: str | None,
+        clean: Callable[[UnitOfWork, Run, R], V],
+        save: Callable[[UnitOfWork, R, Stamp, V], R],
+        *,
+        after: Callable[[UnitOfWork, Run, R, R], None] | None = None,
+    ) -> R:
         """Update a draft, or (with ``reason``) amend any record: version kept, signature superseded."""
         user = self.ctx.require_user()
         entity = kind.ENTITY
-        why = None if reason is None else clean_text(reason, N_("更正原因"), required=True, max_length=1000,
-                                                     multiline=True)
+        why = (
+            None
+            if reason is None
+            else clean_text(reason, N_("更正原因"), required=True, max_length=1000, multiline=True)
+        )
 
         def work(uow: UnitOfWork) -> R:
             before = load(uow, kind, record_id)
@@ -144,9 +174,15 @@ class RecordCore(Service):
             values = clean(uow, run, before)
             now = self.ctx.now()
             if why is not None:
-                uow.records.add_version(entity=entity, entity_id=record_id, version=before.version,
-                                        content=canonical_content(before), replaced_at=now, replaced_by_id=user.id,
-                                        reason=why)
+                uow.records.add_version(
+                    entity=entity,
+                    entity_id=record_id,
+                    version=before.version,
+                    content=canonical_content(before),
+                    replaced_at=now,
+                    replaced_by_id=user.id,
+                    reason=why,
+                )
                 uow.records.supersede_signatures(entity, record_id)
             # conditional on the version read (= the one the user saw): under READ COMMITTED a colleague's
             # save committed since then must make this UPDATE fail, never be overwritten (REL-11)
@@ -157,8 +193,17 @@ class RecordCore(Service):
                 self._sync_run(uow, run.id)
                 rec = load(uow, kind, record_id)
             old, new = diff(canonical_content(before), canonical_content(rec))
-            self._audit(uow, "amend" if why else "update", entity, record_id, before=old, after=new, run_id=run.id,
-                        patient_id=run.patient_id, reason=why)
+            self._audit(
+                uow,
+                "amend" if why else "update",
+                entity,
+                record_id,
+                before=old,
+                after=new,
+                run_id=run.id,
+                patient_id=run.patient_id,
+                reason=why,
+            )
             uow.commit()
             return rec
 
@@ -190,22 +235,34 @@ class RecordCore(Service):
             changes["mode"] = mode
         if start is not None and (start.emergency != run.emergency or start.decided_at != run.decided_at):
             changes.update(emergency=start.emergency, decided_at=start.decided_at)
-        if start is not None and start.indication and (start.indication, start.indication_other) != (
-                run.indication, run.indication_other):
+        if (
+            start is not None
+            and start.indication
+            and (start.indication, start.indication_other) != (run.indication, run.indication_other)
+        ):
             changes.update(indication=start.indication, indication_other=start.indication_other)
         if changes:
             before = {k: getattr(run, k) for k in changes}
             run = uow.runs.update(run_id, expected_version=run.version, **changes)
-            self._audit(uow, "update", "ecmo_run", run_id, before=before, after=changes, run_id=run_id,
-                        patient_id=run.patient_id)
+            self._audit(
+                uow,
+                "update",
+                "ecmo_run",
+                run_id,
+                before=before,
+                after=changes,
+                run_id=run_id,
+                patient_id=run.patient_id,
+            )
         if start is not None:
             deadline = supplement_deadline(run.started_at) if start.emergency else None
             if deadline != start.supplement_deadline:
-                uow.records.set_supplement_deadline(start.id, expected_version=start.version, deadline=deadline)
+                uow.records.set_supplement_deadline(
+                    start.id, expected_version=start.version, deadline=deadline
+                )
         if "started_at" in changes and run.started_at is not None:
             for entry in of_run(uow, DailyEntry, run_id):
                 day = ecmo_day(run.started_at, entry.recorded_at)
                 if day != entry.ecmo_day:
                     uow.records.set_ecmo_day(entry.id, expected_version=entry.version, ecmo_day=day)
         return run
-

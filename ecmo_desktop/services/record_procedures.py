@@ -16,8 +16,9 @@ from ecmo_desktop.services.record_core import RecordCore, of_run
 
 
 class ProcedureRecords(RecordCore):
-    def _clean_procedure(self, uow: UnitOfWork, run: Run, kind: str, data: ProcedureInput,
-                         record: Procedure | None) -> ProcedureValues:
+    def _clean_procedure(
+        self, uow: UnitOfWork, run: Run, kind: str, data: ProcedureInput, record: Procedure | None
+    ) -> ProcedureValues:
         return procedure_values(data, kind, run=run, now=self.ctx.now(), staff=uow.staff, record=record)
 
     def _record_procedure(self, run_id: int, kind: str, data: ProcedureInput) -> Procedure:
@@ -27,7 +28,9 @@ class ProcedureRecords(RecordCore):
             run = uow.runs.get(run_id)
             if kind == ProcedureKind.CANNULATION.value:
                 if run.status != RunStatus.PLANNED.value:
-                    raise ValidationError(FieldError(N_("置管上机"), N_("本病例已上机或已结束，不能再次记录置管上机")))
+                    raise ValidationError(
+                        FieldError(N_("置管上机"), N_("本病例已上机或已结束，不能再次记录置管上机"))
+                    )
             elif run.status != RunStatus.ON_ECMO.value:
                 raise ValidationError(FieldError(N_("操作"), N_("本病例当前不在 ECMO 运行中")))
             values = self._clean_procedure(uow, run, kind, data, None)
@@ -37,8 +40,15 @@ class ProcedureRecords(RecordCore):
             if kind == ProcedureKind.CANNULATION.value:
                 uow.runs.update(run_id, expected_version=run.version, status=RunStatus.ON_ECMO.value)
             self._sync_run(uow, run_id)
-            self._audit(uow, "create", rec.entity, rec.id, after=canonical_content(rec), run_id=run_id,
-                        patient_id=run.patient_id)
+            self._audit(
+                uow,
+                "create",
+                rec.entity,
+                rec.id,
+                after=canonical_content(rec),
+                run_id=run_id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return rec
 
@@ -49,7 +59,9 @@ class ProcedureRecords(RecordCore):
         """Before first flow: a start decision exists (R1/R2) and consent is given (R4)."""
         start = primary_start(of_run(uow, Decision, run.id))
         if start is None:
-            raise RuleViolation("R1", N_("请先记录上机决策（非紧急：多学科共同决策；紧急：专家组副主任医师及以上决定）"))
+            raise RuleViolation(
+                "R1", N_("请先记录上机决策（非紧急：多学科共同决策；紧急：专家组副主任医师及以上决定）")
+            )
         consents = of_run(uow, Consent, run.id)
         given = [c for c in consents if not c.refused]
         if consents and not given:
@@ -82,15 +94,30 @@ class ProcedureRecords(RecordCore):
         return self._record_procedure(run_id, ProcedureKind.DECANNULATION.value, data)
 
     @requires(Action.CHART_DOCTOR)
-    def update_procedure(self, procedure_id: int, data: ProcedureInput, *, expected_version: int) -> Procedure:
-        return self._edit(Procedure, procedure_id, expected_version, None,
-                          lambda uow, run, rec: self._clean_procedure(uow, run, rec.kind, data, rec), _save)
+    def update_procedure(
+        self, procedure_id: int, data: ProcedureInput, *, expected_version: int
+    ) -> Procedure:
+        return self._edit(
+            Procedure,
+            procedure_id,
+            expected_version,
+            None,
+            lambda uow, run, rec: self._clean_procedure(uow, run, rec.kind, data, rec),
+            _save,
+        )
 
     @requires(Action.CHART_DOCTOR)
-    def amend_procedure(self, procedure_id: int, data: ProcedureInput, *, reason: str,
-                        expected_version: int | None = None) -> Procedure:
-        return self._edit(Procedure, procedure_id, expected_version, reason,
-                          lambda uow, run, rec: self._clean_procedure(uow, run, rec.kind, data, rec), _save)
+    def amend_procedure(
+        self, procedure_id: int, data: ProcedureInput, *, reason: str, expected_version: int | None = None
+    ) -> Procedure:
+        return self._edit(
+            Procedure,
+            procedure_id,
+            expected_version,
+            reason,
+            lambda uow, run, rec: self._clean_procedure(uow, run, rec.kind, data, rec),
+            _save,
+        )
 
 
 def _save(uow: UnitOfWork, rec: Procedure, stamp: Stamp, values: ProcedureValues) -> Procedure:

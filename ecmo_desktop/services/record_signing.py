@@ -47,7 +47,11 @@ class SigningRecords(RecordCore):
         now = self.ctx.now()
         elapsed = monotonic()  # real session time, whatever the record clock says
         cached = self._reauth.get(user.id)
-        if cached is not None and hmac.compare_digest(cached[0], digest) and elapsed - cached[2] < REAUTH_TTL_S:
+        if (
+            cached is not None
+            and hmac.compare_digest(cached[0], digest)
+            and elapsed - cached[2] < REAUTH_TTL_S
+        ):
             auth = self._read(lambda uow: uow.staff.auth(user.id))
             locked = auth.locked_by_admin or (auth.locked_until is not None and auth.locked_until > now)
             if auth.active and not locked and hmac.compare_digest(auth.password_hash, cached[1]):
@@ -70,8 +74,16 @@ class SigningRecords(RecordCore):
             raise RuleViolation(result.rule, result.message, **result.params)
 
     @requires(Action.SIGN_RECORD)
-    def sign(self, entity: str, record_id: int, password: str, *, meaning: str | None = None,
-             expected_version: int | None = None, shown_hash: str | None = None) -> SignedRecord:
+    def sign(
+        self,
+        entity: str,
+        record_id: int,
+        password: str,
+        *,
+        meaning: str | None = None,
+        expected_version: int | None = None,
+        shown_hash: str | None = None,
+    ) -> SignedRecord:
         """Sign and lock a record with the password re-entered.
 
         Doctors sign any record (书写 for their own, 审阅 otherwise); nurses and perfusionists sign
@@ -103,21 +115,37 @@ class SigningRecords(RecordCore):
                 raise ValidationError(FieldError(N_("随访"), N_("随访尚未完成，不能签名")))
             now = self.ctx.now()
             staff = uow.staff.get(user.id)
-            signed = uow.records.sign(entity, record_id, expected_version=rec.version, signed_at=now,
-                                      signed_by_id=user.id)
+            signed = uow.records.sign(
+                entity, record_id, expected_version=rec.version, signed_at=now, signed_by_id=user.id
+            )
             if content_hash(signed) != shown:  # the UPDATE was conditional on rec.version: cannot happen
                 raise ConcurrencyConflict()
-            why = meaning or (SignatureMeaning.AUTHOR.value if rec.created_by_id == user.id
-                              else SignatureMeaning.REVIEW.value)
-            sig = uow.records.add_signature(entity=entity, entity_id=record_id, record_version=signed.version,
-                                            signer_id=user.id, signer_name=staff.full_name, meaning=why,
-                                            signed_at=now, content_hash=content_hash(signed))
+            why = meaning or (
+                SignatureMeaning.AUTHOR.value
+                if rec.created_by_id == user.id
+                else SignatureMeaning.REVIEW.value
+            )
+            sig = uow.records.add_signature(
+                entity=entity,
+                entity_id=record_id,
+                record_version=signed.version,
+                signer_id=user.id,
+                signer_name=staff.full_name,
+                meaning=why,
+                signed_at=now,
+                content_hash=content_hash(signed),
+            )
             run = uow.runs.get(rec.run_id)
-            self._audit(uow, "sign", entity, record_id, after={"meaning": why, "content_hash": sig.content_hash,
-                                                               "version": signed.version},
-                        run_id=run.id, patient_id=run.patient_id)
+            self._audit(
+                uow,
+                "sign",
+                entity,
+                record_id,
+                after={"meaning": why, "content_hash": sig.content_hash, "version": signed.version},
+                run_id=run.id,
+                patient_id=run.patient_id,
+            )
             uow.commit()
             return SignedRecord(signed, sig)
 
         return self._transact(work)
-

@@ -49,12 +49,27 @@ from ecmo_desktop.services.record_procedures import ProcedureRecords
 from ecmo_desktop.services.record_signing import REAUTH_TTL_S, SigningRecords
 from ecmo_desktop.services.record_weaning import WeaningRecords
 
-__all__ = ["CLINICAL_ROLES", "REAUTH_TTL_S", "RecordService", "check_signatures", "load_chart", "mode_timeline",
-           "supplement_for"]
+__all__ = [
+    "CLINICAL_ROLES",
+    "REAUTH_TTL_S",
+    "RecordService",
+    "check_signatures",
+    "load_chart",
+    "mode_timeline",
+    "supplement_for",
+]
 
 
-class RecordService(DecisionRecords, ConsentRecords, ProcedureRecords, DailyRecords, ComplicationRecords,
-                    WeaningRecords, FollowUpRecords, SigningRecords):
+class RecordService(
+    DecisionRecords,
+    ConsentRecords,
+    ProcedureRecords,
+    DailyRecords,
+    ComplicationRecords,
+    WeaningRecords,
+    FollowUpRecords,
+    SigningRecords,
+):
     """The clinical record as the ward uses it: each family of records (``record_*.py``) writes, this
     class adds the reading; one object, so the UI, the CLI and the container see one service."""
 
@@ -93,8 +108,11 @@ class RecordService(DecisionRecords, ConsentRecords, ProcedureRecords, DailyReco
 
     @requires(Action.VIEW_CASES)
     def mode_timeline(self, run_id: int) -> list[ModeSpan]:
-        return self._read(lambda uow: mode_timeline(
-            [p for p in uow.records.for_run(Entity.PROCEDURE, run_id) if isinstance(p, Procedure)]))
+        return self._read(
+            lambda uow: mode_timeline(
+                [p for p in uow.records.for_run(Entity.PROCEDURE, run_id) if isinstance(p, Procedure)]
+            )
+        )
 
     @requires(Action.VIEW_CASES)
     def supplement_status(self, run_id: int) -> SupplementStatus | None:
@@ -114,8 +132,16 @@ def load_chart(uow: UnitOfWork, run_id: int) -> RunChart:
     def of(entity: Entity) -> tuple[Any, ...]:
         return tuple(uow.records.for_run(entity, run_id))
 
-    return RunChart(run_id, of(Entity.DECISION), of(Entity.CONSENT), of(Entity.PROCEDURE), of(Entity.DAILY_ENTRY),
-                    of(Entity.COMPLICATION), of(Entity.WEANING_TRIAL), of(Entity.FOLLOW_UP))
+    return RunChart(
+        run_id,
+        of(Entity.DECISION),
+        of(Entity.CONSENT),
+        of(Entity.PROCEDURE),
+        of(Entity.DAILY_ENTRY),
+        of(Entity.COMPLICATION),
+        of(Entity.WEANING_TRIAL),
+        of(Entity.FOLLOW_UP),
+    )
 
 
 def supplement_for(decisions: Sequence[Decision], now: datetime) -> SupplementStatus | None:
@@ -123,12 +149,19 @@ def supplement_for(decisions: Sequence[Decision], now: datetime) -> SupplementSt
     start = primary_start(decisions)
     if start is None or not start.emergency:
         return None
-    supplements = [d for d in decisions if d.supplement_of_id == start.id and joint_decision(d.physicians).passed]
+    supplements = [
+        d for d in decisions if d.supplement_of_id == start.id and joint_decision(d.physicians).passed
+    ]
     first = min(supplements, key=lambda d: d.decided_at) if supplements else None
     state, remaining = supplement_state(start.supplement_deadline, first.decided_at if first else None, now)
-    return SupplementStatus(decision_id=start.id, run_id=start.run_id, deadline=start.supplement_deadline,
-                            supplement_id=first.id if first else None,
-                            state=state, remaining=remaining)
+    return SupplementStatus(
+        decision_id=start.id,
+        run_id=start.run_id,
+        deadline=start.supplement_deadline,
+        supplement_id=first.id if first else None,
+        state=state,
+        remaining=remaining,
+    )
 
 
 def check_signatures(uow: UnitOfWork, run_id: int | None = None) -> SignatureCheck:
@@ -147,17 +180,25 @@ def check_signatures(uow: UnitOfWork, run_id: int | None = None) -> SignatureChe
         seen.add(key)
         rec = loaded.get(sig.entity, {}).get(sig.entity_id)
         if rec is None:
-            problems.append(SignatureProblem(sig.entity, sig.entity_id, None, sig.id, N_("签名的记录无法读取")))
+            problems.append(
+                SignatureProblem(sig.entity, sig.entity_id, None, sig.id, N_("签名的记录无法读取"))
+            )
             continue
         if content_hash(rec) != sig.content_hash:
-            problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
-                                             N_("签名后内容被改动")))
+            problems.append(
+                SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id, N_("签名后内容被改动"))
+            )
         elif not rec.locked:
-            problems.append(SignatureProblem(sig.entity, sig.entity_id, rec.run_id, sig.id,
-                                             N_("记录未处于签名锁定状态，但签名仍有效")))
+            problems.append(
+                SignatureProblem(
+                    sig.entity, sig.entity_id, rec.run_id, sig.id, N_("记录未处于签名锁定状态，但签名仍有效")
+                )
+            )
     for ref in uow.records.signed_records(run_id=run_id):
         if (ref.entity, ref.entity_id) not in seen:
-            problems.append(SignatureProblem(ref.entity, ref.entity_id, ref.run_id, None,
-                                             N_("记录标记为已签名，但没有有效签名")))
+            problems.append(
+                SignatureProblem(
+                    ref.entity, ref.entity_id, ref.run_id, None, N_("记录标记为已签名，但没有有效签名")
+                )
+            )
     return SignatureCheck(ok=not problems, checked=len(signatures), problems=tuple(problems))
-

@@ -43,7 +43,8 @@ BUSY_TIMEOUT_MS = 10_000
 #   such a transaction is only its commit, so a longer pause means the PC is frozen. AUDIT_LOCK_IDLE_MS
 #   < LOCK_TIMEOUT_MS, so the others' saves wait, then complete, instead of failing.
 # - TCP keepalives on both sides find a dead peer in about KEEPALIVE_IDLE_S + 3 × KEEPALIVE_INTERVAL_S.
-# - the client gives up connecting after CONNECT_TIMEOUT_S and on unacknowledged data after TCP_USER_TIMEOUT_MS.
+# - the client gives up connecting after CONNECT_TIMEOUT_S and on unacknowledged data after
+# TCP_USER_TIMEOUT_MS.
 CONNECT_TIMEOUT_S = 5
 LOCK_TIMEOUT_MS = 10_000
 STATEMENT_TIMEOUT_MS = 120_000
@@ -238,7 +239,8 @@ def create_db_engine(url: str, *, check_location: bool = True) -> Engine:
             if check_location and classify_path(path.parent if not path.exists() else path) == "remote":
                 raise StorageError(
                     N_(
-                        "数据库文件位于网络驱动器（{path}）。SQLite 不能放在共享盘上，多台电脑共用请使用 PostgreSQL 模式"
+                        "数据库文件位于网络驱动器（{path}）。SQLite 不能放在共享盘上，多台电脑共用请使用 "
+                        "PostgreSQL 模式"
                     ),
                     path=str(path),
                 )
@@ -317,7 +319,8 @@ def abort_connections(engine: Engine) -> int:
 
     A frozen server still has its kernel acknowledge TCP, so neither keepalives nor the server's own
     timeouts end the wait; shutting the sockets down makes the blocked call fail at once
-    (``ServerUnreachable``); an idle pooled one is replaced on check-out (``_drop_closed``). The transaction is rolled back by the server,
+    (``ServerUnreachable``); an idle pooled one is replaced on check-out (``_drop_closed``). The
+    transaction is rolled back by the server,
     or, if its COMMIT had already been sent, its outcome shows once the server answers again (the lists
     refresh then). Idle pooled connections are replaced on their next use. Returns how many were cut.
     """

@@ -6,7 +6,8 @@ Two worker threads, so neither the preview nor the GUI waits for the decoder:
   publishes a scaled ``QImage`` for the preview — only one waiting at a time, always the newest, so
   a busy GUI drops frames instead of queueing them — and hands the raw frame to the decoder slot;
 * ``DecodeThread`` takes the newest frame from that slot (older ones are dropped while it works),
-  runs ``scanning.LiveDecoder`` (the live plan over successive frames) and ``ConfirmationFilter`` and emits a code only
+  runs ``scanning.LiveDecoder`` (the live plan over successive frames) and ``ConfirmationFilter`` and
+  emits a code only
   once it is confirmed, which the scan bar feeds into the same binding path as the wedge scanner.
 
 Without a camera (none connected, busy, no permission) the view says so and everything else keeps

@@ -1,7 +1,8 @@
 """Every PC sees what the others did (issue 11 §4).
 
 While someone is logged in, ``ChangeFeed`` reads the audit trail's new rows (``AuditService.changes_since``)
-and broadcasts them on ``TaskRunner.changed`` with the same ``Change`` values this PC's own saves use, so the case
+and broadcasts them on ``TaskRunner.changed`` with the same ``Change`` values this PC's own saves use,
+so the case
 list, the worklist, the running-and-planned panel and open cases refresh themselves (each keeps the
 user's place and selection). PostgreSQL wakes the feed by LISTEN/NOTIFY the moment another PC commits
 (with a slow poll as a safety net); SQLite is polled. Each read is a service call, so it also checks the

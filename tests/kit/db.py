@@ -107,7 +107,9 @@ def make_pg_template(name: str) -> str:
 
 
 def template_for(request: pytest.FixtureRequest, backend: str) -> Path | str:
-    """The session's migrated template on ``backend`` (PostgreSQL skips, or fails under CI, without a server)."""
+    """The session's migrated template on ``backend`` (PostgreSQL skips, or fails under CI, without a
+    server).
+    """
     return request.getfixturevalue("sqlite_template" if backend == "sqlite" else "pg_template")
 
 

@@ -95,7 +95,9 @@ def type_text(qtbot: Any, edit: QWidget, text: str) -> None:
 
 
 def sign_in(qtbot: Any, session: SessionController, username: str) -> None:
-    """Start the session and log in through its login dialog (Enter in the password field); wait for the main window."""
+    """Start the session and log in through its login dialog (Enter in the password field); wait for the main
+    window.
+    """
     session.start()
     qtbot.waitUntil(lambda: session.login_dialog is not None)
     dialog = session.login_dialog

@@ -57,7 +57,8 @@ def chart_app_runs(seeded, clock) -> tuple[int, int]:
     """Two runs charted through the services (clock starts 2026-03-02 09:00 Beijing).
 
     P1: non-emergency VA for AMI, full MDT, consent before flow, one oxygenator scanned, bleeding (B-GI) and
-        bloodstream infection, one circuit change, MDT weaning, weaned after 120 h; discharged home, alive at d28.
+        bloodstream infection, one circuit change, MDT weaning, weaned after 120 h; discharged home,
+        alive at d28.
     P2: emergency ECPR (low-flow 45 min) decided by one associate-chief expert, cardiac arrest during
         cannulation, MDT supplement after 6.5 h, consent afterwards, haemolysis and ICH, died after 72 h.
     """

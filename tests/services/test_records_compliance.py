@@ -1,4 +1,6 @@
-"""The compliance checklist of a run (R1–R4, R6, R8, R9) and the hospital's standing (R11–R14), plus the CLI."""
+"""The compliance checklist of a run (R1–R4, R6, R8, R9) and the
+hospital's standing (R11–R14), plus the CLI.
+"""
 
 from __future__ import annotations
 

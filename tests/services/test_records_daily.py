@@ -89,7 +89,9 @@ def test_nurse_records_a_daily_entry_with_derived_and_abnormal_values(rw: RecWar
 
 
 def test_every_daily_field_refuses_an_implausible_value_by_name(rw: RecWard) -> None:
-    """The service applies the catalogue to each daily field (the catalogue itself: tests/unit/test_fields.py)."""
+    """The service applies the catalogue to each daily field (the catalogue itself:
+    tests/unit/test_fields.py).
+    """
     run = rw.on_ecmo()
     rw.login("chenjing")
     too_high = {

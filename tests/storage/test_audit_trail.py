@@ -83,7 +83,8 @@ def test_tampering_is_detected_at_the_first_bad_link(seeded: Seeded, tamper: str
         _raw(
             c,
             "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
-            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', true, :p, :h)",
+            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'delete', 'patient', true, :p, "
+            ":h)",
             s=total + 1,
             p=GENESIS,
             h="f" * 64,
@@ -166,7 +167,8 @@ def test_rows_below_seq_1_are_refused_by_the_schema(seeded: Seeded, seq: int) ->
         _raw(
             c,
             "INSERT INTO audit_event (seq, occurred_at, actor_name, workstation, action, entity, success, "
-            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, :h)",
+            "prev_hash, hash) VALUES (:s, '2026-01-01 00:00:00', 'x', 'x', 'create', 'patient', true, :p, "
+            ":h)",
             s=seq,
             p=GENESIS,
             h="e" * 64,

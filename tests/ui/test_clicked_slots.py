@@ -23,7 +23,9 @@ def _optional_first(fn: ast.FunctionDef) -> bool:
 
 
 def _forwarders(tree: ast.Module) -> dict[str, int]:
-    """Module functions that pass one of their parameters straight to ``X.clicked.connect`` (name → position)."""
+    """Module functions that pass one of their parameters straight to ``X.clicked.connect`` (name →
+    position).
+    """
     found: dict[str, int] = {}
     for fn in tree.body:
         if not isinstance(fn, ast.FunctionDef):

@@ -116,8 +116,12 @@ def test_concurrent_edit_is_explained_with_a_reload(qtbot, ui, seeded, clock) ->
 
 
 LONG_TEXT = {
-    "zh_CN": "置管侧下肢远端缺血，足背动脉搏动减弱，皮温降低，经血管外科会诊后于股浅动脉放置远端灌注管，术后下肢血运逐渐恢复，继续观察",
-    "en": "Distal limb ischaemia on the cannulated side, weak dorsalis pedis pulse, cool skin; distal perfusion cannula "
+    "zh_CN": (
+        "置管侧下肢远端缺血，足背动脉搏动减弱，皮温降低，"
+        "经血管外科会诊后于股浅动脉放置远端灌注管，术后下肢血运逐渐恢复，继续观察"
+    ),
+    "en": "Distal limb ischaemia on the cannulated side, weak dorsalis pedis pulse, cool skin; distal "
+    "perfusion cannula "
     "SFA-0123456789-ABCDEFGHIJ placed after vascular surgery review",
 }
 

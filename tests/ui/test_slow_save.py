@@ -73,7 +73,8 @@ def test_a_save_on_a_frozen_server_can_be_abandoned_keeping_the_data(
         pids = [
             int(r[0])
             for r in conn.exec_driver_sql(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+                "pg_backend_pid()"
             )
         ]
     assert pids

@@ -40,38 +40,74 @@ from ecmo_desktop.domain.rules import (
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def doc(staff_id: int, role: str, *, title: str = "associate_chief", expert: bool = False) -> DecisionPhysician:
+def doc(
+    staff_id: int, role: str, *, title: str = "associate_chief", expert: bool = False
+) -> DecisionPhysician:
     return DecisionPhysician(staff_id, f"医师{staff_id}", title, role, expert)
 
 
-def staff(staff_id: int = 1, *, title: str = "attending", years: int = 10, trained: bool = True,
-          active: bool = True) -> Staff:
-    return Staff(staff_id, f"u{staff_id}", f"人员{staff_id}", title, "ICU", years, frozenset({"doctor"}), active,
-                 False, False, trained, 1)
+def staff(
+    staff_id: int = 1, *, title: str = "attending", years: int = 10, trained: bool = True, active: bool = True
+) -> Staff:
+    return Staff(
+        staff_id,
+        f"u{staff_id}",
+        f"人员{staff_id}",
+        title,
+        "ICU",
+        years,
+        frozenset({"doctor"}),
+        active,
+        False,
+        False,
+        trained,
+        1,
+    )
 
 
 # ---- R1 ---------------------------------------------------------------------------------------------------
 def test_r1_passes_with_attending_and_two_experts() -> None:
-    result = joint_decision([doc(1, "attending", title="attending"), doc(2, "expert", expert=True),
-                             doc(3, "expert", expert=True)])
+    result = joint_decision(
+        [doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "expert", expert=True)]
+    )
     assert result.status == PASS
     assert result.params == {"n": 3, "a": 1, "e": 2}
 
 
-@pytest.mark.parametrize(("physicians", "missing"), [
-    ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True)], "至少 3 名医师"),
-    ([doc(1, "other"), doc(2, "expert", expert=True), doc(3, "expert", expert=True)], "经治医师"),
-    ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "other")], "2 名专家组成员"),
-    # listed as expert, but not a member when the decision was taken
-    ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "expert")], "不是专家组成员"),
-    # the same physician listed twice counts once
-    ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(2, "expert", expert=True)],
-     "至少 3 名医师"),
-    # a nurse is not a physician
-    ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "expert", expert=True,
-                                                                                title="nurse_chief")],
-     "至少 3 名医师"),
-])
+@pytest.mark.parametrize(
+    ("physicians", "missing"),
+    [
+        ([doc(1, "attending", title="attending"), doc(2, "expert", expert=True)], "至少 3 名医师"),
+        ([doc(1, "other"), doc(2, "expert", expert=True), doc(3, "expert", expert=True)], "经治医师"),
+        (
+            [doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "other")],
+            "2 名专家组成员",
+        ),
+        # listed as expert, but not a member when the decision was taken
+        (
+            [doc(1, "attending", title="attending"), doc(2, "expert", expert=True), doc(3, "expert")],
+            "不是专家组成员",
+        ),
+        # the same physician listed twice counts once
+        (
+            [
+                doc(1, "attending", title="attending"),
+                doc(2, "expert", expert=True),
+                doc(2, "expert", expert=True),
+            ],
+            "至少 3 名医师",
+        ),
+        # a nurse is not a physician
+        (
+            [
+                doc(1, "attending", title="attending"),
+                doc(2, "expert", expert=True),
+                doc(3, "expert", expert=True, title="nurse_chief"),
+            ],
+            "至少 3 名医师",
+        ),
+    ],
+)
 def test_r1_fails_naming_what_is_missing(physicians: list[DecisionPhysician], missing: str) -> None:
     result = joint_decision(physicians)
     assert result.status == FAIL
@@ -79,7 +115,9 @@ def test_r1_fails_naming_what_is_missing(physicians: list[DecisionPhysician], mi
 
 
 def test_r1_attending_who_is_also_an_expert_counts_for_both() -> None:
-    result = joint_decision([doc(1, "attending", expert=True), doc(2, "expert", expert=True), doc(3, "other")])
+    result = joint_decision(
+        [doc(1, "attending", expert=True), doc(2, "expert", expert=True), doc(3, "other")]
+    )
     assert result.status == PASS
 
 
@@ -89,11 +127,14 @@ def test_r2_one_expert_associate_chief_may_decide_an_emergency() -> None:
     assert emergency_decider([doc(1, "expert", title="chief", expert=True)]).status == PASS
 
 
-@pytest.mark.parametrize("physician", [
-    doc(1, "attending", title="attending", expert=True),  # title too low
-    doc(1, "expert", expert=False),  # not a member
-    doc(1, "expert", title="nurse_chief", expert=True),  # not a physician
-])
+@pytest.mark.parametrize(
+    "physician",
+    [
+        doc(1, "attending", title="attending", expert=True),  # title too low
+        doc(1, "expert", expert=False),  # not a member
+        doc(1, "expert", title="nurse_chief", expert=True),  # not a physician
+    ],
+)
 def test_r2_emergency_decider_refused(physician: DecisionPhysician) -> None:
     assert emergency_decider([physician]).status == FAIL
 
@@ -117,7 +158,10 @@ def test_r2_result_texts() -> None:
     assert pending.status == PENDING and pending.params == {"hours": 2, "minutes": 45}
     late = supplement_result(deadline, None, False, T0 + timedelta(hours=13, minutes=5))
     assert late.status == FAIL and late.params == {"hours": 1, "minutes": 5}
-    assert supplement_result(deadline, T0 + timedelta(hours=2), False, T0 + timedelta(hours=20)).status == PENDING
+    assert (
+        supplement_result(deadline, T0 + timedelta(hours=2), False, T0 + timedelta(hours=20)).status
+        == PENDING
+    )
     assert supplement_result(deadline, T0 + timedelta(hours=2), True, T0 + timedelta(hours=20)).status == PASS
 
 
@@ -133,9 +177,23 @@ def test_r3_operators_must_be_privileged() -> None:
 
 # ---- R4 ---------------------------------------------------------------------------------------------------
 def _consent(at: datetime, *, refused: bool = False) -> Consent:
-    return Consent(id=1, run_id=1, status="draft", version=1, created_at=at, created_by_id=1, created_by_name="",
-                   updated_at=at, signed_at=None, explained_by=StaffRef(1, "", "attending"), signer_name="李某", relationship="spouse", signed_on_paper_at=at,
-                   refused=refused, notes="")
+    return Consent(
+        id=1,
+        run_id=1,
+        status="draft",
+        version=1,
+        created_at=at,
+        created_by_id=1,
+        created_by_name="",
+        updated_at=at,
+        signed_at=None,
+        explained_by=StaffRef(1, "", "attending"),
+        signer_name="李某",
+        relationship="spouse",
+        signed_on_paper_at=at,
+        refused=refused,
+        notes="",
+    )
 
 
 def test_r4_consent() -> None:
@@ -143,12 +201,22 @@ def test_r4_consent() -> None:
     assert consent_result(emergency=False, consents=[_consent(T0)], started_at=start).status == PASS
     assert consent_result(emergency=False, consents=[], started_at=None).status == PENDING
     assert consent_result(emergency=False, consents=[], started_at=start).status == FAIL
-    assert consent_result(emergency=False, consents=[_consent(start + timedelta(hours=1))],
-                          started_at=start).status == FAIL
+    assert (
+        consent_result(
+            emergency=False, consents=[_consent(start + timedelta(hours=1))], started_at=start
+        ).status
+        == FAIL
+    )
     assert consent_result(emergency=True, consents=[], started_at=start).status == PENDING
-    assert consent_result(emergency=True, consents=[_consent(start + timedelta(hours=1))],
-                          started_at=start).status == PASS
-    assert consent_result(emergency=False, consents=[_consent(T0, refused=True)], started_at=None).status == FAIL
+    assert (
+        consent_result(
+            emergency=True, consents=[_consent(start + timedelta(hours=1))], started_at=start
+        ).status
+        == PASS
+    )
+    assert (
+        consent_result(emergency=False, consents=[_consent(T0, refused=True)], started_at=None).status == FAIL
+    )
 
 
 # ---- R11–R14 ----------------------------------------------------------------------------------------------
@@ -156,7 +224,9 @@ def test_r11_staffing() -> None:
     team = [staff(1), staff(2, title="chief"), replace(staff(3, title="nurse"), roles=frozenset({"nurse"}))]
     assert staffing(team).status == PASS
     assert staffing(team[:2]).status == FAIL
-    assert staffing([staff(1), staff(2, title="nurse"), staff(3, title="nurse")]).status == FAIL  # one physician
+    assert (
+        staffing([staff(1), staff(2, title="nurse"), staff(3, title="nurse")]).status == FAIL
+    )  # one physician
     assert staffing([*team[:2], staff(3, title="nurse", trained=False)]).status == FAIL
 
 
@@ -179,7 +249,10 @@ def _training(start: date, end: date) -> TrainingRecord:
 
 def test_r14_training_months_merge_overlaps() -> None:
     assert training_months([_training(date(2025, 1, 1), date(2025, 3, 31))]) == pytest.approx(3.0, abs=0.1)
-    overlapping = [_training(date(2025, 1, 1), date(2025, 2, 28)), _training(date(2025, 2, 1), date(2025, 3, 31))]
+    overlapping = [
+        _training(date(2025, 1, 1), date(2025, 2, 28)),
+        _training(date(2025, 2, 1), date(2025, 3, 31)),
+    ]
     assert training_months(overlapping) == training_months([_training(date(2025, 1, 1), date(2025, 3, 31))])
     assert training_months([]) == 0
 
@@ -195,19 +268,42 @@ def test_r14_training_complete() -> None:
 def test_follow_up_schedule_counts_from_first_flow_in_beijing_days() -> None:
     start = datetime(2026, 2, 28, 17, 0, tzinfo=UTC)  # 2026-03-01 01:00 in Beijing
     end = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-    assert follow_up_schedule(start, end) == [("d28", date(2026, 3, 29)), ("discharge", date(2026, 3, 10)),
-                                              ("d90", date(2026, 5, 30)), ("d180", date(2026, 8, 28)),
-                                              ("y1", date(2027, 3, 1))]
+    assert follow_up_schedule(start, end) == [
+        ("d28", date(2026, 3, 29)),
+        ("discharge", date(2026, 3, 10)),
+        ("d90", date(2026, 5, 30)),
+        ("d180", date(2026, 8, 28)),
+        ("y1", date(2027, 3, 1)),
+    ]
     leap = datetime(2028, 2, 29, 2, 0, tzinfo=UTC)
     assert follow_up_schedule(leap, leap)[-1] == ("y1", date(2029, 2, 28))
 
 
 def test_follow_up_state() -> None:
-    fu = FollowUp(id=1, run_id=1, status="draft", version=1, created_at=T0, created_by_id=1, created_by_name="",
-                  updated_at=T0, signed_at=None, kind="d28",
-                  due_date=date(2026, 4, 1), fu_status="due", done_at=None, contact_method=None, vital_status=None,
-                  date_of_death=None, cause_of_death=None, discharge_disposition=None, cpc=None, mrs=None,
-                  eq5d_index=None, notes="")
+    fu = FollowUp(
+        id=1,
+        run_id=1,
+        status="draft",
+        version=1,
+        created_at=T0,
+        created_by_id=1,
+        created_by_name="",
+        updated_at=T0,
+        signed_at=None,
+        kind="d28",
+        due_date=date(2026, 4, 1),
+        fu_status="due",
+        done_at=None,
+        contact_method=None,
+        vital_status=None,
+        date_of_death=None,
+        cause_of_death=None,
+        discharge_disposition=None,
+        cpc=None,
+        mrs=None,
+        eq5d_index=None,
+        notes="",
+    )
     assert follow_up_state(fu, date(2026, 3, 20)) == "future"
     assert follow_up_state(fu, date(2026, 3, 25)) == "due"
     assert follow_up_state(fu, date(2026, 4, 15)) == "due"
@@ -232,16 +328,40 @@ def physician(staff_id: int, role: str, *, name: str = "", expert: bool = False)
 def test_content_hash_ignores_bookkeeping_and_names() -> None:
     from ecmo_desktop.domain.records import Decision
 
-    d = Decision(id=5, run_id=1, status="draft", version=1, created_at=T0, created_by_id=1, created_by_name="甲",
-                 updated_at=T0, signed_at=None, kind="start",
-                 emergency=False, decided_at=T0, mode_planned="VA", indication="ami", indication_other="",
-                 rationale="", physicians=(physician(1, "attending"), physician(2, "expert", expert=True)),
-                 pre_ecmo={"ph": 7.2, "hr": 120.0}, contraindications={}, supplement_deadline=None,
-                 supplement_of_id=None)
-    same = replace(d, status="signed", version=3, signed_by=StaffRef(1, "甲", "attending"), created_by_name="乙",
-                   physicians=(physician(2, "expert", name="改名"), d.physicians[0]),
-                   pre_ecmo={"hr": 120, "ph": 7.2}, decided_at=T0.astimezone().astimezone(UTC),
-                   signatures=(SignatureInfo("甲", "attending", "author", T0, "valid", 1),))
+    d = Decision(
+        id=5,
+        run_id=1,
+        status="draft",
+        version=1,
+        created_at=T0,
+        created_by_id=1,
+        created_by_name="甲",
+        updated_at=T0,
+        signed_at=None,
+        kind="start",
+        emergency=False,
+        decided_at=T0,
+        mode_planned="VA",
+        indication="ami",
+        indication_other="",
+        rationale="",
+        physicians=(physician(1, "attending"), physician(2, "expert", expert=True)),
+        pre_ecmo={"ph": 7.2, "hr": 120.0},
+        contraindications={},
+        supplement_deadline=None,
+        supplement_of_id=None,
+    )
+    same = replace(
+        d,
+        status="signed",
+        version=3,
+        signed_by=StaffRef(1, "甲", "attending"),
+        created_by_name="乙",
+        physicians=(physician(2, "expert", name="改名"), d.physicians[0]),
+        pre_ecmo={"hr": 120, "ph": 7.2},
+        decided_at=T0.astimezone().astimezone(UTC),
+        signatures=(SignatureInfo("甲", "attending", "author", T0, "valid", 1),),
+    )
     assert content_hash(same) == content_hash(d)
     assert content_hash(replace(d, pre_ecmo={"ph": 7.21, "hr": 120})) != content_hash(d)
     assert content_hash(replace(d, physicians=(physician(1, "other"), d.physicians[1]))) != content_hash(d)

@@ -27,15 +27,38 @@ _PG_AUDIT_LOCK = 7_286_001  # advisory lock id: one appender at a time across wa
 
 
 class SqlAuditRepository(Repository):
-    def append(self, *, occurred_at: datetime, actor_id: int | None, actor_name: str, workstation: str,
-               action: str, entity: str, entity_id: int | None, run_id: int | None, patient_id: int | None,
-               before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None,
-               success: bool) -> AuditEvent:
+    def append(
+        self,
+        *,
+        occurred_at: datetime,
+        actor_id: int | None,
+        actor_name: str,
+        workstation: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        run_id: int | None,
+        patient_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        reason: str | None,
+        success: bool,
+    ) -> AuditEvent:
         fields: dict[str, Any] = {
-            "seq": 0, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
-            "workstation": workstation, "action": action, "entity": entity, "entity_id": entity_id,
-            "run_id": run_id, "patient_id": patient_id, "before": jsonable(before), "after": jsonable(after),
-            "reason": reason, "success": success,
+            "seq": 0,
+            "occurred_at": occurred_at,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "workstation": workstation,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "run_id": run_id,
+            "patient_id": patient_id,
+            "before": jsonable(before),
+            "after": jsonable(after),
+            "reason": reason,
+            "success": success,
         }
         if self.session.get_bind().dialect.name == "postgresql":
             event = self._append_postgresql(fields)
@@ -43,8 +66,9 @@ class SqlAuditRepository(Repository):
                 return event
         # SQLite (its write transaction began IMMEDIATE: nobody else appends), or PostgreSQL after a
         # stale head, the lock held: the head read now is the real one
-        last = self.session.execute(select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at)
-                                    .order_by(AuditRow.seq.desc()).limit(1)).first()
+        last = self.session.execute(
+            select(AuditRow.seq, AuditRow.hash, AuditRow.occurred_at).order_by(AuditRow.seq.desc()).limit(1)
+        ).first()
         row = AuditRow(**_link(fields, last))
         self.session.add(row)
         self.session.flush()
@@ -67,24 +91,32 @@ class SqlAuditRepository(Repository):
         """
         table = cast(Table, AuditRow.__table__)
         last = self.session.execute(
-            text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
-                 "pg_advisory_xact_lock(:k), pg_notify(:channel, ''), head.seq, head.hash, head.occurred_at "
-                 "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash, occurred_at FROM audit_event "
-                 "ORDER BY seq DESC LIMIT 1) AS head ON true")
-            .columns(seq=table.c.seq.type, hash=table.c.hash.type, occurred_at=table.c.occurred_at.type),
-            {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL}).one()
+            text(
+                "SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
+                "pg_advisory_xact_lock(:k), pg_notify(:channel, ''), head.seq, head.hash, head.occurred_at "
+                "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash, occurred_at FROM audit_event "
+                "ORDER BY seq DESC LIMIT 1) AS head ON true"
+            ).columns(seq=table.c.seq.type, hash=table.c.hash.type, occurred_at=table.c.occurred_at.type),
+            {"idle": str(AUDIT_LOCK_IDLE_MS), "k": _PG_AUDIT_LOCK, "channel": CHANNEL},
+        ).one()
         values = _link(fields, last if last.seq is not None else None)
         names = list(values)
-        guarded = (select(*[bindparam(f"v_{n}", values[n], type_=table.c[n].type) for n in names])
-                   .where(~exists().where(table.c.seq == values["seq"])))
-        inserted = self.session.execute(insert(table).from_select(names, guarded).returning(table.c.seq)).first()
+        guarded = select(*[bindparam(f"v_{n}", values[n], type_=table.c[n].type) for n in names]).where(
+            ~exists().where(table.c.seq == values["seq"])
+        )
+        inserted = self.session.execute(
+            insert(table).from_select(names, guarded).returning(table.c.seq)
+        ).first()
         return AuditEvent(**values) if inserted is not None else None
 
     def changes_since(self, seq: int, *, limit: int) -> list[tuple[int, str, str, int | None, int | None]]:
         """(seq, action, entity, entity_id, run_id) of the rows after ``seq``: what other PCs did."""
-        rows = self.session.execute(select(AuditRow.seq, AuditRow.action, AuditRow.entity, AuditRow.entity_id,
-                                           AuditRow.run_id).where(AuditRow.seq > seq)
-                                    .order_by(AuditRow.seq).limit(limit))
+        rows = self.session.execute(
+            select(AuditRow.seq, AuditRow.action, AuditRow.entity, AuditRow.entity_id, AuditRow.run_id)
+            .where(AuditRow.seq > seq)
+            .order_by(AuditRow.seq)
+            .limit(limit)
+        )
         return [(r.seq, r.action, r.entity, r.entity_id, r.run_id) for r in rows]
 
     def head_seq(self) -> int:
@@ -124,14 +156,18 @@ class SqlAuditRepository(Repository):
             if bind.dialect.name == "sqlite":
                 out[name] = {row["id"]: row for row in _sqlite_dicts(bind, table, table.c.id)}
             else:
-                out[name] = {row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))}
+                out[name] = {
+                    row._mapping["id"]: dict(row._mapping) for row in self.session.execute(select(table))
+                }
         return out
 
     def valid_signatures(self) -> list[tuple[int, str, int, str]]:
         """(signature id, entity, record id, content hash) of every valid signature, in id order."""
-        rows = self.session.execute(select(SignatureRow.id, SignatureRow.entity, SignatureRow.entity_id,
-                                           SignatureRow.content_hash).where(SignatureRow.state == "valid")
-                                    .order_by(SignatureRow.id))
+        rows = self.session.execute(
+            select(SignatureRow.id, SignatureRow.entity, SignatureRow.entity_id, SignatureRow.content_hash)
+            .where(SignatureRow.state == "valid")
+            .order_by(SignatureRow.id)
+        )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def signed_subjects(self, ids: Mapping[str, Sequence[int]]) -> dict[str, dict[int, Any]]:
@@ -151,18 +187,18 @@ class SqlAuditRepository(Repository):
             wanted = sorted(set(wanted_ids))
             found: dict[int, SimpleNamespace] = {}
             for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+                chunk = wanted[start : start + 500]
                 for row in self.session.execute(select(*cols).where(model.id.in_(chunk))):
                     found[row.id] = SimpleNamespace(**row._mapping)
             for rel in mapper.relationships:  # children (physicians, staff, cannulae) as plain rows too
                 child = rel.mapper
-                (_parent, child_col), = rel.local_remote_pairs
+                ((_parent, child_col),) = rel.local_remote_pairs
                 child_cols = [attr.columns[0].label(attr.key) for attr in child.column_attrs]
                 key = next(a.key for a in child.column_attrs if a.columns[0] is child_col)
                 for holder in found.values():
                     setattr(holder, rel.key, [])
                 for start in range(0, len(wanted), 500):
-                    stmt = select(*child_cols).where(child_col.in_(wanted[start:start + 500]))
+                    stmt = select(*child_cols).where(child_col.in_(wanted[start : start + 500]))
                     if rel.order_by:
                         stmt = stmt.order_by(*rel.order_by)
                     for row in self.session.execute(stmt):
@@ -180,19 +216,36 @@ class SqlAuditRepository(Repository):
     def _run_filter(self, run_id: int) -> Any:
         """The run's own events plus its patient's (registration, edits), which carry no run id."""
         patient_id = self.session.scalar(select(RunRow.patient_id).where(RunRow.id == run_id))
-        return or_(AuditRow.run_id == run_id, and_(AuditRow.patient_id == patient_id, AuditRow.run_id.is_(None)))
+        return or_(
+            AuditRow.run_id == run_id, and_(AuditRow.patient_id == patient_id, AuditRow.run_id.is_(None))
+        )
 
     def for_run(self, run_id: int, *, offset: int, limit: int) -> list[AuditEvent]:
-        rows = self.session.scalars(select(AuditRow).where(self._run_filter(run_id))
-                                    .order_by(AuditRow.seq.desc()).offset(offset).limit(limit))
+        rows = self.session.scalars(
+            select(AuditRow)
+            .where(self._run_filter(run_id))
+            .order_by(AuditRow.seq.desc())
+            .offset(offset)
+            .limit(limit)
+        )
         return [mapping.audit(r) for r in rows]
 
     def count_for_run(self, run_id: int) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(AuditRow)
-                                       .where(self._run_filter(run_id))) or 0)
+        return int(
+            self.session.scalar(select(func.count()).select_from(AuditRow).where(self._run_filter(run_id)))
+            or 0
+        )
 
-    def query(self, *, offset: int, limit: int, actor_id: int | None = None, entity: str | None = None,
-              since: datetime | None = None, until: datetime | None = None) -> list[AuditEvent]:
+    def query(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        actor_id: int | None = None,
+        entity: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEvent]:
         stmt = select(AuditRow)
         if actor_id is not None:
             stmt = stmt.where(AuditRow.actor_id == actor_id)

@@ -43,17 +43,25 @@ class SqlRunRepository(Repository):
         return [mapping.run(r) for r in rows]
 
     def find_natural(self, hospital_id: int, patient_id: int, started_at: datetime) -> Run | None:
-        row = self.session.scalars(select(RunRow).where(RunRow.hospital_id == hospital_id,
-                                                        RunRow.patient_id == patient_id,
-                                                        RunRow.started_at == started_at)).first()
+        row = self.session.scalars(
+            select(RunRow).where(
+                RunRow.hospital_id == hospital_id,
+                RunRow.patient_id == patient_id,
+                RunRow.started_at == started_at,
+            )
+        ).first()
         return mapping.run(row) if row else None
 
     def _filtered(self, stmt: Select[*Ts], query: RunQuery) -> Select[*Ts]:
         text = query.text.strip()
         if text:
             like = _escape_like(text)
-            stmt = stmt.where(or_(PatientRow.mrn.like(like + "%", escape="\\"),
-                                  PatientRow.name.like("%" + like + "%", escape="\\")))
+            stmt = stmt.where(
+                or_(
+                    PatientRow.mrn.like(like + "%", escape="\\"),
+                    PatientRow.name.like("%" + like + "%", escape="\\"),
+                )
+            )
         if query.statuses:
             stmt = stmt.where(RunRow.status.in_(query.statuses))
         if query.started_from is not None:
@@ -62,18 +70,32 @@ class SqlRunRepository(Repository):
             stmt = stmt.where(RunRow.started_at < query.started_to)
         return stmt
 
-    def search(self, query: RunQuery, *, offset: int = 0, limit: int,
-               before_id: int | None = None) -> list[RunListItem]:
+    def search(
+        self, query: RunQuery, *, offset: int = 0, limit: int, before_id: int | None = None
+    ) -> list[RunListItem]:
         """One page of the case list, newest first.
 
         ``before_id`` (the last run id already shown) pages by key: the index on the primary key
         starts right there, so the last page of 50,000 runs costs what the first does. ``offset``
         stays for callers that need a position, but it reads and discards every row before it.
         """
-        stmt = (select(RunRow.id, RunRow.patient_id, PatientRow.mrn, PatientRow.name, PatientRow.sex,
-                       PatientRow.birth_date, PatientRow.age_years, RunRow.mode, RunRow.status, RunRow.started_at,
-                       RunRow.ended_at, RunRow.ward, RunRow.bed, RunRow.created_at, RunRow.run_number)
-                .join(PatientRow, PatientRow.id == RunRow.patient_id))
+        stmt = select(
+            RunRow.id,
+            RunRow.patient_id,
+            PatientRow.mrn,
+            PatientRow.name,
+            PatientRow.sex,
+            PatientRow.birth_date,
+            PatientRow.age_years,
+            RunRow.mode,
+            RunRow.status,
+            RunRow.started_at,
+            RunRow.ended_at,
+            RunRow.ward,
+            RunRow.bed,
+            RunRow.created_at,
+            RunRow.run_number,
+        ).join(PatientRow, PatientRow.id == RunRow.patient_id)
         stmt = self._filtered(stmt, query)
         if before_id is not None:
             stmt = stmt.where(RunRow.id < before_id)
@@ -85,11 +107,29 @@ class SqlRunRepository(Repository):
             ref = r.started_at or r.created_at
             age = r.age_years
             if r.birth_date is not None:
-                age = ref.year - r.birth_date.year - ((ref.month, ref.day) < (r.birth_date.month, r.birth_date.day))
-            items.append(RunListItem(run_id=r.id, patient_id=r.patient_id, mrn=r.mrn, patient_name=r.name,
-                                     sex=r.sex, age=age, mode=r.mode, status=r.status, started_at=r.started_at,
-                                     ended_at=r.ended_at, ward=r.ward, bed=r.bed, created_at=r.created_at,
-                                     run_number=r.run_number))
+                age = (
+                    ref.year
+                    - r.birth_date.year
+                    - ((ref.month, ref.day) < (r.birth_date.month, r.birth_date.day))
+                )
+            items.append(
+                RunListItem(
+                    run_id=r.id,
+                    patient_id=r.patient_id,
+                    mrn=r.mrn,
+                    patient_name=r.name,
+                    sex=r.sex,
+                    age=age,
+                    mode=r.mode,
+                    status=r.status,
+                    started_at=r.started_at,
+                    ended_at=r.ended_at,
+                    ward=r.ward,
+                    bed=r.bed,
+                    created_at=r.created_at,
+                    run_number=r.run_number,
+                )
+            )
         return items
 
     def count(self, query: RunQuery) -> int:

@@ -32,9 +32,18 @@ class StaffDirectory:
 
     def _load_staff(self) -> dict[int, StaffRef]:
         if self._staff is None:
-            rows = self.session.execute(select(StaffRow.id, StaffRow.full_name, StaffRow.title, StaffRow.username_key))
-            self._staff = {r.id: StaffRef(id=r.id, name=r.full_name, title=r.title,
-                                          external=r.username_key.startswith(EXTERNAL_STAFF_PREFIX)) for r in rows}
+            rows = self.session.execute(
+                select(StaffRow.id, StaffRow.full_name, StaffRow.title, StaffRow.username_key)
+            )
+            self._staff = {
+                r.id: StaffRef(
+                    id=r.id,
+                    name=r.full_name,
+                    title=r.title,
+                    external=r.username_key.startswith(EXTERNAL_STAFF_PREFIX),
+                )
+                for r in rows
+            }
         return self._staff
 
     def ref(self, staff_id: int) -> StaffRef:

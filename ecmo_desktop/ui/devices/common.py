@@ -156,7 +156,8 @@ class DeviceTableModel(ListTableModel[T]):
         return str(self.index(row, column).data() or "")
 
 
-# ---- small widgets ------------------------------------------------------------------------------------------
+# ---- small widgets
+# ------------------------------------------------------------------------------------------
 def date_edit(value: date | None = None) -> QDateEdit:
     return TypedDateEdit(value)
 
@@ -287,7 +288,8 @@ class ProductDialog(FormDialog):
         if initial is not None and product is None and (initial.gtin or initial.udi_di):
             self.set_intro(
                 _(
-                    "产品标识已从扫描的标签中读出；类别、名称和注册证编号不在 UDI 标签上，请按包装和注册证填写。"
+                    "产品标识已从扫描的标签中读出；类别、名称和注册证编号不在 UDI "
+                    "标签上，请按包装和注册证填写。"
                 )
             )
         self.setMinimumWidth(560)
@@ -366,7 +368,8 @@ def product_text(p: Product) -> str:
     return " · ".join(parts)
 
 
-# ---- files --------------------------------------------------------------------------------------------------
+# ---- files
+# --------------------------------------------------------------------------------------------------
 FileChooser = Callable[[QWidget, str, str, str], str]
 
 

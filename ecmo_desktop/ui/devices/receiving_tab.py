@@ -1,7 +1,8 @@
 """入库: record a delivery (R7: supplier, date, who received) and scan its items in.
 
 Start (or pick) a delivery, then scan each package. Picking an earlier delivery lists what it
-contained and where each item is now (in stock, on which patient's run, voided, retired). The label says the product, lot, serial and
+contained and where each item is now (in stock, on which patient's run, voided, retired). The label says
+the product, lot, serial and
 expiry; what it lacks (a plain code, a lot-only label without expiry) is asked for before the
 receipt is written, because an item received without a lot or an expiry can be neither recalled
 nor warned about later. Lot-only labels (no serial) are received as a number of units.

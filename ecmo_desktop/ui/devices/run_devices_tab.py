@@ -489,7 +489,8 @@ class RunDevicesTab(LazyTab):
                 Level.WARN,
                 _("已通知管理员，请电话联系"),
                 _(
-                    "已把产品 {di} 记入管理员的待办事项（{when} {who} 提出）。请电话联系管理员把它加入器械目录，"
+                    "已把产品 {di} 记入管理员的待办事项（{when} {who} "
+                    "提出）。请电话联系管理员把它加入器械目录，"
                     "加入后重新扫码即可入库和绑定。在此之前，此器械不能绑定。"
                 ).format(
                     di=request.device_identifier,

@@ -66,7 +66,8 @@ def verdict_detail(verdict: ScanVerdict) -> str:
         h = verdict.holder
         lines.append(
             _(
-                "占用它的病例：{patient}（住院号 {mrn}）第 {n} 次 ECMO，{status}；一次性器械撤除后也不得再次使用"
+                "占用它的病例：{patient}（住院号 {mrn}）第 {n} 次 "
+                "ECMO，{status}；一次性器械撤除后也不得再次使用"
             ).format(patient=h.patient_name, mrn=h.mrn, n=h.run_number, status=run_status_text(h.run_status))
         )
     if verdict.bound and item is not None:

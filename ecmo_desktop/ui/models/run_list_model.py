@@ -132,7 +132,8 @@ class RunListModel(QAbstractTableModel):
             return
         self._loading = True
         generation, text, statuses = self._generation, self._text, self._statuses
-        # by key, not by offset: the page after the last row shown (ids descend), as fast at row 49,800 as at 0
+        # by key, not by offset: the page after the last row shown (ids descend), as fast at row 49,800 as
+        # at 0
         offset, limit, before = len(self._rows), self._page, self._rows[-1].run_id if self._rows else None
         runs = self._runs
         self._tasks.run_op(
@@ -170,7 +171,9 @@ class RunListModel(QAbstractTableModel):
             self.reload_in_place()
 
     def reload_in_place(self) -> None:
-        """The same search, as many rows as are shown, replaced without a reset (selection and scroll stay)."""
+        """The same search, as many rows as are shown, replaced without a
+        reset (selection and scroll stay).
+        """
         if self._loading:
             self._again = True
             return

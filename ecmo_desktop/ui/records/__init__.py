@@ -19,7 +19,9 @@ def record_tab(view: QWidget, key: str) -> QWidget | None:
     return view.findChild(QWidget, f"records_tab_{key}")
 
 
-def show_record_tab(view: QWidget, key: str, entity: str | None = None, entity_id: int | None = None) -> QWidget | None:
+def show_record_tab(
+    view: QWidget, key: str, entity: str | None = None, entity_id: int | None = None
+) -> QWidget | None:
     """Bring a case view's tab to the front, with a record selected when one is named."""
     tab = record_tab(view, key)
     if tab is None:

@@ -73,14 +73,18 @@ class RecordTab(QWidget):
         rcol = QVBoxLayout(right)
         rcol.setContentsMargins(0, 0, 0, 0)
         actions = QHBoxLayout()
-        self.edit_button = tool_button(_("编辑…"), self.edit_selected, name="edit_button",
-                                       tip=_("修改未签名的记录（F2）"))
-        self.sign_button = tool_button(_("签名…"), self.sign_selected, name="sign_button",
-                                       tip=_("输入密码签名，签名后记录锁定（F8）"))
-        self.amend_button = tool_button(_("更正…"), self.amend_selected, name="amend_button",
-                                        tip=_("更正已签名的记录，须说明原因（F7）"))
-        self.history_button = tool_button(_("历史…"), self.history_selected, name="history_button",
-                                          tip=_("查看历史版本和签名（Ctrl+H）"))
+        self.edit_button = tool_button(
+            _("编辑…"), self.edit_selected, name="edit_button", tip=_("修改未签名的记录（F2）")
+        )
+        self.sign_button = tool_button(
+            _("签名…"), self.sign_selected, name="sign_button", tip=_("输入密码签名，签名后记录锁定（F8）")
+        )
+        self.amend_button = tool_button(
+            _("更正…"), self.amend_selected, name="amend_button", tip=_("更正已签名的记录，须说明原因（F7）")
+        )
+        self.history_button = tool_button(
+            _("历史…"), self.history_selected, name="history_button", tip=_("查看历史版本和签名（Ctrl+H）")
+        )
         for b in (self.edit_button, self.sign_button, self.amend_button, self.history_button):
             actions.addWidget(b)
         actions.addStretch(1)
@@ -91,8 +95,12 @@ class RecordTab(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         outer.addWidget(self.splitter, 1)
-        for keys, slot in ((QKeySequence("F2"), self.edit_selected), (QKeySequence("F8"), self.sign_selected),
-                           (QKeySequence("F7"), self.amend_selected), (QKeySequence("Ctrl+H"), self.history_selected)):
+        for keys, slot in (
+            (QKeySequence("F2"), self.edit_selected),
+            (QKeySequence("F8"), self.sign_selected),
+            (QKeySequence("F7"), self.amend_selected),
+            (QKeySequence("Ctrl+H"), self.history_selected),
+        ):
             shortcut = QShortcut(keys, self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -100,15 +108,17 @@ class RecordTab(QWidget):
         case.updated.connect(self._refresh)
 
     # ---- lists ----------------------------------------------------------------------------------
-    def add_list(self, title: str | None, model: ListTableModel[Any], widths: list[int], *, name: str,
-                 stretch: int = 1) -> QTableView:
+    def add_list(
+        self, title: str | None, model: ListTableModel[Any], widths: list[int], *, name: str, stretch: int = 1
+    ) -> QTableView:
         if title:
             self.lists.addWidget(heading(title))
         table = make_table(model)
         table.setObjectName(name)
         set_column_widths(table, widths)
         table.selectionModel().currentRowChanged.connect(
-            lambda cur, _prev, t=table, m=model: self._row_changed(t, m, cur))
+            lambda cur, _prev, t=table, m=model: self._row_changed(t, m, cur)
+        )
         table.clicked.connect(lambda index, t=table, m=model: self._row_changed(t, m, index))
         table.activated.connect(lambda _index: self.edit_selected())
         self.lists.addWidget(table, stretch)
@@ -164,8 +174,11 @@ class RecordTab(QWidget):
         request = self._signature_request
         records = self.case.services.records
         entity, record_id = record.entity, record.id
-        self.case.ui.tasks.run_op(lambda: records.signatures(entity, record_id),
-                                  lambda sigs: self._signatures(request, record, sigs), parent=self)
+        self.case.ui.tasks.run_op(
+            lambda: records.signatures(entity, record_id),
+            lambda sigs: self._signatures(request, record, sigs),
+            parent=self,
+        )
 
     def _signatures(self, request: int, record: AnyRecord, signatures: list[Signature]) -> None:
         if request == self._signature_request:
@@ -190,11 +203,13 @@ class RecordTab(QWidget):
     def _update_actions(self) -> None:
         record = self.current()
         user = self.case.user
-        self.edit_button.setEnabled(record is not None and not record.locked and may_edit(user, record)
-                                    and self.editable(record))
+        self.edit_button.setEnabled(
+            record is not None and not record.locked and may_edit(user, record) and self.editable(record)
+        )
         self.sign_button.setEnabled(record is not None and may_sign(user, record))
-        self.amend_button.setEnabled(record is not None and record.locked and may_edit(user, record)
-                                     and self.editable(record))
+        self.amend_button.setEnabled(
+            record is not None and record.locked and may_edit(user, record) and self.editable(record)
+        )
         self.history_button.setEnabled(record is not None)
 
     def editable(self, record: AnyRecord) -> bool:

@@ -76,16 +76,31 @@ from ecmo_desktop.ui.records.forms import (
 
 OPERATOR_FIELD = N_("术者")
 CANNULAE_FIELD = N_("插管")
-CANNULA_FIELDS = (N_("插管用途"), N_("血管"), N_("侧别"), N_("插管型号"), N_("插管长度"), N_("置入深度"),
-                  N_("尖端位置"))
-TITLES = {ProcedureKind.CANNULATION.value: N_("置管上机"), ProcedureKind.CIRCUIT_CHANGE.value: N_("更换管路/氧合器"),
-          ProcedureKind.MODE_CHANGE.value: N_("模式转换"), ProcedureKind.DECANNULATION.value: N_("撤机拔管")}
+CANNULA_FIELDS = (
+    N_("插管用途"),
+    N_("血管"),
+    N_("侧别"),
+    N_("插管型号"),
+    N_("插管长度"),
+    N_("置入深度"),
+    N_("尖端位置"),
+)
+TITLES = {
+    ProcedureKind.CANNULATION.value: N_("置管上机"),
+    ProcedureKind.CIRCUIT_CHANGE.value: N_("更换管路/氧合器"),
+    ProcedureKind.MODE_CHANGE.value: N_("模式转换"),
+    ProcedureKind.DECANNULATION.value: N_("撤机拔管"),
+}
 # a sensible start for the cannulae of a new run, by mode (sizes are always typed)
 DEFAULT_CANNULAE = {
-    Mode.VA.value: [(CannulaRole.DRAINAGE.value, Vessel.FEMORAL_VEIN.value),
-                    (CannulaRole.RETURN.value, Vessel.FEMORAL_ARTERY.value)],
-    Mode.VV.value: [(CannulaRole.DRAINAGE.value, Vessel.FEMORAL_VEIN.value),
-                    (CannulaRole.RETURN.value, Vessel.INTERNAL_JUGULAR.value)],
+    Mode.VA.value: [
+        (CannulaRole.DRAINAGE.value, Vessel.FEMORAL_VEIN.value),
+        (CannulaRole.RETURN.value, Vessel.FEMORAL_ARTERY.value),
+    ],
+    Mode.VV.value: [
+        (CannulaRole.DRAINAGE.value, Vessel.FEMORAL_VEIN.value),
+        (CannulaRole.RETURN.value, Vessel.INTERNAL_JUGULAR.value),
+    ],
 }
 
 
@@ -138,7 +153,15 @@ class CannulaeEditor(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
-        heads = (_("用途"), _("血管"), _("侧别"), _("型号（Fr）"), _("长度（cm）"), _("置入深度（cm）"), _("尖端位置"))
+        heads = (
+            _("用途"),
+            _("血管"),
+            _("侧别"),
+            _("型号（Fr）"),
+            _("长度（cm）"),
+            _("置入深度（cm）"),
+            _("尖端位置"),
+        )
         for col, text in enumerate(heads):
             head = QLabel(text)
             head.setStyleSheet("color: #555;")
@@ -156,14 +179,26 @@ class CannulaeEditor(QWidget):
         bar.addStretch(1)
         column.addLayout(bar)
 
-    def add_row(self, role: str | None = None, vessel: str | None = None, side: str | None = None,
-                size: Any = None, length: Any = None, depth: Any = None, tip: str = "") -> dict[str, Any]:
+    def add_row(
+        self,
+        role: str | None = None,
+        vessel: str | None = None,
+        side: str | None = None,
+        size: Any = None,
+        length: Any = None,
+        depth: Any = None,
+        tip: str = "",
+    ) -> dict[str, Any]:
         index = len(self.rows)
         row: dict[str, Any] = {
-            "role": ChoiceCombo.of_enum(CannulaRole), "vessel": ChoiceCombo.of_enum(Vessel),
-            "side": ChoiceCombo.of_enum(Side), "size": NumberField("size_fr", FIELDS["size_fr"].range),
+            "role": ChoiceCombo.of_enum(CannulaRole),
+            "vessel": ChoiceCombo.of_enum(Vessel),
+            "side": ChoiceCombo.of_enum(Side),
+            "size": NumberField("size_fr", FIELDS["size_fr"].range),
             "length": NumberField("length_cm", FIELDS["length_cm"].range),
-            "depth": NumberField("depth_cm", FIELDS["depth_cm"].range), "tip": QLineEdit(tip)}
+            "depth": NumberField("depth_cm", FIELDS["depth_cm"].range),
+            "tip": QLineEdit(tip),
+        }
         for name, widget in row.items():
             widget.setObjectName(f"cannula_{index}_{name}")
             if isinstance(widget, NumberField):
@@ -207,10 +242,17 @@ class CannulaeEditor(QWidget):
         for r in self.rows:
             if not (r["role"].value() or r["vessel"].value() or r["size"].text()):
                 continue  # an untouched spare row
-            out.append(CannulaInput(role=r["role"].value() or "", vessel=r["vessel"].value() or "",
-                                    side=r["side"].value() or "", size_fr=r["size"].text() or None,
-                                    length_cm=r["length"].text() or None, depth_cm=r["depth"].text() or None,
-                                    tip_position=r["tip"].text()))
+            out.append(
+                CannulaInput(
+                    role=r["role"].value() or "",
+                    vessel=r["vessel"].value() or "",
+                    side=r["side"].value() or "",
+                    size_fr=r["size"].text() or None,
+                    length_cm=r["length"].text() or None,
+                    depth_cm=r["depth"].text() or None,
+                    tip_position=r["tip"].text(),
+                )
+            )
         return tuple(out)
 
 
@@ -220,8 +262,15 @@ class ProcedureDialog(RecordDialog):
 
     entity = "procedure"
 
-    def __init__(self, case: CaseRecords, kind: str, parent: QWidget | None = None, *,
-                 record: Procedure | None = None, amend: bool = False) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        kind: str,
+        parent: QWidget | None = None,
+        *,
+        record: Procedure | None = None,
+        amend: bool = False,
+    ) -> None:
         self.kind = record.kind if record is not None else kind
         super().__init__(case, _(TITLES.get(self.kind, N_("操作"))), parent, record=record, amend=amend)
         self.setObjectName("procedure_dialog")
@@ -229,8 +278,12 @@ class ProcedureDialog(RecordDialog):
         cannulation = k == ProcedureKind.CANNULATION.value
         now = case.services.ctx.now()
         if cannulation:
-            self.set_intro(_("首次转流时间即 ECMO 开始时间（第 0 天，紧急上机的 12 小时补充期限由此起算）。"
-                             "术者须在操作开始时持有有效的 ECMO 技术授权（R3）。"))
+            self.set_intro(
+                _(
+                    "首次转流时间即 ECMO 开始时间（第 0 天，紧急上机的 12 小时补充期限由此起算）。"
+                    "术者须在操作开始时持有有效的 ECMO 技术授权（R3）。"
+                )
+            )
         elif k in (ProcedureKind.CIRCUIT_CHANGE.value, ProcedureKind.DECANNULATION.value):
             self.set_intro(_("术者须在操作开始时持有有效的 ECMO 技术授权（R3）。"))
         times = self.section(_("时间与地点"))
@@ -253,8 +306,9 @@ class ProcedureDialog(RecordDialog):
         self.guidance = ChoiceCombo.of_enum(Guidance)
         self.guidance.setObjectName("guidance")
         if k in (ProcedureKind.CANNULATION.value, ProcedureKind.DECANNULATION.value):
-            self.add_row(times, N_("置管方式") if cannulation else N_("拔管方式"), self.technique,
-                         field=N_("置管方式"))
+            self.add_row(
+                times, N_("置管方式") if cannulation else N_("拔管方式"), self.technique, field=N_("置管方式")
+            )
         if cannulation:
             self.add_row(times, N_("引导方式"), self.guidance)
         self.mode_after = ChoiceCombo.of_enum(Mode)
@@ -282,7 +336,9 @@ class ProcedureDialog(RecordDialog):
         self.cannulae.setObjectName("cannulae")
         if k in (ProcedureKind.CANNULATION.value, ProcedureKind.MODE_CHANGE.value):
             box = self.section(_("插管") if cannulation else _("新增/调整的插管（如有）"))
-            message = self.add_row(box, "", self.cannulae, field=CANNULAE_FIELD, focus=self.cannulae.add_button)
+            message = self.add_row(
+                box, "", self.cannulae, field=CANNULAE_FIELD, focus=self.cannulae.add_button
+            )
             for name in CANNULA_FIELDS:
                 self.alias(name, CANNULAE_FIELD)
             self.cannulae.changed.connect(message.hide)
@@ -348,7 +404,9 @@ class ProcedureDialog(RecordDialog):
             self.staff.add_row(s.staff_id, s.role)
         self.cannulae.clear()
         for c in record.cannulae:
-            self.cannulae.add_row(c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm, c.tip_position)
+            self.cannulae.add_row(
+                c.role, c.vessel, c.side, c.size_fr, c.length_cm, c.depth_cm, c.tip_position
+            )
         self.settings.fill(record.settings)
         for key, check in self.immediate.items():
             check.setChecked(key in record.immediate_complications)
@@ -359,22 +417,30 @@ class ProcedureDialog(RecordDialog):
         return ProcedureInput(
             started_at=self.started_at.value(),
             flow_at=self.flow_at.value() if k == ProcedureKind.CANNULATION.value else None,
-            ended_at=self.ended_at.value(), location=self.location.value() or "", staff=self.staff.value(),
-            technique=self.technique.value(), guidance=self.guidance.value(),
-            mode_after=self.mode_after.value() if k in (ProcedureKind.CANNULATION.value,
-                                                        ProcedureKind.MODE_CHANGE.value) else None,
-            reason=self.procedure_reason.toPlainText(), cannulae=self.cannulae.value(),
+            ended_at=self.ended_at.value(),
+            location=self.location.value() or "",
+            staff=self.staff.value(),
+            technique=self.technique.value(),
+            guidance=self.guidance.value(),
+            mode_after=self.mode_after.value()
+            if k in (ProcedureKind.CANNULATION.value, ProcedureKind.MODE_CHANGE.value)
+            else None,
+            reason=self.procedure_reason.toPlainText(),
+            cannulae=self.cannulae.value(),
             settings=self.settings.raw_numbers(),
             immediate_complications=tuple(key for key, c in self.immediate.items() if c.isChecked()),
-            notes=self.notes.toPlainText())
+            notes=self.notes.toPlainText(),
+        )
 
     def build(self) -> Callable[[], Any]:
         records, data, run_id = self.case.services.records, self.data(), self.case.run_id
         if self.record is None:
-            method = {ProcedureKind.CANNULATION.value: records.record_cannulation,
-                      ProcedureKind.CIRCUIT_CHANGE.value: records.record_circuit_change,
-                      ProcedureKind.MODE_CHANGE.value: records.record_mode_change,
-                      ProcedureKind.DECANNULATION.value: records.record_decannulation}[self.kind]
+            method = {
+                ProcedureKind.CANNULATION.value: records.record_cannulation,
+                ProcedureKind.CIRCUIT_CHANGE.value: records.record_circuit_change,
+                ProcedureKind.MODE_CHANGE.value: records.record_mode_change,
+                ProcedureKind.DECANNULATION.value: records.record_decannulation,
+            }[self.kind]
             return lambda: method(run_id, data)
         record_id, version, reason = self.record.id, self.expected_version, self.reason_text
         if self.amend:
@@ -388,7 +454,10 @@ def describe_procedure(record: Procedure) -> str:
     lines = [Line(_("开始时间"), local_time(record.started_at))]
     if record.flow_at is not None:
         lines.append(Line(_("首次转流时间"), local_time(record.flow_at)))
-    lines += [Line(_("结束时间"), local_time(record.ended_at)), Line(_("操作地点"), label_of(Location, record.location))]
+    lines += [
+        Line(_("结束时间"), local_time(record.ended_at)),
+        Line(_("操作地点"), label_of(Location, record.location)),
+    ]
     if record.technique:
         lines.append(Line(_("方式"), label_of(Technique, record.technique)))
     if record.guidance:
@@ -408,26 +477,41 @@ def describe_procedure(record: Procedure) -> str:
             ok = s.privileged_at_start
             note = _("操作时持有 ECMO 技术授权") if ok else _("操作时无有效 ECMO 技术授权（R3）")
             flag = f" <span style='color:{GREEN if ok else RED}'>{esc(note)}</span>"
-        people.append(f"{esc(s.full_name)}（{esc(title_text(s.title))}）— "
-                      f"{esc(label_of(StaffRoleInProcedure, s.role))}{flag}")
+        people.append(
+            f"{esc(s.full_name)}（{esc(title_text(s.title))}）— "
+            f"{esc(label_of(StaffRoleInProcedure, s.role))}{flag}"
+        )
     if people:
         body += f"<h4>{esc(_('人员'))}</h4>" + "<br>".join(people)
     if record.cannulae:
         heads = (_("用途"), _("血管"), _("侧别"), _("型号"), _("长度"), _("深度"), _("尖端"), _("状态"))
         rows = "".join(
-            "<tr>" + "".join(f"<td style='padding:1px 6px'>{esc(v)}</td>" for v in (
-                label_of(CannulaRole, c.role), label_of(Vessel, c.vessel), label_of(Side, c.side),
-                f"{number_text(c.size_fr)} Fr", "" if c.length_cm is None else f"{number_text(c.length_cm)} cm",
-                "" if c.depth_cm is None else f"{number_text(c.depth_cm)} cm", c.tip_position,
-                _("已拔除 {at}").format(at=local_time(c.removed_at)) if c.removed_at else _("在位"))) + "</tr>"
-            for c in record.cannulae)
+            "<tr>"
+            + "".join(
+                f"<td style='padding:1px 6px'>{esc(v)}</td>"
+                for v in (
+                    label_of(CannulaRole, c.role),
+                    label_of(Vessel, c.vessel),
+                    label_of(Side, c.side),
+                    f"{number_text(c.size_fr)} Fr",
+                    "" if c.length_cm is None else f"{number_text(c.length_cm)} cm",
+                    "" if c.depth_cm is None else f"{number_text(c.depth_cm)} cm",
+                    c.tip_position,
+                    _("已拔除 {at}").format(at=local_time(c.removed_at)) if c.removed_at else _("在位"),
+                )
+            )
+            + "</tr>"
+            for c in record.cannulae
+        )
         head = "".join(f"<th style='padding:1px 6px;text-align:left'>{esc(h)}</th>" for h in heads)
         body += f"<h4>{esc(_('插管'))}</h4><table border='1' cellspacing='0'><tr>{head}</tr>{rows}</table>"
     if record.settings:
         body += f"<h4>{esc(_('参数'))}</h4>" + grouped_values_html(record.settings, record.abnormal)
     if record.immediate_complications:
         names = dict(IMMEDIATE_COMPLICATIONS)
-        body += lines_html([Line(_("即刻并发症"), join_names(_(names.get(k, k)) for k in record.immediate_complications))])
+        body += lines_html(
+            [Line(_("即刻并发症"), join_names(_(names.get(k, k)) for k in record.immediate_complications))]
+        )
     if record.notes:
         body += lines_html([Line(_("备注"), record.notes)])
     return body
@@ -446,10 +530,15 @@ class CannulationTab(RecordTab):
         super().__init__(case, parent)
         doctor = case.can(Action.CHART_DOCTOR)
         self.kind_buttons: dict[str, Any] = {}
-        for kind in (ProcedureKind.CANNULATION.value, ProcedureKind.CIRCUIT_CHANGE.value,
-                     ProcedureKind.MODE_CHANGE.value, ProcedureKind.DECANNULATION.value):
-            button = tool_button(_(TITLES[kind]) + "…", lambda k=kind: self.new_procedure(k),
-                                 name=f"new_{kind}_button")
+        for kind in (
+            ProcedureKind.CANNULATION.value,
+            ProcedureKind.CIRCUIT_CHANGE.value,
+            ProcedureKind.MODE_CHANGE.value,
+            ProcedureKind.DECANNULATION.value,
+        ):
+            button = tool_button(
+                _(TITLES[kind]) + "…", lambda k=kind: self.new_procedure(k), name=f"new_{kind}_button"
+            )
             button.setVisible(doctor)
             self.kind_buttons[kind] = button
             self.toolbar.addWidget(button)
@@ -462,14 +551,22 @@ class CannulationTab(RecordTab):
         self.r3_label.setObjectName("r3_status")
         self.r3_label.setWordWrap(True)
         self.status_area.addWidget(self.r3_label)
-        self.procedures: ListTableModel[Procedure] = ListTableModel([
-            Column(N_("操作"), lambda p: label_of(ProcedureKind, p.kind)),
-            Column(N_("开始时间"), lambda p: local_time(p.started_at)),
-            Column(N_("首次转流"), lambda p: local_time(p.flow_at) if p.flow_at else ""),
-            Column(N_("术者"), operators_text,
-                   foreground=lambda p: RED if any(not o.privileged_at_start for o in p.operators) else None),
-            Column(N_("模式"), lambda p: label_of(Mode, p.mode_after) if p.mode_after else ""),
-            status_column()], key=record_key, parent=self)
+        self.procedures: ListTableModel[Procedure] = ListTableModel(
+            [
+                Column(N_("操作"), lambda p: label_of(ProcedureKind, p.kind)),
+                Column(N_("开始时间"), lambda p: local_time(p.started_at)),
+                Column(N_("首次转流"), lambda p: local_time(p.flow_at) if p.flow_at else ""),
+                Column(
+                    N_("术者"),
+                    operators_text,
+                    foreground=lambda p: RED if any(not o.privileged_at_start for o in p.operators) else None,
+                ),
+                Column(N_("模式"), lambda p: label_of(Mode, p.mode_after) if p.mode_after else ""),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.table = self.add_list(None, self.procedures, [12, 16, 16, 12, 6], name="procedure_table")
         shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -482,13 +579,18 @@ class CannulationTab(RecordTab):
         self.procedures.set_rows(chart.procedures)
         status = self.case.run_status
         self.kind_buttons[ProcedureKind.CANNULATION.value].setEnabled(status == RunStatus.PLANNED.value)
-        for kind in (ProcedureKind.CIRCUIT_CHANGE.value, ProcedureKind.MODE_CHANGE.value,
-                     ProcedureKind.DECANNULATION.value):
+        for kind in (
+            ProcedureKind.CIRCUIT_CHANGE.value,
+            ProcedureKind.MODE_CHANGE.value,
+            ProcedureKind.DECANNULATION.value,
+        ):
             self.kind_buttons[kind].setEnabled(status == RunStatus.ON_ECMO.value)
         spans = mode_timeline(chart.procedures)
         if spans:
-            text = " → ".join(_("{mode}（{at} 起）").format(mode=label_of(Mode, s.mode), at=local_time(s.from_at))
-                              for s in spans)
+            text = " → ".join(
+                _("{mode}（{at} 起）").format(mode=label_of(Mode, s.mode), at=local_time(s.from_at))
+                for s in spans
+            )
             self.mode_label.setText(_("模式：{timeline}").format(timeline=text))
         else:
             self.mode_label.setText(_("尚未置管上机"))

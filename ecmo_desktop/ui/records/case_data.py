@@ -53,8 +53,10 @@ def may_edit(user: CurrentUser | None, record: AnyRecord) -> bool:
 def may_sign(user: CurrentUser | None, record: AnyRecord) -> bool:
     if record.locked or not may_edit(user, record):
         return False
-    return not (record.entity == Entity.FOLLOW_UP.value
-                and getattr(record, "fu_status", None) == FollowUpStatus.DUE.value)
+    return not (
+        record.entity == Entity.FOLLOW_UP.value
+        and getattr(record, "fu_status", None) == FollowUpStatus.DUE.value
+    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ class CaseRecords(QObject):
         chart = self.chart
         if chart is None:
             return None
-        starts = [d for d in chart.decisions if d.kind == DecisionKind.START.value and d.supplement_of_id is None]
+        starts = [
+            d for d in chart.decisions if d.kind == DecisionKind.START.value and d.supplement_of_id is None
+        ]
         return min(starts, key=lambda d: (d.decided_at, d.id)) if starts else None
 
     def find(self, entity: str, record_id: int) -> AnyRecord | None:
@@ -156,10 +160,13 @@ class CaseRecords(QObject):
         run_id = self.run_id
 
         def load() -> CaseSnapshot:
-            return CaseSnapshot(detail=s.runs.run_detail(run_id), chart=s.records.chart(run_id),
-                                compliance=s.compliance.run_checklist(run_id),
-                                supplement=s.records.supplement_status(run_id),
-                                staff=tuple(s.staff.list_staff()))
+            return CaseSnapshot(
+                detail=s.runs.run_detail(run_id),
+                chart=s.records.chart(run_id),
+                compliance=s.compliance.run_checklist(run_id),
+                supplement=s.records.supplement_status(run_id),
+                staff=tuple(s.staff.list_staff()),
+            )
 
         self.ui.tasks.run_op(load, self._loaded, self._failed, parent=self)
 
@@ -181,9 +188,20 @@ class CaseRecords(QObject):
             self.reload()
 
     # ---- changing -------------------------------------------------------------------------------
-    def mutate(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None, *, parent: QObject | None = None,
-               extra_changes: Iterable[Change] = ()) -> None:
+    def mutate(
+        self,
+        fn: Callable[[], Any],
+        on_success: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        *,
+        parent: QObject | None = None,
+        extra_changes: Iterable[Change] = (),
+    ) -> None:
         """Run a record mutation on the serial executor, then broadcast it (every view refreshes)."""
-        self.ui.tasks.run_op(fn, on_success, on_error, parent=parent or self,
-                             changes=(*record_changes(self.run_id), *extra_changes))
+        self.ui.tasks.run_op(
+            fn,
+            on_success,
+            on_error,
+            parent=parent or self,
+            changes=(*record_changes(self.run_id), *extra_changes),
+        )

@@ -46,8 +46,14 @@ CODE_FIELD = N_("并发症")
 class ComplicationDialog(RecordDialog):
     entity = "complication"
 
-    def __init__(self, case: CaseRecords, parent: QWidget | None = None, *, record: Complication | None = None,
-                 amend: bool = False) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        parent: QWidget | None = None,
+        *,
+        record: Complication | None = None,
+        amend: bool = False,
+    ) -> None:
         super().__init__(case, _("并发症"), parent, record=record, amend=amend)
         self.setObjectName("complication_dialog")
         form = self.section()
@@ -138,31 +144,45 @@ class ComplicationDialog(RecordDialog):
         self.resolution.setPlainText(record.resolution)
 
     def build(self) -> Callable[[], Any]:
-        data = ComplicationInput(code=self.code.currentData() or "", onset_at=self.onset.value(),
-                                 severity=self.severity.value() or "", other_text=self.other.text(),
-                                 treatment=self.treatment.toPlainText(), resolved_at=self.resolved.value(),
-                                 resolution=self.resolution.toPlainText(), adverse_event=self.adverse.isChecked(),
-                                 procedure_id=self.procedure.currentData() or None,
-                                 device_item_id=getattr(self.record, "device_item_id", None))
+        data = ComplicationInput(
+            code=self.code.currentData() or "",
+            onset_at=self.onset.value(),
+            severity=self.severity.value() or "",
+            other_text=self.other.text(),
+            treatment=self.treatment.toPlainText(),
+            resolved_at=self.resolved.value(),
+            resolution=self.resolution.toPlainText(),
+            adverse_event=self.adverse.isChecked(),
+            procedure_id=self.procedure.currentData() or None,
+            device_item_id=getattr(self.record, "device_item_id", None),
+        )
         records, run_id = self.case.services.records, self.case.run_id
         if self.record is None:
             return lambda: records.record_complication(run_id, data)
         record_id, version, reason = self.record.id, self.expected_version, self.reason_text
         if self.amend:
-            return lambda: records.amend_complication(record_id, data, reason=reason, expected_version=version)
+            return lambda: records.amend_complication(
+                record_id, data, reason=reason, expected_version=version
+            )
         assert version is not None
         return lambda: records.update_complication(record_id, data, expected_version=version)
 
 
 def describe_complication(record: Complication) -> str:
     spec = COMPLICATIONS.get(record.code)
-    return lines_html([
-        Line(_("并发症"), complication_text(record.code, record.other_text)),
-        Line(_("类别"), _(spec.group) if spec else "—"), Line(_("编码"), record.code),
-        Line(_("发生时间"), local_time(record.onset_at)), Line(_("严重程度"), label_of(Severity, record.severity)),
-        Line(_("不良事件"), _("是") if record.adverse_event else _("否")),
-        Line(_("处理"), record.treatment or "—"), Line(_("缓解时间"), local_time(record.resolved_at)),
-        Line(_("转归"), record.resolution or "—")])
+    return lines_html(
+        [
+            Line(_("并发症"), complication_text(record.code, record.other_text)),
+            Line(_("类别"), _(spec.group) if spec else "—"),
+            Line(_("编码"), record.code),
+            Line(_("发生时间"), local_time(record.onset_at)),
+            Line(_("严重程度"), label_of(Severity, record.severity)),
+            Line(_("不良事件"), _("是") if record.adverse_event else _("否")),
+            Line(_("处理"), record.treatment or "—"),
+            Line(_("缓解时间"), local_time(record.resolved_at)),
+            Line(_("转归"), record.resolution or "—"),
+        ]
+    )
 
 
 class ComplicationsTab(RecordTab):
@@ -171,22 +191,31 @@ class ComplicationsTab(RecordTab):
 
     def __init__(self, case: CaseRecords, parent: QWidget | None = None) -> None:
         super().__init__(case, parent)
-        self.new_button = tool_button(_("记录并发症…"), self.new_complication, name="new_complication_button",
-                                      tip=_("Ctrl+N"))
+        self.new_button = tool_button(
+            _("记录并发症…"), self.new_complication, name="new_complication_button", tip=_("Ctrl+N")
+        )
         self.new_button.setVisible(case.can(Action.CHART_DOCTOR))
         self.toolbar.addWidget(self.new_button)
         self.toolbar.addStretch(1)
         self.summary = QLabel()
         self.summary.setObjectName("complication_summary")
         self.status_area.addWidget(self.summary)
-        self.items: ListTableModel[Complication] = ListTableModel([
-            Column(N_("发生时间"), lambda c: local_time(c.onset_at)),
-            Column(N_("并发症"), lambda c: complication_text(c.code, c.other_text)),
-            Column(N_("严重程度"), lambda c: label_of(Severity, c.severity)),
-            Column(N_("不良事件"), lambda c: _("是") if c.adverse_event else "",
-                   foreground=lambda c: RED if c.adverse_event else None),
-            Column(N_("缓解"), lambda c: local_time(c.resolved_at) if c.resolved_at else _("未缓解")),
-            status_column()], key=record_key, parent=self)
+        self.items: ListTableModel[Complication] = ListTableModel(
+            [
+                Column(N_("发生时间"), lambda c: local_time(c.onset_at)),
+                Column(N_("并发症"), lambda c: complication_text(c.code, c.other_text)),
+                Column(N_("严重程度"), lambda c: label_of(Severity, c.severity)),
+                Column(
+                    N_("不良事件"),
+                    lambda c: _("是") if c.adverse_event else "",
+                    foreground=lambda c: RED if c.adverse_event else None,
+                ),
+                Column(N_("缓解"), lambda c: local_time(c.resolved_at) if c.resolved_at else _("未缓解")),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.table = self.add_list(None, self.items, [16, 22, 8, 8, 16], name="complication_table")
         shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -197,9 +226,13 @@ class ComplicationsTab(RecordTab):
         if chart is None:
             return
         self.items.set_rows(chart.complications)
-        self.new_button.setEnabled(self.case.detail is not None and self.case.detail.run.started_at is not None)
+        self.new_button.setEnabled(
+            self.case.detail is not None and self.case.detail.run.started_at is not None
+        )
         adverse = sum(1 for c in chart.complications if c.adverse_event)
-        self.summary.setText(_("共 {n} 项并发症，其中不良事件 {a} 项").format(n=len(chart.complications), a=adverse))
+        self.summary.setText(
+            _("共 {n} 项并发症，其中不良事件 {a} 项").format(n=len(chart.complications), a=adverse)
+        )
 
     def describe(self, record: AnyRecord) -> str:
         return describe_complication(record) if isinstance(record, Complication) else ""

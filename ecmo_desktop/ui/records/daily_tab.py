@@ -72,11 +72,25 @@ PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 CHECKS_PAGE = N_("检查与评估")
 # bedside checks gathered on one page, whatever their catalogue section
-CHECK_KEYS = frozenset({"circuit_check", "oxygenator_check", "cannula_site", "limb_perfusion",
-                        "differential_hypoxaemia", "urine_colour", "pupils", "seizure"})
+CHECK_KEYS = frozenset(
+    {
+        "circuit_check",
+        "oxygenator_check",
+        "cannula_site",
+        "limb_perfusion",
+        "differential_hypoxaemia",
+        "urine_colour",
+        "pupils",
+        "seizure",
+    }
+)
 # computed values and the page they are shown on
-DERIVED_PAGES = {"delta_p": N_("循环管路"), "vis": N_("血流动力学"), "pf_ratio": N_("呼吸与血气"),
-                 "driving_pressure": N_("呼吸与血气")}
+DERIVED_PAGES = {
+    "delta_p": N_("循环管路"),
+    "vis": N_("血流动力学"),
+    "pf_ratio": N_("呼吸与血气"),
+    "driving_pressure": N_("呼吸与血气"),
+}
 TABLE_KEYS = ("blood_flow", "rpm", "sweep", "act", "aptt", "lactate", "hb", "plt", "delta_p")
 
 
@@ -95,8 +109,14 @@ class DailyEntryDialog(RecordDialog):
 
     entity = "daily_entry"
 
-    def __init__(self, case: CaseRecords, parent: QWidget | None = None, *, record: DailyEntry | None = None,
-                 amend: bool = False) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        parent: QWidget | None = None,
+        *,
+        record: DailyEntry | None = None,
+        amend: bool = False,
+    ) -> None:
         super().__init__(case, _("日常管理记录"), parent, record=record, amend=amend)
         self.setObjectName("daily_dialog")
         head = self.section()
@@ -136,7 +156,10 @@ class DailyEntryDialog(RecordDialog):
             members = [s for s in specs if page_of(s) == title]
             self.fields.add_sections(layouts[title], members, columns=2)
         self.derived: dict[str, QLineEdit] = {}
-        derived_forms = {title: self.section(_("计算值"), layouts[title]) for title in dict.fromkeys(DERIVED_PAGES.values())}
+        derived_forms = {
+            title: self.section(_("计算值"), layouts[title])
+            for title in dict.fromkeys(DERIVED_PAGES.values())
+        }
         for key, title in DERIVED_PAGES.items():
             rng = DERIVED[key]
             shown = QLineEdit()
@@ -181,7 +204,9 @@ class DailyEntryDialog(RecordDialog):
         if started is None:
             self.day_label.setText(_("尚未上机"))
             return
-        self.day_label.setText(_("ECMO {day}").format(day=day_text(ecmo_day(started, self.recorded_at.value()))))
+        self.day_label.setText(
+            _("ECMO {day}").format(day=day_text(ecmo_day(started, self.recorded_at.value())))
+        )
 
     def _mode_changed(self) -> None:
         arterial = (self.mode.value() or "") in ARTERIAL_MODES
@@ -197,13 +222,19 @@ class DailyEntryDialog(RecordDialog):
             shown.setText("" if value is None else number_text(value))
             rng = DERIVED[key]
             bad = value is not None and (value < rng.low or value > rng.high)
-            shown.setStyleSheet("QLineEdit { background: #ffebee; }" if bad else
-                                ABNORMAL_STYLE if value is not None and rng.is_abnormal(value) else "")
+            shown.setStyleSheet(
+                "QLineEdit { background: #ffebee; }"
+                if bad
+                else ABNORMAL_STYLE
+                if value is not None and rng.is_abnormal(value)
+                else ""
+            )
         detail = self.case.detail
         weight = detail.patient.weight_kg if detail else None
         flow = numbers.get("blood_flow")
-        self.flow_index.setText(_("{v} mL/kg/min").format(v=round(flow * 1000 / weight))
-                                if flow is not None and weight else "—")
+        self.flow_index.setText(
+            _("{v} mL/kg/min").format(v=round(flow * 1000 / weight)) if flow is not None and weight else "—"
+        )
         self._mark_pages()
 
     def _mark_pages(self) -> None:
@@ -217,8 +248,14 @@ class DailyEntryDialog(RecordDialog):
         bar = self.pages.tabBar()
         for i in range(self.pages.count()):
             state = states.get(i)
-            bar.setTabTextColor(i, QColor("#c62828") if state == "invalid" else QColor(ORANGE) if state
-                                else self.palette().windowText().color())
+            bar.setTabTextColor(
+                i,
+                QColor("#c62828")
+                if state == "invalid"
+                else QColor(ORANGE)
+                if state
+                else self.palette().windowText().color(),
+            )
 
     def _page_index(self, widget: QWidget) -> int:
         for i in range(self.pages.count()):
@@ -236,9 +273,13 @@ class DailyEntryDialog(RecordDialog):
         self.notes.setPlainText(record.notes)
 
     def data(self) -> DailyEntryInput:
-        return DailyEntryInput(recorded_at=self.recorded_at.value(), values=self.fields.raw_numbers(),
-                               checks=self.fields.raw_choices(), mode=self.mode.value(),
-                               notes=self.notes.toPlainText())
+        return DailyEntryInput(
+            recorded_at=self.recorded_at.value(),
+            values=self.fields.raw_numbers(),
+            checks=self.fields.raw_choices(),
+            mode=self.mode.value(),
+            notes=self.notes.toPlainText(),
+        )
 
     def build(self) -> Callable[[], Any]:
         records, data, run_id = self.case.services.records, self.data(), self.case.run_id
@@ -264,8 +305,12 @@ def _value_column(key: str) -> Column[DailyEntry]:
         return AMBER if key in entry.abnormal else None
 
     title = "ΔP" if key == "delta_p" else FIELDS[key].label
-    return Column(title, text, background=background,
-                  tooltip=lambda e: field_value_text(key, e.derived.get(key) if key in DERIVED else e.values.get(key)))
+    return Column(
+        title,
+        text,
+        background=background,
+        tooltip=lambda e: field_value_text(key, e.derived.get(key) if key in DERIVED else e.values.get(key)),
+    )
 
 
 def author_text(entry: DailyEntry) -> str:
@@ -273,8 +318,12 @@ def author_text(entry: DailyEntry) -> str:
 
 
 def describe_entry(entry: DailyEntry) -> str:
-    lines = [Line(_("记录时间"), local_time(entry.recorded_at)), Line(_("ECMO 天数"), day_text(entry.ecmo_day)),
-             Line(_("当日模式"), label_of(Mode, entry.mode)), Line(_("记录人"), author_text(entry))]
+    lines = [
+        Line(_("记录时间"), local_time(entry.recorded_at)),
+        Line(_("ECMO 天数"), day_text(entry.ecmo_day)),
+        Line(_("当日模式"), label_of(Mode, entry.mode)),
+        Line(_("记录人"), author_text(entry)),
+    ]
     body = lines_html(lines)
     values = {**entry.values, **entry.checks}
     if values:
@@ -295,22 +344,38 @@ class DailyTab(RecordTab):
 
     def __init__(self, case: CaseRecords, parent: QWidget | None = None) -> None:
         super().__init__(case, parent)
-        self.new_button = tool_button(_("新建日常记录…"), self.new_entry, name="new_daily_button",
-                                      tip=_("Ctrl+N"))
+        self.new_button = tool_button(
+            _("新建日常记录…"), self.new_entry, name="new_daily_button", tip=_("Ctrl+N")
+        )
         self.new_button.setVisible(case.can(Action.CHART_DAILY))
         self.toolbar.addWidget(self.new_button)
         self.toolbar.addStretch(1)
         self.day_label = QLabel()
         self.day_label.setObjectName("daily_summary")
         self.status_area.addWidget(self.day_label)
-        self.entries: ListTableModel[DailyEntry] = ListTableModel([
-            Column(N_("记录时间"), lambda e: local_time(e.recorded_at)[5:], tooltip=lambda e: local_time(e.recorded_at)),
-            Column(N_("天"), lambda e: str(e.ecmo_day), tooltip=lambda e: _("ECMO {day}").format(day=day_text(e.ecmo_day))),
-            Column(N_("模式"), lambda e: label_of(Mode, e.mode)),
-            Column(N_("记录人"), author_text, tooltip=author_text),
-            *[_value_column(k) for k in TABLE_KEYS],
-            status_column()], key=record_key, parent=self)
-        self.table = self.add_list(None, self.entries, [11, 3, 4, 14, *[5] * len(TABLE_KEYS)], name="daily_table")
+        self.entries: ListTableModel[DailyEntry] = ListTableModel(
+            [
+                Column(
+                    N_("记录时间"),
+                    lambda e: local_time(e.recorded_at)[5:],
+                    tooltip=lambda e: local_time(e.recorded_at),
+                ),
+                Column(
+                    N_("天"),
+                    lambda e: str(e.ecmo_day),
+                    tooltip=lambda e: _("ECMO {day}").format(day=day_text(e.ecmo_day)),
+                ),
+                Column(N_("模式"), lambda e: label_of(Mode, e.mode)),
+                Column(N_("记录人"), author_text, tooltip=author_text),
+                *[_value_column(k) for k in TABLE_KEYS],
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
+        self.table = self.add_list(
+            None, self.entries, [11, 3, 4, 14, *[5] * len(TABLE_KEYS)], name="daily_table"
+        )
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setSizes([1000, 480])  # the entries table needs the width, the pane scrolls
         shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
@@ -330,12 +395,15 @@ class DailyTab(RecordTab):
             return
         unsigned = sum(1 for e in entries if not e.locked)
         if detail.run.ended_at is not None:
-            when = _("ECMO 已结束（第 0–{n} 天）").format(n=ecmo_day(detail.run.started_at, detail.run.ended_at))
+            when = _("ECMO 已结束（第 0–{n} 天）").format(
+                n=ecmo_day(detail.run.started_at, detail.run.ended_at)
+            )
         else:
             now: datetime = self.case.services.ctx.now()
             when = _("今天是 ECMO {day}").format(day=day_text(ecmo_day(detail.run.started_at, now)))
-        text = _("{when}；共 {n} 条记录，未签名 {u} 条（上机当日为第 0 天）").format(when=when, n=len(entries),
-                                                                            u=unsigned)
+        text = _("{when}；共 {n} 条记录，未签名 {u} 条（上机当日为第 0 天）").format(
+            when=when, n=len(entries), u=unsigned
+        )
         self.day_label.setText(text)
         self.day_label.setStyleSheet(f"color: {ORANGE};" if unsigned else "")
 

@@ -136,8 +136,13 @@ def default_physicians(case: CaseRecords) -> list[tuple[int, str]]:
     user = case.user
     me = case.staff_by_id(user.id) if user else None
     if me is not None and me in case.physicians():
-        role = DeciderRole.ATTENDING if me.id == attending else DeciderRole.EXPERT if me.is_expert \
+        role = (
+            DeciderRole.ATTENDING
+            if me.id == attending
+            else DeciderRole.EXPERT
+            if me.is_expert
             else DeciderRole.OTHER
+        )
         out.append((me.id, role.value))
     if attending is not None and all(sid != attending for sid, _r in out):
         person = case.staff_by_id(attending)
@@ -166,12 +171,20 @@ class DecisionDialog(RecordDialog):
 
     entity = "decision"
 
-    def __init__(self, case: CaseRecords, kind: str, parent: QWidget | None = None, *,
-                 record: Decision | None = None, amend: bool = False,
-                 supplement_of: Decision | None = None) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        kind: str,
+        parent: QWidget | None = None,
+        *,
+        record: Decision | None = None,
+        amend: bool = False,
+        supplement_of: Decision | None = None,
+    ) -> None:
         self.kind = record.kind if record is not None else kind
-        self.supplement_of_id = record.supplement_of_id if record is not None else (
-            supplement_of.id if supplement_of else None)
+        self.supplement_of_id = (
+            record.supplement_of_id if record is not None else (supplement_of.id if supplement_of else None)
+        )
         start = self.kind == DecisionKind.START.value
         if self.supplement_of_id is not None:
             title = _("补充多学科决策")
@@ -181,10 +194,16 @@ class DecisionDialog(RecordDialog):
         self.setObjectName("decision_dialog")
         if self.supplement_of_id is not None and supplement_of is not None:
             deadline = supplement_of.supplement_deadline
-            self.set_intro(_("为 {at} 的紧急上机补充完整的多学科决策（R1）：须 ≥3 名医师，含经治医师和 ≥2 名专家组成员；"
-                             "期限：首次转流后 12 小时{deadline}。").format(
-                at=local_time(supplement_of.decided_at),
-                deadline=_("（{t} 前）").format(t=local_time(deadline)) if deadline else ""))
+            self.set_intro(
+                _(
+                    "为 {at} 的紧急上机补充完整的多学科决策（R1）：须 ≥3 名医师，含经治医师和 ≥2 "
+                    "名专家组成员；"
+                    "期限：首次转流后 12 小时{deadline}。"
+                ).format(
+                    at=local_time(supplement_of.decided_at),
+                    deadline=_("（{t} 前）").format(t=local_time(deadline)) if deadline else "",
+                )
+            )
         pages = QTabWidget()
         pages.setObjectName("decision_pages")
         self.body.addWidget(pages)
@@ -192,7 +211,9 @@ class DecisionDialog(RecordDialog):
         pages.addTab(main, _("决策"))
         mcol = QVBoxLayout(main)
         form = self.section(None, mcol)
-        self.emergency = QCheckBox(_("紧急上机（由 1 名副主任医师及以上的专家组成员决定，12 小时内补充多学科决策）"))
+        self.emergency = QCheckBox(
+            _("紧急上机（由 1 名副主任医师及以上的专家组成员决定，12 小时内补充多学科决策）")
+        )
         self.emergency.setObjectName("emergency")
         if start and self.supplement_of_id is None:
             form.addRow("", self.emergency)
@@ -246,8 +267,12 @@ class DecisionDialog(RecordDialog):
             pages.addTab(pre_page, _("上机前状态"))
             contra_page = QWidget()
             ccol = QVBoxLayout(contra_page)
-            chint = QLabel(_("逐项评估后勾选“已完成禁忌证评估”，再勾选存在的禁忌证（未勾选的条目表示不存在）。"
-                             "未完成评估时记录为“未评估”。"))
+            chint = QLabel(
+                _(
+                    "逐项评估后勾选“已完成禁忌证评估”，再勾选存在的禁忌证（未勾选的条目表示不存在）。"
+                    "未完成评估时记录为“未评估”。"
+                )
+            )
             chint.setWordWrap(True)
             ccol.addWidget(chint)
             self.contra_assessed = QCheckBox(_("已完成禁忌证评估"))
@@ -312,8 +337,11 @@ class DecisionDialog(RecordDialog):
         else:
             result = joint_decision(physicians)
         colour = GREEN if result.passed else RED
-        self.verdict.setText(f"[{result.rule}] {result.text()}" if result.passed else
-                             _("[{rule}] {text}（签名时将被拒绝）").format(rule=result.rule, text=result.text()))
+        self.verdict.setText(
+            f"[{result.rule}] {result.text()}"
+            if result.passed
+            else _("[{rule}] {text}（签名时将被拒绝）").format(rule=result.rule, text=result.text())
+        )
         self.verdict.setStyleSheet(f"color: {colour};")
 
     def fill(self, record: AnyRecord) -> None:
@@ -337,13 +365,18 @@ class DecisionDialog(RecordDialog):
     def data(self) -> DecisionInput:
         start = self.kind == DecisionKind.START.value
         return DecisionInput(
-            kind=self.kind, decided_at=self.decided_at.value(), physicians=self.physicians.value(),
+            kind=self.kind,
+            decided_at=self.decided_at.value(),
+            physicians=self.physicians.value(),
             emergency=self.emergency.isChecked() and start and self.supplement_of_id is None,
             indication=self.indication.value() if start else None,
             indication_other=self.indication_other.text() if start else "",
-            mode_planned=self.mode.value() if start else None, rationale=self.rationale.toPlainText(),
-            pre_ecmo=self.pre.raw(), contraindications=self.contraindication_values(),
-            supplement_of_id=self.supplement_of_id)
+            mode_planned=self.mode.value() if start else None,
+            rationale=self.rationale.toPlainText(),
+            pre_ecmo=self.pre.raw(),
+            contraindications=self.contraindication_values(),
+            supplement_of_id=self.supplement_of_id,
+        )
 
     def build(self) -> Callable[[], Any]:
         records, data, run_id = self.case.services.records, self.data(), self.case.run_id
@@ -362,8 +395,14 @@ class ConsentDialog(RecordDialog):
 
     entity = "consent"
 
-    def __init__(self, case: CaseRecords, parent: QWidget | None = None, *, record: Consent | None = None,
-                 amend: bool = False) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        parent: QWidget | None = None,
+        *,
+        record: Consent | None = None,
+        amend: bool = False,
+    ) -> None:
         super().__init__(case, _("知情同意"), parent, record=record, amend=amend)
         self.setObjectName("consent_dialog")
         self.set_intro(_("记录纸质知情同意书的签署情况（R4）：非紧急上机须在置管前签署。"))
@@ -404,9 +443,14 @@ class ConsentDialog(RecordDialog):
         self.notes.setPlainText(record.notes)
 
     def build(self) -> Callable[[], Any]:
-        data = ConsentInput(explained_by_id=self.explained_by.value() or 0, signer_name=self.signer.text(),
-                            relationship=self.relationship.value() or "", signed_at=self.signed_at.value(),
-                            refused=self.refused.isChecked(), notes=self.notes.toPlainText())
+        data = ConsentInput(
+            explained_by_id=self.explained_by.value() or 0,
+            signer_name=self.signer.text(),
+            relationship=self.relationship.value() or "",
+            signed_at=self.signed_at.value(),
+            refused=self.refused.isChecked(),
+            notes=self.notes.toPlainText(),
+        )
         records, run_id = self.case.services.records, self.case.run_id
         if self.record is None:
             return lambda: records.record_consent(run_id, data)
@@ -422,19 +466,25 @@ def describe_decision(record: Decision, case: CaseRecords) -> str:
     indication = label_of(Indication, record.indication)
     if record.indication_other:
         indication = f"{indication}：{record.indication_other}"
-    lines = [Line(_("类型"), label_of(DecisionKind, record.kind)),
-             Line(_("紧急"), _("是") if record.emergency else _("否")),
-             Line(_("决策时间"), local_time(record.decided_at))]
+    lines = [
+        Line(_("类型"), label_of(DecisionKind, record.kind)),
+        Line(_("紧急"), _("是") if record.emergency else _("否")),
+        Line(_("决策时间"), local_time(record.decided_at)),
+    ]
     if record.kind == DecisionKind.START.value:
         lines += [Line(_("适应证"), indication), Line(_("计划模式"), label_of(Mode, record.mode_planned))]
     if record.supplement_deadline is not None:
         lines.append(Line(_("补充决策期限（R2）"), local_time(record.supplement_deadline)))
     if record.supplement_of_id is not None:
         target = case.find("decision", record.supplement_of_id)
-        lines.append(Line(_("补充的决策"), local_time(target.decided_at) if isinstance(target, Decision) else "—"))
+        lines.append(
+            Line(_("补充的决策"), local_time(target.decided_at) if isinstance(target, Decision) else "—")
+        )
     people = "\n".join(
         f"{p.full_name}（{title_text(p.title)}）— {label_of(DeciderRole, p.role)}"
-        + (_("，决策时为专家组成员") if p.expert_at_decision else "") for p in record.physicians)
+        + (_("，决策时为专家组成员") if p.expert_at_decision else "")
+        for p in record.physicians
+    )
     lines.append(Line(_("决策医师"), people or "—"))
     verdict = decision_verdict(record)
     body = lines_html(lines)
@@ -454,13 +504,16 @@ def describe_decision(record: Decision, case: CaseRecords) -> str:
 
 
 def describe_consent(record: Consent) -> str:
-    return lines_html([
-        Line(_("结果"), _("拒绝 ECMO 治疗") if record.refused else _("同意")),
-        Line(_("谈话医师"), record.explained_by_name),
-        Line(_("签字人"), record.signer_name),
-        Line(_("与患者关系"), label_of(ConsentRelationship, record.relationship)),
-        Line(_("签署时间"), local_time(record.signed_on_paper_at)),
-        Line(_("备注"), record.notes or "—")])
+    return lines_html(
+        [
+            Line(_("结果"), _("拒绝 ECMO 治疗") if record.refused else _("同意")),
+            Line(_("谈话医师"), record.explained_by_name),
+            Line(_("签字人"), record.signer_name),
+            Line(_("与患者关系"), label_of(ConsentRelationship, record.relationship)),
+            Line(_("签署时间"), local_time(record.signed_on_paper_at)),
+            Line(_("备注"), record.notes or "—"),
+        ]
+    )
 
 
 def rule_html(results: Sequence[Any], rules: Sequence[str], *, skip: int = 0) -> str:
@@ -474,7 +527,9 @@ def rule_html(results: Sequence[Any], rules: Sequence[str], *, skip: int = 0) ->
             if seen <= skip:
                 continue
             colour = STATUS_COLOR.get(r.status, GREY)
-            parts.append(f"<span style='color:{colour}'><b>{esc(rule_label(results, i))}</b> {esc(r.text())}</span>")
+            parts.append(
+                f"<span style='color:{colour}'><b>{esc(rule_label(results, i))}</b> {esc(r.text())}</span>"
+            )
     return "<br>".join(parts)
 
 
@@ -486,9 +541,12 @@ class DecisionTab(RecordTab):
     def __init__(self, case: CaseRecords, parent: QWidget | None = None) -> None:
         super().__init__(case, parent)
         doctor = case.can(Action.CHART_DOCTOR)
-        self.new_button = tool_button(_("新建上机决策…"), self.new_decision, name="new_decision_button",
-                                      tip=_("Ctrl+N"))
-        self.supplement_button = tool_button(_("补充多学科决策…"), self.new_supplement, name="supplement_button")
+        self.new_button = tool_button(
+            _("新建上机决策…"), self.new_decision, name="new_decision_button", tip=_("Ctrl+N")
+        )
+        self.supplement_button = tool_button(
+            _("补充多学科决策…"), self.new_supplement, name="supplement_button"
+        )
         self.consent_button = tool_button(_("记录知情同意…"), self.new_consent, name="consent_button")
         for b in (self.new_button, self.supplement_button, self.consent_button):
             b.setVisible(doctor)
@@ -503,21 +561,45 @@ class DecisionTab(RecordTab):
         self.countdown.setWordWrap(True)
         self.countdown.hide()
         self.status_area.addWidget(self.countdown)
-        self.decisions: ListTableModel[Decision] = ListTableModel([
-            Column(N_("类型"), lambda d: _("补充多学科决策") if d.supplement_of_id else label_of(DecisionKind, d.kind)),
-            Column(N_("紧急"), lambda d: _("紧急") if d.emergency else "",
-                   foreground=lambda d: RED if d.emergency else None),
-            Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
-            Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
-            status_column()], key=record_key, parent=self)
-        self.decision_table = self.add_list(_("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table")
-        self.consents: ListTableModel[Consent] = ListTableModel([
-            Column(N_("结果"), lambda c: _("拒绝") if c.refused else _("同意"),
-                   foreground=lambda c: RED if c.refused else None),
-            Column(N_("签署时间"), lambda c: local_time(c.signed_on_paper_at)),
-            Column(N_("签字人"), lambda c: f"{c.signer_name}（{label_of(ConsentRelationship, c.relationship)}）"),
-            Column(N_("谈话医师"), lambda c: c.explained_by_name),
-            status_column()], key=record_key, parent=self)
+        self.decisions: ListTableModel[Decision] = ListTableModel(
+            [
+                Column(
+                    N_("类型"),
+                    lambda d: _("补充多学科决策") if d.supplement_of_id else label_of(DecisionKind, d.kind),
+                ),
+                Column(
+                    N_("紧急"),
+                    lambda d: _("紧急") if d.emergency else "",
+                    foreground=lambda d: RED if d.emergency else None,
+                ),
+                Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
+                Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
+        self.decision_table = self.add_list(
+            _("决策记录"), self.decisions, [12, 5, 16, 22], name="decision_table"
+        )
+        self.consents: ListTableModel[Consent] = ListTableModel(
+            [
+                Column(
+                    N_("结果"),
+                    lambda c: _("拒绝") if c.refused else _("同意"),
+                    foreground=lambda c: RED if c.refused else None,
+                ),
+                Column(N_("签署时间"), lambda c: local_time(c.signed_on_paper_at)),
+                Column(
+                    N_("签字人"),
+                    lambda c: f"{c.signer_name}（{label_of(ConsentRelationship, c.relationship)}）",
+                ),
+                Column(N_("谈话医师"), lambda c: c.explained_by_name),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.consent_table = self.add_list(_("知情同意"), self.consents, [6, 16, 16, 8], name="consent_table")
         self.timer = QTimer(self)
         self.timer.setInterval(COUNTDOWN_MS)
@@ -538,13 +620,17 @@ class DecisionTab(RecordTab):
         open_run = status in (RunStatus.PLANNED.value, RunStatus.ON_ECMO.value)
         self.new_button.setEnabled(start is None and open_run)
         supplemented = start is not None and any(d.supplement_of_id == start.id for d in chart.decisions)
-        self.supplement_button.setEnabled(start is not None and start.emergency and not supplemented and open_run)
+        self.supplement_button.setEnabled(
+            start is not None and start.emergency and not supplemented and open_run
+        )
         self.consent_button.setEnabled(status != RunStatus.CANCELLED.value)
         snapshot = self.case.snapshot
         if snapshot is not None:
-            self.rules_label.setText(rule_html(snapshot.compliance.results, ("R1", "R2", "R4"))
-                                     if start is not None or chart.consents else
-                                     f"<span style='color:{ORANGE}'>{esc(_('尚未记录上机决策'))}</span>")
+            self.rules_label.setText(
+                rule_html(snapshot.compliance.results, ("R1", "R2", "R4"))
+                if start is not None or chart.consents
+                else f"<span style='color:{ORANGE}'>{esc(_('尚未记录上机决策'))}</span>"
+            )
         self._update_countdown()
 
     def _update_countdown(self) -> None:
@@ -566,11 +652,13 @@ class DecisionTab(RecordTab):
             remaining = status.deadline - now
             if remaining.total_seconds() > 0:
                 text = _("R2：须在 {left} 内（{deadline} 前）补充多学科决策").format(
-                    left=duration_text(remaining.total_seconds()), deadline=local_time(status.deadline))
+                    left=duration_text(remaining.total_seconds()), deadline=local_time(status.deadline)
+                )
                 colour = ORANGE
             else:
                 text = _("R2：补充多学科决策已超时 {late}（期限 {deadline}）").format(
-                    late=duration_text(-remaining.total_seconds()), deadline=local_time(status.deadline))
+                    late=duration_text(-remaining.total_seconds()), deadline=local_time(status.deadline)
+                )
                 colour = RED
         self.countdown.setText(text)
         self.countdown.setStyleSheet(f"font-size: 14px; font-weight: bold; color: {colour};")

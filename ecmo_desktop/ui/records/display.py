@@ -146,7 +146,7 @@ def complication_text(code: str, other: str = "") -> str:
 
 
 def duration_text(seconds: float) -> str:
-    """"3 小时 12 分" for a span; the sign is the caller's business."""
+    """ "3 小时 12 分" for a span; the sign is the caller's business."""
     minutes = int(abs(seconds) // 60)
     hours, minutes = divmod(minutes, 60)
     if hours >= 48:
@@ -175,14 +175,17 @@ def record_title(record: AnyRecord) -> str:
     if isinstance(record, Procedure):
         return f"{label_of(ProcedureKind, record.kind)} {local_time(record.started_at)}"
     if isinstance(record, DailyEntry):
-        return _("日常管理记录 {at}（ECMO 第 {n} 天）").format(at=local_time(record.recorded_at), n=record.ecmo_day)
+        return _("日常管理记录 {at}（ECMO 第 {n} 天）").format(
+            at=local_time(record.recorded_at), n=record.ecmo_day
+        )
     if isinstance(record, Complication):
         return f"{complication_text(record.code, record.other_text)} {local_time(record.onset_at)}"
     if isinstance(record, WeaningTrial):
         return _("撤机试验 {at}").format(at=local_time(record.started_at))
     if isinstance(record, FollowUp):
-        return _("{kind}随访（应于 {date}）").format(kind=label_of(FollowUpKind, record.kind),
-                                                 date=record.due_date.isoformat())
+        return _("{kind}随访（应于 {date}）").format(
+            kind=label_of(FollowUpKind, record.kind), date=record.due_date.isoformat()
+        )
     return entity_text(record.entity)
 
 
@@ -221,8 +224,10 @@ def lines_html(lines: Iterable[Line], heading: str | None = None) -> str:
     for line in lines:
         style = f" style='background:{AMBER}'" if line.abnormal else ""
         value = esc(line.value).replace("\n", "<br>")
-        rows.append(f"<tr><td style='color:#555;padding-right:12px;white-space:nowrap'>{esc(line.label)}</td>"
-                    f"<td{style}>{value}</td></tr>")
+        rows.append(
+            f"<tr><td style='color:#555;padding-right:12px;white-space:nowrap'>{esc(line.label)}</td>"
+            f"<td{style}>{value}</td></tr>"
+        )
     head = f"<h4 style='margin:8px 0 2px 0'>{esc(heading)}</h4>" if heading else ""
     return head + "<table cellspacing='0' cellpadding='2'>" + "".join(rows) + "</table>" if rows else head
 
@@ -247,18 +252,20 @@ def grouped_values_html(values: Mapping[str, Any], abnormal: Iterable[str] = ())
     for key in _ordered(values):
         spec = FIELDS.get(key) or CHOICES.get(key)
         heading = _(spec.section) if spec else _("计算值")
-        sections.setdefault(heading, []).append(Line(field_label(key), field_value_text(key, values[key]),
-                                                     key in flagged))
+        sections.setdefault(heading, []).append(
+            Line(field_label(key), field_value_text(key, values[key]), key in flagged)
+        )
     return "".join(lines_html(lines, heading) for heading, lines in sections.items())
 
 
 def signature_text(record: AnyRecord, signatures: Sequence[Signature] = ()) -> str:
-    """"已由 张伟 于 2026-03-02 09:05 签名（书写）" or what is still missing."""
+    """ "已由 张伟 于 2026-03-02 09:05 签名（书写）" or what is still missing."""
     if record.locked:
         valid = [s for s in signatures if s.state == "valid"]
         meaning = label_of(SignatureMeaning, valid[-1].meaning) if valid else ""
-        text = _("已由 {name} 于 {at} 签名").format(name=record.signed_by_name or "—",
-                                                 at=local_time(record.signed_at))
+        text = _("已由 {name} 于 {at} 签名").format(
+            name=record.signed_by_name or "—", at=local_time(record.signed_at)
+        )
         return f"{text}（{meaning}）" if meaning else text
     amended = any(s.state == "superseded" for s in signatures)
     return _("已更正，待重新签名") if amended else _("未签名（草稿，可修改）")
@@ -274,17 +281,21 @@ def status_column(title: str = N_("签名"), applies: Callable[[Any], bool] | No
 
     ``applies`` says whether a row is signable at all yet (a follow-up not yet done is not).
     """
+
     def open_(r: Any) -> bool:
         return applies is None or applies(r) or r.locked
 
-    return Column(title, lambda r: (_("已签名") if r.locked else _("未签名")) if open_(r) else "",
-                  icon=lambda r: lock_icon() if r.locked else None,
-                  foreground=lambda r: None if r.locked else ORANGE,
-                  tooltip=lambda r: signature_text(r) if open_(r) else "")
+    return Column(
+        title,
+        lambda r: (_("已签名") if r.locked else _("未签名")) if open_(r) else "",
+        icon=lambda r: lock_icon() if r.locked else None,
+        foreground=lambda r: None if r.locked else ORANGE,
+        tooltip=lambda r: signature_text(r) if open_(r) else "",
+    )
 
 
 def rule_phase(results: Sequence[Any], index: int) -> str:
-    """"（上机）" / "（撤机）" for R1, judged twice (start, then weaning, in that order); else ""."""
+    """ "（上机）" / "（撤机）" for R1, judged twice (start, then weaning, in that order); else ""."""
     if results[index].rule != "R1":
         return ""
     position = [i for i, r in enumerate(results) if r.rule == "R1"].index(index)
@@ -335,8 +346,12 @@ class RecordPanel(QWidget):
         self.status.setText(signature_text(record, signatures))
         self.status.setStyleSheet(f"color: {GREEN if record.locked else ORANGE}; font-weight: bold;")
         title = f"<h3 style='margin:0 0 6px 0'>{esc(record_title(record))}</h3>"
-        author = _("记录人：{name}，{at}").format(name=record.created_by_name or "—", at=local_time(record.created_at))
-        self.browser.setHtml(title + f"<p style='color:{GREY};margin:0 0 6px 0'>{esc(author)}</p>" + body_html)
+        author = _("记录人：{name}，{at}").format(
+            name=record.created_by_name or "—", at=local_time(record.created_at)
+        )
+        self.browser.setHtml(
+            title + f"<p style='color:{GREY};margin:0 0 6px 0'>{esc(author)}</p>" + body_html
+        )
 
     def text(self) -> str:
         return self.browser.toPlainText()
@@ -344,30 +359,84 @@ class RecordPanel(QWidget):
 
 # ---- words for the stored content of any record (version history) ----------------------------------------
 _CONTENT_LABELS: dict[str, str] = {
-    "kind": N_("类型"), "emergency": N_("紧急"), "decided_at": N_("决策时间"), "mode_planned": N_("计划模式"),
-    "indication": N_("适应证"), "indication_other": N_("其他适应证"), "rationale": N_("决策依据"),
-    "physicians": N_("决策医师"), "pre_ecmo": N_("上机前状态"), "contraindications": N_("禁忌证"),
-    "supplement_of_id": N_("补充的决策"), "explained_by_id": N_("谈话医师"), "signer_name": N_("签字人"),
-    "relationship": N_("与患者关系"), "signed_on_paper_at": N_("签署时间"), "refused": N_("拒绝"),
-    "notes": N_("备注"), "started_at": N_("开始时间"), "flow_at": N_("首次转流时间"), "ended_at": N_("结束时间"),
-    "location": N_("操作地点"), "technique": N_("置管方式"), "guidance": N_("引导方式"),
-    "mode_before": N_("原模式"), "mode_after": N_("模式"), "reason": N_("原因"), "settings": N_("参数"),
-    "immediate_complications": N_("即刻并发症"), "staff": N_("操作人员"), "cannulae": N_("插管"),
-    "recorded_at": N_("记录时间"), "author_role": N_("记录人身份"), "mode": N_("当日模式"), "values": N_("数值"),
-    "checks": N_("检查"), "code": N_("并发症"), "other_text": N_("并发症描述"), "onset_at": N_("发生时间"),
-    "severity": N_("严重程度"), "treatment": N_("处理"), "resolved_at": N_("缓解时间"), "resolution": N_("转归"),
-    "adverse_event": N_("不良事件"), "device_item_id": N_("相关器械"), "procedure_id": N_("相关操作"),
-    "flow_to": N_("血流量降至"), "sweep_to": N_("气流量降至"), "fdo2_to": N_("FdO2 降至"), "passed": N_("试验结果"),
-    "due_date": N_("应随访日期"), "fu_status": N_("随访状态"), "done_at": N_("随访时间"),
-    "contact_method": N_("随访方式"), "vital_status": N_("生存状态"), "date_of_death": N_("死亡日期"),
-    "cause_of_death": N_("死亡原因"), "discharge_disposition": N_("出院去向"), "cpc": "CPC", "mrs": "mRS",
-    "eq5d_index": N_("EQ-5D 指数"), "created_at": N_("建立时间"),
+    "kind": N_("类型"),
+    "emergency": N_("紧急"),
+    "decided_at": N_("决策时间"),
+    "mode_planned": N_("计划模式"),
+    "indication": N_("适应证"),
+    "indication_other": N_("其他适应证"),
+    "rationale": N_("决策依据"),
+    "physicians": N_("决策医师"),
+    "pre_ecmo": N_("上机前状态"),
+    "contraindications": N_("禁忌证"),
+    "supplement_of_id": N_("补充的决策"),
+    "explained_by_id": N_("谈话医师"),
+    "signer_name": N_("签字人"),
+    "relationship": N_("与患者关系"),
+    "signed_on_paper_at": N_("签署时间"),
+    "refused": N_("拒绝"),
+    "notes": N_("备注"),
+    "started_at": N_("开始时间"),
+    "flow_at": N_("首次转流时间"),
+    "ended_at": N_("结束时间"),
+    "location": N_("操作地点"),
+    "technique": N_("置管方式"),
+    "guidance": N_("引导方式"),
+    "mode_before": N_("原模式"),
+    "mode_after": N_("模式"),
+    "reason": N_("原因"),
+    "settings": N_("参数"),
+    "immediate_complications": N_("即刻并发症"),
+    "staff": N_("操作人员"),
+    "cannulae": N_("插管"),
+    "recorded_at": N_("记录时间"),
+    "author_role": N_("记录人身份"),
+    "mode": N_("当日模式"),
+    "values": N_("数值"),
+    "checks": N_("检查"),
+    "code": N_("并发症"),
+    "other_text": N_("并发症描述"),
+    "onset_at": N_("发生时间"),
+    "severity": N_("严重程度"),
+    "treatment": N_("处理"),
+    "resolved_at": N_("缓解时间"),
+    "resolution": N_("转归"),
+    "adverse_event": N_("不良事件"),
+    "device_item_id": N_("相关器械"),
+    "procedure_id": N_("相关操作"),
+    "flow_to": N_("血流量降至"),
+    "sweep_to": N_("气流量降至"),
+    "fdo2_to": N_("FdO2 降至"),
+    "passed": N_("试验结果"),
+    "due_date": N_("应随访日期"),
+    "fu_status": N_("随访状态"),
+    "done_at": N_("随访时间"),
+    "contact_method": N_("随访方式"),
+    "vital_status": N_("生存状态"),
+    "date_of_death": N_("死亡日期"),
+    "cause_of_death": N_("死亡原因"),
+    "discharge_disposition": N_("出院去向"),
+    "cpc": "CPC",
+    "mrs": "mRS",
+    "eq5d_index": N_("EQ-5D 指数"),
+    "created_at": N_("建立时间"),
 }
 _CONTENT_ENUMS: dict[str, type[Labelled]] = {
-    "mode_planned": Mode, "mode_before": Mode, "mode_after": Mode, "mode": Mode, "indication": Indication,
-    "relationship": ConsentRelationship, "location": Location, "technique": Technique, "guidance": Guidance,
-    "severity": Severity, "fu_status": FollowUpStatus, "vital_status": VitalStatus,
-    "discharge_disposition": DischargeDisposition, "cause_of_death": CauseOfDeath, "contact_method": ContactMethod,
+    "mode_planned": Mode,
+    "mode_before": Mode,
+    "mode_after": Mode,
+    "mode": Mode,
+    "indication": Indication,
+    "relationship": ConsentRelationship,
+    "location": Location,
+    "technique": Technique,
+    "guidance": Guidance,
+    "severity": Severity,
+    "fu_status": FollowUpStatus,
+    "vital_status": VitalStatus,
+    "discharge_disposition": DischargeDisposition,
+    "cause_of_death": CauseOfDeath,
+    "contact_method": ContactMethod,
 }
 _HIDDEN_CONTENT = {"entity", "id", "run_id", "created_by_id", "device_usage_id"}
 
@@ -376,8 +445,11 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if key == "kind":
-        enum: type[Labelled] = {"decision": DecisionKind, "procedure": ProcedureKind,
-                                "follow_up": FollowUpKind}.get(entity, DecisionKind)
+        enum: type[Labelled] = {
+            "decision": DecisionKind,
+            "procedure": ProcedureKind,
+            "follow_up": FollowUpKind,
+        }.get(entity, DecisionKind)
         return label_of(enum, value)
     if key in _CONTENT_ENUMS:
         return label_of(_CONTENT_ENUMS[key], value)
@@ -399,11 +471,14 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
         names = dict(IMMEDIATE_COMPLICATIONS)
         return join_names(_(names.get(str(k), str(k))) for k in value) or _("无")
     if key == "physicians" and isinstance(value, list):
-        return join_names(f"{staff_name(staff, p.get('staff_id'))}（{label_of(DeciderRole, p.get('role'))}）"
-                        for p in value)
+        return join_names(
+            f"{staff_name(staff, p.get('staff_id'))}（{label_of(DeciderRole, p.get('role'))}）" for p in value
+        )
     if key == "staff" and isinstance(value, list):
-        return join_names(f"{staff_name(staff, p.get('staff_id'))}（{label_of(StaffRoleInProcedure, p.get('role'))}）"
-                        for p in value)
+        return join_names(
+            f"{staff_name(staff, p.get('staff_id'))}（{label_of(StaffRoleInProcedure, p.get('role'))}）"
+            for p in value
+        )
     if key == "cannulae" and isinstance(value, list):
         return "；".join(cannula_text(c) for c in value)
     if isinstance(value, bool):
@@ -419,8 +494,12 @@ def _plain_value(key: str, value: Any, entity: str, staff: Sequence[Staff]) -> s
 
 
 def cannula_text(c: Mapping[str, Any]) -> str:
-    parts = [label_of(CannulaRole, c.get("role")), label_of(Vessel, c.get("vessel")), label_of(Side, c.get("side")),
-             with_unit(c.get("size_fr"), "Fr")]
+    parts = [
+        label_of(CannulaRole, c.get("role")),
+        label_of(Vessel, c.get("vessel")),
+        label_of(Side, c.get("side")),
+        with_unit(c.get("size_fr"), "Fr"),
+    ]
     if c.get("length_cm") is not None:
         parts.append(_("长 {v} cm").format(v=number_text(c.get("length_cm"))))
     if c.get("depth_cm") is not None:
@@ -433,5 +512,8 @@ def cannula_text(c: Mapping[str, Any]) -> str:
 def content_lines(content: Mapping[str, Any], staff: Sequence[Staff]) -> list[Line]:
     """A stored version's content (``canonical_content``) as labelled lines."""
     entity = str(content.get("entity", ""))
-    return [Line(_(_CONTENT_LABELS.get(k, k)), _plain_value(k, v, entity, staff)) for k, v in content.items()
-            if k not in _HIDDEN_CONTENT]
+    return [
+        Line(_(_CONTENT_LABELS.get(k, k)), _plain_value(k, v, entity, staff))
+        for k, v in content.items()
+        if k not in _HIDDEN_CONTENT
+    ]

@@ -1,4 +1,5 @@
-"""随访: the follow-up schedule created at the end of ECMO (28 d, discharge, 90 d, 180 d, 1 y) and its results.
+"""随访: the follow-up schedule created at the end of ECMO (28 d,
+discharge, 90 d, 180 d, 1 y) and its results.
 
 Each row shows its due date and where it stands today (Beijing calendar, injected clock): not yet
 due, due, overdue, done, lost. Discharge against advice (自动出院/放弃治疗) is its own disposition,
@@ -91,21 +92,25 @@ class FollowUpDialog(RecordDialog):
 
     entity = "follow_up"
 
-    def __init__(self, case: CaseRecords, record: FollowUp, parent: QWidget | None = None, *,
-                 amend: bool = False) -> None:
+    def __init__(
+        self, case: CaseRecords, record: FollowUp, parent: QWidget | None = None, *, amend: bool = False
+    ) -> None:
         kind = label_of(FollowUpKind, record.kind)
         super().__init__(case, _("{kind}随访").format(kind=kind), parent, record=record, amend=amend)
         self.setObjectName("follow_up_dialog")
         self.discharge = record.kind == FollowUpKind.DISCHARGE.value
         self.set_intro(_("{kind}随访，应于 {due}。").format(kind=kind, due=record.due_date.isoformat()))
         form = self.section()
-        self.status = ChoiceCombo.of_enum(FollowUpStatus, blank=None,
-                                          only=(FollowUpStatus.DONE.value, FollowUpStatus.LOST.value))
+        self.status = ChoiceCombo.of_enum(
+            FollowUpStatus, blank=None, only=(FollowUpStatus.DONE.value, FollowUpStatus.LOST.value)
+        )
         self.status.setObjectName("fu_status")
         self.add_row(form, N_("随访状态"), self.status)
         self.done_at = DateTimeField(case.services.ctx.now())
         self.done_at.setObjectName("fu_done_at")
-        self.add_row(form, N_("出院时间") if self.discharge else N_("随访时间"), self.done_at, field=N_("随访时间"))
+        self.add_row(
+            form, N_("出院时间") if self.discharge else N_("随访时间"), self.done_at, field=N_("随访时间")
+        )
         self.method = ChoiceCombo.of_enum(ContactMethod)
         self.method.setObjectName("contact_method")
         self.method.set_value(ContactMethod.RECORDS.value if self.discharge else ContactMethod.PHONE.value)
@@ -176,15 +181,18 @@ class FollowUpDialog(RecordDialog):
         dead = done and self.vital.value() == VitalStatus.DEAD.value
         d = self.death.date()
         return FollowUpInput(
-            status=self.status.value() or "", done_at=self.done_at.value() if done else None,
-            contact_method=self.method.value() if done else None, vital_status=self.vital.value() if done else None,
+            status=self.status.value() or "",
+            done_at=self.done_at.value() if done else None,
+            contact_method=self.method.value() if done else None,
+            vital_status=self.vital.value() if done else None,
             date_of_death=date(d.year(), d.month(), d.day()) if dead else None,
             cause_of_death=self.cause.value() if dead else None,
             discharge_disposition=self.disposition.value() if done and self.discharge else None,
             cpc=self.scores["cpc"].text() or None if done and not dead else None,
             mrs=self.scores["mrs"].text() or None if done and not dead else None,
             eq5d_index=self.scores["eq5d_index"].text() or None if done and not dead else None,
-            notes=self.notes.toPlainText())
+            notes=self.notes.toPlainText(),
+        )
 
     def build(self) -> Callable[[], Any]:
         assert self.record is not None
@@ -196,15 +204,22 @@ class FollowUpDialog(RecordDialog):
 
 
 def describe_follow_up(fu: FollowUp, today: date) -> str:
-    lines = [Line(_("随访"), label_of(FollowUpKind, fu.kind)), Line(_("应随访日期"), fu.due_date.isoformat()),
-             Line(_("状态"), state_text(fu, today))]
+    lines = [
+        Line(_("随访"), label_of(FollowUpKind, fu.kind)),
+        Line(_("应随访日期"), fu.due_date.isoformat()),
+        Line(_("状态"), state_text(fu, today)),
+    ]
     if fu.fu_status != FollowUpStatus.DUE.value:
-        lines += [Line(_("随访时间"), local_time(fu.done_at)),
-                  Line(_("随访方式"), label_of(ContactMethod, fu.contact_method)),
-                  Line(_("生存状态"), label_of(VitalStatus, fu.vital_status))]
+        lines += [
+            Line(_("随访时间"), local_time(fu.done_at)),
+            Line(_("随访方式"), label_of(ContactMethod, fu.contact_method)),
+            Line(_("生存状态"), label_of(VitalStatus, fu.vital_status)),
+        ]
         if fu.date_of_death:
-            lines += [Line(_("死亡日期"), fu.date_of_death.isoformat()),
-                      Line(_("死亡原因"), label_of(CauseOfDeath, fu.cause_of_death))]
+            lines += [
+                Line(_("死亡日期"), fu.date_of_death.isoformat()),
+                Line(_("死亡原因"), label_of(CauseOfDeath, fu.cause_of_death)),
+            ]
         if fu.discharge_disposition:
             lines.append(Line(_("出院去向"), label_of(DischargeDisposition, fu.discharge_disposition)))
         for key, value in (("cpc", fu.cpc), ("mrs", fu.mrs), ("eq5d_index", fu.eq5d_index)):
@@ -221,8 +236,12 @@ class FollowUpTab(RecordTab):
 
     def __init__(self, case: CaseRecords, parent: QWidget | None = None) -> None:
         super().__init__(case, parent)
-        self.record_button = tool_button(_("记录随访结果…"), self.edit_selected, name="record_follow_up_button",
-                                         tip=_("为选中的随访记录结果（F2）"))
+        self.record_button = tool_button(
+            _("记录随访结果…"),
+            self.edit_selected,
+            name="record_follow_up_button",
+            tip=_("为选中的随访记录结果（F2）"),
+        )
         self.record_button.setVisible(case.can(Action.CHART_DOCTOR))
         self.toolbar.addWidget(self.record_button)
         self.toolbar.addStretch(1)
@@ -232,13 +251,22 @@ class FollowUpTab(RecordTab):
         self.r9_label.setWordWrap(True)
         self.status_area.addWidget(self.r9_label)
         today = self._today
-        self.schedule: ListTableModel[FollowUp] = ListTableModel([
-            Column(N_("随访"), lambda f: label_of(FollowUpKind, f.kind)),
-            Column(N_("应随访日期"), lambda f: f.due_date.isoformat()),
-            Column(N_("状态"), lambda f: state_text(f, today()), foreground=lambda f: state_colour(f, today())),
-            Column(N_("随访时间"), lambda f: local_time(f.done_at) if f.done_at else ""),
-            Column(N_("结局"), outcome_text),
-            status_column(applies=lambda f: f.fu_status != FollowUpStatus.DUE.value)], key=record_key, parent=self)
+        self.schedule: ListTableModel[FollowUp] = ListTableModel(
+            [
+                Column(N_("随访"), lambda f: label_of(FollowUpKind, f.kind)),
+                Column(N_("应随访日期"), lambda f: f.due_date.isoformat()),
+                Column(
+                    N_("状态"),
+                    lambda f: state_text(f, today()),
+                    foreground=lambda f: state_colour(f, today()),
+                ),
+                Column(N_("随访时间"), lambda f: local_time(f.done_at) if f.done_at else ""),
+                Column(N_("结局"), outcome_text),
+                status_column(applies=lambda f: f.fu_status != FollowUpStatus.DUE.value),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.table = self.add_list(None, self.schedule, [8, 11, 8, 16, 26], name="follow_up_table")
 
     def _today(self) -> date:

@@ -137,8 +137,14 @@ class NumberField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, key: str, rng: Range, parent: QWidget | None = None, *,
-                 normal: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        rng: Range,
+        parent: QWidget | None = None,
+        *,
+        normal: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.key = key
         self.range = rng
@@ -170,9 +176,13 @@ class NumberField(QWidget):
         return cls(spec.key, spec.range)
 
     def _tooltip(self) -> str:
-        parts = [_("允许范围 {low}–{high} {unit}").format(low=number_text(self.range.low),
-                                                      high=number_text(self.range.high),
-                                                      unit=_(self.range.unit) if self.range.unit else "")]
+        parts = [
+            _("允许范围 {low}–{high} {unit}").format(
+                low=number_text(self.range.low),
+                high=number_text(self.range.high),
+                unit=_(self.range.unit) if self.range.unit else "",
+            )
+        ]
         normal = normal_range_text(self._normal_range())
         if normal:
             parts.append(_("正常范围 {range}").format(range=normal))
@@ -238,8 +248,9 @@ class NumberField(QWidget):
 class ChoiceCombo(QComboBox):
     """A coded value: shows words, holds the stable code; the blank entry means "not recorded"."""
 
-    def __init__(self, options: Sequence[tuple[str, str]], *, blank: str | None = "—",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, options: Sequence[tuple[str, str]], *, blank: str | None = "—", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         if blank is not None:
             self.addItem(blank, "")
@@ -247,8 +258,9 @@ class ChoiceCombo(QComboBox):
             self.addItem(label, value)
 
     @classmethod
-    def of_enum(cls, enum: type[Labelled], *, blank: str | None = "—",
-                only: Sequence[str] | None = None) -> ChoiceCombo:
+    def of_enum(
+        cls, enum: type[Labelled], *, blank: str | None = "—", only: Sequence[str] | None = None
+    ) -> ChoiceCombo:
         return cls([(v, label) for v, label in enum.choices() if only is None or v in only], blank=blank)
 
     @classmethod
@@ -271,7 +283,9 @@ def staff_text(staff: Staff) -> str:
 class StaffCombo(QComboBox):
     """A person of the hospital's staff, by name and title, in pinyin order."""
 
-    def __init__(self, people: Sequence[Staff], *, blank: str | None = "—", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, people: Sequence[Staff], *, blank: str | None = "—", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.people = pinyin_sorted(people, lambda s: s.full_name)
         if blank is not None:
@@ -468,8 +482,16 @@ class RecordDialog(DialogBase):
     saved = Signal(object)
     entity = ""
 
-    def __init__(self, case: CaseRecords, title: str, parent: QWidget | None = None, *,
-                 record: AnyRecord | None = None, amend: bool = False, ok_text: str | None = None) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        title: str,
+        parent: QWidget | None = None,
+        *,
+        record: AnyRecord | None = None,
+        amend: bool = False,
+        ok_text: str | None = None,
+    ) -> None:
         ok_text = ok_text or (_("保存更正") if amend else _("保存"))
         super().__init__(case.ui, title, parent, ok_text=ok_text)
         self.ok_text = ok_text
@@ -487,8 +509,12 @@ class RecordDialog(DialogBase):
         self.conflict.setObjectName("conflict_bar")
         self.conflict.setStyleSheet("#conflict_bar { background: #fff3e0; border: 1px solid #ffb74d; }")
         crow = QHBoxLayout(self.conflict)
-        self.conflict_label = QLabel(_("保存未完成：此记录已被他人修改。您输入的内容仍在本窗口中；可以重新载入最新内容"
-                                      "（会替换本窗口中的修改）后再核对保存。"))
+        self.conflict_label = QLabel(
+            _(
+                "保存未完成：此记录已被他人修改。您输入的内容仍在本窗口中；可以重新载入最新内容"
+                "（会替换本窗口中的修改）后再核对保存。"
+            )
+        )
         self.conflict_label.setWordWrap(True)
         crow.addWidget(self.conflict_label, 1)
         self.reload_button = QPushButton(_("重新载入最新内容"))
@@ -545,8 +571,16 @@ class RecordDialog(DialogBase):
             target.addWidget(box)
         return form
 
-    def add_row(self, form: QFormLayout, label: str, widget: QWidget, *, field: str | None = None,
-                focus: QWidget | None = None, with_name: bool = False) -> QLabel:
+    def add_row(
+        self,
+        form: QFormLayout,
+        label: str,
+        widget: QWidget,
+        *,
+        field: str | None = None,
+        focus: QWidget | None = None,
+        with_name: bool = False,
+    ) -> QLabel:
         """Label (a msgid), the widget, and the message line under it bound to ``field``."""
         box = QWidget()
         column = QVBoxLayout(box)
@@ -651,14 +685,20 @@ class RecordDialog(DialogBase):
         if not self.busy:
             return
         if self._can_abandon():
-            self.general_error.setText(_("服务器长时间没有响应，仍在等待保存结果。可以点击“停止等待”放弃这次保存，"
-                                         "已填写的内容保留在本窗口中，稍后可再保存。"))
+            self.general_error.setText(
+                _(
+                    "服务器长时间没有响应，仍在等待保存结果。可以点击“停止等待”放弃这次保存，"
+                    "已填写的内容保留在本窗口中，稍后可再保存。"
+                )
+            )
             cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
             cancel.setText(_("停止等待"))
             cancel.setEnabled(True)
             self.waiting_slow = True
         else:
-            self.general_error.setText(_("数据库正忙，仍在等待保存结果（最多约 10 秒）。已填写的内容保留在本窗口中。"))
+            self.general_error.setText(
+                _("数据库正忙，仍在等待保存结果（最多约 10 秒）。已填写的内容保留在本窗口中。")
+            )
         self.general_error.show()
 
     def stop_waiting(self) -> None:
@@ -695,7 +735,9 @@ class RecordDialog(DialogBase):
                 else:
                     put(target, error.user_message() if target.with_name else field_message(error))
         else:
-            field = exc.field or (self.rule_targets.get(exc.rule or "") if isinstance(exc, RuleViolation) else None)
+            field = exc.field or (
+                self.rule_targets.get(exc.rule or "") if isinstance(exc, RuleViolation) else None
+            )
             target = self._targets.get(field) if field else None
             if target is not None:
                 put(target, exc.user_message())
@@ -761,8 +803,14 @@ class CatalogueFields:
         self._rows[spec.key] = (form, box)
         return widget
 
-    def add_sections(self, layout: QBoxLayout, specs: Sequence[FieldSpec | ChoiceSpec], *, columns: int = 2,
-                     titled: bool = True) -> None:
+    def add_sections(
+        self,
+        layout: QBoxLayout,
+        specs: Sequence[FieldSpec | ChoiceSpec],
+        *,
+        columns: int = 2,
+        titled: bool = True,
+    ) -> None:
         """Group boxes by catalogue section, dealt into ``columns`` columns of similar height.
 
         With fewer sections than columns, each section's own rows are split across the columns,
@@ -778,7 +826,7 @@ class CatalogueFields:
                 per = -(-len(members) // columns)
                 for i in range(columns):
                     form = self.dialog.new_form()
-                    for spec in members[i * per:(i + 1) * per]:
+                    for spec in members[i * per : (i + 1) * per]:
                         self.add_field(form, spec)
                     row.addLayout(form, 1)
                 layout.addWidget(box)

@@ -45,8 +45,15 @@ from ecmo_desktop.ui.records.display import (
 from ecmo_desktop.ui.widgets.headings import heading
 from ecmo_desktop.ui.widgets.table import make_table, set_column_widths
 
-RULE_NAMES = {"R1": N_("多学科决策"), "R2": N_("紧急上机"), "R3": N_("ECMO 技术授权"), "R4": N_("知情同意"),
-              "R6": N_("一次性器械不重复使用"), "R8": N_("器械条码入病历"), "R9": N_("监测评估与随访")}
+RULE_NAMES = {
+    "R1": N_("多学科决策"),
+    "R2": N_("紧急上机"),
+    "R3": N_("ECMO 技术授权"),
+    "R4": N_("知情同意"),
+    "R6": N_("一次性器械不重复使用"),
+    "R8": N_("器械条码入病历"),
+    "R9": N_("监测评估与随访"),
+}
 
 
 @dataclass(frozen=True)
@@ -87,27 +94,54 @@ def timeline(case: CaseRecords) -> list[Event]:
         if p.kind == ProcedureKind.CANNULATION.value:
             what = _("置管上机（首次转流）")
         operators = join_names(o.full_name for o in p.operators)
-        events.append(Event(at, what, _("术者：{names}").format(names=operators) if operators else "",
-                            *_signed(p.locked), "cannulation"))
+        events.append(
+            Event(
+                at,
+                what,
+                _("术者：{names}").format(names=operators) if operators else "",
+                *_signed(p.locked),
+                "cannulation",
+            )
+        )
     entries = sorted(chart.daily_entries, key=lambda e: (e.ecmo_day, e.recorded_at))
     for day, group in groupby(entries, key=lambda e: e.ecmo_day):
         items = list(group)
         unsigned = sum(1 for e in items if not e.locked)
         day_state = (_("未签名 {n} 条").format(n=unsigned), ORANGE) if unsigned else (_("已签名"), GREEN)
-        events.append(Event(items[0].recorded_at, _("日常管理 ECMO 第 {n} 天").format(n=day),
-                            ngettext("{n} 条记录", "{n} 条记录", len(items)).format(n=len(items)), *day_state,
-                            "daily"))
+        events.append(
+            Event(
+                items[0].recorded_at,
+                _("日常管理 ECMO 第 {n} 天").format(n=day),
+                ngettext("{n} 条记录", "{n} 条记录", len(items)).format(n=len(items)),
+                *day_state,
+                "daily",
+            )
+        )
     for x in chart.complications:
-        events.append(Event(x.onset_at, _("并发症：{what}").format(what=complication_text(x.code, x.other_text)),
-                            label_of(Severity, x.severity) + (_("，不良事件") if x.adverse_event else ""),
-                            *_signed(x.locked), "complications"))
+        events.append(
+            Event(
+                x.onset_at,
+                _("并发症：{what}").format(what=complication_text(x.code, x.other_text)),
+                label_of(Severity, x.severity) + (_("，不良事件") if x.adverse_event else ""),
+                *_signed(x.locked),
+                "complications",
+            )
+        )
     for t in chart.weaning_trials:
         result = _("未定") if t.passed is None else _("通过") if t.passed else _("未通过")
         events.append(Event(t.started_at, _("撤机试验"), result, *_signed(t.locked), "weaning"))
     run = detail.run
     if run.ended_at is not None:
-        events.append(Event(run.ended_at, _("ECMO 结束"), label_of(EndReason, run.end_reason), _("已撤机"),
-                            GREEN if run.end_reason == EndReason.WEANED.value else GREY, "weaning"))
+        events.append(
+            Event(
+                run.ended_at,
+                _("ECMO 结束"),
+                label_of(EndReason, run.end_reason),
+                _("已撤机"),
+                GREEN if run.end_reason == EndReason.WEANED.value else GREY,
+                "weaning",
+            )
+        )
     colour: str | None
     for f in chart.follow_ups:
         when = f.done_at or datetime.combine(f.due_date, time(0), BEIJING)
@@ -116,10 +150,22 @@ def timeline(case: CaseRecords) -> list[Event]:
             detail_text = ""
         else:
             state, colour = _signed(f.locked)
-            detail_text = label_of(VitalStatus, f.vital_status) if f.vital_status else label_of(FollowUpStatus,
-                                                                                               f.fu_status)
-        events.append(Event(when, _("{kind}随访").format(kind=label_of(FollowUpKind, f.kind)), detail_text, state,
-                            colour, "followup", date_only=f.done_at is None))
+            detail_text = (
+                label_of(VitalStatus, f.vital_status)
+                if f.vital_status
+                else label_of(FollowUpStatus, f.fu_status)
+            )
+        events.append(
+            Event(
+                when,
+                _("{kind}随访").format(kind=label_of(FollowUpKind, f.kind)),
+                detail_text,
+                state,
+                colour,
+                "followup",
+                date_only=f.done_at is None,
+            )
+        )
     far = datetime.max.replace(tzinfo=BEIJING)
     return sorted(events, key=lambda e: e.at or far)
 
@@ -128,8 +174,14 @@ class OverviewTab(QWidget):
     key = "overview"
     title = N_("概览")
 
-    def __init__(self, case: CaseRecords, *, summary: QWidget | None = None,
-                 open_tab: Callable[[str], object] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        *,
+        summary: QWidget | None = None,
+        open_tab: Callable[[str], object] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.case = case
         self._open_tab = open_tab
@@ -144,11 +196,18 @@ class OverviewTab(QWidget):
             lcol.addWidget(summary)
             summary.show()  # it was a tab page: taking it out of the tab widget left it hidden
         lcol.addWidget(heading(_("合规检查（国家 ECMO 技术临床应用管理规范）")))
-        self.rules: ListTableModel[RuleResult] = ListTableModel([
-            Column(N_("规则"), self._rule_text),
-            Column(N_("结果"), lambda r: _(STATUS_TEXT.get(r.status, r.status)),
-                   foreground=lambda r: STATUS_COLOR.get(r.status)),
-            Column(N_("说明"), lambda r: r.text(), tooltip=lambda r: r.text())], parent=self)
+        self.rules: ListTableModel[RuleResult] = ListTableModel(
+            [
+                Column(N_("规则"), self._rule_text),
+                Column(
+                    N_("结果"),
+                    lambda r: _(STATUS_TEXT.get(r.status, r.status)),
+                    foreground=lambda r: STATUS_COLOR.get(r.status),
+                ),
+                Column(N_("说明"), lambda r: r.text(), tooltip=lambda r: r.text()),
+            ],
+            parent=self,
+        )
         self.rule_table = make_table(self.rules)
         self.rule_table.setObjectName("compliance_table")
         self.rule_table.setWordWrap(True)
@@ -163,11 +222,15 @@ class OverviewTab(QWidget):
         rcol = QVBoxLayout(right)
         rcol.setContentsMargins(0, 0, 0, 0)
         rcol.addWidget(heading(_("病程时间线（双击打开相应页面）")))
-        self.events: ListTableModel[Event] = ListTableModel([
-            Column(N_("时间"), lambda e: e.when()),
-            Column(N_("事件"), lambda e: e.what, tooltip=lambda e: e.what),
-            Column(N_("详情"), lambda e: e.detail, tooltip=lambda e: e.detail),
-            Column(N_("状态"), lambda e: e.state, foreground=lambda e: e.colour)], parent=self)
+        self.events: ListTableModel[Event] = ListTableModel(
+            [
+                Column(N_("时间"), lambda e: e.when()),
+                Column(N_("事件"), lambda e: e.what, tooltip=lambda e: e.what),
+                Column(N_("详情"), lambda e: e.detail, tooltip=lambda e: e.detail),
+                Column(N_("状态"), lambda e: e.state, foreground=lambda e: e.colour),
+            ],
+            parent=self,
+        )
         self.timeline_table = make_table(self.events)
         self.timeline_table.setObjectName("timeline_table")
         set_column_widths(self.timeline_table, [16, 30, 18])

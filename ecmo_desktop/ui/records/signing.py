@@ -80,8 +80,12 @@ class SignDialog(RecordDialog):
         self.setObjectName("sign_dialog")
         self.target = record
         user = case.user
-        self.set_intro(_("签名即确认以下记录的内容。签名后记录锁定，不能直接修改；如需更正，须说明原因，"
-                         "原内容保留在历史版本中。"))
+        self.set_intro(
+            _(
+                "签名即确认以下记录的内容。签名后记录锁定，不能直接修改；如需更正，须说明原因，"
+                "原内容保留在历史版本中。"
+            )
+        )
         # What is signed stays in full view above the scrolling form, wrapped at any width: the
         # dialog cannot be made so small that the record's name is cut off or scrolled away.
         self.what = QLabel()
@@ -143,8 +147,9 @@ class SignDialog(RecordDialog):
         entity, record_id, version = self.target.entity, self.target.id, self.target.version
         shown = content_hash(self.target)  # the signature binds exactly what this dialog showed
         password, meaning = self.password.text(), self.meaning.value()
-        return lambda: records.sign(entity, record_id, password, meaning=meaning, expected_version=version,
-                                    shown_hash=shown)
+        return lambda: records.sign(
+            entity, record_id, password, meaning=meaning, expected_version=version, shown_hash=shown
+        )
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, (AuthenticationFailed, AccountLocked)):
@@ -175,19 +180,32 @@ class HistoryDialog(ScreenFit, QDialog):
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
         staff = case.staff
-        self.versions: ListTableModel[RecordVersion] = ListTableModel([
-            Column(N_("版本"), lambda v: str(v.version)),
-            Column(N_("被更正时间"), lambda v: local_time(v.replaced_at)),
-            Column(N_("更正人"), lambda v: staff_name(staff, v.replaced_by_id)),
-            Column(N_("更正原因"), lambda v: v.reason)], key=lambda v: v.version, parent=self)
-        self.signatures: ListTableModel[Signature] = ListTableModel([
-            Column(N_("签名人"), lambda s: s.signer_name),
-            Column(N_("签名时间"), lambda s: local_time(s.signed_at)),
-            Column(N_("含义"), lambda s: label_of(SignatureMeaning, s.meaning)),
-            Column(N_("记录版本"), lambda s: str(s.record_version)),
-            Column(N_("状态"), lambda s: _("有效") if s.state == "valid" else _("已作废（记录已更正）"),
-                   foreground=lambda s: GREEN if s.state == "valid" else "#757575"),
-            Column(N_("内容哈希"), lambda s: s.content_hash[:16] + "…")], key=lambda s: s.id, parent=self)
+        self.versions: ListTableModel[RecordVersion] = ListTableModel(
+            [
+                Column(N_("版本"), lambda v: str(v.version)),
+                Column(N_("被更正时间"), lambda v: local_time(v.replaced_at)),
+                Column(N_("更正人"), lambda v: staff_name(staff, v.replaced_by_id)),
+                Column(N_("更正原因"), lambda v: v.reason),
+            ],
+            key=lambda v: v.version,
+            parent=self,
+        )
+        self.signatures: ListTableModel[Signature] = ListTableModel(
+            [
+                Column(N_("签名人"), lambda s: s.signer_name),
+                Column(N_("签名时间"), lambda s: local_time(s.signed_at)),
+                Column(N_("含义"), lambda s: label_of(SignatureMeaning, s.meaning)),
+                Column(N_("记录版本"), lambda s: str(s.record_version)),
+                Column(
+                    N_("状态"),
+                    lambda s: _("有效") if s.state == "valid" else _("已作废（记录已更正）"),
+                    foreground=lambda s: GREEN if s.state == "valid" else "#757575",
+                ),
+                Column(N_("内容哈希"), lambda s: s.content_hash[:16] + "…"),
+            ],
+            key=lambda s: s.id,
+            parent=self,
+        )
         self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
         tcol = QVBoxLayout(top)
@@ -216,18 +234,24 @@ class HistoryDialog(ScreenFit, QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("关闭"))
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.version_table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show(cur.row()))
+        self.version_table.selectionModel().currentRowChanged.connect(
+            lambda cur, _prev: self._show(cur.row())
+        )
         self.resize(820, 620)
         self.loaded = False
         records = case.services.records
         entity, record_id = record.entity, record.id
-        case.ui.tasks.run_op(lambda: (records.versions(entity, record_id), records.signatures(entity, record_id)),
-                             self._loaded, parent=self)
+        case.ui.tasks.run_op(
+            lambda: (records.versions(entity, record_id), records.signatures(entity, record_id)),
+            self._loaded,
+            parent=self,
+        )
 
     def _loaded(self, result: tuple[Sequence[RecordVersion], Sequence[Signature]]) -> None:
         versions, signatures = result
-        self.heading.setText(f"<b>{esc(record_title(self.record))}</b><br>"
-                             f"{esc(signature_text(self.record, signatures))}")
+        self.heading.setText(
+            f"<b>{esc(record_title(self.record))}</b><br>{esc(signature_text(self.record, signatures))}"
+        )
         self.versions.set_rows(versions)
         self.signatures.set_rows(signatures)
         self.loaded = True
@@ -246,7 +270,11 @@ class HistoryDialog(ScreenFit, QDialog):
         if version is None:
             return
         head = _("第 {v} 版：{at} 由 {name} 更正，原因：{reason}").format(
-            v=version.version, at=local_time(version.replaced_at),
-            name=staff_name(self.case.staff, version.replaced_by_id), reason=version.reason)
-        self.version_text.setHtml(f"<p><b>{esc(head)}</b></p>" + lines_html(content_lines(version.content,
-                                                                                       self.case.staff)))
+            v=version.version,
+            at=local_time(version.replaced_at),
+            name=staff_name(self.case.staff, version.replaced_by_id),
+            reason=version.reason,
+        )
+        self.version_text.setHtml(
+            f"<p><b>{esc(head)}</b></p>" + lines_html(content_lines(version.content, self.case.staff))
+        )

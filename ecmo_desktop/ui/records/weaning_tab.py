@@ -59,14 +59,25 @@ PASSED_OPTIONS = (("yes", N_("通过")), ("no", N_("未通过")))
 class WeaningTrialDialog(RecordDialog):
     entity = "weaning_trial"
 
-    def __init__(self, case: CaseRecords, parent: QWidget | None = None, *, record: WeaningTrial | None = None,
-                 amend: bool = False) -> None:
+    def __init__(
+        self,
+        case: CaseRecords,
+        parent: QWidget | None = None,
+        *,
+        record: WeaningTrial | None = None,
+        amend: bool = False,
+    ) -> None:
         super().__init__(case, _("撤机试验"), parent, record=record, amend=amend)
         self.setObjectName("weaning_trial_dialog")
         va = case.run_mode in (Mode.VA.value, Mode.VAV.value, Mode.VVA.value, Mode.VV_VA.value)
-        self.set_intro(_("VA：血流量降至 1–1.5 L/min 观察，评估 LVEF、LVOT VTI（≥10 cm）、MAP、乳酸；"
-                         "VV：关闭气流或 FdO2 降至 0.21 观察氧合与通气。") if va else
-                       _("VV：关闭气流或 FdO2 降至 0.21，观察氧合、通气及呼吸机参数。"))
+        self.set_intro(
+            _(
+                "VA：血流量降至 1–1.5 L/min 观察，评估 LVEF、LVOT VTI（≥10 cm）、MAP、乳酸；"
+                "VV：关闭气流或 FdO2 降至 0.21 观察氧合与通气。"
+            )
+            if va
+            else _("VV：关闭气流或 FdO2 降至 0.21，观察氧合、通气及呼吸机参数。")
+        )
         form = self.section(_("试验"))
         now = case.services.ctx.now()
         self.started_at = DateTimeField(now)
@@ -76,7 +87,9 @@ class WeaningTrialDialog(RecordDialog):
         self.ended_at.setObjectName("trial_ended_at")
         self.add_row(form, N_("试验结束时间"), self.ended_at, focus=self.ended_at.check)
         self.targets: dict[str, NumberField] = {}
-        for key, label in zip(TRIAL_TARGETS, (N_("血流量降至"), N_("气流量降至"), N_("FdO2 降至")), strict=True):
+        for key, label in zip(
+            TRIAL_TARGETS, (N_("血流量降至"), N_("气流量降至"), N_("FdO2 降至")), strict=True
+        ):
             field = NumberField.of(FIELDS[key])
             field.edit.setObjectName(f"trial_{key}")
             self.targets[key] = field
@@ -110,16 +123,23 @@ class WeaningTrialDialog(RecordDialog):
     def build(self) -> Callable[[], Any]:
         passed = self.passed.value()
         data = WeaningTrialInput(
-            started_at=self.started_at.value(), ended_at=self.ended_at.value(),
-            flow_to=self.targets["blood_flow"].text() or None, sweep_to=self.targets["sweep"].text() or None,
-            fdo2_to=self.targets["fdo2"].text() or None, values=self.values.raw(),
-            passed=None if passed is None else passed == "yes", notes=self.notes.toPlainText())
+            started_at=self.started_at.value(),
+            ended_at=self.ended_at.value(),
+            flow_to=self.targets["blood_flow"].text() or None,
+            sweep_to=self.targets["sweep"].text() or None,
+            fdo2_to=self.targets["fdo2"].text() or None,
+            values=self.values.raw(),
+            passed=None if passed is None else passed == "yes",
+            notes=self.notes.toPlainText(),
+        )
         records, run_id = self.case.services.records, self.case.run_id
         if self.record is None:
             return lambda: records.record_weaning_trial(run_id, data)
         record_id, version, reason = self.record.id, self.expected_version, self.reason_text
         if self.amend:
-            return lambda: records.amend_weaning_trial(record_id, data, reason=reason, expected_version=version)
+            return lambda: records.amend_weaning_trial(
+                record_id, data, reason=reason, expected_version=version
+            )
         assert version is not None
         return lambda: records.update_weaning_trial(record_id, data, expected_version=version)
 
@@ -139,15 +159,27 @@ class EndDialog(RecordDialog):
         self.amend = amend
         self.setObjectName("amend_end_dialog" if amend else "end_dialog")
         if amend:
-            self.set_intro(_("更正撤机时间或结局：须填写更正原因，原结局保留在历史（审计）中，随访计划按更正后的时间重新排定。"
-                             "已记录随访后不能再更正。"), warn=True)
+            self.set_intro(
+                _(
+                    "更正撤机时间或结局：须填写更正原因，原结局保留在历史（审计）中，随访计划按更正后的时间重新排定。"
+                    "已记录随访后不能再更正。"
+                ),
+                warn=True,
+            )
         else:
-            self.set_intro(_("结束后病例状态变为“已撤机”，并按首次转流时间建立 28 天、出院、90 天、180 天和 1 年随访计划。"
-                             "如有错误，可在随访开始前以“更正撤机结局”修改。"), warn=True)
+            self.set_intro(
+                _(
+                    "结束后病例状态变为“已撤机”，并按首次转流时间建立 28 天、出院、90 天、180 天和 1 "
+                    "年随访计划。"
+                    "如有错误，可在随访开始前以“更正撤机结局”修改。"
+                ),
+                warn=True,
+            )
         form = self.section()
         chart = case.chart
-        decannulations = [p for p in chart.procedures if p.kind == ProcedureKind.DECANNULATION.value] \
-            if chart else []
+        decannulations = (
+            [p for p in chart.procedures if p.kind == ProcedureKind.DECANNULATION.value] if chart else []
+        )
         default = case.services.ctx.now()
         if decannulations and decannulations[-1].ended_at is not None:
             default = decannulations[-1].ended_at
@@ -179,7 +211,8 @@ class EndDialog(RecordDialog):
             return
         if not self._confirmed and not self.amend:
             text = _("确认结束 ECMO？\n\n撤机结局：{reason}\n撤机时间：{at}").format(
-                reason=label_of(EndReason, self.reason_combo.value()), at=local_time(self.ended_at.value()))
+                reason=label_of(EndReason, self.reason_combo.value()), at=local_time(self.ended_at.value())
+            )
             self.confirm_box = confirm(self, _("确认结束 ECMO"), text, _("确认结束"), self._confirmed_submit)
             return
         super().on_submit()
@@ -192,22 +225,31 @@ class EndDialog(RecordDialog):
             self._confirmed = False
 
     def build(self) -> Callable[[], Any]:
-        data = EndInput(ended_at=self.ended_at.value(), reason=self.reason_combo.value() or "",
-                        notes=self.notes.toPlainText())
+        data = EndInput(
+            ended_at=self.ended_at.value(),
+            reason=self.reason_combo.value() or "",
+            notes=self.notes.toPlainText(),
+        )
         records, run_id = self.case.services.records, self.case.run_id
         if self.amend:
             reason = self.notes.toPlainText()
-            return lambda: records.amend_end(run_id, EndInput(ended_at=data.ended_at, reason=data.reason),
-                                             reason=reason)
+            return lambda: records.amend_end(
+                run_id, EndInput(ended_at=data.ended_at, reason=data.reason), reason=reason
+            )
         return lambda: records.end_ecmo(run_id, data)
 
 
 def describe_trial(record: WeaningTrial) -> str:
-    lines = [Line(_("开始时间"), local_time(record.started_at)), Line(_("结束时间"), local_time(record.ended_at)),
-             Line(_("血流量降至"), with_unit(record.flow_to, "L/min")),
-             Line(_("气流量降至"), with_unit(record.sweep_to, "L/min")),
-             Line(_("FdO2 降至"), with_unit(record.fdo2_to, "")),
-             Line(_("试验结果"), _("未定") if record.passed is None else _("通过") if record.passed else _("未通过"))]
+    lines = [
+        Line(_("开始时间"), local_time(record.started_at)),
+        Line(_("结束时间"), local_time(record.ended_at)),
+        Line(_("血流量降至"), with_unit(record.flow_to, "L/min")),
+        Line(_("气流量降至"), with_unit(record.sweep_to, "L/min")),
+        Line(_("FdO2 降至"), with_unit(record.fdo2_to, "")),
+        Line(
+            _("试验结果"), _("未定") if record.passed is None else _("通过") if record.passed else _("未通过")
+        ),
+    ]
     body = lines_html(lines)
     if record.values:
         body += grouped_values_html(record.values, record.abnormal)
@@ -225,11 +267,18 @@ class WeaningTab(RecordTab):
         doctor = case.can(Action.CHART_DOCTOR)
         self.decision_button = tool_button(_("撤机决策…"), self.new_decision, name="new_wean_decision_button")
         self.trial_button = tool_button(_("撤机试验…"), self.new_trial, name="new_trial_button")
-        self.decannulation_button = tool_button(_("撤机拔管…"), self.new_decannulation, name="decannulation_button")
+        self.decannulation_button = tool_button(
+            _("撤机拔管…"), self.new_decannulation, name="decannulation_button"
+        )
         self.end_button = tool_button(_("结束 ECMO…"), self.end_ecmo, name="end_button")
         self.amend_end_button = tool_button(_("更正撤机结局…"), self.amend_end, name="amend_end_button")
-        for b in (self.decision_button, self.trial_button, self.decannulation_button, self.end_button,
-                  self.amend_end_button):
+        for b in (
+            self.decision_button,
+            self.trial_button,
+            self.decannulation_button,
+            self.end_button,
+            self.amend_end_button,
+        ):
             b.setVisible(doctor)
             self.toolbar.addWidget(b)
         self.toolbar.addStretch(1)
@@ -241,22 +290,40 @@ class WeaningTab(RecordTab):
         self.r1_label.setObjectName("wean_rules")
         self.r1_label.setWordWrap(True)
         self.status_area.addWidget(self.r1_label)
-        self.decisions: ListTableModel[Decision] = ListTableModel([
-            Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
-            Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
-            status_column()], key=record_key, parent=self)
+        self.decisions: ListTableModel[Decision] = ListTableModel(
+            [
+                Column(N_("决策时间"), lambda d: local_time(d.decided_at)),
+                Column(N_("决策医师"), lambda d: join_names(p.full_name for p in d.physicians)),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.add_list(_("撤机决策"), self.decisions, [16, 26], name="wean_decision_table")
-        self.trials: ListTableModel[WeaningTrial] = ListTableModel([
-            Column(N_("开始时间"), lambda t: local_time(t.started_at)),
-            Column(N_("血流量降至"), lambda t: with_unit(t.flow_to, "L/min")),
-            Column(N_("结果"), lambda t: _("未定") if t.passed is None else _("通过") if t.passed else _("未通过"),
-                   foreground=lambda t: None if t.passed is None else GREEN if t.passed else RED),
-            status_column()], key=record_key, parent=self)
+        self.trials: ListTableModel[WeaningTrial] = ListTableModel(
+            [
+                Column(N_("开始时间"), lambda t: local_time(t.started_at)),
+                Column(N_("血流量降至"), lambda t: with_unit(t.flow_to, "L/min")),
+                Column(
+                    N_("结果"),
+                    lambda t: _("未定") if t.passed is None else _("通过") if t.passed else _("未通过"),
+                    foreground=lambda t: None if t.passed is None else GREEN if t.passed else RED,
+                ),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.add_list(_("撤机试验"), self.trials, [16, 12, 8], name="trial_table")
-        self.decannulations: ListTableModel[Procedure] = ListTableModel([
-            Column(N_("拔管时间"), lambda p: local_time(p.started_at)),
-            Column(N_("术者"), operators_text),
-            status_column()], key=record_key, parent=self)
+        self.decannulations: ListTableModel[Procedure] = ListTableModel(
+            [
+                Column(N_("拔管时间"), lambda p: local_time(p.started_at)),
+                Column(N_("术者"), operators_text),
+                status_column(),
+            ],
+            key=record_key,
+            parent=self,
+        )
         self.add_list(_("撤机拔管"), self.decannulations, [16, 14], name="decannulation_table")
 
     def refresh(self) -> None:
@@ -273,8 +340,11 @@ class WeaningTab(RecordTab):
             b.setEnabled(on)
         self.amend_end_button.setEnabled(run.status == RunStatus.ENDED.value)
         if run.status == RunStatus.ENDED.value:
-            self.end_label.setText(_("ECMO 已于 {at} 结束：{reason}").format(
-                at=local_time(run.ended_at), reason=label_of(EndReason, run.end_reason)))
+            self.end_label.setText(
+                _("ECMO 已于 {at} 结束：{reason}").format(
+                    at=local_time(run.ended_at), reason=label_of(EndReason, run.end_reason)
+                )
+            )
             self.end_label.setStyleSheet(f"font-weight: bold; color: {GREEN};")
         elif on:
             self.end_label.setText(_("ECMO 运行中（{at} 开始）").format(at=local_time(run.started_at)))

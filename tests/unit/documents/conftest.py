@@ -54,8 +54,23 @@ def render_page(tmp_path: Path) -> Callable[..., np.ndarray]:
         source = tmp_path / "in.pdf"
         source.write_bytes(pdf)
         prefix = tmp_path / f"page{page}"
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile",
-                        "-f", str(page), "-l", str(page), str(source), str(prefix)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                str(dpi),
+                "-gray",
+                "-png",
+                "-singlefile",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                str(source),
+                str(prefix),
+            ],
+            check=True,
+        )
         image = cv2.imread(str(prefix.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
         assert image is not None
         return image

@@ -25,8 +25,12 @@ def contents_page(pdf: bytes, tmp_path: Path) -> str:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     source = tmp_path / "archive.pdf"
     source.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-layout", str(source), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-layout", str(source), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def standalone_pages(dossier, parts) -> list[int]:  # type: ignore[no-untyped-def]
@@ -35,7 +39,9 @@ def standalone_pages(dossier, parts) -> list[int]:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize(("devices", "entries"), [(4, 6), (20, 60)])
-def test_page_count_bookmarks_and_contents_match_the_parts(devices: int, entries: int, tmp_path: Path) -> None:
+def test_page_count_bookmarks_and_contents_match_the_parts(
+    devices: int, entries: int, tmp_path: Path
+) -> None:
     dossier = make_dossier(n_devices=devices, n_entries=entries)
     parts = archive_parts(dossier, load_consent_template(), as_of=PRINTED)
     alone = standalone_pages(dossier, parts)
@@ -49,7 +55,9 @@ def test_page_count_bookmarks_and_contents_match_the_parts(devices: int, entries
     assert first == [front + 1 + sum(alone[:i]) for i in range(len(alone))]
 
     top = reader.outline
-    assert len(top) == 2 and top[0].title == "ECMO病历归档" and reader.get_destination_page_number(top[0]) == 0
+    assert (
+        len(top) == 2 and top[0].title == "ECMO病历归档" and reader.get_destination_page_number(top[0]) == 0
+    )
     children = [o for o in top[1] if not isinstance(o, list)]
     assert [o.title for o in children] == [p.title for p in parts]
     assert [reader.get_destination_page_number(o) + 1 for o in children] == first
@@ -67,11 +75,28 @@ def test_page_count_bookmarks_and_contents_match_the_parts(devices: int, entries
 def test_archive_contains_every_kind_and_the_cover_facts() -> None:
     dossier = make_dossier()
     plan, rendered = build("archive", dossier)
-    assert [p.kind for p in plan.parts] == ["decision", "consent", "opnote", "opnote", "daily", "complications",
-                                            "weaning", "followup"]
+    assert [p.kind for p in plan.parts] == [
+        "decision",
+        "consent",
+        "opnote",
+        "opnote",
+        "daily",
+        "complications",
+        "weaning",
+        "followup",
+    ]
     cover = pypdf.PdfReader(io.BytesIO(rendered.pdf)).pages[0].extract_text()
-    for fact in ("ECMO病历归档", "内蒙古自治区人民医院", "王建国", "ZY2026000123", "VA-ECMO", "成功撤机",
-                 "2026-03-02 10:55", "回家", "4 件"):
+    for fact in (
+        "ECMO病历归档",
+        "内蒙古自治区人民医院",
+        "王建国",
+        "ZY2026000123",
+        "VA-ECMO",
+        "成功撤机",
+        "2026-03-02 10:55",
+        "回家",
+        "4 件",
+    ):
         assert fact in cover, fact
     usage_ids = [d.usage_id for p in dossier.procedures for d in p.devices]
     assert sorted(plan.meta["device_usage_ids"]) == sorted(usage_ids)
@@ -87,7 +112,10 @@ def test_content_hash_follows_the_records_not_the_printing() -> None:
     from dataclasses import replace
 
     changed = replace(dossier, run=replace(dossier.run, diagnosis="暴发性心肌炎"))
-    assert plan_document("archive", changed, None, as_of=PRINTED, template=template).content_hash != a.content_hash
+    assert (
+        plan_document("archive", changed, None, as_of=PRINTED, template=template).content_hash
+        != a.content_hash
+    )
 
 
 def test_same_plan_and_print_context_give_the_same_bytes() -> None:

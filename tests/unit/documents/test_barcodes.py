@@ -27,9 +27,9 @@ from ecmo_desktop.documents.layout import build_pdf
 from .conftest import make_header
 
 # GTIN 06901234567892 has a valid check digit; (17) is an expiry date YYMMDD.
-UDI = "0106901234567892" "17271231" "10LOT2024A" + GS + "21SN000123"
-UDI_SHORT = "0106901234567892" "17271231" "10L1"
-UDI_LONG = "0106901234567892" "11240105" "17290105" "10LOT-2024-0105-A-ECMO" + GS + "21SN000123456789ABCD"
+UDI = "01069012345678921727123110LOT2024A" + GS + "21SN000123"
+UDI_SHORT = "01069012345678921727123110L1"
+UDI_LONG = "0106901234567892112401051729010510LOT-2024-0105-A-ECMO" + GS + "21SN000123456789ABCD"
 
 
 def decode_all(image: np.ndarray) -> list[zxingcpp.Barcode]:
@@ -43,16 +43,24 @@ def raster_code128(modules: str, px: int = 3) -> np.ndarray:
 
 
 def raster_matrix(matrix: tuple[tuple[bool, ...], ...], px: int = 4) -> np.ndarray:
-    image = np.pad(np.array([[0 if dark else 255 for dark in row] for row in matrix], dtype=np.uint8), 2,
-                   constant_values=255)
+    image = np.pad(
+        np.array([[0 if dark else 255 for dark in row] for row in matrix], dtype=np.uint8),
+        2,
+        constant_values=255,
+    )
     return np.kron(image, np.ones((px, px), dtype=np.uint8))
 
 
 # --- GS1 element strings ---
 
+
 def test_gs1_elements_split_fixed_and_variable_fields() -> None:
-    assert gs1_elements(UDI) == (("01", "06901234567892"), ("17", "271231"), ("10", "LOT2024A"),
-                                 ("21", "SN000123"))
+    assert gs1_elements(UDI) == (
+        ("01", "06901234567892"),
+        ("17", "271231"),
+        ("10", "LOT2024A"),
+        ("21", "SN000123"),
+    )
     assert gs1_human_readable(gs1_elements(UDI)) == "(01)06901234567892(17)271231(10)LOT2024A(21)SN000123"
 
 
@@ -60,10 +68,22 @@ def test_gs1_bracketed_form_is_the_same_as_the_scanned_form() -> None:
     assert gs1_elements("(01)06901234567892(17)271231(10)LOT2024A(21)SN000123") == gs1_elements(UDI)
 
 
-@pytest.mark.parametrize("bad", [
-    "", "0106901234567", "01069012345678921", "99", "10" + GS + "21X", "0506901234567892",
-    "１０ABC", "10ABC\x00", "10批号", "(01)069012(10", "0１06901234567892",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "0106901234567",
+        "01069012345678921",
+        "99",
+        "10" + GS + "21X",
+        "0506901234567892",
+        "１０ABC",
+        "10ABC\x00",
+        "10批号",
+        "(01)069012(10",
+        "0１06901234567892",
+    ],
+)
 def test_malformed_gs1_is_refused(bad: str) -> None:
     with pytest.raises(BarcodeError):
         gs1_elements(bad)
@@ -71,10 +91,28 @@ def test_malformed_gs1_is_refused(bad: str) -> None:
 
 # --- encoding, without rendering ---
 
-@pytest.mark.parametrize("text", [
-    "99", "990", "9912345678", "ECMO-123abc", "1", "12", "123", "12345", "123456A", "A1234567B", "a1b2c3", "00000000000000",
-    "+H123ABC0123456789/$$3271231LOT1D", "tab\there", "\x00\x01\x1f\x7f", "MA.156.M0.100000.12345",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "99",
+        "990",
+        "9912345678",
+        "ECMO-123abc",
+        "1",
+        "12",
+        "123",
+        "12345",
+        "123456A",
+        "A1234567B",
+        "a1b2c3",
+        "00000000000000",
+        "+H123ABC0123456789/$$3271231LOT1D",
+        "tab\there",
+        "\x00\x01\x1f\x7f",
+        "MA.156.M0.100000.12345",
+    ],
+)
 def test_code128_module_pattern_decodes_to_the_text(text: str) -> None:
     (result,) = decode_all(raster_code128(Code128Barcode(text).modules))
     assert (result.text, result.symbology_identifier) == (text, "]C0")
@@ -87,8 +125,16 @@ def test_code128_any_ascii_round_trips(text: str) -> None:
     assert result.bytes == text.encode("ascii")
 
 
-@pytest.mark.parametrize("udi", [UDI, "0106901234567892", "10A" + GS + "21B", "10123" + GS + "21456",
-                                 "0106901234567892" "10" "12345" + GS + "17271231"])
+@pytest.mark.parametrize(
+    "udi",
+    [
+        UDI,
+        "0106901234567892",
+        "10A" + GS + "21B",
+        "10123" + GS + "21456",
+        "01069012345678921012345" + GS + "17271231",
+    ],
+)
 def test_gs1_128_starts_with_fnc1_and_separates_with_fnc1(udi: str) -> None:
     (result,) = decode_all(raster_code128(Code128Barcode(udi, gs1=True).modules))
     assert result.symbology_identifier == "]C1"
@@ -131,38 +177,54 @@ def test_datamatrix_is_square() -> None:
 
 def test_datamatrix_errors_are_project_errors() -> None:
     with pytest.raises(BarcodeError):
-        DataMatrixBarcode("0106901234567892" "10" + "A" * 21, gs1=True)  # (10) holds at most 20
+        DataMatrixBarcode("010690123456789210" + "A" * 21, gs1=True)  # (10) holds at most 20
     with pytest.raises(BarcodeError):
         DataMatrixBarcode("")
 
 
 # --- choosing the symbol for a scanned code ---
 
-@pytest.mark.parametrize(("raw", "hint", "kind", "gs1", "text"), [
-    (UDI_SHORT, None, Code128Barcode, True, UDI_SHORT),
-    (UDI, None, DataMatrixBarcode, True, UDI),  # as GS1-128 it would be 102 mm wide
-    (UDI_SHORT, "]d2", DataMatrixBarcode, True, UDI_SHORT),
-    (UDI_SHORT, "DataMatrix", DataMatrixBarcode, True, UDI_SHORT),
-    ("]d2" + UDI_SHORT, None, DataMatrixBarcode, True, UDI_SHORT),
-    ("]C1" + UDI_SHORT + "\r\n", None, Code128Barcode, True, UDI_SHORT),
-    (GS + UDI_SHORT, None, Code128Barcode, True, UDI_SHORT),
-    ("(01)06901234567892(17)271231(10)L1", None, Code128Barcode, True, UDI_SHORT),
-    (UDI_LONG, "]C1", DataMatrixBarcode, True, UDI_LONG),  # over the 48-character GS1-128 limit
-    ("12345678", None, Code128Barcode, False, "12345678"),  # not read as GS1 (12) due date
-    ("10ABC", None, Code128Barcode, False, "10ABC"),  # parses as (10) but carries no GS1 signal
-    ("10ABC", "gs1", Code128Barcode, True, "10ABC"),  # ParsedCode.scheme passed as the hint
-    ("0106901234567892", "]C0", Code128Barcode, False, "0106901234567892"),
-    ("+H123ABC01231", None, Code128Barcode, False, "+H123ABC01231"),
-    ("+H123ABC0123456789/$$3271231LOT1D", None, DataMatrixBarcode, False, "+H123ABC0123456789/$$3271231LOT1D"),
-    ("+H123ABC01231", "]d1", DataMatrixBarcode, False, "+H123ABC01231"),
-    ("MA.156.M0.100000.1234567890.S1234567890123.P20240101.E20260101.L1234567", None, DataMatrixBarcode,
-     False, "MA.156.M0.100000.1234567890.S1234567890123.P20240101.E20260101.L1234567"),
-    ("器械编号123", None, DataMatrixBarcode, False, "器械编号123"),
-    # zint refuses a (10) longer than 20: the code is still reproduced, as a plain DataMatrix
-    ("0106901234567892" "10" + "A" * 21, "]d2", DataMatrixBarcode, False, "0106901234567892" "10" + "A" * 21),
-])
-def test_barcode_for_scanned_code_picks_the_symbol(raw: str, hint: str | None, kind: type, gs1: bool,
-                                                   text: str) -> None:
+
+@pytest.mark.parametrize(
+    ("raw", "hint", "kind", "gs1", "text"),
+    [
+        (UDI_SHORT, None, Code128Barcode, True, UDI_SHORT),
+        (UDI, None, DataMatrixBarcode, True, UDI),  # as GS1-128 it would be 102 mm wide
+        (UDI_SHORT, "]d2", DataMatrixBarcode, True, UDI_SHORT),
+        (UDI_SHORT, "DataMatrix", DataMatrixBarcode, True, UDI_SHORT),
+        ("]d2" + UDI_SHORT, None, DataMatrixBarcode, True, UDI_SHORT),
+        ("]C1" + UDI_SHORT + "\r\n", None, Code128Barcode, True, UDI_SHORT),
+        (GS + UDI_SHORT, None, Code128Barcode, True, UDI_SHORT),
+        ("(01)06901234567892(17)271231(10)L1", None, Code128Barcode, True, UDI_SHORT),
+        (UDI_LONG, "]C1", DataMatrixBarcode, True, UDI_LONG),  # over the 48-character GS1-128 limit
+        ("12345678", None, Code128Barcode, False, "12345678"),  # not read as GS1 (12) due date
+        ("10ABC", None, Code128Barcode, False, "10ABC"),  # parses as (10) but carries no GS1 signal
+        ("10ABC", "gs1", Code128Barcode, True, "10ABC"),  # ParsedCode.scheme passed as the hint
+        ("0106901234567892", "]C0", Code128Barcode, False, "0106901234567892"),
+        ("+H123ABC01231", None, Code128Barcode, False, "+H123ABC01231"),
+        (
+            "+H123ABC0123456789/$$3271231LOT1D",
+            None,
+            DataMatrixBarcode,
+            False,
+            "+H123ABC0123456789/$$3271231LOT1D",
+        ),
+        ("+H123ABC01231", "]d1", DataMatrixBarcode, False, "+H123ABC01231"),
+        (
+            "MA.156.M0.100000.1234567890.S1234567890123.P20240101.E20260101.L1234567",
+            None,
+            DataMatrixBarcode,
+            False,
+            "MA.156.M0.100000.1234567890.S1234567890123.P20240101.E20260101.L1234567",
+        ),
+        ("器械编号123", None, DataMatrixBarcode, False, "器械编号123"),
+        # zint refuses a (10) longer than 20: the code is still reproduced, as a plain DataMatrix
+        ("010690123456789210" + "A" * 21, "]d2", DataMatrixBarcode, False, "010690123456789210" + "A" * 21),
+    ],
+)
+def test_barcode_for_scanned_code_picks_the_symbol(
+    raw: str, hint: str | None, kind: type, gs1: bool, text: str
+) -> None:
     symbol = barcode_for_scanned_code(raw, hint)
     assert type(symbol) is kind
     assert (symbol.gs1, symbol.text) == (gs1, text)
@@ -182,6 +244,7 @@ def test_empty_scans_are_refused(raw: str) -> None:
 
 # --- in a real PDF, rendered the way a printer would ---
 
+
 def test_barcodes_in_a_pdf_scan_back_exactly(render_page: Callable[..., np.ndarray]) -> None:
     wanted = [
         (Code128Barcode("ECMO-2024-0105abc"), "Code128", "]C0", "ECMO-2024-0105abc"),
@@ -195,7 +258,8 @@ def test_barcodes_in_a_pdf_scan_back_exactly(render_page: Callable[..., np.ndarr
     pdf = build_pdf(make_header(), story)
     page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
     assert "/XObject" not in page["/Resources"] or not any(
-        x.get_object()["/Subtype"] == "/Image" for x in page["/Resources"]["/XObject"].values()), "not vector"
+        x.get_object()["/Subtype"] == "/Image" for x in page["/Resources"]["/XObject"].values()
+    ), "not vector"
 
     found = {(r.format.name, r.symbology_identifier, r.text) for r in decode_all(render_page(pdf))}
     assert found == {(fmt, sid, text) for _, fmt, sid, text in wanted}

@@ -45,10 +45,28 @@ def test_the_form_says_what_r4_needs_and_prints_the_recorded_consent() -> None:
     dossier = make_dossier()
     plan, rendered = build("consent", dossier)
     text = text_of(rendered.pdf)
-    for expected in ("体外膜肺氧合治疗知情同意书", "王建国", "ZY2026000123", "急性前壁心肌梗死，心源性休克", "VA-ECMO",
-                     "治疗目的", "替代治疗方案", "可能出现的风险及并发症", "费用", "患者或授权委托人意见", "谈话医师",
-                     "拒绝治疗声明", "授权委托人签名：", "与患者关系：", "日期时间：",
-                     "知情同意记录（电子）", "王某", "配偶", "签名人：张伟 副主任医师", "签名含义：书写"):
+    for expected in (
+        "体外膜肺氧合治疗知情同意书",
+        "王建国",
+        "ZY2026000123",
+        "急性前壁心肌梗死，心源性休克",
+        "VA-ECMO",
+        "治疗目的",
+        "替代治疗方案",
+        "可能出现的风险及并发症",
+        "费用",
+        "患者或授权委托人意见",
+        "谈话医师",
+        "拒绝治疗声明",
+        "授权委托人签名：",
+        "与患者关系：",
+        "日期时间：",
+        "知情同意记录（电子）",
+        "王某",
+        "配偶",
+        "签名人：张伟 副主任医师",
+        "签名含义：书写",
+    ):
         assert expected in text, expected
     for words in REQUIRED_RISKS:
         assert any(w in text for w in words), words
@@ -67,12 +85,15 @@ def test_a_recorded_refusal_prints_on_the_refusal_lines() -> None:
     dossier = make_dossier()
     refused = replace(dossier.consents[0], refused=True)
     text = text_of(build("consent", replace(dossier, consents=(refused,)))[1].pdf)
-    refusal = text[text.index("拒绝治疗声明"):]
+    refusal = text[text.index("拒绝治疗声明") :]
     assert "王某" in refusal and "拒绝 ECMO 治疗" in refusal
 
 
 def test_placeholders_are_filled_once_and_never_formatted() -> None:
-    assert fill("患者{patient}拟行{mode}", {"patient": "张{mode}%s{0}", "mode": "VA-ECMO"}) == "患者张{mode}%s{0}拟行VA-ECMO"
+    assert (
+        fill("患者{patient}拟行{mode}", {"patient": "张{mode}%s{0}", "mode": "VA-ECMO"})
+        == "患者张{mode}%s{0}拟行VA-ECMO"
+    )
     text = text_of(build("consent", make_dossier(patient_name="李{diagnosis}"))[1].pdf)
     assert "患者李{diagnosis}因急性前壁心肌梗死" in text
 
@@ -83,17 +104,25 @@ def test_shipped_template_is_valid_and_is_the_fallback() -> None:
     assert loaded.problem is None and loaded.template.title == "体外膜肺氧合治疗知情同意书"
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    (lambda d: d.pop("refusal"), "refusal"),
-    (lambda d: d.update(sections=[s for s in d["sections"] if s["id"] != "cost"]), "cost"),
-    (lambda d: d["sections"][2].update(items=[i for i in d["sections"][2]["items"] if "溶血" not in i]), "溶血"),
-    (lambda d: d.update(intro=d["intro"] + "{bed}"), "{bed}"),
-    (lambda d: d.update(titel="错别字"), "titel"),
-    (lambda d: d.update(schema=2), "schema"),
-    (lambda d: d["sections"][0].update(paragraphs=[]), "paragraphs"),
-    (lambda d: d["sections"][1].update(id="purpose"), "purpose"),
-    (lambda d: d.update(title=""), "title"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.pop("refusal"), "refusal"),
+        (lambda d: d.update(sections=[s for s in d["sections"] if s["id"] != "cost"]), "cost"),
+        (
+            lambda d: d["sections"][2].update(
+                items=[i for i in d["sections"][2]["items"] if "溶血" not in i]
+            ),
+            "溶血",
+        ),
+        (lambda d: d.update(intro=d["intro"] + "{bed}"), "{bed}"),
+        (lambda d: d.update(titel="错别字"), "titel"),
+        (lambda d: d.update(schema=2), "schema"),
+        (lambda d: d["sections"][0].update(paragraphs=[]), "paragraphs"),
+        (lambda d: d["sections"][1].update(id="purpose"), "purpose"),
+        (lambda d: d.update(title=""), "title"),
+    ],
+)
 def test_an_invalid_edit_is_refused_naming_the_problem(change: Any, problem: str) -> None:
     data = shipped()
     change(data)

@@ -21,9 +21,29 @@ from ecmo_desktop.documents.fonts import (
 
 EXT_B = "𠀀𡃁𪚥"
 HOSTILE = [
-    "<b>粗体</b>", "a & b", "]]>", "<![CDATA[x]]>", "&amp;", "&#0;", "<font name='x'>", "<br/>", "<para>",
-    "\x00NUL", "\ud800", "\udfff孤", "🫀", "\u202e反向", "\u200b\u200c\ufeff", "%s {0} {{", "'; DROP TABLE --",
-    "e\u0301", "\t制表\r\n换行\r", "\x1d\x1e\x04", "\U000f0000私用", "\ufffe\uffff", "葛\U000e0100",
+    "<b>粗体</b>",
+    "a & b",
+    "]]>",
+    "<![CDATA[x]]>",
+    "&amp;",
+    "&#0;",
+    "<font name='x'>",
+    "<br/>",
+    "<para>",
+    "\x00NUL",
+    "\ud800",
+    "\udfff孤",
+    "🫀",
+    "\u202e反向",
+    "\u200b\u200c\ufeff",
+    "%s {0} {{",
+    "'; DROP TABLE --",
+    "e\u0301",
+    "\t制表\r\n换行\r",
+    "\x1d\x1e\x04",
+    "\U000f0000私用",
+    "\ufffe\uffff",
+    "葛\U000e0100",
 ]
 
 
@@ -72,17 +92,20 @@ def test_hostile_text_parses_as_a_paragraph(text: str) -> None:
     assert "".join(shown.split()) == "".join(clean_text(text).split())  # Paragraph collapses whitespace
 
 
-@pytest.mark.parametrize(("raw", "printed"), [
-    ("张\x00三\x07", "张三"),
-    ("\ud800", "[U+D800]"),
-    ("心🫀", "心[U+1FAC0]"),
-    ("\u200b\u200c\ufeff\u202e名", "名"),
-    ("葛\U000e0100\ufe00", "葛"),
-    ("a\tb", "a b"),
-    ("a\r\nb\rc\nd", "a b c d"),
-    ("\U000f0000", "[U+F0000]"),
-    (EXT_B, EXT_B),
-])
+@pytest.mark.parametrize(
+    ("raw", "printed"),
+    [
+        ("张\x00三\x07", "张三"),
+        ("\ud800", "[U+D800]"),
+        ("心🫀", "心[U+1FAC0]"),
+        ("\u200b\u200c\ufeff\u202e名", "名"),
+        ("葛\U000e0100\ufe00", "葛"),
+        ("a\tb", "a b"),
+        ("a\r\nb\rc\nd", "a b c d"),
+        ("\U000f0000", "[U+F0000]"),
+        (EXT_B, EXT_B),
+    ],
+)
 def test_clean_text(raw: str, printed: str) -> None:
     assert clean_text(raw) == printed
 

@@ -35,8 +35,13 @@ EXT_B = "𠀀𡃁𪚥"
 
 
 def three_pages() -> list:
-    return [text_paragraph("第一页内容"), PageBreak(), text_paragraph("第二页内容"), PageBreak(),
-            text_paragraph("第三页内容")]
+    return [
+        text_paragraph("第一页内容"),
+        PageBreak(),
+        text_paragraph("第二页内容"),
+        PageBreak(),
+        text_paragraph("第三页内容"),
+    ]
 
 
 def test_header_and_footer_on_every_page() -> None:
@@ -44,11 +49,22 @@ def test_header_and_footer_on_every_page() -> None:
     texts = page_texts(build_pdf(header, three_pages()))
     assert len(texts) == 3
     for number, text in enumerate(texts, start=1):
-        for expected in ("某某大学附属第一医院", "ECMO 治疗知情同意书", f"姓名：{PATIENT_NAME}",
-                         "住院号：ZY20240105001", "性别：男", "年龄：45岁", "病区：心脏重症监护病区", "床号：12",
-                         "打印时间：2024-01-05 14:30（北京时间）", "打印人：李医生", "文档编号：DOC-2024-000123",
-                         f"内容校验：{header.content_hash[:12]}", "审计链锚点：#10234 9f3ac2d1e0b7",
-                         f"{number} / 3"):
+        for expected in (
+            "某某大学附属第一医院",
+            "ECMO 治疗知情同意书",
+            f"姓名：{PATIENT_NAME}",
+            "住院号：ZY20240105001",
+            "性别：男",
+            "年龄：45岁",
+            "病区：心脏重症监护病区",
+            "床号：12",
+            "打印时间：2024-01-05 14:30（北京时间）",
+            "打印人：李医生",
+            "文档编号：DOC-2024-000123",
+            f"内容校验：{header.content_hash[:12]}",
+            "审计链锚点：#10234 9f3ac2d1e0b7",
+            f"{number} / 3",
+        ):
             assert expected in text, (number, expected)
     assert "第二页内容" in texts[1]
 
@@ -66,8 +82,10 @@ def test_footer_without_audit_anchor() -> None:
 
 
 def test_long_story_flows_onto_more_pages() -> None:
-    story = [text_paragraph(f"第{n}段：体外膜肺氧合治疗记录，血流量、转速、气流量与氧浓度均在范围内。" * 3)
-             for n in range(1, 121)]
+    story = [
+        text_paragraph(f"第{n}段：体外膜肺氧合治疗记录，血流量、转速、气流量与氧浓度均在范围内。" * 3)
+        for n in range(1, 121)
+    ]
     texts = page_texts(build_pdf(make_header(), story))
     total = len(texts)
     assert total > 3
@@ -78,6 +96,7 @@ def test_long_story_flows_onto_more_pages() -> None:
 
 def _fonts(pdf: bytes) -> Iterator[DictionaryObject]:
     """Every font dictionary reachable from the pages, including those used inside forms."""
+
     def walk(resources: DictionaryObject) -> Iterator[DictionaryObject]:
         for font in resources.get("/Font", {}).values():
             yield font.get_object()
@@ -91,8 +110,10 @@ def _fonts(pdf: bytes) -> Iterator[DictionaryObject]:
 
 
 def test_every_font_is_embedded_and_the_fallback_is_used() -> None:
-    pdf = build_pdf(make_header(), [text_paragraph(f"患者{EXT_B}，备注。"),
-                                    data_table([["姓名", "器械"], [PATIENT_NAME, "氧合器"]])])
+    pdf = build_pdf(
+        make_header(),
+        [text_paragraph(f"患者{EXT_B}，备注。"), data_table([["姓名", "器械"], [PATIENT_NAME, "氧合器"]])],
+    )
     fonts = list(_fonts(pdf))
     assert fonts
     for font in fonts:
@@ -112,7 +133,7 @@ def _glyphs(image: np.ndarray, dpi: int, bottom_pt: float, top_pt: float) -> lis
     """The glyphs inked in a horizontal band of the page, each cropped to its ink and scaled to 32x32."""
     scale = dpi / 72
     height = image.shape[0]
-    band = image[int(height - top_pt * scale):int(height - bottom_pt * scale)] < 128
+    band = image[int(height - top_pt * scale) : int(height - bottom_pt * scale)] < 128
     columns = band.any(axis=0)
     glyphs, x = [], 0
     while x < len(columns):
@@ -120,11 +141,11 @@ def _glyphs(image: np.ndarray, dpi: int, bottom_pt: float, top_pt: float) -> lis
             x += 1
             continue
         end = x
-        while end < len(columns) and columns[end:end + 4].any():  # a glyph may have gaps of a few pixels
+        while end < len(columns) and columns[end : end + 4].any():  # a glyph may have gaps of a few pixels
             end += 1
         part = band[:, x:end]
         rows = np.flatnonzero(part.any(axis=1))
-        crop = part[rows[0]:rows[-1] + 1].astype(np.uint8) * 255
+        crop = part[rows[0] : rows[-1] + 1].astype(np.uint8) * 255
         glyphs.append(cv2.resize(crop, (32, 32), interpolation=cv2.INTER_AREA) > 127)
         x = end
     return glyphs
@@ -165,11 +186,22 @@ def test_extension_b_glyphs_are_really_drawn(render_page: Callable[..., np.ndarr
 
 def test_hostile_text_everywhere_builds() -> None:
     nasty = "".join(HOSTILE)
-    header = make_header(patient_name=f"<b>{nasty}", hospital_name="&医院]]>", printed_by="\x00\ud800🫀",
-                         ward="\u202e病区", bed="<", document_id="DOC\x1d1", audit_anchor="]]>&")
-    story = [Bookmark(nasty), text_paragraph(nasty), data_table([["列<1>", "列&2"], [nasty, "\ud800"]]),
-             signature_block(nasty, datetime(2024, 1, 5, tzinfo=UTC), "<审阅>"),
-             *text_flowables(nasty + "x" * 20_000)]
+    header = make_header(
+        patient_name=f"<b>{nasty}",
+        hospital_name="&医院]]>",
+        printed_by="\x00\ud800🫀",
+        ward="\u202e病区",
+        bed="<",
+        document_id="DOC\x1d1",
+        audit_anchor="]]>&",
+    )
+    story = [
+        Bookmark(nasty),
+        text_paragraph(nasty),
+        data_table([["列<1>", "列&2"], [nasty, "\ud800"]]),
+        signature_block(nasty, datetime(2024, 1, 5, tzinfo=UTC), "<审阅>"),
+        *text_flowables(nasty + "x" * 20_000),
+    ]
     pdf = build_pdf(header, story, subject=nasty, keywords=[nasty])
     (first, *_rest) = page_texts(pdf)
     for fragment in ("<b>粗体</b>", "a & b", "]]>", "[U+1FAC0]", "[U+D800]", "&医院]]>"):
@@ -178,8 +210,13 @@ def test_hostile_text_everywhere_builds() -> None:
 
 def test_reprint_is_byte_identical() -> None:
     def story() -> list:
-        return [Bookmark("概要"), text_paragraph(f"内容 {EXT_B}"), data_table([["a", "b"], ["1", "2"]]),
-                signature_block("王医生", datetime(2024, 1, 5, 6, 0, tzinfo=UTC), "确认"), *three_pages()]
+        return [
+            Bookmark("概要"),
+            text_paragraph(f"内容 {EXT_B}"),
+            data_table([["a", "b"], ["1", "2"]]),
+            signature_block("王医生", datetime(2024, 1, 5, 6, 0, tzinfo=UTC), "确认"),
+            *three_pages(),
+        ]
 
     first = build_pdf(make_header(), story())
     assert build_pdf(make_header(), story()) == first
@@ -211,9 +248,15 @@ def test_signature_shows_name_time_and_meaning(meaning: str) -> None:
 
 
 def test_outline_nests_bookmarks_under_the_document_title() -> None:
-    story = [Bookmark("一、概要"), text_paragraph("概要"), PageBreak(),
-             Bookmark("二、器械", level=0), text_paragraph("器械"), Bookmark("2.1 氧合器", level=3),
-             text_paragraph("氧合器")]
+    story = [
+        Bookmark("一、概要"),
+        text_paragraph("概要"),
+        PageBreak(),
+        Bookmark("二、器械", level=0),
+        text_paragraph("器械"),
+        Bookmark("2.1 氧合器", level=3),
+        text_paragraph("氧合器"),
+    ]
     reader = pypdf.PdfReader(io.BytesIO(build_pdf(make_header(), story)))
     title, children = reader.outline
     assert title.title == "ECMO 治疗知情同意书"

@@ -20,8 +20,18 @@ COLUMNS = ["患者", "住院号", "器械", "批号", "序列号", "绑定时间
 
 
 def rows(n: int) -> list[list[object]]:
-    return [[f"患者{i}", f"ZY{i:06d}", "Quadrox-iD 成人氧合器", "LOT2024A", f"SN{i:06d}",
-             datetime(2026, 3, 2, 2, i % 60, tzinfo=UTC), i % 2 == 0] for i in range(n)]
+    return [
+        [
+            f"患者{i}",
+            f"ZY{i:06d}",
+            "Quadrox-iD 成人氧合器",
+            "LOT2024A",
+            f"SN{i:06d}",
+            datetime(2026, 3, 2, 2, i % 60, tzinfo=UTC),
+            i % 2 == 0,
+        ]
+        for i in range(n)
+    ]
 
 
 def text_of(pdf: bytes) -> list[str]:
@@ -30,7 +40,9 @@ def text_of(pdf: bytes) -> list[str]:
 
 def make(n: int, **kw: object) -> tuple[object, object]:
     plan = recall_plan("批号 LOT2024A 召回追溯", COLUMNS, rows(n), **kw)  # type: ignore[arg-type]
-    return plan, render(plan, None, PrintContext(PRINTED, "陈静", "DOC-000009-v1", "#7 " + "ab" * 32, "示范医院"))
+    return plan, render(
+        plan, None, PrintContext(PRINTED, "陈静", "DOC-000009-v1", "#7 " + "ab" * 32, "示范医院")
+    )
 
 
 def test_every_row_is_printed_and_the_header_names_no_single_patient() -> None:
@@ -38,7 +50,11 @@ def test_every_row_is_printed_and_the_header_names_no_single_patient() -> None:
     pages = text_of(rendered.pdf)  # type: ignore[attr-defined]
     text = "".join(pages)
     assert "批号 LOT2024A 召回追溯" in text and "国药监召回通知 2026-017" in text and "共 12 条" in text
-    assert "姓名：多名患者，见表" in pages[0] and "文档编号：DOC-000009-v1" in pages[0] and "示范医院" in pages[0]
+    assert (
+        "姓名：多名患者，见表" in pages[0]
+        and "文档编号：DOC-000009-v1" in pages[0]
+        and "示范医院" in pages[0]
+    )
     for i in range(12):
         assert f"SN{i:06d}" in text and f"ZY{i:06d}" in text
     assert "2026-03-02 10:00" in text and "是" in text and "否" in text
@@ -60,7 +76,9 @@ def test_rows_must_match_the_columns() -> None:
 
 
 def test_cells_and_widths() -> None:
-    assert cell_text(None) == "—" and cell_text(date(2027, 12, 31)) == "2027-12-31" and cell_text(True) == "是"
+    assert (
+        cell_text(None) == "—" and cell_text(date(2027, 12, 31)) == "2027-12-31" and cell_text(True) == "是"
+    )
     widths = column_widths(["a", "很长的列名称很长的列名称"], [["1", "x"]])
     assert abs(sum(widths) - 1) < 1e-9 and widths[1] > widths[0]
 

@@ -34,22 +34,39 @@ def assert_signatures_printed(text: str, records: tuple[RecordInfo, ...]) -> Non
                 assert "".join(part.split()) in flat, (record.id, part)
 
 
-@pytest.mark.parametrize(("kind", "headings"), [
-    ("decision", ["ECMO上机/撤机讨论记录", "上机决策", "撤机决策", "参与讨论的医师", "规范要求核对（R1/R2）",
-                  "讨论意见与理由", "上机前评估", "禁忌证核查"]),
-    ("daily", ["ECMO日常管理记录", "趋势（近 7 天）", "记录明细", "病情记录与计划", "循环管路", "抗凝"]),
-    ("weaning", ["ECMO撤机记录", "撤机决策", "撤机试验", "撤机拔管", "撤机结局", "拔管后并发症"]),
-    ("followup", ["ECMO随访记录", "出院情况", "随访计划", "28天随访结果"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "headings"),
+    [
+        (
+            "decision",
+            [
+                "ECMO上机/撤机讨论记录",
+                "上机决策",
+                "撤机决策",
+                "参与讨论的医师",
+                "规范要求核对（R1/R2）",
+                "讨论意见与理由",
+                "上机前评估",
+                "禁忌证核查",
+            ],
+        ),
+        ("daily", ["ECMO日常管理记录", "趋势（近 7 天）", "记录明细", "病情记录与计划", "循环管路", "抗凝"]),
+        ("weaning", ["ECMO撤机记录", "撤机决策", "撤机试验", "撤机拔管", "撤机结局", "拔管后并发症"]),
+        ("followup", ["ECMO随访记录", "出院情况", "随访计划", "28天随访结果"]),
+    ],
+)
 def test_headings_patient_and_signatures(kind: str, headings: list[str]) -> None:
     dossier = make_dossier()
     _, rendered = build(kind, dossier)
     text = text_of(rendered.pdf)
     for expected in ["王建国", "ZY2026000123", *headings]:
         assert expected in text, expected
-    records = {"decision": dossier.decisions, "daily": dossier.daily_entries,
-               "weaning": (*[d for d in dossier.decisions if d.kind == "wean"], *dossier.weaning_trials),
-               "followup": tuple(f for f in dossier.follow_ups if f.fu_status != "due")}[kind]
+    records = {
+        "decision": dossier.decisions,
+        "daily": dossier.daily_entries,
+        "weaning": (*[d for d in dossier.decisions if d.kind == "wean"], *dossier.weaning_trials),
+        "followup": tuple(f for f in dossier.follow_ups if f.fu_status != "due"),
+    }[kind]
     assert_signatures_printed(text, records)
 
 
@@ -67,8 +84,12 @@ def test_decision_record_shows_a_failed_r1_and_an_emergency_r2() -> None:
     two = replace(dossier.decisions[0], physicians=dossier.decisions[0].physicians[:2])
     text = text_of(build("decision", replace(dossier, decisions=(two,)), two.id)[1].pdf)
     assert "多学科决策不符合要求" in text
-    emergency = replace(dossier.decisions[0], emergency=True, supplement_deadline=START + timedelta(hours=12),
-                        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),))
+    emergency = replace(
+        dossier.decisions[0],
+        emergency=True,
+        supplement_deadline=START + timedelta(hours=12),
+        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),),
+    )
     text = text_of(build("decision", replace(dossier, decisions=(emergency,)), emergency.id)[1].pdf)
     assert "紧急上机由专家组成员 李娜（副主任医师及以上）决定" in text
     assert "紧急上机后 12 小时内未补充多学科决策" in text  # printed 12 days later, never supplemented
@@ -84,8 +105,13 @@ def test_unsigned_record_says_so() -> None:
 def test_superseded_signature_stays_visible() -> None:
     dossier = make_dossier()
     old = dossier.decisions[0].signatures[0]
-    amended = replace(dossier.decisions[0], signatures=(replace(old, state="superseded"),
-                                                        replace(old, signed_at=old.signed_at + timedelta(days=1))))
+    amended = replace(
+        dossier.decisions[0],
+        signatures=(
+            replace(old, state="superseded"),
+            replace(old, signed_at=old.signed_at + timedelta(days=1)),
+        ),
+    )
     text = text_of(build("decision", replace(dossier, decisions=(amended,)), amended.id)[1].pdf)
     assert "书写（已失效）" in text and "第 1 版" in text and text.count("签名人：张伟") == 2
 
@@ -121,8 +147,14 @@ def test_sixty_daily_entries_flow_onto_more_pages_without_losing_any() -> None:
 
 def test_many_entries_in_one_day_are_split_into_tables_of_five() -> None:
     dossier = make_dossier(n_entries=0)
-    entries = tuple(replace(make_dossier(n_entries=1).daily_entries[0], id=1000 + n,
-                            recorded_at=START + timedelta(hours=1, minutes=20 * n)) for n in range(13))
+    entries = tuple(
+        replace(
+            make_dossier(n_entries=1).daily_entries[0],
+            id=1000 + n,
+            recorded_at=START + timedelta(hours=1, minutes=20 * n),
+        )
+        for n in range(13)
+    )
     dossier = replace(dossier, daily_entries=entries)
     text = text_of(build("daily", dossier)[1].pdf)
     # 13 entries -> tables of 5 + 5 + 3 columns (a table running onto the next page repeats its header)
@@ -137,8 +169,9 @@ def test_bad_text_in_notes_and_names(hostile: str = HOSTILE_NAME) -> None:
         decisions = tuple(replace(d, rationale=bad) for d in dossier.decisions)
         trials = tuple(replace(t, notes=bad) for t in dossier.weaning_trials)
         follow_ups = tuple(replace(f, notes=bad) for f in dossier.follow_ups)
-        changed = replace(dossier, daily_entries=entries, decisions=decisions, weaning_trials=trials,
-                          follow_ups=follow_ups)
+        changed = replace(
+            dossier, daily_entries=entries, decisions=decisions, weaning_trials=trials, follow_ups=follow_ups
+        )
         for kind in ("decision", "daily", "weaning", "followup"):
             assert build(kind, changed)[1].page_count >= 1
 
@@ -156,9 +189,14 @@ def test_trend_charts_are_vectors_with_the_series_named() -> None:
 
 def test_missing_records_raise_clear_errors() -> None:
     empty = make_dossier(n_entries=0)
-    empty = replace(empty, decisions=(), weaning_trials=(), follow_ups=(),
-                    procedures=tuple(p for p in empty.procedures if p.kind != "decannulation"),
-                    run=replace(empty.run, ended_at=None))
+    empty = replace(
+        empty,
+        decisions=(),
+        weaning_trials=(),
+        follow_ups=(),
+        procedures=tuple(p for p in empty.procedures if p.kind != "decannulation"),
+        run=replace(empty.run, ended_at=None),
+    )
     for kind in ("decision", "daily", "weaning", "followup"):
         with pytest.raises(EcmoError):
             build(kind, empty)
@@ -168,8 +206,12 @@ def test_as_of_time_is_part_of_the_rule_text() -> None:
     from ecmo_desktop.documents.records import decision_plan
 
     dossier: CaseDossier = make_dossier()
-    emergency = replace(dossier.decisions[0], emergency=True, supplement_deadline=PRINTED + timedelta(hours=3),
-                        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),))
+    emergency = replace(
+        dossier.decisions[0],
+        emergency=True,
+        supplement_deadline=PRINTED + timedelta(hours=3),
+        physicians=(PhysicianInfo(StaffRef(3, "李娜", "chief"), "expert", True),),
+    )
     dossier = replace(dossier, decisions=(emergency,))
     early = decision_plan(dossier, None, as_of=PRINTED)
     late = decision_plan(dossier, None, as_of=PRINTED + timedelta(hours=4))

@@ -20,8 +20,10 @@ from ecmo_desktop.i18n import set_language
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "legacy"
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-HEADER = ("hospital,city,mrn,name,sex,birth_date,age,ecmo_start,mode,ecpr,indication,ecmo_end,end_reason,"
-          "survived_28d,discharged_alive,date_of_death")
+HEADER = (
+    "hospital,city,mrn,name,sex,birth_date,age,ecmo_start,mode,ecpr,indication,ecmo_end,end_reason,"
+    "survived_28d,discharged_alive,date_of_death"
+)
 GOOD = "甲医院,呼和浩特,A001,王五,M,,50,2024-01-01 10:00,VA,no,ami,2024-01-05 10:00,weaned,yes,yes,"
 
 
@@ -37,8 +39,27 @@ def parse_text(tmp_path: Path, *lines: str, name: str = "f.csv"):
 
 
 def simple(rows):
-    return [(r.hospital, r.city, r.mrn, r.name, r.sex, r.birth_date, r.age, r.started_at, r.mode, r.ecpr, r.indication,
-             r.ended_at, r.end_reason, r.survived_28d, r.discharged_alive, r.date_of_death) for r in rows]
+    return [
+        (
+            r.hospital,
+            r.city,
+            r.mrn,
+            r.name,
+            r.sex,
+            r.birth_date,
+            r.age,
+            r.started_at,
+            r.mode,
+            r.ecpr,
+            r.indication,
+            r.ended_at,
+            r.end_reason,
+            r.survived_28d,
+            r.discharged_alive,
+            r.date_of_death,
+        )
+        for r in rows
+    ]
 
 
 # ---- the three encodings of the regional fixture --------------------------------------------------
@@ -72,54 +93,95 @@ def test_utf8_with_and_without_bom(tmp_path):
 
 
 def test_headers_in_any_order_chinese_bracketed_and_extra_columns_ignored(tmp_path):
-    parsed = parse_text(tmp_path,
-                        "备注,上机时间,医院,住院号,姓名,性别,模式,适应症,Mode Extra,结局",
-                        "随便写,2024-01-01 10:00,甲医院,a-9,王五,女,V-A,暴发性心肌炎,x,成功撤机")
+    parsed = parse_text(
+        tmp_path,
+        "备注,上机时间,医院,住院号,姓名,性别,模式,适应症,Mode Extra,结局",
+        "随便写,2024-01-01 10:00,甲医院,a-9,王五,女,V-A,暴发性心肌炎,x,成功撤机",
+    )
     assert parsed.errors == ()
     row = parsed.rows[0]
-    assert (row.mrn, row.sex, row.mode, row.indication, row.end_reason) == ("A-9", "F", "VA", "myocarditis", "weaned")
+    assert (row.mrn, row.sex, row.mode, row.indication, row.end_reason) == (
+        "A-9",
+        "F",
+        "VA",
+        "myocarditis",
+        "weaned",
+    )
     assert parsed.ignored_columns == ("备注", "Mode Extra")
-    bracketed = parse_text(tmp_path, "hospital (医院),mrn（住院号）,name,sex,ecmo_start,mode,indication",
-                           "甲医院,A1,王五,M,2024-01-01,VV,ARDS")
+    bracketed = parse_text(
+        tmp_path,
+        "hospital (医院),mrn（住院号）,name,sex,ecmo_start,mode,indication",
+        "甲医院,A1,王五,M,2024-01-01,VV,ARDS",
+    )
     assert bracketed.errors == () and bracketed.rows[0].indication == "ards"
 
 
 def test_values_are_read_the_way_wards_write_them(tmp_path):
-    parsed = parse_text(tmp_path, HEADER,
-                        "甲医院,,００７,王五,男,,45岁,2024/1/2 8:05,vv,是,新冠,2024年1月9日,死亡,否,否,2024-01-09",
-                        "甲医院,,8,赵六,F,,,2024-01-02T09:00,VVA,,cardiac_arrest,,,unknown,未知,")
+    parsed = parse_text(
+        tmp_path,
+        HEADER,
+        "甲医院,,００７,王五,男,,45岁,2024/1/2 8:05,vv,是,新冠,2024年1月9日,死亡,否,否,2024-01-09",
+        "甲医院,,8,赵六,F,,,2024-01-02T09:00,VVA,,cardiac_arrest,,,unknown,未知,",
+    )
     assert parsed.errors == ()
     a, b = parsed.rows
-    assert (a.mrn, a.sex, a.age, a.mode, a.ecpr, a.indication, a.end_reason) == ("007", "M", 45, "VV", True, "covid19",
-                                                                                 "died")
+    assert (a.mrn, a.sex, a.age, a.mode, a.ecpr, a.indication, a.end_reason) == (
+        "007",
+        "M",
+        45,
+        "VV",
+        True,
+        "covid19",
+        "died",
+    )
     assert a.started_at == datetime(2024, 1, 2, 0, 5, tzinfo=UTC)
     assert (a.survived_28d, a.discharged_alive) == (False, False)
-    assert (b.ecpr, b.ended_at, b.end_reason, b.survived_28d, b.discharged_alive) == (False, None, None, None, None)
+    assert (b.ecpr, b.ended_at, b.end_reason, b.survived_28d, b.discharged_alive) == (
+        False,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 # ---- every error class, with row, column and message ---------------------------------------------
 def test_missing_required_column(tmp_path):
     parsed = parse_text(tmp_path, "hospital,mrn,name,sex,mode,indication", "甲医院,A1,王五,M,VA,ami")
     assert [e.as_dict() for e in parsed.errors] == [
-        {"row": 1, "column": "ecmo_start（上机时间）", "message": "缺少必需的列"}]
+        {"row": 1, "column": "ecmo_start（上机时间）", "message": "缺少必需的列"}
+    ]
     assert parsed.rows == ()
 
 
 def test_doubled_column(tmp_path):
-    parsed = parse_text(tmp_path, "hospital,医院,mrn,name,sex,ecmo_start,mode,indication",
-                        "甲,甲,A1,王五,M,2024-01-01,VA,ami")
+    parsed = parse_text(
+        tmp_path, "hospital,医院,mrn,name,sex,ecmo_start,mode,indication", "甲,甲,A1,王五,M,2024-01-01,VA,ami"
+    )
     assert [e.as_dict() for e in parsed.errors] == [
-        {"row": 1, "column": "医院", "message": "与第 1 列重复（都是“hospital”）"}]
+        {"row": 1, "column": "医院", "message": "与第 1 列重复（都是“hospital”）"}
+    ]
 
 
 def test_bad_dates(tmp_path):
-    parsed = parse_text(tmp_path, HEADER,
-                        GOOD.replace("2024-01-01 10:00", "2024-13-01 10:00"),
-                        GOOD.replace("2024-01-01 10:00", "昨天"),
-                        GOOD.replace(",50,", ",200,").replace("A001", "A002"))
+    parsed = parse_text(
+        tmp_path,
+        HEADER,
+        GOOD.replace("2024-01-01 10:00", "2024-13-01 10:00"),
+        GOOD.replace("2024-01-01 10:00", "昨天"),
+        GOOD.replace(",50,", ",200,").replace("A001", "A002"),
+    )
     assert [e.as_dict() for e in parsed.errors] == [
-        {"row": 2, "column": "ecmo_start", "message": "“2024-13-01 10:00”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"},
-        {"row": 3, "column": "ecmo_start", "message": "“昨天”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM"},
+        {
+            "row": 2,
+            "column": "ecmo_start",
+            "message": "“2024-13-01 10:00”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM",
+        },
+        {
+            "row": 3,
+            "column": "ecmo_start",
+            "message": "“昨天”不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM",
+        },
         {"row": 4, "column": "age", "message": "“200”不是有效的年龄（0–120 岁的整数）"},
     ]
 
@@ -133,12 +195,16 @@ def test_unknown_mode_and_indication(tmp_path):
 
 
 def test_end_before_start_and_other_impossible_times(tmp_path):
-    parsed = parse_text(tmp_path, HEADER,
-                        GOOD.replace("2024-01-05 10:00", "2023-12-31 10:00"),
-                        GOOD.replace("A001", "A2").replace("2024-01-01 10:00", "2027-01-01 10:00")
-                        .replace("2024-01-05 10:00", ""),
-                        GOOD.replace("A001", "A3").replace(",yes,yes,", ",yes,yes,2023-12-30"),
-                        GOOD.replace("A001", "A4").replace(",yes,yes,", ",yes,no,2024-01-29"))
+    parsed = parse_text(
+        tmp_path,
+        HEADER,
+        GOOD.replace("2024-01-05 10:00", "2023-12-31 10:00"),
+        GOOD.replace("A001", "A2")
+        .replace("2024-01-01 10:00", "2027-01-01 10:00")
+        .replace("2024-01-05 10:00", ""),
+        GOOD.replace("A001", "A3").replace(",yes,yes,", ",yes,yes,2023-12-30"),
+        GOOD.replace("A001", "A4").replace(",yes,yes,", ",yes,no,2024-01-29"),
+    )
     assert [e.as_dict() for e in parsed.errors] == [
         {"row": 2, "column": "ecmo_end", "message": "撤机时间早于上机时间"},
         {"row": 3, "column": "ecmo_start", "message": "上机时间不能晚于当前时间"},
@@ -148,9 +214,15 @@ def test_end_before_start_and_other_impossible_times(tmp_path):
 
 
 def test_duplicate_rows_and_one_mrn_with_two_names(tmp_path):
-    parsed = parse_text(tmp_path, HEADER, GOOD, GOOD.replace("甲医院", " 甲医院 "),
-                        GOOD.replace("2024-01-01 10:00", "2024-02-01 10:00").replace("2024-01-05", "2024-02-05")
-                        .replace("王五", "王六"))
+    parsed = parse_text(
+        tmp_path,
+        HEADER,
+        GOOD,
+        GOOD.replace("甲医院", " 甲医院 "),
+        GOOD.replace("2024-01-01 10:00", "2024-02-01 10:00")
+        .replace("2024-01-05", "2024-02-05")
+        .replace("王五", "王六"),
+    )
     assert [e.as_dict() for e in parsed.errors] == [
         {"row": 3, "column": "ecmo_start", "message": "与第 2 行重复（同一医院、住院号和上机时间）"},
         {"row": 4, "column": "name", "message": "住院号 A001 在第 2 行的姓名为“王五”，与本行不一致"},
@@ -161,9 +233,13 @@ def test_duplicate_rows_and_one_mrn_with_two_names(tmp_path):
 def test_every_problem_of_a_row_is_listed_and_blank_rows_are_skipped(tmp_path):
     parsed = parse_text(tmp_path, HEADER, ",,,,,,,,,,,,,,,", ",,A 1,,X,,,,,,,,,maybe,,")
     assert [(e.row, e.column, e.text) for e in parsed.errors] == [
-        (3, "hospital", "必填"), (3, "mrn", "只能包含字母、数字和“-”，最长 40 位"),
-        (3, "name", "必填"), (3, "sex", "“X”无法识别，应为 M/F（男/女）"), (3, "ecmo_start", "必填"),
-        (3, "mode", "必填"), (3, "indication", "必填"),
+        (3, "hospital", "必填"),
+        (3, "mrn", "只能包含字母、数字和“-”，最长 40 位"),
+        (3, "name", "必填"),
+        (3, "sex", "“X”无法识别，应为 M/F（男/女）"),
+        (3, "ecmo_start", "必填"),
+        (3, "mode", "必填"),
+        (3, "indication", "必填"),
         (3, "survived_28d", "“maybe”无法识别，应为 yes/no/unknown（是/否/未知）"),
     ]
     assert parsed.total_rows == 1
@@ -191,13 +267,18 @@ def test_xlsx_cells_numbers_and_dates(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["医院", "住院号", "姓名", "性别", "上机时间", "模式", "适应证", "出生日期"])
-    ws.append(["甲医院", 123456, "王五", "男", datetime(2024, 1, 1, 8, 30), "VA", "ami", datetime(1970, 1, 2)])
+    ws.append(
+        ["甲医院", 123456, "王五", "男", datetime(2024, 1, 1, 8, 30), "VA", "ami", datetime(1970, 1, 2)]
+    )
     wb.save(tmp_path / "x.xlsx")
     parsed = validate_cases(read_table(tmp_path / "x.xlsx"), now=NOW)
     assert parsed.errors == ()
     row = parsed.rows[0]
-    assert (row.mrn, row.started_at, row.birth_date) == ("123456", datetime(2024, 1, 1, 0, 30, tzinfo=UTC),
-                                                          date(1970, 1, 2))
+    assert (row.mrn, row.started_at, row.birth_date) == (
+        "123456",
+        datetime(2024, 1, 1, 0, 30, tzinfo=UTC),
+        date(1970, 1, 2),
+    )
 
 
 # ---- equipment -----------------------------------------------------------------------------------
@@ -205,10 +286,14 @@ def test_equipment_register(tmp_path):
     parsed = validate_equipment(read_table(FIXTURES / "regional_equipment.csv"), now=NOW)
     assert parsed.errors == ()
     assert [(r.hospital, r.serial, r.kind) for r in parsed.rows][5:7] == [
-        ("赤峰市医院", "BC-201", "console"), ("赤峰市医院", "HCU-201", "heater_cooler")]
+        ("赤峰市医院", "BC-201", "console"),
+        ("赤峰市医院", "HCU-201", "heater_cooler"),
+    ]
     path = tmp_path / "e.csv"
-    path.write_text("医院,型号,序列号,购置日期\n甲,M,S1,2020-01-01\n甲,M,S1,2020-01-01\n甲,,S2,2030-01-01\n",
-                    encoding="utf-8")
+    path.write_text(
+        "医院,型号,序列号,购置日期\n甲,M,S1,2020-01-01\n甲,M,S1,2020-01-01\n甲,,S2,2030-01-01\n",
+        encoding="utf-8",
+    )
     bad = validate_equipment(read_table(path), now=NOW)
     assert [e.as_dict() for e in bad.errors] == [
         {"row": 3, "column": "序列号", "message": "与第 2 行重复（同一医院和序列号）"},

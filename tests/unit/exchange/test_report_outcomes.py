@@ -46,10 +46,26 @@ def test_death_on_day_28_is_a_28_day_death_and_day_29_is_survival():
     assert survived_28d(case(death="2024-01-29 23:00")) is False
     assert survived_28d(case(death="2024-01-30 00:30")) is True
     # a death date from a follow-up counts the same way
-    assert survived_28d(case(follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="dead",
-                                                   death="2024-01-29"),))) is False
-    assert survived_28d(case(follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="dead",
-                                                   death="2024-01-30"),))) is True
+    assert (
+        survived_28d(
+            case(
+                follow_ups=(
+                    follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="dead", death="2024-01-29"),
+                )
+            )
+        )
+        is False
+    )
+    assert (
+        survived_28d(
+            case(
+                follow_ups=(
+                    follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="dead", death="2024-01-30"),
+                )
+            )
+        )
+        is True
+    )
 
 
 def test_day_counting_uses_beijing_dates_not_24_hour_periods():
@@ -72,14 +88,34 @@ def test_unknown_28_day_status_stays_unknown_and_is_excluded_from_the_rate():
 
 
 def test_recorded_28_day_status_wins_and_other_evidence_fills_gaps():
-    assert survived_28d(case(survived_28d=False, follow_ups=(
-        follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),))) is False
+    assert (
+        survived_28d(
+            case(
+                survived_28d=False,
+                follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),),
+            )
+        )
+        is False
+    )
     # alive at a later follow-up, or still on ECMO past day 28: alive on day 28
-    assert survived_28d(case(follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),))) is True
+    assert (
+        survived_28d(
+            case(follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),))
+        )
+        is True
+    )
     assert survived_28d(case(end="2024-02-05 10:00", end_reason="weaned")) is True
     # a d28 follow-up that found the patient dead
-    assert survived_28d(case(follow_ups=(follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="dead",
-                                                   death="2024-01-20"),))) is False
+    assert (
+        survived_28d(
+            case(
+                follow_ups=(
+                    follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="dead", death="2024-01-20"),
+                )
+            )
+        )
+        is False
+    )
     # a run never started has no 28-day status
     assert survived_28d(case(start=None)) is None
 
@@ -87,15 +123,27 @@ def test_recorded_28_day_status_wins_and_other_evidence_fills_gaps():
 # ---- discharge and 自动出院 ------------------------------------------------------------------------
 def test_discharge_against_advice_is_unknown_until_a_follow_up_resolves_it():
     unresolved = case(discharged_at="2024-01-10 10:00", disposition="against_advice")
-    found_alive = case(discharged_at="2024-01-10 10:00", disposition="against_advice",
-                       follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),))
-    found_dead = case(discharged_at="2024-01-10 10:00", disposition="against_advice",
-                      follow_ups=(follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="dead",
-                                            death="2024-01-12"),))
+    found_alive = case(
+        discharged_at="2024-01-10 10:00",
+        disposition="against_advice",
+        follow_ups=(follow_up("d90", "2024-03-31", done="2024-04-01 10:00", vital="alive"),),
+    )
+    found_dead = case(
+        discharged_at="2024-01-10 10:00",
+        disposition="against_advice",
+        follow_ups=(
+            follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="dead", death="2024-01-12"),
+        ),
+    )
     home = case(discharged_at="2024-01-10 10:00", disposition="home")
     died = case(end="2024-01-03 10:00", end_reason="died")
-    assert [discharged_alive(c) for c in (unresolved, found_alive, found_dead, home, died)] == \
-        [None, True, False, True, False]
+    assert [discharged_alive(c) for c in (unresolved, found_alive, found_dead, home, died)] == [
+        None,
+        True,
+        False,
+        True,
+        False,
+    ]
     r = report(unresolved, found_alive, found_dead, home, died)
     assert r.survival_to_discharge == 2 / 4
     assert r.outcome_unknown["against_advice"] == {"runs": 3, "unknown_discharge": 1, "unknown_28d": 1}
@@ -103,14 +151,20 @@ def test_discharge_against_advice_is_unknown_until_a_follow_up_resolves_it():
 
 
 def test_a_follow_up_done_before_the_discharge_does_not_resolve_it():
-    c = case(discharged_at="2024-01-20 10:00", disposition="against_advice",
-             follow_ups=(follow_up("d28", "2024-01-29", done="2024-01-15 10:00", vital="alive"),))
+    c = case(
+        discharged_at="2024-01-20 10:00",
+        disposition="against_advice",
+        follow_ups=(follow_up("d28", "2024-01-29", done="2024-01-15 10:00", vital="alive"),),
+    )
     assert discharged_alive(c) is None
 
 
 def test_discharge_follow_up_disposition_is_used_when_the_patient_record_has_none():
-    c = case(follow_ups=(follow_up("discharge", "2024-01-10", done="2024-01-10 10:00", vital="alive",
-                                   disposition="rehab"),))
+    c = case(
+        follow_ups=(
+            follow_up("discharge", "2024-01-10", done="2024-01-10 10:00", vital="alive", disposition="rehab"),
+        )
+    )
     assert discharged_alive(c) is True
 
 
@@ -125,10 +179,18 @@ def test_weaning_window_24_or_48_hours():
 
 
 def test_re_institution_within_the_window_is_not_a_successful_weaning():
-    first = case(start="2024-01-01 10:00", end="2024-01-03 10:00", end_reason="weaned",
-                 other_starts=("2024-01-03 22:00",))
-    later = case(start="2024-01-01 10:00", end="2024-01-03 10:00", end_reason="weaned",
-                 other_starts=("2024-01-05 10:00",))
+    first = case(
+        start="2024-01-01 10:00",
+        end="2024-01-03 10:00",
+        end_reason="weaned",
+        other_starts=("2024-01-03 22:00",),
+    )
+    later = case(
+        start="2024-01-01 10:00",
+        end="2024-01-03 10:00",
+        end_reason="weaned",
+        other_starts=("2024-01-05 10:00",),
+    )
     assert weaning_success(first, 24) is False
     assert weaning_success(later, 24) is True
 
@@ -138,25 +200,46 @@ def test_only_ended_runs_count_and_other_endings_are_failures():
     assert weaning_success(on_ecmo, 24) is None
     for reason in ("died", "withdrawn", "bridged", "transferred", "complication"):
         assert weaning_success(case(end="2024-01-02 10:00", end_reason=reason), 24) is False
-    r = report(on_ecmo, case(end="2024-01-02 10:00", end_reason="weaned"), case(end="2024-01-02 10:00", end_reason="died"))
-    assert r.indicators["weaning_success_rate"] == {"value": 0.5, "numerator": 1, "denominator": 2, "window_hours": 24}
+    r = report(
+        on_ecmo,
+        case(end="2024-01-02 10:00", end_reason="weaned"),
+        case(end="2024-01-02 10:00", end_reason="died"),
+    )
+    assert r.indicators["weaning_success_rate"] == {
+        "value": 0.5,
+        "numerator": 1,
+        "denominator": 2,
+        "window_hours": 24,
+    }
 
 
 # ---- R1 / R2 / R4 ---------------------------------------------------------------------------------
 def test_r1_needs_three_physicians_an_attending_and_two_experts_at_the_time_before_flow():
     ok = case(decisions=(mdt("start", "2024-01-01 09:00"),))
     assert r1_items(ok) == [True]
-    listed_not_member = case(decisions=(decision("start", "2024-01-01 09:00", [
-        (ATTENDING, "attending", False), (EXPERT_A, "expert", True), (EXPERT_B, "expert", False)]),))
+    listed_not_member = case(
+        decisions=(
+            decision(
+                "start",
+                "2024-01-01 09:00",
+                [(ATTENDING, "attending", False), (EXPERT_A, "expert", True), (EXPERT_B, "expert", False)],
+            ),
+        )
+    )
     assert r1_items(listed_not_member) == [False]
     after_flow = case(decisions=(mdt("start", "2024-01-01 11:00"),))
     assert r1_items(after_flow) == [False]
     unsigned = case(decisions=(mdt("start", "2024-01-01 09:00", signed=False),))
     assert r1_items(unsigned) == [False]
-    weaned = case(end="2024-01-05 10:00", end_reason="weaned",
-                  decisions=(mdt("start", "2024-01-01 09:00"), mdt("wean", "2024-01-05 08:00")))
+    weaned = case(
+        end="2024-01-05 10:00",
+        end_reason="weaned",
+        decisions=(mdt("start", "2024-01-01 09:00"), mdt("wean", "2024-01-05 08:00")),
+    )
     assert r1_items(weaned) == [True, True]
-    no_wean_decision = case(end="2024-01-05 10:00", end_reason="weaned", decisions=(mdt("start", "2024-01-01 09:00"),))
+    no_wean_decision = case(
+        end="2024-01-05 10:00", end_reason="weaned", decisions=(mdt("start", "2024-01-01 09:00"),)
+    )
     assert r1_items(no_wean_decision) == [True, False]
     assert r1_items(case(emergency=True)) == []  # an emergency start is R2's business
 
@@ -166,9 +249,15 @@ def test_r2_needs_a_qualified_decider_and_the_full_plan_within_12_hours():
     good = case(emergency=True, decisions=(em, mdt("start", "2024-01-01 21:00", supplement_of=9001)))
     late = case(emergency=True, decisions=(em, mdt("start", "2024-01-01 22:30", supplement_of=9001)))
     missing = case(emergency=True, decisions=(em,))
-    unqualified = case(emergency=True, decisions=(
-        decision("start", "2024-01-01 09:30", [(ATTENDING, "attending", False)], emergency=True, rid=9002),
-        mdt("start", "2024-01-01 12:00", supplement_of=9002)))
+    unqualified = case(
+        emergency=True,
+        decisions=(
+            decision(
+                "start", "2024-01-01 09:30", [(ATTENDING, "attending", False)], emergency=True, rid=9002
+            ),
+            mdt("start", "2024-01-01 12:00", supplement_of=9002),
+        ),
+    )
     assert [r2_met(c) for c in (good, late, missing, unqualified)] == [True, False, False, False]
     assert r2_met(case()) is None
     r = report(good, late, missing, unqualified, case(decisions=(mdt("start", "2024-01-01 09:00"),)))
@@ -187,33 +276,64 @@ def test_consent_before_flow_or_later_for_an_emergency():
 
 # ---- safety figures -------------------------------------------------------------------------------
 def test_complication_rates_per_run_and_per_1000_hours():
-    a = case(end="2024-01-03 10:00", end_reason="weaned",  # 48 h
-             complications=(complication("B-GI", "2024-01-02 10:00"), complication("B-GI", "2024-01-02 20:00"),
-                            complication("I-BSI", "2024-01-02 12:00")))
-    b = case(end="2024-01-04 10:00", end_reason="died",  # 72 h
-             complications=(complication("N-ICH", "2024-01-02 10:00"),))
+    a = case(
+        end="2024-01-03 10:00",
+        end_reason="weaned",  # 48 h
+        complications=(
+            complication("B-GI", "2024-01-02 10:00"),
+            complication("B-GI", "2024-01-02 20:00"),
+            complication("I-BSI", "2024-01-02 12:00"),
+        ),
+    )
+    b = case(
+        end="2024-01-04 10:00",
+        end_reason="died",  # 72 h
+        complications=(complication("N-ICH", "2024-01-02 10:00"),),
+    )
     c = case()  # on ECMO: no duration yet, still a run in the per-run denominator
     legacy = case(source="import", end="2024-01-02 10:00", end_reason="weaned")  # no records: not charted
     r = report(a, b, c, legacy)
     assert r.runs_charted == 3
     assert r.complication_base == {"runs": 3, "runs_with_duration": 2, "ecmo_hours": 120.0}
-    assert r.complications["B-GI"] == {"runs": 1, "events": 2, "rate": 1 / 3, "per_1000_hours": 2 * 1000 / 120}
+    assert r.complications["B-GI"] == {
+        "runs": 1,
+        "events": 2,
+        "rate": 1 / 3,
+        "per_1000_hours": 2 * 1000 / 120,
+    }
     assert r.complications["N-ICH"] == {"runs": 1, "events": 1, "rate": 1 / 3, "per_1000_hours": 1000 / 120}
     assert list(r.complications) == ["B-GI", "I-BSI", "N-ICH"]
-    assert r.indicators["bleeding_rate"] == {"value": 1 / 3, "numerator": 1, "denominator": 3,
-                                             "per_1000_hours": 2000 / 120, "per_1000_days": 2000 / 5}
+    assert r.indicators["bleeding_rate"] == {
+        "value": 1 / 3,
+        "numerator": 1,
+        "denominator": 3,
+        "per_1000_hours": 2000 / 120,
+        "per_1000_days": 2000 / 5,
+    }
     assert r.indicators["infection_rate"]["per_1000_days"] == 1000 / 5
     assert r.indicators["stroke_ich_rate"]["numerator"] == 1
-    assert r.indicators["thrombosis_rate"] == {"value": 0.0, "numerator": 0, "denominator": 3,
-                                               "per_1000_hours": 0.0, "per_1000_days": 0.0}
+    assert r.indicators["thrombosis_rate"] == {
+        "value": 0.0,
+        "numerator": 0,
+        "denominator": 3,
+        "per_1000_hours": 0.0,
+        "per_1000_days": 0.0,
+    }
 
 
 def test_cannulation_complications_from_the_procedure_or_the_code():
-    by_code = case(procedures=(procedure("cannulation", "2024-01-01 09:00"),),
-                   complications=(complication("B-CANN", "2024-01-01 12:00"),))
+    by_code = case(
+        procedures=(procedure("cannulation", "2024-01-01 09:00"),),
+        complications=(complication("B-CANN", "2024-01-01 12:00"),),
+    )
     immediate = case(procedures=(procedure("cannulation", "2024-01-01 09:00", immediate=("malposition",)),))
-    clean = case(procedures=(procedure("cannulation", "2024-01-01 09:00"),
-                             procedure("circuit_change", "2024-01-02 09:00"), procedure("circuit_change", "2024-01-03 09:00")))
+    clean = case(
+        procedures=(
+            procedure("cannulation", "2024-01-01 09:00"),
+            procedure("circuit_change", "2024-01-02 09:00"),
+            procedure("circuit_change", "2024-01-03 09:00"),
+        )
+    )
     no_note = case()  # charted, but without a cannulation record: not in this denominator
     r = report(by_code, immediate, clean, no_note)
     assert r.indicators["cannulation_complication_rate"] == {"value": 2 / 3, "numerator": 2, "denominator": 3}
@@ -231,26 +351,61 @@ def test_device_traceability_needs_a_device_and_every_one_scanned_with_lot_or_se
 
 
 def test_follow_up_completeness_counts_what_fell_due_by_the_as_of_day():
-    c = case(follow_ups=(follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="alive"),
-                         follow_up("discharge", "2024-01-10", status="lost"),
-                         follow_up("d90", "2024-03-31"),
-                         follow_up("d180", "2024-06-29", done="2024-06-29 10:00", vital="alive")))
+    c = case(
+        follow_ups=(
+            follow_up("d28", "2024-01-29", done="2024-01-29 10:00", vital="alive"),
+            follow_up("discharge", "2024-01-10", status="lost"),
+            follow_up("d90", "2024-03-31"),
+            follow_up("d180", "2024-06-29", done="2024-06-29 10:00", vital="alive"),
+        )
+    )
     r = report(c, as_of=date(2024, 4, 1))
     assert r.indicators["follow_up_completeness"] == {
-        "value": 1 / 3, "numerator": 1, "denominator": 3,
-        "by_kind": {"d28": {"due": 1, "done": 1}, "discharge": {"due": 1, "done": 0}, "d90": {"due": 1, "done": 0}}}
+        "value": 1 / 3,
+        "numerator": 1,
+        "denominator": 3,
+        "by_kind": {
+            "d28": {"due": 1, "done": 1},
+            "discharge": {"due": 1, "done": 0},
+            "d90": {"due": 1, "done": 0},
+        },
+    }
 
 
 def test_medians_of_decision_to_flow_low_flow_and_duration():
     from tests.unit.exchange.builders import decision as dec
 
-    a = case(end="2024-01-02 10:00", end_reason="weaned", decisions=(mdt("start", "2024-01-01 09:00"),))  # 60 min, 24 h
-    b = case(ecpr=True, end="2024-01-04 10:00", end_reason="died",
-             decisions=(dec("start", "2024-01-01 09:40", [(EXPERT_A, "expert", True)], emergency=True,
-                            pre_ecmo={"cpr_minutes": 55}),))  # 20 min, 72 h
-    c = case(ecpr=True, end="2024-01-03 10:00", end_reason="died",
-             decisions=(dec("start", "2024-01-01 09:50", [(EXPERT_A, "expert", True)], emergency=True,
-                            pre_ecmo={"cpr_minutes": 35}),))  # 10 min, 48 h
+    a = case(
+        end="2024-01-02 10:00", end_reason="weaned", decisions=(mdt("start", "2024-01-01 09:00"),)
+    )  # 60 min, 24 h
+    b = case(
+        ecpr=True,
+        end="2024-01-04 10:00",
+        end_reason="died",
+        decisions=(
+            dec(
+                "start",
+                "2024-01-01 09:40",
+                [(EXPERT_A, "expert", True)],
+                emergency=True,
+                pre_ecmo={"cpr_minutes": 55},
+            ),
+        ),
+    )  # 20 min, 72 h
+    c = case(
+        ecpr=True,
+        end="2024-01-03 10:00",
+        end_reason="died",
+        decisions=(
+            dec(
+                "start",
+                "2024-01-01 09:50",
+                [(EXPERT_A, "expert", True)],
+                emergency=True,
+                pre_ecmo={"cpr_minutes": 35},
+            ),
+        ),
+    )  # 10 min, 48 h
     r = report(a, b, c)
     assert r.indicators["decision_to_flow_minutes"] == {"value": 20.0, "n": 3, "unit": "minutes"}
     assert r.indicators["ecpr_low_flow_minutes"] == {"value": 45.0, "n": 2, "unit": "minutes"}
@@ -259,18 +414,36 @@ def test_medians_of_decision_to_flow_low_flow_and_duration():
 
 # ---- volume, mix, equipment, grouping ------------------------------------------------------------
 def test_volume_mix_and_r15_per_hospital_year():
-    cases = [case(hospital="甲", mode="VA", indication="ami", end="2024-01-05 10:00", end_reason="weaned")
-             for _ in range(20)]
-    cases += [case(hospital="乙", city="包头", mode="VV", indication="ards", start="2023-06-01 10:00",
-                   end="2023-06-05 10:00", end_reason="died")]
+    cases = [
+        case(hospital="甲", mode="VA", indication="ami", end="2024-01-05 10:00", end_reason="weaned")
+        for _ in range(20)
+    ]
+    cases += [
+        case(
+            hospital="乙",
+            city="包头",
+            mode="VV",
+            indication="ards",
+            start="2023-06-01 10:00",
+            end="2023-06-05 10:00",
+            end_reason="died",
+        )
+    ]
     r = report(*cases)
     assert r.by_year == {"2023": 1, "2024": 20}
     assert r.by_hospital_year == {"乙": {"2023": 1}, "甲": {"2024": 20}}
     assert r.by_city == {"包头": 1, "呼和浩特": 20}
     assert r.by_mode["VA"]["share"] == 20 / 21
     assert r.by_mode["VV"]["indications"] == {"ards": {"runs": 1, "share": 1.0}}
-    assert r.r15["甲"]["2024"] == {"runs": 20, "runs_ended": 20, "weaned_successfully": 20, "weaning_success_rate": 1.0,
-                                  "meets_volume": True, "meets_weaning": True, "meets_r15": True}
+    assert r.r15["甲"]["2024"] == {
+        "runs": 20,
+        "runs_ended": 20,
+        "weaned_successfully": 20,
+        "weaning_success_rate": 1.0,
+        "meets_volume": True,
+        "meets_weaning": True,
+        "meets_r15": True,
+    }
     assert r.r15["乙"]["2023"]["meets_r15"] is False
     assert r.by_hospital["乙"]["runs"] == 1
     assert r.by_hospital["甲"]["weaning_success_rate"] == 1.0
@@ -291,9 +464,14 @@ def test_equipment_in_service_and_purchases():
     def eq(hospital, city, serial, bought, kind="console", active=True):
         return EquipmentFact(hospital, hospital, city, kind, "m", "", serial, bought, active)
 
-    kit = [eq("甲", "呼和浩特", "1", date(2019, 1, 1)), eq("甲", "呼和浩特", "2", date(2024, 5, 1)),
-           eq("甲", "呼和浩特", "3", date(2025, 1, 1)), eq("乙", "", "4", None),
-           eq("乙", "", "5", date(2024, 1, 1), active=False), eq("乙", "", "6", date(2024, 1, 1), kind="heater_cooler")]
+    kit = [
+        eq("甲", "呼和浩特", "1", date(2019, 1, 1)),
+        eq("甲", "呼和浩特", "2", date(2024, 5, 1)),
+        eq("甲", "呼和浩特", "3", date(2025, 1, 1)),
+        eq("乙", "", "4", None),
+        eq("乙", "", "5", date(2024, 1, 1), active=False),
+        eq("乙", "", "6", date(2024, 1, 1), kind="heater_cooler"),
+    ]
     r = report(equipment=kit, period=Period(date(2020, 1, 1), date(2024, 12, 31)))
     assert r.equipment_by_city == {"-": 1, "呼和浩特": 2}
     assert r.equipment_by_hospital == {"乙": 1, "甲": 2}
@@ -302,8 +480,11 @@ def test_equipment_in_service_and_purchases():
 
 def test_every_figure_and_indicator_has_a_definition():
     r = report(case())
-    keys = {k for k in r.as_dict() if k not in ("schema", "version", "date_from", "date_to", "hospital", "as_of",
-                                                 "weaning_window_hours")}
+    keys = {
+        k
+        for k in r.as_dict()
+        if k not in ("schema", "version", "date_from", "date_to", "hospital", "as_of", "weaning_window_hours")
+    }
     assert keys <= set(DEFINITIONS)
     assert set(r.indicators) <= set(DEFINITIONS)
     for d in DEFINITIONS.values():
@@ -329,8 +510,12 @@ def test_the_report_judges_r1_and_the_emergency_decider_by_the_wards_rules() -> 
     from ecmo_desktop.exchange.report import emergency_decider_met, joint_decision_met
 
     titles = ("resident", "attending", "associate_chief", "chief", "nurse_chief")
-    seats = [(StaffRef(200 + i, f"医师{i}", title), role, expert)
-             for i, (title, role, expert) in enumerate(product(titles, ("attending", "expert", "other"), (True, False)))]
+    seats = [
+        (StaffRef(200 + i, f"医师{i}", title), role, expert)
+        for i, (title, role, expert) in enumerate(
+            product(titles, ("attending", "expert", "other"), (True, False))
+        )
+    ]
     verdicts = set()
     for size in (1, 2, 3, 4):
         for people in combinations(seats[::3], size):
