@@ -105,13 +105,15 @@ def test_version_loads_neither_qt_bindings_nor_the_database_libraries(tmp_path: 
 
 
 def test_version_reads_qt_without_pyside_as_pyside_reports_it() -> None:
-    """The light read (PySide6's _config.py, qVersion() through ctypes) says what importing says."""
-    import PySide6
-    from PySide6 import QtCore
+    """The light read (PySide6's _config.py, qVersion() through ctypes) says what importing says.
+
+    Skipped in the --no-qt run, which blocks PySide6 (the main run has it)."""
+    pyside6 = pytest.importorskip("PySide6", exc_type=ImportError)
+    qtcore = pytest.importorskip("PySide6.QtCore", exc_type=ImportError)
 
     from ecmo_desktop.about import _qt_versions_light
 
-    assert _qt_versions_light() == f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}"
+    assert _qt_versions_light() == f"PySide6 {pyside6.__version__}, Qt {qtcore.qVersion()}"
 
 
 # ---- --help in English ---------------------------------------------------------------------------------
